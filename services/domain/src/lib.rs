@@ -1,0 +1,12 @@
+//! Accord's domain core: the rules of the returns-for-admissions scheme, as pure Rust.
+//!
+//! Everything here is a value or a pure function: states, case references, regime
+//! profiles, the readmission and admission lifecycles, the ledger of obligations, the
+//! parity guard and the settlement engine. Time is an argument (`now`), never read from a
+//! clock. This crate does no I/O, has no async code, and knows nothing of gRPC, SQL,
+//! serde or the network: those live in the services, which convert at their edges.
+
+pub mod settlement;
+pub mod state;
+
+pub use state::StateCode;

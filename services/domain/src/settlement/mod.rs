@@ -1,0 +1,1 @@
+//! Settlement (placeholder until the settlement engine lands).

@@ -1,0 +1,219 @@
+//! The node's schema, as migrations in code; applied on start.
+//!
+//! Migrations are append-only: a released migration is never edited, a change is a new
+//! migration. Tables are created with sea-query statements so that the same code makes the
+//! SQLite and the PostgreSQL schema.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::{big_integer, big_integer_null, blob, integer, string, text_null};
+
+/// Every migration of the node, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(InitialSchema)]
+    }
+}
+
+/// Cases, their events, idempotency records, the outbox and the audit log.
+struct InitialSchema;
+
+impl MigrationName for InitialSchema {
+    fn name(&self) -> &str {
+        "m20261127_000001_initial_schema"
+    }
+}
+
+#[derive(DeriveIden)]
+enum CaseSummary {
+    Table,
+    CaseRef,
+    CaseKind,
+    FirstState,
+    SecondState,
+    Status,
+    EventCount,
+    CreatedAt,
+    UpdatedAt,
+    NextDeadlineAt,
+}
+
+#[derive(DeriveIden)]
+enum CaseEvent {
+    Table,
+    CaseRef,
+    Sequence,
+    Kind,
+    ActingState,
+    OccurredAt,
+    IdempotencyKey,
+    Envelope,
+}
+
+#[derive(DeriveIden)]
+enum Idempotency {
+    Table,
+    Caller,
+    IdempotencyKey,
+    Operation,
+    RequestDigest,
+    Response,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Outbox {
+    Table,
+    Id,
+    CaseRef,
+    Destination,
+    Channel,
+    Payload,
+    Attempts,
+    NextAttemptAt,
+    CreatedAt,
+    DeliveredAt,
+    FailedReason,
+    LastError,
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Id,
+    At,
+    Peer,
+    Operation,
+    Outcome,
+    Detail,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for InitialSchema {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(CaseSummary::Table)
+                    .col(string(CaseSummary::CaseRef).primary_key())
+                    .col(string(CaseSummary::CaseKind))
+                    .col(string(CaseSummary::FirstState))
+                    .col(string(CaseSummary::SecondState))
+                    .col(string(CaseSummary::Status))
+                    .col(big_integer(CaseSummary::EventCount))
+                    .col(big_integer(CaseSummary::CreatedAt))
+                    .col(big_integer(CaseSummary::UpdatedAt))
+                    .col(big_integer_null(CaseSummary::NextDeadlineAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("case_summary_by_deadline")
+                    .table(CaseSummary::Table)
+                    .col(CaseSummary::NextDeadlineAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CaseEvent::Table)
+                    .col(string(CaseEvent::CaseRef))
+                    .col(big_integer(CaseEvent::Sequence))
+                    .col(string(CaseEvent::Kind))
+                    .col(string(CaseEvent::ActingState))
+                    .col(big_integer(CaseEvent::OccurredAt))
+                    .col(string(CaseEvent::IdempotencyKey))
+                    .col(blob(CaseEvent::Envelope))
+                    .primary_key(Index::create().col(CaseEvent::CaseRef).col(CaseEvent::Sequence))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("case_event_by_actor_key")
+                    .table(CaseEvent::Table)
+                    .col(CaseEvent::ActingState)
+                    .col(CaseEvent::IdempotencyKey)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Idempotency::Table)
+                    .col(string(Idempotency::Caller))
+                    .col(string(Idempotency::IdempotencyKey))
+                    .col(string(Idempotency::Operation))
+                    .col(blob(Idempotency::RequestDigest))
+                    .col(blob(Idempotency::Response))
+                    .col(big_integer(Idempotency::CreatedAt))
+                    .primary_key(
+                        Index::create().col(Idempotency::Caller).col(Idempotency::IdempotencyKey),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Outbox::Table)
+                    .col(
+                        ColumnDef::new(Outbox::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(string(Outbox::CaseRef))
+                    .col(string(Outbox::Destination))
+                    .col(string(Outbox::Channel))
+                    .col(blob(Outbox::Payload))
+                    .col(integer(Outbox::Attempts))
+                    .col(big_integer(Outbox::NextAttemptAt))
+                    .col(big_integer(Outbox::CreatedAt))
+                    .col(big_integer_null(Outbox::DeliveredAt))
+                    .col(text_null(Outbox::FailedReason))
+                    .col(text_null(Outbox::LastError))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("outbox_pending_by_case")
+                    .table(Outbox::Table)
+                    .col(Outbox::DeliveredAt)
+                    .col(Outbox::CaseRef)
+                    .col(Outbox::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditLog::Table)
+                    .col(
+                        ColumnDef::new(AuditLog::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(big_integer(AuditLog::At))
+                    .col(string(AuditLog::Peer))
+                    .col(string(AuditLog::Operation))
+                    .col(string(AuditLog::Outcome))
+                    .col(string(AuditLog::Detail))
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,413 @@
+//! The node's storage: sea-orm over SQLite (embedded default) or PostgreSQL.
+//!
+//! The only module of the node that touches sea-orm. Reads go straight to the connection
+//! pool; every write goes through the single writer task of [`writer`], which groups
+//! concurrent changes into one transaction (group commit) and makes each change atomic with
+//! its outbox messages (the transactional outbox).
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL`: a change is on disk, and survives power
+//! loss, before its caller is answered; readers never block the writer. PostgreSQL runs with
+//! its own defaults (`synchronous_commit=on`).
+
+mod migration;
+pub mod model;
+mod rows;
+mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{Notify, oneshot};
+
+pub use model::{
+    AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryOutcome,
+    EventRecord, IdempotencyRecord, OutboxMessage, PendingDelivery,
+};
+pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
+use writer::{Job, WriterHandle, to_i64};
+
+/// How long a SQLite connection waits for a lock before failing (readers during a checkpoint).
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The idempotency key was used before with other content.
+    #[error("idempotency key {idempotency_key:?} was already used with different content")]
+    KeyReused {
+        /// The key.
+        idempotency_key: String,
+    },
+    /// Another change reached the same case or key first; read again and retry.
+    #[error("the case changed concurrently")]
+    Conflict,
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(String),
+    /// A stored value is not one this version writes (a corrupted or foreign database).
+    #[error("stored value not understood: {0}")]
+    Corrupt(String),
+    /// The writer task has stopped (the node is shutting down).
+    #[error("the store is shutting down")]
+    WriterStopped,
+}
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::Database(error.to_string())
+    }
+}
+
+/// The node's database.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    writer: WriterHandle,
+    outbox_written: Arc<Notify>,
+}
+
+impl Store {
+    /// Connects to `database_url` (`sqlite://PATH?mode=rwc` or `postgres://…`), applies the
+    /// migrations and starts the writer. `max_connections` bounds the read pool.
+    pub async fn connect(database_url: &str, max_connections: u32) -> Result<Self, Error> {
+        let mut options = ConnectOptions::new(database_url.to_owned());
+        options
+            .max_connections(max_connections)
+            .min_connections(1)
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|sqlite| {
+                sqlite
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .create_if_missing(true)
+            });
+        let db = Database::connect(options).await?;
+        migration::Migrator::up(&db, None).await?;
+        let outbox_written = Arc::new(Notify::new());
+        let writer = WriterHandle::spawn(db.clone(), outbox_written.clone());
+        Ok(Self { db, writer, outbox_written })
+    }
+
+    /// Notified after each commit that wrote outbox messages (the dispatcher waits on it).
+    pub fn outbox_written(&self) -> Arc<Notify> {
+        self.outbox_written.clone()
+    }
+
+    /// Commits a change atomically, after checking its idempotency key and the case version.
+    pub async fn commit(&self, change: Change) -> Result<Committed, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.submit(Job::Change(Box::new(change), reply)).await?;
+        answer.await.map_err(|_| Error::WriterStopped)?
+    }
+
+    /// Records the outcome of a delivery attempt.
+    pub async fn record_delivery(&self, outcome: DeliveryOutcome) -> Result<(), Error> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.submit(Job::Delivery(outcome, reply)).await?;
+        answer.await.map_err(|_| Error::WriterStopped)?
+    }
+
+    /// Records a refused call in the audit table.
+    pub async fn record_audit(&self, record: AuditRecord) -> Result<(), Error> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.submit(Job::Audit(record, reply)).await?;
+        answer.await.map_err(|_| Error::WriterStopped)?
+    }
+
+    /// The first answer given to (caller, key), if any.
+    pub async fn find_idempotency(
+        &self,
+        caller: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<IdempotencyRecord>, Error> {
+        let row = rows::idempotency::Entity::find_by_id((caller.to_owned(), idempotency_key.to_owned()))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(idempotency_from_row))
+    }
+
+    /// A case's summary and full history, events in order.
+    pub async fn load_case(&self, case_ref: &str) -> Result<Option<(CaseRecord, Vec<EventRecord>)>, Error> {
+        let Some(summary) = rows::case::Entity::find_by_id(case_ref.to_owned()).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let events = rows::case_event::Entity::find()
+            .filter(rows::case_event::Column::CaseRef.eq(case_ref.to_owned()))
+            .order_by(rows::case_event::Column::Sequence, Order::Asc)
+            .all(&self.db)
+            .await?;
+        Ok(Some((case_from_row(summary)?, events.into_iter().map(event_from_row).collect())))
+    }
+
+    /// The event an actor recorded under an idempotency key, if it is stored here.
+    pub async fn find_event(
+        &self,
+        acting_state: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<EventRecord>, Error> {
+        let row = rows::case_event::Entity::find()
+            .filter(rows::case_event::Column::ActingState.eq(acting_state.to_owned()))
+            .filter(rows::case_event::Column::IdempotencyKey.eq(idempotency_key.to_owned()))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(event_from_row))
+    }
+
+    /// A page of case summaries of one kind, newest reference last, after `after_ref`.
+    pub async fn list_cases(
+        &self,
+        filter: &CaseFilter,
+        after_ref: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<CaseRecord>, Error> {
+        use rows::case::Column;
+        let mut query = rows::case::Entity::find().filter(Column::CaseKind.eq(filter.case_kind.as_str()));
+        if let Some(counterpart) = &filter.counterpart {
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(Column::FirstState.eq(counterpart.clone()))
+                    .add(Column::SecondState.eq(counterpart.clone())),
+            );
+        }
+        if let Some(status) = &filter.status {
+            query = query.filter(Column::Status.eq(status.clone()));
+        }
+        if let Some(after_ref) = after_ref {
+            query = query.filter(Column::CaseRef.gt(after_ref.to_owned()));
+        }
+        let rows = query.order_by(Column::CaseRef, Order::Asc).limit(limit).all(&self.db).await?;
+        rows.into_iter().map(case_from_row).collect()
+    }
+
+    /// Cases whose next deadline is at or before `now`, oldest deadline first.
+    pub async fn due_deadlines(&self, now: i64, limit: u64) -> Result<Vec<CaseRecord>, Error> {
+        use rows::case::Column;
+        let rows = rows::case::Entity::find()
+            .filter(Column::NextDeadlineAt.lte(now))
+            .order_by(Column::NextDeadlineAt, Order::Asc)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(case_from_row).collect()
+    }
+
+    /// The earliest pending deadline, to know how long the sweeper may sleep.
+    pub async fn next_deadline(&self) -> Result<Option<i64>, Error> {
+        use rows::case::Column;
+        let row = rows::case::Entity::find()
+            .filter(Column::NextDeadlineAt.is_not_null())
+            .order_by(Column::NextDeadlineAt, Order::Asc)
+            .one(&self.db)
+            .await?;
+        Ok(row.and_then(|row| row.next_deadline_at))
+    }
+
+    /// Messages due for delivery at `now`: for each case only its oldest pending message,
+    /// so that a case's messages leave in order.
+    pub async fn due_deliveries(&self, now: i64, limit: u64) -> Result<Vec<PendingDelivery>, Error> {
+        let backend = self.db.get_database_backend();
+        let (now_placeholder, limit_placeholder) = match backend {
+            DbBackend::Postgres => ("$1", "$2"),
+            _ => ("?", "?"),
+        };
+        let sql = format!(
+            "SELECT o.id, o.case_ref, o.destination, o.channel, o.payload, o.attempts \
+             FROM outbox o \
+             WHERE o.delivered_at IS NULL AND o.failed_reason IS NULL \
+               AND o.next_attempt_at <= {now_placeholder} \
+               AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.case_ref = o.case_ref \
+                   AND p.delivered_at IS NULL AND p.failed_reason IS NULL AND p.id < o.id) \
+             ORDER BY o.id LIMIT {limit_placeholder}"
+        );
+        let statement = Statement::from_sql_and_values(backend, sql, [now.into(), to_i64(limit).into()]);
+        let rows = DueRow::find_by_statement(statement).all(&self.db).await?;
+        rows.into_iter()
+            .map(|row| {
+                let channel = Channel::parse(&row.channel)
+                    .ok_or_else(|| Error::Corrupt(format!("outbox channel {:?}", row.channel)))?;
+                Ok(PendingDelivery {
+                    id: row.id,
+                    case_ref: row.case_ref,
+                    destination: row.destination,
+                    channel,
+                    payload: row.payload,
+                    attempts: u32::try_from(row.attempts).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// How many outbox messages are neither delivered nor refused.
+    pub async fn pending_delivery_count(&self) -> Result<u64, Error> {
+        use rows::outbox::Column;
+        Ok(rows::outbox::Entity::find()
+            .filter(Column::DeliveredAt.is_null())
+            .filter(Column::FailedReason.is_null())
+            .count(&self.db)
+            .await?)
+    }
+
+    /// Cases of `case_kind` between `first_state` and `second_state` with `status`:
+    /// the ledger's counts of confirmed movements.
+    pub async fn count_cases(
+        &self,
+        case_kind: CaseKind,
+        first_state: &str,
+        second_state: &str,
+        status: &str,
+    ) -> Result<u64, Error> {
+        use rows::case::Column;
+        Ok(rows::case::Entity::find()
+            .filter(Column::CaseKind.eq(case_kind.as_str()))
+            .filter(Column::FirstState.eq(first_state.to_owned()))
+            .filter(Column::SecondState.eq(second_state.to_owned()))
+            .filter(Column::Status.eq(status.to_owned()))
+            .count(&self.db)
+            .await?)
+    }
+
+    /// The audit table, oldest first (for operators and tests).
+    pub async fn audit_log(&self, limit: u64) -> Result<Vec<AuditRecord>, Error> {
+        let rows = rows::audit::Entity::find()
+            .order_by(rows::audit::Column::Id, Order::Asc)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| AuditRecord {
+                at: row.at,
+                peer: row.peer,
+                operation: row.operation,
+                outcome: row.outcome,
+                detail: row.detail,
+            })
+            .collect())
+    }
+
+    /// Closes the connection pool (after the writer has drained).
+    pub async fn close(self) -> Result<(), Error> {
+        drop(self.writer);
+        Ok(self.db.close().await?)
+    }
+}
+
+/// Which cases a list returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFilter {
+    /// The kind of case.
+    pub case_kind: CaseKind,
+    /// Only cases with this partner state on either side.
+    pub counterpart: Option<String>,
+    /// Only cases in this status.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct DueRow {
+    id: i64,
+    case_ref: String,
+    destination: String,
+    channel: String,
+    payload: Vec<u8>,
+    attempts: i32,
+}
+
+fn case_from_row(row: rows::case::Model) -> Result<CaseRecord, Error> {
+    let case_kind = CaseKind::parse(&row.case_kind)
+        .ok_or_else(|| Error::Corrupt(format!("case kind {:?}", row.case_kind)))?;
+    Ok(CaseRecord {
+        case_ref: row.case_ref,
+        case_kind,
+        first_state: row.first_state,
+        second_state: row.second_state,
+        status: row.status,
+        event_count: u64::try_from(row.event_count).unwrap_or(0),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        next_deadline_at: row.next_deadline_at,
+    })
+}
+
+fn case_to_row(record: &CaseRecord) -> rows::case::ActiveModel {
+    rows::case::ActiveModel {
+        case_ref: Set(record.case_ref.clone()),
+        case_kind: Set(record.case_kind.as_str().to_owned()),
+        first_state: Set(record.first_state.clone()),
+        second_state: Set(record.second_state.clone()),
+        status: Set(record.status.clone()),
+        event_count: Set(to_i64(record.event_count)),
+        created_at: Set(record.created_at),
+        updated_at: Set(record.updated_at),
+        next_deadline_at: Set(record.next_deadline_at),
+    }
+}
+
+fn event_from_row(row: rows::case_event::Model) -> EventRecord {
+    EventRecord {
+        case_ref: row.case_ref,
+        sequence: u64::try_from(row.sequence).unwrap_or(0),
+        kind: row.kind,
+        acting_state: row.acting_state,
+        occurred_at: row.occurred_at,
+        idempotency_key: row.idempotency_key,
+        envelope: row.envelope,
+    }
+}
+
+fn event_to_row(record: &EventRecord) -> rows::case_event::ActiveModel {
+    rows::case_event::ActiveModel {
+        case_ref: Set(record.case_ref.clone()),
+        sequence: Set(to_i64(record.sequence)),
+        kind: Set(record.kind.clone()),
+        acting_state: Set(record.acting_state.clone()),
+        occurred_at: Set(record.occurred_at),
+        idempotency_key: Set(record.idempotency_key.clone()),
+        envelope: Set(record.envelope.clone()),
+    }
+}
+
+fn idempotency_from_row(row: rows::idempotency::Model) -> IdempotencyRecord {
+    IdempotencyRecord {
+        caller: row.caller,
+        idempotency_key: row.idempotency_key,
+        operation: row.operation,
+        request_digest: row.request_digest,
+        response: row.response,
+        created_at: row.created_at,
+    }
+}
+
+fn idempotency_to_row(record: &IdempotencyRecord) -> rows::idempotency::ActiveModel {
+    rows::idempotency::ActiveModel {
+        caller: Set(record.caller.clone()),
+        idempotency_key: Set(record.idempotency_key.clone()),
+        operation: Set(record.operation.clone()),
+        request_digest: Set(record.request_digest.clone()),
+        response: Set(record.response.clone()),
+        created_at: Set(record.created_at),
+    }
+}
+
+fn outbox_to_row(message: &OutboxMessage) -> rows::outbox::ActiveModel {
+    rows::outbox::ActiveModel {
+        case_ref: Set(message.case_ref.clone()),
+        destination: Set(message.destination.clone()),
+        channel: Set(message.channel.as_str().to_owned()),
+        payload: Set(message.payload.clone()),
+        attempts: Set(0),
+        next_attempt_at: Set(message.created_at),
+        created_at: Set(message.created_at),
+        delivered_at: Set(None),
+        failed_reason: Set(None),
+        last_error: Set(None),
+        ..Default::default()
+    }
+}

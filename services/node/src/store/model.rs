@@ -1,0 +1,241 @@
+//! The store's plain records: what the application layer reads and writes.
+//!
+//! These are deliberately not the sea-orm rows of `rows`: the application never sees a
+//! sea-orm type, and the rows can change shape without touching the use cases.
+
+/// What kind of case a summary row describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseKind {
+    /// A readmission request (the return leg).
+    Readmission,
+    /// An admission by a legal route (the admission leg).
+    Admission,
+    /// An admission offer (capacity published by the admitting state).
+    Offer,
+}
+
+impl CaseKind {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Readmission => "readmission",
+            Self::Admission => "admission",
+            Self::Offer => "offer",
+        }
+    }
+
+    /// Reads the column value back; `None` for a value this version never writes.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "readmission" => Some(Self::Readmission),
+            "admission" => Some(Self::Admission),
+            "offer" => Some(Self::Offer),
+            _ => None,
+        }
+    }
+}
+
+/// A case's summary: what lists and deadline sweeps need without reading the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    /// The case reference.
+    pub case_ref: String,
+    /// Readmission, admission or offer.
+    pub case_kind: CaseKind,
+    /// Requesting (readmission) or admitting (admission, offer) state.
+    pub first_state: String,
+    /// Requested (readmission) or origin (admission, offer) state.
+    pub second_state: String,
+    /// Lifecycle status as the domain names it.
+    pub status: String,
+    /// Number of events in the history.
+    pub event_count: u64,
+    /// First recorded here (ms since the Unix epoch).
+    pub created_at: i64,
+    /// Last changed here (ms).
+    pub updated_at: i64,
+    /// Next time a deadline may fire (ms), if any.
+    pub next_deadline_at: Option<i64>,
+}
+
+/// One signed event of a case's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    /// The case.
+    pub case_ref: String,
+    /// Position in the history, from 1.
+    pub sequence: u64,
+    /// Event kind as the domain names it.
+    pub kind: String,
+    /// The state that acted and signed.
+    pub acting_state: String,
+    /// When it happened (ms).
+    pub occurred_at: i64,
+    /// The actor's idempotency key for the event.
+    pub idempotency_key: String,
+    /// The signed event as exchanged between nodes.
+    pub envelope: Vec<u8>,
+}
+
+/// The first answer to a (caller, key), remembered so a replay gets the same answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// The caller's identity.
+    pub caller: String,
+    /// The caller's idempotency key.
+    pub idempotency_key: String,
+    /// The RPC it was used with.
+    pub operation: String,
+    /// SHA-256 of the request content.
+    pub request_digest: Vec<u8>,
+    /// The encoded response.
+    pub response: Vec<u8>,
+    /// When first seen (ms).
+    pub created_at: i64,
+}
+
+/// A message to a partner node, committed with the change it reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// The case it is about (delivery is in order per case).
+    pub case_ref: String,
+    /// The partner state.
+    pub destination: String,
+    /// Which delivery RPC carries it.
+    pub channel: Channel,
+    /// The encoded delivery request.
+    pub payload: Vec<u8>,
+    /// When it was written (ms); also the first attempt's time.
+    pub created_at: i64,
+}
+
+/// The delivery RPC a message travels on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// `ReadmissionService.DeliverReadmissionEvent`.
+    Readmission,
+    /// `AdmissionService.DeliverAdmissionEvent`.
+    Admission,
+}
+
+impl Channel {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Readmission => "readmission",
+            Self::Admission => "admission",
+        }
+    }
+
+    /// Reads the column value back.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "readmission" => Some(Self::Readmission),
+            "admission" => Some(Self::Admission),
+            _ => None,
+        }
+    }
+}
+
+/// A message due for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDelivery {
+    /// Outbox id (delivery order within the case).
+    pub id: i64,
+    /// The case.
+    pub case_ref: String,
+    /// The partner state.
+    pub destination: String,
+    /// Which delivery RPC.
+    pub channel: Channel,
+    /// The encoded request.
+    pub payload: Vec<u8>,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The partner acknowledged the message.
+    Delivered {
+        /// Outbox id.
+        id: i64,
+        /// When (ms).
+        at: i64,
+    },
+    /// A transient failure: try again later.
+    Retry {
+        /// Outbox id.
+        id: i64,
+        /// Attempts made, including this one.
+        attempts: u32,
+        /// Earliest next attempt (ms).
+        next_attempt_at: i64,
+        /// What went wrong.
+        error: String,
+    },
+    /// The partner refused the message for good; it is kept, marked, for operators.
+    Refused {
+        /// Outbox id.
+        id: i64,
+        /// Attempts made.
+        attempts: u32,
+        /// The partner's reason.
+        reason: String,
+    },
+}
+
+/// A refused call, for the audit table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// When (ms).
+    pub at: i64,
+    /// The caller as its certificate showed it.
+    pub peer: String,
+    /// The RPC's full name.
+    pub operation: String,
+    /// The status code returned.
+    pub outcome: String,
+    /// Why.
+    pub detail: String,
+}
+
+/// How a change touches its case's summary row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseWrite {
+    /// A new case: fails with `Error::Conflict` if the reference exists.
+    Create(CaseRecord),
+    /// An existing case, written only if nobody changed it since it was read.
+    Update {
+        /// The new summary.
+        record: CaseRecord,
+        /// The event count read before the change.
+        expected_event_count: u64,
+    },
+}
+
+/// Everything one command changes, committed atomically (the transactional outbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The caller's key and first answer, when the command came with a key.
+    pub idempotency: Option<IdempotencyRecord>,
+    /// The case summary.
+    pub case: CaseWrite,
+    /// The new events, in order.
+    pub events: Vec<EventRecord>,
+    /// Messages for partner nodes.
+    pub outbox: Vec<OutboxMessage>,
+}
+
+/// How a change was committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// The change is durable.
+    Applied,
+    /// The key was seen before with the same content: here is the first answer.
+    Replayed {
+        /// The first response, encoded.
+        response: Vec<u8>,
+    },
+}
