@@ -1,0 +1,42 @@
+//! Fresh databases for store tests: always a SQLite file, and a PostgreSQL database too when
+//! `ACCORD_TEST_DATABASE_URL` names a server (CI starts a private one, see `.ci/postgres.sh`).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sea_orm::{ConnectionTrait, Database};
+
+/// A database URL and whatever keeps it alive (the SQLite file's folder).
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: &'static str,
+    _folder: Option<tempfile::TempDir>,
+}
+
+/// One fresh SQLite database, and one fresh PostgreSQL database when a server is configured.
+pub async fn fresh_databases() -> Vec<TestDatabase> {
+    let mut databases = vec![fresh_sqlite()];
+    if let Ok(server_url) = std::env::var("ACCORD_TEST_DATABASE_URL") {
+        databases.push(fresh_postgres(&server_url).await);
+    }
+    databases
+}
+
+/// A fresh SQLite file in its own temporary folder.
+pub fn fresh_sqlite() -> TestDatabase {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}?mode=rwc", folder.path().join("node.db").display());
+    TestDatabase { url, backend: "sqlite", _folder: Some(folder) }
+}
+
+async fn fresh_postgres(server_url: &str) -> TestDatabase {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!("accord_node_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let server = Database::connect(server_url).await.expect("connect to ACCORD_TEST_DATABASE_URL");
+    server
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create a test database");
+    server.close().await.expect("close");
+    let (base, _database) = server_url.rsplit_once('/').expect("URL ends with /DATABASE");
+    TestDatabase { url: format!("{base}/{name}"), backend: "postgres", _folder: None }
+}

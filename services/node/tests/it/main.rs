@@ -1,0 +1,4 @@
+//! The node's integration tests: one binary, modules by concern.
+
+mod databases;
+mod store;
