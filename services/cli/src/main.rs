@@ -1,1 +1,53 @@
-fn main() {}
+//! `accord`: the one binary of Accord, with a subcommand per job.
+//!
+//! `main` only parses the command line and hands over: each subcommand lives in its own
+//! module (`node`, `pki`, `settle`). Exit codes: 0 success; 1 a failure while running;
+//! 2 bad input (a command line, a file, a value); 64 an invalid configuration, reported
+//! before any port is bound.
+
+mod node;
+mod pki;
+mod settle;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Accord: returns-for-admissions between states, one for one.
+///
+/// Each participating state runs a node; a coordinator keeps membership and settles the
+/// balances. Everything between parties travels as gRPC over mutually authenticated TLS.
+#[derive(Debug, Parser)]
+#[command(name = "accord", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a state's node: the readmission and admission services, over mTLS.
+    Node(node::NodeArgs),
+    /// Manage the network's certificates: the CA, node, gateway and coordinator certificates,
+    /// the revocation list.
+    #[command(subcommand)]
+    Pki(pki::PkiCommand),
+    /// Settle one-for-one balances from a JSON instance (gross, bilateral or multilateral).
+    Settle(settle::SettleArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap prints help and version to stdout with success, usage errors with code 2.
+            let _printed = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    match cli.command {
+        Command::Node(args) => node::run(args),
+        Command::Pki(command) => pki::run(command),
+        Command::Settle(args) => settle::run(args),
+    }
+}

@@ -6,7 +6,22 @@
 //! clock. This crate does no I/O, has no async code, and knows nothing of gRPC, SQL,
 //! serde or the network: those live in the services, which convert at their edges.
 
+pub mod admission;
+pub mod case_ref;
+pub mod deadline;
+pub mod event;
+pub mod ledger;
+pub mod parity;
+pub mod person;
+pub mod readmission;
+pub mod reason;
+pub mod regime;
 pub mod settlement;
 pub mod state;
+pub mod time;
 
+pub use case_ref::{CaseKind, CaseRef};
+pub use event::{Actor, FreeText, IdempotencyKey};
+pub use regime::{Regime, RegimeProfile, ReplyTrack};
 pub use state::StateCode;
+pub use time::{Period, Timestamp};

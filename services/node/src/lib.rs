@@ -1,7 +1,16 @@
 //! Accord's state node: the readmission and admission services a ministry runs.
 //!
-//! Layers, outermost first: `grpc` (thin tonic handlers: identity, validation, conversion),
-//! `app` (use cases over `accord-domain`), `store` (sea-orm; the only module that touches
-//! SQL). The node serves its partners and its own gateway over mTLS only.
+//! Layers, outermost first: [`grpc`] (thin tonic handlers: identity, validation,
+//! conversion, the one error mapping), [`app`] (use cases over `accord-domain`), [`store`]
+//! (sea-orm; the only module that touches SQL). [`convert`] holds the wire ↔ domain
+//! conversions; [`server`] the lifecycle; [`config`] the typed configuration; [`clock`] the
+//! injected clock. The node serves its partners and its own gateway over mTLS only, and
+//! never learns an identity from a request field.
 
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod convert;
+pub mod grpc;
+pub mod server;
 pub mod store;

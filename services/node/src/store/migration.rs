@@ -53,6 +53,7 @@ enum CaseEvent {
 }
 
 #[derive(DeriveIden)]
+#[allow(clippy::enum_variant_names)] // `IdempotencyKey` is the column's name
 enum Idempotency {
     Table,
     Caller,
@@ -129,7 +130,11 @@ impl MigrationTrait for InitialSchema {
                     .col(big_integer(CaseEvent::OccurredAt))
                     .col(string(CaseEvent::IdempotencyKey))
                     .col(blob(CaseEvent::Envelope))
-                    .primary_key(Index::create().col(CaseEvent::CaseRef).col(CaseEvent::Sequence))
+                    .primary_key(
+                        Index::create()
+                            .col(CaseEvent::CaseRef)
+                            .col(CaseEvent::Sequence),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -155,7 +160,9 @@ impl MigrationTrait for InitialSchema {
                     .col(blob(Idempotency::Response))
                     .col(big_integer(Idempotency::CreatedAt))
                     .primary_key(
-                        Index::create().col(Idempotency::Caller).col(Idempotency::IdempotencyKey),
+                        Index::create()
+                            .col(Idempotency::Caller)
+                            .col(Idempotency::IdempotencyKey),
                     )
                     .to_owned(),
             )

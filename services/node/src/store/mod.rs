@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, EntityTrait,
+    FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Notify, oneshot};
@@ -29,8 +29,8 @@ pub use model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryOutcome,
     EventRecord, IdempotencyRecord, OutboxMessage, PendingDelivery,
 };
-pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
 use writer::{Job, WriterHandle, to_i64};
+pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
 
 /// How long a SQLite connection waits for a lock before failing (readers during a checkpoint).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -92,7 +92,11 @@ impl Store {
         migration::Migrator::up(&db, None).await?;
         let outbox_written = Arc::new(Notify::new());
         let writer = WriterHandle::spawn(db.clone(), outbox_written.clone());
-        Ok(Self { db, writer, outbox_written })
+        Ok(Self {
+            db,
+            writer,
+            outbox_written,
+        })
     }
 
     /// Notified after each commit that wrote outbox messages (the dispatcher waits on it).
@@ -103,7 +107,9 @@ impl Store {
     /// Commits a change atomically, after checking its idempotency key and the case version.
     pub async fn commit(&self, change: Change) -> Result<Committed, Error> {
         let (reply, answer) = oneshot::channel();
-        self.writer.submit(Job::Change(Box::new(change), reply)).await?;
+        self.writer
+            .submit(Job::Change(Box::new(change), reply))
+            .await?;
         answer.await.map_err(|_| Error::WriterStopped)?
     }
 
@@ -127,15 +133,22 @@ impl Store {
         caller: &str,
         idempotency_key: &str,
     ) -> Result<Option<IdempotencyRecord>, Error> {
-        let row = rows::idempotency::Entity::find_by_id((caller.to_owned(), idempotency_key.to_owned()))
-            .one(&self.db)
-            .await?;
+        let row =
+            rows::idempotency::Entity::find_by_id((caller.to_owned(), idempotency_key.to_owned()))
+                .one(&self.db)
+                .await?;
         Ok(row.map(idempotency_from_row))
     }
 
     /// A case's summary and full history, events in order.
-    pub async fn load_case(&self, case_ref: &str) -> Result<Option<(CaseRecord, Vec<EventRecord>)>, Error> {
-        let Some(summary) = rows::case::Entity::find_by_id(case_ref.to_owned()).one(&self.db).await? else {
+    pub async fn load_case(
+        &self,
+        case_ref: &str,
+    ) -> Result<Option<(CaseRecord, Vec<EventRecord>)>, Error> {
+        let Some(summary) = rows::case::Entity::find_by_id(case_ref.to_owned())
+            .one(&self.db)
+            .await?
+        else {
             return Ok(None);
         };
         let events = rows::case_event::Entity::find()
@@ -143,7 +156,10 @@ impl Store {
             .order_by(rows::case_event::Column::Sequence, Order::Asc)
             .all(&self.db)
             .await?;
-        Ok(Some((case_from_row(summary)?, events.into_iter().map(event_from_row).collect())))
+        Ok(Some((
+            case_from_row(summary)?,
+            events.into_iter().map(event_from_row).collect(),
+        )))
     }
 
     /// The event an actor recorded under an idempotency key, if it is stored here.
@@ -168,7 +184,8 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<CaseRecord>, Error> {
         use rows::case::Column;
-        let mut query = rows::case::Entity::find().filter(Column::CaseKind.eq(filter.case_kind.as_str()));
+        let mut query =
+            rows::case::Entity::find().filter(Column::CaseKind.eq(filter.case_kind.as_str()));
         if let Some(counterpart) = &filter.counterpart {
             query = query.filter(
                 sea_orm::Condition::any()
@@ -182,7 +199,11 @@ impl Store {
         if let Some(after_ref) = after_ref {
             query = query.filter(Column::CaseRef.gt(after_ref.to_owned()));
         }
-        let rows = query.order_by(Column::CaseRef, Order::Asc).limit(limit).all(&self.db).await?;
+        let rows = query
+            .order_by(Column::CaseRef, Order::Asc)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
         rows.into_iter().map(case_from_row).collect()
     }
 
@@ -211,7 +232,11 @@ impl Store {
 
     /// Messages due for delivery at `now`: for each case only its oldest pending message,
     /// so that a case's messages leave in order.
-    pub async fn due_deliveries(&self, now: i64, limit: u64) -> Result<Vec<PendingDelivery>, Error> {
+    pub async fn due_deliveries(
+        &self,
+        now: i64,
+        limit: u64,
+    ) -> Result<Vec<PendingDelivery>, Error> {
         let backend = self.db.get_database_backend();
         let (now_placeholder, limit_placeholder) = match backend {
             DbBackend::Postgres => ("$1", "$2"),
@@ -226,7 +251,8 @@ impl Store {
                    AND p.delivered_at IS NULL AND p.failed_reason IS NULL AND p.id < o.id) \
              ORDER BY o.id LIMIT {limit_placeholder}"
         );
-        let statement = Statement::from_sql_and_values(backend, sql, [now.into(), to_i64(limit).into()]);
+        let statement =
+            Statement::from_sql_and_values(backend, sql, [now.into(), to_i64(limit).into()]);
         let rows = DueRow::find_by_statement(statement).all(&self.db).await?;
         rows.into_iter()
             .map(|row| {
@@ -248,6 +274,17 @@ impl Store {
     pub async fn pending_delivery_count(&self) -> Result<u64, Error> {
         use rows::outbox::Column;
         Ok(rows::outbox::Entity::find()
+            .filter(Column::DeliveredAt.is_null())
+            .filter(Column::FailedReason.is_null())
+            .count(&self.db)
+            .await?)
+    }
+
+    /// How many outbox messages about `case_ref` await delivery.
+    pub async fn pending_delivery_count_for(&self, case_ref: &str) -> Result<u64, Error> {
+        use rows::outbox::Column;
+        Ok(rows::outbox::Entity::find()
+            .filter(Column::CaseRef.eq(case_ref.to_owned()))
             .filter(Column::DeliveredAt.is_null())
             .filter(Column::FailedReason.is_null())
             .count(&self.db)

@@ -23,9 +23,7 @@ use sea_orm::{
 };
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::model::{
-    AuditRecord, CaseWrite, Change, Committed, DeliveryOutcome, IdempotencyRecord,
-};
+use super::model::{AuditRecord, CaseWrite, Change, Committed, DeliveryOutcome, IdempotencyRecord};
 use super::{Error, rows};
 use std::sync::Arc;
 
@@ -179,19 +177,33 @@ async fn judge_idempotency(db: &DatabaseConnection, batch: &[Job]) -> Result<Vec
             condition = condition.add(
                 Condition::all()
                     .add(rows::idempotency::Column::Caller.eq(record.caller.clone()))
-                    .add(rows::idempotency::Column::IdempotencyKey.eq(record.idempotency_key.clone())),
+                    .add(
+                        rows::idempotency::Column::IdempotencyKey
+                            .eq(record.idempotency_key.clone()),
+                    ),
             );
         }
-        for row in rows::idempotency::Entity::find().filter(condition).all(db).await? {
-            known.insert((row.caller.clone(), row.idempotency_key.clone()), super::idempotency_from_row(row));
+        for row in rows::idempotency::Entity::find()
+            .filter(condition)
+            .all(db)
+            .await?
+        {
+            known.insert(
+                (row.caller.clone(), row.idempotency_key.clone()),
+                super::idempotency_from_row(row),
+            );
         }
     }
     let mut seen_in_batch: HashMap<(String, String), (Vec<u8>, Vec<u8>)> = HashMap::new();
     let verdicts = batch
         .iter()
         .map(|job| {
-            let Job::Change(change, _) = job else { return Verdict::Write };
-            let Some(record) = &change.idempotency else { return Verdict::Write };
+            let Job::Change(change, _) = job else {
+                return Verdict::Write;
+            };
+            let Some(record) = &change.idempotency else {
+                return Verdict::Write;
+            };
             let key = (record.caller.clone(), record.idempotency_key.clone());
             if let Some(first) = known.get(&key) {
                 return Verdict::Answer(replay_or_refuse(first, record));
@@ -205,18 +217,28 @@ async fn judge_idempotency(db: &DatabaseConnection, batch: &[Job]) -> Result<Vec
                     }))
                 };
             }
-            seen_in_batch.insert(key, (record.request_digest.clone(), record.response.clone()));
+            seen_in_batch.insert(
+                key,
+                (record.request_digest.clone(), record.response.clone()),
+            );
             Verdict::Write
         })
         .collect();
     Ok(verdicts)
 }
 
-fn replay_or_refuse(first: &IdempotencyRecord, now: &IdempotencyRecord) -> Result<Committed, Error> {
+fn replay_or_refuse(
+    first: &IdempotencyRecord,
+    now: &IdempotencyRecord,
+) -> Result<Committed, Error> {
     if first.request_digest == now.request_digest && first.operation == now.operation {
-        Ok(Committed::Replayed { response: first.response.clone() })
+        Ok(Committed::Replayed {
+            response: first.response.clone(),
+        })
     } else {
-        Err(Error::KeyReused { idempotency_key: now.idempotency_key.clone() })
+        Err(Error::KeyReused {
+            idempotency_key: now.idempotency_key.clone(),
+        })
     }
 }
 
@@ -230,10 +252,13 @@ async fn write(
     let transaction = db.begin().await?;
     let mut stale = vec![false; batch.len()];
     for (index, job) in batch.iter().enumerate() {
-        if let (Job::Change(change, _), Verdict::Write) = (job, &verdicts[index]) {
-            if let CaseWrite::Update { record, expected_event_count } = &change.case {
-                stale[index] = !update_case(&transaction, record, *expected_event_count).await?;
-            }
+        if let (Job::Change(change, _), Verdict::Write) = (job, &verdicts[index])
+            && let CaseWrite::Update {
+                record,
+                expected_event_count,
+            } = &change.case
+        {
+            stale[index] = !update_case(&transaction, record, *expected_event_count).await?;
         }
     }
     let writes: Vec<&Change> = batch
@@ -274,7 +299,10 @@ async fn update_case(
     Ok(result.rows_affected == 1)
 }
 
-async fn insert_changes(connection: &DatabaseTransaction, changes: &[&Change]) -> Result<(), DbErr> {
+async fn insert_changes(
+    connection: &DatabaseTransaction,
+    changes: &[&Change],
+) -> Result<(), DbErr> {
     // Rows are built before the first await: the future then holds no borrowing iterator.
     let new_cases: Vec<_> = changes
         .iter()
@@ -283,14 +311,18 @@ async fn insert_changes(connection: &DatabaseTransaction, changes: &[&Change]) -
             CaseWrite::Update { .. } => None,
         })
         .collect();
-    let events: Vec<_> =
-        changes.iter().flat_map(|change| change.events.iter().map(super::event_to_row)).collect();
+    let events: Vec<_> = changes
+        .iter()
+        .flat_map(|change| change.events.iter().map(super::event_to_row))
+        .collect();
     let keys: Vec<_> = changes
         .iter()
         .filter_map(|change| change.idempotency.as_ref().map(super::idempotency_to_row))
         .collect();
-    let messages: Vec<_> =
-        changes.iter().flat_map(|change| change.outbox.iter().map(super::outbox_to_row)).collect();
+    let messages: Vec<_> = changes
+        .iter()
+        .flat_map(|change| change.outbox.iter().map(super::outbox_to_row))
+        .collect();
     insert_all::<rows::case::Entity, _>(connection, new_cases).await?;
     insert_all::<rows::case_event::Entity, _>(connection, events).await?;
     insert_all::<rows::idempotency::Entity, _>(connection, keys).await?;
@@ -299,10 +331,7 @@ async fn insert_changes(connection: &DatabaseTransaction, changes: &[&Change]) -
 }
 
 /// Inserts rows with as few multi-row INSERT statements as the parameter limit allows.
-async fn insert_all<E, A>(
-    connection: &DatabaseTransaction,
-    rows: Vec<A>,
-) -> Result<(), DbErr>
+async fn insert_all<E, A>(connection: &DatabaseTransaction, rows: Vec<A>) -> Result<(), DbErr>
 where
     E: EntityTrait,
     A: sea_orm::ActiveModelTrait<Entity = E> + Send,
@@ -310,19 +339,33 @@ where
     let mut rows = rows;
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(ROWS_PER_INSERT));
-        E::insert_many(rows).exec_without_returning(connection).await?;
+        E::insert_many(rows)
+            .exec_without_returning(connection)
+            .await?;
         rows = rest;
     }
     Ok(())
 }
 
-async fn record_delivery(connection: &DatabaseTransaction, outcome: &DeliveryOutcome) -> Result<(), DbErr> {
+async fn record_delivery(
+    connection: &DatabaseTransaction,
+    outcome: &DeliveryOutcome,
+) -> Result<(), DbErr> {
     use rows::outbox::{ActiveModel, Column, Entity};
     let (id, update) = match outcome {
-        DeliveryOutcome::Delivered { id, at } => {
-            (*id, ActiveModel { delivered_at: Set(Some(*at)), ..Default::default() })
-        }
-        DeliveryOutcome::Retry { id, attempts, next_attempt_at, error } => (
+        DeliveryOutcome::Delivered { id, at } => (
+            *id,
+            ActiveModel {
+                delivered_at: Set(Some(*at)),
+                ..Default::default()
+            },
+        ),
+        DeliveryOutcome::Retry {
+            id,
+            attempts,
+            next_attempt_at,
+            error,
+        } => (
             *id,
             ActiveModel {
                 attempts: Set(to_i32(*attempts)),
@@ -331,7 +374,11 @@ async fn record_delivery(connection: &DatabaseTransaction, outcome: &DeliveryOut
                 ..Default::default()
             },
         ),
-        DeliveryOutcome::Refused { id, attempts, reason } => (
+        DeliveryOutcome::Refused {
+            id,
+            attempts,
+            reason,
+        } => (
             *id,
             ActiveModel {
                 attempts: Set(to_i32(*attempts)),
@@ -340,7 +387,11 @@ async fn record_delivery(connection: &DatabaseTransaction, outcome: &DeliveryOut
             },
         ),
     };
-    Entity::update_many().set(update).filter(Column::Id.eq(id)).exec(connection).await?;
+    Entity::update_many()
+        .set(update)
+        .filter(Column::Id.eq(id))
+        .exec(connection)
+        .await?;
     Ok(())
 }
 
@@ -353,7 +404,9 @@ async fn insert_audit(connection: &DatabaseTransaction, record: &AuditRecord) ->
         detail: Set(record.detail.clone()),
         ..Default::default()
     };
-    rows::audit::Entity::insert(row).exec_without_returning(connection).await?;
+    rows::audit::Entity::insert(row)
+        .exec_without_returning(connection)
+        .await?;
     Ok(())
 }
 

@@ -24,19 +24,38 @@ pub async fn fresh_databases() -> Vec<TestDatabase> {
 /// A fresh SQLite file in its own temporary folder.
 pub fn fresh_sqlite() -> TestDatabase {
     let folder = tempfile::tempdir().expect("temporary folder");
-    let url = format!("sqlite://{}?mode=rwc", folder.path().join("node.db").display());
-    TestDatabase { url, backend: "sqlite", _folder: Some(folder) }
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        folder.path().join("node.db").display()
+    );
+    TestDatabase {
+        url,
+        backend: "sqlite",
+        _folder: Some(folder),
+    }
 }
 
 async fn fresh_postgres(server_url: &str) -> TestDatabase {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let name = format!("accord_node_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-    let server = Database::connect(server_url).await.expect("connect to ACCORD_TEST_DATABASE_URL");
+    let name = format!(
+        "accord_node_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let server = Database::connect(server_url)
+        .await
+        .expect("connect to ACCORD_TEST_DATABASE_URL");
     server
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .expect("create a test database");
     server.close().await.expect("close");
-    let (base, _database) = server_url.rsplit_once('/').expect("URL ends with /DATABASE");
-    TestDatabase { url: format!("{base}/{name}"), backend: "postgres", _folder: None }
+    let (base, _database) = server_url
+        .rsplit_once('/')
+        .expect("URL ends with /DATABASE");
+    TestDatabase {
+        url: format!("{base}/{name}"),
+        backend: "postgres",
+        _folder: None,
+    }
 }

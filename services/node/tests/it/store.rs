@@ -68,9 +68,17 @@ fn opening(case_ref: &str, idempotency_key: &str, digest: u8) -> Change {
 async fn a_change_is_stored_whole_with_its_history_and_outbox_message() {
     for database in fresh_databases().await {
         let store = Store::connect(&database.url, 4).await.unwrap();
-        assert_eq!(store.commit(opening("RDM-GB-FR-1", "k1", 7)).await, Ok(Committed::Applied));
+        assert_eq!(
+            store.commit(opening("RDM-GB-FR-1", "k1", 7)).await,
+            Ok(Committed::Applied)
+        );
         let (summary, events) = store.load_case("RDM-GB-FR-1").await.unwrap().unwrap();
-        assert_eq!(summary, case("RDM-GB-FR-1", "SUBMITTED", 1), "{}", database.backend);
+        assert_eq!(
+            summary,
+            case("RDM-GB-FR-1", "SUBMITTED", 1),
+            "{}",
+            database.backend
+        );
         assert_eq!(events, vec![event("RDM-GB-FR-1", 1, "k1")]);
         let due = store.due_deliveries(1_000, 10).await.unwrap();
         assert_eq!(due.len(), 1);
@@ -85,7 +93,12 @@ async fn a_replayed_key_returns_the_first_answer_and_writes_nothing() {
         let store = Store::connect(&database.url, 4).await.unwrap();
         store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
         let replay = store.commit(opening("RDM-GB-FR-2", "k1", 7)).await;
-        assert_eq!(replay, Ok(Committed::Replayed { response: vec![7] }), "{}", database.backend);
+        assert_eq!(
+            replay,
+            Ok(Committed::Replayed { response: vec![7] }),
+            "{}",
+            database.backend
+        );
         assert_eq!(store.load_case("RDM-GB-FR-2").await.unwrap(), None);
         assert_eq!(store.pending_delivery_count().await.unwrap(), 1);
     }
@@ -97,8 +110,18 @@ async fn a_key_reused_with_other_content_is_refused_and_writes_nothing() {
         let store = Store::connect(&database.url, 4).await.unwrap();
         store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
         let reuse = store.commit(opening("RDM-GB-FR-2", "k1", 8)).await;
-        assert_eq!(reuse, Err(Error::KeyReused { idempotency_key: "k1".into() }));
-        assert_eq!(store.load_case("RDM-GB-FR-2").await.unwrap(), None, "{}", database.backend);
+        assert_eq!(
+            reuse,
+            Err(Error::KeyReused {
+                idempotency_key: "k1".into()
+            })
+        );
+        assert_eq!(
+            store.load_case("RDM-GB-FR-2").await.unwrap(),
+            None,
+            "{}",
+            database.backend
+        );
     }
 }
 
@@ -117,7 +140,12 @@ async fn an_update_of_a_case_that_moved_since_it_was_read_is_a_conflict_and_writ
             outbox: vec![message("RDM-GB-FR-1", 2, 2_000)],
         };
         assert_eq!(store.commit(update(1, "k2")).await, Ok(Committed::Applied));
-        assert_eq!(store.commit(update(1, "k3")).await, Err(Error::Conflict), "{}", database.backend);
+        assert_eq!(
+            store.commit(update(1, "k3")).await,
+            Err(Error::Conflict),
+            "{}",
+            database.backend
+        );
         let (summary, events) = store.load_case("RDM-GB-FR-1").await.unwrap().unwrap();
         assert_eq!(summary.event_count, 2);
         assert_eq!(events.len(), 2);
@@ -132,7 +160,12 @@ async fn a_duplicate_event_from_the_same_actor_and_key_is_a_conflict() {
         store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
         let mut second = opening("RDM-GB-FR-2", "other-command", 9);
         second.events = vec![event("RDM-GB-FR-2", 1, "k1")];
-        assert_eq!(store.commit(second).await, Err(Error::Conflict), "{}", database.backend);
+        assert_eq!(
+            store.commit(second).await,
+            Err(Error::Conflict),
+            "{}",
+            database.backend
+        );
         assert_eq!(store.load_case("RDM-GB-FR-2").await.unwrap(), None);
         assert!(store.find_event("GB", "k1").await.unwrap().is_some());
     }
@@ -143,28 +176,62 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
     for database in fresh_databases().await {
         let store = Store::connect(&database.url, 4).await.unwrap();
         let mut change = opening("RDM-GB-FR-1", "k1", 7);
-        change.outbox = vec![message("RDM-GB-FR-1", 1, 1_000), message("RDM-GB-FR-1", 2, 1_000)];
+        change.outbox = vec![
+            message("RDM-GB-FR-1", 1, 1_000),
+            message("RDM-GB-FR-1", 2, 1_000),
+        ];
         store.commit(change).await.unwrap();
         store.commit(opening("RDM-GB-FR-2", "k2", 8)).await.unwrap();
         let due = store.due_deliveries(1_000, 10).await.unwrap();
-        let payloads: Vec<(String, Vec<u8>)> =
-            due.iter().map(|message| (message.case_ref.clone(), message.payload.clone())).collect();
+        let payloads: Vec<(String, Vec<u8>)> = due
+            .iter()
+            .map(|message| (message.case_ref.clone(), message.payload.clone()))
+            .collect();
         assert_eq!(
             payloads,
-            vec![("RDM-GB-FR-1".into(), vec![1]), ("RDM-GB-FR-2".into(), vec![1])],
+            vec![
+                ("RDM-GB-FR-1".into(), vec![1]),
+                ("RDM-GB-FR-2".into(), vec![1])
+            ],
             "{}",
             database.backend
         );
         let first = due[0].id;
-        let retry = DeliveryOutcome::Retry { id: first, attempts: 1, next_attempt_at: 9_000, error: "down".into() };
+        let retry = DeliveryOutcome::Retry {
+            id: first,
+            attempts: 1,
+            next_attempt_at: 9_000,
+            error: "down".into(),
+        };
         store.record_delivery(retry).await.unwrap();
         let due = store.due_deliveries(1_000, 10).await.unwrap();
-        assert_eq!(due.len(), 1, "the case's second message waits behind its first");
+        assert_eq!(
+            due.len(),
+            1,
+            "the case's second message waits behind its first"
+        );
         assert_eq!(due[0].case_ref, "RDM-GB-FR-2");
-        store.record_delivery(DeliveryOutcome::Delivered { id: first, at: 9_000 }).await.unwrap();
+        store
+            .record_delivery(DeliveryOutcome::Delivered {
+                id: first,
+                at: 9_000,
+            })
+            .await
+            .unwrap();
         let due = store.due_deliveries(9_000, 10).await.unwrap();
-        assert_eq!(due.iter().filter(|message| message.case_ref == "RDM-GB-FR-1").count(), 1);
-        assert_eq!(due.iter().find(|message| message.case_ref == "RDM-GB-FR-1").unwrap().payload, vec![2]);
+        assert_eq!(
+            due.iter()
+                .filter(|message| message.case_ref == "RDM-GB-FR-1")
+                .count(),
+            1
+        );
+        assert_eq!(
+            due.iter()
+                .find(|message| message.case_ref == "RDM-GB-FR-1")
+                .unwrap()
+                .payload,
+            vec![2]
+        );
     }
 }
 
@@ -177,8 +244,18 @@ async fn concurrent_changes_are_grouped_and_each_answered_by_its_own_outcome() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 // Every tenth change reuses the key of the one before it with other content.
-                let key = if index % 10 == 9 { format!("k{}", index - 1) } else { format!("k{index}") };
-                store.commit(opening(&format!("RDM-GB-FR-{index}"), &key, (index % 10) as u8)).await
+                let key = if index % 10 == 9 {
+                    format!("k{}", index - 1)
+                } else {
+                    format!("k{index}")
+                };
+                store
+                    .commit(opening(
+                        &format!("RDM-GB-FR-{index}"),
+                        &key,
+                        (index % 10) as u8,
+                    ))
+                    .await
             }));
         }
         let mut applied = 0;
@@ -207,6 +284,11 @@ async fn refused_calls_are_kept_in_the_audit_log() {
             detail: "BE is not a party to RDM-GB-FR-1".into(),
         };
         store.record_audit(record.clone()).await.unwrap();
-        assert_eq!(store.audit_log(10).await.unwrap(), vec![record], "{}", database.backend);
+        assert_eq!(
+            store.audit_log(10).await.unwrap(),
+            vec![record],
+            "{}",
+            database.backend
+        );
     }
 }

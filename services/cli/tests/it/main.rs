@@ -1,0 +1,4 @@
+//! The `accord` binary's integration tests: each module runs the real binary.
+
+mod pki;
+mod settle;

@@ -1,0 +1,808 @@
+//! The admission lifecycle: an admitting state A admits one person who is physically in an
+//! origin state O, under one of A's offers (DESIGN.md §3, DOMAIN.md "Admission offer").
+//!
+//! ```text
+//! NOMINATED ─▶ VETTING ─▶ GRANTED ─▶ TRAVEL_BOOKED ─▶ ARRIVED ─▶ DEPARTURE_CONFIRMED
+//!     │           │          │             │                      (O confirms, where the regime asks)
+//!     │           │          └─────────────┴─▶ GRANT_LAPSED       (visa unused; A's clock)
+//!     └───────────┴─▶ GRANTED | REFUSED{codes} | WITHDRAWN
+//! ```
+//!
+//! Vetting and travel booking are optional steps: A may decide straight from NOMINATED and
+//! report the arrival straight from GRANTED. Arrival and grant lapse are possible from GRANTED
+//! and TRAVEL_BOOKED; withdrawal only before the decision (NOMINATED, VETTING).
+//!
+//! [`AdmissionCase::nominate`] creates a case and claims a slot of the [`Offer`] in one step:
+//! it is refused when the offer is paused, closed, full or outside its window. A takes every
+//! step but one: O confirms the departure, and only where the regime asks for it
+//! (`admission_departure_confirmation`). A grant's visa is valid for the regime's
+//! `visa_validity` from the grant (UK–FR: 3 months); past it, the grant lapses and must be
+//! recorded by A's clock before anything else. A case that ends without an admission
+//! (refused, withdrawn, lapsed) should give its slot back: apply
+//! [`OfferEventKind::SlotReleased`] to the offer ([`AdmissionStatus::releases_offer_slot`]).
+//!
+//! Checks in [`AdmissionCase::apply`] follow the readmission lifecycle: party, transition
+//! table, actor, time order, deadline, payload. This module does not decide eligibility (the
+//! caseworkers do) nor parity (see `parity`).
+
+pub mod offer;
+
+use std::fmt;
+
+use crate::StateCode;
+use crate::case_ref::{CaseKind, CaseRef};
+use crate::deadline::{self, AdmissionDueEvent};
+use crate::event::{Actor, FreeText};
+use crate::reason::AdmissionRefusal;
+use crate::regime::{Regime, RegimeProfile};
+use crate::time::Timestamp;
+
+pub use offer::{Offer, OfferEvent, OfferEventKind, OfferStatus, OfferStep, OfferWindow};
+
+/// Why an admission step, nomination or replay is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A code that names no status or step.
+    #[error("{text:?} is not a known {list} code")]
+    UnknownCode {
+        /// Which list was searched.
+        list: &'static str,
+        /// The text that matched nothing.
+        text: String,
+    },
+    /// The reference is not an admission reference of the offer's pair (`ADM-A-O-…`).
+    #[error("{case_ref} is not an admission reference for offer {offer_ref}")]
+    WrongCaseRef {
+        /// The reference given.
+        case_ref: CaseRef,
+        /// The offer's reference.
+        offer_ref: CaseRef,
+    },
+    /// The profile is for another regime than the offer's or the case's.
+    #[error("the admission runs under {expected} but the profile given is {found}")]
+    RegimeMismatch {
+        /// The offer's or case's regime.
+        expected: Regime,
+        /// The profile's regime.
+        found: Regime,
+    },
+    /// The offer refused the slot.
+    #[error("the offer refused the nomination")]
+    Offer(#[from] offer::Error),
+    /// The actor's state is neither A nor O.
+    #[error("{actor} is not a party to this admission; {step} refused in status {status}")]
+    NotAParty {
+        /// The current status.
+        status: AdmissionStatus,
+        /// The refused step.
+        step: AdmissionStep,
+        /// Who tried.
+        actor: Actor,
+    },
+    /// The transition table has no such step from the current status.
+    #[error("{step} is not allowed in status {status}")]
+    StepNotAllowed {
+        /// The current status.
+        status: AdmissionStatus,
+        /// The refused step.
+        step: AdmissionStep,
+    },
+    /// The step belongs to the other party or to the clock.
+    #[error("{step} in status {status} is taken by {expected}, not by {actor}")]
+    WrongActor {
+        /// The current status.
+        status: AdmissionStatus,
+        /// The refused step.
+        step: AdmissionStep,
+        /// Who tried.
+        actor: Actor,
+        /// Who may take the step.
+        expected: Actor,
+    },
+    /// The step is dated before the previous event.
+    #[error("{step} at {now} is before the previous event at {last_event_at} (status {status})")]
+    TimeWentBackwards {
+        /// The current status.
+        status: AdmissionStatus,
+        /// The refused step.
+        step: AdmissionStep,
+        /// The previous event's time.
+        last_event_at: Timestamp,
+        /// The refused step's time.
+        now: Timestamp,
+    },
+    /// The grant lapse is recorded before the visa expired.
+    #[error("{step} is not due in status {status}")]
+    NotDue {
+        /// The current status.
+        status: AdmissionStatus,
+        /// The refused step.
+        step: AdmissionStep,
+    },
+    /// The visa expired: the lapse must be recorded first.
+    #[error(
+        "{step} refused in status {status}: the visa expired at {deadline}, record the lapse first"
+    )]
+    DeadlinePassed {
+        /// The current status.
+        status: AdmissionStatus,
+        /// The refused step.
+        step: AdmissionStep,
+        /// The visa's last valid instant.
+        deadline: Timestamp,
+    },
+    /// A refusal without a code.
+    #[error("{step} in status {status} needs at least one refusal code")]
+    NoReasons {
+        /// The current status.
+        status: AdmissionStatus,
+        /// The refused step.
+        step: AdmissionStep,
+    },
+    /// A refusal code listed twice.
+    #[error("{step} in status {status} lists {reason} twice")]
+    DuplicateReason {
+        /// The current status.
+        status: AdmissionStatus,
+        /// The refused step.
+        step: AdmissionStep,
+        /// The repeated code.
+        reason: AdmissionRefusal,
+    },
+    /// A departure confirmation under a regime that does not ask for one.
+    #[error("regime {regime} does not ask the origin state to confirm departures")]
+    ConfirmationNotRequired {
+        /// The case's regime.
+        regime: Regime,
+    },
+    /// Replay of a history that does not start with a nomination by A.
+    #[error("an admission history starts with ADMISSION_NOMINATED by the admitting state")]
+    ReplayStart,
+    /// Replay of an event out of sequence or from another case.
+    #[error(
+        "event {found_sequence} of {found_case_ref} does not follow event {expected_sequence} of {expected_case_ref}"
+    )]
+    ReplayOrder {
+        /// The case being rebuilt.
+        expected_case_ref: CaseRef,
+        /// The sequence number the next event should have.
+        expected_sequence: u64,
+        /// The event's case.
+        found_case_ref: CaseRef,
+        /// The event's sequence number.
+        found_sequence: u64,
+    },
+}
+
+/// Where an admission case stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AdmissionStatus {
+    /// Nominated under an offer; the candidate holds one slot of it.
+    Nominated,
+    /// A is vetting identity, presence in O, and security.
+    Vetting,
+    /// A granted admission; the visa runs.
+    Granted,
+    /// A refused admission, with codes. Terminal.
+    Refused,
+    /// The nomination was withdrawn. Terminal.
+    Withdrawn,
+    /// A booked the journey from O to A; the visa still runs.
+    TravelBooked,
+    /// A reports the person arrived. Counts in the ledger unless the regime asks O to confirm.
+    Arrived,
+    /// O confirmed the departure: the admission counts. Terminal.
+    DepartureConfirmed,
+    /// The visa expired unused. Terminal.
+    GrantLapsed,
+}
+
+impl AdmissionStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [AdmissionStatus; 9] = [
+        Self::Nominated,
+        Self::Vetting,
+        Self::Granted,
+        Self::Refused,
+        Self::Withdrawn,
+        Self::TravelBooked,
+        Self::Arrived,
+        Self::DepartureConfirmed,
+        Self::GrantLapsed,
+    ];
+
+    /// The stable code, e.g. `GRANT_LAPSED`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Nominated => "NOMINATED",
+            Self::Vetting => "VETTING",
+            Self::Granted => "GRANTED",
+            Self::Refused => "REFUSED",
+            Self::Withdrawn => "WITHDRAWN",
+            Self::TravelBooked => "TRAVEL_BOOKED",
+            Self::Arrived => "ARRIVED",
+            Self::DepartureConfirmed => "DEPARTURE_CONFIRMED",
+            Self::GrantLapsed => "GRANT_LAPSED",
+        }
+    }
+
+    /// Parses a stable code.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.code() == text)
+            .ok_or_else(|| Error::UnknownCode {
+                list: "admission status",
+                text: text.to_owned(),
+            })
+    }
+
+    /// Whether the case ended without an admission, so its offer slot should be released.
+    pub fn releases_offer_slot(self) -> bool {
+        matches!(self, Self::Refused | Self::Withdrawn | Self::GrantLapsed)
+    }
+}
+
+impl fmt::Display for AdmissionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// What happened to an admission case, with the data the step needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AdmissionEventKind {
+    /// A nominated the person under an offer (only through [`AdmissionCase::nominate`]).
+    Nominated {
+        /// The offer whose slot the case holds.
+        offer: CaseRef,
+        /// The regime the admission runs under.
+        regime: Regime,
+    },
+    /// A began vetting identity, presence in O, and security.
+    VettingStarted,
+    /// A granted admission; the visa is valid for the regime's `visa_validity` from now.
+    Granted,
+    /// A refused admission.
+    Refused {
+        /// At least one refusal code, each at most once.
+        reasons: Vec<AdmissionRefusal>,
+    },
+    /// The nomination was withdrawn (by the person or by A).
+    Withdrawn {
+        /// Why.
+        reason: FreeText,
+    },
+    /// A booked the person's journey from O to A.
+    TravelBooked,
+    /// A reports the person's arrival.
+    Arrived,
+    /// O confirms the person's departure.
+    DepartureConfirmed,
+    /// A's clock records that the visa expired unused.
+    GrantLapsed,
+}
+
+/// An admission step without its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
+pub enum AdmissionStep {
+    Nominated,
+    VettingStarted,
+    Granted,
+    Refused,
+    Withdrawn,
+    TravelBooked,
+    Arrived,
+    DepartureConfirmed,
+    GrantLapsed,
+}
+
+impl AdmissionStep {
+    /// Every step.
+    pub const ALL: [AdmissionStep; 9] = [
+        Self::Nominated,
+        Self::VettingStarted,
+        Self::Granted,
+        Self::Refused,
+        Self::Withdrawn,
+        Self::TravelBooked,
+        Self::Arrived,
+        Self::DepartureConfirmed,
+        Self::GrantLapsed,
+    ];
+
+    /// The stable kind code, e.g. `ADMISSION_GRANTED`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Nominated => "ADMISSION_NOMINATED",
+            Self::VettingStarted => "ADMISSION_VETTING_STARTED",
+            Self::Granted => "ADMISSION_GRANTED",
+            Self::Refused => "ADMISSION_REFUSED",
+            Self::Withdrawn => "ADMISSION_WITHDRAWN",
+            Self::TravelBooked => "ADMISSION_TRAVEL_BOOKED",
+            Self::Arrived => "ADMISSION_ARRIVED",
+            Self::DepartureConfirmed => "ADMISSION_DEPARTURE_CONFIRMED",
+            Self::GrantLapsed => "ADMISSION_GRANT_LAPSED",
+        }
+    }
+
+    /// Parses a stable kind code.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|step| step.code() == text)
+            .ok_or_else(|| Error::UnknownCode {
+                list: "admission event kind",
+                text: text.to_owned(),
+            })
+    }
+}
+
+impl fmt::Display for AdmissionStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl AdmissionEventKind {
+    /// The payload-free step.
+    pub fn step(&self) -> AdmissionStep {
+        match self {
+            Self::Nominated { .. } => AdmissionStep::Nominated,
+            Self::VettingStarted => AdmissionStep::VettingStarted,
+            Self::Granted => AdmissionStep::Granted,
+            Self::Refused { .. } => AdmissionStep::Refused,
+            Self::Withdrawn { .. } => AdmissionStep::Withdrawn,
+            Self::TravelBooked => AdmissionStep::TravelBooked,
+            Self::Arrived => AdmissionStep::Arrived,
+            Self::DepartureConfirmed => AdmissionStep::DepartureConfirmed,
+            Self::GrantLapsed => AdmissionStep::GrantLapsed,
+        }
+    }
+}
+
+/// Who may take an admission step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdmissionPerformer {
+    /// The admitting state A, as `Actor::State`.
+    Admitting,
+    /// The origin state O, as `Actor::State`.
+    Origin,
+    /// A's node recording a lapse, as `Actor::Clock`.
+    AdmittingClock,
+}
+
+/// One row of the admission transition table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AdmissionTransition {
+    /// Who may take the step.
+    pub performer: AdmissionPerformer,
+    /// The status the case moves to.
+    pub to: AdmissionStatus,
+}
+
+/// The admission transition table. `Nominated` has no row: a case is created by
+/// [`AdmissionCase::nominate`].
+pub fn transition(from: AdmissionStatus, step: AdmissionStep) -> Option<AdmissionTransition> {
+    use AdmissionPerformer as By;
+    use AdmissionStatus as Status;
+    let undecided = |status| matches!(status, Status::Nominated | Status::Vetting);
+    let granted = |status| matches!(status, Status::Granted | Status::TravelBooked);
+    let (performer, to) = match (from, step) {
+        (Status::Nominated, AdmissionStep::VettingStarted) => (By::Admitting, Status::Vetting),
+        (from, AdmissionStep::Granted) if undecided(from) => (By::Admitting, Status::Granted),
+        (from, AdmissionStep::Refused) if undecided(from) => (By::Admitting, Status::Refused),
+        (from, AdmissionStep::Withdrawn) if undecided(from) => (By::Admitting, Status::Withdrawn),
+        (Status::Granted, AdmissionStep::TravelBooked) => (By::Admitting, Status::TravelBooked),
+        (from, AdmissionStep::Arrived) if granted(from) => (By::Admitting, Status::Arrived),
+        (from, AdmissionStep::GrantLapsed) if granted(from) => {
+            (By::AdmittingClock, Status::GrantLapsed)
+        }
+        (Status::Arrived, AdmissionStep::DepartureConfirmed) => {
+            (By::Origin, Status::DepartureConfirmed)
+        }
+        _ => return None,
+    };
+    Some(AdmissionTransition { performer, to })
+}
+
+/// One event of an admission case, as stored and sent (the node signs its wire form).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AdmissionEvent {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The event's position in the case, from 1.
+    pub sequence: u64,
+    /// Who took the step.
+    pub actor: Actor,
+    /// When.
+    pub occurred_at: Timestamp,
+    /// What happened.
+    pub kind: AdmissionEventKind,
+}
+
+/// The result of a nomination: the new case and the offer with the slot claimed, with the
+/// event of each to store together (one transaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nomination {
+    /// The new admission case.
+    pub case: AdmissionCase,
+    /// Its first event.
+    pub case_event: AdmissionEvent,
+    /// The offer after the claim.
+    pub offer: Offer,
+    /// The offer's `OFFER_SLOT_CLAIMED` event.
+    pub offer_event: OfferEvent,
+}
+
+/// One admission case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdmissionCase {
+    case_ref: CaseRef,
+    offer_ref: CaseRef,
+    profile: RegimeProfile,
+    status: AdmissionStatus,
+    sequence: u64,
+    nominated_at: Timestamp,
+    last_event_at: Timestamp,
+    granted_at: Option<Timestamp>,
+    visa_valid_until: Option<Timestamp>,
+    refusal_reasons: Vec<AdmissionRefusal>,
+    withdrawal_reason: Option<FreeText>,
+    arrived_at: Option<Timestamp>,
+    departure_confirmed_at: Option<Timestamp>,
+}
+
+impl AdmissionCase {
+    /// A nominates a person (`ADM-<admitting>-<origin>-<id>`) under `offer`, claiming a slot.
+    pub fn nominate(
+        case_ref: CaseRef,
+        offer: &Offer,
+        profile: RegimeProfile,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Nomination, Error> {
+        let same_pair = case_ref.kind() == CaseKind::Admission
+            && case_ref.first_state() == offer.admitting()
+            && case_ref.second_state() == offer.origin();
+        if !same_pair {
+            return Err(Error::WrongCaseRef {
+                case_ref,
+                offer_ref: offer.case_ref().clone(),
+            });
+        }
+        if profile.regime != offer.regime() {
+            return Err(Error::RegimeMismatch {
+                expected: offer.regime(),
+                found: profile.regime,
+            });
+        }
+        let claim = OfferEventKind::SlotClaimed {
+            admission: case_ref.clone(),
+        };
+        let (offer, offer_event) = offer.record(actor, claim, now)?;
+        let kind = AdmissionEventKind::Nominated {
+            offer: offer.case_ref().clone(),
+            regime: profile.regime,
+        };
+        let case = Self::nominated(case_ref, offer.case_ref().clone(), profile, now);
+        let case_event = AdmissionEvent {
+            case_ref: case.case_ref.clone(),
+            sequence: 1,
+            actor,
+            occurred_at: now,
+            kind,
+        };
+        Ok(Nomination {
+            case,
+            case_event,
+            offer,
+            offer_event,
+        })
+    }
+
+    /// The case after `actor` takes the step `kind` at `now`, or why it is refused.
+    pub fn apply(
+        &self,
+        actor: Actor,
+        kind: &AdmissionEventKind,
+        now: Timestamp,
+    ) -> Result<Self, Error> {
+        let status = self.status;
+        let step = kind.step();
+        if actor.state() != self.admitting() && actor.state() != self.origin() {
+            return Err(Error::NotAParty {
+                status,
+                step,
+                actor,
+            });
+        }
+        let transition = transition(status, step).ok_or(Error::StepNotAllowed { status, step })?;
+        let expected = self.performer_actor(transition.performer);
+        if actor != expected {
+            return Err(Error::WrongActor {
+                status,
+                step,
+                actor,
+                expected,
+            });
+        }
+        if now < self.last_event_at {
+            return Err(Error::TimeWentBackwards {
+                status,
+                step,
+                last_event_at: self.last_event_at,
+                now,
+            });
+        }
+        self.check_timing(
+            transition.performer,
+            step,
+            deadline::admission_due(self, now),
+        )?;
+        self.check_payload(kind)?;
+        Ok(self.advanced(kind, transition.to, now))
+    }
+
+    /// Like [`AdmissionCase::apply`], also returning the event to store, send and sign.
+    pub fn record(
+        &self,
+        actor: Actor,
+        kind: AdmissionEventKind,
+        now: Timestamp,
+    ) -> Result<(Self, AdmissionEvent), Error> {
+        let case = self.apply(actor, &kind, now)?;
+        let event = AdmissionEvent {
+            case_ref: case.case_ref.clone(),
+            sequence: case.sequence,
+            actor,
+            occurred_at: now,
+            kind,
+        };
+        Ok((case, event))
+    }
+
+    /// Rebuilds a case from its events. The nomination is not checked against the offer again
+    /// (the offer's own history records the claim).
+    pub fn replay(profile: RegimeProfile, events: &[AdmissionEvent]) -> Result<Self, Error> {
+        let Some((first, rest)) = events.split_first() else {
+            return Err(Error::ReplayStart);
+        };
+        let AdmissionEventKind::Nominated { offer, regime } = &first.kind else {
+            return Err(Error::ReplayStart);
+        };
+        if first.sequence != 1
+            || first.actor != Actor::State(first.case_ref.first_state())
+            || first.case_ref.kind() != CaseKind::Admission
+        {
+            return Err(Error::ReplayStart);
+        }
+        if *regime != profile.regime {
+            return Err(Error::RegimeMismatch {
+                expected: *regime,
+                found: profile.regime,
+            });
+        }
+        let mut case = Self::nominated(
+            first.case_ref.clone(),
+            offer.clone(),
+            profile,
+            first.occurred_at,
+        );
+        for event in rest {
+            if event.case_ref != case.case_ref || event.sequence != case.sequence + 1 {
+                return Err(Error::ReplayOrder {
+                    expected_case_ref: case.case_ref.clone(),
+                    expected_sequence: case.sequence + 1,
+                    found_case_ref: event.case_ref.clone(),
+                    found_sequence: event.sequence,
+                });
+            }
+            case = case.apply(event.actor, &event.kind, event.occurred_at)?;
+        }
+        Ok(case)
+    }
+
+    /// The case reference.
+    pub fn case_ref(&self) -> &CaseRef {
+        &self.case_ref
+    }
+
+    /// The offer whose slot the case holds.
+    pub fn offer_ref(&self) -> &CaseRef {
+        &self.offer_ref
+    }
+
+    /// The admitting state A.
+    pub fn admitting(&self) -> StateCode {
+        self.case_ref.first_state()
+    }
+
+    /// The origin state O.
+    pub fn origin(&self) -> StateCode {
+        self.case_ref.second_state()
+    }
+
+    /// The rules the case runs under.
+    pub fn profile(&self) -> &RegimeProfile {
+        &self.profile
+    }
+
+    /// The current status.
+    pub fn status(&self) -> AdmissionStatus {
+        self.status
+    }
+
+    /// The number of events so far.
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// When the person was nominated.
+    pub fn nominated_at(&self) -> Timestamp {
+        self.nominated_at
+    }
+
+    /// When the last event took place.
+    pub fn last_event_at(&self) -> Timestamp {
+        self.last_event_at
+    }
+
+    /// When admission was granted.
+    pub fn granted_at(&self) -> Option<Timestamp> {
+        self.granted_at
+    }
+
+    /// The last instant the visa is valid.
+    pub fn visa_valid_until(&self) -> Option<Timestamp> {
+        self.visa_valid_until
+    }
+
+    /// The refusal codes, if refused.
+    pub fn refusal_reasons(&self) -> &[AdmissionRefusal] {
+        &self.refusal_reasons
+    }
+
+    /// Why the nomination was withdrawn, if it was.
+    pub fn withdrawal_reason(&self) -> Option<&FreeText> {
+        self.withdrawal_reason.as_ref()
+    }
+
+    /// When the person arrived, as A reported.
+    pub fn arrived_at(&self) -> Option<Timestamp> {
+        self.arrived_at
+    }
+
+    /// When O confirmed the departure.
+    pub fn departure_confirmed_at(&self) -> Option<Timestamp> {
+        self.departure_confirmed_at
+    }
+
+    /// Whether the admission counts in the ledger: confirmed by O, or arrived where the
+    /// regime does not ask O to confirm.
+    pub fn is_counted(&self) -> bool {
+        match self.status {
+            AdmissionStatus::DepartureConfirmed => true,
+            AdmissionStatus::Arrived => !self.profile.admission_departure_confirmation,
+            _ => false,
+        }
+    }
+
+    /// Whether no further step can happen.
+    pub fn is_closed(&self) -> bool {
+        match self.status {
+            AdmissionStatus::Nominated
+            | AdmissionStatus::Vetting
+            | AdmissionStatus::Granted
+            | AdmissionStatus::TravelBooked => false,
+            AdmissionStatus::Arrived => !self.profile.admission_departure_confirmation,
+            _ => true,
+        }
+    }
+
+    /// The actor a performer stands for in this case.
+    pub fn performer_actor(&self, performer: AdmissionPerformer) -> Actor {
+        match performer {
+            AdmissionPerformer::Admitting => Actor::State(self.admitting()),
+            AdmissionPerformer::Origin => Actor::State(self.origin()),
+            AdmissionPerformer::AdmittingClock => Actor::Clock(self.admitting()),
+        }
+    }
+
+    fn nominated(
+        case_ref: CaseRef,
+        offer_ref: CaseRef,
+        profile: RegimeProfile,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            case_ref,
+            offer_ref,
+            profile,
+            status: AdmissionStatus::Nominated,
+            sequence: 1,
+            nominated_at: now,
+            last_event_at: now,
+            granted_at: None,
+            visa_valid_until: None,
+            refusal_reasons: Vec::new(),
+            withdrawal_reason: None,
+            arrived_at: None,
+            departure_confirmed_at: None,
+        }
+    }
+
+    fn check_timing(
+        &self,
+        performer: AdmissionPerformer,
+        step: AdmissionStep,
+        due: Option<AdmissionDueEvent>,
+    ) -> Result<(), Error> {
+        let status = self.status;
+        match (performer, due) {
+            (AdmissionPerformer::AdmittingClock, Some(_)) => Ok(()),
+            (AdmissionPerformer::AdmittingClock, None) => Err(Error::NotDue { status, step }),
+            (_, Some(due)) => Err(Error::DeadlinePassed {
+                status,
+                step,
+                deadline: due.deadline,
+            }),
+            (_, None) => Ok(()),
+        }
+    }
+
+    fn check_payload(&self, kind: &AdmissionEventKind) -> Result<(), Error> {
+        let status = self.status;
+        let step = kind.step();
+        match kind {
+            AdmissionEventKind::Refused { reasons } => {
+                if reasons.is_empty() {
+                    return Err(Error::NoReasons { status, step });
+                }
+                for (index, reason) in reasons.iter().enumerate() {
+                    if reasons[..index].contains(reason) {
+                        return Err(Error::DuplicateReason {
+                            status,
+                            step,
+                            reason: *reason,
+                        });
+                    }
+                }
+                Ok(())
+            }
+            AdmissionEventKind::DepartureConfirmed
+                if !self.profile.admission_departure_confirmation =>
+            {
+                Err(Error::ConfirmationNotRequired {
+                    regime: self.profile.regime,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn advanced(&self, kind: &AdmissionEventKind, to: AdmissionStatus, now: Timestamp) -> Self {
+        let mut case = self.clone();
+        case.status = to;
+        case.sequence += 1;
+        case.last_event_at = now;
+        match kind {
+            AdmissionEventKind::Granted => {
+                case.granted_at = Some(now);
+                case.visa_valid_until = Some(now.plus(self.profile.visa_validity));
+            }
+            AdmissionEventKind::Refused { reasons } => case.refusal_reasons = reasons.clone(),
+            AdmissionEventKind::Withdrawn { reason } => {
+                case.withdrawal_reason = Some(reason.clone());
+            }
+            AdmissionEventKind::Arrived => case.arrived_at = Some(now),
+            AdmissionEventKind::DepartureConfirmed => case.departure_confirmed_at = Some(now),
+            AdmissionEventKind::Nominated { .. }
+            | AdmissionEventKind::VettingStarted
+            | AdmissionEventKind::TravelBooked
+            | AdmissionEventKind::GrantLapsed => {}
+        }
+        case
+    }
+}

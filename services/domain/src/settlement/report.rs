@@ -1,0 +1,149 @@
+//! What a settlement says: the admission instructions and the figures derived from them.
+//!
+//! [`SettlementReport`] carries exactly the output of `accord settle` (the settlement issue):
+//! instructions, settled and redirected totals, what the mode required, the netting
+//! efficiency, the residual per state and the credits. The figures are a pure function of the
+//! input and the instructions ([`SettlementReport::from_instructions`]), so a verifier can
+//! recompute them; this module does not choose the instructions (see `flow`) nor check them.
+
+use std::collections::BTreeMap;
+
+use super::input::{Mode, SettlementInput};
+use super::model::Model;
+use crate::StateCode;
+
+/// "`admitting` admits `count` people from `origin`."
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Instruction<S = StateCode> {
+    /// The state that admits.
+    pub admitting: S,
+    /// The state the people come from.
+    pub origin: S,
+    /// How many people; always above zero in a report.
+    pub count: u64,
+}
+
+/// What is left for one state after the instructions are carried out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Residual {
+    /// Admissions the state must still perform.
+    pub to_admit: u64,
+    /// Admissions that must still take people from the state: the remaining negative position
+    /// in multilateral mode, the remaining need where it is the origin in the other modes.
+    pub to_release: u64,
+}
+
+/// A pair where admissions ran ahead of returns: `holder` holds a credit with `counterpart`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Credit<S = StateCode> {
+    /// The state that admitted ahead of its returns.
+    pub holder: S,
+    /// The state it admitted from.
+    pub counterpart: S,
+    /// By how many people admissions exceed returns.
+    pub count: u64,
+}
+
+/// The outcome of one settlement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettlementReport<S = StateCode> {
+    /// The netting mode.
+    pub mode: Mode,
+    /// Instructions above zero, sorted by admitting then origin state.
+    pub instructions: Vec<Instruction<S>>,
+    /// Σ of the instruction counts.
+    pub settled: u64,
+    /// The part of `settled` on redirected pairs (multilateral pairs without bilateral need).
+    pub redirected: u64,
+    /// Admissions needed to balance in this mode before capacity and candidates.
+    pub required: u64,
+    /// What the gross mode requires: Σ of all debts.
+    pub required_gross: u64,
+    /// `1 − required / required_gross`, or 0 when `required_gross` is 0.
+    pub netting_efficiency: f64,
+    /// What is left for every state of the input.
+    pub residual: BTreeMap<S, Residual>,
+    /// Every pair whose admissions exceed its returns, sorted by holder then counterpart.
+    pub credits: Vec<Credit<S>>,
+}
+
+impl<S: Copy + Ord> SettlementReport<S> {
+    /// The report of `instructions` on `input`. The instructions must be feasible (checked by
+    /// the solver's construction, or by `verify` first); counts beyond a state's need saturate.
+    pub fn from_instructions(
+        input: &SettlementInput<S>,
+        instructions: Vec<Instruction<S>>,
+    ) -> Self {
+        Self::from_model(input, &Model::new(input), instructions)
+    }
+
+    pub(crate) fn from_model(
+        input: &SettlementInput<S>,
+        model: &Model<S>,
+        instructions: Vec<Instruction<S>>,
+    ) -> Self {
+        let mut admitted = vec![0u64; model.states.len()];
+        let mut released = vec![0u64; model.states.len()];
+        let mut redirected = 0u64;
+        for instruction in &instructions {
+            let (Some(admitting), Some(origin)) = (
+                model.index_of(instruction.admitting),
+                model.index_of(instruction.origin),
+            ) else {
+                continue;
+            };
+            admitted[admitting] = admitted[admitting].saturating_add(instruction.count);
+            released[origin] = released[origin].saturating_add(instruction.count);
+            if model
+                .arc(admitting, origin)
+                .is_some_and(|arc| arc.redirected)
+            {
+                redirected = redirected.saturating_add(instruction.count);
+            }
+        }
+        let residual = model
+            .states
+            .iter()
+            .enumerate()
+            .map(|(index, state)| {
+                let residual = Residual {
+                    to_admit: model.supply[index].saturating_sub(admitted[index]),
+                    to_release: model.demand[index].saturating_sub(released[index]),
+                };
+                (*state, residual)
+            })
+            .collect();
+        let credits = input
+            .ledger()
+            .credits()
+            .map(|(holder, counterpart, count)| Credit {
+                holder,
+                counterpart,
+                count,
+            })
+            .collect();
+        let required = model.required();
+        Self {
+            mode: input.mode(),
+            settled: instructions.iter().fold(0, |total, instruction| {
+                total.saturating_add(instruction.count)
+            }),
+            instructions,
+            redirected,
+            required,
+            required_gross: model.required_gross,
+            netting_efficiency: netting_efficiency(required, model.required_gross),
+            residual,
+            credits,
+        }
+    }
+}
+
+/// `1 − required / required_gross`, 0 when nothing is required gross.
+pub fn netting_efficiency(required: u64, required_gross: u64) -> f64 {
+    if required_gross == 0 {
+        return 0.0;
+    }
+    // Counts are at most 10¹⁸; the ratio's rounding is the same on every platform (IEEE 754).
+    1.0 - required as f64 / required_gross as f64
+}

@@ -1,0 +1,340 @@
+//! Table-driven cases for each mode: the input, then every figure and instruction expected.
+
+use super::super::{
+    Admission, CapacityLimit, Consent, Error, InputParts, Instruction, Location, Mode::*,
+    PairLimit, Residual, SettlementInput,
+};
+use super::{parts, settle, state};
+
+struct Expected<'a> {
+    instructions: &'a [(&'a str, &'a str, u64)],
+    settled: u64,
+    redirected: u64,
+    required: u64,
+    required_gross: u64,
+}
+
+fn check(parts: InputParts, expected: Expected) {
+    let (_, settlement) = settle(parts);
+    let report = settlement.report;
+    let instructions: Vec<Instruction> = expected
+        .instructions
+        .iter()
+        .map(|(admitting, origin, count)| Instruction {
+            admitting: state(admitting),
+            origin: state(origin),
+            count: *count,
+        })
+        .collect();
+    assert_eq!(report.instructions, instructions);
+    assert_eq!(report.settled, expected.settled, "settled");
+    assert_eq!(report.redirected, expected.redirected, "redirected");
+    assert_eq!(report.required, expected.required, "required");
+    assert_eq!(
+        report.required_gross, expected.required_gross,
+        "required_gross"
+    );
+}
+
+const CYCLE: &[(&str, &str, u64)] = &[("GB", "FR", 10), ("FR", "BE", 10), ("BE", "GB", 10)];
+
+#[test]
+fn a_three_state_cycle_needs_thirty_admissions_gross_and_none_multilateral() {
+    let gross = Expected {
+        instructions: &[("BE", "GB", 10), ("FR", "BE", 10), ("GB", "FR", 10)],
+        settled: 30,
+        redirected: 0,
+        required: 30,
+        required_gross: 30,
+    };
+    check(parts(Gross, CYCLE), gross);
+    let bilateral = Expected {
+        instructions: &[("BE", "GB", 10), ("FR", "BE", 10), ("GB", "FR", 10)],
+        settled: 30,
+        redirected: 0,
+        required: 30,
+        required_gross: 30,
+    };
+    check(parts(Bilateral, CYCLE), bilateral);
+    let multilateral = Expected {
+        instructions: &[],
+        settled: 0,
+        redirected: 0,
+        required: 0,
+        required_gross: 30,
+    };
+    check(parts(Multilateral, CYCLE), multilateral);
+}
+
+#[test]
+fn mutual_returns_offset_bilaterally_but_not_gross() {
+    let two_way = &[("GB", "FR", 10), ("FR", "GB", 4)];
+    let gross = Expected {
+        instructions: &[("FR", "GB", 4), ("GB", "FR", 10)],
+        settled: 14,
+        redirected: 0,
+        required: 14,
+        required_gross: 14,
+    };
+    check(parts(Gross, two_way), gross);
+    for mode in [Bilateral, Multilateral] {
+        let netted = Expected {
+            instructions: &[("GB", "FR", 6)],
+            settled: 6,
+            redirected: 0,
+            required: 6,
+            required_gross: 14,
+        };
+        check(parts(mode, two_way), netted);
+    }
+}
+
+#[test]
+fn capacity_bounds_the_admissions_of_a_state_in_every_mode() {
+    for mode in [Gross, Bilateral, Multilateral] {
+        let mut input = parts(mode, &[("GB", "FR", 120)]);
+        input.admissions = vec![Admission {
+            admitting: state("GB"),
+            origin: state("FR"),
+            count: 40,
+        }];
+        input.capacity = vec![CapacityLimit {
+            state: state("GB"),
+            count: 50,
+        }];
+        let pilot_week = Expected {
+            instructions: &[("GB", "FR", 50)],
+            settled: 50,
+            redirected: 0,
+            required: 80,
+            required_gross: 80,
+        };
+        check(input, pilot_week);
+    }
+}
+
+#[test]
+fn a_capacity_of_zero_settles_nothing() {
+    let mut input = parts(Gross, &[("GB", "FR", 12)]);
+    input.capacity = vec![CapacityLimit {
+        state: state("GB"),
+        count: 0,
+    }];
+    let (_, settlement) = settle(input);
+    assert_eq!(settlement.report.settled, 0);
+    assert_eq!(
+        settlement.report.residual.get(&state("GB")),
+        Some(&Residual {
+            to_admit: 12,
+            to_release: 0
+        })
+    );
+    assert_eq!(
+        settlement.report.residual.get(&state("FR")),
+        Some(&Residual {
+            to_admit: 0,
+            to_release: 12
+        })
+    );
+}
+
+#[test]
+fn admissions_ahead_of_returns_are_a_credit_and_settle_nothing() {
+    for mode in [Gross, Bilateral, Multilateral] {
+        let mut input = parts(mode, &[("GB", "FR", 281)]);
+        input.admissions = vec![Admission {
+            admitting: state("GB"),
+            origin: state("FR"),
+            count: 350,
+        }];
+        let (_, settlement) = settle(input);
+        let report = settlement.report;
+        assert_eq!(
+            (report.settled, report.required, report.required_gross),
+            (0, 0, 0)
+        );
+        assert_eq!(report.netting_efficiency, 0.0);
+        assert_eq!(report.credits.len(), 1);
+        assert_eq!(
+            (
+                report.credits[0].holder,
+                report.credits[0].counterpart,
+                report.credits[0].count
+            ),
+            (state("GB"), state("FR"), 69)
+        );
+    }
+}
+
+#[test]
+fn a_redirected_admission_needs_consent() {
+    let chain = &[("GB", "FR", 30), ("FR", "IT", 30)];
+    let consented = Expected {
+        instructions: &[("GB", "IT", 30)],
+        settled: 30,
+        redirected: 30,
+        required: 30,
+        required_gross: 60,
+    };
+    let mut with_consent = parts(Multilateral, chain);
+    with_consent.consented = Some(vec![Consent {
+        admitting: state("GB"),
+        origin: state("IT"),
+    }]);
+    check(with_consent, consented);
+    let mut without_consent = parts(Multilateral, chain);
+    without_consent.consented = Some(vec![Consent {
+        admitting: state("IT"),
+        origin: state("GB"),
+    }]);
+    let refused = Expected {
+        instructions: &[],
+        settled: 0,
+        redirected: 0,
+        required: 30,
+        required_gross: 60,
+    };
+    check(without_consent, refused);
+    let absent_list_means_every_pair = Expected {
+        instructions: &[("GB", "IT", 30)],
+        settled: 30,
+        redirected: 30,
+        required: 30,
+        required_gross: 60,
+    };
+    check(parts(Multilateral, chain), absent_list_means_every_pair);
+}
+
+#[test]
+fn direct_admissions_are_preferred_over_redirected_ones() {
+    // GB and DE could each admit from FR or IT; only the direct pairing redirects nobody.
+    let crossed = &[("GB", "IT", 10), ("DE", "FR", 10)];
+    let direct = Expected {
+        instructions: &[("DE", "FR", 10), ("GB", "IT", 10)],
+        settled: 20,
+        redirected: 0,
+        required: 20,
+        required_gross: 20,
+    };
+    check(parts(Multilateral, crossed), direct);
+    // With GB's direct pair capped, the maximum needs exactly the redirection it cannot avoid.
+    let mut capped = parts(Multilateral, crossed);
+    capped.candidates = vec![PairLimit {
+        admitting: state("GB"),
+        origin: state("IT"),
+        count: 4,
+    }];
+    let partly_redirected = Expected {
+        instructions: &[
+            ("DE", "FR", 4),
+            ("DE", "IT", 6),
+            ("GB", "FR", 6),
+            ("GB", "IT", 4),
+        ],
+        settled: 20,
+        redirected: 12,
+        required: 20,
+        required_gross: 20,
+    };
+    check(capped, partly_redirected);
+}
+
+#[test]
+fn candidate_limits_bound_a_pair() {
+    let mut input = parts(Multilateral, &[("GB", "FR", 100), ("DE", "FR", 50)]);
+    input.candidates = vec![PairLimit {
+        admitting: state("GB"),
+        origin: state("FR"),
+        count: 30,
+    }];
+    input.capacity = vec![CapacityLimit {
+        state: state("DE"),
+        count: 20,
+    }];
+    let bound = Expected {
+        instructions: &[("DE", "FR", 20), ("GB", "FR", 30)],
+        settled: 50,
+        redirected: 0,
+        required: 150,
+        required_gross: 150,
+    };
+    check(input, bound);
+}
+
+#[test]
+fn a_state_named_only_by_a_limit_is_listed_with_nothing_left() {
+    let mut input = parts(Gross, &[("GB", "FR", 3)]);
+    input.capacity = vec![CapacityLimit {
+        state: state("IT"),
+        count: 5,
+    }];
+    let (_, settlement) = settle(input);
+    assert_eq!(
+        settlement
+            .report
+            .residual
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![state("FR"), state("GB"), state("IT")]
+    );
+    assert_eq!(
+        settlement.report.residual[&state("IT")],
+        Residual::default()
+    );
+}
+
+#[test]
+fn an_input_without_returns_settles_nothing() {
+    let (_, settlement) = settle(parts(Multilateral, &[]));
+    assert_eq!(settlement.report.settled, 0);
+    assert_eq!(settlement.report.netting_efficiency, 0.0);
+    assert!(settlement.report.residual.is_empty());
+}
+
+#[test]
+fn invalid_inputs_are_refused_with_their_location() {
+    let refused = |input: InputParts| SettlementInput::new(input).expect_err("invalid input");
+    let same_state = refused(parts(Gross, &[("GB", "FR", 1), ("FR", "FR", 2)]));
+    assert_eq!(same_state.location(), Location::Returns(1));
+    assert_eq!(
+        same_state.to_string(),
+        "returns[1]: names FR on both sides; a pair needs two different states"
+    );
+    let duplicate = refused(parts(
+        Gross,
+        &[("GB", "FR", 1), ("BE", "FR", 1), ("GB", "FR", 2)],
+    ));
+    assert_eq!(
+        duplicate.to_string(),
+        "returns[2]: duplicated entry, already given at returns[0]"
+    );
+    let mut consent_in_gross = parts(Gross, &[("GB", "FR", 1)]);
+    consent_in_gross.consented = Some(Vec::new());
+    assert_eq!(
+        refused(consent_in_gross),
+        Error::ConsentedOutsideMultilateral { mode: Gross }
+    );
+    let mut twice_capacity = parts(Gross, &[("GB", "FR", 1)]);
+    let limit = CapacityLimit {
+        state: state("GB"),
+        count: 1,
+    };
+    twice_capacity.capacity = vec![limit, limit];
+    assert_eq!(
+        refused(twice_capacity).location(),
+        Location::Capacity("GB".into())
+    );
+    let too_large = refused(parts(Gross, &[("GB", "FR", super::super::COUNT_MAX + 1)]));
+    assert_eq!(too_large.location(), Location::Returns(0));
+    let mut duplicate_consent = parts(Multilateral, &[("GB", "FR", 1)]);
+    let consent = Consent {
+        admitting: state("GB"),
+        origin: state("IT"),
+    };
+    duplicate_consent.consented = Some(vec![consent, consent]);
+    assert_eq!(
+        refused(duplicate_consent).location(),
+        Location::Consented(1)
+    );
+}

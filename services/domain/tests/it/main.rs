@@ -1,0 +1,11 @@
+//! Integration and property tests of the domain core, through its public API only.
+//!
+//! One binary for the crate (`cargo test -p accord-domain --test it`): the readmission
+//! transition table row by row, deadlines at fixed instants, the admission lifecycle and its
+//! offers, and property tests over random sequences of steps.
+
+mod admission;
+mod properties;
+mod readmission_deadlines;
+mod readmission_transitions;
+mod support;

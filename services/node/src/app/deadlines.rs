@@ -1,0 +1,69 @@
+//! The deadline sweeper: records acceptance by default, re-examination lapse, closure and
+//! expiry when their time passes on this node's clock, for the deadlines whose clock the
+//! regime gives to this node's state. Each such event is signed and delivered like any
+//! other; the partner records it from the delivery.
+
+use std::time::Duration;
+
+use accord_domain::CaseRef;
+use tokio::sync::watch;
+
+use super::App;
+use crate::store::CaseKind;
+
+/// The sweeper's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineSweeper {
+    /// How often to look for passed deadlines.
+    pub interval: Duration,
+    /// Most cases per sweep.
+    pub batch: u64,
+}
+
+impl DeadlineSweeper {
+    /// Sweeps until `shutdown` turns true.
+    pub async fn run(self, app: App, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let recorded = self.sweep(&app).await;
+            if recorded > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// One sweep; returns how many deadline events were recorded.
+    pub async fn sweep(&self, app: &App) -> usize {
+        let now = app.now().as_millis();
+        let due = match app.store().due_deadlines(now, self.batch).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(%error, "could not read due deadlines");
+                return 0;
+            }
+        };
+        let mut recorded = 0;
+        for record in due {
+            let Ok(case_ref) = CaseRef::parse(&record.case_ref) else {
+                tracing::error!(case_ref = %record.case_ref, "stored case reference does not parse");
+                continue;
+            };
+            let result = match record.case_kind {
+                CaseKind::Readmission => app.record_due_readmission_deadline(&case_ref).await,
+                CaseKind::Admission | CaseKind::Offer => Ok(false),
+            };
+            match result {
+                Ok(true) => recorded += 1,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, %case_ref, "could not record a due deadline"),
+            }
+        }
+        recorded
+    }
+}

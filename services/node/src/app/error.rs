@@ -1,0 +1,183 @@
+//! The node's application error: what a use case tells its caller, and what it keeps.
+//!
+//! Variants other than `Internal` may be told to the caller (a partner state or the
+//! node's own gateway); `Internal` keeps its detail for the log. The one mapping to a gRPC
+//! status is `grpc::status`.
+
+/// Why a precondition failed, in the vocabulary of `accord.v1.ErrorReason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// The lifecycle does not allow the step from the current status.
+    IllegalTransition,
+    /// The regime's deadline for the step has passed.
+    DeadlinePassed,
+    /// The parity limit between the two states is reached.
+    ParityLimitReached,
+    /// The offer has no free place, is paused, closed, or outside its window.
+    OfferNotAvailable,
+    /// No agreement covers the pair (no such partner configured, or personal data may not
+    /// flow in that direction under the regime).
+    NoAgreement,
+    /// An event's sequence is beyond the next expected one.
+    SequenceGap,
+    /// The event's signing key id is not the partner's known key.
+    SigningKeyUnknown,
+}
+
+impl Precondition {
+    /// The `ErrorReason` name without its prefix.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::IllegalTransition => "ILLEGAL_TRANSITION",
+            Self::DeadlinePassed => "DEADLINE_PASSED",
+            Self::ParityLimitReached => "PARITY_LIMIT_REACHED",
+            Self::OfferNotAvailable => "OFFER_NOT_AVAILABLE",
+            Self::NoAgreement => "NO_AGREEMENT",
+            Self::SequenceGap => "SEQUENCE_GAP",
+            Self::SigningKeyUnknown => "SIGNING_KEY_UNKNOWN",
+        }
+    }
+}
+
+/// One bad field of a request, named by its proto path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's path, e.g. `person.birth_year`.
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+/// Why a use case failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Fields of the request are missing or malformed; nothing was stored.
+    #[error("invalid request: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// The caller's identity may not make this call or act on this record.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// No such record visible to the caller.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The idempotency key was used before with other content.
+    #[error("idempotency key {0:?} was already used with different content")]
+    KeyReused(String),
+    /// The record's state forbids the call.
+    #[error("{description}")]
+    FailedPrecondition {
+        /// The machine-readable reason.
+        precondition: Precondition,
+        /// The record concerned.
+        subject: String,
+        /// A sentence for people.
+        description: String,
+    },
+    /// A concurrent change won; read again and retry.
+    #[error("aborted: {0}")]
+    Aborted(String),
+    /// A signature does not verify under the named key.
+    #[error("signature of {0} does not verify")]
+    SignatureInvalid(String),
+    /// The store or a partner is unavailable.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or a corrupted store: logged, never told.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|violation| format!("{}: {}", violation.field, violation.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// One bad field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+
+    /// A failed precondition on `subject`.
+    pub fn precondition(
+        precondition: Precondition,
+        subject: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self::FailedPrecondition {
+            precondition,
+            subject: subject.into(),
+            description: description.into(),
+        }
+    }
+}
+
+impl From<crate::store::Error> for Error {
+    fn from(error: crate::store::Error) -> Self {
+        use crate::store::Error as Store;
+        match error {
+            Store::KeyReused { idempotency_key } => Self::KeyReused(idempotency_key),
+            Store::Conflict => Self::Aborted("the case changed concurrently; retry".into()),
+            Store::WriterStopped => Self::Unavailable("the node is shutting down".into()),
+            Store::Database(detail) => Self::Unavailable(format!("database: {detail}")),
+            Store::Corrupt(detail) => {
+                Self::Internal(format!("stored value not understood: {detail}"))
+            }
+        }
+    }
+}
+
+/// Collects field violations while a request is validated, so the caller learns every bad
+/// field at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// No violations yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a bad field.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// Keeps `result`'s value, or records its error against `field`.
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.add(field, error.to_string());
+                None
+            }
+        }
+    }
+
+    /// `Ok(())` when nothing was recorded.
+    pub fn finish(self) -> Result<(), Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(self.0))
+        }
+    }
+
+    /// Whether a violation was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}

@@ -1,0 +1,175 @@
+//! The node's use cases, over the domain core and the store.
+//!
+//! [`App`] holds what every use case needs: this node's state, the store, the clock, the
+//! state's event-signing key and the links to partner nodes. Use cases take already
+//! authenticated callers (the `grpc` layer reads identities from certificates) and decide
+//! authorization themselves, before validation and before any storage. They never touch
+//! sea-orm or tonic's server types; they speak domain types and the signed wire events that
+//! nodes exchange and store verbatim.
+
+mod deadlines;
+mod dispatcher;
+pub(crate) mod envelope;
+mod error;
+mod ledger;
+pub mod readmission;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use accord_domain::parity::ParityLimit;
+use accord_domain::{StateCode, Timestamp};
+use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
+use accord_trust::{EventSigningKey, EventVerifyingKey, PeerIdentity};
+use sha2::{Digest, Sha256};
+use tonic::transport::Channel;
+
+pub use deadlines::DeadlineSweeper;
+pub use dispatcher::{Backoff, Dispatcher};
+pub use error::{Error, FieldViolation, Precondition, Violations};
+
+use crate::clock::Clock;
+use crate::store::{AuditRecord, Store};
+
+/// How many times a use case reads again and retries after losing a race on its case.
+const CONFLICT_RETRIES_MAX: usize = 4;
+
+/// A partner node as this node knows it.
+#[derive(Clone)]
+pub struct PartnerLink {
+    /// The partner's state.
+    pub state: StateCode,
+    /// Its event-signing key.
+    pub verifying_key: EventVerifyingKey,
+    /// Its parity limit, if configured.
+    pub parity_limit: Option<ParityLimit>,
+    /// A client for its readmission service (connects lazily, reconnects after failures).
+    pub readmission: ReadmissionServiceClient<Channel>,
+}
+
+/// Everything the use cases share; cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    own_state: StateCode,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    signer: EventSigningKey,
+    partners: HashMap<StateCode, PartnerLink>,
+    page_size_max: u32,
+}
+
+impl App {
+    /// Assembles the use cases.
+    pub fn new(
+        own_state: StateCode,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        signer: EventSigningKey,
+        partners: Vec<PartnerLink>,
+        page_size_max: u32,
+    ) -> Self {
+        let partners = partners
+            .into_iter()
+            .map(|partner| (partner.state, partner))
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                own_state,
+                store,
+                clock,
+                signer,
+                partners,
+                page_size_max,
+            }),
+        }
+    }
+
+    /// This node's state.
+    pub fn own_state(&self) -> StateCode {
+        self.inner.own_state
+    }
+
+    /// The store (for the dispatcher, the sweeper and tests).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn signer(&self) -> &EventSigningKey {
+        &self.inner.signer
+    }
+
+    pub(crate) fn partner(&self, state: StateCode) -> Option<&PartnerLink> {
+        self.inner.partners.get(&state)
+    }
+
+    pub(crate) fn page_size_max(&self) -> u32 {
+        self.inner.page_size_max
+    }
+
+    /// Only this node's own gateway may call the local API.
+    pub fn authorize_local(&self, caller: &PeerIdentity) -> Result<(), Error> {
+        match caller {
+            PeerIdentity::Gateway(state) if *state == self.inner.own_state => Ok(()),
+            other => Err(Error::PermissionDenied(format!(
+                "{} may not call {}'s local API; only spiffe://accord/state/{}/gateway may",
+                other.spiffe_id(),
+                self.inner.own_state,
+                self.inner.own_state
+            ))),
+        }
+    }
+
+    /// Only a configured partner's node may deliver events; returns its state.
+    pub fn authorize_partner(&self, caller: &PeerIdentity) -> Result<StateCode, Error> {
+        match caller {
+            PeerIdentity::Node(state) if self.inner.partners.contains_key(state) => Ok(*state),
+            other => Err(Error::PermissionDenied(format!(
+                "{} is not a partner node of {}",
+                other.spiffe_id(),
+                self.inner.own_state
+            ))),
+        }
+    }
+
+    /// Records a refused call in the audit table. A failure to record is logged, never
+    /// turned into another error for the caller.
+    pub async fn audit_refusal(&self, peer: &str, operation: &str, outcome: &str, detail: &str) {
+        let record = AuditRecord {
+            at: self.now().as_millis(),
+            peer: peer.to_owned(),
+            operation: operation.to_owned(),
+            outcome: outcome.to_owned(),
+            detail: detail.to_owned(),
+        };
+        if let Err(error) = self.inner.store.record_audit(record).await {
+            tracing::error!(%error, peer, operation, "could not record a refused call in the audit log");
+        }
+    }
+}
+
+/// SHA-256 of a request's encoding: tells a replay (same content) from a reuse of its key.
+pub fn request_digest(operation: &str, encoded_request: &[u8]) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(operation.as_bytes());
+    hasher.update([0]);
+    hasher.update(encoded_request);
+    hasher.finalize().to_vec()
+}
+
+/// The later of two instants: a node never records an event before the case's last one,
+/// even when its clock is behind its partner's.
+pub(crate) fn not_before(now: Timestamp, last_event_at: Timestamp) -> Timestamp {
+    if now < last_event_at {
+        last_event_at
+    } else {
+        now
+    }
+}

@@ -1,0 +1,439 @@
+//! The node's configuration: defaults, then a TOML file, then `ACCORD_NODE_*` variables,
+//! then validation into typed values.
+//!
+//! Identity, listening address and PKI paths have no defaults: a node that does not say
+//! who it is does not start. Every other key has a documented default. Nested keys are
+//! overridden with a double underscore: `ACCORD_NODE_TLS__CA=/etc/accord/ca.pem`.
+//! Partners are configured in the file (a list does not fit in variables); until the
+//! coordinator's directory serves them, this is where a node learns its partners' addresses
+//! and event-signing keys.
+//!
+//! ```toml
+//! state = "FR"                                  # this node's state (ISO 3166-1 alpha-2)
+//! listen_addr = "127.0.0.1:7001"                # where partners and the gateway connect
+//! database_url = "sqlite://fr-node.db?mode=rwc" # or postgres://user@host/db
+//!
+//! [tls]
+//! ca = "pki/ca.pem"                             # the network CA
+//! crl = "pki/crl.pem"                           # optional: revoked certificates
+//! certificate = "pki/issued/FR-node.pem"        # this node's certificate (SAN spiffe://accord/state/FR)
+//! private_key = "pki/issued/FR-node.key"
+//! signing_key = "pki/issued/FR-node.signing.key" # Ed25519 key that signs this state's events
+//!
+//! [[partners]]
+//! state = "GB"
+//! endpoint = "https://127.0.0.1:7002"
+//! signing_public_key = "pki/issued/GB-node.signing.pub"
+//! parity_limit = 50                             # optional: refuse GB's requests while GB owes more
+//!
+//! [limits]                                      # all optional, defaults shown in `Limits`
+//! max_message_bytes = 4194304
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use accord_domain::StateCode;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Why a configuration cannot be used. The node exits with code 64 before binding a port.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file or a variable could not be read or has the wrong shape.
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value is present but invalid.
+    #[error("configuration key `{key}`: {problem}")]
+    Invalid {
+        /// The offending key, e.g. `partners[1].state`.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// The configuration as written: strings and numbers, before validation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// This node's state.
+    pub state: Option<String>,
+    /// Listening address.
+    pub listen_addr: Option<String>,
+    /// Database URL; default: a SQLite file `accord-node-<STATE>.db` in the working folder.
+    pub database_url: Option<String>,
+    /// Certificates and keys.
+    pub tls: Option<RawTls>,
+    /// Partner nodes.
+    #[serde(default)]
+    pub partners: Vec<RawPartner>,
+    /// Resource limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Outbox delivery.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// Deadline sweeps.
+    #[serde(default)]
+    pub deadlines: Deadlines,
+}
+
+/// PKI paths as written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// The network CA certificate (PEM).
+    pub ca: Option<PathBuf>,
+    /// The network CRL (PEM); optional.
+    pub crl: Option<PathBuf>,
+    /// This node's certificate (PEM).
+    pub certificate: Option<PathBuf>,
+    /// This node's TLS private key (PEM).
+    pub private_key: Option<PathBuf>,
+    /// This state's Ed25519 event-signing key (PEM).
+    pub signing_key: Option<PathBuf>,
+}
+
+/// A partner as written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPartner {
+    /// The partner's state.
+    pub state: String,
+    /// Its node's address, `https://host:port`.
+    pub endpoint: String,
+    /// The name its certificate is checked against; default: the endpoint's host.
+    pub server_name: Option<String>,
+    /// Its Ed25519 event-signing public key (PEM).
+    pub signing_public_key: PathBuf,
+    /// The parity limit: while the partner owes this node's state more admissions than
+    /// this, the partner's new readmission requests are refused with `PARITY_IMBALANCE`.
+    pub parity_limit: Option<u64>,
+}
+
+/// Named limits on everything a caller can make the node spend.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// Most requests served at once on one connection.
+    pub max_concurrent_requests_per_connection: usize,
+    /// Most HTTP/2 streams a client may open on one connection.
+    pub max_concurrent_streams: u32,
+    /// Longest time a request may run before `DEADLINE_EXCEEDED`, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Longest TLS handshake, in milliseconds.
+    pub handshake_timeout_ms: u64,
+    /// Database connections for reads.
+    pub database_connections: u32,
+    /// Largest page a list RPC returns.
+    pub page_size_max: u32,
+    /// Longest time to drain in-flight requests on shutdown, in milliseconds.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 4 * 1024 * 1024,
+            max_concurrent_requests_per_connection: 1024,
+            max_concurrent_streams: 1024,
+            request_timeout_ms: 30_000,
+            handshake_timeout_ms: 10_000,
+            database_connections: 8,
+            page_size_max: 500,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+/// How the outbox dispatcher retries.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Delivery {
+    /// Wait before the first retry, in milliseconds; doubles per attempt.
+    pub initial_backoff_ms: u64,
+    /// Ceiling of the wait between attempts, in milliseconds.
+    pub max_backoff_ms: u64,
+    /// How often the dispatcher looks for due messages when not woken, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Most deliveries in flight at once.
+    pub max_in_flight: usize,
+    /// Timeout of one delivery attempt, in milliseconds.
+    pub attempt_timeout_ms: u64,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            initial_backoff_ms: 250,
+            max_backoff_ms: 60_000,
+            poll_interval_ms: 1_000,
+            max_in_flight: 64,
+            attempt_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// How deadlines are swept.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Deadlines {
+    /// How often the node looks for passed deadlines, in milliseconds.
+    pub sweep_interval_ms: u64,
+    /// Most cases handled per sweep.
+    pub sweep_batch: u64,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self {
+            sweep_interval_ms: 1_000,
+            sweep_batch: 256,
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// This node's state.
+    pub state: StateCode,
+    /// Where to listen.
+    pub listen_addr: SocketAddr,
+    /// The database.
+    pub database_url: String,
+    /// PKI paths.
+    pub tls: TlsPaths,
+    /// Partners, by state.
+    pub partners: Vec<Partner>,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Outbox delivery.
+    pub delivery: Delivery,
+    /// Deadline sweeps.
+    pub deadlines: Deadlines,
+}
+
+/// Validated PKI paths.
+#[derive(Debug, Clone)]
+pub struct TlsPaths {
+    /// The network CA.
+    pub ca: PathBuf,
+    /// The CRL, if any.
+    pub crl: Option<PathBuf>,
+    /// This node's certificate.
+    pub certificate: PathBuf,
+    /// This node's TLS key.
+    pub private_key: PathBuf,
+    /// This state's event-signing key.
+    pub signing_key: PathBuf,
+}
+
+/// A validated partner.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    /// Its state.
+    pub state: StateCode,
+    /// Its node's address.
+    pub endpoint: String,
+    /// The name its certificate must carry.
+    pub server_name: String,
+    /// Its event-signing public key file.
+    pub signing_public_key: PathBuf,
+    /// Its parity limit, if any.
+    pub parity_limit: Option<u64>,
+}
+
+impl NodeConfig {
+    /// Loads defaults, then `file` (if given), then `ACCORD_NODE_*` variables, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, Error> {
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::empty()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("ACCORD_NODE_").split("__"));
+        let raw: RawConfig = figment.extract().map_err(Box::new)?;
+        raw.validate()
+    }
+
+    /// The delivery timeouts and back-off as durations.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.request_timeout_ms)
+    }
+
+    /// The partner of `state`, if configured.
+    pub fn partner(&self, state: StateCode) -> Option<&Partner> {
+        self.partners.iter().find(|partner| partner.state == state)
+    }
+}
+
+impl RawConfig {
+    /// Nothing set: the base layer under the file and the variables.
+    pub fn empty() -> Self {
+        Self {
+            state: None,
+            listen_addr: None,
+            database_url: None,
+            tls: None,
+            partners: Vec::new(),
+            limits: Limits::default(),
+            delivery: Delivery::default(),
+            deadlines: Deadlines::default(),
+        }
+    }
+
+    /// Checks every value and builds the typed configuration.
+    pub fn validate(self) -> Result<NodeConfig, Error> {
+        let state = parse_state("state", self.state.as_deref())?;
+        let listen_addr = required("listen_addr", self.listen_addr.as_deref())?;
+        let listen_addr: SocketAddr = listen_addr.parse().map_err(|error| {
+            invalid(
+                "listen_addr",
+                format!("{listen_addr:?} is not host:port ({error})"),
+            )
+        })?;
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://accord-node-{state}.db?mode=rwc"));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite: or postgres://".into(),
+            ));
+        }
+        let tls = self
+            .tls
+            .ok_or_else(|| invalid("tls", "the [tls] table is required".into()))?;
+        let tls = TlsPaths {
+            ca: required_path("tls.ca", tls.ca)?,
+            crl: tls.crl,
+            certificate: required_path("tls.certificate", tls.certificate)?,
+            private_key: required_path("tls.private_key", tls.private_key)?,
+            signing_key: required_path("tls.signing_key", tls.signing_key)?,
+        };
+        let partners = validate_partners(state, self.partners)?;
+        validate_limits(&self.limits, &self.delivery, &self.deadlines)?;
+        Ok(NodeConfig {
+            state,
+            listen_addr,
+            database_url,
+            tls,
+            partners,
+            limits: self.limits,
+            delivery: self.delivery,
+            deadlines: self.deadlines,
+        })
+    }
+}
+
+fn validate_partners(own_state: StateCode, raw: Vec<RawPartner>) -> Result<Vec<Partner>, Error> {
+    let mut partners: Vec<Partner> = Vec::with_capacity(raw.len());
+    for (index, partner) in raw.into_iter().enumerate() {
+        let key = |field: &str| format!("partners[{index}].{field}");
+        let state = parse_state(&key("state"), Some(&partner.state))?;
+        if state == own_state {
+            return Err(invalid(
+                &key("state"),
+                format!("{state} is this node's own state"),
+            ));
+        }
+        if partners.iter().any(|known| known.state == state) {
+            return Err(invalid(&key("state"), format!("{state} is listed twice")));
+        }
+        let host = partner
+            .endpoint
+            .strip_prefix("https://")
+            .and_then(|rest| rest.rsplit_once(':'))
+            .map(|(host, _port)| {
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned()
+            })
+            .ok_or_else(|| {
+                invalid(
+                    &key("endpoint"),
+                    format!("{:?} is not https://host:port", partner.endpoint),
+                )
+            })?;
+        partners.push(Partner {
+            state,
+            endpoint: partner.endpoint,
+            server_name: partner.server_name.unwrap_or(host),
+            signing_public_key: partner.signing_public_key,
+            parity_limit: partner.parity_limit,
+        });
+    }
+    Ok(partners)
+}
+
+fn validate_limits(
+    limits: &Limits,
+    delivery: &Delivery,
+    deadlines: &Deadlines,
+) -> Result<(), Error> {
+    let positive = [
+        ("limits.max_message_bytes", limits.max_message_bytes as u64),
+        (
+            "limits.max_concurrent_requests_per_connection",
+            limits.max_concurrent_requests_per_connection as u64,
+        ),
+        (
+            "limits.max_concurrent_streams",
+            u64::from(limits.max_concurrent_streams),
+        ),
+        ("limits.request_timeout_ms", limits.request_timeout_ms),
+        ("limits.handshake_timeout_ms", limits.handshake_timeout_ms),
+        (
+            "limits.database_connections",
+            u64::from(limits.database_connections),
+        ),
+        ("limits.page_size_max", u64::from(limits.page_size_max)),
+        ("delivery.initial_backoff_ms", delivery.initial_backoff_ms),
+        ("delivery.max_backoff_ms", delivery.max_backoff_ms),
+        ("delivery.poll_interval_ms", delivery.poll_interval_ms),
+        ("delivery.max_in_flight", delivery.max_in_flight as u64),
+        ("delivery.attempt_timeout_ms", delivery.attempt_timeout_ms),
+        ("deadlines.sweep_interval_ms", deadlines.sweep_interval_ms),
+        ("deadlines.sweep_batch", deadlines.sweep_batch),
+    ];
+    for (key, value) in positive {
+        if value == 0 {
+            return Err(invalid(key, "must be greater than 0".into()));
+        }
+    }
+    if delivery.max_backoff_ms < delivery.initial_backoff_ms {
+        return Err(invalid(
+            "delivery.max_backoff_ms",
+            "must be at least delivery.initial_backoff_ms".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn required<'a>(key: &str, value: Option<&'a str>) -> Result<&'a str, Error> {
+    value.ok_or_else(|| invalid(key, "is required (no default)".into()))
+}
+
+fn required_path(key: &str, value: Option<PathBuf>) -> Result<PathBuf, Error> {
+    value.ok_or_else(|| invalid(key, "is required (no default)".into()))
+}
+
+fn parse_state(key: &str, value: Option<&str>) -> Result<StateCode, Error> {
+    let text = required(key, value)?;
+    StateCode::parse(text).map_err(|error| invalid(key, error.to_string()))
+}
+
+fn invalid(key: &str, problem: String) -> Error {
+    Error::Invalid {
+        key: key.to_owned(),
+        problem,
+    }
+}

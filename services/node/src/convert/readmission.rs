@@ -1,0 +1,559 @@
+//! Readmission cases and events: wire ↔ domain.
+//!
+//! A wire event carries more than the domain needs (evidence, notes, the person): the
+//! domain sees the lifecycle facts only, and the node keeps the whole signed wire event as
+//! the record. Both nodes derive the same domain event from the same wire event, so their
+//! case states agree.
+
+use accord_domain::deadline::{self, Deadline};
+use accord_domain::readmission::{
+    ExpiryCause, ReadmissionCase, ReadmissionEvent, ReadmissionEventKind, ReadmissionStatus,
+};
+use accord_domain::reason::{LegalHoldKind, ReadmissionReason};
+use accord_domain::{Actor, CaseRef, FreeText, ReplyTrack, StateCode, Timestamp};
+use accord_proto::v1 as pb;
+use pb::readmission_event::Detail;
+
+use super::{coded_from_wire, from_wire_time, regime_from_wire, regime_to_wire, to_wire_time};
+use crate::app::{FieldViolation, Violations};
+
+/// The wire kind of a domain event kind.
+pub fn kind_to_wire(kind: &ReadmissionEventKind) -> pb::ReadmissionEventKind {
+    use ReadmissionEventKind as K;
+    use pb::ReadmissionEventKind as W;
+    match kind {
+        K::Submitted { .. } => W::Submitted,
+        K::Received => W::Received,
+        K::ExaminationStarted => W::ExaminationStarted,
+        K::InformationRequested { .. } => W::InformationRequested,
+        K::InformationProvided { .. } => W::InformationProvided,
+        K::Accepted => W::Accepted,
+        K::AcceptedByDefault => W::AcceptedByDefault,
+        K::Rejected { .. } => W::Rejected,
+        K::ReExaminationRequested { .. } => W::ReExaminationRequested,
+        K::AcceptedOnReExamination => W::ReExaminationAccepted,
+        K::RejectedFinal { .. } => W::ReExaminationRejected,
+        K::ReExaminationLapsed => W::ReExaminationLapsed,
+        K::RejectionAccepted | K::RejectionClosed => W::ClosedRejected,
+        K::TransferDecisionIssued => W::TransferDecisionIssued,
+        K::LegalHoldPlaced { .. } => W::LegalHoldPlaced,
+        K::LegalHoldReleased => W::LegalHoldReleased,
+        K::TransferScheduled { .. } => W::TransferScheduled,
+        K::TransferPostponed { .. } => W::TransferPostponed,
+        K::TransferExecuted => W::Transferred,
+        K::TransferFailed { .. } => W::TransferFailed,
+        K::ArrivalConfirmed => W::ArrivalConfirmed,
+        K::NoShow => W::NoShow,
+        K::Withdrawn { .. } => W::Withdrawn,
+        K::Expired { .. } => W::Expired,
+    }
+}
+
+/// The wire status of a domain status.
+pub fn status_to_wire(status: ReadmissionStatus) -> pb::ReadmissionStatus {
+    pb::ReadmissionStatus::from_str_name(&format!("READMISSION_STATUS_{}", status.code()))
+        .unwrap_or(pb::ReadmissionStatus::Unspecified)
+}
+
+/// The domain status of a wire status filter value.
+pub fn status_from_wire(value: i32) -> Option<ReadmissionStatus> {
+    let name = pb::ReadmissionStatus::try_from(value).ok()?.as_str_name();
+    ReadmissionStatus::parse(name.strip_prefix("READMISSION_STATUS_")?).ok()
+}
+
+/// The domain reason codes of wire reason codes; records a violation for unknown values.
+pub fn reasons_from_wire(
+    violations: &mut Violations,
+    field: &str,
+    reasons: &[i32],
+) -> Vec<ReadmissionReason> {
+    let mut converted = Vec::with_capacity(reasons.len());
+    for (index, value) in reasons.iter().enumerate() {
+        let reason = coded_from_wire(
+            pb::ReadmissionReason::try_from(*value)
+                .ok()
+                .map(|reason| reason.as_str_name()),
+            "READMISSION_REASON_",
+            |name| {
+                ReadmissionReason::ALL
+                    .iter()
+                    .copied()
+                    .find(|reason| reason.name() == name)
+            },
+        );
+        match reason {
+            Some(reason) => converted.push(reason),
+            None => violations.add(
+                format!("{field}[{index}]"),
+                format!("{value} is not a known reason code"),
+            ),
+        }
+    }
+    converted
+}
+
+/// The wire reason code of a domain reason.
+pub fn reason_to_wire(reason: ReadmissionReason) -> pb::ReadmissionReason {
+    pb::ReadmissionReason::from_str_name(&format!("READMISSION_REASON_{}", reason.name()))
+        .unwrap_or(pb::ReadmissionReason::Unspecified)
+}
+
+/// The domain legal hold kind of a wire one.
+pub fn hold_from_wire(value: i32) -> Option<LegalHoldKind> {
+    coded_from_wire(
+        pb::LegalHoldKind::try_from(value)
+            .ok()
+            .map(|kind| kind.as_str_name()),
+        "LEGAL_HOLD_KIND_",
+        |name| LegalHoldKind::parse(name).ok(),
+    )
+}
+
+fn hold_to_wire(kind: LegalHoldKind) -> pb::LegalHoldKind {
+    pb::LegalHoldKind::from_str_name(&format!("LEGAL_HOLD_KIND_{}", kind.code()))
+        .unwrap_or(pb::LegalHoldKind::Unspecified)
+}
+
+/// The reply track of the wire flags: detained wins over exceptional (it is the shorter limit).
+pub fn track(exceptional: bool, detained: bool) -> ReplyTrack {
+    match (exceptional, detained) {
+        (_, true) => ReplyTrack::Detained,
+        (true, false) => ReplyTrack::Exceptional,
+        (false, false) => ReplyTrack::Standard,
+    }
+}
+
+/// A coded reason with an optional note as the domain's free text: the note when given,
+/// else the code's name. Both nodes derive the same text from the same event.
+pub fn coded_text(code_name: &str, note: &str) -> Result<FreeText, String> {
+    let text = if note.trim().is_empty() {
+        code_name
+    } else {
+        note
+    };
+    FreeText::parse(text).map_err(|error| error.to_string())
+}
+
+/// The domain event of a wire event, checking every field the domain needs.
+pub fn event_from_wire(
+    event: &pb::ReadmissionEvent,
+) -> Result<ReadmissionEvent, Vec<FieldViolation>> {
+    let mut violations = Violations::new();
+    let case_ref = violations.check("event.case_ref", CaseRef::parse(&event.case_ref));
+    let acting_state =
+        violations.check("event.acting_state", StateCode::parse(&event.acting_state));
+    let occurred_at = super::required_time(
+        &mut violations,
+        "event.occurred_at",
+        event.occurred_at.as_ref(),
+    );
+    let kind = kind_from_wire(&mut violations, event);
+    if event.sequence == 0 {
+        violations.add("event.sequence", "must be at least 1");
+    }
+    match (
+        case_ref,
+        acting_state,
+        occurred_at,
+        kind,
+        violations.finish(),
+    ) {
+        (Some(case_ref), Some(state), Some(occurred_at), Some(kind), Ok(())) => {
+            let actor = if is_clock_event(event, &kind) {
+                Actor::Clock(state)
+            } else {
+                Actor::State(state)
+            };
+            Ok(ReadmissionEvent {
+                case_ref,
+                sequence: event.sequence,
+                actor,
+                occurred_at,
+                kind,
+            })
+        }
+        (.., Err(crate::app::Error::InvalidArgument(list))) => Err(list),
+        _ => Err(vec![FieldViolation {
+            field: "event".into(),
+            description: "is incomplete".into(),
+        }]),
+    }
+}
+
+/// Deadline events are recorded by a node's clock, not by a caseworker.
+fn is_clock_event(event: &pb::ReadmissionEvent, kind: &ReadmissionEventKind) -> bool {
+    match kind {
+        ReadmissionEventKind::AcceptedByDefault
+        | ReadmissionEventKind::ReExaminationLapsed
+        | ReadmissionEventKind::RejectionClosed
+        | ReadmissionEventKind::Expired { .. } => true,
+        _ => matches!(event.detail, Some(Detail::ClosedRejected(_))),
+    }
+}
+
+fn text(violations: &mut Violations, field: &str, value: &str) -> Option<FreeText> {
+    violations.check(field, FreeText::parse(value))
+}
+
+fn kind_from_wire(
+    violations: &mut Violations,
+    event: &pb::ReadmissionEvent,
+) -> Option<ReadmissionEventKind> {
+    use ReadmissionEventKind as K;
+    use pb::ReadmissionEventKind as W;
+    let Ok(wire_kind) = W::try_from(event.kind) else {
+        violations.add(
+            "event.kind",
+            format!("{} is not a known event kind", event.kind),
+        );
+        return None;
+    };
+    let detail = event.detail.as_ref();
+    let missing = |violations: &mut Violations| {
+        violations.add(
+            "event.detail",
+            format!("{} needs its detail", wire_kind.as_str_name()),
+        );
+        None
+    };
+    match (wire_kind, detail) {
+        (W::Submitted, Some(Detail::Submitted(submission))) => {
+            let regime = regime_from_wire(submission.regime);
+            if regime.is_none() {
+                violations.add("event.submitted.regime", "is required");
+            }
+            let arrival = super::required_time(
+                violations,
+                "event.submitted.arrival_time",
+                submission.arrival_time.as_ref(),
+            );
+            Some(K::Submitted {
+                regime: regime?,
+                arrival: arrival?,
+                track: track(submission.exceptional, submission.detained),
+            })
+        }
+        (W::Received, _) => Some(K::Received),
+        (W::ExaminationStarted, _) => Some(K::ExaminationStarted),
+        (W::InformationRequested, Some(Detail::InformationRequested(request))) => {
+            Some(K::InformationRequested {
+                questions: text(
+                    violations,
+                    "event.information_requested.questions",
+                    &request.questions,
+                )?,
+            })
+        }
+        (W::InformationProvided, Some(Detail::InformationProvided(response))) => {
+            Some(K::InformationProvided {
+                answer: text(
+                    violations,
+                    "event.information_provided.answers",
+                    &response.answers,
+                )?,
+            })
+        }
+        (W::Accepted, _) => Some(K::Accepted),
+        (W::AcceptedByDefault, _) => Some(K::AcceptedByDefault),
+        (W::Rejected, Some(Detail::Rejected(rejection))) => {
+            let reasons =
+                reasons_from_wire(violations, "event.rejected.reasons", &rejection.reasons);
+            let detailed_reasons = text(
+                violations,
+                "event.rejected.detailed_reasons",
+                &rejection.detailed_reasons,
+            )?;
+            Some(K::Rejected {
+                reasons,
+                detailed_reasons,
+            })
+        }
+        (W::ReExaminationRequested, Some(Detail::ReExaminationRequested(grounds))) => {
+            Some(K::ReExaminationRequested {
+                grounds: text(
+                    violations,
+                    "event.re_examination_requested.grounds",
+                    &grounds.grounds,
+                )?,
+            })
+        }
+        (W::ReExaminationAccepted, _) => Some(K::AcceptedOnReExamination),
+        (W::ReExaminationRejected, Some(Detail::ReExaminationRejected(rejection))) => {
+            let reasons = reasons_from_wire(
+                violations,
+                "event.re_examination_rejected.reasons",
+                &rejection.reasons,
+            );
+            let detailed_reasons = text(
+                violations,
+                "event.re_examination_rejected.detailed_reasons",
+                &rejection.detailed_reasons,
+            )?;
+            Some(K::RejectedFinal {
+                reasons,
+                detailed_reasons,
+            })
+        }
+        (W::ReExaminationLapsed, _) => Some(K::ReExaminationLapsed),
+        (W::ClosedRejected, Some(Detail::ClosedRejected(_))) => Some(K::RejectionClosed),
+        (W::ClosedRejected, None) => Some(K::RejectionAccepted),
+        (W::TransferDecisionIssued, _) => Some(K::TransferDecisionIssued),
+        (W::LegalHoldPlaced, Some(Detail::LegalHoldPlaced(placement))) => {
+            match hold_from_wire(placement.kind) {
+                Some(kind) => Some(K::LegalHoldPlaced { kind }),
+                None => {
+                    violations.add("event.legal_hold_placed.kind", "is required");
+                    None
+                }
+            }
+        }
+        (W::LegalHoldReleased, _) => Some(K::LegalHoldReleased),
+        (W::TransferScheduled, Some(Detail::TransferScheduled(booking))) => {
+            let slot = booking
+                .slot
+                .as_ref()
+                .and_then(|slot| slot.start_time.as_ref());
+            Some(K::TransferScheduled {
+                slot: super::required_time(
+                    violations,
+                    "event.transfer_scheduled.slot.start_time",
+                    slot,
+                )?,
+            })
+        }
+        (W::TransferPostponed, Some(Detail::TransferPostponed(postponement))) => {
+            let slot = postponement
+                .slot
+                .as_ref()
+                .and_then(|slot| slot.start_time.as_ref());
+            Some(K::TransferPostponed {
+                slot: super::required_time(
+                    violations,
+                    "event.transfer_postponed.slot.start_time",
+                    slot,
+                )?,
+            })
+        }
+        (W::Transferred, _) => Some(K::TransferExecuted),
+        (W::TransferFailed, Some(Detail::TransferFailed(failure))) => {
+            let name = pb::TransferFailureReason::try_from(failure.reason)
+                .map(|reason| reason.as_str_name())
+                .unwrap_or("UNSPECIFIED");
+            Some(K::TransferFailed {
+                reason: violations
+                    .check("event.transfer_failed", coded_text(name, &failure.note))?,
+            })
+        }
+        (W::ArrivalConfirmed, _) => Some(K::ArrivalConfirmed),
+        (W::NoShow, _) => Some(K::NoShow),
+        (W::Withdrawn, Some(Detail::Withdrawn(withdrawal))) => {
+            let name = pb::ReadmissionWithdrawalReason::try_from(withdrawal.reason)
+                .map(|reason| reason.as_str_name())
+                .unwrap_or("UNSPECIFIED");
+            Some(K::Withdrawn {
+                reason: violations.check("event.withdrawn", coded_text(name, &withdrawal.note))?,
+            })
+        }
+        (W::Expired, Some(Detail::Expired(expiry))) => {
+            let cause = match pb::ReadmissionExpiryCause::try_from(expiry.cause) {
+                Ok(pb::ReadmissionExpiryCause::ProcedureTimeExhausted) => {
+                    ExpiryCause::ProcedureTimeExhausted
+                }
+                Ok(pb::ReadmissionExpiryCause::TransferTimeExhausted) => {
+                    ExpiryCause::TransferTimeExhausted
+                }
+                _ => {
+                    violations.add("event.expired.cause", "is required");
+                    return None;
+                }
+            };
+            Some(K::Expired { cause })
+        }
+        (W::Unspecified, _) => {
+            violations.add("event.kind", "is required");
+            None
+        }
+        _ => missing(violations),
+    }
+}
+
+/// The wire detail of a system (deadline) event, with the deadline that passed.
+pub fn deadline_detail(kind: &ReadmissionEventKind, due_at: Timestamp) -> Option<Detail> {
+    let lapse = |deadline: pb::ReadmissionDeadlineKind| pb::DeadlineLapse {
+        deadline: deadline as i32,
+        due_at: Some(to_wire_time(due_at)),
+    };
+    match kind {
+        ReadmissionEventKind::AcceptedByDefault => Some(Detail::AcceptedByDefault(lapse(
+            pb::ReadmissionDeadlineKind::Reply,
+        ))),
+        ReadmissionEventKind::ReExaminationLapsed => Some(Detail::ReExaminationLapsed(lapse(
+            pb::ReadmissionDeadlineKind::ReExaminationReply,
+        ))),
+        ReadmissionEventKind::RejectionClosed => Some(Detail::ClosedRejected(lapse(
+            pb::ReadmissionDeadlineKind::ReExaminationRequest,
+        ))),
+        ReadmissionEventKind::Expired { cause } => Some(Detail::Expired(pb::ReadmissionExpiry {
+            cause: match cause {
+                ExpiryCause::ProcedureTimeExhausted => {
+                    pb::ReadmissionExpiryCause::ProcedureTimeExhausted
+                }
+                ExpiryCause::TransferTimeExhausted => {
+                    pb::ReadmissionExpiryCause::TransferTimeExhausted
+                }
+            } as i32,
+            due_at: Some(to_wire_time(due_at)),
+        })),
+        _ => None,
+    }
+}
+
+/// The case as the API shows it: derived from the domain case and the signed history.
+pub fn case_to_wire(
+    case: &ReadmissionCase,
+    events: &[pb::ReadmissionEvent],
+    with_history: bool,
+    pending_event_count: u32,
+) -> pb::ReadmissionCase {
+    let submission = events.iter().find_map(|event| match &event.detail {
+        Some(Detail::Submitted(submission)) => Some(submission),
+        _ => None,
+    });
+    let deadlines = deadline::deadlines(case);
+    let at = |deadline: Option<Deadline>| match deadline {
+        Some(Deadline::At(time)) => Some(to_wire_time(time)),
+        _ => None,
+    };
+    pb::ReadmissionCase {
+        case_ref: case.case_ref().to_string(),
+        requesting_state: case.requesting().to_string(),
+        requested_state: case.requested().to_string(),
+        regime: regime_to_wire(case.profile().regime) as i32,
+        status: status_to_wire(case.status()) as i32,
+        exceptional: case.track() == ReplyTrack::Exceptional,
+        detained: case.track() == ReplyTrack::Detained,
+        arrival_time: Some(to_wire_time(case.arrival())),
+        submitted_at: Some(to_wire_time(case.submitted_at())),
+        received_at: case.received_at().map(to_wire_time),
+        reply_due_at: at(deadlines.reply),
+        deadlines: deadlines_to_wire(case, &deadlines),
+        person: if with_history {
+            submission.and_then(|submission| submission.person.clone())
+        } else {
+            None
+        },
+        evidence: if with_history {
+            evidence(events)
+        } else {
+            Vec::new()
+        },
+        rejection_reasons: case
+            .final_rejection()
+            .or(case.rejection())
+            .map(|rejection| {
+                rejection
+                    .reasons
+                    .iter()
+                    .map(|reason| reason_to_wire(*reason) as i32)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        legal_holds: legal_holds(case, events),
+        transfer_slot: transfer_slot(case, events),
+        transfer_due_at: at(deadlines.transfer),
+        last_sequence: case.sequence(),
+        updated_at: Some(to_wire_time(case.last_event_at())),
+        pending_event_count,
+        events: if with_history {
+            events.to_vec()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn deadlines_to_wire(
+    case: &ReadmissionCase,
+    deadlines: &deadline::Deadlines,
+) -> Vec<pb::ReadmissionDeadline> {
+    use pb::ReadmissionDeadlineKind as W;
+    let entries = [
+        (W::Reply, deadlines.reply, case.requested()),
+        (
+            W::ReExaminationRequest,
+            deadlines.re_examination_request,
+            case.requesting(),
+        ),
+        (
+            W::ReExaminationReply,
+            deadlines.re_examination_reply,
+            case.requested(),
+        ),
+        (W::Transfer, deadlines.transfer, case.requesting()),
+    ];
+    entries
+        .into_iter()
+        .filter_map(|(kind, deadline, responsible)| {
+            let deadline = deadline?;
+            Some(pb::ReadmissionDeadline {
+                kind: kind as i32,
+                due_at: match deadline {
+                    Deadline::At(time) => Some(to_wire_time(time)),
+                    Deadline::Suspended => None,
+                },
+                responsible_state: responsible.to_string(),
+                paused: deadline == Deadline::Suspended,
+            })
+        })
+        .collect()
+}
+
+fn evidence(events: &[pb::ReadmissionEvent]) -> Vec<pb::Evidence> {
+    events
+        .iter()
+        .flat_map(|event| match &event.detail {
+            Some(Detail::Submitted(submission)) => submission.evidence.clone(),
+            Some(Detail::InformationProvided(response)) => response.evidence.clone(),
+            Some(Detail::ReExaminationRequested(grounds)) => grounds.evidence.clone(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+fn legal_holds(case: &ReadmissionCase, events: &[pb::ReadmissionEvent]) -> Vec<pb::LegalHold> {
+    let Some(hold) = case.legal_hold() else {
+        return Vec::new();
+    };
+    let placement = events.iter().rev().find_map(|event| match &event.detail {
+        Some(Detail::LegalHoldPlaced(placement)) => Some((event.sequence, placement)),
+        _ => None,
+    });
+    vec![pb::LegalHold {
+        hold_sequence: placement.map(|(sequence, _)| sequence).unwrap_or_default(),
+        kind: hold_to_wire(hold.kind) as i32,
+        reference: placement
+            .map(|(_, placement)| placement.reference.clone())
+            .unwrap_or_default(),
+        placed_at: Some(to_wire_time(hold.placed_at)),
+    }]
+}
+
+fn transfer_slot(
+    case: &ReadmissionCase,
+    events: &[pb::ReadmissionEvent],
+) -> Option<pb::TransferSlot> {
+    case.transfer_slot()?;
+    events.iter().rev().find_map(|event| match &event.detail {
+        Some(Detail::TransferScheduled(booking)) => booking.slot.clone(),
+        Some(Detail::TransferPostponed(postponement)) => postponement.slot.clone(),
+        _ => None,
+    })
+}
+
+/// Reads the wire time of an event, for the domain (already validated on the way in).
+pub fn occurred_at(event: &pb::ReadmissionEvent) -> Option<Timestamp> {
+    event
+        .occurred_at
+        .as_ref()
+        .and_then(|time| from_wire_time(time).ok())
+}

@@ -1,0 +1,211 @@
+//! The node's lifecycle: [`Node::build`] loads every credential and binds the port (port 0
+//! in tests), [`Node::local_addr`] says where, and [`Node::run_until`] serves until the
+//! shutdown future resolves, then drains in-flight requests, stops the dispatcher and the
+//! deadline sweeper, and closes the store.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord_domain::parity::ParityLimit;
+use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
+use accord_proto::v1::readmission_service_server::ReadmissionServiceServer;
+use accord_trust::{
+    ClientTls, EventSigningKey, EventVerifyingKey, Identity, PeerIdentity, PeerIdentityLayer,
+    TlsIncoming,
+};
+use tokio::sync::watch;
+
+use crate::app::{App, Backoff, DeadlineSweeper, Dispatcher, PartnerLink};
+use crate::clock::Clock;
+use crate::config::NodeConfig;
+use crate::grpc::readmission::ReadmissionApi;
+use crate::store::Store;
+
+/// Why a node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A credential or key named by the configuration cannot be used.
+    #[error("configuration: {0}")]
+    Configuration(String),
+    /// The database cannot be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::Error),
+    /// The port cannot be bound.
+    #[error("listen: {0}")]
+    Listen(String),
+    /// The server failed while serving.
+    #[error("serve: {0}")]
+    Serve(String),
+}
+
+impl Error {
+    /// Whether the configuration is at fault (exit code 64, before any port is bound).
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, Self::Configuration(_))
+    }
+}
+
+/// A built node, bound and ready to serve.
+pub struct Node {
+    config: NodeConfig,
+    app: App,
+    incoming: TlsIncoming,
+}
+
+impl Node {
+    /// Loads credentials, opens the store (migrating it) and binds the listening port.
+    pub async fn build(config: NodeConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+        let configuration = |what: &str, error: &dyn std::fmt::Display| {
+            Error::Configuration(format!("{what}: {error}"))
+        };
+        let identity = Identity::load(&config.tls.certificate, &config.tls.private_key)
+            .map_err(|error| configuration("tls.certificate / tls.private_key", &error))?;
+        let own_identity = identity
+            .peer_identity()
+            .map_err(|error| configuration("tls.certificate", &error))?;
+        if own_identity != PeerIdentity::Node(config.state) {
+            return Err(Error::Configuration(format!(
+                "tls.certificate names {}, but this node is {} (expected spiffe://accord/state/{})",
+                own_identity.spiffe_id(),
+                config.state,
+                config.state
+            )));
+        }
+        let ca = accord_trust::load_ca(&config.tls.ca)
+            .map_err(|error| configuration("tls.ca", &error))?;
+        let crls = match &config.tls.crl {
+            Some(path) => vec![
+                accord_trust::load_crl(path).map_err(|error| configuration("tls.crl", &error))?,
+            ],
+            None => Vec::new(),
+        };
+        let signer = EventSigningKey::load(&config.tls.signing_key)
+            .map_err(|error| configuration("tls.signing_key", &error))?;
+        let partners = partner_links(&config, &identity, &ca)?;
+        let server_config = accord_trust::server_config(&identity, &ca, &crls)
+            .map_err(|error| configuration("tls", &error))?;
+        let store =
+            Store::connect(&config.database_url, config.limits.database_connections).await?;
+        let app = App::new(
+            config.state,
+            store,
+            clock,
+            signer,
+            partners,
+            config.limits.page_size_max,
+        );
+        let incoming = accord_trust::bind(config.listen_addr, server_config)
+            .await
+            .map_err(|error| Error::Listen(error.to_string()))?;
+        Ok(Self {
+            config,
+            app,
+            incoming,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.incoming.local_addr()
+    }
+
+    /// The node's use cases (for tests and tools in the same process).
+    pub fn app(&self) -> App {
+        self.app.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then drains and stops.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let Self {
+            config,
+            app,
+            incoming,
+        } = self;
+        let (stop_workers, workers_stopped) = watch::channel(false);
+        let dispatcher = Dispatcher {
+            backoff: Backoff {
+                initial: Duration::from_millis(config.delivery.initial_backoff_ms),
+                ceiling: Duration::from_millis(config.delivery.max_backoff_ms),
+            },
+            poll_interval: Duration::from_millis(config.delivery.poll_interval_ms),
+            max_in_flight: config.delivery.max_in_flight,
+            attempt_timeout: Duration::from_millis(config.delivery.attempt_timeout_ms),
+        };
+        let dispatcher_task = tokio::spawn(dispatcher.run(
+            app.clone(),
+            app.store().outbox_written(),
+            workers_stopped.clone(),
+        ));
+        let sweeper = DeadlineSweeper {
+            interval: Duration::from_millis(config.deadlines.sweep_interval_ms),
+            batch: config.deadlines.sweep_batch,
+        };
+        let sweeper_task = tokio::spawn(sweeper.run(app.clone(), workers_stopped));
+
+        let limits = &config.limits;
+        let readmission = ReadmissionServiceServer::new(ReadmissionApi::new(app.clone()))
+            .max_decoding_message_size(limits.max_message_bytes)
+            .max_encoding_message_size(limits.max_message_bytes);
+        let (health_reporter, health) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<ReadmissionServiceServer<ReadmissionApi>>()
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(accord_proto::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|error| Error::Serve(format!("reflection: {error}")))?;
+        let served = tonic::transport::Server::builder()
+            .timeout(Duration::from_millis(limits.request_timeout_ms))
+            .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
+            .max_concurrent_streams(limits.max_concurrent_streams)
+            .layer(PeerIdentityLayer::new())
+            .add_service(readmission)
+            .add_service(health)
+            .add_service(reflection)
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await;
+        let _ = stop_workers.send(true);
+        let _ = dispatcher_task.await;
+        let _ = sweeper_task.await;
+        served.map_err(|error| Error::Serve(error.to_string()))
+    }
+}
+
+fn partner_links(
+    config: &NodeConfig,
+    identity: &Identity,
+    ca: &accord_trust::CaBundle,
+) -> Result<Vec<PartnerLink>, Error> {
+    config
+        .partners
+        .iter()
+        .enumerate()
+        .map(|(index, partner)| {
+            let field = |name: &str| format!("partners[{index}].{name}");
+            let verifying_key =
+                EventVerifyingKey::load(&partner.signing_public_key).map_err(|error| {
+                    Error::Configuration(format!("{}: {error}", field("signing_public_key")))
+                })?;
+            let tls = ClientTls::new(identity, ca, &partner.server_name)
+                .map_err(|error| {
+                    Error::Configuration(format!("{}: {error}", field("server_name")))
+                })?
+                .expect_peer(PeerIdentity::Node(partner.state));
+            let channel = accord_trust::connect_lazy(&partner.endpoint, &tls)
+                .map_err(|error| Error::Configuration(format!("{}: {error}", field("endpoint"))))?;
+            Ok(PartnerLink {
+                state: partner.state,
+                verifying_key,
+                parity_limit: partner.parity_limit.map(ParityLimit),
+                readmission: ReadmissionServiceClient::new(channel)
+                    .max_decoding_message_size(config.limits.max_message_bytes)
+                    .max_encoding_message_size(config.limits.max_message_bytes),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,282 @@
+//! Credentials as they sit on disk: PEM files loaded into rustls types, and written safely.
+//!
+//! - [`Identity`]: a certificate (chain) and its private key — what a party presents.
+//! - [`CaBundle`]: the network CA certificate(s) — what a party trusts. Several certificates
+//!   in one file are all trusted, which is how a CA rotation is rolled out.
+//! - [`Crl`]: the CA's certificate revocation list.
+//!
+//! Private keys are written with mode 0600 and every file is written to a temporary name
+//! and renamed, so a server reading a CRL never sees half of one. This module does not
+//! decide where files live; [`crate::pki::directory`] does.
+
+use std::fmt;
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use time::OffsetDateTime;
+
+use crate::identity::PeerIdentity;
+use crate::pki::Serial;
+
+/// File mode of private keys: readable and writable by their owner only.
+pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// File mode of certificates, CRLs and public keys.
+pub(crate) const PUBLIC_FILE_MODE: u32 = 0o644;
+
+/// Why credentials could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("cannot read or write {path}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A file does not hold the PEM section expected.
+    #[error("{what}: not a PEM {expected}")]
+    Pem {
+        /// The file, or "PEM text" when parsed from memory.
+        what: String,
+        /// The PEM section expected (certificate, private key, CRL).
+        expected: &'static str,
+        /// The parser's complaint.
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    /// A certificate file holds no certificate.
+    #[error("{0}: no certificate found")]
+    NoCertificate(String),
+    /// A CRL's content is not a valid X.509 CRL.
+    #[error("the CRL is not a valid X.509 CRL")]
+    CrlSyntax,
+    /// The identity's certificate names no Accord peer.
+    #[error("the identity certificate names no Accord peer")]
+    Identity(#[from] crate::identity::Error),
+}
+
+/// A certificate chain (leaf first) and its private key: what a party presents in mTLS.
+pub struct Identity {
+    certificate_chain: Vec<CertificateDer<'static>>,
+    private_key: PrivateKeyDer<'static>,
+}
+
+impl Identity {
+    /// Loads an identity from a PEM certificate file (leaf first, then any intermediates)
+    /// and a PEM private key file (PKCS#8, SEC1 or PKCS#1).
+    pub fn load(certificate_path: &Path, key_path: &Path) -> Result<Self, Error> {
+        let certificate_pem = read_file(certificate_path)?;
+        let key_pem = read_file(key_path)?;
+        let what = certificate_path.display().to_string();
+        let certificate_chain = parse_certificates(&certificate_pem, &what)?;
+        let private_key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|source| Error::Pem {
+            what: key_path.display().to_string(),
+            expected: "private key",
+            source,
+        })?;
+        Ok(Self {
+            certificate_chain,
+            private_key,
+        })
+    }
+
+    /// Builds an identity from PEM text held in memory.
+    pub fn from_pem(certificate_pem: &str, key_pem: &str) -> Result<Self, Error> {
+        let certificate_chain = parse_certificates(certificate_pem.as_bytes(), "PEM text")?;
+        let private_key =
+            PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|source| Error::Pem {
+                what: "PEM text".to_owned(),
+                expected: "private key",
+                source,
+            })?;
+        Ok(Self {
+            certificate_chain,
+            private_key,
+        })
+    }
+
+    /// The certificate chain, leaf first.
+    pub fn certificate_chain(&self) -> &[CertificateDer<'static>] {
+        &self.certificate_chain
+    }
+
+    /// The private key, for rustls.
+    pub fn private_key(&self) -> &PrivateKeyDer<'static> {
+        &self.private_key
+    }
+
+    /// Who this identity's own certificate names, e.g. `Node(FR)` for FR's node.
+    pub fn peer_identity(&self) -> Result<PeerIdentity, Error> {
+        let leaf = self
+            .certificate_chain
+            .first()
+            .ok_or_else(|| Error::NoCertificate("identity".to_owned()))?;
+        Ok(PeerIdentity::from_certificate_der(leaf)?)
+    }
+}
+
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Self {
+            certificate_chain: self.certificate_chain.clone(),
+            private_key: self.private_key.clone_key(),
+        }
+    }
+}
+
+impl fmt::Debug for Identity {
+    /// Shows who the identity names, never the key.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = self.peer_identity().map(|identity| identity.to_string());
+        formatter
+            .debug_struct("Identity")
+            .field(
+                "names",
+                &names.unwrap_or_else(|_| "<no Accord identity>".to_owned()),
+            )
+            .field("chain_length", &self.certificate_chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The network CA certificate(s) a party trusts.
+#[derive(Debug, Clone)]
+pub struct CaBundle {
+    certificates: Vec<CertificateDer<'static>>,
+}
+
+impl CaBundle {
+    /// Parses one or more PEM certificates from memory.
+    pub fn from_pem(pem: &str) -> Result<Self, Error> {
+        Ok(Self {
+            certificates: parse_certificates(pem.as_bytes(), "PEM text")?,
+        })
+    }
+
+    /// A bundle of the given DER certificates.
+    pub fn from_der(certificates: Vec<CertificateDer<'static>>) -> Self {
+        Self { certificates }
+    }
+
+    /// The trusted certificates.
+    pub fn certificates(&self) -> &[CertificateDer<'static>] {
+        &self.certificates
+    }
+}
+
+/// Loads the network CA certificate(s) from a PEM file.
+pub fn load_ca(path: &Path) -> Result<CaBundle, Error> {
+    let pem = read_file(path)?;
+    Ok(CaBundle {
+        certificates: parse_certificates(&pem, &path.display().to_string())?,
+    })
+}
+
+/// A certificate revocation list signed by the network CA.
+#[derive(Debug, Clone)]
+pub struct Crl {
+    der: CertificateRevocationListDer<'static>,
+}
+
+impl Crl {
+    /// Wraps a DER CRL.
+    pub fn from_der(der: CertificateRevocationListDer<'static>) -> Self {
+        Self { der }
+    }
+
+    /// Parses a PEM CRL from memory.
+    pub fn from_pem(pem: &str) -> Result<Self, Error> {
+        let der =
+            CertificateRevocationListDer::from_pem_slice(pem.as_bytes()).map_err(|source| {
+                Error::Pem {
+                    what: "PEM text".to_owned(),
+                    expected: "X509 CRL",
+                    source,
+                }
+            })?;
+        Ok(Self { der })
+    }
+
+    /// The DER bytes, for rustls.
+    pub fn der(&self) -> &CertificateRevocationListDer<'static> {
+        &self.der
+    }
+
+    /// The serial numbers this CRL revokes.
+    pub fn revoked_serials(&self) -> Result<Vec<Serial>, Error> {
+        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        Ok(crl
+            .iter_revoked_certificates()
+            .map(|revoked| Serial::from_bytes(revoked.raw_serial()))
+            .collect())
+    }
+
+    /// When the CA promises its next CRL; past it, servers refuse every client
+    /// (revocation expiration is enforced), so the CRL must be re-signed before then.
+    pub fn next_update(&self) -> Result<Option<OffsetDateTime>, Error> {
+        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        Ok(crl.next_update().map(|time| time.to_datetime()))
+    }
+}
+
+/// Loads a PEM CRL from a file.
+pub fn load_crl(path: &Path) -> Result<Crl, Error> {
+    let pem = read_file(path)?;
+    let der = CertificateRevocationListDer::from_pem_slice(&pem).map_err(|source| Error::Pem {
+        what: path.display().to_string(),
+        expected: "X509 CRL",
+        source,
+    })?;
+    Ok(Crl { der })
+}
+
+fn parse_certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| Error::Pem {
+            what: what.to_owned(),
+            expected: "certificate",
+            source,
+        })?;
+    if certificates.is_empty() {
+        return Err(Error::NoCertificate(what.to_owned()));
+    }
+    Ok(certificates)
+}
+
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::File {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Writes `contents` to `path` with `mode`, through a temporary file renamed into place, so
+/// readers see the old file or the new one, never a part. Secrets never exist with a wider
+/// mode: the temporary file is created with `mode` already.
+pub(crate) fn write_file_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
+    let file_error = |source| Error::File {
+        path: path.to_owned(),
+        source,
+    };
+    let mut temporary_name = path.as_os_str().to_owned();
+    temporary_name.push(".tmp");
+    let temporary_path = PathBuf::from(temporary_name);
+    let _ = std::fs::remove_file(&temporary_path); // a leftover from a crash, if any
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&temporary_path)
+        .map_err(file_error)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(file_error)?; // umask may have narrowed it
+    file.write_all(contents).map_err(file_error)?;
+    file.sync_all().map_err(file_error)?;
+    std::fs::rename(&temporary_path, path).map_err(file_error)
+}

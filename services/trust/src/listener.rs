@@ -1,0 +1,209 @@
+//! Accepting mTLS connections for a tonic server, with Accord's own rustls configuration.
+//!
+//! tonic's `ServerTlsConfig` cannot check a CRL, so the server accepts TLS itself: [`bind`]
+//! listens on TCP, and a background task accepts connections and runs each TLS handshake
+//! in its own task — bounded by [`HANDSHAKE_TIMEOUT`] and [`HANDSHAKES_IN_FLIGHT_MAX`], so
+//! a slow or silent client never delays the others. Connections whose handshake succeeds
+//! come out of [`TlsIncoming`], a stream for `Server::serve_with_incoming(_shutdown)`.
+//! Failed handshakes (no certificate, unknown CA, expired, revoked, …) are logged at debug
+//! level and dropped; they never reach a service.
+//!
+//! The streams are tokio-rustls server streams, for which tonic implements `Connected`
+//! with `TlsConnectInfo`, so `request.peer_certs()` returns the verified client chain and
+//! [`crate::PeerIdentity::from_request`] works in every handler.
+//!
+//! The server configuration can be replaced while serving ([`ServerConfigHandle`]), e.g.
+//! when the CA publishes a new CRL; it applies to new connections, not to established ones.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::Stream;
+use rustls::ServerConfig;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+/// Longest a client may take to complete its TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most TLS handshakes in progress at once; further connections wait in the kernel's
+/// accept queue until one finishes.
+pub const HANDSHAKES_IN_FLIGHT_MAX: usize = 256;
+
+/// Established connections waiting for the server to pick them up.
+const ESTABLISHED_QUEUE_LENGTH: usize = 64;
+
+/// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Why the listener could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The address could not be bound.
+    #[error("cannot listen on {address}")]
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// What the operating system said.
+        source: io::Error,
+    },
+}
+
+/// A shared, replaceable server configuration.
+#[derive(Clone)]
+pub struct ServerConfigHandle {
+    current: Arc<RwLock<Arc<ServerConfig>>>,
+}
+
+impl ServerConfigHandle {
+    fn new(config: Arc<ServerConfig>) -> Self {
+        Self {
+            current: Arc::new(RwLock::new(config)),
+        }
+    }
+
+    /// Uses `config` for connections accepted from now on (a new CRL, a renewed identity).
+    pub fn replace(&self, config: impl Into<Arc<ServerConfig>>) {
+        // A poisoned lock only means a panic elsewhere; the value itself is always whole.
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = config.into();
+    }
+
+    fn current(&self) -> Arc<ServerConfig> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl std::fmt::Debug for ServerConfigHandle {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ServerConfigHandle")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Established mTLS connections, for `Server::serve_with_incoming`. Dropping it stops
+/// accepting and closes the listening socket.
+#[derive(Debug)]
+pub struct TlsIncoming {
+    local_addr: SocketAddr,
+    established: mpsc::Receiver<TlsStream<TcpStream>>,
+    config: ServerConfigHandle,
+    accept_task: JoinHandle<()>,
+}
+
+impl TlsIncoming {
+    /// The address actually bound (the port, when asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle to replace the server configuration while serving.
+    pub fn config_handle(&self) -> ServerConfigHandle {
+        self.config.clone()
+    }
+}
+
+impl Stream for TlsIncoming {
+    type Item = Result<TlsStream<TcpStream>, io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.established
+            .poll_recv(context)
+            .map(|stream| stream.map(Ok))
+    }
+}
+
+impl Drop for TlsIncoming {
+    fn drop(&mut self) {
+        // The accept task owns the listening socket; ending it closes the port at once.
+        self.accept_task.abort();
+    }
+}
+
+/// Listens on `address` (port 0 picks a free port) and accepts mTLS connections with
+/// `server_config` (see [`crate::tls::server_config`]).
+pub async fn bind(
+    address: SocketAddr,
+    server_config: impl Into<Arc<ServerConfig>>,
+) -> Result<TlsIncoming, Error> {
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| Error::Bind { address, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| Error::Bind { address, source })?;
+    let config = ServerConfigHandle::new(server_config.into());
+    let (sender, established) = mpsc::channel(ESTABLISHED_QUEUE_LENGTH);
+    let accept_task = tokio::spawn(accept_loop(listener, config.clone(), sender));
+    Ok(TlsIncoming {
+        local_addr,
+        established,
+        config,
+        accept_task,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    config: ServerConfigHandle,
+    sender: mpsc::Sender<TlsStream<TcpStream>>,
+) {
+    let handshakes = Arc::new(Semaphore::new(HANDSHAKES_IN_FLIGHT_MAX));
+    loop {
+        let Ok(permit) = handshakes.clone().acquire_owned().await else {
+            return; // the semaphore is never closed; nothing to do if it were
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = sender.closed() => return,
+        };
+        let (tcp, peer_address) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "accepting a TCP connection failed");
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                continue;
+            }
+        };
+        let acceptor = TlsAcceptor::from(config.current());
+        let sender = sender.clone();
+        tokio::spawn(async move {
+            let _permit = permit; // held until the handshake ends
+            if let Some(stream) = handshake(acceptor, tcp, peer_address).await {
+                // The receiver is gone only when the server stopped; the connection closes.
+                let _ = sender.send(stream).await;
+            }
+        });
+    }
+}
+
+async fn handshake(
+    acceptor: TlsAcceptor,
+    tcp: TcpStream,
+    peer_address: SocketAddr,
+) -> Option<TlsStream<TcpStream>> {
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::debug!(%peer_address, %error, "could not disable Nagle's algorithm");
+    }
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(error)) => {
+            tracing::debug!(%peer_address, %error, "TLS handshake refused");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer_address, "TLS handshake timed out");
+            None
+        }
+    }
+}

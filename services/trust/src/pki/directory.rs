@@ -1,0 +1,481 @@
+//! The CA's files on disk, as `accord pki` keeps them.
+//!
+//! ```text
+//! DIR/ca.pem                     network root CA certificate (public: give it to every party)
+//! DIR/ca.key                     the CA's private key, PKCS#8 PEM, mode 0600
+//! DIR/crl.pem                    the CRL, signed by the CA (public: every server loads it)
+//! DIR/crl.number                 the number of the last CRL signed (CRL numbers only grow)
+//! DIR/index.tsv                  one line per issued certificate (see below)
+//! DIR/issued/FR-node.pem         FR's node certificate      (+ FR-node.key, mode 0600)
+//! DIR/issued/FR-node.signing.key FR's event-signing key, PKCS#8 PEM, mode 0600
+//! DIR/issued/FR-node.signing.pub FR's event-verifying key, SubjectPublicKeyInfo PEM
+//! DIR/issued/FR-gateway.pem      FR's gateway client certificate (+ .key)
+//! DIR/issued/coordinator.pem     the coordinator's certificate (+ .key)
+//! DIR/issued/operator-alice.pem  an operator's client certificate (+ .key)
+//! ```
+//!
+//! `index.tsv` has a `#` header and one tab-separated line per certificate ever issued:
+//! serial (hex), SPIFFE ID, `notAfter` (Unix seconds), and the revocation time (Unix
+//! seconds, or `-` while valid). Revocation names certificates through it, by serial or by
+//! identity, and every CRL is re-signed from it. Writes go through a temporary file and a
+//! rename; one operator at a time is assumed (no lock). The event-signing key of a node is
+//! made once and kept when its certificate is renewed, since it is registered in the
+//! directory and old signatures must stay verifiable.
+
+use std::path::{Path, PathBuf};
+
+use accord_domain::StateCode;
+use time::OffsetDateTime;
+
+use super::{CertificateAuthority, IssueRequest, IssuedCertificate, Revocation, Serial, Validity};
+use crate::credentials::{self, Crl, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, write_file_atomically};
+use crate::identity::PeerIdentity;
+use crate::signing::{EventSigningKey, EventVerifyingKey, KeyId};
+
+/// First line of `index.tsv`.
+const INDEX_HEADER: &str = "# serial\tspiffe_id\tnot_after_unix\trevoked_at_unix";
+
+/// Why a PKI directory operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `init` found a CA already there.
+    #[error("a network CA already exists in {0}; refusing to overwrite it")]
+    AlreadyInitialised(PathBuf),
+    /// The directory holds no CA.
+    #[error("no network CA in {0} (run `accord pki init --dir {0}` first)")]
+    NotInitialised(PathBuf),
+    /// A certificate for this identity exists and replacing it was not asked for.
+    #[error("{0} already exists; pass --force to issue a new certificate over it")]
+    AlreadyIssued(PathBuf),
+    /// No certificate with this serial was ever issued here.
+    #[error("no certificate with serial {0} was issued by this CA")]
+    UnknownSerial(Serial),
+    /// Everything the revocation names is revoked already (or was never issued).
+    #[error("nothing to revoke: {0}")]
+    NothingToRevoke(String),
+    /// A line of `index.tsv` cannot be read.
+    #[error("{path} line {line}: unreadable index entry")]
+    IndexSyntax {
+        /// The index file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+    },
+    /// A directory could not be created.
+    #[error("cannot create the directory {path}")]
+    Folder {
+        /// The directory.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// Reading or writing a credential failed.
+    #[error(transparent)]
+    Credentials(#[from] credentials::Error),
+    /// The CA refused the request.
+    #[error(transparent)]
+    Authority(#[from] super::Error),
+    /// An event-signing key could not be made or written.
+    #[error(transparent)]
+    Signing(#[from] crate::signing::Error),
+}
+
+impl Error {
+    /// Whether the request, rather than the machine, is at fault (a command-line tool exits
+    /// with a usage status for these).
+    pub fn is_usage(&self) -> bool {
+        match self {
+            Self::AlreadyInitialised(_)
+            | Self::NotInitialised(_)
+            | Self::AlreadyIssued(_)
+            | Self::UnknownSerial(_)
+            | Self::NothingToRevoke(_) => true,
+            Self::Authority(error) => {
+                !matches!(error, super::Error::Certificate(_) | super::Error::Random)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One line of `index.tsv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// The certificate's serial.
+    pub serial: Serial,
+    /// Who it names.
+    pub identity: PeerIdentity,
+    /// When it expires.
+    pub not_after: OffsetDateTime,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// What to revoke.
+#[derive(Debug, Clone)]
+pub enum RevocationTarget {
+    /// One certificate, by serial.
+    Serial(Serial),
+    /// Every unrevoked certificate issued to this identity.
+    Identity(PeerIdentity),
+}
+
+/// Where an event-signing key pair was written.
+#[derive(Debug, Clone)]
+pub struct SigningKeyFiles {
+    /// The private key (mode 0600).
+    pub key_path: PathBuf,
+    /// The public key.
+    pub verifying_key_path: PathBuf,
+    /// The public key's id.
+    pub key_id: KeyId,
+    /// Whether the key was made now (`false`: an existing key was kept).
+    pub generated: bool,
+}
+
+/// What `issue` wrote.
+#[derive(Debug, Clone)]
+pub struct IssuedFiles {
+    /// The certificate issued.
+    pub certificate: IssuedCertificate,
+    /// Its PEM file.
+    pub certificate_path: PathBuf,
+    /// Its private key file (mode 0600).
+    pub key_path: PathBuf,
+    /// The event-signing key pair, for nodes.
+    pub signing_key: Option<SigningKeyFiles>,
+}
+
+/// A CA's directory (see the module documentation for the layout).
+#[derive(Debug, Clone)]
+pub struct PkiDirectory {
+    root: PathBuf,
+}
+
+impl PkiDirectory {
+    /// The directory at `root` (nothing is read or created yet).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The CA certificate file.
+    pub fn ca_certificate_path(&self) -> PathBuf {
+        self.root.join("ca.pem")
+    }
+
+    /// The CA private key file.
+    pub fn ca_key_path(&self) -> PathBuf {
+        self.root.join("ca.key")
+    }
+
+    /// The CRL file.
+    pub fn crl_path(&self) -> PathBuf {
+        self.root.join("crl.pem")
+    }
+
+    /// The index of issued certificates.
+    pub fn index_path(&self) -> PathBuf {
+        self.root.join("index.tsv")
+    }
+
+    /// The certificate file of `identity`.
+    pub fn certificate_path(&self, identity: &PeerIdentity) -> PathBuf {
+        self.issued_path(identity, "pem")
+    }
+
+    /// The private key file of `identity`.
+    pub fn key_path(&self, identity: &PeerIdentity) -> PathBuf {
+        self.issued_path(identity, "key")
+    }
+
+    /// The event-signing key file of `state`'s node.
+    pub fn signing_key_path(&self, state: StateCode) -> PathBuf {
+        self.issued_path(&PeerIdentity::Node(state), "signing.key")
+    }
+
+    /// The event-verifying key file of `state`'s node.
+    pub fn verifying_key_path(&self, state: StateCode) -> PathBuf {
+        self.issued_path(&PeerIdentity::Node(state), "signing.pub")
+    }
+
+    fn crl_number_path(&self) -> PathBuf {
+        self.root.join("crl.number")
+    }
+
+    fn issued_folder(&self) -> PathBuf {
+        self.root.join("issued")
+    }
+
+    fn issued_path(&self, identity: &PeerIdentity, extension: &str) -> PathBuf {
+        self.issued_folder()
+            .join(format!("{}.{extension}", identity.file_stem()))
+    }
+
+    /// Creates a new CA valid over `ca_validity`, an empty CRL valid over `crl_validity`,
+    /// and an empty index. Refuses if a CA is already there.
+    pub fn init(
+        &self,
+        ca_validity: Validity,
+        crl_validity: Validity,
+    ) -> Result<CertificateAuthority, Error> {
+        for existing in [self.ca_certificate_path(), self.ca_key_path()] {
+            if existing.exists() {
+                return Err(Error::AlreadyInitialised(self.root.clone()));
+            }
+        }
+        create_folder(&self.issued_folder())?;
+        let authority = CertificateAuthority::generate(ca_validity)?;
+        write_file_atomically(
+            &self.ca_key_path(),
+            authority.key_pem().as_bytes(),
+            PRIVATE_FILE_MODE,
+        )?;
+        write_file_atomically(
+            &self.ca_certificate_path(),
+            authority.certificate_pem().as_bytes(),
+            PUBLIC_FILE_MODE,
+        )?;
+        self.write_index(&[])?;
+        self.sign_crl(&authority, &[], crl_validity)?;
+        Ok(authority)
+    }
+
+    /// Loads the CA.
+    pub fn authority(&self) -> Result<CertificateAuthority, Error> {
+        let certificate_path = self.ca_certificate_path();
+        if !certificate_path.exists() {
+            return Err(Error::NotInitialised(self.root.clone()));
+        }
+        let certificate_pem = credentials::read_file(&certificate_path)?;
+        let key_pem = credentials::read_file(&self.ca_key_path())?;
+        Ok(CertificateAuthority::from_pem(
+            &String::from_utf8_lossy(&certificate_pem),
+            &String::from_utf8_lossy(&key_pem),
+        )?)
+    }
+
+    /// Issues a certificate and writes it with its key under `issued/`, recording it in
+    /// the index. A node also gets its event-signing key pair, made once and then kept.
+    /// Refuses to overwrite an existing certificate unless `replace` (the old certificate
+    /// stays valid until it expires or is revoked).
+    pub fn issue(&self, request: &IssueRequest, replace: bool) -> Result<IssuedFiles, Error> {
+        let authority = self.authority()?;
+        let identity = &request.identity;
+        let certificate_path = self.certificate_path(identity);
+        if certificate_path.exists() && !replace {
+            return Err(Error::AlreadyIssued(certificate_path));
+        }
+        create_folder(&self.issued_folder())?;
+        let issued = authority.issue(request)?;
+        let key_path = self.key_path(identity);
+        let mut entries = self.index()?;
+        entries.push(IndexEntry {
+            serial: issued.certificate.serial.clone(),
+            identity: identity.clone(),
+            not_after: issued.certificate.validity.not_after(),
+            revoked_at: None,
+        });
+        self.write_index(&entries)?;
+        write_file_atomically(&key_path, issued.key_pem.as_bytes(), PRIVATE_FILE_MODE)?;
+        write_file_atomically(
+            &certificate_path,
+            issued.certificate.certificate_pem.as_bytes(),
+            PUBLIC_FILE_MODE,
+        )?;
+        let signing_key = match identity {
+            PeerIdentity::Node(state) => Some(self.ensure_signing_key(*state)?),
+            _ => None,
+        };
+        Ok(IssuedFiles {
+            certificate: issued.certificate,
+            certificate_path,
+            key_path,
+            signing_key,
+        })
+    }
+
+    fn ensure_signing_key(&self, state: StateCode) -> Result<SigningKeyFiles, Error> {
+        let key_path = self.signing_key_path(state);
+        let verifying_key_path = self.verifying_key_path(state);
+        let (key, generated) = if key_path.exists() {
+            (EventSigningKey::load(&key_path)?, false)
+        } else {
+            let key = EventSigningKey::generate()?;
+            key.save(&key_path)?;
+            (key, true)
+        };
+        let verifying_key: EventVerifyingKey = key.verifying_key();
+        verifying_key.save(&verifying_key_path)?;
+        Ok(SigningKeyFiles {
+            key_path,
+            verifying_key_path,
+            key_id: key.key_id(),
+            generated,
+        })
+    }
+
+    /// Every certificate issued, in issue order.
+    pub fn index(&self) -> Result<Vec<IndexEntry>, Error> {
+        let path = self.index_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotInitialised(self.root.clone()));
+            }
+            Err(source) => return Err(credentials::Error::File { path, source }.into()),
+        };
+        let mut entries = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let entry = parse_index_line(line).ok_or_else(|| Error::IndexSyntax {
+                path: path.clone(),
+                line: number + 1,
+            })?;
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    /// Revokes what `target` names as of `now` and re-signs the CRL, valid over
+    /// `crl_validity`. Returns the entries revoked now.
+    pub fn revoke(
+        &self,
+        target: &RevocationTarget,
+        now: OffsetDateTime,
+        crl_validity: Validity,
+    ) -> Result<Vec<IndexEntry>, Error> {
+        let authority = self.authority()?;
+        let mut entries = self.index()?;
+        if let RevocationTarget::Serial(serial) = target
+            && !entries.iter().any(|entry| &entry.serial == serial)
+        {
+            return Err(Error::UnknownSerial(serial.clone()));
+        }
+        let mut revoked_now = Vec::new();
+        for entry in entries
+            .iter_mut()
+            .filter(|entry| entry.revoked_at.is_none())
+        {
+            let named = match target {
+                RevocationTarget::Serial(serial) => &entry.serial == serial,
+                RevocationTarget::Identity(identity) => &entry.identity == identity,
+            };
+            if named {
+                entry.revoked_at = Some(now);
+                revoked_now.push(entry.clone());
+            }
+        }
+        if revoked_now.is_empty() {
+            return Err(Error::NothingToRevoke(describe(target)));
+        }
+        self.write_index(&entries)?;
+        self.sign_crl(&authority, &entries, crl_validity)?;
+        Ok(revoked_now)
+    }
+
+    /// Re-signs the CRL from the index, valid over `crl_validity` — run it before the
+    /// current CRL's `nextUpdate`, or servers will refuse every client.
+    pub fn refresh_crl(&self, crl_validity: Validity) -> Result<Crl, Error> {
+        let authority = self.authority()?;
+        let entries = self.index()?;
+        self.sign_crl(&authority, &entries, crl_validity)
+    }
+
+    fn sign_crl(
+        &self,
+        authority: &CertificateAuthority,
+        entries: &[IndexEntry],
+        crl_validity: Validity,
+    ) -> Result<Crl, Error> {
+        let revocations: Vec<Revocation> = entries
+            .iter()
+            .filter_map(|entry| {
+                let revoked_at = entry.revoked_at?;
+                Some(Revocation {
+                    serial: entry.serial.clone(),
+                    revoked_at,
+                })
+            })
+            .collect();
+        let crl_number = self.next_crl_number()?;
+        let signed = authority.revocation_list(&revocations, crl_number, crl_validity)?;
+        write_file_atomically(&self.crl_path(), signed.pem.as_bytes(), PUBLIC_FILE_MODE)?;
+        let number_text = format!("{crl_number}\n");
+        write_file_atomically(
+            &self.crl_number_path(),
+            number_text.as_bytes(),
+            PUBLIC_FILE_MODE,
+        )?;
+        Ok(signed.crl)
+    }
+
+    fn next_crl_number(&self) -> Result<u64, Error> {
+        let path = self.crl_number_path();
+        let previous = match std::fs::read_to_string(&path) {
+            Ok(text) => text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| Error::IndexSyntax { path, line: 1 })?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(source) => return Err(credentials::Error::File { path, source }.into()),
+        };
+        Ok(previous + 1)
+    }
+
+    fn write_index(&self, entries: &[IndexEntry]) -> Result<(), Error> {
+        let mut text = format!("{INDEX_HEADER}\n");
+        for entry in entries {
+            let revoked_at = entry
+                .revoked_at
+                .map_or_else(|| "-".to_owned(), |time| time.unix_timestamp().to_string());
+            text.push_str(&format!(
+                "{}\t{}\t{}\t{revoked_at}\n",
+                entry.serial,
+                entry.identity.spiffe_id(),
+                entry.not_after.unix_timestamp(),
+            ));
+        }
+        write_file_atomically(&self.index_path(), text.as_bytes(), PUBLIC_FILE_MODE)?;
+        Ok(())
+    }
+}
+
+fn parse_index_line(line: &str) -> Option<IndexEntry> {
+    let fields: Vec<&str> = line.split('\t').collect();
+    let [serial, spiffe_id, not_after, revoked_at] = fields.as_slice() else {
+        return None;
+    };
+    let unix_time = |text: &str| {
+        text.parse::<i64>()
+            .ok()
+            .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
+    };
+    let revoked_at = match *revoked_at {
+        "-" => None,
+        text => Some(unix_time(text)?),
+    };
+    Some(IndexEntry {
+        serial: Serial::parse(serial).ok()?,
+        identity: PeerIdentity::from_spiffe_id(spiffe_id).ok()?,
+        not_after: unix_time(not_after)?,
+        revoked_at,
+    })
+}
+
+fn describe(target: &RevocationTarget) -> String {
+    match target {
+        RevocationTarget::Serial(serial) => format!("certificate {serial} is already revoked"),
+        RevocationTarget::Identity(identity) => {
+            format!("no unrevoked certificate was issued to {identity}")
+        }
+    }
+}
+
+fn create_folder(path: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(path).map_err(|source| Error::Folder {
+        path: path.to_owned(),
+        source,
+    })
+}

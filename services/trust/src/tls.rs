@@ -1,0 +1,117 @@
+//! rustls configurations for Accord's mutual TLS.
+//!
+//! - [`server_config`]: presents the server's identity, *requires* a client certificate
+//!   chaining to the network CA, checks it against the CRL(s) — an unknown revocation status
+//!   or an expired CRL (past `nextUpdate`) refuses the client — and offers ALPN `h2`.
+//! - [`client_config`]: presents the client's identity, trusts only the network CA, offers
+//!   ALPN `h2`. [`client_config_with_crls`] also checks the server against CRLs.
+//!
+//! Both use the ring provider explicitly, so they do not depend on a process-wide default;
+//! [`install_crypto_provider`] sets that default too, for libraries that look it up. This
+//! module reads no files ([`crate::credentials`] does) and opens no sockets.
+
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+use crate::credentials::{CaBundle, Crl, Identity};
+
+/// The ALPN protocol gRPC runs on.
+pub const ALPN_H2: &[u8] = b"h2";
+
+/// Why a TLS configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A CA certificate could not be added as a trust anchor.
+    #[error("the CA certificate is not a usable trust anchor")]
+    TrustAnchor(#[source] rustls::Error),
+    /// The certificate verifier could not be built (no CA, or an unparseable CRL).
+    #[error("the certificate verifier could not be built")]
+    Verifier(#[from] rustls::client::VerifierBuilderError),
+    /// rustls refused the identity or the protocol versions.
+    #[error("rustls refused the configuration")]
+    Rustls(#[source] rustls::Error),
+}
+
+/// The ring crypto provider, which every Accord TLS configuration uses.
+pub fn crypto_provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Installs ring as the process-wide rustls provider; call once at the start of `main`
+/// (and of tests that use libraries relying on the default). Returns `false` when a default
+/// was installed already, which is harmless.
+pub fn install_crypto_provider() -> bool {
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .is_ok()
+}
+
+/// A server configuration: presents `identity`, requires a client certificate issued by
+/// `ca` and not revoked by `crls`, and speaks `h2`.
+pub fn server_config(
+    identity: &Identity,
+    ca: &CaBundle,
+    crls: &[Crl],
+) -> Result<ServerConfig, Error> {
+    let provider = crypto_provider();
+    let verifier = WebPkiClientVerifier::builder_with_provider(root_store(ca)?, provider.clone())
+        .with_crls(crls.iter().map(|crl| crl.der().clone()))
+        .enforce_revocation_expiration()
+        .build()?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(Error::Rustls)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            identity.certificate_chain().to_vec(),
+            identity.private_key().clone_key(),
+        )
+        .map_err(Error::Rustls)?;
+    config.alpn_protocols = vec![ALPN_H2.to_vec()];
+    Ok(config)
+}
+
+/// A client configuration: presents `identity`, trusts servers issued by `ca`, speaks `h2`.
+pub fn client_config(identity: &Identity, ca: &CaBundle) -> Result<ClientConfig, Error> {
+    client_config_with_crls(identity, ca, &[])
+}
+
+/// Like [`client_config`], and also refuses servers whose certificate `crls` revoke (with
+/// no CRLs, revocation is not checked).
+pub fn client_config_with_crls(
+    identity: &Identity,
+    ca: &CaBundle,
+    crls: &[Crl],
+) -> Result<ClientConfig, Error> {
+    let provider = crypto_provider();
+    let mut verifier =
+        WebPkiServerVerifier::builder_with_provider(root_store(ca)?, provider.clone());
+    if !crls.is_empty() {
+        verifier = verifier
+            .with_crls(crls.iter().map(|crl| crl.der().clone()))
+            .enforce_revocation_expiration();
+    }
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(Error::Rustls)?
+        .with_webpki_verifier(verifier.build()?)
+        .with_client_auth_cert(
+            identity.certificate_chain().to_vec(),
+            identity.private_key().clone_key(),
+        )
+        .map_err(Error::Rustls)?;
+    config.alpn_protocols = vec![ALPN_H2.to_vec()];
+    Ok(config)
+}
+
+fn root_store(ca: &CaBundle) -> Result<Arc<RootCertStore>, Error> {
+    let mut roots = RootCertStore::empty();
+    for certificate in ca.certificates() {
+        roots.add(certificate.clone()).map_err(Error::TrustAnchor)?;
+    }
+    Ok(Arc::new(roots))
+}
