@@ -1,0 +1,246 @@
+//! A federation of real nodes for tests: a network CA in a temporary folder, one node per
+//! state on 127.0.0.1 over mTLS, each with its own SQLite file, all sharing one manual
+//! clock so legal deadlines pass when a test says so.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord_domain::{StateCode, Timestamp};
+use accord_node::app::App;
+use accord_node::clock::ManualClock;
+use accord_node::config::{Deadlines, Delivery, Limits, NodeConfig, Partner, TlsPaths};
+use accord_node::server::Node;
+use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
+use accord_trust::pki::directory::PkiDirectory;
+use accord_trust::pki::{IssueRequest, Validity};
+use accord_trust::{CaBundle, ClientTls, Identity, PeerIdentity};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// The clock's start: Monday 2 March 2026, 09:00 UTC.
+pub const START_MILLIS: i64 = 1_772_442_000_000;
+
+/// How long a test waits for a condition before failing.
+const CONDITION_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running node and what it takes to stop and restart it.
+pub struct RunningNode {
+    pub config: NodeConfig,
+    pub app: App,
+    pub address: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), accord_node::server::Error>>>,
+}
+
+/// Nodes of several states, their PKI and their shared clock.
+pub struct Federation {
+    pub clock: ManualClock,
+    pub pki: PkiDirectory,
+    _folder: tempfile::TempDir,
+    pub nodes: HashMap<StateCode, RunningNode>,
+}
+
+pub fn state(code: &str) -> StateCode {
+    StateCode::parse(code).unwrap()
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+impl Federation {
+    /// Starts one node per state, every pair partners, with the given parity limits
+    /// (requesting state, requested state, limit) applied by the requested state's node.
+    pub async fn start(states: &[&str]) -> Self {
+        Self::start_with(states, &[]).await
+    }
+
+    pub async fn start_with(states: &[&str], parity_limits: &[(&str, &str, u64)]) -> Self {
+        accord_trust::install_crypto_provider();
+        let folder = tempfile::tempdir().unwrap();
+        let pki = PkiDirectory::new(folder.path().join("pki"));
+        let now = accord_trust::clock::wall_clock_now();
+        pki.init(
+            Validity::days_from(now, 30).unwrap(),
+            Validity::days_from(now, 30).unwrap(),
+        )
+        .unwrap();
+        let states: Vec<StateCode> = states.iter().map(|code| state(code)).collect();
+        let ports: HashMap<StateCode, u16> =
+            states.iter().map(|code| (*code, free_port())).collect();
+        for code in &states {
+            for identity in [PeerIdentity::Node(*code), PeerIdentity::Gateway(*code)] {
+                pki.issue(
+                    &IssueRequest::new(identity, Validity::days_from(now, 30).unwrap()),
+                    false,
+                )
+                .unwrap();
+            }
+        }
+        let clock = ManualClock::new(Timestamp::from_millis(START_MILLIS).unwrap());
+        let mut federation = Self {
+            clock,
+            pki,
+            _folder: folder,
+            nodes: HashMap::new(),
+        };
+        for code in &states {
+            let partners = states
+                .iter()
+                .filter(|other| *other != code)
+                .map(|other| Partner {
+                    state: *other,
+                    endpoint: format!("https://127.0.0.1:{}", ports[other]),
+                    server_name: "127.0.0.1".to_owned(),
+                    signing_public_key: federation.pki.verifying_key_path(*other),
+                    parity_limit: parity_limits
+                        .iter()
+                        .find(|(requesting, requested, _)| {
+                            state(requesting) == *other && state(requested) == *code
+                        })
+                        .map(|(_, _, limit)| *limit),
+                })
+                .collect();
+            let config = NodeConfig {
+                state: *code,
+                listen_addr: SocketAddr::from(([127, 0, 0, 1], ports[code])),
+                database_url: format!(
+                    "sqlite://{}?mode=rwc",
+                    federation
+                        ._folder
+                        .path()
+                        .join(format!("{code}.db"))
+                        .display()
+                ),
+                tls: TlsPaths {
+                    ca: federation.pki.ca_certificate_path(),
+                    crl: Some(federation.pki.crl_path()),
+                    certificate: federation.pki.certificate_path(&PeerIdentity::Node(*code)),
+                    private_key: federation.pki.key_path(&PeerIdentity::Node(*code)),
+                    signing_key: federation.pki.signing_key_path(*code),
+                },
+                partners,
+                limits: Limits::default(),
+                delivery: Delivery {
+                    initial_backoff_ms: 20,
+                    max_backoff_ms: 200,
+                    poll_interval_ms: 50,
+                    max_in_flight: 16,
+                    attempt_timeout_ms: 5_000,
+                },
+                deadlines: Deadlines {
+                    sweep_interval_ms: 50,
+                    sweep_batch: 64,
+                },
+            };
+            let node = federation.launch(config).await;
+            federation.nodes.insert(*code, node);
+        }
+        federation
+    }
+
+    async fn launch(&self, config: NodeConfig) -> RunningNode {
+        let node = Node::build(config.clone(), Arc::new(self.clock.clone()))
+            .await
+            .unwrap();
+        let address = node.local_addr();
+        let app = node.app();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(node.run_until(async move {
+            let _ = stopped.await;
+        }));
+        RunningNode {
+            config,
+            app,
+            address,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
+    }
+
+    /// Stops a node gracefully and waits until it has stopped.
+    pub async fn stop(&mut self, code: &str) {
+        let node = self.nodes.get_mut(&state(code)).unwrap();
+        if let Some(shutdown) = node.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = node.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    /// Starts a stopped node again on the same address and database.
+    pub async fn restart(&mut self, code: &str) {
+        let config = self.nodes[&state(code)].config.clone();
+        let node = self.launch(config).await;
+        self.nodes.insert(state(code), node);
+    }
+
+    pub fn app(&self, code: &str) -> &App {
+        &self.nodes[&state(code)].app
+    }
+
+    /// An mTLS channel to `code`'s node, presenting `identity`'s certificate.
+    pub async fn channel_as(&self, identity: PeerIdentity, code: &str) -> Channel {
+        let credentials = Identity::load(
+            &self.pki.certificate_path(&identity),
+            &self.pki.key_path(&identity),
+        )
+        .unwrap();
+        let ca =
+            CaBundle::from_pem(&std::fs::read_to_string(self.pki.ca_certificate_path()).unwrap())
+                .unwrap();
+        let tls = ClientTls::new(&credentials, &ca, "127.0.0.1").unwrap();
+        let address = self.nodes[&state(code)].address;
+        accord_trust::connect_lazy(&format!("https://{address}"), &tls).unwrap()
+    }
+
+    /// `code`'s node, called by its own gateway (its caseworkers).
+    pub async fn gateway(&self, code: &str) -> ReadmissionServiceClient<Channel> {
+        ReadmissionServiceClient::new(
+            self.channel_as(PeerIdentity::Gateway(state(code)), code)
+                .await,
+        )
+    }
+
+    /// Issues an extra certificate (e.g. another state's gateway) and returns its identity.
+    pub fn issue(&self, identity: PeerIdentity) -> PeerIdentity {
+        let now = accord_trust::clock::wall_clock_now();
+        self.pki
+            .issue(
+                &IssueRequest::new(identity.clone(), Validity::days_from(now, 30).unwrap()),
+                true,
+            )
+            .unwrap();
+        identity
+    }
+
+    pub fn database_path(&self, code: &str) -> PathBuf {
+        self._folder.path().join(format!("{code}.db"))
+    }
+}
+
+/// Waits until `condition` holds, checking every few milliseconds; fails after a timeout.
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    let waited = tokio::time::timeout(CONDITION_TIMEOUT, async {
+        loop {
+            ticks.tick().await;
+            if condition().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "timed out waiting until {what}");
+}
