@@ -1,4 +1,5 @@
 //! The `accord` binary's integration tests: each module runs the real binary.
 
+mod node;
 mod pki;
 mod settle;

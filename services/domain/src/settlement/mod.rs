@@ -24,7 +24,7 @@
 //! The problem is a minimum-cost maximum flow (`model` builds the network; `flow` solves it
 //! by the primal–dual method with Dinic blocking flows, polynomial in the worst case and
 //! never pushing one person at a time). The result carries an [`OptimalityCertificate`]
-//! (potentials and a minimum cut) that [`verify`] checks without the solver.
+//! (potentials and a minimum cut) that [`verify()`] checks without the solver.
 //!
 //! This module does no I/O and knows no JSON: `accord settle` converts at its edge.
 

@@ -1,7 +1,7 @@
 //! The node's storage: sea-orm over SQLite (embedded default) or PostgreSQL.
 //!
 //! The only module of the node that touches sea-orm. Reads go straight to the connection
-//! pool; every write goes through the single writer task of [`writer`], which groups
+//! pool; every write goes through the single writer task of `writer`, which groups
 //! concurrent changes into one transaction (group commit) and makes each change atomic with
 //! its outbox messages (the transactional outbox).
 //!

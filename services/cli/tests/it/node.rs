@@ -1,0 +1,154 @@
+//! `accord node` and the binary's own flags through the real binary: an invalid
+//! configuration exits 64 before any port is bound; a valid one serves until SIGTERM and
+//! then exits cleanly.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn accord(args: &[&str], environment: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_accord"));
+    command.args(args);
+    for (name, value) in environment {
+        command.env(name, value);
+    }
+    command.output().expect("accord runs")
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn version_and_help_name_the_program_and_its_subcommands() {
+    let version = accord(&["--version"], &[]);
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("accord {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = accord(&["--help"], &[]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    for subcommand in ["node", "pki", "settle"] {
+        assert!(text.contains(subcommand), "help lists {subcommand}: {text}");
+    }
+}
+
+#[test]
+fn a_node_without_a_state_refuses_to_start_with_exit_64() {
+    let output = accord(&["node"], &[("ACCORD_NODE_LISTEN_ADDR", "127.0.0.1:0")]);
+    assert_eq!(output.status.code(), Some(64), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`state`: is required"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_node_with_an_invalid_value_names_the_key_and_exits_64() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = folder.path().join("node.toml");
+    std::fs::write(&config, "state = \"XX\"\nlisten_addr = \"127.0.0.1:0\"\n").unwrap();
+    let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(64));
+    assert!(
+        stderr(&output).contains("`state`: state code \"XX\""),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::write(
+        &config,
+        "state = \"FR\"\nlisten_addr = \"127.0.0.1:0\"\nsurprise = 1\n",
+    )
+    .unwrap();
+    let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(64));
+    assert!(
+        stderr(&output).contains("surprise"),
+        "an unknown key is named: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_node_whose_certificate_file_is_missing_exits_64() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = write_config(folder.path(), "missing/ca.pem");
+    let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(64), "{}", stderr(&output));
+    assert!(stderr(&output).contains("tls"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_node_serves_until_sigterm_then_exits_cleanly() {
+    let folder = tempfile::tempdir().unwrap();
+    let pki = folder.path().join("pki");
+    let pki_dir = pki.to_str().unwrap();
+    for args in [
+        vec!["pki", "init", "--dir", pki_dir],
+        vec![
+            "pki", "issue", "--dir", pki_dir, "--state", "FR", "--role", "node",
+        ],
+        vec![
+            "pki", "issue", "--dir", pki_dir, "--state", "GB", "--role", "node",
+        ],
+    ] {
+        let output = accord(&args, &[]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    let config = write_config(folder.path(), "pki/ca.pem");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(["node", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("accord node: listening on 127.0.0.1:"),
+        "{first}"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "a graceful shutdown exits 0");
+    assert!(
+        folder.path().join("fr.db").exists(),
+        "the database was created and migrated"
+    );
+}
+
+fn write_config(folder: &Path, ca: &str) -> std::path::PathBuf {
+    let path = folder.join("node.toml");
+    let text = format!(
+        r#"state = "FR"
+listen_addr = "127.0.0.1:0"
+database_url = "sqlite://{folder}/fr.db?mode=rwc"
+
+[tls]
+ca = "{folder}/{ca}"
+crl = "{folder}/pki/crl.pem"
+certificate = "{folder}/pki/issued/FR-node.pem"
+private_key = "{folder}/pki/issued/FR-node.key"
+signing_key = "{folder}/pki/issued/FR-node.signing.key"
+
+[[partners]]
+state = "GB"
+endpoint = "https://127.0.0.1:1"
+signing_public_key = "{folder}/pki/issued/GB-node.signing.pub"
+"#,
+        folder = folder.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
