@@ -6,6 +6,8 @@
 //! across gRPC hops are the next step on the roadmap and will be wired here, once, so that
 //! the services keep calling only this function.
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. `default_filter` applies when `RUST_LOG` is unset,
@@ -17,6 +19,7 @@ pub fn init(default_filter: &str) {
     let _already_installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(true)
         .try_init();
 }
