@@ -56,8 +56,17 @@ async fn serve(config: NodeConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Handlers are installed before the node says it listens: a signal sent as soon as
+    // that line appears must already mean "shut down gracefully".
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(error) => {
+            eprintln!("accord node: cannot install signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     eprintln!("accord node: listening on {}", node.local_addr());
-    match node.run_until(shutdown_signal()).await {
+    match node.run_until(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("accord node: {error}");
@@ -66,26 +75,16 @@ async fn serve(config: NodeConfig) -> ExitCode {
     }
 }
 
-/// Resolves on Ctrl-C or, on Unix, SIGTERM (what Kubernetes and systemd send).
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(stream) => stream,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
+/// Installs the handlers now; the future resolves on SIGINT (Ctrl-C) or SIGTERM (what
+/// Kubernetes and systemd send).
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {}
+            _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
+    })
 }

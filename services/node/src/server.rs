@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use accord_domain::parity::ParityLimit;
+use accord_proto::v1::admission_service_client::AdmissionServiceClient;
+use accord_proto::v1::admission_service_server::AdmissionServiceServer;
 use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
 use accord_proto::v1::readmission_service_server::ReadmissionServiceServer;
 use accord_trust::{
@@ -20,6 +22,7 @@ use tokio::sync::watch;
 use crate::app::{App, Backoff, DeadlineSweeper, Dispatcher, PartnerLink};
 use crate::clock::Clock;
 use crate::config::NodeConfig;
+use crate::grpc::admission::AdmissionApi;
 use crate::grpc::readmission::ReadmissionApi;
 use crate::store::Store;
 
@@ -151,9 +154,15 @@ impl Node {
         let readmission = ReadmissionServiceServer::new(ReadmissionApi::new(app.clone()))
             .max_decoding_message_size(limits.max_message_bytes)
             .max_encoding_message_size(limits.max_message_bytes);
+        let admission = AdmissionServiceServer::new(AdmissionApi::new(app.clone()))
+            .max_decoding_message_size(limits.max_message_bytes)
+            .max_encoding_message_size(limits.max_message_bytes);
         let (health_reporter, health) = tonic_health::server::health_reporter();
         health_reporter
             .set_serving::<ReadmissionServiceServer<ReadmissionApi>>()
+            .await;
+        health_reporter
+            .set_serving::<AdmissionServiceServer<AdmissionApi>>()
             .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(accord_proto::FILE_DESCRIPTOR_SET)
@@ -165,6 +174,7 @@ impl Node {
             .max_concurrent_streams(limits.max_concurrent_streams)
             .layer(PeerIdentityLayer::new())
             .add_service(readmission)
+            .add_service(admission)
             .add_service(health)
             .add_service(reflection)
             .serve_with_incoming_shutdown(incoming, shutdown)
@@ -202,7 +212,10 @@ fn partner_links(
                 state: partner.state,
                 verifying_key,
                 parity_limit: partner.parity_limit.map(ParityLimit),
-                readmission: ReadmissionServiceClient::new(channel)
+                readmission: ReadmissionServiceClient::new(channel.clone())
+                    .max_decoding_message_size(config.limits.max_message_bytes)
+                    .max_encoding_message_size(config.limits.max_message_bytes),
+                admission: AdmissionServiceClient::new(channel)
                     .max_decoding_message_size(config.limits.max_message_bytes)
                     .max_encoding_message_size(config.limits.max_message_bytes),
             })

@@ -1,7 +1,7 @@
-//! The deadline sweeper: records acceptance by default, re-examination lapse, closure and
-//! expiry when their time passes on this node's clock, for the deadlines whose clock the
-//! regime gives to this node's state. Each such event is signed and delivered like any
-//! other; the partner records it from the delivery.
+//! The deadline sweeper: records acceptance by default, re-examination lapse, closure,
+//! expiry and an admission grant's lapse when their time passes on this node's clock, for
+//! the deadlines whose clock the regime gives to this node's state. Each such event is signed
+//! and delivered like any other; the partner records it from the delivery.
 
 use std::time::Duration;
 
@@ -56,7 +56,8 @@ impl DeadlineSweeper {
             };
             let result = match record.case_kind {
                 CaseKind::Readmission => app.record_due_readmission_deadline(&case_ref).await,
-                CaseKind::Admission | CaseKind::Offer => Ok(false),
+                CaseKind::Admission => app.record_due_admission_deadline(&case_ref).await,
+                CaseKind::Offer => Ok(false),
             };
             match result {
                 Ok(true) => recorded += 1,

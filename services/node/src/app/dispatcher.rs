@@ -172,15 +172,26 @@ impl Dispatcher {
 }
 
 /// Errors a retry cannot cure: the partner understood the message and refused it.
+/// `ABORTED` is not one: a lost race on the partner's side, or a sequence clash that the
+/// winner's delivery resolves here (which then supersedes this message).
 fn is_permanent(status: &tonic::Status) -> bool {
     matches!(
         status.code(),
         Code::InvalidArgument
             | Code::PermissionDenied
             | Code::AlreadyExists
-            | Code::Aborted
             | Code::Unauthenticated
-    ) || (status.code() == Code::FailedPrecondition && !status.message().contains("SEQUENCE_GAP"))
+    ) || (status.code() == Code::FailedPrecondition && !is_transient_precondition(status))
+}
+
+/// Preconditions that time cures, by their `google.rpc.ErrorInfo` reason: a gap closes when
+/// the missing events arrive, an unknown signing key becomes known with the next directory.
+fn is_transient_precondition(status: &tonic::Status) -> bool {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .error_info()
+        .is_some_and(|info| matches!(info.reason.as_str(), "SEQUENCE_GAP" | "SIGNING_KEY_UNKNOWN"))
 }
 
 async fn send(app: &App, message: &PendingDelivery) -> Result<(), tonic::Status> {
@@ -200,8 +211,25 @@ async fn send(app: &App, message: &PendingDelivery) -> Result<(), tonic::Status>
                 .await?;
             Ok(())
         }
-        Channel::Admission => Err(tonic::Status::unimplemented(
-            "admission delivery is not wired yet",
-        )),
+        Channel::Admission => {
+            let request = pb::DeliverAdmissionEventRequest::decode(message.payload.as_slice())
+                .map_err(|error| tonic::Status::internal(format!("outbox payload: {error}")))?;
+            partner
+                .admission
+                .clone()
+                .deliver_admission_event(request)
+                .await?;
+            Ok(())
+        }
+        Channel::Offer => {
+            let request = pb::DeliverOfferEventRequest::decode(message.payload.as_slice())
+                .map_err(|error| tonic::Status::internal(format!("outbox payload: {error}")))?;
+            partner
+                .admission
+                .clone()
+                .deliver_offer_event(request)
+                .await?;
+            Ok(())
+        }
     }
 }

@@ -7,11 +7,13 @@
 //! sea-orm or tonic's server types; they speak domain types and the signed wire events that
 //! nodes exchange and store verbatim.
 
+pub mod admission;
 mod deadlines;
 mod dispatcher;
 pub(crate) mod envelope;
 mod error;
 mod ledger;
+pub mod offer;
 pub mod readmission;
 
 use std::collections::HashMap;
@@ -19,6 +21,7 @@ use std::sync::Arc;
 
 use accord_domain::parity::ParityLimit;
 use accord_domain::{StateCode, Timestamp};
+use accord_proto::v1::admission_service_client::AdmissionServiceClient;
 use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
 use accord_trust::{EventSigningKey, EventVerifyingKey, PeerIdentity};
 use sha2::{Digest, Sha256};
@@ -45,6 +48,8 @@ pub struct PartnerLink {
     pub parity_limit: Option<ParityLimit>,
     /// A client for its readmission service (connects lazily, reconnects after failures).
     pub readmission: ReadmissionServiceClient<Channel>,
+    /// A client for its admission service (offers and admission cases), on the same channel.
+    pub admission: AdmissionServiceClient<Channel>,
 }
 
 /// Everything the use cases share; cheap to clone.
@@ -172,4 +177,26 @@ pub(crate) fn not_before(now: Timestamp, last_event_at: Timestamp) -> Timestamp 
     } else {
         now
     }
+}
+
+/// A new case, admission or offer id: 13 base-32 digits of the millisecond time, then 13 of randomness, so
+/// references sort by creation time and never collide in practice.
+pub(crate) fn new_case_id(now: Timestamp) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut id = String::with_capacity(26);
+    let time = u64::try_from(now.as_millis()).unwrap_or(0);
+    for shift in (0..13).rev() {
+        id.push(char::from(ALPHABET[((time >> (shift * 5)) & 31) as usize]));
+    }
+    // std's RandomState is seeded from the operating system's randomness per instance.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_i64(now.as_millis());
+    let random = hasher.finish();
+    for shift in (0..13).rev() {
+        id.push(char::from(
+            ALPHABET[((random >> (shift * 5 % 60)) & 31) as usize],
+        ));
+    }
+    id
 }

@@ -10,7 +10,7 @@ use accord_domain::deadline::{self, Deadline};
 use accord_domain::parity::{self, ParityLimit};
 use accord_domain::readmission::{self as domain, ReadmissionCase, ReadmissionEventKind};
 use accord_domain::reason::ReadmissionReason;
-use accord_domain::regime::{ClockDuty, Party};
+use accord_domain::regime::{ClockDuty, Party, Silence};
 use accord_domain::{
     Actor, CaseKind, CaseRef, FreeText, IdempotencyKey, Regime, ReplyTrack, StateCode, Timestamp,
 };
@@ -124,7 +124,7 @@ impl App {
             CaseKind::Readmission,
             own,
             requested,
-            &new_case_id(self.now()),
+            &super::new_case_id(self.now()),
         )
         .map_err(|error| Error::Internal(format!("case reference: {error}")))?;
         let now = self.now();
@@ -192,11 +192,12 @@ impl App {
             .load(&step.case_ref)
             .await?
             .ok_or_else(|| Error::NotFound(step.case_ref.to_string()))?;
+        check_named_hold(&loaded, step)?;
         let now = not_before(self.now(), loaded.case.last_event_at());
         let (case, event) = loaded
             .case
             .record(Actor::State(own), step.kind.clone(), now)
-            .map_err(|error| domain_error(&error, &step.case_ref.to_string()))?;
+            .map_err(|error| step_error(&loaded, &error, &step.case_ref.to_string()))?;
         let partner = loaded.case.state_of(other_party(loaded.case.party_of(own)));
         let mut wire = self.wire_event(&event, step.idempotency_key.as_str(), step.detail.clone());
         envelope::sign(&mut wire, pair(&case), self.signer());
@@ -231,23 +232,9 @@ impl App {
         partner: StateCode,
         event: pb::ReadmissionEvent,
     ) -> Result<pb::DeliverReadmissionEventResponse, Error> {
+        let parties = self.authorize_delivery(partner, &event)?;
         let domain_event = convert::event_from_wire(&event).map_err(Error::InvalidArgument)?;
-        let own = self.own_state();
         let case_ref = &domain_event.case_ref;
-        if domain_event.actor.state() != partner {
-            return Err(Error::PermissionDenied(format!(
-                "{partner}'s node may deliver only {partner}'s events, not {}'s",
-                domain_event.actor.state()
-            )));
-        }
-        let parties = (case_ref.first_state(), case_ref.second_state());
-        if case_ref.kind() != CaseKind::Readmission
-            || !(parties == (own, partner) || parties == (partner, own))
-        {
-            return Err(Error::PermissionDenied(format!(
-                "{case_ref} is not a readmission case between {partner} and {own}"
-            )));
-        }
         let link = self
             .partner(partner)
             .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))?;
@@ -260,7 +247,9 @@ impl App {
             {
                 return if stored.envelope == event.encode_to_vec() {
                     Ok(pb::DeliverReadmissionEventResponse {
-                        receipt_time: Some(to_wire_time(self.now())),
+                        receipt_time: Some(to_wire_time(
+                            self.first_receipt_time(case_ref, event.sequence).await?,
+                        )),
                         already_delivered: true,
                     })
                 } else {
@@ -282,6 +271,54 @@ impl App {
         Err(Error::Aborted(format!(
             "{case_ref} kept changing concurrently; retry"
         )))
+    }
+
+    /// The receipt time to repeat for a redelivered event of `case_ref`: for the request
+    /// (the only receipt with legal effect), this node's RECEIVED time; for later events,
+    /// whose receipt time is not kept, the current time.
+    async fn first_receipt_time(
+        &self,
+        case_ref: &CaseRef,
+        sequence: u64,
+    ) -> Result<Timestamp, Error> {
+        if sequence != 1 {
+            return Ok(self.now());
+        }
+        let received_at = self
+            .load(case_ref)
+            .await?
+            .and_then(|loaded| loaded.case.received_at());
+        Ok(received_at.unwrap_or_else(|| self.now()))
+    }
+
+    /// Decides, from the two fields that name who acts and on what, whether `partner`'s node
+    /// may deliver `event`: before the rest of the event is validated, so that a caller who
+    /// may not deliver it learns nothing from validation. Returns the case's (first, second)
+    /// states.
+    fn authorize_delivery(
+        &self,
+        partner: StateCode,
+        event: &pb::ReadmissionEvent,
+    ) -> Result<(StateCode, StateCode), Error> {
+        let own = self.own_state();
+        if event.acting_state != partner.as_str() {
+            return Err(Error::PermissionDenied(format!(
+                "{partner}'s node may deliver only {partner}'s events, not {:?}'s",
+                event.acting_state
+            )));
+        }
+        // The one field authorization cannot do without: it is checked first.
+        let case_ref = CaseRef::parse(&event.case_ref)
+            .map_err(|error| Error::invalid("event.case_ref", error.to_string()))?;
+        let parties = (case_ref.first_state(), case_ref.second_state());
+        if case_ref.kind() != CaseKind::Readmission
+            || !(parties == (own, partner) || parties == (partner, own))
+        {
+            return Err(Error::PermissionDenied(format!(
+                "{case_ref} is not a readmission case between {partner} and {own}"
+            )));
+        }
+        Ok(parties)
     }
 
     /// R receives S's request: records it, then its own receipt (the legal date and hour,
@@ -353,7 +390,8 @@ impl App {
             &format!("receipt:{case_ref}"),
             Some(Detail::Received(receipt)),
         )];
-        if let Some(limit) = parity_limit {
+        // The guard applies only where the regime allows a parity refusal (R10).
+        if let Some(limit) = parity_limit.filter(|_| case.profile().parity_refusal_allowed) {
             let debt = self.pair_ledger(partner).await?.debt(partner, own);
             if let Err(refusal) = parity::check_new_request(debt, limit) {
                 let rejection = ReadmissionEventKind::Rejected {
@@ -403,10 +441,7 @@ impl App {
         let case_ref = domain_event.case_ref.to_string();
         let expected = loaded.case.sequence() + 1;
         if domain_event.sequence < expected {
-            return Err(Error::Aborted(format!(
-                "SEQUENCE_TAKEN: {case_ref} already holds event {} (another event won the number)",
-                domain_event.sequence
-            )));
+            return self.resolve_clash(loaded, event, domain_event).await;
         }
         if domain_event.sequence > expected {
             return Err(Error::precondition(
@@ -434,6 +469,116 @@ impl App {
             },
             events: vec![event_record(event)],
             outbox: Vec::new(),
+        };
+        match self.store().commit(change).await {
+            Ok(_) => Ok(pb::DeliverReadmissionEventResponse {
+                receipt_time: Some(to_wire_time(self.now())),
+                already_delivered: false,
+            }),
+            Err(store::Error::Conflict) => {
+                Err(Error::Aborted(format!("{case_ref} changed concurrently")))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Two events claim one sequence: this node's own event `local` and the partner's `event`.
+    /// As event.proto rules, the earlier `occurred_at` wins (ties: the smaller acting state).
+    /// If ours wins, the delivery is refused with ABORTED `SEQUENCE_TAKEN` (the partner
+    /// resolves when our event reaches it). If theirs wins, our events from that sequence on
+    /// are replaced: the partner's event takes the number, and each of our displaced steps is
+    /// applied again after it if the lifecycle still allows — as a new event with the same
+    /// idempotency key and a new signature — or else dropped (and logged). Our displaced
+    /// outbox messages are marked superseded in the same transaction.
+    async fn resolve_clash(
+        &self,
+        loaded: Loaded,
+        event: &pb::ReadmissionEvent,
+        domain_event: &domain::ReadmissionEvent,
+    ) -> Result<pb::DeliverReadmissionEventResponse, Error> {
+        let own = self.own_state();
+        let case_ref = domain_event.case_ref.to_string();
+        let index = usize::try_from(domain_event.sequence.saturating_sub(1)).unwrap_or(usize::MAX);
+        let taken = || {
+            Error::Aborted(format!(
+                "SEQUENCE_TAKEN: {case_ref} already holds event {} (another event won the number)",
+                domain_event.sequence
+            ))
+        };
+        let Some(local) = loaded.events.get(index) else {
+            return Err(taken());
+        };
+        let displaced = &loaded.events[index..];
+        if displaced
+            .iter()
+            .any(|displaced| displaced.acting_state != own.as_str())
+        {
+            // Events from the partner already sit at or after that number: the partner's
+            // history is inconsistent with itself; nothing to resolve here.
+            return Err(taken());
+        }
+        let local_time = convert::occurred_at(local);
+        let ours_wins = (local_time, local.acting_state.as_str())
+            < (
+                Some(domain_event.occurred_at),
+                domain_event.actor.state().as_str(),
+            );
+        if ours_wins {
+            return Err(taken());
+        }
+        let mut history = loaded.events[..index].to_vec();
+        let kept: Vec<domain::ReadmissionEvent> = history
+            .iter()
+            .map(convert::event_from_wire)
+            .collect::<Result<_, _>>()
+            .map_err(|_| Error::Internal(format!("{case_ref} holds an invalid event")))?;
+        let mut case = ReadmissionCase::replay(loaded.case.profile().clone(), &kept)
+            .map_err(|error| Error::Internal(format!("{case_ref} does not replay: {error}")))?
+            .apply(
+                domain_event.actor,
+                &domain_event.kind,
+                domain_event.occurred_at,
+            )
+            .map_err(|error| domain_error(&error, &case_ref))?;
+        history.push(event.clone());
+        let partner = domain_event.actor.state();
+        let mut reapplied = Vec::new();
+        for displaced in displaced {
+            let Ok(step) = convert::event_from_wire(displaced) else {
+                continue;
+            };
+            let at = not_before(step.occurred_at, case.last_event_at());
+            match case.record(step.actor, step.kind.clone(), at) {
+                Ok((next_case, next_event)) => {
+                    let wire = self.signed(
+                        &next_case,
+                        &next_event,
+                        &displaced.idempotency_key,
+                        displaced.detail.clone(),
+                    );
+                    reapplied.push(wire);
+                    case = next_case;
+                }
+                Err(error) => tracing::warn!(
+                    %case_ref,
+                    %error,
+                    "a step displaced by the partner's earlier event no longer applies; dropped"
+                ),
+            }
+        }
+        history.extend(reapplied.iter().cloned());
+        let change = Change {
+            idempotency: None,
+            case: CaseWrite::Replace {
+                record: self.summary(&case, loaded.summary.created_at),
+                expected_event_count: loaded.summary.event_count,
+                from_sequence: domain_event.sequence,
+            },
+            events: history[index..].iter().map(event_record).collect(),
+            outbox: reapplied
+                .iter()
+                .map(|wire| self.outbox_message(wire, partner))
+                .collect(),
         };
         match self.store().commit(change).await {
             Ok(_) => Ok(pb::DeliverReadmissionEventResponse {
@@ -763,13 +908,14 @@ fn reply_due(case: &ReadmissionCase) -> Option<prost_types::Timestamp> {
 
 /// The first instant at which a deadline whose clock this node owns lapses.
 fn next_own_deadline(case: &ReadmissionCase, own: StateCode) -> Option<Timestamp> {
-    if case.status().is_terminal() {
-        return None;
-    }
-    let deadlines = deadline::deadlines(case);
+    let deadlines = convert::running_deadlines(case);
     let owners = &case.profile().clock_owners;
+    // Silence that means nothing records no event when the reply deadline passes.
+    let reply = deadlines
+        .reply
+        .filter(|_| case.profile().silence == Silence::MeansAcceptance);
     [
-        (deadlines.reply, ClockDuty::AcceptanceByDefault),
+        (reply, ClockDuty::AcceptanceByDefault),
         (
             deadlines.re_examination_request,
             ClockDuty::RejectionClosure,
@@ -795,26 +941,69 @@ fn request_case_ref(requesting: StateCode, requested: StateCode) -> String {
     format!("RDM-{requesting}-{requested}")
 }
 
-/// A new case id: 13 base-32 digits of the millisecond time, then 13 of randomness, so
-/// references sort by creation time and never collide in practice.
-fn new_case_id(now: Timestamp) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut id = String::with_capacity(26);
-    let time = u64::try_from(now.as_millis()).unwrap_or(0);
-    for shift in (0..13).rev() {
-        id.push(char::from(ALPHABET[((time >> (shift * 5)) & 31) as usize]));
+/// A hold's release names the hold it ends (by the sequence of its placement); naming
+/// anything but the hold in force is `NOT_FOUND`.
+fn check_named_hold(loaded: &Loaded, step: &Step) -> Result<(), Error> {
+    let Some(Detail::LegalHoldReleased(release)) = &step.detail else {
+        return Ok(());
+    };
+    let hold_in_force = loaded.case.legal_hold().and_then(|_| {
+        loaded.events.iter().rev().find_map(|event| {
+            matches!(event.detail, Some(Detail::LegalHoldPlaced(_))).then_some(event.sequence)
+        })
+    });
+    if hold_in_force == Some(release.hold_sequence) {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!(
+            "legal hold #{} in force on {}",
+            release.hold_sequence, step.case_ref
+        )))
     }
-    // std's RandomState is seeded from the operating system's randomness per instance.
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_i64(now.as_millis());
-    let random = hasher.finish();
-    for shift in (0..13).rev() {
-        id.push(char::from(
-            ALPHABET[((random >> (shift * 5 % 60)) & 31) as usize],
-        ));
+}
+
+/// A caseworker's step refused on a stored case. A step that a recorded lapse cut off (a
+/// decision after acceptance by default, a re-examination answer after its lapse, a
+/// re-examination request after the window closed, anything after expiry) is refused for
+/// its deadline (`DEADLINE_PASSED`), as the API documents, not as a mere illegal transition.
+fn step_error(loaded: &Loaded, error: &domain::Error, subject: &str) -> Error {
+    match error {
+        domain::Error::StepNotAllowed { status, step }
+            if was_cut_off_by_lapse(*status, *step, loaded.events.last()) =>
+        {
+            Error::precondition(Precondition::DeadlinePassed, subject, error.to_string())
+        }
+        _ => domain_error(error, subject),
     }
-    id
+}
+
+fn was_cut_off_by_lapse(
+    status: domain::ReadmissionStatus,
+    step: domain::ReadmissionStep,
+    last_event: Option<&pb::ReadmissionEvent>,
+) -> bool {
+    use domain::ReadmissionStatus as Status;
+    use domain::ReadmissionStep as S;
+    match status {
+        Status::AcceptedByDefault => matches!(
+            step,
+            S::ExaminationStarted
+                | S::InformationRequested
+                | S::InformationProvided
+                | S::Accepted
+                | S::Rejected
+        ),
+        Status::ReExaminationLapsed => {
+            matches!(step, S::AcceptedOnReExamination | S::RejectedFinal)
+        }
+        Status::ClosedRejected => {
+            let closed_by_lapse = last_event
+                .is_some_and(|event| matches!(event.detail, Some(Detail::ClosedRejected(_))));
+            closed_by_lapse && matches!(step, S::ReExaminationRequested | S::RejectionAccepted)
+        }
+        Status::Expired => true,
+        _ => false,
+    }
 }
 
 /// The one mapping of domain refusals to application errors.

@@ -2,9 +2,10 @@
 //! (`accord-domain`), one file per case kind. Every conversion from the wire validates and
 //! names the offending field; every conversion to the wire is total.
 
+pub mod admission;
 pub mod readmission;
 
-use accord_domain::{StateCode, Timestamp};
+use accord_domain::{FreeText, StateCode, Timestamp};
 use accord_proto::v1 as pb;
 
 use crate::app::Violations;
@@ -85,19 +86,46 @@ pub fn person_from_wire(
     person: Option<&pb::PersonalData>,
     now: Timestamp,
 ) -> Option<accord_domain::person::PersonalData> {
+    use accord_domain::person::{BirthYear, Nationality, PersonalData, Pseudonym};
     let Some(person) = person else {
         violations.add(field, "is required");
         return None;
     };
+    // Each part is checked on its own, so the caller learns every bad field at once.
+    let current_year = now.date().year();
+    let pseudonym = violations.check(
+        &format!("{field}.keyed_pseudonym"),
+        Pseudonym::parse(&person.keyed_pseudonym),
+    );
+    let nationality = violations.check(
+        &format!("{field}.nationality"),
+        Nationality::parse(&person.nationality),
+    );
+    let birth_year = violations.check(
+        &format!("{field}.birth_year"),
+        BirthYear::new(i64::from(person.birth_year), current_year),
+    );
+    pseudonym.and(nationality).and(birth_year)?;
     violations.check(
         field,
-        accord_domain::person::PersonalData::parse(
+        PersonalData::parse(
             &person.keyed_pseudonym,
             &person.nationality,
             i64::from(person.birth_year),
-            now.date().year(),
+            current_year,
             person.vulnerable,
             person.family_ties,
         ),
     )
+}
+
+/// A coded reason with an optional note as the domain's free text: the note when given,
+/// else the code's name. Both nodes derive the same text from the same event.
+pub fn coded_text(code_name: &str, note: &str) -> Result<FreeText, String> {
+    let text = if note.trim().is_empty() {
+        code_name
+    } else {
+        note
+    };
+    FreeText::parse(text).map_err(|error| error.to_string())
 }

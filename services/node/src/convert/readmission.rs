@@ -14,7 +14,9 @@ use accord_domain::{Actor, CaseRef, FreeText, ReplyTrack, StateCode, Timestamp};
 use accord_proto::v1 as pb;
 use pb::readmission_event::Detail;
 
-use super::{coded_from_wire, from_wire_time, regime_from_wire, regime_to_wire, to_wire_time};
+use super::{
+    coded_from_wire, coded_text, from_wire_time, regime_from_wire, regime_to_wire, to_wire_time,
+};
 use crate::app::{FieldViolation, Violations};
 
 /// The wire kind of a domain event kind.
@@ -121,17 +123,6 @@ pub fn track(exceptional: bool, detained: bool) -> ReplyTrack {
         (true, false) => ReplyTrack::Exceptional,
         (false, false) => ReplyTrack::Standard,
     }
-}
-
-/// A coded reason with an optional note as the domain's free text: the note when given,
-/// else the code's name. Both nodes derive the same text from the same event.
-pub fn coded_text(code_name: &str, note: &str) -> Result<FreeText, String> {
-    let text = if note.trim().is_empty() {
-        code_name
-    } else {
-        note
-    };
-    FreeText::parse(text).map_err(|error| error.to_string())
 }
 
 /// The domain event of a wire event, checking every field the domain needs.
@@ -419,7 +410,7 @@ pub fn case_to_wire(
         Some(Detail::Submitted(submission)) => Some(submission),
         _ => None,
     });
-    let deadlines = deadline::deadlines(case);
+    let deadlines = running_deadlines(case);
     let at = |deadline: Option<Deadline>| match deadline {
         Some(Deadline::At(time)) => Some(to_wire_time(time)),
         _ => None,
@@ -460,7 +451,7 @@ pub fn case_to_wire(
             .unwrap_or_default(),
         legal_holds: legal_holds(case, events),
         transfer_slot: transfer_slot(case, events),
-        transfer_due_at: at(deadlines.transfer),
+        transfer_due_at: at(deadline::deadlines(case).transfer),
         last_sequence: case.sequence(),
         updated_at: Some(to_wire_time(case.last_event_at())),
         pending_event_count,
@@ -469,6 +460,32 @@ pub fn case_to_wire(
         } else {
             Vec::new()
         },
+    }
+}
+
+/// The deadlines whose clocks still run (or stand paused) in the case's current status:
+/// the reply clock until R replies, the re-examination clocks while their step is awaited,
+/// the transfer and procedure clocks until the hand-over. A clock that stopped is left out,
+/// so that neither a reader nor the deadline sweeper acts on it.
+pub fn running_deadlines(case: &ReadmissionCase) -> deadline::Deadlines {
+    use ReadmissionStatus as Status;
+    let started = deadline::deadlines(case);
+    let status = case.status();
+    let replying = matches!(
+        status,
+        Status::Received | Status::UnderExamination | Status::InfoRequested
+    );
+    let before_handover = !status.is_terminal() && status != Status::Transferred;
+    deadline::Deadlines {
+        reply: started.reply.filter(|_| replying),
+        re_examination_request: started
+            .re_examination_request
+            .filter(|_| status == Status::Rejected),
+        re_examination_reply: started
+            .re_examination_reply
+            .filter(|_| status == Status::ReExaminationRequested),
+        transfer: started.transfer.filter(|_| before_handover),
+        procedure: started.procedure.filter(|_| before_handover),
     }
 }
 
@@ -490,6 +507,7 @@ fn deadlines_to_wire(
             case.requested(),
         ),
         (W::Transfer, deadlines.transfer, case.requesting()),
+        (W::Procedure, deadlines.procedure, case.requesting()),
     ];
     entries
         .into_iter()

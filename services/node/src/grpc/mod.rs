@@ -2,6 +2,7 @@
 //! certificate, authorize, validate and convert the request, call a use case, and map its
 //! error to a status in exactly one place ([`status`]).
 
+pub mod admission;
 pub mod readmission;
 
 use std::collections::HashMap;

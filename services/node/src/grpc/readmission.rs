@@ -132,6 +132,10 @@ impl ReadmissionApi {
     fn app_now(&self) -> Timestamp {
         self.app.now()
     }
+
+    fn app_page_size_max(&self) -> u32 {
+        self.app.page_size_max()
+    }
 }
 
 fn text(violations: &mut Violations, field: &str, value: &str) -> Option<FreeText> {
@@ -146,6 +150,57 @@ fn text(violations: &mut Violations, field: &str, value: &str) -> Option<FreeTex
 fn optional_text(violations: &mut Violations, field: &str, value: &str) {
     if !value.is_empty() {
         let _checked = violations.check(field, FreeText::parse(value));
+    }
+}
+
+/// The longest note on a step (accord.v1: "up to 2,000 characters").
+const NOTE_LENGTH_MAX_CHARS: usize = 2_000;
+
+/// The longest reference: a document, decision, hold or hand-over point (1 to 128 characters).
+const REFERENCE_LENGTH_MAX_CHARS: usize = 128;
+
+/// The most evidence items one request carries.
+const EVIDENCE_ITEMS_MAX: usize = 50;
+
+/// An optional note: empty, or valid text of at most [`NOTE_LENGTH_MAX_CHARS`].
+fn note(violations: &mut Violations, field: &str, value: &str) {
+    if value.chars().count() > NOTE_LENGTH_MAX_CHARS {
+        violations.add(
+            field,
+            format!("has more than {NOTE_LENGTH_MAX_CHARS} characters"),
+        );
+    } else {
+        optional_text(violations, field, value);
+    }
+}
+
+/// A reference of at most [`REFERENCE_LENGTH_MAX_CHARS`]; `required` refuses an empty one.
+fn reference(violations: &mut Violations, field: &str, value: &str, required: bool) {
+    if value.trim().is_empty() {
+        if required {
+            violations.add(field, "is required");
+        }
+    } else if value.chars().count() > REFERENCE_LENGTH_MAX_CHARS {
+        violations.add(
+            field,
+            format!("has more than {REFERENCE_LENGTH_MAX_CHARS} characters"),
+        );
+    } else {
+        optional_text(violations, field, value);
+    }
+}
+
+/// A required instant that has already happened by this node's clock.
+fn past_time(
+    violations: &mut Violations,
+    field: &str,
+    time: Option<&prost_types::Timestamp>,
+    now: Timestamp,
+) {
+    if let Some(time) = convert::required_time(violations, field, time)
+        && time > now
+    {
+        violations.add(field, "must not be in the future");
     }
 }
 
@@ -174,22 +229,28 @@ fn rejection(
 }
 
 fn evidence(violations: &mut Violations, field: &str, evidence: &[pb::Evidence]) {
+    if evidence.len() > EVIDENCE_ITEMS_MAX {
+        violations.add(field, format!("has more than {EVIDENCE_ITEMS_MAX} items"));
+    }
     for (index, item) in evidence.iter().enumerate() {
         if pb::EvidenceKind::try_from(item.kind)
             .map_or(true, |kind| kind == pb::EvidenceKind::Unspecified)
         {
             violations.add(format!("{field}[{index}].kind"), "is required");
         }
-        if item.reference.trim().is_empty() {
-            violations.add(format!("{field}[{index}].reference"), "is required");
-        }
+        reference(
+            violations,
+            &format!("{field}[{index}].reference"),
+            &item.reference,
+            true,
+        );
         if !item.document_digest.is_empty() && item.document_digest.len() != 32 {
             violations.add(
                 format!("{field}[{index}].document_digest"),
                 "must be 32 bytes (SHA-256) when given",
             );
         }
-        optional_text(violations, &format!("{field}[{index}].note"), &item.note);
+        note(violations, &format!("{field}[{index}].note"), &item.note);
     }
 }
 
@@ -214,6 +275,12 @@ fn slot(
     {
         violations.add(format!("{field}.end_time"), "must be after start_time");
     }
+    reference(
+        violations,
+        &format!("{field}.handover_point"),
+        &slot.handover_point,
+        true,
+    );
     if pb::TransportMode::try_from(slot.transport_mode).is_err() {
         violations.add(
             format!("{field}.transport_mode"),
@@ -329,7 +396,7 @@ impl ReadmissionService for ReadmissionApi {
             "DecideReadmission",
             |message, violations, _| match &message.decision {
                 Some(Decision::Accept(acceptance)) => {
-                    optional_text(violations, "accept.note", &acceptance.note);
+                    note(violations, "accept.note", &acceptance.note);
                     Some((ReadmissionEventKind::Accepted, None))
                 }
                 Some(Decision::Reject(refusal)) => {
@@ -425,7 +492,7 @@ impl ReadmissionService for ReadmissionApi {
             "DecideReExamination",
             |message, violations, _| match &message.decision {
                 Some(Decision::Accept(acceptance)) => {
-                    optional_text(violations, "accept.note", &acceptance.note);
+                    note(violations, "accept.note", &acceptance.note);
                     Some((ReadmissionEventKind::AcceptedOnReExamination, None))
                 }
                 Some(Decision::Reject(refusal)) => {
@@ -464,16 +531,14 @@ impl ReadmissionService for ReadmissionApi {
         self.step(
             request,
             "IssueTransferDecision",
-            |message, violations, _| {
-                let _reference = text(
+            |message, violations, now| {
+                reference(
                     violations,
                     "decision_reference",
                     &message.decision_reference,
-                )?;
-                if let Some(notified_at) = &message.notified_at {
-                    let _time =
-                        violations.check("notified_at", convert::from_wire_time(notified_at));
-                }
+                    true,
+                );
+                past_time(violations, "notified_at", message.notified_at.as_ref(), now);
                 let detail = Detail::TransferDecisionIssued(pb::TransferDecision {
                     decision_reference: message.decision_reference.clone(),
                     notified_at: message.notified_at,
@@ -489,8 +554,8 @@ impl ReadmissionService for ReadmissionApi {
         request: Request<pb::PlaceLegalHoldRequest>,
     ) -> Result<Response<pb::PlaceLegalHoldResponse>, Status> {
         self.step(request, "PlaceLegalHold", |message, violations, _| {
-            optional_text(violations, "reference", &message.reference);
-            optional_text(violations, "note", &message.note);
+            reference(violations, "reference", &message.reference, false);
+            note(violations, "note", &message.note);
             let Some(kind) = convert_readmission::hold_from_wire(message.kind) else {
                 violations.add("kind", "is required (a known legal hold kind)");
                 return None;
@@ -510,7 +575,13 @@ impl ReadmissionService for ReadmissionApi {
         request: Request<pb::ReleaseLegalHoldRequest>,
     ) -> Result<Response<pb::ReleaseLegalHoldResponse>, Status> {
         self.step(request, "ReleaseLegalHold", |message, violations, _| {
-            optional_text(violations, "note", &message.note);
+            note(violations, "note", &message.note);
+            if message.hold_sequence == 0 {
+                violations.add(
+                    "hold_sequence",
+                    "is required: the hold's placement sequence",
+                );
+            }
             let detail = Detail::LegalHoldReleased(pb::LegalHoldRelease {
                 hold_sequence: message.hold_sequence,
                 note: message.note.clone(),
@@ -526,10 +597,11 @@ impl ReadmissionService for ReadmissionApi {
     ) -> Result<Response<pb::ScheduleTransferResponse>, Status> {
         self.step(request, "ScheduleTransfer", |message, violations, _| {
             let start = slot(violations, "slot", message.slot.as_ref());
-            optional_text(
+            reference(
                 violations,
                 "laissez_passer_reference",
                 &message.laissez_passer_reference,
+                false,
             );
             let detail = Detail::TransferScheduled(pb::TransferBooking {
                 slot: message.slot.clone(),
@@ -555,7 +627,7 @@ impl ReadmissionService for ReadmissionApi {
                 message.reason,
                 true,
             );
-            optional_text(violations, "note", &message.note);
+            note(violations, "note", &message.note);
             let start = slot(violations, "slot", message.slot.as_ref());
             let detail = Detail::TransferPostponed(pb::TransferPostponement {
                 reason: message.reason,
@@ -574,13 +646,14 @@ impl ReadmissionService for ReadmissionApi {
         &self,
         request: Request<pb::ReportTransferRequest>,
     ) -> Result<Response<pb::ReportTransferResponse>, Status> {
-        self.step(request, "ReportTransfer", |message, violations, _| {
-            let _handed_over = convert::required_time(
+        self.step(request, "ReportTransfer", |message, violations, now| {
+            past_time(
                 violations,
                 "handed_over_at",
                 message.handed_over_at.as_ref(),
+                now,
             );
-            optional_text(violations, "handover_point", &message.handover_point);
+            reference(violations, "handover_point", &message.handover_point, true);
             let detail = Detail::Transferred(pb::TransferHandover {
                 handed_over_at: message.handed_over_at,
                 handover_point: message.handover_point.clone(),
@@ -596,12 +669,11 @@ impl ReadmissionService for ReadmissionApi {
     ) -> Result<Response<pb::ReportTransferFailedResponse>, Status> {
         self.step(request, "ReportTransferFailed", |message, violations, _| {
             known_enum::<pb::TransferFailureReason>(violations, "reason", message.reason, true);
-            optional_text(violations, "note", &message.note);
+            note(violations, "note", &message.note);
             let name = pb::TransferFailureReason::try_from(message.reason)
                 .ok()?
                 .as_str_name();
-            let reason =
-                violations.check("note", convert_readmission::coded_text(name, &message.note))?;
+            let reason = violations.check("note", convert::coded_text(name, &message.note))?;
             let detail = Detail::TransferFailed(pb::TransferFailure {
                 reason: message.reason,
                 note: message.note.clone(),
@@ -618,9 +690,8 @@ impl ReadmissionService for ReadmissionApi {
         &self,
         request: Request<pb::ConfirmArrivalRequest>,
     ) -> Result<Response<pb::ConfirmArrivalResponse>, Status> {
-        self.step(request, "ConfirmArrival", |message, violations, _| {
-            let _arrived =
-                convert::required_time(violations, "arrived_at", message.arrived_at.as_ref());
+        self.step(request, "ConfirmArrival", |message, violations, now| {
+            past_time(violations, "arrived_at", message.arrived_at.as_ref(), now);
             let detail = Detail::ArrivalConfirmed(pb::ArrivalConfirmation {
                 arrived_at: message.arrived_at,
             });
@@ -634,7 +705,7 @@ impl ReadmissionService for ReadmissionApi {
         request: Request<pb::ReportNoShowRequest>,
     ) -> Result<Response<pb::ReportNoShowResponse>, Status> {
         self.step(request, "ReportNoShow", |message, violations, _| {
-            optional_text(violations, "note", &message.note);
+            note(violations, "note", &message.note);
             Some((
                 ReadmissionEventKind::NoShow,
                 Some(Detail::NoShow(pb::NoShowReport {
@@ -656,12 +727,11 @@ impl ReadmissionService for ReadmissionApi {
                 message.reason,
                 true,
             );
-            optional_text(violations, "note", &message.note);
+            note(violations, "note", &message.note);
             let name = pb::ReadmissionWithdrawalReason::try_from(message.reason)
                 .ok()?
                 .as_str_name();
-            let reason =
-                violations.check("note", convert_readmission::coded_text(name, &message.note))?;
+            let reason = violations.check("note", convert::coded_text(name, &message.note))?;
             let detail = Detail::Withdrawn(pb::ReadmissionWithdrawal {
                 reason: message.reason,
                 note: message.note.clone(),
@@ -734,8 +804,17 @@ impl ReadmissionService for ReadmissionApi {
                 "this node filters on at most one status per call",
             );
         }
-        if message.role != 0 || message.updated_since.is_some() {
-            violations.add("role", "filtering by role or update time is not supported by this node yet; leave it unset");
+        if message.role != 0 && pb::ReadmissionRole::try_from(message.role).is_ok() {
+            violations.add(
+                "role",
+                "filtering by role is not supported by this node yet; leave it unset",
+            );
+        }
+        if message.updated_since.is_some() {
+            violations.add(
+                "updated_since",
+                "filtering by update time is not supported by this node yet; leave it unset",
+            );
         }
         let after = page_token(&mut violations, &message.page_token);
         violations.finish().map_err(status)?;
@@ -792,12 +871,7 @@ impl ReadmissionService for ReadmissionApi {
         let message = request.into_inner();
         let mut violations = Violations::new();
         let case = case_ref(&mut violations, "case_ref", &message.case_ref);
-        if !message.page_token.is_empty() {
-            violations.add(
-                "page_token",
-                "a case's history is returned whole; leave page_token empty",
-            );
-        }
+        let after_token = sequence_token(&mut violations, &message.page_token);
         violations.finish().map_err(status)?;
         let Some(case) = case else {
             return Err(status(crate::app::Error::invalid(
@@ -805,24 +879,57 @@ impl ReadmissionService for ReadmissionApi {
                 "is required",
             )));
         };
-        if let Some(partner) = caller
-            .state()
-            .filter(|_| matches!(caller, accord_trust::PeerIdentity::Node(_)))
+        if let accord_trust::PeerIdentity::Node(partner) = caller
             && case.first_state() != partner
             && case.second_state() != partner
         {
-            return Err(status(crate::app::Error::NotFound(case.to_string())));
+            let detail = format!("{partner} is not a party to {case}");
+            let refused: Result<pb::ListReadmissionEventsResponse, _> =
+                Err(crate::app::Error::PermissionDenied(detail));
+            return respond(&self.app, &caller.spiffe_id(), OPERATION, refused).await;
         }
+        let page_size = match message.page_size {
+            0 => EVENT_PAGE_SIZE_DEFAULT,
+            size => size.min(self.app_page_size_max()),
+        } as usize;
+        let after = message.after_sequence.max(after_token.unwrap_or(0));
         let result = self
             .app
-            .readmission_events(&case, message.after_sequence)
+            .readmission_events(&case, after)
             .await
-            .map(|events| pb::ListReadmissionEventsResponse {
-                events,
-                next_page_token: String::new(),
+            .map(|mut events| {
+                let next_page_token = if events.len() > page_size {
+                    events.truncate(page_size);
+                    events
+                        .last()
+                        .map(|event| event.sequence.to_string())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                pb::ListReadmissionEventsResponse {
+                    events,
+                    next_page_token,
+                }
             });
         respond(&self.app, &caller.spiffe_id(), OPERATION, result).await
     }
+}
+
+/// Events per page when the caller does not say.
+const EVENT_PAGE_SIZE_DEFAULT: u32 = 50;
+
+/// An event page token is the sequence of the previous page's last event.
+fn sequence_token(violations: &mut Violations, token: &str) -> Option<u64> {
+    if token.is_empty() {
+        return None;
+    }
+    violations.check(
+        "page_token",
+        token
+            .parse::<u64>()
+            .map_err(|_| "is not a token this node issued"),
+    )
 }
 
 /// The page token is the last case reference of the previous page.

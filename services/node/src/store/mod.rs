@@ -231,7 +231,9 @@ impl Store {
     }
 
     /// Messages due for delivery at `now`: for each case only its oldest pending message,
-    /// so that a case's messages leave in order.
+    /// so that a case's messages leave in order. A message the partner refused for good
+    /// holds the case's later messages back (for operators to resolve) rather than letting
+    /// them overtake it; a superseded message does not.
     pub async fn due_deliveries(
         &self,
         now: i64,
@@ -248,7 +250,7 @@ impl Store {
              WHERE o.delivered_at IS NULL AND o.failed_reason IS NULL \
                AND o.next_attempt_at <= {now_placeholder} \
                AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.case_ref = o.case_ref \
-                   AND p.delivered_at IS NULL AND p.failed_reason IS NULL AND p.id < o.id) \
+                   AND p.delivered_at IS NULL AND p.id < o.id) \
              ORDER BY o.id LIMIT {limit_placeholder}"
         );
         let statement =

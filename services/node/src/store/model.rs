@@ -116,6 +116,8 @@ pub enum Channel {
     Readmission,
     /// `AdmissionService.DeliverAdmissionEvent`.
     Admission,
+    /// `AdmissionService.DeliverOfferEvent`.
+    Offer,
 }
 
 impl Channel {
@@ -124,6 +126,7 @@ impl Channel {
         match self {
             Self::Readmission => "readmission",
             Self::Admission => "admission",
+            Self::Offer => "offer",
         }
     }
 
@@ -132,6 +135,7 @@ impl Channel {
         match text {
             "readmission" => Some(Self::Readmission),
             "admission" => Some(Self::Admission),
+            "offer" => Some(Self::Offer),
             _ => None,
         }
     }
@@ -212,6 +216,18 @@ pub enum CaseWrite {
         record: CaseRecord,
         /// The event count read before the change.
         expected_event_count: u64,
+    },
+    /// An existing case whose history from `from_sequence` on is replaced: its events from
+    /// that sequence are deleted, and its undelivered outbox messages are marked superseded
+    /// (they were this node's events that lost a sequence clash, see event.proto). Written
+    /// only if nobody changed the case since it was read.
+    Replace {
+        /// The new summary.
+        record: CaseRecord,
+        /// The event count read before the change.
+        expected_event_count: u64,
+        /// The first sequence replaced.
+        from_sequence: u64,
     },
 }
 

@@ -34,6 +34,9 @@ pub const WRITE_BATCH_MAX: usize = 256;
 /// The writer's queue length: callers wait (backpressure) beyond it.
 pub const WRITE_QUEUE_CAPACITY: usize = 4096;
 
+/// The `failed_reason` of an outbox message whose event lost a sequence clash.
+pub const SUPERSEDED: &str = "superseded: the event lost a sequence clash and was replaced";
+
 /// Rows per multi-row INSERT statement (SQLite binds at most 32,766 parameters).
 const ROWS_PER_INSERT: usize = 512;
 
@@ -252,13 +255,8 @@ async fn write(
     let transaction = db.begin().await?;
     let mut stale = vec![false; batch.len()];
     for (index, job) in batch.iter().enumerate() {
-        if let (Job::Change(change, _), Verdict::Write) = (job, &verdicts[index])
-            && let CaseWrite::Update {
-                record,
-                expected_event_count,
-            } = &change.case
-        {
-            stale[index] = !update_case(&transaction, record, *expected_event_count).await?;
+        if let (Job::Change(change, _), Verdict::Write) = (job, &verdicts[index]) {
+            stale[index] = !write_case(&transaction, &change.case).await?;
         }
     }
     let writes: Vec<&Change> = batch
@@ -279,6 +277,64 @@ async fn write(
     }
     transaction.commit().await?;
     Ok(stale)
+}
+
+/// Writes an update or a replacement of a case's summary; returns false when the case moved
+/// since it was read (then nothing was written). Creations are inserted with the batch.
+async fn write_case(transaction: &DatabaseTransaction, case: &CaseWrite) -> Result<bool, DbErr> {
+    match case {
+        CaseWrite::Create(_) => Ok(true),
+        CaseWrite::Update {
+            record,
+            expected_event_count,
+        } => update_case(transaction, record, *expected_event_count).await,
+        CaseWrite::Replace {
+            record,
+            expected_event_count,
+            from_sequence,
+        } => {
+            if !update_case(transaction, record, *expected_event_count).await? {
+                return Ok(false);
+            }
+            replace_history(
+                transaction,
+                &record.case_ref,
+                *from_sequence,
+                record.updated_at,
+            )
+            .await?;
+            Ok(true)
+        }
+    }
+}
+
+/// Deletes a case's events from `from_sequence` on and marks its undelivered messages
+/// superseded (delivered to no one, kept for operators, no longer holding the case's queue).
+async fn replace_history(
+    transaction: &DatabaseTransaction,
+    case_ref: &str,
+    from_sequence: u64,
+    at: i64,
+) -> Result<(), DbErr> {
+    rows::case_event::Entity::delete_many()
+        .filter(rows::case_event::Column::CaseRef.eq(case_ref.to_owned()))
+        .filter(rows::case_event::Column::Sequence.gte(to_i64(from_sequence)))
+        .exec(transaction)
+        .await?;
+    use rows::outbox::{ActiveModel, Column, Entity};
+    let superseded = ActiveModel {
+        delivered_at: Set(Some(at)),
+        failed_reason: Set(Some(SUPERSEDED.to_owned())),
+        ..Default::default()
+    };
+    Entity::update_many()
+        .set(superseded)
+        .filter(Column::CaseRef.eq(case_ref.to_owned()))
+        .filter(Column::DeliveredAt.is_null())
+        .filter(Column::FailedReason.is_null())
+        .exec(transaction)
+        .await?;
+    Ok(())
 }
 
 async fn update_case(
@@ -308,7 +364,7 @@ async fn insert_changes(
         .iter()
         .filter_map(|change| match &change.case {
             CaseWrite::Create(record) => Some(super::case_to_row(record)),
-            CaseWrite::Update { .. } => None,
+            CaseWrite::Update { .. } | CaseWrite::Replace { .. } => None,
         })
         .collect();
     let events: Vec<_> = changes

@@ -10,14 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use accord_domain::{StateCode, Timestamp};
-use accord_node::app::App;
+use accord_node::app::{App, DeadlineSweeper};
 use accord_node::clock::ManualClock;
 use accord_node::config::{Deadlines, Delivery, Limits, NodeConfig, Partner, TlsPaths};
 use accord_node::server::Node;
 use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
 use accord_trust::pki::directory::PkiDirectory;
 use accord_trust::pki::{IssueRequest, Validity};
-use accord_trust::{CaBundle, ClientTls, Identity, PeerIdentity};
+use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, PeerIdentity};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -207,6 +207,37 @@ impl Federation {
             self.channel_as(PeerIdentity::Gateway(state(code)), code)
                 .await,
         )
+    }
+
+    /// `code`'s readmission service, called with `identity`'s certificate: another state's
+    /// gateway or node, or this state's own node certificate, as an impersonation test needs.
+    pub async fn client_as(
+        &self,
+        identity: PeerIdentity,
+        code: &str,
+    ) -> ReadmissionServiceClient<Channel> {
+        ReadmissionServiceClient::new(self.channel_as(identity, code).await)
+    }
+
+    /// `from`'s node certificate calling `to`'s node, as the partner delivery does.
+    pub async fn node_client(&self, from: &str, to: &str) -> ReadmissionServiceClient<Channel> {
+        self.client_as(PeerIdentity::Node(state(from)), to).await
+    }
+
+    /// `code`'s event-signing key, to sign events by hand (a forged or replayed delivery).
+    pub fn signing_key(&self, code: &str) -> EventSigningKey {
+        EventSigningKey::load(&self.pki.signing_key_path(state(code))).unwrap()
+    }
+
+    /// Runs one deadline sweep on `code`'s node now, at the clock's current time; returns
+    /// how many deadline events it recorded. The background sweeper runs as well, so a
+    /// test that expects an event waits for it rather than counting on this return.
+    pub async fn sweep(&self, code: &str) -> usize {
+        let sweeper = DeadlineSweeper {
+            interval: Duration::from_millis(50),
+            batch: 64,
+        };
+        sweeper.sweep(self.app(code)).await
     }
 
     /// Issues an extra certificate (e.g. another state's gateway) and returns its identity.

@@ -1,6 +1,12 @@
 //! The node's integration tests: one binary, modules by concern.
 
+mod admission;
 mod databases;
 mod federation;
 mod readmission;
+mod readmission_authorization;
+mod readmission_deadlines;
+mod readmission_delivery;
+mod readmission_lifecycle;
+mod readmission_validation;
 mod store;

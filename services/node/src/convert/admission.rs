@@ -1,0 +1,673 @@
+//! Admission offers, admission cases and their events: wire ↔ domain.
+//!
+//! As for readmissions, a wire event carries more than the domain needs (the person, the
+//! expression of interest, the journey): the domain sees the lifecycle facts only, and the
+//! node keeps the whole signed wire event as the record. Both nodes derive the same domain
+//! event from the same wire event, so their offers and cases agree.
+//!
+//! Two wire conventions differ from the domain's and are converted here only: a wire
+//! `TimeRange` ends at its first instant *after* the range, a domain [`OfferWindow`] at its
+//! last instant inside; and an admission event does not repeat its regime, which the caller
+//! passes in from the case's offer.
+
+use accord_domain::admission::{
+    AdmissionCase, AdmissionEvent, AdmissionEventKind, AdmissionStatus, Offer, OfferEvent,
+    OfferEventKind, OfferStatus, OfferWindow,
+};
+use accord_domain::reason::{AdmissionRefusal, OfferPauseReason};
+use accord_domain::{Actor, CaseKind, CaseRef, Regime, StateCode, Timestamp};
+use accord_proto::v1 as pb;
+use pb::admission_event::Detail as AdmissionDetail;
+use pb::offer_event::Detail as OfferDetail;
+
+use super::{
+    coded_from_wire, coded_text, from_wire_time, regime_from_wire, regime_to_wire, to_wire_time,
+};
+use crate::app::{Error, FieldViolation, Violations};
+
+/// The most places one offer may hold (admission.proto, `OfferPublication.capacity`).
+pub const OFFER_CAPACITY_MAX: u32 = 100_000;
+
+/// The longest short reference (entry point, expression of interest, …), in characters.
+pub const REFERENCE_LENGTH_MAX_CHARS: usize = 128;
+
+/// The longest priority rules version, in characters.
+pub const PRIORITY_RULES_VERSION_LENGTH_MAX_CHARS: usize = 64;
+
+// ---------------------------------------------------------------------------------------
+// Offers
+// ---------------------------------------------------------------------------------------
+
+/// The wire kind of a domain offer event kind.
+pub fn offer_kind_to_wire(kind: &OfferEventKind) -> pb::OfferEventKind {
+    use OfferEventKind as K;
+    use pb::OfferEventKind as W;
+    match kind {
+        K::Published { .. } => W::Published,
+        K::Amended { .. } => W::Amended,
+        K::Paused { .. } => W::Paused,
+        K::Resumed => W::Resumed,
+        K::Closed => W::Closed,
+        K::SlotClaimed { .. } => W::SlotClaimed,
+        K::SlotReleased { .. } => W::SlotReleased,
+    }
+}
+
+/// The wire status of a domain offer status.
+pub fn offer_status_to_wire(status: OfferStatus) -> pb::OfferStatus {
+    match status {
+        OfferStatus::Open => pb::OfferStatus::Open,
+        OfferStatus::Paused(_) => pb::OfferStatus::Paused,
+        OfferStatus::Closed => pb::OfferStatus::Closed,
+    }
+}
+
+/// The stored status code of a wire offer status filter value; `None` for UNSPECIFIED or an
+/// unknown value.
+pub fn offer_status_code_from_wire(value: i32) -> Option<&'static str> {
+    match pb::OfferStatus::try_from(value).ok()? {
+        pb::OfferStatus::Open => Some("OPEN"),
+        pb::OfferStatus::Paused => Some("PAUSED"),
+        pb::OfferStatus::Closed => Some("CLOSED"),
+        pb::OfferStatus::Unspecified => None,
+    }
+}
+
+/// The domain pause reason of a wire one; `None` for UNSPECIFIED or an unknown value.
+pub fn pause_reason_from_wire(value: i32) -> Option<OfferPauseReason> {
+    coded_from_wire(
+        pb::OfferPauseReason::try_from(value)
+            .ok()
+            .map(|reason| reason.as_str_name()),
+        "OFFER_PAUSE_REASON_",
+        |name| OfferPauseReason::parse(name).ok(),
+    )
+}
+
+/// The wire pause reason of a domain one.
+pub fn pause_reason_to_wire(reason: OfferPauseReason) -> pb::OfferPauseReason {
+    pb::OfferPauseReason::from_str_name(&format!("OFFER_PAUSE_REASON_{}", reason.code()))
+        .unwrap_or(pb::OfferPauseReason::Unspecified)
+}
+
+/// The domain window of a wire time range (whose end is exclusive).
+pub fn window_from_wire(
+    violations: &mut Violations,
+    field: &str,
+    range: Option<&pb::TimeRange>,
+) -> Option<OfferWindow> {
+    let Some(range) = range else {
+        violations.add(field, "is required");
+        return None;
+    };
+    let start = super::required_time(
+        violations,
+        &format!("{field}.start_time"),
+        range.start_time.as_ref(),
+    );
+    let end = super::required_time(
+        violations,
+        &format!("{field}.end_time"),
+        range.end_time.as_ref(),
+    );
+    let (start, end) = (start?, end?);
+    violations.check(
+        &format!("{field}.end_time"),
+        OfferWindow::new(start, window_last_instant(end)),
+    )
+}
+
+/// The last instant inside a window whose wire end is `end` (the first instant after it).
+pub fn window_last_instant(end: Timestamp) -> Timestamp {
+    end.plus_millis(-1)
+}
+
+/// The wire time range of a domain window.
+pub fn window_to_wire(window: OfferWindow) -> pb::TimeRange {
+    pb::TimeRange {
+        start_time: Some(to_wire_time(window.opens_at())),
+        end_time: Some(to_wire_time(window.closes_at().plus_millis(1))),
+    }
+}
+
+/// The domain offer event of a wire offer event, checking every field the domain needs.
+pub fn offer_event_from_wire(event: &pb::OfferEvent) -> Result<OfferEvent, Vec<FieldViolation>> {
+    let mut violations = Violations::new();
+    let offer_ref = reference_of_kind(
+        &mut violations,
+        "event.offer_ref",
+        &event.offer_ref,
+        CaseKind::Offer,
+    );
+    let acting_state =
+        violations.check("event.acting_state", StateCode::parse(&event.acting_state));
+    let occurred_at = super::required_time(
+        &mut violations,
+        "event.occurred_at",
+        event.occurred_at.as_ref(),
+    );
+    if event.sequence == 0 {
+        violations.add("event.sequence", "must be at least 1");
+    }
+    let kind = offer_kind_from_wire(&mut violations, event, offer_ref.as_ref());
+    finish(violations)?;
+    match (offer_ref, acting_state, occurred_at, kind) {
+        (Some(case_ref), Some(state), Some(occurred_at), Some(kind)) => Ok(OfferEvent {
+            case_ref,
+            sequence: event.sequence,
+            actor: Actor::State(state),
+            occurred_at,
+            kind,
+        }),
+        _ => Err(incomplete()),
+    }
+}
+
+fn offer_kind_from_wire(
+    violations: &mut Violations,
+    event: &pb::OfferEvent,
+    offer_ref: Option<&CaseRef>,
+) -> Option<OfferEventKind> {
+    use OfferEventKind as K;
+    use pb::OfferEventKind as W;
+    let Ok(wire_kind) = W::try_from(event.kind) else {
+        violations.add(
+            "event.kind",
+            format!("{} is not a known event kind", event.kind),
+        );
+        return None;
+    };
+    match (wire_kind, event.detail.as_ref()) {
+        (W::Published, Some(OfferDetail::Published(publication))) => {
+            published_from_wire(violations, publication, offer_ref)
+        }
+        (W::Amended, Some(OfferDetail::Amended(amendment))) => {
+            let closes_at = amendment.window_end_time.as_ref().and_then(|end| {
+                violations
+                    .check("event.amended.window_end_time", from_wire_time(end))
+                    .map(window_last_instant)
+            });
+            Some(K::Amended {
+                capacity: amendment.capacity,
+                closes_at,
+            })
+        }
+        (W::Paused, Some(OfferDetail::Paused(pause))) => match pause_reason_from_wire(pause.reason)
+        {
+            Some(reason) => Some(K::Paused { reason }),
+            None => {
+                violations.add("event.paused.reason", "is required (a known pause reason)");
+                None
+            }
+        },
+        (W::Resumed, _) => Some(K::Resumed),
+        (W::Closed, Some(OfferDetail::Closed(closure))) => {
+            let known = pb::OfferCloseReason::try_from(closure.reason)
+                .is_ok_and(|reason| reason != pb::OfferCloseReason::Unspecified);
+            if !known {
+                violations.add("event.closed.reason", "is required (a known close reason)");
+                return None;
+            }
+            Some(K::Closed)
+        }
+        (W::SlotClaimed, Some(OfferDetail::SlotClaimed(slot))) => Some(K::SlotClaimed {
+            admission: slot_case(violations, "event.slot_claimed", slot)?,
+        }),
+        (W::SlotReleased, Some(OfferDetail::SlotReleased(slot))) => Some(K::SlotReleased {
+            admission: slot_case(violations, "event.slot_released", slot)?,
+        }),
+        (W::Unspecified, _) => {
+            violations.add("event.kind", "is required");
+            None
+        }
+        _ => {
+            violations.add(
+                "event.detail",
+                format!("{} needs its detail", wire_kind.as_str_name()),
+            );
+            None
+        }
+    }
+}
+
+fn published_from_wire(
+    violations: &mut Violations,
+    publication: &pb::OfferPublication,
+    offer_ref: Option<&CaseRef>,
+) -> Option<OfferEventKind> {
+    let origin = super::required_state(
+        violations,
+        "event.published.origin_state",
+        &publication.origin_state,
+    );
+    if let (Some(origin), Some(offer_ref)) = (origin, offer_ref)
+        && origin != offer_ref.second_state()
+    {
+        violations.add(
+            "event.published.origin_state",
+            format!(
+                "must be the offer's origin state {}",
+                offer_ref.second_state()
+            ),
+        );
+    }
+    let regime = regime_from_wire(publication.regime);
+    if regime.is_none() {
+        violations.add("event.published.regime", "is required (a known regime)");
+    }
+    let window = window_from_wire(
+        violations,
+        "event.published.window",
+        publication.window.as_ref(),
+    );
+    Some(OfferEventKind::Published {
+        regime: regime?,
+        capacity: publication.capacity,
+        window: window?,
+    })
+}
+
+fn slot_case(violations: &mut Violations, field: &str, slot: &pb::OfferSlot) -> Option<CaseRef> {
+    reference_of_kind(
+        violations,
+        &format!("{field}.admission_case_ref"),
+        &slot.admission_case_ref,
+        CaseKind::Admission,
+    )
+}
+
+/// The wire detail of a domain offer event, where the domain event says it all.
+pub fn offer_detail(kind: &OfferEventKind) -> Option<OfferDetail> {
+    let slot = |admission: &CaseRef| pb::OfferSlot {
+        admission_case_ref: admission.to_string(),
+    };
+    match kind {
+        OfferEventKind::Paused { reason } => Some(OfferDetail::Paused(pb::OfferPause {
+            reason: pause_reason_to_wire(*reason) as i32,
+        })),
+        OfferEventKind::SlotClaimed { admission } => {
+            Some(OfferDetail::SlotClaimed(slot(admission)))
+        }
+        OfferEventKind::SlotReleased { admission } => {
+            Some(OfferDetail::SlotReleased(slot(admission)))
+        }
+        _ => None,
+    }
+}
+
+/// The offer as the API shows it: derived from the domain offer and the signed history.
+/// `admitted` counts the offer's cases that reached ARRIVED or DEPARTURE_CONFIRMED.
+pub fn offer_to_wire(
+    offer: &Offer,
+    events: &[pb::OfferEvent],
+    with_history: bool,
+    pending_event_count: u32,
+    admitted: u32,
+) -> pb::Offer {
+    let publication = events.first().and_then(|event| match &event.detail {
+        Some(OfferDetail::Published(publication)) => Some(publication),
+        _ => None,
+    });
+    pb::Offer {
+        offer_ref: offer.case_ref().to_string(),
+        admitting_state: offer.admitting().to_string(),
+        origin_state: offer.origin().to_string(),
+        regime: regime_to_wire(offer.regime()) as i32,
+        capacity: offer.capacity(),
+        used: offer.used(),
+        admitted,
+        window: Some(window_to_wire(offer.window())),
+        status: offer_status_to_wire(offer.status()) as i32,
+        pause_reason: match offer.status() {
+            OfferStatus::Paused(reason) => pause_reason_to_wire(reason) as i32,
+            _ => pb::OfferPauseReason::Unspecified as i32,
+        },
+        priority_rules_version: publication
+            .map(|publication| publication.priority_rules_version.clone())
+            .unwrap_or_default(),
+        published_at: events.first().and_then(|event| event.occurred_at),
+        last_sequence: offer.sequence(),
+        updated_at: Some(to_wire_time(offer.last_event_at())),
+        pending_event_count,
+        events: if with_history {
+            events.to_vec()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// The regime an offer's history starts with (its PUBLISHED event), if it does.
+pub fn offer_regime(first_event: &pb::OfferEvent) -> Option<Regime> {
+    match &first_event.detail {
+        Some(OfferDetail::Published(publication)) => regime_from_wire(publication.regime),
+        _ => None,
+    }
+}
+
+/// The stored kind name of an offer event, e.g. `SLOT_CLAIMED`.
+pub fn offer_kind_name(kind: i32) -> String {
+    pb::OfferEventKind::try_from(kind)
+        .map(|kind| {
+            kind.as_str_name()
+                .trim_start_matches("OFFER_EVENT_KIND_")
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+// Admission cases
+// ---------------------------------------------------------------------------------------
+
+/// The wire kind of a domain admission event kind.
+pub fn admission_kind_to_wire(kind: &AdmissionEventKind) -> pb::AdmissionEventKind {
+    use AdmissionEventKind as K;
+    use pb::AdmissionEventKind as W;
+    match kind {
+        K::Nominated { .. } => W::Nominated,
+        K::VettingStarted => W::VettingStarted,
+        K::Granted => W::Granted,
+        K::Refused { .. } => W::Refused,
+        K::Withdrawn { .. } => W::Withdrawn,
+        K::TravelBooked => W::TravelBooked,
+        K::Arrived => W::Arrived,
+        K::DepartureConfirmed => W::DepartureConfirmed,
+        K::GrantLapsed => W::GrantLapsed,
+    }
+}
+
+/// The wire status of a domain admission status.
+pub fn admission_status_to_wire(status: AdmissionStatus) -> pb::AdmissionStatus {
+    pb::AdmissionStatus::from_str_name(&format!("ADMISSION_STATUS_{}", status.code()))
+        .unwrap_or(pb::AdmissionStatus::Unspecified)
+}
+
+/// The domain status of a wire admission status filter value.
+pub fn admission_status_from_wire(value: i32) -> Option<AdmissionStatus> {
+    let name = pb::AdmissionStatus::try_from(value).ok()?.as_str_name();
+    AdmissionStatus::parse(name.strip_prefix("ADMISSION_STATUS_")?).ok()
+}
+
+/// The domain refusal codes of wire refusal reasons; records a violation for unknown values.
+pub fn refusals_from_wire(
+    violations: &mut Violations,
+    field: &str,
+    reasons: &[i32],
+) -> Vec<AdmissionRefusal> {
+    let mut converted = Vec::with_capacity(reasons.len());
+    for (index, value) in reasons.iter().enumerate() {
+        let reason = coded_from_wire(
+            pb::AdmissionRefusalReason::try_from(*value)
+                .ok()
+                .map(|reason| reason.as_str_name()),
+            "ADMISSION_REFUSAL_REASON_",
+            |name| AdmissionRefusal::parse(name).ok(),
+        );
+        match reason {
+            Some(reason) => converted.push(reason),
+            None => violations.add(
+                format!("{field}[{index}]"),
+                format!("{value} is not a known refusal reason"),
+            ),
+        }
+    }
+    converted
+}
+
+/// The wire refusal reason of a domain refusal code.
+pub fn refusal_to_wire(reason: AdmissionRefusal) -> pb::AdmissionRefusalReason {
+    pb::AdmissionRefusalReason::from_str_name(&format!(
+        "ADMISSION_REFUSAL_REASON_{}",
+        reason.code()
+    ))
+    .unwrap_or(pb::AdmissionRefusalReason::Unspecified)
+}
+
+/// The offer a wire NOMINATED event names, if the event is one.
+pub fn nominated_offer(event: &pb::AdmissionEvent) -> Option<&str> {
+    match &event.detail {
+        Some(AdmissionDetail::Nominated(nomination)) => Some(&nomination.offer_ref),
+        _ => None,
+    }
+}
+
+/// The domain admission event of a wire one, checking every field the domain needs.
+/// `regime` is the regime of the case's offer (a NOMINATED event carries it in the domain).
+pub fn admission_event_from_wire(
+    event: &pb::AdmissionEvent,
+    regime: Regime,
+) -> Result<AdmissionEvent, Vec<FieldViolation>> {
+    let mut violations = Violations::new();
+    let case_ref = reference_of_kind(
+        &mut violations,
+        "event.case_ref",
+        &event.case_ref,
+        CaseKind::Admission,
+    );
+    let acting_state =
+        violations.check("event.acting_state", StateCode::parse(&event.acting_state));
+    let occurred_at = super::required_time(
+        &mut violations,
+        "event.occurred_at",
+        event.occurred_at.as_ref(),
+    );
+    if event.sequence == 0 {
+        violations.add("event.sequence", "must be at least 1");
+    }
+    let kind = admission_kind_from_wire(&mut violations, event, regime);
+    finish(violations)?;
+    match (case_ref, acting_state, occurred_at, kind) {
+        (Some(case_ref), Some(state), Some(occurred_at), Some(kind)) => {
+            // The grant's lapse is recorded by A's deadline clock, whoever asked for it.
+            let actor = if kind == AdmissionEventKind::GrantLapsed {
+                Actor::Clock(state)
+            } else {
+                Actor::State(state)
+            };
+            Ok(AdmissionEvent {
+                case_ref,
+                sequence: event.sequence,
+                actor,
+                occurred_at,
+                kind,
+            })
+        }
+        _ => Err(incomplete()),
+    }
+}
+
+fn admission_kind_from_wire(
+    violations: &mut Violations,
+    event: &pb::AdmissionEvent,
+    regime: Regime,
+) -> Option<AdmissionEventKind> {
+    use AdmissionEventKind as K;
+    use pb::AdmissionEventKind as W;
+    let Ok(wire_kind) = W::try_from(event.kind) else {
+        violations.add(
+            "event.kind",
+            format!("{} is not a known event kind", event.kind),
+        );
+        return None;
+    };
+    match (wire_kind, event.detail.as_ref()) {
+        (W::Nominated, Some(AdmissionDetail::Nominated(nomination))) => {
+            if nomination.person.is_none() {
+                violations.add("event.nominated.person", "is required");
+            }
+            let offer = reference_of_kind(
+                violations,
+                "event.nominated.offer_ref",
+                &nomination.offer_ref,
+                CaseKind::Offer,
+            )?;
+            Some(K::Nominated { offer, regime })
+        }
+        (W::VettingStarted, _) => Some(K::VettingStarted),
+        (W::Granted, Some(AdmissionDetail::Granted(_))) => Some(K::Granted),
+        (W::Refused, Some(AdmissionDetail::Refused(refusal))) => Some(K::Refused {
+            reasons: refusals_from_wire(violations, "event.refused.reasons", &refusal.reasons),
+        }),
+        (W::Withdrawn, Some(AdmissionDetail::Withdrawn(withdrawal))) => {
+            let name = pb::NominationWithdrawalReason::try_from(withdrawal.reason)
+                .map(|reason| reason.as_str_name())
+                .unwrap_or("UNSPECIFIED");
+            Some(K::Withdrawn {
+                reason: violations.check("event.withdrawn", coded_text(name, &withdrawal.note))?,
+            })
+        }
+        (W::TravelBooked, Some(AdmissionDetail::TravelBooked(_))) => Some(K::TravelBooked),
+        (W::Arrived, Some(AdmissionDetail::Arrived(_))) => Some(K::Arrived),
+        (W::DepartureConfirmed, Some(AdmissionDetail::DepartureConfirmed(_))) => {
+            Some(K::DepartureConfirmed)
+        }
+        (W::GrantLapsed, _) => Some(K::GrantLapsed),
+        (W::Unspecified, _) => {
+            violations.add("event.kind", "is required");
+            None
+        }
+        _ => {
+            violations.add(
+                "event.detail",
+                format!("{} needs its detail", wire_kind.as_str_name()),
+            );
+            None
+        }
+    }
+}
+
+/// The admission case as the API shows it: derived from the domain case and the signed
+/// history. The person appears only with the history (single reads, never lists).
+pub fn admission_to_wire(
+    case: &AdmissionCase,
+    events: &[pb::AdmissionEvent],
+    with_history: bool,
+    pending_event_count: u32,
+) -> pb::AdmissionCase {
+    let nomination = events.first().and_then(|event| match &event.detail {
+        Some(AdmissionDetail::Nominated(nomination)) => Some(nomination),
+        _ => None,
+    });
+    let last_detail = |pick: fn(&AdmissionDetail) -> Option<prost_types::Timestamp>| {
+        events
+            .iter()
+            .rev()
+            .find_map(|event| event.detail.as_ref().and_then(pick))
+    };
+    let decided_at = events
+        .iter()
+        .find(|event| {
+            event.kind == pb::AdmissionEventKind::Granted as i32
+                || event.kind == pb::AdmissionEventKind::Refused as i32
+        })
+        .and_then(|event| event.occurred_at);
+    pb::AdmissionCase {
+        case_ref: case.case_ref().to_string(),
+        offer_ref: case.offer_ref().to_string(),
+        admitting_state: case.admitting().to_string(),
+        origin_state: case.origin().to_string(),
+        regime: regime_to_wire(case.profile().regime) as i32,
+        status: admission_status_to_wire(case.status()) as i32,
+        departure_confirmation_required: case.profile().admission_departure_confirmation,
+        person: nomination
+            .filter(|_| with_history)
+            .and_then(|nomination| nomination.person.clone()),
+        expression_of_interest_reference: nomination
+            .map(|nomination| nomination.expression_of_interest_reference.clone())
+            .unwrap_or_default(),
+        matched_readmission_ref: nomination
+            .map(|nomination| nomination.matched_readmission_ref.clone())
+            .unwrap_or_default(),
+        round_id: nomination
+            .map(|nomination| nomination.round_id.clone())
+            .unwrap_or_default(),
+        nominated_at: Some(to_wire_time(case.nominated_at())),
+        decided_at,
+        visa_valid_until: case.visa_valid_until().map(to_wire_time),
+        refusal_reasons: case
+            .refusal_reasons()
+            .iter()
+            .map(|reason| refusal_to_wire(*reason) as i32)
+            .collect(),
+        travel: travel(events),
+        arrived_at: last_detail(|detail| match detail {
+            AdmissionDetail::Arrived(arrival) => arrival.arrived_at,
+            _ => None,
+        }),
+        departed_at: last_detail(|detail| match detail {
+            AdmissionDetail::DepartureConfirmed(departure) => departure.departed_at,
+            _ => None,
+        }),
+        last_sequence: case.sequence(),
+        updated_at: Some(to_wire_time(case.last_event_at())),
+        pending_event_count,
+        events: if with_history {
+            events.to_vec()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// The journey of the last TRAVEL_BOOKED event, if any.
+fn travel(events: &[pb::AdmissionEvent]) -> Option<pb::TravelBooking> {
+    events.iter().rev().find_map(|event| match &event.detail {
+        Some(AdmissionDetail::TravelBooked(booking)) => Some(booking.clone()),
+        _ => None,
+    })
+}
+
+/// The stored kind name of an admission event, e.g. `GRANT_LAPSED`.
+pub fn admission_kind_name(kind: i32) -> String {
+    pb::AdmissionEventKind::try_from(kind)
+        .map(|kind| {
+            kind.as_str_name()
+                .trim_start_matches("ADMISSION_EVENT_KIND_")
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared
+// ---------------------------------------------------------------------------------------
+
+/// Reads a required reference that must be of `kind`.
+pub fn reference_of_kind(
+    violations: &mut Violations,
+    field: &str,
+    text: &str,
+    kind: CaseKind,
+) -> Option<CaseRef> {
+    if text.is_empty() {
+        violations.add(field, "is required");
+        return None;
+    }
+    let case_ref = violations.check(field, CaseRef::parse(text))?;
+    if case_ref.kind() != kind {
+        violations.add(field, format!("must be a {} reference", kind.prefix()));
+        return None;
+    }
+    Some(case_ref)
+}
+
+/// Reads the wire time of an event (already validated on the way in).
+pub fn event_time(occurred_at: Option<&prost_types::Timestamp>) -> Option<Timestamp> {
+    occurred_at.and_then(|time| from_wire_time(time).ok())
+}
+
+fn finish(violations: Violations) -> Result<(), Vec<FieldViolation>> {
+    match violations.finish() {
+        Ok(()) => Ok(()),
+        Err(Error::InvalidArgument(list)) => Err(list),
+        Err(_) => Err(incomplete()),
+    }
+}
+
+fn incomplete() -> Vec<FieldViolation> {
+    vec![FieldViolation {
+        field: "event".into(),
+        description: "is incomplete".into(),
+    }]
+}

@@ -1,0 +1,271 @@
+//! Rules that act without a caseworker: deadlines passing on the virtual clock, the parity
+//! guard, and the direction in which personal data may flow.
+
+use accord_node::convert::from_wire_time;
+use accord_proto::v1 as pb;
+use pb::ReadmissionEventKind as K;
+use pb::ReadmissionStatus as Status;
+
+use crate::federation::{Federation, START_MILLIS};
+use crate::readmission::{
+    DAY_MS, acceptance, all_cases, arrival_confirmed, both_reach, case, kinds, open,
+    open_and_receive, open_request, reason, shared_history, sign, time,
+};
+
+#[tokio::test]
+async fn silence_past_frances_reply_deadline_is_acceptance_by_default_on_both_nodes() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let case_ref = open_and_receive(&federation, "open-1").await;
+    let reply_due = START_MILLIS + 14 * DAY_MS;
+    federation.clock.advance_days(14);
+    assert_eq!(
+        federation.sweep("FR").await,
+        0,
+        "the deadline's last instant is in time"
+    );
+    assert_eq!(federation.sweep("GB").await, 0);
+    for state in ["GB", "FR"] {
+        let seen = case(&federation, state, &case_ref).await.unwrap();
+        assert_eq!(seen.status, Status::Received as i32, "{state} still waits");
+        assert_eq!(seen.reply_due_at, Some(time(reply_due)));
+    }
+    federation.clock.advance_millis(1);
+    both_reach(&federation, &case_ref, Status::AcceptedByDefault).await;
+    let history = shared_history(&federation, &case_ref).await;
+    assert_eq!(
+        kinds(&history),
+        [K::Submitted, K::Received, K::AcceptedByDefault]
+    );
+    let lapse = &history[2];
+    assert_eq!(
+        lapse.acting_state, "FR",
+        "FR's clock owns the reply deadline"
+    );
+    assert_eq!(lapse.occurred_at, Some(time(reply_due + 1)));
+    assert_eq!(
+        lapse.detail,
+        Some(pb::readmission_event::Detail::AcceptedByDefault(
+            pb::DeadlineLapse {
+                deadline: pb::ReadmissionDeadlineKind::Reply as i32,
+                due_at: Some(time(reply_due)),
+            }
+        ))
+    );
+    let gb = case(&federation, "GB", &case_ref).await.unwrap();
+    assert_eq!(gb.reply_due_at, None, "no reply is due any more");
+    assert!(gb.transfer_due_at.is_some(), "the transfer clock runs");
+    let late = federation
+        .gateway("FR")
+        .await
+        .decide_readmission(acceptance("late-1", &case_ref))
+        .await
+        .unwrap_err();
+    assert_eq!(late.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(reason(&late), "DEADLINE_PASSED");
+}
+
+#[tokio::test]
+async fn a_decision_after_the_reply_deadline_but_before_the_sweep_is_refused() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let case_ref = open_and_receive(&federation, "open-1").await;
+    federation.clock.advance_millis(14 * DAY_MS + 1);
+    let late = federation
+        .gateway("FR")
+        .await
+        .decide_readmission(acceptance("late-1", &case_ref))
+        .await;
+    // The sweeper may have recorded the lapse first; either way the decision is late.
+    let late = late.unwrap_err();
+    assert_eq!(late.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(reason(&late), "DEADLINE_PASSED");
+    both_reach(&federation, &case_ref, Status::AcceptedByDefault).await;
+}
+
+#[tokio::test]
+async fn an_accepted_case_not_transferred_within_three_months_of_arrival_expires_on_both_nodes() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let case_ref = open_and_receive(&federation, "open-1").await;
+    federation
+        .gateway("FR")
+        .await
+        .decide_readmission(acceptance("accept-1", &case_ref))
+        .await
+        .unwrap();
+    both_reach(&federation, &case_ref, Status::Accepted).await;
+    let gb = case(&federation, "GB", &case_ref).await.unwrap();
+    let procedure = gb
+        .deadlines
+        .iter()
+        .find(|deadline| deadline.kind == pb::ReadmissionDeadlineKind::Procedure as i32)
+        .expect("the UK–France procedure limit is shown");
+    assert_eq!(procedure.responsible_state, "GB");
+    let due_at = from_wire_time(procedure.due_at.as_ref().unwrap())
+        .unwrap()
+        .as_millis();
+    assert_eq!(
+        due_at,
+        START_MILLIS - DAY_MS + 92 * DAY_MS,
+        "three months from the arrival on 1 March: 1 June"
+    );
+    federation.clock.advance_millis(due_at - START_MILLIS);
+    assert_eq!(federation.sweep("GB").await, 0);
+    federation.clock.advance_millis(1);
+    both_reach(&federation, &case_ref, Status::Expired).await;
+    let history = shared_history(&federation, &case_ref).await;
+    let expiry = history.last().unwrap();
+    assert_eq!(expiry.acting_state, "GB", "the requesting state's clock");
+    assert_eq!(expiry.occurred_at, Some(time(due_at + 1)));
+    assert!(matches!(
+        &expiry.detail,
+        Some(pb::readmission_event::Detail::Expired(expired))
+            if expired.cause == pb::ReadmissionExpiryCause::ProcedureTimeExhausted as i32
+    ));
+}
+
+#[tokio::test]
+async fn a_request_past_the_parity_limit_is_rejected_with_parity_imbalance_on_both_nodes() {
+    let federation = Federation::start_with(&["GB", "FR"], &[("GB", "FR", 0)]).await;
+    // Under the limit (GB owes FR nothing), FR takes the request.
+    let returned = arrival_confirmed(&federation, "return-1").await;
+    assert_eq!(
+        kinds(&shared_history(&federation, &returned).await)[2],
+        K::Accepted
+    );
+    // GB has now returned one person to FR and admitted none: it owes FR one admission.
+    let case_ref = open(&federation, "open-2").await;
+    both_reach(&federation, &case_ref, Status::Rejected).await;
+    for state in ["GB", "FR"] {
+        let seen = case(&federation, state, &case_ref).await.unwrap();
+        assert_eq!(
+            seen.rejection_reasons,
+            [pb::ReadmissionReason::ParityImbalance as i32],
+            "{state} shows the parity refusal"
+        );
+    }
+    let history = shared_history(&federation, &case_ref).await;
+    assert_eq!(kinds(&history), [K::Submitted, K::Received, K::Rejected]);
+    assert_eq!(history[2].acting_state, "FR");
+}
+
+#[tokio::test]
+async fn france_may_not_send_a_person_to_the_united_kingdom_under_ukfr_2025() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let mut request = open_request("open-1");
+    request.requested_state = "GB".into();
+    let refused = federation
+        .gateway("FR")
+        .await
+        .open_readmission(request)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(reason(&refused), "NO_AGREEMENT");
+    assert!(all_cases(&federation, "FR").await.is_empty());
+    assert!(all_cases(&federation, "GB").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_british_node_refuses_a_person_sent_by_france_under_ukfr_2025() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let mut submission = pb::ReadmissionEvent {
+        case_ref: format!("RDM-FR-GB-{}", "1".repeat(26)),
+        sequence: 1,
+        kind: K::Submitted as i32,
+        acting_state: "FR".into(),
+        occurred_at: Some(time(START_MILLIS)),
+        idempotency_key: "fr-open-1".into(),
+        detail: Some(pb::readmission_event::Detail::Submitted(
+            pb::ReadmissionSubmission {
+                requested_state: "GB".into(),
+                regime: pb::Regime::Ukfr2025 as i32,
+                arrival_time: Some(time(START_MILLIS - DAY_MS)),
+                person: open_request("unused").person,
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    };
+    sign(&mut submission, &federation.signing_key("FR"));
+    let refused = federation
+        .node_client("FR", "GB")
+        .await
+        .deliver_readmission_event(pb::DeliverReadmissionEventRequest {
+            event: Some(submission),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(reason(&refused), "NO_AGREEMENT");
+    assert!(all_cases(&federation, "GB").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_reply_deadline_that_stopped_with_the_reply_is_never_swept_again() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let case_ref = open_and_receive(&federation, "open-1").await;
+    federation
+        .gateway("FR")
+        .await
+        .decide_readmission(acceptance("accept-1", &case_ref))
+        .await
+        .unwrap();
+    both_reach(&federation, &case_ref, Status::Accepted).await;
+    federation.clock.advance_days(15);
+    let now = START_MILLIS + 15 * DAY_MS;
+    let due = federation.app("FR").store().due_deadlines(now, 10).await;
+    assert!(
+        due.unwrap().is_empty(),
+        "FR owns no running clock on an accepted case"
+    );
+    let fr = case(&federation, "FR", &case_ref).await.unwrap();
+    let kinds_shown: Vec<i32> = fr.deadlines.iter().map(|deadline| deadline.kind).collect();
+    assert_eq!(
+        kinds_shown,
+        [
+            pb::ReadmissionDeadlineKind::Transfer as i32,
+            pb::ReadmissionDeadlineKind::Procedure as i32
+        ],
+        "only the clocks still running are shown"
+    );
+}
+
+#[tokio::test]
+async fn the_parity_guard_stays_silent_under_a_regime_without_parity_refusals() {
+    let federation = Federation::start_with(&["GB", "FR"], &[("GB", "FR", 0)]).await;
+    arrival_confirmed(&federation, "return-1").await;
+    let mut request = open_request("open-2");
+    request.regime = pb::Regime::DublinIii as i32;
+    let case_ref = federation
+        .gateway("GB")
+        .await
+        .open_readmission(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .readmission
+        .unwrap()
+        .case_ref;
+    both_reach(&federation, &case_ref, Status::Received).await;
+    let history = shared_history(&federation, &case_ref).await;
+    assert_eq!(
+        kinds(&history),
+        [K::Submitted, K::Received],
+        "Dublin III knows no R10: FR examines the request"
+    );
+}
+
+#[tokio::test]
+async fn a_request_later_than_fourteen_days_after_arrival_is_refused_and_stores_nothing() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let mut request = open_request("open-1");
+    request.arrival_time = Some(time(START_MILLIS - 14 * DAY_MS - 1));
+    let refused = federation
+        .gateway("GB")
+        .await
+        .open_readmission(request)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(reason(&refused), "DEADLINE_PASSED");
+    assert!(all_cases(&federation, "GB").await.is_empty());
+}

@@ -1,0 +1,262 @@
+//! Exactly once: retried requests, retried steps, nodes stopped between commit and delivery,
+//! and events delivered twice each leave one case and one history.
+
+use accord_proto::v1 as pb;
+use pb::ReadmissionEventKind as K;
+use pb::ReadmissionStatus as Status;
+
+use crate::federation::{Federation, eventually};
+use crate::readmission::{
+    acceptance, all_cases, both_reach, case, kinds, open, open_and_receive, open_request, reason,
+    rejection, shared_history,
+};
+
+#[tokio::test]
+async fn a_retried_open_makes_one_case_and_returns_the_first_answer() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let mut gb = federation.gateway("GB").await;
+    let first = gb
+        .open_readmission(open_request("open-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    let retried = gb
+        .open_readmission(open_request("open-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(retried, first, "a replay returns the first answer");
+    let case_ref = first.readmission.unwrap().case_ref;
+    both_reach(&federation, &case_ref, Status::Received).await;
+    federation.clock.advance_millis(1_000);
+    let later = gb
+        .open_readmission(open_request("open-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(later.readmission.unwrap().case_ref, case_ref);
+    for state in ["GB", "FR"] {
+        let cases = all_cases(&federation, state).await;
+        assert_eq!(cases.len(), 1, "{state} holds one case");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_retries_of_one_open_make_one_case() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for _attempt in 0..8 {
+        let mut gb = federation.gateway("GB").await;
+        attempts.spawn(async move {
+            gb.open_readmission(open_request("open-1"))
+                .await
+                .map(|response| response.into_inner().readmission.unwrap().case_ref)
+        });
+    }
+    let mut case_refs = Vec::new();
+    while let Some(answer) = attempts.join_next().await {
+        case_refs.push(answer.unwrap().unwrap());
+    }
+    case_refs.dedup();
+    assert_eq!(case_refs.len(), 1, "every retry names the same case");
+    both_reach(&federation, &case_refs[0], Status::Received).await;
+    assert_eq!(all_cases(&federation, "GB").await.len(), 1);
+    assert_eq!(all_cases(&federation, "FR").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_key_reused_with_other_content_is_already_exists_and_stores_nothing() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let case_ref = open_and_receive(&federation, "open-1").await;
+    let mut other = open_request("open-1");
+    other.notes = "A different request under the same key.".into();
+    let refused = federation
+        .gateway("GB")
+        .await
+        .open_readmission(other)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::AlreadyExists);
+    assert_eq!(reason(&refused), "IDEMPOTENCY_KEY_REUSED");
+    let cases = all_cases(&federation, "GB").await;
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].case_ref, case_ref);
+}
+
+#[tokio::test]
+async fn a_retried_step_records_one_event_and_a_reused_step_key_is_refused() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let case_ref = open_and_receive(&federation, "open-1").await;
+    let mut fr = federation.gateway("FR").await;
+    let first = fr
+        .decide_readmission(acceptance("decide-1", &case_ref))
+        .await
+        .unwrap()
+        .into_inner();
+    let retried = fr
+        .decide_readmission(acceptance("decide-1", &case_ref))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(retried, first, "a replayed step returns the first answer");
+    let refused = fr
+        .decide_readmission(rejection(
+            "decide-1",
+            &case_ref,
+            &[pb::ReadmissionReason::InsufficientEvidence],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::AlreadyExists);
+    assert_eq!(reason(&refused), "IDEMPOTENCY_KEY_REUSED");
+    let refused_elsewhere = fr
+        .start_examination(pb::StartExaminationRequest {
+            idempotency_key: "decide-1".into(),
+            case_ref: case_ref.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused_elsewhere.code(),
+        tonic::Code::AlreadyExists,
+        "a key names one request, whatever the RPC"
+    );
+    both_reach(&federation, &case_ref, Status::Accepted).await;
+    let history = shared_history(&federation, &case_ref).await;
+    assert_eq!(kinds(&history), [K::Submitted, K::Received, K::Accepted]);
+}
+
+#[tokio::test]
+async fn a_case_committed_while_its_partner_is_down_is_delivered_once_after_restarts() {
+    let mut federation = Federation::start(&["GB", "FR"]).await;
+    federation.stop("FR").await;
+    let case_ref = open(&federation, "open-1").await;
+    let pending = federation.app("GB").store().pending_delivery_count().await;
+    assert_eq!(
+        pending.unwrap(),
+        1,
+        "the SUBMITTED event waits in GB's outbox"
+    );
+    federation.stop("GB").await;
+    let on_disk = std::fs::metadata(federation.database_path("GB")).unwrap();
+    assert!(
+        on_disk.len() > 0,
+        "GB's committed case and outbox wait in its SQLite file"
+    );
+    federation.restart("FR").await;
+    federation.restart("GB").await;
+    // Retries wait on the node's clock, which the test moves: past the back-off ceiling.
+    federation.clock.advance_millis(1_000);
+    both_reach(&federation, &case_ref, Status::Received).await;
+    let history = shared_history(&federation, &case_ref).await;
+    assert_eq!(kinds(&history), [K::Submitted, K::Received]);
+    assert_eq!(all_cases(&federation, "FR").await.len(), 1);
+    eventually("both outboxes are empty", || async {
+        federation
+            .app("GB")
+            .store()
+            .pending_delivery_count()
+            .await
+            .unwrap()
+            == 0
+            && federation
+                .app("FR")
+                .store()
+                .pending_delivery_count()
+                .await
+                .unwrap()
+                == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_delivery_repeated_by_the_partner_is_acknowledged_as_already_delivered() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let case_ref = open_and_receive(&federation, "open-1").await;
+    let fr_view = case(&federation, "FR", &case_ref).await.unwrap();
+    let submitted = fr_view.events[0].clone();
+    federation.clock.advance_millis(60 * 60 * 1_000);
+    let answer = federation
+        .node_client("GB", "FR")
+        .await
+        .deliver_readmission_event(pb::DeliverReadmissionEventRequest {
+            event: Some(submitted),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.already_delivered);
+    assert_eq!(
+        answer.receipt_time, fr_view.received_at,
+        "a redelivery returns the first receipt time"
+    );
+    assert_eq!(all_cases(&federation, "FR").await.len(), 1);
+    let history = shared_history(&federation, &case_ref).await;
+    assert_eq!(history.len(), 2, "nothing was added");
+}
+
+#[tokio::test]
+async fn a_step_committed_while_the_partner_is_down_reaches_it_after_its_restart() {
+    let mut federation = Federation::start(&["GB", "FR"]).await;
+    let case_ref = open_and_receive(&federation, "open-1").await;
+    federation.stop("GB").await;
+    federation
+        .gateway("FR")
+        .await
+        .decide_readmission(acceptance("accept-1", &case_ref))
+        .await
+        .unwrap();
+    let pending = federation.app("FR").store().pending_delivery_count().await;
+    assert_eq!(
+        pending.unwrap(),
+        1,
+        "the ACCEPTED event waits in FR's outbox"
+    );
+    let fr_view = case(&federation, "FR", &case_ref).await.unwrap();
+    assert_eq!(
+        fr_view.pending_event_count, 1,
+        "the case shows one event awaiting delivery"
+    );
+    federation.restart("GB").await;
+    federation.clock.advance_millis(1_000);
+    both_reach(&federation, &case_ref, Status::Accepted).await;
+}
+
+/// Two states acting on one case at once claim one sequence number. event.proto's clash
+/// rule: both nodes keep the event with the earlier `occurred_at` (ties: the smaller
+/// `acting_state`), and the loser re-applies its action after the winner where the
+/// lifecycle allows.
+#[tokio::test]
+async fn a_clash_on_one_sequence_is_resolved_by_the_earlier_event_on_both_nodes() {
+    let mut federation = Federation::start(&["GB", "FR"]).await;
+    let case_ref = open_and_receive(&federation, "open-1").await;
+    federation.stop("FR").await;
+    federation
+        .gateway("GB")
+        .await
+        .withdraw_readmission(pb::WithdrawReadmissionRequest {
+            idempotency_key: "withdraw-1".into(),
+            case_ref: case_ref.clone(),
+            reason: pb::ReadmissionWithdrawalReason::ClaimPending as i32,
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    federation.restart("FR").await;
+    // At the same instant FR, unaware of the withdrawal, accepts: FR wins the tie.
+    federation
+        .gateway("FR")
+        .await
+        .decide_readmission(acceptance("accept-1", &case_ref))
+        .await
+        .unwrap();
+    federation.clock.advance_millis(1_000);
+    both_reach(&federation, &case_ref, Status::Withdrawn).await;
+    let history = shared_history(&federation, &case_ref).await;
+    assert_eq!(
+        kinds(&history),
+        [K::Submitted, K::Received, K::Accepted, K::Withdrawn],
+        "GB's withdrawal re-applied after FR's acceptance"
+    );
+}
