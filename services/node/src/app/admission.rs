@@ -708,14 +708,7 @@ impl App {
             .load_admission(case_ref)
             .await?
             .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        let mut events: Vec<pb::AdmissionEvent> = loaded
-            .events
-            .into_iter()
-            .filter(|event| event.sequence > after_sequence)
-            .collect();
-        let more = events.len() > limit as usize;
-        events.truncate(limit as usize);
-        Ok((events, more))
+        Ok(super::events_after(loaded.events, after_sequence, limit))
     }
 
     /// A page of cases (without person or history), in case reference order.

@@ -200,3 +200,18 @@ pub(crate) fn new_case_id(now: Timestamp) -> String {
     }
     id
 }
+
+/// The events of a history after `after_sequence`, at most `limit`, and whether more follow.
+pub(crate) fn events_after<E: envelope::CaseEvent>(
+    history: Vec<E>,
+    after_sequence: u64,
+    limit: u32,
+) -> (Vec<E>, bool) {
+    let mut events: Vec<E> = history
+        .into_iter()
+        .filter(|event| event.sequence() > after_sequence)
+        .collect();
+    let more = events.len() > limit as usize;
+    events.truncate(limit as usize);
+    (events, more)
+}

@@ -377,14 +377,7 @@ impl App {
             .load_offer(offer_ref)
             .await?
             .ok_or_else(|| Error::NotFound(offer_ref.to_string()))?;
-        let mut events: Vec<pb::OfferEvent> = loaded
-            .events
-            .into_iter()
-            .filter(|event| event.sequence > after_sequence)
-            .collect();
-        let more = events.len() > limit as usize;
-        events.truncate(limit as usize);
-        Ok((events, more))
+        Ok(super::events_after(loaded.events, after_sequence, limit))
     }
 
     /// A page of offers (without history), in reference order.

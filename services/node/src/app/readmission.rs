@@ -665,16 +665,13 @@ impl App {
         &self,
         case_ref: &CaseRef,
         after_sequence: u64,
-    ) -> Result<Vec<pb::ReadmissionEvent>, Error> {
+        limit: u32,
+    ) -> Result<(Vec<pb::ReadmissionEvent>, bool), Error> {
         let loaded = self
             .load(case_ref)
             .await?
             .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        Ok(loaded
-            .events
-            .into_iter()
-            .filter(|event| event.sequence > after_sequence)
-            .collect())
+        Ok(super::events_after(loaded.events, after_sequence, limit))
     }
 
     /// A page of cases (summaries without history), in case reference order.

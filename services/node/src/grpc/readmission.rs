@@ -891,26 +891,18 @@ impl ReadmissionService for ReadmissionApi {
         let page_size = match message.page_size {
             0 => EVENT_PAGE_SIZE_DEFAULT,
             size => size.min(self.app_page_size_max()),
-        } as usize;
+        };
         let after = message.after_sequence.max(after_token.unwrap_or(0));
         let result = self
             .app
-            .readmission_events(&case, after)
+            .readmission_events(&case, after, page_size)
             .await
-            .map(|mut events| {
-                let next_page_token = if events.len() > page_size {
-                    events.truncate(page_size);
-                    events
-                        .last()
-                        .map(|event| event.sequence.to_string())
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
-                pb::ListReadmissionEventsResponse {
-                    events,
-                    next_page_token,
-                }
+            .map(|(events, more)| pb::ListReadmissionEventsResponse {
+                next_page_token: match (more, events.last()) {
+                    (true, Some(last)) => last.sequence.to_string(),
+                    _ => String::new(),
+                },
+                events,
             });
         respond(&self.app, &caller.spiffe_id(), OPERATION, result).await
     }
