@@ -8,7 +8,8 @@ set -euo pipefail
 bin=/usr/lib/postgresql/15/bin
 
 as_postgres() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    # From /, which the postgres user may enter whatever the caller's folder.
+    if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 case "${1:-}" in
