@@ -84,22 +84,36 @@ const OPERATION_OPEN: &str = "OpenReadmission";
 
 impl App {
     /// Opens a case: S records SUBMITTED and queues it for R's node.
+    ///
+    /// The hot path reads nothing: the writer checks the idempotency key in the same batch
+    /// query that serves every concurrent request, and answers a replay with the first
+    /// response. Only a request that fails here looks up its key, so that a replay is
+    /// answered with its first result even when the request would now be refused.
     pub async fn open_readmission(
         &self,
         caller: &str,
         request: OpenReadmission,
     ) -> Result<StepOutcome, Error> {
-        if let Some(outcome) = self
-            .replay_of(
-                caller,
-                &request.idempotency_key,
-                OPERATION_OPEN,
-                &request.request_digest,
-            )
-            .await?
-        {
-            return Ok(outcome);
+        let key = request.idempotency_key.clone();
+        let digest = request.request_digest.clone();
+        match self.prepare_opening(caller, request) {
+            Ok((change, outcome)) => self.commit_step(change, outcome).await,
+            Err(error) => match self
+                .replay_of(caller, &key, OPERATION_OPEN, &digest)
+                .await?
+            {
+                Some(outcome) => Ok(outcome),
+                None => Err(error),
+            },
         }
+    }
+
+    /// The case, its SUBMITTED event and the change that records them.
+    fn prepare_opening(
+        &self,
+        caller: &str,
+        request: OpenReadmission,
+    ) -> Result<(Change, StepOutcome), Error> {
         let own = self.own_state();
         let requested = request.requested;
         if self.partner(requested).is_none() {
@@ -120,14 +134,14 @@ impl App {
                 ),
             ));
         }
+        let now = self.now();
         let case_ref = CaseRef::new(
             CaseKind::Readmission,
             own,
             requested,
-            &super::new_case_id(self.now()),
+            &super::new_case_id(now),
         )
         .map_err(|error| Error::Internal(format!("case reference: {error}")))?;
-        let now = self.now();
         let (case, event) =
             ReadmissionCase::submit(case_ref, profile, request.arrival, request.track, now)
                 .map_err(|error| domain_error(&error, &request_case_ref(own, requested)))?;
@@ -158,7 +172,7 @@ impl App {
             events: vec![event_record(&wire)],
             outbox: vec![self.outbox_message(&wire, requested)],
         };
-        self.commit_step(change, outcome).await
+        Ok((change, outcome))
     }
 
     /// Records a caseworker's step on a case, for this node's state.
