@@ -16,6 +16,7 @@
 //! in the node depends on it.
 
 mod echo;
+mod lean;
 mod load;
 mod request;
 mod stages;

@@ -8,6 +8,8 @@
 //! - `commit`: `Store::commit` of a prebuilt change shaped like an open's (case summary,
 //!   signed event, idempotency record with the response, outbox message) — the group
 //!   commit alone;
+//! - `lean`: the same rows committed by a reference writer without the ORM (see `lean`),
+//!   to show what the store's mechanics cost;
 //! - `app`: `App::open_readmission` — look-up, domain, signing and commit, what a node
 //!   does per request after the gRPC layer; with `--dispatcher` the outbox dispatcher runs
 //!   alongside against the unreachable partner, as in the node run.
@@ -18,6 +20,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use accord_domain::{IdempotencyKey, Regime, ReplyTrack, StateCode, Timestamp};
@@ -36,6 +39,7 @@ use prost::Message;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::lean::LeanWriter;
 use crate::request::RequestPlan;
 use crate::stats::{Summary, micros};
 use crate::{PkiArgs, seconds};
@@ -89,6 +93,8 @@ enum StageName {
     App,
     /// The group commit alone.
     Commit,
+    /// A reference writer on the same schema without the ORM (see `lean`).
+    Lean,
 }
 
 impl StagesArgs {
@@ -134,6 +140,10 @@ pub async fn run(args: StagesArgs) -> anyhow::Result<()> {
     if args.runs(StageName::Commit) {
         let shape = ChangeShape::from_sample(&sample, state, &caller);
         commit_stage(&args, shape).await?;
+    }
+    if args.runs(StageName::Lean) {
+        let shape = ChangeShape::from_sample(&sample, state, &caller);
+        lean_stage(&args, shape).await?;
     }
     Ok(())
 }
@@ -199,6 +209,19 @@ async fn commit_stage(args: &StagesArgs, shape: ChangeShape) -> anyhow::Result<(
         })
     });
     measure(args, "commit", commit).await;
+    Ok(())
+}
+
+async fn lean_stage(args: &StagesArgs, shape: ChangeShape) -> anyhow::Result<()> {
+    // The node's migrations make the schema; then the node's store steps aside.
+    open_store(args, "lean").await?.close().await?;
+    let writer = LeanWriter::start(&args.work.join("stage-lean.db")).await?;
+    let shape = Arc::new(shape);
+    let commit: Operation = Arc::new(move |task, sequence| {
+        let (writer, shape) = (writer.clone(), shape.clone());
+        Box::pin(async move { writer.commit(shape.change(task, sequence)).await })
+    });
+    measure(args, "lean", commit).await;
     Ok(())
 }
 
@@ -304,6 +327,9 @@ struct ChangeShape {
     envelope: Vec<u8>,
     response: Vec<u8>,
     payload: Vec<u8>,
+    /// Case references grow with time, as the node's do (a time prefix), so the
+    /// reference-keyed indexes see appends, not scattered inserts.
+    next_case: AtomicU64,
 }
 
 impl ChangeShape {
@@ -315,12 +341,14 @@ impl ChangeShape {
             envelope: event.encode_to_vec(),
             response: sample.encode_to_vec(),
             payload: pb::DeliverReadmissionEventRequest { event: Some(event) }.encode_to_vec(),
+            next_case: AtomicU64::new(0),
         }
     }
 
     fn change(&self, task: usize, sequence: u64) -> Change {
         let now = SystemClock.now().as_millis();
-        let case_ref = format!("RA-{}-FR-BENCH{task:08}{sequence:013}", self.own_state);
+        let case_number = self.next_case.fetch_add(1, Ordering::Relaxed);
+        let case_ref = format!("RA-{}-FR-BENCH{case_number:018}", self.own_state);
         let key = format!("commit-{task}-{sequence}");
         Change {
             idempotency: Some(IdempotencyRecord {

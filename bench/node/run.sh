@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Node benchmark: OpenReadmission on a real `accord node` (SQLite, WAL, synchronous=FULL)
+# against the transport floor (the load generator's mTLS echo server), in the same run, with
+# the same clients and connections. Prints medians, the node/floor ratio and the durability
+# check (cases in the node's database = successful replies).
+#
+# Usage: bench/node/run.sh
+# Settings (environment variables, defaults in brackets):
+#   CLIENTS      client counts N to try                   ["16 64 256"]
+#   CONNECTIONS  HTTP/2 connections C shared by the N      [4]
+#   REPETITIONS  runs per target and N                     [3]
+#   WARMUP       seconds of warm-up per run                 [2]
+#   DURATION     measured seconds per run                   [10]
+#   PARTNER      "down": FR's node is configured but not running, so the outbox dispatcher
+#                retries with back-off; "up": FR's node runs too and receives every case [down]
+#   PROFILE      1: afterwards, profile the node (perf, cpu-clock, DWARF stacks) during one
+#                more run at the first N and print where its CPU time goes             [0]
+#   STAGES       1: afterwards, time the node's layers in-process (loadgen stages)      [0]
+#   KEEP         1: keep the temporary folder (PKI, configs, databases, logs)           [0]
+set -euo pipefail
+
+repository="$(cd "$(dirname "$0")/../.." && pwd)"
+clients_list="${CLIENTS:-16 64 256}"
+connections="${CONNECTIONS:-4}"
+repetitions="${REPETITIONS:-3}"
+warmup="${WARMUP:-2}"
+duration="${DURATION:-10}"
+partner_mode="${PARTNER:-down}"
+
+cargo build --release --quiet --manifest-path "${repository}/Cargo.toml" \
+    -p accord -p accord-node --bins --examples
+target_directory="${CARGO_TARGET_DIR:-${repository}/target}"
+
+work="$(mktemp -d -t accord-bench-node.XXXXXX)"
+started_pids=()
+cleanup() {
+    for pid in "${started_pids[@]}"; do
+        kill -CONT "${pid}" 2>/dev/null || true
+        kill "${pid}" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    if [ "${KEEP:-0}" = 1 ]; then
+        echo "kept ${work}" >&2
+    else
+        rm -rf "${work}"
+    fi
+}
+trap cleanup EXIT
+
+# Private copies: another build in the repository must not replace a binary mid-run.
+mkdir -p "${work}/bin"
+cp "${target_directory}/release/accord" "${target_directory}/release/examples/loadgen" "${work}/bin/"
+accord="${work}/bin/accord"
+loadgen="${work}/bin/loadgen"
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits until FILE contains "listening on HOST:PORT" and prints HOST:PORT.
+wait_listening() {
+    local file="$1" pid="$2"
+    for _ in $(seq 1 300); do
+        if grep -q "listening on" "${file}" 2>/dev/null; then
+            grep -m1 -o "listening on [0-9.:]*" "${file}" | cut -d' ' -f3
+            return 0
+        fi
+        if ! kill -0 "${pid}" 2>/dev/null; then
+            echo "process ${pid} exited; its log:" >&2
+            cat "${file}" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "timed out waiting for ${file}" >&2
+    return 1
+}
+
+node_config() {
+    local state="$1" port="$2" partner="$3" partner_port="$4"
+    cat <<EOF
+state = "${state}"
+listen_addr = "127.0.0.1:${port}"
+database_url = "sqlite://${work}/${state}.db?mode=rwc"
+
+[tls]
+ca = "${work}/pki/ca.pem"
+crl = "${work}/pki/crl.pem"
+certificate = "${work}/pki/issued/${state}-node.pem"
+private_key = "${work}/pki/issued/${state}-node.key"
+signing_key = "${work}/pki/issued/${state}-node.signing.key"
+
+[[partners]]
+state = "${partner}"
+endpoint = "https://127.0.0.1:${partner_port}"
+signing_public_key = "${work}/pki/issued/${partner}-node.signing.pub"
+EOF
+}
+
+count_cases() {
+    python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM case_summary").fetchone()[0])' "$1"
+}
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+"${accord}" pki init --dir "${work}/pki" >/dev/null
+for state in GB FR; do
+    "${accord}" pki issue --dir "${work}/pki" --state "${state}" --role node >/dev/null
+done
+"${accord}" pki issue --dir "${work}/pki" --state GB --role gateway >/dev/null
+
+gb_port="$(free_port)"
+fr_port="$(free_port)"
+node_config GB "${gb_port}" FR "${fr_port}" >"${work}/gb.toml"
+node_config FR "${fr_port}" GB "${gb_port}" >"${work}/fr.toml"
+
+RUST_LOG=warn "${accord}" node --config "${work}/gb.toml" >"${work}/gb.log" 2>&1 &
+gb_pid=$!
+started_pids+=("${gb_pid}")
+wait_listening "${work}/gb.log" "${gb_pid}" >/dev/null || { echo "the GB node did not start" >&2; exit 1; }
+if [ "${partner_mode}" = up ]; then
+    RUST_LOG=warn "${accord}" node --config "${work}/fr.toml" >"${work}/fr.log" 2>&1 &
+    fr_pid=$!
+    started_pids+=("${fr_pid}")
+    wait_listening "${work}/fr.log" "${fr_pid}" >/dev/null || { echo "the FR node did not start" >&2; exit 1; }
+fi
+"${loadgen}" echo-server --pki "${work}/pki" --state GB >"${work}/echo.log" 2>&1 &
+echo_pid=$!
+started_pids+=("${echo_pid}")
+echo_address="$(wait_listening "${work}/echo.log" "${echo_pid}")"
+echo "== node GB on 127.0.0.1:${gb_port} (partner FR ${partner_mode} on ${fr_port}), floor on ${echo_address}"
+
+# While the floor is measured, the nodes are paused (SIGSTOP): their outbox dispatchers would
+# otherwise keep working in the background and take CPU from the floor's run.
+node_pids=("${gb_pid}")
+[ "${partner_mode}" = up ] && node_pids+=("${fr_pid}")
+signal_nodes() {
+    for pid in "${node_pids[@]}"; do
+        kill "-$1" "${pid}"
+    done
+}
+
+results="${work}/results.txt"
+: >"${results}"
+run_load() {
+    local label="$1" target="$2" clients="$3"
+    [ "${label}" = floor ] && signal_nodes STOP
+    "${loadgen}" run --label "${label}" --target "${target}" --pki "${work}/pki" --state GB \
+        --requested-state FR --clients "${clients}" --connections "${connections}" \
+        --warmup "${warmup}" --duration "${duration}" 2>>"${work}/loadgen.log" | tee -a "${results}"
+    [ "${label}" = floor ] && signal_nodes CONT
+    return 0
+}
+for repetition in $(seq 1 "${repetitions}"); do
+    for clients in ${clients_list}; do
+        # Alternate the order so neither target always runs on a warmer or busier machine.
+        if [ $((repetition % 2)) = 1 ]; then
+            run_load node "https://127.0.0.1:${gb_port}" "${clients}"
+            run_load floor "https://${echo_address}" "${clients}"
+        else
+            run_load floor "https://${echo_address}" "${clients}"
+            run_load node "https://127.0.0.1:${gb_port}" "${clients}"
+        fi
+    done
+done
+echo "== load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "${PROFILE:-0}" = 1 ]; then
+    first_clients="${clients_list%% *}"
+    frequency=499
+    perf record -e cpu-clock -F "${frequency}" --call-graph dwarf,16384 -p "${gb_pid}" \
+        -o "${work}/node.perf" -- sleep $((warmup + duration)) >/dev/null 2>&1 &
+    perf_pid=$!
+    profiled="$("${loadgen}" run --label profiled --target "https://127.0.0.1:${gb_port}" \
+        --pki "${work}/pki" --state GB --requested-state FR --clients "${first_clients}" \
+        --connections "${connections}" --warmup "${warmup}" --duration "${duration}" 2>/dev/null)"
+    wait "${perf_pid}" || true
+    echo "== profile of the node during: ${profiled}"
+    profiled_replies="$(echo "${profiled}" | grep -o 'ok_total=[0-9]*' | cut -d= -f2)"
+    perf script -i "${work}/node.perf" 2>/dev/null \
+        | python3 "${repository}/bench/node/profile.py" --requests "${profiled_replies}" \
+            --sample-us "$((1000000 / frequency))"
+    echo "${profiled}" | sed 's/^RESULT label=profiled/RESULT label=node/' >>"${results}"
+fi
+
+partner_arguments=()
+if [ "${partner_mode}" = up ]; then
+    # Give GB's dispatcher time to deliver what is still in its outbox.
+    gb_cases_now="$(count_cases "${work}/GB.db")"
+    for _ in $(seq 1 600); do
+        [ "$(count_cases "${work}/FR.db")" -ge "${gb_cases_now}" ] && break
+        sleep 0.5
+    done
+    partner_arguments=(--partner-cases "$(count_cases "${work}/FR.db")")
+fi
+# Stop the node gracefully (it drains in-flight work), then count what it committed.
+kill -TERM "${gb_pid}"
+wait "${gb_pid}" || true
+gb_cases="$(count_cases "${work}/GB.db")"
+
+echo
+status=0
+python3 "${repository}/bench/node/summarise.py" "${results}" --cases "${gb_cases}" \
+    "${partner_arguments[@]}" || status=$?
+
+if [ "${STAGES:-0}" = 1 ]; then
+    echo
+    echo "== the node's layers in-process (loadgen stages, N=64)"
+    "${loadgen}" stages --pki "${work}/pki" --state GB --requested-state FR \
+        --work "${work}/stages" --clients 64 --warmup 1 --duration 5
+    "${loadgen}" stages --pki "${work}/pki" --state GB --requested-state FR \
+        --work "${work}/stages" --clients 64 --warmup 1 --duration 5 --stage app --dispatcher
+fi
+exit "${status}"

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Summarises the node benchmark: medians of the load generator's RESULT lines per target
+and client count, the node/floor ratio, and the durability check.
+
+Usage: summarise.py RESULTS_FILE [--cases N] [--partner-cases N]
+RESULTS_FILE holds the load generator's `RESULT key=value …` lines, in any order.
+--cases is the number of cases in the node's database after the run; it must equal the sum
+of `ok_total` over the node's runs (every successful reply is a committed case).
+"""
+
+import argparse
+import collections
+import statistics
+import sys
+
+
+def parse(path):
+    """The RESULT lines of `path`, as dictionaries."""
+    results = []
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if not line.startswith("RESULT "):
+                continue
+            fields = dict(item.split("=", 1) for item in line.split()[1:])
+            results.append(fields)
+    return results
+
+
+def median(results, key):
+    return statistics.median(float(result[key]) for result in results)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("results")
+    parser.add_argument("--cases", type=int, help="cases in the node's database after the run")
+    parser.add_argument("--partner-cases", type=int, help="cases in the partner's database")
+    args = parser.parse_args()
+    results = parse(args.results)
+    groups = collections.defaultdict(list)
+    for result in results:
+        groups[(int(result["clients"]), int(result["connections"]), result["label"])].append(result)
+    settings = sorted({(clients, connections) for clients, connections, _ in groups})
+    print("| N clients | C connections | target | runs | requests/s (median) | p50 ms | p99 ms | "
+          "response bytes | node / floor |")
+    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for clients, connections in settings:
+        floor = groups.get((clients, connections, "floor"))
+        for label in ("node", "floor"):
+            runs = groups.get((clients, connections, label))
+            if not runs:
+                continue
+            rps = median(runs, "rps")
+            ratio = ""
+            if label == "node" and floor:
+                ratio = f"{100.0 * rps / median(floor, 'rps'):.1f} %"
+            print(f"| {clients} | {connections} | {label} | {len(runs)} | {rps:,.0f} | "
+                  f"{median(runs, 'p50_ms'):.2f} | {median(runs, 'p99_ms'):.2f} | "
+                  f"{runs[0]['response_bytes']} | {ratio} |")
+    print()
+    for (clients, connections, label), runs in sorted(groups.items()):
+        each = ", ".join(f"{float(run['rps']):,.0f}" for run in runs)
+        print(f"- {label}, N={clients}, C={connections}: requests/s per run {each}")
+    errors = sum(int(result["errors"]) for result in results)
+    print(f"- errors over all runs: {errors}")
+    if args.cases is None:
+        return 0
+    replies = sum(int(result["ok_total"]) for result in results if result["label"] == "node")
+    verdict = "holds" if replies == args.cases else "FAILS"
+    print(f"- durability: {replies:,} successful OpenReadmission replies from the node, "
+          f"{args.cases:,} cases in its database — {verdict}")
+    if args.partner_cases is not None:
+        print(f"- delivery: {args.partner_cases:,} of those cases reached the partner node")
+    return 0 if replies == args.cases else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
