@@ -93,7 +93,9 @@ async fn write(connection: &mut SqliteConnection, changes: &[&Change]) -> Result
     let mut transaction = connection.begin().await?;
     let known = known_keys(&mut transaction, changes).await?;
     if known > 0 {
-        return Err(sqlx::Error::Protocol(format!("{known} keys were already used")));
+        return Err(sqlx::Error::Protocol(format!(
+            "{known} keys were already used"
+        )));
     }
     for chunk in chunks(changes) {
         insert_cases(&mut transaction, chunk).await?;
@@ -160,7 +162,9 @@ async fn insert_cases(
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for change in chunk {
         let CaseWrite::Create(case) = &change.case else {
-            return Err(sqlx::Error::Protocol("the lean stage only opens cases".into()));
+            return Err(sqlx::Error::Protocol(
+                "the lean stage only opens cases".into(),
+            ));
         };
         query = query
             .bind(case.case_ref.clone())
