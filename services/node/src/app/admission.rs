@@ -51,14 +51,12 @@ use accord_proto::v1 as pb;
 use pb::admission_event::Detail;
 use prost::Message;
 
+use super::idempotency::IdempotencyContext;
 use super::offer::{LoadedOffer, check_sequence, offer_error, offer_event_record};
-use super::{App, CONFLICT_RETRIES_MAX, Error, Precondition, not_before};
+use super::{App, Error, EventPage, EventPageRequest, Precondition, not_before, retry_on_conflict};
 use crate::convert::admission as convert;
 use crate::convert::to_wire_time;
-use crate::store::{
-    self, CaseFilter, CaseRecord, CaseWrite, Change, Channel, Committed, IdempotencyRecord,
-    OutboxMessage,
-};
+use crate::store::{self, CaseFilter, CaseRecord, CaseWrite, Change, Channel, OutboxMessage};
 
 /// A validated nomination (A's caseworker, through A's gateway).
 #[derive(Debug, Clone)]
@@ -129,14 +127,6 @@ pub struct AdmissionListFilter {
     pub updated_since: Option<Timestamp>,
 }
 
-/// The request a use case answers, for its idempotency record.
-pub(crate) struct IdempotencyContext<'a> {
-    pub(crate) caller: &'a str,
-    pub(crate) idempotency_key: &'a IdempotencyKey,
-    pub(crate) operation: &'a str,
-    pub(crate) request_digest: &'a [u8],
-}
-
 /// A case as stored: summary, signed history, and the domain case rebuilt from it.
 struct LoadedAdmission {
     summary: CaseRecord,
@@ -173,19 +163,14 @@ impl App {
             operation: OPERATION_NOMINATE,
             request_digest: &request.request_digest,
         };
-        for _attempt in 0..CONFLICT_RETRIES_MAX {
-            if let Some(outcome) = self.first_outcome_of(&context).await? {
+        let (context, request) = (&context, &request);
+        retry_on_conflict(&request.offer_ref, move || async move {
+            if let Some(outcome) = self.first_outcome_of(context).await? {
                 return Ok(outcome);
             }
-            match self.try_nominate(&context, &request).await {
-                Err(Error::Aborted(_)) => continue,
-                result => return result,
-            }
-        }
-        Err(Error::Aborted(format!(
-            "{} kept changing concurrently; retry",
-            request.offer_ref
-        )))
+            self.try_nominate(context, request).await
+        })
+        .await
     }
 
     async fn try_nominate(
@@ -352,19 +337,14 @@ impl App {
             operation: step.operation,
             request_digest: &step.request_digest,
         };
-        for _attempt in 0..CONFLICT_RETRIES_MAX {
-            if let Some(outcome) = self.first_outcome_of(&context).await? {
+        let (context, step) = (&context, &step);
+        retry_on_conflict(&step.case_ref, move || async move {
+            if let Some(outcome) = self.first_outcome_of(context).await? {
                 return Ok(outcome);
             }
-            match self.try_admission_step(&context, &step).await {
-                Err(Error::Aborted(_)) => continue,
-                result => return result,
-            }
-        }
-        Err(Error::Aborted(format!(
-            "{} kept changing concurrently; retry",
-            step.case_ref
-        )))
+            self.try_admission_step(context, step).await
+        })
+        .await
     }
 
     async fn try_admission_step(
@@ -506,7 +486,8 @@ impl App {
             .partner(partner)
             .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))?;
         super::envelope::verify(&event, parties, &link.verifying_key)?;
-        for _attempt in 0..CONFLICT_RETRIES_MAX {
+        let (case_ref, event) = (&case_ref, &event);
+        retry_on_conflict(case_ref, move || async move {
             if let Some(already) = self
                 .delivered_before(partner, &event.idempotency_key, &event.encode_to_vec())
                 .await?
@@ -516,18 +497,12 @@ impl App {
                     already_delivered: true,
                 });
             }
-            let result = match self.load_admission(&case_ref).await? {
-                None => self.receive_nomination(partner, &case_ref, &event).await,
-                Some(loaded) => self.receive_admission_event(loaded, &event).await,
-            };
-            match result {
-                Err(Error::Aborted(_)) => continue,
-                result => return result,
+            match self.load_admission(case_ref).await? {
+                None => self.receive_nomination(partner, case_ref, event).await,
+                Some(loaded) => self.receive_admission_event(loaded, event).await,
             }
-        }
-        Err(Error::Aborted(format!(
-            "{case_ref} kept changing concurrently; retry"
-        )))
+        })
+        .await
     }
 
     /// O receives A's nomination: the case starts on O's node under the offer O holds.
@@ -696,19 +671,17 @@ impl App {
         ))
     }
 
-    /// The signed history of a case after `after_sequence`, at most `limit` events, and
-    /// whether more follow.
+    /// A page of the signed history of a case.
     pub async fn admission_events(
         &self,
         case_ref: &CaseRef,
-        after_sequence: u64,
-        limit: u32,
-    ) -> Result<(Vec<pb::AdmissionEvent>, bool), Error> {
+        page: EventPageRequest,
+    ) -> Result<EventPage<pb::AdmissionEvent>, Error> {
         let loaded = self
             .load_admission(case_ref)
             .await?
             .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        Ok(super::events_after(loaded.events, after_sequence, limit))
+        Ok(self.event_page(loaded.events, page))
     }
 
     /// A page of cases (without person or history), in case reference order.
@@ -811,54 +784,6 @@ impl App {
             events,
             case,
         }))
-    }
-
-    /// The first answer to (caller, key), if the key was used; `KeyReused` if it was used
-    /// with other content or for another operation.
-    pub(crate) async fn first_outcome_of<T: Message + Default>(
-        &self,
-        context: &IdempotencyContext<'_>,
-    ) -> Result<Option<T>, Error> {
-        let Some(first) = self
-            .store()
-            .find_idempotency(context.caller, context.idempotency_key.as_str())
-            .await?
-        else {
-            return Ok(None);
-        };
-        if first.operation != context.operation || first.request_digest != context.request_digest {
-            return Err(Error::KeyReused(context.idempotency_key.to_string()));
-        }
-        decode_outcome(&first.response).map(Some)
-    }
-
-    /// Commits a change and answers `outcome`, or the first answer when the writer found
-    /// the same request committed before.
-    pub(crate) async fn commit_with_outcome<T: Message + Default>(
-        &self,
-        change: Change,
-        outcome: T,
-    ) -> Result<T, Error> {
-        match self.store().commit(change).await? {
-            Committed::Applied => Ok(outcome),
-            Committed::Replayed { response } => decode_outcome(&response),
-        }
-    }
-
-    /// The idempotency record remembering `outcome` as the answer to `context`.
-    pub(crate) fn outcome_record<T: Message>(
-        &self,
-        context: &IdempotencyContext<'_>,
-        outcome: &T,
-    ) -> IdempotencyRecord {
-        IdempotencyRecord {
-            caller: context.caller.to_owned(),
-            idempotency_key: context.idempotency_key.to_string(),
-            operation: context.operation.to_owned(),
-            request_digest: context.request_digest.to_vec(),
-            response: outcome.encode_to_vec(),
-            created_at: self.now().as_millis(),
-        }
     }
 
     fn signed_admission_event(
@@ -1034,10 +959,6 @@ pub(crate) async fn pending_count(app: &App, offer_ref: &CaseRef) -> Result<u32,
         .pending_delivery_count_for(&offer_ref.to_string())
         .await?;
     Ok(u32::try_from(pending).unwrap_or(u32::MAX))
-}
-
-fn decode_outcome<T: Message + Default>(bytes: &[u8]) -> Result<T, Error> {
-    T::decode(bytes).map_err(|error| Error::Internal(format!("stored response: {error}")))
 }
 
 fn admission_event_record(event: &pb::AdmissionEvent) -> store::EventRecord {

@@ -76,6 +76,18 @@ pub enum Error {
     /// A concurrent change won; read again and retry.
     #[error("aborted: {0}")]
     Aborted(String),
+    /// A delivered event claims a sequence this node's history already holds with another
+    /// event that wins the clash (event.proto): the sender's event is replaced on its side
+    /// when ours reaches it. Retrying here cannot change the outcome.
+    #[error(
+        "sequence taken: {subject} already holds event {sequence} (another event won the number)"
+    )]
+    SequenceTaken {
+        /// The case or offer.
+        subject: String,
+        /// The sequence claimed.
+        sequence: u64,
+    },
     /// A signature does not verify under the named key.
     #[error("signature of {0} does not verify")]
     SignatureInvalid(String),

@@ -12,15 +12,17 @@ mod deadlines;
 mod dispatcher;
 pub(crate) mod envelope;
 mod error;
+mod idempotency;
 mod ledger;
 pub mod offer;
 pub mod readmission;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use accord_domain::parity::ParityLimit;
-use accord_domain::{StateCode, Timestamp};
+use accord_domain::{CaseRef, StateCode, Timestamp};
 use accord_proto::v1::admission_service_client::AdmissionServiceClient;
 use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
 use accord_trust::{EventSigningKey, EventVerifyingKey, PeerIdentity};
@@ -34,8 +36,12 @@ pub use error::{Error, FieldViolation, Precondition, Violations};
 use crate::clock::Clock;
 use crate::store::{AuditRecord, Store};
 
-/// How many times a use case reads again and retries after losing a race on its case.
-const CONFLICT_RETRIES_MAX: usize = 4;
+/// How many attempts in all, the first included, a use case makes at one change before it
+/// gives up on a case that keeps changing under it (see [`retry_on_conflict`]).
+const CONFLICT_ATTEMPTS_MAX: usize = 4;
+
+/// Events per page of a history read when the caller names no page size.
+const EVENT_PAGE_SIZE_DEFAULT: u32 = 50;
 
 /// A partner node as this node knows it.
 #[derive(Clone)]
@@ -201,17 +207,87 @@ pub(crate) fn new_case_id(now: Timestamp) -> String {
     id
 }
 
-/// The events of a history after `after_sequence`, at most `limit`, and whether more follow.
-pub(crate) fn events_after<E: envelope::CaseEvent>(
-    history: Vec<E>,
-    after_sequence: u64,
-    limit: u32,
-) -> (Vec<E>, bool) {
-    let mut events: Vec<E> = history
-        .into_iter()
-        .filter(|event| event.sequence() > after_sequence)
-        .collect();
-    let more = events.len() > limit as usize;
-    events.truncate(limit as usize);
-    (events, more)
+/// Runs `attempt` (read the case, decide, commit) again while it loses a race on `subject`.
+///
+/// Why: a use case reads a case, lets the domain decide, and commits with the store's
+/// optimistic check that nothing changed since the read. `Error::Aborted` means another
+/// change reached the case (or offer) first: the caseworker's step or the partner's event was
+/// decided against a history that is no longer the case's. Deciding again on a fresh read is
+/// always safe, and gives the caller the answer it would have had without the race: the
+/// step applied after the other change, a refusal the new history calls for, or, when the
+/// other change was this same request, its first outcome (each attempt starts with its
+/// replay look-up).
+///
+/// How many times: at most [`CONFLICT_ATTEMPTS_MAX`] attempts in all. Every other result,
+/// success or error, is returned at once, unchanged.
+///
+/// What the caller sees after the last: `Error::Aborted("<subject> kept changing
+/// concurrently; retry")` (gRPC `ABORTED`), whatever the last attempt's own `Aborted` said.
+/// A lost attempt's change was not committed: the store commits a change whole or not at all.
+pub(crate) async fn retry_on_conflict<T, F, Fut>(
+    subject: &CaseRef,
+    mut attempt: F,
+) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    for _attempt in 0..CONFLICT_ATTEMPTS_MAX {
+        match attempt().await {
+            Err(Error::Aborted(_)) => continue,
+            result => return result,
+        }
+    }
+    Err(Error::Aborted(format!(
+        "{subject} kept changing concurrently; retry"
+    )))
+}
+
+/// Which part of a signed history (of a case or an offer) a read asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventPageRequest {
+    /// Only events with a greater sequence.
+    pub after_sequence: u64,
+    /// At most this many events: 0 asks for the default page
+    /// (`EVENT_PAGE_SIZE_DEFAULT`), and no page exceeds the node's `page_size_max`.
+    pub page_size: u32,
+}
+
+/// One page of a signed history, in sequence order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPage<E> {
+    /// The events of the page.
+    pub events: Vec<E>,
+    /// The sequence of the page's last event when more follow (the next page's token);
+    /// empty when the page ends the history.
+    pub next_page_token: String,
+}
+
+impl App {
+    /// The page of `history` that `request` asks for: the events after its sequence, at
+    /// most its page size (or the default), and the token of the next page.
+    pub(crate) fn event_page<E: envelope::CaseEvent>(
+        &self,
+        history: Vec<E>,
+        request: EventPageRequest,
+    ) -> EventPage<E> {
+        let limit = match request.page_size {
+            0 => EVENT_PAGE_SIZE_DEFAULT,
+            size => size.min(self.page_size_max()),
+        } as usize;
+        let mut events: Vec<E> = history
+            .into_iter()
+            .filter(|event| event.sequence() > request.after_sequence)
+            .collect();
+        let more = events.len() > limit;
+        events.truncate(limit);
+        let next_page_token = match (more, events.last()) {
+            (true, Some(last)) => last.sequence().to_string(),
+            _ => String::new(),
+        };
+        EventPage {
+            events,
+            next_page_token,
+        }
+    }
 }

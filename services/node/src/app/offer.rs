@@ -26,10 +26,11 @@ use accord_proto::v1 as pb;
 use pb::offer_event::Detail;
 use prost::Message;
 
-use super::admission::{IdempotencyContext, SummaryScan, pending_count};
+use super::admission::{SummaryScan, pending_count};
 use super::envelope;
+use super::idempotency::IdempotencyContext;
 use super::new_case_id;
-use super::{App, CONFLICT_RETRIES_MAX, Error, Precondition, not_before};
+use super::{App, Error, EventPage, EventPageRequest, Precondition, not_before, retry_on_conflict};
 use crate::convert::admission as convert;
 use crate::convert::to_wire_time;
 use crate::store::{self, CaseFilter, CaseRecord, CaseWrite, Change, Channel, OutboxMessage};
@@ -173,19 +174,14 @@ impl App {
             operation: step.operation,
             request_digest: &step.request_digest,
         };
-        for _attempt in 0..CONFLICT_RETRIES_MAX {
-            if let Some(outcome) = self.first_outcome_of(&context).await? {
+        let (context, step) = (&context, &step);
+        retry_on_conflict(&step.offer_ref, move || async move {
+            if let Some(outcome) = self.first_outcome_of(context).await? {
                 return Ok(outcome);
             }
-            match self.try_offer_step(&context, &step).await {
-                Err(Error::Aborted(_)) => continue,
-                result => return result,
-            }
-        }
-        Err(Error::Aborted(format!(
-            "{} kept changing concurrently; retry",
-            step.offer_ref
-        )))
+            self.try_offer_step(context, step).await
+        })
+        .await
     }
 
     async fn try_offer_step(
@@ -258,7 +254,8 @@ impl App {
             .partner(partner)
             .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))?;
         envelope::verify(&event, (partner, own), &link.verifying_key)?;
-        for _attempt in 0..CONFLICT_RETRIES_MAX {
+        let (event, domain_event) = (&event, &domain_event);
+        retry_on_conflict(offer_ref, move || async move {
             if let Some(already) = self
                 .delivered_before(partner, &event.idempotency_key, &event.encode_to_vec())
                 .await?
@@ -268,21 +265,12 @@ impl App {
                     already_delivered: true,
                 });
             }
-            let result = match self.load_offer(offer_ref).await? {
-                None => self.receive_publication(&event, &domain_event).await,
-                Some(loaded) => {
-                    self.receive_offer_event(loaded, &event, &domain_event)
-                        .await
-                }
-            };
-            match result {
-                Err(Error::Aborted(_)) => continue,
-                result => return result,
+            match self.load_offer(offer_ref).await? {
+                None => self.receive_publication(event, domain_event).await,
+                Some(loaded) => self.receive_offer_event(loaded, event, domain_event).await,
             }
-        }
-        Err(Error::Aborted(format!(
-            "{offer_ref} kept changing concurrently; retry"
-        )))
+        })
+        .await
     }
 
     async fn receive_publication(
@@ -365,19 +353,17 @@ impl App {
         ))
     }
 
-    /// The signed history of an offer after `after_sequence`, at most `limit` events, and
-    /// whether more follow.
+    /// A page of the signed history of an offer.
     pub async fn offer_events(
         &self,
         offer_ref: &CaseRef,
-        after_sequence: u64,
-        limit: u32,
-    ) -> Result<(Vec<pb::OfferEvent>, bool), Error> {
+        page: EventPageRequest,
+    ) -> Result<EventPage<pb::OfferEvent>, Error> {
         let loaded = self
             .load_offer(offer_ref)
             .await?
             .ok_or_else(|| Error::NotFound(offer_ref.to_string()))?;
-        Ok(super::events_after(loaded.events, after_sequence, limit))
+        Ok(self.event_page(loaded.events, page))
     }
 
     /// A page of offers (without history), in reference order.
@@ -649,9 +635,10 @@ pub(crate) fn offer_event_record(event: &pb::OfferEvent) -> store::EventRecord {
 pub(crate) fn check_sequence(subject: &str, current: u64, delivered: u64) -> Result<(), Error> {
     let expected = current + 1;
     if delivered < expected {
-        return Err(Error::Aborted(format!(
-            "SEQUENCE_TAKEN: {subject} already holds event {delivered} (another event won the number)"
-        )));
+        return Err(Error::SequenceTaken {
+            subject: subject.to_owned(),
+            sequence: delivered,
+        });
     }
     if delivered > expected {
         return Err(Error::precondition(

@@ -19,12 +19,11 @@ use pb::readmission_event::Detail;
 use prost::Message;
 
 use super::envelope;
-use super::{App, CONFLICT_RETRIES_MAX, Error, Precondition, not_before};
+use super::idempotency::IdempotencyContext;
+use super::{App, Error, EventPage, EventPageRequest, Precondition, not_before, retry_on_conflict};
 use crate::convert::readmission as convert;
 use crate::convert::to_wire_time;
-use crate::store::{
-    self, CaseRecord, CaseWrite, Change, Channel, Committed, IdempotencyRecord, OutboxMessage,
-};
+use crate::store::{self, CaseRecord, CaseWrite, Change, Channel, OutboxMessage};
 
 /// A validated request to open a readmission case (S's caseworker, through S's gateway).
 #[derive(Debug, Clone)]
@@ -97,14 +96,19 @@ impl App {
         let key = request.idempotency_key.clone();
         let digest = request.request_digest.clone();
         match self.prepare_opening(caller, request) {
-            Ok((change, outcome)) => self.commit_step(change, outcome).await,
-            Err(error) => match self
-                .replay_of(caller, &key, OPERATION_OPEN, &digest)
-                .await?
-            {
-                Some(outcome) => Ok(outcome),
-                None => Err(error),
-            },
+            Ok((change, outcome)) => self.commit_with_outcome(change, outcome).await,
+            Err(error) => {
+                let context = IdempotencyContext {
+                    caller,
+                    idempotency_key: &key,
+                    operation: OPERATION_OPEN,
+                    request_digest: &digest,
+                };
+                match self.first_outcome_of(&context).await? {
+                    Some(outcome) => Ok(outcome),
+                    None => Err(error),
+                }
+            }
         }
     }
 
@@ -160,14 +164,14 @@ impl App {
             )),
             event: Some(wire.clone()),
         };
+        let context = IdempotencyContext {
+            caller,
+            idempotency_key: &request.idempotency_key,
+            operation: OPERATION_OPEN,
+            request_digest: &request.request_digest,
+        };
         let change = Change {
-            idempotency: Some(self.idempotency_record(
-                caller,
-                &request.idempotency_key,
-                OPERATION_OPEN,
-                request.request_digest,
-                &outcome,
-            )),
+            idempotency: Some(self.outcome_record(&context, &outcome)),
             case: CaseWrite::Create(self.summary(&case, now.as_millis())),
             events: vec![event_record(&wire)],
             outbox: vec![self.outbox_message(&wire, requested)],
@@ -177,30 +181,27 @@ impl App {
 
     /// Records a caseworker's step on a case, for this node's state.
     pub async fn readmission_step(&self, caller: &str, step: Step) -> Result<StepOutcome, Error> {
-        for _attempt in 0..CONFLICT_RETRIES_MAX {
-            if let Some(outcome) = self
-                .replay_of(
-                    caller,
-                    &step.idempotency_key,
-                    step.operation,
-                    &step.request_digest,
-                )
-                .await?
-            {
+        let context = IdempotencyContext {
+            caller,
+            idempotency_key: &step.idempotency_key,
+            operation: step.operation,
+            request_digest: &step.request_digest,
+        };
+        let (context, step) = (&context, &step);
+        retry_on_conflict(&step.case_ref, move || async move {
+            if let Some(outcome) = self.first_outcome_of(context).await? {
                 return Ok(outcome);
             }
-            match self.try_step(caller, &step).await {
-                Err(Error::Aborted(_)) => continue,
-                result => return result,
-            }
-        }
-        Err(Error::Aborted(format!(
-            "{} kept changing concurrently; retry",
-            step.case_ref
-        )))
+            self.try_step(context, step).await
+        })
+        .await
     }
 
-    async fn try_step(&self, caller: &str, step: &Step) -> Result<StepOutcome, Error> {
+    async fn try_step(
+        &self,
+        context: &IdempotencyContext<'_>,
+        step: &Step,
+    ) -> Result<StepOutcome, Error> {
         let own = self.own_state();
         let loaded = self
             .load(&step.case_ref)
@@ -222,13 +223,7 @@ impl App {
             event: Some(wire.clone()),
         };
         let change = Change {
-            idempotency: Some(self.idempotency_record(
-                caller,
-                &step.idempotency_key,
-                step.operation,
-                step.request_digest.clone(),
-                &outcome,
-            )),
+            idempotency: Some(self.outcome_record(context, &outcome)),
             case: CaseWrite::Update {
                 record: self.summary(&case, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
@@ -236,7 +231,7 @@ impl App {
             events: vec![event_record(&wire)],
             outbox: vec![self.outbox_message(&wire, partner)],
         };
-        self.commit_step(change, outcome).await
+        self.commit_with_outcome(change, outcome).await
     }
 
     /// Receives a partner's signed event. Idempotent: the same event again is acknowledged
@@ -253,7 +248,8 @@ impl App {
             .partner(partner)
             .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))?;
         envelope::verify(&event, parties, &link.verifying_key)?;
-        for _attempt in 0..CONFLICT_RETRIES_MAX {
+        let (event, domain_event) = (&event, &domain_event);
+        retry_on_conflict(case_ref, move || async move {
             if let Some(stored) = self
                 .store()
                 .find_event(partner.as_str(), &event.idempotency_key)
@@ -270,21 +266,15 @@ impl App {
                     Err(Error::KeyReused(event.idempotency_key.clone()))
                 };
             }
-            let result = match self.load(case_ref).await? {
+            match self.load(case_ref).await? {
                 None => {
-                    self.receive_submission(partner, link.parity_limit, &event, &domain_event)
+                    self.receive_submission(partner, link.parity_limit, event, domain_event)
                         .await
                 }
-                Some(loaded) => self.receive_next_event(loaded, &event, &domain_event).await,
-            };
-            match result {
-                Err(Error::Aborted(_)) => continue,
-                result => return result,
+                Some(loaded) => self.receive_next_event(loaded, event, domain_event).await,
             }
-        }
-        Err(Error::Aborted(format!(
-            "{case_ref} kept changing concurrently; retry"
-        )))
+        })
+        .await
     }
 
     /// The receipt time to repeat for a redelivered event of `case_ref`: for the request
@@ -513,11 +503,9 @@ impl App {
         let own = self.own_state();
         let case_ref = domain_event.case_ref.to_string();
         let index = usize::try_from(domain_event.sequence.saturating_sub(1)).unwrap_or(usize::MAX);
-        let taken = || {
-            Error::Aborted(format!(
-                "SEQUENCE_TAKEN: {case_ref} already holds event {} (another event won the number)",
-                domain_event.sequence
-            ))
+        let taken = || Error::SequenceTaken {
+            subject: case_ref.clone(),
+            sequence: domain_event.sequence,
         };
         let Some(local) = loaded.events.get(index) else {
             return Err(taken());
@@ -674,18 +662,17 @@ impl App {
         ))
     }
 
-    /// The signed history of a case after `after_sequence`.
+    /// A page of the signed history of a case.
     pub async fn readmission_events(
         &self,
         case_ref: &CaseRef,
-        after_sequence: u64,
-        limit: u32,
-    ) -> Result<(Vec<pb::ReadmissionEvent>, bool), Error> {
+        page: EventPageRequest,
+    ) -> Result<EventPage<pb::ReadmissionEvent>, Error> {
         let loaded = self
             .load(case_ref)
             .await?
             .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        Ok(super::events_after(loaded.events, after_sequence, limit))
+        Ok(self.event_page(loaded.events, page))
     }
 
     /// A page of cases (summaries without history), in case reference order.
@@ -763,37 +750,6 @@ impl App {
         }))
     }
 
-    async fn replay_of(
-        &self,
-        caller: &str,
-        idempotency_key: &IdempotencyKey,
-        operation: &str,
-        request_digest: &[u8],
-    ) -> Result<Option<StepOutcome>, Error> {
-        let Some(first) = self
-            .store()
-            .find_idempotency(caller, idempotency_key.as_str())
-            .await?
-        else {
-            return Ok(None);
-        };
-        if first.operation != operation || first.request_digest != request_digest {
-            return Err(Error::KeyReused(idempotency_key.to_string()));
-        }
-        decode_outcome(&first.response).map(Some)
-    }
-
-    async fn commit_step(
-        &self,
-        change: Change,
-        outcome: StepOutcome,
-    ) -> Result<StepOutcome, Error> {
-        match self.store().commit(change).await? {
-            Committed::Applied => Ok(outcome),
-            Committed::Replayed { response } => decode_outcome(&response),
-        }
-    }
-
     fn wire_event(
         &self,
         event: &domain::ReadmissionEvent,
@@ -839,24 +795,6 @@ impl App {
         }
     }
 
-    fn idempotency_record(
-        &self,
-        caller: &str,
-        idempotency_key: &IdempotencyKey,
-        operation: &str,
-        request_digest: Vec<u8>,
-        outcome: &StepOutcome,
-    ) -> IdempotencyRecord {
-        IdempotencyRecord {
-            caller: caller.to_owned(),
-            idempotency_key: idempotency_key.to_string(),
-            operation: operation.to_owned(),
-            request_digest,
-            response: outcome.encode_to_vec(),
-            created_at: self.now().as_millis(),
-        }
-    }
-
     fn outbox_message(
         &self,
         event: &pb::ReadmissionEvent,
@@ -873,10 +811,6 @@ impl App {
             created_at: self.now().as_millis(),
         }
     }
-}
-
-fn decode_outcome(bytes: &[u8]) -> Result<StepOutcome, Error> {
-    StepOutcome::decode(bytes).map_err(|error| Error::Internal(format!("stored response: {error}")))
 }
 
 fn event_record(event: &pb::ReadmissionEvent) -> store::EventRecord {

@@ -21,11 +21,8 @@ use crate::app::admission::{
     AdmissionListFilter, AdmissionOutcome, AdmissionStep, NominateCandidate, StepChecks,
 };
 use crate::app::offer::{OfferListFilter, OfferOutcome, OfferStep, PublishOffer};
-use crate::app::{App, Error, Violations, request_digest};
+use crate::app::{App, Error, EventPage, EventPageRequest, Violations, request_digest};
 use crate::convert::{self, admission as convert_admission};
-
-/// Events per page of `ListOfferEvents` / `ListAdmissionEvents` when the caller names none.
-const EVENT_PAGE_SIZE_DEFAULT: u32 = 50;
 
 /// Offers or cases per page of a list when the caller names none.
 const LIST_PAGE_SIZE_DEFAULT: u32 = 50;
@@ -141,6 +138,51 @@ type BuiltOfferStep = Option<(OfferEventKind, Option<OfferDetail>)>;
 
 /// What an admission step handler builds from its request.
 type BuiltAdmissionStep = Option<(AdmissionEventKind, Option<AdmissionDetail>, StepChecks)>;
+
+/// The fields every history read request shares (`ListOfferEvents`, `ListAdmissionEvents`).
+trait EventListRequest {
+    /// The name of the field holding the offer's or case's reference.
+    const REFERENCE_FIELD: &'static str;
+    /// The kind of record whose history is read.
+    const REFERENCE_KIND: CaseKind;
+    fn reference(&self) -> &str;
+    fn after_sequence(&self) -> u64;
+    fn page_size(&self) -> u32;
+    fn page_token(&self) -> &str;
+}
+
+macro_rules! event_list_messages {
+    ($($request:ty, $field:ident, $kind:expr => $response:ty, $event:ty);+ $(;)?) => {$(
+        impl EventListRequest for $request {
+            const REFERENCE_FIELD: &'static str = stringify!($field);
+            const REFERENCE_KIND: CaseKind = $kind;
+            fn reference(&self) -> &str {
+                &self.$field
+            }
+            fn after_sequence(&self) -> u64 {
+                self.after_sequence
+            }
+            fn page_size(&self) -> u32 {
+                self.page_size
+            }
+            fn page_token(&self) -> &str {
+                &self.page_token
+            }
+        }
+        impl From<EventPage<$event>> for $response {
+            fn from(page: EventPage<$event>) -> Self {
+                Self { events: page.events, next_page_token: page.next_page_token }
+            }
+        }
+    )+};
+}
+
+event_list_messages! {
+    pb::ListOfferEventsRequest, offer_ref, CaseKind::Offer
+        => pb::ListOfferEventsResponse, pb::OfferEvent;
+    pb::ListAdmissionEventsRequest, case_ref, CaseKind::Admission
+        => pb::ListAdmissionEventsResponse, pb::AdmissionEvent;
+}
 
 impl AdmissionApi {
     /// The shared path of every offer step: authorize, validate, record.
@@ -261,6 +303,42 @@ impl AdmissionApi {
         }
         Ok(caller)
     }
+
+    /// The shared path of every history read: authorize (`history_reader`), then validate
+    /// the reference and the page. Returns the caller's SPIFFE id, the reference and the page.
+    async fn history_page<Req: EventListRequest>(
+        &self,
+        request: Request<Req>,
+        operation: &str,
+    ) -> Result<(String, CaseRef, EventPageRequest), Status> {
+        let reference = request.get_ref().reference().to_owned();
+        let caller = self
+            .history_reader(&request, operation, &reference)
+            .await?
+            .spiffe_id();
+        let message = request.into_inner();
+        let mut violations = Violations::new();
+        let reference = convert_admission::reference_of_kind(
+            &mut violations,
+            Req::REFERENCE_FIELD,
+            message.reference(),
+            Req::REFERENCE_KIND,
+        );
+        let after_sequence = after_sequence(
+            &mut violations,
+            message.after_sequence(),
+            message.page_token(),
+        );
+        violations.finish().map_err(status)?;
+        let Some(reference) = reference else {
+            return Err(incomplete());
+        };
+        let page = EventPageRequest {
+            after_sequence,
+            page_size: message.page_size(),
+        };
+        Ok((caller, reference, page))
+    }
 }
 
 fn incomplete() -> Status {
@@ -349,29 +427,20 @@ fn page_token(violations: &mut Violations, token: &str, kind: CaseKind) -> Optio
         .map(|case_ref| case_ref.to_string())
 }
 
-/// The page of a history read: where to start and how many events.
-fn event_page(
-    violations: &mut Violations,
-    after_sequence: u64,
-    page_size: u32,
-    page_token: &str,
-    page_size_max: u32,
-) -> (u64, u32) {
-    let limit = match page_size {
-        0 => EVENT_PAGE_SIZE_DEFAULT,
-        size => size.min(page_size_max),
-    };
+/// Where a history read starts: after the page token's sequence (the last one of the
+/// previous page), which must not lie before `after_sequence`, or else after `after_sequence`.
+fn after_sequence(violations: &mut Violations, after_sequence: u64, page_token: &str) -> u64 {
     if page_token.is_empty() {
-        return (after_sequence, limit);
+        return after_sequence;
     }
     match page_token.parse::<u64>() {
-        Ok(last) if last >= after_sequence => (last, limit),
+        Ok(last) if last >= after_sequence => last,
         _ => {
             violations.add(
                 "page_token",
                 "is not a token this node returned for this history",
             );
-            (after_sequence, limit)
+            after_sequence
         }
     }
 }
@@ -1026,38 +1095,13 @@ impl AdmissionService for AdmissionApi {
         request: Request<pb::ListOfferEventsRequest>,
     ) -> Result<Response<pb::ListOfferEventsResponse>, Status> {
         let operation = full_name("ListOfferEvents");
-        let reference = request.get_ref().offer_ref.clone();
-        let caller = self
-            .history_reader(&request, &operation, &reference)
-            .await?;
-        let message = request.into_inner();
-        let mut violations = Violations::new();
-        let offer_ref = convert_admission::reference_of_kind(
-            &mut violations,
-            "offer_ref",
-            &message.offer_ref,
-            CaseKind::Offer,
-        );
-        let (after, limit) = event_page(
-            &mut violations,
-            message.after_sequence,
-            message.page_size,
-            &message.page_token,
-            self.app.page_size_max(),
-        );
-        violations.finish().map_err(status)?;
-        let Some(offer_ref) = offer_ref else {
-            return Err(incomplete());
-        };
+        let (caller, offer_ref, page) = self.history_page(request, &operation).await?;
         let result = self
             .app
-            .offer_events(&offer_ref, after, limit)
+            .offer_events(&offer_ref, page)
             .await
-            .map(|(events, more)| pb::ListOfferEventsResponse {
-                next_page_token: next_event_token(more, events.last().map(|event| event.sequence)),
-                events,
-            });
-        respond(&self.app, &caller.spiffe_id(), &operation, result).await
+            .map(From::from);
+        respond(&self.app, &caller, &operation, result).await
     }
 
     async fn list_admission_events(
@@ -1065,45 +1109,12 @@ impl AdmissionService for AdmissionApi {
         request: Request<pb::ListAdmissionEventsRequest>,
     ) -> Result<Response<pb::ListAdmissionEventsResponse>, Status> {
         let operation = full_name("ListAdmissionEvents");
-        let reference = request.get_ref().case_ref.clone();
-        let caller = self
-            .history_reader(&request, &operation, &reference)
-            .await?;
-        let message = request.into_inner();
-        let mut violations = Violations::new();
-        let case_ref = convert_admission::reference_of_kind(
-            &mut violations,
-            "case_ref",
-            &message.case_ref,
-            CaseKind::Admission,
-        );
-        let (after, limit) = event_page(
-            &mut violations,
-            message.after_sequence,
-            message.page_size,
-            &message.page_token,
-            self.app.page_size_max(),
-        );
-        violations.finish().map_err(status)?;
-        let Some(case_ref) = case_ref else {
-            return Err(incomplete());
-        };
+        let (caller, case_ref, page) = self.history_page(request, &operation).await?;
         let result = self
             .app
-            .admission_events(&case_ref, after, limit)
+            .admission_events(&case_ref, page)
             .await
-            .map(|(events, more)| pb::ListAdmissionEventsResponse {
-                next_page_token: next_event_token(more, events.last().map(|event| event.sequence)),
-                events,
-            });
-        respond(&self.app, &caller.spiffe_id(), &operation, result).await
-    }
-}
-
-/// The token of a history's next page: the last sequence returned, when more follow.
-fn next_event_token(more: bool, last_sequence: Option<u64>) -> String {
-    match (more, last_sequence) {
-        (true, Some(last)) => last.to_string(),
-        _ => String::new(),
+            .map(From::from);
+        respond(&self.app, &caller, &operation, result).await
     }
 }

@@ -53,9 +53,7 @@ pub fn status(error: Error) -> Status {
             );
             (Code::FailedPrecondition, precondition.reason(), description)
         }
-        Error::Aborted(message) if message.starts_with("SEQUENCE_TAKEN") => {
-            (Code::Aborted, "SEQUENCE_TAKEN", message)
-        }
+        Error::SequenceTaken { .. } => (Code::Aborted, "SEQUENCE_TAKEN", error.to_string()),
         Error::Aborted(message) => (Code::Aborted, "SERVICE_UNAVAILABLE", message),
         Error::SignatureInvalid(subject) => (
             Code::InvalidArgument,

@@ -2,7 +2,7 @@
 //! gateway) and the event delivery its partners call.
 
 use accord_domain::readmission::ReadmissionEventKind;
-use accord_domain::{FreeText, StateCode, Timestamp};
+use accord_domain::{CaseRef, FreeText, StateCode, Timestamp};
 use accord_proto::v1 as pb;
 use accord_proto::v1::readmission_service_server::ReadmissionService;
 use pb::readmission_event::Detail;
@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 
 use super::{case_ref, idempotency_key, local_caller, partner_caller, respond, status};
 use crate::app::readmission::{OpenReadmission, Step, StepOutcome};
-use crate::app::{App, Violations, request_digest};
+use crate::app::{App, EventPage, EventPageRequest, Violations, request_digest};
 use crate::convert::{self, readmission as convert_readmission};
 use crate::store::{CaseFilter, CaseKind};
 
@@ -72,6 +72,15 @@ step_messages! {
     pb::WithdrawReadmissionRequest => pb::WithdrawReadmissionResponse,
 }
 
+impl From<EventPage<pb::ReadmissionEvent>> for pb::ListReadmissionEventsResponse {
+    fn from(page: EventPage<pb::ReadmissionEvent>) -> Self {
+        Self {
+            events: page.events,
+            next_page_token: page.next_page_token,
+        }
+    }
+}
+
 impl From<StepOutcome> for pb::OpenReadmissionResponse {
     fn from(outcome: StepOutcome) -> Self {
         Self {
@@ -129,12 +138,61 @@ impl ReadmissionApi {
         respond(&self.app, &caller, &full_name, result).await
     }
 
-    fn app_now(&self) -> Timestamp {
-        self.app.now()
+    /// Authorizes and validates a history read: this node's gateway, or a partner node
+    /// that is a party to the case. A refusal is audited. Returns the caller's SPIFFE id,
+    /// the case and the page.
+    async fn history_page(
+        &self,
+        request: Request<pb::ListReadmissionEventsRequest>,
+        operation: &str,
+    ) -> Result<(String, CaseRef, EventPageRequest), Status> {
+        let caller = super::caller(&request)?;
+        let allowed = self.app.authorize_local(&caller).is_ok()
+            || self.app.authorize_partner(&caller).is_ok();
+        if !allowed {
+            let detail = format!("{} may not read this node's events", caller.spiffe_id());
+            return Err(self.refuse(&caller, operation, detail).await);
+        }
+        let message = request.into_inner();
+        let mut violations = Violations::new();
+        let case = case_ref(&mut violations, "case_ref", &message.case_ref);
+        let after_token = sequence_token(&mut violations, &message.page_token);
+        violations.finish().map_err(status)?;
+        let Some(case) = case else {
+            return Err(status(crate::app::Error::invalid(
+                "case_ref",
+                "is required",
+            )));
+        };
+        if let accord_trust::PeerIdentity::Node(partner) = caller
+            && case.first_state() != partner
+            && case.second_state() != partner
+        {
+            let detail = format!("{partner} is not a party to {case}");
+            return Err(self.refuse(&caller, operation, detail).await);
+        }
+        let page = EventPageRequest {
+            after_sequence: message.after_sequence.max(after_token.unwrap_or(0)),
+            page_size: message.page_size,
+        };
+        Ok((caller.spiffe_id(), case, page))
     }
 
-    fn app_page_size_max(&self) -> u32 {
-        self.app.page_size_max()
+    /// Audits a permission refusal and answers `PERMISSION_DENIED`.
+    async fn refuse(
+        &self,
+        caller: &accord_trust::PeerIdentity,
+        operation: &str,
+        detail: String,
+    ) -> Status {
+        self.app
+            .audit_refusal(&caller.spiffe_id(), operation, "PERMISSION_DENIED", &detail)
+            .await;
+        status(crate::app::Error::PermissionDenied(detail))
+    }
+
+    fn app_now(&self) -> Timestamp {
+        self.app.now()
     }
 }
 
@@ -858,58 +916,15 @@ impl ReadmissionService for ReadmissionApi {
         request: Request<pb::ListReadmissionEventsRequest>,
     ) -> Result<Response<pb::ListReadmissionEventsResponse>, Status> {
         const OPERATION: &str = "/accord.v1.ReadmissionService/ListReadmissionEvents";
-        let caller = super::caller(&request)?;
-        let allowed = self.app.authorize_local(&caller).is_ok()
-            || self.app.authorize_partner(&caller).is_ok();
-        if !allowed {
-            let detail = format!("{} may not read this node's events", caller.spiffe_id());
-            self.app
-                .audit_refusal(&caller.spiffe_id(), OPERATION, "PERMISSION_DENIED", &detail)
-                .await;
-            return Err(status(crate::app::Error::PermissionDenied(detail)));
-        }
-        let message = request.into_inner();
-        let mut violations = Violations::new();
-        let case = case_ref(&mut violations, "case_ref", &message.case_ref);
-        let after_token = sequence_token(&mut violations, &message.page_token);
-        violations.finish().map_err(status)?;
-        let Some(case) = case else {
-            return Err(status(crate::app::Error::invalid(
-                "case_ref",
-                "is required",
-            )));
-        };
-        if let accord_trust::PeerIdentity::Node(partner) = caller
-            && case.first_state() != partner
-            && case.second_state() != partner
-        {
-            let detail = format!("{partner} is not a party to {case}");
-            let refused: Result<pb::ListReadmissionEventsResponse, _> =
-                Err(crate::app::Error::PermissionDenied(detail));
-            return respond(&self.app, &caller.spiffe_id(), OPERATION, refused).await;
-        }
-        let page_size = match message.page_size {
-            0 => EVENT_PAGE_SIZE_DEFAULT,
-            size => size.min(self.app_page_size_max()),
-        };
-        let after = message.after_sequence.max(after_token.unwrap_or(0));
+        let (caller, case, page) = self.history_page(request, OPERATION).await?;
         let result = self
             .app
-            .readmission_events(&case, after, page_size)
+            .readmission_events(&case, page)
             .await
-            .map(|(events, more)| pb::ListReadmissionEventsResponse {
-                next_page_token: match (more, events.last()) {
-                    (true, Some(last)) => last.sequence.to_string(),
-                    _ => String::new(),
-                },
-                events,
-            });
-        respond(&self.app, &caller.spiffe_id(), OPERATION, result).await
+            .map(From::from);
+        respond(&self.app, &caller, OPERATION, result).await
     }
 }
-
-/// Events per page when the caller does not say.
-const EVENT_PAGE_SIZE_DEFAULT: u32 = 50;
 
 /// An event page token is the sequence of the previous page's last event.
 fn sequence_token(violations: &mut Violations, token: &str) -> Option<u64> {
@@ -930,6 +945,6 @@ fn page_token(violations: &mut Violations, token: &str) -> Option<String> {
         return None;
     }
     violations
-        .check("page_token", accord_domain::CaseRef::parse(token))
+        .check("page_token", CaseRef::parse(token))
         .map(|case_ref| case_ref.to_string())
 }

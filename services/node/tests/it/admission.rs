@@ -1023,3 +1023,65 @@ async fn lists_and_histories_filter_and_page_on_both_nodes() {
     assert_eq!(rest.events[0].kind, pb::AdmissionEventKind::Granted as i32);
     assert!(rest.next_page_token.is_empty());
 }
+
+#[tokio::test]
+async fn history_reads_check_their_reference_and_page_token_and_page_to_the_end() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let offer_ref = publish(&federation, "GB", "FR", "publish-1", 5).await;
+    let case_ref = nominate(&federation, &offer_ref, "nominate-1").await;
+    let mut gb = admission_client(&federation, "GB").await;
+    let refused = gb
+        .list_offer_events(pb::ListOfferEventsRequest {
+            offer_ref: case_ref.clone(),
+            after_sequence: 2,
+            page_size: 0,
+            page_token: "1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&refused),
+        ["offer_ref", "page_token"],
+        "an admission case is not an offer, and a token before after_sequence is not ours"
+    );
+    let last = if case_ref.ends_with('0') { '1' } else { '0' };
+    let unknown_ref = format!("{}{last}", &case_ref[..case_ref.len() - 1]);
+    let unknown = gb
+        .list_admission_events(pb::ListAdmissionEventsRequest {
+            case_ref: unknown_ref,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    let whole = gb
+        .list_offer_events(pb::ListOfferEventsRequest {
+            offer_ref: offer_ref.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        whole
+            .events
+            .iter()
+            .map(|event| event.sequence)
+            .collect::<Vec<_>>(),
+        [1, 2],
+        "PUBLISHED and the nomination's SLOT_CLAIMED, on the default page"
+    );
+    assert!(whole.next_page_token.is_empty());
+    let beyond = gb
+        .list_admission_events(pb::ListAdmissionEventsRequest {
+            case_ref,
+            after_sequence: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(beyond.events.is_empty());
+    assert!(beyond.next_page_token.is_empty());
+}

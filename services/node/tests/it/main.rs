@@ -3,6 +3,7 @@
 mod admission;
 mod databases;
 mod federation;
+mod ledger;
 mod readmission;
 mod readmission_authorization;
 mod readmission_deadlines;
