@@ -18,7 +18,7 @@ use anyhow::Context;
 use std::io::Write;
 use tonic::{Request, Response, Status};
 
-use crate::request::RequestPlan;
+use crate::request::{KeyForm, RequestPlan};
 use crate::{PkiArgs, socket_address};
 
 /// The node's default limits (`accord_node::config::Limits`), so the floor runs the same
@@ -89,7 +89,7 @@ pub async fn serve(args: EchoArgs) -> anyhow::Result<()> {
 /// A response shaped like the node's answer to the load generator's request: the case as
 /// SUBMITTED with its person, evidence, deadlines and history, and the signed event.
 fn canned_response(own_state: &str) -> pb::OpenReadmissionResponse {
-    let request = RequestPlan::new("FR").request(0, 0);
+    let request = RequestPlan::new("FR", KeyForm::TimeOrdered).request(0, 0);
     let now = request.arrival_time.map(|arrival| prost_types::Timestamp {
         seconds: arrival.seconds + 24 * 60 * 60,
         nanos: 0,

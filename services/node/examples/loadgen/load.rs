@@ -18,7 +18,7 @@ use prost::Message;
 use tokio::time::Instant;
 use tonic::transport::Channel;
 
-use crate::request::RequestPlan;
+use crate::request::{KeyForm, RequestPlan};
 use crate::stats::{Summary, micros};
 use crate::{PkiArgs, seconds};
 
@@ -55,6 +55,9 @@ pub struct RunArgs {
     /// The measured window, in seconds.
     #[arg(long, default_value = "10", value_parser = seconds)]
     duration: Duration,
+    /// How idempotency keys are made.
+    #[arg(long, value_enum, default_value = "time-ordered")]
+    keys: KeyForm,
 }
 
 /// The timeline every task follows.
@@ -79,7 +82,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         "--clients and --connections must be positive"
     );
     let channels = connect_all(&args).await?;
-    let plan = Arc::new(RequestPlan::new(&args.requested_state));
+    let plan = Arc::new(RequestPlan::new(&args.requested_state, args.keys));
     let now = Instant::now();
     let window = Arc::new(Window {
         start: now + args.warmup,
@@ -157,7 +160,7 @@ fn report(args: &RunArgs, records: Vec<TaskRecord>) {
         .map(|record| record.response_bytes)
         .max()
         .unwrap_or(0);
-    let request_bytes = RequestPlan::new(&args.requested_state)
+    let request_bytes = RequestPlan::new(&args.requested_state, args.keys)
         .request(0, 0)
         .encoded_len();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();

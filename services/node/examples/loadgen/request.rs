@@ -1,5 +1,9 @@
 //! The requests the load generator sends: a valid UK–France readmission request with a
 //! fresh idempotency key and a fresh keyed pseudonym each time.
+//!
+//! Keys are UUIDs, time-ordered (version 7) by default as `common.proto` recommends to
+//! clients, or random (version 4) with `--keys random` to measure what scattered keys cost
+//! the node's key index.
 
 use accord_proto::v1 as pb;
 use sha2::{Digest, Sha256};
@@ -7,11 +11,31 @@ use sha2::{Digest, Sha256};
 /// Seconds in a day: the person arrived one day before the run.
 const DAY_SECONDS: i64 = 24 * 60 * 60;
 
+/// How the load generator makes idempotency keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyForm {
+    /// UUID version 7: a millisecond time prefix, then randomness (the API's advice).
+    TimeOrdered,
+    /// UUID version 4: all randomness.
+    Random,
+}
+
+impl KeyForm {
+    /// A fresh key of this form.
+    pub fn fresh_key(self) -> String {
+        match self {
+            Self::TimeOrdered => uuid::Uuid::now_v7(),
+            Self::Random => uuid::Uuid::new_v4(),
+        }
+        .to_string()
+    }
+}
+
 /// What every request of a run shares; only the key and the pseudonym change.
 #[derive(Debug, Clone)]
 pub struct RequestPlan {
-    /// Makes keys unique across runs against the same database.
-    run_id: String,
+    /// How keys are made.
+    keys: KeyForm,
     /// R, the requested state.
     requested_state: String,
     /// One day before the run started.
@@ -19,11 +43,11 @@ pub struct RequestPlan {
 }
 
 impl RequestPlan {
-    /// A plan for requests to `requested_state`, keys prefixed so they never repeat.
-    pub fn new(requested_state: &str) -> Self {
+    /// A plan for requests to `requested_state` with keys of form `keys`.
+    pub fn new(requested_state: &str, keys: KeyForm) -> Self {
         let now = accord_trust::clock::wall_clock_now();
         Self {
-            run_id: format!("{:x}-{}", now.unix_timestamp_nanos(), std::process::id()),
+            keys,
             requested_state: requested_state.to_owned(),
             arrival_time: prost_types::Timestamp {
                 seconds: now.unix_timestamp() - DAY_SECONDS,
@@ -34,7 +58,7 @@ impl RequestPlan {
 
     /// The `sequence`-th request of client task `task`.
     pub fn request(&self, task: usize, sequence: u64) -> pb::OpenReadmissionRequest {
-        let idempotency_key = format!("loadgen-{}-{task}-{sequence}", self.run_id);
+        let idempotency_key = self.keys.fresh_key();
         let keyed_pseudonym = hex::encode(Sha256::digest(idempotency_key.as_bytes()));
         pb::OpenReadmissionRequest {
             idempotency_key,

@@ -40,7 +40,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::lean::LeanWriter;
-use crate::request::RequestPlan;
+use crate::request::{KeyForm, RequestPlan};
 use crate::stats::{Summary, micros};
 use crate::{PkiArgs, seconds};
 
@@ -77,6 +77,9 @@ pub struct StagesArgs {
     /// Run the outbox dispatcher during the `app` stage (partner unreachable).
     #[arg(long)]
     dispatcher: bool,
+    /// How idempotency keys are made.
+    #[arg(long, value_enum, default_value = "time-ordered")]
+    keys: KeyForm,
     /// Which stages to run (all by default); repeat or separate with commas.
     #[arg(long = "stage", value_enum, value_delimiter = ',')]
     stages: Vec<StageName>,
@@ -113,7 +116,7 @@ pub async fn run(args: StagesArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.work).with_context(|| args.work.display().to_string())?;
     let state = args.pki.state()?;
     let caller = PeerIdentity::Gateway(state).spiffe_id();
-    let plan = Arc::new(RequestPlan::new(&args.requested_state));
+    let plan = Arc::new(RequestPlan::new(&args.requested_state, args.keys));
     let signer = signing_key(&args, state)?;
     if args.runs(StageName::Sign) {
         sign_stage(&signer);
@@ -138,11 +141,11 @@ pub async fn run(args: StagesArgs) -> anyhow::Result<()> {
         app_stage(&args, &app, &caller, &plan).await;
     }
     if args.runs(StageName::Commit) {
-        let shape = ChangeShape::from_sample(&sample, state, &caller);
+        let shape = ChangeShape::from_sample(&sample, state, &caller, args.keys);
         commit_stage(&args, shape).await?;
     }
     if args.runs(StageName::Lean) {
-        let shape = ChangeShape::from_sample(&sample, state, &caller);
+        let shape = ChangeShape::from_sample(&sample, state, &caller, args.keys);
         lean_stage(&args, shape).await?;
     }
     Ok(())
@@ -198,11 +201,11 @@ async fn app_stage(args: &StagesArgs, app: &App, caller: &str, plan: &Arc<Reques
 async fn commit_stage(args: &StagesArgs, shape: ChangeShape) -> anyhow::Result<()> {
     let store = open_store(args, "commit").await?;
     let shape = Arc::new(shape);
-    let commit: Operation = Arc::new(move |task, sequence| {
+    let commit: Operation = Arc::new(move |_task, _sequence| {
         let (store, shape) = (store.clone(), shape.clone());
         Box::pin(async move {
             store
-                .commit(shape.change(task, sequence))
+                .commit(shape.change())
                 .await
                 .map(|_| ())
                 .map_err(|error| error.to_string())
@@ -217,9 +220,9 @@ async fn lean_stage(args: &StagesArgs, shape: ChangeShape) -> anyhow::Result<()>
     open_store(args, "lean").await?.close().await?;
     let writer = LeanWriter::start(&args.work.join("stage-lean.db")).await?;
     let shape = Arc::new(shape);
-    let commit: Operation = Arc::new(move |task, sequence| {
+    let commit: Operation = Arc::new(move |_task, _sequence| {
         let (writer, shape) = (writer.clone(), shape.clone());
-        Box::pin(async move { writer.commit(shape.change(task, sequence)).await })
+        Box::pin(async move { writer.commit(shape.change()).await })
     });
     measure(args, "lean", commit).await;
     Ok(())
@@ -330,10 +333,17 @@ struct ChangeShape {
     /// Case references grow with time, as the node's do (a time prefix), so the
     /// reference-keyed indexes see appends, not scattered inserts.
     next_case: AtomicU64,
+    /// How idempotency keys are made.
+    keys: KeyForm,
 }
 
 impl ChangeShape {
-    fn from_sample(sample: &StepOutcome, own_state: StateCode, caller: &str) -> Self {
+    fn from_sample(
+        sample: &StepOutcome,
+        own_state: StateCode,
+        caller: &str,
+        keys: KeyForm,
+    ) -> Self {
         let event = sample.event.clone().unwrap_or_default();
         Self {
             own_state: own_state.to_string(),
@@ -342,14 +352,15 @@ impl ChangeShape {
             response: sample.encode_to_vec(),
             payload: pb::DeliverReadmissionEventRequest { event: Some(event) }.encode_to_vec(),
             next_case: AtomicU64::new(0),
+            keys,
         }
     }
 
-    fn change(&self, task: usize, sequence: u64) -> Change {
+    fn change(&self) -> Change {
         let now = SystemClock.now().as_millis();
         let case_number = self.next_case.fetch_add(1, Ordering::Relaxed);
         let case_ref = format!("RA-{}-FR-BENCH{case_number:018}", self.own_state);
-        let key = format!("commit-{task}-{sequence}");
+        let key = self.keys.fresh_key();
         Change {
             idempotency: Some(IdempotencyRecord {
                 caller: self.caller.clone(),

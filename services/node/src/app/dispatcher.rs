@@ -7,7 +7,15 @@
 //! twice (acknowledged, but the acknowledgement recorded after a crash) is counted once.
 //! Refusals that a retry cannot cure (an invalid or unauthorised message) are kept, marked,
 //! for operators, and stop that case's later messages rather than reordering them.
-
+//!
+//! Back-off works at two levels. When a partner cannot be reached (its node is down, the
+//! link is cut, it answers `UNAVAILABLE`), the *link* backs off: its messages wait, and once
+//! the back-off has passed one message goes first as a probe; the rest follow only when the
+//! probe is acknowledged. So an outage costs one attempt per back-off period, not one per
+//! pending message, and the outbox is not scanned while every partner with pending messages
+//! is backing off. When the partner is reachable but asks for a message to be sent again
+//! later (a lost race, a gap in a case's sequence), only that *message* backs off.
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,104 +78,262 @@ impl Dispatcher {
     /// Delivers until `shutdown` turns true; in-flight deliveries finish first.
     pub async fn run(self, app: App, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.max_in_flight));
+        let mut links = Links::default();
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            let delivered_any = self.deliver_due(&app, &slots).await;
-            if delivered_any {
+            let now = app.now().as_millis();
+            let round = if links.all_backing_off(&app, now) {
+                Round::Idle
+            } else {
+                self.deliver_due(&app, &slots, &mut links).await
+            };
+            if round == Round::Delivered {
                 continue;
             }
+            let idle = links.wait_from(now).unwrap_or(self.poll_interval);
             tokio::select! {
                 () = wake.notified() => {}
-                () = tokio::time::sleep(self.poll_interval) => {}
+                () = tokio::time::sleep(idle.min(self.poll_interval)) => {}
                 _ = shutdown.changed() => {}
             }
         }
     }
 
-    /// One round: every case's oldest due message, delivered concurrently. Returns whether
-    /// any message was acknowledged (then the next messages of those cases are due now).
-    async fn deliver_due(&self, app: &App, slots: &Arc<Semaphore>) -> bool {
+    /// One round: every case's oldest due message, delivered concurrently, except to links
+    /// that are backing off; a link that is recovering gets one message, its probe.
+    async fn deliver_due(&self, app: &App, slots: &Arc<Semaphore>, links: &mut Links) -> Round {
         let now = app.now().as_millis();
         let limit = u64::try_from(self.max_in_flight.max(1) * 4).unwrap_or(256);
-        let due = match app.store().due_deliveries(now, limit).await {
+        let waiting = links.backing_off(now);
+        let due = match app.store().due_deliveries(now, limit, &waiting).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "could not read the outbox");
-                return false;
+                return Round::Idle;
             }
         };
+        let mut probing = Vec::new();
         let mut attempts = JoinSet::new();
         for message in due {
+            if links.is_recovering(&message.destination) {
+                if probing.contains(&message.destination) {
+                    continue;
+                }
+                probing.push(message.destination.clone());
+            }
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 break;
             };
             let app = app.clone();
             let settings = *self;
+            let failures = links.failures(&message.destination);
             attempts.spawn(async move {
                 let _permit = permit;
-                settings.attempt(&app, message).await
+                settings.attempt(&app, message, failures).await
             });
         }
-        let mut delivered_any = false;
+        let mut round = Round::Idle;
         while let Some(result) = attempts.join_next().await {
-            delivered_any |= matches!(result, Ok(true));
+            let Ok((destination, verdict)) = result else {
+                continue;
+            };
+            match verdict {
+                Verdict::Delivered => {
+                    links.reached(&destination);
+                    round = Round::Delivered;
+                }
+                Verdict::LinkDown { retry_at } => links.unreachable(&destination, retry_at),
+                Verdict::Kept => links.reached(&destination),
+            }
         }
-        delivered_any
+        round
     }
 
-    /// Sends one message and records the outcome. Returns whether it was acknowledged.
-    async fn attempt(&self, app: &App, message: PendingDelivery) -> bool {
+    /// Sends one message and records the outcome; says what it shows about the link.
+    /// `link_failures` counts the link's consecutive failures before this attempt.
+    async fn attempt(
+        &self,
+        app: &App,
+        message: PendingDelivery,
+        link_failures: u32,
+    ) -> (String, Verdict) {
         let attempts = message.attempts.saturating_add(1);
         let result = tokio::time::timeout(self.attempt_timeout, send(app, &message)).await;
-        let outcome = match result {
-            Ok(Ok(())) => DeliveryOutcome::Delivered {
-                id: message.id,
-                at: app.now().as_millis(),
-            },
+        let (outcome, verdict) = match result {
+            Ok(Ok(())) => (
+                DeliveryOutcome::Delivered {
+                    id: message.id,
+                    at: app.now().as_millis(),
+                },
+                Verdict::Delivered,
+            ),
             Ok(Err(status)) if is_permanent(&status) => {
                 tracing::error!(case_ref = %message.case_ref, code = ?status.code(), message = status.message(), "partner refused an event for good");
-                DeliveryOutcome::Refused {
+                let outcome = DeliveryOutcome::Refused {
                     id: message.id,
                     attempts,
                     reason: format!("{:?}: {}", status.code(), status.message()),
-                }
+                };
+                (outcome, Verdict::Kept)
             }
-            Ok(Err(status)) => self.retry(
-                app,
-                &message,
-                attempts,
-                format!("{:?}: {}", status.code(), status.message()),
-            ),
-            Err(_elapsed) => self.retry(app, &message, attempts, "attempt timed out".to_owned()),
+            Ok(Err(status)) if is_link_failure(&status) => {
+                let error = format!("{:?}: {}", status.code(), status.message());
+                self.link_down(app, &message, attempts, link_failures, error)
+            }
+            Ok(Err(status)) => {
+                let error = format!("{:?}: {}", status.code(), status.message());
+                let retry_at = self.retry_at(app, attempts, &message);
+                (
+                    message_retry(&message, attempts, retry_at, error),
+                    Verdict::Kept,
+                )
+            }
+            Err(_elapsed) => {
+                let error = "attempt timed out".to_owned();
+                self.link_down(app, &message, attempts, link_failures, error)
+            }
         };
-        let delivered = matches!(outcome, DeliveryOutcome::Delivered { .. });
         if let Err(error) = app.store().record_delivery(outcome).await {
             tracing::warn!(%error, case_ref = %message.case_ref, "could not record a delivery attempt");
         }
-        delivered
+        (message.destination, verdict)
     }
 
-    fn retry(
+    /// The partner could not be reached: the link backs off, and the message waits with it.
+    fn link_down(
         &self,
         app: &App,
         message: &PendingDelivery,
         attempts: u32,
+        link_failures: u32,
         error: String,
-    ) -> DeliveryOutcome {
-        let seed = u64::try_from(message.id).unwrap_or(0) ^ u64::from(attempts);
-        let delay = self.backoff.delay(attempts, seed);
-        tracing::debug!(case_ref = %message.case_ref, attempts, ?delay, error, "delivery failed; will retry");
-        DeliveryOutcome::Retry {
-            id: message.id,
-            attempts,
-            next_attempt_at: app
-                .now()
-                .as_millis()
-                .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)),
-            error,
-        }
+    ) -> (DeliveryOutcome, Verdict) {
+        let retry_at = self.retry_at(app, link_failures.saturating_add(1), message);
+        tracing::debug!(destination = %message.destination, link_failures, error, "partner unreachable; its link backs off");
+        (
+            message_retry(message, attempts, retry_at, error),
+            Verdict::LinkDown { retry_at },
+        )
+    }
+
+    /// When to try again after `failures` consecutive failures (jittered per message).
+    fn retry_at(&self, app: &App, failures: u32, message: &PendingDelivery) -> i64 {
+        let seed = u64::try_from(message.id).unwrap_or(0) ^ u64::from(failures);
+        let delay = self.backoff.delay(failures, seed);
+        app.now()
+            .as_millis()
+            .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+fn message_retry(
+    message: &PendingDelivery,
+    attempts: u32,
+    next_attempt_at: i64,
+    error: String,
+) -> DeliveryOutcome {
+    tracing::debug!(case_ref = %message.case_ref, attempts, next_attempt_at, error, "delivery failed; will retry");
+    DeliveryOutcome::Retry {
+        id: message.id,
+        attempts,
+        next_attempt_at,
+        error,
+    }
+}
+
+/// What a round achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// At least one message was acknowledged: the next messages of those cases are due now.
+    Delivered,
+    /// Nothing was acknowledged: wait for a commit, a back-off to pass or the poll interval.
+    Idle,
+}
+
+/// What one attempt says about its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Acknowledged.
+    Delivered,
+    /// The partner answered (a refusal, or a request to send this message later).
+    Kept,
+    /// The partner could not be reached; try the link again at `retry_at` (milliseconds).
+    LinkDown { retry_at: i64 },
+}
+
+/// The dispatcher's view of each partner link, kept in memory (after a restart every link
+/// starts healthy, and the first attempt finds out).
+#[derive(Debug, Default)]
+struct Links {
+    by_destination: HashMap<String, LinkState>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LinkState {
+    /// Consecutive failed attempts to reach the partner.
+    failures: u32,
+    /// No attempt before this time (milliseconds).
+    retry_at: i64,
+}
+
+impl Links {
+    fn failures(&self, destination: &str) -> u32 {
+        self.by_destination
+            .get(destination)
+            .map_or(0, |link| link.failures)
+    }
+
+    /// A link that failed and whose back-off has passed sends one probe at a time.
+    fn is_recovering(&self, destination: &str) -> bool {
+        self.failures(destination) > 0
+    }
+
+    /// The destinations that must not be attempted at `now`.
+    fn backing_off(&self, now: i64) -> Vec<String> {
+        self.by_destination
+            .iter()
+            .filter(|(_, link)| link.retry_at > now)
+            .map(|(destination, _)| destination.clone())
+            .collect()
+    }
+
+    /// Whether every configured partner is backing off (then there is nothing to send).
+    fn all_backing_off(&self, app: &App, now: i64) -> bool {
+        let mut partners = app.partner_states().peekable();
+        partners.peek().is_some()
+            && partners.all(|state| {
+                self.by_destination
+                    .get(state.as_str())
+                    .is_some_and(|link| link.retry_at > now)
+            })
+    }
+
+    /// How long until the first backing-off link may be tried again, if any is.
+    fn wait_from(&self, now: i64) -> Option<Duration> {
+        self.by_destination
+            .values()
+            .filter(|link| link.retry_at > now)
+            .map(|link| link.retry_at - now)
+            .min()
+            .map(|millis| Duration::from_millis(u64::try_from(millis).unwrap_or(0)))
+    }
+
+    fn reached(&mut self, destination: &str) {
+        self.by_destination.remove(destination);
+    }
+
+    fn unreachable(&mut self, destination: &str, retry_at: i64) {
+        let link = self
+            .by_destination
+            .entry(destination.to_owned())
+            .or_insert(LinkState {
+                failures: 0,
+                retry_at,
+            });
+        link.failures = link.failures.saturating_add(1);
+        link.retry_at = link.retry_at.max(retry_at);
     }
 }
 
@@ -182,6 +348,19 @@ fn is_permanent(status: &tonic::Status) -> bool {
             | Code::AlreadyExists
             | Code::Unauthenticated
     ) || (status.code() == Code::FailedPrecondition && !is_transient_precondition(status))
+}
+
+/// Errors that say the partner could not be reached (or cannot work now), rather than
+/// anything about the message: the whole link backs off.
+fn is_link_failure(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Cancelled
+            | Code::Unknown
+            | Code::ResourceExhausted
+    )
 }
 
 /// Preconditions that time cures, by their `google.rpc.ErrorInfo` reason: a gap closes when

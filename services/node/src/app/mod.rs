@@ -121,6 +121,11 @@ impl App {
         self.inner.partners.get(&state)
     }
 
+    /// The configured partner states.
+    pub(crate) fn partner_states(&self) -> impl Iterator<Item = StateCode> + '_ {
+        self.inner.partners.keys().copied()
+    }
+
     pub(crate) fn page_size_max(&self) -> u32 {
         self.inner.page_size_max
     }

@@ -13,12 +13,56 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema)]
+        vec![Box::new(InitialSchema), Box::new(PendingOutboxIndexes)]
     }
 }
 
 /// Cases, their events, idempotency records, the outbox and the audit log.
 struct InitialSchema;
+
+/// The outbox indexed for its readers, pending messages only: `outbox_due` (id order) lets
+/// the dispatcher's look-up of due messages walk the pending messages oldest first and stop
+/// at its limit (it sorted every pending message before), and `outbox_pending_case` (per
+/// case, id order) answers "is an earlier message of this case still pending". Both are
+/// partial, so a delivered message leaves them and they stay as small as the backlog.
+/// They replace `outbox_pending_by_case`, which held every message ever sent. Partial
+/// indexes are written the same way in SQLite and PostgreSQL, so the statements are SQL.
+struct PendingOutboxIndexes;
+
+impl MigrationName for PendingOutboxIndexes {
+    fn name(&self) -> &str {
+        "m20261127_000002_pending_outbox_indexes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PendingOutboxIndexes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX outbox_due ON outbox (id) \
+                 WHERE delivered_at IS NULL AND failed_reason IS NULL",
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX outbox_pending_case ON outbox (case_ref, id) \
+                 WHERE delivered_at IS NULL",
+            )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("outbox_pending_by_case")
+                    .table(Outbox::Table)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}
 
 impl MigrationName for InitialSchema {
     fn name(&self) -> &str {

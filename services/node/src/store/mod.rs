@@ -9,6 +9,7 @@
 //! loss, before its caller is answered; readers never block the writer. PostgreSQL runs with
 //! its own defaults (`synchronous_commit=on`).
 
+mod batch;
 mod migration;
 pub mod model;
 mod rows;
@@ -17,7 +18,7 @@ mod writer;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, EntityTrait,
     FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
@@ -34,6 +35,12 @@ pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
 
 /// How long a SQLite connection waits for a lock before failing (readers during a checkpoint).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The writer connection's SQLite page cache: negative means KiB, so 32 MiB.
+const WRITER_CACHE_SIZE: &str = "-32768";
+
+/// Prepared statements the writer keeps: its few statement shapes (see `writer`), with room.
+const WRITER_STATEMENT_CACHE: usize = 256;
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,24 +81,19 @@ pub struct Store {
 
 impl Store {
     /// Connects to `database_url` (`sqlite://PATH?mode=rwc` or `postgres://…`), applies the
-    /// migrations and starts the writer. `max_connections` bounds the read pool.
+    /// migrations and starts the writer. `max_connections` bounds the read pool; the writer
+    /// has a connection of its own (see [`writer_options`]).
     pub async fn connect(database_url: &str, max_connections: u32) -> Result<Self, Error> {
-        let mut options = ConnectOptions::new(database_url.to_owned());
-        options
-            .max_connections(max_connections)
-            .min_connections(1)
-            .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|sqlite| {
-                sqlite
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
-                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                    .create_if_missing(true)
-            });
-        let db = Database::connect(options).await?;
+        let db = Database::connect(connect_options(database_url, max_connections)).await?;
         migration::Migrator::up(&db, None).await?;
+        let writer_db = if is_sqlite_memory(database_url) {
+            // Every connection to `sqlite::memory:` is a database of its own.
+            db.clone()
+        } else {
+            Database::connect(writer_options(database_url)).await?
+        };
         let outbox_written = Arc::new(Notify::new());
-        let writer = WriterHandle::spawn(db.clone(), outbox_written.clone());
+        let writer = WriterHandle::spawn(writer_db, outbox_written.clone());
         Ok(Self {
             db,
             writer,
@@ -230,31 +232,48 @@ impl Store {
         Ok(row.and_then(|row| row.next_deadline_at))
     }
 
-    /// Messages due for delivery at `now`: for each case only its oldest pending message,
-    /// so that a case's messages leave in order. A message the partner refused for good
-    /// holds the case's later messages back (for operators to resolve) rather than letting
-    /// them overtake it; a superseded message does not.
+    /// Messages due for delivery at `now`, oldest first, to any destination but those in
+    /// `excluded` (links backing off): for each case only its oldest pending message, so that
+    /// a case's messages leave in order. A message the partner refused for good holds the
+    /// case's later messages back (for operators to resolve) rather than letting them
+    /// overtake it; a superseded message does not.
     pub async fn due_deliveries(
         &self,
         now: i64,
         limit: u64,
+        excluded: &[String],
     ) -> Result<Vec<PendingDelivery>, Error> {
         let backend = self.db.get_database_backend();
-        let (now_placeholder, limit_placeholder) = match backend {
-            DbBackend::Postgres => ("$1", "$2"),
-            _ => ("?", "?"),
+        let placeholder = |index: usize| match backend {
+            DbBackend::Postgres => format!("${index}"),
+            _ => "?".to_owned(),
         };
+        let exclusion = if excluded.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = (3..3 + excluded.len()).map(placeholder).collect();
+            format!("AND o.destination NOT IN ({}) ", list.join(", "))
+        };
+        // The walk follows `outbox_due` (pending messages in id order) and stops at the
+        // limit; `outbox_pending_case` answers the NOT EXISTS.
         let sql = format!(
             "SELECT o.id, o.case_ref, o.destination, o.channel, o.payload, o.attempts \
              FROM outbox o \
              WHERE o.delivered_at IS NULL AND o.failed_reason IS NULL \
-               AND o.next_attempt_at <= {now_placeholder} \
+               AND o.next_attempt_at <= {now} {exclusion}\
                AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.case_ref = o.case_ref \
                    AND p.delivered_at IS NULL AND p.id < o.id) \
-             ORDER BY o.id LIMIT {limit_placeholder}"
+             ORDER BY o.id LIMIT {limit}",
+            now = placeholder(1),
+            limit = placeholder(2),
         );
-        let statement =
-            Statement::from_sql_and_values(backend, sql, [now.into(), to_i64(limit).into()]);
+        let mut values: Vec<sea_orm::Value> = vec![now.into(), to_i64(limit).into()];
+        values.extend(
+            excluded
+                .iter()
+                .map(|destination| destination.clone().into()),
+        );
+        let statement = Statement::from_sql_and_values(backend, sql, values);
         let rows = DueRow::find_by_statement(statement).all(&self.db).await?;
         rows.into_iter()
             .map(|row| {
@@ -336,6 +355,51 @@ impl Store {
         drop(self.writer);
         Ok(self.db.close().await?)
     }
+}
+
+/// The read pool's options: WAL and `synchronous=FULL` on SQLite (see the module's docs).
+fn connect_options(database_url: &str, max_connections: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(database_url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(durable_sqlite);
+    options
+}
+
+/// WAL, `synchronous=FULL`, a busy timeout for readers during a checkpoint.
+fn durable_sqlite(sqlite: SqliteConnectOptions) -> SqliteConnectOptions {
+    sqlite
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .create_if_missing(true)
+}
+
+/// The writer's own connection: one, never shared with readers, so its page cache holds the
+/// pages every batch touches (the right edge of each table and index) and its prepared
+/// statements stay prepared. On SQLite its statement journals and temporary tables live in
+/// memory (`temp_store=MEMORY`: a multi-row INSERT that fails half-way is rolled back from
+/// memory, not from a file) and its page cache is larger than the default 2 MiB.
+fn writer_options(database_url: &str) -> ConnectOptions {
+    let mut options = connect_options(database_url, 1);
+    options
+        .min_connections(1)
+        .idle_timeout(None::<Duration>)
+        .max_lifetime(None::<Duration>)
+        .map_sqlx_sqlite_opts(|sqlite| {
+            durable_sqlite(sqlite)
+                .pragma("temp_store", "MEMORY")
+                .pragma("cache_size", WRITER_CACHE_SIZE)
+                .statement_cache_capacity(WRITER_STATEMENT_CACHE)
+        });
+    options
+}
+
+/// Whether `database_url` names an in-memory SQLite database (one per connection).
+fn is_sqlite_memory(database_url: &str) -> bool {
+    database_url.starts_with("sqlite:") && database_url.contains(":memory:")
 }
 
 /// Which cases a list returns.

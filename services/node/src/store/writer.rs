@@ -17,14 +17,15 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::Expr;
+use sea_orm::sqlx::SqlitePool;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     QueryFilter, Set, SqlErr, TransactionTrait,
 };
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::model::{AuditRecord, CaseWrite, Change, Committed, DeliveryOutcome, IdempotencyRecord};
-use super::{Error, rows};
+use super::{Error, batch, rows};
 use std::sync::Arc;
 
 /// The most jobs one transaction takes. Bounded so one commit's latency stays small and
@@ -56,12 +57,21 @@ pub(crate) struct WriterHandle {
     queue: mpsc::Sender<Job>,
 }
 
+/// The writer's connection, and on SQLite the same connection's pool for the fast path
+/// (`store::batch`).
+struct Connection {
+    db: DatabaseConnection,
+    sqlite: Option<SqlitePool>,
+}
+
 impl WriterHandle {
     /// Starts the writer task on `db`; `outbox_written` is notified after every commit that
     /// added messages to the outbox.
     pub(crate) fn spawn(db: DatabaseConnection, outbox_written: Arc<Notify>) -> Self {
         let (queue, jobs) = mpsc::channel(WRITE_QUEUE_CAPACITY);
-        tokio::spawn(run(db, jobs, outbox_written));
+        let sqlite = (db.get_database_backend() == DbBackend::Sqlite)
+            .then(|| db.get_sqlite_connection_pool().clone());
+        tokio::spawn(run(Connection { db, sqlite }, jobs, outbox_written));
         Self { queue }
     }
 
@@ -70,7 +80,7 @@ impl WriterHandle {
     }
 }
 
-async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, outbox_written: Arc<Notify>) {
+async fn run(connection: Connection, mut jobs: mpsc::Receiver<Job>, outbox_written: Arc<Notify>) {
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         while batch.len() < WRITE_BATCH_MAX {
@@ -79,7 +89,7 @@ async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, outbox_writt
                 Err(_) => break,
             }
         }
-        let wrote_outbox = commit_batch(&db, batch).await;
+        let wrote_outbox = commit_batch(&connection, batch).await;
         if wrote_outbox {
             outbox_written.notify_one();
         }
@@ -95,9 +105,22 @@ enum Verdict {
     FollowEarlier(Vec<u8>),
 }
 
-/// Commits a batch; falls back to one transaction per job if the batch fails as a whole.
-/// Returns whether outbox messages were committed.
-async fn commit_batch(db: &DatabaseConnection, batch: Vec<Job>) -> bool {
+/// Commits a batch: on SQLite through the fast path (`store::batch`) when it can take the
+/// batch, else (or when the fast path refused it) judging every change; falls back to one
+/// transaction per job if the batch fails as a whole. Returns whether outbox messages were
+/// committed.
+async fn commit_batch(connection: &Connection, batch: Vec<Job>) -> bool {
+    if let Some(pool) = &connection.sqlite
+        && batch::eligible(&batch)
+    {
+        match batch::commit(pool, &batch).await {
+            Ok(()) => return answer_applied(batch),
+            Err(error) => {
+                tracing::debug!(%error, jobs = batch.len(), "fast path refused the batch; judging each change");
+            }
+        }
+    }
+    let db = &connection.db;
     if batch.len() == 1 {
         return commit_alone(db, batch).await;
     }
@@ -464,6 +487,13 @@ async fn insert_audit(connection: &DatabaseTransaction, record: &AuditRecord) ->
         .exec_without_returning(connection)
         .await?;
     Ok(())
+}
+
+/// Answers every job of a batch the fast path committed whole.
+fn answer_applied(batch: Vec<Job>) -> bool {
+    let verdicts = batch.iter().map(|_| Verdict::Write).collect();
+    let stale = vec![false; batch.len()];
+    answer(batch, verdicts, stale)
 }
 
 /// Answers every job of a committed batch. Returns whether outbox messages were committed.

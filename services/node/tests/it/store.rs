@@ -80,7 +80,7 @@ async fn a_change_is_stored_whole_with_its_history_and_outbox_message() {
             database.backend
         );
         assert_eq!(events, vec![event("RDM-GB-FR-1", 1, "k1")]);
-        let due = store.due_deliveries(1_000, 10).await.unwrap();
+        let due = store.due_deliveries(1_000, 10, &[]).await.unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].payload, vec![1]);
         assert_eq!(store.pending_delivery_count().await.unwrap(), 1);
@@ -182,7 +182,7 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
         ];
         store.commit(change).await.unwrap();
         store.commit(opening("RDM-GB-FR-2", "k2", 8)).await.unwrap();
-        let due = store.due_deliveries(1_000, 10).await.unwrap();
+        let due = store.due_deliveries(1_000, 10, &[]).await.unwrap();
         let payloads: Vec<(String, Vec<u8>)> = due
             .iter()
             .map(|message| (message.case_ref.clone(), message.payload.clone()))
@@ -204,7 +204,7 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
             error: "down".into(),
         };
         store.record_delivery(retry).await.unwrap();
-        let due = store.due_deliveries(1_000, 10).await.unwrap();
+        let due = store.due_deliveries(1_000, 10, &[]).await.unwrap();
         assert_eq!(
             due.len(),
             1,
@@ -218,7 +218,7 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
             })
             .await
             .unwrap();
-        let due = store.due_deliveries(9_000, 10).await.unwrap();
+        let due = store.due_deliveries(9_000, 10, &[]).await.unwrap();
         assert_eq!(
             due.iter()
                 .filter(|message| message.case_ref == "RDM-GB-FR-1")
@@ -269,6 +269,92 @@ async fn concurrent_changes_are_grouped_and_each_answered_by_its_own_outcome() {
         }
         assert_eq!((applied, refused), (270, 30));
         assert_eq!(store.pending_delivery_count().await.unwrap(), 270);
+    }
+}
+
+#[tokio::test]
+async fn a_busy_batch_commits_every_sound_change_once_and_refuses_only_the_stale_one() {
+    for database in fresh_databases().await {
+        let store = Store::connect(&database.url, 4).await.unwrap();
+        for index in 0..40u32 {
+            let case_ref = format!("RDM-GB-FR-{index}");
+            store
+                .commit(opening(&case_ref, &format!("open-{index}"), 1))
+                .await
+                .unwrap();
+        }
+        let step = |index: u32, expected_event_count: u64| {
+            let case_ref = format!("RDM-GB-FR-{index}");
+            Change {
+                idempotency: Some(key(&format!("step-{index}-{expected_event_count}"), 2, 2)),
+                case: CaseWrite::Update {
+                    record: case(&case_ref, "RECEIVED", expected_event_count + 1),
+                    expected_event_count,
+                },
+                events: vec![event(
+                    &case_ref,
+                    expected_event_count + 1,
+                    &format!("e-{index}"),
+                )],
+                outbox: vec![message(&case_ref, 2, 2_000)],
+            }
+        };
+        let mut tasks = Vec::new();
+        for index in 0..40u32 {
+            let (step_store, change) = (store.clone(), step(index, 1));
+            tasks.push(tokio::spawn(async move { step_store.commit(change).await }));
+            let store = store.clone();
+            let opening = opening(
+                &format!("RDM-GB-FR-{}", 100 + index),
+                &format!("open-{}", 100 + index),
+                1,
+            );
+            tasks.push(tokio::spawn(async move { store.commit(opening).await }));
+        }
+        // A step read before the case's first event: the case moved since.
+        let (stale_store, stale) = (store.clone(), step(7, 0));
+        let stale = tokio::spawn(async move { stale_store.commit(stale).await });
+        let audit = accord_node::store::AuditRecord {
+            at: 5,
+            peer: "spiffe://accord/state/BE".into(),
+            operation: "/accord.v1.ReadmissionService/GetReadmission".into(),
+            outcome: "PERMISSION_DENIED".into(),
+            detail: "BE is not a party".into(),
+        };
+        let (audit_store, audit_record) = (store.clone(), audit.clone());
+        let audited = tokio::spawn(async move { audit_store.record_audit(audit_record).await });
+        for task in tasks {
+            assert_eq!(
+                task.await.unwrap(),
+                Ok(Committed::Applied),
+                "{}",
+                database.backend
+            );
+        }
+        assert_eq!(
+            stale.await.unwrap(),
+            Err(Error::Conflict),
+            "{}",
+            database.backend
+        );
+        audited.await.unwrap().unwrap();
+        for index in [0u32, 7, 39] {
+            let (summary, events) = store
+                .load_case(&format!("RDM-GB-FR-{index}"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (summary.event_count, events.len()),
+                (2, 2),
+                "{}",
+                database.backend
+            );
+            assert_eq!(events[1].idempotency_key, format!("e-{index}"));
+        }
+        assert!(store.load_case("RDM-GB-FR-139").await.unwrap().is_some());
+        assert_eq!(store.pending_delivery_count().await.unwrap(), 40 + 40 + 40);
+        assert_eq!(store.audit_log(10).await.unwrap(), vec![audit]);
     }
 }
 
