@@ -10,10 +10,17 @@
 //!
 //! Handlers then read the identity with [`PeerIdentity::from_request`] (or from the
 //! request extensions). What the identity may do is decided by the use cases, not here.
+//!
+//! Every request of a connection carries the same verified chain (one `Arc` per
+//! connection), so the layer parses a chain once and remembers the identity with the chain
+//! it came from; a request whose chain is not that very one (`Arc::ptr_eq`) is parsed
+//! afresh. Holding the chain keeps its address from being reused by another connection.
 
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_util::future::{Either, Ready, ready};
+use rustls::pki_types::CertificateDer;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 use crate::identity::{self, PeerIdentity};
@@ -57,14 +64,46 @@ impl<S> tower::Layer<S> for PeerIdentityLayer {
     type Service = RequirePeerIdentity<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequirePeerIdentity { inner }
+        RequirePeerIdentity {
+            inner,
+            last: Arc::default(),
+        }
     }
 }
+
+/// A verified chain and the identity it names.
+type KnownChain = (Arc<Vec<CertificateDer<'static>>>, PeerIdentity);
 
 /// The service [`PeerIdentityLayer`] wraps around a server.
 #[derive(Debug, Clone)]
 pub struct RequirePeerIdentity<S> {
     inner: S,
+    /// The chain read last and its identity, shared by the clones serving one connection.
+    last: Arc<Mutex<Option<KnownChain>>>,
+}
+
+impl<S> RequirePeerIdentity<S> {
+    /// The identity of `request`'s connection, parsed once per chain.
+    fn identity_of<B>(&self, request: &http::Request<B>) -> Result<PeerIdentity, identity::Error> {
+        let chain = request
+            .extensions()
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(TlsConnectInfo::peer_certs)
+            .ok_or(identity::Error::NoPeerCertificate)?;
+        // A poisoned lock only loses the memo: parse again.
+        if let Ok(last) = self.last.lock()
+            && let Some((known, identity)) = last.as_ref()
+            && Arc::ptr_eq(known, &chain)
+        {
+            return Ok(identity.clone());
+        }
+        let leaf = chain.first().ok_or(identity::Error::NoPeerCertificate)?;
+        let identity = PeerIdentity::from_certificate_der(leaf)?;
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((chain, identity.clone()));
+        }
+        Ok(identity)
+    }
 }
 
 impl<S, RequestBody, ResponseBody> tower::Service<http::Request<RequestBody>>
@@ -82,7 +121,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<RequestBody>) -> Self::Future {
-        match identity_of_http_request(&request) {
+        match self.identity_of(&request) {
             Ok(identity) => {
                 request.extensions_mut().insert(identity);
                 Either::Left(self.inner.call(request))

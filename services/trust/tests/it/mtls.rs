@@ -9,8 +9,8 @@ use time::Duration;
 use tonic::Code;
 
 use crate::support::{
-    Authentication, Refusal, RunningServer, TestNetwork, call_act, start_server, start_server_with,
-    state,
+    Authentication, Refusal, RunningServer, TestNetwork, call_act, call_act_on, start_server,
+    start_server_with, state,
 };
 
 /// A network with FR's node serving the probe, trusting the CA, with a CRL revoking
@@ -53,6 +53,35 @@ async fn a_good_client_is_served_and_the_handler_sees_its_node_identity() {
     );
     assert_eq!(server.counters.handler_calls(), 1);
     assert_eq!(server.counters.work_done(), 1);
+}
+
+#[tokio::test]
+async fn peers_calling_in_turn_over_their_own_connections_are_each_seen_as_themselves() {
+    let network = TestNetwork::new();
+    let server = fr_node_server(&network, &[]).await;
+    let peers = [
+        PeerIdentity::Node(state("GB")),
+        PeerIdentity::Gateway(state("FR")),
+        PeerIdentity::Node(state("BE")),
+    ];
+    let mut channels = Vec::new();
+    for peer in &peers {
+        let tls = network.client(&network.identity(peer.clone()));
+        channels.push(channel::connect(&server.endpoint(), &tls).await.unwrap());
+    }
+    // Interleaved, so that the identity remembered for one connection is never served to
+    // the next one.
+    for _round in 0..3 {
+        for (peer, channel) in peers.iter().zip(&channels) {
+            let acting = match peer {
+                PeerIdentity::Node(state) | PeerIdentity::Gateway(state) => state.to_string(),
+                other => panic!("unexpected peer {other:?}"),
+            };
+            let seen = call_act_on(channel.clone(), &acting).await.unwrap();
+            assert_eq!(PeerIdentity::from_spiffe_id(&seen).unwrap(), *peer);
+        }
+    }
+    assert_eq!(server.counters.work_done(), 9);
 }
 
 #[tokio::test]

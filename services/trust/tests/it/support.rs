@@ -224,6 +224,15 @@ pub async fn call_act(
     let channel = channel::connect(&server.endpoint(), tls)
         .await
         .map_err(Refusal::Connect)?;
+    call_act_on(channel, acting_state).await
+}
+
+/// Calls `Act` on an open connection, acting for `acting_state`; returns the SPIFFE ID the
+/// server saw.
+pub async fn call_act_on(
+    channel: tonic::transport::Channel,
+    acting_state: &str,
+) -> Result<String, Refusal> {
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready()
         .await
