@@ -151,11 +151,13 @@ impl Default for Limits {
     }
 }
 
-/// How the outbox dispatcher retries.
+/// How the outbox dispatcher retries. The back-off applies to a partner's link when the
+/// partner cannot be reached (then one message probes it per wait), and to one message when
+/// the partner asks for it later.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Delivery {
-    /// Wait before the first retry, in milliseconds; doubles per attempt.
+    /// Wait before the first retry, in milliseconds; doubles per failed attempt.
     pub initial_backoff_ms: u64,
     /// Ceiling of the wait between attempts, in milliseconds.
     pub max_backoff_ms: u64,

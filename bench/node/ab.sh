@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Interleaved A/B of node builds: starts one GB node per build (each on a fresh SQLite file,
+# partner FR configured but down) and drives OpenReadmission on them in turn, one at a time
+# (the others paused with SIGSTOP), round after round, printing one line per run.
+#
+# Usage: bench/node/ab.sh LABEL=DIR[:LOADGEN_ARGUMENTS] ...
+#   DIR holds an `accord` binary and the `loadgen` example built from the version to compare
+#   (copy them out of target/release after each build).
+# Settings: CLIENTS [64], CONNECTIONS [4], ROUNDS [3], WARMUP [2], DURATION [6] (seconds).
+# Example: bench/node/ab.sh before=/tmp/before after=/tmp/after random=/tmp/after:"--keys random"
+set -euo pipefail
+clients="${CLIENTS:-64}"; connections="${CONNECTIONS:-4}"; rounds="${ROUNDS:-3}"
+warmup="${WARMUP:-2}"; duration="${DURATION:-6}"
+[ $# -gt 0 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
+work="$(mktemp -d -t accord-ab.XXXXXX)"
+pids=()
+trap 'kill -CONT "${pids[@]}" 2>/dev/null || true; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; rm -rf "${work}"' EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+first="${1#*=}"; first="${first%%:*}"
+"${first}/accord" pki init --dir "${work}/pki" >/dev/null
+for state in GB FR; do "${first}/accord" pki issue --dir "${work}/pki" --state "${state}" --role node >/dev/null; done
+"${first}/accord" pki issue --dir "${work}/pki" --state GB --role gateway >/dev/null
+fr_port="$(free_port)"
+declare -A port directory arguments
+for spec in "$@"; do
+    label="${spec%%=*}"; rest="${spec#*=}"; directory[${label}]="${rest%%:*}"; arguments[${label}]=""
+    [[ "${rest}" == *:* ]] && arguments[${label}]="${rest#*:}"
+    port[${label}]="$(free_port)"
+    cat >"${work}/${label}.toml" <<TOML
+state = "GB"
+listen_addr = "127.0.0.1:${port[${label}]}"
+database_url = "sqlite://${work}/${label}.db?mode=rwc"
+[tls]
+ca = "${work}/pki/ca.pem"
+crl = "${work}/pki/crl.pem"
+certificate = "${work}/pki/issued/GB-node.pem"
+private_key = "${work}/pki/issued/GB-node.key"
+signing_key = "${work}/pki/issued/GB-node.signing.key"
+[[partners]]
+state = "FR"
+endpoint = "https://127.0.0.1:${fr_port}"
+signing_public_key = "${work}/pki/issued/FR-node.signing.pub"
+TOML
+    RUST_LOG=warn "${directory[${label}]}/accord" node --config "${work}/${label}.toml" >"${work}/${label}.log" 2>&1 &
+    pids+=($!)
+done
+sleep 2
+for _ in $(seq 1 "${rounds}"); do
+    index=0
+    for spec in "$@"; do
+        label="${spec%%=*}"
+        kill -STOP "${pids[@]}"
+        kill -CONT "${pids[${index}]}"
+        # shellcheck disable=SC2086 # the extra loadgen arguments are words
+        "${directory[${label}]}/loadgen" run --label "${label}" --target "https://127.0.0.1:${port[${label}]}" \
+            --pki "${work}/pki" --state GB --requested-state FR --clients "${clients}" \
+            --connections "${connections}" --warmup "${warmup}" --duration "${duration}" \
+            ${arguments[${label}]} 2>/dev/null \
+            | grep -o 'label=[^ ]*\|rps=[^ ]*\|p50_ms=[^ ]*\|p99_ms=[^ ]*\|errors=[^ ]*' | tr '\n' ' '
+        echo
+        index=$((index + 1))
+    done
+done
