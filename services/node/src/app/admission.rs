@@ -489,7 +489,12 @@ impl App {
         let (case_ref, event) = (&case_ref, &event);
         retry_on_conflict(case_ref, move || async move {
             if let Some(already) = self
-                .delivered_before(partner, &event.idempotency_key, &event.encode_to_vec())
+                .delivered_before(
+                    &case_ref.to_string(),
+                    partner,
+                    &event.idempotency_key,
+                    &event.encode_to_vec(),
+                )
                 .await?
             {
                 return Ok(pb::DeliverAdmissionEventResponse {

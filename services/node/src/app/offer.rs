@@ -257,7 +257,12 @@ impl App {
         let (event, domain_event) = (&event, &domain_event);
         retry_on_conflict(offer_ref, move || async move {
             if let Some(already) = self
-                .delivered_before(partner, &event.idempotency_key, &event.encode_to_vec())
+                .delivered_before(
+                    &offer_ref.to_string(),
+                    partner,
+                    &event.idempotency_key,
+                    &event.encode_to_vec(),
+                )
                 .await?
             {
                 return Ok(pb::DeliverOfferEventResponse {
@@ -593,17 +598,19 @@ impl App {
         }
     }
 
-    /// When this node first stored `acting_state`'s event under `idempotency_key`, if it did
-    /// and it is byte-identical to `envelope`; `KeyReused` if the key names another event.
+    /// When this node first stored `acting_state`'s event of `subject` (a case or an offer)
+    /// under `idempotency_key`, if it did and it is byte-identical to `envelope`; `KeyReused`
+    /// if the key names another event.
     pub(crate) async fn delivered_before(
         &self,
+        subject: &str,
         acting_state: StateCode,
         idempotency_key: &str,
         envelope: &[u8],
     ) -> Result<Option<Timestamp>, Error> {
         let Some(stored) = self
             .store()
-            .find_event(acting_state.as_str(), idempotency_key)
+            .find_event(subject, acting_state.as_str(), idempotency_key)
             .await?
         else {
             return Ok(None);

@@ -252,7 +252,11 @@ impl App {
         retry_on_conflict(case_ref, move || async move {
             if let Some(stored) = self
                 .store()
-                .find_event(partner.as_str(), &event.idempotency_key)
+                .find_event(
+                    &case_ref.to_string(),
+                    partner.as_str(),
+                    &event.idempotency_key,
+                )
                 .await?
             {
                 return if stored.envelope == event.encode_to_vec() {

@@ -13,7 +13,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema), Box::new(PendingOutboxIndexes)]
+        vec![Box::new(InitialSchema), Box::new(HotPathIndexes)]
     }
 }
 
@@ -27,16 +27,21 @@ struct InitialSchema;
 /// partial, so a delivered message leaves them and they stay as small as the backlog.
 /// They replace `outbox_pending_by_case`, which held every message ever sent. Partial
 /// indexes are written the same way in SQLite and PostgreSQL, so the statements are SQL.
-struct PendingOutboxIndexes;
+///
+/// And an actor's event keys are unique per case (`case_event_by_case_actor_key`) rather
+/// than across all cases (`case_event_by_actor_key`): a delivery names its case, so the
+/// look-up needs no more, and an index led by the case reference (which grows with time) is
+/// appended to, where one led by the clients' keys is written all over.
+struct HotPathIndexes;
 
-impl MigrationName for PendingOutboxIndexes {
+impl MigrationName for HotPathIndexes {
     fn name(&self) -> &str {
-        "m20261127_000002_pending_outbox_indexes"
+        "m20261127_000002_hot_path_indexes"
     }
 }
 
 #[async_trait::async_trait]
-impl MigrationTrait for PendingOutboxIndexes {
+impl MigrationTrait for HotPathIndexes {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .get_connection()
@@ -57,6 +62,26 @@ impl MigrationTrait for PendingOutboxIndexes {
                 Index::drop()
                     .name("outbox_pending_by_case")
                     .table(Outbox::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("case_event_by_actor_key")
+                    .table(CaseEvent::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("case_event_by_case_actor_key")
+                    .table(CaseEvent::Table)
+                    .col(CaseEvent::CaseRef)
+                    .col(CaseEvent::ActingState)
+                    .col(CaseEvent::IdempotencyKey)
+                    .unique()
                     .to_owned(),
             )
             .await?;

@@ -164,13 +164,16 @@ impl Store {
         )))
     }
 
-    /// The event an actor recorded under an idempotency key, if it is stored here.
+    /// The event of `case_ref` an actor recorded under an idempotency key, if it is stored
+    /// here.
     pub async fn find_event(
         &self,
+        case_ref: &str,
         acting_state: &str,
         idempotency_key: &str,
     ) -> Result<Option<EventRecord>, Error> {
         let row = rows::case_event::Entity::find()
+            .filter(rows::case_event::Column::CaseRef.eq(case_ref.to_owned()))
             .filter(rows::case_event::Column::ActingState.eq(acting_state.to_owned()))
             .filter(rows::case_event::Column::IdempotencyKey.eq(idempotency_key.to_owned()))
             .one(&self.db)

@@ -154,20 +154,33 @@ async fn an_update_of_a_case_that_moved_since_it_was_read_is_a_conflict_and_writ
 }
 
 #[tokio::test]
-async fn a_duplicate_event_from_the_same_actor_and_key_is_a_conflict() {
+async fn a_second_event_of_a_case_under_the_same_actor_and_key_is_a_conflict() {
     for database in fresh_databases().await {
         let store = Store::connect(&database.url, 4).await.unwrap();
         store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
-        let mut second = opening("RDM-GB-FR-2", "other-command", 9);
-        second.events = vec![event("RDM-GB-FR-2", 1, "k1")];
+        let repeat = Change {
+            idempotency: None,
+            case: CaseWrite::Update {
+                record: case("RDM-GB-FR-1", "RECEIVED", 2),
+                expected_event_count: 1,
+            },
+            events: vec![event("RDM-GB-FR-1", 2, "k1")],
+            outbox: vec![message("RDM-GB-FR-1", 2, 2_000)],
+        };
         assert_eq!(
-            store.commit(second).await,
+            store.commit(repeat).await,
             Err(Error::Conflict),
             "{}",
             database.backend
         );
-        assert_eq!(store.load_case("RDM-GB-FR-2").await.unwrap(), None);
-        assert!(store.find_event("GB", "k1").await.unwrap().is_some());
+        let (summary, events) = store.load_case("RDM-GB-FR-1").await.unwrap().unwrap();
+        assert_eq!((summary.event_count, events.len()), (1, 1));
+        let found = store.find_event("RDM-GB-FR-1", "GB", "k1").await.unwrap();
+        assert_eq!(found.map(|event| event.sequence), Some(1));
+        assert_eq!(
+            store.find_event("RDM-GB-FR-2", "GB", "k1").await.unwrap(),
+            None
+        );
     }
 }
 
