@@ -82,7 +82,7 @@ pub struct Store {
 impl Store {
     /// Connects to `database_url` (`sqlite://PATH?mode=rwc` or `postgres://…`), applies the
     /// migrations and starts the writer. `max_connections` bounds the read pool; the writer
-    /// has a connection of its own (see [`writer_options`]).
+    /// has a connection of its own (see `writer_options`).
     pub async fn connect(database_url: &str, max_connections: u32) -> Result<Self, Error> {
         let db = Database::connect(connect_options(database_url, max_connections)).await?;
         migration::Migrator::up(&db, None).await?;
