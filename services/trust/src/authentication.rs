@@ -37,14 +37,23 @@ pub fn authenticate(mut request: tonic::Request<()>) -> Result<tonic::Request<()
 pub fn identity_of_http_request<B>(
     request: &http::Request<B>,
 ) -> Result<PeerIdentity, identity::Error> {
-    let certificates = request
+    identity_of_chain(&peer_chain(request)?)
+}
+
+/// The verified certificate chain of `request`'s connection.
+fn peer_chain<B>(
+    request: &http::Request<B>,
+) -> Result<Arc<Vec<CertificateDer<'static>>>, identity::Error> {
+    request
         .extensions()
         .get::<TlsConnectInfo<TcpConnectInfo>>()
         .and_then(TlsConnectInfo::peer_certs)
-        .ok_or(identity::Error::NoPeerCertificate)?;
-    let leaf = certificates
-        .first()
-        .ok_or(identity::Error::NoPeerCertificate)?;
+        .ok_or(identity::Error::NoPeerCertificate)
+}
+
+/// The identity a verified chain's leaf names.
+fn identity_of_chain(chain: &[CertificateDer<'static>]) -> Result<PeerIdentity, identity::Error> {
+    let leaf = chain.first().ok_or(identity::Error::NoPeerCertificate)?;
     PeerIdentity::from_certificate_der(leaf)
 }
 
@@ -85,11 +94,7 @@ pub struct RequirePeerIdentity<S> {
 impl<S> RequirePeerIdentity<S> {
     /// The identity of `request`'s connection, parsed once per chain.
     fn identity_of<B>(&self, request: &http::Request<B>) -> Result<PeerIdentity, identity::Error> {
-        let chain = request
-            .extensions()
-            .get::<TlsConnectInfo<TcpConnectInfo>>()
-            .and_then(TlsConnectInfo::peer_certs)
-            .ok_or(identity::Error::NoPeerCertificate)?;
+        let chain = peer_chain(request)?;
         // A poisoned lock only loses the memo: parse again.
         if let Ok(last) = self.last.lock()
             && let Some((known, identity)) = last.as_ref()
@@ -97,8 +102,7 @@ impl<S> RequirePeerIdentity<S> {
         {
             return Ok(identity.clone());
         }
-        let leaf = chain.first().ok_or(identity::Error::NoPeerCertificate)?;
-        let identity = PeerIdentity::from_certificate_der(leaf)?;
+        let identity = identity_of_chain(&chain)?;
         if let Ok(mut last) = self.last.lock() {
             *last = Some((chain, identity.clone()));
         }

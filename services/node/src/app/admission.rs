@@ -163,12 +163,8 @@ impl App {
             operation: OPERATION_NOMINATE,
             request_digest: &request.request_digest,
         };
-        let (context, request) = (&context, &request);
-        retry_on_conflict(&request.offer_ref, move || async move {
-            if let Some(outcome) = self.first_outcome_of(context).await? {
-                return Ok(outcome);
-            }
-            self.try_nominate(context, request).await
+        self.replay_or_attempt(&request.offer_ref, &context, || {
+            self.try_nominate(&context, &request)
         })
         .await
     }
@@ -337,12 +333,8 @@ impl App {
             operation: step.operation,
             request_digest: &step.request_digest,
         };
-        let (context, step) = (&context, &step);
-        retry_on_conflict(&step.case_ref, move || async move {
-            if let Some(outcome) = self.first_outcome_of(context).await? {
-                return Ok(outcome);
-            }
-            self.try_admission_step(context, step).await
+        self.replay_or_attempt(&step.case_ref, &context, || {
+            self.try_admission_step(&context, &step)
         })
         .await
     }

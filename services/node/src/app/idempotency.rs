@@ -13,10 +13,10 @@
 //! first call answered. Partners' event deliveries carry their own keys and are recognised by
 //! the stored event itself, not here.
 
-use accord_domain::IdempotencyKey;
+use accord_domain::{CaseRef, IdempotencyKey};
 use prost::Message;
 
-use super::{App, Error};
+use super::{App, Error, retry_on_conflict};
 use crate::store::{Change, Committed, IdempotencyRecord};
 
 /// The request a use case answers, for its idempotency record and its replay look-up.
@@ -50,6 +50,34 @@ impl App {
             return Err(Error::KeyReused(context.idempotency_key.to_string()));
         }
         decode_outcome(&first.response).map(Some)
+    }
+
+    /// Runs a keyed step: answers the first outcome if the request is a replay, else
+    /// `attempt`, read again and retried while a concurrent change wins
+    /// ([`super::retry_on_conflict`]); the replay check is repeated on every attempt, since
+    /// the concurrent change may be this very request, sent twice.
+    pub(crate) async fn replay_or_attempt<T, F, Fut>(
+        &self,
+        subject: &CaseRef,
+        context: &IdempotencyContext<'_>,
+        mut attempt: F,
+    ) -> Result<T, Error>
+    where
+        T: Message + Default,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        retry_on_conflict(subject, || {
+            let first = self.first_outcome_of(context);
+            let fresh = attempt();
+            async move {
+                match first.await? {
+                    Some(outcome) => Ok(outcome),
+                    None => fresh.await,
+                }
+            }
+        })
+        .await
     }
 
     /// Commits a change and answers `outcome`, or the first answer when the writer found

@@ -174,12 +174,8 @@ impl App {
             operation: step.operation,
             request_digest: &step.request_digest,
         };
-        let (context, step) = (&context, &step);
-        retry_on_conflict(&step.offer_ref, move || async move {
-            if let Some(outcome) = self.first_outcome_of(context).await? {
-                return Ok(outcome);
-            }
-            self.try_offer_step(context, step).await
+        self.replay_or_attempt(&step.offer_ref, &context, || {
+            self.try_offer_step(&context, &step)
         })
         .await
     }

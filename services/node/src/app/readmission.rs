@@ -187,14 +187,8 @@ impl App {
             operation: step.operation,
             request_digest: &step.request_digest,
         };
-        let (context, step) = (&context, &step);
-        retry_on_conflict(&step.case_ref, move || async move {
-            if let Some(outcome) = self.first_outcome_of(context).await? {
-                return Ok(outcome);
-            }
-            self.try_step(context, step).await
-        })
-        .await
+        self.replay_or_attempt(&step.case_ref, &context, || self.try_step(&context, &step))
+            .await
     }
 
     async fn try_step(

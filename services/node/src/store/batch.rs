@@ -94,9 +94,8 @@ pub(crate) async fn commit(pool: &SqlitePool, batch: &[Job]) -> Result<(), Error
 
 /// The batch's statements, their parameters and the rows they must change.
 struct Statements<'a> {
-    updates: Vec<&'a CaseRecord>,
-    /// `expected_event_count` of each update, in the same order.
-    expected_counts: Vec<u64>,
+    /// Each updated case with the event count its change read.
+    updates: Vec<(&'a CaseRecord, u64)>,
     new_cases: Vec<&'a CaseRecord>,
     changes: Vec<&'a Change>,
     deliveries: Vec<&'a DeliveryOutcome>,
@@ -107,7 +106,6 @@ impl<'a> Statements<'a> {
     fn of(batch: &'a [Job]) -> Self {
         let mut statements = Self {
             updates: Vec::new(),
-            expected_counts: Vec::new(),
             new_cases: Vec::new(),
             changes: Vec::new(),
             deliveries: Vec::new(),
@@ -128,8 +126,7 @@ impl<'a> Statements<'a> {
                             expected_event_count,
                             ..
                         } => {
-                            statements.updates.push(record);
-                            statements.expected_counts.push(*expected_event_count);
+                            statements.updates.push((record, *expected_event_count));
                         }
                     }
                     statements.changes.push(change);
@@ -189,7 +186,7 @@ impl<'a> Statements<'a> {
         sql: &mut String,
         arguments: &mut sqlx::sqlite::SqliteArguments,
     ) -> Result<(), Error> {
-        for (record, expected) in self.updates.iter().zip(&self.expected_counts) {
+        for (record, expected) in &self.updates {
             sql.push_str(
                 "UPDATE case_summary SET status = ?, event_count = ?, updated_at = ?, \
                  next_deadline_at = ? WHERE case_ref = ? AND event_count = ?;\n",

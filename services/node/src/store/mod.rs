@@ -388,7 +388,6 @@ fn durable_sqlite(sqlite: SqliteConnectOptions) -> SqliteConnectOptions {
 fn writer_options(database_url: &str) -> ConnectOptions {
     let mut options = connect_options(database_url, 1);
     options
-        .min_connections(1)
         .idle_timeout(None::<Duration>)
         .max_lifetime(None::<Duration>)
         .map_sqlx_sqlite_opts(|sqlite| {
