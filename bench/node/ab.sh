@@ -16,6 +16,8 @@ work="$(mktemp -d -t accord-ab.XXXXXX)"
 pids=()
 trap 'kill -CONT "${pids[@]}" 2>/dev/null || true; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; rm -rf "${work}"' EXIT
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A process's CPU time so far, user and system, in clock ticks.
+node_ticks() { local fields; read -ra fields <"/proc/$1/stat"; echo $((fields[13] + fields[14])); }
 first="${1#*=}"; first="${first%%:*}"
 "${first}/accord" pki init --dir "${work}/pki" >/dev/null
 for state in GB FR; do "${first}/accord" pki issue --dir "${work}/pki" --state "${state}" --role node >/dev/null; done
@@ -55,9 +57,19 @@ for _ in $(seq 1 "${rounds}"); do
         "${directory[${label}]}/loadgen" run --label "${label}" --target "https://127.0.0.1:${port[${label}]}" \
             --pki "${work}/pki" --state GB --requested-state FR --clients "${clients}" \
             --connections "${connections}" --warmup "${warmup}" --duration "${duration}" \
-            ${arguments[${label}]} 2>/dev/null \
-            | grep -o 'label=[^ ]*\|rps=[^ ]*\|p50_ms=[^ ]*\|p99_ms=[^ ]*\|errors=[^ ]*' | tr '\n' ' '
-        echo
+            ${arguments[${label}]} >"${work}/run.txt" 2>/dev/null &
+        loadgen_pid=$!
+        # The node's CPU time over the measured seconds (clock ticks of utime + stime).
+        sleep "${warmup}"
+        ticks_before="$(node_ticks "${pids[${index}]}")"
+        sleep "${duration}"
+        ticks_after="$(node_ticks "${pids[${index}]}")"
+        wait "${loadgen_pid}"
+        rps="$(grep -o 'rps=[0-9.]*' "${work}/run.txt" | cut -d= -f2)"
+        grep -o 'label=[^ ]*\|rps=[^ ]*\|p50_ms=[^ ]*\|p99_ms=[^ ]*\|errors=[^ ]*' "${work}/run.txt" | tr '\n' ' '
+        # CPU µs of the node per reply: ticks are 1/100 s (getconf CLK_TCK).
+        python3 -c "import sys; t, r, d = map(float, sys.argv[1:]); print(f'node_cpu_us_per_request={t * 1e4 / (r * d):.1f}')" \
+            "$((ticks_after - ticks_before))" "${rps}" "${duration}"
         index=$((index + 1))
     done
 done

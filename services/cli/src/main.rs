@@ -36,6 +36,11 @@ enum Command {
     Settle(settle::SettleArgs),
 }
 
+/// mimalloc rather than the system allocator: the node allocates per request in every layer
+/// (HTTP/2, protobuf, SQL arguments), and glibc's malloc cost 12 % of its CPU (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -87,6 +87,10 @@ fn load_identity(certificate: &Path, key: &Path) -> anyhow::Result<Identity> {
     Identity::load(certificate, key).with_context(|| certificate.display().to_string())
 }
 
+/// The node's allocator, so that the floor and the clients run on the same one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     accord_trust::install_crypto_provider();
