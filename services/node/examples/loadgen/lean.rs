@@ -238,9 +238,9 @@ async fn insert_messages(
     chunk: &[&Change],
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
-        "INSERT INTO outbox (case_ref, destination, channel, payload, attempts, \
-         next_attempt_at, created_at) VALUES {}",
-        placeholders(7, chunk.len())
+        "INSERT INTO outbox (case_ref, destination, channel, payload, event_case_ref, \
+         event_sequence, attempts, next_attempt_at, created_at) VALUES {}",
+        placeholders(9, chunk.len())
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for change in chunk {
@@ -252,7 +252,9 @@ async fn insert_messages(
             .bind(message.case_ref.clone())
             .bind(message.destination.clone())
             .bind(message.channel.as_str())
-            .bind(message.payload.clone())
+            .bind(Vec::<u8>::new())
+            .bind(message.event.case_ref.clone())
+            .bind(i64::try_from(message.event.sequence).unwrap_or(i64::MAX))
             .bind(0_i32)
             .bind(message.created_at)
             .bind(message.created_at);

@@ -28,7 +28,7 @@ use accord_node::app::readmission::{OpenReadmission, StepOutcome};
 use accord_node::app::{App, Backoff, Dispatcher, PartnerLink};
 use accord_node::clock::{Clock, SystemClock};
 use accord_node::store::{
-    CaseKind, CaseRecord, CaseWrite, Change, Channel, EventRecord, IdempotencyRecord,
+    CaseKind, CaseRecord, CaseWrite, Change, Channel, EventRecord, EventRef, IdempotencyRecord,
     OutboxMessage, Store,
 };
 use accord_proto::v1 as pb;
@@ -329,7 +329,6 @@ struct ChangeShape {
     caller: String,
     envelope: Vec<u8>,
     response: Vec<u8>,
-    payload: Vec<u8>,
     /// Case references grow with time, as the node's do (a time prefix), so the
     /// reference-keyed indexes see appends, not scattered inserts.
     next_case: AtomicU64,
@@ -350,7 +349,6 @@ impl ChangeShape {
             caller: caller.to_owned(),
             envelope: event.encode_to_vec(),
             response: sample.encode_to_vec(),
-            payload: pb::DeliverReadmissionEventRequest { event: Some(event) }.encode_to_vec(),
             next_case: AtomicU64::new(0),
             keys,
         }
@@ -391,10 +389,13 @@ impl ChangeShape {
                 envelope: self.envelope.clone(),
             }],
             outbox: vec![OutboxMessage {
-                case_ref,
+                case_ref: case_ref.clone(),
                 destination: "FR".to_owned(),
                 channel: Channel::Readmission,
-                payload: self.payload.clone(),
+                event: EventRef {
+                    case_ref,
+                    sequence: 1,
+                },
                 created_at: now,
             }],
         }

@@ -56,7 +56,9 @@ use super::offer::{LoadedOffer, check_sequence, offer_error, offer_event_record}
 use super::{App, Error, EventPage, EventPageRequest, Precondition, not_before, retry_on_conflict};
 use crate::convert::admission as convert;
 use crate::convert::to_wire_time;
-use crate::store::{self, CaseFilter, CaseRecord, CaseWrite, Change, Channel, OutboxMessage};
+use crate::store::{
+    self, CaseFilter, CaseRecord, CaseWrite, Change, Channel, EventRef, OutboxMessage,
+};
 
 /// A validated nomination (A's caseworker, through A's gateway).
 #[derive(Debug, Clone)]
@@ -839,10 +841,10 @@ impl App {
             case_ref: offer_ref.to_string(),
             destination: destination.to_string(),
             channel: Channel::Admission,
-            payload: pb::DeliverAdmissionEventRequest {
-                event: Some(event.clone()),
-            }
-            .encode_to_vec(),
+            event: EventRef {
+                case_ref: event.case_ref.clone(),
+                sequence: event.sequence,
+            },
             created_at: self.now().as_millis(),
         }
     }

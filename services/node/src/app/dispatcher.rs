@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 use tonic::Code;
 
 use super::App;
-use crate::store::{Channel, DeliveryOutcome, PendingDelivery};
+use crate::store::{Channel, DeliveryContent, DeliveryOutcome, PendingDelivery};
 
 /// Exponential back-off with a ceiling and jitter.
 #[derive(Debug, Clone, Copy)]
@@ -381,8 +381,12 @@ async fn send(app: &App, message: &PendingDelivery) -> Result<(), tonic::Status>
     })?;
     match message.channel {
         Channel::Readmission => {
-            let request = pb::DeliverReadmissionEventRequest::decode(message.payload.as_slice())
-                .map_err(|error| tonic::Status::internal(format!("outbox payload: {error}")))?;
+            let request = match &message.content {
+                DeliveryContent::Event(event) => pb::DeliverReadmissionEventRequest {
+                    event: Some(stored(event)?),
+                },
+                DeliveryContent::Request(request) => stored(request)?,
+            };
             partner
                 .readmission
                 .clone()
@@ -391,8 +395,12 @@ async fn send(app: &App, message: &PendingDelivery) -> Result<(), tonic::Status>
             Ok(())
         }
         Channel::Admission => {
-            let request = pb::DeliverAdmissionEventRequest::decode(message.payload.as_slice())
-                .map_err(|error| tonic::Status::internal(format!("outbox payload: {error}")))?;
+            let request = match &message.content {
+                DeliveryContent::Event(event) => pb::DeliverAdmissionEventRequest {
+                    event: Some(stored(event)?),
+                },
+                DeliveryContent::Request(request) => stored(request)?,
+            };
             partner
                 .admission
                 .clone()
@@ -401,8 +409,12 @@ async fn send(app: &App, message: &PendingDelivery) -> Result<(), tonic::Status>
             Ok(())
         }
         Channel::Offer => {
-            let request = pb::DeliverOfferEventRequest::decode(message.payload.as_slice())
-                .map_err(|error| tonic::Status::internal(format!("outbox payload: {error}")))?;
+            let request = match &message.content {
+                DeliveryContent::Event(event) => pb::DeliverOfferEventRequest {
+                    event: Some(stored(event)?),
+                },
+                DeliveryContent::Request(request) => stored(request)?,
+            };
             partner
                 .admission
                 .clone()
@@ -411,4 +423,9 @@ async fn send(app: &App, message: &PendingDelivery) -> Result<(), tonic::Status>
             Ok(())
         }
     }
+}
+
+/// A stored event or request, decoded; one that does not decode is a corrupted store.
+fn stored<T: Message + Default>(bytes: &[u8]) -> Result<T, tonic::Status> {
+    T::decode(bytes).map_err(|error| tonic::Status::internal(format!("outbox message: {error}")))
 }

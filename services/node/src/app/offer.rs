@@ -33,7 +33,9 @@ use super::new_case_id;
 use super::{App, Error, EventPage, EventPageRequest, Precondition, not_before, retry_on_conflict};
 use crate::convert::admission as convert;
 use crate::convert::to_wire_time;
-use crate::store::{self, CaseFilter, CaseRecord, CaseWrite, Change, Channel, OutboxMessage};
+use crate::store::{
+    self, CaseFilter, CaseRecord, CaseWrite, Change, Channel, EventRef, OutboxMessage,
+};
 
 /// A validated request to publish an offer (A's caseworker, through A's gateway).
 #[derive(Debug, Clone)]
@@ -586,10 +588,10 @@ impl App {
             case_ref: event.offer_ref.clone(),
             destination: destination.to_string(),
             channel: Channel::Offer,
-            payload: pb::DeliverOfferEventRequest {
-                event: Some(event.clone()),
-            }
-            .encode_to_vec(),
+            event: EventRef {
+                case_ref: event.offer_ref.clone(),
+                sequence: event.sequence,
+            },
             created_at: self.now().as_millis(),
         }
     }

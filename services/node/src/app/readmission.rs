@@ -23,7 +23,7 @@ use super::idempotency::IdempotencyContext;
 use super::{App, Error, EventPage, EventPageRequest, Precondition, not_before, retry_on_conflict};
 use crate::convert::readmission as convert;
 use crate::convert::to_wire_time;
-use crate::store::{self, CaseRecord, CaseWrite, Change, Channel, OutboxMessage};
+use crate::store::{self, CaseRecord, CaseWrite, Change, Channel, EventRef, OutboxMessage};
 
 /// A validated request to open a readmission case (S's caseworker, through S's gateway).
 #[derive(Debug, Clone)]
@@ -802,10 +802,10 @@ impl App {
             case_ref: event.case_ref.clone(),
             destination: destination.to_string(),
             channel: Channel::Readmission,
-            payload: pb::DeliverReadmissionEventRequest {
-                event: Some(event.clone()),
-            }
-            .encode_to_vec(),
+            event: EventRef {
+                case_ref: event.case_ref.clone(),
+                sequence: event.sequence,
+            },
             created_at: self.now().as_millis(),
         }
     }

@@ -27,8 +27,8 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Notify, oneshot};
 
 pub use model::{
-    AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryOutcome,
-    EventRecord, IdempotencyRecord, OutboxMessage, PendingDelivery,
+    AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent,
+    DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, PendingDelivery,
 };
 use writer::{Job, WriterHandle, to_i64};
 pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
@@ -258,10 +258,14 @@ impl Store {
             format!("AND o.destination NOT IN ({}) ", list.join(", "))
         };
         // The walk follows `outbox_due` (pending messages in id order) and stops at the
-        // limit; `outbox_pending_case` answers the NOT EXISTS.
+        // limit; `outbox_pending_case` answers the NOT EXISTS. Each message's event is read
+        // in the same statement, so a message and its event are one snapshot.
         let sql = format!(
-            "SELECT o.id, o.case_ref, o.destination, o.channel, o.payload, o.attempts \
+            "SELECT o.id, o.case_ref, o.destination, o.channel, o.payload, o.attempts, \
+                    e.envelope \
              FROM outbox o \
+             LEFT JOIN case_event e \
+               ON e.case_ref = o.event_case_ref AND e.sequence = o.event_sequence \
              WHERE o.delivered_at IS NULL AND o.failed_reason IS NULL \
                AND o.next_attempt_at <= {now} {exclusion}\
                AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.case_ref = o.case_ref \
@@ -282,12 +286,22 @@ impl Store {
             .map(|row| {
                 let channel = Channel::parse(&row.channel)
                     .ok_or_else(|| Error::Corrupt(format!("outbox channel {:?}", row.channel)))?;
+                let content = match row.envelope {
+                    Some(event) => DeliveryContent::Event(event),
+                    None if !row.payload.is_empty() => DeliveryContent::Request(row.payload),
+                    None => {
+                        return Err(Error::Corrupt(format!(
+                            "outbox message {} names an event that is not in the history",
+                            row.id
+                        )));
+                    }
+                };
                 Ok(PendingDelivery {
                     id: row.id,
                     case_ref: row.case_ref,
                     destination: row.destination,
                     channel,
-                    payload: row.payload,
+                    content,
                     attempts: u32::try_from(row.attempts).unwrap_or(0),
                 })
             })
@@ -421,8 +435,11 @@ struct DueRow {
     case_ref: String,
     destination: String,
     channel: String,
+    /// A whole request (messages written before migration 3), else empty.
     payload: Vec<u8>,
     attempts: i32,
+    /// The named event, signed (messages written since migration 3).
+    envelope: Option<Vec<u8>>,
 }
 
 fn case_from_row(row: rows::case::Model) -> Result<CaseRecord, Error> {
@@ -506,7 +523,9 @@ fn outbox_to_row(message: &OutboxMessage) -> rows::outbox::ActiveModel {
         case_ref: Set(message.case_ref.clone()),
         destination: Set(message.destination.clone()),
         channel: Set(message.channel.as_str().to_owned()),
-        payload: Set(message.payload.clone()),
+        payload: Set(Vec::new()),
+        event_case_ref: Set(Some(message.event.case_ref.clone())),
+        event_sequence: Set(Some(to_i64(message.event.sequence))),
         attempts: Set(0),
         next_attempt_at: Set(message.created_at),
         created_at: Set(message.created_at),

@@ -103,10 +103,21 @@ pub struct OutboxMessage {
     pub destination: String,
     /// Which delivery RPC carries it.
     pub channel: Channel,
-    /// The encoded delivery request.
-    pub payload: Vec<u8>,
+    /// The event it delivers, stored in the same change: the message refers to it rather
+    /// than holding a second copy, and the dispatcher reads it back when it sends.
+    pub event: EventRef,
     /// When it was written (ms); also the first attempt's time.
     pub created_at: i64,
+}
+
+/// Where an event of this node's history is: its case (or offer) and its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRef {
+    /// The event's case (an admission's own reference, even when its message is ordered on
+    /// the offer).
+    pub case_ref: String,
+    /// The event's sequence in that case.
+    pub sequence: u64,
 }
 
 /// The delivery RPC a message travels on.
@@ -152,10 +163,20 @@ pub struct PendingDelivery {
     pub destination: String,
     /// Which delivery RPC.
     pub channel: Channel,
-    /// The encoded request.
-    pub payload: Vec<u8>,
+    /// What to send.
+    pub content: DeliveryContent,
     /// Attempts so far.
     pub attempts: u32,
+}
+
+/// What a due message sends, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryContent {
+    /// The signed event the message refers to, read from the history (messages written since
+    /// migration `m20261127_000003_outbox_event_reference`).
+    Event(Vec<u8>),
+    /// A whole encoded delivery request (messages written before that migration).
+    Request(Vec<u8>),
 }
 
 /// What became of one delivery attempt.

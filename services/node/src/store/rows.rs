@@ -121,8 +121,13 @@ pub mod outbox {
         pub destination: String,
         /// Which delivery RPC carries it: `readmission` or `admission`.
         pub channel: String,
-        /// The request to send (protobuf bytes).
+        /// The request to send (protobuf bytes) of a message written before migration 3;
+        /// empty since, the message naming its event instead.
         pub payload: Vec<u8>,
+        /// The case of the event the message delivers (`None` before migration 3).
+        pub event_case_ref: Option<String>,
+        /// The sequence of that event (`None` before migration 3).
+        pub event_sequence: Option<i64>,
         /// Delivery attempts so far.
         pub attempts: i32,
         /// Earliest time of the next attempt.

@@ -2,8 +2,8 @@
 //! the outbox's per-case order, group commit under concurrency.
 
 use accord_node::store::{
-    CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryOutcome, Error,
-    EventRecord, IdempotencyRecord, OutboxMessage, Store,
+    CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent, DeliveryOutcome,
+    Error, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, Store,
 };
 
 use crate::databases::fresh_databases;
@@ -34,14 +34,23 @@ fn event(case_ref: &str, sequence: u64, key: &str) -> EventRecord {
     }
 }
 
-fn message(case_ref: &str, payload: u8, at: i64) -> OutboxMessage {
+/// A message delivering event `sequence` of `case_ref` (see [`event`]).
+fn message(case_ref: &str, sequence: u64, at: i64) -> OutboxMessage {
     OutboxMessage {
         case_ref: case_ref.into(),
         destination: "FR".into(),
         channel: Channel::Readmission,
-        payload: vec![payload],
+        event: EventRef {
+            case_ref: case_ref.into(),
+            sequence,
+        },
         created_at: at,
     }
+}
+
+/// What a due message sends: the signed event it names, as [`event`] stored it.
+fn sends(sequence: u64) -> DeliveryContent {
+    DeliveryContent::Event(vec![1, 2, 3, sequence as u8])
 }
 
 fn key(key: &str, digest: u8, response: u8) -> IdempotencyRecord {
@@ -82,7 +91,7 @@ async fn a_change_is_stored_whole_with_its_history_and_outbox_message() {
         assert_eq!(events, vec![event("RDM-GB-FR-1", 1, "k1")]);
         let due = store.due_deliveries(1_000, 10, &[]).await.unwrap();
         assert_eq!(due.len(), 1);
-        assert_eq!(due[0].payload, vec![1]);
+        assert_eq!(due[0].content, sends(1), "{}", database.backend);
         assert_eq!(store.pending_delivery_count().await.unwrap(), 1);
     }
 }
@@ -189,6 +198,8 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
     for database in fresh_databases().await {
         let store = Store::connect(&database.url, 4).await.unwrap();
         let mut change = opening("RDM-GB-FR-1", "k1", 7);
+        change.case = CaseWrite::Create(case("RDM-GB-FR-1", "RECEIVED", 2));
+        change.events.push(event("RDM-GB-FR-1", 2, "k1-2"));
         change.outbox = vec![
             message("RDM-GB-FR-1", 1, 1_000),
             message("RDM-GB-FR-1", 2, 1_000),
@@ -196,15 +207,15 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
         store.commit(change).await.unwrap();
         store.commit(opening("RDM-GB-FR-2", "k2", 8)).await.unwrap();
         let due = store.due_deliveries(1_000, 10, &[]).await.unwrap();
-        let payloads: Vec<(String, Vec<u8>)> = due
+        let contents: Vec<(String, DeliveryContent)> = due
             .iter()
-            .map(|message| (message.case_ref.clone(), message.payload.clone()))
+            .map(|message| (message.case_ref.clone(), message.content.clone()))
             .collect();
         assert_eq!(
-            payloads,
+            contents,
             vec![
-                ("RDM-GB-FR-1".into(), vec![1]),
-                ("RDM-GB-FR-2".into(), vec![1])
+                ("RDM-GB-FR-1".into(), sends(1)),
+                ("RDM-GB-FR-2".into(), sends(1))
             ],
             "{}",
             database.backend
@@ -242,8 +253,8 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
             due.iter()
                 .find(|message| message.case_ref == "RDM-GB-FR-1")
                 .unwrap()
-                .payload,
-            vec![2]
+                .content,
+            sends(2)
         );
     }
 }
@@ -386,6 +397,49 @@ async fn refused_calls_are_kept_in_the_audit_log() {
         assert_eq!(
             store.audit_log(10).await.unwrap(),
             vec![record],
+            "{}",
+            database.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_message_written_before_event_references_is_sent_from_its_stored_request() {
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    for database in fresh_databases().await {
+        let store = Store::connect(&database.url, 4).await.unwrap();
+        store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
+        // A row as the node wrote it before migration 3: the request whole, no event named.
+        let raw = Database::connect(&database.url).await.unwrap();
+        let backend = raw.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "INSERT INTO outbox (case_ref, destination, channel, payload, attempts, \
+                 next_attempt_at, created_at) VALUES ($1, 'FR', 'readmission', $2, 0, 1000, 1000)"
+            }
+            _ => {
+                "INSERT INTO outbox (case_ref, destination, channel, payload, attempts, \
+                 next_attempt_at, created_at) VALUES (?, 'FR', 'readmission', ?, 0, 1000, 1000)"
+            }
+        };
+        raw.execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            ["RDM-GB-FR-9".into(), vec![9_u8, 9].into()],
+        ))
+        .await
+        .unwrap();
+        let due = store.due_deliveries(1_000, 10, &[]).await.unwrap();
+        let contents: Vec<(String, DeliveryContent)> = due
+            .into_iter()
+            .map(|message| (message.case_ref, message.content))
+            .collect();
+        assert_eq!(
+            contents,
+            vec![
+                ("RDM-GB-FR-1".into(), sends(1)),
+                ("RDM-GB-FR-9".into(), DeliveryContent::Request(vec![9, 9]))
+            ],
             "{}",
             database.backend
         );
