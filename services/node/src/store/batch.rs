@@ -29,7 +29,7 @@
 //! path for the batch, which judges each change on its own. So the fast path is an
 //! optimisation only: it commits exactly what the slow path would, or nothing.
 
-use sea_orm::sqlx::{self, AssertSqlSafe, Sqlite, SqlitePool};
+use sea_orm::sqlx::{self, AssertSqlSafe, Connection as _, Sqlite};
 
 use super::model::{AuditRecord, CaseRecord, CaseWrite, Change, DeliveryOutcome};
 use super::writer::{Job, to_i64};
@@ -47,6 +47,9 @@ pub(crate) enum Error {
     /// The batch holds a change only the slow path can write (see [`eligible`]).
     #[error("the batch holds a change the fast path does not write")]
     Ineligible,
+    /// The rollback after a refusal failed: the connection may still hold the transaction.
+    #[error("rollback after a refusal: {0}")]
+    RollbackFailed(sqlx::Error),
     /// The statements changed another number of rows than the batch holds.
     #[error("the batch changed {changed} rows, expected {expected}")]
     CountMismatch {
@@ -55,6 +58,17 @@ pub(crate) enum Error {
         /// Rows the batch holds.
         expected: u64,
     },
+}
+
+impl Error {
+    /// Whether the connection must not take the next batch: its rollback failed, or sqlx
+    /// lost it.
+    pub(crate) fn leaves_connection_unusable(&self) -> bool {
+        matches!(
+            self,
+            Self::RollbackFailed(_) | Self::Sqlite(sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed)
+        )
+    }
 }
 
 /// Whether the fast path can take `batch`: every change either creates its case or appends
@@ -78,20 +92,26 @@ pub(crate) fn eligible(batch: &[Job]) -> bool {
     })
 }
 
-/// Commits `batch` in one transaction of three hand-offs, or rolls back and says why
-/// (an ineligible batch is refused before anything runs).
-pub(crate) async fn commit(pool: &SqlitePool, batch: &[Job]) -> Result<(), Error> {
+/// Commits `batch` in one transaction of three hand-offs on `connection`, or rolls back and
+/// says why (an ineligible batch is refused before anything runs).
+pub(crate) async fn commit(
+    connection: &mut sqlx::SqliteConnection,
+    batch: &[Job],
+) -> Result<(), Error> {
     if !eligible(batch) {
         return Err(Error::Ineligible);
     }
     let statements = Statements::of(batch);
-    let mut transaction = pool.begin().await?;
+    let mut transaction = connection.begin().await?;
     let outcome = statements.run(&mut transaction).await;
     match outcome {
         Ok(()) => Ok(transaction.commit().await?),
         Err(error) => {
-            // An explicit rollback: the connection returns to the slow path clean.
-            transaction.rollback().await?;
+            // An explicit rollback, so that the connection is clean for the next batch.
+            transaction
+                .rollback()
+                .await
+                .map_err(Error::RollbackFailed)?;
             Err(error)
         }
     }

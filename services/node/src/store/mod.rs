@@ -394,13 +394,21 @@ fn durable_sqlite(sqlite: SqliteConnectOptions) -> SqliteConnectOptions {
         .create_if_missing(true)
 }
 
-/// The writer's own connection: one, never shared with readers, so its page cache holds the
-/// pages every batch touches (the right edge of each table and index) and its prepared
-/// statements stay prepared. On SQLite its statement journals and temporary tables live in
+/// The writer's own connections, never shared with readers, so that their page caches hold
+/// the pages every batch touches (the right edge of each table and index) and their prepared
+/// statements stay prepared. On SQLite their statement journals and temporary tables live in
 /// memory (`temp_store=MEMORY`: a multi-row INSERT that fails half-way is rolled back from
-/// memory, not from a file) and its page cache is larger than the default 2 MiB.
+/// memory, not from a file) and their page caches are larger than the default 2 MiB.
+///
+/// Two connections on SQLite: the writer holds one for its fast path (`store::batch`) and
+/// sea-orm takes the other for the slow path; both are the writer's, used one at a time.
 fn writer_options(database_url: &str) -> ConnectOptions {
-    let mut options = connect_options(database_url, 1);
+    let connections = if database_url.starts_with("sqlite:") {
+        2
+    } else {
+        1
+    };
+    let mut options = connect_options(database_url, connections);
     options
         .idle_timeout(None::<Duration>)
         .max_lifetime(None::<Duration>)
