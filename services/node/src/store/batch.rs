@@ -29,6 +29,8 @@
 //! path for the batch, which judges each change on its own. So the fast path is an
 //! optimisation only: it commits exactly what the slow path would, or nothing.
 
+use std::time::{Duration, Instant};
+
 use sea_orm::sqlx::{self, AssertSqlSafe, Connection as _, Sqlite};
 
 use super::model::{AuditRecord, CaseRecord, CaseWrite, Change, DeliveryOutcome};
@@ -92,20 +94,31 @@ pub(crate) fn eligible(batch: &[Job]) -> bool {
     })
 }
 
-/// Commits `batch` in one transaction of three hand-offs on `connection`, or rolls back and
-/// says why (an ineligible batch is refused before anything runs).
+/// Commits `batch` in one transaction of three hand-offs on `connection` and says how long
+/// each took, or rolls back and says why (an ineligible batch is refused before anything
+/// runs).
 pub(crate) async fn commit(
     connection: &mut sqlx::SqliteConnection,
     batch: &[Job],
-) -> Result<(), Error> {
+) -> Result<Phases, Error> {
     if !eligible(batch) {
         return Err(Error::Ineligible);
     }
+    let started = Instant::now();
     let statements = Statements::of(batch);
     let mut transaction = connection.begin().await?;
+    let begun = Instant::now();
     let outcome = statements.run(&mut transaction).await;
+    let written = Instant::now();
     match outcome {
-        Ok(()) => Ok(transaction.commit().await?),
+        Ok(()) => {
+            transaction.commit().await?;
+            Ok(Phases {
+                begin: begun - started,
+                statements: written - begun,
+                commit: written.elapsed(),
+            })
+        }
         Err(error) => {
             // An explicit rollback, so that the connection is clean for the next batch.
             transaction
@@ -114,6 +127,68 @@ pub(crate) async fn commit(
                 .map_err(Error::RollbackFailed)?;
             Err(error)
         }
+    }
+}
+
+/// How long a committed batch took in each of its hand-offs to sqlx's worker thread: each
+/// includes the wait for that thread and for the writer to be woken again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Phases {
+    /// BEGIN.
+    pub(crate) begin: Duration,
+    /// The batch's query, with building it.
+    pub(crate) statements: Duration,
+    /// COMMIT, with its sync to disk.
+    pub(crate) commit: Duration,
+}
+
+/// Means of [`Phases`] over a period, logged at debug level (`RUST_LOG=accord_node::store=debug`)
+/// every [`Timings::PERIOD`]: where a request's wait for its commit goes.
+pub(crate) struct Timings {
+    since: Instant,
+    batches: u32,
+    changes: usize,
+    total: [Duration; 3],
+}
+
+impl Timings {
+    /// How often the means are logged, while batches are committed.
+    pub(crate) const PERIOD: Duration = Duration::from_secs(10);
+
+    pub(crate) fn new() -> Self {
+        Self {
+            since: Instant::now(),
+            batches: 0,
+            changes: 0,
+            total: [Duration::ZERO; 3],
+        }
+    }
+
+    /// Adds a batch of `changes` jobs; logs and starts over once a period has passed.
+    pub(crate) fn add(&mut self, changes: usize, phases: Phases) {
+        self.batches += 1;
+        self.changes += changes;
+        for (total, phase) in
+            self.total
+                .iter_mut()
+                .zip([phases.begin, phases.statements, phases.commit])
+        {
+            *total += phase;
+        }
+        let elapsed = self.since.elapsed();
+        if elapsed < Self::PERIOD {
+            return;
+        }
+        let [begin, statements, commit] = self.total.map(|total| total / self.batches);
+        tracing::debug!(
+            batches_per_second = f64::from(self.batches) / elapsed.as_secs_f64(),
+            jobs_per_batch = self.changes as f64 / f64::from(self.batches),
+            ?begin,
+            ?statements,
+            ?commit,
+            "writer fast path: mean time per batch in each hand-off"
+        );
+        *self = Self::new();
     }
 }
 

@@ -70,6 +70,8 @@ struct Connection {
     db: DatabaseConnection,
     sqlite: Option<SqlitePool>,
     fast: Option<PoolConnection<Sqlite>>,
+    /// The fast path's hand-off times, for the debug log.
+    timings: batch::Timings,
 }
 
 impl Connection {
@@ -98,6 +100,7 @@ impl WriterHandle {
             db,
             sqlite,
             fast: None,
+            timings: batch::Timings::new(),
         };
         tokio::spawn(run(connection, jobs, outbox_written));
         Self { queue }
@@ -146,7 +149,10 @@ async fn commit_batch(connection: &mut Connection, batch: Vec<Job>) -> bool {
         && let Some(fast) = connection.fast().await
     {
         match batch::commit(fast, &batch).await {
-            Ok(()) => return answer_applied(batch),
+            Ok(phases) => {
+                connection.timings.add(batch.len(), phases);
+                return answer_applied(batch);
+            }
             Err(error) => {
                 tracing::debug!(%error, jobs = batch.len(), "fast path refused the batch; judging each change");
                 if error.leaves_connection_unusable() {
