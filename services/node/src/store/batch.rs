@@ -4,9 +4,11 @@
 //! that thread and back. On a busy machine each hand-off waits for a core, so a batch written
 //! statement by statement (a look-up, BEGIN, an INSERT per table, COMMIT) spends more time
 //! waiting in that chain than working, and every request waits for the whole chain. Here a
-//! batch is BEGIN, **one** query holding every statement of the batch (SQLite's driver runs
-//! the statements of one query in turn, binding each its own parameters, and keeps the whole
-//! query prepared), and COMMIT: three hand-offs, whatever the batch holds.
+//! batch is **one** query holding BEGIN and every statement of the batch (SQLite's driver
+//! runs the statements of one query in turn, binding each its own parameters, and keeps the
+//! whole query prepared), and COMMIT, in the same query when the batch only inserts (see
+//! [`commit`]): one or two hand-offs, whatever the batch holds. The writer holds the
+//! connection between batches (`store::writer`).
 //!
 //! The query does not look idempotency keys up first and does not read the cases it
 //! updates: it relies on the schema's constraints to refuse what the slow path would have
@@ -31,7 +33,8 @@
 
 use std::time::{Duration, Instant};
 
-use sea_orm::sqlx::{self, AssertSqlSafe, Connection as _, Sqlite};
+use futures_util::TryStreamExt as _;
+use sea_orm::sqlx::{self, AssertSqlSafe, Sqlite};
 
 use super::model::{AuditRecord, CaseRecord, CaseWrite, Change, DeliveryOutcome};
 use super::writer::{Job, to_i64};
@@ -94,9 +97,14 @@ pub(crate) fn eligible(batch: &[Job]) -> bool {
     })
 }
 
-/// Commits `batch` in one transaction of three hand-offs on `connection` and says how long
-/// each took, or rolls back and says why (an ineligible batch is refused before anything
-/// runs).
+/// Commits `batch` in one transaction on `connection` and says how long it took, or rolls
+/// back and says why (an ineligible batch is refused before anything runs).
+///
+/// One hand-off when the batch only inserts: the query holds BEGIN, the statements and
+/// COMMIT, since an INSERT either adds every row it names or fails, and a failure stops the
+/// query before its COMMIT. Two when the batch also updates rows, which may match none
+/// without failing: the query holds BEGIN and the statements, and COMMIT follows once the
+/// count is checked.
 pub(crate) async fn commit(
     connection: &mut sqlx::SqliteConnection,
     batch: &[Job],
@@ -106,39 +114,59 @@ pub(crate) async fn commit(
     }
     let started = Instant::now();
     let statements = Statements::of(batch);
-    let mut transaction = connection.begin().await?;
-    let begun = Instant::now();
-    let outcome = statements.run(&mut transaction).await;
+    let commit_in_query = statements.only_inserts();
+    let outcome = statements.run(connection, commit_in_query).await;
     let written = Instant::now();
+    let outcome = match outcome {
+        Ok(()) if commit_in_query => Ok(()),
+        Ok(()) => sqlx::raw_sql("COMMIT")
+            .execute(&mut *connection)
+            .await
+            .map(drop)
+            .map_err(Error::from),
+        Err(error) => Err(error),
+    };
     match outcome {
-        Ok(()) => {
-            transaction.commit().await?;
-            Ok(Phases {
-                begin: begun - started,
-                statements: written - begun,
-                commit: written.elapsed(),
-            })
-        }
+        Ok(()) => Ok(Phases {
+            statements: written - started,
+            commit: if commit_in_query {
+                Duration::ZERO
+            } else {
+                written.elapsed()
+            },
+        }),
         Err(error) => {
-            // An explicit rollback, so that the connection is clean for the next batch.
-            transaction
-                .rollback()
-                .await
-                .map_err(Error::RollbackFailed)?;
+            roll_back(connection).await?;
             Err(error)
         }
     }
 }
 
-/// How long a committed batch took in each of its hand-offs to sqlx's worker thread: each
-/// includes the wait for that thread and for the writer to be woken again.
+/// Ends a transaction the fast path left open, so that the connection is clean for the next
+/// batch. SQLite refuses a ROLLBACK when no transaction is open (the query failed at its
+/// BEGIN, or SQLite already rolled back), which is the clean state sought.
+async fn roll_back(connection: &mut sqlx::SqliteConnection) -> Result<(), Error> {
+    match sqlx::raw_sql("ROLLBACK").execute(&mut *connection).await {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_database_error()
+                .is_some_and(|error| error.message().contains("no transaction is active")) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(Error::RollbackFailed(error)),
+    }
+}
+
+/// How long a committed batch took in its hand-offs to sqlx's worker thread: each includes
+/// the wait for that thread and for the writer to be woken again.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Phases {
-    /// BEGIN.
-    pub(crate) begin: Duration,
-    /// The batch's query, with building it.
+    /// The batch's query, with building it: BEGIN, the statements, and COMMIT when the batch
+    /// only inserts.
     pub(crate) statements: Duration,
-    /// COMMIT, with its sync to disk.
+    /// COMMIT on its own, after a batch that updates rows (zero otherwise).
     pub(crate) commit: Duration,
 }
 
@@ -148,7 +176,7 @@ pub(crate) struct Timings {
     since: Instant,
     batches: u32,
     changes: usize,
-    total: [Duration; 3],
+    total: [Duration; 2],
 }
 
 impl Timings {
@@ -160,7 +188,7 @@ impl Timings {
             since: Instant::now(),
             batches: 0,
             changes: 0,
-            total: [Duration::ZERO; 3],
+            total: [Duration::ZERO; 2],
         }
     }
 
@@ -168,10 +196,10 @@ impl Timings {
     pub(crate) fn add(&mut self, changes: usize, phases: Phases) {
         self.batches += 1;
         self.changes += changes;
-        for (total, phase) in
-            self.total
-                .iter_mut()
-                .zip([phases.begin, phases.statements, phases.commit])
+        for (total, phase) in self
+            .total
+            .iter_mut()
+            .zip([phases.statements, phases.commit])
         {
             *total += phase;
         }
@@ -179,11 +207,10 @@ impl Timings {
         if elapsed < Self::PERIOD {
             return;
         }
-        let [begin, statements, commit] = self.total.map(|total| total / self.batches);
+        let [statements, commit] = self.total.map(|total| total / self.batches);
         tracing::debug!(
             batches_per_second = f64::from(self.batches) / elapsed.as_secs_f64(),
             jobs_per_batch = self.changes as f64 / f64::from(self.batches),
-            ?begin,
             ?statements,
             ?commit,
             "writer fast path: mean time per batch in each hand-off"
@@ -257,27 +284,52 @@ impl<'a> Statements<'a> {
         u64::try_from(rows).unwrap_or(u64::MAX)
     }
 
-    /// Runs every statement as one query inside `transaction` and checks the count.
-    async fn run(&self, transaction: &mut sqlx::SqliteConnection) -> Result<(), Error> {
-        let mut sql = String::new();
+    /// Whether every statement inserts rows (no case or outbox update).
+    fn only_inserts(&self) -> bool {
+        self.updates.is_empty() && self.deliveries.is_empty()
+    }
+
+    /// Runs BEGIN and every statement as one query, with COMMIT at its end when
+    /// `commit_in_query`, and checks that the statements changed exactly the batch's rows.
+    async fn run(
+        &self,
+        connection: &mut sqlx::SqliteConnection,
+        commit_in_query: bool,
+    ) -> Result<(), Error> {
+        // IMMEDIATE: the write lock is taken at BEGIN, so any wait for it comes first.
+        let mut sql = String::from("BEGIN IMMEDIATE;\n");
         let mut query_arguments = sqlx::sqlite::SqliteArguments::default();
         self.write_updates(&mut sql, &mut query_arguments)?;
         self.write_inserts(&mut sql, &mut query_arguments)?;
         self.write_deliveries(&mut sql, &mut query_arguments)?;
         self.write_audits(&mut sql, &mut query_arguments)?;
+        if commit_in_query {
+            sql.push_str("COMMIT;\n");
+        }
         // The text holds only fixed table and column names and placeholders; every value is
         // bound.
-        let result = sqlx::query_with::<Sqlite, _>(AssertSqlSafe(sql), query_arguments)
-            .execute(&mut *transaction)
-            .await?;
+        let query = sqlx::query_with::<Sqlite, _>(AssertSqlSafe(sql), query_arguments);
+        let results: Vec<sqlx::sqlite::SqliteQueryResult> =
+            sqlx::Executor::execute_many(&mut *connection, query)
+                .try_collect()
+                .await?;
+        // BEGIN and COMMIT change no rows, but SQLite reports for them the count of the
+        // connection's last INSERT, UPDATE or DELETE: they are left out of the sum.
+        let changed: u64 = results
+            .iter()
+            .skip(1)
+            .take(
+                results
+                    .len()
+                    .saturating_sub(1 + usize::from(commit_in_query)),
+            )
+            .map(sqlx::sqlite::SqliteQueryResult::rows_affected)
+            .sum();
         let expected = self.expected_rows();
-        if result.rows_affected() == expected {
+        if changed == expected {
             Ok(())
         } else {
-            Err(Error::CountMismatch {
-                changed: result.rows_affected(),
-                expected,
-            })
+            Err(Error::CountMismatch { changed, expected })
         }
     }
 
@@ -539,4 +591,185 @@ where
     arguments
         .add(value)
         .map_err(|error| Error::Sqlite(sqlx::Error::Encode(error)))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast path itself, below the writer: that it commits what it should in one query,
+    //! refuses what the slow path must judge, and leaves its connection clean either way
+    //! (the store's integration tests see only the writer's answers, which the slow path
+    //! would give too).
+
+    use sea_orm::Database;
+    use sea_orm::sqlx::pool::PoolConnection;
+    use sea_orm_migration::MigratorTrait;
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::store::migration::Migrator;
+    use crate::store::model::OutboxMessage;
+    use crate::store::model::{CaseKind, Channel, EventRecord, EventRef, IdempotencyRecord};
+
+    async fn fast_connection() -> (tempfile::TempDir, PoolConnection<Sqlite>) {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            folder.path().join("node.db").display()
+        );
+        let db = Database::connect(&url).await.expect("database");
+        Migrator::up(&db, None).await.expect("migrations");
+        let connection = db
+            .get_sqlite_connection_pool()
+            .acquire()
+            .await
+            .expect("connection");
+        (folder, connection)
+    }
+
+    fn summary(case_ref: &str, event_count: u64) -> CaseRecord {
+        CaseRecord {
+            case_ref: case_ref.into(),
+            case_kind: CaseKind::Readmission,
+            first_state: "GB".into(),
+            second_state: "FR".into(),
+            status: "SUBMITTED".into(),
+            event_count,
+            created_at: 1_000,
+            updated_at: 1_000,
+            next_deadline_at: None,
+        }
+    }
+
+    fn change(case: CaseWrite, case_ref: &str, sequence: u64, key: &str) -> Job {
+        let change = Change {
+            idempotency: Some(IdempotencyRecord {
+                caller: "gateway".into(),
+                idempotency_key: key.into(),
+                operation: "OpenReadmission".into(),
+                request_digest: vec![1; 32],
+                response: vec![2],
+                created_at: 1_000,
+            }),
+            case,
+            events: vec![EventRecord {
+                case_ref: case_ref.into(),
+                sequence,
+                kind: "SUBMITTED".into(),
+                acting_state: "GB".into(),
+                occurred_at: 1_000,
+                idempotency_key: key.into(),
+                envelope: vec![3],
+            }],
+            outbox: vec![OutboxMessage {
+                case_ref: case_ref.into(),
+                destination: "FR".into(),
+                channel: Channel::Readmission,
+                event: EventRef {
+                    case_ref: case_ref.into(),
+                    sequence,
+                },
+                created_at: 1_000,
+            }],
+        };
+        Job::Change(Box::new(change), oneshot::channel().0)
+    }
+
+    fn opening(case_ref: &str, key: &str) -> Job {
+        change(CaseWrite::Create(summary(case_ref, 1)), case_ref, 1, key)
+    }
+
+    fn step(case_ref: &str, read_event_count: u64, key: &str) -> Job {
+        let case = CaseWrite::Update {
+            record: summary(case_ref, read_event_count + 1),
+            expected_event_count: read_event_count,
+        };
+        change(case, case_ref, read_event_count + 1, key)
+    }
+
+    async fn count(connection: &mut sqlx::SqliteConnection, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(connection)
+            .await
+            .expect("count")
+    }
+
+    #[tokio::test]
+    async fn openings_commit_in_one_query_with_every_row() {
+        let (_folder, mut connection) = fast_connection().await;
+        let batch = [opening("C-1", "k1"), opening("C-2", "k2")];
+        let phases = commit(&mut connection, &batch).await.expect("committed");
+        assert_eq!(
+            phases.commit,
+            Duration::ZERO,
+            "COMMIT was part of the query"
+        );
+        for table in ["case_summary", "case_event", "idempotency", "outbox"] {
+            assert_eq!(count(&mut connection, table).await, 2, "{table}");
+        }
+    }
+
+    #[tokio::test]
+    async fn steps_commit_after_their_count_is_checked() {
+        let (_folder, mut connection) = fast_connection().await;
+        commit(&mut connection, &[opening("C-1", "k1")])
+            .await
+            .expect("opened");
+        let phases = commit(&mut connection, &[step("C-1", 1, "k2")])
+            .await
+            .expect("stepped");
+        assert!(
+            phases.commit > Duration::ZERO,
+            "COMMIT was its own hand-off"
+        );
+        assert_eq!(count(&mut connection, "case_event").await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_stale_step_is_refused_whole_and_the_connection_takes_the_next_batch() {
+        let (_folder, mut connection) = fast_connection().await;
+        commit(&mut connection, &[opening("C-1", "k1")])
+            .await
+            .expect("opened");
+        // Read at 0 events: the case's update matches no row, and its event 1 exists.
+        let stale = step("C-1", 0, "k2");
+        let refused = commit(&mut connection, &[opening("C-2", "k3"), stale]).await;
+        assert!(matches!(
+            refused,
+            Err(Error::Sqlite(_) | Error::CountMismatch { .. })
+        ));
+        assert_eq!(
+            count(&mut connection, "case_summary").await,
+            1,
+            "C-2 rolled back"
+        );
+        assert_eq!(count(&mut connection, "idempotency").await, 1);
+        commit(&mut connection, &[opening("C-2", "k3")])
+            .await
+            .expect("the next batch commits on the same connection");
+        assert_eq!(count(&mut connection, "case_summary").await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_reused_key_among_openings_is_refused_before_the_commit() {
+        let (_folder, mut connection) = fast_connection().await;
+        commit(&mut connection, &[opening("C-1", "k1")])
+            .await
+            .expect("opened");
+        let refused = commit(
+            &mut connection,
+            &[opening("C-2", "k2"), opening("C-3", "k1")],
+        )
+        .await;
+        assert!(matches!(refused, Err(Error::Sqlite(_))), "{refused:?}");
+        assert_eq!(
+            count(&mut connection, "case_summary").await,
+            1,
+            "nothing committed"
+        );
+        assert_eq!(count(&mut connection, "outbox").await, 1);
+        commit(&mut connection, &[opening("C-2", "k2")])
+            .await
+            .expect("the next batch commits on the same connection");
+    }
 }

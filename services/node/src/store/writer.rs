@@ -155,9 +155,14 @@ async fn commit_batch(connection: &mut Connection, batch: Vec<Job>) -> bool {
             }
             Err(error) => {
                 tracing::debug!(%error, jobs = batch.len(), "fast path refused the batch; judging each change");
-                if error.leaves_connection_unusable() {
-                    // Back to the pool, which checks it before handing it out again.
-                    connection.fast = None;
+                if error.leaves_connection_unusable()
+                    && let Some(unusable) = connection.fast.take()
+                {
+                    // Closed, not returned: it may still hold a transaction. The pool opens
+                    // another for the next batch.
+                    if let Err(error) = unusable.close().await {
+                        tracing::warn!(%error, "closing the fast path's connection");
+                    }
                 }
             }
         }
