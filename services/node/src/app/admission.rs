@@ -683,7 +683,7 @@ impl App {
         Ok(self.event_page(loaded.events, page))
     }
 
-    /// A page of cases (without person or history), in case reference order.
+    /// A page of cases (without person or history), newest first (`Store::list_cases`).
     pub async fn list_admissions(
         &self,
         filter: &AdmissionListFilter,
@@ -850,7 +850,7 @@ impl App {
     }
 }
 
-/// Reads case summaries of a list in reference order, in batches, for lists that filter
+/// Reads case summaries of a list newest first, in batches, for lists that filter
 /// beyond what the store's filter can say. Stops after [`LIST_SCAN_ROWS_MAX`] rows, so a
 /// sparse filter cannot make one call read the whole table; the page then ends early with a
 /// token to continue.

@@ -146,7 +146,7 @@ impl App {
     }
 }
 
-/// Reads the references of the summaries a filter selects, in reference order and in
+/// Reads the references of the summaries a filter selects, newest first and in
 /// batches of [`LEDGER_SCAN_BATCH`], to the end of the table: the ledger counts every case.
 struct PairScan {
     filter: CaseFilter,

@@ -369,7 +369,7 @@ impl App {
         Ok(self.event_page(loaded.events, page))
     }
 
-    /// A page of offers (without history), in reference order.
+    /// A page of offers (without history), newest first (`Store::list_cases`).
     pub async fn list_offers(
         &self,
         filter: &OfferListFilter,

@@ -673,7 +673,7 @@ impl App {
         Ok(self.event_page(loaded.events, page))
     }
 
-    /// A page of cases (summaries without history), in case reference order.
+    /// A page of cases (summaries without history), newest first (`Store::list_cases`).
     pub async fn list_readmissions(
         &self,
         filter: &store::CaseFilter,

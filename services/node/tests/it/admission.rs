@@ -989,7 +989,15 @@ async fn lists_and_histories_filter_and_page_on_both_nodes() {
         .chain(&second_page.admissions)
         .map(|case| case.case_ref.as_str())
         .collect();
-    assert!(paged.is_sorted(), "pages follow reference order");
+    // Newest first: by the creation time heading each reference's ID (characters 10 to 23 of
+    // `ADM-GB-FR-…`), ties by the reference, both descending.
+    let newest_first = |reference: &str| (reference[10..23].to_owned(), reference.to_owned());
+    assert!(
+        paged
+            .windows(2)
+            .all(|pair| newest_first(pair[0]) > newest_first(pair[1])),
+        "pages follow newest first: {paged:?}"
+    );
     paged.sort_unstable();
     let mut all = [
         first_case.as_str(),

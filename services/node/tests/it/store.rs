@@ -445,3 +445,54 @@ async fn a_message_written_before_event_references_is_sent_from_its_stored_reque
         );
     }
 }
+
+#[tokio::test]
+async fn cases_are_listed_newest_first_and_paged_from_the_last_reference_seen() {
+    use accord_node::store::CaseFilter;
+    // IDs begin with their creation time (13 digits here); two share one millisecond.
+    let reference = |time: u64, suffix: &str| format!("RDM-GB-FR-{time:013}{suffix}");
+    let created = [
+        reference(1, "A"),
+        reference(3, "A"),
+        reference(2, "A"),
+        reference(2, "B"),
+    ];
+    for database in fresh_databases().await {
+        let store = Store::connect(&database.url, 4).await.unwrap();
+        for (index, case_ref) in created.iter().enumerate() {
+            store
+                .commit(opening(case_ref, &format!("k{index}"), 1))
+                .await
+                .unwrap();
+        }
+        let filter = CaseFilter {
+            case_kind: CaseKind::Readmission,
+            counterpart: None,
+            status: None,
+        };
+        let mut listed = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store
+                .list_cases(&filter, after.as_deref(), 3)
+                .await
+                .unwrap();
+            listed.extend(page.iter().map(|case| case.case_ref.clone()));
+            match page.last() {
+                Some(last) if page.len() == 3 => after = Some(last.case_ref.clone()),
+                _ => break,
+            }
+        }
+        assert_eq!(
+            listed,
+            vec![
+                reference(3, "A"),
+                reference(2, "B"),
+                reference(2, "A"),
+                reference(1, "A"),
+            ],
+            "{}",
+            database.backend
+        );
+    }
+}
