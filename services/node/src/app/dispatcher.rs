@@ -379,49 +379,55 @@ async fn send(app: &App, message: &PendingDelivery) -> Result<(), tonic::Status>
     let partner = app.partner(destination).ok_or_else(|| {
         tonic::Status::unavailable(format!("{destination} is no longer a configured partner"))
     })?;
+    let content = &message.content;
     match message.channel {
         Channel::Readmission => {
-            let request = match &message.content {
-                DeliveryContent::Event(event) => pb::DeliverReadmissionEventRequest {
-                    event: Some(stored(event)?),
-                },
-                DeliveryContent::Request(request) => stored(request)?,
-            };
+            let request = delivery_request(content, |event| pb::DeliverReadmissionEventRequest {
+                event: Some(event),
+            })?;
             partner
                 .readmission
                 .clone()
                 .deliver_readmission_event(request)
                 .await?;
-            Ok(())
         }
         Channel::Admission => {
-            let request = match &message.content {
-                DeliveryContent::Event(event) => pb::DeliverAdmissionEventRequest {
-                    event: Some(stored(event)?),
-                },
-                DeliveryContent::Request(request) => stored(request)?,
-            };
+            let request = delivery_request(content, |event| pb::DeliverAdmissionEventRequest {
+                event: Some(event),
+            })?;
             partner
                 .admission
                 .clone()
                 .deliver_admission_event(request)
                 .await?;
-            Ok(())
         }
         Channel::Offer => {
-            let request = match &message.content {
-                DeliveryContent::Event(event) => pb::DeliverOfferEventRequest {
-                    event: Some(stored(event)?),
-                },
-                DeliveryContent::Request(request) => stored(request)?,
-            };
+            let request = delivery_request(content, |event| pb::DeliverOfferEventRequest {
+                event: Some(event),
+            })?;
             partner
                 .admission
                 .clone()
                 .deliver_offer_event(request)
                 .await?;
-            Ok(())
         }
+    }
+    Ok(())
+}
+
+/// The delivery request of a due message: its stored event wrapped by `wrap`, or the whole
+/// request a message written before event references holds.
+fn delivery_request<E, R>(
+    content: &DeliveryContent,
+    wrap: impl FnOnce(E) -> R,
+) -> Result<R, tonic::Status>
+where
+    E: Message + Default,
+    R: Message + Default,
+{
+    match content {
+        DeliveryContent::Event(event) => stored(event).map(wrap),
+        DeliveryContent::Request(request) => stored(request),
     }
 }
 

@@ -145,8 +145,8 @@ enum Verdict {
 /// transaction per job if the batch fails as a whole. Returns whether outbox messages were
 /// committed.
 async fn commit_batch(connection: &mut Connection, batch: Vec<Job>) -> bool {
-    if batch::eligible(&batch)
-        && let Some(fast) = connection.fast().await
+    if let Some(fast) = connection.fast().await
+        && batch::eligible(&batch)
     {
         match batch::commit(fast, &batch).await {
             Ok(phases) => {
