@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Node benchmark: OpenReadmission on a real `accord node` (SQLite, WAL, synchronous=FULL)
-# against the transport floor (the load generator's mTLS echo server), in the same run, with
-# the same clients and connections. Prints medians, the node/floor ratio and the durability
-# check (cases in the node's database = successful replies).
+# against the transport floor (the load generator's mTLS echo server) and two references on
+# the same stack — the minimal commit-before-reply server, without and with an Ed25519
+# signature per request — in the same run, with the same clients and connections. Prints
+# medians, each target's share of the floor and the durability checks (rows committed =
+# successful replies).
 #
 # Usage: bench/node/run.sh
 # Settings (environment variables, defaults in brackets):
@@ -18,6 +20,7 @@
 #   STAGES       1: afterwards, time the node's layers in-process (loadgen stages)      [0]
 #   KEYS         idempotency keys the clients send: "time-ordered" (UUIDv7, as common.proto
 #                advises clients) or "random" (UUIDv4)                     [time-ordered]
+#   REFERENCES   1: also measure the minimal commit-before-reply servers                 [1]
 #   KEEP         1: keep the temporary folder (PKI, configs, databases, logs)           [0]
 set -euo pipefail
 
@@ -132,10 +135,24 @@ fi
 echo_pid=$!
 started_pids+=("${echo_pid}")
 echo_address="$(wait_listening "${work}/echo.log" "${echo_pid}")"
-echo "== node GB on 127.0.0.1:${gb_port} (partner FR ${partner_mode} on ${fr_port}), floor on ${echo_address}; ${key_form} keys"
+targets=(node floor)
+declare -A target_address=([node]="127.0.0.1:${gb_port}" [floor]="${echo_address}")
+if [ "${REFERENCES:-1}" = 1 ]; then
+    # The minimal commit-before-reply servers (loadgen's `minimal` module), each on its file.
+    for reference in minimal minimal-signed; do
+        sign=()
+        [ "${reference}" = minimal-signed ] && sign=(--sign)
+        "${loadgen}" echo-server --pki "${work}/pki" --state GB \
+            --commit "${work}/${reference}.db" "${sign[@]}" >"${work}/${reference}.log" 2>&1 &
+        started_pids+=($!)
+        target_address[${reference}]="$(wait_listening "${work}/${reference}.log" "$!")"
+        targets+=("${reference}")
+    done
+fi
+echo "== node GB on 127.0.0.1:${gb_port} (partner FR ${partner_mode} on ${fr_port}), floor on ${echo_address}; targets ${targets[*]}; ${key_form} keys"
 
-# While the floor is measured, the nodes are paused (SIGSTOP): their outbox dispatchers would
-# otherwise keep working in the background and take CPU from the floor's run.
+# While another target is measured, the nodes are paused (SIGSTOP): their outbox dispatchers
+# would otherwise keep working in the background and take CPU from that target's run.
 node_pids=("${gb_pid}")
 [ "${partner_mode}" = up ] && node_pids+=("${fr_pid}")
 signal_nodes() {
@@ -147,13 +164,13 @@ signal_nodes() {
 results="${work}/results.txt"
 : >"${results}"
 run_load() {
-    local label="$1" target="$2" clients="$3"
-    [ "${label}" = floor ] && signal_nodes STOP
-    "${loadgen}" run --label "${label}" --target "${target}" --pki "${work}/pki" --state GB \
-        --requested-state FR --clients "${clients}" --connections "${connections}" \
-        --keys "${key_form}" --warmup "${warmup}" --duration "${duration}" \
-        2>>"${work}/loadgen.log" | tee -a "${results}"
-    [ "${label}" = floor ] && signal_nodes CONT
+    local label="$1" clients="$2"
+    [ "${label}" != node ] && signal_nodes STOP
+    "${loadgen}" run --label "${label}" --target "https://${target_address[${label}]}" \
+        --pki "${work}/pki" --state GB --requested-state FR --clients "${clients}" \
+        --connections "${connections}" --keys "${key_form}" --warmup "${warmup}" \
+        --duration "${duration}" 2>>"${work}/loadgen.log" | tee -a "${results}"
+    [ "${label}" != node ] && signal_nodes CONT
     return 0
 }
 # The profile runs first, on the fresh node, so that it shows the steady request path (later
@@ -179,14 +196,10 @@ fi
 
 for repetition in $(seq 1 "${repetitions}"); do
     for clients in ${clients_list}; do
-        # Alternate the order so neither target always runs on a warmer or busier machine.
-        if [ $((repetition % 2)) = 1 ]; then
-            run_load node "https://127.0.0.1:${gb_port}" "${clients}"
-            run_load floor "https://${echo_address}" "${clients}"
-        else
-            run_load floor "https://${echo_address}" "${clients}"
-            run_load node "https://127.0.0.1:${gb_port}" "${clients}"
-        fi
+        # Rotate the order so that no target always runs on a warmer or busier machine.
+        for index in "${!targets[@]}"; do
+            run_load "${targets[$(((index + repetition - 1) % ${#targets[@]}))]}" "${clients}"
+        done
     done
 done
 echo "== load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -231,8 +244,13 @@ PYTHON
 
 echo
 status=0
+reference_arguments=()
+for reference in "${targets[@]:2}"; do
+    rows="$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM request").fetchone()[0])' "${work}/${reference}.db")"
+    reference_arguments+=(--rows "${reference}=${rows}")
+done
 python3 "${repository}/bench/node/summarise.py" "${results}" --cases "${gb_cases}" \
-    "${partner_arguments[@]}" || status=$?
+    "${partner_arguments[@]}" "${reference_arguments[@]}" || status=$?
 
 if [ "${STAGES:-0}" = 1 ]; then
     echo

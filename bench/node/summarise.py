@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Summarises the node benchmark: medians of the load generator's RESULT lines per target
-and client count, the node/floor ratio, and the durability check.
+and client count, each target's share of the floor, and the durability checks.
 
-Usage: summarise.py RESULTS_FILE [--cases N] [--partner-cases N]
+Usage: summarise.py RESULTS_FILE [--cases N] [--partner-cases N] [--rows LABEL=N ...]
 RESULTS_FILE holds the load generator's `RESULT key=value …` lines, in any order.
 --cases is the number of cases in the node's database after the run; it must equal the sum
 of `ok_total` over the node's runs, `node` and `profiled` (every successful reply is a
 committed case). The `profiled` run is left out of the medians: perf slows the node.
+--rows gives the rows a reference server (`minimal`, `minimal-signed`) committed; each must
+equal the sum of `ok_total` over that target's runs.
 """
 
 import argparse
@@ -36,6 +38,8 @@ def main():
     parser.add_argument("results")
     parser.add_argument("--cases", type=int, help="cases in the node's database after the run")
     parser.add_argument("--partner-cases", type=int, help="cases in the partner's database")
+    parser.add_argument("--rows", action="append", default=[], metavar="LABEL=N",
+                        help="rows a reference server committed")
     args = parser.parse_args()
     results = parse(args.results)
     groups = collections.defaultdict(list)
@@ -43,17 +47,17 @@ def main():
         groups[(int(result["clients"]), int(result["connections"]), result["label"])].append(result)
     settings = sorted({(clients, connections) for clients, connections, _ in groups})
     print("| N clients | C connections | target | runs | requests/s (median) | p50 ms | p99 ms | "
-          "response bytes | node / floor |")
+          "response bytes | share of the floor |")
     print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for clients, connections in settings:
         floor = groups.get((clients, connections, "floor"))
-        for label in ("node", "floor"):
+        for label in ("node", "minimal-signed", "minimal", "floor"):
             runs = groups.get((clients, connections, label))
             if not runs:
                 continue
             rps = median(runs, "rps")
             ratio = ""
-            if label == "node" and floor:
+            if label != "floor" and floor:
                 ratio = f"{100.0 * rps / median(floor, 'rps'):.1f} %"
             print(f"| {clients} | {connections} | {label} | {len(runs)} | {rps:,.0f} | "
                   f"{median(runs, 'p50_ms'):.2f} | {median(runs, 'p99_ms'):.2f} | "
@@ -64,8 +68,16 @@ def main():
         print(f"- {label}, N={clients}, C={connections}: requests/s per run {each}")
     errors = sum(int(result["errors"]) for result in results)
     print(f"- errors over all runs: {errors}")
+    failed = False
+    for given in args.rows:
+        label, rows = given.split("=", 1)
+        replies = sum(int(result["ok_total"]) for result in results if result["label"] == label)
+        holds = replies == int(rows)
+        failed |= not holds
+        print(f"- durability of {label}: {replies:,} successful replies, {int(rows):,} rows "
+              f"committed — {'holds' if holds else 'FAILS'}")
     if args.cases is None:
-        return 0
+        return 1 if failed else 0
     # The profiled run is a node run too (left out of the medians only).
     replies = sum(int(result["ok_total"]) for result in results
                   if result["label"] in ("node", "profiled"))
@@ -74,7 +86,7 @@ def main():
           f"{args.cases:,} cases in its database — {verdict}")
     if args.partner_cases is not None:
         print(f"- delivery: {args.partner_cases:,} of those cases reached the partner node")
-    return 0 if replies == args.cases else 1
+    return 0 if replies == args.cases and not failed else 1
 
 
 if __name__ == "__main__":

@@ -7,17 +7,23 @@
 //! signed event, person and evidence: the same size on the wire) — no validation, storage or
 //! signing. Every other RPC answers `UNIMPLEMENTED`. What the node achieves relative to this
 //! server is the share of the transport's throughput its own work leaves.
+//!
+//! With `--commit FILE` (and `--sign`) it is the minimal commit-before-reply server instead
+//! (see `minimal`): the same stack, committing (and signing) each request before the reply.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use accord_proto::v1 as pb;
 use accord_proto::v1::readmission_service_server::{ReadmissionService, ReadmissionServiceServer};
-use accord_trust::{PeerIdentity, PeerIdentityLayer};
+use accord_trust::{EventSigningKey, PeerIdentity, PeerIdentityLayer};
 use anyhow::Context;
+use prost::Message as _;
 use std::io::Write;
 use tonic::{Request, Response, Status};
 
+use crate::minimal::MinimalStore;
 use crate::request::{KeyForm, RequestPlan};
 use crate::{PkiArgs, socket_address};
 
@@ -44,12 +50,21 @@ pub struct EchoArgs {
     /// `PeerIdentityLayer` does (to time that layer; off for the bare floor).
     #[arg(long)]
     authenticate: bool,
+    /// Commit each request to this SQLite file before answering (the minimal
+    /// commit-before-reply server; see `minimal`).
+    #[arg(long, value_name = "FILE")]
+    commit: Option<PathBuf>,
+    /// With `--commit`: sign each request with the state's Ed25519 event key first.
+    #[arg(long, requires = "commit")]
+    sign: bool,
 }
 
 /// The floor's service: a canned reply to `OpenReadmission`.
 #[derive(Clone)]
 struct EchoReadmission {
     canned: pb::OpenReadmissionResponse,
+    /// With `--commit`: where each request is committed before the reply.
+    store: Option<MinimalStore>,
 }
 
 /// Serves until the process is stopped.
@@ -61,8 +76,21 @@ pub async fn serve(args: EchoArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on {}", incoming.local_addr())?;
     stdout.flush()?;
+    let store = match &args.commit {
+        Some(path) => {
+            let signer = if args.sign {
+                let key = args.pki.directory().signing_key_path(state);
+                Some(EventSigningKey::load(&key).with_context(|| key.display().to_string())?)
+            } else {
+                None
+            };
+            Some(MinimalStore::start(path, signer).await?)
+        }
+        None => None,
+    };
     let service = ReadmissionServiceServer::new(EchoReadmission {
         canned: canned_response(&state.to_string()),
+        store,
     })
     .max_decoding_message_size(MESSAGE_BYTES_MAX)
     .max_encoding_message_size(MESSAGE_BYTES_MAX);
@@ -157,8 +185,16 @@ macro_rules! echo_service {
         impl ReadmissionService for EchoReadmission {
             async fn open_readmission(
                 &self,
-                _request: Request<pb::OpenReadmissionRequest>,
+                request: Request<pb::OpenReadmissionRequest>,
             ) -> Result<Response<pb::OpenReadmissionResponse>, Status> {
+                if let Some(store) = &self.store {
+                    let request = request.into_inner();
+                    let body = request.encode_to_vec();
+                    store
+                        .record(request.idempotency_key, body)
+                        .await
+                        .map_err(Status::internal)?;
+                }
                 Ok(Response::new(self.canned.clone()))
             }
             $(

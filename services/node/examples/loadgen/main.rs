@@ -8,7 +8,9 @@
 //!   for the reply, and sends the next. After a warm-up it measures for a fixed time and
 //!   prints requests/s and latency percentiles on one `RESULT` line.
 //! - `echo-server` is the transport floor: a bare tonic server with the node's TLS, codec
-//!   and limits whose `OpenReadmission` answers a canned response at once.
+//!   and limits whose `OpenReadmission` answers a canned response at once; with `--commit`
+//!   (and `--sign`) it is the minimal commit-before-reply server, the reference between the
+//!   floor and the node (see `minimal`).
 //! - `stages` times the node's layers in this process, without gRPC or TLS: the store's
 //!   idempotency look-up, the store's group commit, and the whole open-readmission use case.
 //!
@@ -18,6 +20,7 @@
 mod echo;
 mod lean;
 mod load;
+mod minimal;
 mod request;
 mod stages;
 mod stats;
@@ -44,7 +47,8 @@ struct Cli {
 enum Command {
     /// Drive OpenReadmission on a running target and print requests/s and latencies.
     Run(load::RunArgs),
-    /// Serve the transport floor: a canned OpenReadmission reply over the node's mTLS.
+    /// Serve the transport floor: a canned OpenReadmission reply over the node's mTLS; with
+    /// `--commit` (and `--sign`), the minimal commit-before-reply server instead.
     EchoServer(echo::EchoArgs),
     /// Time the node's layers in this process (store look-up, group commit, use case).
     Stages(stages::StagesArgs),
