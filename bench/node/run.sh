@@ -137,6 +137,7 @@ started_pids+=("${echo_pid}")
 echo_address="$(wait_listening "${work}/echo.log" "${echo_pid}")"
 targets=(node floor)
 declare -A target_address=([node]="127.0.0.1:${gb_port}" [floor]="${echo_address}")
+declare -A target_pid=([node]="${gb_pid}" [floor]="${echo_pid}")
 if [ "${REFERENCES:-1}" = 1 ]; then
     # The minimal commit-before-reply servers (loadgen's `minimal` module), each on its file.
     for reference in minimal minimal-signed; do
@@ -145,6 +146,7 @@ if [ "${REFERENCES:-1}" = 1 ]; then
         "${loadgen}" echo-server --pki "${work}/pki" --state GB \
             --commit "${work}/${reference}.db" "${sign[@]}" >"${work}/${reference}.log" 2>&1 &
         started_pids+=($!)
+        target_pid[${reference}]=$!
         target_address[${reference}]="$(wait_listening "${work}/${reference}.log" "$!")"
         targets+=("${reference}")
     done
@@ -163,13 +165,50 @@ signal_nodes() {
 
 results="${work}/results.txt"
 : >"${results}"
+# CPU time of a process so far (user + system, in clock ticks of 1/100 s), all its threads or
+# only those whose name starts with $2 (sqlx runs SQLite on threads named `sqlx-sqlite-worker`).
+process_ticks() {
+    local pid="$1" prefix="${2:-}" total=0 name fields
+    for task in /proc/"${pid}"/task/*; do
+        name="$(cat "${task}/comm" 2>/dev/null)" || continue
+        [[ "${name}" == "${prefix}"* ]] || continue
+        read -ra fields <"${task}/stat" 2>/dev/null || continue
+        total=$((total + fields[13] + fields[14]))
+    done
+    echo "${total}"
+}
+# The machine's idle and I/O-wait ticks, and all its ticks.
+machine_ticks() {
+    local fields
+    read -ra fields </proc/stat
+    echo "$((fields[4] + fields[5])) $((fields[1] + fields[2] + fields[3] + fields[4] + fields[5] + fields[6] + fields[7] + fields[8]))"
+}
 run_load() {
-    local label="$1" clients="$2"
+    local label="$1" clients="$2" server="${target_pid[$1]}"
     [ "${label}" != node ] && signal_nodes STOP
     "${loadgen}" run --label "${label}" --target "https://${target_address[${label}]}" \
         --pki "${work}/pki" --state GB --requested-state FR --clients "${clients}" \
         --connections "${connections}" --keys "${key_form}" --warmup "${warmup}" \
-        --duration "${duration}" 2>>"${work}/loadgen.log" | tee -a "${results}"
+        --duration "${duration}" >"${work}/run.txt" 2>>"${work}/loadgen.log" &
+    local loadgen_pid=$!
+    # CPU over the measured window (after the warm-up), for the CPU table of summarise.py.
+    sleep "${warmup}"
+    local server_before sqlite_before loadgen_before machine_before
+    server_before="$(process_ticks "${server}")"
+    sqlite_before="$(process_ticks "${server}" sqlx-sqlite)"
+    loadgen_before="$(process_ticks "${loadgen_pid}")"
+    machine_before="$(machine_ticks)"
+    sleep "${duration}"
+    local server_after sqlite_after loadgen_after machine_after
+    server_after="$(process_ticks "${server}")"
+    sqlite_after="$(process_ticks "${server}" sqlx-sqlite)"
+    loadgen_after="$(process_ticks "${loadgen_pid}")"
+    machine_after="$(machine_ticks)"
+    wait "${loadgen_pid}"
+    read -r idle_before all_before <<<"${machine_before}"
+    read -r idle_after all_after <<<"${machine_after}"
+    echo "$(cat "${work}/run.txt") server_cpu_ticks=$((server_after - server_before)) sqlite_cpu_ticks=$((sqlite_after - sqlite_before)) loadgen_cpu_ticks=$((loadgen_after - loadgen_before)) idle_ticks=$((idle_after - idle_before)) machine_ticks=$((all_after - all_before)) window_s=${duration}" \
+        | tee -a "${results}"
     [ "${label}" != node ] && signal_nodes CONT
     return 0
 }

@@ -33,6 +33,37 @@ def median(results, key):
     return statistics.median(float(result[key]) for result in results)
 
 
+def cpu_us_per_request(run, ticks_key):
+    """CPU µs per reply over the run's measured window: clock ticks are 1/100 s."""
+    return float(run[ticks_key]) * 10_000 / (float(run["rps"]) * float(run["window_s"]))
+
+
+def print_cpu(groups, settings):
+    """Where each target's CPU went, per reply (medians over the runs that carry the CPU
+    fields run.sh appends: the server process, its SQLite threads, the load generator, and the
+    machine's idle and I/O-wait share)."""
+    rows = []
+    for clients, connections in settings:
+        for label in ("node", "minimal-signed", "minimal", "floor"):
+            runs = [run for run in groups.get((clients, connections, label), [])
+                    if "server_cpu_ticks" in run]
+            if runs:
+                rows.append((clients, connections, label, runs))
+    if not rows:
+        return
+    print()
+    print("| N clients | target | server CPU µs / reply | of which SQLite's thread | "
+          "load generator CPU µs / reply | machine idle or I/O wait |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    for clients, _connections, label, runs in rows:
+        server = statistics.median(cpu_us_per_request(run, "server_cpu_ticks") for run in runs)
+        sqlite = statistics.median(cpu_us_per_request(run, "sqlite_cpu_ticks") for run in runs)
+        loadgen = statistics.median(cpu_us_per_request(run, "loadgen_cpu_ticks") for run in runs)
+        idle = statistics.median(100.0 * float(run["idle_ticks"]) / float(run["machine_ticks"])
+                                 for run in runs)
+        print(f"| {clients} | {label} | {server:.0f} | {sqlite:.0f} | {loadgen:.0f} | {idle:.0f} % |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("results")
@@ -62,6 +93,7 @@ def main():
             print(f"| {clients} | {connections} | {label} | {len(runs)} | {rps:,.0f} | "
                   f"{median(runs, 'p50_ms'):.2f} | {median(runs, 'p99_ms'):.2f} | "
                   f"{runs[0]['response_bytes']} | {ratio} |")
+    print_cpu(groups, settings)
     print()
     for (clients, connections, label), runs in sorted(groups.items()):
         each = ", ".join(f"{float(run['rps']):,.0f}" for run in runs)
