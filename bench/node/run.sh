@@ -165,10 +165,16 @@ signal_nodes() {
 
 results="${work}/results.txt"
 : >"${results}"
-# CPU time of a process so far (user + system, in clock ticks of 1/100 s), all its threads or
-# only those whose name starts with $2 (sqlx runs SQLite on threads named `sqlx-sqlite-worker`).
+# CPU time of a process so far (user + system, in clock ticks of 1/100 s): the whole process
+# (its live and ended threads), or with $2 only its live threads whose name starts with $2
+# (sqlx runs SQLite on threads named `sqlx-sqlite-worker-…`).
 process_ticks() {
     local pid="$1" prefix="${2:-}" total=0 name fields
+    if [ -z "${prefix}" ]; then
+        read -ra fields <"/proc/${pid}/stat" || { echo 0; return; }
+        echo "$((fields[13] + fields[14]))"
+        return
+    fi
     for task in /proc/"${pid}"/task/*; do
         name="$(cat "${task}/comm" 2>/dev/null)" || continue
         [[ "${name}" == "${prefix}"* ]] || continue
