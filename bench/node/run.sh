@@ -33,6 +33,7 @@ duration="${DURATION:-10}"
 partner_mode="${PARTNER:-down}"
 profile_clients="${PROFILE_CLIENTS:-64}"
 key_form="${KEYS:-time-ordered}"
+cpu_window="$(python3 -c "import sys; print(max(float(sys.argv[1]) - 1, 0.1))" "${duration}")"
 
 cargo build --release --quiet --manifest-path "${repository}/Cargo.toml" \
     -p accord -p accord-node --bins --examples
@@ -197,14 +198,16 @@ run_load() {
         --connections "${connections}" --keys "${key_form}" --warmup "${warmup}" \
         --duration "${duration}" >"${work}/run.txt" 2>>"${work}/loadgen.log" &
     local loadgen_pid=$!
-    # CPU over the measured window (after the warm-up), for the CPU table of summarise.py.
+    # CPU over the load generator's measured window, less half a second at each end so that
+    # the load generator is surely still running, for the CPU table of summarise.py.
     sleep "${warmup}"
+    sleep 0.5
     local server_before sqlite_before loadgen_before machine_before
     server_before="$(process_ticks "${server}")"
     sqlite_before="$(process_ticks "${server}" sqlx-sqlite)"
     loadgen_before="$(process_ticks "${loadgen_pid}")"
     machine_before="$(machine_ticks)"
-    sleep "${duration}"
+    sleep "${cpu_window}"
     local server_after sqlite_after loadgen_after machine_after
     server_after="$(process_ticks "${server}")"
     sqlite_after="$(process_ticks "${server}" sqlx-sqlite)"
@@ -213,7 +216,7 @@ run_load() {
     wait "${loadgen_pid}"
     read -r idle_before all_before <<<"${machine_before}"
     read -r idle_after all_after <<<"${machine_after}"
-    echo "$(cat "${work}/run.txt") server_cpu_ticks=$((server_after - server_before)) sqlite_cpu_ticks=$((sqlite_after - sqlite_before)) loadgen_cpu_ticks=$((loadgen_after - loadgen_before)) idle_ticks=$((idle_after - idle_before)) machine_ticks=$((all_after - all_before)) window_s=${duration}" \
+    echo "$(cat "${work}/run.txt") server_cpu_ticks=$((server_after - server_before)) sqlite_cpu_ticks=$((sqlite_after - sqlite_before)) loadgen_cpu_ticks=$((loadgen_after - loadgen_before)) idle_ticks=$((idle_after - idle_before)) machine_ticks=$((all_after - all_before)) window_s=${cpu_window}" \
         | tee -a "${results}"
     [ "${label}" != node ] && signal_nodes CONT
     return 0
