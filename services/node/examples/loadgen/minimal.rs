@@ -90,9 +90,7 @@ impl MinimalStore {
             .send((row, reply))
             .await
             .map_err(|_| "the writer stopped".to_owned())?;
-        answer
-            .await
-            .map_err(|_| "the writer stopped".to_owned())?
+        answer.await.map_err(|_| "the writer stopped".to_owned())?
     }
 }
 
