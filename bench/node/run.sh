@@ -190,6 +190,11 @@ machine_ticks() {
     read -ra fields </proc/stat
     echo "$((fields[4] + fields[5])) $((fields[1] + fields[2] + fields[3] + fields[4] + fields[5] + fields[6] + fields[7] + fields[8]))"
 }
+# The CPU counters run_load reads at each end of a window, in this order: the server process,
+# its SQLite threads, the load generator, the machine's idle and I/O-wait ticks, all its ticks.
+cpu_snapshot() {
+    echo "$(process_ticks "$1") $(process_ticks "$1" sqlx-sqlite) $(process_ticks "$2") $(machine_ticks)"
+}
 run_load() {
     local label="$1" clients="$2" server="${target_pid[$1]}"
     [ "${label}" != node ] && signal_nodes STOP
@@ -202,22 +207,17 @@ run_load() {
     # the load generator is surely still running, for the CPU table of summarise.py.
     sleep "${warmup}"
     sleep 0.5
-    local server_before sqlite_before loadgen_before machine_before
-    server_before="$(process_ticks "${server}")"
-    sqlite_before="$(process_ticks "${server}" sqlx-sqlite)"
-    loadgen_before="$(process_ticks "${loadgen_pid}")"
-    machine_before="$(machine_ticks)"
+    local before after
+    read -ra before <<<"$(cpu_snapshot "${server}" "${loadgen_pid}")"
     sleep "${cpu_window}"
-    local server_after sqlite_after loadgen_after machine_after
-    server_after="$(process_ticks "${server}")"
-    sqlite_after="$(process_ticks "${server}" sqlx-sqlite)"
-    loadgen_after="$(process_ticks "${loadgen_pid}")"
-    machine_after="$(machine_ticks)"
+    read -ra after <<<"$(cpu_snapshot "${server}" "${loadgen_pid}")"
     wait "${loadgen_pid}"
-    read -r idle_before all_before <<<"${machine_before}"
-    read -r idle_after all_after <<<"${machine_after}"
-    echo "$(cat "${work}/run.txt") server_cpu_ticks=$((server_after - server_before)) sqlite_cpu_ticks=$((sqlite_after - sqlite_before)) loadgen_cpu_ticks=$((loadgen_after - loadgen_before)) idle_ticks=$((idle_after - idle_before)) machine_ticks=$((all_after - all_before)) window_s=${cpu_window}" \
-        | tee -a "${results}"
+    local fields=() index=0 name
+    for name in server_cpu_ticks sqlite_cpu_ticks loadgen_cpu_ticks idle_ticks machine_ticks; do
+        fields+=("${name}=$((after[index] - before[index]))")
+        index=$((index + 1))
+    done
+    echo "$(cat "${work}/run.txt") ${fields[*]} window_s=${cpu_window}" | tee -a "${results}"
     [ "${label}" != node ] && signal_nodes CONT
     return 0
 }

@@ -17,10 +17,8 @@ use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynch
 // The SQL texts are built from fixed column lists and placeholder counts only; every value
 // is bound.
 use sea_orm::sqlx::{self, AssertSqlSafe, Connection, SqliteConnection};
-use tokio::sync::{mpsc, oneshot};
 
-/// The most changes one transaction takes, as the node's writer.
-const BATCH_MAX: usize = 256;
+use crate::group::{self, Queue};
 
 /// Rows per INSERT statement: a batch is cut greedily into these sizes, so only these few
 /// statement texts exist per table and all of them stay prepared.
@@ -29,13 +27,10 @@ const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
 /// How long a connection waits for a lock, as the node's store.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A change and the caller waiting for its commit.
-type Job = (Change, oneshot::Sender<Result<(), String>>);
-
 /// The lean writer's queue.
 #[derive(Clone)]
 pub struct LeanWriter {
-    queue: mpsc::Sender<Job>,
+    queue: Queue<Change>,
 }
 
 impl LeanWriter {
@@ -51,40 +46,14 @@ impl LeanWriter {
         let connection = SqliteConnection::connect_with(&options)
             .await
             .with_context(|| path.display().to_string())?;
-        let (queue, jobs) = mpsc::channel(4096);
-        tokio::spawn(run(connection, jobs));
+        let (queue, jobs) = Queue::new();
+        tokio::spawn(group::run(connection, jobs, write));
         Ok(Self { queue })
     }
 
     /// Commits `change`; returns once it is durable.
     pub async fn commit(&self, change: Change) -> Result<(), String> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((change, reply))
-            .await
-            .map_err(|_| "the lean writer stopped".to_owned())?;
-        answer
-            .await
-            .map_err(|_| "the lean writer stopped".to_owned())?
-    }
-}
-
-async fn run(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(first) = jobs.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < BATCH_MAX {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let changes: Vec<&Change> = batch.iter().map(|(change, _)| change).collect();
-        let outcome = write(&mut connection, &changes)
-            .await
-            .map_err(|error| error.to_string());
-        for (_, reply) in batch {
-            let _receiver_gone = reply.send(outcome.clone());
-        }
+        self.queue.commit(change, "lean").await
     }
 }
 

@@ -18,6 +18,7 @@
 //! in the node depends on it.
 
 mod echo;
+mod group;
 mod lean;
 mod load;
 mod minimal;

@@ -22,10 +22,8 @@ use anyhow::Context;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 // The SQL text is built from a fixed column list and placeholders only; every value is bound.
 use sea_orm::sqlx::{self, AssertSqlSafe, Connection, Executor, SqliteConnection};
-use tokio::sync::{mpsc, oneshot};
 
-/// The most requests one transaction takes, as the node's writer.
-const BATCH_MAX: usize = 256;
+use crate::group::{self, Queue};
 
 /// How long a connection waits for a lock, as the node's store.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,12 +36,10 @@ struct Row {
     signature: Vec<u8>,
 }
 
-type Job = (Row, oneshot::Sender<Result<(), String>>);
-
 /// The minimal server's storage and, with `--sign`, its signer.
 #[derive(Clone)]
 pub struct MinimalStore {
-    queue: mpsc::Sender<Job>,
+    queue: Queue<Row>,
     signer: Option<std::sync::Arc<EventSigningKey>>,
 }
 
@@ -67,8 +63,8 @@ impl MinimalStore {
             )
             .await
             .context("creating the table")?;
-        let (queue, jobs) = mpsc::channel(4096);
-        tokio::spawn(run(connection, jobs));
+        let (queue, jobs) = Queue::new();
+        tokio::spawn(group::run(connection, jobs, write));
         Ok(Self {
             queue,
             signer: signer.map(std::sync::Arc::new),
@@ -80,52 +76,29 @@ impl MinimalStore {
         let signature = self.signer.as_ref().map_or_else(Vec::new, |signer| {
             signer.sign(SigningDomain::EVENT, &body).to_bytes().to_vec()
         });
-        let (reply, answer) = oneshot::channel();
         let row = Row {
             idempotency_key,
             body,
             signature,
         };
-        self.queue
-            .send((row, reply))
-            .await
-            .map_err(|_| "the writer stopped".to_owned())?;
-        answer.await.map_err(|_| "the writer stopped".to_owned())?
-    }
-}
-
-async fn run(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(first) = jobs.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < BATCH_MAX {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let outcome = write(&mut connection, &batch)
-            .await
-            .map_err(|error| error.to_string());
-        for (_, reply) in batch {
-            let _receiver_gone = reply.send(outcome.clone());
-        }
+        self.queue.commit(row, "minimal server's").await
     }
 }
 
 /// One transaction, one multi-row INSERT: BEGIN, INSERT and COMMIT in one query, so one
 /// hand-off to sqlx's worker thread, as the node's fast path for a batch of openings.
-async fn write(connection: &mut SqliteConnection, batch: &[Job]) -> Result<(), sqlx::Error> {
+async fn write(connection: &mut SqliteConnection, batch: &[&Row]) -> Result<(), sqlx::Error> {
     let row = "(?, ?, ?)";
     let sql = format!(
         "BEGIN IMMEDIATE;\nINSERT INTO request (idempotency_key, body, signature) VALUES {};\nCOMMIT;",
         vec![row; batch.len()].join(", ")
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
-    for (row, _) in batch {
+    for row in batch {
         query = query
-            .bind(row.idempotency_key.clone())
-            .bind(row.body.clone())
-            .bind(row.signature.clone());
+            .bind(row.idempotency_key.as_str())
+            .bind(row.body.as_slice())
+            .bind(row.signature.as_slice());
     }
     match query.execute(&mut *connection).await {
         Ok(_) => Ok(()),
