@@ -6,7 +6,7 @@
 //!
 //! - `lookup`: `Store::find_idempotency` of a fresh key — the read every open does first;
 //! - `commit`: `Store::commit` of a prebuilt change shaped like an open's (case summary,
-//!   signed event, idempotency record with the response, outbox message) — the group
+//!   signed event, idempotency record with the stored answer, outbox message) — the group
 //!   commit alone;
 //! - `lean`: the same rows committed by a reference writer without the ORM (see `lean`),
 //!   to show what the store's mechanics cost;
@@ -344,11 +344,18 @@ impl ChangeShape {
         keys: KeyForm,
     ) -> Self {
         let event = sample.event.clone().unwrap_or_default();
+        // Stored as the node stores an answer: without the case's history and the event,
+        // which the case's events hold (`app::idempotency`).
+        let mut stored = sample.clone();
+        if let Some(case) = stored.readmission.as_mut() {
+            case.events.clear();
+        }
+        stored.event = None;
         Self {
             own_state: own_state.to_string(),
             caller: caller.to_owned(),
             envelope: event.encode_to_vec(),
-            response: sample.encode_to_vec(),
+            response: stored.encode_to_vec(),
             next_case: AtomicU64::new(0),
             keys,
         }
@@ -367,6 +374,7 @@ impl ChangeShape {
                 request_digest: vec![7; 32],
                 response: self.response.clone(),
                 created_at: now,
+                history_through: Some(1),
             }),
             case: CaseWrite::Create(CaseRecord {
                 case_ref: case_ref.clone(),

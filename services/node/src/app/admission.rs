@@ -216,7 +216,7 @@ impl App {
             Some(Detail::Nominated(request.nomination.clone())),
         );
         let pending = pending_count(self, offer_ref).await?.saturating_add(2);
-        let outcome = AdmissionOutcome {
+        let mut outcome = AdmissionOutcome {
             admission: Some(convert::admission_to_wire(
                 &nomination.case,
                 std::slice::from_ref(&nominated),
@@ -226,7 +226,7 @@ impl App {
             event: Some(nominated.clone()),
         };
         let change = Change {
-            idempotency: Some(self.outcome_record(context, &outcome)),
+            idempotency: Some(self.outcome_record(context, &mut outcome)),
             case: CaseWrite::Create(self.admission_summary(&nomination.case, now.as_millis())),
             events: vec![
                 offer_event_record(&claim),
@@ -409,12 +409,12 @@ impl App {
         let pending = pending_count(self, &offer_ref)
             .await?
             .saturating_add(u32::try_from(outbox.len()).unwrap_or(u32::MAX));
-        let outcome = AdmissionOutcome {
+        let mut outcome = AdmissionOutcome {
             admission: Some(convert::admission_to_wire(&case, &history, true, pending)),
             event: Some(wire),
         };
         let change = Change {
-            idempotency: context.map(|context| self.outcome_record(context, &outcome)),
+            idempotency: context.map(|context| self.outcome_record(context, &mut outcome)),
             case: CaseWrite::Update {
                 record: self.admission_summary(&case, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,

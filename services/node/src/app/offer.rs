@@ -149,7 +149,7 @@ impl App {
             request.idempotency_key.as_str(),
             Some(Detail::Published(request.publication)),
         );
-        let outcome = OfferOutcome {
+        let mut outcome = OfferOutcome {
             offer: Some(convert::offer_to_wire(
                 &offer,
                 std::slice::from_ref(&wire),
@@ -160,7 +160,7 @@ impl App {
             event: Some(wire.clone()),
         };
         let change = Change {
-            idempotency: Some(self.outcome_record(&context, &outcome)),
+            idempotency: Some(self.outcome_record(&context, &mut outcome)),
             case: CaseWrite::Create(self.offer_summary(&offer, now.as_millis())),
             events: vec![offer_event_record(&wire)],
             outbox: vec![self.offer_outbox(&wire, origin)],
@@ -204,7 +204,7 @@ impl App {
         let pending = pending_count(self, &step.offer_ref)
             .await?
             .saturating_add(1);
-        let outcome = OfferOutcome {
+        let mut outcome = OfferOutcome {
             offer: Some(convert::offer_to_wire(
                 &offer,
                 &history,
@@ -215,7 +215,7 @@ impl App {
             event: Some(wire.clone()),
         };
         let change = Change {
-            idempotency: Some(self.outcome_record(context, &outcome)),
+            idempotency: Some(self.outcome_record(context, &mut outcome)),
             case: CaseWrite::Update {
                 record: self.offer_summary(&offer, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,

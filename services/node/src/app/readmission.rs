@@ -15,6 +15,7 @@ use accord_domain::{
     Actor, CaseKind, CaseRef, FreeText, IdempotencyKey, Regime, ReplyTrack, StateCode, Timestamp,
 };
 use accord_proto::v1 as pb;
+use accord_trust::PeerIdentity;
 use pb::readmission_event::Detail;
 use prost::Message;
 
@@ -155,7 +156,7 @@ impl App {
             Some(Detail::Submitted(request.submission)),
         );
         envelope::sign(&mut wire, (own, requested), self.signer());
-        let outcome = StepOutcome {
+        let mut outcome = StepOutcome {
             readmission: Some(convert::case_to_wire(
                 &case,
                 std::slice::from_ref(&wire),
@@ -171,7 +172,7 @@ impl App {
             request_digest: &request.request_digest,
         };
         let change = Change {
-            idempotency: Some(self.outcome_record(&context, &outcome)),
+            idempotency: Some(self.outcome_record(&context, &mut outcome)),
             case: CaseWrite::Create(self.summary(&case, now.as_millis())),
             events: vec![event_record(&wire)],
             outbox: vec![self.outbox_message(&wire, requested)],
@@ -212,12 +213,12 @@ impl App {
         envelope::sign(&mut wire, pair(&case), self.signer());
         let mut history = loaded.events;
         history.push(wire.clone());
-        let outcome = StepOutcome {
+        let mut outcome = StepOutcome {
             readmission: Some(convert::case_to_wire(&case, &history, true, 0)),
             event: Some(wire.clone()),
         };
         let change = Change {
-            idempotency: Some(self.outcome_record(context, &outcome)),
+            idempotency: Some(self.outcome_record(context, &mut outcome)),
             case: CaseWrite::Update {
                 record: self.summary(&case, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
@@ -567,12 +568,22 @@ impl App {
             }
         }
         history.extend(reapplied.iter().cloned());
+        let gateway = PeerIdentity::Gateway(own).spiffe_id();
+        let whole_answers = self
+            .whole_answers::<StepOutcome>(
+                &gateway,
+                displaced,
+                &loaded.events,
+                domain_event.sequence,
+            )
+            .await?;
         let change = Change {
             idempotency: None,
             case: CaseWrite::Replace {
                 record: self.summary(&case, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
                 from_sequence: domain_event.sequence,
+                whole_answers,
             },
             events: history[index..].iter().map(event_record).collect(),
             outbox: reapplied

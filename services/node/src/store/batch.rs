@@ -412,7 +412,8 @@ impl<'a> Statements<'a> {
             bind(arguments, key.operation.clone())?;
             bind(arguments, key.request_digest.clone())?;
             bind(arguments, key.response.clone())?;
-            bind(arguments, key.created_at)
+            bind(arguments, key.created_at)?;
+            bind(arguments, key.history_through.map(to_i64))
         })?;
         let messages: Vec<_> = self.changes.iter().flat_map(|c| &c.outbox).collect();
         insert(
@@ -542,6 +543,7 @@ const KEY_COLUMNS: Columns = Columns {
         "request_digest",
         "response",
         "created_at",
+        "history_through",
     ],
 };
 
@@ -659,6 +661,7 @@ mod tests {
                 request_digest: vec![1; 32],
                 response: vec![2],
                 created_at: 1_000,
+                history_through: Some(sequence),
             }),
             case,
             events: vec![EventRecord {

@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(HotPathIndexes),
             Box::new(OutboxEventReference),
             Box::new(NewestCasesIndex),
+            Box::new(AnswerHistoryReference),
         ]
     }
 }
@@ -156,6 +157,34 @@ impl MigrationTrait for NewestCasesIndex {
     }
 }
 
+/// Idempotency records leave the case history out of their answer (`history_through`): the
+/// answer's history is the case's events 1 to `history_through`, read back from
+/// `case_event` on a replay. Every step's answer holds the case with its whole history, so
+/// records holding it grew with the square of a case's length, and an opening's record was
+/// half of the bytes an opened case wrote. Records written before keep their whole answer
+/// (`history_through` NULL) and are answered from it.
+struct AnswerHistoryReference;
+
+impl MigrationName for AnswerHistoryReference {
+    fn name(&self) -> &str {
+        "m20261127_000005_answer_history_reference"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AnswerHistoryReference {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Idempotency::Table)
+                    .add_column(big_integer_null(Idempotency::HistoryThrough))
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
 impl MigrationName for InitialSchema {
     fn name(&self) -> &str {
         "m20261127_000001_initial_schema"
@@ -198,6 +227,7 @@ enum Idempotency {
     RequestDigest,
     Response,
     CreatedAt,
+    HistoryThrough,
 }
 
 #[derive(DeriveIden)]

@@ -30,6 +30,7 @@ use tokio::sync::{Notify, oneshot};
 pub use model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent,
     DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, PendingDelivery,
+    StoredAnswer,
 };
 use writer::{Job, WriterHandle, to_i64};
 pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
@@ -163,6 +164,22 @@ impl Store {
             case_from_row(summary)?,
             events.into_iter().map(event_from_row).collect(),
         )))
+    }
+
+    /// A case's events 1 to `through`, in order: the history an idempotency record's answer
+    /// refers to.
+    pub async fn events_through(
+        &self,
+        case_ref: &str,
+        through: u64,
+    ) -> Result<Vec<EventRecord>, Error> {
+        let events = rows::case_event::Entity::find()
+            .filter(rows::case_event::Column::CaseRef.eq(case_ref.to_owned()))
+            .filter(rows::case_event::Column::Sequence.lte(to_i64(through)))
+            .order_by(rows::case_event::Column::Sequence, Order::Asc)
+            .all(&self.db)
+            .await?;
+        Ok(events.into_iter().map(event_from_row).collect())
     }
 
     /// The event of `case_ref` an actor recorded under an idempotency key, if it is stored
@@ -536,6 +553,9 @@ fn idempotency_from_row(row: rows::idempotency::Model) -> IdempotencyRecord {
         request_digest: row.request_digest,
         response: row.response,
         created_at: row.created_at,
+        history_through: row
+            .history_through
+            .and_then(|sequence| u64::try_from(sequence).ok()),
     }
 }
 
@@ -547,6 +567,7 @@ fn idempotency_to_row(record: &IdempotencyRecord) -> rows::idempotency::ActiveMo
         request_digest: Set(record.request_digest.clone()),
         response: Set(record.response.clone()),
         created_at: Set(record.created_at),
+        history_through: Set(record.history_through.map(to_i64)),
     }
 }
 

@@ -88,10 +88,14 @@ pub struct IdempotencyRecord {
     pub operation: String,
     /// SHA-256 of the request content.
     pub request_digest: Vec<u8>,
-    /// The encoded response.
+    /// The encoded response; without its case history when `history_through` is set.
     pub response: Vec<u8>,
     /// When first seen (ms).
     pub created_at: i64,
+    /// Where the response's case history is: the case's events 1 to this sequence, left
+    /// out of `response` (a history grows with the case; events are stored once, in the
+    /// case's history). `None`: `response` is whole.
+    pub history_through: Option<u64>,
 }
 
 /// A message to a partner node, committed with the change it reports.
@@ -249,6 +253,10 @@ pub enum CaseWrite {
         expected_event_count: u64,
         /// The first sequence replaced.
         from_sequence: u64,
+        /// The idempotency records whose answer's history reaches `from_sequence`, each with
+        /// its answer made whole (`history_through` unset) from the history being replaced:
+        /// their first answers could no longer be read back from the case.
+        whole_answers: Vec<IdempotencyRecord>,
     },
 }
 
@@ -271,8 +279,25 @@ pub enum Committed {
     /// The change is durable.
     Applied,
     /// The key was seen before with the same content: here is the first answer.
-    Replayed {
-        /// The first response, encoded.
-        response: Vec<u8>,
-    },
+    Replayed(StoredAnswer),
+}
+
+/// A first answer as an idempotency record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// The encoded response; without its case history when `history_through` is set.
+    pub response: Vec<u8>,
+    /// The response's case history is the case's events 1 to this sequence; `None`: the
+    /// response is whole.
+    pub history_through: Option<u64>,
+}
+
+impl IdempotencyRecord {
+    /// The answer this record remembers.
+    pub fn answer(&self) -> StoredAnswer {
+        StoredAnswer {
+            response: self.response.clone(),
+            history_through: self.history_through,
+        }
+    }
 }

@@ -91,10 +91,14 @@ pub mod idempotency {
         pub operation: String,
         /// SHA-256 of the request's content, to tell a replay from a reuse.
         pub request_digest: Vec<u8>,
-        /// The response given the first time (protobuf bytes).
+        /// The response given the first time (protobuf bytes), without the case history
+        /// when `history_through` is set.
         pub response: Vec<u8>,
         /// When the key was first seen.
         pub created_at: i64,
+        /// The response's case history is the case's events 1 to this sequence; NULL: the
+        /// response is whole.
+        pub history_through: Option<i64>,
     }
 
     /// No relations are navigated through sea-orm.

@@ -25,7 +25,9 @@ use sea_orm::{
 };
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::model::{AuditRecord, CaseWrite, Change, Committed, DeliveryOutcome, IdempotencyRecord};
+use super::model::{
+    AuditRecord, CaseWrite, Change, Committed, DeliveryOutcome, IdempotencyRecord, StoredAnswer,
+};
 use super::{Error, batch, rows};
 use std::sync::Arc;
 
@@ -137,7 +139,7 @@ enum Verdict {
     Answer(Result<Committed, Error>),
     /// Same key and content as an earlier change in this batch: answer with its response
     /// once the batch is committed.
-    FollowEarlier(Vec<u8>),
+    FollowEarlier(StoredAnswer),
 }
 
 /// Commits a batch: on SQLite through the fast path (`store::batch`) when it can take the
@@ -267,7 +269,7 @@ async fn judge_idempotency(db: &DatabaseConnection, batch: &[Job]) -> Result<Vec
             );
         }
     }
-    let mut seen_in_batch: HashMap<(String, String), (Vec<u8>, Vec<u8>)> = HashMap::new();
+    let mut seen_in_batch: HashMap<(String, String), &IdempotencyRecord> = HashMap::new();
     let verdicts = batch
         .iter()
         .map(|job| {
@@ -281,19 +283,16 @@ async fn judge_idempotency(db: &DatabaseConnection, batch: &[Job]) -> Result<Vec
             if let Some(first) = known.get(&key) {
                 return Verdict::Answer(replay_or_refuse(first, record));
             }
-            if let Some((digest, response)) = seen_in_batch.get(&key) {
-                return if *digest == record.request_digest {
-                    Verdict::FollowEarlier(response.clone())
+            if let Some(earlier) = seen_in_batch.get(&key) {
+                return if earlier.request_digest == record.request_digest {
+                    Verdict::FollowEarlier(earlier.answer())
                 } else {
                     Verdict::Answer(Err(Error::KeyReused {
                         idempotency_key: record.idempotency_key.clone(),
                     }))
                 };
             }
-            seen_in_batch.insert(
-                key,
-                (record.request_digest.clone(), record.response.clone()),
-            );
+            seen_in_batch.insert(key, record);
             Verdict::Write
         })
         .collect();
@@ -305,9 +304,7 @@ fn replay_or_refuse(
     now: &IdempotencyRecord,
 ) -> Result<Committed, Error> {
     if first.request_digest == now.request_digest && first.operation == now.operation {
-        Ok(Committed::Replayed {
-            response: first.response.clone(),
-        })
+        Ok(Committed::Replayed(first.answer()))
     } else {
         Err(Error::KeyReused {
             idempotency_key: now.idempotency_key.clone(),
@@ -362,6 +359,7 @@ async fn write_case(transaction: &DatabaseTransaction, case: &CaseWrite) -> Resu
             record,
             expected_event_count,
             from_sequence,
+            whole_answers,
         } => {
             if !update_case(transaction, record, *expected_event_count).await? {
                 return Ok(false);
@@ -373,6 +371,9 @@ async fn write_case(transaction: &DatabaseTransaction, case: &CaseWrite) -> Resu
                 record.updated_at,
             )
             .await?;
+            for answer in whole_answers {
+                make_answer_whole(transaction, answer).await?;
+            }
             Ok(true)
         }
     }
@@ -402,6 +403,22 @@ async fn replace_history(
         .filter(Column::CaseRef.eq(case_ref.to_owned()))
         .filter(Column::DeliveredAt.is_null())
         .filter(Column::FailedReason.is_null())
+        .exec(transaction)
+        .await?;
+    Ok(())
+}
+
+/// Rewrites an idempotency record's answer whole, with its history.
+async fn make_answer_whole(
+    transaction: &DatabaseTransaction,
+    answer: &IdempotencyRecord,
+) -> Result<(), DbErr> {
+    use rows::idempotency::Column;
+    rows::idempotency::Entity::update_many()
+        .col_expr(Column::Response, Expr::value(answer.response.clone()))
+        .col_expr(Column::HistoryThrough, Expr::value(None::<i64>))
+        .filter(Column::Caller.eq(answer.caller.clone()))
+        .filter(Column::IdempotencyKey.eq(answer.idempotency_key.clone()))
         .exec(transaction)
         .await?;
     Ok(())
@@ -551,7 +568,7 @@ fn answer(batch: Vec<Job>, verdicts: Vec<Verdict>, stale: Vec<bool>) -> bool {
             Job::Change(change, reply) => {
                 let result = match verdict {
                     Verdict::Answer(result) => result,
-                    Verdict::FollowEarlier(response) => Ok(Committed::Replayed { response }),
+                    Verdict::FollowEarlier(answer) => Ok(Committed::Replayed(answer)),
                     Verdict::Write if was_stale => Err(Error::Conflict),
                     Verdict::Write => {
                         wrote_outbox |= !change.outbox.is_empty();

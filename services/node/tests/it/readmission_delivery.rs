@@ -126,6 +126,70 @@ async fn a_retried_step_records_one_event_and_a_reused_step_key_is_refused() {
     assert_eq!(kinds(&history), [K::Submitted, K::Received, K::Accepted]);
 }
 
+/// A step's idempotency record keeps its answer without the case history, which the case's
+/// events hold: a replay after later steps still answers the history as it was then, and
+/// the records do not grow with the case.
+#[tokio::test]
+async fn a_step_replayed_after_later_steps_answers_its_first_history_which_its_record_does_not_copy()
+ {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let case_ref = open_and_receive(&federation, "open-1").await;
+    let mut fr = federation.gateway("FR").await;
+    let examination = pb::StartExaminationRequest {
+        idempotency_key: "examine-1".into(),
+        case_ref: case_ref.clone(),
+    };
+    let examined = fr
+        .start_examination(examination.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let decided = fr
+        .decide_readmission(acceptance("decide-1", &case_ref))
+        .await
+        .unwrap()
+        .into_inner();
+    let replayed = fr
+        .start_examination(examination)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        replayed, examined,
+        "the first answer, with the history up to the examination only"
+    );
+    let examined_case = examined.readmission.unwrap();
+    let decided_case = decided.readmission.unwrap();
+    assert_eq!(
+        kinds(&decided_case.events),
+        [
+            K::Submitted,
+            K::Received,
+            K::ExaminationStarted,
+            K::Accepted
+        ]
+    );
+    let store = federation.app("FR").store();
+    for (key, case) in [("examine-1", &examined_case), ("decide-1", &decided_case)] {
+        let record = store
+            .find_idempotency("spiffe://accord/state/FR/gateway", key)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.history_through, Some(case.last_sequence), "{key}");
+        for event in &case.events {
+            assert!(
+                !record
+                    .response
+                    .windows(event.signature.len())
+                    .any(|window| window == event.signature.as_slice()),
+                "{key}'s record holds event #{} of the history",
+                event.sequence
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_case_committed_while_its_partner_is_down_is_delivered_once_after_restarts() {
     let mut federation = Federation::start(&["GB", "FR"]).await;
@@ -232,17 +296,19 @@ async fn a_clash_on_one_sequence_is_resolved_by_the_earlier_event_on_both_nodes(
     let mut federation = Federation::start(&["GB", "FR"]).await;
     let case_ref = open_and_receive(&federation, "open-1").await;
     federation.stop("FR").await;
-    federation
+    let withdrawal = pb::WithdrawReadmissionRequest {
+        idempotency_key: "withdraw-1".into(),
+        case_ref: case_ref.clone(),
+        reason: pb::ReadmissionWithdrawalReason::ClaimPending as i32,
+        note: String::new(),
+    };
+    let withdrawn = federation
         .gateway("GB")
         .await
-        .withdraw_readmission(pb::WithdrawReadmissionRequest {
-            idempotency_key: "withdraw-1".into(),
-            case_ref: case_ref.clone(),
-            reason: pb::ReadmissionWithdrawalReason::ClaimPending as i32,
-            note: String::new(),
-        })
+        .withdraw_readmission(withdrawal.clone())
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner();
     federation.restart("FR").await;
     // At the same instant FR, unaware of the withdrawal, accepts: FR wins the tie.
     federation
@@ -258,5 +324,30 @@ async fn a_clash_on_one_sequence_is_resolved_by_the_earlier_event_on_both_nodes(
         kinds(&history),
         [K::Submitted, K::Received, K::Accepted, K::Withdrawn],
         "GB's withdrawal re-applied after FR's acceptance"
+    );
+    // The history GB's first answer showed is gone from the case; a replay still gives
+    // that answer, kept whole when the history was replaced.
+    assert_eq!(
+        kinds(&withdrawn.readmission.as_ref().unwrap().events),
+        [K::Submitted, K::Received, K::Withdrawn]
+    );
+    let replayed = federation
+        .gateway("GB")
+        .await
+        .withdraw_readmission(withdrawal)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(replayed, withdrawn);
+    let record = federation
+        .app("GB")
+        .store()
+        .find_idempotency("spiffe://accord/state/GB/gateway", "withdraw-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.history_through, None,
+        "made whole at the replacement"
     );
 }

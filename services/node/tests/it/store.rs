@@ -3,7 +3,7 @@
 
 use accord_node::store::{
     CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent, DeliveryOutcome,
-    Error, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, Store,
+    Error, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, Store, StoredAnswer,
 };
 
 use crate::databases::fresh_databases;
@@ -61,6 +61,7 @@ fn key(key: &str, digest: u8, response: u8) -> IdempotencyRecord {
         request_digest: vec![digest; 32],
         response: vec![response],
         created_at: 1_000,
+        history_through: Some(1),
     }
 }
 
@@ -104,7 +105,10 @@ async fn a_replayed_key_returns_the_first_answer_and_writes_nothing() {
         let replay = store.commit(opening("RDM-GB-FR-2", "k1", 7)).await;
         assert_eq!(
             replay,
-            Ok(Committed::Replayed { response: vec![7] }),
+            Ok(Committed::Replayed(StoredAnswer {
+                response: vec![7],
+                history_through: Some(1),
+            })),
             "{}",
             database.backend
         );
