@@ -190,10 +190,16 @@ machine_ticks() {
     read -ra fields </proc/stat
     echo "$((fields[4] + fields[5])) $((fields[1] + fields[2] + fields[3] + fields[4] + fields[5] + fields[6] + fields[7] + fields[8]))"
 }
-# The CPU counters run_load reads at each end of a window, in this order: the server process,
-# its SQLite threads, the load generator, the machine's idle and I/O-wait ticks, all its ticks.
+# The bytes a process has had written to storage so far (write_bytes of /proc/PID/io: its
+# files, WAL and checkpoints included; its sockets not).
+process_disk_bytes() {
+    awk '/^write_bytes/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0
+}
+# The counters run_load reads at each end of a window, in this order: the server process's
+# CPU, its SQLite threads', the load generator's, the machine's idle and I/O-wait ticks, all
+# its ticks, and the server's bytes written to storage.
 cpu_snapshot() {
-    echo "$(process_ticks "$1") $(process_ticks "$1" sqlx-sqlite) $(process_ticks "$2") $(machine_ticks)"
+    echo "$(process_ticks "$1") $(process_ticks "$1" sqlx-sqlite) $(process_ticks "$2") $(machine_ticks) $(process_disk_bytes "$1")"
 }
 run_load() {
     local label="$1" clients="$2" server="${target_pid[$1]}"
@@ -213,7 +219,8 @@ run_load() {
     read -ra after <<<"$(cpu_snapshot "${server}" "${loadgen_pid}")"
     wait "${loadgen_pid}"
     local fields=() index=0 name
-    for name in server_cpu_ticks sqlite_cpu_ticks loadgen_cpu_ticks idle_ticks machine_ticks; do
+    for name in server_cpu_ticks sqlite_cpu_ticks loadgen_cpu_ticks idle_ticks machine_ticks \
+        server_disk_bytes; do
         fields+=("${name}=$((after[index] - before[index]))")
         index=$((index + 1))
     done

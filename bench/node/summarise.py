@@ -40,8 +40,8 @@ def cpu_us_per_request(run, ticks_key):
 
 def print_cpu(groups, settings):
     """Where each target's CPU went, per reply (medians over the runs that carry the CPU
-    fields run.sh appends: the server process, its SQLite threads, the load generator, and the
-    machine's idle and I/O-wait share)."""
+    fields run.sh appends: the server process, its SQLite threads, the load generator, the
+    machine's idle and I/O-wait share, and the bytes the server had written to storage)."""
     rows = []
     for clients, connections in settings:
         for label in ("node", "minimal-signed", "minimal", "floor"):
@@ -53,15 +53,19 @@ def print_cpu(groups, settings):
         return
     print()
     print("| N clients | target | server CPU µs / reply | of which SQLite's thread | "
-          "load generator CPU µs / reply | machine idle or I/O wait |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+          "load generator CPU µs / reply | machine idle or I/O wait | "
+          "server's bytes to storage / reply |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for clients, _connections, label, runs in rows:
         server = statistics.median(cpu_us_per_request(run, "server_cpu_ticks") for run in runs)
         sqlite = statistics.median(cpu_us_per_request(run, "sqlite_cpu_ticks") for run in runs)
         loadgen = statistics.median(cpu_us_per_request(run, "loadgen_cpu_ticks") for run in runs)
         idle = statistics.median(100.0 * float(run["idle_ticks"]) / float(run["machine_ticks"])
                                  for run in runs)
-        print(f"| {clients} | {label} | {server:.0f} | {sqlite:.0f} | {loadgen:.0f} | {idle:.0f} % |")
+        disk = statistics.median(float(run.get("server_disk_bytes", 0))
+                                 / (float(run["rps"]) * float(run["window_s"])) for run in runs)
+        print(f"| {clients} | {label} | {server:.0f} | {sqlite:.0f} | {loadgen:.0f} | {idle:.0f} % "
+              f"| {disk:,.0f} |")
 
 
 def main():
