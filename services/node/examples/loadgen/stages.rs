@@ -387,6 +387,7 @@ impl ChangeShape {
                 updated_at: now,
                 next_deadline_at: Some(now + 90 * 24 * 3_600_000),
             }),
+            offer: None,
             events: vec![EventRecord {
                 case_ref: case_ref.clone(),
                 sequence: 1,

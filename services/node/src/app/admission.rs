@@ -58,6 +58,7 @@ use crate::convert::admission as convert;
 use crate::convert::to_wire_time;
 use crate::store::{
     self, CaseFilter, CaseRecord, CaseWrite, Change, Channel, EventRef, OutboxMessage,
+    SummaryUpdate,
 };
 
 /// A validated nomination (A's caseworker, through A's gateway).
@@ -228,6 +229,10 @@ impl App {
         let change = Change {
             idempotency: Some(self.outcome_record(context, &mut outcome)),
             case: CaseWrite::Create(self.admission_summary(&nomination.case, now.as_millis())),
+            offer: Some(SummaryUpdate {
+                record: self.offer_summary(&nomination.offer, loaded.summary.created_at),
+                expected_event_count: loaded.summary.event_count,
+            }),
             events: vec![
                 offer_event_record(&claim),
                 admission_event_record(&nominated),
@@ -237,9 +242,7 @@ impl App {
                 self.admission_outbox(&nominated, offer_ref, origin),
             ],
         };
-        let outcome = self.commit_with_outcome(change, outcome).await?;
-        self.refresh_offer_summary(offer_ref).await;
-        Ok(outcome)
+        self.commit_with_outcome(change, outcome).await
     }
 
     /// A nominates only for a partner, and only where the person may travel from A to O.
@@ -308,6 +311,7 @@ impl App {
                 record: self.offer_summary(&offer, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
             },
+            offer: None,
             events: vec![offer_event_record(&wire)],
             outbox: vec![self.offer_outbox(&wire, origin)],
         };
@@ -398,11 +402,12 @@ impl App {
         let wire = self.signed_admission_event(&event, idempotency_key, detail);
         let mut events = vec![admission_event_record(&wire)];
         let mut outbox = vec![self.admission_outbox(&wire, &offer_ref, partner)];
-        let released = case.status().releases_offer_slot();
-        if released {
-            let release = self.release_slot(&case, event.occurred_at).await?;
+        let mut offer = None;
+        if case.status().releases_offer_slot() {
+            let (release, summary) = self.release_slot(&case, event.occurred_at).await?;
             events.push(offer_event_record(&release));
             outbox.push(self.offer_outbox(&release, partner));
+            offer = Some(summary);
         }
         let mut history = loaded.events;
         history.push(wire.clone());
@@ -419,22 +424,20 @@ impl App {
                 record: self.admission_summary(&case, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
             },
+            offer,
             events,
             outbox,
         };
-        let outcome = self.commit_with_outcome(change, outcome).await?;
-        if released {
-            self.refresh_offer_summary(&offer_ref).await;
-        }
-        Ok(outcome)
+        self.commit_with_outcome(change, outcome).await
     }
 
-    /// The offer's signed SLOT_RELEASED for a case that ended without an admission.
+    /// The offer's signed SLOT_RELEASED for a case that ended without an admission, and the
+    /// offer's summary after it, to be written with the case's change.
     async fn release_slot(
         &self,
         case: &AdmissionCase,
         at: Timestamp,
-    ) -> Result<pb::OfferEvent, Error> {
+    ) -> Result<(pb::OfferEvent, SummaryUpdate), Error> {
         let offer_ref = case.offer_ref();
         let loaded = self.load_offer(offer_ref).await?.ok_or_else(|| {
             Error::Internal(format!("{offer_ref} of {} vanished", case.case_ref()))
@@ -443,12 +446,19 @@ impl App {
             admission: case.case_ref().clone(),
         };
         let at = not_before(at, loaded.offer.last_event_at());
-        let (_offer, event) = loaded
+        let (offer, event) = loaded
             .offer
             .record(Actor::State(case.admitting()), release, at)
             .map_err(|error| offer_error(&error, &offer_ref.to_string()))?;
         let key = format!("release:{}", case.case_ref());
-        Ok(self.signed_offer_event(&event, &key, convert::offer_detail(&event.kind)))
+        let summary = SummaryUpdate {
+            record: self.offer_summary(&offer, loaded.summary.created_at),
+            expected_event_count: loaded.summary.event_count,
+        };
+        Ok((
+            self.signed_offer_event(&event, &key, convert::offer_detail(&event.kind)),
+            summary,
+        ))
     }
 
     /// Receives a partner's signed admission event. Idempotent: the same event again is
@@ -566,6 +576,7 @@ impl App {
         let change = Change {
             idempotency: None,
             case: CaseWrite::Create(self.admission_summary(&case, receipt_time.as_millis())),
+            offer: None,
             events: vec![admission_event_record(event)],
             outbox: Vec::new(),
         };
@@ -599,6 +610,7 @@ impl App {
                 record: self.admission_summary(&case, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
             },
+            offer: None,
             events: vec![admission_event_record(event)],
             outbox: Vec::new(),
         };
@@ -628,6 +640,7 @@ impl App {
                     record: self.admission_summary(&loaded.case, loaded.summary.created_at),
                     expected_event_count: loaded.summary.event_count,
                 },
+                offer: None,
                 events: Vec::new(),
                 outbox: Vec::new(),
             };

@@ -10,10 +10,12 @@
 //!
 //! The offer's history, not its summary row, is the truth: the summary (status, event count)
 //! is an index over it. Nominations and slot releases (see `admission`) write an offer event
-//! in the same transaction as their admission event, but the store updates one summary per
-//! transaction; the offer's summary is then refreshed right after. Two changes can never
-//! both write event *n* of an offer (the event table's key is (reference, sequence)), so a
-//! stale offer summary costs nothing but a retry.
+//! in the same transaction as their admission event, and the offer's summary with it
+//! (`Change::offer`): written only if neither the case nor the offer moved since they were
+//! read, so a nomination never commits without its offer's summary. Two changes can never
+//! both write event *n* of an offer (the event table's key is (reference, sequence)). A
+//! summary left behind by an earlier version of the node, which refreshed it in a second
+//! commit, is brought up to date by the offer's next change.
 //!
 //! Outbox messages about an offer and about every admission case under it share one ordering
 //! key, the offer's reference: the partner receives a nomination's SLOT_CLAIMED before its
@@ -162,6 +164,7 @@ impl App {
         let change = Change {
             idempotency: Some(self.outcome_record(&context, &mut outcome)),
             case: CaseWrite::Create(self.offer_summary(&offer, now.as_millis())),
+            offer: None,
             events: vec![offer_event_record(&wire)],
             outbox: vec![self.offer_outbox(&wire, origin)],
         };
@@ -220,6 +223,7 @@ impl App {
                 record: self.offer_summary(&offer, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
             },
+            offer: None,
             events: vec![offer_event_record(&wire)],
             outbox: vec![self.offer_outbox(&wire, offer.origin())],
         };
@@ -299,6 +303,7 @@ impl App {
         let change = Change {
             idempotency: None,
             case: CaseWrite::Create(self.offer_summary(&offer, receipt_time.as_millis())),
+            offer: None,
             events: vec![offer_event_record(event)],
             outbox: Vec::new(),
         };
@@ -331,6 +336,7 @@ impl App {
                 record: self.offer_summary(&offer, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
             },
+            offer: None,
             events: vec![offer_event_record(event)],
             outbox: Vec::new(),
         };
@@ -469,39 +475,6 @@ impl App {
         convert::offer_regime(&event)
             .map(Some)
             .ok_or_else(|| Error::Internal(format!("{offer_ref} does not start with PUBLISHED")))
-    }
-
-    /// Brings an offer's summary row up to date with its history after a change that wrote an
-    /// offer event together with an admission case (see the module doc). A failure leaves a
-    /// stale summary, which the offer's next change repairs; it is logged, never returned.
-    pub(crate) async fn refresh_offer_summary(&self, offer_ref: &CaseRef) {
-        let result: Result<(), Error> = async {
-            let Some(loaded) = self.load_offer(offer_ref).await? else {
-                return Ok(());
-            };
-            if loaded.summary.event_count == loaded.offer.sequence() {
-                return Ok(());
-            }
-            let change = Change {
-                idempotency: None,
-                case: CaseWrite::Update {
-                    record: self.offer_summary(&loaded.offer, loaded.summary.created_at),
-                    expected_event_count: loaded.summary.event_count,
-                },
-                events: Vec::new(),
-                outbox: Vec::new(),
-            };
-            self.store().commit(change).await?;
-            Ok(())
-        }
-        .await;
-        match result {
-            // Lost to a newer change of the offer, which wrote a newer summary.
-            Ok(()) | Err(Error::Aborted(_)) => {}
-            Err(error) => {
-                tracing::warn!(%error, %offer_ref, "could not refresh an offer's summary");
-            }
-        }
     }
 
     /// How many of the offer's cases reached ARRIVED or DEPARTURE_CONFIRMED: the cases of the

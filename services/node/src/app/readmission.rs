@@ -174,6 +174,7 @@ impl App {
         let change = Change {
             idempotency: Some(self.outcome_record(&context, &mut outcome)),
             case: CaseWrite::Create(self.summary(&case, now.as_millis())),
+            offer: None,
             events: vec![event_record(&wire)],
             outbox: vec![self.outbox_message(&wire, requested)],
         };
@@ -223,6 +224,7 @@ impl App {
                 record: self.summary(&case, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
             },
+            offer: None,
             events: vec![event_record(&wire)],
             outbox: vec![self.outbox_message(&wire, partner)],
         };
@@ -422,6 +424,7 @@ impl App {
         let change = Change {
             idempotency: None,
             case: CaseWrite::Create(self.summary(&case, receipt_time.as_millis())),
+            offer: None,
             events: history.iter().map(event_record).collect(),
             outbox: own_events
                 .iter()
@@ -470,6 +473,7 @@ impl App {
                 record: self.summary(&case, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
             },
+            offer: None,
             events: vec![event_record(event)],
             outbox: Vec::new(),
         };
@@ -585,6 +589,7 @@ impl App {
                 from_sequence: domain_event.sequence,
                 whole_answers,
             },
+            offer: None,
             events: history[index..].iter().map(event_record).collect(),
             outbox: reapplied
                 .iter()
@@ -623,6 +628,7 @@ impl App {
                     record: self.summary(&loaded.case, loaded.summary.created_at),
                     expected_event_count: loaded.summary.event_count,
                 },
+                offer: None,
                 events: Vec::new(),
                 outbox: Vec::new(),
             };
@@ -646,6 +652,7 @@ impl App {
                 record: self.summary(&case, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
             },
+            offer: None,
             events: vec![event_record(&wire)],
             outbox: vec![self.outbox_message(&wire, partner)],
         };

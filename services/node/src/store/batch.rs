@@ -77,11 +77,15 @@ impl Error {
 }
 
 /// Whether the fast path can take `batch`: every change either creates its case or appends
-/// events to it, starting right after the history it read; deliveries and audit records
-/// always qualify. A replacement (a sequence clash) or an update without events goes to the
-/// slow path, whose per-change checks it needs.
+/// events to it, starting right after the history it read, and moves no offer; deliveries
+/// and audit records always qualify. A replacement (a sequence clash), an update without
+/// events or a change that moves an offer goes to the slow path, whose per-change checks it
+/// needs.
 pub(crate) fn eligible(batch: &[Job]) -> bool {
     batch.iter().all(|job| match job {
+        // A change that also moves an offer has two summaries to check before either is
+        // written: the slow path's per-change checks.
+        Job::Change(change, _) if change.offer.is_some() => false,
         Job::Change(change, _) => match &change.case {
             CaseWrite::Create(_) => true,
             CaseWrite::Update {
@@ -241,20 +245,11 @@ impl<'a> Statements<'a> {
         for job in batch {
             match job {
                 Job::Change(change, _) => {
-                    match &change.case {
-                        CaseWrite::Create(record) => statements.new_cases.push(record),
-                        // `commit` admits no replacement (see `eligible`).
-                        CaseWrite::Update {
-                            record,
-                            expected_event_count,
-                        }
-                        | CaseWrite::Replace {
-                            record,
-                            expected_event_count,
-                            ..
-                        } => {
-                            statements.updates.push((record, *expected_event_count));
-                        }
+                    if let CaseWrite::Create(record) = &change.case {
+                        statements.new_cases.push(record);
+                    } else if let Some(update) = change.case.expected() {
+                        // An update: `commit` admits no replacement (see `eligible`).
+                        statements.updates.push(update);
                     }
                     statements.changes.push(change);
                 }
@@ -664,6 +659,7 @@ mod tests {
                 history_through: Some(sequence),
             }),
             case,
+            offer: None,
             events: vec![EventRecord {
                 case_ref: case_ref.into(),
                 sequence,

@@ -30,7 +30,7 @@ use tokio::sync::{Notify, oneshot};
 pub use model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent,
     DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, PendingDelivery,
-    StoredAnswer,
+    StoredAnswer, SummaryUpdate,
 };
 use writer::{Job, WriterHandle, to_i64};
 pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};

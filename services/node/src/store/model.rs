@@ -260,6 +260,34 @@ pub enum CaseWrite {
     },
 }
 
+impl CaseWrite {
+    /// The summary an update or a replacement writes and the event count it expects the
+    /// case to hold; `None` for a creation.
+    pub fn expected(&self) -> Option<(&CaseRecord, u64)> {
+        match self {
+            Self::Create(_) => None,
+            Self::Update {
+                record,
+                expected_event_count,
+            }
+            | Self::Replace {
+                record,
+                expected_event_count,
+                ..
+            } => Some((record, *expected_event_count)),
+        }
+    }
+}
+
+/// A summary written only if nobody changed its case since it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryUpdate {
+    /// The new summary.
+    pub record: CaseRecord,
+    /// The event count read before the change.
+    pub expected_event_count: u64,
+}
+
 /// Everything one command changes, committed atomically (the transactional outbox).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
@@ -267,6 +295,11 @@ pub struct Change {
     pub idempotency: Option<IdempotencyRecord>,
     /// The case summary.
     pub case: CaseWrite,
+    /// The offer the change also moves — a nomination claims one of its places, an
+    /// admission case that ends without an admission releases it — whose summary is then
+    /// written in the same transaction: the whole change is written only if neither the
+    /// case nor the offer moved since they were read. `None` for every other change.
+    pub offer: Option<SummaryUpdate>,
     /// The new events, in order.
     pub events: Vec<EventRecord>,
     /// Messages for partner nodes.

@@ -323,7 +323,7 @@ async fn write(
     let mut stale = vec![false; batch.len()];
     for (index, job) in batch.iter().enumerate() {
         if let (Job::Change(change, _), Verdict::Write) = (job, &verdicts[index]) {
-            stale[index] = !write_case(&transaction, &change.case).await?;
+            stale[index] = !write_summaries(&transaction, change).await?;
         }
     }
     let writes: Vec<&Change> = batch
@@ -344,6 +344,48 @@ async fn write(
     }
     transaction.commit().await?;
     Ok(stale)
+}
+
+/// Writes a change's summaries: its case's and, when it moves one, its offer's. Returns
+/// false, having written neither, when either moved since it was read: both are checked
+/// before either is written (this task is the only writer, so nothing moves in between).
+async fn write_summaries(
+    transaction: &DatabaseTransaction,
+    change: &Change,
+) -> Result<bool, DbErr> {
+    let Some(offer) = &change.offer else {
+        return write_case(transaction, &change.case).await;
+    };
+    let case_unmoved = match change.case.expected() {
+        None => true,
+        Some((record, expected_event_count)) => {
+            unmoved(transaction, &record.case_ref, expected_event_count).await?
+        }
+    };
+    if !case_unmoved
+        || !unmoved(
+            transaction,
+            &offer.record.case_ref,
+            offer.expected_event_count,
+        )
+        .await?
+    {
+        return Ok(false);
+    }
+    Ok(write_case(transaction, &change.case).await?
+        && update_case(transaction, &offer.record, offer.expected_event_count).await?)
+}
+
+/// Whether `case_ref`'s summary still holds `expected_event_count` events.
+async fn unmoved(
+    transaction: &DatabaseTransaction,
+    case_ref: &str,
+    expected_event_count: u64,
+) -> Result<bool, DbErr> {
+    let summary = rows::case::Entity::find_by_id(case_ref.to_owned())
+        .one(transaction)
+        .await?;
+    Ok(summary.is_some_and(|summary| summary.event_count == to_i64(expected_event_count)))
 }
 
 /// Writes an update or a replacement of a case's summary; returns false when the case moved

@@ -4,6 +4,7 @@
 use accord_node::store::{
     CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent, DeliveryOutcome,
     Error, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, Store, StoredAnswer,
+    SummaryUpdate,
 };
 
 use crate::databases::fresh_databases;
@@ -69,6 +70,7 @@ fn opening(case_ref: &str, idempotency_key: &str, digest: u8) -> Change {
     Change {
         idempotency: Some(key(idempotency_key, digest, digest)),
         case: CaseWrite::Create(case(case_ref, "SUBMITTED", 1)),
+        offer: None,
         events: vec![event(case_ref, 1, idempotency_key)],
         outbox: vec![message(case_ref, 1, 1_000)],
     }
@@ -149,6 +151,7 @@ async fn an_update_of_a_case_that_moved_since_it_was_read_is_a_conflict_and_writ
                 record: case("RDM-GB-FR-1", "RECEIVED", 2),
                 expected_event_count,
             },
+            offer: None,
             events: vec![event("RDM-GB-FR-1", 2, key)],
             outbox: vec![message("RDM-GB-FR-1", 2, 2_000)],
         };
@@ -166,6 +169,61 @@ async fn an_update_of_a_case_that_moved_since_it_was_read_is_a_conflict_and_writ
     }
 }
 
+/// A nomination writes its new case and its offer's summary together, or nothing.
+#[tokio::test]
+async fn a_change_that_also_moves_an_offer_writes_both_summaries_or_nothing() {
+    let offer = |event_count| CaseRecord {
+        case_kind: CaseKind::Offer,
+        ..case("OFR-GB-FR-1", "OPEN", event_count)
+    };
+    let nomination = |case_ref: &str, key: &str, expected: u64, claim: u64| Change {
+        idempotency: Some(self::key(key, 1, 1)),
+        case: CaseWrite::Create(case(case_ref, "NOMINATED", 1)),
+        offer: Some(SummaryUpdate {
+            record: offer(claim),
+            expected_event_count: expected,
+        }),
+        events: vec![
+            event("OFR-GB-FR-1", claim, &format!("claim:{case_ref}")),
+            event(case_ref, 1, key),
+        ],
+        outbox: vec![message("OFR-GB-FR-1", claim, 2_000)],
+    };
+    for database in fresh_databases().await {
+        let store = Store::connect(&database.url, 4).await.unwrap();
+        let published = Change {
+            idempotency: None,
+            case: CaseWrite::Create(offer(1)),
+            offer: None,
+            events: vec![event("OFR-GB-FR-1", 1, "publish-1")],
+            outbox: Vec::new(),
+        };
+        store.commit(published).await.unwrap();
+        assert_eq!(
+            store.commit(nomination("ADM-GB-FR-1", "n1", 1, 2)).await,
+            Ok(Committed::Applied),
+            "{}",
+            database.backend
+        );
+        let (summary, events) = store.load_case("OFR-GB-FR-1").await.unwrap().unwrap();
+        assert_eq!((summary.event_count, events.len()), (2, 2));
+        assert!(store.load_case("ADM-GB-FR-1").await.unwrap().is_some());
+        // Read when the offer held one event; it holds two now.
+        assert_eq!(
+            store.commit(nomination("ADM-GB-FR-2", "n2", 1, 3)).await,
+            Err(Error::Conflict),
+            "{}",
+            database.backend
+        );
+        let (summary, events) = store.load_case("OFR-GB-FR-1").await.unwrap().unwrap();
+        assert_eq!((summary.event_count, events.len()), (2, 2));
+        assert_eq!(store.load_case("ADM-GB-FR-2").await.unwrap(), None);
+        let gateway = "spiffe://accord/state/GB/gateway";
+        assert_eq!(store.find_idempotency(gateway, "n2").await.unwrap(), None);
+        assert_eq!(store.pending_delivery_count().await.unwrap(), 1);
+    }
+}
+
 #[tokio::test]
 async fn a_second_event_of_a_case_under_the_same_actor_and_key_is_a_conflict() {
     for database in fresh_databases().await {
@@ -177,6 +235,7 @@ async fn a_second_event_of_a_case_under_the_same_actor_and_key_is_a_conflict() {
                 record: case("RDM-GB-FR-1", "RECEIVED", 2),
                 expected_event_count: 1,
             },
+            offer: None,
             events: vec![event("RDM-GB-FR-1", 2, "k1")],
             outbox: vec![message("RDM-GB-FR-1", 2, 2_000)],
         };
@@ -319,6 +378,7 @@ async fn a_busy_batch_commits_every_sound_change_once_and_refuses_only_the_stale
                     record: case(&case_ref, "RECEIVED", expected_event_count + 1),
                     expected_event_count,
                 },
+                offer: None,
                 events: vec![event(
                     &case_ref,
                     expected_event_count + 1,
