@@ -278,23 +278,28 @@ import sqlite3, sys, time
 database = sqlite3.connect(sys.argv[1])
 pending = database.execute(
     "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_reason IS NULL").fetchone()[0]
-# The dispatcher's query (Store::due_deliveries) as it runs in a round; it does not run while
-# every partner's link is backing off, as FR's does here.
+# The dispatcher's query (Store::due_deliveries) as it runs in a round, for one destination;
+# it does not run for FR while FR's link is backing off, as it is here. "Another partner" is
+# the look-up for a second partner's messages while FR's backlog waits.
 query = """SELECT o.id, o.case_ref, o.destination, o.channel, o.payload, o.attempts FROM outbox o
-  WHERE o.delivered_at IS NULL AND o.failed_reason IS NULL AND o.next_attempt_at <= ?
+  WHERE o.destination = ? AND o.delivered_at IS NULL AND o.failed_reason IS NULL
+  AND o.next_attempt_at <= ?
   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.case_ref = o.case_ref
       AND p.delivered_at IS NULL AND p.id < o.id)
   ORDER BY o.id LIMIT 256"""
-timings = []
-for now in (0, 2**62, 0, 2**62, 0, 2**62):
-    started = time.perf_counter()
-    database.execute(query, (now,)).fetchall()
-    timings.append((time.perf_counter() - started) * 1000)
+def fastest(destination, now):
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        database.execute(query, (destination, now)).fetchall()
+        timings.append((time.perf_counter() - started) * 1000)
+    return min(timings)
 attempts = database.execute("SELECT count(*) FROM outbox WHERE attempts > 0").fetchone()[0]
 print(f"== outbox after the run: {pending:,} messages pending, {attempts:,} of them attempted "
       f"(the link backs off, not each message); one look-up of due messages "
-      f"(Store::due_deliveries) takes {min(timings[1::2]):.1f} ms with all due, "
-      f"{min(timings[0::2]):.0f} ms with none due")
+      f"(Store::due_deliveries) for FR takes {fastest('FR', 2**62):.1f} ms with all due, "
+      f"{fastest('FR', 0):.0f} ms with none due, and for another partner "
+      f"{fastest('DE', 2**62):.3f} ms")
 PYTHON
 
 echo

@@ -101,13 +101,20 @@ impl Dispatcher {
         }
     }
 
-    /// One round: every case's oldest due message, delivered concurrently, except to links
-    /// that are backing off; a link that is recovering gets one message, its probe.
+    /// One round: every case's oldest due message, delivered concurrently, to each
+    /// configured partner whose link is not backing off; a link that is recovering gets one
+    /// message, its probe. (Messages for a state no longer configured as a partner stay
+    /// pending, for operators.)
     async fn deliver_due(&self, app: &App, slots: &Arc<Semaphore>, links: &mut Links) -> Round {
         let now = app.now().as_millis();
         let limit = u64::try_from(self.max_in_flight.max(1) * 4).unwrap_or(256);
         let waiting = links.backing_off(now);
-        let due = match app.store().due_deliveries(now, limit, &waiting).await {
+        let destinations: Vec<String> = app
+            .partner_states()
+            .map(|state| state.to_string())
+            .filter(|destination| !waiting.contains(destination))
+            .collect();
+        let due = match app.store().due_deliveries(now, limit, &destinations).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "could not read the outbox");

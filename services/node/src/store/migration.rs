@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(OutboxEventReference),
             Box::new(NewestCasesIndex),
             Box::new(AnswerHistoryReference),
+            Box::new(OutboxDueByDestination),
         ]
     }
 }
@@ -182,6 +183,36 @@ impl MigrationTrait for AnswerHistoryReference {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// The dispatcher's look-up of due messages walks each partner's pending messages on their
+/// own (`outbox_due_by_destination`, destination then id order), instead of every pending
+/// message in id order (`outbox_due`, dropped). With `outbox_due`, a partner whose link was
+/// backing off was filtered out message by message, so every round for the other partners
+/// walked its whole backlog; now a round reads only the partners it may send to.
+struct OutboxDueByDestination;
+
+impl MigrationName for OutboxDueByDestination {
+    fn name(&self) -> &str {
+        "m20261127_000006_outbox_due_by_destination"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OutboxDueByDestination {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let connection = manager.get_connection();
+        connection
+            .execute_unprepared(
+                "CREATE INDEX outbox_due_by_destination ON outbox (destination, id) \
+                 WHERE delivered_at IS NULL AND failed_reason IS NULL",
+            )
+            .await?;
+        connection
+            .execute_unprepared("DROP INDEX outbox_due")
+            .await
+            .map(drop)
     }
 }
 

@@ -271,53 +271,55 @@ impl Store {
         Ok(row.and_then(|row| row.next_deadline_at))
     }
 
-    /// Messages due for delivery at `now`, oldest first, to any destination but those in
-    /// `excluded` (links backing off): for each case only its oldest pending message, so that
-    /// a case's messages leave in order. A message the partner refused for good holds the
-    /// case's later messages back (for operators to resolve) rather than letting them
-    /// overtake it; a superseded message does not.
+    /// Messages due for delivery at `now` to `destinations` (the partners whose links are
+    /// not backing off), at most `limit`, oldest first: for each case only its oldest
+    /// pending message, so that a case's messages leave in order. A message the partner
+    /// refused for good holds the case's later messages back (for operators to resolve)
+    /// rather than letting them overtake it; a superseded message does not.
+    ///
+    /// Each destination is read on its own, along `outbox_due_by_destination` (its pending
+    /// messages in id order), stopping at the limit: another partner's backlog — a partner
+    /// down for a week — is never walked.
     pub async fn due_deliveries(
         &self,
         now: i64,
         limit: u64,
-        excluded: &[String],
+        destinations: &[String],
     ) -> Result<Vec<PendingDelivery>, Error> {
         let backend = self.db.get_database_backend();
         let placeholder = |index: usize| match backend {
             DbBackend::Postgres => format!("${index}"),
             _ => "?".to_owned(),
         };
-        let exclusion = if excluded.is_empty() {
-            String::new()
-        } else {
-            let list: Vec<String> = (3..3 + excluded.len()).map(placeholder).collect();
-            format!("AND o.destination NOT IN ({}) ", list.join(", "))
-        };
-        // The walk follows `outbox_due` (pending messages in id order) and stops at the
-        // limit; `outbox_pending_case` answers the NOT EXISTS. Each message's event is read
-        // in the same statement, so a message and its event are one snapshot.
+        // The walk follows `outbox_due_by_destination` (one destination's pending messages
+        // in id order) and stops at the limit; `outbox_pending_case` answers the NOT EXISTS.
+        // Each message's event is read in the same statement, so a message and its event
+        // are one snapshot.
         let sql = format!(
             "SELECT o.id, o.case_ref, o.destination, o.channel, o.payload, o.attempts, \
                     e.envelope \
              FROM outbox o \
              LEFT JOIN case_event e \
                ON e.case_ref = o.event_case_ref AND e.sequence = o.event_sequence \
-             WHERE o.delivered_at IS NULL AND o.failed_reason IS NULL \
-               AND o.next_attempt_at <= {now} {exclusion}\
+             WHERE o.destination = {destination} \
+               AND o.delivered_at IS NULL AND o.failed_reason IS NULL \
+               AND o.next_attempt_at <= {now} \
                AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.case_ref = o.case_ref \
                    AND p.delivered_at IS NULL AND p.id < o.id) \
              ORDER BY o.id LIMIT {limit}",
-            now = placeholder(1),
-            limit = placeholder(2),
+            destination = placeholder(1),
+            now = placeholder(2),
+            limit = placeholder(3),
         );
-        let mut values: Vec<sea_orm::Value> = vec![now.into(), to_i64(limit).into()];
-        values.extend(
-            excluded
-                .iter()
-                .map(|destination| destination.clone().into()),
-        );
-        let statement = Statement::from_sql_and_values(backend, sql, values);
-        let rows = DueRow::find_by_statement(statement).all(&self.db).await?;
+        let mut rows = Vec::new();
+        for destination in destinations {
+            let values: Vec<sea_orm::Value> =
+                vec![destination.clone().into(), now.into(), to_i64(limit).into()];
+            let statement = Statement::from_sql_and_values(backend, sql.clone(), values);
+            rows.extend(DueRow::find_by_statement(statement).all(&self.db).await?);
+        }
+        rows.sort_by_key(|row| row.id);
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         rows.into_iter()
             .map(|row| {
                 let channel = Channel::parse(&row.channel)

@@ -66,6 +66,11 @@ fn key(key: &str, digest: u8, response: u8) -> IdempotencyRecord {
     }
 }
 
+/// The destinations of [`message`]'s messages.
+fn fr() -> Vec<String> {
+    vec!["FR".to_owned()]
+}
+
 fn opening(case_ref: &str, idempotency_key: &str, digest: u8) -> Change {
     Change {
         idempotency: Some(key(idempotency_key, digest, digest)),
@@ -92,7 +97,7 @@ async fn a_change_is_stored_whole_with_its_history_and_outbox_message() {
             database.backend
         );
         assert_eq!(events, vec![event("RDM-GB-FR-1", 1, "k1")]);
-        let due = store.due_deliveries(1_000, 10, &[]).await.unwrap();
+        let due = store.due_deliveries(1_000, 10, &fr()).await.unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].content, sends(1), "{}", database.backend);
         assert_eq!(store.pending_delivery_count().await.unwrap(), 1);
@@ -256,6 +261,49 @@ async fn a_second_event_of_a_case_under_the_same_actor_and_key_is_a_conflict() {
     }
 }
 
+/// A round reads only the partners it may send to; those it reads are merged oldest first
+/// and cut at the limit.
+#[tokio::test]
+async fn due_messages_are_read_for_the_destinations_asked_oldest_first_up_to_the_limit() {
+    for database in fresh_databases().await {
+        let store = Store::connect(&database.url, 4).await.unwrap();
+        for (number, destination) in ["FR", "DE", "FR", "DE", "FR"].iter().enumerate() {
+            let case_ref = format!("RDM-GB-{destination}-{number}");
+            let mut change = opening(&case_ref, &format!("k{number}"), 7);
+            change.case = CaseWrite::Create(CaseRecord {
+                second_state: (*destination).into(),
+                ..case(&case_ref, "SUBMITTED", 1)
+            });
+            change.outbox[0].destination = (*destination).into();
+            store.commit(change).await.unwrap();
+        }
+        let read = |destinations: &[&str], limit| {
+            let destinations: Vec<String> = destinations.iter().map(|d| (*d).into()).collect();
+            let store = &store;
+            async move {
+                store
+                    .due_deliveries(1_000, limit, &destinations)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|message| message.case_ref)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            read(&["DE"], 10).await,
+            ["RDM-GB-DE-1", "RDM-GB-DE-3"],
+            "{}",
+            database.backend
+        );
+        assert_eq!(
+            read(&["FR", "DE"], 4).await,
+            ["RDM-GB-FR-0", "RDM-GB-DE-1", "RDM-GB-FR-2", "RDM-GB-DE-3"]
+        );
+        assert!(read(&[], 10).await.is_empty(), "no partner to send to");
+    }
+}
+
 #[tokio::test]
 async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
     for database in fresh_databases().await {
@@ -269,7 +317,7 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
         ];
         store.commit(change).await.unwrap();
         store.commit(opening("RDM-GB-FR-2", "k2", 8)).await.unwrap();
-        let due = store.due_deliveries(1_000, 10, &[]).await.unwrap();
+        let due = store.due_deliveries(1_000, 10, &fr()).await.unwrap();
         let contents: Vec<(String, DeliveryContent)> = due
             .iter()
             .map(|message| (message.case_ref.clone(), message.content.clone()))
@@ -291,7 +339,7 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
             error: "down".into(),
         };
         store.record_delivery(retry).await.unwrap();
-        let due = store.due_deliveries(1_000, 10, &[]).await.unwrap();
+        let due = store.due_deliveries(1_000, 10, &fr()).await.unwrap();
         assert_eq!(
             due.len(),
             1,
@@ -305,7 +353,7 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
             })
             .await
             .unwrap();
-        let due = store.due_deliveries(9_000, 10, &[]).await.unwrap();
+        let due = store.due_deliveries(9_000, 10, &fr()).await.unwrap();
         assert_eq!(
             due.iter()
                 .filter(|message| message.case_ref == "RDM-GB-FR-1")
@@ -493,7 +541,7 @@ async fn a_message_written_before_event_references_is_sent_from_its_stored_reque
         ))
         .await
         .unwrap();
-        let due = store.due_deliveries(1_000, 10, &[]).await.unwrap();
+        let due = store.due_deliveries(1_000, 10, &fr()).await.unwrap();
         let contents: Vec<(String, DeliveryContent)> = due
             .into_iter()
             .map(|message| (message.case_ref, message.content))
