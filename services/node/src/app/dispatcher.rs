@@ -84,10 +84,13 @@ impl Dispatcher {
                 return;
             }
             let now = app.now().as_millis();
-            let round = if links.all_backing_off(&app, now) {
+            // Nothing to send while every configured partner's link is backing off.
+            let destinations = links.sendable(&app, now);
+            let round = if destinations.is_empty() {
                 Round::Idle
             } else {
-                self.deliver_due(&app, &slots, &mut links).await
+                self.deliver_due(&app, &slots, &mut links, now, &destinations)
+                    .await
             };
             if round == Round::Delivered {
                 continue;
@@ -101,20 +104,20 @@ impl Dispatcher {
         }
     }
 
-    /// One round: every case's oldest due message, delivered concurrently, to each
-    /// configured partner whose link is not backing off; a link that is recovering gets one
-    /// message, its probe. (Messages for a state no longer configured as a partner stay
-    /// pending, for operators.)
-    async fn deliver_due(&self, app: &App, slots: &Arc<Semaphore>, links: &mut Links) -> Round {
-        let now = app.now().as_millis();
+    /// One round: every case's oldest message due at `now`, delivered concurrently, to
+    /// `destinations` (the configured partners whose links are not backing off); a link
+    /// that is recovering gets one message, its probe. (Messages for a state no longer
+    /// configured as a partner stay pending, for operators.)
+    async fn deliver_due(
+        &self,
+        app: &App,
+        slots: &Arc<Semaphore>,
+        links: &mut Links,
+        now: i64,
+        destinations: &[String],
+    ) -> Round {
         let limit = u64::try_from(self.max_in_flight.max(1) * 4).unwrap_or(256);
-        let waiting = links.backing_off(now);
-        let destinations: Vec<String> = app
-            .partner_states()
-            .map(|state| state.to_string())
-            .filter(|destination| !waiting.contains(destination))
-            .collect();
-        let due = match app.store().due_deliveries(now, limit, &destinations).await {
+        let due = match app.store().due_deliveries(now, limit, destinations).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "could not read the outbox");
@@ -297,24 +300,17 @@ impl Links {
         self.failures(destination) > 0
     }
 
-    /// The destinations that must not be attempted at `now`.
-    fn backing_off(&self, now: i64) -> Vec<String> {
-        self.by_destination
-            .iter()
-            .filter(|(_, link)| link.retry_at > now)
-            .map(|(destination, _)| destination.clone())
-            .collect()
-    }
-
-    /// Whether every configured partner is backing off (then there is nothing to send).
-    fn all_backing_off(&self, app: &App, now: i64) -> bool {
-        let mut partners = app.partner_states().peekable();
-        partners.peek().is_some()
-            && partners.all(|state| {
+    /// The configured partners that may be sent to at `now`: those whose link is not
+    /// backing off.
+    fn sendable(&self, app: &App, now: i64) -> Vec<String> {
+        app.partner_states()
+            .map(|state| state.to_string())
+            .filter(|destination| {
                 self.by_destination
-                    .get(state.as_str())
-                    .is_some_and(|link| link.retry_at > now)
+                    .get(destination)
+                    .is_none_or(|link| link.retry_at <= now)
             })
+            .collect()
     }
 
     /// How long until the first backing-off link may be tried again, if any is.

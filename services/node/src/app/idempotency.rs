@@ -208,7 +208,7 @@ impl App {
                 continue;
             };
             let mut outcome: T = decode_outcome(&record.response)?;
-            let reached: Vec<T::Event> = history
+            let reached = history
                 .iter()
                 .take_while(|event| event.sequence() <= through)
                 .cloned()
@@ -222,45 +222,32 @@ impl App {
     }
 }
 
-/// `outcome` encoded without its history, and the sequence the history reached; whole, and
-/// `None`, when the history is not the case's events from 1 on without a gap (then it could
-/// not be read back).
+/// `outcome` encoded without its history and its recorded event (the history's last), and
+/// the sequence the history reached; whole, and `None`, when the history is not the case's
+/// events from 1 on without a gap ending with the recorded event (then it could not be read
+/// back).
 fn stored_form<T: CaseAnswer>(outcome: &mut T) -> (Vec<u8>, Option<u64>) {
-    let Some((history, event)) = outcome
-        .history_and_event()
-        .filter(|(_, event)| event.is_some())
-    else {
+    let Some((history, event)) = outcome.history_and_event() else {
         return (outcome.encode_to_vec(), None);
     };
     let from_the_first = history
         .iter()
         .enumerate()
         .all(|(index, event)| event.sequence() == index as u64 + 1);
-    let Some(through) = history.last().map(|last| last.sequence()) else {
-        return (outcome.encode_to_vec(), None);
-    };
-    if !from_the_first {
+    if !from_the_first || history.is_empty() || event.as_ref() != history.last() {
         return (outcome.encode_to_vec(), None);
     }
-    let taken_history = std::mem::take(history);
-    // The recorded event is the history's last in every step; then it is left out too.
-    let taken_event = if event.as_ref() == taken_history.last() {
-        event.take()
-    } else {
-        None
-    };
+    let through = history.len() as u64;
+    let taken = (std::mem::take(history), event.take());
     let response = outcome.encode_to_vec();
     if let Some((history, event)) = outcome.history_and_event() {
-        *history = taken_history;
-        if taken_event.is_some() {
-            *event = taken_event;
-        }
+        (*history, *event) = taken;
     }
     (response, Some(through))
 }
 
-/// Puts back into `outcome` its history (events 1 to `through`), and the recorded event
-/// where the stored form left it out.
+/// Puts back into `outcome` its history (events 1 to `through`) and its recorded event, the
+/// history's last, which the stored form left out.
 fn restore_history<T: CaseAnswer>(
     outcome: &mut T,
     history: Vec<T::Event>,
@@ -275,9 +262,7 @@ fn restore_history<T: CaseAnswer>(
     let (case_history, event) = outcome
         .history_and_event()
         .ok_or_else(|| Error::Internal("a stored answer without its case".into()))?;
-    if event.is_none() {
-        *event = history.last().cloned();
-    }
+    *event = history.last().cloned();
     *case_history = history;
     Ok(())
 }
