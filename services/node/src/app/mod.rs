@@ -155,6 +155,33 @@ impl App {
         }
     }
 
+    /// Who may read the signed history of the record `reference` names: this node's
+    /// gateway, or a partner's node that is one of its two states. A malformed reference
+    /// passes here, to be refused by validation.
+    pub fn authorize_history_reader(
+        &self,
+        caller: &PeerIdentity,
+        reference: &str,
+    ) -> Result<(), Error> {
+        let allowed = match caller {
+            PeerIdentity::Node(partner) => {
+                self.authorize_partner(caller).is_ok()
+                    && CaseRef::parse(reference).map_or(true, |case_ref| {
+                        case_ref.first_state() == *partner || case_ref.second_state() == *partner
+                    })
+            }
+            _ => self.authorize_local(caller).is_ok(),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied(format!(
+                "{} may not read the history of {reference:?} on this node",
+                caller.spiffe_id()
+            )))
+        }
+    }
+
     /// Records a refused call in the audit table. A failure to record is logged, never
     /// turned into another error for the caller.
     pub async fn audit_refusal(&self, peer: &str, operation: &str, outcome: &str, detail: &str) {

@@ -73,6 +73,19 @@ pub struct StepOutcome {
     pub event: Option<pb::ReadmissionEvent>,
 }
 
+/// Which cases a list returns, and where its page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadmissionListQuery {
+    /// Only cases with this partner state.
+    pub counterpart: Option<StateCode>,
+    /// Only cases in this status.
+    pub status: Option<domain::ReadmissionStatus>,
+    /// The last reference of the previous page.
+    pub after: Option<String>,
+    /// At most this many cases (capped at the node's page size maximum).
+    pub page_size: u32,
+}
+
 /// A case as stored: summary, signed history, and the domain case rebuilt from it.
 struct Loaded {
     summary: CaseRecord,
@@ -694,14 +707,17 @@ impl App {
     /// A page of cases (summaries without history), newest first (`Store::list_cases`).
     pub async fn list_readmissions(
         &self,
-        filter: &store::CaseFilter,
-        after_ref: Option<&str>,
-        page_size: u32,
+        query: ReadmissionListQuery,
     ) -> Result<(Vec<pb::ReadmissionCase>, Option<String>), Error> {
-        let page_size = page_size.clamp(1, self.page_size_max());
+        let filter = store::CaseFilter {
+            case_kind: store::CaseKind::Readmission,
+            counterpart: query.counterpart.map(|state| state.to_string()),
+            status: query.status.map(|status| status.code().to_owned()),
+        };
+        let page_size = query.page_size.clamp(1, self.page_size_max());
         let records = self
             .store()
-            .list_cases(filter, after_ref, u64::from(page_size) + 1)
+            .list_cases(&filter, query.after.as_deref(), u64::from(page_size) + 1)
             .await?;
         let more = records.len() > page_size as usize;
         let mut cases = Vec::with_capacity(page_size as usize);

@@ -20,6 +20,7 @@ use accord_proto::v1 as pb;
 use pb::admission_event::Detail as AdmissionDetail;
 use pb::offer_event::Detail as OfferDetail;
 
+use super::fields::reference_of_kind;
 use super::{
     coded_from_wire, coded_text, from_wire_time, regime_from_wire, regime_to_wire, to_wire_time,
 };
@@ -632,25 +633,6 @@ pub fn admission_kind_name(kind: i32) -> String {
 // ---------------------------------------------------------------------------------------
 // Shared
 // ---------------------------------------------------------------------------------------
-
-/// Reads a required reference that must be of `kind`.
-pub fn reference_of_kind(
-    violations: &mut Violations,
-    field: &str,
-    text: &str,
-    kind: CaseKind,
-) -> Option<CaseRef> {
-    if text.is_empty() {
-        violations.add(field, "is required");
-        return None;
-    }
-    let case_ref = violations.check(field, CaseRef::parse(text))?;
-    if case_ref.kind() != kind {
-        violations.add(field, format!("must be a {} reference", kind.prefix()));
-        return None;
-    }
-    Some(case_ref)
-}
 
 /// Reads the wire time of an event (already validated on the way in).
 pub fn event_time(occurred_at: Option<&prost_types::Timestamp>) -> Option<Timestamp> {

@@ -1,14 +1,90 @@
 //! Conversions between the wire types (`accord-proto`) and the domain types
-//! (`accord-domain`), one file per case kind. Every conversion from the wire validates and
-//! names the offending field; every conversion to the wire is total.
+//! (`accord-domain`): events and records per case kind (`readmission`, `admission`), and
+//! every request parsed into its use-case command and every answer into its response (`*_rpc`), with the field rules they
+//! share (`fields`). Every conversion from the wire validates and names the offending
+//! field — all of them at once; every conversion to the wire is total.
 
 pub mod admission;
+pub mod admission_rpc;
+pub mod fields;
 pub mod readmission;
+pub mod readmission_rpc;
 
-use accord_domain::{FreeText, StateCode, Timestamp};
+use accord_domain::{CaseKind, CaseRef, FreeText, IdempotencyKey, StateCode, Timestamp};
 use accord_proto::v1 as pb;
 
-use crate::app::Violations;
+use crate::app::{Error, Violations};
+
+/// What a request's parser knows besides the request itself.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The RPC's method name, for the idempotency record.
+    pub operation: &'static str,
+    /// SHA-256 of the request's encoding (`app::request_digest`): tells a replay from a
+    /// reuse of its key.
+    pub request_digest: Vec<u8>,
+    /// This node's state.
+    pub own_state: StateCode,
+    /// This node's time.
+    pub now: Timestamp,
+}
+
+/// The answer to a request whose fields were all read but one of them yielded nothing;
+/// unreachable while every reader records a violation when it yields nothing.
+pub fn incomplete() -> Error {
+    Error::invalid("request", "is incomplete")
+}
+
+/// Reads the idempotency key and the reference of `kind` that every step request carries,
+/// and what `build` reads from the rest; every violation at once.
+pub fn keyed_step<T>(
+    idempotency_key: &str,
+    reference_field: &str,
+    reference: &str,
+    kind: CaseKind,
+    build: impl FnOnce(&mut Violations) -> Option<T>,
+) -> Result<(IdempotencyKey, CaseRef, T), Error> {
+    let mut violations = Violations::new();
+    let key = fields::idempotency_key(&mut violations, idempotency_key);
+    let reference = fields::reference_of_kind(&mut violations, reference_field, reference, kind);
+    let built = build(&mut violations);
+    violations.finish()?;
+    match (key, reference, built) {
+        (Some(key), Some(reference), Some(built)) => Ok((key, reference, built)),
+        _ => Err(incomplete()),
+    }
+}
+
+/// Reads a lone reference of `kind` (the `Get…` requests).
+pub fn lone_reference(field: &str, text: &str, kind: CaseKind) -> Result<CaseRef, Error> {
+    let mut violations = Violations::new();
+    let reference = fields::reference_of_kind(&mut violations, field, text, kind);
+    violations.finish()?;
+    reference.ok_or_else(incomplete)
+}
+
+/// Reads a history read's reference of `kind` and its page.
+pub fn history_page(
+    reference_field: &str,
+    reference: &str,
+    kind: CaseKind,
+    after_sequence: u64,
+    page_size: u32,
+    page_token: &str,
+) -> Result<(CaseRef, crate::app::EventPageRequest), Error> {
+    let mut violations = Violations::new();
+    let reference = fields::reference_of_kind(&mut violations, reference_field, reference, kind);
+    let after_sequence = fields::after_sequence(&mut violations, after_sequence, page_token);
+    violations.finish()?;
+    let reference = reference.ok_or_else(incomplete)?;
+    Ok((
+        reference,
+        crate::app::EventPageRequest {
+            after_sequence,
+            page_size,
+        },
+    ))
+}
 
 /// A domain instant as a protobuf timestamp.
 pub fn to_wire_time(time: Timestamp) -> prost_types::Timestamp {

@@ -1,18 +1,24 @@
-//! The node's gRPC surface: thin handlers that read the caller's identity from its
-//! certificate, authorize, validate and convert the request, call a use case, and map its
-//! error to a status in exactly one place ([`status`]).
+//! The node's gRPC surface: thin handlers. Each RPC names who may call it, the `convert`
+//! function that parses its request into a use-case command, and the use case; the shared
+//! paths here do the rest in one order — the caller's identity from its certificate,
+//! authorization (refusals audited), parsing (every violation at once), the use case, and
+//! the one mapping of its error to a status ([`status`]). Handlers hold no field rules and
+//! build no domain values; they never touch the store.
 
 pub mod admission;
 pub mod readmission;
 
 use std::collections::HashMap;
+use std::future::Future;
 
-use accord_domain::{CaseRef, IdempotencyKey};
+use accord_domain::StateCode;
 use accord_trust::PeerIdentity;
-use tonic::{Code, Status};
+use prost::Message;
+use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::app::{App, Error, Violations};
+use crate::app::{App, Error, request_digest};
+use crate::convert::RequestContext;
 
 /// The `google.rpc.ErrorInfo` domain of every Accord error.
 const ERROR_DOMAIN: &str = "accord";
@@ -81,8 +87,24 @@ pub fn status(error: Error) -> Status {
     Status::with_error_details(code, message, details)
 }
 
+/// One RPC: its service and method, as audit records and the idempotency record name it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rpc {
+    /// The service's name without its package, e.g. `ReadmissionService`.
+    pub(crate) service: &'static str,
+    /// The method, e.g. `OpenReadmission`.
+    pub(crate) method: &'static str,
+}
+
+impl Rpc {
+    /// The gRPC path, `/accord.v1.<service>/<method>`, as audit records name the call.
+    fn path(self) -> String {
+        format!("/accord.v1.{}/{}", self.service, self.method)
+    }
+}
+
 /// The caller's identity, put in the request by the authentication layer.
-pub(crate) fn caller<T>(request: &tonic::Request<T>) -> Result<PeerIdentity, Status> {
+fn caller<T>(request: &Request<T>) -> Result<PeerIdentity, Status> {
     request
         .extensions()
         .get::<PeerIdentity>()
@@ -93,60 +115,30 @@ pub(crate) fn caller<T>(request: &tonic::Request<T>) -> Result<PeerIdentity, Sta
         )
 }
 
-/// Checks that the caller is this node's own gateway; a refusal is audited.
-pub(crate) async fn local_caller<T>(
-    app: &App,
-    request: &tonic::Request<T>,
-    operation: &str,
-) -> Result<PeerIdentity, Status> {
-    let caller = caller(request)?;
-    if let Err(error) = app.authorize_local(&caller) {
-        app.audit_refusal(
-            &caller.spiffe_id(),
-            operation,
-            "PERMISSION_DENIED",
-            &error.to_string(),
-        )
-        .await;
-        return Err(status(error));
-    }
-    Ok(caller)
-}
-
-/// Checks that the caller is a partner node; returns its state. A refusal is audited.
-pub(crate) async fn partner_caller<T>(
-    app: &App,
-    request: &tonic::Request<T>,
-    operation: &str,
-) -> Result<accord_domain::StateCode, Status> {
-    let caller = caller(request)?;
-    match app.authorize_partner(&caller) {
-        Ok(state) => Ok(state),
-        Err(error) => {
-            app.audit_refusal(
-                &caller.spiffe_id(),
-                operation,
-                "PERMISSION_DENIED",
-                &error.to_string(),
-            )
-            .await;
-            Err(status(error))
-        }
-    }
+/// Audits a permission refusal and turns it into its status.
+async fn refuse(app: &App, caller: &PeerIdentity, path: &str, error: Error) -> Status {
+    app.audit_refusal(
+        &caller.spiffe_id(),
+        path,
+        "PERMISSION_DENIED",
+        &error.to_string(),
+    )
+    .await;
+    status(error)
 }
 
 /// Maps a use case's result, auditing permission refusals the use case decided.
-pub(crate) async fn respond<T>(
+async fn respond<T, R: From<T>>(
     app: &App,
     caller: &str,
-    operation: &str,
+    path: &str,
     result: Result<T, Error>,
-) -> Result<tonic::Response<T>, Status> {
+) -> Result<Response<R>, Status> {
     match result {
-        Ok(value) => Ok(tonic::Response::new(value)),
+        Ok(value) => Ok(Response::new(R::from(value))),
         Err(error) => {
             if let Error::PermissionDenied(detail) = &error {
-                app.audit_refusal(caller, operation, "PERMISSION_DENIED", detail)
+                app.audit_refusal(caller, path, "PERMISSION_DENIED", detail)
                     .await;
             }
             Err(status(error))
@@ -154,20 +146,94 @@ pub(crate) async fn respond<T>(
     }
 }
 
-/// Reads the idempotency key field.
-pub(crate) fn idempotency_key(violations: &mut Violations, text: &str) -> Option<IdempotencyKey> {
-    if text.is_empty() {
-        violations.add("idempotency_key", "is required");
-        return None;
+/// The path of every RPC of this state's own gateway (the local API): the caller must be
+/// `spiffe://accord/state/<own>/gateway`; `parse` turns the request into the command `run`
+/// takes, or names every bad field.
+pub(crate) async fn serve_local<Req, Command, Out, Resp, Fut>(
+    app: &App,
+    rpc: Rpc,
+    request: Request<Req>,
+    parse: impl FnOnce(&Req, &RequestContext) -> Result<Command, Error>,
+    run: impl FnOnce(App, String, Command) -> Fut,
+) -> Result<Response<Resp>, Status>
+where
+    Req: Message,
+    Fut: Future<Output = Result<Out, Error>>,
+    Resp: From<Out>,
+{
+    let path = rpc.path();
+    let identity = caller(&request)?;
+    if let Err(error) = app.authorize_local(&identity) {
+        return Err(refuse(app, &identity, &path, error).await);
     }
-    violations.check("idempotency_key", IdempotencyKey::parse(text))
+    let caller = identity.spiffe_id();
+    let message = request.into_inner();
+    let context = RequestContext {
+        operation: rpc.method,
+        request_digest: request_digest(rpc.method, &message.encode_to_vec()),
+        own_state: app.own_state(),
+        now: app.now(),
+    };
+    let command = parse(&message, &context).map_err(status)?;
+    let result = run(app.clone(), caller.clone(), command).await;
+    respond(app, &caller, &path, result).await
 }
 
-/// Reads a case reference field.
-pub(crate) fn case_ref(violations: &mut Violations, field: &str, text: &str) -> Option<CaseRef> {
-    if text.is_empty() {
-        violations.add(field, "is required");
-        return None;
+/// The path of every event delivery: the caller must be a partner's node; `take` takes the
+/// event out of the request, `run` receives it from that partner.
+pub(crate) async fn serve_delivery<Req, Event, Out, Fut>(
+    app: &App,
+    rpc: Rpc,
+    request: Request<Req>,
+    take: impl FnOnce(Req) -> Option<Event>,
+    run: impl FnOnce(App, StateCode, Event) -> Fut,
+) -> Result<Response<Out>, Status>
+where
+    Fut: Future<Output = Result<Out, Error>>,
+{
+    let path = rpc.path();
+    let identity = caller(&request)?;
+    let partner = match app.authorize_partner(&identity) {
+        Ok(partner) => partner,
+        Err(error) => return Err(refuse(app, &identity, &path, error).await),
+    };
+    let Some(event) = take(request.into_inner()) else {
+        return Err(status(Error::invalid("event", "is required")));
+    };
+    let result = run(app.clone(), partner, event).await;
+    respond(app, &identity.spiffe_id(), &path, result).await
+}
+
+/// The path of every history read (`List…Events`): this node's gateway, or the partner node
+/// that is a party to the record `reference` names (a malformed reference is left to
+/// `parse`, which refuses it as invalid). Authorization comes before validation.
+pub(crate) async fn serve_history<Req, Command, Out, Resp, Fut>(
+    app: &App,
+    rpc: Rpc,
+    request: Request<Req>,
+    reference: impl FnOnce(&Req) -> &str,
+    parse: impl FnOnce(&Req, &RequestContext) -> Result<Command, Error>,
+    run: impl FnOnce(App, Command) -> Fut,
+) -> Result<Response<Resp>, Status>
+where
+    Req: Message,
+    Fut: Future<Output = Result<Out, Error>>,
+    Resp: From<Out>,
+{
+    let path = rpc.path();
+    let identity = caller(&request)?;
+    let named = reference(request.get_ref()).to_owned();
+    if let Err(error) = app.authorize_history_reader(&identity, &named) {
+        return Err(refuse(app, &identity, &path, error).await);
     }
-    violations.check(field, CaseRef::parse(text))
+    let message = request.into_inner();
+    let context = RequestContext {
+        operation: rpc.method,
+        request_digest: Vec::new(),
+        own_state: app.own_state(),
+        now: app.now(),
+    };
+    let command = parse(&message, &context).map_err(status)?;
+    let result = run(app.clone(), command).await;
+    respond(app, &identity.spiffe_id(), &path, result).await
 }

@@ -1,0 +1,768 @@
+//! `AdmissionService` requests parsed into use-case commands, and answers into responses:
+//! offers (published by the admitting state A for people in the origin state O) and
+//! admission cases (A's nominations under an offer).
+//!
+//! One function per RPC reads every field of its request against the rules admission.proto
+//! documents and returns the command, or every violation at once. The step's domain kind and
+//! the detail its signed event will carry are built here, so the handler names only this
+//! function and the use case.
+
+use accord_domain::admission::{AdmissionEventKind, OfferEventKind};
+use accord_domain::{CaseKind, CaseRef, StateCode, Timestamp};
+use accord_proto::v1 as pb;
+use pb::admission_event::Detail as AdmissionDetail;
+use pb::offer_event::Detail as OfferDetail;
+
+use super::admission as convert;
+use super::fields::{
+    self, REFERENCE_LENGTH_MAX_CHARS, bounded_text, known_enum, past_time, short_text,
+};
+use super::{RequestContext, incomplete, keyed_step};
+use crate::app::admission::{
+    AdmissionListFilter, AdmissionOutcome, AdmissionStep, NominateCandidate, StepChecks,
+};
+use crate::app::offer::{OfferListFilter, OfferOutcome, OfferStep, PublishOffer};
+use crate::app::{Error, EventPage, EventPageRequest, Violations};
+
+/// The longest withdrawal note, in characters.
+const NOTE_LENGTH_MAX_CHARS: usize = 2_000;
+
+/// The longest refusal text, in characters.
+const DETAILED_REASONS_LENGTH_MAX_CHARS: usize = 4_000;
+
+/// What an offer step's parser reads besides key and offer.
+type BuiltOfferStep = Option<(OfferEventKind, Option<OfferDetail>)>;
+
+/// What an admission step's parser reads besides key and case.
+type BuiltAdmissionStep = Option<(AdmissionEventKind, Option<AdmissionDetail>, StepChecks)>;
+
+/// A list's filter, where its page starts, and its size.
+pub type ListQuery<F> = (F, Option<String>, u32);
+
+/// Reads an offer step request: its key, its offer, and what `build` reads from the rest.
+fn offer_step(
+    context: &RequestContext,
+    idempotency_key: &str,
+    offer_ref: &str,
+    build: impl FnOnce(&mut Violations) -> BuiltOfferStep,
+) -> Result<OfferStep, Error> {
+    let (idempotency_key, offer_ref, (kind, detail)) = keyed_step(
+        idempotency_key,
+        "offer_ref",
+        offer_ref,
+        CaseKind::Offer,
+        build,
+    )?;
+    Ok(OfferStep {
+        idempotency_key,
+        request_digest: context.request_digest.clone(),
+        operation: context.operation,
+        offer_ref,
+        kind,
+        detail,
+    })
+}
+
+/// Reads an admission step request: its key, its case, and what `build` reads from the rest.
+fn admission_step(
+    context: &RequestContext,
+    idempotency_key: &str,
+    case_ref: &str,
+    build: impl FnOnce(&mut Violations) -> BuiltAdmissionStep,
+) -> Result<AdmissionStep, Error> {
+    let (idempotency_key, case_ref, (kind, detail, checks)) = keyed_step(
+        idempotency_key,
+        "case_ref",
+        case_ref,
+        CaseKind::Admission,
+        build,
+    )?;
+    Ok(AdmissionStep {
+        idempotency_key,
+        request_digest: context.request_digest.clone(),
+        operation: context.operation,
+        case_ref,
+        kind,
+        detail,
+        checks,
+    })
+}
+
+/// `PublishOffer`: A offers places to people in O.
+pub fn publish_offer(
+    message: &pb::PublishOfferRequest,
+    context: &RequestContext,
+) -> Result<PublishOffer, Error> {
+    let mut violations = Violations::new();
+    let key = fields::idempotency_key(&mut violations, &message.idempotency_key);
+    let terms = publication(&mut violations, message, context.own_state, context.now);
+    violations.finish()?;
+    let (Some(idempotency_key), Some((origin, regime, window))) = (key, terms) else {
+        return Err(incomplete());
+    };
+    Ok(PublishOffer {
+        idempotency_key,
+        request_digest: context.request_digest.clone(),
+        origin,
+        regime,
+        capacity: message.capacity,
+        window,
+        publication: pb::OfferPublication {
+            origin_state: message.origin_state.clone(),
+            regime: message.regime,
+            capacity: message.capacity,
+            window: message.window,
+            priority_rules_version: message.priority_rules_version.clone(),
+        },
+    })
+}
+
+/// `AmendOffer`: a new capacity, a new end of the window, or both.
+pub fn amend_offer(
+    message: &pb::AmendOfferRequest,
+    context: &RequestContext,
+) -> Result<OfferStep, Error> {
+    offer_step(
+        context,
+        &message.idempotency_key,
+        &message.offer_ref,
+        |violations| {
+            if let Some(capacity) = message.capacity
+                && !(1..=convert::OFFER_CAPACITY_MAX).contains(&capacity)
+            {
+                violations.add(
+                    "capacity",
+                    format!("must be from 1 to {}", convert::OFFER_CAPACITY_MAX),
+                );
+            }
+            let closes_at = message.window_end_time.as_ref().and_then(|end| {
+                violations
+                    .check("window_end_time", super::from_wire_time(end))
+                    .map(convert::window_last_instant)
+            });
+            if message.capacity.is_none() && message.window_end_time.is_none() {
+                violations.add("capacity", "set capacity, window_end_time or both");
+                return None;
+            }
+            let detail = OfferDetail::Amended(pb::OfferAmendment {
+                capacity: message.capacity,
+                window_end_time: message.window_end_time,
+            });
+            Some((
+                OfferEventKind::Amended {
+                    capacity: message.capacity,
+                    closes_at,
+                },
+                Some(detail),
+            ))
+        },
+    )
+}
+
+/// `PauseOffer`.
+pub fn pause_offer(
+    message: &pb::PauseOfferRequest,
+    context: &RequestContext,
+) -> Result<OfferStep, Error> {
+    offer_step(
+        context,
+        &message.idempotency_key,
+        &message.offer_ref,
+        |violations| {
+            let Some(reason) = convert::pause_reason_from_wire(message.reason) else {
+                violations.add("reason", "is required (a known pause reason)");
+                return None;
+            };
+            let detail = OfferDetail::Paused(pb::OfferPause {
+                reason: message.reason,
+            });
+            Some((OfferEventKind::Paused { reason }, Some(detail)))
+        },
+    )
+}
+
+/// `ResumeOffer`.
+pub fn resume_offer(
+    message: &pb::ResumeOfferRequest,
+    context: &RequestContext,
+) -> Result<OfferStep, Error> {
+    offer_step(
+        context,
+        &message.idempotency_key,
+        &message.offer_ref,
+        |_| Some((OfferEventKind::Resumed, None)),
+    )
+}
+
+/// `CloseOffer`: a caseworker's close withdraws the offer (the window's end would be a
+/// system event).
+pub fn close_offer(
+    message: &pb::CloseOfferRequest,
+    context: &RequestContext,
+) -> Result<OfferStep, Error> {
+    offer_step(
+        context,
+        &message.idempotency_key,
+        &message.offer_ref,
+        |_| {
+            let detail = OfferDetail::Closed(pb::OfferClosure {
+                reason: pb::OfferCloseReason::Withdrawn as i32,
+            });
+            Some((OfferEventKind::Closed, Some(detail)))
+        },
+    )
+}
+
+/// `GetOffer`.
+pub fn get_offer(message: &pb::GetOfferRequest, _: &RequestContext) -> Result<CaseRef, Error> {
+    super::lone_reference("offer_ref", &message.offer_ref, CaseKind::Offer)
+}
+
+/// `ListOffers`.
+pub fn list_offers(
+    message: &pb::ListOffersRequest,
+    _: &RequestContext,
+) -> Result<ListQuery<OfferListFilter>, Error> {
+    let mut violations = Violations::new();
+    let counterpart = fields::optional_state(
+        &mut violations,
+        "counterpart_state",
+        &message.counterpart_state,
+    );
+    let admitting = role(&mut violations, message.role);
+    let mut statuses = Vec::new();
+    for (index, value) in message.statuses.iter().enumerate() {
+        match convert::offer_status_code_from_wire(*value) {
+            Some(code) => statuses.push(code),
+            None => violations.add(
+                format!("statuses[{index}]"),
+                format!("{value} is not a known status"),
+            ),
+        }
+    }
+    let after = fields::list_page_token(&mut violations, &message.page_token, CaseKind::Offer);
+    violations.finish()?;
+    let filter = OfferListFilter {
+        counterpart,
+        admitting,
+        statuses,
+    };
+    Ok((filter, after, fields::list_page_size(message.page_size)))
+}
+
+/// `ListOfferEvents`.
+pub fn offer_history(
+    message: &pb::ListOfferEventsRequest,
+    _: &RequestContext,
+) -> Result<(CaseRef, EventPageRequest), Error> {
+    super::history_page(
+        "offer_ref",
+        &message.offer_ref,
+        CaseKind::Offer,
+        message.after_sequence,
+        message.page_size,
+        &message.page_token,
+    )
+}
+
+/// `NominateCandidate`: A nominates a person in O for a place under an offer.
+pub fn nominate(
+    message: &pb::NominateCandidateRequest,
+    context: &RequestContext,
+) -> Result<NominateCandidate, Error> {
+    let mut violations = Violations::new();
+    let key = fields::idempotency_key(&mut violations, &message.idempotency_key);
+    let offer_ref = fields::reference_of_kind(
+        &mut violations,
+        "offer_ref",
+        &message.offer_ref,
+        CaseKind::Offer,
+    );
+    nomination(&mut violations, message, offer_ref.as_ref(), context.now);
+    violations.finish()?;
+    let (Some(idempotency_key), Some(offer_ref)) = (key, offer_ref) else {
+        return Err(incomplete());
+    };
+    Ok(NominateCandidate {
+        idempotency_key,
+        request_digest: context.request_digest.clone(),
+        offer_ref,
+        nomination: pb::Nomination {
+            offer_ref: message.offer_ref.clone(),
+            person: message.person.clone(),
+            expression_of_interest_reference: message.expression_of_interest_reference.clone(),
+            matched_readmission_ref: message.matched_readmission_ref.clone(),
+            round_id: message.round_id.clone(),
+        },
+    })
+}
+
+/// `StartVetting`.
+pub fn start_vetting(
+    message: &pb::StartVettingRequest,
+    context: &RequestContext,
+) -> Result<AdmissionStep, Error> {
+    admission_step(context, &message.idempotency_key, &message.case_ref, |_| {
+        Some((
+            AdmissionEventKind::VettingStarted,
+            None,
+            StepChecks::default(),
+        ))
+    })
+}
+
+/// `DecideAdmission`: grant (with the visa's last day) or refuse with reasons.
+pub fn decide_admission(
+    message: &pb::DecideAdmissionRequest,
+    context: &RequestContext,
+) -> Result<AdmissionStep, Error> {
+    use pb::decide_admission_request::Decision;
+    admission_step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| match &message.decision {
+            Some(Decision::Grant(grant)) => {
+                let until = super::required_time(
+                    violations,
+                    "grant.visa_valid_until",
+                    grant.visa_valid_until.as_ref(),
+                )?;
+                if until <= context.now {
+                    violations.add("grant.visa_valid_until", "must be in the future");
+                }
+                let checks = StepChecks {
+                    visa_valid_until: Some(until),
+                    departure: None,
+                };
+                Some((
+                    AdmissionEventKind::Granted,
+                    Some(AdmissionDetail::Granted(*grant)),
+                    checks,
+                ))
+            }
+            Some(Decision::Refuse(refusal)) => {
+                let reasons =
+                    convert::refusals_from_wire(violations, "refuse.reasons", &refusal.reasons);
+                if refusal.reasons.is_empty() {
+                    violations.add("refuse.reasons", "needs at least one reason code");
+                }
+                bounded_text(
+                    violations,
+                    "refuse.detailed_reasons",
+                    &refusal.detailed_reasons,
+                    DETAILED_REASONS_LENGTH_MAX_CHARS,
+                );
+                Some((
+                    AdmissionEventKind::Refused { reasons },
+                    Some(AdmissionDetail::Refused(refusal.clone())),
+                    StepChecks::default(),
+                ))
+            }
+            None => {
+                violations.add("decision", "is required: grant or refuse");
+                None
+            }
+        },
+    )
+}
+
+/// `WithdrawNomination`.
+pub fn withdraw_nomination(
+    message: &pb::WithdrawNominationRequest,
+    context: &RequestContext,
+) -> Result<AdmissionStep, Error> {
+    admission_step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            known_enum::<pb::NominationWithdrawalReason>(
+                violations,
+                "reason",
+                message.reason,
+                true,
+            );
+            bounded_text(violations, "note", &message.note, NOTE_LENGTH_MAX_CHARS);
+            let name = pb::NominationWithdrawalReason::try_from(message.reason)
+                .ok()?
+                .as_str_name();
+            let reason = violations.check("note", super::coded_text(name, &message.note))?;
+            let detail = AdmissionDetail::Withdrawn(pb::NominationWithdrawal {
+                reason: message.reason,
+                note: message.note.clone(),
+            });
+            Some((
+                AdmissionEventKind::Withdrawn { reason },
+                Some(detail),
+                StepChecks::default(),
+            ))
+        },
+    )
+}
+
+/// `BookTravel`.
+pub fn book_travel(
+    message: &pb::BookTravelRequest,
+    context: &RequestContext,
+) -> Result<AdmissionStep, Error> {
+    admission_step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            let Some(travel) = &message.travel else {
+                violations.add("travel", "is required");
+                return None;
+            };
+            let departure = super::required_time(
+                violations,
+                "travel.departure_time",
+                travel.departure_time.as_ref(),
+            );
+            known_enum::<pb::TransportMode>(
+                violations,
+                "travel.transport_mode",
+                travel.transport_mode,
+                false,
+            );
+            for (field, value) in [
+                ("travel.departure_point", &travel.departure_point),
+                ("travel.entry_point", &travel.entry_point),
+            ] {
+                short_text(violations, field, value, REFERENCE_LENGTH_MAX_CHARS);
+            }
+            let checks = StepChecks {
+                visa_valid_until: None,
+                departure: Some(departure?),
+            };
+            Some((
+                AdmissionEventKind::TravelBooked,
+                Some(AdmissionDetail::TravelBooked(travel.clone())),
+                checks,
+            ))
+        },
+    )
+}
+
+/// `ReportArrival`: A reports the person arrived.
+pub fn report_arrival(
+    message: &pb::ReportArrivalRequest,
+    context: &RequestContext,
+) -> Result<AdmissionStep, Error> {
+    admission_step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            past_time(
+                violations,
+                "arrived_at",
+                message.arrived_at.as_ref(),
+                context.now,
+            )?;
+            short_text(
+                violations,
+                "entry_point",
+                &message.entry_point,
+                REFERENCE_LENGTH_MAX_CHARS,
+            );
+            let detail = AdmissionDetail::Arrived(pb::AdmissionArrival {
+                arrived_at: message.arrived_at,
+                entry_point: message.entry_point.clone(),
+            });
+            Some((
+                AdmissionEventKind::Arrived,
+                Some(detail),
+                StepChecks::default(),
+            ))
+        },
+    )
+}
+
+/// `ConfirmDeparture`: O confirms the person left.
+pub fn confirm_departure(
+    message: &pb::ConfirmDepartureRequest,
+    context: &RequestContext,
+) -> Result<AdmissionStep, Error> {
+    admission_step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            past_time(
+                violations,
+                "departed_at",
+                message.departed_at.as_ref(),
+                context.now,
+            )?;
+            short_text(
+                violations,
+                "departure_point",
+                &message.departure_point,
+                REFERENCE_LENGTH_MAX_CHARS,
+            );
+            let detail = AdmissionDetail::DepartureConfirmed(pb::DepartureConfirmation {
+                departed_at: message.departed_at,
+                departure_point: message.departure_point.clone(),
+            });
+            Some((
+                AdmissionEventKind::DepartureConfirmed,
+                Some(detail),
+                StepChecks::default(),
+            ))
+        },
+    )
+}
+
+/// `ReportGrantLapsed`.
+pub fn report_grant_lapsed(
+    message: &pb::ReportGrantLapsedRequest,
+    context: &RequestContext,
+) -> Result<AdmissionStep, Error> {
+    admission_step(context, &message.idempotency_key, &message.case_ref, |_| {
+        Some((AdmissionEventKind::GrantLapsed, None, StepChecks::default()))
+    })
+}
+
+/// `GetAdmission`.
+pub fn get_admission(
+    message: &pb::GetAdmissionRequest,
+    _: &RequestContext,
+) -> Result<CaseRef, Error> {
+    super::lone_reference("case_ref", &message.case_ref, CaseKind::Admission)
+}
+
+/// `ListAdmissions`.
+pub fn list_admissions(
+    message: &pb::ListAdmissionsRequest,
+    _: &RequestContext,
+) -> Result<ListQuery<AdmissionListFilter>, Error> {
+    let mut violations = Violations::new();
+    let counterpart = fields::optional_state(
+        &mut violations,
+        "counterpart_state",
+        &message.counterpart_state,
+    );
+    let admitting = role(&mut violations, message.role);
+    let mut statuses = Vec::new();
+    for (index, value) in message.statuses.iter().enumerate() {
+        match convert::admission_status_from_wire(*value) {
+            Some(status) => statuses.push(status),
+            None => violations.add(
+                format!("statuses[{index}]"),
+                format!("{value} is not a known status"),
+            ),
+        }
+    }
+    let offer_ref = if message.offer_ref.is_empty() {
+        None
+    } else {
+        fields::reference_of_kind(
+            &mut violations,
+            "offer_ref",
+            &message.offer_ref,
+            CaseKind::Offer,
+        )
+    };
+    let updated_since = fields::optional_time(
+        &mut violations,
+        "updated_since",
+        message.updated_since.as_ref(),
+    );
+    let after = fields::list_page_token(&mut violations, &message.page_token, CaseKind::Admission);
+    violations.finish()?;
+    let filter = AdmissionListFilter {
+        counterpart,
+        admitting,
+        statuses,
+        offer_ref,
+        updated_since,
+    };
+    Ok((filter, after, fields::list_page_size(message.page_size)))
+}
+
+/// `ListAdmissionEvents`.
+pub fn admission_history(
+    message: &pb::ListAdmissionEventsRequest,
+    _: &RequestContext,
+) -> Result<(CaseRef, EventPageRequest), Error> {
+    super::history_page(
+        "case_ref",
+        &message.case_ref,
+        CaseKind::Admission,
+        message.after_sequence,
+        message.page_size,
+        &message.page_token,
+    )
+}
+
+/// The role filter: `Some(true)` for admitting, `Some(false)` for origin.
+fn role(violations: &mut Violations, value: i32) -> Option<bool> {
+    match pb::AdmissionRole::try_from(value) {
+        Ok(pb::AdmissionRole::Admitting) => Some(true),
+        Ok(pb::AdmissionRole::Origin) => Some(false),
+        Ok(pb::AdmissionRole::Unspecified) => None,
+        Err(_) => {
+            violations.add("role", format!("{value} is not a known role"));
+            None
+        }
+    }
+}
+
+/// Reads an offer's terms: origin, regime, window.
+fn publication(
+    violations: &mut Violations,
+    message: &pb::PublishOfferRequest,
+    own: StateCode,
+    now: Timestamp,
+) -> Option<(
+    StateCode,
+    accord_domain::Regime,
+    accord_domain::admission::OfferWindow,
+)> {
+    let origin = super::required_state(violations, "origin_state", &message.origin_state);
+    if origin == Some(own) {
+        violations.add(
+            "origin_state",
+            "must be another state than the admitting state",
+        );
+    }
+    let regime = super::regime_from_wire(message.regime);
+    if regime.is_none() {
+        violations.add("regime", "is required (a known regime)");
+    }
+    if !(1..=convert::OFFER_CAPACITY_MAX).contains(&message.capacity) {
+        violations.add(
+            "capacity",
+            format!("must be from 1 to {}", convert::OFFER_CAPACITY_MAX),
+        );
+    }
+    let window = convert::window_from_wire(violations, "window", message.window.as_ref());
+    if window.is_some_and(|window| window.closes_at() < now) {
+        violations.add("window.end_time", "must be after now");
+    }
+    short_text(
+        violations,
+        "priority_rules_version",
+        &message.priority_rules_version,
+        convert::PRIORITY_RULES_VERSION_LENGTH_MAX_CHARS,
+    );
+    Some((origin?, regime?, window?))
+}
+
+/// Checks a nomination's fields.
+fn nomination(
+    violations: &mut Violations,
+    message: &pb::NominateCandidateRequest,
+    offer_ref: Option<&CaseRef>,
+    now: Timestamp,
+) {
+    let _person = super::person_from_wire(violations, "person", message.person.as_ref(), now);
+    short_text(
+        violations,
+        "expression_of_interest_reference",
+        &message.expression_of_interest_reference,
+        convert::REFERENCE_LENGTH_MAX_CHARS,
+    );
+    short_text(
+        violations,
+        "round_id",
+        &message.round_id,
+        convert::REFERENCE_LENGTH_MAX_CHARS,
+    );
+    if message.matched_readmission_ref.is_empty() {
+        return;
+    }
+    let matched = fields::reference_of_kind(
+        violations,
+        "matched_readmission_ref",
+        &message.matched_readmission_ref,
+        CaseKind::Readmission,
+    );
+    if let (Some(matched), Some(offer_ref)) = (matched, offer_ref) {
+        let pair = [offer_ref.first_state(), offer_ref.second_state()];
+        if !(pair.contains(&matched.first_state()) && pair.contains(&matched.second_state())) {
+            violations.add(
+                "matched_readmission_ref",
+                "must be a readmission between the offer's two states",
+            );
+        }
+    }
+}
+
+macro_rules! responses {
+    ($outcome:ty, $field:ident: $($response:ty),+ $(,)?) => {$(
+        impl From<$outcome> for $response {
+            fn from(outcome: $outcome) -> Self {
+                Self { $field: outcome.$field, event: outcome.event }
+            }
+        }
+    )+};
+}
+
+responses! {
+    OfferOutcome, offer:
+    pb::PublishOfferResponse,
+    pb::AmendOfferResponse,
+    pb::PauseOfferResponse,
+    pb::ResumeOfferResponse,
+    pb::CloseOfferResponse,
+}
+
+responses! {
+    AdmissionOutcome, admission:
+    pb::NominateCandidateResponse,
+    pb::StartVettingResponse,
+    pb::DecideAdmissionResponse,
+    pb::WithdrawNominationResponse,
+    pb::BookTravelResponse,
+    pb::ReportArrivalResponse,
+    pb::ConfirmDepartureResponse,
+    pb::ReportGrantLapsedResponse,
+}
+
+macro_rules! event_pages {
+    ($($event:ty => $response:ty),+ $(,)?) => {$(
+        impl From<EventPage<$event>> for $response {
+            fn from(page: EventPage<$event>) -> Self {
+                Self { events: page.events, next_page_token: page.next_page_token }
+            }
+        }
+    )+};
+}
+
+event_pages! {
+    pb::OfferEvent => pb::ListOfferEventsResponse,
+    pb::AdmissionEvent => pb::ListAdmissionEventsResponse,
+}
+
+/// `GetOffer`'s response.
+pub fn offer_response(offer: pb::Offer) -> pb::GetOfferResponse {
+    pb::GetOfferResponse { offer: Some(offer) }
+}
+
+/// `GetAdmission`'s response.
+pub fn admission_response(admission: pb::AdmissionCase) -> pb::GetAdmissionResponse {
+    pb::GetAdmissionResponse {
+        admission: Some(admission),
+    }
+}
+
+/// `ListOffers`' response.
+pub fn offers_response((offers, next): (Vec<pb::Offer>, Option<String>)) -> pb::ListOffersResponse {
+    pb::ListOffersResponse {
+        offers,
+        next_page_token: next.unwrap_or_default(),
+    }
+}
+
+/// `ListAdmissions`' response.
+pub fn admissions_response(
+    (admissions, next): (Vec<pb::AdmissionCase>, Option<String>),
+) -> pb::ListAdmissionsResponse {
+    pb::ListAdmissionsResponse {
+        admissions,
+        next_page_token: next.unwrap_or_default(),
+    }
+}

@@ -1,0 +1,750 @@
+//! `ReadmissionService` requests parsed into use-case commands, and answers into responses.
+//!
+//! One function per RPC reads every field of its request against the rules readmission.proto
+//! documents and returns the command, or every violation at once. The step's domain kind and
+//! the detail its signed event will carry are built here, so the handler names only this
+//! function and the use case.
+
+use accord_domain::readmission::ReadmissionEventKind;
+use accord_domain::reason::ReadmissionReason;
+use accord_domain::{CaseKind, CaseRef, FreeText, Timestamp};
+use accord_proto::v1 as pb;
+use pb::readmission_event::Detail;
+
+use super::fields::{
+    self, EVIDENCE_ITEMS_MAX, free_text, known_enum, note, past_time, reference, required_text,
+};
+use super::{RequestContext, incomplete, keyed_step, readmission as convert};
+use crate::app::readmission::{OpenReadmission, ReadmissionListQuery, Step, StepOutcome};
+use crate::app::{Error, EventPage, EventPageRequest, Violations};
+
+/// What a step's parser reads besides key and case: the domain step and the wire detail.
+type Built = Option<(ReadmissionEventKind, Option<Detail>)>;
+
+/// Reads a step request: its key, its case, and what `build` reads from the rest.
+fn step(
+    context: &RequestContext,
+    idempotency_key: &str,
+    case_ref: &str,
+    build: impl FnOnce(&mut Violations) -> Built,
+) -> Result<Step, Error> {
+    let (idempotency_key, case_ref, (kind, detail)) = keyed_step(
+        idempotency_key,
+        "case_ref",
+        case_ref,
+        CaseKind::Readmission,
+        build,
+    )?;
+    Ok(Step {
+        idempotency_key,
+        request_digest: context.request_digest.clone(),
+        operation: context.operation,
+        case_ref,
+        kind,
+        detail,
+    })
+}
+
+/// `OpenReadmission`: S's caseworker opens a case against R.
+pub fn open(
+    message: &pb::OpenReadmissionRequest,
+    context: &RequestContext,
+) -> Result<OpenReadmission, Error> {
+    let now = context.now;
+    let mut violations = Violations::new();
+    let key = fields::idempotency_key(&mut violations, &message.idempotency_key);
+    let requested =
+        super::required_state(&mut violations, "requested_state", &message.requested_state);
+    if requested == Some(context.own_state) {
+        violations.add(
+            "requested_state",
+            "must be another state than the requesting state",
+        );
+    }
+    let regime = super::regime_from_wire(message.regime);
+    if regime.is_none() {
+        violations.add("regime", "is required (a known regime)");
+    }
+    let arrival = super::required_time(
+        &mut violations,
+        "arrival_time",
+        message.arrival_time.as_ref(),
+    );
+    if arrival.is_some_and(|arrival| arrival > now) {
+        violations.add("arrival_time", "must not be in the future");
+    }
+    let _person = super::person_from_wire(&mut violations, "person", message.person.as_ref(), now);
+    evidence(&mut violations, "evidence", &message.evidence);
+    free_text(&mut violations, "notes", &message.notes);
+    violations.finish()?;
+    let (Some(idempotency_key), Some(requested), Some(regime), Some(arrival)) =
+        (key, requested, regime, arrival)
+    else {
+        return Err(incomplete());
+    };
+    Ok(OpenReadmission {
+        idempotency_key,
+        request_digest: context.request_digest.clone(),
+        requested,
+        regime,
+        arrival,
+        track: convert::track(message.exceptional, message.detained),
+        submission: pb::ReadmissionSubmission {
+            requested_state: message.requested_state.clone(),
+            regime: message.regime,
+            arrival_time: message.arrival_time,
+            exceptional: message.exceptional,
+            detained: message.detained,
+            person: message.person.clone(),
+            evidence: message.evidence.clone(),
+            notes: message.notes.clone(),
+        },
+    })
+}
+
+/// `StartExamination`.
+pub fn start_examination(
+    message: &pb::StartExaminationRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(context, &message.idempotency_key, &message.case_ref, |_| {
+        Some((ReadmissionEventKind::ExaminationStarted, None))
+    })
+}
+
+/// `DecideReadmission`: accept, or reject with reasons.
+pub fn decide(
+    message: &pb::DecideReadmissionRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    use pb::decide_readmission_request::Decision;
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| match &message.decision {
+            Some(Decision::Accept(acceptance)) => {
+                note(violations, "accept.note", &acceptance.note);
+                Some((ReadmissionEventKind::Accepted, None))
+            }
+            Some(Decision::Reject(refusal)) => {
+                let (reasons, detailed_reasons) = rejection(violations, "reject", refusal);
+                Some((
+                    ReadmissionEventKind::Rejected {
+                        reasons,
+                        detailed_reasons: detailed_reasons?,
+                    },
+                    Some(Detail::Rejected(refusal.clone())),
+                ))
+            }
+            None => {
+                violations.add("decision", "is required: accept or reject");
+                None
+            }
+        },
+    )
+}
+
+/// `RequestInformation`.
+pub fn request_information(
+    message: &pb::RequestInformationRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            let questions = required_text(violations, "questions", &message.questions)?;
+            let detail = Detail::InformationRequested(pb::InformationRequest {
+                questions: message.questions.clone(),
+            });
+            Some((
+                ReadmissionEventKind::InformationRequested { questions },
+                Some(detail),
+            ))
+        },
+    )
+}
+
+/// `ProvideInformation`.
+pub fn provide_information(
+    message: &pb::ProvideInformationRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            let answer = required_text(violations, "answers", &message.answers);
+            evidence(violations, "evidence", &message.evidence);
+            if message.corrected_person.is_some() {
+                let _person = super::person_from_wire(
+                    violations,
+                    "corrected_person",
+                    message.corrected_person.as_ref(),
+                    context.now,
+                );
+            }
+            let detail = Detail::InformationProvided(pb::InformationResponse {
+                answers: message.answers.clone(),
+                evidence: message.evidence.clone(),
+                corrected_person: message.corrected_person.clone(),
+            });
+            Some((
+                ReadmissionEventKind::InformationProvided { answer: answer? },
+                Some(detail),
+            ))
+        },
+    )
+}
+
+/// `RequestReExamination`.
+pub fn request_re_examination(
+    message: &pb::RequestReExaminationRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            let grounds = required_text(violations, "grounds", &message.grounds);
+            evidence(violations, "evidence", &message.evidence);
+            let detail = Detail::ReExaminationRequested(pb::ReExaminationGrounds {
+                grounds: message.grounds.clone(),
+                evidence: message.evidence.clone(),
+            });
+            Some((
+                ReadmissionEventKind::ReExaminationRequested { grounds: grounds? },
+                Some(detail),
+            ))
+        },
+    )
+}
+
+/// `DecideReExamination`: accept, or reject for good.
+pub fn decide_re_examination(
+    message: &pb::DecideReExaminationRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    use pb::decide_re_examination_request::Decision;
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| match &message.decision {
+            Some(Decision::Accept(acceptance)) => {
+                note(violations, "accept.note", &acceptance.note);
+                Some((ReadmissionEventKind::AcceptedOnReExamination, None))
+            }
+            Some(Decision::Reject(refusal)) => {
+                let (reasons, detailed_reasons) = rejection(violations, "reject", refusal);
+                Some((
+                    ReadmissionEventKind::RejectedFinal {
+                        reasons,
+                        detailed_reasons: detailed_reasons?,
+                    },
+                    Some(Detail::ReExaminationRejected(refusal.clone())),
+                ))
+            }
+            None => {
+                violations.add("decision", "is required: accept or reject");
+                None
+            }
+        },
+    )
+}
+
+/// `CloseReadmission`: S accepts the rejection.
+pub fn close(
+    message: &pb::CloseReadmissionRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(context, &message.idempotency_key, &message.case_ref, |_| {
+        Some((ReadmissionEventKind::RejectionAccepted, None))
+    })
+}
+
+/// `IssueTransferDecision`.
+pub fn issue_transfer_decision(
+    message: &pb::IssueTransferDecisionRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            reference(
+                violations,
+                "decision_reference",
+                &message.decision_reference,
+                true,
+            );
+            past_time(
+                violations,
+                "notified_at",
+                message.notified_at.as_ref(),
+                context.now,
+            );
+            let detail = Detail::TransferDecisionIssued(pb::TransferDecision {
+                decision_reference: message.decision_reference.clone(),
+                notified_at: message.notified_at,
+            });
+            Some((ReadmissionEventKind::TransferDecisionIssued, Some(detail)))
+        },
+    )
+}
+
+/// `PlaceLegalHold`.
+pub fn place_legal_hold(
+    message: &pb::PlaceLegalHoldRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            reference(violations, "reference", &message.reference, false);
+            note(violations, "note", &message.note);
+            let Some(kind) = convert::hold_from_wire(message.kind) else {
+                violations.add("kind", "is required (a known legal hold kind)");
+                return None;
+            };
+            let detail = Detail::LegalHoldPlaced(pb::LegalHoldPlacement {
+                kind: message.kind,
+                reference: message.reference.clone(),
+                note: message.note.clone(),
+            });
+            Some((ReadmissionEventKind::LegalHoldPlaced { kind }, Some(detail)))
+        },
+    )
+}
+
+/// `ReleaseLegalHold`: names the hold it ends by its placement's sequence.
+pub fn release_legal_hold(
+    message: &pb::ReleaseLegalHoldRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            note(violations, "note", &message.note);
+            if message.hold_sequence == 0 {
+                violations.add(
+                    "hold_sequence",
+                    "is required: the hold's placement sequence",
+                );
+            }
+            let detail = Detail::LegalHoldReleased(pb::LegalHoldRelease {
+                hold_sequence: message.hold_sequence,
+                note: message.note.clone(),
+            });
+            Some((ReadmissionEventKind::LegalHoldReleased, Some(detail)))
+        },
+    )
+}
+
+/// `ScheduleTransfer`.
+pub fn schedule_transfer(
+    message: &pb::ScheduleTransferRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            let start = slot(violations, "slot", message.slot.as_ref());
+            reference(
+                violations,
+                "laissez_passer_reference",
+                &message.laissez_passer_reference,
+                false,
+            );
+            let detail = Detail::TransferScheduled(pb::TransferBooking {
+                slot: message.slot.clone(),
+                escorted: message.escorted,
+                laissez_passer_reference: message.laissez_passer_reference.clone(),
+            });
+            Some((
+                ReadmissionEventKind::TransferScheduled { slot: start? },
+                Some(detail),
+            ))
+        },
+    )
+}
+
+/// `PostponeTransfer`.
+pub fn postpone_transfer(
+    message: &pb::PostponeTransferRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            known_enum::<pb::TransferPostponementReason>(
+                violations,
+                "reason",
+                message.reason,
+                true,
+            );
+            note(violations, "note", &message.note);
+            let start = slot(violations, "slot", message.slot.as_ref());
+            let detail = Detail::TransferPostponed(pb::TransferPostponement {
+                reason: message.reason,
+                note: message.note.clone(),
+                slot: message.slot.clone(),
+            });
+            Some((
+                ReadmissionEventKind::TransferPostponed { slot: start? },
+                Some(detail),
+            ))
+        },
+    )
+}
+
+/// `ReportTransfer`: S reports the hand-over.
+pub fn report_transfer(
+    message: &pb::ReportTransferRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            past_time(
+                violations,
+                "handed_over_at",
+                message.handed_over_at.as_ref(),
+                context.now,
+            );
+            reference(violations, "handover_point", &message.handover_point, true);
+            let detail = Detail::Transferred(pb::TransferHandover {
+                handed_over_at: message.handed_over_at,
+                handover_point: message.handover_point.clone(),
+            });
+            Some((ReadmissionEventKind::TransferExecuted, Some(detail)))
+        },
+    )
+}
+
+/// `ReportTransferFailed`.
+pub fn report_transfer_failed(
+    message: &pb::ReportTransferFailedRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            known_enum::<pb::TransferFailureReason>(violations, "reason", message.reason, true);
+            note(violations, "note", &message.note);
+            let name = pb::TransferFailureReason::try_from(message.reason)
+                .ok()?
+                .as_str_name();
+            let reason = violations.check("note", super::coded_text(name, &message.note))?;
+            let detail = Detail::TransferFailed(pb::TransferFailure {
+                reason: message.reason,
+                note: message.note.clone(),
+            });
+            Some((
+                ReadmissionEventKind::TransferFailed { reason },
+                Some(detail),
+            ))
+        },
+    )
+}
+
+/// `ConfirmArrival`: R confirms the person arrived.
+pub fn confirm_arrival(
+    message: &pb::ConfirmArrivalRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            past_time(
+                violations,
+                "arrived_at",
+                message.arrived_at.as_ref(),
+                context.now,
+            );
+            let detail = Detail::ArrivalConfirmed(pb::ArrivalConfirmation {
+                arrived_at: message.arrived_at,
+            });
+            Some((ReadmissionEventKind::ArrivalConfirmed, Some(detail)))
+        },
+    )
+}
+
+/// `ReportNoShow`.
+pub fn report_no_show(
+    message: &pb::ReportNoShowRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            note(violations, "note", &message.note);
+            Some((
+                ReadmissionEventKind::NoShow,
+                Some(Detail::NoShow(pb::NoShowReport {
+                    note: message.note.clone(),
+                })),
+            ))
+        },
+    )
+}
+
+/// `WithdrawReadmission`.
+pub fn withdraw(
+    message: &pb::WithdrawReadmissionRequest,
+    context: &RequestContext,
+) -> Result<Step, Error> {
+    step(
+        context,
+        &message.idempotency_key,
+        &message.case_ref,
+        |violations| {
+            known_enum::<pb::ReadmissionWithdrawalReason>(
+                violations,
+                "reason",
+                message.reason,
+                true,
+            );
+            note(violations, "note", &message.note);
+            let name = pb::ReadmissionWithdrawalReason::try_from(message.reason)
+                .ok()?
+                .as_str_name();
+            let reason = violations.check("note", super::coded_text(name, &message.note))?;
+            let detail = Detail::Withdrawn(pb::ReadmissionWithdrawal {
+                reason: message.reason,
+                note: message.note.clone(),
+            });
+            Some((ReadmissionEventKind::Withdrawn { reason }, Some(detail)))
+        },
+    )
+}
+
+/// `GetReadmission`.
+pub fn get(message: &pb::GetReadmissionRequest, _: &RequestContext) -> Result<CaseRef, Error> {
+    super::lone_reference("case_ref", &message.case_ref, CaseKind::Readmission)
+}
+
+/// `ListReadmissions`: the filters this node supports, refusing the others by name.
+pub fn list(
+    message: &pb::ListReadmissionsRequest,
+    _: &RequestContext,
+) -> Result<ReadmissionListQuery, Error> {
+    let mut violations = Violations::new();
+    let counterpart = fields::optional_state(
+        &mut violations,
+        "counterpart_state",
+        &message.counterpart_state,
+    );
+    known_enum::<pb::ReadmissionRole>(&mut violations, "role", message.role, false);
+    let mut statuses = Vec::new();
+    for (index, value) in message.statuses.iter().enumerate() {
+        match convert::status_from_wire(*value) {
+            Some(status) => statuses.push(status),
+            None => violations.add(
+                format!("statuses[{index}]"),
+                format!("{value} is not a known status"),
+            ),
+        }
+    }
+    if statuses.len() > 1 {
+        violations.add(
+            "statuses",
+            "this node filters on at most one status per call",
+        );
+    }
+    if message.role != 0 && pb::ReadmissionRole::try_from(message.role).is_ok() {
+        violations.add(
+            "role",
+            "filtering by role is not supported by this node yet; leave it unset",
+        );
+    }
+    if message.updated_since.is_some() {
+        violations.add(
+            "updated_since",
+            "filtering by update time is not supported by this node yet; leave it unset",
+        );
+    }
+    let after =
+        fields::list_page_token(&mut violations, &message.page_token, CaseKind::Readmission);
+    violations.finish()?;
+    Ok(ReadmissionListQuery {
+        counterpart,
+        status: statuses.first().copied(),
+        after,
+        page_size: fields::list_page_size(message.page_size),
+    })
+}
+
+/// `ListReadmissionEvents`.
+pub fn history(
+    message: &pb::ListReadmissionEventsRequest,
+    _: &RequestContext,
+) -> Result<(CaseRef, EventPageRequest), Error> {
+    super::history_page(
+        "case_ref",
+        &message.case_ref,
+        CaseKind::Readmission,
+        message.after_sequence,
+        message.page_size,
+        &message.page_token,
+    )
+}
+
+fn rejection(
+    violations: &mut Violations,
+    field: &str,
+    rejection: &pb::ReadmissionRejection,
+) -> (Vec<ReadmissionReason>, Option<FreeText>) {
+    let reasons =
+        convert::reasons_from_wire(violations, &format!("{field}.reasons"), &rejection.reasons);
+    if rejection.reasons.is_empty() {
+        violations.add(format!("{field}.reasons"), "needs at least one reason code");
+    }
+    let detailed = required_text(
+        violations,
+        &format!("{field}.detailed_reasons"),
+        &rejection.detailed_reasons,
+    );
+    (reasons, detailed)
+}
+
+fn evidence(violations: &mut Violations, field: &str, evidence: &[pb::Evidence]) {
+    if evidence.len() > EVIDENCE_ITEMS_MAX {
+        violations.add(field, format!("has more than {EVIDENCE_ITEMS_MAX} items"));
+    }
+    for (index, item) in evidence.iter().enumerate() {
+        if pb::EvidenceKind::try_from(item.kind)
+            .map_or(true, |kind| kind == pb::EvidenceKind::Unspecified)
+        {
+            violations.add(format!("{field}[{index}].kind"), "is required");
+        }
+        reference(
+            violations,
+            &format!("{field}[{index}].reference"),
+            &item.reference,
+            true,
+        );
+        if !item.document_digest.is_empty() && item.document_digest.len() != 32 {
+            violations.add(
+                format!("{field}[{index}].document_digest"),
+                "must be 32 bytes (SHA-256) when given",
+            );
+        }
+        note(violations, &format!("{field}[{index}].note"), &item.note);
+    }
+}
+
+/// A transfer slot: its start (what the domain sees), checked with the rest.
+fn slot(
+    violations: &mut Violations,
+    field: &str,
+    slot: Option<&pb::TransferSlot>,
+) -> Option<Timestamp> {
+    let Some(slot) = slot else {
+        violations.add(field, "is required");
+        return None;
+    };
+    let start = super::required_time(
+        violations,
+        &format!("{field}.start_time"),
+        slot.start_time.as_ref(),
+    );
+    if let (Some(start), Some(end)) = (start, slot.end_time.as_ref())
+        && let Some(end) =
+            violations.check(&format!("{field}.end_time"), super::from_wire_time(end))
+        && end <= start
+    {
+        violations.add(format!("{field}.end_time"), "must be after start_time");
+    }
+    reference(
+        violations,
+        &format!("{field}.handover_point"),
+        &slot.handover_point,
+        true,
+    );
+    if pb::TransportMode::try_from(slot.transport_mode).is_err() {
+        violations.add(
+            format!("{field}.transport_mode"),
+            "is not a known transport mode",
+        );
+    }
+    start
+}
+
+macro_rules! step_responses {
+    ($($response:ty),+ $(,)?) => {$(
+        impl From<StepOutcome> for $response {
+            fn from(outcome: StepOutcome) -> Self {
+                Self { readmission: outcome.readmission, event: outcome.event }
+            }
+        }
+    )+};
+}
+
+step_responses! {
+    pb::OpenReadmissionResponse,
+    pb::StartExaminationResponse,
+    pb::DecideReadmissionResponse,
+    pb::RequestInformationResponse,
+    pb::ProvideInformationResponse,
+    pb::RequestReExaminationResponse,
+    pb::DecideReExaminationResponse,
+    pb::CloseReadmissionResponse,
+    pb::IssueTransferDecisionResponse,
+    pb::PlaceLegalHoldResponse,
+    pb::ReleaseLegalHoldResponse,
+    pb::ScheduleTransferResponse,
+    pb::PostponeTransferResponse,
+    pb::ReportTransferResponse,
+    pb::ReportTransferFailedResponse,
+    pb::ConfirmArrivalResponse,
+    pb::ReportNoShowResponse,
+    pb::WithdrawReadmissionResponse,
+}
+
+impl From<EventPage<pb::ReadmissionEvent>> for pb::ListReadmissionEventsResponse {
+    fn from(page: EventPage<pb::ReadmissionEvent>) -> Self {
+        Self {
+            events: page.events,
+            next_page_token: page.next_page_token,
+        }
+    }
+}
+
+/// `GetReadmission`'s response.
+pub fn case_response(readmission: pb::ReadmissionCase) -> pb::GetReadmissionResponse {
+    pb::GetReadmissionResponse {
+        readmission: Some(readmission),
+    }
+}
+
+/// `ListReadmissions`' response.
+pub fn cases_response(
+    (readmissions, next): (Vec<pb::ReadmissionCase>, Option<String>),
+) -> pb::ListReadmissionsResponse {
+    pb::ListReadmissionsResponse {
+        readmissions,
+        next_page_token: next.unwrap_or_default(),
+    }
+}
