@@ -11,6 +11,7 @@ pub mod case_ref;
 pub mod deadline;
 pub mod event;
 pub mod ledger;
+pub mod lifecycle;
 pub mod parity;
 pub mod person;
 pub mod readmission;
@@ -22,6 +23,7 @@ pub mod time;
 
 pub use case_ref::{CaseKind, CaseRef};
 pub use event::{Actor, FreeText, IdempotencyKey};
+pub use lifecycle::{Event, Lifecycle, ReplayError};
 pub use regime::{Regime, RegimeProfile, ReplyTrack};
 pub use state::StateCode;
 pub use time::{Period, Timestamp};

@@ -21,9 +21,9 @@
 //! (refused, withdrawn, lapsed) should give its slot back: apply
 //! [`OfferEventKind::SlotReleased`] to the offer ([`AdmissionStatus::releases_offer_slot`]).
 //!
-//! Checks in [`AdmissionCase::apply`] follow the readmission lifecycle: party, transition
-//! table, actor, time order, deadline, payload. This module does not decide eligibility (the
-//! caseworkers do) nor parity (see `parity`).
+//! [`AdmissionCase`] and [`Offer`] implement [`Lifecycle`]. Checks in `apply` follow the
+//! readmission lifecycle: party, transition table, actor, time order, deadline, payload. This
+//! module does not decide eligibility (the caseworkers do) nor parity (see `parity`).
 
 pub mod offer;
 
@@ -33,6 +33,7 @@ use crate::StateCode;
 use crate::case_ref::{CaseKind, CaseRef};
 use crate::deadline::{self, AdmissionDueEvent};
 use crate::event::{Actor, FreeText};
+use crate::lifecycle::{self, Event, Lifecycle, ReplayError};
 use crate::reason::AdmissionRefusal;
 use crate::regime::{Regime, RegimeProfile};
 use crate::time::Timestamp;
@@ -155,23 +156,9 @@ pub enum Error {
         /// The case's regime.
         regime: Regime,
     },
-    /// Replay of a history that does not start with a nomination by A.
-    #[error("an admission history starts with ADMISSION_NOMINATED by the admitting state")]
-    ReplayStart,
-    /// Replay of an event out of sequence or from another case.
-    #[error(
-        "event {found_sequence} of {found_case_ref} does not follow event {expected_sequence} of {expected_case_ref}"
-    )]
-    ReplayOrder {
-        /// The case being rebuilt.
-        expected_case_ref: CaseRef,
-        /// The sequence number the next event should have.
-        expected_sequence: u64,
-        /// The event's case.
-        found_case_ref: CaseRef,
-        /// The event's sequence number.
-        found_sequence: u64,
-    },
+    /// A history that does not open with A's nomination, or whose events are out of order.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
 }
 
 /// Where an admission case stands.
@@ -408,19 +395,7 @@ pub fn transition(from: AdmissionStatus, step: AdmissionStep) -> Option<Admissio
 }
 
 /// One event of an admission case, as stored and sent (the node signs its wire form).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AdmissionEvent {
-    /// The case.
-    pub case_ref: CaseRef,
-    /// The event's position in the case, from 1.
-    pub sequence: u64,
-    /// Who took the step.
-    pub actor: Actor,
-    /// When.
-    pub occurred_at: Timestamp,
-    /// What happened.
-    pub kind: AdmissionEventKind,
-}
+pub type AdmissionEvent = Event<AdmissionEventKind>;
 
 /// The result of a nomination: the new case and the offer with the slot claimed, with the
 /// event of each to store together (one transaction).
@@ -463,15 +438,7 @@ impl AdmissionCase {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Nomination, Error> {
-        let same_pair = case_ref.kind() == CaseKind::Admission
-            && case_ref.first_state() == offer.admitting()
-            && case_ref.second_state() == offer.origin();
-        if !same_pair {
-            return Err(Error::WrongCaseRef {
-                case_ref,
-                offer_ref: offer.case_ref().clone(),
-            });
-        }
+        check_case_ref(&case_ref, offer.case_ref())?;
         if profile.regime != offer.regime() {
             return Err(Error::RegimeMismatch {
                 expected: offer.regime(),
@@ -500,108 +467,6 @@ impl AdmissionCase {
             offer,
             offer_event,
         })
-    }
-
-    /// The case after `actor` takes the step `kind` at `now`, or why it is refused.
-    pub fn apply(
-        &self,
-        actor: Actor,
-        kind: &AdmissionEventKind,
-        now: Timestamp,
-    ) -> Result<Self, Error> {
-        let status = self.status;
-        let step = kind.step();
-        if actor.state() != self.admitting() && actor.state() != self.origin() {
-            return Err(Error::NotAParty {
-                status,
-                step,
-                actor,
-            });
-        }
-        let transition = transition(status, step).ok_or(Error::StepNotAllowed { status, step })?;
-        let expected = self.performer_actor(transition.performer);
-        if actor != expected {
-            return Err(Error::WrongActor {
-                status,
-                step,
-                actor,
-                expected,
-            });
-        }
-        if now < self.last_event_at {
-            return Err(Error::TimeWentBackwards {
-                status,
-                step,
-                last_event_at: self.last_event_at,
-                now,
-            });
-        }
-        self.check_timing(
-            transition.performer,
-            step,
-            deadline::admission_due(self, now),
-        )?;
-        self.check_payload(kind)?;
-        Ok(self.advanced(kind, transition.to, now))
-    }
-
-    /// Like [`AdmissionCase::apply`], also returning the event to store, send and sign.
-    pub fn record(
-        &self,
-        actor: Actor,
-        kind: AdmissionEventKind,
-        now: Timestamp,
-    ) -> Result<(Self, AdmissionEvent), Error> {
-        let case = self.apply(actor, &kind, now)?;
-        let event = AdmissionEvent {
-            case_ref: case.case_ref.clone(),
-            sequence: case.sequence,
-            actor,
-            occurred_at: now,
-            kind,
-        };
-        Ok((case, event))
-    }
-
-    /// Rebuilds a case from its events. The nomination is not checked against the offer again
-    /// (the offer's own history records the claim).
-    pub fn replay(profile: RegimeProfile, events: &[AdmissionEvent]) -> Result<Self, Error> {
-        let Some((first, rest)) = events.split_first() else {
-            return Err(Error::ReplayStart);
-        };
-        let AdmissionEventKind::Nominated { offer, regime } = &first.kind else {
-            return Err(Error::ReplayStart);
-        };
-        if first.sequence != 1
-            || first.actor != Actor::State(first.case_ref.first_state())
-            || first.case_ref.kind() != CaseKind::Admission
-        {
-            return Err(Error::ReplayStart);
-        }
-        if *regime != profile.regime {
-            return Err(Error::RegimeMismatch {
-                expected: *regime,
-                found: profile.regime,
-            });
-        }
-        let mut case = Self::nominated(
-            first.case_ref.clone(),
-            offer.clone(),
-            profile,
-            first.occurred_at,
-        );
-        for event in rest {
-            if event.case_ref != case.case_ref || event.sequence != case.sequence + 1 {
-                return Err(Error::ReplayOrder {
-                    expected_case_ref: case.case_ref.clone(),
-                    expected_sequence: case.sequence + 1,
-                    found_case_ref: event.case_ref.clone(),
-                    found_sequence: event.sequence,
-                });
-            }
-            case = case.apply(event.actor, &event.kind, event.occurred_at)?;
-        }
-        Ok(case)
     }
 
     /// The case reference.
@@ -805,4 +670,101 @@ impl AdmissionCase {
         }
         case
     }
+}
+
+impl Lifecycle for AdmissionCase {
+    type Kind = AdmissionEventKind;
+    type Status = AdmissionStatus;
+    type Error = Error;
+
+    /// The case A's nomination opens, under the profile of the regime it names. The
+    /// nomination's reference is checked as [`AdmissionCase::nominate`] checks it; the claim
+    /// is not checked against the offer again (the offer's own history records it).
+    fn begin(first: &AdmissionEvent) -> Result<Self, Error> {
+        lifecycle::check_opening(first)?;
+        let AdmissionEventKind::Nominated { offer, regime } = &first.kind else {
+            return Err(ReplayError::ReplayStart.into());
+        };
+        check_case_ref(&first.case_ref, offer)?;
+        Ok(Self::nominated(
+            first.case_ref.clone(),
+            offer.clone(),
+            regime.profile(),
+            first.occurred_at,
+        ))
+    }
+
+    /// The case after `actor` takes the step `kind` at `now`, or why it is refused.
+    fn apply(
+        &self,
+        actor: Actor,
+        kind: &AdmissionEventKind,
+        now: Timestamp,
+    ) -> Result<Self, Error> {
+        let status = self.status;
+        let step = kind.step();
+        if actor.state() != self.admitting() && actor.state() != self.origin() {
+            return Err(Error::NotAParty {
+                status,
+                step,
+                actor,
+            });
+        }
+        let transition = transition(status, step).ok_or(Error::StepNotAllowed { status, step })?;
+        let expected = self.performer_actor(transition.performer);
+        if actor != expected {
+            return Err(Error::WrongActor {
+                status,
+                step,
+                actor,
+                expected,
+            });
+        }
+        if now < self.last_event_at {
+            return Err(Error::TimeWentBackwards {
+                status,
+                step,
+                last_event_at: self.last_event_at,
+                now,
+            });
+        }
+        self.check_timing(
+            transition.performer,
+            step,
+            deadline::admission_due(self, now),
+        )?;
+        self.check_payload(kind)?;
+        Ok(self.advanced(kind, transition.to, now))
+    }
+
+    fn case_ref(&self) -> &CaseRef {
+        &self.case_ref
+    }
+
+    fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    fn last_event_at(&self) -> Timestamp {
+        self.last_event_at
+    }
+
+    fn status(&self) -> AdmissionStatus {
+        self.status
+    }
+}
+
+/// Whether `case_ref` names an admission of the pair of the offer `offer_ref`
+/// (`ADM-<admitting>-<origin>-…` under `OFR-<admitting>-<origin>-…`).
+fn check_case_ref(case_ref: &CaseRef, offer_ref: &CaseRef) -> Result<(), Error> {
+    let same_pair = case_ref.kind() == CaseKind::Admission
+        && case_ref.first_state() == offer_ref.first_state()
+        && case_ref.second_state() == offer_ref.second_state();
+    if !same_pair {
+        return Err(Error::WrongCaseRef {
+            case_ref: case_ref.clone(),
+            offer_ref: offer_ref.clone(),
+        });
+    }
+    Ok(())
 }

@@ -23,6 +23,7 @@ use std::fmt;
 use crate::StateCode;
 use crate::case_ref::{CaseKind, CaseRef};
 use crate::event::Actor;
+use crate::lifecycle::{self, Event, Lifecycle, ReplayError};
 use crate::reason::OfferPauseReason;
 use crate::regime::Regime;
 use crate::time::Timestamp;
@@ -136,23 +137,9 @@ pub enum Error {
         /// The slots taken.
         used: u32,
     },
-    /// Replay of a history that does not start with a publication by the admitting state.
-    #[error("an offer history starts with OFFER_PUBLISHED by the admitting state")]
-    ReplayStart,
-    /// Replay of an event out of sequence or from another offer.
-    #[error(
-        "event {found_sequence} of {found_case_ref} does not follow event {expected_sequence} of {expected_case_ref}"
-    )]
-    ReplayOrder {
-        /// The offer being rebuilt.
-        expected_case_ref: CaseRef,
-        /// The sequence number the next event should have.
-        expected_sequence: u64,
-        /// The event's offer.
-        found_case_ref: CaseRef,
-        /// The event's sequence number.
-        found_sequence: u64,
-    },
+    /// A history that does not open with A's publication, or whose events are out of order.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
 }
 
 /// When nominations may be made under an offer: from `opens_at` to `closes_at`, inclusive.
@@ -314,19 +301,7 @@ impl OfferEventKind {
 }
 
 /// One event of an offer, as stored and sent (the node signs its wire form).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct OfferEvent {
-    /// The offer.
-    pub case_ref: CaseRef,
-    /// The event's position in the offer's history, from 1.
-    pub sequence: u64,
-    /// Who took the step (always the admitting state).
-    pub actor: Actor,
-    /// When.
-    pub occurred_at: Timestamp,
-    /// What happened.
-    pub kind: OfferEventKind,
-}
+pub type OfferEvent = Event<OfferEventKind>;
 
 /// An admission offer by A to people in O.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -385,110 +360,6 @@ impl Offer {
             last_event_at: now,
         };
         Ok((offer, event))
-    }
-
-    /// The offer after `actor` takes the step `kind` at `now`, or why it is refused.
-    pub fn apply(
-        &self,
-        actor: Actor,
-        kind: &OfferEventKind,
-        now: Timestamp,
-    ) -> Result<Self, Error> {
-        let status = self.status;
-        let step = kind.step();
-        if actor != Actor::State(self.admitting()) {
-            return Err(Error::WrongActor {
-                status,
-                step,
-                actor,
-                admitting: self.admitting(),
-            });
-        }
-        if now < self.last_event_at {
-            return Err(Error::TimeWentBackwards {
-                step,
-                last_event_at: self.last_event_at,
-                now,
-            });
-        }
-        let mut offer = self.clone();
-        offer.status = self.next_status(kind, now)?;
-        match kind {
-            OfferEventKind::Amended {
-                capacity,
-                closes_at,
-            } => {
-                offer.capacity = capacity.unwrap_or(self.capacity);
-                if let Some(closes_at) = closes_at {
-                    offer.window = OfferWindow::new(self.window.opens_at, *closes_at)?;
-                }
-            }
-            OfferEventKind::SlotClaimed { admission } => {
-                offer.claims.insert(admission.clone());
-            }
-            OfferEventKind::SlotReleased { admission } => {
-                offer.claims.remove(admission);
-            }
-            _ => {}
-        }
-        offer.sequence += 1;
-        offer.last_event_at = now;
-        Ok(offer)
-    }
-
-    /// Like [`Offer::apply`], also returning the event to store, send and sign.
-    pub fn record(
-        &self,
-        actor: Actor,
-        kind: OfferEventKind,
-        now: Timestamp,
-    ) -> Result<(Self, OfferEvent), Error> {
-        let offer = self.apply(actor, &kind, now)?;
-        let event = OfferEvent {
-            case_ref: offer.case_ref.clone(),
-            sequence: offer.sequence,
-            actor,
-            occurred_at: now,
-            kind,
-        };
-        Ok((offer, event))
-    }
-
-    /// Rebuilds an offer from its events, in order.
-    pub fn replay(events: &[OfferEvent]) -> Result<Self, Error> {
-        let Some((first, rest)) = events.split_first() else {
-            return Err(Error::ReplayStart);
-        };
-        let OfferEventKind::Published {
-            regime,
-            capacity,
-            window,
-        } = first.kind
-        else {
-            return Err(Error::ReplayStart);
-        };
-        if first.sequence != 1 || first.actor != Actor::State(first.case_ref.first_state()) {
-            return Err(Error::ReplayStart);
-        }
-        let (mut offer, _) = Self::publish(
-            first.case_ref.clone(),
-            regime,
-            capacity,
-            window,
-            first.occurred_at,
-        )?;
-        for event in rest {
-            if event.case_ref != offer.case_ref || event.sequence != offer.sequence + 1 {
-                return Err(Error::ReplayOrder {
-                    expected_case_ref: offer.case_ref.clone(),
-                    expected_sequence: offer.sequence + 1,
-                    found_case_ref: event.case_ref.clone(),
-                    found_sequence: event.sequence,
-                });
-            }
-            offer = offer.apply(event.actor, &event.kind, event.occurred_at)?;
-        }
-        Ok(offer)
     }
 
     /// Whether a nomination at `now` could claim a slot, and if not, why.
@@ -657,5 +528,93 @@ impl Offer {
             });
         }
         self.check_open(now)
+    }
+}
+
+impl Lifecycle for Offer {
+    type Kind = OfferEventKind;
+    type Status = OfferStatus;
+    type Error = Error;
+
+    /// The offer A's publication opens, with the publication's own checks
+    /// ([`Offer::publish`]) applied to the recorded event.
+    fn begin(first: &OfferEvent) -> Result<Self, Error> {
+        lifecycle::check_opening(first)?;
+        let OfferEventKind::Published {
+            regime,
+            capacity,
+            window,
+        } = first.kind
+        else {
+            return Err(ReplayError::ReplayStart.into());
+        };
+        let (offer, _) = Self::publish(
+            first.case_ref.clone(),
+            regime,
+            capacity,
+            window,
+            first.occurred_at,
+        )?;
+        Ok(offer)
+    }
+
+    /// The offer after `actor` takes the step `kind` at `now`, or why it is refused.
+    fn apply(&self, actor: Actor, kind: &OfferEventKind, now: Timestamp) -> Result<Self, Error> {
+        let status = self.status;
+        let step = kind.step();
+        if actor != Actor::State(self.admitting()) {
+            return Err(Error::WrongActor {
+                status,
+                step,
+                actor,
+                admitting: self.admitting(),
+            });
+        }
+        if now < self.last_event_at {
+            return Err(Error::TimeWentBackwards {
+                step,
+                last_event_at: self.last_event_at,
+                now,
+            });
+        }
+        let mut offer = self.clone();
+        offer.status = self.next_status(kind, now)?;
+        match kind {
+            OfferEventKind::Amended {
+                capacity,
+                closes_at,
+            } => {
+                offer.capacity = capacity.unwrap_or(self.capacity);
+                if let Some(closes_at) = closes_at {
+                    offer.window = OfferWindow::new(self.window.opens_at, *closes_at)?;
+                }
+            }
+            OfferEventKind::SlotClaimed { admission } => {
+                offer.claims.insert(admission.clone());
+            }
+            OfferEventKind::SlotReleased { admission } => {
+                offer.claims.remove(admission);
+            }
+            _ => {}
+        }
+        offer.sequence += 1;
+        offer.last_event_at = now;
+        Ok(offer)
+    }
+
+    fn case_ref(&self) -> &CaseRef {
+        &self.case_ref
+    }
+
+    fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    fn last_event_at(&self) -> Timestamp {
+        self.last_event_at
+    }
+
+    fn status(&self) -> OfferStatus {
+        self.status
     }
 }

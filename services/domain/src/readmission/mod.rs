@@ -2,7 +2,7 @@
 //!
 //! A requesting state S asks a requested state R to take one person back. A
 //! [`ReadmissionCase`] is a value: [`ReadmissionCase::submit`] creates one, and
-//! [`ReadmissionCase::apply`] returns the next value for one step, or a typed [`Error`] that
+//! [`Lifecycle::apply`] returns the next value for one step, or a typed [`Error`] that
 //! names the status and the refused step. Nothing is mutated in place, nothing is read from a
 //! clock: the acting [`Actor`] and the time `now` are arguments.
 //!
@@ -20,9 +20,10 @@
 //!    before the running limits; a hand-over is not reported before its slot. Free texts are
 //!    valid by construction ([`FreeText`]).
 //!
-//! A case can be rebuilt from its events with [`ReadmissionCase::replay`]; the events carry
-//! everything `submit` and `apply` need. The case keeps the regime profile it was opened with,
-//! so later changes to a deployment's profile do not change running cases.
+//! [`ReadmissionCase`] implements [`Lifecycle`]: a case is rebuilt from its events with
+//! [`Lifecycle::replay`] (or [`ReadmissionCase::replay_under`] with a tuned profile); the
+//! events carry everything `submit` and `apply` need. The case keeps the regime profile it was
+//! opened with, so later changes to a deployment's profile do not change running cases.
 //!
 //! This module does not sign, store or send events, and does not decide parity (see `parity`).
 
@@ -33,6 +34,7 @@ use crate::StateCode;
 use crate::case_ref::{CaseKind, CaseRef};
 use crate::deadline::{self, Deadline, DueEvent};
 use crate::event::{Actor, FreeText};
+use crate::lifecycle::{self, Event, Lifecycle, ReplayError};
 use crate::reason::{LegalHoldKind, ReadmissionReason};
 use crate::regime::{HoldEffect, Party, Regime, RegimeProfile, ReplyTrack};
 use crate::time::Timestamp;
@@ -215,23 +217,9 @@ pub enum Error {
         /// The profile's regime.
         profile_regime: Regime,
     },
-    /// Replay of an empty history, or one that does not start with a submission by S.
-    #[error("a readmission history starts with READMISSION_SUBMITTED by the requesting state")]
-    ReplayStart,
-    /// Replay of an event out of sequence or from another case.
-    #[error(
-        "event {found_sequence} of {found_case_ref} does not follow event {expected_sequence} of {expected_case_ref}"
-    )]
-    ReplayOrder {
-        /// The case being rebuilt.
-        expected_case_ref: CaseRef,
-        /// The sequence number the next event should have.
-        expected_sequence: u64,
-        /// The event's case.
-        found_case_ref: CaseRef,
-        /// The event's sequence number.
-        found_sequence: u64,
-    },
+    /// A history that does not open with S's submission, or whose events are out of order.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
 }
 
 impl Error {
@@ -266,19 +254,7 @@ pub struct LegalHold {
 }
 
 /// One event of a readmission case, as stored and sent (the node signs its wire form).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ReadmissionEvent {
-    /// The case.
-    pub case_ref: CaseRef,
-    /// The event's position in the case, from 1.
-    pub sequence: u64,
-    /// Who took the step.
-    pub actor: Actor,
-    /// When.
-    pub occurred_at: Timestamp,
-    /// What happened.
-    pub kind: ReadmissionEventKind,
-}
+pub type ReadmissionEvent = Event<ReadmissionEventKind>;
 
 /// One readmission case: its parties, rules, status and the times its deadlines run from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,105 +350,41 @@ impl ReadmissionCase {
         Ok((case, event))
     }
 
-    /// The case after `actor` takes the step `kind` at `now`, or why the step is refused
-    /// (checks in the module documentation).
-    pub fn apply(
-        &self,
-        actor: Actor,
-        kind: &ReadmissionEventKind,
-        now: Timestamp,
+    /// Like [`Lifecycle::replay`], but under `profile` rather than the profile of the
+    /// regime the submission names: for a deployment or a test that tuned the regime's rules.
+    /// Refused with [`Error::RegimeMismatch`] when `profile` is another regime's.
+    pub fn replay_under(
+        profile: RegimeProfile,
+        events: &[ReadmissionEvent],
     ) -> Result<Self, Error> {
-        let status = self.status;
-        let step = kind.step();
-        if self.party_of(actor.state()).is_none() {
-            return Err(Error::NotAParty {
-                status,
-                step,
-                actor,
-            });
-        }
-        let transition = transition(status, step).ok_or(Error::StepNotAllowed { status, step })?;
-        let expected = self.performer_actor(transition.performer);
-        if actor != expected {
-            return Err(Error::WrongActor {
-                status,
-                step,
-                actor,
-                expected,
-            });
-        }
-        if now < self.last_event_at {
-            return Err(Error::TimeWentBackwards {
-                status,
-                step,
-                last_event_at: self.last_event_at,
-                now,
-            });
-        }
-        let due = deadline::due(self, now);
-        self.check_timing(transition.performer, kind, due.as_ref())?;
-        self.check_payload(kind, now)?;
-        Ok(self.advanced(kind, transition.to, now, due))
+        lifecycle::replay_with(events, |first| Self::begin_under(profile, first))
     }
 
-    /// Like [`ReadmissionCase::apply`], also returning the event to store, send and sign.
-    pub fn record(
-        &self,
-        actor: Actor,
-        kind: ReadmissionEventKind,
-        now: Timestamp,
-    ) -> Result<(Self, ReadmissionEvent), Error> {
-        let case = self.apply(actor, &kind, now)?;
-        let event = ReadmissionEvent {
-            case_ref: case.case_ref.clone(),
-            sequence: case.sequence,
-            actor,
-            occurred_at: now,
-            kind,
-        };
-        Ok((case, event))
-    }
-
-    /// Rebuilds a case from its events, in order, checking each as it was first checked.
-    pub fn replay(profile: RegimeProfile, events: &[ReadmissionEvent]) -> Result<Self, Error> {
-        let Some((first, rest)) = events.split_first() else {
-            return Err(Error::ReplayStart);
-        };
+    /// The case S's submission opens, under `profile`: the submission's own checks
+    /// ([`ReadmissionCase::submit`]) applied to the recorded event.
+    fn begin_under(profile: RegimeProfile, first: &ReadmissionEvent) -> Result<Self, Error> {
+        lifecycle::check_opening(first)?;
         let ReadmissionEventKind::Submitted {
             regime,
             arrival,
             track,
         } = first.kind
         else {
-            return Err(Error::ReplayStart);
+            return Err(ReplayError::ReplayStart.into());
         };
-        if first.sequence != 1 || first.actor != Actor::State(first.case_ref.first_state()) {
-            return Err(Error::ReplayStart);
-        }
         if regime != profile.regime {
             return Err(Error::RegimeMismatch {
                 case_regime: regime,
                 profile_regime: profile.regime,
             });
         }
-        let (mut case, _) = Self::submit(
+        let (case, _) = Self::submit(
             first.case_ref.clone(),
             profile,
             arrival,
             track,
             first.occurred_at,
         )?;
-        for event in rest {
-            if event.case_ref != case.case_ref || event.sequence != case.sequence + 1 {
-                return Err(Error::ReplayOrder {
-                    expected_case_ref: case.case_ref.clone(),
-                    expected_sequence: case.sequence + 1,
-                    found_case_ref: event.case_ref.clone(),
-                    found_sequence: event.sequence,
-                });
-            }
-            case = case.apply(event.actor, &event.kind, event.occurred_at)?;
-        }
         Ok(case)
     }
 
@@ -784,6 +696,77 @@ impl ReadmissionCase {
         if self.profile.legal_hold == HoldEffect::RestartTransferClock {
             self.transfer_clock_started_at = Some(now);
         }
+    }
+}
+
+impl Lifecycle for ReadmissionCase {
+    type Kind = ReadmissionEventKind;
+    type Status = ReadmissionStatus;
+    type Error = Error;
+
+    /// The case S's submission opens, under the profile of the regime it names.
+    fn begin(first: &ReadmissionEvent) -> Result<Self, Error> {
+        let ReadmissionEventKind::Submitted { regime, .. } = first.kind else {
+            return Err(ReplayError::ReplayStart.into());
+        };
+        Self::begin_under(regime.profile(), first)
+    }
+
+    /// The case after `actor` takes the step `kind` at `now`, or why the step is refused
+    /// (checks in the module documentation).
+    fn apply(
+        &self,
+        actor: Actor,
+        kind: &ReadmissionEventKind,
+        now: Timestamp,
+    ) -> Result<Self, Error> {
+        let status = self.status;
+        let step = kind.step();
+        if self.party_of(actor.state()).is_none() {
+            return Err(Error::NotAParty {
+                status,
+                step,
+                actor,
+            });
+        }
+        let transition = transition(status, step).ok_or(Error::StepNotAllowed { status, step })?;
+        let expected = self.performer_actor(transition.performer);
+        if actor != expected {
+            return Err(Error::WrongActor {
+                status,
+                step,
+                actor,
+                expected,
+            });
+        }
+        if now < self.last_event_at {
+            return Err(Error::TimeWentBackwards {
+                status,
+                step,
+                last_event_at: self.last_event_at,
+                now,
+            });
+        }
+        let due = deadline::due(self, now);
+        self.check_timing(transition.performer, kind, due.as_ref())?;
+        self.check_payload(kind, now)?;
+        Ok(self.advanced(kind, transition.to, now, due))
+    }
+
+    fn case_ref(&self) -> &CaseRef {
+        &self.case_ref
+    }
+
+    fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    fn last_event_at(&self) -> Timestamp {
+        self.last_event_at
+    }
+
+    fn status(&self) -> ReadmissionStatus {
+        self.status
     }
 }
 

@@ -8,7 +8,7 @@ use accord_domain::admission::{
 };
 use accord_domain::deadline;
 use accord_domain::reason::{AdmissionRefusal, OfferPauseReason};
-use accord_domain::{Actor, CaseRef, Regime, RegimeProfile, Timestamp};
+use accord_domain::{Actor, CaseRef, Lifecycle, Regime, ReplayError, Timestamp};
 
 use super::support::*;
 
@@ -84,8 +84,8 @@ fn admission_error_name(error: &Error) -> &'static str {
         Error::NoReasons { .. } => "NoReasons",
         Error::DuplicateReason { .. } => "DuplicateReason",
         Error::ConfirmationNotRequired { .. } => "ConfirmationNotRequired",
-        Error::ReplayStart => "ReplayStart",
-        Error::ReplayOrder { .. } => "ReplayOrder",
+        Error::Replay(ReplayError::ReplayStart) => "ReplayStart",
+        Error::Replay(ReplayError::ReplayOrder { .. }) => "ReplayOrder",
     }
 }
 
@@ -622,15 +622,12 @@ fn offers_and_admissions_replay_from_their_events() {
         .case
         .record(gb(), Kind::Granted, at("2025-10-03T09:00:00Z"))
         .unwrap();
-    let replayed = AdmissionCase::replay(
-        RegimeProfile::ukfr_2025(),
-        &[nomination.case_event.clone(), granted_event.clone()],
-    )
-    .unwrap();
+    let replayed =
+        AdmissionCase::replay(&[nomination.case_event.clone(), granted_event.clone()]).unwrap();
     assert_eq!(replayed, case);
     let offer_again = Offer::replay(&[published_event, nomination.offer_event]).unwrap();
     assert_eq!(offer_again, nomination.offer);
-    let out_of_order = AdmissionCase::replay(RegimeProfile::ukfr_2025(), &[granted_event]);
+    let out_of_order = AdmissionCase::replay(&[granted_event]);
     assert_eq!(
         out_of_order.map_err(|error| admission_error_name(&error)),
         Err("ReplayStart")

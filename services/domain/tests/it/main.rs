@@ -5,6 +5,7 @@
 //! offers, and property tests over random sequences of steps.
 
 mod admission;
+mod lifecycle;
 mod properties;
 mod readmission_deadlines;
 mod readmission_transitions;

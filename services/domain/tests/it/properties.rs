@@ -12,7 +12,9 @@ use accord_domain::readmission::{
 };
 use accord_domain::reason::{AdmissionRefusal, OfferPauseReason, ReadmissionReason};
 use accord_domain::regime::Silence;
-use accord_domain::{Actor, CaseRef, Period, Regime, RegimeProfile, ReplyTrack, Timestamp};
+use accord_domain::{
+    Actor, CaseRef, Lifecycle, Period, Regime, RegimeProfile, ReplyTrack, Timestamp,
+};
 use proptest::prelude::*;
 
 use super::support::*;
@@ -216,7 +218,7 @@ proptest! {
                 }
             }
         }
-        prop_assert_eq!(ReadmissionCase::replay(profile, &events), Ok(case));
+        prop_assert_eq!(ReadmissionCase::replay_under(profile, &events), Ok(case));
     }
 }
 

@@ -7,7 +7,7 @@ use accord_domain::readmission::{
 };
 use accord_domain::reason::{LegalHoldKind, ReadmissionReason};
 use accord_domain::regime::Silence;
-use accord_domain::{Actor, Period, Regime, RegimeProfile, ReplyTrack, Timestamp};
+use accord_domain::{Actor, Lifecycle, Period, Regime, RegimeProfile, ReplyTrack, Timestamp};
 
 use super::support::*;
 

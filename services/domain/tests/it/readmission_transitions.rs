@@ -6,7 +6,7 @@ use accord_domain::readmission::{
 };
 use accord_domain::reason::ReadmissionReason;
 use accord_domain::regime::{Party, Silence};
-use accord_domain::{Actor, Period, Regime, RegimeProfile};
+use accord_domain::{Actor, Lifecycle, Period, Regime, RegimeProfile};
 
 use super::support::*;
 

@@ -7,7 +7,8 @@ use accord_domain::readmission::{
 };
 use accord_domain::reason::{LegalHoldKind, ReadmissionReason};
 use accord_domain::{
-    Actor, CaseRef, FreeText, Period, RegimeProfile, ReplyTrack, StateCode, Timestamp,
+    Actor, CaseRef, FreeText, Lifecycle, Period, RegimeProfile, ReplayError, ReplyTrack, StateCode,
+    Timestamp,
 };
 
 pub fn state(code: &str) -> StateCode {
@@ -307,7 +308,7 @@ pub fn error_name(error: &readmission::Error) -> &'static str {
         E::SlotAfterDeadline { .. } => "SlotAfterDeadline",
         E::TransferBeforeSlot { .. } => "TransferBeforeSlot",
         E::RegimeMismatch { .. } => "RegimeMismatch",
-        E::ReplayStart => "ReplayStart",
-        E::ReplayOrder { .. } => "ReplayOrder",
+        E::Replay(ReplayError::ReplayStart) => "ReplayStart",
+        E::Replay(ReplayError::ReplayOrder { .. }) => "ReplayOrder",
     }
 }

@@ -45,7 +45,7 @@ use accord_domain::deadline;
 use accord_domain::parity;
 use accord_domain::reason::OfferPauseReason;
 use accord_domain::{
-    Actor, CaseKind, CaseRef, IdempotencyKey, RegimeProfile, StateCode, Timestamp,
+    Actor, CaseKind, CaseRef, IdempotencyKey, Lifecycle, RegimeProfile, StateCode, Timestamp,
 };
 use accord_proto::v1 as pb;
 use pb::admission_event::Detail;
@@ -570,7 +570,7 @@ impl App {
                 ),
             ));
         }
-        let case = AdmissionCase::replay(profile, std::slice::from_ref(&domain_event))
+        let case = AdmissionCase::replay(std::slice::from_ref(&domain_event))
             .map_err(|error| admission_error(&error, &case_ref.to_string()))?;
         let receipt_time = self.now();
         let change = Change {
@@ -789,7 +789,7 @@ impl App {
             })?;
             domain_events.push(domain_event);
         }
-        let case = AdmissionCase::replay(regime.profile(), &domain_events)
+        let case = AdmissionCase::replay(&domain_events)
             .map_err(|error| Error::Internal(format!("{case_ref} does not replay: {error}")))?;
         Ok(Some(LoadedAdmission {
             summary,
@@ -1003,8 +1003,7 @@ pub(crate) fn admission_error(error: &domain::Error, subject: &str) -> Error {
         D::UnknownCode { .. }
         | D::WrongCaseRef { .. }
         | D::RegimeMismatch { .. }
-        | D::ReplayStart
-        | D::ReplayOrder { .. } => Error::Internal(description),
+        | D::Replay(_) => Error::Internal(description),
         D::StepNotAllowed { .. }
         | D::TimeWentBackwards { .. }
         | D::NotDue { .. }

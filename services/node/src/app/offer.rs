@@ -23,7 +23,9 @@
 
 use accord_domain::admission::offer::Error as OfferError;
 use accord_domain::admission::{Offer, OfferEvent, OfferEventKind, OfferWindow};
-use accord_domain::{Actor, CaseKind, CaseRef, IdempotencyKey, Regime, StateCode, Timestamp};
+use accord_domain::{
+    Actor, CaseKind, CaseRef, IdempotencyKey, Lifecycle, Regime, StateCode, Timestamp,
+};
 use accord_proto::v1 as pb;
 use pb::offer_event::Detail;
 use prost::Message;
@@ -642,9 +644,7 @@ pub(crate) fn offer_error(error: &OfferError, subject: &str) -> Error {
             Error::invalid("window.end_time", description)
         }
         O::EmptyAmendment => Error::invalid("capacity", description),
-        O::WrongCaseKind { .. } | O::ReplayStart | O::ReplayOrder { .. } => {
-            Error::Internal(description)
-        }
+        O::WrongCaseKind { .. } | O::Replay(_) => Error::Internal(description),
         O::StepNotAllowed { .. }
         | O::TimeWentBackwards { .. }
         | O::AlreadyClaimed { .. }

@@ -12,7 +12,8 @@ use accord_domain::readmission::{self as domain, ReadmissionCase, ReadmissionEve
 use accord_domain::reason::ReadmissionReason;
 use accord_domain::regime::{ClockDuty, Party, Silence};
 use accord_domain::{
-    Actor, CaseKind, CaseRef, FreeText, IdempotencyKey, Regime, ReplyTrack, StateCode, Timestamp,
+    Actor, CaseKind, CaseRef, FreeText, IdempotencyKey, Lifecycle, Regime, ReplyTrack, StateCode,
+    Timestamp,
 };
 use accord_proto::v1 as pb;
 use accord_trust::PeerIdentity;
@@ -550,7 +551,7 @@ impl App {
             .map(convert::event_from_wire)
             .collect::<Result<_, _>>()
             .map_err(|_| Error::Internal(format!("{case_ref} holds an invalid event")))?;
-        let mut case = ReadmissionCase::replay(loaded.case.profile().clone(), &kept)
+        let mut case = ReadmissionCase::replay_under(loaded.case.profile().clone(), &kept)
             .map_err(|error| Error::Internal(format!("{case_ref} does not replay: {error}")))?
             .apply(
                 domain_event.actor,
@@ -773,7 +774,7 @@ impl App {
                 )));
             }
         };
-        let case = ReadmissionCase::replay(regime.profile(), &domain_events)
+        let case = ReadmissionCase::replay_under(regime.profile(), &domain_events)
             .map_err(|error| Error::Internal(format!("{case_ref} does not replay: {error}")))?;
         Ok(Some(Loaded {
             summary,
