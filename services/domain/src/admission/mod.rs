@@ -59,7 +59,7 @@ pub enum Error {
         /// The offer's reference.
         offer_ref: CaseRef,
     },
-    /// The profile is for another regime than the offer's or the case's.
+    /// The profile given to a nomination is for another regime than the offer's.
     #[error("the admission runs under {expected} but the profile given is {found}")]
     RegimeMismatch {
         /// The offer's or case's regime.

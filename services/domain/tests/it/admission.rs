@@ -444,33 +444,37 @@ fn an_amendment_moves_the_windows_end_but_not_before_its_opening() {
     ));
 }
 
+/// Every allowed admission step, written out from DOMAIN.md ("Admission offer", coordinator
+/// layer) and DESIGN.md §3; anything not listed is refused. DOMAIN.md's SLOT_MATCHED (linking
+/// a slot to a readmission's debt) is not an admission step: the offer's SLOT_CLAIMED names the
+/// admission, and the ledger, not the case, pairs admissions with returns.
 #[test]
 fn the_admission_transition_table_has_exactly_these_rows() {
     use Status::*;
+    #[rustfmt::skip]
     let expected: &[(Status, Step, By, Status)] = &[
         (Nominated, Step::VettingStarted, By::Admitting, Vetting),
+        // Deliberate: vetting is optional; A may decide straight from NOMINATED, as DESIGN.md
+        // §3 draws it (NOMINATED → GRANTED | REFUSED | WITHDRAWN; module docs).
         (Nominated, Step::Granted, By::Admitting, Granted),
         (Nominated, Step::Refused, By::Admitting, Refused),
+        // DOMAIN.md's CANDIDATE_WITHDRAWN; A records it, for the person or itself.
         (Nominated, Step::Withdrawn, By::Admitting, Withdrawn),
         (Vetting, Step::Granted, By::Admitting, Granted),
         (Vetting, Step::Refused, By::Admitting, Refused),
         (Vetting, Step::Withdrawn, By::Admitting, Withdrawn),
         (Granted, Step::TravelBooked, By::Admitting, TravelBooked),
+        // Deliberate: booking is optional; A may report the arrival straight from GRANTED
+        // (module docs), as DESIGN.md §3 draws it.
         (Granted, Step::Arrived, By::Admitting, Arrived),
         (Granted, Step::GrantLapsed, By::AdmittingClock, GrantLapsed),
         (TravelBooked, Step::Arrived, By::Admitting, Arrived),
-        (
-            TravelBooked,
-            Step::GrantLapsed,
-            By::AdmittingClock,
-            GrantLapsed,
-        ),
-        (
-            Arrived,
-            Step::DepartureConfirmed,
-            By::Origin,
-            DepartureConfirmed,
-        ),
+        // Deliberate: a booked journey does not stop the visa running out (module docs:
+        // "grant lapse [is] possible from GRANTED and TRAVEL_BOOKED").
+        (TravelBooked, Step::GrantLapsed, By::AdmittingClock, GrantLapsed),
+        // DOMAIN.md's ARRIVED ─▶ COUNTED is `AdmissionCase::is_counted`; DESIGN.md §3 adds O's
+        // confirmation where the regime asks for it.
+        (Arrived, Step::DepartureConfirmed, By::Origin, DepartureConfirmed),
     ];
     for from in Status::ALL {
         for step in Step::ALL {
