@@ -14,3 +14,4 @@ pub mod convert;
 pub mod grpc;
 pub mod server;
 pub mod store;
+pub mod violation;

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use accord_domain::parity::ParityLimit;
-use accord_proto::v1::admission_service_client::AdmissionServiceClient;
 use accord_proto::v1::admission_service_server::AdmissionServiceServer;
-use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
 use accord_proto::v1::readmission_service_server::ReadmissionServiceServer;
 use accord_trust::{
     ClientTls, EventSigningKey, EventVerifyingKey, Identity, PeerIdentity, PeerIdentityLayer,
@@ -23,6 +21,7 @@ use crate::app::{App, Backoff, DeadlineSweeper, Dispatcher, PartnerLink};
 use crate::clock::Clock;
 use crate::config::NodeConfig;
 use crate::grpc::admission::AdmissionApi;
+use crate::grpc::courier::GrpcCourier;
 use crate::grpc::readmission::ReadmissionApi;
 use crate::store::Store;
 
@@ -86,7 +85,7 @@ impl Node {
         };
         let signer = EventSigningKey::load(&config.tls.signing_key)
             .map_err(|error| configuration("tls.signing_key", &error))?;
-        let partners = partner_links(&config, &identity, &ca)?;
+        let (partners, courier) = partner_links(&config, &identity, &ca)?;
         let server_config = accord_trust::server_config(&identity, &ca, &crls)
             .map_err(|error| configuration("tls", &error))?;
         let store =
@@ -98,6 +97,7 @@ impl Node {
             signer,
             partners,
             config.limits.page_size_max,
+            Arc::new(courier),
         );
         let incoming = accord_trust::bind(config.listen_addr, server_config)
             .await
@@ -186,16 +186,16 @@ impl Node {
     }
 }
 
+/// What the node knows of each configured partner, and the courier that reaches their nodes.
 fn partner_links(
     config: &NodeConfig,
     identity: &Identity,
     ca: &accord_trust::CaBundle,
-) -> Result<Vec<PartnerLink>, Error> {
-    config
-        .partners
-        .iter()
-        .enumerate()
-        .map(|(index, partner)| {
+) -> Result<(Vec<PartnerLink>, GrpcCourier), Error> {
+    let mut courier = GrpcCourier::new();
+    let mut links = Vec::with_capacity(config.partners.len());
+    for (index, partner) in config.partners.iter().enumerate() {
+        {
             let field = |name: &str| format!("partners[{index}].{name}");
             let verifying_key =
                 EventVerifyingKey::load(&partner.signing_public_key).map_err(|error| {
@@ -208,17 +208,13 @@ fn partner_links(
                 .expect_peer(PeerIdentity::Node(partner.state));
             let channel = accord_trust::connect_lazy(&partner.endpoint, &tls)
                 .map_err(|error| Error::Configuration(format!("{}: {error}", field("endpoint"))))?;
-            Ok(PartnerLink {
+            courier = courier.with_partner(partner.state, channel, config.limits.max_message_bytes);
+            links.push(PartnerLink {
                 state: partner.state,
                 verifying_key,
                 parity_limit: partner.parity_limit.map(ParityLimit),
-                readmission: ReadmissionServiceClient::new(channel.clone())
-                    .max_decoding_message_size(config.limits.max_message_bytes)
-                    .max_encoding_message_size(config.limits.max_message_bytes),
-                admission: AdmissionServiceClient::new(channel)
-                    .max_decoding_message_size(config.limits.max_message_bytes)
-                    .max_encoding_message_size(config.limits.max_message_bytes),
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    Ok((links, courier))
 }

@@ -19,12 +19,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use accord_domain::StateCode;
-use accord_proto::v1 as pb;
-use prost::Message;
+use std::future::Future;
+use std::pin::Pin;
+
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
-use tonic::Code;
 
 use super::App;
 use crate::store::{Channel, DeliveryContent, DeliveryOutcome, PendingDelivery};
@@ -170,7 +169,11 @@ impl Dispatcher {
         link_failures: u32,
     ) -> (String, Verdict) {
         let attempts = message.attempts.saturating_add(1);
-        let result = tokio::time::timeout(self.attempt_timeout, send(app, &message)).await;
+        let result = tokio::time::timeout(
+            self.attempt_timeout,
+            app.courier().deliver(Parcel::of(&message)),
+        )
+        .await;
         let (outcome, verdict) = match result {
             Ok(Ok(())) => (
                 DeliveryOutcome::Delivered {
@@ -179,21 +182,19 @@ impl Dispatcher {
                 },
                 Verdict::Delivered,
             ),
-            Ok(Err(status)) if is_permanent(&status) => {
-                tracing::error!(case_ref = %message.case_ref, code = ?status.code(), message = status.message(), "partner refused an event for good");
+            Ok(Err(Refusal::Permanent(reason))) => {
+                tracing::error!(case_ref = %message.case_ref, reason, "partner refused an event for good");
                 let outcome = DeliveryOutcome::Refused {
                     id: message.id,
                     attempts,
-                    reason: format!("{:?}: {}", status.code(), status.message()),
+                    reason,
                 };
                 (outcome, Verdict::Kept)
             }
-            Ok(Err(status)) if is_link_failure(&status) => {
-                let error = format!("{:?}: {}", status.code(), status.message());
+            Ok(Err(Refusal::LinkDown(error))) => {
                 self.link_down(app, &message, attempts, link_failures, error)
             }
-            Ok(Err(status)) => {
-                let error = format!("{:?}: {}", status.code(), status.message());
+            Ok(Err(Refusal::Later(error))) => {
                 let retry_at = self.retry_at(app, attempts, &message);
                 (
                     message_retry(&message, attempts, retry_at, error),
@@ -340,101 +341,67 @@ impl Links {
     }
 }
 
-/// Errors a retry cannot cure: the partner understood the message and refused it.
-/// `ABORTED` is not one: a lost race on the partner's side, or a sequence clash that the
-/// winner's delivery resolves here (which then supersedes this message).
-fn is_permanent(status: &tonic::Status) -> bool {
-    matches!(
-        status.code(),
-        Code::InvalidArgument
-            | Code::PermissionDenied
-            | Code::AlreadyExists
-            | Code::Unauthenticated
-    ) || (status.code() == Code::FailedPrecondition && !is_transient_precondition(status))
+/// Why a partner did not take a message, as the courier that carried it reads the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The partner understood the message and refused it: a retry cannot cure it.
+    Permanent(String),
+    /// The partner could not be reached (or cannot work now): the whole link backs off.
+    LinkDown(String),
+    /// The partner asks for this message later (a lost race, a gap in a case's sequence).
+    Later(String),
 }
 
-/// Errors that say the partner could not be reached (or cannot work now), rather than
-/// anything about the message: the whole link backs off.
-fn is_link_failure(status: &tonic::Status) -> bool {
-    matches!(
-        status.code(),
-        Code::Unavailable
-            | Code::DeadlineExceeded
-            | Code::Cancelled
-            | Code::Unknown
-            | Code::ResourceExhausted
-    )
+/// The partner service a parcel is delivered to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `ReadmissionService.DeliverReadmissionEvent`.
+    Readmission,
+    /// `AdmissionService.DeliverAdmissionEvent`.
+    Admission,
+    /// `AdmissionService.DeliverOfferEvent`.
+    Offer,
 }
 
-/// Preconditions that time cures, by their `google.rpc.ErrorInfo` reason: a gap closes when
-/// the missing events arrive, an unknown signing key becomes known with the next directory.
-fn is_transient_precondition(status: &tonic::Status) -> bool {
-    use tonic_types::StatusExt;
-    status
-        .get_error_details()
-        .error_info()
-        .is_some_and(|info| matches!(info.reason.as_str(), "SEQUENCE_GAP" | "SIGNING_KEY_UNKNOWN"))
+/// What a courier carries: one due message's signed event, as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Parcel<'a> {
+    /// The partner's state, as the outbox names it.
+    pub destination: &'a str,
+    /// Where it goes.
+    pub route: Route,
+    /// The signed event's bytes; or, for a message written before outbox messages named
+    /// their event, the whole delivery request's bytes.
+    pub bytes: &'a [u8],
+    /// Whether `bytes` is a whole delivery request.
+    pub whole_request: bool,
 }
 
-async fn send(app: &App, message: &PendingDelivery) -> Result<(), tonic::Status> {
-    let destination = StateCode::parse(&message.destination)
-        .map_err(|error| tonic::Status::invalid_argument(format!("outbox destination: {error}")))?;
-    let partner = app.partner(destination).ok_or_else(|| {
-        tonic::Status::unavailable(format!("{destination} is no longer a configured partner"))
-    })?;
-    let content = &message.content;
-    match message.channel {
-        Channel::Readmission => {
-            let request = delivery_request(content, |event| pb::DeliverReadmissionEventRequest {
-                event: Some(event),
-            })?;
-            partner
-                .readmission
-                .clone()
-                .deliver_readmission_event(request)
-                .await?;
-        }
-        Channel::Admission => {
-            let request = delivery_request(content, |event| pb::DeliverAdmissionEventRequest {
-                event: Some(event),
-            })?;
-            partner
-                .admission
-                .clone()
-                .deliver_admission_event(request)
-                .await?;
-        }
-        Channel::Offer => {
-            let request = delivery_request(content, |event| pb::DeliverOfferEventRequest {
-                event: Some(event),
-            })?;
-            partner
-                .admission
-                .clone()
-                .deliver_offer_event(request)
-                .await?;
+impl<'a> Parcel<'a> {
+    fn of(message: &'a PendingDelivery) -> Self {
+        let (bytes, whole_request) = match &message.content {
+            DeliveryContent::Event(bytes) => (bytes.as_slice(), false),
+            DeliveryContent::Request(bytes) => (bytes.as_slice(), true),
+        };
+        Self {
+            destination: &message.destination,
+            route: match message.channel {
+                Channel::Readmission => Route::Readmission,
+                Channel::Admission => Route::Admission,
+                Channel::Offer => Route::Offer,
+            },
+            bytes,
+            whole_request,
         }
     }
-    Ok(())
 }
 
-/// The delivery request of a due message: its stored event wrapped by `wrap`, or the whole
-/// request a message written before event references holds.
-fn delivery_request<E, R>(
-    content: &DeliveryContent,
-    wrap: impl FnOnce(E) -> R,
-) -> Result<R, tonic::Status>
-where
-    E: Message + Default,
-    R: Message + Default,
-{
-    match content {
-        DeliveryContent::Event(event) => stored(event).map(wrap),
-        DeliveryContent::Request(request) => stored(request),
-    }
-}
-
-/// A stored event or request, decoded; one that does not decode is a corrupted store.
-fn stored<T: Message + Default>(bytes: &[u8]) -> Result<T, tonic::Status> {
-    T::decode(bytes).map_err(|error| tonic::Status::internal(format!("outbox message: {error}")))
+/// Carries a due message to a partner's node: the transport the dispatcher sends through
+/// (the node's gRPC clients, `grpc::courier`).
+pub trait Courier: Send + Sync + 'static {
+    /// Delivers `parcel` to its destination.
+    fn deliver<'a>(
+        &'a self,
+        parcel: Parcel<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + 'a>>;
 }

@@ -4,6 +4,8 @@
 //! node's own gateway); `Internal` keeps its detail for the log. The one mapping to a gRPC
 //! status is `grpc::status`.
 
+use crate::violation::{FieldViolation, Invalid};
+
 /// Why a precondition failed, in the vocabulary of `accord.v1.ErrorReason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precondition {
@@ -39,20 +41,11 @@ impl Precondition {
     }
 }
 
-/// One bad field of a request, named by its proto path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldViolation {
-    /// The field's path, e.g. `person.birth_year`.
-    pub field: String,
-    /// What is wrong with it.
-    pub description: String,
-}
-
 /// Why a use case failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// Fields of the request are missing or malformed; nothing was stored.
-    #[error("invalid request: {}", describe(.0))]
+    #[error("invalid request: {}", crate::violation::describe(.0))]
     InvalidArgument(Vec<FieldViolation>),
     /// The caller's identity may not make this call or act on this record.
     #[error("permission denied: {0}")]
@@ -99,14 +92,6 @@ pub enum Error {
     Internal(String),
 }
 
-fn describe(violations: &[FieldViolation]) -> String {
-    violations
-        .iter()
-        .map(|violation| format!("{}: {}", violation.field, violation.description))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 impl Error {
     /// One bad field.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
@@ -145,51 +130,23 @@ impl From<crate::store::Error> for Error {
     }
 }
 
-/// Collects field violations while a request is validated, so the caller learns every bad
-/// field at once.
-#[derive(Debug, Default)]
-pub struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    /// No violations yet.
-    pub fn new() -> Self {
-        Self::default()
+impl From<Invalid> for Error {
+    fn from(invalid: Invalid) -> Self {
+        Self::InvalidArgument(invalid.0)
     }
+}
 
-    /// Records a bad field.
-    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        });
-    }
-
-    /// Keeps `result`'s value, or records its error against `field`.
-    pub fn check<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        result: Result<T, E>,
-    ) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(error) => {
-                self.add(field, error.to_string());
-                None
+impl From<crate::convert::envelope::Error> for Error {
+    fn from(error: crate::convert::envelope::Error) -> Self {
+        use crate::convert::envelope::Error as Envelope;
+        let description = error.to_string();
+        match error {
+            Envelope::Invalid(invalid) => Self::InvalidArgument(invalid.0),
+            Envelope::KeyUnknown { subject, .. } => {
+                Self::precondition(Precondition::SigningKeyUnknown, subject, description)
             }
+            Envelope::SignatureInvalid(subject) => Self::SignatureInvalid(subject),
+            Envelope::Corrupt { .. } => Self::Internal(description),
         }
-    }
-
-    /// `Ok(())` when nothing was recorded.
-    pub fn finish(self) -> Result<(), Error> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidArgument(self.0))
-        }
-    }
-
-    /// Whether a violation was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }

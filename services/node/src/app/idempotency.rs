@@ -1,125 +1,83 @@
 //! Idempotent requests: how a use case recognises a caller's replay and answers it with the
-//! first outcome (common.proto, "Idempotency").
+//! first answer (common.proto, "Idempotency").
 //!
 //! A mutating request names a client-generated key; the first answer is stored with the key,
-//! the operation and a digest of the request ([`super::request_digest`]) in the same
-//! transaction as the change it reports. Asked again with the same key, a use case answers:
+//! the operation and a digest of the request (`command::RequestKey`) in the same transaction
+//! as the change it reports. Asked again with the same key, a use case answers:
 //!
-//! - the same operation and content: the first outcome, decoded, without deciding again;
+//! - the same operation and content: the first answer, read back, without deciding again;
 //! - other content or another operation: `KeyReused` (`ALREADY_EXISTS`);
 //! - a key never used: nothing, and the request is decided afresh.
 //!
-//! Outcomes are stored as protobuf encodings, so a replay answers byte for byte what the
-//! first call answered. Partners' event deliveries carry their own keys and are recognised by
-//! the stored event itself, not here.
-//!
-//! **An outcome is stored without its case history.** Every outcome holds the case with its
-//! whole history ([`CaseAnswer`]), so records that kept it grew with the square of a case's
-//! length. A record keeps the outcome with the history left out and `history_through`, the
-//! sequence it reached; the history is the case's events 1 to that sequence, which are stored
-//! anyway, and a replay reads them back. A history is only ever replaced when this node's
-//! events lose a sequence clash (`readmission::resolve_clash`); the records of the displaced
-//! steps are then made whole, in the same transaction, from the history being replaced
-//! ([`App::whole_answers`]).
+//! A record keeps the answer without its case history (`convert::answers`): the history is
+//! the case's events up to the sequence the record names, which are stored anyway and read
+//! back on a replay. A history is only ever replaced when this node's events lose a sequence
+//! clash (`readmission::resolve_clash`); the records of the displaced steps are then made
+//! whole, in the same transaction, from the history being replaced ([`App::whole_answers`]).
+//! Partners' event deliveries carry their own keys and are recognised by the stored event
+//! itself, not here.
 
-use accord_domain::{CaseRef, IdempotencyKey};
-use accord_proto::v1 as pb;
-use prost::Message;
+use accord_domain::CaseRef;
 
-use super::admission::AdmissionOutcome;
-use super::envelope::CaseEvent;
-use super::offer::OfferOutcome;
-use super::readmission::StepOutcome;
+use super::case::CaseType;
 use super::{App, Error, retry_on_conflict};
+use crate::convert::answers::{self, StoredOutcome};
+use crate::convert::command::{Answer, RequestKey};
+use crate::convert::envelope::Signed;
 use crate::store::{Change, Committed, IdempotencyRecord, StoredAnswer};
 
-/// A case's history and the event a step recorded, as an outcome holds them.
-type HistoryAndEvent<'a, E> = (&'a mut Vec<E>, &'a mut Option<E>);
-
-/// An outcome that holds a case (or an offer) with its history, and the event the step
-/// recorded.
-pub(crate) trait CaseAnswer: Message + Default {
-    /// The case's event on the wire.
-    type Event: CaseEvent + PartialEq;
-    /// The case's reference, if the outcome holds the case.
-    fn case_ref(&self) -> Option<&str>;
-    /// The case's history and the recorded event, if the outcome holds the case.
-    fn history_and_event(&mut self) -> Option<HistoryAndEvent<'_, Self::Event>>;
-}
-
-macro_rules! case_answer {
-    ($outcome:ty, $case:ident, $reference:ident, $event:ty) => {
-        impl CaseAnswer for $outcome {
-            type Event = $event;
-            fn case_ref(&self) -> Option<&str> {
-                self.$case.as_ref().map(|case| case.$reference.as_str())
-            }
-            fn history_and_event(&mut self) -> Option<HistoryAndEvent<'_, Self::Event>> {
-                let case = self.$case.as_mut()?;
-                Some((&mut case.events, &mut self.event))
-            }
-        }
-    };
-}
-
-case_answer!(StepOutcome, readmission, case_ref, pb::ReadmissionEvent);
-case_answer!(AdmissionOutcome, admission, case_ref, pb::AdmissionEvent);
-case_answer!(OfferOutcome, offer, offer_ref, pb::OfferEvent);
-
-/// The request a use case answers, for its idempotency record and its replay look-up.
-pub(crate) struct IdempotencyContext<'a> {
+/// The request a use case answers: who asked, and the key that makes it idempotent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asked<'a> {
     /// The caller's identity (its SPIFFE id): keys are scoped to their caller.
     pub(crate) caller: &'a str,
-    /// The caller's key.
-    pub(crate) idempotency_key: &'a IdempotencyKey,
-    /// The RPC the key was used for.
-    pub(crate) operation: &'a str,
-    /// SHA-256 of the request, see [`super::request_digest`].
-    pub(crate) request_digest: &'a [u8],
+    /// The request's key.
+    pub(crate) key: &'a RequestKey,
 }
 
 impl App {
-    /// The first answer to (caller, key), decoded, if the key was used for the same operation
-    /// and content; `KeyReused` if it was used with other content or for another operation;
+    /// The first answer to the request, if its key was used for the same operation and
+    /// content; `KeyReused` if it was used with other content or for another operation;
     /// `None` if it was never used.
-    pub(crate) async fn first_outcome_of<T: CaseAnswer>(
+    pub(crate) async fn first_answer_to<L: CaseType>(
         &self,
-        context: &IdempotencyContext<'_>,
-    ) -> Result<Option<T>, Error> {
+        asked: Asked<'_>,
+    ) -> Result<Option<Answer<L>>, Error> {
+        let key = asked.key;
         let Some(first) = self
             .store()
-            .find_idempotency(context.caller, context.idempotency_key.as_str())
+            .find_idempotency(asked.caller, key.idempotency_key.as_str())
             .await?
         else {
             return Ok(None);
         };
-        if first.operation != context.operation || first.request_digest != context.request_digest {
-            return Err(Error::KeyReused(context.idempotency_key.to_string()));
+        if first.operation != key.operation || first.request_digest != key.request_digest {
+            return Err(Error::KeyReused(key.idempotency_key.to_string()));
         }
-        self.outcome_from(first.answer()).await.map(Some)
+        self.answer_from(first.answer()).await.map(Some)
     }
 
-    /// Runs a keyed step: answers the first outcome if the request is a replay, else
+    /// Runs a keyed step: answers the first answer if the request is a replay, else
     /// `attempt`, read again and retried while a concurrent change wins
     /// ([`super::retry_on_conflict`]); the replay check is repeated on every attempt, since
     /// the concurrent change may be this very request, sent twice.
-    pub(crate) async fn replay_or_attempt<T, F, Fut>(
+    pub(crate) async fn replay_or_attempt<L, F, Fut>(
         &self,
         subject: &CaseRef,
-        context: &IdempotencyContext<'_>,
+        asked: Asked<'_>,
         mut attempt: F,
-    ) -> Result<T, Error>
+    ) -> Result<Answer<L>, Error>
     where
-        T: CaseAnswer,
+        L: CaseType,
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Error>>,
+        Fut: Future<Output = Result<Answer<L>, Error>>,
     {
         retry_on_conflict(subject, || {
-            let first = self.first_outcome_of(context);
+            let first = self.first_answer_to::<L>(asked);
             let fresh = attempt();
             async move {
                 match first.await? {
-                    Some(outcome) => Ok(outcome),
+                    Some(answer) => Ok(answer),
                     None => fresh.await,
                 }
             }
@@ -127,79 +85,79 @@ impl App {
         .await
     }
 
-    /// Commits a change and answers `outcome`, or the first answer when the writer found
-    /// the same request committed before.
-    pub(crate) async fn commit_with_outcome<T: CaseAnswer>(
+    /// Commits a change and gives `answer`, or the first answer when the writer found the
+    /// same request committed before.
+    pub(crate) async fn commit_answer<L: CaseType>(
         &self,
         change: Change,
-        outcome: T,
-    ) -> Result<T, Error> {
+        answer: Answer<L>,
+    ) -> Result<Answer<L>, Error> {
         match self.store().commit(change).await? {
-            Committed::Applied => Ok(outcome),
-            Committed::Replayed(first) => self.outcome_from(first).await,
+            Committed::Applied => Ok(answer),
+            Committed::Replayed(first) => self.answer_from(first).await,
         }
     }
 
-    /// The idempotency record remembering `outcome` as the answer to `context`, stored
-    /// without its history (see the module's docs). The history is taken out of `outcome`
-    /// for the encoding and put back.
-    pub(crate) fn outcome_record<T: CaseAnswer>(
+    /// The idempotency record remembering `answer` as the answer to `asked`.
+    pub(crate) fn answer_record<L: CaseType>(
         &self,
-        context: &IdempotencyContext<'_>,
-        outcome: &mut T,
+        asked: Asked<'_>,
+        answer: &Answer<L>,
     ) -> IdempotencyRecord {
-        let (response, history_through) = stored_form(outcome);
+        let (response, history_through) = answers::stored_form(answer);
         IdempotencyRecord {
-            caller: context.caller.to_owned(),
-            idempotency_key: context.idempotency_key.to_string(),
-            operation: context.operation.to_owned(),
-            request_digest: context.request_digest.to_vec(),
+            caller: asked.caller.to_owned(),
+            idempotency_key: asked.key.idempotency_key.to_string(),
+            operation: asked.key.operation.to_owned(),
+            request_digest: asked.key.request_digest.clone(),
             response,
             created_at: self.now().as_millis(),
             history_through,
         }
     }
 
-    /// An outcome as first answered, from its stored form: with its history read back from
-    /// the case's events when the record left it out.
-    async fn outcome_from<T: CaseAnswer>(&self, stored: StoredAnswer) -> Result<T, Error> {
-        let mut outcome: T = decode_outcome(&stored.response)?;
+    /// An answer as first given, from its stored form: with its history read back from the
+    /// case's events when the record left it out.
+    async fn answer_from<L: CaseType>(&self, stored: StoredAnswer) -> Result<Answer<L>, Error> {
+        let mut outcome = StoredOutcome::<L>::decode(&stored.response)?;
+        let regime = outcome.regime();
         let Some(through) = stored.history_through else {
-            return Ok(outcome);
+            return Ok(outcome.into_answer(None, regime)?);
         };
         let case_ref = outcome
             .case_ref()
-            .ok_or_else(|| Error::Internal("a stored answer without its case".into()))?
-            .to_owned();
+            .ok_or_else(|| Error::Internal("a stored answer without its case".into()))?;
         let history = self
             .store()
             .events_through(&case_ref, through)
             .await?
             .iter()
-            .map(|record| {
-                T::Event::decode(record.envelope.as_slice())
-                    .map_err(|error| Error::Internal(format!("stored event: {error}")))
-            })
+            .map(|record| Signed::stored(&record.envelope, regime))
             .collect::<Result<Vec<_>, _>>()?;
-        restore_history(&mut outcome, history, through)?;
-        Ok(outcome)
+        if history.len() as u64 != through {
+            return Err(Error::Internal(format!(
+                "a stored answer reaches event {through}, {case_ref} holds {}",
+                history.len()
+            )));
+        }
+        Ok(outcome.into_answer(Some(history), regime)?)
     }
 
     /// The records of `caller`'s keys among `displaced` whose answers reach into the history
     /// from `from_sequence` on, made whole from `history`, the case's history before it is
     /// replaced (see the module's docs).
-    pub(crate) async fn whole_answers<T: CaseAnswer>(
+    pub(crate) async fn whole_answers<L: CaseType>(
         &self,
         caller: &str,
-        displaced: &[T::Event],
-        history: &[T::Event],
+        displaced: &[Signed<L>],
+        history: &[Signed<L>],
         from_sequence: u64,
     ) -> Result<Vec<IdempotencyRecord>, Error> {
         let mut whole = Vec::new();
         for event in displaced {
             let Some(mut record) = self
                 .store()
-                .find_idempotency(caller, event.idempotency_key())
+                .find_idempotency(caller, event.header().idempotency_key)
                 .await?
             else {
                 continue;
@@ -207,67 +165,10 @@ impl App {
             let Some(through) = record.history_through.filter(|&n| n >= from_sequence) else {
                 continue;
             };
-            let mut outcome: T = decode_outcome(&record.response)?;
-            let reached = history
-                .iter()
-                .take_while(|event| event.sequence() <= through)
-                .cloned()
-                .collect();
-            restore_history(&mut outcome, reached, through)?;
-            record.response = outcome.encode_to_vec();
+            record.response = answers::made_whole(&record.response, history, through)?;
             record.history_through = None;
             whole.push(record);
         }
         Ok(whole)
     }
-}
-
-/// `outcome` encoded without its history and its recorded event (the history's last), and
-/// the sequence the history reached; whole, and `None`, when the history is not the case's
-/// events from 1 on without a gap ending with the recorded event (then it could not be read
-/// back).
-fn stored_form<T: CaseAnswer>(outcome: &mut T) -> (Vec<u8>, Option<u64>) {
-    let Some((history, event)) = outcome.history_and_event() else {
-        return (outcome.encode_to_vec(), None);
-    };
-    let from_the_first = history
-        .iter()
-        .enumerate()
-        .all(|(index, event)| event.sequence() == index as u64 + 1);
-    if !from_the_first || history.is_empty() || event.as_ref() != history.last() {
-        return (outcome.encode_to_vec(), None);
-    }
-    let through = history.len() as u64;
-    let taken = (std::mem::take(history), event.take());
-    let response = outcome.encode_to_vec();
-    if let Some((history, event)) = outcome.history_and_event() {
-        (*history, *event) = taken;
-    }
-    (response, Some(through))
-}
-
-/// Puts back into `outcome` its history (events 1 to `through`) and its recorded event, the
-/// history's last, which the stored form left out.
-fn restore_history<T: CaseAnswer>(
-    outcome: &mut T,
-    history: Vec<T::Event>,
-    through: u64,
-) -> Result<(), Error> {
-    if history.len() as u64 != through {
-        return Err(Error::Internal(format!(
-            "a stored answer reaches event {through}, the case holds {}",
-            history.len()
-        )));
-    }
-    let (case_history, event) = outcome
-        .history_and_event()
-        .ok_or_else(|| Error::Internal("a stored answer without its case".into()))?;
-    *event = history.last().cloned();
-    *case_history = history;
-    Ok(())
-}
-
-/// A stored outcome; one that does not decode is a corrupted store.
-fn decode_outcome<T: Message + Default>(bytes: &[u8]) -> Result<T, Error> {
-    T::decode(bytes).map_err(|error| Error::Internal(format!("stored response: {error}")))
 }

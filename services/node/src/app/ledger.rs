@@ -96,7 +96,7 @@ impl App {
                     continue;
                 }
                 if let Some(loaded) = self.load_offer(&offer_ref).await? {
-                    offers.push(loaded.offer);
+                    offers.push(loaded.case);
                 }
             }
         }

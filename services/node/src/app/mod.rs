@@ -1,19 +1,22 @@
 //! The node's use cases, over the domain core and the store.
 //!
 //! [`App`] holds what every use case needs: this node's state, the store, the clock, the
-//! state's event-signing key and the links to partner nodes. Use cases take already
-//! authenticated callers (the `grpc` layer reads identities from certificates) and decide
-//! authorization themselves, before validation and before any storage. They never touch
-//! sea-orm or tonic's server types; they speak domain types and the signed wire events that
-//! nodes exchange and store verbatim.
+//! state's event-signing key, what it knows of its partners, and the courier that carries
+//! its messages to them. Use cases take already authenticated callers (the `grpc` layer
+//! reads identities from certificates) and decide authorization themselves, before
+//! validation and before any storage. They take commands and give answers in the domain's
+//! terms (`convert::command`); a signed event travels through them as an envelope
+//! (`convert::envelope`), never as a wire message they read or build. They never touch
+//! sea-orm (only `store` does) or tonic.
 
 pub mod admission;
+pub(crate) mod case;
 mod deadlines;
 mod dispatcher;
-pub(crate) mod envelope;
 mod error;
 mod idempotency;
 mod ledger;
+mod list;
 pub mod offer;
 pub mod readmission;
 
@@ -22,16 +25,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use accord_domain::parity::ParityLimit;
-use accord_domain::{CaseRef, StateCode, Timestamp};
-use accord_proto::v1::admission_service_client::AdmissionServiceClient;
-use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
+use accord_domain::{CaseRef, Regime, StateCode, Timestamp};
 use accord_trust::{EventSigningKey, EventVerifyingKey, PeerIdentity};
 use sha2::{Digest, Sha256};
-use tonic::transport::Channel;
 
 pub use deadlines::DeadlineSweeper;
-pub use dispatcher::{Backoff, Dispatcher};
-pub use error::{Error, FieldViolation, Precondition, Violations};
+pub use dispatcher::{Backoff, Courier, Dispatcher, Parcel, Refusal, Route};
+pub use error::{Error, Precondition};
 
 use crate::clock::Clock;
 use crate::store::{AuditRecord, Store};
@@ -39,9 +39,6 @@ use crate::store::{AuditRecord, Store};
 /// How many attempts in all, the first included, a use case makes at one change before it
 /// gives up on a case that keeps changing under it (see [`retry_on_conflict`]).
 const CONFLICT_ATTEMPTS_MAX: usize = 4;
-
-/// Events per page of a history read when the caller names no page size.
-const EVENT_PAGE_SIZE_DEFAULT: u32 = 50;
 
 /// A partner node as this node knows it.
 #[derive(Clone)]
@@ -52,10 +49,6 @@ pub struct PartnerLink {
     pub verifying_key: EventVerifyingKey,
     /// Its parity limit, if configured.
     pub parity_limit: Option<ParityLimit>,
-    /// A client for its readmission service (connects lazily, reconnects after failures).
-    pub readmission: ReadmissionServiceClient<Channel>,
-    /// A client for its admission service (offers and admission cases), on the same channel.
-    pub admission: AdmissionServiceClient<Channel>,
 }
 
 /// Everything the use cases share; cheap to clone.
@@ -71,6 +64,7 @@ struct Inner {
     signer: EventSigningKey,
     partners: HashMap<StateCode, PartnerLink>,
     page_size_max: u32,
+    courier: Arc<dyn Courier>,
 }
 
 impl App {
@@ -82,6 +76,7 @@ impl App {
         signer: EventSigningKey,
         partners: Vec<PartnerLink>,
         page_size_max: u32,
+        courier: Arc<dyn Courier>,
     ) -> Self {
         let partners = partners
             .into_iter()
@@ -95,6 +90,7 @@ impl App {
                 signer,
                 partners,
                 page_size_max,
+                courier,
             }),
         }
     }
@@ -117,17 +113,77 @@ impl App {
         &self.inner.signer
     }
 
-    pub(crate) fn partner(&self, state: StateCode) -> Option<&PartnerLink> {
-        self.inner.partners.get(&state)
-    }
-
     /// The configured partner states.
     pub(crate) fn partner_states(&self) -> impl Iterator<Item = StateCode> + '_ {
         self.inner.partners.keys().copied()
     }
 
+    /// The most records or events one page holds.
     pub(crate) fn page_size_max(&self) -> u32 {
         self.inner.page_size_max
+    }
+
+    /// The courier that carries messages to partner nodes.
+    pub(crate) fn courier(&self) -> &dyn Courier {
+        self.inner.courier.as_ref()
+    }
+
+    /// The event-signing key of `partner`'s node; a state that is no partner is refused.
+    pub(crate) fn partner_key(&self, partner: StateCode) -> Result<EventVerifyingKey, Error> {
+        self.inner
+            .partners
+            .get(&partner)
+            .map(|link| link.verifying_key.clone())
+            .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))
+    }
+
+    /// The parity limit of the pair this node forms with `partner`, if one is configured.
+    pub(crate) fn partner_parity_limit(&self, partner: StateCode) -> Option<ParityLimit> {
+        self.inner
+            .partners
+            .get(&partner)
+            .and_then(|link| link.parity_limit)
+    }
+
+    /// Whether a record under `regime` may be opened with `partner`: the partner must be
+    /// configured. `subject` names the record (or the partner, before the record exists)
+    /// in the refusal.
+    pub(crate) fn check_agreement(
+        &self,
+        partner: StateCode,
+        regime: Regime,
+        subject: &str,
+    ) -> Result<(), Error> {
+        let own = self.own_state();
+        let _ = regime;
+        if !self.inner.partners.contains_key(&partner) {
+            return Err(Error::precondition(
+                Precondition::NoAgreement,
+                subject,
+                format!("{partner} is not a partner of {own}: no node is configured for it"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `regime` lets a person's data flow from `from` to `to` (UK–France: none from
+    /// France to the UK).
+    pub(crate) fn check_data_flow(
+        &self,
+        regime: Regime,
+        (from, to): (StateCode, StateCode),
+        subject: &str,
+        refusal: impl FnOnce() -> String,
+    ) -> Result<(), Error> {
+        if regime.profile().may_send_personal_data(from, to) {
+            Ok(())
+        } else {
+            Err(Error::precondition(
+                Precondition::NoAgreement,
+                subject,
+                refusal(),
+            ))
+        }
     }
 
     /// Only this node's own gateway may call the local API.
@@ -273,53 +329,4 @@ where
     Err(Error::Aborted(format!(
         "{subject} kept changing concurrently; retry"
     )))
-}
-
-/// Which part of a signed history (of a case or an offer) a read asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventPageRequest {
-    /// Only events with a greater sequence.
-    pub after_sequence: u64,
-    /// At most this many events: 0 asks for the default page
-    /// (`EVENT_PAGE_SIZE_DEFAULT`), and no page exceeds the node's `page_size_max`.
-    pub page_size: u32,
-}
-
-/// One page of a signed history, in sequence order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventPage<E> {
-    /// The events of the page.
-    pub events: Vec<E>,
-    /// The sequence of the page's last event when more follow (the next page's token);
-    /// empty when the page ends the history.
-    pub next_page_token: String,
-}
-
-impl App {
-    /// The page of `history` that `request` asks for: the events after its sequence, at
-    /// most its page size (or the default), and the token of the next page.
-    pub(crate) fn event_page<E: envelope::CaseEvent>(
-        &self,
-        history: Vec<E>,
-        request: EventPageRequest,
-    ) -> EventPage<E> {
-        let limit = match request.page_size {
-            0 => EVENT_PAGE_SIZE_DEFAULT,
-            size => size.min(self.page_size_max()),
-        } as usize;
-        let mut events: Vec<E> = history
-            .into_iter()
-            .filter(|event| event.sequence() > request.after_sequence)
-            .collect();
-        let more = events.len() > limit;
-        events.truncate(limit);
-        let next_page_token = match (more, events.last()) {
-            (true, Some(last)) => last.sequence().to_string(),
-            _ => String::new(),
-        };
-        EventPage {
-            events,
-            next_page_token,
-        }
-    }
 }

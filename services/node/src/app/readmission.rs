@@ -1,100 +1,54 @@
 //! Readmission use cases: opening a case, every caseworker step, receiving the partner's
-//! events, and reading cases.
+//! events (with the resolution of two events claiming one sequence), the deadlines this
+//! node's clock owns, and reading cases.
 //!
-//! Every change follows one path: read the case and its signed history, rebuild the domain
-//! case from it, let the domain decide the step, sign the new event, and commit the event,
-//! the case summary, the idempotency record and the partner's outbox message in one
-//! transaction. A lost race (another change reached the case first) reads again and retries.
+//! Steps follow the shared pipeline (`case`); what is particular to readmissions is here:
+//! the receipt that starts R's reply clock, the parity guard on a received request, the
+//! refusal of a step that a recorded lapse cut off, and a hold's release naming its hold.
 
 use accord_domain::deadline::{self, Deadline};
-use accord_domain::parity::{self, ParityLimit};
-use accord_domain::readmission::{self as domain, ReadmissionCase, ReadmissionEventKind};
-use accord_domain::reason::ReadmissionReason;
-use accord_domain::regime::{ClockDuty, Party, Silence};
-use accord_domain::{
-    Actor, CaseKind, CaseRef, FreeText, IdempotencyKey, Lifecycle, Regime, ReplyTrack, StateCode,
-    Timestamp,
+use accord_domain::parity;
+use accord_domain::readmission::{
+    self as domain, ReadmissionCase, ReadmissionEventKind, ReadmissionStatus, ReadmissionStep,
 };
-use accord_proto::v1 as pb;
+use accord_domain::reason::ReadmissionReason;
+use accord_domain::regime::{ClockDuty, Silence};
+use accord_domain::{Actor, CaseKind, CaseRef, Event, FreeText, Lifecycle, StateCode, Timestamp};
 use accord_trust::PeerIdentity;
-use pb::readmission_event::Detail;
-use prost::Message;
 
-use super::envelope;
-use super::idempotency::IdempotencyContext;
-use super::{App, Error, EventPage, EventPageRequest, Precondition, not_before, retry_on_conflict};
+use super::case::{CaseType, Loaded, check_sequence, event_record};
+use super::idempotency::Asked;
+use super::{App, Error, Precondition, not_before};
+use crate::convert::command::{
+    Answer, EventPage, EventPageRequest, ListQuery, OpenReadmission, ReadmissionFilter, Receipt,
+    RecordPage, Step,
+};
+use crate::convert::envelope::{Signed, Wire};
 use crate::convert::readmission as convert;
-use crate::convert::to_wire_time;
-use crate::store::{self, CaseRecord, CaseWrite, Change, Channel, EventRef, OutboxMessage};
+use crate::store::{self, CaseWrite, Change, Channel};
 
-/// A validated request to open a readmission case (S's caseworker, through S's gateway).
-#[derive(Debug, Clone)]
-pub struct OpenReadmission {
-    /// The caller's key.
-    pub idempotency_key: IdempotencyKey,
-    /// SHA-256 of the request, see [`super::request_digest`].
-    pub request_digest: Vec<u8>,
-    /// R.
-    pub requested: StateCode,
-    /// The regime of the pair's agreement.
-    pub regime: Regime,
-    /// When the person arrived in S.
-    pub arrival: Timestamp,
-    /// Standard, exceptional or detained.
-    pub track: ReplyTrack,
-    /// The submission as it will travel (person, evidence, notes), already validated.
-    pub submission: pb::ReadmissionSubmission,
+/// What a readmission event carries beyond the domain's facts.
+pub type Detail = <ReadmissionCase as Wire>::Detail;
+
+/// The wire event of a readmission case, as a partner delivers it.
+pub type WireEvent = <ReadmissionCase as Wire>::WireEvent;
+
+impl CaseType for ReadmissionCase {
+    const KIND: CaseKind = CaseKind::Readmission;
+    const CHANNEL: Channel = Channel::Readmission;
+
+    fn refusal(error: &domain::Error, subject: &str) -> Error {
+        domain_error(error, subject)
+    }
+
+    fn step_refusal(loaded: &Loaded<Self>, error: &domain::Error, subject: &str) -> Error {
+        step_error(loaded, error, subject)
+    }
+
+    fn next_own_deadline(case: &Self, own: StateCode) -> Option<Timestamp> {
+        next_own_deadline(case, own)
+    }
 }
-
-/// A validated caseworker step on an existing case.
-#[derive(Debug, Clone)]
-pub struct Step {
-    /// The caller's key.
-    pub idempotency_key: IdempotencyKey,
-    /// SHA-256 of the request.
-    pub request_digest: Vec<u8>,
-    /// The RPC, for the idempotency record.
-    pub operation: &'static str,
-    /// The case.
-    pub case_ref: CaseRef,
-    /// What the domain sees.
-    pub kind: ReadmissionEventKind,
-    /// What the wire event carries.
-    pub detail: Option<Detail>,
-}
-
-/// A case and the event a step recorded: every step RPC answers this.
-#[derive(Clone, PartialEq, Message)]
-pub struct StepOutcome {
-    /// The case after the step.
-    #[prost(message, optional, tag = "1")]
-    pub readmission: Option<pb::ReadmissionCase>,
-    /// The event recorded.
-    #[prost(message, optional, tag = "2")]
-    pub event: Option<pb::ReadmissionEvent>,
-}
-
-/// Which cases a list returns, and where its page starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadmissionListQuery {
-    /// Only cases with this partner state.
-    pub counterpart: Option<StateCode>,
-    /// Only cases in this status.
-    pub status: Option<domain::ReadmissionStatus>,
-    /// The last reference of the previous page.
-    pub after: Option<String>,
-    /// At most this many cases (capped at the node's page size maximum).
-    pub page_size: u32,
-}
-
-/// A case as stored: summary, signed history, and the domain case rebuilt from it.
-struct Loaded {
-    summary: CaseRecord,
-    events: Vec<pb::ReadmissionEvent>,
-    case: ReadmissionCase,
-}
-
-const OPERATION_OPEN: &str = "OpenReadmission";
 
 impl App {
     /// Opens a case: S records SUBMITTED and queues it for R's node.
@@ -106,53 +60,38 @@ impl App {
     pub async fn open_readmission(
         &self,
         caller: &str,
-        request: OpenReadmission,
-    ) -> Result<StepOutcome, Error> {
-        let key = request.idempotency_key.clone();
-        let digest = request.request_digest.clone();
-        match self.prepare_opening(caller, request) {
-            Ok((change, outcome)) => self.commit_with_outcome(change, outcome).await,
-            Err(error) => {
-                let context = IdempotencyContext {
-                    caller,
-                    idempotency_key: &key,
-                    operation: OPERATION_OPEN,
-                    request_digest: &digest,
-                };
-                match self.first_outcome_of(&context).await? {
-                    Some(outcome) => Ok(outcome),
-                    None => Err(error),
-                }
-            }
+        request: OpenReadmission<Detail>,
+    ) -> Result<Answer<ReadmissionCase>, Error> {
+        let asked = Asked {
+            caller,
+            key: &request.key,
+        };
+        match self.prepare_opening(asked, &request) {
+            Ok((change, answer)) => self.commit_answer(change, answer).await,
+            Err(error) => match self.first_answer_to(asked).await? {
+                Some(answer) => Ok(answer),
+                None => Err(error),
+            },
         }
     }
 
     /// The case, its SUBMITTED event and the change that records them.
     fn prepare_opening(
         &self,
-        caller: &str,
-        request: OpenReadmission,
-    ) -> Result<(Change, StepOutcome), Error> {
+        asked: Asked<'_>,
+        request: &OpenReadmission<Detail>,
+    ) -> Result<(Change, Answer<ReadmissionCase>), Error> {
         let own = self.own_state();
         let requested = request.requested;
-        if self.partner(requested).is_none() {
-            return Err(Error::precondition(
-                Precondition::NoAgreement,
-                requested.to_string(),
-                format!("{requested} is not a partner of {own}: no node is configured for it"),
-            ));
-        }
+        let subject = requested.to_string();
+        self.check_agreement(requested, request.regime, &subject)?;
+        self.check_data_flow(request.regime, (own, requested), &subject, || {
+            format!(
+                "under {} no personal data may flow from {own} to {requested}",
+                request.regime.code()
+            )
+        })?;
         let profile = request.regime.profile();
-        if !profile.may_send_personal_data(own, requested) {
-            return Err(Error::precondition(
-                Precondition::NoAgreement,
-                requested.to_string(),
-                format!(
-                    "under {} no personal data may flow from {own} to {requested}",
-                    request.regime.code()
-                ),
-            ));
-        }
         let now = self.now();
         let case_ref = CaseRef::new(
             CaseKind::Readmission,
@@ -163,86 +102,48 @@ impl App {
         .map_err(|error| Error::Internal(format!("case reference: {error}")))?;
         let (case, event) =
             ReadmissionCase::submit(case_ref, profile, request.arrival, request.track, now)
-                .map_err(|error| domain_error(&error, &request_case_ref(own, requested)))?;
-        let mut wire = self.wire_event(
-            &event,
-            request.idempotency_key.as_str(),
-            Some(Detail::Submitted(request.submission)),
+                .map_err(|error| domain_error(&error, &format!("RDM-{own}-{requested}")))?;
+        let signed: Signed<ReadmissionCase> = self.seal(
+            event,
+            request.key.idempotency_key.as_str(),
+            Some(request.submission.clone()),
         );
-        envelope::sign(&mut wire, (own, requested), self.signer());
-        let mut outcome = StepOutcome {
-            readmission: Some(convert::case_to_wire(
-                &case,
-                std::slice::from_ref(&wire),
-                true,
-                1,
-            )),
-            event: Some(wire.clone()),
-        };
-        let context = IdempotencyContext {
-            caller,
-            idempotency_key: &request.idempotency_key,
-            operation: OPERATION_OPEN,
-            request_digest: &request.request_digest,
-        };
         let change = Change {
-            idempotency: Some(self.outcome_record(&context, &mut outcome)),
+            idempotency: None,
             case: CaseWrite::Create(self.summary(&case, now.as_millis())),
             offer: None,
-            events: vec![event_record(&wire)],
-            outbox: vec![self.outbox_message(&wire, requested)],
+            events: vec![event_record(&signed)],
+            outbox: vec![self.outbox(&signed, requested, case.case_ref())],
         };
-        Ok((change, outcome))
+        let answer = Answer {
+            case,
+            history: vec![signed],
+            pending_deliveries: 1,
+            admitted: 0,
+        };
+        let change = Change {
+            idempotency: Some(self.answer_record(asked, &answer)),
+            ..change
+        };
+        Ok((change, answer))
     }
 
     /// Records a caseworker's step on a case, for this node's state.
-    pub async fn readmission_step(&self, caller: &str, step: Step) -> Result<StepOutcome, Error> {
-        let context = IdempotencyContext {
-            caller,
-            idempotency_key: &step.idempotency_key,
-            operation: step.operation,
-            request_digest: &step.request_digest,
-        };
-        self.replay_or_attempt(&step.case_ref, &context, || self.try_step(&context, &step))
-            .await
-    }
-
-    async fn try_step(
+    pub async fn readmission_step(
         &self,
-        context: &IdempotencyContext<'_>,
-        step: &Step,
-    ) -> Result<StepOutcome, Error> {
-        let own = self.own_state();
-        let loaded = self
-            .load(&step.case_ref)
-            .await?
-            .ok_or_else(|| Error::NotFound(step.case_ref.to_string()))?;
-        check_named_hold(&loaded, step)?;
-        let now = not_before(self.now(), loaded.case.last_event_at());
-        let (case, event) = loaded
-            .case
-            .record(Actor::State(own), step.kind.clone(), now)
-            .map_err(|error| step_error(&loaded, &error, &step.case_ref.to_string()))?;
-        let partner = loaded.case.state_of(other_party(loaded.case.party_of(own)));
-        let mut wire = self.wire_event(&event, step.idempotency_key.as_str(), step.detail.clone());
-        envelope::sign(&mut wire, pair(&case), self.signer());
-        let mut history = loaded.events;
-        history.push(wire.clone());
-        let mut outcome = StepOutcome {
-            readmission: Some(convert::case_to_wire(&case, &history, true, 0)),
-            event: Some(wire.clone()),
-        };
-        let change = Change {
-            idempotency: Some(self.outcome_record(context, &mut outcome)),
-            case: CaseWrite::Update {
-                record: self.summary(&case, loaded.summary.created_at),
-                expected_event_count: loaded.summary.event_count,
+        caller: &str,
+        step: Step<ReadmissionCase>,
+    ) -> Result<Answer<ReadmissionCase>, Error> {
+        self.step(
+            caller,
+            &step,
+            |loaded, _, step| {
+                check_named_hold(loaded, step)?;
+                Ok(step.detail.clone())
             },
-            offer: None,
-            events: vec![event_record(&wire)],
-            outbox: vec![self.outbox_message(&wire, partner)],
-        };
-        self.commit_with_outcome(change, outcome).await
+            |answer, change| async move { Ok((answer, change)) },
+        )
+        .await
     }
 
     /// Receives a partner's signed event. Idempotent: the same event again is acknowledged
@@ -250,94 +151,45 @@ impl App {
     pub async fn deliver_readmission_event(
         &self,
         partner: StateCode,
-        event: pb::ReadmissionEvent,
-    ) -> Result<pb::DeliverReadmissionEventResponse, Error> {
-        let parties = self.authorize_delivery(partner, &event)?;
-        let domain_event = convert::event_from_wire(&event).map_err(Error::InvalidArgument)?;
-        let case_ref = &domain_event.case_ref;
-        let link = self
-            .partner(partner)
-            .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))?;
-        envelope::verify(&event, parties, &link.verifying_key)?;
-        let (event, domain_event) = (&event, &domain_event);
-        retry_on_conflict(case_ref, move || async move {
-            if let Some(stored) = self
-                .store()
-                .find_event(
-                    &case_ref.to_string(),
-                    partner.as_str(),
-                    &event.idempotency_key,
-                )
-                .await?
-            {
-                return if stored.envelope == event.encode_to_vec() {
-                    Ok(pb::DeliverReadmissionEventResponse {
-                        receipt_time: Some(to_wire_time(
-                            self.first_receipt_time(case_ref, event.sequence).await?,
-                        )),
-                        already_delivered: true,
-                    })
-                } else {
-                    Err(Error::KeyReused(event.idempotency_key.clone()))
-                };
-            }
-            match self.load(case_ref).await? {
-                None => {
-                    self.receive_submission(partner, link.parity_limit, event, domain_event)
-                        .await
-                }
-                Some(loaded) => self.receive_next_event(loaded, event, domain_event).await,
-            }
-        })
-        .await
+        wire: WireEvent,
+    ) -> Result<Receipt, Error> {
+        let header = <ReadmissionCase as Wire>::header(&wire);
+        self.check_delivery::<ReadmissionCase>(partner, header.case_ref, header.acting_state)?;
+        let key = self.partner_key(partner)?;
+        let signed = Signed::<ReadmissionCase>::verified(wire, None, &key)?;
+        let signed = &signed;
+        let receipt = self
+            .receive(
+                partner,
+                signed,
+                || self.receive_submission(partner, signed),
+                |loaded| self.receive_next_event(loaded, signed),
+            )
+            .await?;
+        if receipt.already_delivered {
+            return Ok(Receipt {
+                receipt_time: self.first_receipt_time(signed).await?,
+                ..receipt
+            });
+        }
+        Ok(receipt)
     }
 
-    /// The receipt time to repeat for a redelivered event of `case_ref`: for the request
-    /// (the only receipt with legal effect), this node's RECEIVED time; for later events,
-    /// whose receipt time is not kept, the current time.
+    /// The receipt time to repeat for a redelivered event: for the request (the only
+    /// receipt with legal effect), this node's RECEIVED time; for later events, whose
+    /// receipt time is not kept, the current time.
     async fn first_receipt_time(
         &self,
-        case_ref: &CaseRef,
-        sequence: u64,
+        signed: &Signed<ReadmissionCase>,
     ) -> Result<Timestamp, Error> {
-        if sequence != 1 {
+        let event = signed.event();
+        if event.sequence != 1 {
             return Ok(self.now());
         }
-        let received_at = self
-            .load(case_ref)
+        let received_at = ReadmissionCase::load(self, &event.case_ref)
             .await?
             .and_then(|loaded| loaded.case.received_at());
         Ok(received_at.unwrap_or_else(|| self.now()))
-    }
-
-    /// Decides, from the two fields that name who acts and on what, whether `partner`'s node
-    /// may deliver `event`: before the rest of the event is validated, so that a caller who
-    /// may not deliver it learns nothing from validation. Returns the case's (first, second)
-    /// states.
-    fn authorize_delivery(
-        &self,
-        partner: StateCode,
-        event: &pb::ReadmissionEvent,
-    ) -> Result<(StateCode, StateCode), Error> {
-        let own = self.own_state();
-        if event.acting_state != partner.as_str() {
-            return Err(Error::PermissionDenied(format!(
-                "{partner}'s node may deliver only {partner}'s events, not {:?}'s",
-                event.acting_state
-            )));
-        }
-        // The one field authorization cannot do without: it is checked first.
-        let case_ref = CaseRef::parse(&event.case_ref)
-            .map_err(|error| Error::invalid("event.case_ref", error.to_string()))?;
-        let parties = (case_ref.first_state(), case_ref.second_state());
-        if case_ref.kind() != CaseKind::Readmission
-            || !(parties == (own, partner) || parties == (partner, own))
-        {
-            return Err(Error::PermissionDenied(format!(
-                "{case_ref} is not a readmission case between {partner} and {own}"
-            )));
-        }
-        Ok(parties)
     }
 
     /// R receives S's request: records it, then its own receipt (the legal date and hour,
@@ -346,18 +198,12 @@ impl App {
     async fn receive_submission(
         &self,
         partner: StateCode,
-        parity_limit: Option<ParityLimit>,
-        event: &pb::ReadmissionEvent,
-        domain_event: &domain::ReadmissionEvent,
-    ) -> Result<pb::DeliverReadmissionEventResponse, Error> {
+        signed: &Signed<ReadmissionCase>,
+    ) -> Result<Receipt, Error> {
         let own = self.own_state();
-        let case_ref = &domain_event.case_ref;
-        let ReadmissionEventKind::Submitted {
-            regime,
-            arrival,
-            track,
-        } = domain_event.kind
-        else {
+        let submitted = signed.event();
+        let case_ref = &submitted.case_ref;
+        let ReadmissionEventKind::Submitted { regime, .. } = submitted.kind else {
             return Err(Error::precondition(
                 Precondition::SequenceGap,
                 case_ref.to_string(),
@@ -366,33 +212,23 @@ impl App {
                 ),
             ));
         };
-        if case_ref.first_state() != partner || domain_event.sequence != 1 {
+        if case_ref.first_state() != partner || submitted.sequence != 1 {
             return Err(Error::invalid(
                 "event.sequence",
                 "a case starts with the requesting state's SUBMITTED at sequence 1",
             ));
         }
-        let profile = regime.profile();
-        if !profile.may_send_personal_data(partner, own) {
-            return Err(Error::precondition(
-                Precondition::NoAgreement,
-                case_ref.to_string(),
-                format!(
-                    "under {} no personal data may flow from {partner} to {own}",
-                    regime.code()
-                ),
-            ));
-        }
-        let (case, _submitted) = ReadmissionCase::submit(
-            case_ref.clone(),
-            profile,
-            arrival,
-            track,
-            domain_event.occurred_at,
-        )
-        .map_err(|error| domain_error(&error, &case_ref.to_string()))?;
+        let subject = case_ref.to_string();
+        self.check_agreement(partner, regime, &subject)?;
+        self.check_data_flow(regime, (partner, own), &subject, || {
+            format!(
+                "under {} no personal data may flow from {partner} to {own}",
+                regime.code()
+            )
+        })?;
+        let case = <ReadmissionCase as Lifecycle>::begin(submitted)
+            .map_err(|error| domain_error(&error, &case_ref.to_string()))?;
         let receipt_time = not_before(self.now(), case.last_event_at());
-        let mut history = vec![event.clone()];
         let (mut case, received) = case
             .record(
                 Actor::State(own),
@@ -400,107 +236,83 @@ impl App {
                 receipt_time,
             )
             .map_err(|error| domain_error(&error, &case_ref.to_string()))?;
-        let receipt = pb::ReadmissionReceipt {
-            reply_due_at: reply_due(&case),
-        };
-        let mut own_events = vec![self.signed(
-            &case,
-            &received,
+        let receipt_detail = convert::receipt_detail(&case);
+        let mut own_events = vec![self.seal(
+            received,
             &format!("receipt:{case_ref}"),
-            Some(Detail::Received(receipt)),
+            Some(receipt_detail),
         )];
-        // The guard applies only where the regime allows a parity refusal (R10).
-        if let Some(limit) = parity_limit.filter(|_| case.profile().parity_refusal_allowed) {
-            let debt = self.pair_ledger(partner).await?.debt(partner, own);
-            if let Err(refusal) = parity::check_new_request(debt, limit) {
-                let rejection = ReadmissionEventKind::Rejected {
-                    reasons: vec![ReadmissionReason::ParityImbalance],
-                    detailed_reasons: FreeText::parse(&refusal.to_string())
-                        .map_err(|error| Error::Internal(format!("parity text: {error}")))?,
-                };
-                let (rejected_case, rejected) = case
-                    .record(Actor::State(own), rejection, receipt_time)
-                    .map_err(|error| domain_error(&error, &case_ref.to_string()))?;
-                let detail = Detail::Rejected(pb::ReadmissionRejection {
-                    reasons: vec![pb::ReadmissionReason::ParityImbalance as i32],
-                    detailed_reasons: refusal.to_string(),
-                });
-                own_events.push(self.signed(
-                    &rejected_case,
-                    &rejected,
-                    &format!("parity:{case_ref}"),
-                    Some(detail),
-                ));
-                case = rejected_case;
-            }
+        if let Some((rejected_case, rejection)) =
+            self.parity_refusal(partner, &case, receipt_time).await?
+        {
+            own_events.push(rejection);
+            case = rejected_case;
         }
-        history.extend(own_events.iter().cloned());
+        let mut events = vec![event_record(signed)];
+        events.extend(own_events.iter().map(event_record));
         let change = Change {
             idempotency: None,
             case: CaseWrite::Create(self.summary(&case, receipt_time.as_millis())),
             offer: None,
-            events: history.iter().map(event_record).collect(),
+            events,
             outbox: own_events
                 .iter()
-                .map(|own_event| self.outbox_message(own_event, partner))
+                .map(|own_event| self.outbox(own_event, partner, case_ref))
                 .collect(),
         };
         self.store().commit(change).await?;
-        Ok(pb::DeliverReadmissionEventResponse {
-            receipt_time: Some(to_wire_time(receipt_time)),
+        Ok(Receipt {
+            receipt_time,
             already_delivered: false,
         })
     }
 
+    /// The parity guard on a received request (R10): R's refusal, signed, when S owes more
+    /// than the pair's limit and the regime allows a parity refusal.
+    async fn parity_refusal(
+        &self,
+        partner: StateCode,
+        case: &ReadmissionCase,
+        at: Timestamp,
+    ) -> Result<Option<(ReadmissionCase, Signed<ReadmissionCase>)>, Error> {
+        let own = self.own_state();
+        let limit = self.partner_parity_limit(partner);
+        let Some(limit) = limit.filter(|_| case.profile().parity_refusal_allowed) else {
+            return Ok(None);
+        };
+        let debt = self.pair_ledger(partner).await?.debt(partner, own);
+        let Err(refusal) = parity::check_new_request(debt, limit) else {
+            return Ok(None);
+        };
+        let case_ref = case.case_ref();
+        let rejection = ReadmissionEventKind::Rejected {
+            reasons: vec![ReadmissionReason::ParityImbalance],
+            detailed_reasons: FreeText::parse(&refusal.to_string())
+                .map_err(|error| Error::Internal(format!("parity text: {error}")))?,
+        };
+        let (rejected_case, rejected) = case
+            .record(Actor::State(own), rejection, at)
+            .map_err(|error| domain_error(&error, &case_ref.to_string()))?;
+        let detail = convert::parity_rejection_detail(&refusal.to_string());
+        let signed = self.seal(rejected, &format!("parity:{case_ref}"), Some(detail));
+        Ok(Some((rejected_case, signed)))
+    }
+
     async fn receive_next_event(
         &self,
-        loaded: Loaded,
-        event: &pb::ReadmissionEvent,
-        domain_event: &domain::ReadmissionEvent,
-    ) -> Result<pb::DeliverReadmissionEventResponse, Error> {
-        let case_ref = domain_event.case_ref.to_string();
-        let expected = loaded.case.sequence() + 1;
-        if domain_event.sequence < expected {
-            return self.resolve_clash(loaded, event, domain_event).await;
+        loaded: Loaded<ReadmissionCase>,
+        signed: &Signed<ReadmissionCase>,
+    ) -> Result<Receipt, Error> {
+        let event = signed.event();
+        if event.sequence <= loaded.case.sequence() {
+            return self.resolve_clash(loaded, signed).await;
         }
-        if domain_event.sequence > expected {
-            return Err(Error::precondition(
-                Precondition::SequenceGap,
-                case_ref,
-                format!(
-                    "expected sequence {expected}, got {}",
-                    domain_event.sequence
-                ),
-            ));
-        }
-        let case = loaded
-            .case
-            .apply(
-                domain_event.actor,
-                &domain_event.kind,
-                domain_event.occurred_at,
-            )
-            .map_err(|error| domain_error(&error, &case_ref))?;
-        let change = Change {
-            idempotency: None,
-            case: CaseWrite::Update {
-                record: self.summary(&case, loaded.summary.created_at),
-                expected_event_count: loaded.summary.event_count,
-            },
-            offer: None,
-            events: vec![event_record(event)],
-            outbox: Vec::new(),
-        };
-        match self.store().commit(change).await {
-            Ok(_) => Ok(pb::DeliverReadmissionEventResponse {
-                receipt_time: Some(to_wire_time(self.now())),
-                already_delivered: false,
-            }),
-            Err(store::Error::Conflict) => {
-                Err(Error::Aborted(format!("{case_ref} changed concurrently")))
-            }
-            Err(error) => Err(error.into()),
-        }
+        check_sequence(
+            &event.case_ref.to_string(),
+            loaded.case.sequence(),
+            event.sequence,
+        )?;
+        self.continue_with(loaded, signed).await
     }
 
     /// Two events claim one sequence: this node's own event `local` and the partner's `event`.
@@ -513,69 +325,88 @@ impl App {
     /// outbox messages are marked superseded in the same transaction.
     async fn resolve_clash(
         &self,
-        loaded: Loaded,
-        event: &pb::ReadmissionEvent,
-        domain_event: &domain::ReadmissionEvent,
-    ) -> Result<pb::DeliverReadmissionEventResponse, Error> {
+        loaded: Loaded<ReadmissionCase>,
+        signed: &Signed<ReadmissionCase>,
+    ) -> Result<Receipt, Error> {
         let own = self.own_state();
-        let case_ref = domain_event.case_ref.to_string();
-        let index = usize::try_from(domain_event.sequence.saturating_sub(1)).unwrap_or(usize::MAX);
+        let theirs = signed.event();
+        let case_ref = theirs.case_ref.to_string();
+        let index = usize::try_from(theirs.sequence.saturating_sub(1)).unwrap_or(usize::MAX);
         let taken = || Error::SequenceTaken {
             subject: case_ref.clone(),
-            sequence: domain_event.sequence,
+            sequence: theirs.sequence,
         };
-        let Some(local) = loaded.events.get(index) else {
+        let Some(local) = loaded.history.get(index) else {
             return Err(taken());
         };
-        let displaced = &loaded.events[index..];
+        let displaced = &loaded.history[index..];
         if displaced
             .iter()
-            .any(|displaced| displaced.acting_state != own.as_str())
+            .any(|displaced| displaced.event().actor.state() != own)
         {
             // Events from the partner already sit at or after that number: the partner's
             // history is inconsistent with itself; nothing to resolve here.
             return Err(taken());
         }
-        let local_time = convert::occurred_at(local);
-        let ours_wins = (local_time, local.acting_state.as_str())
-            < (
-                Some(domain_event.occurred_at),
-                domain_event.actor.state().as_str(),
-            );
+        let ours = local.event();
+        let ours_wins = (ours.occurred_at, ours.actor.state().as_str())
+            < (theirs.occurred_at, theirs.actor.state().as_str());
         if ours_wins {
             return Err(taken());
         }
-        let mut history = loaded.events[..index].to_vec();
-        let kept: Vec<domain::ReadmissionEvent> = history
+        let kept: Vec<Event<ReadmissionEventKind>> = loaded.history[..index]
             .iter()
-            .map(convert::event_from_wire)
-            .collect::<Result<_, _>>()
-            .map_err(|_| Error::Internal(format!("{case_ref} holds an invalid event")))?;
-        let mut case = ReadmissionCase::replay_under(loaded.case.profile().clone(), &kept)
+            .map(|signed| signed.event().clone())
+            .collect();
+        let case = <ReadmissionCase as Lifecycle>::replay(&kept)
             .map_err(|error| Error::Internal(format!("{case_ref} does not replay: {error}")))?
-            .apply(
-                domain_event.actor,
-                &domain_event.kind,
-                domain_event.occurred_at,
-            )
+            .apply(theirs.actor, &theirs.kind, theirs.occurred_at)
             .map_err(|error| domain_error(&error, &case_ref))?;
-        history.push(event.clone());
-        let partner = domain_event.actor.state();
+        let (case, reapplied) = self.reapply(case, displaced, &case_ref);
+        let partner = theirs.actor.state();
+        let gateway = PeerIdentity::Gateway(own).spiffe_id();
+        let whole_answers = self
+            .whole_answers(&gateway, displaced, &loaded.history, theirs.sequence)
+            .await?;
+        let mut events = vec![event_record(signed)];
+        events.extend(reapplied.iter().map(event_record));
+        let change = Change {
+            idempotency: None,
+            case: CaseWrite::Replace {
+                record: self.summary(&case, loaded.summary.created_at),
+                expected_event_count: loaded.summary.event_count,
+                from_sequence: theirs.sequence,
+                whole_answers,
+            },
+            offer: None,
+            events,
+            outbox: reapplied
+                .iter()
+                .map(|again| self.outbox(again, partner, case.case_ref()))
+                .collect(),
+        };
+        self.commit_received(change, &case_ref).await
+    }
+
+    /// Each of our `displaced` steps applied again after the partner's winning event, as a
+    /// new event under its idempotency key, where the lifecycle still allows it.
+    fn reapply(
+        &self,
+        mut case: ReadmissionCase,
+        displaced: &[Signed<ReadmissionCase>],
+        case_ref: &str,
+    ) -> (ReadmissionCase, Vec<Signed<ReadmissionCase>>) {
         let mut reapplied = Vec::new();
         for displaced in displaced {
-            let Ok(step) = convert::event_from_wire(displaced) else {
-                continue;
-            };
+            let step = displaced.event();
             let at = not_before(step.occurred_at, case.last_event_at());
             match case.record(step.actor, step.kind.clone(), at) {
                 Ok((next_case, next_event)) => {
-                    let wire = self.signed(
-                        &next_case,
-                        &next_event,
-                        &displaced.idempotency_key,
-                        displaced.detail.clone(),
-                    );
-                    reapplied.push(wire);
+                    reapplied.push(self.seal(
+                        next_event,
+                        displaced.header().idempotency_key,
+                        displaced.detail().cloned(),
+                    ));
                     case = next_case;
                 }
                 Err(error) => tracing::warn!(
@@ -585,41 +416,7 @@ impl App {
                 ),
             }
         }
-        history.extend(reapplied.iter().cloned());
-        let gateway = PeerIdentity::Gateway(own).spiffe_id();
-        let whole_answers = self
-            .whole_answers::<StepOutcome>(
-                &gateway,
-                displaced,
-                &loaded.events,
-                domain_event.sequence,
-            )
-            .await?;
-        let change = Change {
-            idempotency: None,
-            case: CaseWrite::Replace {
-                record: self.summary(&case, loaded.summary.created_at),
-                expected_event_count: loaded.summary.event_count,
-                from_sequence: domain_event.sequence,
-                whole_answers,
-            },
-            offer: None,
-            events: history[index..].iter().map(event_record).collect(),
-            outbox: reapplied
-                .iter()
-                .map(|wire| self.outbox_message(wire, partner))
-                .collect(),
-        };
-        match self.store().commit(change).await {
-            Ok(_) => Ok(pb::DeliverReadmissionEventResponse {
-                receipt_time: Some(to_wire_time(self.now())),
-                already_delivered: false,
-            }),
-            Err(store::Error::Conflict) => {
-                Err(Error::Aborted(format!("{case_ref} changed concurrently")))
-            }
-            Err(error) => Err(error.into()),
-        }
+        (case, reapplied)
     }
 
     /// Records the deadline event that is due on `case_ref`, if this node's clock owns it.
@@ -629,7 +426,7 @@ impl App {
         case_ref: &CaseRef,
     ) -> Result<bool, Error> {
         let own = self.own_state();
-        let Some(loaded) = self.load(case_ref).await? else {
+        let Some(loaded) = ReadmissionCase::load(self, case_ref).await? else {
             return Ok(false);
         };
         let now = self.now();
@@ -638,10 +435,7 @@ impl App {
             // Not ours, or not due any more: refresh the summary's next deadline.
             let change = Change {
                 idempotency: None,
-                case: CaseWrite::Update {
-                    record: self.summary(&loaded.case, loaded.summary.created_at),
-                    expected_event_count: loaded.summary.event_count,
-                },
+                case: loaded.update(self, &loaded.case),
                 offer: None,
                 events: Vec::new(),
                 outbox: Vec::new(),
@@ -658,38 +452,26 @@ impl App {
             })?;
         let key = format!("deadline:{case_ref}:{}", event.kind.step().code());
         let detail = convert::deadline_detail(&event.kind, due.deadline);
-        let wire = self.signed(&case, &event, &key, detail);
-        let partner = case.state_of(other_party(case.party_of(own)));
+        let signed: Signed<ReadmissionCase> = self.seal(event, &key, detail);
+        let partner = ReadmissionCase::partner(&case, own);
         let change = Change {
             idempotency: None,
-            case: CaseWrite::Update {
-                record: self.summary(&case, loaded.summary.created_at),
-                expected_event_count: loaded.summary.event_count,
-            },
+            case: loaded.update(self, &case),
             offer: None,
-            events: vec![event_record(&wire)],
-            outbox: vec![self.outbox_message(&wire, partner)],
+            events: vec![event_record(&signed)],
+            outbox: vec![self.outbox(&signed, partner, case_ref)],
         };
         self.store().commit(change).await?;
         Ok(true)
     }
 
     /// A case with its full history, for either party's gateway.
-    pub async fn get_readmission(&self, case_ref: &CaseRef) -> Result<pb::ReadmissionCase, Error> {
-        let loaded = self
-            .load(case_ref)
-            .await?
-            .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        let pending = self
-            .store()
-            .pending_delivery_count_for(&case_ref.to_string())
-            .await?;
-        Ok(convert::case_to_wire(
-            &loaded.case,
-            &loaded.events,
-            true,
-            u32::try_from(pending).unwrap_or(u32::MAX),
-        ))
+    pub async fn get_readmission(
+        &self,
+        case_ref: &CaseRef,
+    ) -> Result<Answer<ReadmissionCase>, Error> {
+        let loaded = ReadmissionCase::load(self, case_ref).await?;
+        self.answer_of(loaded, case_ref, case_ref).await
     }
 
     /// A page of the signed history of a case.
@@ -697,190 +479,54 @@ impl App {
         &self,
         case_ref: &CaseRef,
         page: EventPageRequest,
-    ) -> Result<EventPage<pb::ReadmissionEvent>, Error> {
-        let loaded = self
-            .load(case_ref)
+    ) -> Result<EventPage<Signed<ReadmissionCase>>, Error> {
+        let loaded = ReadmissionCase::load(self, case_ref)
             .await?
             .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        Ok(self.event_page(loaded.events, page))
+        Ok(self.event_page(loaded.history, page))
     }
 
-    /// A page of cases (summaries without history), newest first (`Store::list_cases`).
+    /// A page of cases, newest first (`Store::list_cases`).
     pub async fn list_readmissions(
         &self,
-        query: ReadmissionListQuery,
-    ) -> Result<(Vec<pb::ReadmissionCase>, Option<String>), Error> {
+        query: ListQuery<ReadmissionFilter>,
+    ) -> Result<RecordPage<ReadmissionCase>, Error> {
         let filter = store::CaseFilter {
             case_kind: store::CaseKind::Readmission,
-            counterpart: query.counterpart.map(|state| state.to_string()),
-            status: query.status.map(|status| status.code().to_owned()),
+            counterpart: query.filter.counterpart.map(|state| state.to_string()),
+            status: query.filter.status.map(|status| status.code().to_owned()),
         };
         let page_size = query.page_size.clamp(1, self.page_size_max());
-        let records = self
+        let summaries = self
             .store()
             .list_cases(&filter, query.after.as_deref(), u64::from(page_size) + 1)
             .await?;
-        let more = records.len() > page_size as usize;
-        let mut cases = Vec::with_capacity(page_size as usize);
-        for record in records.iter().take(page_size as usize) {
-            let case_ref = CaseRef::parse(&record.case_ref)
+        let more = summaries.len() > page_size as usize;
+        let mut records = Vec::with_capacity(page_size as usize);
+        for summary in summaries.iter().take(page_size as usize) {
+            let case_ref = CaseRef::parse(&summary.case_ref)
                 .map_err(|error| Error::Internal(error.to_string()))?;
-            let loaded = self
-                .load(&case_ref)
+            let loaded = ReadmissionCase::load(self, &case_ref)
                 .await?
                 .ok_or_else(|| Error::Internal(format!("{case_ref} vanished")))?;
-            cases.push(convert::case_to_wire(
-                &loaded.case,
-                &loaded.events,
-                false,
-                0,
-            ));
+            records.push(Answer {
+                case: loaded.case,
+                history: loaded.history,
+                pending_deliveries: 0,
+                admitted: 0,
+            });
         }
-        let next = if more {
-            records
+        let next_page_token = if more {
+            summaries
                 .get(page_size as usize - 1)
-                .map(|record| record.case_ref.clone())
+                .map(|summary| summary.case_ref.clone())
         } else {
             None
         };
-        Ok((cases, next))
-    }
-
-    async fn load(&self, case_ref: &CaseRef) -> Result<Option<Loaded>, Error> {
-        let Some((summary, records)) = self.store().load_case(&case_ref.to_string()).await? else {
-            return Ok(None);
-        };
-        let mut events = Vec::with_capacity(records.len());
-        let mut domain_events = Vec::with_capacity(records.len());
-        for record in &records {
-            let event =
-                pb::ReadmissionEvent::decode(record.envelope.as_slice()).map_err(|error| {
-                    Error::Internal(format!("{case_ref} #{}: {error}", record.sequence))
-                })?;
-            let domain_event = convert::event_from_wire(&event).map_err(|_| {
-                Error::Internal(format!(
-                    "{case_ref} #{} is not a valid event",
-                    record.sequence
-                ))
-            })?;
-            events.push(event);
-            domain_events.push(domain_event);
-        }
-        let regime = match domain_events.first().map(|event| &event.kind) {
-            Some(ReadmissionEventKind::Submitted { regime, .. }) => *regime,
-            _ => {
-                return Err(Error::Internal(format!(
-                    "{case_ref} does not start with SUBMITTED"
-                )));
-            }
-        };
-        let case = ReadmissionCase::replay_under(regime.profile(), &domain_events)
-            .map_err(|error| Error::Internal(format!("{case_ref} does not replay: {error}")))?;
-        Ok(Some(Loaded {
-            summary,
-            events,
-            case,
-        }))
-    }
-
-    fn wire_event(
-        &self,
-        event: &domain::ReadmissionEvent,
-        idempotency_key: &str,
-        detail: Option<Detail>,
-    ) -> pb::ReadmissionEvent {
-        pb::ReadmissionEvent {
-            case_ref: event.case_ref.to_string(),
-            sequence: event.sequence,
-            kind: convert::kind_to_wire(&event.kind) as i32,
-            acting_state: event.actor.state().to_string(),
-            occurred_at: Some(to_wire_time(event.occurred_at)),
-            idempotency_key: idempotency_key.to_owned(),
-            detail,
-            signing_key_id: String::new(),
-            signature: Vec::new(),
-        }
-    }
-
-    fn signed(
-        &self,
-        case: &ReadmissionCase,
-        event: &domain::ReadmissionEvent,
-        key: &str,
-        detail: Option<Detail>,
-    ) -> pb::ReadmissionEvent {
-        let mut wire = self.wire_event(event, key, detail);
-        envelope::sign(&mut wire, pair(case), self.signer());
-        wire
-    }
-
-    fn summary(&self, case: &ReadmissionCase, created_at_ms: i64) -> CaseRecord {
-        CaseRecord {
-            case_ref: case.case_ref().to_string(),
-            case_kind: store::CaseKind::Readmission,
-            first_state: case.requesting().to_string(),
-            second_state: case.requested().to_string(),
-            status: case.status().code().to_owned(),
-            event_count: case.sequence(),
-            created_at: created_at_ms.min(case.last_event_at().as_millis()),
-            updated_at: case.last_event_at().as_millis(),
-            next_deadline_at: next_own_deadline(case, self.own_state()).map(Timestamp::as_millis),
-        }
-    }
-
-    fn outbox_message(
-        &self,
-        event: &pb::ReadmissionEvent,
-        destination: StateCode,
-    ) -> OutboxMessage {
-        OutboxMessage {
-            case_ref: event.case_ref.clone(),
-            destination: destination.to_string(),
-            channel: Channel::Readmission,
-            event: EventRef {
-                case_ref: event.case_ref.clone(),
-                sequence: event.sequence,
-            },
-            created_at: self.now().as_millis(),
-        }
-    }
-}
-
-fn event_record(event: &pb::ReadmissionEvent) -> store::EventRecord {
-    store::EventRecord {
-        case_ref: event.case_ref.clone(),
-        sequence: event.sequence,
-        kind: pb::ReadmissionEventKind::try_from(event.kind)
-            .map(|kind| {
-                kind.as_str_name()
-                    .trim_start_matches("READMISSION_EVENT_KIND_")
-                    .to_owned()
-            })
-            .unwrap_or_default(),
-        acting_state: event.acting_state.clone(),
-        occurred_at: convert::occurred_at(event)
-            .map(Timestamp::as_millis)
-            .unwrap_or_default(),
-        idempotency_key: event.idempotency_key.clone(),
-        envelope: event.encode_to_vec(),
-    }
-}
-
-fn pair(case: &ReadmissionCase) -> (StateCode, StateCode) {
-    (case.requesting(), case.requested())
-}
-
-fn other_party(party: Option<Party>) -> Party {
-    match party {
-        Some(Party::Requesting) => Party::Requested,
-        _ => Party::Requesting,
-    }
-}
-
-fn reply_due(case: &ReadmissionCase) -> Option<prost_types::Timestamp> {
-    match deadline::deadlines(case).reply {
-        Some(Deadline::At(time)) => Some(to_wire_time(time)),
-        _ => None,
+        Ok(RecordPage {
+            records,
+            next_page_token,
+        })
     }
 }
 
@@ -914,28 +560,28 @@ fn next_own_deadline(case: &ReadmissionCase, own: StateCode) -> Option<Timestamp
     .min()
 }
 
-/// A case reference to name in errors before the case exists.
-fn request_case_ref(requesting: StateCode, requested: StateCode) -> String {
-    format!("RDM-{requesting}-{requested}")
-}
-
 /// A hold's release names the hold it ends (by the sequence of its placement); naming
 /// anything but the hold in force is `NOT_FOUND`.
-fn check_named_hold(loaded: &Loaded, step: &Step) -> Result<(), Error> {
-    let Some(Detail::LegalHoldReleased(release)) = &step.detail else {
+fn check_named_hold(
+    loaded: &Loaded<ReadmissionCase>,
+    step: &Step<ReadmissionCase>,
+) -> Result<(), Error> {
+    let Some(named) = step.checks.released_hold else {
         return Ok(());
     };
     let hold_in_force = loaded.case.legal_hold().and_then(|_| {
-        loaded.events.iter().rev().find_map(|event| {
-            matches!(event.detail, Some(Detail::LegalHoldPlaced(_))).then_some(event.sequence)
+        loaded.history.iter().rev().find_map(|signed| {
+            let event = signed.event();
+            matches!(event.kind, ReadmissionEventKind::LegalHoldPlaced { .. })
+                .then_some(event.sequence)
         })
     });
-    if hold_in_force == Some(release.hold_sequence) {
+    if hold_in_force == Some(named) {
         Ok(())
     } else {
         Err(Error::NotFound(format!(
-            "legal hold #{} in force on {}",
-            release.hold_sequence, step.case_ref
+            "legal hold #{named} in force on {}",
+            step.case_ref
         )))
     }
 }
@@ -944,10 +590,10 @@ fn check_named_hold(loaded: &Loaded, step: &Step) -> Result<(), Error> {
 /// decision after acceptance by default, a re-examination answer after its lapse, a
 /// re-examination request after the window closed, anything after expiry) is refused for
 /// its deadline (`DEADLINE_PASSED`), as the API documents, not as a mere illegal transition.
-fn step_error(loaded: &Loaded, error: &domain::Error, subject: &str) -> Error {
+fn step_error(loaded: &Loaded<ReadmissionCase>, error: &domain::Error, subject: &str) -> Error {
     match error {
         domain::Error::StepNotAllowed { status, step }
-            if was_cut_off_by_lapse(*status, *step, loaded.events.last()) =>
+            if was_cut_off_by_lapse(*status, *step, loaded.history.last()) =>
         {
             Error::precondition(Precondition::DeadlinePassed, subject, error.to_string())
         }
@@ -956,12 +602,12 @@ fn step_error(loaded: &Loaded, error: &domain::Error, subject: &str) -> Error {
 }
 
 fn was_cut_off_by_lapse(
-    status: domain::ReadmissionStatus,
-    step: domain::ReadmissionStep,
-    last_event: Option<&pb::ReadmissionEvent>,
+    status: ReadmissionStatus,
+    step: ReadmissionStep,
+    last_event: Option<&Signed<ReadmissionCase>>,
 ) -> bool {
-    use domain::ReadmissionStatus as Status;
-    use domain::ReadmissionStep as S;
+    use ReadmissionStatus as Status;
+    use ReadmissionStep as S;
     match status {
         Status::AcceptedByDefault => matches!(
             step,
@@ -975,8 +621,9 @@ fn was_cut_off_by_lapse(
             matches!(step, S::AcceptedOnReExamination | S::RejectedFinal)
         }
         Status::ClosedRejected => {
-            let closed_by_lapse = last_event
-                .is_some_and(|event| matches!(event.detail, Some(Detail::ClosedRejected(_))));
+            let closed_by_lapse = last_event.is_some_and(|signed| {
+                matches!(signed.event().kind, ReadmissionEventKind::RejectionClosed)
+            });
             closed_by_lapse && matches!(step, S::ReExaminationRequested | S::RejectionAccepted)
         }
         Status::Expired => true,

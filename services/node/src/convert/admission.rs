@@ -20,11 +20,13 @@ use accord_proto::v1 as pb;
 use pb::admission_event::Detail as AdmissionDetail;
 use pb::offer_event::Detail as OfferDetail;
 
+use super::command::{AdmissionChecks, Answer};
+use super::envelope::{Wire, wire_header};
 use super::fields::reference_of_kind;
 use super::{
     coded_from_wire, coded_text, from_wire_time, regime_from_wire, regime_to_wire, to_wire_time,
 };
-use crate::app::{Error, FieldViolation, Violations};
+use crate::violation::{Invalid, Violations};
 
 /// The most places one offer may hold (admission.proto, `OfferPublication.capacity`).
 pub const OFFER_CAPACITY_MAX: u32 = 100_000;
@@ -132,7 +134,7 @@ pub fn window_to_wire(window: OfferWindow) -> pb::TimeRange {
 }
 
 /// The domain offer event of a wire offer event, checking every field the domain needs.
-pub fn offer_event_from_wire(event: &pb::OfferEvent) -> Result<OfferEvent, Vec<FieldViolation>> {
+fn offer_event_from_wire(event: &pb::OfferEvent) -> Result<OfferEvent, Invalid> {
     let mut violations = Violations::new();
     let offer_ref = reference_of_kind(
         &mut violations,
@@ -298,7 +300,7 @@ pub fn offer_detail(kind: &OfferEventKind) -> Option<OfferDetail> {
 
 /// The offer as the API shows it: derived from the domain offer and the signed history.
 /// `admitted` counts the offer's cases that reached ARRIVED or DEPARTURE_CONFIRMED.
-pub fn offer_to_wire(
+fn offer_to_wire(
     offer: &Offer,
     events: &[pb::OfferEvent],
     with_history: bool,
@@ -336,25 +338,6 @@ pub fn offer_to_wire(
             Vec::new()
         },
     }
-}
-
-/// The regime an offer's history starts with (its PUBLISHED event), if it does.
-pub fn offer_regime(first_event: &pb::OfferEvent) -> Option<Regime> {
-    match &first_event.detail {
-        Some(OfferDetail::Published(publication)) => regime_from_wire(publication.regime),
-        _ => None,
-    }
-}
-
-/// The stored kind name of an offer event, e.g. `SLOT_CLAIMED`.
-pub fn offer_kind_name(kind: i32) -> String {
-    pb::OfferEventKind::try_from(kind)
-        .map(|kind| {
-            kind.as_str_name()
-                .trim_start_matches("OFFER_EVENT_KIND_")
-                .to_owned()
-        })
-        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -435,10 +418,10 @@ pub fn nominated_offer(event: &pb::AdmissionEvent) -> Option<&str> {
 
 /// The domain admission event of a wire one, checking every field the domain needs.
 /// `regime` is the regime of the case's offer (a NOMINATED event carries it in the domain).
-pub fn admission_event_from_wire(
+fn admission_event_from_wire(
     event: &pb::AdmissionEvent,
     regime: Regime,
-) -> Result<AdmissionEvent, Vec<FieldViolation>> {
+) -> Result<AdmissionEvent, Invalid> {
     let mut violations = Violations::new();
     let case_ref = reference_of_kind(
         &mut violations,
@@ -540,7 +523,7 @@ fn admission_kind_from_wire(
 
 /// The admission case as the API shows it: derived from the domain case and the signed
 /// history. The person appears only with the history (single reads, never lists).
-pub fn admission_to_wire(
+fn admission_to_wire(
     case: &AdmissionCase,
     events: &[pb::AdmissionEvent],
     with_history: bool,
@@ -619,37 +602,159 @@ fn travel(events: &[pb::AdmissionEvent]) -> Option<pb::TravelBooking> {
     })
 }
 
-/// The stored kind name of an admission event, e.g. `GRANT_LAPSED`.
-pub fn admission_kind_name(kind: i32) -> String {
-    pb::AdmissionEventKind::try_from(kind)
-        .map(|kind| {
-            kind.as_str_name()
-                .trim_start_matches("ADMISSION_EVENT_KIND_")
-                .to_owned()
-        })
-        .unwrap_or_default()
-}
-
 // ---------------------------------------------------------------------------------------
 // Shared
 // ---------------------------------------------------------------------------------------
 
-/// Reads the wire time of an event (already validated on the way in).
-pub fn event_time(occurred_at: Option<&prost_types::Timestamp>) -> Option<Timestamp> {
-    occurred_at.and_then(|time| from_wire_time(time).ok())
+fn finish(violations: Violations) -> Result<(), Invalid> {
+    violations.finish()
 }
 
-fn finish(violations: Violations) -> Result<(), Vec<FieldViolation>> {
-    match violations.finish() {
-        Ok(()) => Ok(()),
-        Err(Error::InvalidArgument(list)) => Err(list),
-        Err(_) => Err(incomplete()),
+fn incomplete() -> Invalid {
+    Invalid::field("event", "is incomplete")
+}
+
+impl Wire for Offer {
+    type WireEvent = pb::OfferEvent;
+    type Detail = OfferDetail;
+    type Checks = ();
+
+    fn to_wire(
+        event: &OfferEvent,
+        idempotency_key: &str,
+        detail: Option<OfferDetail>,
+    ) -> pb::OfferEvent {
+        pb::OfferEvent {
+            offer_ref: event.case_ref.to_string(),
+            sequence: event.sequence,
+            kind: offer_kind_to_wire(&event.kind) as i32,
+            acting_state: event.actor.state().to_string(),
+            occurred_at: Some(to_wire_time(event.occurred_at)),
+            idempotency_key: idempotency_key.to_owned(),
+            detail,
+            signing_key_id: String::new(),
+            signature: Vec::new(),
+        }
     }
+
+    fn from_wire(event: &pb::OfferEvent, _regime: Option<Regime>) -> Result<OfferEvent, Invalid> {
+        offer_event_from_wire(event)
+    }
+
+    fn detail(event: &pb::OfferEvent) -> Option<&OfferDetail> {
+        event.detail.as_ref()
+    }
+
+    wire_header!(
+        offer_ref,
+        OfferEventKind,
+        pb::OfferEventKind,
+        "OFFER_EVENT_KIND_"
+    );
 }
 
-fn incomplete() -> Vec<FieldViolation> {
-    vec![FieldViolation {
-        field: "event".into(),
-        description: "is incomplete".into(),
-    }]
+impl Wire for AdmissionCase {
+    type WireEvent = pb::AdmissionEvent;
+    type Detail = AdmissionDetail;
+    type Checks = AdmissionChecks;
+
+    fn to_wire(
+        event: &AdmissionEvent,
+        idempotency_key: &str,
+        detail: Option<AdmissionDetail>,
+    ) -> pb::AdmissionEvent {
+        pb::AdmissionEvent {
+            case_ref: event.case_ref.to_string(),
+            sequence: event.sequence,
+            kind: admission_kind_to_wire(&event.kind) as i32,
+            acting_state: event.actor.state().to_string(),
+            occurred_at: Some(to_wire_time(event.occurred_at)),
+            idempotency_key: idempotency_key.to_owned(),
+            detail,
+            signing_key_id: String::new(),
+            signature: Vec::new(),
+        }
+    }
+
+    /// An admission event does not repeat its regime: `regime` is its offer's, required.
+    fn from_wire(
+        event: &pb::AdmissionEvent,
+        regime: Option<Regime>,
+    ) -> Result<AdmissionEvent, Invalid> {
+        let regime = regime.ok_or_else(|| {
+            Invalid::field(
+                "event",
+                "is read under its offer's regime, which is unknown here",
+            )
+        })?;
+        admission_event_from_wire(event, regime)
+    }
+
+    fn detail(event: &pb::AdmissionEvent) -> Option<&AdmissionDetail> {
+        event.detail.as_ref()
+    }
+
+    wire_header!(
+        case_ref,
+        AdmissionEventKind,
+        pb::AdmissionEventKind,
+        "ADMISSION_EVENT_KIND_"
+    );
+}
+
+/// The offer a stored NOMINATED event names, from its stored bytes.
+pub fn stored_nomination_offer(bytes: &[u8]) -> Option<CaseRef> {
+    use prost::Message;
+    let event = pb::AdmissionEvent::decode(bytes).ok()?;
+    CaseRef::parse(nominated_offer(&event)?).ok()
+}
+
+/// The detail of a grant: the visa's last day as the regime's validity gives it.
+pub fn grant_detail(visa_valid_until: Option<Timestamp>) -> AdmissionDetail {
+    AdmissionDetail::Granted(pb::AdmissionGrant {
+        visa_valid_until: visa_valid_until.map(to_wire_time),
+    })
+}
+
+/// The detail of a grant's lapse: the visa's last day that passed.
+pub fn grant_lapsed_detail(visa_valid_until: Option<Timestamp>) -> AdmissionDetail {
+    AdmissionDetail::GrantLapsed(pb::GrantLapse {
+        visa_valid_until: visa_valid_until.map(to_wire_time),
+    })
+}
+
+/// An offer as the API shows it, from a use case's answer; `with_history` adds the signed
+/// events (a list leaves them out).
+pub fn offer_answer_to_wire(answer: &Answer<Offer>, with_history: bool) -> pb::Offer {
+    let events: Vec<pb::OfferEvent> = answer
+        .history
+        .iter()
+        .map(|signed| signed.wire().clone())
+        .collect();
+    offer_to_wire(
+        &answer.case,
+        &events,
+        with_history,
+        answer.pending_deliveries,
+        answer.admitted,
+    )
+}
+
+/// An admission case as the API shows it, from a use case's answer; `with_history` adds
+/// the person and the signed events (a list leaves them out).
+pub fn admission_answer_to_wire(
+    answer: &Answer<AdmissionCase>,
+    with_history: bool,
+) -> pb::AdmissionCase {
+    let events: Vec<pb::AdmissionEvent> = answer
+        .history
+        .iter()
+        .map(|signed| signed.wire().clone())
+        .collect();
+    admission_to_wire(
+        &answer.case,
+        &events,
+        with_history,
+        answer.pending_deliveries,
+    )
 }

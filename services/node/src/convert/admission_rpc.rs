@@ -7,22 +7,33 @@
 //! the detail its signed event will carry are built here, so the handler names only this
 //! function and the use case.
 
-use accord_domain::admission::{AdmissionEventKind, OfferEventKind};
+use accord_domain::admission::{AdmissionCase, AdmissionEventKind, Offer, OfferEventKind};
 use accord_domain::{CaseKind, CaseRef, StateCode, Timestamp};
 use accord_proto::v1 as pb;
 use pb::admission_event::Detail as AdmissionDetail;
 use pb::offer_event::Detail as OfferDetail;
 
 use super::admission as convert;
+use super::answers::{AdmissionOutcome, Answered, OfferOutcome};
+use super::command::{
+    AdmissionChecks, AdmissionFilter, Answer, EventPage, EventPageRequest, ListQuery,
+    NominateCandidate, OfferFilter, PublishOffer, Receipt, RecordPage, Step,
+};
+use super::envelope::Signed;
 use super::fields::{
     self, REFERENCE_LENGTH_MAX_CHARS, bounded_text, known_enum, past_time, short_text,
 };
 use super::{RequestContext, incomplete, keyed_step};
-use crate::app::admission::{
-    AdmissionListFilter, AdmissionOutcome, AdmissionStep, NominateCandidate, StepChecks,
-};
-use crate::app::offer::{OfferListFilter, OfferOutcome, OfferStep, PublishOffer};
-use crate::app::{Error, EventPage, EventPageRequest, Violations};
+use crate::violation::{Invalid, Violations};
+
+/// A parsed step of an offer.
+pub type OfferStep = Step<Offer>;
+
+/// A parsed step of an admission case.
+pub type AdmissionStep = Step<AdmissionCase>;
+
+/// The checks of an admission step.
+type StepChecks = AdmissionChecks;
 
 /// The longest withdrawal note, in characters.
 const NOTE_LENGTH_MAX_CHARS: usize = 2_000;
@@ -36,16 +47,13 @@ type BuiltOfferStep = Option<(OfferEventKind, Option<OfferDetail>)>;
 /// What an admission step's parser reads besides key and case.
 type BuiltAdmissionStep = Option<(AdmissionEventKind, Option<AdmissionDetail>, StepChecks)>;
 
-/// A list's filter, where its page starts, and its size.
-pub type ListQuery<F> = (F, Option<String>, u32);
-
 /// Reads an offer step request: its key, its offer, and what `build` reads from the rest.
 fn offer_step(
     context: &RequestContext,
     idempotency_key: &str,
     offer_ref: &str,
     build: impl FnOnce(&mut Violations) -> BuiltOfferStep,
-) -> Result<OfferStep, Error> {
+) -> Result<OfferStep, Invalid> {
     let (idempotency_key, offer_ref, (kind, detail)) = keyed_step(
         idempotency_key,
         "offer_ref",
@@ -53,13 +61,12 @@ fn offer_step(
         CaseKind::Offer,
         build,
     )?;
-    Ok(OfferStep {
-        idempotency_key,
-        request_digest: context.request_digest.clone(),
-        operation: context.operation,
-        offer_ref,
+    Ok(Step {
+        key: context.key(idempotency_key),
+        case_ref: offer_ref,
         kind,
         detail,
+        checks: (),
     })
 }
 
@@ -69,7 +76,7 @@ fn admission_step(
     idempotency_key: &str,
     case_ref: &str,
     build: impl FnOnce(&mut Violations) -> BuiltAdmissionStep,
-) -> Result<AdmissionStep, Error> {
+) -> Result<AdmissionStep, Invalid> {
     let (idempotency_key, case_ref, (kind, detail, checks)) = keyed_step(
         idempotency_key,
         "case_ref",
@@ -77,10 +84,8 @@ fn admission_step(
         CaseKind::Admission,
         build,
     )?;
-    Ok(AdmissionStep {
-        idempotency_key,
-        request_digest: context.request_digest.clone(),
-        operation: context.operation,
+    Ok(Step {
+        key: context.key(idempotency_key),
         case_ref,
         kind,
         detail,
@@ -92,7 +97,7 @@ fn admission_step(
 pub fn publish_offer(
     message: &pb::PublishOfferRequest,
     context: &RequestContext,
-) -> Result<PublishOffer, Error> {
+) -> Result<PublishOffer<OfferDetail>, Invalid> {
     let mut violations = Violations::new();
     let key = fields::idempotency_key(&mut violations, &message.idempotency_key);
     let terms = publication(&mut violations, message, context.own_state, context.now);
@@ -101,19 +106,18 @@ pub fn publish_offer(
         return Err(incomplete());
     };
     Ok(PublishOffer {
-        idempotency_key,
-        request_digest: context.request_digest.clone(),
+        key: context.key(idempotency_key),
         origin,
         regime,
         capacity: message.capacity,
         window,
-        publication: pb::OfferPublication {
+        publication: OfferDetail::Published(pb::OfferPublication {
             origin_state: message.origin_state.clone(),
             regime: message.regime,
             capacity: message.capacity,
             window: message.window,
             priority_rules_version: message.priority_rules_version.clone(),
-        },
+        }),
     })
 }
 
@@ -121,7 +125,7 @@ pub fn publish_offer(
 pub fn amend_offer(
     message: &pb::AmendOfferRequest,
     context: &RequestContext,
-) -> Result<OfferStep, Error> {
+) -> Result<OfferStep, Invalid> {
     offer_step(
         context,
         &message.idempotency_key,
@@ -163,7 +167,7 @@ pub fn amend_offer(
 pub fn pause_offer(
     message: &pb::PauseOfferRequest,
     context: &RequestContext,
-) -> Result<OfferStep, Error> {
+) -> Result<OfferStep, Invalid> {
     offer_step(
         context,
         &message.idempotency_key,
@@ -185,7 +189,7 @@ pub fn pause_offer(
 pub fn resume_offer(
     message: &pb::ResumeOfferRequest,
     context: &RequestContext,
-) -> Result<OfferStep, Error> {
+) -> Result<OfferStep, Invalid> {
     offer_step(
         context,
         &message.idempotency_key,
@@ -199,7 +203,7 @@ pub fn resume_offer(
 pub fn close_offer(
     message: &pb::CloseOfferRequest,
     context: &RequestContext,
-) -> Result<OfferStep, Error> {
+) -> Result<OfferStep, Invalid> {
     offer_step(
         context,
         &message.idempotency_key,
@@ -214,7 +218,7 @@ pub fn close_offer(
 }
 
 /// `GetOffer`.
-pub fn get_offer(message: &pb::GetOfferRequest, _: &RequestContext) -> Result<CaseRef, Error> {
+pub fn get_offer(message: &pb::GetOfferRequest, _: &RequestContext) -> Result<CaseRef, Invalid> {
     super::lone_reference("offer_ref", &message.offer_ref, CaseKind::Offer)
 }
 
@@ -222,7 +226,7 @@ pub fn get_offer(message: &pb::GetOfferRequest, _: &RequestContext) -> Result<Ca
 pub fn list_offers(
     message: &pb::ListOffersRequest,
     _: &RequestContext,
-) -> Result<ListQuery<OfferListFilter>, Error> {
+) -> Result<ListQuery<OfferFilter>, Invalid> {
     let mut violations = Violations::new();
     let counterpart = fields::optional_state(
         &mut violations,
@@ -242,19 +246,22 @@ pub fn list_offers(
     }
     let after = fields::list_page_token(&mut violations, &message.page_token, CaseKind::Offer);
     violations.finish()?;
-    let filter = OfferListFilter {
-        counterpart,
-        admitting,
-        statuses,
-    };
-    Ok((filter, after, fields::list_page_size(message.page_size)))
+    Ok(ListQuery {
+        filter: OfferFilter {
+            counterpart,
+            admitting,
+            statuses,
+        },
+        after,
+        page_size: fields::list_page_size(message.page_size),
+    })
 }
 
 /// `ListOfferEvents`.
 pub fn offer_history(
     message: &pb::ListOfferEventsRequest,
     _: &RequestContext,
-) -> Result<(CaseRef, EventPageRequest), Error> {
+) -> Result<(CaseRef, EventPageRequest), Invalid> {
     super::history_page(
         "offer_ref",
         &message.offer_ref,
@@ -269,7 +276,7 @@ pub fn offer_history(
 pub fn nominate(
     message: &pb::NominateCandidateRequest,
     context: &RequestContext,
-) -> Result<NominateCandidate, Error> {
+) -> Result<NominateCandidate<AdmissionDetail>, Invalid> {
     let mut violations = Violations::new();
     let key = fields::idempotency_key(&mut violations, &message.idempotency_key);
     let offer_ref = fields::reference_of_kind(
@@ -284,16 +291,15 @@ pub fn nominate(
         return Err(incomplete());
     };
     Ok(NominateCandidate {
-        idempotency_key,
-        request_digest: context.request_digest.clone(),
+        key: context.key(idempotency_key),
         offer_ref,
-        nomination: pb::Nomination {
+        nomination: AdmissionDetail::Nominated(pb::Nomination {
             offer_ref: message.offer_ref.clone(),
             person: message.person.clone(),
             expression_of_interest_reference: message.expression_of_interest_reference.clone(),
             matched_readmission_ref: message.matched_readmission_ref.clone(),
             round_id: message.round_id.clone(),
-        },
+        }),
     })
 }
 
@@ -301,7 +307,7 @@ pub fn nominate(
 pub fn start_vetting(
     message: &pb::StartVettingRequest,
     context: &RequestContext,
-) -> Result<AdmissionStep, Error> {
+) -> Result<AdmissionStep, Invalid> {
     admission_step(context, &message.idempotency_key, &message.case_ref, |_| {
         Some((
             AdmissionEventKind::VettingStarted,
@@ -315,7 +321,7 @@ pub fn start_vetting(
 pub fn decide_admission(
     message: &pb::DecideAdmissionRequest,
     context: &RequestContext,
-) -> Result<AdmissionStep, Error> {
+) -> Result<AdmissionStep, Invalid> {
     use pb::decide_admission_request::Decision;
     admission_step(
         context,
@@ -371,7 +377,7 @@ pub fn decide_admission(
 pub fn withdraw_nomination(
     message: &pb::WithdrawNominationRequest,
     context: &RequestContext,
-) -> Result<AdmissionStep, Error> {
+) -> Result<AdmissionStep, Invalid> {
     admission_step(
         context,
         &message.idempotency_key,
@@ -405,7 +411,7 @@ pub fn withdraw_nomination(
 pub fn book_travel(
     message: &pb::BookTravelRequest,
     context: &RequestContext,
-) -> Result<AdmissionStep, Error> {
+) -> Result<AdmissionStep, Invalid> {
     admission_step(
         context,
         &message.idempotency_key,
@@ -449,7 +455,7 @@ pub fn book_travel(
 pub fn report_arrival(
     message: &pb::ReportArrivalRequest,
     context: &RequestContext,
-) -> Result<AdmissionStep, Error> {
+) -> Result<AdmissionStep, Invalid> {
     admission_step(
         context,
         &message.idempotency_key,
@@ -484,7 +490,7 @@ pub fn report_arrival(
 pub fn confirm_departure(
     message: &pb::ConfirmDepartureRequest,
     context: &RequestContext,
-) -> Result<AdmissionStep, Error> {
+) -> Result<AdmissionStep, Invalid> {
     admission_step(
         context,
         &message.idempotency_key,
@@ -519,7 +525,7 @@ pub fn confirm_departure(
 pub fn report_grant_lapsed(
     message: &pb::ReportGrantLapsedRequest,
     context: &RequestContext,
-) -> Result<AdmissionStep, Error> {
+) -> Result<AdmissionStep, Invalid> {
     admission_step(context, &message.idempotency_key, &message.case_ref, |_| {
         Some((AdmissionEventKind::GrantLapsed, None, StepChecks::default()))
     })
@@ -529,7 +535,7 @@ pub fn report_grant_lapsed(
 pub fn get_admission(
     message: &pb::GetAdmissionRequest,
     _: &RequestContext,
-) -> Result<CaseRef, Error> {
+) -> Result<CaseRef, Invalid> {
     super::lone_reference("case_ref", &message.case_ref, CaseKind::Admission)
 }
 
@@ -537,7 +543,7 @@ pub fn get_admission(
 pub fn list_admissions(
     message: &pb::ListAdmissionsRequest,
     _: &RequestContext,
-) -> Result<ListQuery<AdmissionListFilter>, Error> {
+) -> Result<ListQuery<AdmissionFilter>, Invalid> {
     let mut violations = Violations::new();
     let counterpart = fields::optional_state(
         &mut violations,
@@ -572,21 +578,24 @@ pub fn list_admissions(
     );
     let after = fields::list_page_token(&mut violations, &message.page_token, CaseKind::Admission);
     violations.finish()?;
-    let filter = AdmissionListFilter {
-        counterpart,
-        admitting,
-        statuses,
-        offer_ref,
-        updated_since,
-    };
-    Ok((filter, after, fields::list_page_size(message.page_size)))
+    Ok(ListQuery {
+        filter: AdmissionFilter {
+            counterpart,
+            admitting,
+            statuses,
+            offer_ref,
+            updated_since,
+        },
+        after,
+        page_size: fields::list_page_size(message.page_size),
+    })
 }
 
 /// `ListAdmissionEvents`.
 pub fn admission_history(
     message: &pb::ListAdmissionEventsRequest,
     _: &RequestContext,
-) -> Result<(CaseRef, EventPageRequest), Error> {
+) -> Result<(CaseRef, EventPageRequest), Invalid> {
     super::history_page(
         "case_ref",
         &message.case_ref,
@@ -692,17 +701,18 @@ fn nomination(
 }
 
 macro_rules! responses {
-    ($outcome:ty, $field:ident: $($response:ty),+ $(,)?) => {$(
-        impl From<$outcome> for $response {
-            fn from(outcome: $outcome) -> Self {
-                Self { $field: outcome.$field, event: outcome.event }
+    ($kind:ty, $outcome:ident { $field:ident }: $($response:ty),+ $(,)?) => {$(
+        impl From<Answer<$kind>> for $response {
+            fn from(answer: Answer<$kind>) -> Self {
+                let $outcome { $field, event } = <$kind>::outcome(&answer);
+                Self { $field, event }
             }
         }
     )+};
 }
 
 responses! {
-    OfferOutcome, offer:
+    Offer, OfferOutcome { offer }:
     pb::PublishOfferResponse,
     pb::AmendOfferResponse,
     pb::PauseOfferResponse,
@@ -711,7 +721,7 @@ responses! {
 }
 
 responses! {
-    AdmissionOutcome, admission:
+    AdmissionCase, AdmissionOutcome { admission }:
     pb::NominateCandidateResponse,
     pb::StartVettingResponse,
     pb::DecideAdmissionResponse,
@@ -722,47 +732,74 @@ responses! {
     pb::ReportGrantLapsedResponse,
 }
 
-macro_rules! event_pages {
-    ($($event:ty => $response:ty),+ $(,)?) => {$(
-        impl From<EventPage<$event>> for $response {
-            fn from(page: EventPage<$event>) -> Self {
-                Self { events: page.events, next_page_token: page.next_page_token }
-            }
-        }
-    )+};
+/// `ListOfferEvents`' response.
+pub fn offer_events_response(page: EventPage<Signed<Offer>>) -> pb::ListOfferEventsResponse {
+    pb::ListOfferEventsResponse {
+        events: page.events.into_iter().map(Signed::into_wire).collect(),
+        next_page_token: page.next_page_token,
+    }
 }
 
-event_pages! {
-    pb::OfferEvent => pb::ListOfferEventsResponse,
-    pb::AdmissionEvent => pb::ListAdmissionEventsResponse,
+/// `ListAdmissionEvents`' response.
+pub fn admission_events_response(
+    page: EventPage<Signed<AdmissionCase>>,
+) -> pb::ListAdmissionEventsResponse {
+    pb::ListAdmissionEventsResponse {
+        events: page.events.into_iter().map(Signed::into_wire).collect(),
+        next_page_token: page.next_page_token,
+    }
 }
 
 /// `GetOffer`'s response.
-pub fn offer_response(offer: pb::Offer) -> pb::GetOfferResponse {
-    pb::GetOfferResponse { offer: Some(offer) }
+pub fn offer_response(answer: Answer<Offer>) -> pb::GetOfferResponse {
+    pb::GetOfferResponse {
+        offer: Some(convert::offer_answer_to_wire(&answer, true)),
+    }
 }
 
 /// `GetAdmission`'s response.
-pub fn admission_response(admission: pb::AdmissionCase) -> pb::GetAdmissionResponse {
+pub fn admission_response(answer: Answer<AdmissionCase>) -> pb::GetAdmissionResponse {
     pb::GetAdmissionResponse {
-        admission: Some(admission),
+        admission: Some(convert::admission_answer_to_wire(&answer, true)),
     }
 }
 
-/// `ListOffers`' response.
-pub fn offers_response((offers, next): (Vec<pb::Offer>, Option<String>)) -> pb::ListOffersResponse {
+/// `ListOffers`' response: the offers without their history.
+pub fn offers_response(page: RecordPage<Offer>) -> pb::ListOffersResponse {
     pb::ListOffersResponse {
-        offers,
-        next_page_token: next.unwrap_or_default(),
+        offers: page
+            .records
+            .iter()
+            .map(|answer| convert::offer_answer_to_wire(answer, false))
+            .collect(),
+        next_page_token: page.next_page_token.unwrap_or_default(),
     }
 }
 
-/// `ListAdmissions`' response.
-pub fn admissions_response(
-    (admissions, next): (Vec<pb::AdmissionCase>, Option<String>),
-) -> pb::ListAdmissionsResponse {
+/// `ListAdmissions`' response: the cases without their person or history.
+pub fn admissions_response(page: RecordPage<AdmissionCase>) -> pb::ListAdmissionsResponse {
     pb::ListAdmissionsResponse {
-        admissions,
-        next_page_token: next.unwrap_or_default(),
+        admissions: page
+            .records
+            .iter()
+            .map(|answer| convert::admission_answer_to_wire(answer, false))
+            .collect(),
+        next_page_token: page.next_page_token.unwrap_or_default(),
+    }
+}
+
+/// `DeliverOfferEvent`'s response.
+pub fn offer_receipt_response(receipt: Receipt) -> pb::DeliverOfferEventResponse {
+    pb::DeliverOfferEventResponse {
+        receipt_time: Some(super::to_wire_time(receipt.receipt_time)),
+        already_delivered: receipt.already_delivered,
+    }
+}
+
+/// `DeliverAdmissionEvent`'s response.
+pub fn admission_receipt_response(receipt: Receipt) -> pb::DeliverAdmissionEventResponse {
+    pb::DeliverAdmissionEventResponse {
+        receipt_time: Some(super::to_wire_time(receipt.receipt_time)),
+        already_delivered: receipt.already_delivered,
     }
 }

@@ -8,7 +8,7 @@
 use accord_domain::{CaseKind, CaseRef, FreeText, IdempotencyKey, StateCode, Timestamp};
 
 use super::{from_wire_time, required_state, required_time};
-use crate::app::Violations;
+use crate::violation::Violations;
 
 /// The longest note on a readmission step (readmission.proto: "up to 2,000 characters").
 pub const NOTE_LENGTH_MAX_CHARS: usize = 2_000;

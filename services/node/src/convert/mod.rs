@@ -6,6 +6,9 @@
 
 pub mod admission;
 pub mod admission_rpc;
+pub mod answers;
+pub mod command;
+pub mod envelope;
 pub mod fields;
 pub mod readmission;
 pub mod readmission_rpc;
@@ -13,7 +16,7 @@ pub mod readmission_rpc;
 use accord_domain::{CaseKind, CaseRef, FreeText, IdempotencyKey, StateCode, Timestamp};
 use accord_proto::v1 as pb;
 
-use crate::app::{Error, Violations};
+use crate::violation::{Invalid, Violations};
 
 /// What a request's parser knows besides the request itself.
 #[derive(Debug, Clone)]
@@ -29,10 +32,21 @@ pub struct RequestContext {
     pub now: Timestamp,
 }
 
+impl RequestContext {
+    /// The key that makes this request idempotent.
+    pub fn key(&self, idempotency_key: IdempotencyKey) -> command::RequestKey {
+        command::RequestKey {
+            idempotency_key,
+            operation: self.operation,
+            request_digest: self.request_digest.clone(),
+        }
+    }
+}
+
 /// The answer to a request whose fields were all read but one of them yielded nothing;
 /// unreachable while every reader records a violation when it yields nothing.
-pub fn incomplete() -> Error {
-    Error::invalid("request", "is incomplete")
+pub fn incomplete() -> Invalid {
+    Invalid::field("request", "is incomplete")
 }
 
 /// Reads the idempotency key and the reference of `kind` that every step request carries,
@@ -43,7 +57,7 @@ pub fn keyed_step<T>(
     reference: &str,
     kind: CaseKind,
     build: impl FnOnce(&mut Violations) -> Option<T>,
-) -> Result<(IdempotencyKey, CaseRef, T), Error> {
+) -> Result<(IdempotencyKey, CaseRef, T), Invalid> {
     let mut violations = Violations::new();
     let key = fields::idempotency_key(&mut violations, idempotency_key);
     let reference = fields::reference_of_kind(&mut violations, reference_field, reference, kind);
@@ -56,7 +70,7 @@ pub fn keyed_step<T>(
 }
 
 /// Reads a lone reference of `kind` (the `Get…` requests).
-pub fn lone_reference(field: &str, text: &str, kind: CaseKind) -> Result<CaseRef, Error> {
+pub fn lone_reference(field: &str, text: &str, kind: CaseKind) -> Result<CaseRef, Invalid> {
     let mut violations = Violations::new();
     let reference = fields::reference_of_kind(&mut violations, field, text, kind);
     violations.finish()?;
@@ -71,7 +85,7 @@ pub fn history_page(
     after_sequence: u64,
     page_size: u32,
     page_token: &str,
-) -> Result<(CaseRef, crate::app::EventPageRequest), Error> {
+) -> Result<(CaseRef, command::EventPageRequest), Invalid> {
     let mut violations = Violations::new();
     let reference = fields::reference_of_kind(&mut violations, reference_field, reference, kind);
     let after_sequence = fields::after_sequence(&mut violations, after_sequence, page_token);
@@ -79,7 +93,7 @@ pub fn history_page(
     let reference = reference.ok_or_else(incomplete)?;
     Ok((
         reference,
-        crate::app::EventPageRequest {
+        command::EventPageRequest {
             after_sequence,
             page_size,
         },

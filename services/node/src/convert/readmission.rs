@@ -14,10 +14,10 @@ use accord_domain::{Actor, CaseRef, FreeText, ReplyTrack, StateCode, Timestamp};
 use accord_proto::v1 as pb;
 use pb::readmission_event::Detail;
 
-use super::{
-    coded_from_wire, coded_text, from_wire_time, regime_from_wire, regime_to_wire, to_wire_time,
-};
-use crate::app::{FieldViolation, Violations};
+use super::command::{Answer, ReadmissionChecks};
+use super::envelope::{Wire, wire_header};
+use super::{coded_from_wire, coded_text, regime_from_wire, regime_to_wire, to_wire_time};
+use crate::violation::{Invalid, Violations};
 
 /// The wire kind of a domain event kind.
 pub fn kind_to_wire(kind: &ReadmissionEventKind) -> pb::ReadmissionEventKind {
@@ -125,10 +125,50 @@ pub fn track(exceptional: bool, detained: bool) -> ReplyTrack {
     }
 }
 
+impl Wire for ReadmissionCase {
+    type WireEvent = pb::ReadmissionEvent;
+    type Detail = Detail;
+    type Checks = ReadmissionChecks;
+
+    fn to_wire(
+        event: &ReadmissionEvent,
+        idempotency_key: &str,
+        detail: Option<Detail>,
+    ) -> pb::ReadmissionEvent {
+        pb::ReadmissionEvent {
+            case_ref: event.case_ref.to_string(),
+            sequence: event.sequence,
+            kind: kind_to_wire(&event.kind) as i32,
+            acting_state: event.actor.state().to_string(),
+            occurred_at: Some(to_wire_time(event.occurred_at)),
+            idempotency_key: idempotency_key.to_owned(),
+            detail,
+            signing_key_id: String::new(),
+            signature: Vec::new(),
+        }
+    }
+
+    fn from_wire(
+        event: &pb::ReadmissionEvent,
+        _regime: Option<accord_domain::Regime>,
+    ) -> Result<ReadmissionEvent, Invalid> {
+        event_from_wire(event)
+    }
+
+    fn detail(event: &pb::ReadmissionEvent) -> Option<&Detail> {
+        event.detail.as_ref()
+    }
+
+    wire_header!(
+        case_ref,
+        ReadmissionEventKind,
+        pb::ReadmissionEventKind,
+        "READMISSION_EVENT_KIND_"
+    );
+}
+
 /// The domain event of a wire event, checking every field the domain needs.
-pub fn event_from_wire(
-    event: &pb::ReadmissionEvent,
-) -> Result<ReadmissionEvent, Vec<FieldViolation>> {
+fn event_from_wire(event: &pb::ReadmissionEvent) -> Result<ReadmissionEvent, Invalid> {
     let mut violations = Violations::new();
     let case_ref = violations.check("event.case_ref", CaseRef::parse(&event.case_ref));
     let acting_state =
@@ -163,11 +203,8 @@ pub fn event_from_wire(
                 kind,
             })
         }
-        (.., Err(crate::app::Error::InvalidArgument(list))) => Err(list),
-        _ => Err(vec![FieldViolation {
-            field: "event".into(),
-            description: "is incomplete".into(),
-        }]),
+        (.., Err(invalid)) => Err(invalid),
+        _ => Err(Invalid::field("event", "is incomplete")),
     }
 }
 
@@ -399,8 +436,24 @@ pub fn deadline_detail(kind: &ReadmissionEventKind, due_at: Timestamp) -> Option
     }
 }
 
+/// A case as the API shows it, from a use case's answer; `with_history` adds the person,
+/// the evidence and the signed events (a list leaves them out).
+pub fn answer_to_wire(answer: &Answer<ReadmissionCase>, with_history: bool) -> pb::ReadmissionCase {
+    let events: Vec<pb::ReadmissionEvent> = answer
+        .history
+        .iter()
+        .map(|signed| signed.wire().clone())
+        .collect();
+    case_to_wire(
+        &answer.case,
+        &events,
+        with_history,
+        answer.pending_deliveries,
+    )
+}
+
 /// The case as the API shows it: derived from the domain case and the signed history.
-pub fn case_to_wire(
+fn case_to_wire(
     case: &ReadmissionCase,
     events: &[pb::ReadmissionEvent],
     with_history: bool,
@@ -568,10 +621,19 @@ fn transfer_slot(
     })
 }
 
-/// Reads the wire time of an event, for the domain (already validated on the way in).
-pub fn occurred_at(event: &pb::ReadmissionEvent) -> Option<Timestamp> {
-    event
-        .occurred_at
-        .as_ref()
-        .and_then(|time| from_wire_time(time).ok())
+/// The detail of R's receipt: when R must reply, where the reply clock runs to a date.
+pub fn receipt_detail(case: &ReadmissionCase) -> Detail {
+    let reply_due_at = match deadline::deadlines(case).reply {
+        Some(Deadline::At(time)) => Some(to_wire_time(time)),
+        _ => None,
+    };
+    Detail::Received(pb::ReadmissionReceipt { reply_due_at })
+}
+
+/// The detail of R's refusal by the parity guard, with the guard's sentence.
+pub fn parity_rejection_detail(detailed_reasons: &str) -> Detail {
+    Detail::Rejected(pb::ReadmissionRejection {
+        reasons: vec![pb::ReadmissionReason::ParityImbalance as i32],
+        detailed_reasons: detailed_reasons.to_owned(),
+    })
 }

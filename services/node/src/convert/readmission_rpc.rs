@@ -5,18 +5,26 @@
 //! the detail its signed event will carry are built here, so the handler names only this
 //! function and the use case.
 
-use accord_domain::readmission::ReadmissionEventKind;
+use accord_domain::readmission::{ReadmissionCase, ReadmissionEventKind};
 use accord_domain::reason::ReadmissionReason;
 use accord_domain::{CaseKind, CaseRef, FreeText, Timestamp};
 use accord_proto::v1 as pb;
 use pb::readmission_event::Detail;
 
+use super::answers::{Answered, StepOutcome};
+use super::command::{
+    Answer, EventPage, EventPageRequest, ListQuery, OpenReadmission, ReadmissionChecks,
+    ReadmissionFilter, Receipt, RecordPage, Step,
+};
+use super::envelope::Signed;
 use super::fields::{
     self, EVIDENCE_ITEMS_MAX, free_text, known_enum, note, past_time, reference, required_text,
 };
 use super::{RequestContext, incomplete, keyed_step, readmission as convert};
-use crate::app::readmission::{OpenReadmission, ReadmissionListQuery, Step, StepOutcome};
-use crate::app::{Error, EventPage, EventPageRequest, Violations};
+use crate::violation::{Invalid, Violations};
+
+/// A parsed step of a readmission case.
+pub type ReadmissionStep = Step<ReadmissionCase>;
 
 /// What a step's parser reads besides key and case: the domain step and the wire detail.
 type Built = Option<(ReadmissionEventKind, Option<Detail>)>;
@@ -27,7 +35,7 @@ fn step(
     idempotency_key: &str,
     case_ref: &str,
     build: impl FnOnce(&mut Violations) -> Built,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     let (idempotency_key, case_ref, (kind, detail)) = keyed_step(
         idempotency_key,
         "case_ref",
@@ -35,13 +43,16 @@ fn step(
         CaseKind::Readmission,
         build,
     )?;
+    let released_hold = match &detail {
+        Some(Detail::LegalHoldReleased(release)) => Some(release.hold_sequence),
+        _ => None,
+    };
     Ok(Step {
-        idempotency_key,
-        request_digest: context.request_digest.clone(),
-        operation: context.operation,
+        key: context.key(idempotency_key),
         case_ref,
         kind,
         detail,
+        checks: ReadmissionChecks { released_hold },
     })
 }
 
@@ -49,7 +60,7 @@ fn step(
 pub fn open(
     message: &pb::OpenReadmissionRequest,
     context: &RequestContext,
-) -> Result<OpenReadmission, Error> {
+) -> Result<OpenReadmission<Detail>, Invalid> {
     let now = context.now;
     let mut violations = Violations::new();
     let key = fields::idempotency_key(&mut violations, &message.idempotency_key);
@@ -83,13 +94,12 @@ pub fn open(
         return Err(incomplete());
     };
     Ok(OpenReadmission {
-        idempotency_key,
-        request_digest: context.request_digest.clone(),
+        key: context.key(idempotency_key),
         requested,
         regime,
         arrival,
         track: convert::track(message.exceptional, message.detained),
-        submission: pb::ReadmissionSubmission {
+        submission: Detail::Submitted(pb::ReadmissionSubmission {
             requested_state: message.requested_state.clone(),
             regime: message.regime,
             arrival_time: message.arrival_time,
@@ -98,7 +108,7 @@ pub fn open(
             person: message.person.clone(),
             evidence: message.evidence.clone(),
             notes: message.notes.clone(),
-        },
+        }),
     })
 }
 
@@ -106,7 +116,7 @@ pub fn open(
 pub fn start_examination(
     message: &pb::StartExaminationRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(context, &message.idempotency_key, &message.case_ref, |_| {
         Some((ReadmissionEventKind::ExaminationStarted, None))
     })
@@ -116,7 +126,7 @@ pub fn start_examination(
 pub fn decide(
     message: &pb::DecideReadmissionRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     use pb::decide_readmission_request::Decision;
     step(
         context,
@@ -149,7 +159,7 @@ pub fn decide(
 pub fn request_information(
     message: &pb::RequestInformationRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -171,7 +181,7 @@ pub fn request_information(
 pub fn provide_information(
     message: &pb::ProvideInformationRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -204,7 +214,7 @@ pub fn provide_information(
 pub fn request_re_examination(
     message: &pb::RequestReExaminationRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -228,7 +238,7 @@ pub fn request_re_examination(
 pub fn decide_re_examination(
     message: &pb::DecideReExaminationRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     use pb::decide_re_examination_request::Decision;
     step(
         context,
@@ -261,7 +271,7 @@ pub fn decide_re_examination(
 pub fn close(
     message: &pb::CloseReadmissionRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(context, &message.idempotency_key, &message.case_ref, |_| {
         Some((ReadmissionEventKind::RejectionAccepted, None))
     })
@@ -271,7 +281,7 @@ pub fn close(
 pub fn issue_transfer_decision(
     message: &pb::IssueTransferDecisionRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -302,7 +312,7 @@ pub fn issue_transfer_decision(
 pub fn place_legal_hold(
     message: &pb::PlaceLegalHoldRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -328,7 +338,7 @@ pub fn place_legal_hold(
 pub fn release_legal_hold(
     message: &pb::ReleaseLegalHoldRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -354,7 +364,7 @@ pub fn release_legal_hold(
 pub fn schedule_transfer(
     message: &pb::ScheduleTransferRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -384,7 +394,7 @@ pub fn schedule_transfer(
 pub fn postpone_transfer(
     message: &pb::PostponeTransferRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -415,7 +425,7 @@ pub fn postpone_transfer(
 pub fn report_transfer(
     message: &pb::ReportTransferRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -441,7 +451,7 @@ pub fn report_transfer(
 pub fn report_transfer_failed(
     message: &pb::ReportTransferFailedRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -469,7 +479,7 @@ pub fn report_transfer_failed(
 pub fn confirm_arrival(
     message: &pb::ConfirmArrivalRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -493,7 +503,7 @@ pub fn confirm_arrival(
 pub fn report_no_show(
     message: &pb::ReportNoShowRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -514,7 +524,7 @@ pub fn report_no_show(
 pub fn withdraw(
     message: &pb::WithdrawReadmissionRequest,
     context: &RequestContext,
-) -> Result<Step, Error> {
+) -> Result<ReadmissionStep, Invalid> {
     step(
         context,
         &message.idempotency_key,
@@ -541,7 +551,7 @@ pub fn withdraw(
 }
 
 /// `GetReadmission`.
-pub fn get(message: &pb::GetReadmissionRequest, _: &RequestContext) -> Result<CaseRef, Error> {
+pub fn get(message: &pb::GetReadmissionRequest, _: &RequestContext) -> Result<CaseRef, Invalid> {
     super::lone_reference("case_ref", &message.case_ref, CaseKind::Readmission)
 }
 
@@ -549,7 +559,7 @@ pub fn get(message: &pb::GetReadmissionRequest, _: &RequestContext) -> Result<Ca
 pub fn list(
     message: &pb::ListReadmissionsRequest,
     _: &RequestContext,
-) -> Result<ReadmissionListQuery, Error> {
+) -> Result<ListQuery<ReadmissionFilter>, Invalid> {
     let mut violations = Violations::new();
     let counterpart = fields::optional_state(
         &mut violations,
@@ -588,9 +598,11 @@ pub fn list(
     let after =
         fields::list_page_token(&mut violations, &message.page_token, CaseKind::Readmission);
     violations.finish()?;
-    Ok(ReadmissionListQuery {
-        counterpart,
-        status: statuses.first().copied(),
+    Ok(ListQuery {
+        filter: ReadmissionFilter {
+            counterpart,
+            status: statuses.first().copied(),
+        },
         after,
         page_size: fields::list_page_size(message.page_size),
     })
@@ -600,7 +612,7 @@ pub fn list(
 pub fn history(
     message: &pb::ListReadmissionEventsRequest,
     _: &RequestContext,
-) -> Result<(CaseRef, EventPageRequest), Error> {
+) -> Result<(CaseRef, EventPageRequest), Invalid> {
     super::history_page(
         "case_ref",
         &message.case_ref,
@@ -694,9 +706,10 @@ fn slot(
 
 macro_rules! step_responses {
     ($($response:ty),+ $(,)?) => {$(
-        impl From<StepOutcome> for $response {
-            fn from(outcome: StepOutcome) -> Self {
-                Self { readmission: outcome.readmission, event: outcome.event }
+        impl From<Answer<ReadmissionCase>> for $response {
+            fn from(answer: Answer<ReadmissionCase>) -> Self {
+                let StepOutcome { readmission, event } = ReadmissionCase::outcome(&answer);
+                Self { readmission, event }
             }
         }
     )+};
@@ -723,28 +736,39 @@ step_responses! {
     pb::WithdrawReadmissionResponse,
 }
 
-impl From<EventPage<pb::ReadmissionEvent>> for pb::ListReadmissionEventsResponse {
-    fn from(page: EventPage<pb::ReadmissionEvent>) -> Self {
-        Self {
-            events: page.events,
-            next_page_token: page.next_page_token,
-        }
+/// `ListReadmissionEvents`' response.
+pub fn events_response(
+    page: EventPage<Signed<ReadmissionCase>>,
+) -> pb::ListReadmissionEventsResponse {
+    pb::ListReadmissionEventsResponse {
+        events: page.events.into_iter().map(Signed::into_wire).collect(),
+        next_page_token: page.next_page_token,
     }
 }
 
 /// `GetReadmission`'s response.
-pub fn case_response(readmission: pb::ReadmissionCase) -> pb::GetReadmissionResponse {
+pub fn case_response(answer: Answer<ReadmissionCase>) -> pb::GetReadmissionResponse {
     pb::GetReadmissionResponse {
-        readmission: Some(readmission),
+        readmission: Some(convert::answer_to_wire(&answer, true)),
     }
 }
 
-/// `ListReadmissions`' response.
-pub fn cases_response(
-    (readmissions, next): (Vec<pb::ReadmissionCase>, Option<String>),
-) -> pb::ListReadmissionsResponse {
+/// `ListReadmissions`' response: the cases without their history.
+pub fn cases_response(page: RecordPage<ReadmissionCase>) -> pb::ListReadmissionsResponse {
     pb::ListReadmissionsResponse {
-        readmissions,
-        next_page_token: next.unwrap_or_default(),
+        readmissions: page
+            .records
+            .iter()
+            .map(|answer| convert::answer_to_wire(answer, false))
+            .collect(),
+        next_page_token: page.next_page_token.unwrap_or_default(),
+    }
+}
+
+/// `DeliverReadmissionEvent`'s response.
+pub fn receipt_response(receipt: Receipt) -> pb::DeliverReadmissionEventResponse {
+    pb::DeliverReadmissionEventResponse {
+        receipt_time: Some(super::to_wire_time(receipt.receipt_time)),
+        already_delivered: receipt.already_delivered,
     }
 }

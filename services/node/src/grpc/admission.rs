@@ -8,11 +8,13 @@ use accord_proto::v1::admission_service_server::AdmissionService;
 use tonic::{Request, Response, Status};
 
 use super::{Rpc, serve_delivery, serve_history, serve_local};
-use crate::app::admission::{AdmissionOutcome, AdmissionStep};
-use crate::app::offer::{OfferOutcome, OfferStep};
-use crate::app::{App, Error};
+use accord_domain::admission::{AdmissionCase, Offer};
+
+use crate::app::App;
 use crate::convert::RequestContext;
-use crate::convert::admission_rpc as parse;
+use crate::convert::admission_rpc::{self as parse, AdmissionStep, OfferStep};
+use crate::convert::command::Answer;
+use crate::violation::Invalid;
 
 /// The service, over the node's use cases.
 #[derive(Clone)]
@@ -27,11 +29,11 @@ impl AdmissionApi {
     }
 
     /// A caseworker's step on an offer: the shared path of every offer step RPC.
-    async fn offer_step<Req: prost::Message, Resp: From<OfferOutcome>>(
+    async fn offer_step<Req: prost::Message, Resp: From<Answer<Offer>>>(
         &self,
         method: &'static str,
         request: Request<Req>,
-        parse: fn(&Req, &RequestContext) -> Result<OfferStep, Error>,
+        parse: fn(&Req, &RequestContext) -> Result<OfferStep, Invalid>,
     ) -> Result<Response<Resp>, Status> {
         serve_local(
             &self.app,
@@ -44,11 +46,11 @@ impl AdmissionApi {
     }
 
     /// A caseworker's step on an admission case: the shared path of every case step RPC.
-    async fn admission_step<Req: prost::Message, Resp: From<AdmissionOutcome>>(
+    async fn admission_step<Req: prost::Message, Resp: From<Answer<AdmissionCase>>>(
         &self,
         method: &'static str,
         request: Request<Req>,
-        parse: fn(&Req, &RequestContext) -> Result<AdmissionStep, Error>,
+        parse: fn(&Req, &RequestContext) -> Result<AdmissionStep, Invalid>,
     ) -> Result<Response<Resp>, Status> {
         serve_local(
             &self.app,
@@ -141,11 +143,7 @@ impl AdmissionService for AdmissionApi {
             rpc("ListOffers"),
             request,
             parse::list_offers,
-            |app, _, (filter, after, page_size)| async move {
-                app.list_offers(&filter, after.as_deref(), page_size)
-                    .await
-                    .map(parse::offers_response)
-            },
+            |app, _, query| async move { app.list_offers(query).await.map(parse::offers_response) },
         )
         .await
     }
@@ -247,8 +245,8 @@ impl AdmissionService for AdmissionApi {
             rpc("ListAdmissions"),
             request,
             parse::list_admissions,
-            |app, _, (filter, after, page_size)| async move {
-                app.list_admissions(&filter, after.as_deref(), page_size)
+            |app, _, query| async move {
+                app.list_admissions(query)
                     .await
                     .map(parse::admissions_response)
             },
@@ -265,7 +263,11 @@ impl AdmissionService for AdmissionApi {
             rpc("DeliverOfferEvent"),
             request,
             |message| message.event,
-            |app, partner, event| async move { app.deliver_offer_event(partner, event).await },
+            |app, partner, event| async move {
+                app.deliver_offer_event(partner, event)
+                    .await
+                    .map(parse::offer_receipt_response)
+            },
         )
         .await
     }
@@ -279,7 +281,11 @@ impl AdmissionService for AdmissionApi {
             rpc("DeliverAdmissionEvent"),
             request,
             |message| message.event,
-            |app, partner, event| async move { app.deliver_admission_event(partner, event).await },
+            |app, partner, event| async move {
+                app.deliver_admission_event(partner, event)
+                    .await
+                    .map(parse::admission_receipt_response)
+            },
         )
         .await
     }
@@ -294,7 +300,11 @@ impl AdmissionService for AdmissionApi {
             request,
             |message| &message.offer_ref,
             parse::offer_history,
-            |app, (offer_ref, page)| async move { app.offer_events(&offer_ref, page).await },
+            |app, (offer_ref, page)| async move {
+                app.offer_events(&offer_ref, page)
+                    .await
+                    .map(parse::offer_events_response)
+            },
         )
         .await
     }
@@ -309,7 +319,11 @@ impl AdmissionService for AdmissionApi {
             request,
             |message| &message.case_ref,
             parse::admission_history,
-            |app, (case_ref, page)| async move { app.admission_events(&case_ref, page).await },
+            |app, (case_ref, page)| async move {
+                app.admission_events(&case_ref, page)
+                    .await
+                    .map(parse::admission_events_response)
+            },
         )
         .await
     }

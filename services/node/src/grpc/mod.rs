@@ -6,6 +6,7 @@
 //! build no domain values; they never touch the store.
 
 pub mod admission;
+pub mod courier;
 pub mod readmission;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::app::{App, Error, request_digest};
 use crate::convert::RequestContext;
+use crate::violation::Invalid;
 
 /// The `google.rpc.ErrorInfo` domain of every Accord error.
 const ERROR_DOMAIN: &str = "accord";
@@ -153,7 +155,7 @@ pub(crate) async fn serve_local<Req, Command, Out, Resp, Fut>(
     app: &App,
     rpc: Rpc,
     request: Request<Req>,
-    parse: impl FnOnce(&Req, &RequestContext) -> Result<Command, Error>,
+    parse: impl FnOnce(&Req, &RequestContext) -> Result<Command, Invalid>,
     run: impl FnOnce(App, String, Command) -> Fut,
 ) -> Result<Response<Resp>, Status>
 where
@@ -174,7 +176,7 @@ where
         own_state: app.own_state(),
         now: app.now(),
     };
-    let command = parse(&message, &context).map_err(status)?;
+    let command = parse(&message, &context).map_err(|invalid| status(invalid.into()))?;
     let result = run(app.clone(), caller.clone(), command).await;
     respond(app, &caller, &path, result).await
 }
@@ -212,7 +214,7 @@ pub(crate) async fn serve_history<Req, Command, Out, Resp, Fut>(
     rpc: Rpc,
     request: Request<Req>,
     reference: impl FnOnce(&Req) -> &str,
-    parse: impl FnOnce(&Req, &RequestContext) -> Result<Command, Error>,
+    parse: impl FnOnce(&Req, &RequestContext) -> Result<Command, Invalid>,
     run: impl FnOnce(App, Command) -> Fut,
 ) -> Result<Response<Resp>, Status>
 where
@@ -233,7 +235,7 @@ where
         own_state: app.own_state(),
         now: app.now(),
     };
-    let command = parse(&message, &context).map_err(status)?;
+    let command = parse(&message, &context).map_err(|invalid| status(invalid.into()))?;
     let result = run(app.clone(), command).await;
     respond(app, &identity.spiffe_id(), &path, result).await
 }

@@ -7,9 +7,13 @@ use accord_proto::v1::readmission_service_server::ReadmissionService;
 use tonic::{Request, Response, Status};
 
 use super::{Rpc, serve_delivery, serve_history, serve_local};
+use accord_domain::readmission::ReadmissionCase;
+
 use crate::app::App;
-use crate::app::readmission::Step;
-use crate::convert::readmission_rpc as parse;
+use crate::convert::RequestContext;
+use crate::convert::command::Answer;
+use crate::convert::readmission_rpc::{self as parse, ReadmissionStep};
+use crate::violation::Invalid;
 
 /// The service, over the node's use cases.
 #[derive(Clone)]
@@ -24,11 +28,11 @@ impl ReadmissionApi {
     }
 
     /// A caseworker's step on a case: the shared path of every step RPC.
-    async fn step<Req: prost::Message, Resp: From<crate::app::readmission::StepOutcome>>(
+    async fn step<Req: prost::Message, Resp: From<Answer<ReadmissionCase>>>(
         &self,
         method: &'static str,
         request: Request<Req>,
-        parse: fn(&Req, &crate::convert::RequestContext) -> Result<Step, crate::app::Error>,
+        parse: fn(&Req, &RequestContext) -> Result<ReadmissionStep, Invalid>,
     ) -> Result<Response<Resp>, Status> {
         serve_local(
             &self.app,
@@ -250,9 +254,17 @@ impl ReadmissionService for ReadmissionApi {
         &self,
         request: Request<pb::DeliverReadmissionEventRequest>,
     ) -> Result<Response<pb::DeliverReadmissionEventResponse>, Status> {
-        serve_delivery(&self.app, rpc("DeliverReadmissionEvent"), request, |message| message.event, |app, partner, event| async move {
-            app.deliver_readmission_event(partner, event).await
-        })
+        serve_delivery(
+            &self.app,
+            rpc("DeliverReadmissionEvent"),
+            request,
+            |message| message.event,
+            |app, partner, event| async move {
+                app.deliver_readmission_event(partner, event)
+                    .await
+                    .map(parse::receipt_response)
+            },
+        )
         .await
     }
 
@@ -266,7 +278,11 @@ impl ReadmissionService for ReadmissionApi {
             request,
             |message| &message.case_ref,
             parse::history,
-            |app, (case_ref, page)| async move { app.readmission_events(&case_ref, page).await },
+            |app, (case_ref, page)| async move {
+                app.readmission_events(&case_ref, page)
+                    .await
+                    .map(parse::events_response)
+            },
         )
         .await
     }

@@ -1,0 +1,326 @@
+//! The envelope: a case event as it is signed, stored, sent and checked — the one place that
+//! handles signed wire bytes (event.proto, common.proto).
+//!
+//! A [`Signed`] event pairs the signed wire event, kept verbatim (its bytes are what the
+//! actor signed, what both nodes store, and what the partner receives), with the domain
+//! event read from it. Use cases see the domain event and carry the envelope through; they
+//! never build or read a wire event themselves.
+//!
+//! The acting node signs an event in three steps: it names its key and leaves the signature
+//! empty; it computes `event_digest`, the SHA-256 of the event's canonical bytes (its
+//! deterministic protobuf encoding); it signs the person-free `EventAttestation` that carries
+//! the digest. A receiver repeats the steps and checks the signature with the partner's key.
+//! The coordinator, which sees only attestations, can check the same signatures without ever
+//! seeing the event's detail.
+
+use std::fmt;
+
+use accord_domain::{Event, Lifecycle, Regime, StateCode};
+use accord_proto::v1 as pb;
+use accord_trust::{EventSigningKey, EventVerifyingKey, Signature, SigningDomain};
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use crate::violation::Invalid;
+
+/// Why an envelope is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A field of the event is missing or malformed.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The event names a signing key that is not the acting state's known key.
+    #[error("signing key {key_id:?} of {subject} is not {acting_state}'s known key {known}")]
+    KeyUnknown {
+        /// The case and sequence.
+        subject: String,
+        /// The key id the event names.
+        key_id: String,
+        /// The state that signed.
+        acting_state: String,
+        /// The key id this node knows for that state.
+        known: String,
+    },
+    /// The signature does not verify under the acting state's key.
+    #[error("the signature of {0} does not verify under the sender's key")]
+    SignatureInvalid(String),
+    /// Stored bytes that do not decode: a corrupted store.
+    #[error("stored event of {subject} not understood: {detail}")]
+    Corrupt {
+        /// The case, or what was read.
+        subject: String,
+        /// What the decoder said.
+        detail: String,
+    },
+}
+
+/// One lifecycle as it travels: its wire event and detail, and the conversions between the
+/// wire event and the domain's. Implemented for readmission cases, offers and admission cases
+/// (in `readmission` and `admission`).
+pub trait Wire: Lifecycle + 'static {
+    /// The wire event.
+    type WireEvent: Message + Default + Clone + PartialEq + Send + Sync + 'static;
+    /// What a wire event carries beyond the domain's facts (the person, evidence, notes…).
+    type Detail: Clone + fmt::Debug + PartialEq + Send + Sync + 'static;
+    /// What a caseworker's step request asks to check against the stored record beyond the
+    /// domain's rules (`command::Step::checks`).
+    type Checks: Clone + fmt::Debug + Default + Send + Sync + 'static;
+
+    /// The unsigned wire event of `event`, with the actor's key and the detail.
+    fn to_wire(
+        event: &Event<Self::Kind>,
+        idempotency_key: &str,
+        detail: Option<Self::Detail>,
+    ) -> Self::WireEvent;
+
+    /// The domain event of a wire event, every field the domain needs checked. `regime` is
+    /// the regime of the case where the wire event does not repeat it (admission cases
+    /// take theirs from the offer).
+    fn from_wire(
+        event: &Self::WireEvent,
+        regime: Option<Regime>,
+    ) -> Result<Event<Self::Kind>, Invalid>;
+
+    /// The wire event's detail.
+    fn detail(event: &Self::WireEvent) -> Option<&Self::Detail>;
+
+    /// The fields every wire event shares.
+    fn header(event: &Self::WireEvent) -> Header<'_>;
+
+    /// Sets the key id and the signature.
+    fn set_signature(event: &mut Self::WireEvent, signing_key_id: String, signature: Vec<u8>);
+
+    /// The kind as the attestation names it.
+    fn attested_kind(event: &Self::WireEvent) -> pb::event_attestation::Kind;
+
+    /// The kind's name as the store's event table keeps it (`SUBMITTED`, `SLOT_CLAIMED`…).
+    fn kind_name(event: &Self::WireEvent) -> String;
+}
+
+/// The fields every wire event shares, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Header<'a> {
+    /// The case (or offer) reference.
+    pub case_ref: &'a str,
+    /// Position in the case, from 1.
+    pub sequence: u64,
+    /// The state that acted and signs.
+    pub acting_state: &'a str,
+    /// When it happened.
+    pub occurred_at: Option<prost_types::Timestamp>,
+    /// The actor's idempotency key.
+    pub idempotency_key: &'a str,
+    /// The signing key's id.
+    pub signing_key_id: &'a str,
+    /// The signature bytes.
+    pub signature: &'a [u8],
+}
+
+/// A signed event: the wire event as signed, and the domain event read from it.
+pub struct Signed<L: Wire> {
+    wire: L::WireEvent,
+    event: Event<L::Kind>,
+}
+
+impl<L: Wire> Clone for Signed<L> {
+    fn clone(&self) -> Self {
+        Self {
+            wire: self.wire.clone(),
+            event: self.event.clone(),
+        }
+    }
+}
+
+impl<L: Wire> fmt::Debug for Signed<L> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Signed")
+            .field("event", &self.event)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: Wire> PartialEq for Signed<L> {
+    fn eq(&self, other: &Self) -> bool {
+        self.wire == other.wire
+    }
+}
+
+impl<L: Wire> Signed<L> {
+    /// Signs `event` with this state's key, with the actor's idempotency key and the detail.
+    pub fn sign(
+        event: Event<L::Kind>,
+        idempotency_key: &str,
+        detail: Option<L::Detail>,
+        signer: &EventSigningKey,
+    ) -> Self {
+        let mut wire = L::to_wire(&event, idempotency_key, detail);
+        let pair = (event.case_ref.first_state(), event.case_ref.second_state());
+        L::set_signature(&mut wire, signer.key_id().to_string(), Vec::new());
+        let attestation = attestation::<L>(&wire, pair);
+        let signature = signer.sign(SigningDomain::EVENT, &attestation.encode_to_vec());
+        L::set_signature(
+            &mut wire,
+            signer.key_id().to_string(),
+            signature.to_bytes().to_vec(),
+        );
+        Self { wire, event }
+    }
+
+    /// A delivered event: read, then its signature checked under the acting state's key.
+    pub fn verified(
+        wire: L::WireEvent,
+        regime: Option<Regime>,
+        key: &EventVerifyingKey,
+    ) -> Result<Self, Error> {
+        let event = L::from_wire(&wire, regime)?;
+        let pair = (event.case_ref.first_state(), event.case_ref.second_state());
+        verify::<L>(&wire, pair, key)?;
+        Ok(Self { wire, event })
+    }
+
+    /// An event as the store keeps it.
+    pub fn stored(bytes: &[u8], regime: Option<Regime>) -> Result<Self, Error> {
+        let wire = L::WireEvent::decode(bytes).map_err(|error| Error::Corrupt {
+            subject: "an event".into(),
+            detail: error.to_string(),
+        })?;
+        Self::trusted(wire, regime)
+    }
+
+    /// A wire event this node keeps already (stored, or inside a stored answer): read
+    /// without checking its signature again.
+    pub fn trusted(wire: L::WireEvent, regime: Option<Regime>) -> Result<Self, Error> {
+        let event = L::from_wire(&wire, regime).map_err(|invalid| Error::Corrupt {
+            subject: format!(
+                "{} #{}",
+                L::header(&wire).case_ref,
+                L::header(&wire).sequence
+            ),
+            detail: invalid.to_string(),
+        })?;
+        Ok(Self { wire, event })
+    }
+
+    /// The domain event.
+    pub fn event(&self) -> &Event<L::Kind> {
+        &self.event
+    }
+
+    /// The wire event, as signed.
+    pub fn wire(&self) -> &L::WireEvent {
+        &self.wire
+    }
+
+    /// The wire event, as signed, taken out.
+    pub fn into_wire(self) -> L::WireEvent {
+        self.wire
+    }
+
+    /// The detail the event carries beyond the domain's facts.
+    pub fn detail(&self) -> Option<&L::Detail> {
+        L::detail(&self.wire)
+    }
+
+    /// The fields every wire event shares.
+    pub fn header(&self) -> Header<'_> {
+        L::header(&self.wire)
+    }
+
+    /// The signed bytes, as stored and sent.
+    pub fn encoded(&self) -> Vec<u8> {
+        self.wire.encode_to_vec()
+    }
+
+    /// The kind's name as the store's event table keeps it.
+    pub fn kind_name(&self) -> String {
+        L::kind_name(&self.wire)
+    }
+}
+
+/// The person-free statement of `event` that its actor signs; `pair` is the case's (first,
+/// second) states.
+pub fn attestation<L: Wire>(
+    event: &L::WireEvent,
+    pair: (StateCode, StateCode),
+) -> pb::EventAttestation {
+    let header = L::header(event);
+    let mut unsigned = event.clone();
+    L::set_signature(&mut unsigned, header.signing_key_id.to_owned(), Vec::new());
+    let event_digest = Sha256::digest(unsigned.encode_to_vec()).to_vec();
+    pb::EventAttestation {
+        case_ref: header.case_ref.to_owned(),
+        pair: Some(pb::StatePair {
+            first_state: pair.0.to_string(),
+            second_state: pair.1.to_string(),
+        }),
+        sequence: header.sequence,
+        acting_state: header.acting_state.to_owned(),
+        occurred_at: header.occurred_at,
+        idempotency_key: header.idempotency_key.to_owned(),
+        signing_key_id: header.signing_key_id.to_owned(),
+        event_digest,
+        kind: Some(L::attested_kind(event)),
+    }
+}
+
+/// Checks `event`'s signature under the acting state's key.
+fn verify<L: Wire>(
+    event: &L::WireEvent,
+    pair: (StateCode, StateCode),
+    key: &EventVerifyingKey,
+) -> Result<(), Error> {
+    let header = L::header(event);
+    let subject = format!("{} #{}", header.case_ref, header.sequence);
+    if header.signing_key_id != key.key_id().to_string() {
+        return Err(Error::KeyUnknown {
+            subject,
+            key_id: header.signing_key_id.to_owned(),
+            acting_state: header.acting_state.to_owned(),
+            known: key.key_id().to_string(),
+        });
+    }
+    let signature = Signature::from_slice(header.signature)
+        .map_err(|_| Error::SignatureInvalid(subject.clone()))?;
+    let attestation = attestation::<L>(event, pair);
+    key.verify(
+        SigningDomain::EVENT,
+        &attestation.encode_to_vec(),
+        &signature,
+    )
+    .map_err(|_| Error::SignatureInvalid(subject))
+}
+
+/// Implements the header accessors of [`Wire`] for a wire event type.
+macro_rules! wire_header {
+    ($reference:ident, $kind:ident, $wire_kind:ty, $prefix:literal) => {
+        fn header(event: &Self::WireEvent) -> crate::convert::envelope::Header<'_> {
+            crate::convert::envelope::Header {
+                case_ref: &event.$reference,
+                sequence: event.sequence,
+                acting_state: &event.acting_state,
+                occurred_at: event.occurred_at,
+                idempotency_key: &event.idempotency_key,
+                signing_key_id: &event.signing_key_id,
+                signature: &event.signature,
+            }
+        }
+
+        fn set_signature(event: &mut Self::WireEvent, signing_key_id: String, signature: Vec<u8>) {
+            event.signing_key_id = signing_key_id;
+            event.signature = signature;
+        }
+
+        fn attested_kind(event: &Self::WireEvent) -> pb::event_attestation::Kind {
+            pb::event_attestation::Kind::$kind(event.kind)
+        }
+
+        fn kind_name(event: &Self::WireEvent) -> String {
+            <$wire_kind>::try_from(event.kind)
+                .map(|kind| kind.as_str_name().trim_start_matches($prefix).to_owned())
+                .unwrap_or_default()
+        }
+    };
+}
+
+pub(crate) use wire_header;
