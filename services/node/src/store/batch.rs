@@ -91,10 +91,10 @@ pub(crate) fn eligible(batch: &[Job]) -> bool {
             CaseWrite::Update {
                 expected_event_count,
                 ..
-            } => change
-                .events
-                .first()
-                .is_some_and(|first| first.sequence == expected_event_count + 1),
+            } => change.events.first().is_some_and(|first| {
+                // Checked: a count no history reaches must not panic the writer, only miss.
+                expected_event_count.checked_add(1) == Some(first.sequence)
+            }),
             CaseWrite::Replace { .. } => false,
         },
         Job::Delivery(..) | Job::Audit(..) => true,
