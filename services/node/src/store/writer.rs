@@ -652,6 +652,7 @@ pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn to_i32(value: u32) -> i32 {
+/// Attempt counts in the outbox's `i32` column: saturated too.
+pub(crate) fn to_i32(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
