@@ -656,3 +656,6 @@ pub(crate) fn to_i64(value: u64) -> i64 {
 pub(crate) fn to_i32(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
+
+#[cfg(test)]
+mod equivalence;
