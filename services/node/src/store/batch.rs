@@ -37,7 +37,7 @@ use futures_util::TryStreamExt as _;
 use sea_orm::sqlx::{self, AssertSqlSafe, Sqlite};
 
 use super::model::{AuditRecord, CaseRecord, CaseWrite, Change, DeliveryOutcome};
-use super::writer::{Job, to_i64};
+use super::writer::{Job, to_i32, to_i64};
 
 /// Most rows per INSERT statement: SQLite binds at most 32,766 parameters per statement, and
 /// the widest insert here has nine columns.
@@ -91,10 +91,10 @@ pub(crate) fn eligible(batch: &[Job]) -> bool {
             CaseWrite::Update {
                 expected_event_count,
                 ..
-            } => change
-                .events
-                .first()
-                .is_some_and(|first| first.sequence == expected_event_count + 1),
+            } => change.events.first().is_some_and(|first| {
+                // Checked: a count no history reaches must not panic the writer, only miss.
+                expected_event_count.checked_add(1) == Some(first.sequence)
+            }),
             CaseWrite::Replace { .. } => false,
         },
         Job::Delivery(..) | Job::Audit(..) => true,
@@ -435,6 +435,8 @@ impl<'a> Statements<'a> {
         sql: &mut String,
         arguments: &mut sqlx::sqlite::SqliteArguments,
     ) -> Result<(), Error> {
+        // Attempts are capped to the column's `i32` as the slow path writes them (sea-orm reads
+        // them back as `i32`).
         for outcome in &self.deliveries {
             match outcome {
                 DeliveryOutcome::Delivered { id, at } => {
@@ -452,7 +454,7 @@ impl<'a> Statements<'a> {
                         "UPDATE OR FAIL outbox SET attempts = ?, next_attempt_at = ?, last_error = ? \
                          WHERE id = ?;\n",
                     );
-                    bind(arguments, i64::from(*attempts))?;
+                    bind(arguments, to_i32(*attempts))?;
                     bind(arguments, *next_attempt_at)?;
                     bind(arguments, error.clone())?;
                     bind(arguments, *id)?;
@@ -465,7 +467,7 @@ impl<'a> Statements<'a> {
                     sql.push_str(
                         "UPDATE OR FAIL outbox SET attempts = ?, failed_reason = ? WHERE id = ?;\n",
                     );
-                    bind(arguments, i64::from(*attempts))?;
+                    bind(arguments, to_i32(*attempts))?;
                     bind(arguments, reason.clone())?;
                     bind(arguments, *id)?;
                 }

@@ -77,6 +77,18 @@ struct Connection {
 }
 
 impl Connection {
+    /// The writer's connections on `db`, with the fast path on SQLite.
+    fn new(db: DatabaseConnection) -> Self {
+        let sqlite = (db.get_database_backend() == DbBackend::Sqlite)
+            .then(|| db.get_sqlite_connection_pool().clone());
+        Self {
+            db,
+            sqlite,
+            fast: None,
+            timings: batch::Timings::new(),
+        }
+    }
+
     /// The fast path's connection, taken from the pool the first time. `None` where the pool
     /// cannot spare one (a single-connection pool would leave the slow path none).
     async fn fast(&mut self) -> Option<&mut PoolConnection<Sqlite>> {
@@ -96,14 +108,7 @@ impl WriterHandle {
     /// added messages to the outbox.
     pub(crate) fn spawn(db: DatabaseConnection, outbox_written: Arc<Notify>) -> Self {
         let (queue, jobs) = mpsc::channel(WRITE_QUEUE_CAPACITY);
-        let sqlite = (db.get_database_backend() == DbBackend::Sqlite)
-            .then(|| db.get_sqlite_connection_pool().clone());
-        let connection = Connection {
-            db,
-            sqlite,
-            fast: None,
-            timings: batch::Timings::new(),
-        };
+        let connection = Connection::new(db);
         tokio::spawn(run(connection, jobs, outbox_written));
         Self { queue }
     }
@@ -126,7 +131,7 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let wrote_outbox = commit_batch(&mut connection, batch).await;
+        let (_path, wrote_outbox) = commit_batch(&mut connection, batch).await;
         if wrote_outbox {
             outbox_written.notify_one();
         }
@@ -142,18 +147,28 @@ enum Verdict {
     FollowEarlier(StoredAnswer),
 }
 
+/// Which of the writer's paths committed a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// `store::batch`: the whole batch as one query.
+    Fast,
+    /// sea-orm, judging every change (and every job alone if the batch fails as a whole).
+    Slow,
+}
+
 /// Commits a batch: on SQLite through the fast path (`store::batch`) when it can take the
 /// batch, else (or when the fast path refused it) judging every change; falls back to one
-/// transaction per job if the batch fails as a whole. Returns whether outbox messages were
-/// committed.
-async fn commit_batch(connection: &mut Connection, batch: Vec<Job>) -> bool {
+/// transaction per job if the batch fails as a whole. Returns the path that committed it
+/// (the equivalence test checks that the fast path is exercised) and whether outbox messages
+/// were committed.
+async fn commit_batch(connection: &mut Connection, batch: Vec<Job>) -> (Path, bool) {
     if let Some(fast) = connection.fast().await
         && batch::eligible(&batch)
     {
         match batch::commit(fast, &batch).await {
             Ok(phases) => {
                 connection.timings.add(batch.len(), phases);
-                return answer_applied(batch);
+                return (Path::Fast, answer_applied(batch));
             }
             Err(error) => {
                 tracing::debug!(%error, jobs = batch.len(), "fast path refused the batch; judging each change");
@@ -169,7 +184,12 @@ async fn commit_batch(connection: &mut Connection, batch: Vec<Job>) -> bool {
             }
         }
     }
-    let db = &connection.db;
+    (Path::Slow, commit_slow(&connection.db, batch).await)
+}
+
+/// The slow path: judges every change of the batch in one transaction, or each job in one
+/// of its own if the batch fails as a whole.
+async fn commit_slow(db: &DatabaseConnection, batch: Vec<Job>) -> bool {
     if batch.len() == 1 {
         return commit_alone(db, batch).await;
     }
@@ -632,6 +652,10 @@ pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn to_i32(value: u32) -> i32 {
+/// Attempt counts in the outbox's `i32` column: saturated too.
+pub(crate) fn to_i32(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
+
+#[cfg(test)]
+mod equivalence;
