@@ -11,3 +11,4 @@ mod readmission_delivery;
 mod readmission_lifecycle;
 mod readmission_validation;
 mod store;
+mod tidy;
