@@ -1,6 +1,6 @@
-//! `AdmissionService` requests parsed into use-case commands, and answers into responses:
-//! offers (published by the admitting state A for people in the origin state O) and
-//! admission cases (A's nominations under an offer).
+//! `AdmissionService` requests on admission cases (A's nominations under an offer) parsed
+//! into use-case commands, and answers into responses; the offers themselves are in
+//! `offer_rpc`.
 //!
 //! One function per RPC reads every field of its request against the rules admission.proto
 //! documents and returns the command, or every violation at once. The step's domain kind and
@@ -23,11 +23,9 @@ use super::envelope::Signed;
 use super::fields::{
     self, REFERENCE_LENGTH_MAX_CHARS, bounded_text, known_enum, past_time, short_text,
 };
+use super::offer_rpc::role;
 use super::{RequestContext, incomplete, keyed_step};
 use crate::violation::{Invalid, Violations};
-
-/// A parsed step of an offer.
-pub type OfferStep = Step<Offer>;
 
 /// A parsed step of an admission case.
 pub type AdmissionStep = Step<AdmissionCase>;
@@ -41,34 +39,8 @@ const NOTE_LENGTH_MAX_CHARS: usize = 2_000;
 /// The longest refusal text, in characters.
 const DETAILED_REASONS_LENGTH_MAX_CHARS: usize = 4_000;
 
-/// What an offer step's parser reads besides key and offer.
-type BuiltOfferStep = Option<(OfferEventKind, Option<OfferDetail>)>;
-
 /// What an admission step's parser reads besides key and case.
 type BuiltAdmissionStep = Option<(AdmissionEventKind, Option<AdmissionDetail>, StepChecks)>;
-
-/// Reads an offer step request: its key, its offer, and what `build` reads from the rest.
-fn offer_step(
-    context: &RequestContext,
-    idempotency_key: &str,
-    offer_ref: &str,
-    build: impl FnOnce(&mut Violations) -> BuiltOfferStep,
-) -> Result<OfferStep, Invalid> {
-    let (idempotency_key, offer_ref, (kind, detail)) = keyed_step(
-        idempotency_key,
-        "offer_ref",
-        offer_ref,
-        CaseKind::Offer,
-        build,
-    )?;
-    Ok(Step {
-        key: context.key(idempotency_key),
-        case_ref: offer_ref,
-        kind,
-        detail,
-        checks: (),
-    })
-}
 
 /// Reads an admission step request: its key, its case, and what `build` reads from the rest.
 fn admission_step(
@@ -91,185 +63,6 @@ fn admission_step(
         detail,
         checks,
     })
-}
-
-/// `PublishOffer`: A offers places to people in O.
-pub fn publish_offer(
-    message: &pb::PublishOfferRequest,
-    context: &RequestContext,
-) -> Result<PublishOffer<OfferDetail>, Invalid> {
-    let mut violations = Violations::new();
-    let key = fields::idempotency_key(&mut violations, &message.idempotency_key);
-    let terms = publication(&mut violations, message, context.own_state, context.now);
-    violations.finish()?;
-    let (Some(idempotency_key), Some((origin, regime, window))) = (key, terms) else {
-        return Err(incomplete());
-    };
-    Ok(PublishOffer {
-        key: context.key(idempotency_key),
-        origin,
-        regime,
-        capacity: message.capacity,
-        window,
-        publication: OfferDetail::Published(pb::OfferPublication {
-            origin_state: message.origin_state.clone(),
-            regime: message.regime,
-            capacity: message.capacity,
-            window: message.window,
-            priority_rules_version: message.priority_rules_version.clone(),
-        }),
-    })
-}
-
-/// `AmendOffer`: a new capacity, a new end of the window, or both.
-pub fn amend_offer(
-    message: &pb::AmendOfferRequest,
-    context: &RequestContext,
-) -> Result<OfferStep, Invalid> {
-    offer_step(
-        context,
-        &message.idempotency_key,
-        &message.offer_ref,
-        |violations| {
-            if let Some(capacity) = message.capacity
-                && !(1..=convert::OFFER_CAPACITY_MAX).contains(&capacity)
-            {
-                violations.add(
-                    "capacity",
-                    format!("must be from 1 to {}", convert::OFFER_CAPACITY_MAX),
-                );
-            }
-            let closes_at = message.window_end_time.as_ref().and_then(|end| {
-                violations
-                    .check("window_end_time", super::from_wire_time(end))
-                    .map(convert::window_last_instant)
-            });
-            if message.capacity.is_none() && message.window_end_time.is_none() {
-                violations.add("capacity", "set capacity, window_end_time or both");
-                return None;
-            }
-            let detail = OfferDetail::Amended(pb::OfferAmendment {
-                capacity: message.capacity,
-                window_end_time: message.window_end_time,
-            });
-            Some((
-                OfferEventKind::Amended {
-                    capacity: message.capacity,
-                    closes_at,
-                },
-                Some(detail),
-            ))
-        },
-    )
-}
-
-/// `PauseOffer`.
-pub fn pause_offer(
-    message: &pb::PauseOfferRequest,
-    context: &RequestContext,
-) -> Result<OfferStep, Invalid> {
-    offer_step(
-        context,
-        &message.idempotency_key,
-        &message.offer_ref,
-        |violations| {
-            let Some(reason) = convert::pause_reason_from_wire(message.reason) else {
-                violations.add("reason", "is required (a known pause reason)");
-                return None;
-            };
-            let detail = OfferDetail::Paused(pb::OfferPause {
-                reason: message.reason,
-            });
-            Some((OfferEventKind::Paused { reason }, Some(detail)))
-        },
-    )
-}
-
-/// `ResumeOffer`.
-pub fn resume_offer(
-    message: &pb::ResumeOfferRequest,
-    context: &RequestContext,
-) -> Result<OfferStep, Invalid> {
-    offer_step(
-        context,
-        &message.idempotency_key,
-        &message.offer_ref,
-        |_| Some((OfferEventKind::Resumed, None)),
-    )
-}
-
-/// `CloseOffer`: a caseworker's close withdraws the offer (the window's end would be a
-/// system event).
-pub fn close_offer(
-    message: &pb::CloseOfferRequest,
-    context: &RequestContext,
-) -> Result<OfferStep, Invalid> {
-    offer_step(
-        context,
-        &message.idempotency_key,
-        &message.offer_ref,
-        |_| {
-            let detail = OfferDetail::Closed(pb::OfferClosure {
-                reason: pb::OfferCloseReason::Withdrawn as i32,
-            });
-            Some((OfferEventKind::Closed, Some(detail)))
-        },
-    )
-}
-
-/// `GetOffer`.
-pub fn get_offer(message: &pb::GetOfferRequest, _: &RequestContext) -> Result<CaseRef, Invalid> {
-    super::lone_reference("offer_ref", &message.offer_ref, CaseKind::Offer)
-}
-
-/// `ListOffers`.
-pub fn list_offers(
-    message: &pb::ListOffersRequest,
-    _: &RequestContext,
-) -> Result<ListQuery<OfferFilter>, Invalid> {
-    let mut violations = Violations::new();
-    let counterpart = fields::optional_state(
-        &mut violations,
-        "counterpart_state",
-        &message.counterpart_state,
-    );
-    let admitting = role(&mut violations, message.role);
-    let mut statuses = Vec::new();
-    for (index, value) in message.statuses.iter().enumerate() {
-        match convert::offer_status_code_from_wire(*value) {
-            Some(code) => statuses.push(code),
-            None => violations.add(
-                format!("statuses[{index}]"),
-                format!("{value} is not a known status"),
-            ),
-        }
-    }
-    let after = fields::list_page_token(&mut violations, &message.page_token, CaseKind::Offer);
-    violations.finish()?;
-    Ok(ListQuery {
-        filter: OfferFilter {
-            counterpart,
-            admitting,
-            statuses,
-        },
-        after,
-        page_size: fields::list_page_size(message.page_size),
-    })
-}
-
-/// `ListOfferEvents`.
-pub fn offer_history(
-    message: &pb::ListOfferEventsRequest,
-    _: &RequestContext,
-) -> Result<(CaseRef, EventPageRequest), Invalid> {
-    super::history_page(
-        "offer_ref",
-        &message.offer_ref,
-        CaseKind::Offer,
-        message.after_sequence,
-        message.page_size,
-        &message.page_token,
-    )
 }
 
 /// `NominateCandidate`: A nominates a person in O for a place under an offer.
@@ -606,60 +399,6 @@ pub fn admission_history(
     )
 }
 
-/// The role filter: `Some(true)` for admitting, `Some(false)` for origin.
-fn role(violations: &mut Violations, value: i32) -> Option<bool> {
-    match pb::AdmissionRole::try_from(value) {
-        Ok(pb::AdmissionRole::Admitting) => Some(true),
-        Ok(pb::AdmissionRole::Origin) => Some(false),
-        Ok(pb::AdmissionRole::Unspecified) => None,
-        Err(_) => {
-            violations.add("role", format!("{value} is not a known role"));
-            None
-        }
-    }
-}
-
-/// Reads an offer's terms: origin, regime, window.
-fn publication(
-    violations: &mut Violations,
-    message: &pb::PublishOfferRequest,
-    own: StateCode,
-    now: Timestamp,
-) -> Option<(
-    StateCode,
-    accord_domain::Regime,
-    accord_domain::admission::OfferWindow,
-)> {
-    let origin = super::required_state(violations, "origin_state", &message.origin_state);
-    if origin == Some(own) {
-        violations.add(
-            "origin_state",
-            "must be another state than the admitting state",
-        );
-    }
-    let regime = super::regime_from_wire(message.regime);
-    if regime.is_none() {
-        violations.add("regime", "is required (a known regime)");
-    }
-    if !(1..=convert::OFFER_CAPACITY_MAX).contains(&message.capacity) {
-        violations.add(
-            "capacity",
-            format!("must be from 1 to {}", convert::OFFER_CAPACITY_MAX),
-        );
-    }
-    let window = convert::window_from_wire(violations, "window", message.window.as_ref());
-    if window.is_some_and(|window| window.closes_at() < now) {
-        violations.add("window.end_time", "must be after now");
-    }
-    short_text(
-        violations,
-        "priority_rules_version",
-        &message.priority_rules_version,
-        convert::PRIORITY_RULES_VERSION_LENGTH_MAX_CHARS,
-    );
-    Some((origin?, regime?, window?))
-}
-
 /// Checks a nomination's fields.
 fn nomination(
     violations: &mut Violations,
@@ -712,15 +451,6 @@ macro_rules! responses {
 }
 
 responses! {
-    Offer, OfferOutcome { offer }:
-    pb::PublishOfferResponse,
-    pb::AmendOfferResponse,
-    pb::PauseOfferResponse,
-    pb::ResumeOfferResponse,
-    pb::CloseOfferResponse,
-}
-
-responses! {
     AdmissionCase, AdmissionOutcome { admission }:
     pb::NominateCandidateResponse,
     pb::StartVettingResponse,
@@ -730,14 +460,6 @@ responses! {
     pb::ReportArrivalResponse,
     pb::ConfirmDepartureResponse,
     pb::ReportGrantLapsedResponse,
-}
-
-/// `ListOfferEvents`' response.
-pub fn offer_events_response(page: EventPage<Signed<Offer>>) -> pb::ListOfferEventsResponse {
-    pb::ListOfferEventsResponse {
-        events: page.events.into_iter().map(Signed::into_wire).collect(),
-        next_page_token: page.next_page_token,
-    }
 }
 
 /// `ListAdmissionEvents`' response.
@@ -750,29 +472,10 @@ pub fn admission_events_response(
     }
 }
 
-/// `GetOffer`'s response.
-pub fn offer_response(answer: Answer<Offer>) -> pb::GetOfferResponse {
-    pb::GetOfferResponse {
-        offer: Some(convert::offer_answer_to_wire(&answer, true)),
-    }
-}
-
 /// `GetAdmission`'s response.
 pub fn admission_response(answer: Answer<AdmissionCase>) -> pb::GetAdmissionResponse {
     pb::GetAdmissionResponse {
         admission: Some(convert::admission_answer_to_wire(&answer, true)),
-    }
-}
-
-/// `ListOffers`' response: the offers without their history.
-pub fn offers_response(page: RecordPage<Offer>) -> pb::ListOffersResponse {
-    pb::ListOffersResponse {
-        offers: page
-            .records
-            .iter()
-            .map(|answer| convert::offer_answer_to_wire(answer, false))
-            .collect(),
-        next_page_token: page.next_page_token.unwrap_or_default(),
     }
 }
 
@@ -785,14 +488,6 @@ pub fn admissions_response(page: RecordPage<AdmissionCase>) -> pb::ListAdmission
             .map(|answer| convert::admission_answer_to_wire(answer, false))
             .collect(),
         next_page_token: page.next_page_token.unwrap_or_default(),
-    }
-}
-
-/// `DeliverOfferEvent`'s response.
-pub fn offer_receipt_response(receipt: Receipt) -> pb::DeliverOfferEventResponse {
-    pb::DeliverOfferEventResponse {
-        receipt_time: Some(super::to_wire_time(receipt.receipt_time)),
-        already_delivered: receipt.already_delivered,
     }
 }
 

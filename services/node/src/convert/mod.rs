@@ -10,6 +10,7 @@ pub mod answers;
 pub mod command;
 pub mod envelope;
 pub mod fields;
+pub mod offer_rpc;
 pub mod readmission;
 pub mod readmission_rpc;
 

@@ -12,8 +12,9 @@ use accord_domain::admission::{AdmissionCase, Offer};
 
 use crate::app::App;
 use crate::convert::RequestContext;
-use crate::convert::admission_rpc::{self as parse, AdmissionStep, OfferStep};
+use crate::convert::admission_rpc::{self as parse, AdmissionStep};
 use crate::convert::command::Answer;
+use crate::convert::offer_rpc::{self as offer_parse, OfferStep};
 use crate::violation::Invalid;
 
 /// The service, over the node's use cases.
@@ -80,7 +81,7 @@ impl AdmissionService for AdmissionApi {
             &self.app,
             rpc("PublishOffer"),
             request,
-            parse::publish_offer,
+            offer_parse::publish_offer,
             |app, caller, publish| async move { app.publish_offer(&caller, publish).await },
         )
         .await
@@ -90,7 +91,7 @@ impl AdmissionService for AdmissionApi {
         &self,
         request: Request<pb::AmendOfferRequest>,
     ) -> Result<Response<pb::AmendOfferResponse>, Status> {
-        self.offer_step("AmendOffer", request, parse::amend_offer)
+        self.offer_step("AmendOffer", request, offer_parse::amend_offer)
             .await
     }
 
@@ -98,7 +99,7 @@ impl AdmissionService for AdmissionApi {
         &self,
         request: Request<pb::PauseOfferRequest>,
     ) -> Result<Response<pb::PauseOfferResponse>, Status> {
-        self.offer_step("PauseOffer", request, parse::pause_offer)
+        self.offer_step("PauseOffer", request, offer_parse::pause_offer)
             .await
     }
 
@@ -106,7 +107,7 @@ impl AdmissionService for AdmissionApi {
         &self,
         request: Request<pb::ResumeOfferRequest>,
     ) -> Result<Response<pb::ResumeOfferResponse>, Status> {
-        self.offer_step("ResumeOffer", request, parse::resume_offer)
+        self.offer_step("ResumeOffer", request, offer_parse::resume_offer)
             .await
     }
 
@@ -114,7 +115,7 @@ impl AdmissionService for AdmissionApi {
         &self,
         request: Request<pb::CloseOfferRequest>,
     ) -> Result<Response<pb::CloseOfferResponse>, Status> {
-        self.offer_step("CloseOffer", request, parse::close_offer)
+        self.offer_step("CloseOffer", request, offer_parse::close_offer)
             .await
     }
 
@@ -126,9 +127,11 @@ impl AdmissionService for AdmissionApi {
             &self.app,
             rpc("GetOffer"),
             request,
-            parse::get_offer,
+            offer_parse::get_offer,
             |app, _, offer_ref| async move {
-                app.get_offer(&offer_ref).await.map(parse::offer_response)
+                app.get_offer(&offer_ref)
+                    .await
+                    .map(offer_parse::offer_response)
             },
         )
         .await
@@ -142,8 +145,12 @@ impl AdmissionService for AdmissionApi {
             &self.app,
             rpc("ListOffers"),
             request,
-            parse::list_offers,
-            |app, _, query| async move { app.list_offers(query).await.map(parse::offers_response) },
+            offer_parse::list_offers,
+            |app, _, query| async move {
+                app.list_offers(query)
+                    .await
+                    .map(offer_parse::offers_response)
+            },
         )
         .await
     }
@@ -266,7 +273,7 @@ impl AdmissionService for AdmissionApi {
             |app, partner, event| async move {
                 app.deliver_offer_event(partner, event)
                     .await
-                    .map(parse::offer_receipt_response)
+                    .map(offer_parse::offer_receipt_response)
             },
         )
         .await
@@ -299,11 +306,11 @@ impl AdmissionService for AdmissionApi {
             rpc("ListOfferEvents"),
             request,
             |message| &message.offer_ref,
-            parse::offer_history,
+            offer_parse::offer_history,
             |app, (offer_ref, page)| async move {
                 app.offer_events(&offer_ref, page)
                     .await
-                    .map(parse::offer_events_response)
+                    .map(offer_parse::offer_events_response)
             },
         )
         .await

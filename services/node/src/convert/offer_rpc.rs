@@ -1,0 +1,338 @@
+//! `AdmissionService` requests on offers (published by the admitting state A for people in
+//! the origin state O) parsed into use-case commands, and answers into responses.
+//!
+//! One function per RPC reads every field of its request against the rules admission.proto
+//! documents and returns the command, or every violation at once.
+
+use accord_domain::admission::{Offer, OfferEventKind};
+use accord_domain::{CaseKind, CaseRef, StateCode, Timestamp};
+use accord_proto::v1 as pb;
+use pb::offer_event::Detail as OfferDetail;
+
+use super::admission as convert;
+use super::answers::{Answered, OfferOutcome};
+use super::command::{
+    Answer, EventPage, EventPageRequest, ListQuery, OfferFilter, PublishOffer, Receipt, RecordPage,
+    Step,
+};
+use super::envelope::Signed;
+use super::fields::{self, short_text};
+use super::{RequestContext, incomplete, keyed_step};
+use crate::violation::{Invalid, Violations};
+
+/// A parsed step of an offer.
+pub type OfferStep = Step<Offer>;
+
+/// What an offer step's parser reads besides key and offer.
+type BuiltOfferStep = Option<(OfferEventKind, Option<OfferDetail>)>;
+
+/// Reads an offer step request: its key, its offer, and what `build` reads from the rest.
+fn offer_step(
+    context: &RequestContext,
+    idempotency_key: &str,
+    offer_ref: &str,
+    build: impl FnOnce(&mut Violations) -> BuiltOfferStep,
+) -> Result<OfferStep, Invalid> {
+    let (idempotency_key, offer_ref, (kind, detail)) = keyed_step(
+        idempotency_key,
+        "offer_ref",
+        offer_ref,
+        CaseKind::Offer,
+        build,
+    )?;
+    Ok(Step {
+        key: context.key(idempotency_key),
+        case_ref: offer_ref,
+        kind,
+        detail,
+        checks: (),
+    })
+}
+
+/// `PublishOffer`: A offers places to people in O.
+pub fn publish_offer(
+    message: &pb::PublishOfferRequest,
+    context: &RequestContext,
+) -> Result<PublishOffer<OfferDetail>, Invalid> {
+    let mut violations = Violations::new();
+    let key = fields::idempotency_key(&mut violations, &message.idempotency_key);
+    let terms = publication(&mut violations, message, context.own_state, context.now);
+    violations.finish()?;
+    let (Some(idempotency_key), Some((origin, regime, window))) = (key, terms) else {
+        return Err(incomplete());
+    };
+    Ok(PublishOffer {
+        key: context.key(idempotency_key),
+        origin,
+        regime,
+        capacity: message.capacity,
+        window,
+        publication: OfferDetail::Published(pb::OfferPublication {
+            origin_state: message.origin_state.clone(),
+            regime: message.regime,
+            capacity: message.capacity,
+            window: message.window,
+            priority_rules_version: message.priority_rules_version.clone(),
+        }),
+    })
+}
+
+/// `AmendOffer`: a new capacity, a new end of the window, or both.
+pub fn amend_offer(
+    message: &pb::AmendOfferRequest,
+    context: &RequestContext,
+) -> Result<OfferStep, Invalid> {
+    offer_step(
+        context,
+        &message.idempotency_key,
+        &message.offer_ref,
+        |violations| {
+            if let Some(capacity) = message.capacity
+                && !(1..=convert::OFFER_CAPACITY_MAX).contains(&capacity)
+            {
+                violations.add(
+                    "capacity",
+                    format!("must be from 1 to {}", convert::OFFER_CAPACITY_MAX),
+                );
+            }
+            let closes_at = message.window_end_time.as_ref().and_then(|end| {
+                violations
+                    .check("window_end_time", super::from_wire_time(end))
+                    .map(convert::window_last_instant)
+            });
+            if message.capacity.is_none() && message.window_end_time.is_none() {
+                violations.add("capacity", "set capacity, window_end_time or both");
+                return None;
+            }
+            let detail = OfferDetail::Amended(pb::OfferAmendment {
+                capacity: message.capacity,
+                window_end_time: message.window_end_time,
+            });
+            Some((
+                OfferEventKind::Amended {
+                    capacity: message.capacity,
+                    closes_at,
+                },
+                Some(detail),
+            ))
+        },
+    )
+}
+
+/// `PauseOffer`.
+pub fn pause_offer(
+    message: &pb::PauseOfferRequest,
+    context: &RequestContext,
+) -> Result<OfferStep, Invalid> {
+    offer_step(
+        context,
+        &message.idempotency_key,
+        &message.offer_ref,
+        |violations| {
+            let Some(reason) = convert::pause_reason_from_wire(message.reason) else {
+                violations.add("reason", "is required (a known pause reason)");
+                return None;
+            };
+            let detail = OfferDetail::Paused(pb::OfferPause {
+                reason: message.reason,
+            });
+            Some((OfferEventKind::Paused { reason }, Some(detail)))
+        },
+    )
+}
+
+/// `ResumeOffer`.
+pub fn resume_offer(
+    message: &pb::ResumeOfferRequest,
+    context: &RequestContext,
+) -> Result<OfferStep, Invalid> {
+    offer_step(
+        context,
+        &message.idempotency_key,
+        &message.offer_ref,
+        |_| Some((OfferEventKind::Resumed, None)),
+    )
+}
+
+/// `CloseOffer`: a caseworker's close withdraws the offer (the window's end would be a
+/// system event).
+pub fn close_offer(
+    message: &pb::CloseOfferRequest,
+    context: &RequestContext,
+) -> Result<OfferStep, Invalid> {
+    offer_step(
+        context,
+        &message.idempotency_key,
+        &message.offer_ref,
+        |_| {
+            let detail = OfferDetail::Closed(pb::OfferClosure {
+                reason: pb::OfferCloseReason::Withdrawn as i32,
+            });
+            Some((OfferEventKind::Closed, Some(detail)))
+        },
+    )
+}
+
+/// `GetOffer`.
+pub fn get_offer(message: &pb::GetOfferRequest, _: &RequestContext) -> Result<CaseRef, Invalid> {
+    super::lone_reference("offer_ref", &message.offer_ref, CaseKind::Offer)
+}
+
+/// `ListOffers`.
+pub fn list_offers(
+    message: &pb::ListOffersRequest,
+    _: &RequestContext,
+) -> Result<ListQuery<OfferFilter>, Invalid> {
+    let mut violations = Violations::new();
+    let counterpart = fields::optional_state(
+        &mut violations,
+        "counterpart_state",
+        &message.counterpart_state,
+    );
+    let admitting = role(&mut violations, message.role);
+    let mut statuses = Vec::new();
+    for (index, value) in message.statuses.iter().enumerate() {
+        match convert::offer_status_code_from_wire(*value) {
+            Some(code) => statuses.push(code),
+            None => violations.add(
+                format!("statuses[{index}]"),
+                format!("{value} is not a known status"),
+            ),
+        }
+    }
+    let after = fields::list_page_token(&mut violations, &message.page_token, CaseKind::Offer);
+    violations.finish()?;
+    Ok(ListQuery {
+        filter: OfferFilter {
+            counterpart,
+            admitting,
+            statuses,
+        },
+        after,
+        page_size: fields::list_page_size(message.page_size),
+    })
+}
+
+/// `ListOfferEvents`.
+pub fn offer_history(
+    message: &pb::ListOfferEventsRequest,
+    _: &RequestContext,
+) -> Result<(CaseRef, EventPageRequest), Invalid> {
+    super::history_page(
+        "offer_ref",
+        &message.offer_ref,
+        CaseKind::Offer,
+        message.after_sequence,
+        message.page_size,
+        &message.page_token,
+    )
+}
+
+/// The role filter: `Some(true)` for admitting, `Some(false)` for origin.
+pub(super) fn role(violations: &mut Violations, value: i32) -> Option<bool> {
+    match pb::AdmissionRole::try_from(value) {
+        Ok(pb::AdmissionRole::Admitting) => Some(true),
+        Ok(pb::AdmissionRole::Origin) => Some(false),
+        Ok(pb::AdmissionRole::Unspecified) => None,
+        Err(_) => {
+            violations.add("role", format!("{value} is not a known role"));
+            None
+        }
+    }
+}
+
+/// Reads an offer's terms: origin, regime, window.
+fn publication(
+    violations: &mut Violations,
+    message: &pb::PublishOfferRequest,
+    own: StateCode,
+    now: Timestamp,
+) -> Option<(
+    StateCode,
+    accord_domain::Regime,
+    accord_domain::admission::OfferWindow,
+)> {
+    let origin = super::required_state(violations, "origin_state", &message.origin_state);
+    if origin == Some(own) {
+        violations.add(
+            "origin_state",
+            "must be another state than the admitting state",
+        );
+    }
+    let regime = super::regime_from_wire(message.regime);
+    if regime.is_none() {
+        violations.add("regime", "is required (a known regime)");
+    }
+    if !(1..=convert::OFFER_CAPACITY_MAX).contains(&message.capacity) {
+        violations.add(
+            "capacity",
+            format!("must be from 1 to {}", convert::OFFER_CAPACITY_MAX),
+        );
+    }
+    let window = convert::window_from_wire(violations, "window", message.window.as_ref());
+    if window.is_some_and(|window| window.closes_at() < now) {
+        violations.add("window.end_time", "must be after now");
+    }
+    short_text(
+        violations,
+        "priority_rules_version",
+        &message.priority_rules_version,
+        convert::PRIORITY_RULES_VERSION_LENGTH_MAX_CHARS,
+    );
+    Some((origin?, regime?, window?))
+}
+
+macro_rules! offer_responses {
+    ($kind:ty, $outcome:ident { $field:ident }: $($response:ty),+ $(,)?) => {$(
+        impl From<Answer<$kind>> for $response {
+            fn from(answer: Answer<$kind>) -> Self {
+                let $outcome { $field, event } = <$kind>::outcome(&answer);
+                Self { $field, event }
+            }
+        }
+    )+};
+}
+
+offer_responses! {
+    Offer, OfferOutcome { offer }:
+    pb::PublishOfferResponse,
+    pb::AmendOfferResponse,
+    pb::PauseOfferResponse,
+    pb::ResumeOfferResponse,
+    pb::CloseOfferResponse,
+}
+
+/// `ListOfferEvents`' response.
+pub fn offer_events_response(page: EventPage<Signed<Offer>>) -> pb::ListOfferEventsResponse {
+    pb::ListOfferEventsResponse {
+        events: page.events.into_iter().map(Signed::into_wire).collect(),
+        next_page_token: page.next_page_token,
+    }
+}
+
+/// `GetOffer`'s response.
+pub fn offer_response(answer: Answer<Offer>) -> pb::GetOfferResponse {
+    pb::GetOfferResponse {
+        offer: Some(convert::offer_answer_to_wire(&answer, true)),
+    }
+}
+
+/// `ListOffers`' response: the offers without their history.
+pub fn offers_response(page: RecordPage<Offer>) -> pb::ListOffersResponse {
+    pb::ListOffersResponse {
+        offers: page
+            .records
+            .iter()
+            .map(|answer| convert::offer_answer_to_wire(answer, false))
+            .collect(),
+        next_page_token: page.next_page_token.unwrap_or_default(),
+    }
+}
+
+/// `DeliverOfferEvent`'s response.
+pub fn offer_receipt_response(receipt: Receipt) -> pb::DeliverOfferEventResponse {
+    pb::DeliverOfferEventResponse {
+        receipt_time: Some(super::to_wire_time(receipt.receipt_time)),
+        already_delivered: receipt.already_delivered,
+    }
+}
