@@ -212,6 +212,7 @@ fn partner_links(
                 state: partner.state,
                 verifying_key,
                 parity_limit: partner.parity_limit.map(ParityLimit),
+                regimes: partner.regimes.clone(),
                 readmission: ReadmissionServiceClient::new(channel.clone())
                     .max_decoding_message_size(config.limits.max_message_bytes)
                     .max_encoding_message_size(config.limits.max_message_bytes),

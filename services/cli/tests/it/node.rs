@@ -146,6 +146,7 @@ signing_key = "{folder}/pki/issued/FR-node.signing.key"
 state = "GB"
 endpoint = "https://127.0.0.1:1"
 signing_public_key = "{folder}/pki/issued/GB-node.signing.pub"
+regimes = ["UKFR_2025"]
 "#,
         folder = folder.display()
     );

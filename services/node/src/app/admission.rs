@@ -192,6 +192,7 @@ impl App {
         }
         let profile = loaded.offer.regime().profile();
         self.check_nomination_agreement(origin, &profile)?;
+        self.check_agreement(origin, profile.regime, &offer_ref.to_string())?;
         let now = not_before(self.now(), loaded.offer.last_event_at());
         if let Some(refusal) = self.pause_for_parity(&loaded, &profile, now).await? {
             return Err(refusal);
@@ -559,6 +560,7 @@ impl App {
                 "a case starts with the admitting state's NOMINATED at sequence 1",
             ));
         }
+        self.check_agreement(partner, regime, &case_ref.to_string())?;
         let profile = regime.profile();
         if !profile.may_send_personal_data(partner, own) {
             return Err(Error::precondition(

@@ -8,6 +8,7 @@
 //! nodes exchange and store verbatim.
 
 pub mod admission;
+mod agreement;
 mod deadlines;
 mod dispatcher;
 pub(crate) mod envelope;
@@ -52,6 +53,8 @@ pub struct PartnerLink {
     pub verifying_key: EventVerifyingKey,
     /// Its parity limit, if configured.
     pub parity_limit: Option<ParityLimit>,
+    /// The regimes the pair agreed (`agreement::check_agreement`).
+    pub regimes: Vec<accord_domain::Regime>,
     /// A client for its readmission service (connects lazily, reconnects after failures).
     pub readmission: ReadmissionServiceClient<Channel>,
     /// A client for its admission service (offers and admission cases), on the same channel.

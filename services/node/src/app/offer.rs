@@ -135,6 +135,7 @@ impl App {
                 format!("{origin} is not a partner of {own}: no node is configured for it"),
             ));
         }
+        self.check_agreement(origin, request.regime, &origin.to_string())?;
         let now = self.now();
         let offer_ref = CaseRef::new(CaseKind::Offer, own, origin, &new_case_id(now))
             .map_err(|error| Error::Internal(format!("offer reference: {error}")))?;
@@ -297,6 +298,7 @@ impl App {
                 ),
             ));
         }
+        self.check_offer_agreement(domain_event)?;
         let offer = Offer::replay(std::slice::from_ref(domain_event))
             .map_err(|error| offer_error(&error, &offer_ref))?;
         let receipt_time = self.now();

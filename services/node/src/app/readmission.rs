@@ -128,6 +128,7 @@ impl App {
                 format!("{requested} is not a partner of {own}: no node is configured for it"),
             ));
         }
+        self.check_agreement(requested, request.regime, &requested.to_string())?;
         let profile = request.regime.profile();
         if !profile.may_send_personal_data(own, requested) {
             return Err(Error::precondition(
@@ -358,6 +359,7 @@ impl App {
                 "a case starts with the requesting state's SUBMITTED at sequence 1",
             ));
         }
+        self.check_agreement(partner, regime, &case_ref.to_string())?;
         let profile = regime.profile();
         if !profile.may_send_personal_data(partner, own) {
             return Err(Error::precondition(

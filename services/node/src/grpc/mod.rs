@@ -12,7 +12,7 @@ use accord_trust::PeerIdentity;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::app::{App, Error, Violations};
+use crate::app::{App, Error, Precondition, Violations};
 
 /// The `google.rpc.ErrorInfo` domain of every Accord error.
 const ERROR_DOMAIN: &str = "accord";
@@ -135,7 +135,9 @@ pub(crate) async fn partner_caller<T>(
     }
 }
 
-/// Maps a use case's result, auditing permission refusals the use case decided.
+/// Maps a use case's result, auditing the refusals the use case decided that an operator
+/// must be able to find: permission refusals, and cases refused because the pair never
+/// agreed their regime (`NO_AGREEMENT`, sent or received).
 pub(crate) async fn respond<T>(
     app: &App,
     caller: &str,
@@ -145,9 +147,20 @@ pub(crate) async fn respond<T>(
     match result {
         Ok(value) => Ok(tonic::Response::new(value)),
         Err(error) => {
-            if let Error::PermissionDenied(detail) = &error {
-                app.audit_refusal(caller, operation, "PERMISSION_DENIED", detail)
-                    .await;
+            match &error {
+                Error::PermissionDenied(detail) => {
+                    app.audit_refusal(caller, operation, "PERMISSION_DENIED", detail)
+                        .await;
+                }
+                Error::FailedPrecondition {
+                    precondition: Precondition::NoAgreement,
+                    description,
+                    ..
+                } => {
+                    app.audit_refusal(caller, operation, "NO_AGREEMENT", description)
+                        .await;
+                }
+                _ => {}
             }
             Err(status(error))
         }

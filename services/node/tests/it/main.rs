@@ -1,6 +1,7 @@
 //! The node's integration tests: one binary, modules by concern.
 
 mod admission;
+mod agreements;
 mod databases;
 mod federation;
 mod ledger;
