@@ -5,6 +5,7 @@ mod agreements;
 mod databases;
 mod federation;
 mod ledger;
+mod person;
 mod readmission;
 mod readmission_authorization;
 mod readmission_deadlines;
