@@ -23,6 +23,7 @@ use crate::app::{App, Backoff, DeadlineSweeper, Dispatcher, PartnerLink};
 use crate::clock::Clock;
 use crate::config::NodeConfig;
 use crate::grpc::admission::AdmissionApi;
+use crate::grpc::contract::StatusContractLayer;
 use crate::grpc::readmission::ReadmissionApi;
 use crate::store::Store;
 
@@ -172,6 +173,11 @@ impl Node {
             .timeout(Duration::from_millis(limits.request_timeout_ms))
             .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
             .max_concurrent_streams(limits.max_concurrent_streams)
+            // Outermost first: the contract layer sees the identity layer's refusals too.
+            .layer(StatusContractLayer::new(
+                app.clone(),
+                limits.max_message_bytes,
+            ))
             .layer(PeerIdentityLayer::new())
             .add_service(readmission)
             .add_service(admission)

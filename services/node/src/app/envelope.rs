@@ -13,7 +13,7 @@ use accord_trust::{EventSigningKey, EventVerifyingKey, Signature, SigningDomain}
 use prost::Message;
 use sha2::{Digest, Sha256};
 
-use super::error::{Error, Precondition};
+use super::error::Error;
 
 /// The fields every case event shares: readmission, admission and offer events.
 pub(crate) trait CaseEvent: Message + Clone + Default {
@@ -119,17 +119,16 @@ pub(crate) fn verify<E: CaseEvent>(
     key: &EventVerifyingKey,
 ) -> Result<(), Error> {
     let subject = format!("{} #{}", event.case_ref(), event.sequence());
+    // Until the coordinator's directory serves keys, the configuration names exactly one key
+    // per partner: another key id (another state's, or one never configured) cannot become
+    // known by retrying, so the event is invalid, not "signed under a key not yet known".
     if event.signing_key_id() != key.key_id().to_string() {
-        return Err(Error::precondition(
-            Precondition::SigningKeyUnknown,
-            subject,
-            format!(
-                "signing key {:?} is not {}'s known key {}",
-                event.signing_key_id(),
-                event.acting_state(),
-                key.key_id()
-            ),
-        ));
+        return Err(Error::SignatureInvalid(format!(
+            "{subject} (signed under key id {:?}, not {}'s key {})",
+            event.signing_key_id(),
+            event.acting_state(),
+            key.key_id()
+        )));
     }
     let signature = Signature::from_slice(event.signature())
         .map_err(|_| Error::SignatureInvalid(subject.clone()))?;

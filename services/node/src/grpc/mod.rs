@@ -3,6 +3,7 @@
 //! error to a status in exactly one place ([`status`]).
 
 pub mod admission;
+pub mod contract;
 pub mod readmission;
 
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::app::{App, Error, Precondition, Violations};
+use crate::echo::cut_long_values;
 
 /// The `google.rpc.ErrorInfo` domain of every Accord error.
 const ERROR_DOMAIN: &str = "accord";
@@ -48,13 +50,13 @@ pub fn status(error: Error) -> Status {
         } => {
             details.add_precondition_failure_violation(
                 precondition.reason(),
-                subject,
-                description.clone(),
+                cut_long_values(&subject),
+                cut_long_values(&description),
             );
             (Code::FailedPrecondition, precondition.reason(), description)
         }
         Error::SequenceTaken { .. } => (Code::Aborted, "SEQUENCE_TAKEN", error.to_string()),
-        Error::Aborted(message) => (Code::Aborted, "SERVICE_UNAVAILABLE", message),
+        Error::Aborted(message) => (Code::Aborted, "CONCURRENT_CHANGE", message),
         Error::SignatureInvalid(subject) => (
             Code::InvalidArgument,
             "SIGNATURE_INVALID",
@@ -72,13 +74,13 @@ pub fn status(error: Error) -> Status {
             tracing::error!(detail, "internal error");
             (
                 Code::Internal,
-                "SERVICE_UNAVAILABLE",
+                "INTERNAL",
                 "internal error; the node's log has the details".to_owned(),
             )
         }
     };
     details.set_error_info(reason, ERROR_DOMAIN, HashMap::<String, String>::new());
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, cut_long_values(&message), details)
 }
 
 /// The caller's identity, put in the request by the authentication layer.

@@ -3,6 +3,7 @@
 mod admission;
 mod agreements;
 mod databases;
+mod edges;
 mod federation;
 mod ledger;
 mod person;
