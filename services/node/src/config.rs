@@ -29,6 +29,7 @@
 //!
 //! [limits]                                      # all optional, defaults shown in `Limits`
 //! max_message_bytes = 4194304
+//! audit_rows_per_caller_per_minute = 60          # the rest: one summary row per caller and minute
 //! ```
 //!
 //! A partner's `regimes` has no default, like identity: the pair's agreement decides which
@@ -144,6 +145,9 @@ pub struct Limits {
     pub page_size_max: u32,
     /// Longest time to drain in-flight requests on shutdown, in milliseconds.
     pub shutdown_grace_ms: u64,
+    /// Most audit rows one caller's refused calls write per minute; the rest are counted
+    /// in one summary row per minute.
+    pub audit_rows_per_caller_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -157,6 +161,8 @@ impl Default for Limits {
             database_connections: 8,
             page_size_max: 500,
             shutdown_grace_ms: 10_000,
+            audit_rows_per_caller_per_minute:
+                crate::store::AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT,
         }
     }
 }
@@ -434,6 +440,10 @@ fn validate_limits(
             u64::from(limits.database_connections),
         ),
         ("limits.page_size_max", u64::from(limits.page_size_max)),
+        (
+            "limits.audit_rows_per_caller_per_minute",
+            u64::from(limits.audit_rows_per_caller_per_minute),
+        ),
         ("delivery.initial_backoff_ms", delivery.initial_backoff_ms),
         ("delivery.max_backoff_ms", delivery.max_backoff_ms),
         ("delivery.poll_interval_ms", delivery.poll_interval_ms),

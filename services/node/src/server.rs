@@ -90,8 +90,9 @@ impl Node {
         let partners = partner_links(&config, &identity, &ca)?;
         let server_config = accord_trust::server_config(&identity, &ca, &crls)
             .map_err(|error| configuration("tls", &error))?;
-        let store =
-            Store::connect(&config.database_url, config.limits.database_connections).await?;
+        let store = Store::connect(&config.database_url, config.limits.database_connections)
+            .await?
+            .with_audit_cap(config.limits.audit_rows_per_caller_per_minute);
         let app = App::new(
             config.state,
             store,

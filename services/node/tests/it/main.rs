@@ -13,4 +13,5 @@ mod readmission_deadlines;
 mod readmission_delivery;
 mod readmission_lifecycle;
 mod readmission_validation;
+mod refusals;
 mod store;
