@@ -13,5 +13,6 @@ pub mod config;
 pub mod convert;
 pub mod echo;
 pub mod grpc;
+pub mod revocation;
 pub mod server;
 pub mod store;

@@ -14,4 +14,5 @@ mod readmission_delivery;
 mod readmission_lifecycle;
 mod readmission_validation;
 mod refusals;
+mod small_truths;
 mod store;
