@@ -80,6 +80,21 @@ fn crafted_submission(
     event
 }
 
+/// GB's offer to people in France under DUBLIN_III.
+fn dublin_offer(key: &str) -> pb::PublishOfferRequest {
+    pb::PublishOfferRequest {
+        idempotency_key: key.to_owned(),
+        origin_state: "FR".into(),
+        regime: pb::Regime::DublinIii as i32,
+        capacity: 3,
+        window: Some(pb::TimeRange {
+            start_time: Some(time(START_MILLIS)),
+            end_time: Some(time(START_MILLIS + 60 * DAY_MS)),
+        }),
+        priority_rules_version: "2026-03".into(),
+    }
+}
+
 async fn deliver(
     federation: &Federation,
     from: &str,
@@ -216,7 +231,7 @@ async fn no_personal_data_flows_from_france_to_the_uk_under_any_regime_either_si
 }
 
 #[tokio::test]
-async fn offers_and_nominations_keep_to_the_pairs_agreement() {
+async fn the_uk_never_publishes_an_offer_under_a_regime_the_pair_did_not_agree() {
     let federation = uk_and_france().await;
     let mut gb = AdmissionServiceClient::new(
         federation
@@ -224,17 +239,7 @@ async fn offers_and_nominations_keep_to_the_pairs_agreement() {
             .await,
     );
     let refused = gb
-        .publish_offer(pb::PublishOfferRequest {
-            idempotency_key: "publish-dublin".into(),
-            origin_state: "FR".into(),
-            regime: pb::Regime::DublinIii as i32,
-            capacity: 3,
-            window: Some(pb::TimeRange {
-                start_time: Some(time(START_MILLIS)),
-                end_time: Some(time(START_MILLIS + 60 * DAY_MS)),
-            }),
-            priority_rules_version: "2026-03".into(),
-        })
+        .publish_offer(dublin_offer("publish-dublin"))
         .await
         .unwrap_err();
     assert_no_agreement(&refused, "an offer under DUBLIN_III");
@@ -245,6 +250,46 @@ async fn offers_and_nominations_keep_to_the_pairs_agreement() {
         .into_inner()
         .offers;
     assert!(offers.is_empty(), "no offer was published");
+}
+
+#[tokio::test]
+async fn an_offer_under_a_regime_only_its_publisher_agreed_is_refused_by_the_origin_state() {
+    let federation = Federation::start_agreeing(
+        &["GB", "FR"],
+        &[],
+        &[
+            ("GB", "FR", &[Regime::Ukfr2025, Regime::DublinIii]),
+            ("FR", "GB", UKFR_ONLY),
+        ],
+    )
+    .await;
+    let mut gb = AdmissionServiceClient::new(
+        federation
+            .channel_as(PeerIdentity::Gateway(state("GB")), "GB")
+            .await,
+    );
+    gb.publish_offer(dublin_offer("publish-dublin"))
+        .await
+        .unwrap();
+    eventually("FR audits the refused offer", || async {
+        audited(&federation, "FR", "NO_AGREEMENT")
+            .await
+            .iter()
+            .any(|row| row.operation.contains("DeliverOfferEvent"))
+    })
+    .await;
+    let mut fr = AdmissionServiceClient::new(
+        federation
+            .channel_as(PeerIdentity::Gateway(state("FR")), "FR")
+            .await,
+    );
+    let offers = fr
+        .list_offers(pb::ListOffersRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .offers;
+    assert!(offers.is_empty(), "FR holds no offer");
 }
 
 #[tokio::test]
