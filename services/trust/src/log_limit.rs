@@ -112,7 +112,11 @@ mod tests {
         assert_eq!(limiter.admit_at("a", start), Some(0));
         assert_eq!(limiter.admit_at("a", start), None);
         assert_eq!(limiter.admit_at("a", start + Duration::from_secs(9)), None);
-        assert_eq!(limiter.admit_at("b", start), Some(0), "keys are limited apart");
+        assert_eq!(
+            limiter.admit_at("b", start),
+            Some(0),
+            "keys are limited apart"
+        );
         let later = start + Duration::from_secs(10);
         assert_eq!(limiter.admit_at("a", later), Some(2));
         assert_eq!(limiter.admit_at("a", later), None);
