@@ -102,6 +102,7 @@ signing_key = "${work}/pki/issued/${state}-node.signing.key"
 state = "${partner}"
 endpoint = "https://127.0.0.1:${partner_port}"
 signing_public_key = "${work}/pki/issued/${partner}-node.signing.pub"
+regimes = ["UKFR_2025"]
 EOF
 }
 

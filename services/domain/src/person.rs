@@ -19,6 +19,12 @@ use crate::state;
 pub const PSEUDONYM_HEX_LENGTH: usize = 64;
 /// The earliest birth year accepted.
 pub const BIRTH_YEAR_MIN: u16 = 1900;
+/// The birth year the wire sends when the year is not known (`person.proto`).
+pub const BIRTH_YEAR_UNKNOWN: i64 = 0;
+/// The nationality code the wire sends for a stateless person or an unknown nationality
+/// (`person.proto`): ISO 3166-1 reserves `XX` for user assignment, and ICAO 9303 uses it
+/// for a person of unspecified nationality.
+pub const NATIONALITY_STATELESS_OR_UNKNOWN: &str = "XX";
 
 /// Why a value is not valid personal data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,16 +32,20 @@ pub enum Error {
     /// The pseudonym is not 64 lower-case hexadecimal characters.
     #[error("a pseudonym must be 64 lower-case hexadecimal characters")]
     Pseudonym,
-    /// The birth year is before 1900 or after the current year.
-    #[error("birth year {year} is outside {BIRTH_YEAR_MIN}..={current_year}")]
+    /// The birth year is neither 0 (unknown) nor between 1900 and the current year.
+    #[error(
+        "birth year {year} is neither 0 (unknown) nor within {BIRTH_YEAR_MIN}..={current_year}"
+    )]
     BirthYear {
         /// The refused year.
         year: i64,
         /// The current year, as passed in.
         current_year: i64,
     },
-    /// The nationality is neither a state code nor `STATELESS` / `UNDETERMINED`.
-    #[error("invalid nationality")]
+    /// The nationality is neither an assigned state code nor `XX`.
+    #[error(
+        "nationality is neither an assigned ISO 3166-1 alpha-2 code nor XX (stateless or unknown)"
+    )]
     Nationality(#[from] state::Error),
 }
 
@@ -89,50 +99,51 @@ fn hex_digit(byte: u8) -> Option<u8> {
 pub enum Nationality {
     /// A national of the state with this ISO 3166-1 code.
     Of(StateCode),
-    /// Recognised as stateless.
-    Stateless,
-    /// Not (yet) established.
-    Undetermined,
+    /// Stateless, or the nationality is not (yet) established: one value on the wire
+    /// (`XX`), because neither state's rules tell the two apart in a case.
+    StatelessOrUnknown,
 }
 
 impl Nationality {
-    /// Parses an ISO 3166-1 alpha-2 code, `STATELESS` or `UNDETERMINED`.
+    /// Parses an assigned ISO 3166-1 alpha-2 code, or `XX` (stateless or unknown).
     pub fn parse(text: &str) -> Result<Self, Error> {
-        match text {
-            "STATELESS" => Ok(Self::Stateless),
-            "UNDETERMINED" => Ok(Self::Undetermined),
-            code => Ok(Self::Of(StateCode::parse(code)?)),
+        if text == NATIONALITY_STATELESS_OR_UNKNOWN {
+            return Ok(Self::StatelessOrUnknown);
         }
+        Ok(Self::Of(StateCode::parse(text)?))
     }
 
-    /// The stable code: the state code, `STATELESS` or `UNDETERMINED`.
+    /// The stable code: the state code, or `XX`.
     pub fn code(&self) -> &str {
         match self {
             Self::Of(state) => state.as_str(),
-            Self::Stateless => "STATELESS",
-            Self::Undetermined => "UNDETERMINED",
+            Self::StatelessOrUnknown => NATIONALITY_STATELESS_OR_UNKNOWN,
         }
     }
 }
 
-/// A birth year between 1900 and the current year.
+/// A birth year between 1900 and the current year, or unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BirthYear(u16);
+pub struct BirthYear(Option<u16>);
 
 impl BirthYear {
-    /// Validates `year` against 1900 and `current_year` (from the caller's clock).
+    /// Validates `year` against 1900 and `current_year` (from the caller's clock);
+    /// [`BIRTH_YEAR_UNKNOWN`] (0) is the unknown year.
     pub fn new(year: i64, current_year: i64) -> Result<Self, Error> {
+        if year == BIRTH_YEAR_UNKNOWN {
+            return Ok(Self(None));
+        }
         if year < i64::from(BIRTH_YEAR_MIN) || year > current_year {
             return Err(Error::BirthYear { year, current_year });
         }
         // Invariant: year ≤ current_year, and no caller lives past the year 65535.
         u16::try_from(year)
-            .map(Self)
+            .map(|year| Self(Some(year)))
             .map_err(|_| Error::BirthYear { year, current_year })
     }
 
-    /// The year.
-    pub fn year(self) -> u16 {
+    /// The year, when known.
+    pub fn year(self) -> Option<u16> {
         self.0
     }
 }
@@ -192,8 +203,13 @@ mod tests {
             person.nationality,
             Nationality::Of(StateCode::parse("AF").unwrap())
         );
-        assert_eq!(person.birth_year.year(), 1999);
-        assert_eq!(Nationality::parse("STATELESS").unwrap().code(), "STATELESS");
+        assert_eq!(person.birth_year.year(), Some(1999));
+        assert_eq!(
+            Nationality::parse("XX").unwrap(),
+            Nationality::StatelessOrUnknown
+        );
+        assert_eq!(Nationality::StatelessOrUnknown.code(), "XX");
+        assert_eq!(BirthYear::new(0, 2025).unwrap().year(), None);
     }
 
     #[test]
@@ -211,8 +227,10 @@ mod tests {
         assert!(BirthYear::new(2026, 2025).is_err());
         assert!(BirthYear::new(1900, 2025).is_ok());
         assert!(BirthYear::new(2025, 2025).is_ok());
-        assert!(Nationality::parse("XX").is_err());
-        assert!(Nationality::parse("stateless").is_err());
+        assert!(BirthYear::new(-1, 2025).is_err());
+        assert!(Nationality::parse("STATELESS").is_err());
+        assert!(Nationality::parse("xx").is_err());
+        assert!(Nationality::parse("UK").is_err());
     }
 
     #[test]

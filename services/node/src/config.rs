@@ -24,17 +24,26 @@
 //! state = "GB"
 //! endpoint = "https://127.0.0.1:7002"
 //! signing_public_key = "pki/issued/GB-node.signing.pub"
+//! regimes = ["UKFR_2025"]                       # required: the regimes the pair agreed
 //! parity_limit = 50                             # optional: refuse GB's requests while GB owes more
 //!
 //! [limits]                                      # all optional, defaults shown in `Limits`
 //! max_message_bytes = 4194304
+//! audit_rows_per_caller_per_minute = 60          # the rest: one summary row per caller and minute
 //! ```
+//!
+//! A partner's `regimes` has no default, like identity: the pair's agreement decides which
+//! cases (readmissions, offers, nominations) may be opened or received at all, and a default
+//! would silently agree to a regime the states never signed. At least one regime
+//! (`UKFR_2025`, `DUBLIN_III`, `AMMR_2026`, `EU_1FOR1`), each listed once. A case under any
+//! other regime is never opened for that partner and refused from it (`FAILED_PRECONDITION`,
+//! `NO_AGREEMENT`). The coordinator's directory will later fill the same list.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use accord_domain::StateCode;
+use accord_domain::{Regime, StateCode};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -109,6 +118,8 @@ pub struct RawPartner {
     pub server_name: Option<String>,
     /// Its Ed25519 event-signing public key (PEM).
     pub signing_public_key: PathBuf,
+    /// The regimes the pair agreed (codes such as `UKFR_2025`); required.
+    pub regimes: Option<Vec<String>>,
     /// The parity limit: while the partner owes this node's state more admissions than
     /// this, the partner's new readmission requests are refused with `PARITY_IMBALANCE`.
     pub parity_limit: Option<u64>,
@@ -134,6 +145,9 @@ pub struct Limits {
     pub page_size_max: u32,
     /// Longest time to drain in-flight requests on shutdown, in milliseconds.
     pub shutdown_grace_ms: u64,
+    /// Most audit rows one caller's refused calls write per minute; the rest are counted
+    /// in one summary row per minute.
+    pub audit_rows_per_caller_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -147,6 +161,8 @@ impl Default for Limits {
             database_connections: 8,
             page_size_max: 500,
             shutdown_grace_ms: 10_000,
+            audit_rows_per_caller_per_minute:
+                crate::store::AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT,
         }
     }
 }
@@ -247,6 +263,8 @@ pub struct Partner {
     pub server_name: String,
     /// Its event-signing public key file.
     pub signing_public_key: PathBuf,
+    /// The regimes the pair agreed: the only ones a case with this partner may name.
+    pub regimes: Vec<Regime>,
     /// Its parity limit, if any.
     pub parity_limit: Option<u64>,
 }
@@ -365,15 +383,39 @@ fn validate_partners(own_state: StateCode, raw: Vec<RawPartner>) -> Result<Vec<P
                     format!("{:?} is not https://host:port", partner.endpoint),
                 )
             })?;
+        let regimes = parse_regimes(&key("regimes"), partner.regimes)?;
         partners.push(Partner {
             state,
             endpoint: partner.endpoint,
             server_name: partner.server_name.unwrap_or(host),
             signing_public_key: partner.signing_public_key,
+            regimes,
             parity_limit: partner.parity_limit,
         });
     }
     Ok(partners)
+}
+
+/// A partner's agreed regimes: required, not empty, each known and listed once.
+fn parse_regimes(key: &str, raw: Option<Vec<String>>) -> Result<Vec<Regime>, Error> {
+    let raw = raw.ok_or_else(|| {
+        invalid(
+            key,
+            "is required: the regimes the pair agreed, e.g. [\"UKFR_2025\"]".into(),
+        )
+    })?;
+    if raw.is_empty() {
+        return Err(invalid(key, "must name at least one regime".into()));
+    }
+    let mut regimes: Vec<Regime> = Vec::with_capacity(raw.len());
+    for code in &raw {
+        let regime = Regime::parse(code).map_err(|error| invalid(key, error.to_string()))?;
+        if regimes.contains(&regime) {
+            return Err(invalid(key, format!("{code} is listed twice")));
+        }
+        regimes.push(regime);
+    }
+    Ok(regimes)
 }
 
 fn validate_limits(
@@ -398,6 +440,10 @@ fn validate_limits(
             u64::from(limits.database_connections),
         ),
         ("limits.page_size_max", u64::from(limits.page_size_max)),
+        (
+            "limits.audit_rows_per_caller_per_minute",
+            u64::from(limits.audit_rows_per_caller_per_minute),
+        ),
         ("delivery.initial_backoff_ms", delivery.initial_backoff_ms),
         ("delivery.max_backoff_ms", delivery.max_backoff_ms),
         ("delivery.poll_interval_ms", delivery.poll_interval_ms),

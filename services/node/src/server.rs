@@ -1,13 +1,15 @@
 //! The node's lifecycle: [`Node::build`] loads every credential and binds the port (port 0
 //! in tests), [`Node::local_addr`] says where, and [`Node::run_until`] serves until the
 //! shutdown future resolves, then drains in-flight requests, stops the dispatcher and the
-//! deadline sweeper, and closes the store.
+//! deadline sweeper and the CRL watch (`revocation`), and closes the store. Reflection
+//! lists exactly the services served here.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use accord_domain::Timestamp;
 use accord_domain::parity::ParityLimit;
 use accord_proto::v1::admission_service_server::AdmissionServiceServer;
 use accord_proto::v1::readmission_service_server::ReadmissionServiceServer;
@@ -16,13 +18,16 @@ use accord_trust::{
     TlsIncoming,
 };
 use tokio::sync::watch;
+use tonic::server::NamedService;
 
 use crate::app::{App, Backoff, DeadlineSweeper, Dispatcher, PartnerLink};
 use crate::clock::Clock;
 use crate::config::NodeConfig;
 use crate::grpc::admission::AdmissionApi;
+use crate::grpc::contract::StatusContractLayer;
 use crate::grpc::courier::GrpcCourier;
 use crate::grpc::readmission::ReadmissionApi;
+use crate::revocation::{self, CrlWatch};
 use crate::store::Store;
 
 /// Why a node could not start or stopped with an error.
@@ -54,10 +59,14 @@ pub struct Node {
     config: NodeConfig,
     app: App,
     incoming: TlsIncoming,
+    /// The CRL's earliest `nextUpdate`, watched while serving (`revocation`).
+    crl_next_update: Option<Timestamp>,
 }
 
 impl Node {
-    /// Loads credentials, opens the store (migrating it) and binds the listening port.
+    /// Loads every credential (refusing an expired CRL on `clock`), binds the listening
+    /// port, then opens the store (migrating it): a node that cannot listen creates no
+    /// database.
     pub async fn build(config: NodeConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let configuration = |what: &str, error: &dyn std::fmt::Display| {
             Error::Configuration(format!("{what}: {error}"))
@@ -83,13 +92,22 @@ impl Node {
             ],
             None => Vec::new(),
         };
+        let crl_next_update =
+            revocation::next_update(&crls).map_err(|error| configuration("tls.crl", &error))?;
+        revocation::check_current(crl_next_update, clock.now())
+            .map_err(|error| configuration("tls.crl", &error))?;
         let signer = EventSigningKey::load(&config.tls.signing_key)
             .map_err(|error| configuration("tls.signing_key", &error))?;
         let (partners, courier) = partner_links(&config, &identity, &ca)?;
         let server_config = accord_trust::server_config(&identity, &ca, &crls)
             .map_err(|error| configuration("tls", &error))?;
-        let store =
-            Store::connect(&config.database_url, config.limits.database_connections).await?;
+        // The port before the database: a node that cannot listen creates no database.
+        let incoming = accord_trust::bind(config.listen_addr, server_config)
+            .await
+            .map_err(|error| Error::Listen(with_sources(&error)))?;
+        let store = Store::connect(&config.database_url, config.limits.database_connections)
+            .await?
+            .with_audit_cap(config.limits.audit_rows_per_caller_per_minute);
         let app = App::new(
             config.state,
             store,
@@ -99,13 +117,11 @@ impl Node {
             config.limits.page_size_max,
             Arc::new(courier),
         );
-        let incoming = accord_trust::bind(config.listen_addr, server_config)
-            .await
-            .map_err(|error| Error::Listen(error.to_string()))?;
         Ok(Self {
             config,
             app,
             incoming,
+            crl_next_update,
         })
     }
 
@@ -128,6 +144,7 @@ impl Node {
             config,
             app,
             incoming,
+            crl_next_update,
         } = self;
         let (stop_workers, workers_stopped) = watch::channel(false);
         let dispatcher = Dispatcher {
@@ -148,7 +165,7 @@ impl Node {
             interval: Duration::from_millis(config.deadlines.sweep_interval_ms),
             batch: config.deadlines.sweep_batch,
         };
-        let sweeper_task = tokio::spawn(sweeper.run(app.clone(), workers_stopped));
+        let sweeper_task = tokio::spawn(sweeper.run(app.clone(), workers_stopped.clone()));
 
         let limits = &config.limits;
         let readmission = ReadmissionServiceServer::new(ReadmissionApi::new(app.clone()))
@@ -164,14 +181,39 @@ impl Node {
         health_reporter
             .set_serving::<AdmissionServiceServer<AdmissionApi>>()
             .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(accord_proto::FILE_DESCRIPTOR_SET)
+        let crl_task = crl_next_update.map(|next_update| {
+            let watch = CrlWatch {
+                next_update,
+                interval: Duration::from_millis(config.deadlines.sweep_interval_ms),
+                services: SERVED.to_vec(),
+            };
+            tokio::spawn(watch.run(
+                app.clone(),
+                health_reporter.clone(),
+                workers_stopped.clone(),
+            ))
+        });
+        // Only the services this server serves: the descriptor set holds the coordinator's too.
+        let reflection = SERVED
+            .iter()
+            .chain([HEALTH, REFLECTION].iter())
+            .fold(
+                tonic_reflection::server::Builder::configure()
+                    .register_encoded_file_descriptor_set(accord_proto::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+                |builder, service| builder.with_service_name(*service),
+            )
             .build_v1()
             .map_err(|error| Error::Serve(format!("reflection: {error}")))?;
         let served = tonic::transport::Server::builder()
             .timeout(Duration::from_millis(limits.request_timeout_ms))
             .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
             .max_concurrent_streams(limits.max_concurrent_streams)
+            // Outermost first: the contract layer sees the identity layer's refusals too.
+            .layer(StatusContractLayer::new(
+                app.clone(),
+                limits.max_message_bytes,
+            ))
             .layer(PeerIdentityLayer::new())
             .add_service(readmission)
             .add_service(admission)
@@ -182,8 +224,34 @@ impl Node {
         let _ = stop_workers.send(true);
         let _ = dispatcher_task.await;
         let _ = sweeper_task.await;
+        if let Some(crl_task) = crl_task {
+            let _ = crl_task.await;
+        }
         served.map_err(|error| Error::Serve(error.to_string()))
     }
+}
+
+/// The Accord services a node serves.
+const SERVED: [&str; 2] = [
+    <ReadmissionServiceServer<ReadmissionApi> as NamedService>::NAME,
+    <AdmissionServiceServer<AdmissionApi> as NamedService>::NAME,
+];
+
+/// The standard services beside them.
+const HEALTH: &str = "grpc.health.v1.Health";
+const REFLECTION: &str = "grpc.reflection.v1.ServerReflection";
+
+/// `error` and its sources, `: `-separated: the operating system's reason for a bind that
+/// failed (the trust crate's errors do not repeat their sources).
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// What the node knows of each configured partner, and the courier that reaches their nodes.
@@ -213,6 +281,7 @@ fn partner_links(
                 state: partner.state,
                 verifying_key,
                 parity_limit: partner.parity_limit.map(ParityLimit),
+                regimes: partner.regimes.clone(),
             });
         }
     }

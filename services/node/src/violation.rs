@@ -47,11 +47,12 @@ impl Violations {
         Self::default()
     }
 
-    /// Records a bad field.
+    /// Records a bad field. A value the description quotes is cut ([`crate::echo::cut_long_values`]):
+    /// a caller never gets its 100 KB field back, three times, in the status's trailers.
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
         self.0.push(FieldViolation {
             field: field.into(),
-            description: description.into(),
+            description: crate::echo::cut_long_values(&description.into()),
         });
     }
 

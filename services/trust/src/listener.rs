@@ -5,8 +5,10 @@
 //! in its own task — bounded by [`HANDSHAKE_TIMEOUT`] and [`HANDSHAKES_IN_FLIGHT_MAX`], so
 //! a slow or silent client never delays the others. Connections whose handshake succeeds
 //! come out of [`TlsIncoming`], a stream for `Server::serve_with_incoming(_shutdown)`.
-//! Failed handshakes (no certificate, unknown CA, expired, revoked, …) are logged at debug
-//! level and dropped; they never reach a service.
+//! Failed handshakes (no certificate, unknown CA, expired, revoked, …) are logged as
+//! warnings, at most one line per peer address and reason per
+//! [`crate::log_limit::REFUSAL_LOG_INTERVAL`] (with the count suppressed meanwhile), and
+//! dropped; they never reach a service.
 //!
 //! The streams are tokio-rustls server streams, for which tonic implements `Connected`
 //! with `TlsConnectInfo`, so `request.peer_certs()` returns the verified client chain and
@@ -29,6 +31,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+
+use crate::log_limit::LogLimiter;
 
 /// Longest a client may take to complete its TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -159,6 +163,7 @@ async fn accept_loop(
     sender: mpsc::Sender<TlsStream<TcpStream>>,
 ) {
     let handshakes = Arc::new(Semaphore::new(HANDSHAKES_IN_FLIGHT_MAX));
+    let refusals = Arc::new(LogLimiter::default());
     loop {
         let Ok(permit) = handshakes.clone().acquire_owned().await else {
             return; // the semaphore is never closed; nothing to do if it were
@@ -177,9 +182,10 @@ async fn accept_loop(
         };
         let acceptor = TlsAcceptor::from(config.current());
         let sender = sender.clone();
+        let refusals = refusals.clone();
         tokio::spawn(async move {
             let _permit = permit; // held until the handshake ends
-            if let Some(stream) = handshake(acceptor, tcp, peer_address).await {
+            if let Some(stream) = handshake(acceptor, tcp, peer_address, &refusals).await {
                 // The receiver is gone only when the server stopped; the connection closes.
                 let _ = sender.send(stream).await;
             }
@@ -191,6 +197,7 @@ async fn handshake(
     acceptor: TlsAcceptor,
     tcp: TcpStream,
     peer_address: SocketAddr,
+    refusals: &LogLimiter,
 ) -> Option<TlsStream<TcpStream>> {
     if let Err(error) = tcp.set_nodelay(true) {
         tracing::debug!(%peer_address, %error, "could not disable Nagle's algorithm");
@@ -198,11 +205,17 @@ async fn handshake(
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => Some(stream),
         Ok(Err(error)) => {
-            tracing::debug!(%peer_address, %error, "TLS handshake refused");
+            let peer = peer_address.ip();
+            if let Some(suppressed) = refusals.admit(&format!("{peer} {error}")) {
+                tracing::warn!(%peer_address, %error, suppressed, "TLS handshake refused");
+            }
             None
         }
         Err(_) => {
-            tracing::debug!(%peer_address, "TLS handshake timed out");
+            let peer = peer_address.ip();
+            if let Some(suppressed) = refusals.admit(&format!("{peer} timeout")) {
+                tracing::warn!(%peer_address, suppressed, "TLS handshake timed out");
+            }
             None
         }
     }

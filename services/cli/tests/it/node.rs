@@ -83,25 +83,7 @@ fn a_node_whose_certificate_file_is_missing_exits_64() {
 #[test]
 fn a_node_serves_until_sigterm_then_exits_cleanly() {
     let folder = tempfile::tempdir().unwrap();
-    let pki = folder.path().join("pki");
-    let pki_dir = pki.to_str().unwrap();
-    for args in [
-        vec!["pki", "init", "--dir", pki_dir],
-        vec![
-            "pki", "issue", "--dir", pki_dir, "--state", "FR", "--role", "node",
-        ],
-        vec![
-            "pki", "issue", "--dir", pki_dir, "--state", "GB", "--role", "node",
-        ],
-    ] {
-        let output = accord(&args, &[]);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-    }
+    issue_pki(folder.path());
     let config = write_config(folder.path(), "pki/ca.pem");
     let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
         .args(["node", "--config", config.to_str().unwrap()])
@@ -128,11 +110,58 @@ fn a_node_serves_until_sigterm_then_exits_cleanly() {
     );
 }
 
+/// A network CA and FR's and GB's node certificates in `folder/pki`.
+fn issue_pki(folder: &Path) {
+    let pki = folder.join("pki");
+    let pki_dir = pki.to_str().unwrap();
+    for args in [
+        vec!["pki", "init", "--dir", pki_dir],
+        vec![
+            "pki", "issue", "--dir", pki_dir, "--state", "FR", "--role", "node",
+        ],
+        vec![
+            "pki", "issue", "--dir", pki_dir, "--state", "GB", "--role", "node",
+        ],
+    ] {
+        let output = accord(&args, &[]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn a_busy_port_exits_1_with_the_os_reason_before_any_database_is_created() {
+    let folder = tempfile::tempdir().unwrap();
+    issue_pki(folder.path());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let config = write_config_listening(folder.path(), "pki/ca.pem", &address);
+    let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Address already in use"),
+        "the operating system's reason: {}",
+        stderr(&output)
+    );
+    assert!(
+        !folder.path().join("fr.db").exists(),
+        "no database is created for a node that cannot listen"
+    );
+}
+
 fn write_config(folder: &Path, ca: &str) -> std::path::PathBuf {
+    write_config_listening(folder, ca, "127.0.0.1:0")
+}
+
+fn write_config_listening(folder: &Path, ca: &str, listen_addr: &str) -> std::path::PathBuf {
     let path = folder.join("node.toml");
     let text = format!(
         r#"state = "FR"
-listen_addr = "127.0.0.1:0"
+listen_addr = "{listen_addr}"
 database_url = "sqlite://{folder}/fr.db?mode=rwc"
 
 [tls]
@@ -146,6 +175,7 @@ signing_key = "{folder}/pki/issued/FR-node.signing.key"
 state = "GB"
 endpoint = "https://127.0.0.1:1"
 signing_public_key = "{folder}/pki/issued/GB-node.signing.pub"
+regimes = ["UKFR_2025"]
 "#,
         folder = folder.display()
     );

@@ -273,6 +273,7 @@ fn partner_link(args: &StagesArgs, own: StateCode) -> anyhow::Result<PartnerLink
         state: partner,
         verifying_key,
         parity_limit: None,
+        regimes: Regime::ALL.to_vec(),
         readmission: ReadmissionServiceClient::new(channel.clone()),
         admission: pb::admission_service_client::AdmissionServiceClient::new(channel),
     })

@@ -41,6 +41,9 @@ impl DeadlineSweeper {
     /// One sweep; returns how many deadline events were recorded.
     pub async fn sweep(&self, app: &App) -> usize {
         let now = app.now().as_millis();
+        if let Err(error) = app.store().flush_audit_summaries(now).await {
+            tracing::warn!(%error, "could not write the audit log's summaries");
+        }
         let due = match app.store().due_deadlines(now, self.batch).await {
             Ok(due) => due,
             Err(error) => {

@@ -222,7 +222,12 @@ impl Dispatcher {
         error: String,
     ) -> (DeliveryOutcome, Verdict) {
         let retry_at = self.retry_at(app, link_failures.saturating_add(1), message);
-        tracing::debug!(destination = %message.destination, link_failures, error, "partner unreachable; its link backs off");
+        // One line per link and REFUSAL_LOG_INTERVAL: the back-off probes once per wait,
+        // and an operator must see an unreachable partner without a line per probe.
+        let link = format!("{}->{}", app.own_state(), message.destination);
+        if let Some(suppressed) = unreachable_partners().admit(&link) {
+            tracing::warn!(destination = %message.destination, link_failures, error, suppressed, "partner unreachable; its link backs off");
+        }
         (
             message_retry(message, attempts, retry_at, error),
             Verdict::LinkDown { retry_at },
@@ -404,4 +409,11 @@ pub trait Courier: Send + Sync + 'static {
         &'a self,
         parcel: Parcel<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + 'a>>;
+}
+
+/// The rate limit of "partner unreachable" lines, shared by the process's dispatchers (one
+/// per node; keys name the link, so nodes in one test process do not mix).
+fn unreachable_partners() -> &'static accord_trust::LogLimiter {
+    static LIMITER: std::sync::OnceLock<accord_trust::LogLimiter> = std::sync::OnceLock::new();
+    LIMITER.get_or_init(accord_trust::LogLimiter::default)
 }

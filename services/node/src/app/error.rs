@@ -142,9 +142,6 @@ impl From<crate::convert::envelope::Error> for Error {
         let description = error.to_string();
         match error {
             Envelope::Invalid(invalid) => Self::InvalidArgument(invalid.0),
-            Envelope::KeyUnknown { subject, .. } => {
-                Self::precondition(Precondition::SigningKeyUnknown, subject, description)
-            }
             Envelope::SignatureInvalid(subject) => Self::SignatureInvalid(subject),
             Envelope::Corrupt { .. } => Self::Internal(description),
         }

@@ -10,6 +10,7 @@
 //! sea-orm (only `store` does) or tonic.
 
 pub mod admission;
+mod agreement;
 pub(crate) mod case;
 mod deadlines;
 mod dispatcher;
@@ -49,6 +50,8 @@ pub struct PartnerLink {
     pub verifying_key: EventVerifyingKey,
     /// Its parity limit, if configured.
     pub parity_limit: Option<ParityLimit>,
+    /// The regimes the pair agreed (`agreement::check_agreement`).
+    pub regimes: Vec<Regime>,
 }
 
 /// Everything the use cases share; cheap to clone.
@@ -145,25 +148,9 @@ impl App {
             .and_then(|link| link.parity_limit)
     }
 
-    /// Whether a record under `regime` may be opened with `partner`: the partner must be
-    /// configured. `subject` names the record (or the partner, before the record exists)
-    /// in the refusal.
-    pub(crate) fn check_agreement(
-        &self,
-        partner: StateCode,
-        regime: Regime,
-        subject: &str,
-    ) -> Result<(), Error> {
-        let own = self.own_state();
-        let _ = regime;
-        if !self.inner.partners.contains_key(&partner) {
-            return Err(Error::precondition(
-                Precondition::NoAgreement,
-                subject,
-                format!("{partner} is not a partner of {own}: no node is configured for it"),
-            ));
-        }
-        Ok(())
+    /// What this node knows of `state`'s node, if it is a partner.
+    pub(crate) fn partner(&self, state: StateCode) -> Option<&PartnerLink> {
+        self.inner.partners.get(&state)
     }
 
     /// Whether `regime` lets a person's data flow from `from` to `to` (UK–France: none from

@@ -7,17 +7,16 @@
 //! the detail its signed event will carry are built here, so the handler names only this
 //! function and the use case.
 
-use accord_domain::admission::{AdmissionCase, AdmissionEventKind, Offer, OfferEventKind};
-use accord_domain::{CaseKind, CaseRef, StateCode, Timestamp};
+use accord_domain::admission::{AdmissionCase, AdmissionEventKind};
+use accord_domain::{CaseKind, CaseRef, Timestamp};
 use accord_proto::v1 as pb;
 use pb::admission_event::Detail as AdmissionDetail;
-use pb::offer_event::Detail as OfferDetail;
 
 use super::admission as convert;
-use super::answers::{AdmissionOutcome, Answered, OfferOutcome};
+use super::answers::{AdmissionOutcome, Answered};
 use super::command::{
     AdmissionChecks, AdmissionFilter, Answer, EventPage, EventPageRequest, ListQuery,
-    NominateCandidate, OfferFilter, PublishOffer, Receipt, RecordPage, Step,
+    NominateCandidate, Receipt, RecordPage, Step,
 };
 use super::envelope::Signed;
 use super::fields::{

@@ -29,18 +29,6 @@ pub enum Error {
     /// A field of the event is missing or malformed.
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    /// The event names a signing key that is not the acting state's known key.
-    #[error("signing key {key_id:?} of {subject} is not {acting_state}'s known key {known}")]
-    KeyUnknown {
-        /// The case and sequence.
-        subject: String,
-        /// The key id the event names.
-        key_id: String,
-        /// The state that signed.
-        acting_state: String,
-        /// The key id this node knows for that state.
-        known: String,
-    },
     /// The signature does not verify under the acting state's key.
     #[error("the signature of {0} does not verify under the sender's key")]
     SignatureInvalid(String),
@@ -272,13 +260,16 @@ fn verify<L: Wire>(
 ) -> Result<(), Error> {
     let header = L::header(event);
     let subject = format!("{} #{}", header.case_ref, header.sequence);
+    // Until the coordinator's directory serves keys, the configuration names exactly one key
+    // per partner: another key id (another state's, or one never configured) cannot become
+    // known by retrying, so the event is invalid, not "signed under a key not yet known".
     if header.signing_key_id != key.key_id().to_string() {
-        return Err(Error::KeyUnknown {
-            subject,
-            key_id: header.signing_key_id.to_owned(),
-            acting_state: header.acting_state.to_owned(),
-            known: key.key_id().to_string(),
-        });
+        return Err(Error::SignatureInvalid(format!(
+            "{subject} (signed under key id {:?}, not {}'s key {})",
+            header.signing_key_id,
+            header.acting_state,
+            key.key_id()
+        )));
     }
     let signature = Signature::from_slice(header.signature)
         .map_err(|_| Error::SignatureInvalid(subject.clone()))?;

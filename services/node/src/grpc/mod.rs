@@ -6,6 +6,7 @@
 //! build no domain values; they never touch the store.
 
 pub mod admission;
+pub mod contract;
 pub mod courier;
 pub mod readmission;
 
@@ -18,8 +19,9 @@ use prost::Message;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::app::{App, Error, request_digest};
+use crate::app::{App, Error, Precondition, request_digest};
 use crate::convert::RequestContext;
+use crate::echo::cut_long_values;
 use crate::violation::Invalid;
 
 /// The `google.rpc.ErrorInfo` domain of every Accord error.
@@ -56,13 +58,13 @@ pub fn status(error: Error) -> Status {
         } => {
             details.add_precondition_failure_violation(
                 precondition.reason(),
-                subject,
-                description.clone(),
+                cut_long_values(&subject),
+                cut_long_values(&description),
             );
             (Code::FailedPrecondition, precondition.reason(), description)
         }
         Error::SequenceTaken { .. } => (Code::Aborted, "SEQUENCE_TAKEN", error.to_string()),
-        Error::Aborted(message) => (Code::Aborted, "SERVICE_UNAVAILABLE", message),
+        Error::Aborted(message) => (Code::Aborted, "CONCURRENT_CHANGE", message),
         Error::SignatureInvalid(subject) => (
             Code::InvalidArgument,
             "SIGNATURE_INVALID",
@@ -80,13 +82,13 @@ pub fn status(error: Error) -> Status {
             tracing::error!(detail, "internal error");
             (
                 Code::Internal,
-                "SERVICE_UNAVAILABLE",
+                "INTERNAL",
                 "internal error; the node's log has the details".to_owned(),
             )
         }
     };
     details.set_error_info(reason, ERROR_DOMAIN, HashMap::<String, String>::new());
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, cut_long_values(&message), details)
 }
 
 /// One RPC: its service and method, as audit records and the idempotency record name it.
@@ -129,7 +131,9 @@ async fn refuse(app: &App, caller: &PeerIdentity, path: &str, error: Error) -> S
     status(error)
 }
 
-/// Maps a use case's result, auditing permission refusals the use case decided.
+/// Maps a use case's result, auditing the refusals the use case decided that an operator
+/// must be able to find: permission refusals, and cases refused because the pair never
+/// agreed their regime (`NO_AGREEMENT`, sent or received).
 async fn respond<T, R: From<T>>(
     app: &App,
     caller: &str,
@@ -139,9 +143,20 @@ async fn respond<T, R: From<T>>(
     match result {
         Ok(value) => Ok(Response::new(R::from(value))),
         Err(error) => {
-            if let Error::PermissionDenied(detail) = &error {
-                app.audit_refusal(caller, path, "PERMISSION_DENIED", detail)
-                    .await;
+            match &error {
+                Error::PermissionDenied(detail) => {
+                    app.audit_refusal(caller, path, "PERMISSION_DENIED", detail)
+                        .await;
+                }
+                Error::FailedPrecondition {
+                    precondition: Precondition::NoAgreement,
+                    description,
+                    ..
+                } => {
+                    app.audit_refusal(caller, path, "NO_AGREEMENT", description)
+                        .await;
+                }
+                _ => {}
             }
             Err(status(error))
         }

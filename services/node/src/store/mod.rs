@@ -9,6 +9,7 @@
 //! loss, before its caller is answered; readers never block the writer. PostgreSQL runs with
 //! its own defaults (`synchronous_commit=on`).
 
+mod audit_cap;
 mod batch;
 mod migration;
 pub mod model;
@@ -27,6 +28,8 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Notify, oneshot};
 
+use audit_cap::AuditCap;
+pub use audit_cap::{AUDIT_CAP_REACHED, AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT};
 pub use model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent,
     DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, PendingDelivery,
@@ -79,6 +82,7 @@ pub struct Store {
     db: DatabaseConnection,
     writer: WriterHandle,
     outbox_written: Arc<Notify>,
+    audit_cap: Arc<AuditCap>,
 }
 
 impl Store {
@@ -100,7 +104,17 @@ impl Store {
             db,
             writer,
             outbox_written,
+            audit_cap: Arc::new(AuditCap::new(AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT)),
         })
+    }
+
+    /// The store, keeping at most `rows_per_minute` audit rows per caller and minute (and a
+    /// summary of the rest, `audit_cap`).
+    pub fn with_audit_cap(self, rows_per_minute: u32) -> Self {
+        Self {
+            audit_cap: Arc::new(AuditCap::new(rows_per_minute)),
+            ..self
+        }
     }
 
     /// Notified after each commit that wrote outbox messages (the dispatcher waits on it).
@@ -124,8 +138,29 @@ impl Store {
         answer.await.map_err(|_| Error::WriterStopped)?
     }
 
-    /// Records a refused call in the audit table.
+    /// Records a refused call in the audit table, within the caller's cap per minute
+    /// (`audit_cap`): past it the row is counted, and summarised once the minute is over.
     pub async fn record_audit(&self, record: AuditRecord) -> Result<(), Error> {
+        let admission = self.audit_cap.admit(&record);
+        if let Some(summary) = admission.summary {
+            self.write_audit(summary).await?;
+        }
+        if admission.write {
+            self.write_audit(record).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the summaries of the callers' minutes that ended before `now_ms` and dropped
+    /// rows (the deadline sweeper calls it, so a flood that stopped is still summarised).
+    pub async fn flush_audit_summaries(&self, now_ms: i64) -> Result<(), Error> {
+        for summary in self.audit_cap.flush(now_ms) {
+            self.write_audit(summary).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_audit(&self, record: AuditRecord) -> Result<(), Error> {
         let (reply, answer) = oneshot::channel();
         self.writer.submit(Job::Audit(record, reply)).await?;
         answer.await.map_err(|_| Error::WriterStopped)?

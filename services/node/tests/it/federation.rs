@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use accord_domain::{StateCode, Timestamp};
+use accord_domain::{Regime, StateCode, Timestamp};
 use accord_node::app::{App, DeadlineSweeper};
 use accord_node::clock::ManualClock;
 use accord_node::config::{Deadlines, Delivery, Limits, NodeConfig, Partner, TlsPaths};
@@ -62,6 +62,17 @@ impl Federation {
     }
 
     pub async fn start_with(states: &[&str], parity_limits: &[(&str, &str, u64)]) -> Self {
+        Self::start_agreeing(states, parity_limits, &[]).await
+    }
+
+    /// Starts as [`Federation::start_with`], each node agreeing with each partner the
+    /// regimes `agreements` lists for (node's state, partner's state), and every regime for a
+    /// pair it does not list (so the other tests may use any regime).
+    pub async fn start_agreeing(
+        states: &[&str],
+        parity_limits: &[(&str, &str, u64)],
+        agreements: &[(&str, &str, &[Regime])],
+    ) -> Self {
         accord_trust::install_crypto_provider();
         let folder = tempfile::tempdir().unwrap();
         let pki = PkiDirectory::new(folder.path().join("pki"));
@@ -99,6 +110,10 @@ impl Federation {
                     endpoint: format!("https://127.0.0.1:{}", ports[other]),
                     server_name: "127.0.0.1".to_owned(),
                     signing_public_key: federation.pki.verifying_key_path(*other),
+                    regimes: agreements
+                        .iter()
+                        .find(|(node, partner, _)| state(node) == *code && state(partner) == *other)
+                        .map_or_else(|| Regime::ALL.to_vec(), |(_, _, regimes)| regimes.to_vec()),
                     parity_limit: parity_limits
                         .iter()
                         .find(|(requesting, requested, _)| {

@@ -230,31 +230,6 @@ async fn a_reply_deadline_that_stopped_with_the_reply_is_never_swept_again() {
 }
 
 #[tokio::test]
-async fn the_parity_guard_stays_silent_under_a_regime_without_parity_refusals() {
-    let federation = Federation::start_with(&["GB", "FR"], &[("GB", "FR", 0)]).await;
-    arrival_confirmed(&federation, "return-1").await;
-    let mut request = open_request("open-2");
-    request.regime = pb::Regime::DublinIii as i32;
-    let case_ref = federation
-        .gateway("GB")
-        .await
-        .open_readmission(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .readmission
-        .unwrap()
-        .case_ref;
-    both_reach(&federation, &case_ref, Status::Received).await;
-    let history = shared_history(&federation, &case_ref).await;
-    assert_eq!(
-        kinds(&history),
-        [K::Submitted, K::Received],
-        "Dublin III knows no R10: FR examines the request"
-    );
-}
-
-#[tokio::test]
 async fn a_request_later_than_fourteen_days_after_arrival_is_refused_and_stores_nothing() {
     let federation = Federation::start(&["GB", "FR"]).await;
     let mut request = open_request("open-1");

@@ -309,6 +309,10 @@ async fn a_clash_on_one_sequence_is_resolved_by_the_earlier_event_on_both_nodes(
         .await
         .unwrap()
         .into_inner();
+    // GB stops with its withdrawal in its outbox, so FR cannot hear of it before it acts
+    // (a node binds its port before it opens its store: a delivery attempted while FR
+    // restarts waits for it instead of being refused, and would win the race).
+    federation.stop("GB").await;
     federation.restart("FR").await;
     // At the same instant FR, unaware of the withdrawal, accepts: FR wins the tie.
     federation
@@ -317,6 +321,7 @@ async fn a_clash_on_one_sequence_is_resolved_by_the_earlier_event_on_both_nodes(
         .decide_readmission(acceptance("accept-1", &case_ref))
         .await
         .unwrap();
+    federation.restart("GB").await;
     federation.clock.advance_millis(1_000);
     both_reach(&federation, &case_ref, Status::Withdrawn).await;
     let history = shared_history(&federation, &case_ref).await;

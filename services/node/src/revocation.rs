@@ -1,0 +1,81 @@
+//! The network CRL's freshness, on the node's clock.
+//!
+//! The TLS configuration enforces the CRL's `nextUpdate` (`accord_trust::tls`): past it,
+//! every handshake is refused, which from outside looks like a node that silently turned
+//! everyone away. So the node checks the same date itself: at start, an expired CRL stops
+//! it with a configuration error naming `tls.crl` (exit code 64, before any port is bound);
+//! while running, [`CrlWatch`] turns gRPC health to `NOT_SERVING` and logs an error once
+//! the node's clock passes the date, at the interval of the deadline sweeps (both are times
+//! the node's clock passes). It does not fetch or reload CRLs: re-signing and restarting
+//! with the new file is the operator's step (until the coordinator publishes CRLs).
+
+use std::time::Duration;
+
+use accord_domain::Timestamp;
+use accord_trust::Crl;
+use tokio::sync::watch;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::app::App;
+
+/// The earliest `nextUpdate` of `crls`, if any names one.
+pub fn next_update(crls: &[Crl]) -> Result<Option<Timestamp>, String> {
+    let mut earliest: Option<Timestamp> = None;
+    for crl in crls {
+        let Some(next) = crl.next_update().map_err(|error| error.to_string())? else {
+            continue;
+        };
+        let millis = i64::try_from(next.unix_timestamp_nanos() / 1_000_000)
+            .map_err(|_| format!("nextUpdate {next} is out of range"))?;
+        let next = Timestamp::from_millis(millis).map_err(|error| error.to_string())?;
+        earliest = Some(earliest.map_or(next, |known| known.min(next)));
+    }
+    Ok(earliest)
+}
+
+/// Refuses a CRL whose `nextUpdate` is not after `now`.
+pub fn check_current(next_update: Option<Timestamp>, now: Timestamp) -> Result<(), String> {
+    match next_update {
+        Some(next) if next <= now => Err(format!(
+            "the CRL expired at {next} (its nextUpdate; now {now}): every client would be refused; \
+             re-sign it (accord pki) and restart"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Watches the CRL's expiry while the node serves.
+pub struct CrlWatch {
+    /// The CRL's earliest `nextUpdate`.
+    pub next_update: Timestamp,
+    /// How often the node's clock is read.
+    pub interval: Duration,
+    /// The services whose health turns `NOT_SERVING` (with `""`, the whole server).
+    pub services: Vec<&'static str>,
+}
+
+impl CrlWatch {
+    /// Checks until the CRL expired (then reports it once and ends) or `shutdown` turns true.
+    pub async fn run(self, app: App, health: HealthReporter, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let now = app.now();
+            if let Err(problem) = check_current(Some(self.next_update), now) {
+                tracing::error!(%problem, "tls.crl expired: health is NOT_SERVING");
+                for service in std::iter::once("").chain(self.services.iter().copied()) {
+                    health
+                        .set_service_status(service, ServingStatus::NotServing)
+                        .await;
+                }
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}

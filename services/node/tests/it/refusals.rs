@@ -1,0 +1,56 @@
+//! Refusals are visible, and a flood of them is not: each refused call is audited, up to a
+//! cap per caller and minute, and one summary row counts the rest.
+
+use accord_node::store::{AUDIT_CAP_REACHED, AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT};
+use accord_proto::v1 as pb;
+use accord_trust::PeerIdentity;
+
+use crate::federation::{Federation, eventually, state};
+
+/// Calls beyond the cap in the flood.
+const FLOOD_BEYOND_CAP: u32 = 10;
+
+#[tokio::test]
+async fn a_flood_from_one_caller_writes_at_most_the_cap_and_one_summary_row() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let mut intruder = federation
+        .client_as(PeerIdentity::Gateway(state("FR")), "GB")
+        .await;
+    let cap = AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT;
+    for _call in 0..cap + FLOOD_BEYOND_CAP {
+        let refused = intruder
+            .list_readmissions(pb::ListReadmissionsRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    }
+    let rows = |federation: &Federation| {
+        let store = federation.app("GB").store().clone();
+        async move {
+            store
+                .audit_log(1_000)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|row| row.peer == "spiffe://accord/state/FR/gateway")
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(rows(&federation).await.len(), cap as usize, "the cap holds");
+    federation.clock.advance_millis(60_000);
+    eventually("the sweeper summarises the minute", || async {
+        rows(&federation).await.len() > cap as usize
+    })
+    .await;
+    let rows = rows(&federation).await;
+    assert_eq!(rows.len(), cap as usize + 1, "cap rows and one summary");
+    let summary = rows.last().unwrap();
+    assert_eq!(summary.outcome, AUDIT_CAP_REACHED);
+    assert!(
+        summary
+            .detail
+            .starts_with(&format!("{FLOOD_BEYOND_CAP} more")),
+        "{}",
+        summary.detail
+    );
+}
