@@ -136,7 +136,7 @@ impl App {
         self.inner
             .partners
             .get(&partner)
-            .map(|link| link.verifying_key.clone())
+            .map(|link| link.verifying_key)
             .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))
     }
 

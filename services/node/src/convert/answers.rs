@@ -66,6 +66,10 @@ pub struct OutcomeCounts {
     pub regime: Option<Regime>,
 }
 
+/// The parts of an outcome that hold a record: its reference, its history, and the event
+/// the step recorded.
+pub type OutcomeParts<'a, E> = (&'a str, &'a mut Vec<E>, &'a mut Option<E>);
+
 /// A kind whose step answers have one outcome message.
 pub trait Answered: Wire {
     /// The outcome message.
@@ -75,13 +79,7 @@ pub trait Answered: Wire {
     fn outcome(answer: &Answer<Self>) -> Self::Outcome;
 
     /// The record's reference, history and the recorded event, if the outcome holds them.
-    fn parts(
-        outcome: &mut Self::Outcome,
-    ) -> Option<(
-        &str,
-        &mut Vec<Self::WireEvent>,
-        &mut Option<Self::WireEvent>,
-    )>;
+    fn parts(outcome: &mut Self::Outcome) -> Option<OutcomeParts<'_, Self::WireEvent>>;
 
     /// The counts the outcome's record carries.
     fn counts(outcome: &Self::Outcome) -> OutcomeCounts;
@@ -97,13 +95,7 @@ impl Answered for ReadmissionCase {
         }
     }
 
-    fn parts(
-        outcome: &mut StepOutcome,
-    ) -> Option<(
-        &str,
-        &mut Vec<pb::ReadmissionEvent>,
-        &mut Option<pb::ReadmissionEvent>,
-    )> {
+    fn parts(outcome: &mut StepOutcome) -> Option<OutcomeParts<'_, pb::ReadmissionEvent>> {
         let case = outcome.readmission.as_mut()?;
         Some((&case.case_ref, &mut case.events, &mut outcome.event))
     }
@@ -128,9 +120,7 @@ impl Answered for Offer {
         }
     }
 
-    fn parts(
-        outcome: &mut OfferOutcome,
-    ) -> Option<(&str, &mut Vec<pb::OfferEvent>, &mut Option<pb::OfferEvent>)> {
+    fn parts(outcome: &mut OfferOutcome) -> Option<OutcomeParts<'_, pb::OfferEvent>> {
         let offer = outcome.offer.as_mut()?;
         Some((&offer.offer_ref, &mut offer.events, &mut outcome.event))
     }
@@ -155,13 +145,7 @@ impl Answered for AdmissionCase {
         }
     }
 
-    fn parts(
-        outcome: &mut AdmissionOutcome,
-    ) -> Option<(
-        &str,
-        &mut Vec<pb::AdmissionEvent>,
-        &mut Option<pb::AdmissionEvent>,
-    )> {
+    fn parts(outcome: &mut AdmissionOutcome) -> Option<OutcomeParts<'_, pb::AdmissionEvent>> {
         let case = outcome.admission.as_mut()?;
         Some((&case.case_ref, &mut case.events, &mut outcome.event))
     }

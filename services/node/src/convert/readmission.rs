@@ -227,7 +227,6 @@ fn kind_from_wire(
     violations: &mut Violations,
     event: &pb::ReadmissionEvent,
 ) -> Option<ReadmissionEventKind> {
-    use ReadmissionEventKind as K;
     use pb::ReadmissionEventKind as W;
     let Ok(wire_kind) = W::try_from(event.kind) else {
         violations.add(
@@ -236,173 +235,192 @@ fn kind_from_wire(
         );
         return None;
     };
+    if wire_kind == W::Unspecified {
+        violations.add("event.kind", "is required");
+        return None;
+    }
     let detail = event.detail.as_ref();
-    let missing = |violations: &mut Violations| {
-        violations.add(
-            "event.detail",
-            format!("{} needs its detail", wire_kind.as_str_name()),
-        );
-        None
-    };
-    match (wire_kind, detail) {
-        (W::Submitted, Some(Detail::Submitted(submission))) => {
-            let regime = regime_from_wire(submission.regime);
-            if regime.is_none() {
-                violations.add("event.submitted.regime", "is required");
-            }
-            let arrival = super::required_time(
-                violations,
-                "event.submitted.arrival_time",
-                submission.arrival_time.as_ref(),
+    if let Some(kind) = plain_kind(wire_kind, detail) {
+        return Some(kind);
+    }
+    match detail.and_then(|detail| detailed_kind(violations, wire_kind, detail)) {
+        Some(read) => read,
+        None => {
+            violations.add(
+                "event.detail",
+                format!("{} needs its detail", wire_kind.as_str_name()),
             );
-            Some(K::Submitted {
-                regime: regime?,
-                arrival: arrival?,
-                track: track(submission.exceptional, submission.detained),
-            })
-        }
-        (W::Received, _) => Some(K::Received),
-        (W::ExaminationStarted, _) => Some(K::ExaminationStarted),
-        (W::InformationRequested, Some(Detail::InformationRequested(request))) => {
-            Some(K::InformationRequested {
-                questions: text(
-                    violations,
-                    "event.information_requested.questions",
-                    &request.questions,
-                )?,
-            })
-        }
-        (W::InformationProvided, Some(Detail::InformationProvided(response))) => {
-            Some(K::InformationProvided {
-                answer: text(
-                    violations,
-                    "event.information_provided.answers",
-                    &response.answers,
-                )?,
-            })
-        }
-        (W::Accepted, _) => Some(K::Accepted),
-        (W::AcceptedByDefault, _) => Some(K::AcceptedByDefault),
-        (W::Rejected, Some(Detail::Rejected(rejection))) => {
-            let reasons =
-                reasons_from_wire(violations, "event.rejected.reasons", &rejection.reasons);
-            let detailed_reasons = text(
-                violations,
-                "event.rejected.detailed_reasons",
-                &rejection.detailed_reasons,
-            )?;
-            Some(K::Rejected {
-                reasons,
-                detailed_reasons,
-            })
-        }
-        (W::ReExaminationRequested, Some(Detail::ReExaminationRequested(grounds))) => {
-            Some(K::ReExaminationRequested {
-                grounds: text(
-                    violations,
-                    "event.re_examination_requested.grounds",
-                    &grounds.grounds,
-                )?,
-            })
-        }
-        (W::ReExaminationAccepted, _) => Some(K::AcceptedOnReExamination),
-        (W::ReExaminationRejected, Some(Detail::ReExaminationRejected(rejection))) => {
-            let reasons = reasons_from_wire(
-                violations,
-                "event.re_examination_rejected.reasons",
-                &rejection.reasons,
-            );
-            let detailed_reasons = text(
-                violations,
-                "event.re_examination_rejected.detailed_reasons",
-                &rejection.detailed_reasons,
-            )?;
-            Some(K::RejectedFinal {
-                reasons,
-                detailed_reasons,
-            })
-        }
-        (W::ReExaminationLapsed, _) => Some(K::ReExaminationLapsed),
-        (W::ClosedRejected, Some(Detail::ClosedRejected(_))) => Some(K::RejectionClosed),
-        (W::ClosedRejected, None) => Some(K::RejectionAccepted),
-        (W::TransferDecisionIssued, _) => Some(K::TransferDecisionIssued),
-        (W::LegalHoldPlaced, Some(Detail::LegalHoldPlaced(placement))) => {
-            match hold_from_wire(placement.kind) {
-                Some(kind) => Some(K::LegalHoldPlaced { kind }),
-                None => {
-                    violations.add("event.legal_hold_placed.kind", "is required");
-                    None
-                }
-            }
-        }
-        (W::LegalHoldReleased, _) => Some(K::LegalHoldReleased),
-        (W::TransferScheduled, Some(Detail::TransferScheduled(booking))) => {
-            let slot = booking
-                .slot
-                .as_ref()
-                .and_then(|slot| slot.start_time.as_ref());
-            Some(K::TransferScheduled {
-                slot: super::required_time(
-                    violations,
-                    "event.transfer_scheduled.slot.start_time",
-                    slot,
-                )?,
-            })
-        }
-        (W::TransferPostponed, Some(Detail::TransferPostponed(postponement))) => {
-            let slot = postponement
-                .slot
-                .as_ref()
-                .and_then(|slot| slot.start_time.as_ref());
-            Some(K::TransferPostponed {
-                slot: super::required_time(
-                    violations,
-                    "event.transfer_postponed.slot.start_time",
-                    slot,
-                )?,
-            })
-        }
-        (W::Transferred, _) => Some(K::TransferExecuted),
-        (W::TransferFailed, Some(Detail::TransferFailed(failure))) => {
-            let name = pb::TransferFailureReason::try_from(failure.reason)
-                .map(|reason| reason.as_str_name())
-                .unwrap_or("UNSPECIFIED");
-            Some(K::TransferFailed {
-                reason: violations
-                    .check("event.transfer_failed", coded_text(name, &failure.note))?,
-            })
-        }
-        (W::ArrivalConfirmed, _) => Some(K::ArrivalConfirmed),
-        (W::NoShow, _) => Some(K::NoShow),
-        (W::Withdrawn, Some(Detail::Withdrawn(withdrawal))) => {
-            let name = pb::ReadmissionWithdrawalReason::try_from(withdrawal.reason)
-                .map(|reason| reason.as_str_name())
-                .unwrap_or("UNSPECIFIED");
-            Some(K::Withdrawn {
-                reason: violations.check("event.withdrawn", coded_text(name, &withdrawal.note))?,
-            })
-        }
-        (W::Expired, Some(Detail::Expired(expiry))) => {
-            let cause = match pb::ReadmissionExpiryCause::try_from(expiry.cause) {
-                Ok(pb::ReadmissionExpiryCause::ProcedureTimeExhausted) => {
-                    ExpiryCause::ProcedureTimeExhausted
-                }
-                Ok(pb::ReadmissionExpiryCause::TransferTimeExhausted) => {
-                    ExpiryCause::TransferTimeExhausted
-                }
-                _ => {
-                    violations.add("event.expired.cause", "is required");
-                    return None;
-                }
-            };
-            Some(K::Expired { cause })
-        }
-        (W::Unspecified, _) => {
-            violations.add("event.kind", "is required");
             None
         }
-        _ => missing(violations),
     }
+}
+
+/// The kinds whose event carries no detail the domain reads.
+fn plain_kind(
+    wire_kind: pb::ReadmissionEventKind,
+    detail: Option<&Detail>,
+) -> Option<ReadmissionEventKind> {
+    use ReadmissionEventKind as K;
+    use pb::ReadmissionEventKind as W;
+    Some(match wire_kind {
+        W::Received => K::Received,
+        W::ExaminationStarted => K::ExaminationStarted,
+        W::Accepted => K::Accepted,
+        W::AcceptedByDefault => K::AcceptedByDefault,
+        W::ReExaminationAccepted => K::AcceptedOnReExamination,
+        W::ReExaminationLapsed => K::ReExaminationLapsed,
+        W::ClosedRejected if detail.is_none() => K::RejectionAccepted,
+        W::TransferDecisionIssued => K::TransferDecisionIssued,
+        W::LegalHoldReleased => K::LegalHoldReleased,
+        W::Transferred => K::TransferExecuted,
+        W::ArrivalConfirmed => K::ArrivalConfirmed,
+        W::NoShow => K::NoShow,
+        _ => return None,
+    })
+}
+
+/// The kinds the domain reads from the event's detail: `None` when the detail is not the
+/// kind's, `Some(None)` when it is but a field of it is bad (recorded in `violations`).
+fn detailed_kind(
+    violations: &mut Violations,
+    wire_kind: pb::ReadmissionEventKind,
+    detail: &Detail,
+) -> Option<Option<ReadmissionEventKind>> {
+    use ReadmissionEventKind as K;
+    use pb::ReadmissionEventKind as W;
+    Some(match (wire_kind, detail) {
+        (W::Submitted, Detail::Submitted(submission)) => submitted(violations, submission),
+        (W::InformationRequested, Detail::InformationRequested(request)) => text(
+            violations,
+            "event.information_requested.questions",
+            &request.questions,
+        )
+        .map(|questions| K::InformationRequested { questions }),
+        (W::InformationProvided, Detail::InformationProvided(response)) => text(
+            violations,
+            "event.information_provided.answers",
+            &response.answers,
+        )
+        .map(|answer| K::InformationProvided { answer }),
+        (W::Rejected, Detail::Rejected(rejection)) => {
+            rejected(violations, "event.rejected", rejection).map(|(reasons, detailed_reasons)| {
+                K::Rejected {
+                    reasons,
+                    detailed_reasons,
+                }
+            })
+        }
+        (W::ReExaminationRequested, Detail::ReExaminationRequested(grounds)) => text(
+            violations,
+            "event.re_examination_requested.grounds",
+            &grounds.grounds,
+        )
+        .map(|grounds| K::ReExaminationRequested { grounds }),
+        (W::ReExaminationRejected, Detail::ReExaminationRejected(rejection)) => {
+            rejected(violations, "event.re_examination_rejected", rejection).map(
+                |(reasons, detailed_reasons)| K::RejectedFinal {
+                    reasons,
+                    detailed_reasons,
+                },
+            )
+        }
+        (W::ClosedRejected, Detail::ClosedRejected(_)) => Some(K::RejectionClosed),
+        (W::LegalHoldPlaced, Detail::LegalHoldPlaced(placement)) => {
+            let kind = hold_from_wire(placement.kind);
+            if kind.is_none() {
+                violations.add("event.legal_hold_placed.kind", "is required");
+            }
+            kind.map(|kind| K::LegalHoldPlaced { kind })
+        }
+        (W::TransferScheduled, Detail::TransferScheduled(booking)) => slot_start(
+            violations,
+            "event.transfer_scheduled",
+            booking.slot.as_ref(),
+        )
+        .map(|slot| K::TransferScheduled { slot }),
+        (W::TransferPostponed, Detail::TransferPostponed(postponement)) => slot_start(
+            violations,
+            "event.transfer_postponed",
+            postponement.slot.as_ref(),
+        )
+        .map(|slot| K::TransferPostponed { slot }),
+        (W::TransferFailed, Detail::TransferFailed(failure)) => {
+            let name = pb::TransferFailureReason::try_from(failure.reason)
+                .map_or("UNSPECIFIED", |reason| reason.as_str_name());
+            violations
+                .check("event.transfer_failed", coded_text(name, &failure.note))
+                .map(|reason| K::TransferFailed { reason })
+        }
+        (W::Withdrawn, Detail::Withdrawn(withdrawal)) => {
+            let name = pb::ReadmissionWithdrawalReason::try_from(withdrawal.reason)
+                .map_or("UNSPECIFIED", |reason| reason.as_str_name());
+            violations
+                .check("event.withdrawn", coded_text(name, &withdrawal.note))
+                .map(|reason| K::Withdrawn { reason })
+        }
+        (W::Expired, Detail::Expired(expiry)) => expired(violations, expiry),
+        _ => return None,
+    })
+}
+
+fn submitted(
+    violations: &mut Violations,
+    submission: &pb::ReadmissionSubmission,
+) -> Option<ReadmissionEventKind> {
+    let regime = regime_from_wire(submission.regime);
+    if regime.is_none() {
+        violations.add("event.submitted.regime", "is required");
+    }
+    let arrival = super::required_time(
+        violations,
+        "event.submitted.arrival_time",
+        submission.arrival_time.as_ref(),
+    );
+    Some(ReadmissionEventKind::Submitted {
+        regime: regime?,
+        arrival: arrival?,
+        track: track(submission.exceptional, submission.detained),
+    })
+}
+
+fn rejected(
+    violations: &mut Violations,
+    field: &str,
+    rejection: &pb::ReadmissionRejection,
+) -> Option<(Vec<ReadmissionReason>, FreeText)> {
+    let reasons = reasons_from_wire(violations, &format!("{field}.reasons"), &rejection.reasons);
+    let detailed_reasons = text(
+        violations,
+        &format!("{field}.detailed_reasons"),
+        &rejection.detailed_reasons,
+    )?;
+    Some((reasons, detailed_reasons))
+}
+
+fn slot_start(
+    violations: &mut Violations,
+    field: &str,
+    slot: Option<&pb::TransferSlot>,
+) -> Option<Timestamp> {
+    let start = slot.and_then(|slot| slot.start_time.as_ref());
+    super::required_time(violations, &format!("{field}.slot.start_time"), start)
+}
+
+fn expired(
+    violations: &mut Violations,
+    expiry: &pb::ReadmissionExpiry,
+) -> Option<ReadmissionEventKind> {
+    let cause = match pb::ReadmissionExpiryCause::try_from(expiry.cause) {
+        Ok(pb::ReadmissionExpiryCause::ProcedureTimeExhausted) => {
+            ExpiryCause::ProcedureTimeExhausted
+        }
+        Ok(pb::ReadmissionExpiryCause::TransferTimeExhausted) => ExpiryCause::TransferTimeExhausted,
+        _ => {
+            violations.add("event.expired.cause", "is required");
+            return None;
+        }
+    };
+    Some(ReadmissionEventKind::Expired { cause })
 }
 
 /// The wire detail of a system (deadline) event, with the deadline that passed.

@@ -14,6 +14,7 @@
 //! rolling back) are compared. The test also checks that the fast path did commit a share of
 //! the batches, and that every kind of answer came up, so it cannot pass by never taking
 //! the fast path or by never refusing.
+#![cfg(test)]
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
