@@ -1,5 +1,6 @@
-//! The node's lifecycle: [`Node::build`] loads every credential and binds the port (port 0
-//! in tests), [`Node::local_addr`] says where, and [`Node::run_until`] serves until the
+//! The node's lifecycle: [`Node::build`] loads every credential and binds the port (or
+//! [`Node::build_with_listener`] takes a socket bound beforehand, port 0 in tests),
+//! [`Node::local_addr`] says where, and [`Node::run_until`] serves until the
 //! shutdown future resolves, then drains in-flight requests, stops the dispatcher and the
 //! deadline sweeper, and closes the store.
 
@@ -60,6 +61,26 @@ pub struct Node {
 impl Node {
     /// Loads credentials, opens the store (migrating it) and binds the listening port.
     pub async fn build(config: NodeConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+        Self::build_on(config, clock, None).await
+    }
+
+    /// Like [`Node::build`], but serves on `listener`, bound by the caller, instead of
+    /// binding `config.listen_addr`: for nodes that must know each other's addresses before
+    /// any of them is built (tests bind every node's port 0 first and keep the sockets, so no
+    /// other process can take a port between its choice and its use).
+    pub async fn build_with_listener(
+        config: NodeConfig,
+        clock: Arc<dyn Clock>,
+        listener: std::net::TcpListener,
+    ) -> Result<Self, Error> {
+        Self::build_on(config, clock, Some(listener)).await
+    }
+
+    async fn build_on(
+        config: NodeConfig,
+        clock: Arc<dyn Clock>,
+        listener: Option<std::net::TcpListener>,
+    ) -> Result<Self, Error> {
         let configuration = |what: &str, error: &dyn std::fmt::Display| {
             Error::Configuration(format!("{what}: {error}"))
         };
@@ -99,9 +120,11 @@ impl Node {
             partners,
             config.limits.page_size_max,
         );
-        let incoming = accord_trust::bind(config.listen_addr, server_config)
-            .await
-            .map_err(|error| Error::Listen(error.to_string()))?;
+        let incoming = match listener {
+            Some(listener) => accord_trust::listen_on(listener, server_config),
+            None => accord_trust::bind(config.listen_addr, server_config).await,
+        }
+        .map_err(|error| Error::Listen(error.to_string()))?;
         Ok(Self {
             config,
             app,
