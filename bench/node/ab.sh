@@ -4,14 +4,15 @@
 # (the others paused with SIGSTOP), round after round, printing one line per run.
 #
 # Usage: bench/node/ab.sh LABEL=DIR[:LOADGEN_ARGUMENTS] ...
-#   DIR holds an `accord` binary and the `loadgen` example built from the version to compare
-#   (copy them out of target/release after each build).
+#   DIR holds the `accord` and `loadgen` binaries built from the version to compare
+#   (`cargo build --profile dist -p accord -p accord-loadgen`, then copy them out of
+#   target/dist after each build).
 # Settings: CLIENTS [64], CONNECTIONS [4], ROUNDS [3], WARMUP [2], DURATION [6] (seconds).
 # Example: bench/node/ab.sh before=/tmp/before after=/tmp/after random=/tmp/after:"--keys random"
 set -euo pipefail
 clients="${CLIENTS:-64}"; connections="${CONNECTIONS:-4}"; rounds="${ROUNDS:-3}"
 warmup="${WARMUP:-2}"; duration="${DURATION:-6}"
-[ $# -gt 0 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
 work="$(mktemp -d -t accord-ab.XXXXXX)"
 pids=()
 trap 'kill -CONT "${pids[@]}" 2>/dev/null || true; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; rm -rf "${work}"' EXIT

@@ -35,8 +35,10 @@ profile_clients="${PROFILE_CLIENTS:-64}"
 key_form="${KEYS:-time-ordered}"
 cpu_window="$(python3 -c "import sys; print(max(float(sys.argv[1]) - 1, 0.1))" "${duration}")"
 
-cargo build --release --quiet --manifest-path "${repository}/Cargo.toml" \
-    -p accord -p accord-node --bins --examples
+# The dist profile (Cargo.toml: fat LTO, one codegen unit, line tables for perf) is what the
+# node is measured and shipped in; the load generator is its own package (bench/loadgen).
+cargo build --profile dist --quiet --manifest-path "${repository}/Cargo.toml" \
+    -p accord -p accord-loadgen
 target_directory="${CARGO_TARGET_DIR:-${repository}/target}"
 
 work="$(mktemp -d -t accord-bench-node.XXXXXX)"
@@ -57,7 +59,7 @@ trap cleanup EXIT
 
 # Private copies: another build in the repository must not replace a binary mid-run.
 mkdir -p "${work}/bin"
-cp "${target_directory}/release/accord" "${target_directory}/release/examples/loadgen" "${work}/bin/"
+cp "${target_directory}/dist/accord" "${target_directory}/dist/loadgen" "${work}/bin/"
 accord="${work}/bin/accord"
 loadgen="${work}/bin/loadgen"
 

@@ -5,7 +5,7 @@
 # settled and redirected totals. Usage: bench/settlement/run.sh [SEED]
 #
 # It creates a Python virtual environment under target/ (pip install ortools networkx from
-# PyPI), builds the `settle_bench` example of accord-domain in release mode, and writes the
+# PyPI), builds the `settle_bench` example of accord-domain in the dist profile, and writes the
 # generated instances to target/bench-settlement/.
 set -euo pipefail
 
@@ -19,11 +19,12 @@ if [ ! -x "${venv}/bin/python" ]; then
 fi
 "${venv}/bin/python" -m pip install --quiet --disable-pip-version-check ortools networkx
 
-cargo build --release --quiet --manifest-path "${repository}/Cargo.toml" \
+# The dist profile (Cargo.toml), as every benchmark: the build that is measured is the one shipped.
+cargo build --profile dist --quiet --manifest-path "${repository}/Cargo.toml" \
     -p accord-domain --example settle_bench
 target_directory="${CARGO_TARGET_DIR:-${repository}/target}"
 
 exec "${venv}/bin/python" "${repository}/bench/settlement/bench.py" \
-    --solver "${target_directory}/release/examples/settle_bench" \
+    --solver "${target_directory}/dist/examples/settle_bench" \
     --work "${work}" \
     --seed "${1:-20250806}"

@@ -1,5 +1,6 @@
-//! The node's lifecycle: [`Node::build`] loads every credential and binds the port (port 0
-//! in tests), [`Node::local_addr`] says where, and [`Node::run_until`] serves until the
+//! The node's lifecycle: [`Node::build`] loads every credential and binds the port (or
+//! [`Node::build_with_listener`] takes a socket bound beforehand, port 0 in tests),
+//! [`Node::local_addr`] says where, and [`Node::run_until`] serves until the
 //! shutdown future resolves, then drains in-flight requests, stops the dispatcher and the
 //! deadline sweeper and the CRL watch (`revocation`), and closes the store. Reflection
 //! lists exactly the services served here.
@@ -68,6 +69,26 @@ impl Node {
     /// port, then opens the store (migrating it): a node that cannot listen creates no
     /// database.
     pub async fn build(config: NodeConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+        Self::build_on(config, clock, None).await
+    }
+
+    /// Like [`Node::build`], but serves on `listener`, bound by the caller, instead of
+    /// binding `config.listen_addr`: for nodes that must know each other's addresses before
+    /// any of them is built (tests bind every node's port 0 first and keep the sockets, so no
+    /// other process can take a port between its choice and its use).
+    pub async fn build_with_listener(
+        config: NodeConfig,
+        clock: Arc<dyn Clock>,
+        listener: std::net::TcpListener,
+    ) -> Result<Self, Error> {
+        Self::build_on(config, clock, Some(listener)).await
+    }
+
+    async fn build_on(
+        config: NodeConfig,
+        clock: Arc<dyn Clock>,
+        listener: Option<std::net::TcpListener>,
+    ) -> Result<Self, Error> {
         let configuration = |what: &str, error: &dyn std::fmt::Display| {
             Error::Configuration(format!("{what}: {error}"))
         };
@@ -102,9 +123,11 @@ impl Node {
         let server_config = accord_trust::server_config(&identity, &ca, &crls)
             .map_err(|error| configuration("tls", &error))?;
         // The port before the database: a node that cannot listen creates no database.
-        let incoming = accord_trust::bind(config.listen_addr, server_config)
-            .await
-            .map_err(|error| Error::Listen(with_sources(&error)))?;
+        let incoming = match listener {
+            Some(listener) => accord_trust::listen_on(listener, server_config),
+            None => accord_trust::bind(config.listen_addr, server_config).await,
+        }
+        .map_err(|error| Error::Listen(with_sources(&error)))?;
         let store = Store::connect(&config.database_url, config.limits.database_connections)
             .await?
             .with_audit_cap(config.limits.audit_rows_per_caller_per_minute);

@@ -32,7 +32,7 @@ pub use authentication::{PeerIdentityLayer, authenticate};
 pub use channel::{ClientTls, connect, connect_lazy};
 pub use credentials::{CaBundle, Crl, Identity, load_ca, load_crl};
 pub use identity::{OperatorName, PeerIdentity};
-pub use listener::{ServerConfigHandle, TlsIncoming, bind};
+pub use listener::{ServerConfigHandle, TlsIncoming, bind, listen_on};
 pub use log_limit::LogLimiter;
 pub use signing::{EventSigningKey, EventVerifyingKey, KeyId, Signature, SigningDomain};
 pub use tls::{client_config, install_crypto_provider, server_config};

@@ -1,9 +1,10 @@
 //! Accepting mTLS connections for a tonic server, with Accord's own rustls configuration.
 //!
 //! tonic's `ServerTlsConfig` cannot check a CRL, so the server accepts TLS itself: [`bind`]
-//! listens on TCP, and a background task accepts connections and runs each TLS handshake
-//! in its own task — bounded by [`HANDSHAKE_TIMEOUT`] and [`HANDSHAKES_IN_FLIGHT_MAX`], so
-//! a slow or silent client never delays the others. Connections whose handshake succeeds
+//! listens on TCP (or [`listen_on`] takes a socket already bound), and a background task
+//! accepts connections and runs each TLS handshake in its own task — bounded by
+//! [`HANDSHAKE_TIMEOUT`] and [`HANDSHAKES_IN_FLIGHT_MAX`], so a slow or silent client never
+//! delays the others. Connections whose handshake succeeds
 //! come out of [`TlsIncoming`], a stream for `Server::serve_with_incoming(_shutdown)`.
 //! Failed handshakes (no certificate, unknown CA, expired, revoked, …) are logged as
 //! warnings, at most one line per peer address and reason per
@@ -58,6 +59,10 @@ pub enum Error {
         /// What the operating system said.
         source: io::Error,
     },
+    /// The socket handed to [`listen_on`] cannot be served (not bound, or not a socket
+    /// tokio can drive).
+    #[error("cannot listen on the socket handed in")]
+    Socket(#[source] io::Error),
 }
 
 /// A shared, replaceable server configuration.
@@ -143,9 +148,29 @@ pub async fn bind(
     let listener = TcpListener::bind(address)
         .await
         .map_err(|source| Error::Bind { address, source })?;
-    let local_addr = listener
-        .local_addr()
-        .map_err(|source| Error::Bind { address, source })?;
+    accept_on(listener, server_config)
+}
+
+/// Accepts mTLS connections on a socket the caller has already bound — for processes that
+/// must know several servers' addresses before any of them starts (tests start a federation
+/// of nodes that name each other as partners): binding port 0 and keeping the socket, not
+/// binding, closing and binding the port again, leaves no window for another process to
+/// take it. Must be called within a tokio runtime.
+pub fn listen_on(
+    listener: std::net::TcpListener,
+    server_config: impl Into<Arc<ServerConfig>>,
+) -> Result<TlsIncoming, Error> {
+    // tokio drives the socket with epoll: it must not block.
+    listener.set_nonblocking(true).map_err(Error::Socket)?;
+    let listener = TcpListener::from_std(listener).map_err(Error::Socket)?;
+    accept_on(listener, server_config)
+}
+
+fn accept_on(
+    listener: TcpListener,
+    server_config: impl Into<Arc<ServerConfig>>,
+) -> Result<TlsIncoming, Error> {
+    let local_addr = listener.local_addr().map_err(Error::Socket)?;
     let config = ServerConfigHandle::new(server_config.into());
     let (sender, established) = mpsc::channel(ESTABLISHED_QUEUE_LENGTH);
     let accept_task = tokio::spawn(accept_loop(listener, config.clone(), sender));

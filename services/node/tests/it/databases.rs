@@ -14,6 +14,8 @@ pub struct TestDatabase {
 
 /// One fresh SQLite database, and one fresh PostgreSQL database when a server is configured.
 pub async fn fresh_databases() -> Vec<TestDatabase> {
+    // Store tests start here rather than in a federation: their logs are captured too.
+    accord_telemetry::init_for_tests();
     let mut databases = vec![fresh_sqlite()];
     if let Ok(server_url) = std::env::var("ACCORD_TEST_DATABASE_URL") {
         databases.push(fresh_postgres(&server_url).await);

@@ -49,9 +49,11 @@ pub fn state(code: &str) -> StateCode {
     StateCode::parse(code).unwrap()
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// A socket on 127.0.0.1 and a port the system chose, kept open until its node serves on it:
+/// nodes name each other as partners, so every address must be known before any node is
+/// built, and a port closed and bound again could be taken meanwhile by a parallel test.
+fn listener() -> std::net::TcpListener {
+    std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap()
 }
 
 impl Federation {
@@ -74,6 +76,7 @@ impl Federation {
         agreements: &[(&str, &str, &[Regime])],
     ) -> Self {
         accord_trust::install_crypto_provider();
+        accord_telemetry::init_for_tests();
         let folder = tempfile::tempdir().unwrap();
         let pki = PkiDirectory::new(folder.path().join("pki"));
         let now = accord_trust::clock::wall_clock_now();
@@ -83,8 +86,12 @@ impl Federation {
         )
         .unwrap();
         let states: Vec<StateCode> = states.iter().map(|code| state(code)).collect();
-        let ports: HashMap<StateCode, u16> =
-            states.iter().map(|code| (*code, free_port())).collect();
+        let mut listeners: HashMap<StateCode, std::net::TcpListener> =
+            states.iter().map(|code| (*code, listener())).collect();
+        let addresses: HashMap<StateCode, SocketAddr> = listeners
+            .iter()
+            .map(|(code, listener)| (*code, listener.local_addr().unwrap()))
+            .collect();
         for code in &states {
             for identity in [PeerIdentity::Node(*code), PeerIdentity::Gateway(*code)] {
                 pki.issue(
@@ -107,7 +114,7 @@ impl Federation {
                 .filter(|other| *other != code)
                 .map(|other| Partner {
                     state: *other,
-                    endpoint: format!("https://127.0.0.1:{}", ports[other]),
+                    endpoint: format!("https://{}", addresses[other]),
                     server_name: "127.0.0.1".to_owned(),
                     signing_public_key: federation.pki.verifying_key_path(*other),
                     regimes: agreements
@@ -124,7 +131,7 @@ impl Federation {
                 .collect();
             let config = NodeConfig {
                 state: *code,
-                listen_addr: SocketAddr::from(([127, 0, 0, 1], ports[code])),
+                listen_addr: addresses[code],
                 database_url: format!(
                     "sqlite://{}?mode=rwc",
                     federation
@@ -154,16 +161,24 @@ impl Federation {
                     sweep_batch: 64,
                 },
             };
-            let node = federation.launch(config).await;
+            let node = federation.launch(config, listeners.remove(code)).await;
             federation.nodes.insert(*code, node);
         }
         federation
     }
 
-    async fn launch(&self, config: NodeConfig) -> RunningNode {
-        let node = Node::build(config.clone(), Arc::new(self.clock.clone()))
-            .await
-            .unwrap();
+    /// Builds and runs a node: on `listener` when given, else on the configured address.
+    async fn launch(
+        &self,
+        config: NodeConfig,
+        listener: Option<std::net::TcpListener>,
+    ) -> RunningNode {
+        let clock = Arc::new(self.clock.clone());
+        let node = match listener {
+            Some(listener) => Node::build_with_listener(config.clone(), clock, listener).await,
+            None => Node::build(config.clone(), clock).await,
+        }
+        .unwrap();
         let address = node.local_addr();
         let app = node.app();
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -190,10 +205,12 @@ impl Federation {
         }
     }
 
-    /// Starts a stopped node again on the same address and database.
+    /// Starts a stopped node again on the same address and database. The address is bound
+    /// again (its partners know it), as a restarted node's is; the port was this node's
+    /// until it stopped, not one chosen anew, so a parallel test is unlikely to hold it.
     pub async fn restart(&mut self, code: &str) {
         let config = self.nodes[&state(code)].config.clone();
-        let node = self.launch(config).await;
+        let node = self.launch(config, None).await;
         self.nodes.insert(state(code), node);
     }
 

@@ -1,4 +1,8 @@
 //! The node's integration tests: one binary, modules by concern.
+//!
+//! The set-up helpers (`Federation::start`, `databases::fresh_databases`) install
+//! `accord_telemetry::init_for_tests`, so the nodes' logs are captured with each test's
+//! output and shown when it fails (`RUST_LOG` chooses what, `info` by default).
 
 mod admission;
 mod agreements;

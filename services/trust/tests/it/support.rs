@@ -160,6 +160,7 @@ pub async fn start_server_with(
     crls: &[Crl],
     authentication: Authentication,
 ) -> RunningServer {
+    accord_telemetry::init_for_tests();
     let config = accord_trust::server_config(identity, ca, crls).unwrap();
     let incoming = accord_trust::bind("127.0.0.1:0".parse().unwrap(), config)
         .await

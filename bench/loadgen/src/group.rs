@@ -15,7 +15,7 @@ const QUEUE_CAPACITY: usize = 4096;
 /// A value to commit and its caller, waiting for the outcome.
 type Job<T> = (T, oneshot::Sender<Result<(), String>>);
 
-/// The queue of a writer task started by [`Queue::start`].
+/// The queue of a writer task: made by [`Queue::new`], drained by [`run`].
 pub struct Queue<T> {
     sender: mpsc::Sender<Job<T>>,
 }

@@ -23,16 +23,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use accord_domain::{IdempotencyKey, Regime, ReplyTrack, StateCode, Timestamp};
-use accord_node::app::readmission::{OpenReadmission, StepOutcome};
+use accord_domain::StateCode;
+use accord_domain::readmission::ReadmissionCase;
+use accord_node::app::readmission::Detail;
 use accord_node::app::{App, Backoff, Dispatcher, PartnerLink};
 use accord_node::clock::{Clock, SystemClock};
+use accord_node::convert::answers::stored_form;
+use accord_node::convert::command::{Answer, OpenReadmission};
+use accord_node::convert::{RequestContext, readmission_rpc};
+use accord_node::grpc::courier::GrpcCourier;
 use accord_node::store::{
     CaseKind, CaseRecord, CaseWrite, Change, Channel, EventRecord, EventRef, IdempotencyRecord,
     OutboxMessage, Store,
 };
-use accord_proto::v1 as pb;
-use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
 use accord_trust::{ClientTls, EventSigningKey, EventVerifyingKey, PeerIdentity, SigningDomain};
 use anyhow::Context;
 use prost::Message;
@@ -46,6 +49,9 @@ use crate::{PkiArgs, seconds};
 
 /// The read pool the node uses by default (`limits.database_connections`).
 const DATABASE_CONNECTIONS: u32 = 8;
+
+/// The node's default message size limit (`limits.max_message_bytes`).
+const MESSAGE_BYTES_MAX: usize = 4 * 1024 * 1024;
 
 /// Signatures timed in the `sign` stage.
 const SIGNATURES_TIMED: u32 = 2_000;
@@ -132,6 +138,7 @@ pub async fn run(args: StagesArgs) -> anyhow::Result<()> {
         signer,
         vec![partner_link(&args, state)?],
         500,
+        Arc::new(partner_courier(&args, state)?),
     );
     let sample = app
         .open_readmission(&caller, open_request(&plan, usize::MAX, 0)?)
@@ -262,21 +269,27 @@ async fn open_store(args: &StagesArgs, name: &str) -> anyhow::Result<Store> {
 }
 
 fn partner_link(args: &StagesArgs, own: StateCode) -> anyhow::Result<PartnerLink> {
+    let _ = own;
     let partner = StateCode::parse(&args.requested_state)?;
     let directory = args.pki.directory();
     let verifying_key = EventVerifyingKey::load(&directory.verifying_key_path(partner))?;
-    let identity = args.pki.identity(&PeerIdentity::Node(own))?;
-    let tls = ClientTls::new(&identity, &args.pki.ca()?, "127.0.0.1")?
-        .expect_peer(PeerIdentity::Node(partner));
-    let channel = accord_trust::connect_lazy(PARTNER_ENDPOINT_UNREACHABLE, &tls)?;
     Ok(PartnerLink {
         state: partner,
         verifying_key,
         parity_limit: None,
-        regimes: Regime::ALL.to_vec(),
-        readmission: ReadmissionServiceClient::new(channel.clone()),
-        admission: pb::admission_service_client::AdmissionServiceClient::new(channel),
+        regimes: vec![accord_domain::Regime::Ukfr2025],
     })
+}
+
+/// The courier to the partner, which nothing answers (the dispatcher backs off, as in the
+/// node run against an absent partner).
+fn partner_courier(args: &StagesArgs, own: StateCode) -> anyhow::Result<GrpcCourier> {
+    let partner = StateCode::parse(&args.requested_state)?;
+    let identity = args.pki.identity(&PeerIdentity::Node(own))?;
+    let tls = ClientTls::new(&identity, &args.pki.ca()?, "127.0.0.1")?
+        .expect_peer(PeerIdentity::Node(partner));
+    let channel = accord_trust::connect_lazy(PARTNER_ENDPOINT_UNREACHABLE, &tls)?;
+    Ok(GrpcCourier::new().with_partner(partner, channel, MESSAGE_BYTES_MAX))
 }
 
 /// Starts the node's dispatcher with its default settings; send `true` to stop it.
@@ -295,33 +308,25 @@ fn start_dispatcher(app: &App) -> watch::Sender<bool> {
     stop
 }
 
-/// What the gRPC layer hands the use case for the load generator's request.
-fn open_request(plan: &RequestPlan, task: usize, sequence: u64) -> anyhow::Result<OpenReadmission> {
+/// What the gRPC layer hands the use case for the load generator's request: the node's
+/// own parser's command.
+fn open_request(
+    plan: &RequestPlan,
+    task: usize,
+    sequence: u64,
+) -> anyhow::Result<OpenReadmission<Detail>> {
     let message = plan.request(task, sequence);
-    let arrival = message
-        .arrival_time
-        .context("the plan sets an arrival time")?;
-    Ok(OpenReadmission {
-        idempotency_key: IdempotencyKey::parse(&message.idempotency_key)?,
+    let own_state = StateCode::parse("GB")?;
+    let context = RequestContext {
+        operation: "OpenReadmission",
         request_digest: accord_node::app::request_digest(
             "OpenReadmission",
             &message.encode_to_vec(),
         ),
-        requested: StateCode::parse(&message.requested_state)?,
-        regime: Regime::Ukfr2025,
-        arrival: Timestamp::from_millis(arrival.seconds * 1000)?,
-        track: ReplyTrack::Standard,
-        submission: pb::ReadmissionSubmission {
-            requested_state: message.requested_state,
-            regime: message.regime,
-            arrival_time: message.arrival_time,
-            exceptional: false,
-            detained: false,
-            person: message.person,
-            evidence: message.evidence,
-            notes: message.notes,
-        },
-    })
+        own_state,
+        now: SystemClock.now(),
+    };
+    readmission_rpc::open(&message, &context).map_err(|invalid| anyhow::anyhow!("{invalid}"))
 }
 
 /// The byte sizes of a real open's rows, to commit changes of the same shape.
@@ -339,24 +344,23 @@ struct ChangeShape {
 
 impl ChangeShape {
     fn from_sample(
-        sample: &StepOutcome,
+        sample: &Answer<ReadmissionCase>,
         own_state: StateCode,
         caller: &str,
         keys: KeyForm,
     ) -> Self {
-        let event = sample.event.clone().unwrap_or_default();
+        let envelope = sample
+            .event()
+            .map(|event| event.encoded())
+            .unwrap_or_default();
         // Stored as the node stores an answer: without the case's history and the event,
-        // which the case's events hold (`app::idempotency`).
-        let mut stored = sample.clone();
-        if let Some(case) = stored.readmission.as_mut() {
-            case.events.clear();
-        }
-        stored.event = None;
+        // which the case's events hold (`convert::answers`).
+        let (response, _) = stored_form(sample);
         Self {
             own_state: own_state.to_string(),
             caller: caller.to_owned(),
-            envelope: event.encode_to_vec(),
-            response: stored.encode_to_vec(),
+            envelope,
+            response,
             next_case: AtomicU64::new(0),
             keys,
         }
