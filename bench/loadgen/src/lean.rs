@@ -137,7 +137,7 @@ async fn insert_cases(
         };
         query = query
             .bind(case.case_ref.clone())
-            .bind(case.case_kind.as_str())
+            .bind(accord_node::store::kind_column(case.case_kind))
             .bind(case.first_state.clone())
             .bind(case.second_state.clone())
             .bind(case.status.clone())

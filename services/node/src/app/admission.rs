@@ -30,7 +30,7 @@ use crate::convert::command::{
     RecordPage, Step,
 };
 use crate::convert::envelope::{Signed, Wire};
-use crate::store::{self, CaseFilter, CaseWrite, Change, Channel, SummaryUpdate};
+use crate::store::{CaseFilter, CaseWrite, Change, Channel, SummaryUpdate};
 
 /// What an admission event carries beyond the domain's facts.
 pub type Detail = <AdmissionCase as Wire>::Detail;
@@ -522,7 +522,7 @@ impl App {
         let own = self.own_state();
         let filter = &query.filter;
         let store_filter = CaseFilter {
-            case_kind: store::CaseKind::Admission,
+            case_kind: CaseKind::Admission,
             counterpart: filter.counterpart.map(|state| state.to_string()),
             status: match filter.statuses.as_slice() {
                 [only] => Some(only.code().to_owned()),

@@ -107,7 +107,7 @@ impl App {
         let Some((summary, records)) = self.store().load_case(&case_ref.to_string()).await? else {
             return Ok(None);
         };
-        if summary.case_kind != store_kind(L::KIND) {
+        if summary.case_kind != L::KIND {
             return Ok(None);
         }
         let history = records
@@ -200,7 +200,7 @@ impl App {
         let case_ref = case.case_ref();
         CaseRecord {
             case_ref: case_ref.to_string(),
-            case_kind: store_kind(L::KIND),
+            case_kind: L::KIND,
             first_state: case_ref.first_state().to_string(),
             second_state: case_ref.second_state().to_string(),
             status: case.status().to_string(),
@@ -444,13 +444,4 @@ pub(crate) fn check_sequence(subject: &str, current: u64, delivered: u64) -> Res
         ));
     }
     Ok(())
-}
-
-/// The store's kind of a record kind.
-pub(crate) fn store_kind(kind: CaseKind) -> store::CaseKind {
-    match kind {
-        CaseKind::Readmission => store::CaseKind::Readmission,
-        CaseKind::Admission => store::CaseKind::Admission,
-        CaseKind::Offer => store::CaseKind::Offer,
-    }
 }

@@ -9,7 +9,7 @@ use accord_domain::CaseRef;
 use tokio::sync::watch;
 
 use super::App;
-use crate::store::CaseKind;
+use accord_domain::CaseKind;
 
 /// The sweeper's settings.
 #[derive(Debug, Clone, Copy)]

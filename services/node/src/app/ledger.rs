@@ -19,7 +19,9 @@ use accord_domain::ledger::Ledger;
 use accord_domain::{CaseRef, StateCode};
 
 use super::{App, Error};
-use crate::store::{CaseFilter, CaseKind, Store};
+use accord_domain::CaseKind;
+
+use crate::store::{CaseFilter, Store};
 
 const RETURN_CONFIRMED: &str = "ARRIVAL_CONFIRMED";
 

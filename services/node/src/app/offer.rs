@@ -31,7 +31,7 @@ use crate::convert::command::{
     Step,
 };
 use crate::convert::envelope::{Signed, Wire};
-use crate::store::{self, CaseFilter, CaseWrite, Change, Channel};
+use crate::store::{CaseFilter, CaseWrite, Change, Channel};
 
 /// What an offer event carries beyond the domain's facts.
 pub type Detail = <Offer as Wire>::Detail;
@@ -224,7 +224,7 @@ impl App {
         let own = self.own_state();
         let filter = &query.filter;
         let store_filter = CaseFilter {
-            case_kind: store::CaseKind::Offer,
+            case_kind: CaseKind::Offer,
             counterpart: filter.counterpart.map(|state| state.to_string()),
             status: match filter.statuses.as_slice() {
                 [only] => Some((*only).to_owned()),
@@ -294,7 +294,7 @@ impl App {
         let mut admitted: u32 = 0;
         for status in ["ARRIVED", "DEPARTURE_CONFIRMED"] {
             let filter = CaseFilter {
-                case_kind: store::CaseKind::Admission,
+                case_kind: CaseKind::Admission,
                 counterpart: Some(counterpart.to_string()),
                 status: Some(status.to_owned()),
             };

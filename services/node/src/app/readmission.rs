@@ -492,7 +492,7 @@ impl App {
         query: ListQuery<ReadmissionFilter>,
     ) -> Result<RecordPage<ReadmissionCase>, Error> {
         let filter = store::CaseFilter {
-            case_kind: store::CaseKind::Readmission,
+            case_kind: CaseKind::Readmission,
             counterpart: query.filter.counterpart.map(|state| state.to_string()),
             status: query.filter.status.map(|status| status.code().to_owned()),
         };

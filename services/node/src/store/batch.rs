@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use futures_util::TryStreamExt as _;
 use sea_orm::sqlx::{self, AssertSqlSafe, Sqlite};
 
-use super::model::{AuditRecord, CaseRecord, CaseWrite, Change, DeliveryOutcome};
+use super::model::{AuditRecord, CaseRecord, CaseWrite, Change, DeliveryOutcome, kind_column};
 use super::writer::{Job, to_i32, to_i64};
 
 /// Most rows per INSERT statement: SQLite binds at most 32,766 parameters per statement, and
@@ -370,7 +370,7 @@ impl<'a> Statements<'a> {
             &self.new_cases,
             |arguments, case| {
                 bind(arguments, case.case_ref.clone())?;
-                bind(arguments, case.case_kind.as_str())?;
+                bind(arguments, kind_column(case.case_kind))?;
                 bind(arguments, case.first_state.clone())?;
                 bind(arguments, case.second_state.clone())?;
                 bind(arguments, case.status.clone())?;

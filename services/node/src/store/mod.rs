@@ -33,7 +33,7 @@ pub use audit_cap::{AUDIT_CAP_REACHED, AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT}
 pub use model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent,
     DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, PendingDelivery,
-    StoredAnswer, SummaryUpdate,
+    StoredAnswer, SummaryUpdate, kind_column, kind_from_column,
 };
 use writer::{Job, WriterHandle, to_i64};
 pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
@@ -250,7 +250,7 @@ impl Store {
     ) -> Result<Vec<CaseRecord>, Error> {
         use rows::case::Column;
         let mut query =
-            rows::case::Entity::find().filter(Column::CaseKind.eq(filter.case_kind.as_str()));
+            rows::case::Entity::find().filter(Column::CaseKind.eq(kind_column(filter.case_kind)));
         if let Some(counterpart) = &filter.counterpart {
             query = query.filter(
                 sea_orm::Condition::any()
@@ -413,7 +413,7 @@ impl Store {
     ) -> Result<u64, Error> {
         use rows::case::Column;
         Ok(rows::case::Entity::find()
-            .filter(Column::CaseKind.eq(case_kind.as_str()))
+            .filter(Column::CaseKind.eq(kind_column(case_kind)))
             .filter(Column::FirstState.eq(first_state.to_owned()))
             .filter(Column::SecondState.eq(second_state.to_owned()))
             .filter(Column::Status.eq(status.to_owned()))
@@ -529,7 +529,7 @@ struct DueRow {
 }
 
 fn case_from_row(row: rows::case::Model) -> Result<CaseRecord, Error> {
-    let case_kind = CaseKind::parse(&row.case_kind)
+    let case_kind = kind_from_column(&row.case_kind)
         .ok_or_else(|| Error::Corrupt(format!("case kind {:?}", row.case_kind)))?;
     Ok(CaseRecord {
         case_ref: row.case_ref,
@@ -547,7 +547,7 @@ fn case_from_row(row: rows::case::Model) -> Result<CaseRecord, Error> {
 fn case_to_row(record: &CaseRecord) -> rows::case::ActiveModel {
     rows::case::ActiveModel {
         case_ref: Set(record.case_ref.clone()),
-        case_kind: Set(record.case_kind.as_str().to_owned()),
+        case_kind: Set(kind_column(record.case_kind).to_owned()),
         first_state: Set(record.first_state.clone()),
         second_state: Set(record.second_state.clone()),
         status: Set(record.status.clone()),

@@ -3,35 +3,24 @@
 //! These are deliberately not the sea-orm rows of `rows`: the application never sees a
 //! sea-orm type, and the rows can change shape without touching the use cases.
 
-/// What kind of case a summary row describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaseKind {
-    /// A readmission request (the return leg).
-    Readmission,
-    /// An admission by a legal route (the admission leg).
-    Admission,
-    /// An admission offer (capacity published by the admitting state).
-    Offer,
+pub use accord_domain::CaseKind;
+
+/// The column value of a record kind.
+pub fn kind_column(kind: CaseKind) -> &'static str {
+    match kind {
+        CaseKind::Readmission => "readmission",
+        CaseKind::Admission => "admission",
+        CaseKind::Offer => "offer",
+    }
 }
 
-impl CaseKind {
-    /// The column value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Readmission => "readmission",
-            Self::Admission => "admission",
-            Self::Offer => "offer",
-        }
-    }
-
-    /// Reads the column value back; `None` for a value this version never writes.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "readmission" => Some(Self::Readmission),
-            "admission" => Some(Self::Admission),
-            "offer" => Some(Self::Offer),
-            _ => None,
-        }
+/// A record kind read back from its column; `None` for a value this version never writes.
+pub fn kind_from_column(text: &str) -> Option<CaseKind> {
+    match text {
+        "readmission" => Some(CaseKind::Readmission),
+        "admission" => Some(CaseKind::Admission),
+        "offer" => Some(CaseKind::Offer),
+        _ => None,
     }
 }
 
