@@ -7,12 +7,15 @@
 #   DIR holds the `accord` and `loadgen` binaries built from the version to compare
 #   (`cargo build --profile dist -p accord -p accord-loadgen`, then copy them out of
 #   target/dist after each build).
-# Settings: CLIENTS [64], CONNECTIONS [4], ROUNDS [3], WARMUP [2], DURATION [6] (seconds).
+# Settings: CLIENTS [64], CONNECTIONS [4], ROUNDS [3], WARMUP [2], DURATION [6] (seconds);
+#   LEGACY: space-separated labels whose node predates per-pair agreements (no `regimes`
+#   key in its configuration, which it would refuse).
 # Example: bench/node/ab.sh before=/tmp/before after=/tmp/after random=/tmp/after:"--keys random"
 set -euo pipefail
 clients="${CLIENTS:-64}"; connections="${CONNECTIONS:-4}"; rounds="${ROUNDS:-3}"
 warmup="${WARMUP:-2}"; duration="${DURATION:-6}"
-[ $# -gt 0 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+legacy=" ${LEGACY:-} "
 work="$(mktemp -d -t accord-ab.XXXXXX)"
 pids=()
 trap 'kill -CONT "${pids[@]}" 2>/dev/null || true; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; rm -rf "${work}"' EXIT
@@ -44,6 +47,7 @@ state = "FR"
 endpoint = "https://127.0.0.1:${fr_port}"
 signing_public_key = "${work}/pki/issued/FR-node.signing.pub"
 TOML
+    [[ "${legacy}" == *" ${label} "* ]] || echo 'regimes = ["UKFR_2025"]' >>"${work}/${label}.toml"
     RUST_LOG=warn "${directory[${label}]}/accord" node --config "${work}/${label}.toml" >"${work}/${label}.log" 2>&1 &
     pids+=($!)
 done

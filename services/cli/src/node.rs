@@ -25,7 +25,7 @@ pub fn run(args: NodeArgs) -> ExitCode {
     let config = match NodeConfig::load(args.config.as_deref()) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("accord node: {error}");
+            eprintln!("accord node: {}", with_sources(&error));
             return ExitCode::from(EXIT_CONFIGURATION);
         }
     };
@@ -48,11 +48,11 @@ async fn serve(config: NodeConfig) -> ExitCode {
     let node = match Node::build(config, Arc::new(SystemClock)).await {
         Ok(node) => node,
         Err(error) if error.is_configuration() => {
-            eprintln!("accord node: {error}");
+            eprintln!("accord node: {}", with_sources(&error));
             return ExitCode::from(EXIT_CONFIGURATION);
         }
         Err(error) => {
-            eprintln!("accord node: {error}");
+            eprintln!("accord node: {}", with_sources(&error));
             return ExitCode::FAILURE;
         }
     };
@@ -69,7 +69,7 @@ async fn serve(config: NodeConfig) -> ExitCode {
     match node.run_until(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("accord node: {error}");
+            eprintln!("accord node: {}", with_sources(&error));
             ExitCode::FAILURE
         }
     }
@@ -87,4 +87,17 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'stati
             _ = terminate.recv() => {}
         }
     })
+}
+
+/// `error` and its sources, `: `-separated, as the operator needs them: each error's
+/// `Display` names only its own part.
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

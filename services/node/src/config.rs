@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file or a variable could not be read or has the wrong shape.
-    #[error("configuration: {0}")]
+    #[error("the configuration cannot be read")]
     Load(#[from] Box<figment::Error>),
     /// A value is present but invalid.
     #[error("configuration key `{key}`: {problem}")]

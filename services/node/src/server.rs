@@ -38,11 +38,11 @@ pub enum Error {
     #[error("configuration: {0}")]
     Configuration(String),
     /// The database cannot be opened or migrated.
-    #[error("database: {0}")]
+    #[error("the database cannot be opened or migrated")]
     Store(#[from] crate::store::Error),
     /// The port cannot be bound.
-    #[error("listen: {0}")]
-    Listen(String),
+    #[error("listen")]
+    Listen(#[source] accord_trust::listener::Error),
     /// The server failed while serving.
     #[error("serve: {0}")]
     Serve(String),
@@ -127,7 +127,7 @@ impl Node {
             Some(listener) => accord_trust::listen_on(listener, server_config),
             None => accord_trust::bind(config.listen_addr, server_config).await,
         }
-        .map_err(|error| Error::Listen(with_sources(&error)))?;
+        .map_err(Error::Listen)?;
         let store = Store::connect(&config.database_url, config.limits.database_connections)
             .await?
             .with_audit_cap(config.limits.audit_rows_per_caller_per_minute);
@@ -263,19 +263,6 @@ const SERVED: [&str; 2] = [
 /// The standard services beside them.
 const HEALTH: &str = "grpc.health.v1.Health";
 const REFLECTION: &str = "grpc.reflection.v1.ServerReflection";
-
-/// `error` and its sources, `: `-separated: the operating system's reason for a bind that
-/// failed (the trust crate's errors do not repeat their sources).
-fn with_sources(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
 
 /// What the node knows of each configured partner, and the courier that reaches their nodes.
 fn partner_links(

@@ -19,9 +19,8 @@
 
 use accord_domain::CaseRef;
 
-use super::case::CaseType;
 use super::{App, Error, retry_on_conflict};
-use crate::convert::answers::{self, StoredOutcome};
+use crate::convert::answers::{self, Answered, StoredOutcome};
 use crate::convert::command::{Answer, RequestKey};
 use crate::convert::envelope::Signed;
 use crate::store::{Change, Committed, IdempotencyRecord, StoredAnswer};
@@ -39,7 +38,7 @@ impl App {
     /// The first answer to the request, if its key was used for the same operation and
     /// content; `KeyReused` if it was used with other content or for another operation;
     /// `None` if it was never used.
-    pub(crate) async fn first_answer_to<L: CaseType>(
+    pub(crate) async fn first_answer_to<L: Answered>(
         &self,
         asked: Asked<'_>,
     ) -> Result<Option<Answer<L>>, Error> {
@@ -68,7 +67,7 @@ impl App {
         mut attempt: F,
     ) -> Result<Answer<L>, Error>
     where
-        L: CaseType,
+        L: Answered,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Answer<L>, Error>>,
     {
@@ -87,7 +86,7 @@ impl App {
 
     /// Commits a change and gives `answer`, or the first answer when the writer found the
     /// same request committed before.
-    pub(crate) async fn commit_answer<L: CaseType>(
+    pub(crate) async fn commit_answer<L: Answered>(
         &self,
         change: Change,
         answer: Answer<L>,
@@ -99,7 +98,7 @@ impl App {
     }
 
     /// The idempotency record remembering `answer` as the answer to `asked`.
-    pub(crate) fn answer_record<L: CaseType>(
+    pub(crate) fn answer_record<L: Answered>(
         &self,
         asked: Asked<'_>,
         answer: &Answer<L>,
@@ -118,7 +117,7 @@ impl App {
 
     /// An answer as first given, from its stored form: with its history read back from the
     /// case's events when the record left it out.
-    async fn answer_from<L: CaseType>(&self, stored: StoredAnswer) -> Result<Answer<L>, Error> {
+    async fn answer_from<L: Answered>(&self, stored: StoredAnswer) -> Result<Answer<L>, Error> {
         let mut outcome = StoredOutcome::<L>::decode(&stored.response)?;
         let regime = outcome.regime();
         let Some(through) = stored.history_through else {
@@ -146,7 +145,7 @@ impl App {
     /// The records of `caller`'s keys among `displaced` whose answers reach into the history
     /// from `from_sequence` on, made whole from `history`, the case's history before it is
     /// replaced (see the module's docs).
-    pub(crate) async fn whole_answers<L: CaseType>(
+    pub(crate) async fn whole_answers<L: Answered>(
         &self,
         caller: &str,
         displaced: &[Signed<L>],

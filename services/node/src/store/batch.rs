@@ -47,14 +47,14 @@ const ROWS_PER_STATEMENT: usize = 256;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
     /// SQLite refused a statement, commonly a key constraint (see the module's docs).
-    #[error("sqlite: {0}")]
+    #[error("sqlite refused a statement of the batch")]
     Sqlite(#[from] sqlx::Error),
     /// The batch holds a change only the slow path can write (see [`eligible`]).
     #[error("the batch holds a change the fast path does not write")]
     Ineligible,
     /// The rollback after a refusal failed: the connection may still hold the transaction.
-    #[error("rollback after a refusal: {0}")]
-    RollbackFailed(sqlx::Error),
+    #[error("the rollback after a refusal failed")]
+    RollbackFailed(#[source] sqlx::Error),
     /// The statements changed another number of rows than the batch holds.
     #[error("the batch changed {changed} rows, expected {expected}")]
     CountMismatch {

@@ -171,14 +171,21 @@ async fn commit_batch(connection: &mut Connection, batch: Vec<Job>) -> (Path, bo
                 return (Path::Fast, answer_applied(batch));
             }
             Err(error) => {
-                tracing::debug!(%error, jobs = batch.len(), "fast path refused the batch; judging each change");
+                tracing::debug!(
+                    error = &error as &dyn std::error::Error,
+                    jobs = batch.len(),
+                    "fast path refused the batch; judging each change"
+                );
                 if error.leaves_connection_unusable()
                     && let Some(unusable) = connection.fast.take()
                 {
                     // Closed, not returned: it may still hold a transaction. The pool opens
                     // another for the next batch.
                     if let Err(error) = unusable.close().await {
-                        tracing::warn!(%error, "closing the fast path's connection");
+                        tracing::warn!(
+                            error = &error as &dyn std::error::Error,
+                            "closing the fast path's connection"
+                        );
                     }
                 }
             }

@@ -85,9 +85,10 @@ async fn a_busy_port_stops_the_node_with_the_os_reason_before_any_database_exist
         .err()
         .expect("the port is taken by GB's running node");
     assert!(!refused.is_configuration());
+    let reason = anyhow::Error::from(refused);
     assert!(
-        refused.to_string().contains("Address already in use"),
-        "{refused}"
+        format!("{reason:#}").contains("Address already in use"),
+        "{reason:#}"
     );
     assert!(
         !folder.path().join("fresh.db").exists(),
