@@ -31,7 +31,7 @@ use accord_node::clock::{Clock, SystemClock};
 use accord_node::convert::answers::stored_form;
 use accord_node::convert::command::{Answer, OpenReadmission};
 use accord_node::convert::{RequestContext, readmission_rpc};
-use accord_node::grpc::courier::GrpcCourier;
+use accord_node::courier::GrpcCourier;
 use accord_node::store::{
     CaseKind, CaseRecord, CaseWrite, Change, Channel, EventRecord, EventRef, IdempotencyRecord,
     OutboxMessage, Store,

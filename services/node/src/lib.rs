@@ -11,6 +11,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod convert;
+pub mod courier;
 pub mod echo;
 pub mod grpc;
 pub mod revocation;

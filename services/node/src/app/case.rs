@@ -75,6 +75,24 @@ pub(crate) trait CaseType: Answered {
     }
 }
 
+/// The use cases of a case kind that the gRPC layer serves through its shared paths: a
+/// caseworker's step, and a partner's delivered event.
+pub(crate) trait Served: CaseType {
+    /// Records `caller`'s step.
+    fn step_on(
+        app: &App,
+        caller: &str,
+        step: Step<Self>,
+    ) -> impl Future<Output = Result<Answer<Self>, Error>> + Send;
+
+    /// Receives `partner`'s signed event.
+    fn deliver_to(
+        app: &App,
+        partner: StateCode,
+        wire: Self::WireEvent,
+    ) -> impl Future<Output = Result<Receipt, Error>> + Send;
+}
+
 /// A record as stored: its summary, its signed history, and the domain record rebuilt from it.
 pub(crate) struct Loaded<L: CaseType> {
     /// The summary row, as read (its event count guards the next write).

@@ -18,11 +18,13 @@
 //! key, the offer's reference: the partner receives a nomination's SLOT_CLAIMED before its
 //! NOMINATED, and every case event after the offer events it depends on.
 
+use std::future::Future;
+
 use accord_domain::admission::offer::Error as OfferError;
 use accord_domain::admission::{Offer, OfferEventKind};
 use accord_domain::{CaseKind, CaseRef, Lifecycle, Regime, StateCode, Timestamp};
 
-use super::case::{CaseType, Loaded, event_record};
+use super::case::{CaseType, Loaded, Served, event_record};
 use super::idempotency::Asked;
 use super::list::SummaryScan;
 use super::{App, Error, Precondition, new_case_id};
@@ -52,6 +54,24 @@ impl CaseType for Offer {
 
     fn next_own_deadline(_: &Self, _: StateCode) -> Option<Timestamp> {
         None
+    }
+}
+
+impl Served for Offer {
+    fn step_on(
+        app: &App,
+        caller: &str,
+        step: Step<Self>,
+    ) -> impl Future<Output = Result<Answer<Self>, Error>> + Send {
+        app.offer_step(caller, step)
+    }
+
+    fn deliver_to(
+        app: &App,
+        partner: StateCode,
+        wire: WireEvent,
+    ) -> impl Future<Output = Result<Receipt, Error>> + Send {
+        app.deliver_offer_event(partner, wire)
     }
 }
 

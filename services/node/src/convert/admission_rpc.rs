@@ -16,7 +16,7 @@ use super::admission as convert;
 use super::answers::{AdmissionOutcome, Answered};
 use super::command::{
     AdmissionChecks, AdmissionFilter, Answer, EventPage, EventPageRequest, ListQuery,
-    NominateCandidate, Receipt, RecordPage, Step,
+    NominateCandidate, RecordPage, Step,
 };
 use super::envelope::Signed;
 use super::fields::{
@@ -487,13 +487,5 @@ pub fn admissions_response(page: RecordPage<AdmissionCase>) -> pb::ListAdmission
             .map(|answer| convert::admission_answer_to_wire(answer, false))
             .collect(),
         next_page_token: page.next_page_token.unwrap_or_default(),
-    }
-}
-
-/// `DeliverAdmissionEvent`'s response.
-pub fn admission_receipt_response(receipt: Receipt) -> pb::DeliverAdmissionEventResponse {
-    pb::DeliverAdmissionEventResponse {
-        receipt_time: Some(super::to_wire_time(receipt.receipt_time)),
-        already_delivered: receipt.already_delivered,
     }
 }

@@ -220,3 +220,22 @@ pub fn coded_text(code_name: &str, note: &str) -> Result<FreeText, String> {
     };
     FreeText::parse(text).map_err(|error| error.to_string())
 }
+
+macro_rules! receipt_responses {
+    ($($response:ty),+ $(,)?) => {$(
+        impl From<command::Receipt> for $response {
+            fn from(receipt: command::Receipt) -> Self {
+                Self {
+                    receipt_time: Some(to_wire_time(receipt.receipt_time)),
+                    already_delivered: receipt.already_delivered,
+                }
+            }
+        }
+    )+};
+}
+
+receipt_responses! {
+    pb::DeliverReadmissionEventResponse,
+    pb::DeliverOfferEventResponse,
+    pb::DeliverAdmissionEventResponse,
+}

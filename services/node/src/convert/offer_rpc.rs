@@ -12,8 +12,7 @@ use pb::offer_event::Detail as OfferDetail;
 use super::admission as convert;
 use super::answers::{Answered, OfferOutcome};
 use super::command::{
-    Answer, EventPage, EventPageRequest, ListQuery, OfferFilter, PublishOffer, Receipt, RecordPage,
-    Step,
+    Answer, EventPage, EventPageRequest, ListQuery, OfferFilter, PublishOffer, RecordPage, Step,
 };
 use super::envelope::Signed;
 use super::fields::{self, short_text};
@@ -326,13 +325,5 @@ pub fn offers_response(page: RecordPage<Offer>) -> pb::ListOffersResponse {
             .map(|answer| convert::offer_answer_to_wire(answer, false))
             .collect(),
         next_page_token: page.next_page_token.unwrap_or_default(),
-    }
-}
-
-/// `DeliverOfferEvent`'s response.
-pub fn offer_receipt_response(receipt: Receipt) -> pb::DeliverOfferEventResponse {
-    pb::DeliverOfferEventResponse {
-        receipt_time: Some(super::to_wire_time(receipt.receipt_time)),
-        already_delivered: receipt.already_delivered,
     }
 }

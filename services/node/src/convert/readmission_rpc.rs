@@ -14,7 +14,7 @@ use pb::readmission_event::Detail;
 use super::answers::{Answered, StepOutcome};
 use super::command::{
     Answer, EventPage, EventPageRequest, ListQuery, OpenReadmission, ReadmissionChecks,
-    ReadmissionFilter, Receipt, RecordPage, Step,
+    ReadmissionFilter, RecordPage, Step,
 };
 use super::envelope::Signed;
 use super::fields::{
@@ -762,13 +762,5 @@ pub fn cases_response(page: RecordPage<ReadmissionCase>) -> pb::ListReadmissions
             .map(|answer| convert::answer_to_wire(answer, false))
             .collect(),
         next_page_token: page.next_page_token.unwrap_or_default(),
-    }
-}
-
-/// `DeliverReadmissionEvent`'s response.
-pub fn receipt_response(receipt: Receipt) -> pb::DeliverReadmissionEventResponse {
-    pb::DeliverReadmissionEventResponse {
-        receipt_time: Some(super::to_wire_time(receipt.receipt_time)),
-        already_delivered: receipt.already_delivered,
     }
 }

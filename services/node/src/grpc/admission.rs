@@ -7,15 +7,12 @@ use accord_proto::v1 as pb;
 use accord_proto::v1::admission_service_server::AdmissionService;
 use tonic::{Request, Response, Status};
 
-use super::{Rpc, serve_delivery, serve_history, serve_local};
 use accord_domain::admission::{AdmissionCase, Offer};
 
+use super::{Rpc, serve_delivery, serve_history, serve_local};
 use crate::app::App;
-use crate::convert::RequestContext;
-use crate::convert::admission_rpc::{self as parse, AdmissionStep};
-use crate::convert::command::Answer;
-use crate::convert::offer_rpc::{self as offer_parse, OfferStep};
-use crate::violation::Invalid;
+use crate::convert::admission_rpc as parse;
+use crate::convert::offer_rpc as offer_parse;
 
 /// The service, over the node's use cases.
 #[derive(Clone)]
@@ -28,40 +25,6 @@ impl AdmissionApi {
     pub fn new(app: App) -> Self {
         Self { app }
     }
-
-    /// A caseworker's step on an offer: the shared path of every offer step RPC.
-    async fn offer_step<Req: prost::Message, Resp: From<Answer<Offer>>>(
-        &self,
-        method: &'static str,
-        request: Request<Req>,
-        parse: fn(&Req, &RequestContext) -> Result<OfferStep, Invalid>,
-    ) -> Result<Response<Resp>, Status> {
-        serve_local(
-            &self.app,
-            rpc(method),
-            request,
-            parse,
-            |app, caller, step| async move { app.offer_step(&caller, step).await },
-        )
-        .await
-    }
-
-    /// A caseworker's step on an admission case: the shared path of every case step RPC.
-    async fn admission_step<Req: prost::Message, Resp: From<Answer<AdmissionCase>>>(
-        &self,
-        method: &'static str,
-        request: Request<Req>,
-        parse: fn(&Req, &RequestContext) -> Result<AdmissionStep, Invalid>,
-    ) -> Result<Response<Resp>, Status> {
-        serve_local(
-            &self.app,
-            rpc(method),
-            request,
-            parse,
-            |app, caller, step| async move { app.admission_step(&caller, step).await },
-        )
-        .await
-    }
 }
 
 fn rpc(method: &'static str) -> Rpc {
@@ -73,6 +36,31 @@ fn rpc(method: &'static str) -> Rpc {
 
 #[tonic::async_trait]
 impl AdmissionService for AdmissionApi {
+    super::step_rpcs! {
+        amend_offer: "AmendOffer",
+            pb::AmendOfferRequest => pb::AmendOfferResponse, offer_parse::amend_offer;
+        pause_offer: "PauseOffer",
+            pb::PauseOfferRequest => pb::PauseOfferResponse, offer_parse::pause_offer;
+        resume_offer: "ResumeOffer",
+            pb::ResumeOfferRequest => pb::ResumeOfferResponse, offer_parse::resume_offer;
+        close_offer: "CloseOffer",
+            pb::CloseOfferRequest => pb::CloseOfferResponse, offer_parse::close_offer;
+        start_vetting: "StartVetting",
+            pb::StartVettingRequest => pb::StartVettingResponse, parse::start_vetting;
+        decide_admission: "DecideAdmission",
+            pb::DecideAdmissionRequest => pb::DecideAdmissionResponse, parse::decide_admission;
+        withdraw_nomination: "WithdrawNomination",
+            pb::WithdrawNominationRequest => pb::WithdrawNominationResponse, parse::withdraw_nomination;
+        report_arrival: "ReportArrival",
+            pb::ReportArrivalRequest => pb::ReportArrivalResponse, parse::report_arrival;
+        confirm_departure: "ConfirmDeparture",
+            pb::ConfirmDepartureRequest => pb::ConfirmDepartureResponse, parse::confirm_departure;
+        report_grant_lapsed: "ReportGrantLapsed",
+            pb::ReportGrantLapsedRequest => pb::ReportGrantLapsedResponse, parse::report_grant_lapsed;
+        book_travel: "BookTravel",
+            pb::BookTravelRequest => pb::BookTravelResponse, parse::book_travel;
+    }
+
     async fn publish_offer(
         &self,
         request: Request<pb::PublishOfferRequest>,
@@ -85,38 +73,6 @@ impl AdmissionService for AdmissionApi {
             |app, caller, publish| async move { app.publish_offer(&caller, publish).await },
         )
         .await
-    }
-
-    async fn amend_offer(
-        &self,
-        request: Request<pb::AmendOfferRequest>,
-    ) -> Result<Response<pb::AmendOfferResponse>, Status> {
-        self.offer_step("AmendOffer", request, offer_parse::amend_offer)
-            .await
-    }
-
-    async fn pause_offer(
-        &self,
-        request: Request<pb::PauseOfferRequest>,
-    ) -> Result<Response<pb::PauseOfferResponse>, Status> {
-        self.offer_step("PauseOffer", request, offer_parse::pause_offer)
-            .await
-    }
-
-    async fn resume_offer(
-        &self,
-        request: Request<pb::ResumeOfferRequest>,
-    ) -> Result<Response<pb::ResumeOfferResponse>, Status> {
-        self.offer_step("ResumeOffer", request, offer_parse::resume_offer)
-            .await
-    }
-
-    async fn close_offer(
-        &self,
-        request: Request<pb::CloseOfferRequest>,
-    ) -> Result<Response<pb::CloseOfferResponse>, Status> {
-        self.offer_step("CloseOffer", request, offer_parse::close_offer)
-            .await
     }
 
     async fn get_offer(
@@ -169,62 +125,6 @@ impl AdmissionService for AdmissionApi {
         .await
     }
 
-    async fn start_vetting(
-        &self,
-        request: Request<pb::StartVettingRequest>,
-    ) -> Result<Response<pb::StartVettingResponse>, Status> {
-        self.admission_step("StartVetting", request, parse::start_vetting)
-            .await
-    }
-
-    async fn decide_admission(
-        &self,
-        request: Request<pb::DecideAdmissionRequest>,
-    ) -> Result<Response<pb::DecideAdmissionResponse>, Status> {
-        self.admission_step("DecideAdmission", request, parse::decide_admission)
-            .await
-    }
-
-    async fn withdraw_nomination(
-        &self,
-        request: Request<pb::WithdrawNominationRequest>,
-    ) -> Result<Response<pb::WithdrawNominationResponse>, Status> {
-        self.admission_step("WithdrawNomination", request, parse::withdraw_nomination)
-            .await
-    }
-
-    async fn book_travel(
-        &self,
-        request: Request<pb::BookTravelRequest>,
-    ) -> Result<Response<pb::BookTravelResponse>, Status> {
-        self.admission_step("BookTravel", request, parse::book_travel)
-            .await
-    }
-
-    async fn report_arrival(
-        &self,
-        request: Request<pb::ReportArrivalRequest>,
-    ) -> Result<Response<pb::ReportArrivalResponse>, Status> {
-        self.admission_step("ReportArrival", request, parse::report_arrival)
-            .await
-    }
-
-    async fn confirm_departure(
-        &self,
-        request: Request<pb::ConfirmDepartureRequest>,
-    ) -> Result<Response<pb::ConfirmDepartureResponse>, Status> {
-        self.admission_step("ConfirmDeparture", request, parse::confirm_departure)
-            .await
-    }
-
-    async fn report_grant_lapsed(
-        &self,
-        request: Request<pb::ReportGrantLapsedRequest>,
-    ) -> Result<Response<pb::ReportGrantLapsedResponse>, Status> {
-        self.admission_step("ReportGrantLapsed", request, parse::report_grant_lapsed)
-            .await
-    }
-
     async fn get_admission(
         &self,
         request: Request<pb::GetAdmissionRequest>,
@@ -265,17 +165,9 @@ impl AdmissionService for AdmissionApi {
         &self,
         request: Request<pb::DeliverOfferEventRequest>,
     ) -> Result<Response<pb::DeliverOfferEventResponse>, Status> {
-        serve_delivery(
-            &self.app,
-            rpc("DeliverOfferEvent"),
-            request,
-            |message| message.event,
-            |app, partner, event| async move {
-                app.deliver_offer_event(partner, event)
-                    .await
-                    .map(offer_parse::offer_receipt_response)
-            },
-        )
+        serve_delivery::<Offer, _, _>(&self.app, rpc("DeliverOfferEvent"), request, |message| {
+            message.event
+        })
         .await
     }
 
@@ -283,16 +175,11 @@ impl AdmissionService for AdmissionApi {
         &self,
         request: Request<pb::DeliverAdmissionEventRequest>,
     ) -> Result<Response<pb::DeliverAdmissionEventResponse>, Status> {
-        serve_delivery(
+        serve_delivery::<AdmissionCase, _, _>(
             &self.app,
             rpc("DeliverAdmissionEvent"),
             request,
             |message| message.event,
-            |app, partner, event| async move {
-                app.deliver_admission_event(partner, event)
-                    .await
-                    .map(parse::admission_receipt_response)
-            },
         )
         .await
     }

@@ -7,20 +7,20 @@
 
 pub mod admission;
 pub mod contract;
-pub mod courier;
 pub mod readmission;
 
 use std::collections::HashMap;
 use std::future::Future;
 
-use accord_domain::StateCode;
 use accord_trust::PeerIdentity;
 use prost::Message;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::app::case::Served;
 use crate::app::{App, Error, Precondition, request_digest};
 use crate::convert::RequestContext;
+use crate::convert::command::{Answer, Receipt, Step};
 use crate::echo::cut_long_values;
 use crate::violation::Invalid;
 
@@ -196,17 +196,66 @@ where
     respond(app, &caller, &path, result).await
 }
 
-/// The path of every event delivery: the caller must be a partner's node; `take` takes the
-/// event out of the request, `run` receives it from that partner.
-pub(crate) async fn serve_delivery<Req, Event, Out, Fut>(
+/// The path of every caseworker's step on a record of kind `L`: [`serve_local`] with the
+/// kind's step use case.
+pub(crate) async fn serve_step<L, Req, Resp>(
     app: &App,
     rpc: Rpc,
     request: Request<Req>,
-    take: impl FnOnce(Req) -> Option<Event>,
-    run: impl FnOnce(App, StateCode, Event) -> Fut,
-) -> Result<Response<Out>, Status>
+    parse: fn(&Req, &RequestContext) -> Result<Step<L>, Invalid>,
+) -> Result<Response<Resp>, Status>
 where
-    Fut: Future<Output = Result<Out, Error>>,
+    L: Served,
+    Req: Message,
+    Resp: From<Answer<L>>,
+{
+    serve_local(app, rpc, request, parse, |app, caller, step| async move {
+        L::step_on(&app, &caller, step).await
+    })
+    .await
+}
+
+/// Implements a service's step RPCs, each one line: its method, its RPC name, its request
+/// and response, and its parser; every one takes [`serve_step`]. It writes the methods in
+/// the form `#[tonic::async_trait]` gives the service trait, since it expands after that
+/// attribute has run.
+macro_rules! step_rpcs {
+    ($($method:ident: $name:literal, $request:ty => $response:ty, $parse:path;)+) => {$(
+        fn $method<'life0, 'async_trait>(
+            &'life0 self,
+            request: tonic::Request<$request>,
+        ) -> ::core::pin::Pin<
+            Box<
+                dyn ::core::future::Future<
+                        Output = Result<tonic::Response<$response>, tonic::Status>,
+                    > + Send
+                    + 'async_trait,
+            >,
+        >
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move {
+                super::serve_step(&self.app, rpc($name), request, $parse).await
+            })
+        }
+    )+};
+}
+
+pub(crate) use step_rpcs;
+
+/// The path of every event delivery: the caller must be a partner's node; `take` takes the
+/// event out of the request, and the kind's delivery use case receives it from that partner.
+pub(crate) async fn serve_delivery<L, Req, Resp>(
+    app: &App,
+    rpc: Rpc,
+    request: Request<Req>,
+    take: impl FnOnce(Req) -> Option<L::WireEvent>,
+) -> Result<Response<Resp>, Status>
+where
+    L: Served,
+    Resp: From<Receipt>,
 {
     let path = rpc.path();
     let identity = caller(&request)?;
@@ -217,7 +266,7 @@ where
     let Some(event) = take(request.into_inner()) else {
         return Err(status(Error::invalid("event", "is required")));
     };
-    let result = run(app.clone(), partner, event).await;
+    let result = L::deliver_to(app, partner, event).await;
     respond(app, &identity.spiffe_id(), &path, result).await
 }
 

@@ -1,4 +1,4 @@
-//! The client side of partner delivery: a tonic client per partner node, the due message's
+//! The client side of partner delivery (beside `grpc`, the server side): a tonic client per partner node, the due message's
 //! stored event sent on its channel's RPC, and what the partner's answer means for a retry
 //! (`app::dispatcher` decides when to send; this module only carries and reads the answer).
 
