@@ -21,7 +21,6 @@ use accord_domain::{Actor, CaseKind, CaseRef, Lifecycle, Regime, StateCode, Time
 
 use super::case::{CaseType, Loaded, Served, event_record};
 use super::idempotency::Asked;
-use super::list::SummaryScan;
 use super::offer::offer_error;
 use super::{App, Error, Precondition, not_before};
 use crate::convert::admission as convert;
@@ -547,12 +546,7 @@ impl App {
                 _ => None,
             },
         };
-        let page_size = query.page_size.clamp(1, self.page_size_max()) as usize;
-        let mut scan = SummaryScan::new(store_filter, query.after.as_deref(), page_size);
-        let mut records = Vec::with_capacity(page_size);
-        while records.len() < page_size
-            && let Some(summary) = scan.next(self.store()).await?
-        {
+        let keep = |summary: &crate::store::CaseRecord| {
             let role_matches = filter
                 .admitting
                 .is_none_or(|admitting| (summary.first_state == own.as_str()) == admitting);
@@ -564,28 +558,30 @@ impl App {
             let recent = filter
                 .updated_since
                 .is_none_or(|since| summary.updated_at >= since.as_millis());
-            if !(role_matches && status_matches && recent) {
-                continue;
-            }
-            let case_ref = CaseRef::parse(&summary.case_ref)
-                .map_err(|error| Error::Internal(error.to_string()))?;
-            let loaded = AdmissionCase::load(self, &case_ref)
-                .await?
-                .ok_or_else(|| Error::Internal(format!("{case_ref} vanished")))?;
-            if filter
-                .offer_ref
-                .as_ref()
-                .is_some_and(|offer_ref| offer_ref != loaded.case.offer_ref())
-            {
-                continue;
-            }
-            let offer_ref = loaded.case.offer_ref().clone();
-            records.push(self.answer_of(Some(loaded), &case_ref, &offer_ref).await?);
-        }
-        Ok(RecordPage {
-            records,
-            next_page_token: scan.next_token(),
-        })
+            role_matches && status_matches && recent
+        };
+        let after = query.after.as_deref();
+        self.list_records(
+            store_filter,
+            after,
+            query.page_size,
+            keep,
+            |loaded: Loaded<AdmissionCase>| async move {
+                let offer_ref = loaded.case.offer_ref().clone();
+                if filter
+                    .offer_ref
+                    .as_ref()
+                    .is_some_and(|wanted| *wanted != offer_ref)
+                {
+                    return Ok(None);
+                }
+                let case_ref = loaded.case.case_ref().clone();
+                self.answer_of(Some(loaded), &case_ref, &offer_ref)
+                    .await
+                    .map(Some)
+            },
+        )
+        .await
     }
 }
 

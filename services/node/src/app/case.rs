@@ -14,12 +14,13 @@ use std::future::Future;
 use accord_domain::{Actor, CaseKind, CaseRef, Event, Regime, StateCode, Timestamp};
 
 use super::idempotency::Asked;
+use super::list::SummaryScan;
 use super::{App, Error, Precondition, not_before, retry_on_conflict};
 use crate::convert::answers::Answered;
-use crate::convert::command::{Answer, EventPage, EventPageRequest, Receipt, Step};
+use crate::convert::command::{Answer, EventPage, EventPageRequest, Receipt, RecordPage, Step};
 use crate::convert::envelope::Signed;
 use crate::store::{
-    self, CaseRecord, CaseWrite, Change, Channel, EventRecord, EventRef, OutboxMessage,
+    self, CaseFilter, CaseRecord, CaseWrite, Change, Channel, EventRecord, EventRef, OutboxMessage,
 };
 
 /// Events per page of a history read when the caller names no page size.
@@ -389,6 +390,47 @@ impl App {
             history: loaded.history,
             pending_deliveries: self.pending_count(pending_for).await?,
             admitted: 0,
+        })
+    }
+
+    /// A page of records of kind `L`, newest first: the summaries `filter` selects after
+    /// `after` that `keep` accepts, each loaded with its history and given by `answer`
+    /// (`None` leaves it out).
+    pub(crate) async fn list_records<L, Keep, Give, Fut>(
+        &self,
+        filter: CaseFilter,
+        after: Option<&str>,
+        page_size: u32,
+        keep: Keep,
+        answer: Give,
+    ) -> Result<RecordPage<L>, Error>
+    where
+        L: CaseType,
+        Keep: Fn(&CaseRecord) -> bool,
+        Give: Fn(Loaded<L>) -> Fut,
+        Fut: Future<Output = Result<Option<Answer<L>>, Error>>,
+    {
+        let page_size = page_size.clamp(1, self.page_size_max()) as usize;
+        let mut scan = SummaryScan::new(filter, after, page_size);
+        let mut records = Vec::with_capacity(page_size);
+        while records.len() < page_size
+            && let Some(summary) = scan.next(self.store()).await?
+        {
+            if !keep(&summary) {
+                continue;
+            }
+            let case_ref = CaseRef::parse(&summary.case_ref)
+                .map_err(|error| Error::Internal(error.to_string()))?;
+            let loaded = L::load(self, &case_ref)
+                .await?
+                .ok_or_else(|| Error::Internal(format!("{case_ref} vanished")))?;
+            if let Some(record) = answer(loaded).await? {
+                records.push(record);
+            }
+        }
+        Ok(RecordPage {
+            records,
+            next_page_token: scan.next_token(),
         })
     }
 

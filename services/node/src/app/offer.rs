@@ -26,7 +26,6 @@ use accord_domain::{CaseKind, CaseRef, Lifecycle, Regime, StateCode, Timestamp};
 
 use super::case::{CaseType, Loaded, Served, event_record};
 use super::idempotency::Asked;
-use super::list::SummaryScan;
 use super::{App, Error, Precondition, new_case_id};
 use crate::convert::command::{
     Answer, EventPage, EventPageRequest, ListQuery, OfferFilter, PublishOffer, Receipt, RecordPage,
@@ -251,12 +250,7 @@ impl App {
                 _ => None,
             },
         };
-        let page_size = query.page_size.clamp(1, self.page_size_max()) as usize;
-        let mut scan = SummaryScan::new(store_filter, query.after.as_deref(), page_size);
-        let mut records = Vec::with_capacity(page_size);
-        while records.len() < page_size
-            && let Some(summary) = scan.next(self.store()).await?
-        {
+        let keep = |summary: &crate::store::CaseRecord| {
             let role_matches = filter
                 .admitting
                 .is_none_or(|admitting| (summary.first_state == own.as_str()) == admitting);
@@ -265,20 +259,22 @@ impl App {
                     .statuses
                     .iter()
                     .any(|status| *status == summary.status);
-            if !(role_matches && status_matches) {
-                continue;
-            }
-            let offer_ref = CaseRef::parse(&summary.case_ref)
-                .map_err(|error| Error::Internal(error.to_string()))?;
-            let loaded = Offer::load(self, &offer_ref).await?;
-            let mut answer = self.answer_of(loaded, &offer_ref, &offer_ref).await?;
-            answer.admitted = self.offer_admitted(&answer.case).await?;
-            records.push(answer);
-        }
-        Ok(RecordPage {
-            records,
-            next_page_token: scan.next_token(),
-        })
+            role_matches && status_matches
+        };
+        let after = query.after.as_deref();
+        self.list_records(
+            store_filter,
+            after,
+            query.page_size,
+            keep,
+            |loaded: Loaded<Offer>| async move {
+                let offer_ref = loaded.case.case_ref().clone();
+                let mut answer = self.answer_of(Some(loaded), &offer_ref, &offer_ref).await?;
+                answer.admitted = self.offer_admitted(&answer.case).await?;
+                Ok(Some(answer))
+            },
+        )
+        .await
     }
 
     /// Reads an offer and rebuilds it from its signed history; `None` if this node holds no

@@ -27,7 +27,7 @@ use crate::convert::command::{
 };
 use crate::convert::envelope::{Signed, Wire};
 use crate::convert::readmission as convert;
-use crate::store::{self, CaseWrite, Change, Channel};
+use crate::store::{CaseFilter, CaseWrite, Change, Channel};
 
 /// What a readmission event carries beyond the domain's facts.
 pub type Detail = <ReadmissionCase as Wire>::Detail;
@@ -511,42 +511,27 @@ impl App {
         &self,
         query: ListQuery<ReadmissionFilter>,
     ) -> Result<RecordPage<ReadmissionCase>, Error> {
-        let filter = store::CaseFilter {
+        let filter = CaseFilter {
             case_kind: CaseKind::Readmission,
             counterpart: query.filter.counterpart.map(|state| state.to_string()),
             status: query.filter.status.map(|status| status.code().to_owned()),
         };
-        let page_size = query.page_size.clamp(1, self.page_size_max());
-        let summaries = self
-            .store()
-            .list_cases(&filter, query.after.as_deref(), u64::from(page_size) + 1)
-            .await?;
-        let more = summaries.len() > page_size as usize;
-        let mut records = Vec::with_capacity(page_size as usize);
-        for summary in summaries.iter().take(page_size as usize) {
-            let case_ref = CaseRef::parse(&summary.case_ref)
-                .map_err(|error| Error::Internal(error.to_string()))?;
-            let loaded = ReadmissionCase::load(self, &case_ref)
-                .await?
-                .ok_or_else(|| Error::Internal(format!("{case_ref} vanished")))?;
-            records.push(Answer {
-                case: loaded.case,
-                history: loaded.history,
-                pending_deliveries: 0,
-                admitted: 0,
-            });
-        }
-        let next_page_token = if more {
-            summaries
-                .get(page_size as usize - 1)
-                .map(|summary| summary.case_ref.clone())
-        } else {
-            None
-        };
-        Ok(RecordPage {
-            records,
-            next_page_token,
-        })
+        let after = query.after.as_deref();
+        self.list_records(
+            filter,
+            after,
+            query.page_size,
+            |_| true,
+            |loaded| async move {
+                Ok(Some(Answer {
+                    case: loaded.case,
+                    history: loaded.history,
+                    pending_deliveries: 0,
+                    admitted: 0,
+                }))
+            },
+        )
+        .await
     }
 }
 

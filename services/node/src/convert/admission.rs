@@ -15,13 +15,13 @@ use accord_domain::admission::{
     OfferEventKind, OfferStatus, OfferWindow,
 };
 use accord_domain::reason::{AdmissionRefusal, OfferPauseReason};
-use accord_domain::{Actor, CaseKind, CaseRef, Regime, StateCode, Timestamp};
+use accord_domain::{CaseKind, CaseRef, Regime, Timestamp};
 use accord_proto::v1 as pb;
 use pb::admission_event::Detail as AdmissionDetail;
 use pb::offer_event::Detail as OfferDetail;
 
 use super::command::{AdmissionChecks, Answer};
-use super::envelope::{Wire, wire_header};
+use super::envelope::{Wire, read_event, wire_header};
 use super::fields::reference_of_kind;
 use super::{
     coded_from_wire, coded_text, from_wire_time, regime_from_wire, regime_to_wire, to_wire_time,
@@ -135,35 +135,13 @@ pub fn window_to_wire(window: OfferWindow) -> pb::TimeRange {
 
 /// The domain offer event of a wire offer event, checking every field the domain needs.
 fn offer_event_from_wire(event: &pb::OfferEvent) -> Result<OfferEvent, Invalid> {
-    let mut violations = Violations::new();
-    let offer_ref = reference_of_kind(
-        &mut violations,
+    read_event(
+        Offer::header(event),
         "event.offer_ref",
-        &event.offer_ref,
         CaseKind::Offer,
-    );
-    let acting_state =
-        violations.check("event.acting_state", StateCode::parse(&event.acting_state));
-    let occurred_at = super::required_time(
-        &mut violations,
-        "event.occurred_at",
-        event.occurred_at.as_ref(),
-    );
-    if event.sequence == 0 {
-        violations.add("event.sequence", "must be at least 1");
-    }
-    let kind = offer_kind_from_wire(&mut violations, event, offer_ref.as_ref());
-    finish(violations)?;
-    match (offer_ref, acting_state, occurred_at, kind) {
-        (Some(case_ref), Some(state), Some(occurred_at), Some(kind)) => Ok(OfferEvent {
-            case_ref,
-            sequence: event.sequence,
-            actor: Actor::State(state),
-            occurred_at,
-            kind,
-        }),
-        _ => Err(incomplete()),
-    }
+        |violations, offer_ref| offer_kind_from_wire(violations, event, offer_ref),
+        |_| false,
+    )
 }
 
 fn offer_kind_from_wire(
@@ -422,43 +400,14 @@ fn admission_event_from_wire(
     event: &pb::AdmissionEvent,
     regime: Regime,
 ) -> Result<AdmissionEvent, Invalid> {
-    let mut violations = Violations::new();
-    let case_ref = reference_of_kind(
-        &mut violations,
+    read_event(
+        AdmissionCase::header(event),
         "event.case_ref",
-        &event.case_ref,
         CaseKind::Admission,
-    );
-    let acting_state =
-        violations.check("event.acting_state", StateCode::parse(&event.acting_state));
-    let occurred_at = super::required_time(
-        &mut violations,
-        "event.occurred_at",
-        event.occurred_at.as_ref(),
-    );
-    if event.sequence == 0 {
-        violations.add("event.sequence", "must be at least 1");
-    }
-    let kind = admission_kind_from_wire(&mut violations, event, regime);
-    finish(violations)?;
-    match (case_ref, acting_state, occurred_at, kind) {
-        (Some(case_ref), Some(state), Some(occurred_at), Some(kind)) => {
-            // The grant's lapse is recorded by A's deadline clock, whoever asked for it.
-            let actor = if kind == AdmissionEventKind::GrantLapsed {
-                Actor::Clock(state)
-            } else {
-                Actor::State(state)
-            };
-            Ok(AdmissionEvent {
-                case_ref,
-                sequence: event.sequence,
-                actor,
-                occurred_at,
-                kind,
-            })
-        }
-        _ => Err(incomplete()),
-    }
+        |violations, _| admission_kind_from_wire(violations, event, regime),
+        // The grant's lapse is recorded by A's deadline clock, whoever asked for it.
+        |kind| *kind == AdmissionEventKind::GrantLapsed,
+    )
 }
 
 fn admission_kind_from_wire(
@@ -605,14 +554,6 @@ fn travel(events: &[pb::AdmissionEvent]) -> Option<pb::TravelBooking> {
 // ---------------------------------------------------------------------------------------
 // Shared
 // ---------------------------------------------------------------------------------------
-
-fn finish(violations: Violations) -> Result<(), Invalid> {
-    violations.finish()
-}
-
-fn incomplete() -> Invalid {
-    Invalid::field("event", "is incomplete")
-}
 
 impl Wire for Offer {
     type WireEvent = pb::OfferEvent;

@@ -104,6 +104,59 @@ pub struct Header<'a> {
     pub signature: &'a [u8],
 }
 
+/// Reads the fields every wire event shares — its reference (`reference_field`, of
+/// `reference_kind`), acting state, time and sequence — and its kind with `read_kind`
+/// (given the reference when it reads); `is_clock` tells a clock's event from a state's.
+/// Every violation at once.
+pub fn read_event<K>(
+    header: Header<'_>,
+    reference_field: &str,
+    reference_kind: accord_domain::CaseKind,
+    read_kind: impl FnOnce(
+        &mut crate::violation::Violations,
+        Option<&accord_domain::CaseRef>,
+    ) -> Option<K>,
+    is_clock: impl FnOnce(&K) -> bool,
+) -> Result<Event<K>, Invalid> {
+    use accord_domain::Actor;
+    let mut violations = crate::violation::Violations::new();
+    let case_ref = super::fields::reference_of_kind(
+        &mut violations,
+        reference_field,
+        header.case_ref,
+        reference_kind,
+    );
+    let acting_state =
+        violations.check("event.acting_state", StateCode::parse(header.acting_state));
+    let occurred_at = super::required_time(
+        &mut violations,
+        "event.occurred_at",
+        header.occurred_at.as_ref(),
+    );
+    if header.sequence == 0 {
+        violations.add("event.sequence", "must be at least 1");
+    }
+    let kind = read_kind(&mut violations, case_ref.as_ref());
+    violations.finish()?;
+    let (Some(case_ref), Some(state), Some(occurred_at), Some(kind)) =
+        (case_ref, acting_state, occurred_at, kind)
+    else {
+        return Err(Invalid::field("event", "is incomplete"));
+    };
+    let actor = if is_clock(&kind) {
+        Actor::Clock(state)
+    } else {
+        Actor::State(state)
+    };
+    Ok(Event {
+        case_ref,
+        sequence: header.sequence,
+        actor,
+        occurred_at,
+        kind,
+    })
+}
+
 /// A signed event: the wire event as signed, and the domain event read from it.
 pub struct Signed<L: Wire> {
     wire: L::WireEvent,

@@ -10,12 +10,12 @@ use accord_domain::readmission::{
     ExpiryCause, ReadmissionCase, ReadmissionEvent, ReadmissionEventKind, ReadmissionStatus,
 };
 use accord_domain::reason::{LegalHoldKind, ReadmissionReason};
-use accord_domain::{Actor, CaseRef, FreeText, ReplyTrack, StateCode, Timestamp};
+use accord_domain::{CaseKind, FreeText, ReplyTrack, Timestamp};
 use accord_proto::v1 as pb;
 use pb::readmission_event::Detail;
 
 use super::command::{Answer, ReadmissionChecks};
-use super::envelope::{Wire, wire_header};
+use super::envelope::{Wire, read_event, wire_header};
 use super::{coded_from_wire, coded_text, regime_from_wire, regime_to_wire, to_wire_time};
 use crate::violation::{Invalid, Violations};
 
@@ -169,43 +169,13 @@ impl Wire for ReadmissionCase {
 
 /// The domain event of a wire event, checking every field the domain needs.
 fn event_from_wire(event: &pb::ReadmissionEvent) -> Result<ReadmissionEvent, Invalid> {
-    let mut violations = Violations::new();
-    let case_ref = violations.check("event.case_ref", CaseRef::parse(&event.case_ref));
-    let acting_state =
-        violations.check("event.acting_state", StateCode::parse(&event.acting_state));
-    let occurred_at = super::required_time(
-        &mut violations,
-        "event.occurred_at",
-        event.occurred_at.as_ref(),
-    );
-    let kind = kind_from_wire(&mut violations, event);
-    if event.sequence == 0 {
-        violations.add("event.sequence", "must be at least 1");
-    }
-    match (
-        case_ref,
-        acting_state,
-        occurred_at,
-        kind,
-        violations.finish(),
-    ) {
-        (Some(case_ref), Some(state), Some(occurred_at), Some(kind), Ok(())) => {
-            let actor = if is_clock_event(event, &kind) {
-                Actor::Clock(state)
-            } else {
-                Actor::State(state)
-            };
-            Ok(ReadmissionEvent {
-                case_ref,
-                sequence: event.sequence,
-                actor,
-                occurred_at,
-                kind,
-            })
-        }
-        (.., Err(invalid)) => Err(invalid),
-        _ => Err(Invalid::field("event", "is incomplete")),
-    }
+    read_event(
+        ReadmissionCase::header(event),
+        "event.case_ref",
+        CaseKind::Readmission,
+        |violations, _| kind_from_wire(violations, event),
+        |kind| is_clock_event(event, kind),
+    )
 }
 
 /// Deadline events are recorded by a node's clock, not by a caseworker.
