@@ -19,7 +19,7 @@ use accord_domain::reason::OfferPauseReason;
 use accord_domain::regime::RegimeProfile;
 use accord_domain::{Actor, CaseKind, CaseRef, Lifecycle, Regime, StateCode, Timestamp};
 
-use super::case::{CaseType, Loaded, Served, event_record};
+use super::case::{CaseType, Loaded, event_record};
 use super::idempotency::Asked;
 use super::offer::offer_error;
 use super::{App, Error, Precondition, not_before};
@@ -97,23 +97,7 @@ impl CaseType for AdmissionCase {
     }
 }
 
-impl Served for AdmissionCase {
-    fn step_on(
-        app: &App,
-        caller: &str,
-        step: Step<Self>,
-    ) -> impl Future<Output = Result<Answer<Self>, Error>> + Send {
-        app.admission_step(caller, step)
-    }
-
-    fn deliver_to(
-        app: &App,
-        partner: StateCode,
-        wire: WireEvent,
-    ) -> impl Future<Output = Result<Receipt, Error>> + Send {
-        app.deliver_admission_event(partner, wire)
-    }
-}
+super::case::served!(AdmissionCase, admission_step, deliver_admission_event);
 
 impl App {
     /// Nominates a candidate: A records the offer's SLOT_CLAIMED and the new case's

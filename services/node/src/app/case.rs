@@ -94,6 +94,35 @@ pub(crate) trait Served: CaseType {
     ) -> impl Future<Output = Result<Receipt, Error>> + Send;
 }
 
+/// Implements [`Served`] for a kind with the names of its step and delivery use cases.
+macro_rules! served {
+    ($kind:ty, $step:ident, $deliver:ident) => {
+        impl $crate::app::case::Served for $kind {
+            fn step_on(
+                app: &$crate::app::App,
+                caller: &str,
+                step: $crate::convert::command::Step<Self>,
+            ) -> impl ::std::future::Future<
+                Output = Result<$crate::convert::command::Answer<Self>, $crate::app::Error>,
+            > + Send {
+                app.$step(caller, step)
+            }
+
+            fn deliver_to(
+                app: &$crate::app::App,
+                partner: accord_domain::StateCode,
+                wire: <Self as $crate::convert::envelope::Wire>::WireEvent,
+            ) -> impl ::std::future::Future<
+                Output = Result<$crate::convert::command::Receipt, $crate::app::Error>,
+            > + Send {
+                app.$deliver(partner, wire)
+            }
+        }
+    };
+}
+
+pub(crate) use served;
+
 /// A record as stored: its summary, its signed history, and the domain record rebuilt from it.
 pub(crate) struct Loaded<L: CaseType> {
     /// The summary row, as read (its event count guards the next write).

@@ -18,13 +18,11 @@
 //! key, the offer's reference: the partner receives a nomination's SLOT_CLAIMED before its
 //! NOMINATED, and every case event after the offer events it depends on.
 
-use std::future::Future;
-
 use accord_domain::admission::offer::Error as OfferError;
 use accord_domain::admission::{Offer, OfferEventKind};
 use accord_domain::{CaseKind, CaseRef, Lifecycle, Regime, StateCode, Timestamp};
 
-use super::case::{CaseType, Loaded, Served, event_record};
+use super::case::{CaseType, Loaded, event_record};
 use super::idempotency::Asked;
 use super::{App, Error, Precondition, new_case_id};
 use crate::convert::command::{
@@ -56,23 +54,7 @@ impl CaseType for Offer {
     }
 }
 
-impl Served for Offer {
-    fn step_on(
-        app: &App,
-        caller: &str,
-        step: Step<Self>,
-    ) -> impl Future<Output = Result<Answer<Self>, Error>> + Send {
-        app.offer_step(caller, step)
-    }
-
-    fn deliver_to(
-        app: &App,
-        partner: StateCode,
-        wire: WireEvent,
-    ) -> impl Future<Output = Result<Receipt, Error>> + Send {
-        app.deliver_offer_event(partner, wire)
-    }
-}
+super::case::served!(Offer, offer_step, deliver_offer_event);
 
 impl App {
     /// Publishes an offer: A records PUBLISHED and queues it for O's node.

@@ -6,8 +6,6 @@
 //! the receipt that starts R's reply clock, the parity guard on a received request, the
 //! refusal of a step that a recorded lapse cut off, and a hold's release naming its hold.
 
-use std::future::Future;
-
 use accord_domain::deadline::{self, Deadline};
 use accord_domain::parity;
 use accord_domain::readmission::{
@@ -18,7 +16,7 @@ use accord_domain::regime::{ClockDuty, Silence};
 use accord_domain::{Actor, CaseKind, CaseRef, Event, FreeText, Lifecycle, StateCode, Timestamp};
 use accord_trust::PeerIdentity;
 
-use super::case::{CaseType, Loaded, Served, check_sequence, event_record};
+use super::case::{CaseType, Loaded, check_sequence, event_record};
 use super::idempotency::Asked;
 use super::{App, Error, Precondition, not_before};
 use crate::convert::command::{
@@ -52,23 +50,7 @@ impl CaseType for ReadmissionCase {
     }
 }
 
-impl Served for ReadmissionCase {
-    fn step_on(
-        app: &App,
-        caller: &str,
-        step: Step<Self>,
-    ) -> impl Future<Output = Result<Answer<Self>, Error>> + Send {
-        app.readmission_step(caller, step)
-    }
-
-    fn deliver_to(
-        app: &App,
-        partner: StateCode,
-        wire: WireEvent,
-    ) -> impl Future<Output = Result<Receipt, Error>> + Send {
-        app.deliver_readmission_event(partner, wire)
-    }
-}
+super::case::served!(ReadmissionCase, readmission_step, deliver_readmission_event);
 
 impl App {
     /// Opens a case: S records SUBMITTED and queues it for R's node.

@@ -560,24 +560,6 @@ impl Wire for Offer {
     type Detail = OfferDetail;
     type Checks = ();
 
-    fn to_wire(
-        event: &OfferEvent,
-        idempotency_key: &str,
-        detail: Option<OfferDetail>,
-    ) -> pb::OfferEvent {
-        pb::OfferEvent {
-            offer_ref: event.case_ref.to_string(),
-            sequence: event.sequence,
-            kind: offer_kind_to_wire(&event.kind) as i32,
-            acting_state: event.actor.state().to_string(),
-            occurred_at: Some(to_wire_time(event.occurred_at)),
-            idempotency_key: idempotency_key.to_owned(),
-            detail,
-            signing_key_id: String::new(),
-            signature: Vec::new(),
-        }
-    }
-
     fn from_wire(event: &pb::OfferEvent, _regime: Option<Regime>) -> Result<OfferEvent, Invalid> {
         offer_event_from_wire(event)
     }
@@ -590,7 +572,8 @@ impl Wire for Offer {
         offer_ref,
         OfferEventKind,
         pb::OfferEventKind,
-        "OFFER_EVENT_KIND_"
+        "OFFER_EVENT_KIND_",
+        offer_kind_to_wire
     );
 }
 
@@ -598,24 +581,6 @@ impl Wire for AdmissionCase {
     type WireEvent = pb::AdmissionEvent;
     type Detail = AdmissionDetail;
     type Checks = AdmissionChecks;
-
-    fn to_wire(
-        event: &AdmissionEvent,
-        idempotency_key: &str,
-        detail: Option<AdmissionDetail>,
-    ) -> pb::AdmissionEvent {
-        pb::AdmissionEvent {
-            case_ref: event.case_ref.to_string(),
-            sequence: event.sequence,
-            kind: admission_kind_to_wire(&event.kind) as i32,
-            acting_state: event.actor.state().to_string(),
-            occurred_at: Some(to_wire_time(event.occurred_at)),
-            idempotency_key: idempotency_key.to_owned(),
-            detail,
-            signing_key_id: String::new(),
-            signature: Vec::new(),
-        }
-    }
 
     /// An admission event does not repeat its regime: `regime` is its offer's, required.
     fn from_wire(
@@ -639,7 +604,8 @@ impl Wire for AdmissionCase {
         case_ref,
         AdmissionEventKind,
         pb::AdmissionEventKind,
-        "ADMISSION_EVENT_KIND_"
+        "ADMISSION_EVENT_KIND_",
+        admission_kind_to_wire
     );
 }
 

@@ -15,10 +15,8 @@ use pb::admission_event::Detail as AdmissionDetail;
 use super::admission as convert;
 use super::answers::{AdmissionOutcome, Answered};
 use super::command::{
-    AdmissionChecks, AdmissionFilter, Answer, EventPage, EventPageRequest, ListQuery,
-    NominateCandidate, RecordPage, Step,
+    AdmissionChecks, AdmissionFilter, Answer, EventPageRequest, ListQuery, NominateCandidate, Step,
 };
-use super::envelope::Signed;
 use super::fields::{
     self, REFERENCE_LENGTH_MAX_CHARS, bounded_text, known_enum, past_time, short_text,
 };
@@ -459,33 +457,4 @@ responses! {
     pb::ReportArrivalResponse,
     pb::ConfirmDepartureResponse,
     pb::ReportGrantLapsedResponse,
-}
-
-/// `ListAdmissionEvents`' response.
-pub fn admission_events_response(
-    page: EventPage<Signed<AdmissionCase>>,
-) -> pb::ListAdmissionEventsResponse {
-    pb::ListAdmissionEventsResponse {
-        events: page.events.into_iter().map(Signed::into_wire).collect(),
-        next_page_token: page.next_page_token,
-    }
-}
-
-/// `GetAdmission`'s response.
-pub fn admission_response(answer: Answer<AdmissionCase>) -> pb::GetAdmissionResponse {
-    pb::GetAdmissionResponse {
-        admission: Some(convert::admission_answer_to_wire(&answer, true)),
-    }
-}
-
-/// `ListAdmissions`' response: the cases without their person or history.
-pub fn admissions_response(page: RecordPage<AdmissionCase>) -> pb::ListAdmissionsResponse {
-    pb::ListAdmissionsResponse {
-        admissions: page
-            .records
-            .iter()
-            .map(|answer| convert::admission_answer_to_wire(answer, false))
-            .collect(),
-        next_page_token: page.next_page_token.unwrap_or_default(),
-    }
 }

@@ -335,9 +335,29 @@ fn verify<L: Wire>(
     .map_err(|_| Error::SignatureInvalid(subject))
 }
 
-/// Implements the header accessors of [`Wire`] for a wire event type.
+/// Implements the methods of [`Wire`] that every wire event type shares: its unsigned form
+/// (`to_wire`, with the kind's conversion `$kind_to_wire`), its header and signature, and
+/// its kind as the attestation and the store name it.
 macro_rules! wire_header {
-    ($reference:ident, $kind:ident, $wire_kind:ty, $prefix:literal) => {
+    ($reference:ident, $kind:ident, $wire_kind:ty, $prefix:literal, $kind_to_wire:path) => {
+        fn to_wire(
+            event: &accord_domain::Event<Self::Kind>,
+            idempotency_key: &str,
+            detail: Option<Self::Detail>,
+        ) -> Self::WireEvent {
+            Self::WireEvent {
+                $reference: event.case_ref.to_string(),
+                sequence: event.sequence,
+                kind: $kind_to_wire(&event.kind) as i32,
+                acting_state: event.actor.state().to_string(),
+                occurred_at: Some(crate::convert::to_wire_time(event.occurred_at)),
+                idempotency_key: idempotency_key.to_owned(),
+                detail,
+                signing_key_id: String::new(),
+                signature: Vec::new(),
+            }
+        }
+
         fn header(event: &Self::WireEvent) -> crate::convert::envelope::Header<'_> {
             crate::convert::envelope::Header {
                 case_ref: &event.$reference,

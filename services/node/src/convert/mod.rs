@@ -239,3 +239,68 @@ receipt_responses! {
     pb::DeliverOfferEventResponse,
     pb::DeliverAdmissionEventResponse,
 }
+
+/// Implements `From` for the responses every kind shares the shape of: a history page
+/// (`List…Events`), one record with its history (`Get…`), and a page of records without
+/// (`List…`). `$to_wire` is the kind's record conversion, `$records` the list's field.
+macro_rules! record_responses {
+    ($kind:ty, $to_wire:path, $events:ty, $get:ty { $one:ident }, $list:ty { $records:ident }) => {
+        impl From<command::EventPage<envelope::Signed<$kind>>> for $events {
+            fn from(page: command::EventPage<envelope::Signed<$kind>>) -> Self {
+                Self {
+                    events: page
+                        .events
+                        .into_iter()
+                        .map(envelope::Signed::into_wire)
+                        .collect(),
+                    next_page_token: page.next_page_token,
+                }
+            }
+        }
+
+        impl From<command::Answer<$kind>> for $get {
+            fn from(answer: command::Answer<$kind>) -> Self {
+                Self {
+                    $one: Some($to_wire(&answer, true)),
+                }
+            }
+        }
+
+        impl From<command::RecordPage<$kind>> for $list {
+            fn from(page: command::RecordPage<$kind>) -> Self {
+                Self {
+                    $records: page
+                        .records
+                        .iter()
+                        .map(|answer| $to_wire(answer, false))
+                        .collect(),
+                    next_page_token: page.next_page_token.unwrap_or_default(),
+                }
+            }
+        }
+    };
+}
+
+record_responses!(
+    accord_domain::readmission::ReadmissionCase,
+    readmission::answer_to_wire,
+    pb::ListReadmissionEventsResponse,
+    pb::GetReadmissionResponse { readmission },
+    pb::ListReadmissionsResponse { readmissions }
+);
+
+record_responses!(
+    accord_domain::admission::Offer,
+    admission::offer_answer_to_wire,
+    pb::ListOfferEventsResponse,
+    pb::GetOfferResponse { offer },
+    pb::ListOffersResponse { offers }
+);
+
+record_responses!(
+    accord_domain::admission::AdmissionCase,
+    admission::admission_answer_to_wire,
+    pb::ListAdmissionEventsResponse,
+    pb::GetAdmissionResponse { admission },
+    pb::ListAdmissionsResponse { admissions }
+);

@@ -11,10 +11,7 @@ use pb::offer_event::Detail as OfferDetail;
 
 use super::admission as convert;
 use super::answers::{Answered, OfferOutcome};
-use super::command::{
-    Answer, EventPage, EventPageRequest, ListQuery, OfferFilter, PublishOffer, RecordPage, Step,
-};
-use super::envelope::Signed;
+use super::command::{Answer, EventPageRequest, ListQuery, OfferFilter, PublishOffer, Step};
 use super::fields::{self, short_text};
 use super::{RequestContext, incomplete, keyed_step};
 use crate::violation::{Invalid, Violations};
@@ -299,31 +296,4 @@ offer_responses! {
     pb::PauseOfferResponse,
     pb::ResumeOfferResponse,
     pb::CloseOfferResponse,
-}
-
-/// `ListOfferEvents`' response.
-pub fn offer_events_response(page: EventPage<Signed<Offer>>) -> pb::ListOfferEventsResponse {
-    pb::ListOfferEventsResponse {
-        events: page.events.into_iter().map(Signed::into_wire).collect(),
-        next_page_token: page.next_page_token,
-    }
-}
-
-/// `GetOffer`'s response.
-pub fn offer_response(answer: Answer<Offer>) -> pb::GetOfferResponse {
-    pb::GetOfferResponse {
-        offer: Some(convert::offer_answer_to_wire(&answer, true)),
-    }
-}
-
-/// `ListOffers`' response: the offers without their history.
-pub fn offers_response(page: RecordPage<Offer>) -> pb::ListOffersResponse {
-    pb::ListOffersResponse {
-        offers: page
-            .records
-            .iter()
-            .map(|answer| convert::offer_answer_to_wire(answer, false))
-            .collect(),
-        next_page_token: page.next_page_token.unwrap_or_default(),
-    }
 }

@@ -130,24 +130,6 @@ impl Wire for ReadmissionCase {
     type Detail = Detail;
     type Checks = ReadmissionChecks;
 
-    fn to_wire(
-        event: &ReadmissionEvent,
-        idempotency_key: &str,
-        detail: Option<Detail>,
-    ) -> pb::ReadmissionEvent {
-        pb::ReadmissionEvent {
-            case_ref: event.case_ref.to_string(),
-            sequence: event.sequence,
-            kind: kind_to_wire(&event.kind) as i32,
-            acting_state: event.actor.state().to_string(),
-            occurred_at: Some(to_wire_time(event.occurred_at)),
-            idempotency_key: idempotency_key.to_owned(),
-            detail,
-            signing_key_id: String::new(),
-            signature: Vec::new(),
-        }
-    }
-
     fn from_wire(
         event: &pb::ReadmissionEvent,
         _regime: Option<accord_domain::Regime>,
@@ -163,7 +145,8 @@ impl Wire for ReadmissionCase {
         case_ref,
         ReadmissionEventKind,
         pb::ReadmissionEventKind,
-        "READMISSION_EVENT_KIND_"
+        "READMISSION_EVENT_KIND_",
+        kind_to_wire
     );
 }
 

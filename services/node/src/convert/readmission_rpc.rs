@@ -13,10 +13,9 @@ use pb::readmission_event::Detail;
 
 use super::answers::{Answered, StepOutcome};
 use super::command::{
-    Answer, EventPage, EventPageRequest, ListQuery, OpenReadmission, ReadmissionChecks,
-    ReadmissionFilter, RecordPage, Step,
+    Answer, EventPageRequest, ListQuery, OpenReadmission, ReadmissionChecks, ReadmissionFilter,
+    Step,
 };
-use super::envelope::Signed;
 use super::fields::{
     self, EVIDENCE_ITEMS_MAX, free_text, known_enum, note, past_time, reference, required_text,
 };
@@ -734,33 +733,4 @@ step_responses! {
     pb::ConfirmArrivalResponse,
     pb::ReportNoShowResponse,
     pb::WithdrawReadmissionResponse,
-}
-
-/// `ListReadmissionEvents`' response.
-pub fn events_response(
-    page: EventPage<Signed<ReadmissionCase>>,
-) -> pb::ListReadmissionEventsResponse {
-    pb::ListReadmissionEventsResponse {
-        events: page.events.into_iter().map(Signed::into_wire).collect(),
-        next_page_token: page.next_page_token,
-    }
-}
-
-/// `GetReadmission`'s response.
-pub fn case_response(answer: Answer<ReadmissionCase>) -> pb::GetReadmissionResponse {
-    pb::GetReadmissionResponse {
-        readmission: Some(convert::answer_to_wire(&answer, true)),
-    }
-}
-
-/// `ListReadmissions`' response: the cases without their history.
-pub fn cases_response(page: RecordPage<ReadmissionCase>) -> pb::ListReadmissionsResponse {
-    pb::ListReadmissionsResponse {
-        readmissions: page
-            .records
-            .iter()
-            .map(|answer| convert::answer_to_wire(answer, false))
-            .collect(),
-        next_page_token: page.next_page_token.unwrap_or_default(),
-    }
 }

@@ -84,11 +84,7 @@ impl AdmissionService for AdmissionApi {
             rpc("GetOffer"),
             request,
             offer_parse::get_offer,
-            |app, _, offer_ref| async move {
-                app.get_offer(&offer_ref)
-                    .await
-                    .map(offer_parse::offer_response)
-            },
+            |app, _, offer_ref| async move { app.get_offer(&offer_ref).await },
         )
         .await
     }
@@ -102,11 +98,7 @@ impl AdmissionService for AdmissionApi {
             rpc("ListOffers"),
             request,
             offer_parse::list_offers,
-            |app, _, query| async move {
-                app.list_offers(query)
-                    .await
-                    .map(offer_parse::offers_response)
-            },
+            |app, _, query| async move { app.list_offers(query).await },
         )
         .await
     }
@@ -134,11 +126,7 @@ impl AdmissionService for AdmissionApi {
             rpc("GetAdmission"),
             request,
             parse::get_admission,
-            |app, _, case_ref| async move {
-                app.get_admission(&case_ref)
-                    .await
-                    .map(parse::admission_response)
-            },
+            |app, _, case_ref| async move { app.get_admission(&case_ref).await },
         )
         .await
     }
@@ -152,11 +140,7 @@ impl AdmissionService for AdmissionApi {
             rpc("ListAdmissions"),
             request,
             parse::list_admissions,
-            |app, _, query| async move {
-                app.list_admissions(query)
-                    .await
-                    .map(parse::admissions_response)
-            },
+            |app, _, query| async move { app.list_admissions(query).await },
         )
         .await
     }
@@ -194,11 +178,7 @@ impl AdmissionService for AdmissionApi {
             request,
             |message| &message.offer_ref,
             offer_parse::offer_history,
-            |app, (offer_ref, page)| async move {
-                app.offer_events(&offer_ref, page)
-                    .await
-                    .map(offer_parse::offer_events_response)
-            },
+            |app, (offer_ref, page)| async move { app.offer_events(&offer_ref, page).await },
         )
         .await
     }
@@ -213,11 +193,7 @@ impl AdmissionService for AdmissionApi {
             request,
             |message| &message.case_ref,
             parse::admission_history,
-            |app, (case_ref, page)| async move {
-                app.admission_events(&case_ref, page)
-                    .await
-                    .map(parse::admission_events_response)
-            },
+            |app, (case_ref, page)| async move { app.admission_events(&case_ref, page).await },
         )
         .await
     }

@@ -94,11 +94,7 @@ impl ReadmissionService for ReadmissionApi {
             rpc("GetReadmission"),
             request,
             parse::get,
-            |app, _, case_ref| async move {
-                app.get_readmission(&case_ref)
-                    .await
-                    .map(parse::case_response)
-            },
+            |app, _, case_ref| async move { app.get_readmission(&case_ref).await },
         )
         .await
     }
@@ -112,11 +108,7 @@ impl ReadmissionService for ReadmissionApi {
             rpc("ListReadmissions"),
             request,
             parse::list,
-            |app, _, query| async move {
-                app.list_readmissions(query)
-                    .await
-                    .map(parse::cases_response)
-            },
+            |app, _, query| async move { app.list_readmissions(query).await },
         )
         .await
     }
@@ -144,11 +136,7 @@ impl ReadmissionService for ReadmissionApi {
             request,
             |message| &message.case_ref,
             parse::history,
-            |app, (case_ref, page)| async move {
-                app.readmission_events(&case_ref, page)
-                    .await
-                    .map(parse::events_response)
-            },
+            |app, (case_ref, page)| async move { app.readmission_events(&case_ref, page).await },
         )
         .await
     }
