@@ -78,6 +78,17 @@ pub trait Answered: Wire {
     /// The outcome of `answer`, with the record's history.
     fn outcome(answer: &Answer<Self>) -> Self::Outcome;
 
+    /// The outcome of `answer` without the record's history and the recorded event, as a
+    /// record keeps it when the history can be read back ([`stored_form`]).
+    fn outcome_without_history(answer: &Answer<Self>) -> Self::Outcome {
+        let mut outcome = Self::outcome(answer);
+        if let Some((_, history, event)) = Self::parts(&mut outcome) {
+            history.clear();
+            *event = None;
+        }
+        outcome
+    }
+
     /// The record's reference, history and the recorded event, if the outcome holds them.
     fn parts(outcome: &mut Self::Outcome) -> Option<OutcomeParts<'_, Self::WireEvent>>;
 
@@ -92,6 +103,14 @@ impl Answered for ReadmissionCase {
         StepOutcome {
             readmission: Some(readmission::answer_to_wire(answer, true)),
             event: answer.event().map(|event| event.wire().clone()),
+        }
+    }
+
+    // The hot path (every opening stores its answer): the events are never copied.
+    fn outcome_without_history(answer: &Answer<Self>) -> StepOutcome {
+        StepOutcome {
+            readmission: Some(readmission::answer_to_stored_wire(answer)),
+            event: None,
         }
     }
 
@@ -231,22 +250,21 @@ fn no_record() -> Error {
 /// its recorded event, and the sequence the history reached; whole, and `None`, when the
 /// history is not the case's events from 1 without a gap ending with the recorded event.
 pub fn stored_form<L: Answered>(answer: &Answer<L>) -> (Vec<u8>, Option<u64>) {
-    let mut outcome = L::outcome(answer);
-    let Some((_, history, event)) = L::parts(&mut outcome) else {
-        return (outcome.encode_to_vec(), None);
-    };
     let from_the_first = answer
         .history
         .iter()
         .enumerate()
         .all(|(index, signed)| signed.event().sequence == index as u64 + 1);
-    if !from_the_first || history.is_empty() || event.as_ref() != history.last() {
-        return (outcome.encode_to_vec(), None);
+    // Every answer's event is its history's last, so a history from 1 without a gap can be
+    // read back whole.
+    if !from_the_first || answer.history.is_empty() {
+        return (L::outcome(answer).encode_to_vec(), None);
     }
-    let through = history.len() as u64;
-    history.clear();
-    *event = None;
-    (outcome.encode_to_vec(), Some(through))
+    let through = answer.history.len() as u64;
+    (
+        L::outcome_without_history(answer).encode_to_vec(),
+        Some(through),
+    )
 }
 
 /// A record's answer made whole: `stored` (kept without its history) with `history`, the

@@ -15,7 +15,7 @@ use accord_proto::v1 as pb;
 use pb::readmission_event::Detail;
 
 use super::command::{Answer, ReadmissionChecks};
-use super::envelope::{Wire, read_event, wire_header};
+use super::envelope::{Signed, Wire, read_event, wire_header};
 use super::{coded_from_wire, coded_text, regime_from_wire, regime_to_wire, to_wire_time};
 use crate::violation::{Invalid, Violations};
 
@@ -410,15 +410,23 @@ pub fn deadline_detail(kind: &ReadmissionEventKind, due_at: Timestamp) -> Option
 /// A case as the API shows it, from a use case's answer; `with_history` adds the person,
 /// the evidence and the signed events (a list leaves them out).
 pub fn answer_to_wire(answer: &Answer<ReadmissionCase>, with_history: bool) -> pb::ReadmissionCase {
-    let events: Vec<pb::ReadmissionEvent> = answer
-        .history
-        .iter()
-        .map(|signed| signed.wire().clone())
-        .collect();
     case_to_wire(
         &answer.case,
-        &events,
+        &answer.history,
         with_history,
+        with_history,
+        answer.pending_deliveries,
+    )
+}
+
+/// The case as an idempotency record keeps it: the person and evidence shown, the signed
+/// events left out (the case's events hold them).
+pub fn answer_to_stored_wire(answer: &Answer<ReadmissionCase>) -> pb::ReadmissionCase {
+    case_to_wire(
+        &answer.case,
+        &answer.history,
+        true,
+        false,
         answer.pending_deliveries,
     )
 }
@@ -426,11 +434,12 @@ pub fn answer_to_wire(answer: &Answer<ReadmissionCase>, with_history: bool) -> p
 /// The case as the API shows it: derived from the domain case and the signed history.
 fn case_to_wire(
     case: &ReadmissionCase,
-    events: &[pb::ReadmissionEvent],
+    events: &[Signed<ReadmissionCase>],
     with_history: bool,
+    with_events: bool,
     pending_event_count: u32,
 ) -> pb::ReadmissionCase {
-    let submission = events.iter().find_map(|event| match &event.detail {
+    let submission = events.iter().find_map(|event| match event.detail() {
         Some(Detail::Submitted(submission)) => Some(submission),
         _ => None,
     });
@@ -479,8 +488,8 @@ fn case_to_wire(
         last_sequence: case.sequence(),
         updated_at: Some(to_wire_time(case.last_event_at())),
         pending_event_count,
-        events: if with_history {
-            events.to_vec()
+        events: if with_events {
+            events.iter().map(|event| event.wire().clone()).collect()
         } else {
             Vec::new()
         },
@@ -550,10 +559,10 @@ fn deadlines_to_wire(
         .collect()
 }
 
-fn evidence(events: &[pb::ReadmissionEvent]) -> Vec<pb::Evidence> {
+fn evidence(events: &[Signed<ReadmissionCase>]) -> Vec<pb::Evidence> {
     events
         .iter()
-        .flat_map(|event| match &event.detail {
+        .flat_map(|event| match event.detail() {
             Some(Detail::Submitted(submission)) => submission.evidence.clone(),
             Some(Detail::InformationProvided(response)) => response.evidence.clone(),
             Some(Detail::ReExaminationRequested(grounds)) => grounds.evidence.clone(),
@@ -562,12 +571,12 @@ fn evidence(events: &[pb::ReadmissionEvent]) -> Vec<pb::Evidence> {
         .collect()
 }
 
-fn legal_holds(case: &ReadmissionCase, events: &[pb::ReadmissionEvent]) -> Vec<pb::LegalHold> {
+fn legal_holds(case: &ReadmissionCase, events: &[Signed<ReadmissionCase>]) -> Vec<pb::LegalHold> {
     let Some(hold) = case.legal_hold() else {
         return Vec::new();
     };
-    let placement = events.iter().rev().find_map(|event| match &event.detail {
-        Some(Detail::LegalHoldPlaced(placement)) => Some((event.sequence, placement)),
+    let placement = events.iter().rev().find_map(|event| match event.detail() {
+        Some(Detail::LegalHoldPlaced(placement)) => Some((event.event().sequence, placement)),
         _ => None,
     });
     vec![pb::LegalHold {
@@ -582,10 +591,10 @@ fn legal_holds(case: &ReadmissionCase, events: &[pb::ReadmissionEvent]) -> Vec<p
 
 fn transfer_slot(
     case: &ReadmissionCase,
-    events: &[pb::ReadmissionEvent],
+    events: &[Signed<ReadmissionCase>],
 ) -> Option<pb::TransferSlot> {
     case.transfer_slot()?;
-    events.iter().rev().find_map(|event| match &event.detail {
+    events.iter().rev().find_map(|event| match event.detail() {
         Some(Detail::TransferScheduled(booking)) => booking.slot.clone(),
         Some(Detail::TransferPostponed(postponement)) => postponement.slot.clone(),
         _ => None,
