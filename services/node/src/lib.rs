@@ -1,11 +1,14 @@
 //! Accord's state node: the readmission and admission services a ministry runs.
 //!
-//! Layers, outermost first: [`grpc`] (thin tonic handlers: identity, validation,
-//! conversion, the one error mapping), [`app`] (use cases over `accord-domain`), [`store`]
-//! (sea-orm; the only module that touches SQL). [`convert`] holds the wire ↔ domain
-//! conversions; [`server`] the lifecycle; [`config`] the typed configuration; [`clock`] the
-//! injected clock; [`echo`] what a status may repeat of a request. The node serves its partners and its own gateway over mTLS only, and
-//! never learns an identity from a request field.
+//! Layers, outermost first: [`grpc`] (thin tonic handlers: who may call, which parser,
+//! which use case; the one error mapping), [`convert`] (the edge: requests parsed into
+//! commands, answers into responses, signed events in their envelope), [`app`] (the use
+//! cases, in the domain's terms: one pipeline for every case kind), [`store`] (sea-orm;
+//! the only module that touches SQL). [`courier`] carries outbox messages to partner
+//! nodes; [`server`] is the lifecycle; [`config`] the typed configuration; [`clock`] the
+//! injected clock; [`violation`] the bad fields of a request; [`echo`] what a status may
+//! repeat of a request; [`revocation`] the CRL's expiry. The node serves its partners and
+//! its own gateway over mTLS only, and never learns an identity from a request field.
 
 pub mod app;
 pub mod clock;

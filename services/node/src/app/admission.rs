@@ -37,8 +37,6 @@ pub type Detail = <AdmissionCase as Wire>::Detail;
 /// The wire event of an admission case, as a partner delivers it.
 pub type WireEvent = <AdmissionCase as Wire>::WireEvent;
 
-const OPERATION_NOMINATE: &str = "NominateCandidate";
-
 impl CaseType for AdmissionCase {
     const KIND: CaseKind = CaseKind::Admission;
     const CHANNEL: Channel = Channel::Admission;
@@ -111,7 +109,6 @@ impl App {
             caller,
             key: &request.key,
         };
-        debug_assert_eq!(request.key.operation, OPERATION_NOMINATE);
         self.replay_or_attempt(&request.offer_ref, asked, || {
             self.try_nominate(asked, &request)
         })

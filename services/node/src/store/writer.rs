@@ -142,9 +142,10 @@ async fn run(
 enum Verdict {
     Write,
     Answer(Result<Committed, Error>),
-    /// Same key and content as an earlier change in this batch: answer with its response
-    /// once the batch is committed.
-    FollowEarlier(StoredAnswer),
+    /// Same key and content as the change at this index, earlier in this batch: it takes
+    /// that change's fate once the batch is committed — its response if it was written,
+    /// `Conflict` if it was stale (then nothing holds the key, and a retry decides afresh).
+    FollowEarlier(usize, StoredAnswer),
 }
 
 /// Which of the writer's paths committed a batch.
@@ -296,10 +297,11 @@ async fn judge_idempotency(db: &DatabaseConnection, batch: &[Job]) -> Result<Vec
             );
         }
     }
-    let mut seen_in_batch: HashMap<(String, String), &IdempotencyRecord> = HashMap::new();
+    let mut seen_in_batch: HashMap<(String, String), (usize, &IdempotencyRecord)> = HashMap::new();
     let verdicts = batch
         .iter()
-        .map(|job| {
+        .enumerate()
+        .map(|(index, job)| {
             let Job::Change(change, _) = job else {
                 return Verdict::Write;
             };
@@ -310,16 +312,18 @@ async fn judge_idempotency(db: &DatabaseConnection, batch: &[Job]) -> Result<Vec
             if let Some(first) = known.get(&key) {
                 return Verdict::Answer(replay_or_refuse(first, record));
             }
-            if let Some(earlier) = seen_in_batch.get(&key) {
-                return if earlier.request_digest == record.request_digest {
-                    Verdict::FollowEarlier(earlier.answer())
+            if let Some((earlier_index, earlier)) = seen_in_batch.get(&key) {
+                return if earlier.request_digest == record.request_digest
+                    && earlier.operation == record.operation
+                {
+                    Verdict::FollowEarlier(*earlier_index, earlier.answer())
                 } else {
                     Verdict::Answer(Err(Error::KeyReused {
                         idempotency_key: record.idempotency_key.clone(),
                     }))
                 };
             }
-            seen_in_batch.insert(key, record);
+            seen_in_batch.insert(key, (index, record));
             Verdict::Write
         })
         .collect();
@@ -632,12 +636,14 @@ fn answer_applied(batch: Vec<Job>) -> bool {
 /// Answers every job of a committed batch. Returns whether outbox messages were committed.
 fn answer(batch: Vec<Job>, verdicts: Vec<Verdict>, stale: Vec<bool>) -> bool {
     let mut wrote_outbox = false;
+    let stale_at = stale.clone();
     for ((job, verdict), was_stale) in batch.into_iter().zip(verdicts).zip(stale) {
         match job {
             Job::Change(change, reply) => {
                 let result = match verdict {
                     Verdict::Answer(result) => result,
-                    Verdict::FollowEarlier(answer) => Ok(Committed::Replayed(answer)),
+                    Verdict::FollowEarlier(earlier, _) if stale_at[earlier] => Err(Error::Conflict),
+                    Verdict::FollowEarlier(_, answer) => Ok(Committed::Replayed(answer)),
                     Verdict::Write if was_stale => Err(Error::Conflict),
                     Verdict::Write => {
                         wrote_outbox |= !change.outbox.is_empty();

@@ -715,3 +715,101 @@ fn own_key(unique: &mut u64) -> String {
     *unique += 1;
     format!("own-{unique}")
 }
+
+/// A step on `case_ref` that read the case at `read` events, records the next event, and
+/// carries `key` (the same digest and operation whenever the key is the same).
+fn keyed_step(case_ref: &str, read: Option<u64>, key: &str) -> Change {
+    let sequence = read.unwrap_or(0) + 1;
+    let record = CaseRecord {
+        case_ref: case_ref.to_owned(),
+        case_kind: CaseKind::Readmission,
+        first_state: "GB".to_owned(),
+        second_state: "FR".to_owned(),
+        status: "SUBMITTED".to_owned(),
+        event_count: sequence,
+        created_at: 1_000,
+        updated_at: 1_000,
+        next_deadline_at: None,
+    };
+    Change {
+        idempotency: Some(IdempotencyRecord {
+            caller: "spiffe://accord/state/GB/gateway".to_owned(),
+            idempotency_key: key.to_owned(),
+            operation: "StartExamination".to_owned(),
+            request_digest: vec![7; 32],
+            response: vec![sequence as u8],
+            created_at: 1_000,
+            history_through: None,
+        }),
+        case: match read {
+            None => CaseWrite::Create(record),
+            Some(expected_event_count) => CaseWrite::Update {
+                record,
+                expected_event_count,
+            },
+        },
+        offer: None,
+        events: vec![EventRecord {
+            case_ref: case_ref.to_owned(),
+            sequence,
+            kind: "SUBMITTED".to_owned(),
+            acting_state: "GB".to_owned(),
+            occurred_at: 1_000,
+            idempotency_key: format!("event-{key}-{sequence}"),
+            envelope: vec![sequence as u8],
+        }],
+        outbox: Vec::new(),
+    }
+}
+
+/// Two changes under one key in one batch: the first read a case that has moved since, the
+/// second is the same request. The first is refused as stale and writes nothing; the second
+/// must not be answered with the first's response, which no commit holds, but refused with
+/// it, so that its caller reads again and decides afresh.
+#[test]
+fn a_change_that_follows_a_stale_one_under_its_key_is_refused_with_it() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        for fast_path in [false, true] {
+            let (_folder, mut connection) = writer(fast_path).await;
+            let case_ref = "RDM-GB-FR-00000000000000000000000001";
+            let (_, opened) = commit(
+                &mut connection,
+                &[Payload::Change(keyed_step(case_ref, None, "open"))],
+            )
+            .await;
+            assert!(matches!(
+                opened[..],
+                [Answer::Change(Ok(Committed::Applied))]
+            ));
+            let (_, answers) = commit(
+                &mut connection,
+                &[
+                    Payload::Change(keyed_step(case_ref, Some(0), "step")),
+                    Payload::Change(keyed_step(case_ref, Some(0), "step")),
+                ],
+            )
+            .await;
+            assert_eq!(
+                answers,
+                vec![
+                    Answer::Change(Err(Error::Conflict)),
+                    Answer::Change(Err(Error::Conflict)),
+                ],
+                "fast path: {fast_path}"
+            );
+            let (_, retried) = commit(
+                &mut connection,
+                &[Payload::Change(keyed_step(case_ref, Some(1), "step"))],
+            )
+            .await;
+            assert!(
+                matches!(retried[..], [Answer::Change(Ok(Committed::Applied))]),
+                "the key is free for the retry: {retried:?}"
+            );
+        }
+    });
+}
