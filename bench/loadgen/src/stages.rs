@@ -26,7 +26,7 @@ use std::time::Duration;
 use accord_domain::StateCode;
 use accord_domain::readmission::ReadmissionCase;
 use accord_node::app::readmission::Detail;
-use accord_node::app::{App, Backoff, Dispatcher, PartnerLink};
+use accord_node::app::{App, Backoff, Deliveries, Dispatcher, PartnerLink};
 use accord_node::clock::{Clock, SystemClock};
 use accord_node::convert::answers::stored_form;
 use accord_node::convert::command::{Answer, OpenReadmission};
@@ -138,7 +138,6 @@ pub async fn run(args: StagesArgs) -> anyhow::Result<()> {
         signer,
         vec![partner_link(&args, state)?],
         500,
-        Arc::new(partner_courier(&args, state)?),
     );
     let sample = app
         .open_readmission(&caller, open_request(&plan, usize::MAX, 0)?)
@@ -181,7 +180,16 @@ async fn lookup_stage(
 }
 
 async fn app_stage(args: &StagesArgs, app: &App, caller: &str, plan: &Arc<RequestPlan>) {
-    let stop_dispatcher = args.dispatcher.then(|| start_dispatcher(app));
+    let stop_dispatcher = match args.dispatcher {
+        true => match partner_courier(args, app.own_state()) {
+            Ok(courier) => Some(start_dispatcher(app, Arc::new(courier))),
+            Err(error) => {
+                eprintln!("loadgen stages: no courier for the dispatcher: {error:#}");
+                None
+            }
+        },
+        false => None,
+    };
     let (app, caller, plan) = (app.clone(), caller.to_owned(), plan.clone());
     let open: Operation = Arc::new(move |task, sequence| {
         let (app, caller) = (app.clone(), caller.clone());
@@ -293,7 +301,7 @@ fn partner_courier(args: &StagesArgs, own: StateCode) -> anyhow::Result<GrpcCour
 }
 
 /// Starts the node's dispatcher with its default settings; send `true` to stop it.
-fn start_dispatcher(app: &App) -> watch::Sender<bool> {
+fn start_dispatcher(app: &App, courier: Arc<GrpcCourier>) -> watch::Sender<bool> {
     let (stop, stopped) = watch::channel(false);
     let dispatcher = Dispatcher {
         backoff: Backoff {
@@ -304,7 +312,14 @@ fn start_dispatcher(app: &App) -> watch::Sender<bool> {
         max_in_flight: 64,
         attempt_timeout: Duration::from_secs(10),
     };
-    tokio::spawn(dispatcher.run(app.clone(), app.store().outbox_written(), stopped));
+    let deliveries = Deliveries::new(
+        app.own_state(),
+        app.store().clone(),
+        Arc::new(SystemClock),
+        app.partner_states(),
+        courier,
+    );
+    tokio::spawn(dispatcher.run(deliveries, app.store().outbox_written(), stopped));
     stop
 }
 

@@ -21,7 +21,7 @@ use accord_trust::{
 use tokio::sync::watch;
 use tonic::server::NamedService;
 
-use crate::app::{App, Backoff, DeadlineSweeper, Dispatcher, PartnerLink};
+use crate::app::{App, Backoff, DeadlineSweeper, Deliveries, Dispatcher, PartnerLink};
 use crate::clock::Clock;
 use crate::config::NodeConfig;
 use crate::courier::GrpcCourier;
@@ -59,6 +59,8 @@ impl Error {
 pub struct Node {
     config: NodeConfig,
     app: App,
+    /// The outbox's delivery to partner nodes (the dispatcher's context).
+    deliveries: Deliveries,
     incoming: TlsIncoming,
     /// The CRL's earliest `nextUpdate`, watched while serving (`revocation`).
     crl_next_update: Option<Timestamp>,
@@ -131,6 +133,14 @@ impl Node {
         let store = Store::connect(&config.database_url, config.limits.database_connections)
             .await?
             .with_audit_cap(config.limits.audit_rows_per_caller_per_minute);
+        let partner_states = partners.iter().map(|partner| partner.state).collect();
+        let deliveries = Deliveries::new(
+            config.state,
+            store.clone(),
+            clock.clone(),
+            partner_states,
+            Arc::new(courier),
+        );
         let app = App::new(
             config.state,
             store,
@@ -138,11 +148,11 @@ impl Node {
             signer,
             partners,
             config.limits.page_size_max,
-            Arc::new(courier),
         );
         Ok(Self {
             config,
             app,
+            deliveries,
             incoming,
             crl_next_update,
         })
@@ -166,6 +176,7 @@ impl Node {
         let Self {
             config,
             app,
+            deliveries,
             incoming,
             crl_next_update,
         } = self;
@@ -180,7 +191,7 @@ impl Node {
             attempt_timeout: Duration::from_millis(config.delivery.attempt_timeout_ms),
         };
         let dispatcher_task = tokio::spawn(dispatcher.run(
-            app.clone(),
+            deliveries,
             app.store().outbox_written(),
             workers_stopped.clone(),
         ));

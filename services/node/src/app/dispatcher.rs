@@ -25,7 +25,10 @@ use std::pin::Pin;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
-use super::App;
+use accord_domain::{StateCode, Timestamp};
+
+use crate::clock::Clock;
+use crate::store::Store;
 use crate::store::{Channel, DeliveryContent, DeliveryOutcome, PendingDelivery};
 
 /// Exponential back-off with a ceiling and jitter.
@@ -60,6 +63,56 @@ fn jitter(seed: u64) -> u64 {
     hasher.finish()
 }
 
+/// What the dispatcher needs, and nothing more: this node's state, the store's outbox, the
+/// clock, the partners it may send to, and the courier that carries messages to them.
+#[derive(Clone)]
+pub struct Deliveries {
+    own_state: StateCode,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    partners: Arc<[StateCode]>,
+    courier: Arc<dyn Courier>,
+}
+
+impl Deliveries {
+    /// The deliveries of `own_state`'s node to `partners`.
+    pub fn new(
+        own_state: StateCode,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        partners: Vec<StateCode>,
+        courier: Arc<dyn Courier>,
+    ) -> Self {
+        Self {
+            own_state,
+            store,
+            clock,
+            partners: partners.into(),
+            courier,
+        }
+    }
+
+    fn own_state(&self) -> StateCode {
+        self.own_state
+    }
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn partner_states(&self) -> impl Iterator<Item = StateCode> + '_ {
+        self.partners.iter().copied()
+    }
+
+    fn courier(&self) -> &dyn Courier {
+        self.courier.as_ref()
+    }
+}
+
 /// The dispatcher's settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Dispatcher {
@@ -75,7 +128,12 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Delivers until `shutdown` turns true; in-flight deliveries finish first.
-    pub async fn run(self, app: App, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(
+        self,
+        app: Deliveries,
+        wake: Arc<Notify>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let slots = Arc::new(Semaphore::new(self.max_in_flight));
         let mut links = Links::default();
         loop {
@@ -109,7 +167,7 @@ impl Dispatcher {
     /// configured as a partner stay pending, for operators.)
     async fn deliver_due(
         &self,
-        app: &App,
+        app: &Deliveries,
         slots: &Arc<Semaphore>,
         links: &mut Links,
         now: i64,
@@ -164,7 +222,7 @@ impl Dispatcher {
     /// `link_failures` counts the link's consecutive failures before this attempt.
     async fn attempt(
         &self,
-        app: &App,
+        app: &Deliveries,
         message: PendingDelivery,
         link_failures: u32,
     ) -> (String, Verdict) {
@@ -215,7 +273,7 @@ impl Dispatcher {
     /// The partner could not be reached: the link backs off, and the message waits with it.
     fn link_down(
         &self,
-        app: &App,
+        app: &Deliveries,
         message: &PendingDelivery,
         attempts: u32,
         link_failures: u32,
@@ -235,7 +293,7 @@ impl Dispatcher {
     }
 
     /// When to try again after `failures` consecutive failures (jittered per message).
-    fn retry_at(&self, app: &App, failures: u32, message: &PendingDelivery) -> i64 {
+    fn retry_at(&self, app: &Deliveries, failures: u32, message: &PendingDelivery) -> i64 {
         let seed = u64::try_from(message.id).unwrap_or(0) ^ u64::from(failures);
         let delay = self.backoff.delay(failures, seed);
         app.now()
@@ -308,7 +366,7 @@ impl Links {
 
     /// The configured partners that may be sent to at `now`: those whose link is not
     /// backing off.
-    fn sendable(&self, app: &App, now: i64) -> Vec<String> {
+    fn sendable(&self, app: &Deliveries, now: i64) -> Vec<String> {
         app.partner_states()
             .map(|state| state.to_string())
             .filter(|destination| {

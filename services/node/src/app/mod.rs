@@ -1,8 +1,8 @@
 //! The node's use cases, over the domain core and the store.
 //!
 //! [`App`] holds what every use case needs: this node's state, the store, the clock, the
-//! state's event-signing key, what it knows of its partners, and the courier that carries
-//! its messages to them. Use cases take already authenticated callers (the `grpc` layer
+//! state's event-signing key and what it knows of its partners. The outbox's delivery has
+//! its own, smaller context ([`Deliveries`]): it needs no key and no use case. Use cases take already authenticated callers (the `grpc` layer
 //! reads identities from certificates) and decide authorization themselves, before
 //! validation and before any storage. They take commands and give answers in the domain's
 //! terms (`convert::command`); a signed event travels through them as an envelope
@@ -31,7 +31,7 @@ use accord_trust::{EventSigningKey, EventVerifyingKey, PeerIdentity};
 use sha2::{Digest, Sha256};
 
 pub use deadlines::DeadlineSweeper;
-pub use dispatcher::{Backoff, Courier, Dispatcher, Parcel, Refusal, Route};
+pub use dispatcher::{Backoff, Courier, Deliveries, Dispatcher, Parcel, Refusal, Route};
 pub use error::{Error, Precondition};
 
 use crate::clock::Clock;
@@ -67,7 +67,6 @@ struct Inner {
     signer: EventSigningKey,
     partners: HashMap<StateCode, PartnerLink>,
     page_size_max: u32,
-    courier: Arc<dyn Courier>,
 }
 
 impl App {
@@ -79,7 +78,6 @@ impl App {
         signer: EventSigningKey,
         partners: Vec<PartnerLink>,
         page_size_max: u32,
-        courier: Arc<dyn Courier>,
     ) -> Self {
         let partners = partners
             .into_iter()
@@ -93,7 +91,6 @@ impl App {
                 signer,
                 partners,
                 page_size_max,
-                courier,
             }),
         }
     }
@@ -117,18 +114,13 @@ impl App {
     }
 
     /// The configured partner states.
-    pub(crate) fn partner_states(&self) -> impl Iterator<Item = StateCode> + '_ {
-        self.inner.partners.keys().copied()
+    pub fn partner_states(&self) -> Vec<StateCode> {
+        self.inner.partners.keys().copied().collect()
     }
 
     /// The most records or events one page holds.
     pub(crate) fn page_size_max(&self) -> u32 {
         self.inner.page_size_max
-    }
-
-    /// The courier that carries messages to partner nodes.
-    pub(crate) fn courier(&self) -> &dyn Courier {
-        self.inner.courier.as_ref()
     }
 
     /// The event-signing key of `partner`'s node; a state that is no partner is refused.
