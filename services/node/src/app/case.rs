@@ -37,8 +37,7 @@ pub(crate) trait CaseType: Answered {
     fn refusal(error: &Self::Error, subject: &str) -> Error;
 
     /// A refusal of the domain of a caseworker's step on the stored record `loaded`.
-    fn step_refusal(loaded: &Loaded<Self>, error: &Self::Error, subject: &str) -> Error {
-        let _ = loaded;
+    fn step_refusal(_loaded: &Loaded<Self>, error: &Self::Error, subject: &str) -> Error {
         Self::refusal(error, subject)
     }
 
