@@ -460,7 +460,7 @@ impl<'a> Parcel<'a> {
 }
 
 /// Carries a due message to a partner's node: the transport the dispatcher sends through
-/// (the node's gRPC clients, `grpc::courier`).
+/// (the node's gRPC clients, `crate::courier`).
 pub trait Courier: Send + Sync + 'static {
     /// Delivers `parcel` to its destination.
     fn deliver<'a>(
