@@ -21,8 +21,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// The files under `services/node/src/app/` (paths relative to `app/`) that may name wire
-/// types. The envelope signs and verifies the wire bytes of an event, so it is the one place
-/// in `app` that must; once it moves to `convert/envelope.rs` this list should be empty.
+/// types: none. The envelope, the one place that handles signed wire bytes, lives in
+/// `convert/envelope.rs`, and the courier that sends them beside `grpc/`.
 const WIRE_TYPES_ALLOWED_IN_APP: &[&str] = &[];
 
 /// Paths that name a wire type: the generated protocol crate (imported as `pb`), prost, and
