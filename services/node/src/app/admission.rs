@@ -63,21 +63,10 @@ impl CaseType for AdmissionCase {
         let app = app.clone();
         let case_ref = case_ref.clone();
         async move {
-            let Some(first) = app
-                .store()
-                .events_through(&case_ref.to_string(), 1)
-                .await?
-                .pop()
-            else {
-                return Ok(None);
-            };
-            let offer_ref = convert::stored_nomination_offer(&first.envelope).ok_or_else(|| {
-                Error::Internal(format!("{case_ref} does not start with NOMINATED"))
-            })?;
-            let regime = app.offer_regime(&offer_ref).await?.ok_or_else(|| {
-                Error::Internal(format!("{case_ref}'s offer {offer_ref} is missing"))
-            })?;
-            app.load_as(&case_ref, Some(regime)).await
+            match app.admission_regime(&case_ref).await? {
+                Some(regime) => app.load_as(&case_ref, Some(regime)).await,
+                None => Ok(None),
+            }
         }
     }
 
@@ -349,6 +338,27 @@ impl App {
         .await
     }
 
+    /// The regime an admission case's events are read under: its offer's, named by the
+    /// case's first (NOMINATED) event; `None` when this node holds no such case. Reads the
+    /// first event and the offer's, not the case's history.
+    async fn admission_regime(&self, case_ref: &CaseRef) -> Result<Option<Regime>, Error> {
+        let Some(first) = self
+            .store()
+            .events_through(&case_ref.to_string(), 1)
+            .await?
+            .pop()
+        else {
+            return Ok(None);
+        };
+        let offer_ref = convert::stored_nomination_offer(&first.envelope)
+            .ok_or_else(|| Error::Internal(format!("{case_ref} does not start with NOMINATED")))?;
+        let regime = self
+            .offer_regime(&offer_ref)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("{case_ref}'s offer {offer_ref} is missing")))?;
+        Ok(Some(regime))
+    }
+
     /// The regime a delivered event of `case_ref` is read under: its offer's, named by the
     /// event itself when it is the nomination, or by the case this node holds.
     async fn delivered_regime(
@@ -369,8 +379,8 @@ impl App {
                 )
             });
         }
-        match AdmissionCase::load(self, case_ref).await? {
-            Some(loaded) => Ok(loaded.case.profile().regime),
+        match self.admission_regime(case_ref).await? {
+            Some(regime) => Ok(regime),
             None => Err(Error::precondition(
                 Precondition::SequenceGap,
                 case_ref.to_string(),

@@ -341,16 +341,11 @@ pub fn list_admissions(
         &message.counterpart_state,
     );
     let admitting = role(&mut violations, message.role);
-    let mut statuses = Vec::new();
-    for (index, value) in message.statuses.iter().enumerate() {
-        match convert::admission_status_from_wire(*value) {
-            Some(status) => statuses.push(status),
-            None => violations.add(
-                format!("statuses[{index}]"),
-                format!("{value} is not a known status"),
-            ),
-        }
-    }
+    let statuses = fields::statuses(
+        &mut violations,
+        &message.statuses,
+        convert::admission_status_from_wire,
+    );
     let offer_ref = if message.offer_ref.is_empty() {
         None
     } else {

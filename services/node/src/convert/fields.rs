@@ -200,3 +200,23 @@ pub fn after_sequence(violations: &mut Violations, after_sequence: u64, page_tok
         }
     }
 }
+
+/// A list's status filter: each wire value as `from_wire` reads it; an unknown value is a
+/// violation named by its index.
+pub fn statuses<T>(
+    violations: &mut Violations,
+    values: &[i32],
+    from_wire: impl Fn(i32) -> Option<T>,
+) -> Vec<T> {
+    let mut statuses = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        match from_wire(*value) {
+            Some(status) => statuses.push(status),
+            None => violations.add(
+                format!("statuses[{index}]"),
+                format!("{value} is not a known status"),
+            ),
+        }
+    }
+    statuses
+}

@@ -186,16 +186,11 @@ pub fn list_offers(
         &message.counterpart_state,
     );
     let admitting = role(&mut violations, message.role);
-    let mut statuses = Vec::new();
-    for (index, value) in message.statuses.iter().enumerate() {
-        match convert::offer_status_code_from_wire(*value) {
-            Some(code) => statuses.push(code),
-            None => violations.add(
-                format!("statuses[{index}]"),
-                format!("{value} is not a known status"),
-            ),
-        }
-    }
+    let statuses = fields::statuses(
+        &mut violations,
+        &message.statuses,
+        convert::offer_status_code_from_wire,
+    );
     let after = fields::list_page_token(&mut violations, &message.page_token, CaseKind::Offer);
     violations.finish()?;
     Ok(ListQuery {

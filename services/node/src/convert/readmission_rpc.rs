@@ -127,29 +127,26 @@ pub fn decide(
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
     use pb::decide_readmission_request::Decision;
+    let decided = match &message.decision {
+        Some(Decision::Accept(acceptance)) => Decided::Accept(&acceptance.note),
+        Some(Decision::Reject(refusal)) => Decided::Reject(refusal),
+        None => Decided::Missing,
+    };
     step(
         context,
         &message.idempotency_key,
         &message.case_ref,
-        |violations| match &message.decision {
-            Some(Decision::Accept(acceptance)) => {
-                note(violations, "accept.note", &acceptance.note);
-                Some((ReadmissionEventKind::Accepted, None))
-            }
-            Some(Decision::Reject(refusal)) => {
-                let (reasons, detailed_reasons) = rejection(violations, "reject", refusal);
-                Some((
-                    ReadmissionEventKind::Rejected {
-                        reasons,
-                        detailed_reasons: detailed_reasons?,
-                    },
-                    Some(Detail::Rejected(refusal.clone())),
-                ))
-            }
-            None => {
-                violations.add("decision", "is required: accept or reject");
-                None
-            }
+        |violations| {
+            decision(
+                violations,
+                decided,
+                ReadmissionEventKind::Accepted,
+                |reasons, detailed_reasons| ReadmissionEventKind::Rejected {
+                    reasons,
+                    detailed_reasons,
+                },
+                Detail::Rejected,
+            )
         },
     )
 }
@@ -239,29 +236,26 @@ pub fn decide_re_examination(
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
     use pb::decide_re_examination_request::Decision;
+    let decided = match &message.decision {
+        Some(Decision::Accept(acceptance)) => Decided::Accept(&acceptance.note),
+        Some(Decision::Reject(refusal)) => Decided::Reject(refusal),
+        None => Decided::Missing,
+    };
     step(
         context,
         &message.idempotency_key,
         &message.case_ref,
-        |violations| match &message.decision {
-            Some(Decision::Accept(acceptance)) => {
-                note(violations, "accept.note", &acceptance.note);
-                Some((ReadmissionEventKind::AcceptedOnReExamination, None))
-            }
-            Some(Decision::Reject(refusal)) => {
-                let (reasons, detailed_reasons) = rejection(violations, "reject", refusal);
-                Some((
-                    ReadmissionEventKind::RejectedFinal {
-                        reasons,
-                        detailed_reasons: detailed_reasons?,
-                    },
-                    Some(Detail::ReExaminationRejected(refusal.clone())),
-                ))
-            }
-            None => {
-                violations.add("decision", "is required: accept or reject");
-                None
-            }
+        |violations| {
+            decision(
+                violations,
+                decided,
+                ReadmissionEventKind::AcceptedOnReExamination,
+                |reasons, detailed_reasons| ReadmissionEventKind::RejectedFinal {
+                    reasons,
+                    detailed_reasons,
+                },
+                Detail::ReExaminationRejected,
+            )
         },
     )
 }
@@ -566,16 +560,11 @@ pub fn list(
         &message.counterpart_state,
     );
     known_enum::<pb::ReadmissionRole>(&mut violations, "role", message.role, false);
-    let mut statuses = Vec::new();
-    for (index, value) in message.statuses.iter().enumerate() {
-        match convert::status_from_wire(*value) {
-            Some(status) => statuses.push(status),
-            None => violations.add(
-                format!("statuses[{index}]"),
-                format!("{value} is not a known status"),
-            ),
-        }
-    }
+    let statuses = fields::statuses(
+        &mut violations,
+        &message.statuses,
+        convert::status_from_wire,
+    );
     if statuses.len() > 1 {
         violations.add(
             "statuses",
@@ -620,6 +609,45 @@ pub fn history(
         message.page_size,
         &message.page_token,
     )
+}
+
+/// R's decision as both decision requests carry it.
+#[derive(Clone, Copy)]
+enum Decided<'a> {
+    /// Accept, with an optional note.
+    Accept(&'a str),
+    /// Reject, with reasons.
+    Reject(&'a pb::ReadmissionRejection),
+    /// Neither: the oneof is unset.
+    Missing,
+}
+
+/// The step of a decision: `accepted`, or the rejection `rejected` builds, with the wire
+/// detail `detail` carries.
+fn decision(
+    violations: &mut Violations,
+    decided: Decided<'_>,
+    accepted: ReadmissionEventKind,
+    rejected: impl FnOnce(Vec<ReadmissionReason>, FreeText) -> ReadmissionEventKind,
+    detail: impl FnOnce(pb::ReadmissionRejection) -> Detail,
+) -> Built {
+    match decided {
+        Decided::Accept(accept_note) => {
+            note(violations, "accept.note", accept_note);
+            Some((accepted, None))
+        }
+        Decided::Reject(refusal) => {
+            let (reasons, detailed_reasons) = rejection(violations, "reject", refusal);
+            Some((
+                rejected(reasons, detailed_reasons?),
+                Some(detail(refusal.clone())),
+            ))
+        }
+        Decided::Missing => {
+            violations.add("decision", "is required: accept or reject");
+            None
+        }
+    }
 }
 
 fn rejection(
