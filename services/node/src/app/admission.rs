@@ -19,10 +19,11 @@ use accord_domain::reason::OfferPauseReason;
 use accord_domain::regime::RegimeProfile;
 use accord_domain::{Actor, CaseKind, CaseRef, Lifecycle, Regime, StateCode, Timestamp};
 
+use super::agreement::check_data_flow;
 use super::case::{CaseType, Loaded, event_record};
 use super::idempotency::Asked;
 use super::offer::offer_error;
-use super::{App, Error, Precondition, not_before};
+use super::{Cases, Core, Deadlines, Error, Precondition, not_before};
 use crate::convert::admission as convert;
 use crate::convert::command::{
     AdmissionFilter, Answer, EventPage, EventPageRequest, ListQuery, NominateCandidate, Receipt,
@@ -57,14 +58,14 @@ impl CaseType for AdmissionCase {
     }
 
     fn load(
-        app: &App,
+        core: &Core,
         case_ref: &CaseRef,
     ) -> impl Future<Output = Result<Option<Loaded<Self>>, Error>> + Send {
-        let app = app.clone();
+        let core = core.clone();
         let case_ref = case_ref.clone();
         async move {
-            match app.admission_regime(&case_ref).await? {
-                Some(regime) => app.load_as(&case_ref, Some(regime)).await,
+            match core.admission_regime(&case_ref).await? {
+                Some(regime) => core.load_as(&case_ref, Some(regime)).await,
                 None => Ok(None),
             }
         }
@@ -84,9 +85,14 @@ impl CaseType for AdmissionCase {
     }
 }
 
-super::case::served!(AdmissionCase, admission_step, deliver_admission_event);
+super::case::served!(
+    AdmissionCase,
+    cases,
+    admission_step,
+    deliver_admission_event
+);
 
-impl App {
+impl Cases {
     /// Nominates a candidate: A records the offer's SLOT_CLAIMED and the new case's
     /// NOMINATED in one transaction and queues both for O's node, the offer event first.
     pub async fn nominate_candidate(
@@ -98,10 +104,11 @@ impl App {
             caller,
             key: &request.key,
         };
-        self.replay_or_attempt(&request.offer_ref, asked, || {
-            self.try_nominate(asked, &request)
-        })
-        .await
+        self.core
+            .replay_or_attempt(&request.offer_ref, asked, || {
+                self.try_nominate(asked, &request)
+            })
+            .await
     }
 
     async fn try_nominate(
@@ -109,9 +116,10 @@ impl App {
         asked: Asked<'_>,
         request: &NominateCandidate<Detail>,
     ) -> Result<Answer<AdmissionCase>, Error> {
-        let own = self.own_state();
+        let own = self.core.own_state();
         let offer_ref = &request.offer_ref;
         let loaded = self
+            .core
             .load_offer(offer_ref)
             .await?
             .ok_or_else(|| Error::NotFound(offer_ref.to_string()))?;
@@ -124,12 +132,12 @@ impl App {
         }
         let profile = loaded.case.regime().profile();
         self.check_nomination_agreement(origin, &profile)?;
-        let now = not_before(self.now(), loaded.case.last_event_at());
+        let now = not_before(self.core.now(), loaded.case.last_event_at());
         if let Some(refusal) = self.pause_for_parity(&loaded, &profile, now).await? {
             return Err(refusal);
         }
         let case_ref = CaseRef::new(CaseKind::Admission, own, origin, &super::new_case_id(now))
-            .map_err(|error| Error::Internal(format!("case reference: {error}")))?;
+            .map_err(|error| Error::internal("making a case reference", error))?;
         let nomination = AdmissionCase::nominate(
             case_ref.clone(),
             &loaded.case,
@@ -139,28 +147,30 @@ impl App {
         )
         .map_err(|error| admission_error(&error, &offer_ref.to_string()))?;
         let claim_detail = convert::offer_detail(&nomination.offer_event.kind);
-        let claim: Signed<Offer> = self.seal(
+        let claim: Signed<Offer> = self.core.seal(
             nomination.offer_event,
             &format!("claim:{case_ref}"),
             claim_detail,
         );
-        let nominated: Signed<AdmissionCase> = self.seal(
+        let nominated: Signed<AdmissionCase> = self.core.seal(
             nomination.case_event,
             request.key.idempotency_key.as_str(),
             Some(request.nomination.clone()),
         );
-        let pending = self.pending_count(offer_ref).await?.saturating_add(2);
+        let pending = self.core.pending_count(offer_ref).await?.saturating_add(2);
         let change = Change {
             idempotency: None,
-            case: CaseWrite::Create(self.summary(&nomination.case, now.as_millis())),
+            case: CaseWrite::Create(self.core.summary(&nomination.case, now.as_millis())),
             offer: Some(SummaryUpdate {
-                record: self.summary(&nomination.offer, loaded.summary.created_at),
+                record: self
+                    .core
+                    .summary(&nomination.offer, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
             }),
             events: vec![event_record(&claim), event_record(&nominated)],
             outbox: vec![
-                self.outbox(&claim, origin, offer_ref),
-                self.outbox(&nominated, origin, offer_ref),
+                self.core.outbox(&claim, origin, offer_ref),
+                self.core.outbox(&nominated, origin, offer_ref),
             ],
         };
         let answer = Answer {
@@ -170,10 +180,10 @@ impl App {
             admitted: 0,
         };
         let change = Change {
-            idempotency: Some(self.answer_record(asked, &answer)),
+            idempotency: Some(self.core.answer_record(asked, &answer)),
             ..change
         };
-        self.commit_answer(change, answer).await
+        self.core.commit_answer(change, answer).await
     }
 
     /// A nominates only for a partner, and only where the person may travel from A to O.
@@ -182,10 +192,11 @@ impl App {
         origin: StateCode,
         profile: &RegimeProfile,
     ) -> Result<(), Error> {
-        let own = self.own_state();
+        let own = self.core.own_state();
         let subject = origin.to_string();
-        self.check_agreement(origin, profile.regime, &subject)?;
-        self.check_data_flow(profile.regime, (own, origin), &subject, || {
+        self.partners
+            .check_agreement(origin, profile.regime, &subject)?;
+        check_data_flow(profile.regime, (own, origin), &subject, || {
             format!(
                 "under {} no personal data may flow from {own} to {origin}, so {own} cannot nominate people in {origin}",
                 profile.regime.code()
@@ -201,17 +212,17 @@ impl App {
         profile: &RegimeProfile,
         now: Timestamp,
     ) -> Result<Option<Error>, Error> {
-        let own = self.own_state();
+        let own = self.core.own_state();
         let offer = &loaded.case;
         let origin = offer.origin();
-        let limit = self.partner_parity_limit(origin);
+        let limit = self.partners.parity_limit(origin);
         let Some(limit) = limit.filter(|_| profile.parity_refusal_allowed) else {
             return Ok(None);
         };
         if offer.status() != domain::OfferStatus::Open {
             return Ok(None);
         }
-        let credit = self.pair_ledger(origin).await?.credit(own, origin);
+        let credit = self.core.pair_ledger(origin).await?.credit(own, origin);
         if !parity::offer_should_pause(credit, limit) {
             return Ok(None);
         }
@@ -224,15 +235,15 @@ impl App {
             .map_err(|error| offer_error(&error, &offer_ref.to_string()))?;
         let key = format!("parity-pause:{offer_ref}:{}", event.sequence);
         let detail = convert::offer_detail(&event.kind);
-        let signed: Signed<Offer> = self.seal(event, &key, detail);
+        let signed: Signed<Offer> = self.core.seal(event, &key, detail);
         let change = Change {
             idempotency: None,
-            case: loaded.update(self, &paused),
+            case: loaded.update(&self.core, &paused),
             offer: None,
             events: vec![event_record(&signed)],
-            outbox: vec![self.outbox(&signed, origin, offer_ref)],
+            outbox: vec![self.core.outbox(&signed, origin, offer_ref)],
         };
-        self.store().commit(change).await?;
+        self.core.store().commit(change).await?;
         tracing::info!(%offer_ref, credit, limit = limit.0, "offer paused by the parity guard");
         Ok(Some(Error::precondition(
             Precondition::OfferNotAvailable,
@@ -250,15 +261,213 @@ impl App {
         caller: &str,
         step: Step<AdmissionCase>,
     ) -> Result<Answer<AdmissionCase>, Error> {
-        self.step(
-            caller,
-            &step,
-            |loaded, after, step| completed_detail(&loaded.case, after, step),
-            |answer, change| self.with_release(answer, change),
-        )
-        .await
+        self.core
+            .step(
+                caller,
+                &step,
+                |loaded, after, step| completed_detail(&loaded.case, after, step),
+                |answer, change| self.core.with_release(answer, change),
+            )
+            .await
     }
 
+    /// Receives a partner's signed admission event. Idempotent: the same event again is
+    /// acknowledged as already delivered; another event under the same key is `KeyReused`.
+    pub async fn deliver_admission_event(
+        &self,
+        partner: StateCode,
+        wire: WireEvent,
+    ) -> Result<Receipt, Error> {
+        let header = <AdmissionCase as Wire>::header(&wire);
+        let case_ref = self.core.check_delivery::<AdmissionCase>(
+            partner,
+            header.case_ref,
+            header.acting_state,
+        )?;
+        let regime = self.delivered_regime(&case_ref, &wire).await?;
+        let key = self.partners.key(partner)?;
+        let signed = Signed::<AdmissionCase>::verified(wire, Some(regime), &key)?;
+        let signed = &signed;
+        self.core
+            .receive(
+                partner,
+                signed,
+                || self.receive_nomination(partner, signed),
+                |loaded| self.core.continue_with(loaded, signed),
+            )
+            .await
+    }
+
+    /// The regime a delivered event of `case_ref` is read under: its offer's, named by the
+    /// event itself when it is the nomination, or by the case this node holds.
+    async fn delivered_regime(
+        &self,
+        case_ref: &CaseRef,
+        wire: &WireEvent,
+    ) -> Result<Regime, Error> {
+        if let Some(offer_text) = convert::nominated_offer(wire) {
+            let offer_ref = CaseRef::parse(offer_text)
+                .map_err(|error| Error::invalid("event.nominated.offer_ref", error.to_string()))?;
+            return self.core.offer_regime(&offer_ref).await?.ok_or_else(|| {
+                Error::precondition(
+                    Precondition::SequenceGap,
+                    offer_ref.to_string(),
+                    format!(
+                        "SEQUENCE_GAP: offer {offer_ref} is unknown here; deliver its events first"
+                    ),
+                )
+            });
+        }
+        match self.core.admission_regime(case_ref).await? {
+            Some(regime) => Ok(regime),
+            None => Err(Error::precondition(
+                Precondition::SequenceGap,
+                case_ref.to_string(),
+                format!(
+                    "SEQUENCE_GAP: {case_ref} is unknown here; deliver its NOMINATED event (sequence 1) first"
+                ),
+            )),
+        }
+    }
+
+    /// O receives A's nomination: the case starts on O's node under the offer O holds.
+    async fn receive_nomination(
+        &self,
+        partner: StateCode,
+        signed: &Signed<AdmissionCase>,
+    ) -> Result<Receipt, Error> {
+        let own = self.core.own_state();
+        let event = signed.event();
+        let case_ref = &event.case_ref;
+        let AdmissionEventKind::Nominated { offer, regime } = &event.kind else {
+            return Err(Error::precondition(
+                Precondition::SequenceGap,
+                case_ref.to_string(),
+                format!(
+                    "SEQUENCE_GAP: {case_ref} is unknown here; deliver its NOMINATED event (sequence 1) first"
+                ),
+            ));
+        };
+        let same_pair = offer.kind() == CaseKind::Offer
+            && offer.first_state() == case_ref.first_state()
+            && offer.second_state() == case_ref.second_state();
+        if !same_pair {
+            return Err(Error::invalid(
+                "event.nominated.offer_ref",
+                format!("{offer} is not an offer of {case_ref}'s pair"),
+            ));
+        }
+        if case_ref.first_state() != partner || event.sequence != 1 {
+            return Err(Error::invalid(
+                "event.sequence",
+                "a case starts with the admitting state's NOMINATED at sequence 1",
+            ));
+        }
+        let subject = case_ref.to_string();
+        self.partners.check_agreement(partner, *regime, &subject)?;
+        check_data_flow(*regime, (partner, own), &subject, || {
+            format!(
+                "under {} no personal data may flow from {partner} to {own}",
+                regime.code()
+            )
+        })?;
+        let case = <AdmissionCase as Lifecycle>::begin(event)
+            .map_err(|error| admission_error(&error, &subject))?;
+        let receipt_time = self.core.now();
+        let change = Change {
+            idempotency: None,
+            case: CaseWrite::Create(self.core.summary(&case, receipt_time.as_millis())),
+            offer: None,
+            events: vec![event_record(signed)],
+            outbox: Vec::new(),
+        };
+        self.core.store().commit(change).await?;
+        Ok(Receipt {
+            receipt_time,
+            already_delivered: false,
+        })
+    }
+
+    /// A case with its person and full history, for either party's gateway.
+    pub async fn get_admission(&self, case_ref: &CaseRef) -> Result<Answer<AdmissionCase>, Error> {
+        let loaded = AdmissionCase::load(&self.core, case_ref)
+            .await?
+            .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
+        let offer_ref = loaded.case.offer_ref().clone();
+        self.core
+            .answer_of(Some(loaded), case_ref, &offer_ref)
+            .await
+    }
+
+    /// A page of the signed history of a case.
+    pub async fn admission_events(
+        &self,
+        case_ref: &CaseRef,
+        page: EventPageRequest,
+    ) -> Result<EventPage<Signed<AdmissionCase>>, Error> {
+        let loaded = AdmissionCase::load(&self.core, case_ref)
+            .await?
+            .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
+        Ok(self.core.event_page(loaded.history, page))
+    }
+
+    /// A page of cases, newest first (`Store::list_cases`).
+    pub async fn list_admissions(
+        &self,
+        query: ListQuery<AdmissionFilter>,
+    ) -> Result<RecordPage<AdmissionCase>, Error> {
+        let own = self.core.own_state();
+        let filter = &query.filter;
+        let store_filter = CaseFilter {
+            case_kind: CaseKind::Admission,
+            counterpart: filter.counterpart.map(|state| state.to_string()),
+            status: match filter.statuses.as_slice() {
+                [only] => Some(only.code().to_owned()),
+                _ => None,
+            },
+        };
+        let keep = |summary: &crate::store::CaseRecord| {
+            let role_matches = filter
+                .admitting
+                .is_none_or(|admitting| (summary.first_state == own.as_str()) == admitting);
+            let status_matches = filter.statuses.is_empty()
+                || filter
+                    .statuses
+                    .iter()
+                    .any(|status| status.code() == summary.status);
+            let recent = filter
+                .updated_since
+                .is_none_or(|since| summary.updated_at >= since.as_millis());
+            role_matches && status_matches && recent
+        };
+        let after = query.after.as_deref();
+        self.core
+            .list_records(
+                store_filter,
+                after,
+                query.page_size,
+                keep,
+                |loaded: Loaded<AdmissionCase>| async move {
+                    let offer_ref = loaded.case.offer_ref().clone();
+                    if filter
+                        .offer_ref
+                        .as_ref()
+                        .is_some_and(|wanted| *wanted != offer_ref)
+                    {
+                        return Ok(None);
+                    }
+                    let case_ref = loaded.case.case_ref().clone();
+                    self.core
+                        .answer_of(Some(loaded), &case_ref, &offer_ref)
+                        .await
+                        .map(Some)
+                },
+            )
+            .await
+    }
+}
+
+impl Core {
     /// Adds to a case event's change the offer's SLOT_RELEASED when the case ended without
     /// an admission, and the answer's count of pending messages under the offer.
     async fn with_release(
@@ -296,7 +505,7 @@ impl App {
     ) -> Result<(Signed<Offer>, SummaryUpdate), Error> {
         let offer_ref = case.offer_ref();
         let loaded = self.load_offer(offer_ref).await?.ok_or_else(|| {
-            Error::Internal(format!("{offer_ref} of {} vanished", case.case_ref()))
+            Error::inconsistent(format!("{offer_ref} of {} vanished", case.case_ref()))
         })?;
         let release = OfferEventKind::SlotReleased {
             admission: case.case_ref().clone(),
@@ -315,29 +524,6 @@ impl App {
         Ok((self.seal(event, &key, detail), summary))
     }
 
-    /// Receives a partner's signed admission event. Idempotent: the same event again is
-    /// acknowledged as already delivered; another event under the same key is `KeyReused`.
-    pub async fn deliver_admission_event(
-        &self,
-        partner: StateCode,
-        wire: WireEvent,
-    ) -> Result<Receipt, Error> {
-        let header = <AdmissionCase as Wire>::header(&wire);
-        let case_ref =
-            self.check_delivery::<AdmissionCase>(partner, header.case_ref, header.acting_state)?;
-        let regime = self.delivered_regime(&case_ref, &wire).await?;
-        let key = self.partner_key(partner)?;
-        let signed = Signed::<AdmissionCase>::verified(wire, Some(regime), &key)?;
-        let signed = &signed;
-        self.receive(
-            partner,
-            signed,
-            || self.receive_nomination(partner, signed),
-            |loaded| self.continue_with(loaded, signed),
-        )
-        .await
-    }
-
     /// The regime an admission case's events are read under: its offer's, named by the
     /// case's first (NOMINATED) event; `None` when this node holds no such case. Reads the
     /// first event and the offer's, not the case's history.
@@ -350,145 +536,55 @@ impl App {
         else {
             return Ok(None);
         };
-        let offer_ref = convert::stored_nomination_offer(&first.envelope)
-            .ok_or_else(|| Error::Internal(format!("{case_ref} does not start with NOMINATED")))?;
-        let regime = self
-            .offer_regime(&offer_ref)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("{case_ref}'s offer {offer_ref} is missing")))?;
+        let offer_ref = convert::stored_nomination_offer(&first.envelope).ok_or_else(|| {
+            Error::inconsistent(format!("{case_ref} does not start with NOMINATED"))
+        })?;
+        let regime = self.offer_regime(&offer_ref).await?.ok_or_else(|| {
+            Error::inconsistent(format!("{case_ref}'s offer {offer_ref} is missing"))
+        })?;
         Ok(Some(regime))
     }
+}
 
-    /// The regime a delivered event of `case_ref` is read under: its offer's, named by the
-    /// event itself when it is the nomination, or by the case this node holds.
-    async fn delivered_regime(
-        &self,
-        case_ref: &CaseRef,
-        wire: &WireEvent,
-    ) -> Result<Regime, Error> {
-        if let Some(offer_text) = convert::nominated_offer(wire) {
-            let offer_ref = CaseRef::parse(offer_text)
-                .map_err(|error| Error::invalid("event.nominated.offer_ref", error.to_string()))?;
-            return self.offer_regime(&offer_ref).await?.ok_or_else(|| {
-                Error::precondition(
-                    Precondition::SequenceGap,
-                    offer_ref.to_string(),
-                    format!(
-                        "SEQUENCE_GAP: offer {offer_ref} is unknown here; deliver its events first"
-                    ),
-                )
-            });
-        }
-        match self.admission_regime(case_ref).await? {
-            Some(regime) => Ok(regime),
-            None => Err(Error::precondition(
-                Precondition::SequenceGap,
-                case_ref.to_string(),
-                format!(
-                    "SEQUENCE_GAP: {case_ref} is unknown here; deliver its NOMINATED event (sequence 1) first"
-                ),
-            )),
-        }
-    }
-
-    /// O receives A's nomination: the case starts on O's node under the offer O holds.
-    async fn receive_nomination(
-        &self,
-        partner: StateCode,
-        signed: &Signed<AdmissionCase>,
-    ) -> Result<Receipt, Error> {
-        let own = self.own_state();
-        let event = signed.event();
-        let case_ref = &event.case_ref;
-        let AdmissionEventKind::Nominated { offer, regime } = &event.kind else {
-            return Err(Error::precondition(
-                Precondition::SequenceGap,
-                case_ref.to_string(),
-                format!(
-                    "SEQUENCE_GAP: {case_ref} is unknown here; deliver its NOMINATED event (sequence 1) first"
-                ),
-            ));
-        };
-        let same_pair = offer.kind() == CaseKind::Offer
-            && offer.first_state() == case_ref.first_state()
-            && offer.second_state() == case_ref.second_state();
-        if !same_pair {
-            return Err(Error::invalid(
-                "event.nominated.offer_ref",
-                format!("{offer} is not an offer of {case_ref}'s pair"),
-            ));
-        }
-        if case_ref.first_state() != partner || event.sequence != 1 {
-            return Err(Error::invalid(
-                "event.sequence",
-                "a case starts with the admitting state's NOMINATED at sequence 1",
-            ));
-        }
-        let subject = case_ref.to_string();
-        self.check_agreement(partner, *regime, &subject)?;
-        self.check_data_flow(*regime, (partner, own), &subject, || {
-            format!(
-                "under {} no personal data may flow from {partner} to {own}",
-                regime.code()
-            )
-        })?;
-        let case = <AdmissionCase as Lifecycle>::begin(event)
-            .map_err(|error| admission_error(&error, &subject))?;
-        let receipt_time = self.now();
-        let change = Change {
-            idempotency: None,
-            case: CaseWrite::Create(self.summary(&case, receipt_time.as_millis())),
-            offer: None,
-            events: vec![event_record(signed)],
-            outbox: Vec::new(),
-        };
-        self.store().commit(change).await?;
-        Ok(Receipt {
-            receipt_time,
-            already_delivered: false,
-        })
-    }
-
+impl Deadlines {
     /// Records the grant's lapse on `case_ref` when its visa has passed and this node is A's.
     /// Returns whether an event was recorded.
     pub(crate) async fn record_due_admission_deadline(
         &self,
         case_ref: &CaseRef,
     ) -> Result<bool, Error> {
-        let Some(loaded) = AdmissionCase::load(self, case_ref).await? else {
+        let Some(loaded) = AdmissionCase::load(&self.core, case_ref).await? else {
             return Ok(false);
         };
-        let due = deadline::admission_due(&loaded.case, self.now())
-            .filter(|due| due.actor.state() == self.own_state());
+        let due = deadline::admission_due(&loaded.case, self.core.now())
+            .filter(|due| due.actor.state() == self.core.own_state());
         let Some(due) = due else {
             // Not ours, or not due any more: refresh the summary's next deadline.
             let change = Change {
                 idempotency: None,
-                case: loaded.update(self, &loaded.case),
+                case: loaded.update(&self.core, &loaded.case),
                 offer: None,
                 events: Vec::new(),
                 outbox: Vec::new(),
             };
-            self.store().commit(change).await?;
+            self.core.store().commit(change).await?;
             return Ok(false);
         };
         let at = not_before(due.deadline.plus_millis(1), loaded.case.last_event_at());
         let (case, event) = loaded
             .case
             .record(due.actor, due.kind.clone(), at)
-            .map_err(|error| {
-                Error::Internal(format!("due event refused by the domain: {error}"))
-            })?;
+            .map_err(|error| Error::internal("recording a due deadline", error))?;
         let key = format!("deadline:{case_ref}:{}", event.kind.step().code());
         let detail = convert::grant_lapsed_detail(Some(due.deadline));
-        let signed: Signed<AdmissionCase> = self.seal(event, &key, Some(detail));
-        let partner = AdmissionCase::partner(&case, self.own_state());
+        let signed: Signed<AdmissionCase> = self.core.seal(event, &key, Some(detail));
+        let partner = AdmissionCase::partner(&case, self.core.own_state());
         let change = Change {
             idempotency: None,
-            case: loaded.update(self, &case),
+            case: loaded.update(&self.core, &case),
             offer: None,
             events: vec![event_record(&signed)],
-            outbox: vec![self.outbox(&signed, partner, case.offer_ref())],
+            outbox: vec![self.core.outbox(&signed, partner, case.offer_ref())],
         };
         let answer = Answer {
             case,
@@ -496,83 +592,9 @@ impl App {
             pending_deliveries: 0,
             admitted: 0,
         };
-        let (_, change) = self.with_release(answer, change).await?;
-        self.store().commit(change).await?;
+        let (_, change) = self.core.with_release(answer, change).await?;
+        self.core.store().commit(change).await?;
         Ok(true)
-    }
-
-    /// A case with its person and full history, for either party's gateway.
-    pub async fn get_admission(&self, case_ref: &CaseRef) -> Result<Answer<AdmissionCase>, Error> {
-        let loaded = AdmissionCase::load(self, case_ref)
-            .await?
-            .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        let offer_ref = loaded.case.offer_ref().clone();
-        self.answer_of(Some(loaded), case_ref, &offer_ref).await
-    }
-
-    /// A page of the signed history of a case.
-    pub async fn admission_events(
-        &self,
-        case_ref: &CaseRef,
-        page: EventPageRequest,
-    ) -> Result<EventPage<Signed<AdmissionCase>>, Error> {
-        let loaded = AdmissionCase::load(self, case_ref)
-            .await?
-            .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        Ok(self.event_page(loaded.history, page))
-    }
-
-    /// A page of cases, newest first (`Store::list_cases`).
-    pub async fn list_admissions(
-        &self,
-        query: ListQuery<AdmissionFilter>,
-    ) -> Result<RecordPage<AdmissionCase>, Error> {
-        let own = self.own_state();
-        let filter = &query.filter;
-        let store_filter = CaseFilter {
-            case_kind: CaseKind::Admission,
-            counterpart: filter.counterpart.map(|state| state.to_string()),
-            status: match filter.statuses.as_slice() {
-                [only] => Some(only.code().to_owned()),
-                _ => None,
-            },
-        };
-        let keep = |summary: &crate::store::CaseRecord| {
-            let role_matches = filter
-                .admitting
-                .is_none_or(|admitting| (summary.first_state == own.as_str()) == admitting);
-            let status_matches = filter.statuses.is_empty()
-                || filter
-                    .statuses
-                    .iter()
-                    .any(|status| status.code() == summary.status);
-            let recent = filter
-                .updated_since
-                .is_none_or(|since| summary.updated_at >= since.as_millis());
-            role_matches && status_matches && recent
-        };
-        let after = query.after.as_deref();
-        self.list_records(
-            store_filter,
-            after,
-            query.page_size,
-            keep,
-            |loaded: Loaded<AdmissionCase>| async move {
-                let offer_ref = loaded.case.offer_ref().clone();
-                if filter
-                    .offer_ref
-                    .as_ref()
-                    .is_some_and(|wanted| *wanted != offer_ref)
-                {
-                    return Ok(None);
-                }
-                let case_ref = loaded.case.case_ref().clone();
-                self.answer_of(Some(loaded), &case_ref, &offer_ref)
-                    .await
-                    .map(Some)
-            },
-        )
-        .await
     }
 }
 
@@ -636,7 +658,10 @@ pub(crate) fn admission_error(error: &domain::Error, subject: &str) -> Error {
         | D::ConfirmationNotRequired { .. } => {
             Error::precondition(Precondition::IllegalTransition, subject, description)
         }
-        _ => Error::Internal(description),
+        _ => Error::internal(
+            format!("the domain refused a step of {subject}"),
+            error.clone(),
+        ),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The pair's agreement: which regimes a case between this node's state and a partner may
-//! name at all.
+//! The partners as this node knows them ([`Partners`]), and the pair's agreement: which
+//! regimes a case between this node's state and a partner may name at all.
 //!
 //! The requesting (or admitting) state picks a case's regime, so nothing but this check
 //! stops it from choosing one its partner never signed — a Dublin III case between the UK
@@ -10,9 +10,72 @@
 //! the regime profile's question (`RegimeProfile::may_send_personal_data`), asked beside it.
 //! This module does not audit: the gRPC layer audits every `NO_AGREEMENT` refusal.
 
-use accord_domain::{Regime, StateCode};
+use std::collections::HashMap;
 
-use super::{App, Error, PartnerLink, Precondition};
+use accord_domain::parity::ParityLimit;
+use accord_domain::{Regime, StateCode};
+use accord_trust::EventVerifyingKey;
+
+use super::{Error, Precondition};
+
+/// A partner node as this node knows it.
+#[derive(Clone)]
+pub struct PartnerLink {
+    /// The partner's state.
+    pub state: StateCode,
+    /// Its event-signing key.
+    pub verifying_key: EventVerifyingKey,
+    /// Its parity limit, if configured.
+    pub parity_limit: Option<ParityLimit>,
+    /// The regimes the pair agreed (`agreement::check_agreement`).
+    pub regimes: Vec<Regime>,
+}
+
+/// The configured partners of this node's state, by state.
+pub(crate) struct Partners {
+    own_state: StateCode,
+    links: HashMap<StateCode, PartnerLink>,
+}
+
+impl Partners {
+    /// The partners of `own_state` as configured.
+    pub(crate) fn new(own_state: StateCode, links: Vec<PartnerLink>) -> Self {
+        let links = links.into_iter().map(|link| (link.state, link)).collect();
+        Self { own_state, links }
+    }
+
+    /// What this node knows of `state`'s node, if it is a partner.
+    pub(crate) fn get(&self, state: StateCode) -> Option<&PartnerLink> {
+        self.links.get(&state)
+    }
+
+    /// The configured partner states.
+    pub(crate) fn states(&self) -> Vec<StateCode> {
+        self.links.keys().copied().collect()
+    }
+
+    /// The event-signing key of `partner`'s node; a state that is no partner is refused.
+    pub(crate) fn key(&self, partner: StateCode) -> Result<EventVerifyingKey, Error> {
+        self.get(partner)
+            .map(|link| link.verifying_key)
+            .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))
+    }
+
+    /// The parity limit of the pair this node forms with `partner`, if one is configured.
+    pub(crate) fn parity_limit(&self, partner: StateCode) -> Option<ParityLimit> {
+        self.get(partner).and_then(|link| link.parity_limit)
+    }
+
+    /// [`check_agreement`] with this node's configured partner `partner`.
+    pub(crate) fn check_agreement(
+        &self,
+        partner: StateCode,
+        regime: Regime,
+        subject: &str,
+    ) -> Result<(), Error> {
+        check_agreement(self.own_state, partner, self.get(partner), regime, subject)
+    }
+}
 
 /// Whether a case with the partner `link` (absent when the state is no partner) may name
 /// `regime`; a refusal is `FAILED_PRECONDITION` `NO_AGREEMENT` on `subject`.
@@ -45,20 +108,21 @@ pub(crate) fn check_agreement(
     ))
 }
 
-impl App {
-    /// [`check_agreement`] with this node's configured partner `partner`.
-    pub(crate) fn check_agreement(
-        &self,
-        partner: StateCode,
-        regime: Regime,
-        subject: &str,
-    ) -> Result<(), Error> {
-        check_agreement(
-            self.own_state(),
-            partner,
-            self.partner(partner),
-            regime,
+/// Whether `regime` lets a person's data flow from `from` to `to` (UK–France: none from
+/// France to the UK); a refusal is `FAILED_PRECONDITION` `NO_AGREEMENT` on `subject`.
+pub(crate) fn check_data_flow(
+    regime: Regime,
+    (from, to): (StateCode, StateCode),
+    subject: &str,
+    refusal: impl FnOnce() -> String,
+) -> Result<(), Error> {
+    if regime.profile().may_send_personal_data(from, to) {
+        Ok(())
+    } else {
+        Err(Error::precondition(
+            Precondition::NoAgreement,
             subject,
-        )
+            refusal(),
+        ))
     }
 }

@@ -15,7 +15,7 @@ use accord_domain::{Actor, CaseKind, CaseRef, Event, Regime, StateCode, Timestam
 
 use super::idempotency::Asked;
 use super::list::SummaryScan;
-use super::{App, Error, Precondition, not_before, retry_on_conflict};
+use super::{App, Core, Error, Precondition, not_before, retry_on_conflict};
 use crate::convert::answers::Answered;
 use crate::convert::command::{Answer, EventPage, EventPageRequest, Receipt, RecordPage, Step};
 use crate::convert::envelope::Signed;
@@ -27,7 +27,7 @@ use crate::store::{
 const EVENT_PAGE_SIZE_DEFAULT: u32 = 50;
 
 /// What the shared pipeline needs to know of one case kind.
-pub(crate) trait CaseType: Answered {
+pub(crate) trait CaseType: Answered<Error: Send + Sync + 'static> {
     /// The kind of record, as references and the store name it.
     const KIND: CaseKind;
     /// The outbox channel its events travel on.
@@ -46,10 +46,10 @@ pub(crate) trait CaseType: Answered {
 
     /// The record `case_ref` names, with its history, if this node holds one of this kind.
     fn load(
-        app: &App,
+        core: &Core,
         case_ref: &CaseRef,
     ) -> impl Future<Output = Result<Option<Loaded<Self>>, Error>> + Send {
-        app.load_as(case_ref, None)
+        core.load_as(case_ref, None)
     }
 
     /// Who takes a caseworker's step of `kind` on `own`'s node: the state itself, except
@@ -93,9 +93,10 @@ pub(crate) trait Served: CaseType {
     ) -> impl Future<Output = Result<Receipt, Error>> + Send;
 }
 
-/// Implements [`Served`] for a kind with the names of its step and delivery use cases.
+/// Implements [`Served`] for a kind with its context's accessor on [`App`] and the names of
+/// its step and delivery use cases there.
 macro_rules! served {
-    ($kind:ty, $step:ident, $deliver:ident) => {
+    ($kind:ty, $context:ident, $step:ident, $deliver:ident) => {
         impl $crate::app::case::Served for $kind {
             fn step_on(
                 app: &$crate::app::App,
@@ -104,7 +105,8 @@ macro_rules! served {
             ) -> impl ::std::future::Future<
                 Output = Result<$crate::convert::command::Answer<Self>, $crate::app::Error>,
             > + Send {
-                app.$step(caller, step)
+                let context = app.$context();
+                async move { context.$step(caller, step).await }
             }
 
             fn deliver_to(
@@ -114,7 +116,8 @@ macro_rules! served {
             ) -> impl ::std::future::Future<
                 Output = Result<$crate::convert::command::Receipt, $crate::app::Error>,
             > + Send {
-                app.$deliver(partner, wire)
+                let context = app.$context();
+                async move { context.$deliver(partner, wire).await }
             }
         }
     };
@@ -134,15 +137,15 @@ pub(crate) struct Loaded<L: CaseType> {
 
 impl<L: CaseType> Loaded<L> {
     /// The summary update that writes `case` over this record, if nothing moved meanwhile.
-    pub(crate) fn update(&self, app: &App, case: &L) -> CaseWrite {
+    pub(crate) fn update(&self, core: &Core, case: &L) -> CaseWrite {
         CaseWrite::Update {
-            record: app.summary(case, self.summary.created_at),
+            record: core.summary(case, self.summary.created_at),
             expected_event_count: self.summary.event_count,
         }
     }
 }
 
-impl App {
+impl Core {
     /// The record `case_ref` names, with its history, if this node holds one of kind `L`.
     /// `regime` is the regime its events are read under where they do not name it
     /// (admission cases).
@@ -166,7 +169,7 @@ impl App {
             .map(|signed| signed.event().clone())
             .collect();
         let case = L::replay(&events)
-            .map_err(|error| Error::Internal(format!("{case_ref} does not replay: {error}")))?;
+            .map_err(|error| Error::internal(format!("replaying {case_ref}"), error))?;
         Ok(Some(Loaded {
             summary,
             history,
@@ -448,10 +451,10 @@ impl App {
                 continue;
             }
             let case_ref = CaseRef::parse(&summary.case_ref)
-                .map_err(|error| Error::Internal(error.to_string()))?;
+                .map_err(|error| Error::internal("reading a stored case reference", error))?;
             let loaded = L::load(self, &case_ref)
                 .await?
-                .ok_or_else(|| Error::Internal(format!("{case_ref} vanished")))?;
+                .ok_or_else(|| Error::inconsistent(format!("{case_ref} vanished")))?;
             if let Some(record) = answer(loaded).await? {
                 records.push(record);
             }

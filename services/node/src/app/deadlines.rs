@@ -8,7 +8,7 @@ use std::time::Duration;
 use accord_domain::CaseRef;
 use tokio::sync::watch;
 
-use super::App;
+use super::Deadlines;
 use accord_domain::CaseKind;
 
 /// The sweeper's settings.
@@ -22,12 +22,12 @@ pub struct DeadlineSweeper {
 
 impl DeadlineSweeper {
     /// Sweeps until `shutdown` turns true.
-    pub async fn run(self, app: App, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self, deadlines: Deadlines, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            let recorded = self.sweep(&app).await;
+            let recorded = self.sweep(&deadlines).await;
             if recorded > 0 {
                 continue;
             }
@@ -39,12 +39,13 @@ impl DeadlineSweeper {
     }
 
     /// One sweep; returns how many deadline events were recorded.
-    pub async fn sweep(&self, app: &App) -> usize {
-        let now = app.now().as_millis();
-        if let Err(error) = app.store().flush_audit_summaries(now).await {
+    pub async fn sweep(&self, deadlines: &Deadlines) -> usize {
+        let core = &deadlines.core;
+        let now = core.now().as_millis();
+        if let Err(error) = core.store().flush_audit_summaries(now).await {
             tracing::warn!(%error, "could not write the audit log's summaries");
         }
-        let due = match app.store().due_deadlines(now, self.batch).await {
+        let due = match core.store().due_deadlines(now, self.batch).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "could not read due deadlines");
@@ -58,8 +59,8 @@ impl DeadlineSweeper {
                 continue;
             };
             let result = match record.case_kind {
-                CaseKind::Readmission => app.record_due_readmission_deadline(&case_ref).await,
-                CaseKind::Admission => app.record_due_admission_deadline(&case_ref).await,
+                CaseKind::Readmission => deadlines.record_due_readmission_deadline(&case_ref).await,
+                CaseKind::Admission => deadlines.record_due_admission_deadline(&case_ref).await,
                 CaseKind::Offer => Ok(false),
             };
             match result {

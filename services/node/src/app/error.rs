@@ -4,7 +4,12 @@
 //! node's own gateway); `Internal` keeps its detail for the log. The one mapping to a gRPC
 //! status is `grpc::status`.
 
+use std::sync::Arc;
+
 use crate::violation::{FieldViolation, Invalid};
+
+/// The failure underneath an internal error, kept whole for the log.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 /// Why a precondition failed, in the vocabulary of `accord.v1.ErrorReason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +47,7 @@ impl Precondition {
 }
 
 /// Why a use case failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// Fields of the request are missing or malformed; nothing was stored.
     #[error("invalid request: {}", crate::violation::describe(.0))]
@@ -84,12 +89,18 @@ pub enum Error {
     /// A signature does not verify under the named key.
     #[error("signature of {0} does not verify")]
     SignatureInvalid(String),
-    /// The store or a partner is unavailable.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
+    /// The store cannot serve now: the database failed, or the node is shutting down.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] crate::store::Error),
     /// A bug or a corrupted store: logged, never told.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error: {context}")]
+    Internal {
+        /// What the node was doing, or what it found that should not be.
+        context: String,
+        /// The failure underneath, when one caused it.
+        #[source]
+        source: Option<Cause>,
+    },
 }
 
 impl Error {
@@ -99,6 +110,25 @@ impl Error {
             field: field.into(),
             description: description.into(),
         }])
+    }
+
+    /// An internal error that `source` caused while the node was doing `context`.
+    pub fn internal(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// An internal error with no failure underneath: the node found what should not be.
+    pub fn inconsistent(context: impl Into<String>) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: None,
+        }
     }
 
     /// A failed precondition on `subject`.
@@ -121,11 +151,8 @@ impl From<crate::store::Error> for Error {
         match error {
             Store::KeyReused { idempotency_key } => Self::KeyReused(idempotency_key),
             Store::Conflict => Self::Aborted("the case changed concurrently; retry".into()),
-            Store::WriterStopped => Self::Unavailable("the node is shutting down".into()),
-            Store::Database(detail) => Self::Unavailable(format!("database: {detail}")),
-            Store::Corrupt(detail) => {
-                Self::Internal(format!("stored value not understood: {detail}"))
-            }
+            Store::WriterStopped | Store::Database(_) => Self::Unavailable(error),
+            Store::Corrupt(_) => Self::internal("reading the store", error),
         }
     }
 }
@@ -139,11 +166,10 @@ impl From<Invalid> for Error {
 impl From<crate::convert::envelope::Error> for Error {
     fn from(error: crate::convert::envelope::Error) -> Self {
         use crate::convert::envelope::Error as Envelope;
-        let description = error.to_string();
         match error {
             Envelope::Invalid(invalid) => Self::InvalidArgument(invalid.0),
             Envelope::SignatureInvalid(subject) => Self::SignatureInvalid(subject),
-            Envelope::Corrupt { .. } => Self::Internal(description),
+            Envelope::Corrupt { .. } => Self::internal("reading a stored event", error),
         }
     }
 }

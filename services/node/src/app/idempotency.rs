@@ -19,7 +19,7 @@
 
 use accord_domain::CaseRef;
 
-use super::{App, Error, retry_on_conflict};
+use super::{Core, Error, retry_on_conflict};
 use crate::convert::answers::{self, Answered, StoredOutcome};
 use crate::convert::command::{Answer, RequestKey};
 use crate::convert::envelope::Signed;
@@ -34,7 +34,7 @@ pub(crate) struct Asked<'a> {
     pub(crate) key: &'a RequestKey,
 }
 
-impl App {
+impl Core {
     /// The first answer to the request, if its key was used for the same operation and
     /// content; `KeyReused` if it was used with other content or for another operation;
     /// `None` if it was never used.
@@ -125,7 +125,7 @@ impl App {
         };
         let case_ref = outcome
             .case_ref()
-            .ok_or_else(|| Error::Internal("a stored answer without its case".into()))?;
+            .ok_or_else(|| Error::inconsistent("a stored answer without its case"))?;
         let history = self
             .store()
             .events_through(&case_ref, through)
@@ -134,7 +134,7 @@ impl App {
             .map(|record| Signed::stored(&record.envelope, regime))
             .collect::<Result<Vec<_>, _>>()?;
         if history.len() as u64 != through {
-            return Err(Error::Internal(format!(
+            return Err(Error::inconsistent(format!(
                 "a stored answer reaches event {through}, {case_ref} holds {}",
                 history.len()
             )));

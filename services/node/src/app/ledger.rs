@@ -18,7 +18,7 @@ use accord_domain::admission::{AdmissionStatus, Offer};
 use accord_domain::ledger::Ledger;
 use accord_domain::{CaseRef, StateCode};
 
-use super::{App, Error};
+use super::{Core, Error};
 use accord_domain::CaseKind;
 
 use crate::store::{CaseFilter, Store};
@@ -28,7 +28,7 @@ const RETURN_CONFIRMED: &str = "ARRIVAL_CONFIRMED";
 /// Summaries read per query while scanning a pair's offers or arrived admission cases.
 const LEDGER_SCAN_BATCH: u64 = 500;
 
-impl App {
+impl Core {
     /// The ledger of the pair (own state, `partner`) from the confirmed cases stored here.
     pub(crate) async fn pair_ledger(&self, partner: StateCode) -> Result<Ledger, Error> {
         let own = self.own_state();
@@ -188,7 +188,10 @@ impl PairScan {
             })
             .map(|record| {
                 CaseRef::parse(&record.case_ref).map_err(|error| {
-                    Error::Internal(format!("stored reference {}: {error}", record.case_ref))
+                    Error::internal(
+                        format!("reading stored reference {}", record.case_ref),
+                        error,
+                    )
                 })
             })
             .collect::<Result<Vec<_>, _>>()

@@ -1,8 +1,11 @@
 //! The node's use cases, over the domain core and the store.
 //!
-//! [`App`] holds what every use case needs: this node's state, the store, the clock, the
-//! state's event-signing key and what it knows of its partners. The outbox's delivery has
-//! its own, smaller context ([`Deliveries`]): it needs no key and no use case. Use cases take already authenticated callers (the `grpc` layer
+//! The use cases are split by what they serve, each context with the fields it needs:
+//! [`Cases`] (readmission and admission cases), [`Offers`], [`Deadlines`] (what this node's
+//! clock records) and [`Deliveries`] (the outbox's delivery, which needs no key and no use
+//! case). The first three share a [`Core`] (this node's state, the store, the clock, the
+//! signing key) and, but for deadlines, the [`Partners`]. [`App`] assembles them and decides
+//! who may call at all. Use cases take already authenticated callers (the `grpc` layer
 //! reads identities from certificates) and decide authorization themselves, before
 //! validation and before any storage. They take commands and give answers in the domain's
 //! terms (`convert::command`); a signed event travels through them as an envelope
@@ -21,15 +24,15 @@ mod list;
 pub mod offer;
 pub mod readmission;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use accord_domain::parity::ParityLimit;
-use accord_domain::{CaseRef, Regime, StateCode, Timestamp};
-use accord_trust::{EventSigningKey, EventVerifyingKey, PeerIdentity};
+use accord_domain::{CaseRef, StateCode, Timestamp};
+use accord_trust::{EventSigningKey, PeerIdentity};
 use sha2::{Digest, Sha256};
 
+pub use agreement::PartnerLink;
+use agreement::Partners;
 pub use deadlines::DeadlineSweeper;
 pub use dispatcher::{Backoff, Courier, Deliveries, Dispatcher, Parcel, Refusal, Route};
 pub use error::{Error, Precondition};
@@ -41,32 +44,79 @@ use crate::store::{AuditRecord, Store};
 /// gives up on a case that keeps changing under it (see [`retry_on_conflict`]).
 const CONFLICT_ATTEMPTS_MAX: usize = 4;
 
-/// A partner node as this node knows it.
+/// What every use case shares: this node's state, its store, its clock, the state's
+/// event-signing key and the page-size limit; cheap to clone. The shared pipeline
+/// (`case`), idempotency (`idempotency`), the pair ledger (`ledger`) and reading offers are
+/// its methods: whatever one kind's use cases need of another's records goes through it.
 #[derive(Clone)]
-pub struct PartnerLink {
-    /// The partner's state.
-    pub state: StateCode,
-    /// Its event-signing key.
-    pub verifying_key: EventVerifyingKey,
-    /// Its parity limit, if configured.
-    pub parity_limit: Option<ParityLimit>,
-    /// The regimes the pair agreed (`agreement::check_agreement`).
-    pub regimes: Vec<Regime>,
+pub(crate) struct Core {
+    inner: Arc<CoreInner>,
 }
 
-/// Everything the use cases share; cheap to clone.
-#[derive(Clone)]
-pub struct App {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
+struct CoreInner {
     own_state: StateCode,
     store: Store,
     clock: Arc<dyn Clock>,
     signer: EventSigningKey,
-    partners: HashMap<StateCode, PartnerLink>,
     page_size_max: u32,
+}
+
+impl Core {
+    /// This node's state.
+    pub(crate) fn own_state(&self) -> StateCode {
+        self.inner.own_state
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn signer(&self) -> &EventSigningKey {
+        &self.inner.signer
+    }
+
+    /// The most records or events one page holds.
+    pub(crate) fn page_size_max(&self) -> u32 {
+        self.inner.page_size_max
+    }
+}
+
+/// The use cases of readmission and admission cases: opening or nominating, every
+/// caseworker step, the partner's delivered events, and reads. They need the partners'
+/// keys, agreements and parity limits besides the [`Core`].
+#[derive(Clone)]
+pub struct Cases {
+    core: Core,
+    partners: Arc<Partners>,
+}
+
+/// The use cases of admission offers: publishing, steps, the partner's delivered offer
+/// events, and reads. They need the partners' keys and agreements besides the [`Core`].
+#[derive(Clone)]
+pub struct Offers {
+    core: Core,
+    partners: Arc<Partners>,
+}
+
+/// The deadlines this node's clock records (`DeadlineSweeper` runs them): a lapse is this
+/// node's own event, signed and queued for the partner, so it needs the [`Core`] and
+/// nothing of the partners' configuration.
+#[derive(Clone)]
+pub struct Deadlines {
+    core: Core,
+}
+
+/// The node's use cases, by what they serve, and who may call them; cheap to clone. The
+/// outbox's delivery has its own context ([`Deliveries`]).
+#[derive(Clone)]
+pub struct App {
+    core: Core,
+    partners: Arc<Partners>,
 }
 
 impl App {
@@ -79,101 +129,71 @@ impl App {
         partners: Vec<PartnerLink>,
         page_size_max: u32,
     ) -> Self {
-        let partners = partners
-            .into_iter()
-            .map(|partner| (partner.state, partner))
-            .collect();
-        Self {
-            inner: Arc::new(Inner {
+        let core = Core {
+            inner: Arc::new(CoreInner {
                 own_state,
                 store,
                 clock,
                 signer,
-                partners,
                 page_size_max,
             }),
+        };
+        Self {
+            core,
+            partners: Arc::new(Partners::new(own_state, partners)),
+        }
+    }
+
+    /// Readmission and admission cases.
+    pub fn cases(&self) -> Cases {
+        Cases {
+            core: self.core.clone(),
+            partners: self.partners.clone(),
+        }
+    }
+
+    /// Admission offers.
+    pub fn offers(&self) -> Offers {
+        Offers {
+            core: self.core.clone(),
+            partners: self.partners.clone(),
+        }
+    }
+
+    /// The deadlines this node's clock records.
+    pub fn deadlines(&self) -> Deadlines {
+        Deadlines {
+            core: self.core.clone(),
         }
     }
 
     /// This node's state.
     pub fn own_state(&self) -> StateCode {
-        self.inner.own_state
+        self.core.own_state()
     }
 
     /// The store (for the dispatcher, the sweeper and tests).
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        self.core.store()
     }
 
     pub(crate) fn now(&self) -> Timestamp {
-        self.inner.clock.now()
-    }
-
-    pub(crate) fn signer(&self) -> &EventSigningKey {
-        &self.inner.signer
+        self.core.now()
     }
 
     /// The configured partner states.
     pub fn partner_states(&self) -> Vec<StateCode> {
-        self.inner.partners.keys().copied().collect()
-    }
-
-    /// The most records or events one page holds.
-    pub(crate) fn page_size_max(&self) -> u32 {
-        self.inner.page_size_max
-    }
-
-    /// The event-signing key of `partner`'s node; a state that is no partner is refused.
-    pub(crate) fn partner_key(&self, partner: StateCode) -> Result<EventVerifyingKey, Error> {
-        self.inner
-            .partners
-            .get(&partner)
-            .map(|link| link.verifying_key)
-            .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))
-    }
-
-    /// The parity limit of the pair this node forms with `partner`, if one is configured.
-    pub(crate) fn partner_parity_limit(&self, partner: StateCode) -> Option<ParityLimit> {
-        self.inner
-            .partners
-            .get(&partner)
-            .and_then(|link| link.parity_limit)
-    }
-
-    /// What this node knows of `state`'s node, if it is a partner.
-    pub(crate) fn partner(&self, state: StateCode) -> Option<&PartnerLink> {
-        self.inner.partners.get(&state)
-    }
-
-    /// Whether `regime` lets a person's data flow from `from` to `to` (UK–France: none from
-    /// France to the UK).
-    pub(crate) fn check_data_flow(
-        &self,
-        regime: Regime,
-        (from, to): (StateCode, StateCode),
-        subject: &str,
-        refusal: impl FnOnce() -> String,
-    ) -> Result<(), Error> {
-        if regime.profile().may_send_personal_data(from, to) {
-            Ok(())
-        } else {
-            Err(Error::precondition(
-                Precondition::NoAgreement,
-                subject,
-                refusal(),
-            ))
-        }
+        self.partners.states()
     }
 
     /// Only this node's own gateway may call the local API.
     pub fn authorize_local(&self, caller: &PeerIdentity) -> Result<(), Error> {
+        let own = self.own_state();
         match caller {
-            PeerIdentity::Gateway(state) if *state == self.inner.own_state => Ok(()),
+            PeerIdentity::Gateway(state) if *state == own => Ok(()),
             other => Err(Error::PermissionDenied(format!(
-                "{} may not call {}'s local API; only spiffe://accord/state/{}/gateway may",
+                "{} may not call {own}'s local API; only spiffe://accord/state/{own}/gateway may",
                 other.spiffe_id(),
-                self.inner.own_state,
-                self.inner.own_state
             ))),
         }
     }
@@ -181,11 +201,11 @@ impl App {
     /// Only a configured partner's node may deliver events; returns its state.
     pub fn authorize_partner(&self, caller: &PeerIdentity) -> Result<StateCode, Error> {
         match caller {
-            PeerIdentity::Node(state) if self.inner.partners.contains_key(state) => Ok(*state),
+            PeerIdentity::Node(state) if self.partners.get(*state).is_some() => Ok(*state),
             other => Err(Error::PermissionDenied(format!(
                 "{} is not a partner node of {}",
                 other.spiffe_id(),
-                self.inner.own_state
+                self.own_state()
             ))),
         }
     }
@@ -227,8 +247,13 @@ impl App {
             outcome: outcome.to_owned(),
             detail: detail.to_owned(),
         };
-        if let Err(error) = self.inner.store.record_audit(record).await {
-            tracing::error!(%error, peer, operation, "could not record a refused call in the audit log");
+        if let Err(error) = self.store().record_audit(record).await {
+            tracing::error!(
+                error = &error as &dyn std::error::Error,
+                peer,
+                operation,
+                "could not record a refused call in the audit log"
+            );
         }
     }
 }

@@ -24,7 +24,7 @@ use accord_domain::{CaseKind, CaseRef, Lifecycle, Regime, StateCode, Timestamp};
 
 use super::case::{CaseType, Loaded, event_record};
 use super::idempotency::Asked;
-use super::{App, Error, Precondition, new_case_id};
+use super::{Core, Error, Offers, Precondition, new_case_id};
 use crate::convert::command::{
     Answer, EventPage, EventPageRequest, ListQuery, OfferFilter, PublishOffer, Receipt, RecordPage,
     Step,
@@ -54,9 +54,9 @@ impl CaseType for Offer {
     }
 }
 
-super::case::served!(Offer, offer_step, deliver_offer_event);
+super::case::served!(Offer, offers, offer_step, deliver_offer_event);
 
-impl App {
+impl Offers {
     /// Publishes an offer: A records PUBLISHED and queues it for O's node.
     pub async fn publish_offer(
         &self,
@@ -67,15 +67,16 @@ impl App {
             caller,
             key: &request.key,
         };
-        if let Some(answer) = self.first_answer_to(asked).await? {
+        if let Some(answer) = self.core.first_answer_to(asked).await? {
             return Ok(answer);
         }
-        let own = self.own_state();
+        let own = self.core.own_state();
         let origin = request.origin;
-        self.check_agreement(origin, request.regime, &origin.to_string())?;
-        let now = self.now();
+        self.partners
+            .check_agreement(origin, request.regime, &origin.to_string())?;
+        let now = self.core.now();
         let offer_ref = CaseRef::new(CaseKind::Offer, own, origin, &new_case_id(now))
-            .map_err(|error| Error::Internal(format!("offer reference: {error}")))?;
+            .map_err(|error| Error::internal("making an offer reference", error))?;
         let (offer, event) = Offer::publish(
             offer_ref,
             request.regime,
@@ -84,7 +85,7 @@ impl App {
             now,
         )
         .map_err(|error| offer_error(&error, &format!("OFR-{own}-{origin}")))?;
-        let signed: Signed<Offer> = self.seal(
+        let signed: Signed<Offer> = self.core.seal(
             event,
             request.key.idempotency_key.as_str(),
             Some(request.publication.clone()),
@@ -97,13 +98,13 @@ impl App {
         };
         let signed = &answer.history[0];
         let change = Change {
-            idempotency: Some(self.answer_record(asked, &answer)),
-            case: CaseWrite::Create(self.summary(&answer.case, now.as_millis())),
+            idempotency: Some(self.core.answer_record(asked, &answer)),
+            case: CaseWrite::Create(self.core.summary(&answer.case, now.as_millis())),
             offer: None,
             events: vec![event_record(signed)],
-            outbox: vec![self.outbox(signed, origin, answer.case.case_ref())],
+            outbox: vec![self.core.outbox(signed, origin, answer.case.case_ref())],
         };
-        self.commit_answer(change, answer).await
+        self.core.commit_answer(change, answer).await
     }
 
     /// Records A's step on one of its offers.
@@ -113,17 +114,19 @@ impl App {
         step: Step<Offer>,
     ) -> Result<Answer<Offer>, Error> {
         let offer_ref = &step.case_ref;
-        self.step(
-            caller,
-            &step,
-            |_, _, step| Ok(step.detail.clone()),
-            |mut answer, change| async move {
-                answer.pending_deliveries = self.pending_count(offer_ref).await?.saturating_add(1);
-                answer.admitted = self.offer_admitted(&answer.case).await?;
-                Ok((answer, change))
-            },
-        )
-        .await
+        self.core
+            .step(
+                caller,
+                &step,
+                |_, _, step| Ok(step.detail.clone()),
+                |mut answer, change| async move {
+                    answer.pending_deliveries =
+                        self.core.pending_count(offer_ref).await?.saturating_add(1);
+                    answer.admitted = self.core.offer_admitted(&answer.case).await?;
+                    Ok((answer, change))
+                },
+            )
+            .await
     }
 
     /// Receives A's signed offer event on O's node. Idempotent: the same event again is
@@ -135,23 +138,25 @@ impl App {
     ) -> Result<Receipt, Error> {
         let header = <Offer as Wire>::header(&wire);
         let offer_ref =
-            self.check_delivery::<Offer>(partner, header.case_ref, header.acting_state)?;
-        let own = self.own_state();
+            self.core
+                .check_delivery::<Offer>(partner, header.case_ref, header.acting_state)?;
+        let own = self.core.own_state();
         if offer_ref.first_state() != partner || offer_ref.second_state() != own {
             return Err(Error::PermissionDenied(format!(
                 "{offer_ref} is not an offer by {partner} to people in {own}"
             )));
         }
-        let key = self.partner_key(partner)?;
+        let key = self.partners.key(partner)?;
         let signed = Signed::<Offer>::verified(wire, None, &key)?;
         let signed = &signed;
-        self.receive(
-            partner,
-            signed,
-            || self.receive_publication(partner, signed),
-            |loaded| self.continue_with(loaded, signed),
-        )
-        .await
+        self.core
+            .receive(
+                partner,
+                signed,
+                || self.receive_publication(partner, signed),
+                |loaded| self.core.continue_with(loaded, signed),
+            )
+            .await
     }
 
     async fn receive_publication(
@@ -179,18 +184,18 @@ impl App {
                 ),
             ));
         }
-        self.check_agreement(partner, regime, &offer_ref)?;
+        self.partners.check_agreement(partner, regime, &offer_ref)?;
         let offer =
             <Offer as Lifecycle>::begin(event).map_err(|error| offer_error(&error, &offer_ref))?;
-        let receipt_time = self.now();
+        let receipt_time = self.core.now();
         let change = Change {
             idempotency: None,
-            case: CaseWrite::Create(self.summary(&offer, receipt_time.as_millis())),
+            case: CaseWrite::Create(self.core.summary(&offer, receipt_time.as_millis())),
             offer: None,
             events: vec![event_record(signed)],
             outbox: Vec::new(),
         };
-        self.store().commit(change).await?;
+        self.core.store().commit(change).await?;
         Ok(Receipt {
             receipt_time,
             already_delivered: false,
@@ -199,9 +204,9 @@ impl App {
 
     /// An offer with its full history, for either party's gateway.
     pub async fn get_offer(&self, offer_ref: &CaseRef) -> Result<Answer<Offer>, Error> {
-        let loaded = Offer::load(self, offer_ref).await?;
-        let mut answer = self.answer_of(loaded, offer_ref, offer_ref).await?;
-        answer.admitted = self.offer_admitted(&answer.case).await?;
+        let loaded = Offer::load(&self.core, offer_ref).await?;
+        let mut answer = self.core.answer_of(loaded, offer_ref, offer_ref).await?;
+        answer.admitted = self.core.offer_admitted(&answer.case).await?;
         Ok(answer)
     }
 
@@ -211,10 +216,10 @@ impl App {
         offer_ref: &CaseRef,
         page: EventPageRequest,
     ) -> Result<EventPage<Signed<Offer>>, Error> {
-        let loaded = Offer::load(self, offer_ref)
+        let loaded = Offer::load(&self.core, offer_ref)
             .await?
             .ok_or_else(|| Error::NotFound(offer_ref.to_string()))?;
-        Ok(self.event_page(loaded.history, page))
+        Ok(self.core.event_page(loaded.history, page))
     }
 
     /// A page of offers, newest first (`Store::list_cases`).
@@ -222,7 +227,7 @@ impl App {
         &self,
         query: ListQuery<OfferFilter>,
     ) -> Result<RecordPage<Offer>, Error> {
-        let own = self.own_state();
+        let own = self.core.own_state();
         let filter = &query.filter;
         let store_filter = CaseFilter {
             case_kind: CaseKind::Offer,
@@ -244,21 +249,27 @@ impl App {
             role_matches && status_matches
         };
         let after = query.after.as_deref();
-        self.list_records(
-            store_filter,
-            after,
-            query.page_size,
-            keep,
-            |loaded: Loaded<Offer>| async move {
-                let offer_ref = loaded.case.case_ref().clone();
-                let mut answer = self.answer_of(Some(loaded), &offer_ref, &offer_ref).await?;
-                answer.admitted = self.offer_admitted(&answer.case).await?;
-                Ok(Some(answer))
-            },
-        )
-        .await
+        self.core
+            .list_records(
+                store_filter,
+                after,
+                query.page_size,
+                keep,
+                |loaded: Loaded<Offer>| async move {
+                    let offer_ref = loaded.case.case_ref().clone();
+                    let mut answer = self
+                        .core
+                        .answer_of(Some(loaded), &offer_ref, &offer_ref)
+                        .await?;
+                    answer.admitted = self.core.offer_admitted(&answer.case).await?;
+                    Ok(Some(answer))
+                },
+            )
+            .await
     }
+}
 
+impl Core {
     /// Reads an offer and rebuilds it from its signed history; `None` if this node holds no
     /// offer `offer_ref`.
     pub(crate) async fn load_offer(
@@ -279,7 +290,7 @@ impl App {
         };
         match Signed::<Offer>::stored(&first.envelope, None)?.event().kind {
             OfferEventKind::Published { regime, .. } => Ok(Some(regime)),
-            _ => Err(Error::Internal(format!(
+            _ => Err(Error::inconsistent(format!(
                 "{offer_ref} does not start with PUBLISHED"
             ))),
         }
@@ -338,6 +349,9 @@ pub(crate) fn offer_error(error: &OfferError, subject: &str) -> Error {
         | O::CapacityBelowUse { .. } => {
             Error::precondition(Precondition::IllegalTransition, subject, description)
         }
-        _ => Error::Internal(description),
+        _ => Error::internal(
+            format!("the domain refused a step of {subject}"),
+            error.clone(),
+        ),
     }
 }

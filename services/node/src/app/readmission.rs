@@ -16,9 +16,10 @@ use accord_domain::regime::{ClockDuty, Silence};
 use accord_domain::{Actor, CaseKind, CaseRef, Event, FreeText, Lifecycle, StateCode, Timestamp};
 use accord_trust::PeerIdentity;
 
+use super::agreement::check_data_flow;
 use super::case::{CaseType, Loaded, check_sequence, event_record};
 use super::idempotency::Asked;
-use super::{App, Error, Precondition, not_before};
+use super::{Cases, Deadlines, Error, Precondition, not_before};
 use crate::convert::command::{
     Answer, EventPage, EventPageRequest, ListQuery, OpenReadmission, ReadmissionFilter, Receipt,
     RecordPage, Step,
@@ -50,9 +51,14 @@ impl CaseType for ReadmissionCase {
     }
 }
 
-super::case::served!(ReadmissionCase, readmission_step, deliver_readmission_event);
+super::case::served!(
+    ReadmissionCase,
+    cases,
+    readmission_step,
+    deliver_readmission_event
+);
 
-impl App {
+impl Cases {
     /// Opens a case: S records SUBMITTED and queues it for R's node.
     ///
     /// The hot path reads nothing: the writer checks the idempotency key in the same batch
@@ -69,8 +75,8 @@ impl App {
             key: &request.key,
         };
         match self.prepare_opening(asked, &request) {
-            Ok((change, answer)) => self.commit_answer(change, answer).await,
-            Err(error) => match self.first_answer_to(asked).await? {
+            Ok((change, answer)) => self.core.commit_answer(change, answer).await,
+            Err(error) => match self.core.first_answer_to(asked).await? {
                 Some(answer) => Ok(answer),
                 None => Err(error),
             },
@@ -83,39 +89,40 @@ impl App {
         asked: Asked<'_>,
         request: &OpenReadmission<Detail>,
     ) -> Result<(Change, Answer<ReadmissionCase>), Error> {
-        let own = self.own_state();
+        let own = self.core.own_state();
         let requested = request.requested;
         let subject = requested.to_string();
-        self.check_agreement(requested, request.regime, &subject)?;
-        self.check_data_flow(request.regime, (own, requested), &subject, || {
+        self.partners
+            .check_agreement(requested, request.regime, &subject)?;
+        check_data_flow(request.regime, (own, requested), &subject, || {
             format!(
                 "under {} no personal data may flow from {own} to {requested}",
                 request.regime.code()
             )
         })?;
         let profile = request.regime.profile();
-        let now = self.now();
+        let now = self.core.now();
         let case_ref = CaseRef::new(
             CaseKind::Readmission,
             own,
             requested,
             &super::new_case_id(now),
         )
-        .map_err(|error| Error::Internal(format!("case reference: {error}")))?;
+        .map_err(|error| Error::internal("making a case reference", error))?;
         let (case, event) =
             ReadmissionCase::submit(case_ref, profile, request.arrival, request.track, now)
                 .map_err(|error| domain_error(&error, &format!("RDM-{own}-{requested}")))?;
-        let signed: Signed<ReadmissionCase> = self.seal(
+        let signed: Signed<ReadmissionCase> = self.core.seal(
             event,
             request.key.idempotency_key.as_str(),
             Some(request.submission.clone()),
         );
         let change = Change {
             idempotency: None,
-            case: CaseWrite::Create(self.summary(&case, now.as_millis())),
+            case: CaseWrite::Create(self.core.summary(&case, now.as_millis())),
             offer: None,
             events: vec![event_record(&signed)],
-            outbox: vec![self.outbox(&signed, requested, case.case_ref())],
+            outbox: vec![self.core.outbox(&signed, requested, case.case_ref())],
         };
         let answer = Answer {
             case,
@@ -124,7 +131,7 @@ impl App {
             admitted: 0,
         };
         let change = Change {
-            idempotency: Some(self.answer_record(asked, &answer)),
+            idempotency: Some(self.core.answer_record(asked, &answer)),
             ..change
         };
         Ok((change, answer))
@@ -136,16 +143,17 @@ impl App {
         caller: &str,
         step: Step<ReadmissionCase>,
     ) -> Result<Answer<ReadmissionCase>, Error> {
-        self.step(
-            caller,
-            &step,
-            |loaded, _, step| {
-                check_named_hold(loaded, step)?;
-                Ok(step.detail.clone())
-            },
-            |answer, change| async move { Ok((answer, change)) },
-        )
-        .await
+        self.core
+            .step(
+                caller,
+                &step,
+                |loaded, _, step| {
+                    check_named_hold(loaded, step)?;
+                    Ok(step.detail.clone())
+                },
+                |answer, change| async move { Ok((answer, change)) },
+            )
+            .await
     }
 
     /// Receives a partner's signed event. Idempotent: the same event again is acknowledged
@@ -156,11 +164,16 @@ impl App {
         wire: WireEvent,
     ) -> Result<Receipt, Error> {
         let header = <ReadmissionCase as Wire>::header(&wire);
-        self.check_delivery::<ReadmissionCase>(partner, header.case_ref, header.acting_state)?;
-        let key = self.partner_key(partner)?;
+        self.core.check_delivery::<ReadmissionCase>(
+            partner,
+            header.case_ref,
+            header.acting_state,
+        )?;
+        let key = self.partners.key(partner)?;
         let signed = Signed::<ReadmissionCase>::verified(wire, None, &key)?;
         let signed = &signed;
         let receipt = self
+            .core
             .receive(
                 partner,
                 signed,
@@ -186,12 +199,12 @@ impl App {
     ) -> Result<Timestamp, Error> {
         let event = signed.event();
         if event.sequence != 1 {
-            return Ok(self.now());
+            return Ok(self.core.now());
         }
-        let received_at = ReadmissionCase::load(self, &event.case_ref)
+        let received_at = ReadmissionCase::load(&self.core, &event.case_ref)
             .await?
             .and_then(|loaded| loaded.case.received_at());
-        Ok(received_at.unwrap_or_else(|| self.now()))
+        Ok(received_at.unwrap_or_else(|| self.core.now()))
     }
 
     /// R receives S's request: records it, then its own receipt (the legal date and hour,
@@ -202,7 +215,7 @@ impl App {
         partner: StateCode,
         signed: &Signed<ReadmissionCase>,
     ) -> Result<Receipt, Error> {
-        let own = self.own_state();
+        let own = self.core.own_state();
         let submitted = signed.event();
         let case_ref = &submitted.case_ref;
         let ReadmissionEventKind::Submitted { regime, .. } = submitted.kind else {
@@ -221,8 +234,8 @@ impl App {
             ));
         }
         let subject = case_ref.to_string();
-        self.check_agreement(partner, regime, &subject)?;
-        self.check_data_flow(regime, (partner, own), &subject, || {
+        self.partners.check_agreement(partner, regime, &subject)?;
+        check_data_flow(regime, (partner, own), &subject, || {
             format!(
                 "under {} no personal data may flow from {partner} to {own}",
                 regime.code()
@@ -230,7 +243,7 @@ impl App {
         })?;
         let case = <ReadmissionCase as Lifecycle>::begin(submitted)
             .map_err(|error| domain_error(&error, &case_ref.to_string()))?;
-        let receipt_time = not_before(self.now(), case.last_event_at());
+        let receipt_time = not_before(self.core.now(), case.last_event_at());
         let (mut case, received) = case
             .record(
                 Actor::State(own),
@@ -239,7 +252,7 @@ impl App {
             )
             .map_err(|error| domain_error(&error, &case_ref.to_string()))?;
         let receipt_detail = convert::receipt_detail(&case);
-        let mut own_events = vec![self.seal(
+        let mut own_events = vec![self.core.seal(
             received,
             &format!("receipt:{case_ref}"),
             Some(receipt_detail),
@@ -254,15 +267,15 @@ impl App {
         events.extend(own_events.iter().map(event_record));
         let change = Change {
             idempotency: None,
-            case: CaseWrite::Create(self.summary(&case, receipt_time.as_millis())),
+            case: CaseWrite::Create(self.core.summary(&case, receipt_time.as_millis())),
             offer: None,
             events,
             outbox: own_events
                 .iter()
-                .map(|own_event| self.outbox(own_event, partner, case_ref))
+                .map(|own_event| self.core.outbox(own_event, partner, case_ref))
                 .collect(),
         };
-        self.store().commit(change).await?;
+        self.core.store().commit(change).await?;
         Ok(Receipt {
             receipt_time,
             already_delivered: false,
@@ -277,12 +290,12 @@ impl App {
         case: &ReadmissionCase,
         at: Timestamp,
     ) -> Result<Option<(ReadmissionCase, Signed<ReadmissionCase>)>, Error> {
-        let own = self.own_state();
-        let limit = self.partner_parity_limit(partner);
+        let own = self.core.own_state();
+        let limit = self.partners.parity_limit(partner);
         let Some(limit) = limit.filter(|_| case.profile().parity_refusal_allowed) else {
             return Ok(None);
         };
-        let debt = self.pair_ledger(partner).await?.debt(partner, own);
+        let debt = self.core.pair_ledger(partner).await?.debt(partner, own);
         let Err(refusal) = parity::check_new_request(debt, limit) else {
             return Ok(None);
         };
@@ -290,13 +303,15 @@ impl App {
         let rejection = ReadmissionEventKind::Rejected {
             reasons: vec![ReadmissionReason::ParityImbalance],
             detailed_reasons: FreeText::parse(&refusal.to_string())
-                .map_err(|error| Error::Internal(format!("parity text: {error}")))?,
+                .map_err(|error| Error::internal("writing the parity refusal", error))?,
         };
         let (rejected_case, rejected) = case
             .record(Actor::State(own), rejection, at)
             .map_err(|error| domain_error(&error, &case_ref.to_string()))?;
         let detail = convert::parity_rejection_detail(&refusal.to_string());
-        let signed = self.seal(rejected, &format!("parity:{case_ref}"), Some(detail));
+        let signed = self
+            .core
+            .seal(rejected, &format!("parity:{case_ref}"), Some(detail));
         Ok(Some((rejected_case, signed)))
     }
 
@@ -314,7 +329,7 @@ impl App {
             loaded.case.sequence(),
             event.sequence,
         )?;
-        self.continue_with(loaded, signed).await
+        self.core.continue_with(loaded, signed).await
     }
 
     /// Two events claim one sequence: this node's own event `local` and the partner's `event`.
@@ -330,7 +345,7 @@ impl App {
         loaded: Loaded<ReadmissionCase>,
         signed: &Signed<ReadmissionCase>,
     ) -> Result<Receipt, Error> {
-        let own = self.own_state();
+        let own = self.core.own_state();
         let theirs = signed.event();
         let case_ref = theirs.case_ref.to_string();
         let index = usize::try_from(theirs.sequence.saturating_sub(1)).unwrap_or(usize::MAX);
@@ -361,13 +376,14 @@ impl App {
             .map(|signed| signed.event().clone())
             .collect();
         let case = <ReadmissionCase as Lifecycle>::replay(&kept)
-            .map_err(|error| Error::Internal(format!("{case_ref} does not replay: {error}")))?
+            .map_err(|error| Error::internal(format!("replaying {case_ref}"), error))?
             .apply(theirs.actor, &theirs.kind, theirs.occurred_at)
             .map_err(|error| domain_error(&error, &case_ref))?;
         let (case, reapplied) = self.reapply(case, displaced, &case_ref);
         let partner = theirs.actor.state();
         let gateway = PeerIdentity::Gateway(own).spiffe_id();
         let whole_answers = self
+            .core
             .whole_answers(&gateway, displaced, &loaded.history, theirs.sequence)
             .await?;
         let mut events = vec![event_record(signed)];
@@ -375,7 +391,7 @@ impl App {
         let change = Change {
             idempotency: None,
             case: CaseWrite::Replace {
-                record: self.summary(&case, loaded.summary.created_at),
+                record: self.core.summary(&case, loaded.summary.created_at),
                 expected_event_count: loaded.summary.event_count,
                 from_sequence: theirs.sequence,
                 whole_answers,
@@ -384,10 +400,10 @@ impl App {
             events,
             outbox: reapplied
                 .iter()
-                .map(|again| self.outbox(again, partner, case.case_ref()))
+                .map(|again| self.core.outbox(again, partner, case.case_ref()))
                 .collect(),
         };
-        self.commit_received(change, &case_ref).await
+        self.core.commit_received(change, &case_ref).await
     }
 
     /// Each of our `displaced` steps applied again after the partner's winning event, as a
@@ -404,7 +420,7 @@ impl App {
             let at = not_before(step.occurred_at, case.last_event_at());
             match case.record(step.actor, step.kind.clone(), at) {
                 Ok((next_case, next_event)) => {
-                    reapplied.push(self.seal(
+                    reapplied.push(self.core.seal(
                         next_event,
                         displaced.header().idempotency_key,
                         displaced.detail().cloned(),
@@ -421,59 +437,13 @@ impl App {
         (case, reapplied)
     }
 
-    /// Records the deadline event that is due on `case_ref`, if this node's clock owns it.
-    /// Returns whether an event was recorded.
-    pub(crate) async fn record_due_readmission_deadline(
-        &self,
-        case_ref: &CaseRef,
-    ) -> Result<bool, Error> {
-        let own = self.own_state();
-        let Some(loaded) = ReadmissionCase::load(self, case_ref).await? else {
-            return Ok(false);
-        };
-        let now = self.now();
-        let due = deadline::due(&loaded.case, now).filter(|due| due.actor.state() == own);
-        let Some(due) = due else {
-            // Not ours, or not due any more: refresh the summary's next deadline.
-            let change = Change {
-                idempotency: None,
-                case: loaded.update(self, &loaded.case),
-                offer: None,
-                events: Vec::new(),
-                outbox: Vec::new(),
-            };
-            self.store().commit(change).await?;
-            return Ok(false);
-        };
-        let at = not_before(due.lapsed_at(), loaded.case.last_event_at());
-        let (case, event) = loaded
-            .case
-            .record(due.actor, due.kind.clone(), at)
-            .map_err(|error| {
-                Error::Internal(format!("due event refused by the domain: {error}"))
-            })?;
-        let key = format!("deadline:{case_ref}:{}", event.kind.step().code());
-        let detail = convert::deadline_detail(&event.kind, due.deadline);
-        let signed: Signed<ReadmissionCase> = self.seal(event, &key, detail);
-        let partner = ReadmissionCase::partner(&case, own);
-        let change = Change {
-            idempotency: None,
-            case: loaded.update(self, &case),
-            offer: None,
-            events: vec![event_record(&signed)],
-            outbox: vec![self.outbox(&signed, partner, case_ref)],
-        };
-        self.store().commit(change).await?;
-        Ok(true)
-    }
-
     /// A case with its full history, for either party's gateway.
     pub async fn get_readmission(
         &self,
         case_ref: &CaseRef,
     ) -> Result<Answer<ReadmissionCase>, Error> {
-        let loaded = ReadmissionCase::load(self, case_ref).await?;
-        self.answer_of(loaded, case_ref, case_ref).await
+        let loaded = ReadmissionCase::load(&self.core, case_ref).await?;
+        self.core.answer_of(loaded, case_ref, case_ref).await
     }
 
     /// A page of the signed history of a case.
@@ -482,10 +452,10 @@ impl App {
         case_ref: &CaseRef,
         page: EventPageRequest,
     ) -> Result<EventPage<Signed<ReadmissionCase>>, Error> {
-        let loaded = ReadmissionCase::load(self, case_ref)
+        let loaded = ReadmissionCase::load(&self.core, case_ref)
             .await?
             .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        Ok(self.event_page(loaded.history, page))
+        Ok(self.core.event_page(loaded.history, page))
     }
 
     /// A page of cases, newest first (`Store::list_cases`).
@@ -499,21 +469,68 @@ impl App {
             status: query.filter.status.map(|status| status.code().to_owned()),
         };
         let after = query.after.as_deref();
-        self.list_records(
-            filter,
-            after,
-            query.page_size,
-            |_| true,
-            |loaded| async move {
-                Ok(Some(Answer {
-                    case: loaded.case,
-                    history: loaded.history,
-                    pending_deliveries: 0,
-                    admitted: 0,
-                }))
-            },
-        )
-        .await
+        self.core
+            .list_records(
+                filter,
+                after,
+                query.page_size,
+                |_| true,
+                |loaded| async move {
+                    Ok(Some(Answer {
+                        case: loaded.case,
+                        history: loaded.history,
+                        pending_deliveries: 0,
+                        admitted: 0,
+                    }))
+                },
+            )
+            .await
+    }
+}
+
+impl Deadlines {
+    /// Records the deadline event that is due on `case_ref`, if this node's clock owns it.
+    /// Returns whether an event was recorded.
+    pub(crate) async fn record_due_readmission_deadline(
+        &self,
+        case_ref: &CaseRef,
+    ) -> Result<bool, Error> {
+        let own = self.core.own_state();
+        let Some(loaded) = ReadmissionCase::load(&self.core, case_ref).await? else {
+            return Ok(false);
+        };
+        let now = self.core.now();
+        let due = deadline::due(&loaded.case, now).filter(|due| due.actor.state() == own);
+        let Some(due) = due else {
+            // Not ours, or not due any more: refresh the summary's next deadline.
+            let change = Change {
+                idempotency: None,
+                case: loaded.update(&self.core, &loaded.case),
+                offer: None,
+                events: Vec::new(),
+                outbox: Vec::new(),
+            };
+            self.core.store().commit(change).await?;
+            return Ok(false);
+        };
+        let at = not_before(due.lapsed_at(), loaded.case.last_event_at());
+        let (case, event) = loaded
+            .case
+            .record(due.actor, due.kind.clone(), at)
+            .map_err(|error| Error::internal("recording a due deadline", error))?;
+        let key = format!("deadline:{case_ref}:{}", event.kind.step().code());
+        let detail = convert::deadline_detail(&event.kind, due.deadline);
+        let signed: Signed<ReadmissionCase> = self.core.seal(event, &key, detail);
+        let partner = ReadmissionCase::partner(&case, own);
+        let change = Change {
+            idempotency: None,
+            case: loaded.update(&self.core, &case),
+            offer: None,
+            events: vec![event_record(&signed)],
+            outbox: vec![self.core.outbox(&signed, partner, case_ref)],
+        };
+        self.core.store().commit(change).await?;
+        Ok(true)
     }
 }
 

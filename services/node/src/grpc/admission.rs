@@ -70,7 +70,7 @@ impl AdmissionService for AdmissionApi {
             rpc("PublishOffer"),
             request,
             offer_parse::publish_offer,
-            |app, caller, publish| async move { app.publish_offer(&caller, publish).await },
+            |app, caller, publish| async move { app.offers().publish_offer(&caller, publish).await },
         )
         .await
     }
@@ -84,7 +84,7 @@ impl AdmissionService for AdmissionApi {
             rpc("GetOffer"),
             request,
             offer_parse::get_offer,
-            |app, _, offer_ref| async move { app.get_offer(&offer_ref).await },
+            |app, _, offer_ref| async move { app.offers().get_offer(&offer_ref).await },
         )
         .await
     }
@@ -98,7 +98,7 @@ impl AdmissionService for AdmissionApi {
             rpc("ListOffers"),
             request,
             offer_parse::list_offers,
-            |app, _, query| async move { app.list_offers(query).await },
+            |app, _, query| async move { app.offers().list_offers(query).await },
         )
         .await
     }
@@ -112,7 +112,9 @@ impl AdmissionService for AdmissionApi {
             rpc("NominateCandidate"),
             request,
             parse::nominate,
-            |app, caller, nominate| async move { app.nominate_candidate(&caller, nominate).await },
+            |app, caller, nominate| async move {
+                app.cases().nominate_candidate(&caller, nominate).await
+            },
         )
         .await
     }
@@ -126,7 +128,7 @@ impl AdmissionService for AdmissionApi {
             rpc("GetAdmission"),
             request,
             parse::get_admission,
-            |app, _, case_ref| async move { app.get_admission(&case_ref).await },
+            |app, _, case_ref| async move { app.cases().get_admission(&case_ref).await },
         )
         .await
     }
@@ -140,7 +142,7 @@ impl AdmissionService for AdmissionApi {
             rpc("ListAdmissions"),
             request,
             parse::list_admissions,
-            |app, _, query| async move { app.list_admissions(query).await },
+            |app, _, query| async move { app.cases().list_admissions(query).await },
         )
         .await
     }
@@ -178,7 +180,7 @@ impl AdmissionService for AdmissionApi {
             request,
             |message| &message.offer_ref,
             offer_parse::offer_history,
-            |app, (offer_ref, page)| async move { app.offer_events(&offer_ref, page).await },
+            |app, (offer_ref, page)| async move { app.offers().offer_events(&offer_ref, page).await },
         )
         .await
     }
@@ -193,7 +195,7 @@ impl AdmissionService for AdmissionApi {
             request,
             |message| &message.case_ref,
             parse::admission_history,
-            |app, (case_ref, page)| async move { app.admission_events(&case_ref, page).await },
+            |app, (case_ref, page)| async move { app.cases().admission_events(&case_ref, page).await },
         )
         .await
     }

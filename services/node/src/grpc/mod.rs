@@ -70,16 +70,16 @@ pub fn status(error: Error) -> Status {
             "SIGNATURE_INVALID",
             format!("the signature of {subject} does not verify under the sender's key"),
         ),
-        Error::Unavailable(detail) => {
-            tracing::warn!(detail, "unavailable");
+        Error::Unavailable(ref source) => {
+            tracing::warn!(error = source as &dyn std::error::Error, "unavailable");
             (
                 Code::Unavailable,
                 "SERVICE_UNAVAILABLE",
                 "the node's store is unavailable; retry with backoff".to_owned(),
             )
         }
-        Error::Internal(detail) => {
-            tracing::error!(detail, "internal error");
+        Error::Internal { .. } => {
+            tracing::error!(error = &error as &dyn std::error::Error, "internal error");
             (
                 Code::Internal,
                 "INTERNAL",

@@ -80,7 +80,7 @@ impl ReadmissionService for ReadmissionApi {
             rpc("OpenReadmission"),
             request,
             parse::open,
-            |app, caller, open| async move { app.open_readmission(&caller, open).await },
+            |app, caller, open| async move { app.cases().open_readmission(&caller, open).await },
         )
         .await
     }
@@ -94,7 +94,7 @@ impl ReadmissionService for ReadmissionApi {
             rpc("GetReadmission"),
             request,
             parse::get,
-            |app, _, case_ref| async move { app.get_readmission(&case_ref).await },
+            |app, _, case_ref| async move { app.cases().get_readmission(&case_ref).await },
         )
         .await
     }
@@ -108,7 +108,7 @@ impl ReadmissionService for ReadmissionApi {
             rpc("ListReadmissions"),
             request,
             parse::list,
-            |app, _, query| async move { app.list_readmissions(query).await },
+            |app, _, query| async move { app.cases().list_readmissions(query).await },
         )
         .await
     }
@@ -136,7 +136,7 @@ impl ReadmissionService for ReadmissionApi {
             request,
             |message| &message.case_ref,
             parse::history,
-            |app, (case_ref, page)| async move { app.readmission_events(&case_ref, page).await },
+            |app, (case_ref, page)| async move { app.cases().readmission_events(&case_ref, page).await },
         )
         .await
     }

@@ -48,7 +48,7 @@ const WRITER_CACHE_SIZE: &str = "-32768";
 const WRITER_STATEMENT_CACHE: usize = 256;
 
 /// Why a store operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The idempotency key was used before with other content.
     #[error("idempotency key {idempotency_key:?} was already used with different content")]
@@ -59,9 +59,9 @@ pub enum Error {
     /// Another change reached the same case or key first; read again and retry.
     #[error("the case changed concurrently")]
     Conflict,
-    /// The database refused or failed.
-    #[error("database: {0}")]
-    Database(String),
+    /// The database refused or failed; the driver's error is the source.
+    #[error("the database failed")]
+    Database(#[from] sea_orm::DbErr),
     /// A stored value is not one this version writes (a corrupted or foreign database).
     #[error("stored value not understood: {0}")]
     Corrupt(String),
@@ -70,11 +70,23 @@ pub enum Error {
     WriterStopped,
 }
 
-impl From<sea_orm::DbErr> for Error {
-    fn from(error: sea_orm::DbErr) -> Self {
-        Self::Database(error.to_string())
+/// Errors compare by kind and by what they name; two database failures are the same when
+/// the database reports them alike (its error type has no equality of its own).
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::KeyReused { idempotency_key: a }, Self::KeyReused { idempotency_key: b }) => {
+                a == b
+            }
+            (Self::Database(a), Self::Database(b)) => a.to_string() == b.to_string(),
+            (Self::Corrupt(a), Self::Corrupt(b)) => a == b,
+            (Self::Conflict, Self::Conflict) | (Self::WriterStopped, Self::WriterStopped) => true,
+            _ => false,
+        }
     }
 }
+
+impl Eq for Error {}
 
 /// The node's database.
 #[derive(Clone)]

@@ -260,7 +260,7 @@ fn fail_all(batch: Vec<Job>, error: &DbErr) {
 fn classify(error: &DbErr) -> Error {
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => Error::Conflict,
-        _ => Error::Database(error.to_string()),
+        _ => Error::Database(error.clone()),
     }
 }
 

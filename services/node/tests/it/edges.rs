@@ -221,7 +221,7 @@ fn aborted_and_internal_no_longer_claim_the_service_is_unavailable() {
     let aborted = accord_node::grpc::status(Error::Aborted("changed".into()));
     assert_eq!(aborted.code(), tonic::Code::Aborted);
     assert_eq!(reason(&aborted), "CONCURRENT_CHANGE");
-    let internal = accord_node::grpc::status(Error::Internal("a bug".into()));
+    let internal = accord_node::grpc::status(Error::inconsistent("a bug"));
     assert_eq!(internal.code(), tonic::Code::Internal);
     assert_eq!(reason(&internal), "INTERNAL");
     assert!(!internal.message().contains("a bug"));

@@ -102,8 +102,8 @@ impl Tally {
             let seen = match answer {
                 Answer::Change(Ok(Committed::Applied)) => &self.applied,
                 Answer::Change(Ok(Committed::Replayed(_))) => &self.replayed,
-                Answer::Change(Err(Error::Conflict)) => &self.conflict,
-                Answer::Change(Err(Error::KeyReused { .. })) => &self.key_reused,
+                Answer::Change(Err(Failure::Conflict)) => &self.conflict,
+                Answer::Change(Err(Failure::KeyReused(_))) => &self.key_reused,
                 _ => continue,
             };
             seen.set(seen.get() + 1);
@@ -188,12 +188,13 @@ async fn commit(connection: &mut Connection, payloads: &[Payload]) -> (Path, Vec
     (path, answers)
 }
 
-/// An error as compared: its kind, not a database's wording.
-fn kind(error: Error) -> Error {
+fn kind(error: Error) -> Failure {
     match error {
-        Error::Database(_) => Error::Database(String::new()),
-        Error::Corrupt(_) => Error::Corrupt(String::new()),
-        other => other,
+        Error::KeyReused { idempotency_key } => Failure::KeyReused(idempotency_key),
+        Error::Conflict => Failure::Conflict,
+        Error::Database(_) => Failure::Database,
+        Error::Corrupt(_) => Failure::Corrupt,
+        Error::WriterStopped => Failure::WriterStopped,
     }
 }
 
@@ -274,8 +275,18 @@ enum Reply {
 
 #[derive(Debug, PartialEq)]
 enum Answer {
-    Change(Result<Committed, Error>),
-    Other(Result<(), Error>),
+    Change(Result<Committed, Failure>),
+    Other(Result<(), Failure>),
+}
+
+/// An error as compared: its kind, not a database's wording.
+#[derive(Debug, PartialEq)]
+enum Failure {
+    KeyReused(String),
+    Conflict,
+    Database,
+    Corrupt,
+    WriterStopped,
 }
 
 impl Payload {
@@ -796,8 +807,8 @@ fn a_change_that_follows_a_stale_one_under_its_key_is_refused_with_it() {
             assert_eq!(
                 answers,
                 vec![
-                    Answer::Change(Err(Error::Conflict)),
-                    Answer::Change(Err(Error::Conflict)),
+                    Answer::Change(Err(Failure::Conflict)),
+                    Answer::Change(Err(Failure::Conflict)),
                 ],
                 "fast path: {fast_path}"
             );
