@@ -8,6 +8,7 @@
 
 pub mod admission;
 pub mod case_ref;
+mod coded;
 pub mod deadline;
 pub mod event;
 pub mod ledger;

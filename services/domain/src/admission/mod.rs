@@ -27,10 +27,9 @@
 
 pub mod offer;
 
-use std::fmt;
-
 use crate::StateCode;
 use crate::case_ref::{CaseKind, CaseRef};
+use crate::coded::coded_enum;
 use crate::deadline::{self, AdmissionDueEvent};
 use crate::event::{Actor, FreeText};
 use crate::lifecycle::{self, Event, Lifecycle, ReplayError};
@@ -161,78 +160,36 @@ pub enum Error {
     Replay(#[from] ReplayError),
 }
 
-/// Where an admission case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum AdmissionStatus {
-    /// Nominated under an offer; the candidate holds one slot of it.
-    Nominated,
-    /// A is vetting identity, presence in O, and security.
-    Vetting,
-    /// A granted admission; the visa runs.
-    Granted,
-    /// A refused admission, with codes. Terminal.
-    Refused,
-    /// The nomination was withdrawn. Terminal.
-    Withdrawn,
-    /// A booked the journey from O to A; the visa still runs.
-    TravelBooked,
-    /// A reports the person arrived. Counts in the ledger unless the regime asks O to confirm.
-    Arrived,
-    /// O confirmed the departure: the admission counts. Terminal.
-    DepartureConfirmed,
-    /// The visa expired unused. Terminal.
-    GrantLapsed,
+coded_enum! {
+    /// Where an admission case stands.
+    pub enum AdmissionStatus {
+        /// Nominated under an offer; the candidate holds one slot of it.
+        Nominated => "NOMINATED",
+        /// A is vetting identity, presence in O, and security.
+        Vetting => "VETTING",
+        /// A granted admission; the visa runs.
+        Granted => "GRANTED",
+        /// A refused admission, with codes. Terminal.
+        Refused => "REFUSED",
+        /// The nomination was withdrawn. Terminal.
+        Withdrawn => "WITHDRAWN",
+        /// A booked the journey from O to A; the visa still runs.
+        TravelBooked => "TRAVEL_BOOKED",
+        /// A reports the person arrived. Counts in the ledger unless the regime asks O to confirm.
+        Arrived => "ARRIVED",
+        /// O confirmed the departure: the admission counts. Terminal.
+        DepartureConfirmed => "DEPARTURE_CONFIRMED",
+        /// The visa expired unused. Terminal.
+        GrantLapsed => "GRANT_LAPSED",
+    }
+    all: array,
+    unknown: Error = |text| Error::UnknownCode { list: "admission status", text },
 }
 
 impl AdmissionStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [AdmissionStatus; 9] = [
-        Self::Nominated,
-        Self::Vetting,
-        Self::Granted,
-        Self::Refused,
-        Self::Withdrawn,
-        Self::TravelBooked,
-        Self::Arrived,
-        Self::DepartureConfirmed,
-        Self::GrantLapsed,
-    ];
-
-    /// The stable code, e.g. `GRANT_LAPSED`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Nominated => "NOMINATED",
-            Self::Vetting => "VETTING",
-            Self::Granted => "GRANTED",
-            Self::Refused => "REFUSED",
-            Self::Withdrawn => "WITHDRAWN",
-            Self::TravelBooked => "TRAVEL_BOOKED",
-            Self::Arrived => "ARRIVED",
-            Self::DepartureConfirmed => "DEPARTURE_CONFIRMED",
-            Self::GrantLapsed => "GRANT_LAPSED",
-        }
-    }
-
-    /// Parses a stable code.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.code() == text)
-            .ok_or_else(|| Error::UnknownCode {
-                list: "admission status",
-                text: text.to_owned(),
-            })
-    }
-
     /// Whether the case ended without an admission, so its offer slot should be released.
     pub fn releases_offer_slot(self) -> bool {
         matches!(self, Self::Refused | Self::Withdrawn | Self::GrantLapsed)
-    }
-}
-
-impl fmt::Display for AdmissionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
     }
 }
 
@@ -270,66 +227,22 @@ pub enum AdmissionEventKind {
     GrantLapsed,
 }
 
-/// An admission step without its payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
-pub enum AdmissionStep {
-    Nominated,
-    VettingStarted,
-    Granted,
-    Refused,
-    Withdrawn,
-    TravelBooked,
-    Arrived,
-    DepartureConfirmed,
-    GrantLapsed,
-}
-
-impl AdmissionStep {
-    /// Every step.
-    pub const ALL: [AdmissionStep; 9] = [
-        Self::Nominated,
-        Self::VettingStarted,
-        Self::Granted,
-        Self::Refused,
-        Self::Withdrawn,
-        Self::TravelBooked,
-        Self::Arrived,
-        Self::DepartureConfirmed,
-        Self::GrantLapsed,
-    ];
-
-    /// The stable kind code, e.g. `ADMISSION_GRANTED`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Nominated => "ADMISSION_NOMINATED",
-            Self::VettingStarted => "ADMISSION_VETTING_STARTED",
-            Self::Granted => "ADMISSION_GRANTED",
-            Self::Refused => "ADMISSION_REFUSED",
-            Self::Withdrawn => "ADMISSION_WITHDRAWN",
-            Self::TravelBooked => "ADMISSION_TRAVEL_BOOKED",
-            Self::Arrived => "ADMISSION_ARRIVED",
-            Self::DepartureConfirmed => "ADMISSION_DEPARTURE_CONFIRMED",
-            Self::GrantLapsed => "ADMISSION_GRANT_LAPSED",
-        }
+coded_enum! {
+    /// An admission step without its payload.
+    #[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
+    pub enum AdmissionStep {
+        Nominated => "ADMISSION_NOMINATED",
+        VettingStarted => "ADMISSION_VETTING_STARTED",
+        Granted => "ADMISSION_GRANTED",
+        Refused => "ADMISSION_REFUSED",
+        Withdrawn => "ADMISSION_WITHDRAWN",
+        TravelBooked => "ADMISSION_TRAVEL_BOOKED",
+        Arrived => "ADMISSION_ARRIVED",
+        DepartureConfirmed => "ADMISSION_DEPARTURE_CONFIRMED",
+        GrantLapsed => "ADMISSION_GRANT_LAPSED",
     }
-
-    /// Parses a stable kind code.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|step| step.code() == text)
-            .ok_or_else(|| Error::UnknownCode {
-                list: "admission event kind",
-                text: text.to_owned(),
-            })
-    }
-}
-
-impl fmt::Display for AdmissionStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
+    all: array,
+    unknown: Error = |text| Error::UnknownCode { list: "admission event kind", text },
 }
 
 impl AdmissionEventKind {

@@ -1,49 +1,24 @@
 //! The steps of a readmission case, their payloads, and the transition table: which step
 //! may be taken from which status, by whom, to which status.
 
-use std::fmt;
-
 use super::Error;
 use super::status::ReadmissionStatus;
+use crate::coded::coded_enum;
 use crate::event::FreeText;
 use crate::reason::{LegalHoldKind, ReadmissionReason};
 use crate::regime::{ClockDuty, Party, Regime, ReplyTrack};
 use crate::time::Timestamp;
 
-/// Why a case expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ExpiryCause {
-    /// The end-to-end limit from arrival passed (UK–FR: 3 months; reason `R09`).
-    ProcedureTimeExhausted,
-    /// The transfer limit from acceptance passed (Dublin III Art. 29, AMMR Art. 46).
-    TransferTimeExhausted,
-}
-
-impl ExpiryCause {
-    /// The stable code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::ProcedureTimeExhausted => "PROCEDURE_TIME_EXHAUSTED",
-            Self::TransferTimeExhausted => "TRANSFER_TIME_EXHAUSTED",
-        }
+coded_enum! {
+    /// Why a case expired.
+    pub enum ExpiryCause {
+        /// The end-to-end limit from arrival passed (UK–FR: 3 months; reason `R09`).
+        ProcedureTimeExhausted => "PROCEDURE_TIME_EXHAUSTED",
+        /// The transfer limit from acceptance passed (Dublin III Art. 29, AMMR Art. 46).
+        TransferTimeExhausted => "TRANSFER_TIME_EXHAUSTED",
     }
-
-    /// Parses a stable code.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        [Self::ProcedureTimeExhausted, Self::TransferTimeExhausted]
-            .into_iter()
-            .find(|cause| cause.code() == text)
-            .ok_or_else(|| Error::UnknownCode {
-                list: "expiry cause",
-                text: text.to_owned(),
-            })
-    }
-}
-
-impl fmt::Display for ExpiryCause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
+    all: array,
+    unknown: Error = |text| Error::UnknownCode { list: "expiry cause", text },
 }
 
 /// What happened to a readmission case, with the data the step needs.
@@ -145,109 +120,41 @@ pub enum ReadmissionEventKind {
     },
 }
 
-/// A step without its payload: what the transition table is keyed on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
-pub enum ReadmissionStep {
-    Submitted,
-    Received,
-    ExaminationStarted,
-    InformationRequested,
-    InformationProvided,
-    Accepted,
-    AcceptedByDefault,
-    Rejected,
-    ReExaminationRequested,
-    AcceptedOnReExamination,
-    RejectedFinal,
-    ReExaminationLapsed,
-    RejectionAccepted,
-    RejectionClosed,
-    TransferDecisionIssued,
-    LegalHoldPlaced,
-    LegalHoldReleased,
-    TransferScheduled,
-    TransferPostponed,
-    TransferExecuted,
-    TransferFailed,
-    ArrivalConfirmed,
-    NoShow,
-    Withdrawn,
-    Expired,
+coded_enum! {
+    /// A step without its payload: what the transition table is keyed on.
+    #[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
+    pub enum ReadmissionStep {
+        Submitted => "READMISSION_SUBMITTED",
+        Received => "READMISSION_RECEIVED",
+        ExaminationStarted => "READMISSION_EXAMINATION_STARTED",
+        InformationRequested => "READMISSION_INFORMATION_REQUESTED",
+        InformationProvided => "READMISSION_INFORMATION_PROVIDED",
+        Accepted => "READMISSION_ACCEPTED",
+        AcceptedByDefault => "READMISSION_ACCEPTED_BY_DEFAULT",
+        Rejected => "READMISSION_REJECTED",
+        ReExaminationRequested => "READMISSION_RE_EXAMINATION_REQUESTED",
+        AcceptedOnReExamination => "READMISSION_ACCEPTED_ON_RE_EXAMINATION",
+        RejectedFinal => "READMISSION_REJECTED_FINAL",
+        ReExaminationLapsed => "READMISSION_RE_EXAMINATION_LAPSED",
+        RejectionAccepted => "READMISSION_REJECTION_ACCEPTED",
+        RejectionClosed => "READMISSION_REJECTION_CLOSED",
+        TransferDecisionIssued => "READMISSION_TRANSFER_DECISION_ISSUED",
+        LegalHoldPlaced => "READMISSION_LEGAL_HOLD_PLACED",
+        LegalHoldReleased => "READMISSION_LEGAL_HOLD_RELEASED",
+        TransferScheduled => "READMISSION_TRANSFER_SCHEDULED",
+        TransferPostponed => "READMISSION_TRANSFER_POSTPONED",
+        TransferExecuted => "READMISSION_TRANSFER_EXECUTED",
+        TransferFailed => "READMISSION_TRANSFER_FAILED",
+        ArrivalConfirmed => "READMISSION_ARRIVAL_CONFIRMED",
+        NoShow => "READMISSION_NO_SHOW",
+        Withdrawn => "READMISSION_WITHDRAWN",
+        Expired => "READMISSION_EXPIRED",
+    }
+    all: array,
+    unknown: Error = |text| Error::UnknownCode { list: "readmission event kind", text },
 }
 
 impl ReadmissionStep {
-    /// Every step.
-    pub const ALL: [ReadmissionStep; 25] = [
-        Self::Submitted,
-        Self::Received,
-        Self::ExaminationStarted,
-        Self::InformationRequested,
-        Self::InformationProvided,
-        Self::Accepted,
-        Self::AcceptedByDefault,
-        Self::Rejected,
-        Self::ReExaminationRequested,
-        Self::AcceptedOnReExamination,
-        Self::RejectedFinal,
-        Self::ReExaminationLapsed,
-        Self::RejectionAccepted,
-        Self::RejectionClosed,
-        Self::TransferDecisionIssued,
-        Self::LegalHoldPlaced,
-        Self::LegalHoldReleased,
-        Self::TransferScheduled,
-        Self::TransferPostponed,
-        Self::TransferExecuted,
-        Self::TransferFailed,
-        Self::ArrivalConfirmed,
-        Self::NoShow,
-        Self::Withdrawn,
-        Self::Expired,
-    ];
-
-    /// The stable kind code of the step's events, e.g. `READMISSION_ACCEPTED`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Submitted => "READMISSION_SUBMITTED",
-            Self::Received => "READMISSION_RECEIVED",
-            Self::ExaminationStarted => "READMISSION_EXAMINATION_STARTED",
-            Self::InformationRequested => "READMISSION_INFORMATION_REQUESTED",
-            Self::InformationProvided => "READMISSION_INFORMATION_PROVIDED",
-            Self::Accepted => "READMISSION_ACCEPTED",
-            Self::AcceptedByDefault => "READMISSION_ACCEPTED_BY_DEFAULT",
-            Self::Rejected => "READMISSION_REJECTED",
-            Self::ReExaminationRequested => "READMISSION_RE_EXAMINATION_REQUESTED",
-            Self::AcceptedOnReExamination => "READMISSION_ACCEPTED_ON_RE_EXAMINATION",
-            Self::RejectedFinal => "READMISSION_REJECTED_FINAL",
-            Self::ReExaminationLapsed => "READMISSION_RE_EXAMINATION_LAPSED",
-            Self::RejectionAccepted => "READMISSION_REJECTION_ACCEPTED",
-            Self::RejectionClosed => "READMISSION_REJECTION_CLOSED",
-            Self::TransferDecisionIssued => "READMISSION_TRANSFER_DECISION_ISSUED",
-            Self::LegalHoldPlaced => "READMISSION_LEGAL_HOLD_PLACED",
-            Self::LegalHoldReleased => "READMISSION_LEGAL_HOLD_RELEASED",
-            Self::TransferScheduled => "READMISSION_TRANSFER_SCHEDULED",
-            Self::TransferPostponed => "READMISSION_TRANSFER_POSTPONED",
-            Self::TransferExecuted => "READMISSION_TRANSFER_EXECUTED",
-            Self::TransferFailed => "READMISSION_TRANSFER_FAILED",
-            Self::ArrivalConfirmed => "READMISSION_ARRIVAL_CONFIRMED",
-            Self::NoShow => "READMISSION_NO_SHOW",
-            Self::Withdrawn => "READMISSION_WITHDRAWN",
-            Self::Expired => "READMISSION_EXPIRED",
-        }
-    }
-
-    /// Parses a stable kind code.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|step| step.code() == text)
-            .ok_or_else(|| Error::UnknownCode {
-                list: "readmission event kind",
-                text: text.to_owned(),
-            })
-    }
-
     /// The deadline this step records, if it is a clock step.
     pub fn clock_duty(self) -> Option<ClockDuty> {
         match self {
@@ -257,12 +164,6 @@ impl ReadmissionStep {
             Self::Expired => Some(ClockDuty::Expiry),
             _ => None,
         }
-    }
-}
-
-impl fmt::Display for ReadmissionStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
     }
 }
 
