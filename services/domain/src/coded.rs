@@ -1,12 +1,14 @@
-//! The two declarations behind every value that travels as text: a closed list of stable
-//! codes ([`coded_enum!`]) and the standard parsing traits of a type that has a `parse`
+//! The declarations behind every value that travels as text: a closed list of stable codes
+//! ([`coded_enum!`]), a lifecycle's event kinds with their payload-free steps
+//! ([`event_kinds!`]), and the standard parsing traits of a type that has a `parse`
 //! ([`parse_traits!`]).
 //!
 //! A coded list (statuses, steps, reasons, regimes, tracks) is written once, one variant and
-//! its code a line; the macro derives `ALL`, `code()`, `parse()`, `Display`, `FromStr` and
-//! `TryFrom<&str>` from that line, so a list and its codes cannot drift apart. Each list keeps
-//! its own module's typed error for an unknown code. The macros are crate-private: the types
-//! they declare are ordinary public enums and traits.
+//! its code a line; the macro derives `ALL`, `code()`, `Display` and, where the list has a
+//! typed error for an unknown code, `parse()`, `FromStr` and `TryFrom<&str>`, so a list and
+//! its codes cannot drift apart. An event kind and its step share their variant names, so
+//! `step()` is derived too. The macros are crate-private: what they declare are ordinary
+//! public enums, methods and trait implementations.
 
 /// Implements `FromStr` and `TryFrom<&str>` for `$name` through its `parse(&str)`, with the
 /// same error: one spelling of the parsing rules, whichever way a caller asks.
@@ -47,7 +49,7 @@ macro_rules! coded_enum {
             $( $(#[$variant_meta:meta])* $variant:ident => $code:literal, )+
         }
         all: $all:ident,
-        unknown: $error:ty = $unknown:expr $(,)?
+        $( unknown: $error:ty = $unknown:expr, )?
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,15 +66,6 @@ macro_rules! coded_enum {
                     $( $name::$variant => $code, )+
                 }
             }
-
-            /// Parses a stable code (exact, upper case).
-            pub fn parse(text: &str) -> Result<Self, $error> {
-                Self::ALL
-                    .iter()
-                    .copied()
-                    .find(|value| value.code() == text)
-                    .ok_or_else(|| ($unknown)(text.to_owned()))
-            }
         }
 
         impl ::std::fmt::Display for $name {
@@ -81,8 +74,68 @@ macro_rules! coded_enum {
             }
         }
 
-        $crate::coded::parse_traits!($name, $error);
+        $(
+            impl $name {
+                /// Parses a stable code (exact, upper case).
+                pub fn parse(text: &str) -> Result<Self, $error> {
+                    Self::ALL
+                        .iter()
+                        .copied()
+                        .find(|value| value.code() == text)
+                        .ok_or_else(|| ($unknown)(text.to_owned()))
+                }
+            }
+
+            $crate::coded::parse_traits!($name, $error);
+        )?
     };
 }
 
-pub(crate) use {coded_enum, parse_traits};
+/// Declares a lifecycle's event kinds (each variant with the payload its step needs) and their
+/// payload-free twin, the step, as a [`coded_enum!`] of the same variant names: written once,
+/// so that `step()` and the step list cannot miss a kind.
+macro_rules! event_kinds {
+    (
+        $(#[$kind_meta:meta])*
+        pub enum $kind:ident;
+        $(#[$step_meta:meta])*
+        pub enum $step:ident;
+        $( unknown: $error:ty = $unknown:expr; )?
+        {
+            $(
+                $(#[$variant_meta:meta])*
+                $variant:ident $({ $( $(#[$field_meta:meta])* $field:ident: $field_type:ty, )+ })?
+                    => $code:literal,
+            )+
+        }
+    ) => {
+        $(#[$kind_meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $kind {
+            $(
+                $(#[$variant_meta])*
+                $variant $({ $( $(#[$field_meta])* $field: $field_type, )+ })?,
+            )+
+        }
+
+        $crate::coded::coded_enum! {
+            $(#[$step_meta])*
+            pub enum $step {
+                $( $variant => $code, )+
+            }
+            all: array,
+            $( unknown: $error = $unknown, )?
+        }
+
+        impl $kind {
+            /// The payload-free step.
+            pub fn step(&self) -> $step {
+                match self {
+                    $( Self::$variant { .. } => $step::$variant, )+
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use {coded_enum, event_kinds, parse_traits};

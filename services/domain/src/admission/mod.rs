@@ -29,7 +29,7 @@ pub mod offer;
 
 use crate::StateCode;
 use crate::case_ref::{CaseKind, CaseRef};
-use crate::coded::coded_enum;
+use crate::coded::{coded_enum, event_kinds};
 use crate::deadline::{self, AdmissionDueEvent};
 use crate::event::{Actor, FreeText};
 use crate::lifecycle::{self, Event, Lifecycle, ReplayError};
@@ -193,72 +193,43 @@ impl AdmissionStatus {
     }
 }
 
-/// What happened to an admission case, with the data the step needs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AdmissionEventKind {
-    /// A nominated the person under an offer (only through [`AdmissionCase::nominate`]).
-    Nominated {
-        /// The offer whose slot the case holds.
-        offer: CaseRef,
-        /// The regime the admission runs under.
-        regime: Regime,
-    },
-    /// A began vetting identity, presence in O, and security.
-    VettingStarted,
-    /// A granted admission; the visa is valid for the regime's `visa_validity` from now.
-    Granted,
-    /// A refused admission.
-    Refused {
-        /// At least one refusal code, each at most once.
-        reasons: Vec<AdmissionRefusal>,
-    },
-    /// The nomination was withdrawn (by the person or by A).
-    Withdrawn {
-        /// Why.
-        reason: FreeText,
-    },
-    /// A booked the person's journey from O to A.
-    TravelBooked,
-    /// A reports the person's arrival.
-    Arrived,
-    /// O confirms the person's departure.
-    DepartureConfirmed,
-    /// A's clock records that the visa expired unused.
-    GrantLapsed,
-}
-
-coded_enum! {
+event_kinds! {
+    /// What happened to an admission case, with the data the step needs.
+    pub enum AdmissionEventKind;
     /// An admission step without its payload.
     #[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
-    pub enum AdmissionStep {
-        Nominated => "ADMISSION_NOMINATED",
+    pub enum AdmissionStep;
+    unknown: Error = |text| Error::UnknownCode { list: "admission event kind", text };
+    {
+        /// A nominated the person under an offer (only through [`AdmissionCase::nominate`]).
+        Nominated {
+            /// The offer whose slot the case holds.
+            offer: CaseRef,
+            /// The regime the admission runs under.
+            regime: Regime,
+        } => "ADMISSION_NOMINATED",
+        /// A began vetting identity, presence in O, and security.
         VettingStarted => "ADMISSION_VETTING_STARTED",
+        /// A granted admission; the visa is valid for the regime's `visa_validity` from now.
         Granted => "ADMISSION_GRANTED",
-        Refused => "ADMISSION_REFUSED",
-        Withdrawn => "ADMISSION_WITHDRAWN",
+        /// A refused admission.
+        Refused {
+            /// At least one refusal code, each at most once.
+            reasons: Vec<AdmissionRefusal>,
+        } => "ADMISSION_REFUSED",
+        /// The nomination was withdrawn (by the person or by A).
+        Withdrawn {
+            /// Why.
+            reason: FreeText,
+        } => "ADMISSION_WITHDRAWN",
+        /// A booked the person's journey from O to A.
         TravelBooked => "ADMISSION_TRAVEL_BOOKED",
+        /// A reports the person's arrival.
         Arrived => "ADMISSION_ARRIVED",
+        /// O confirms the person's departure.
         DepartureConfirmed => "ADMISSION_DEPARTURE_CONFIRMED",
+        /// A's clock records that the visa expired unused.
         GrantLapsed => "ADMISSION_GRANT_LAPSED",
-    }
-    all: array,
-    unknown: Error = |text| Error::UnknownCode { list: "admission event kind", text },
-}
-
-impl AdmissionEventKind {
-    /// The payload-free step.
-    pub fn step(&self) -> AdmissionStep {
-        match self {
-            Self::Nominated { .. } => AdmissionStep::Nominated,
-            Self::VettingStarted => AdmissionStep::VettingStarted,
-            Self::Granted => AdmissionStep::Granted,
-            Self::Refused { .. } => AdmissionStep::Refused,
-            Self::Withdrawn { .. } => AdmissionStep::Withdrawn,
-            Self::TravelBooked => AdmissionStep::TravelBooked,
-            Self::Arrived => AdmissionStep::Arrived,
-            Self::DepartureConfirmed => AdmissionStep::DepartureConfirmed,
-            Self::GrantLapsed => AdmissionStep::GrantLapsed,
-        }
     }
 }
 
