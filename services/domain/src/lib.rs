@@ -20,6 +20,8 @@ pub mod reason;
 pub mod regime;
 pub mod settlement;
 pub mod state;
+#[cfg(test)]
+mod testing;
 pub mod time;
 
 pub use case_ref::{CaseKind, CaseRef};

@@ -366,10 +366,7 @@ fn known_state(code: &str) -> StateCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn state(code: &str) -> StateCode {
-        StateCode::parse(code).unwrap()
-    }
+    use crate::testing::state;
 
     #[test]
     fn regimes_parse_from_their_codes_only() {

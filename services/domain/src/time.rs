@@ -455,10 +455,7 @@ fn civil_from_days(epoch_day: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(text: &str) -> Timestamp {
-        Timestamp::parse(text).unwrap()
-    }
+    use crate::testing::at;
 
     #[test]
     fn displays_and_parses_rfc_3339_round_trip() {
