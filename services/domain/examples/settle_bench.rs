@@ -49,6 +49,18 @@ fn state(number: u64) -> Result<u32, Failure> {
     Ok(u32::try_from(number)?)
 }
 
+/// The `key` entries of `instance`, each `[admitting, origin, count]`.
+fn pair_counts<T>(
+    instance: &Value,
+    key: &str,
+    build: impl Fn(u32, u32, u64) -> T,
+) -> Result<Vec<T>, Failure> {
+    list(instance, key)?
+        .into_iter()
+        .map(|entry| Ok(build(state(entry[0])?, state(entry[1])?, entry[2])))
+        .collect()
+}
+
 fn read_instance(instance: &Value) -> Result<InputParts<u32>, Failure> {
     let mode_name = instance["mode"].as_str().ok_or("a mode")?;
     let mode = Mode::parse(mode_name).ok_or("a known mode")?;
@@ -57,26 +69,24 @@ fn read_instance(instance: &Value) -> Result<InputParts<u32>, Failure> {
         let (from, to, count) = (state(entry[0])?, state(entry[1])?, entry[2]);
         parts.returns.push(Return { from, to, count });
     }
-    for entry in list(instance, "admissions")? {
-        let (admitting, origin, count) = (state(entry[0])?, state(entry[1])?, entry[2]);
-        parts.admissions.push(Admission {
+    parts.admissions = pair_counts(instance, "admissions", |admitting, origin, count| {
+        Admission {
             admitting,
             origin,
             count,
-        });
-    }
+        }
+    })?;
     for entry in list(instance, "capacity")? {
         let (state, count) = (state(entry[0])?, entry[1]);
         parts.capacity.push(CapacityLimit { state, count });
     }
-    for entry in list(instance, "candidates")? {
-        let (admitting, origin, count) = (state(entry[0])?, state(entry[1])?, entry[2]);
-        parts.candidates.push(PairLimit {
+    parts.candidates = pair_counts(instance, "candidates", |admitting, origin, count| {
+        PairLimit {
             admitting,
             origin,
             count,
-        });
-    }
+        }
+    })?;
     if !matches!(instance.get("consented"), None | Some(Value::Null)) {
         let mut consents = Vec::new();
         for entry in list(instance, "consented")? {

@@ -18,6 +18,8 @@
 
 use std::fmt;
 
+use crate::coded::parse_traits;
+
 use crate::StateCode;
 use crate::state;
 
@@ -169,19 +171,7 @@ impl fmt::Debug for CaseRef {
     }
 }
 
-impl TryFrom<&str> for CaseRef {
-    type Error = Error;
-    fn try_from(text: &str) -> Result<Self, Error> {
-        Self::parse(text)
-    }
-}
-
-impl std::str::FromStr for CaseRef {
-    type Err = Error;
-    fn from_str(text: &str) -> Result<Self, Error> {
-        Self::parse(text)
-    }
-}
+parse_traits!(CaseRef, Error);
 
 #[cfg(test)]
 mod tests {

@@ -240,13 +240,10 @@ fn saturate_to_i64(value: i128) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::state;
     use proptest::prelude::*;
 
     const CODES: [&str; 5] = ["GB", "FR", "BE", "DE", "IT"];
-
-    fn state(code: &str) -> StateCode {
-        StateCode::parse(code).expect("test codes are assigned")
-    }
 
     #[derive(Debug, Clone, Copy)]
     enum Movement {

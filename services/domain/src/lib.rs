@@ -8,6 +8,7 @@
 
 pub mod admission;
 pub mod case_ref;
+mod coded;
 pub mod deadline;
 pub mod event;
 pub mod ledger;
@@ -19,6 +20,8 @@ pub mod reason;
 pub mod regime;
 pub mod settlement;
 pub mod state;
+#[cfg(test)]
+mod testing;
 pub mod time;
 
 pub use case_ref::{CaseKind, CaseRef};

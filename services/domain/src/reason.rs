@@ -6,7 +6,7 @@
 //! This module only names reasons; which reason a regime allows is decided by the
 //! lifecycles and the regime profile.
 
-use std::fmt;
+use crate::coded::coded_enum;
 
 /// Why a text is not a known code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,60 +21,10 @@ pub enum Error {
     },
 }
 
-/// Declares an enum of coded values with `ALL`, `code()`, `parse()` and `Display`.
-macro_rules! coded_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident, $list:literal {
-            $( $(#[$variant_meta:meta])* $variant:ident => $code:literal, )+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum $name {
-            $( $(#[$variant_meta])* $variant, )+
-        }
-
-        impl $name {
-            /// Every value, in code order.
-            pub const ALL: &'static [$name] = &[ $( $name::$variant, )+ ];
-
-            /// The stable code, as sent on the wire and signed.
-            pub fn code(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $code, )+
-                }
-            }
-
-            /// Parses a stable code.
-            pub fn parse(text: &str) -> Result<Self, Error> {
-                Self::ALL
-                    .iter()
-                    .copied()
-                    .find(|value| value.code() == text)
-                    .ok_or_else(|| Error::Unknown { list: $list, text: text.to_owned() })
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.code())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = Error;
-            fn from_str(text: &str) -> Result<Self, Error> {
-                Self::parse(text)
-            }
-        }
-    };
-}
-
 coded_enum! {
     /// Why a requested state refuses a readmission (DOMAIN.md, "Reason codes"). The code is
     /// `R01`…`R16`; [`ReadmissionReason::name`] gives the descriptive name.
-    ReadmissionReason, "readmission reason" {
+    pub enum ReadmissionReason {
         /// R01: an unaccompanied minor is outside the scope (UK–FR Art. 4).
         UnaccompaniedMinor => "R01",
         /// R02: an admissible asylum claim is pending (UK–FR Art. 4).
@@ -112,6 +62,8 @@ coded_enum! {
         /// R16: fitness to travel not confirmed (1560/2003 Annex VI health data).
         FitToTravelNotConfirmed => "R16",
     }
+    all: slice,
+    unknown: Error = |text| Error::Unknown { list: "readmission reason", text },
 }
 
 impl ReadmissionReason {
@@ -153,7 +105,7 @@ impl ReadmissionReason {
 coded_enum! {
     /// Why an admitting state refuses to admit a nominated person (DOMAIN.md, generalised
     /// from the UK eligibility rules).
-    AdmissionRefusal, "admission refusal" {
+    pub enum AdmissionRefusal {
         /// The person is not present in the origin state's territory.
         NotPresentInTerritory => "NOT_PRESENT_IN_TERRITORY",
         /// A minor without a parent.
@@ -175,11 +127,13 @@ coded_enum! {
         /// A security check failed.
         SecurityCheckFailed => "SECURITY_CHECK_FAILED",
     }
+    all: slice,
+    unknown: Error = |text| Error::Unknown { list: "admission refusal", text },
 }
 
 coded_enum! {
     /// What legally stops a transfer for a while (DOMAIN.md, `LEGAL_HOLD`).
-    LegalHoldKind, "legal hold" {
+    pub enum LegalHoldKind {
         /// A court order bars the transfer for now.
         CourtOrder => "COURT_ORDER",
         /// An appeal with suspensive effect was lodged.
@@ -189,11 +143,13 @@ coded_enum! {
         /// The person is not fit to travel.
         Medical => "MEDICAL",
     }
+    all: slice,
+    unknown: Error = |text| Error::Unknown { list: "legal hold", text },
 }
 
 coded_enum! {
     /// Why an admission offer is paused (DOMAIN.md, `OFFER_PAUSED`).
-    OfferPauseReason, "offer pause reason" {
+    pub enum OfferPauseReason {
         /// The admitting state's admissions ran ahead of its returns (see `parity`).
         ParityNotReached => "PARITY_NOT_REACHED",
         /// The admitting state lacks capacity for now.
@@ -201,6 +157,8 @@ coded_enum! {
         /// The Joint Committee asked for a pause.
         JointCommittee => "JOINT_COMMITTEE",
     }
+    all: slice,
+    unknown: Error = |text| Error::Unknown { list: "offer pause reason", text },
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@
 use std::fmt;
 
 use crate::StateCode;
+use crate::coded::coded_enum;
 use crate::time::Period;
 
 /// Why a text is not a regime or track name.
@@ -60,46 +61,23 @@ pub enum Error {
     UnknownTrack(String),
 }
 
-/// The legal basis a pair of states works under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Regime {
-    /// The UK–France Agreement on the Prevention of Dangerous Journeys (2025).
-    Ukfr2025,
-    /// The Dublin III regulation (604/2013) with its implementing regulation 1560/2003.
-    DublinIii,
-    /// The EU asylum and migration management regulation 2024/1351, applicable from 2026.
-    Ammr2026,
-    /// The federation's own one-for-one profile: the strictest of the others.
-    Eu1for1,
+coded_enum! {
+    /// The legal basis a pair of states works under.
+    pub enum Regime {
+        /// The UK–France Agreement on the Prevention of Dangerous Journeys (2025).
+        Ukfr2025 => "UKFR_2025",
+        /// The Dublin III regulation (604/2013) with its implementing regulation 1560/2003.
+        DublinIii => "DUBLIN_III",
+        /// The EU asylum and migration management regulation 2024/1351, applicable from 2026.
+        Ammr2026 => "AMMR_2026",
+        /// The federation's own one-for-one profile: the strictest of the others.
+        Eu1for1 => "EU_1FOR1",
+    }
+    all: array,
+    unknown: Error = Error::UnknownRegime,
 }
 
 impl Regime {
-    /// Every regime.
-    pub const ALL: [Regime; 4] = [
-        Regime::Ukfr2025,
-        Regime::DublinIii,
-        Regime::Ammr2026,
-        Regime::Eu1for1,
-    ];
-
-    /// The stable code: `UKFR_2025`, `DUBLIN_III`, `AMMR_2026` or `EU_1FOR1`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Regime::Ukfr2025 => "UKFR_2025",
-            Regime::DublinIii => "DUBLIN_III",
-            Regime::Ammr2026 => "AMMR_2026",
-            Regime::Eu1for1 => "EU_1FOR1",
-        }
-    }
-
-    /// Parses a stable code (exact, upper case).
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|regime| regime.code() == text)
-            .ok_or_else(|| Error::UnknownRegime(text.to_owned()))
-    }
-
     /// The default profile of the regime (table in the module documentation).
     pub fn profile(self) -> RegimeProfile {
         match self {
@@ -111,60 +89,18 @@ impl Regime {
     }
 }
 
-impl fmt::Display for Regime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+coded_enum! {
+    /// Which reply limit applies to a readmission request, chosen when it is submitted.
+    pub enum ReplyTrack {
+        /// The regime's standard reply limit.
+        Standard => "STANDARD",
+        /// A case the requesting state flags exceptional (UK–FR: 28 days instead of 14).
+        Exceptional => "EXCEPTIONAL",
+        /// The person is detained (Dublin III Art. 28(3), AMMR: shorter limits).
+        Detained => "DETAINED",
     }
-}
-
-impl std::str::FromStr for Regime {
-    type Err = Error;
-    fn from_str(text: &str) -> Result<Self, Error> {
-        Self::parse(text)
-    }
-}
-
-/// Which reply limit applies to a readmission request, chosen when it is submitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ReplyTrack {
-    /// The regime's standard reply limit.
-    Standard,
-    /// A case the requesting state flags exceptional (UK–FR: 28 days instead of 14).
-    Exceptional,
-    /// The person is detained (Dublin III Art. 28(3), AMMR: shorter limits).
-    Detained,
-}
-
-impl ReplyTrack {
-    /// Every track.
-    pub const ALL: [ReplyTrack; 3] = [
-        ReplyTrack::Standard,
-        ReplyTrack::Exceptional,
-        ReplyTrack::Detained,
-    ];
-
-    /// The stable code: `STANDARD`, `EXCEPTIONAL` or `DETAINED`.
-    pub fn code(self) -> &'static str {
-        match self {
-            ReplyTrack::Standard => "STANDARD",
-            ReplyTrack::Exceptional => "EXCEPTIONAL",
-            ReplyTrack::Detained => "DETAINED",
-        }
-    }
-
-    /// Parses a stable code.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|track| track.code() == text)
-            .ok_or_else(|| Error::UnknownTrack(text.to_owned()))
-    }
-}
-
-impl fmt::Display for ReplyTrack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
+    all: array,
+    unknown: Error = Error::UnknownTrack,
 }
 
 /// The two sides of a readmission case.
@@ -430,10 +366,7 @@ fn known_state(code: &str) -> StateCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn state(code: &str) -> StateCode {
-        StateCode::parse(code).unwrap()
-    }
+    use crate::testing::state;
 
     #[test]
     fn regimes_parse_from_their_codes_only() {

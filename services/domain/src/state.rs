@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::coded::parse_traits;
+
 /// One participating state, by its ISO 3166-1 alpha-2 code.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StateCode([u8; 2]);
@@ -69,20 +71,6 @@ impl StateCode {
     }
 }
 
-impl TryFrom<&str> for StateCode {
-    type Error = Error;
-    fn try_from(text: &str) -> Result<Self, Error> {
-        Self::parse(text)
-    }
-}
-
-impl std::str::FromStr for StateCode {
-    type Err = Error;
-    fn from_str(text: &str) -> Result<Self, Error> {
-        Self::parse(text)
-    }
-}
-
 impl fmt::Display for StateCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -94,6 +82,8 @@ impl fmt::Debug for StateCode {
         write!(f, "StateCode({})", self.as_str())
     }
 }
+
+parse_traits!(StateCode, Error);
 
 #[cfg(test)]
 mod tests {

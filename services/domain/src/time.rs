@@ -22,6 +22,8 @@
 
 use std::fmt;
 
+use crate::coded::parse_traits;
+
 const MILLIS_PER_SECOND: i64 = 1_000;
 const MILLIS_PER_MINUTE: i64 = 60 * MILLIS_PER_SECOND;
 const MILLIS_PER_HOUR: i64 = 60 * MILLIS_PER_MINUTE;
@@ -405,12 +407,7 @@ impl fmt::Debug for Timestamp {
     }
 }
 
-impl std::str::FromStr for Timestamp {
-    type Err = Error;
-    fn from_str(text: &str) -> Result<Self, Error> {
-        Self::parse(text)
-    }
-}
+parse_traits!(Timestamp, Error);
 
 fn is_leap_year(year: i64) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
@@ -458,10 +455,7 @@ fn civil_from_days(epoch_day: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(text: &str) -> Timestamp {
-        Timestamp::parse(text).unwrap()
-    }
+    use crate::testing::at;
 
     #[test]
     fn displays_and_parses_rfc_3339_round_trip() {

@@ -27,10 +27,9 @@
 
 pub mod offer;
 
-use std::fmt;
-
 use crate::StateCode;
 use crate::case_ref::{CaseKind, CaseRef};
+use crate::coded::{coded_enum, event_kinds};
 use crate::deadline::{self, AdmissionDueEvent};
 use crate::event::{Actor, FreeText};
 use crate::lifecycle::{self, Event, Lifecycle, ReplayError};
@@ -161,191 +160,76 @@ pub enum Error {
     Replay(#[from] ReplayError),
 }
 
-/// Where an admission case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum AdmissionStatus {
-    /// Nominated under an offer; the candidate holds one slot of it.
-    Nominated,
-    /// A is vetting identity, presence in O, and security.
-    Vetting,
-    /// A granted admission; the visa runs.
-    Granted,
-    /// A refused admission, with codes. Terminal.
-    Refused,
-    /// The nomination was withdrawn. Terminal.
-    Withdrawn,
-    /// A booked the journey from O to A; the visa still runs.
-    TravelBooked,
-    /// A reports the person arrived. Counts in the ledger unless the regime asks O to confirm.
-    Arrived,
-    /// O confirmed the departure: the admission counts. Terminal.
-    DepartureConfirmed,
-    /// The visa expired unused. Terminal.
-    GrantLapsed,
+coded_enum! {
+    /// Where an admission case stands.
+    pub enum AdmissionStatus {
+        /// Nominated under an offer; the candidate holds one slot of it.
+        Nominated => "NOMINATED",
+        /// A is vetting identity, presence in O, and security.
+        Vetting => "VETTING",
+        /// A granted admission; the visa runs.
+        Granted => "GRANTED",
+        /// A refused admission, with codes. Terminal.
+        Refused => "REFUSED",
+        /// The nomination was withdrawn. Terminal.
+        Withdrawn => "WITHDRAWN",
+        /// A booked the journey from O to A; the visa still runs.
+        TravelBooked => "TRAVEL_BOOKED",
+        /// A reports the person arrived. Counts in the ledger unless the regime asks O to confirm.
+        Arrived => "ARRIVED",
+        /// O confirmed the departure: the admission counts. Terminal.
+        DepartureConfirmed => "DEPARTURE_CONFIRMED",
+        /// The visa expired unused. Terminal.
+        GrantLapsed => "GRANT_LAPSED",
+    }
+    all: array,
+    unknown: Error = |text| Error::UnknownCode { list: "admission status", text },
 }
 
 impl AdmissionStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [AdmissionStatus; 9] = [
-        Self::Nominated,
-        Self::Vetting,
-        Self::Granted,
-        Self::Refused,
-        Self::Withdrawn,
-        Self::TravelBooked,
-        Self::Arrived,
-        Self::DepartureConfirmed,
-        Self::GrantLapsed,
-    ];
-
-    /// The stable code, e.g. `GRANT_LAPSED`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Nominated => "NOMINATED",
-            Self::Vetting => "VETTING",
-            Self::Granted => "GRANTED",
-            Self::Refused => "REFUSED",
-            Self::Withdrawn => "WITHDRAWN",
-            Self::TravelBooked => "TRAVEL_BOOKED",
-            Self::Arrived => "ARRIVED",
-            Self::DepartureConfirmed => "DEPARTURE_CONFIRMED",
-            Self::GrantLapsed => "GRANT_LAPSED",
-        }
-    }
-
-    /// Parses a stable code.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.code() == text)
-            .ok_or_else(|| Error::UnknownCode {
-                list: "admission status",
-                text: text.to_owned(),
-            })
-    }
-
     /// Whether the case ended without an admission, so its offer slot should be released.
     pub fn releases_offer_slot(self) -> bool {
         matches!(self, Self::Refused | Self::Withdrawn | Self::GrantLapsed)
     }
 }
 
-impl fmt::Display for AdmissionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-/// What happened to an admission case, with the data the step needs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AdmissionEventKind {
-    /// A nominated the person under an offer (only through [`AdmissionCase::nominate`]).
-    Nominated {
-        /// The offer whose slot the case holds.
-        offer: CaseRef,
-        /// The regime the admission runs under.
-        regime: Regime,
-    },
-    /// A began vetting identity, presence in O, and security.
-    VettingStarted,
-    /// A granted admission; the visa is valid for the regime's `visa_validity` from now.
-    Granted,
-    /// A refused admission.
-    Refused {
-        /// At least one refusal code, each at most once.
-        reasons: Vec<AdmissionRefusal>,
-    },
-    /// The nomination was withdrawn (by the person or by A).
-    Withdrawn {
-        /// Why.
-        reason: FreeText,
-    },
-    /// A booked the person's journey from O to A.
-    TravelBooked,
-    /// A reports the person's arrival.
-    Arrived,
-    /// O confirms the person's departure.
-    DepartureConfirmed,
-    /// A's clock records that the visa expired unused.
-    GrantLapsed,
-}
-
-/// An admission step without its payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
-pub enum AdmissionStep {
-    Nominated,
-    VettingStarted,
-    Granted,
-    Refused,
-    Withdrawn,
-    TravelBooked,
-    Arrived,
-    DepartureConfirmed,
-    GrantLapsed,
-}
-
-impl AdmissionStep {
-    /// Every step.
-    pub const ALL: [AdmissionStep; 9] = [
-        Self::Nominated,
-        Self::VettingStarted,
-        Self::Granted,
-        Self::Refused,
-        Self::Withdrawn,
-        Self::TravelBooked,
-        Self::Arrived,
-        Self::DepartureConfirmed,
-        Self::GrantLapsed,
-    ];
-
-    /// The stable kind code, e.g. `ADMISSION_GRANTED`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Nominated => "ADMISSION_NOMINATED",
-            Self::VettingStarted => "ADMISSION_VETTING_STARTED",
-            Self::Granted => "ADMISSION_GRANTED",
-            Self::Refused => "ADMISSION_REFUSED",
-            Self::Withdrawn => "ADMISSION_WITHDRAWN",
-            Self::TravelBooked => "ADMISSION_TRAVEL_BOOKED",
-            Self::Arrived => "ADMISSION_ARRIVED",
-            Self::DepartureConfirmed => "ADMISSION_DEPARTURE_CONFIRMED",
-            Self::GrantLapsed => "ADMISSION_GRANT_LAPSED",
-        }
-    }
-
-    /// Parses a stable kind code.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|step| step.code() == text)
-            .ok_or_else(|| Error::UnknownCode {
-                list: "admission event kind",
-                text: text.to_owned(),
-            })
-    }
-}
-
-impl fmt::Display for AdmissionStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl AdmissionEventKind {
-    /// The payload-free step.
-    pub fn step(&self) -> AdmissionStep {
-        match self {
-            Self::Nominated { .. } => AdmissionStep::Nominated,
-            Self::VettingStarted => AdmissionStep::VettingStarted,
-            Self::Granted => AdmissionStep::Granted,
-            Self::Refused { .. } => AdmissionStep::Refused,
-            Self::Withdrawn { .. } => AdmissionStep::Withdrawn,
-            Self::TravelBooked => AdmissionStep::TravelBooked,
-            Self::Arrived => AdmissionStep::Arrived,
-            Self::DepartureConfirmed => AdmissionStep::DepartureConfirmed,
-            Self::GrantLapsed => AdmissionStep::GrantLapsed,
-        }
+event_kinds! {
+    /// What happened to an admission case, with the data the step needs.
+    pub enum AdmissionEventKind;
+    /// An admission step without its payload.
+    #[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
+    pub enum AdmissionStep;
+    unknown: Error = |text| Error::UnknownCode { list: "admission event kind", text };
+    {
+        /// A nominated the person under an offer (only through [`AdmissionCase::nominate`]).
+        Nominated {
+            /// The offer whose slot the case holds.
+            offer: CaseRef,
+            /// The regime the admission runs under.
+            regime: Regime,
+        } => "ADMISSION_NOMINATED",
+        /// A began vetting identity, presence in O, and security.
+        VettingStarted => "ADMISSION_VETTING_STARTED",
+        /// A granted admission; the visa is valid for the regime's `visa_validity` from now.
+        Granted => "ADMISSION_GRANTED",
+        /// A refused admission.
+        Refused {
+            /// At least one refusal code, each at most once.
+            reasons: Vec<AdmissionRefusal>,
+        } => "ADMISSION_REFUSED",
+        /// The nomination was withdrawn (by the person or by A).
+        Withdrawn {
+            /// Why.
+            reason: FreeText,
+        } => "ADMISSION_WITHDRAWN",
+        /// A booked the person's journey from O to A.
+        TravelBooked => "ADMISSION_TRAVEL_BOOKED",
+        /// A reports the person's arrival.
+        Arrived => "ADMISSION_ARRIVED",
+        /// O confirms the person's departure.
+        DepartureConfirmed => "ADMISSION_DEPARTURE_CONFIRMED",
+        /// A's clock records that the visa expired unused.
+        GrantLapsed => "ADMISSION_GRANT_LAPSED",
     }
 }
 

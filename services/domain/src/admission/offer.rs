@@ -22,6 +22,7 @@ use std::fmt;
 
 use crate::StateCode;
 use crate::case_ref::{CaseKind, CaseRef};
+use crate::coded::event_kinds;
 use crate::event::Actor;
 use crate::lifecycle::{self, Event, Lifecycle, ReplayError};
 use crate::reason::OfferPauseReason;
@@ -211,92 +212,48 @@ impl fmt::Display for OfferStatus {
     }
 }
 
-/// What happened to an offer, with the data the step needs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum OfferEventKind {
-    /// A published the offer (only through [`Offer::publish`]).
-    Published {
-        /// The regime the admissions run under.
-        regime: Regime,
-        /// How many admissions are offered.
-        capacity: u32,
-        /// When nominations may be made.
-        window: OfferWindow,
-    },
-    /// A paused the offer.
-    Paused {
-        /// Why.
-        reason: OfferPauseReason,
-    },
-    /// A resumed the offer.
-    Resumed,
-    /// A closed the offer for good.
-    Closed,
-    /// A changed the number of admissions offered, the end of the window, or both.
-    Amended {
-        /// The new capacity, at least one and at least the slots taken; `None` keeps it.
-        capacity: Option<u32>,
-        /// The new last instant of the window, after its opening; `None` keeps it.
-        closes_at: Option<Timestamp>,
-    },
-    /// A nomination took a slot.
-    SlotClaimed {
-        /// The admission case that holds the slot.
-        admission: CaseRef,
-    },
-    /// A nomination ended without an admission and gave its slot back.
-    SlotReleased {
-        /// The admission case that held the slot.
-        admission: CaseRef,
-    },
-}
-
-/// An offer step without its payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
-pub enum OfferStep {
-    Published,
-    Paused,
-    Resumed,
-    Closed,
-    Amended,
-    SlotClaimed,
-    SlotReleased,
-}
-
-impl OfferStep {
-    /// The stable kind code, e.g. `OFFER_SLOT_CLAIMED`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Published => "OFFER_PUBLISHED",
-            Self::Paused => "OFFER_PAUSED",
-            Self::Resumed => "OFFER_RESUMED",
-            Self::Closed => "OFFER_CLOSED",
-            Self::Amended => "OFFER_AMENDED",
-            Self::SlotClaimed => "OFFER_SLOT_CLAIMED",
-            Self::SlotReleased => "OFFER_SLOT_RELEASED",
-        }
-    }
-}
-
-impl fmt::Display for OfferStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl OfferEventKind {
-    /// The payload-free step.
-    pub fn step(&self) -> OfferStep {
-        match self {
-            Self::Published { .. } => OfferStep::Published,
-            Self::Paused { .. } => OfferStep::Paused,
-            Self::Resumed => OfferStep::Resumed,
-            Self::Closed => OfferStep::Closed,
-            Self::Amended { .. } => OfferStep::Amended,
-            Self::SlotClaimed { .. } => OfferStep::SlotClaimed,
-            Self::SlotReleased { .. } => OfferStep::SlotReleased,
-        }
+event_kinds! {
+    /// What happened to an offer, with the data the step needs.
+    pub enum OfferEventKind;
+    /// An offer step without its payload.
+    #[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
+    pub enum OfferStep;
+    {
+        /// A published the offer (only through [`Offer::publish`]).
+        Published {
+            /// The regime the admissions run under.
+            regime: Regime,
+            /// How many admissions are offered.
+            capacity: u32,
+            /// When nominations may be made.
+            window: OfferWindow,
+        } => "OFFER_PUBLISHED",
+        /// A paused the offer.
+        Paused {
+            /// Why.
+            reason: OfferPauseReason,
+        } => "OFFER_PAUSED",
+        /// A resumed the offer.
+        Resumed => "OFFER_RESUMED",
+        /// A closed the offer for good.
+        Closed => "OFFER_CLOSED",
+        /// A changed the number of admissions offered, the end of the window, or both.
+        Amended {
+            /// The new capacity, at least one and at least the slots taken; `None` keeps it.
+            capacity: Option<u32>,
+            /// The new last instant of the window, after its opening; `None` keeps it.
+            closes_at: Option<Timestamp>,
+        } => "OFFER_AMENDED",
+        /// A nomination took a slot.
+        SlotClaimed {
+            /// The admission case that holds the slot.
+            admission: CaseRef,
+        } => "OFFER_SLOT_CLAIMED",
+        /// A nomination ended without an admission and gave its slot back.
+        SlotReleased {
+            /// The admission case that held the slot.
+            admission: CaseRef,
+        } => "OFFER_SLOT_RELEASED",
     }
 }
 

@@ -1,253 +1,132 @@
 //! The steps of a readmission case, their payloads, and the transition table: which step
 //! may be taken from which status, by whom, to which status.
 
-use std::fmt;
-
 use super::Error;
 use super::status::ReadmissionStatus;
+use crate::coded::{coded_enum, event_kinds};
 use crate::event::FreeText;
 use crate::reason::{LegalHoldKind, ReadmissionReason};
 use crate::regime::{ClockDuty, Party, Regime, ReplyTrack};
 use crate::time::Timestamp;
 
-/// Why a case expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ExpiryCause {
-    /// The end-to-end limit from arrival passed (UK–FR: 3 months; reason `R09`).
-    ProcedureTimeExhausted,
-    /// The transfer limit from acceptance passed (Dublin III Art. 29, AMMR Art. 46).
-    TransferTimeExhausted,
-}
-
-impl ExpiryCause {
-    /// The stable code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::ProcedureTimeExhausted => "PROCEDURE_TIME_EXHAUSTED",
-            Self::TransferTimeExhausted => "TRANSFER_TIME_EXHAUSTED",
-        }
+coded_enum! {
+    /// Why a case expired.
+    pub enum ExpiryCause {
+        /// The end-to-end limit from arrival passed (UK–FR: 3 months; reason `R09`).
+        ProcedureTimeExhausted => "PROCEDURE_TIME_EXHAUSTED",
+        /// The transfer limit from acceptance passed (Dublin III Art. 29, AMMR Art. 46).
+        TransferTimeExhausted => "TRANSFER_TIME_EXHAUSTED",
     }
+    all: array,
+    unknown: Error = |text| Error::UnknownCode { list: "expiry cause", text },
+}
 
-    /// Parses a stable code.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        [Self::ProcedureTimeExhausted, Self::TransferTimeExhausted]
-            .into_iter()
-            .find(|cause| cause.code() == text)
-            .ok_or_else(|| Error::UnknownCode {
-                list: "expiry cause",
-                text: text.to_owned(),
-            })
+event_kinds! {
+    /// What happened to a readmission case, with the data the step needs.
+    pub enum ReadmissionEventKind;
+    /// A step without its payload: what the transition table is keyed on.
+    #[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
+    pub enum ReadmissionStep;
+    unknown: Error = |text| Error::UnknownCode { list: "readmission event kind", text };
+    {
+        /// S sent the request (only through `ReadmissionCase::submit`).
+        Submitted {
+            /// The regime the case runs under.
+            regime: Regime,
+            /// When the person arrived in the requesting state.
+            arrival: Timestamp,
+            /// Which reply limit applies.
+            track: ReplyTrack,
+        } => "READMISSION_SUBMITTED",
+        /// R's access point received the request; the time is the legal receipt time.
+        Received => "READMISSION_RECEIVED",
+        /// R started examining the request.
+        ExaminationStarted => "READMISSION_EXAMINATION_STARTED",
+        /// R asks S for more information.
+        InformationRequested {
+            /// What R needs to know.
+            questions: FreeText,
+        } => "READMISSION_INFORMATION_REQUESTED",
+        /// S answers R's questions.
+        InformationProvided {
+            /// The answer.
+            answer: FreeText,
+        } => "READMISSION_INFORMATION_PROVIDED",
+        /// R accepts.
+        Accepted => "READMISSION_ACCEPTED",
+        /// R's node records acceptance by default: the reply deadline passed in silence.
+        AcceptedByDefault => "READMISSION_ACCEPTED_BY_DEFAULT",
+        /// R rejects, with full and detailed reasons (1560/2003 Art. 5(1)).
+        Rejected {
+            /// At least one reason code, each at most once.
+            reasons: Vec<ReadmissionReason>,
+            /// The detailed reasons.
+            detailed_reasons: FreeText,
+        } => "READMISSION_REJECTED",
+        /// S asks R to re-examine its rejection (1560/2003 Art. 5(2)).
+        ReExaminationRequested {
+            /// Why R should decide otherwise.
+            grounds: FreeText,
+        } => "READMISSION_RE_EXAMINATION_REQUESTED",
+        /// R accepts on re-examination.
+        AcceptedOnReExamination => "READMISSION_ACCEPTED_ON_RE_EXAMINATION",
+        /// R rejects again on re-examination.
+        RejectedFinal {
+            /// At least one reason code, each at most once.
+            reasons: Vec<ReadmissionReason>,
+            /// The detailed reasons.
+            detailed_reasons: FreeText,
+        } => "READMISSION_REJECTED_FINAL",
+        /// S's node records that R did not answer the re-examination in time.
+        ReExaminationLapsed => "READMISSION_RE_EXAMINATION_LAPSED",
+        /// S accepts the rejection without asking for a re-examination.
+        RejectionAccepted => "READMISSION_REJECTION_ACCEPTED",
+        /// S's node records that the re-examination window passed unused.
+        RejectionClosed => "READMISSION_REJECTION_CLOSED",
+        /// S decided to transfer the person.
+        TransferDecisionIssued => "READMISSION_TRANSFER_DECISION_ISSUED",
+        /// S records a legal hold on the transfer.
+        LegalHoldPlaced {
+            /// What holds the transfer.
+            kind: LegalHoldKind,
+        } => "READMISSION_LEGAL_HOLD_PLACED",
+        /// S records that the hold has ended.
+        LegalHoldReleased => "READMISSION_LEGAL_HOLD_RELEASED",
+        /// S sets the transfer slot.
+        TransferScheduled {
+            /// When the hand-over will take place.
+            slot: Timestamp,
+        } => "READMISSION_TRANSFER_SCHEDULED",
+        /// S moves the transfer to another slot.
+        TransferPostponed {
+            /// The new slot.
+            slot: Timestamp,
+        } => "READMISSION_TRANSFER_POSTPONED",
+        /// S reports the hand-over.
+        TransferExecuted => "READMISSION_TRANSFER_EXECUTED",
+        /// S reports that the transfer did not take place.
+        TransferFailed {
+            /// What went wrong.
+            reason: FreeText,
+        } => "READMISSION_TRANSFER_FAILED",
+        /// R confirms the person arrived.
+        ArrivalConfirmed => "READMISSION_ARRIVAL_CONFIRMED",
+        /// R reports that the person did not appear.
+        NoShow => "READMISSION_NO_SHOW",
+        /// S withdraws the request (e.g. an admissible asylum claim is now pending).
+        Withdrawn {
+            /// Why.
+            reason: FreeText,
+        } => "READMISSION_WITHDRAWN",
+        /// The clock's owner records that a limit passed.
+        Expired {
+            /// Which limit.
+            cause: ExpiryCause,
+        } => "READMISSION_EXPIRED",
     }
-}
-
-impl fmt::Display for ExpiryCause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-/// What happened to a readmission case, with the data the step needs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ReadmissionEventKind {
-    /// S sent the request (only through `ReadmissionCase::submit`).
-    Submitted {
-        /// The regime the case runs under.
-        regime: Regime,
-        /// When the person arrived in the requesting state.
-        arrival: Timestamp,
-        /// Which reply limit applies.
-        track: ReplyTrack,
-    },
-    /// R's access point received the request; the time is the legal receipt time.
-    Received,
-    /// R started examining the request.
-    ExaminationStarted,
-    /// R asks S for more information.
-    InformationRequested {
-        /// What R needs to know.
-        questions: FreeText,
-    },
-    /// S answers R's questions.
-    InformationProvided {
-        /// The answer.
-        answer: FreeText,
-    },
-    /// R accepts.
-    Accepted,
-    /// R's node records acceptance by default: the reply deadline passed in silence.
-    AcceptedByDefault,
-    /// R rejects, with full and detailed reasons (1560/2003 Art. 5(1)).
-    Rejected {
-        /// At least one reason code, each at most once.
-        reasons: Vec<ReadmissionReason>,
-        /// The detailed reasons.
-        detailed_reasons: FreeText,
-    },
-    /// S asks R to re-examine its rejection (1560/2003 Art. 5(2)).
-    ReExaminationRequested {
-        /// Why R should decide otherwise.
-        grounds: FreeText,
-    },
-    /// R accepts on re-examination.
-    AcceptedOnReExamination,
-    /// R rejects again on re-examination.
-    RejectedFinal {
-        /// At least one reason code, each at most once.
-        reasons: Vec<ReadmissionReason>,
-        /// The detailed reasons.
-        detailed_reasons: FreeText,
-    },
-    /// S's node records that R did not answer the re-examination in time.
-    ReExaminationLapsed,
-    /// S accepts the rejection without asking for a re-examination.
-    RejectionAccepted,
-    /// S's node records that the re-examination window passed unused.
-    RejectionClosed,
-    /// S decided to transfer the person.
-    TransferDecisionIssued,
-    /// S records a legal hold on the transfer.
-    LegalHoldPlaced {
-        /// What holds the transfer.
-        kind: LegalHoldKind,
-    },
-    /// S records that the hold has ended.
-    LegalHoldReleased,
-    /// S sets the transfer slot.
-    TransferScheduled {
-        /// When the hand-over will take place.
-        slot: Timestamp,
-    },
-    /// S moves the transfer to another slot.
-    TransferPostponed {
-        /// The new slot.
-        slot: Timestamp,
-    },
-    /// S reports the hand-over.
-    TransferExecuted,
-    /// S reports that the transfer did not take place.
-    TransferFailed {
-        /// What went wrong.
-        reason: FreeText,
-    },
-    /// R confirms the person arrived.
-    ArrivalConfirmed,
-    /// R reports that the person did not appear.
-    NoShow,
-    /// S withdraws the request (e.g. an admissible asylum claim is now pending).
-    Withdrawn {
-        /// Why.
-        reason: FreeText,
-    },
-    /// The clock's owner records that a limit passed.
-    Expired {
-        /// Which limit.
-        cause: ExpiryCause,
-    },
-}
-
-/// A step without its payload: what the transition table is keyed on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
-pub enum ReadmissionStep {
-    Submitted,
-    Received,
-    ExaminationStarted,
-    InformationRequested,
-    InformationProvided,
-    Accepted,
-    AcceptedByDefault,
-    Rejected,
-    ReExaminationRequested,
-    AcceptedOnReExamination,
-    RejectedFinal,
-    ReExaminationLapsed,
-    RejectionAccepted,
-    RejectionClosed,
-    TransferDecisionIssued,
-    LegalHoldPlaced,
-    LegalHoldReleased,
-    TransferScheduled,
-    TransferPostponed,
-    TransferExecuted,
-    TransferFailed,
-    ArrivalConfirmed,
-    NoShow,
-    Withdrawn,
-    Expired,
 }
 
 impl ReadmissionStep {
-    /// Every step.
-    pub const ALL: [ReadmissionStep; 25] = [
-        Self::Submitted,
-        Self::Received,
-        Self::ExaminationStarted,
-        Self::InformationRequested,
-        Self::InformationProvided,
-        Self::Accepted,
-        Self::AcceptedByDefault,
-        Self::Rejected,
-        Self::ReExaminationRequested,
-        Self::AcceptedOnReExamination,
-        Self::RejectedFinal,
-        Self::ReExaminationLapsed,
-        Self::RejectionAccepted,
-        Self::RejectionClosed,
-        Self::TransferDecisionIssued,
-        Self::LegalHoldPlaced,
-        Self::LegalHoldReleased,
-        Self::TransferScheduled,
-        Self::TransferPostponed,
-        Self::TransferExecuted,
-        Self::TransferFailed,
-        Self::ArrivalConfirmed,
-        Self::NoShow,
-        Self::Withdrawn,
-        Self::Expired,
-    ];
-
-    /// The stable kind code of the step's events, e.g. `READMISSION_ACCEPTED`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Submitted => "READMISSION_SUBMITTED",
-            Self::Received => "READMISSION_RECEIVED",
-            Self::ExaminationStarted => "READMISSION_EXAMINATION_STARTED",
-            Self::InformationRequested => "READMISSION_INFORMATION_REQUESTED",
-            Self::InformationProvided => "READMISSION_INFORMATION_PROVIDED",
-            Self::Accepted => "READMISSION_ACCEPTED",
-            Self::AcceptedByDefault => "READMISSION_ACCEPTED_BY_DEFAULT",
-            Self::Rejected => "READMISSION_REJECTED",
-            Self::ReExaminationRequested => "READMISSION_RE_EXAMINATION_REQUESTED",
-            Self::AcceptedOnReExamination => "READMISSION_ACCEPTED_ON_RE_EXAMINATION",
-            Self::RejectedFinal => "READMISSION_REJECTED_FINAL",
-            Self::ReExaminationLapsed => "READMISSION_RE_EXAMINATION_LAPSED",
-            Self::RejectionAccepted => "READMISSION_REJECTION_ACCEPTED",
-            Self::RejectionClosed => "READMISSION_REJECTION_CLOSED",
-            Self::TransferDecisionIssued => "READMISSION_TRANSFER_DECISION_ISSUED",
-            Self::LegalHoldPlaced => "READMISSION_LEGAL_HOLD_PLACED",
-            Self::LegalHoldReleased => "READMISSION_LEGAL_HOLD_RELEASED",
-            Self::TransferScheduled => "READMISSION_TRANSFER_SCHEDULED",
-            Self::TransferPostponed => "READMISSION_TRANSFER_POSTPONED",
-            Self::TransferExecuted => "READMISSION_TRANSFER_EXECUTED",
-            Self::TransferFailed => "READMISSION_TRANSFER_FAILED",
-            Self::ArrivalConfirmed => "READMISSION_ARRIVAL_CONFIRMED",
-            Self::NoShow => "READMISSION_NO_SHOW",
-            Self::Withdrawn => "READMISSION_WITHDRAWN",
-            Self::Expired => "READMISSION_EXPIRED",
-        }
-    }
-
-    /// Parses a stable kind code.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|step| step.code() == text)
-            .ok_or_else(|| Error::UnknownCode {
-                list: "readmission event kind",
-                text: text.to_owned(),
-            })
-    }
-
     /// The deadline this step records, if it is a clock step.
     pub fn clock_duty(self) -> Option<ClockDuty> {
         match self {
@@ -256,46 +135,6 @@ impl ReadmissionStep {
             Self::ReExaminationLapsed => Some(ClockDuty::ReExaminationLapse),
             Self::Expired => Some(ClockDuty::Expiry),
             _ => None,
-        }
-    }
-}
-
-impl fmt::Display for ReadmissionStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl ReadmissionEventKind {
-    /// The payload-free step.
-    pub fn step(&self) -> ReadmissionStep {
-        use ReadmissionStep as Step;
-        match self {
-            Self::Submitted { .. } => Step::Submitted,
-            Self::Received => Step::Received,
-            Self::ExaminationStarted => Step::ExaminationStarted,
-            Self::InformationRequested { .. } => Step::InformationRequested,
-            Self::InformationProvided { .. } => Step::InformationProvided,
-            Self::Accepted => Step::Accepted,
-            Self::AcceptedByDefault => Step::AcceptedByDefault,
-            Self::Rejected { .. } => Step::Rejected,
-            Self::ReExaminationRequested { .. } => Step::ReExaminationRequested,
-            Self::AcceptedOnReExamination => Step::AcceptedOnReExamination,
-            Self::RejectedFinal { .. } => Step::RejectedFinal,
-            Self::ReExaminationLapsed => Step::ReExaminationLapsed,
-            Self::RejectionAccepted => Step::RejectionAccepted,
-            Self::RejectionClosed => Step::RejectionClosed,
-            Self::TransferDecisionIssued => Step::TransferDecisionIssued,
-            Self::LegalHoldPlaced { .. } => Step::LegalHoldPlaced,
-            Self::LegalHoldReleased => Step::LegalHoldReleased,
-            Self::TransferScheduled { .. } => Step::TransferScheduled,
-            Self::TransferPostponed { .. } => Step::TransferPostponed,
-            Self::TransferExecuted => Step::TransferExecuted,
-            Self::TransferFailed { .. } => Step::TransferFailed,
-            Self::ArrivalConfirmed => Step::ArrivalConfirmed,
-            Self::NoShow => Step::NoShow,
-            Self::Withdrawn { .. } => Step::Withdrawn,
-            Self::Expired { .. } => Step::Expired,
         }
     }
 }

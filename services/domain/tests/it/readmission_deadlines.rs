@@ -232,23 +232,32 @@ fn a_uk_france_case_expires_three_months_after_arrival() {
     );
 }
 
+/// Schedules the transfer of `decided` at `now`: the slot `refused_slot` is refused with
+/// `refusal_name`, and `allowed_slot`, the other side of the limit, is accepted.
+fn check_slot_limit(
+    decided: &ReadmissionCase,
+    now: &str,
+    (refused_slot, refusal_name): (&str, &str),
+    allowed_slot: &str,
+) {
+    let schedule = |slot| Kind::TransferScheduled { slot: at(slot) };
+    assert_eq!(
+        refusal(decided, gb(), schedule(refused_slot), now),
+        refusal_name,
+        "slot {refused_slot}"
+    );
+    let allowed = decided.apply(gb(), &schedule(allowed_slot), at(now));
+    assert!(allowed.is_ok(), "slot {allowed_slot}: {allowed:?}");
+}
+
 #[test]
 fn a_slot_beyond_the_end_to_end_limit_is_refused() {
     let decided = accepted_and_decided(&uk_france());
-    let late_slot = Kind::TransferScheduled {
-        slot: at("2025-12-01T08:00:00.001Z"),
-    };
-    assert_eq!(
-        refusal(&decided, gb(), late_slot, "2025-11-20T08:00:00Z"),
-        "SlotAfterDeadline"
-    );
-    let last_slot = Kind::TransferScheduled {
-        slot: at("2025-12-01T08:00:00.000Z"),
-    };
-    assert!(
-        decided
-            .apply(gb(), &last_slot, at("2025-11-20T08:00:00Z"))
-            .is_ok()
+    check_slot_limit(
+        &decided,
+        "2025-11-20T08:00:00Z",
+        ("2025-12-01T08:00:00.001Z", "SlotAfterDeadline"),
+        "2025-12-01T08:00:00.000Z",
     );
 }
 
@@ -256,20 +265,12 @@ fn a_slot_beyond_the_end_to_end_limit_is_refused() {
 fn the_transfer_notice_counts_working_days() {
     // Decision on Friday 2025-09-05 11:00: three working days later is Wednesday 11:00.
     let decided = accepted_and_decided(&uk_france());
-    let tuesday = Kind::TransferScheduled {
-        slot: at("2025-09-09T11:00:00Z"),
-    };
-    assert_eq!(
-        refusal(&decided, gb(), tuesday, "2025-09-05T11:00:00Z"),
-        "SlotTooSoon"
-    );
-    let wednesday = Kind::TransferScheduled {
-        slot: at("2025-09-10T11:00:00Z"),
-    };
-    assert!(
-        decided
-            .apply(gb(), &wednesday, at("2025-09-05T11:00:00Z"))
-            .is_ok()
+    let (tuesday, wednesday) = ("2025-09-09T11:00:00Z", "2025-09-10T11:00:00Z");
+    check_slot_limit(
+        &decided,
+        "2025-09-05T11:00:00Z",
+        (tuesday, "SlotTooSoon"),
+        wednesday,
     );
 }
 

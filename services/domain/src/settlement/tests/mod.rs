@@ -8,11 +8,8 @@ mod table;
 mod vectors;
 
 use super::{InputParts, Mode, Return, Settlement, SettlementInput, solve, verify};
-use crate::StateCode;
 
-pub(super) fn state(code: &str) -> StateCode {
-    StateCode::parse(code).expect("test codes are assigned")
-}
+pub(super) use crate::testing::state;
 
 pub(super) fn returns(list: &[(&str, &str, u64)]) -> Vec<Return> {
     list.iter()

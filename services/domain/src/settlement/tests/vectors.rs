@@ -31,6 +31,21 @@ fn entries(input: &Value, field: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The `list` entries of `input` that each name an admitting state, an origin and a count.
+fn pair_counts<T>(
+    input: &Value,
+    list: &str,
+    build: impl Fn(StateCode, StateCode, u64) -> T,
+) -> Vec<T> {
+    entries(input, list)
+        .iter()
+        .map(|entry| {
+            let admitting = code(&entry["admitting"]);
+            build(admitting, code(&entry["origin"]), count(&entry["count"]))
+        })
+        .collect()
+}
+
 fn parse_input(input: &Value) -> InputParts {
     let mode = Mode::parse(input["mode"].as_str().expect("a mode")).expect("a known mode");
     let returns = entries(input, "returns")
@@ -42,22 +57,16 @@ fn parse_input(input: &Value) -> InputParts {
         })
         .collect();
     let mut parts = InputParts::new(mode, returns);
-    parts.admissions = entries(input, "admissions")
-        .iter()
-        .map(|entry| Admission {
-            admitting: code(&entry["admitting"]),
-            origin: code(&entry["origin"]),
-            count: count(&entry["count"]),
-        })
-        .collect();
-    parts.candidates = entries(input, "candidates")
-        .iter()
-        .map(|entry| PairLimit {
-            admitting: code(&entry["admitting"]),
-            origin: code(&entry["origin"]),
-            count: count(&entry["count"]),
-        })
-        .collect();
+    parts.admissions = pair_counts(input, "admissions", |admitting, origin, count| Admission {
+        admitting,
+        origin,
+        count,
+    });
+    parts.candidates = pair_counts(input, "candidates", |admitting, origin, count| PairLimit {
+        admitting,
+        origin,
+        count,
+    });
     if let Some(capacity) = input.get("capacity").and_then(Value::as_object) {
         parts.capacity = capacity
             .iter()
