@@ -140,6 +140,7 @@ pub async fn run(args: StagesArgs) -> anyhow::Result<()> {
         500,
     );
     let sample = app
+        .cases()
         .open_readmission(&caller, open_request(&plan, usize::MAX, 0)?)
         .await
         .map_err(|error| anyhow::anyhow!("a sample open failed: {error}"))?;
@@ -190,13 +191,14 @@ async fn app_stage(args: &StagesArgs, app: &App, caller: &str, plan: &Arc<Reques
         },
         false => None,
     };
-    let (app, caller, plan) = (app.clone(), caller.to_owned(), plan.clone());
+    let (cases, caller, plan) = (app.cases(), caller.to_owned(), plan.clone());
     let open: Operation = Arc::new(move |task, sequence| {
-        let (app, caller) = (app.clone(), caller.clone());
+        let (cases, caller) = (cases.clone(), caller.clone());
         let request = open_request(&plan, task, sequence);
         Box::pin(async move {
             let request = request.map_err(|error| error.to_string())?;
-            app.open_readmission(&caller, request)
+            cases
+                .open_readmission(&caller, request)
                 .await
                 .map(|_| ())
                 .map_err(|error| error.to_string())

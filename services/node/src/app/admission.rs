@@ -22,15 +22,15 @@ use accord_domain::{Actor, CaseKind, CaseRef, Lifecycle, Regime, StateCode, Time
 use super::agreement::check_data_flow;
 use super::case::{CaseType, Loaded, event_record};
 use super::idempotency::Asked;
+use super::list::RoleAndStatuses;
 use super::offer::offer_error;
 use super::{Cases, Core, Deadlines, Error, Precondition, not_before};
 use crate::convert::admission as convert;
 use crate::convert::command::{
-    AdmissionFilter, Answer, EventPage, EventPageRequest, ListQuery, NominateCandidate, Receipt,
-    RecordPage, Step,
+    AdmissionFilter, Answer, ListQuery, NominateCandidate, Receipt, RecordPage, Step,
 };
 use crate::convert::envelope::{Signed, Wire};
-use crate::store::{CaseFilter, CaseWrite, Change, Channel, SummaryUpdate};
+use crate::store::{CaseRecord, CaseWrite, Change, Channel, SummaryUpdate};
 
 /// What an admission event carries beyond the domain's facts.
 pub type Detail = <AdmissionCase as Wire>::Detail;
@@ -399,46 +399,23 @@ impl Cases {
             .await
     }
 
-    /// A page of the signed history of a case.
-    pub async fn admission_events(
-        &self,
-        case_ref: &CaseRef,
-        page: EventPageRequest,
-    ) -> Result<EventPage<Signed<AdmissionCase>>, Error> {
-        let loaded = AdmissionCase::load(&self.core, case_ref)
-            .await?
-            .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        Ok(self.core.event_page(loaded.history, page))
-    }
-
     /// A page of cases, newest first (`Store::list_cases`).
     pub async fn list_admissions(
         &self,
         query: ListQuery<AdmissionFilter>,
     ) -> Result<RecordPage<AdmissionCase>, Error> {
-        let own = self.core.own_state();
         let filter = &query.filter;
-        let store_filter = CaseFilter {
-            case_kind: CaseKind::Admission,
-            counterpart: filter.counterpart.map(|state| state.to_string()),
-            status: match filter.statuses.as_slice() {
-                [only] => Some(only.code().to_owned()),
-                _ => None,
-            },
+        let role_and_statuses = RoleAndStatuses {
+            own: self.core.own_state(),
+            admitting: filter.admitting,
+            statuses: filter.statuses.iter().map(|status| status.code()).collect(),
         };
-        let keep = |summary: &crate::store::CaseRecord| {
-            let role_matches = filter
-                .admitting
-                .is_none_or(|admitting| (summary.first_state == own.as_str()) == admitting);
-            let status_matches = filter.statuses.is_empty()
-                || filter
-                    .statuses
-                    .iter()
-                    .any(|status| status.code() == summary.status);
+        let store_filter = role_and_statuses.store_filter(CaseKind::Admission, filter.counterpart);
+        let keep = |summary: &CaseRecord| {
             let recent = filter
                 .updated_since
                 .is_none_or(|since| summary.updated_at >= since.as_millis());
-            role_matches && status_matches && recent
+            role_and_statuses.keeps(summary) && recent
         };
         let after = query.after.as_deref();
         self.core

@@ -502,6 +502,21 @@ impl Core {
     }
 }
 
+impl App {
+    /// A page of the signed history of the record of kind `L` that `case_ref` names, for
+    /// either party (`grpc::serve_history` decides who may read it).
+    pub(crate) async fn history<L: CaseType>(
+        &self,
+        case_ref: CaseRef,
+        page: EventPageRequest,
+    ) -> Result<EventPage<Signed<L>>, Error> {
+        let loaded = L::load(&self.core, &case_ref)
+            .await?
+            .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
+        Ok(self.core.event_page(loaded.history, page))
+    }
+}
+
 /// The store's row of `signed`.
 pub(crate) fn event_record<L: CaseType>(signed: &Signed<L>) -> EventRecord {
     let event = signed.event();

@@ -1,6 +1,8 @@
 //! Lists that filter beyond what the store's filter can say: a scan of case summaries,
 //! newest first, in batches, with a budget per call.
 
+use accord_domain::{CaseKind, StateCode};
+
 use super::Error;
 use crate::store::{self, CaseFilter, CaseRecord};
 
@@ -63,5 +65,46 @@ impl SummaryScan {
         } else {
             self.cursor.clone()
         }
+    }
+}
+
+/// What a list of offers or of admission cases keeps, from the summary alone: the role this
+/// node's state plays (admitting, or origin: the first state of the reference admits) and
+/// the statuses asked for, by code. Both lists say it the same way.
+pub(crate) struct RoleAndStatuses<'a> {
+    /// This node's state.
+    pub(crate) own: StateCode,
+    /// Only records where this node's state admits (`Some(true)`) or is the origin.
+    pub(crate) admitting: Option<bool>,
+    /// The status codes kept; empty for all.
+    pub(crate) statuses: Vec<&'a str>,
+}
+
+impl RoleAndStatuses<'_> {
+    /// The store's filter for records of `kind` with `counterpart`: it narrows to a status
+    /// only when one is asked for, and [`Self::keeps`] does the rest.
+    pub(crate) fn store_filter(
+        &self,
+        kind: CaseKind,
+        counterpart: Option<StateCode>,
+    ) -> CaseFilter {
+        CaseFilter {
+            case_kind: kind,
+            counterpart: counterpart.map(|state| state.to_string()),
+            status: match self.statuses.as_slice() {
+                [only] => Some((*only).to_owned()),
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether `summary` is in the role and one of the statuses asked for.
+    pub(crate) fn keeps(&self, summary: &CaseRecord) -> bool {
+        let role_matches = self
+            .admitting
+            .is_none_or(|admitting| (summary.first_state == self.own.as_str()) == admitting);
+        let status_matches = self.statuses.is_empty()
+            || self.statuses.iter().any(|status| *status == summary.status);
+        role_matches && status_matches
     }
 }

@@ -24,13 +24,13 @@ use accord_domain::{CaseKind, CaseRef, Lifecycle, Regime, StateCode, Timestamp};
 
 use super::case::{CaseType, Loaded, event_record};
 use super::idempotency::Asked;
+use super::list::RoleAndStatuses;
 use super::{Core, Error, Offers, Precondition, new_case_id};
 use crate::convert::command::{
-    Answer, EventPage, EventPageRequest, ListQuery, OfferFilter, PublishOffer, Receipt, RecordPage,
-    Step,
+    Answer, ListQuery, OfferFilter, PublishOffer, Receipt, RecordPage, Step,
 };
 use crate::convert::envelope::{Signed, Wire};
-use crate::store::{CaseFilter, CaseWrite, Change, Channel};
+use crate::store::{CaseFilter, CaseRecord, CaseWrite, Change, Channel};
 
 /// What an offer event carries beyond the domain's facts.
 pub type Detail = <Offer as Wire>::Detail;
@@ -210,44 +210,18 @@ impl Offers {
         Ok(answer)
     }
 
-    /// A page of the signed history of an offer.
-    pub async fn offer_events(
-        &self,
-        offer_ref: &CaseRef,
-        page: EventPageRequest,
-    ) -> Result<EventPage<Signed<Offer>>, Error> {
-        let loaded = Offer::load(&self.core, offer_ref)
-            .await?
-            .ok_or_else(|| Error::NotFound(offer_ref.to_string()))?;
-        Ok(self.core.event_page(loaded.history, page))
-    }
-
     /// A page of offers, newest first (`Store::list_cases`).
     pub async fn list_offers(
         &self,
         query: ListQuery<OfferFilter>,
     ) -> Result<RecordPage<Offer>, Error> {
-        let own = self.core.own_state();
-        let filter = &query.filter;
-        let store_filter = CaseFilter {
-            case_kind: CaseKind::Offer,
-            counterpart: filter.counterpart.map(|state| state.to_string()),
-            status: match filter.statuses.as_slice() {
-                [only] => Some((*only).to_owned()),
-                _ => None,
-            },
+        let filter = RoleAndStatuses {
+            own: self.core.own_state(),
+            admitting: query.filter.admitting,
+            statuses: query.filter.statuses.clone(),
         };
-        let keep = |summary: &crate::store::CaseRecord| {
-            let role_matches = filter
-                .admitting
-                .is_none_or(|admitting| (summary.first_state == own.as_str()) == admitting);
-            let status_matches = filter.statuses.is_empty()
-                || filter
-                    .statuses
-                    .iter()
-                    .any(|status| *status == summary.status);
-            role_matches && status_matches
-        };
+        let store_filter = filter.store_filter(CaseKind::Offer, query.filter.counterpart);
+        let keep = |summary: &CaseRecord| filter.keeps(summary);
         let after = query.after.as_deref();
         self.core
             .list_records(

@@ -21,8 +21,7 @@ use super::case::{CaseType, Loaded, check_sequence, event_record};
 use super::idempotency::Asked;
 use super::{Cases, Deadlines, Error, Precondition, not_before};
 use crate::convert::command::{
-    Answer, EventPage, EventPageRequest, ListQuery, OpenReadmission, ReadmissionFilter, Receipt,
-    RecordPage, Step,
+    Answer, ListQuery, OpenReadmission, ReadmissionFilter, Receipt, RecordPage, Step,
 };
 use crate::convert::envelope::{Signed, Wire};
 use crate::convert::readmission as convert;
@@ -444,18 +443,6 @@ impl Cases {
     ) -> Result<Answer<ReadmissionCase>, Error> {
         let loaded = ReadmissionCase::load(&self.core, case_ref).await?;
         self.core.answer_of(loaded, case_ref, case_ref).await
-    }
-
-    /// A page of the signed history of a case.
-    pub async fn readmission_events(
-        &self,
-        case_ref: &CaseRef,
-        page: EventPageRequest,
-    ) -> Result<EventPage<Signed<ReadmissionCase>>, Error> {
-        let loaded = ReadmissionCase::load(&self.core, case_ref)
-            .await?
-            .ok_or_else(|| Error::NotFound(case_ref.to_string()))?;
-        Ok(self.core.event_page(loaded.history, page))
     }
 
     /// A page of cases, newest first (`Store::list_cases`).

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 use accord_domain::admission::{AdmissionCase, Offer};
 
-use super::{Rpc, serve_delivery, serve_history, serve_local};
+use super::{Rpc, serve_delivery, serve_history};
 use crate::app::App;
 use crate::convert::admission_rpc as parse;
 use crate::convert::offer_rpc as offer_parse;
@@ -61,90 +61,25 @@ impl AdmissionService for AdmissionApi {
             pb::BookTravelRequest => pb::BookTravelResponse, parse::book_travel;
     }
 
-    async fn publish_offer(
-        &self,
-        request: Request<pb::PublishOfferRequest>,
-    ) -> Result<Response<pb::PublishOfferResponse>, Status> {
-        serve_local(
-            &self.app,
-            rpc("PublishOffer"),
-            request,
-            offer_parse::publish_offer,
-            |app, caller, publish| async move { app.offers().publish_offer(&caller, publish).await },
-        )
-        .await
-    }
-
-    async fn get_offer(
-        &self,
-        request: Request<pb::GetOfferRequest>,
-    ) -> Result<Response<pb::GetOfferResponse>, Status> {
-        serve_local(
-            &self.app,
-            rpc("GetOffer"),
-            request,
-            offer_parse::get_offer,
-            |app, _, offer_ref| async move { app.offers().get_offer(&offer_ref).await },
-        )
-        .await
-    }
-
-    async fn list_offers(
-        &self,
-        request: Request<pb::ListOffersRequest>,
-    ) -> Result<Response<pb::ListOffersResponse>, Status> {
-        serve_local(
-            &self.app,
-            rpc("ListOffers"),
-            request,
-            offer_parse::list_offers,
-            |app, _, query| async move { app.offers().list_offers(query).await },
-        )
-        .await
-    }
-
-    async fn nominate_candidate(
-        &self,
-        request: Request<pb::NominateCandidateRequest>,
-    ) -> Result<Response<pb::NominateCandidateResponse>, Status> {
-        serve_local(
-            &self.app,
-            rpc("NominateCandidate"),
-            request,
-            parse::nominate,
-            |app, caller, nominate| async move {
-                app.cases().nominate_candidate(&caller, nominate).await
-            },
-        )
-        .await
-    }
-
-    async fn get_admission(
-        &self,
-        request: Request<pb::GetAdmissionRequest>,
-    ) -> Result<Response<pb::GetAdmissionResponse>, Status> {
-        serve_local(
-            &self.app,
-            rpc("GetAdmission"),
-            request,
-            parse::get_admission,
-            |app, _, case_ref| async move { app.cases().get_admission(&case_ref).await },
-        )
-        .await
-    }
-
-    async fn list_admissions(
-        &self,
-        request: Request<pb::ListAdmissionsRequest>,
-    ) -> Result<Response<pb::ListAdmissionsResponse>, Status> {
-        serve_local(
-            &self.app,
-            rpc("ListAdmissions"),
-            request,
-            parse::list_admissions,
-            |app, _, query| async move { app.cases().list_admissions(query).await },
-        )
-        .await
+    super::local_rpcs! {
+        publish_offer: "PublishOffer",
+            pb::PublishOfferRequest => pb::PublishOfferResponse, offer_parse::publish_offer,
+            |app, caller, publish| app.offers().publish_offer(&caller, publish);
+        get_offer: "GetOffer",
+            pb::GetOfferRequest => pb::GetOfferResponse, offer_parse::get_offer,
+            |app, _, offer_ref| app.offers().get_offer(&offer_ref);
+        list_offers: "ListOffers",
+            pb::ListOffersRequest => pb::ListOffersResponse, offer_parse::list_offers,
+            |app, _, query| app.offers().list_offers(query);
+        nominate_candidate: "NominateCandidate",
+            pb::NominateCandidateRequest => pb::NominateCandidateResponse, parse::nominate,
+            |app, caller, nominate| app.cases().nominate_candidate(&caller, nominate);
+        get_admission: "GetAdmission",
+            pb::GetAdmissionRequest => pb::GetAdmissionResponse, parse::get_admission,
+            |app, _, case_ref| app.cases().get_admission(&case_ref);
+        list_admissions: "ListAdmissions",
+            pb::ListAdmissionsRequest => pb::ListAdmissionsResponse, parse::list_admissions,
+            |app, _, query| app.cases().list_admissions(query);
     }
 
     async fn deliver_offer_event(
@@ -174,13 +109,12 @@ impl AdmissionService for AdmissionApi {
         &self,
         request: Request<pb::ListOfferEventsRequest>,
     ) -> Result<Response<pb::ListOfferEventsResponse>, Status> {
-        serve_history(
+        serve_history::<Offer, _, _>(
             &self.app,
             rpc("ListOfferEvents"),
             request,
             |message| &message.offer_ref,
             offer_parse::offer_history,
-            |app, (offer_ref, page)| async move { app.offers().offer_events(&offer_ref, page).await },
         )
         .await
     }
@@ -189,13 +123,12 @@ impl AdmissionService for AdmissionApi {
         &self,
         request: Request<pb::ListAdmissionEventsRequest>,
     ) -> Result<Response<pb::ListAdmissionEventsResponse>, Status> {
-        serve_history(
+        serve_history::<AdmissionCase, _, _>(
             &self.app,
             rpc("ListAdmissionEvents"),
             request,
             |message| &message.case_ref,
             parse::admission_history,
-            |app, (case_ref, page)| async move { app.cases().admission_events(&case_ref, page).await },
         )
         .await
     }

@@ -12,6 +12,7 @@ pub mod readmission;
 use std::collections::HashMap;
 use std::future::Future;
 
+use accord_domain::CaseRef;
 use accord_trust::PeerIdentity;
 use prost::Message;
 use tonic::{Code, Request, Response, Status};
@@ -20,7 +21,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::app::case::Served;
 use crate::app::{App, Error, Precondition, request_digest};
 use crate::convert::RequestContext;
-use crate::convert::command::{Answer, Receipt, Step};
+use crate::convert::command::{Answer, EventPage, EventPageRequest, Receipt, Step};
+use crate::convert::envelope::Signed;
 use crate::echo::cut_long_values;
 use crate::violation::Invalid;
 
@@ -178,22 +180,60 @@ where
     Fut: Future<Output = Result<Out, Error>>,
     Resp: From<Out>,
 {
-    let path = rpc.path();
     let identity = caller(&request)?;
     if let Err(error) = app.authorize_local(&identity) {
-        return Err(refuse(app, &identity, &path, error).await);
+        return Err(refuse(app, &identity, &rpc.path(), error).await);
     }
     let caller = identity.spiffe_id();
-    let message = request.into_inner();
+    parse_and_run(
+        app,
+        rpc,
+        &identity,
+        request.into_inner(),
+        Keyed::Yes,
+        parse,
+        |command| run(app.clone(), caller, command),
+    )
+    .await
+}
+
+/// Whether a request carries an idempotency key, so that its digest tells a replay from a
+/// reuse of the key (`RequestContext::request_digest`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keyed {
+    Yes,
+    No,
+}
+
+/// What every path does once the caller may call: parse the request into a command (every
+/// bad field at once), run the use case, and respond (`respond` audits its refusals).
+async fn parse_and_run<Req, Command, Out, Resp, Fut>(
+    app: &App,
+    rpc: Rpc,
+    identity: &PeerIdentity,
+    message: Req,
+    keyed: Keyed,
+    parse: impl FnOnce(&Req, &RequestContext) -> Result<Command, Invalid>,
+    run: impl FnOnce(Command) -> Fut,
+) -> Result<Response<Resp>, Status>
+where
+    Req: Message,
+    Fut: Future<Output = Result<Out, Error>>,
+    Resp: From<Out>,
+{
+    let request_digest = match keyed {
+        Keyed::Yes => request_digest(rpc.method, &message.encode_to_vec()),
+        Keyed::No => Vec::new(),
+    };
     let context = RequestContext {
         operation: rpc.method,
-        request_digest: request_digest(rpc.method, &message.encode_to_vec()),
+        request_digest,
         own_state: app.own_state(),
         now: app.now(),
     };
     let command = parse(&message, &context).map_err(|invalid| status(invalid.into()))?;
-    let result = run(app.clone(), caller.clone(), command).await;
-    respond(app, &caller, &path, result).await
+    let result = run(command).await;
+    respond(app, &identity.spiffe_id(), &rpc.path(), result).await
 }
 
 /// The path of every caseworker's step on a record of kind `L`: [`serve_local`] with the
@@ -215,15 +255,13 @@ where
     .await
 }
 
-/// Implements a service's step RPCs, each one line: its method, its RPC name, its request
-/// and response, and its parser; every one takes [`serve_step`]. It writes the methods in
-/// the form `#[tonic::async_trait]` gives the service trait, since it expands after that
-/// attribute has run.
-macro_rules! step_rpcs {
-    ($($method:ident: $name:literal, $request:ty => $response:ty, $parse:path;)+) => {$(
+/// One RPC method in the form `#[tonic::async_trait]` gives a service trait's methods (the
+/// RPC macros below expand after that attribute has run, so they write its form out).
+macro_rules! rpc_method {
+    ($method:ident, $request:ty => $response:ty, |$this:ident, $req:ident| $body:expr) => {
         fn $method<'life0, 'async_trait>(
             &'life0 self,
-            request: tonic::Request<$request>,
+            $req: tonic::Request<$request>,
         ) -> ::core::pin::Pin<
             Box<
                 dyn ::core::future::Future<
@@ -236,14 +274,45 @@ macro_rules! step_rpcs {
             'life0: 'async_trait,
             Self: 'async_trait,
         {
-            Box::pin(async move {
-                super::serve_step(&self.app, rpc($name), request, $parse).await
-            })
+            let $this = self;
+            Box::pin(async move { $body.await })
         }
+    };
+}
+
+pub(crate) use rpc_method;
+
+/// Implements a service's step RPCs, each one line: its method, its RPC name, its request
+/// and response, and its parser; every one takes [`serve_step`].
+macro_rules! step_rpcs {
+    ($($method:ident: $name:literal, $request:ty => $response:ty, $parse:path;)+) => {$(
+        super::rpc_method!($method, $request => $response, |this, request| {
+            super::serve_step(&this.app, rpc($name), request, $parse)
+        });
     )+};
 }
 
 pub(crate) use step_rpcs;
+
+/// Implements a service's other local-API RPCs, each in two lines: its method, its RPC name,
+/// its request and response, its parser, and the use case it runs with the app, the
+/// caller's identity and the parsed command; every one takes [`serve_local`].
+macro_rules! local_rpcs {
+    ($($method:ident: $name:literal, $request:ty => $response:ty, $parse:path,
+        |$app:ident, $caller:tt, $command:ident| $use_case:expr;)+) => {$(
+        super::rpc_method!($method, $request => $response, |this, request| {
+            super::serve_local(
+                &this.app,
+                rpc($name),
+                request,
+                $parse,
+                |$app, $caller, $command| async move { $use_case.await },
+            )
+        });
+    )+};
+}
+
+pub(crate) use local_rpcs;
 
 /// The path of every event delivery: the caller must be a partner's node; `take` takes the
 /// event out of the request, and the kind's delivery use case receives it from that partner.
@@ -270,36 +339,40 @@ where
     respond(app, &identity.spiffe_id(), &path, result).await
 }
 
-/// The path of every history read (`List…Events`): this node's gateway, or the partner node
-/// that is a party to the record `reference` names (a malformed reference is left to
-/// `parse`, which refuses it as invalid). Authorization comes before validation.
-pub(crate) async fn serve_history<Req, Command, Out, Resp, Fut>(
+/// Parses a history read: the record it names and the page it asks for.
+pub(crate) type HistoryParser<Req> =
+    fn(&Req, &RequestContext) -> Result<(CaseRef, EventPageRequest), Invalid>;
+
+/// The path of every history read (`List…Events`) of a record of kind `L`: this node's
+/// gateway, or the partner node that is a party to the record `reference` names (a malformed
+/// reference is left to `parse`, which refuses it as invalid). Authorization comes before
+/// validation.
+pub(crate) async fn serve_history<L, Req, Resp>(
     app: &App,
     rpc: Rpc,
     request: Request<Req>,
     reference: impl FnOnce(&Req) -> &str,
-    parse: impl FnOnce(&Req, &RequestContext) -> Result<Command, Invalid>,
-    run: impl FnOnce(App, Command) -> Fut,
+    parse: HistoryParser<Req>,
 ) -> Result<Response<Resp>, Status>
 where
+    L: Served,
     Req: Message,
-    Fut: Future<Output = Result<Out, Error>>,
-    Resp: From<Out>,
+    Resp: From<EventPage<Signed<L>>>,
 {
-    let path = rpc.path();
     let identity = caller(&request)?;
     let named = reference(request.get_ref()).to_owned();
     if let Err(error) = app.authorize_history_reader(&identity, &named) {
-        return Err(refuse(app, &identity, &path, error).await);
+        return Err(refuse(app, &identity, &rpc.path(), error).await);
     }
     let message = request.into_inner();
-    let context = RequestContext {
-        operation: rpc.method,
-        request_digest: Vec::new(),
-        own_state: app.own_state(),
-        now: app.now(),
-    };
-    let command = parse(&message, &context).map_err(|invalid| status(invalid.into()))?;
-    let result = run(app.clone(), command).await;
-    respond(app, &identity.spiffe_id(), &path, result).await
+    parse_and_run(
+        app,
+        rpc,
+        &identity,
+        message,
+        Keyed::No,
+        parse,
+        |(record, page)| app.history::<L>(record, page),
+    )
+    .await
 }

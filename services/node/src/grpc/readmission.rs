@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 
 use accord_domain::readmission::ReadmissionCase;
 
-use super::{Rpc, serve_delivery, serve_history, serve_local};
+use super::{Rpc, serve_delivery, serve_history};
 use crate::app::App;
 use crate::convert::readmission_rpc as parse;
 
@@ -71,46 +71,16 @@ impl ReadmissionService for ReadmissionApi {
             pb::CloseReadmissionRequest => pb::CloseReadmissionResponse, parse::close;
     }
 
-    async fn open_readmission(
-        &self,
-        request: Request<pb::OpenReadmissionRequest>,
-    ) -> Result<Response<pb::OpenReadmissionResponse>, Status> {
-        serve_local(
-            &self.app,
-            rpc("OpenReadmission"),
-            request,
-            parse::open,
-            |app, caller, open| async move { app.cases().open_readmission(&caller, open).await },
-        )
-        .await
-    }
-
-    async fn get_readmission(
-        &self,
-        request: Request<pb::GetReadmissionRequest>,
-    ) -> Result<Response<pb::GetReadmissionResponse>, Status> {
-        serve_local(
-            &self.app,
-            rpc("GetReadmission"),
-            request,
-            parse::get,
-            |app, _, case_ref| async move { app.cases().get_readmission(&case_ref).await },
-        )
-        .await
-    }
-
-    async fn list_readmissions(
-        &self,
-        request: Request<pb::ListReadmissionsRequest>,
-    ) -> Result<Response<pb::ListReadmissionsResponse>, Status> {
-        serve_local(
-            &self.app,
-            rpc("ListReadmissions"),
-            request,
-            parse::list,
-            |app, _, query| async move { app.cases().list_readmissions(query).await },
-        )
-        .await
+    super::local_rpcs! {
+        open_readmission: "OpenReadmission",
+            pb::OpenReadmissionRequest => pb::OpenReadmissionResponse, parse::open,
+            |app, caller, open| app.cases().open_readmission(&caller, open);
+        get_readmission: "GetReadmission",
+            pb::GetReadmissionRequest => pb::GetReadmissionResponse, parse::get,
+            |app, _, case_ref| app.cases().get_readmission(&case_ref);
+        list_readmissions: "ListReadmissions",
+            pb::ListReadmissionsRequest => pb::ListReadmissionsResponse, parse::list,
+            |app, _, query| app.cases().list_readmissions(query);
     }
 
     async fn deliver_readmission_event(
@@ -130,13 +100,12 @@ impl ReadmissionService for ReadmissionApi {
         &self,
         request: Request<pb::ListReadmissionEventsRequest>,
     ) -> Result<Response<pb::ListReadmissionEventsResponse>, Status> {
-        serve_history(
+        serve_history::<ReadmissionCase, _, _>(
             &self.app,
             rpc("ListReadmissionEvents"),
             request,
             |message| &message.case_ref,
             parse::history,
-            |app, (case_ref, page)| async move { app.cases().readmission_events(&case_ref, page).await },
         )
         .await
     }
