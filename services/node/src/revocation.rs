@@ -19,28 +19,53 @@ use tonic_health::server::HealthReporter;
 
 use crate::app::App;
 
+/// Why a CRL's freshness cannot be vouched for.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The CRL does not parse.
+    #[error("the CRL's nextUpdate cannot be read")]
+    Unreadable(#[source] accord_trust::credentials::Error),
+    /// Its `nextUpdate` is outside the instants Accord records.
+    #[error("the CRL's nextUpdate {next_update} is out of range")]
+    OutOfRange {
+        /// The date as the CRL states it.
+        next_update: String,
+    },
+    /// Its `nextUpdate` has passed.
+    #[error(
+        "the CRL expired at {next_update} (its nextUpdate; now {now}): every client would be \
+         refused; re-sign it (accord pki) and restart"
+    )]
+    Expired {
+        /// When it expired.
+        next_update: Timestamp,
+        /// The node's clock.
+        now: Timestamp,
+    },
+}
+
 /// The earliest `nextUpdate` of `crls`, if any names one.
-pub fn next_update(crls: &[Crl]) -> Result<Option<Timestamp>, String> {
+pub fn next_update(crls: &[Crl]) -> Result<Option<Timestamp>, Error> {
     let mut earliest: Option<Timestamp> = None;
     for crl in crls {
-        let Some(next) = crl.next_update().map_err(|error| error.to_string())? else {
+        let Some(next) = crl.next_update().map_err(Error::Unreadable)? else {
             continue;
         };
-        let millis = i64::try_from(next.unix_timestamp_nanos() / 1_000_000)
-            .map_err(|_| format!("nextUpdate {next} is out of range"))?;
-        let next = Timestamp::from_millis(millis).map_err(|error| error.to_string())?;
+        let out_of_range = || Error::OutOfRange {
+            next_update: next.to_string(),
+        };
+        let millis =
+            i64::try_from(next.unix_timestamp_nanos() / 1_000_000).map_err(|_| out_of_range())?;
+        let next = Timestamp::from_millis(millis).map_err(|_| out_of_range())?;
         earliest = Some(earliest.map_or(next, |known| known.min(next)));
     }
     Ok(earliest)
 }
 
 /// Refuses a CRL whose `nextUpdate` is not after `now`.
-pub fn check_current(next_update: Option<Timestamp>, now: Timestamp) -> Result<(), String> {
+pub fn check_current(next_update: Option<Timestamp>, now: Timestamp) -> Result<(), Error> {
     match next_update {
-        Some(next) if next <= now => Err(format!(
-            "the CRL expired at {next} (its nextUpdate; now {now}): every client would be refused; \
-             re-sign it (accord pki) and restart"
-        )),
+        Some(next_update) if next_update <= now => Err(Error::Expired { next_update, now }),
         _ => Ok(()),
     }
 }

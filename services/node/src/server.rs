@@ -34,7 +34,16 @@ use crate::store::Store;
 /// Why a node could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A credential or key named by the configuration cannot be used.
+    /// A credential or key named by the configuration cannot be used; the source says why.
+    #[error("configuration: {field}")]
+    Credential {
+        /// The configuration field that names it.
+        field: String,
+        /// Why it cannot be used.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The configuration contradicts itself or the credentials it names.
     #[error("configuration: {0}")]
     Configuration(String),
     /// The database cannot be opened or migrated.
@@ -43,15 +52,18 @@ pub enum Error {
     /// The port cannot be bound.
     #[error("listen")]
     Listen(#[source] accord_trust::listener::Error),
+    /// The reflection service cannot be built from the descriptor sets.
+    #[error("reflection")]
+    Reflection(#[source] tonic_reflection::server::Error),
     /// The server failed while serving.
-    #[error("serve: {0}")]
-    Serve(String),
+    #[error("serve")]
+    Serve(#[source] tonic::transport::Error),
 }
 
 impl Error {
     /// Whether the configuration is at fault (exit code 64, before any port is bound).
     pub fn is_configuration(&self) -> bool {
-        matches!(self, Self::Configuration(_))
+        matches!(self, Self::Configuration(_) | Self::Credential { .. })
     }
 }
 
@@ -91,14 +103,11 @@ impl Node {
         clock: Arc<dyn Clock>,
         listener: Option<std::net::TcpListener>,
     ) -> Result<Self, Error> {
-        let configuration = |what: &str, error: &dyn std::fmt::Display| {
-            Error::Configuration(format!("{what}: {error}"))
-        };
         let identity = Identity::load(&config.tls.certificate, &config.tls.private_key)
-            .map_err(|error| configuration("tls.certificate / tls.private_key", &error))?;
+            .map_err(credential("tls.certificate / tls.private_key"))?;
         let own_identity = identity
             .peer_identity()
-            .map_err(|error| configuration("tls.certificate", &error))?;
+            .map_err(credential("tls.certificate"))?;
         if own_identity != PeerIdentity::Node(config.state) {
             return Err(Error::Configuration(format!(
                 "tls.certificate names {}, but this node is {} (expected spiffe://accord/state/{})",
@@ -107,23 +116,18 @@ impl Node {
                 config.state
             )));
         }
-        let ca = accord_trust::load_ca(&config.tls.ca)
-            .map_err(|error| configuration("tls.ca", &error))?;
+        let ca = accord_trust::load_ca(&config.tls.ca).map_err(credential("tls.ca"))?;
         let crls = match &config.tls.crl {
-            Some(path) => vec![
-                accord_trust::load_crl(path).map_err(|error| configuration("tls.crl", &error))?,
-            ],
+            Some(path) => vec![accord_trust::load_crl(path).map_err(credential("tls.crl"))?],
             None => Vec::new(),
         };
-        let crl_next_update =
-            revocation::next_update(&crls).map_err(|error| configuration("tls.crl", &error))?;
-        revocation::check_current(crl_next_update, clock.now())
-            .map_err(|error| configuration("tls.crl", &error))?;
+        let crl_next_update = revocation::next_update(&crls).map_err(credential("tls.crl"))?;
+        revocation::check_current(crl_next_update, clock.now()).map_err(credential("tls.crl"))?;
         let signer = EventSigningKey::load(&config.tls.signing_key)
-            .map_err(|error| configuration("tls.signing_key", &error))?;
+            .map_err(credential("tls.signing_key"))?;
         let (partners, courier) = partner_links(&config, &identity, &ca)?;
-        let server_config = accord_trust::server_config(&identity, &ca, &crls)
-            .map_err(|error| configuration("tls", &error))?;
+        let server_config =
+            accord_trust::server_config(&identity, &ca, &crls).map_err(credential("tls"))?;
         // The port before the database: a node that cannot listen creates no database.
         let incoming = match listener {
             Some(listener) => accord_trust::listen_on(listener, server_config),
@@ -238,7 +242,7 @@ impl Node {
                 |builder, service| builder.with_service_name(*service),
             )
             .build_v1()
-            .map_err(|error| Error::Serve(format!("reflection: {error}")))?;
+            .map_err(Error::Reflection)?;
         let served = tonic::transport::Server::builder()
             .timeout(Duration::from_millis(limits.request_timeout_ms))
             .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
@@ -261,7 +265,19 @@ impl Node {
         if let Some(crl_task) = crl_task {
             let _ = crl_task.await;
         }
-        served.map_err(|error| Error::Serve(error.to_string()))
+        served.map_err(Error::Serve)
+    }
+}
+
+/// Turns the failure to use the credential that `field` names into its error.
+fn credential<E>(field: impl Into<String>) -> impl FnOnce(E) -> Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let field = field.into();
+    move |source| Error::Credential {
+        field,
+        source: Box::new(source),
     }
 }
 
@@ -286,17 +302,13 @@ fn partner_links(
     for (index, partner) in config.partners.iter().enumerate() {
         {
             let field = |name: &str| format!("partners[{index}].{name}");
-            let verifying_key =
-                EventVerifyingKey::load(&partner.signing_public_key).map_err(|error| {
-                    Error::Configuration(format!("{}: {error}", field("signing_public_key")))
-                })?;
+            let verifying_key = EventVerifyingKey::load(&partner.signing_public_key)
+                .map_err(credential(field("signing_public_key")))?;
             let tls = ClientTls::new(identity, ca, &partner.server_name)
-                .map_err(|error| {
-                    Error::Configuration(format!("{}: {error}", field("server_name")))
-                })?
+                .map_err(credential(field("server_name")))?
                 .expect_peer(PeerIdentity::Node(partner.state));
             let channel = accord_trust::connect_lazy(&partner.endpoint, &tls)
-                .map_err(|error| Error::Configuration(format!("{}: {error}", field("endpoint"))))?;
+                .map_err(credential(field("endpoint")))?;
             courier = courier.with_partner(partner.state, channel, config.limits.max_message_bytes);
             links.push(PartnerLink {
                 state: partner.state,

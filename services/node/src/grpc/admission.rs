@@ -5,11 +5,10 @@
 
 use accord_proto::v1 as pb;
 use accord_proto::v1::admission_service_server::AdmissionService;
-use tonic::{Request, Response, Status};
 
 use accord_domain::admission::{AdmissionCase, Offer};
 
-use super::{Rpc, serve_delivery, serve_history};
+use super::Rpc;
 use crate::app::App;
 use crate::convert::admission_rpc as parse;
 use crate::convert::offer_rpc as offer_parse;
@@ -82,54 +81,19 @@ impl AdmissionService for AdmissionApi {
             |app, _, query| app.cases().list_admissions(query);
     }
 
-    async fn deliver_offer_event(
-        &self,
-        request: Request<pb::DeliverOfferEventRequest>,
-    ) -> Result<Response<pb::DeliverOfferEventResponse>, Status> {
-        serve_delivery::<Offer, _, _>(&self.app, rpc("DeliverOfferEvent"), request, |message| {
-            message.event
-        })
-        .await
+    super::delivery_rpcs! {
+        deliver_offer_event: "DeliverOfferEvent",
+            pb::DeliverOfferEventRequest => pb::DeliverOfferEventResponse, Offer;
+        deliver_admission_event: "DeliverAdmissionEvent",
+            pb::DeliverAdmissionEventRequest => pb::DeliverAdmissionEventResponse, AdmissionCase;
     }
 
-    async fn deliver_admission_event(
-        &self,
-        request: Request<pb::DeliverAdmissionEventRequest>,
-    ) -> Result<Response<pb::DeliverAdmissionEventResponse>, Status> {
-        serve_delivery::<AdmissionCase, _, _>(
-            &self.app,
-            rpc("DeliverAdmissionEvent"),
-            request,
-            |message| message.event,
-        )
-        .await
-    }
-
-    async fn list_offer_events(
-        &self,
-        request: Request<pb::ListOfferEventsRequest>,
-    ) -> Result<Response<pb::ListOfferEventsResponse>, Status> {
-        serve_history::<Offer, _, _>(
-            &self.app,
-            rpc("ListOfferEvents"),
-            request,
-            |message| &message.offer_ref,
-            offer_parse::offer_history,
-        )
-        .await
-    }
-
-    async fn list_admission_events(
-        &self,
-        request: Request<pb::ListAdmissionEventsRequest>,
-    ) -> Result<Response<pb::ListAdmissionEventsResponse>, Status> {
-        serve_history::<AdmissionCase, _, _>(
-            &self.app,
-            rpc("ListAdmissionEvents"),
-            request,
-            |message| &message.case_ref,
-            parse::admission_history,
-        )
-        .await
+    super::history_rpcs! {
+        list_offer_events: "ListOfferEvents",
+            pb::ListOfferEventsRequest => pb::ListOfferEventsResponse,
+            Offer, offer_ref, offer_parse::offer_history;
+        list_admission_events: "ListAdmissionEvents",
+            pb::ListAdmissionEventsRequest => pb::ListAdmissionEventsResponse,
+            AdmissionCase, case_ref, parse::admission_history;
     }
 }

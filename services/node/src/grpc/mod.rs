@@ -314,6 +314,41 @@ macro_rules! local_rpcs {
 
 pub(crate) use local_rpcs;
 
+/// Implements a service's event deliveries, each in two lines: its method, its RPC name, its
+/// request and response, and the kind of record whose event its `event` field carries;
+/// every one takes [`serve_delivery`].
+macro_rules! delivery_rpcs {
+    ($($method:ident: $name:literal, $request:ty => $response:ty, $kind:ty;)+) => {$(
+        super::rpc_method!($method, $request => $response, |this, request| {
+            super::serve_delivery::<$kind, _, _>(&this.app, rpc($name), request, |message| {
+                message.event
+            })
+        });
+    )+};
+}
+
+pub(crate) use delivery_rpcs;
+
+/// Implements a service's history reads, each in two lines: its method, its RPC name, its
+/// request and response, the kind of record it reads, the request field that names the
+/// record, and its parser; every one takes [`serve_history`].
+macro_rules! history_rpcs {
+    ($($method:ident: $name:literal, $request:ty => $response:ty,
+        $kind:ty, $reference:ident, $parse:path;)+) => {$(
+        super::rpc_method!($method, $request => $response, |this, request| {
+            super::serve_history::<$kind, _, _>(
+                &this.app,
+                rpc($name),
+                request,
+                |message| &message.$reference,
+                $parse,
+            )
+        });
+    )+};
+}
+
+pub(crate) use history_rpcs;
+
 /// The path of every event delivery: the caller must be a partner's node; `take` takes the
 /// event out of the request, and the kind's delivery use case receives it from that partner.
 pub(crate) async fn serve_delivery<L, Req, Resp>(

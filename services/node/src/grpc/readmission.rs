@@ -4,11 +4,10 @@
 
 use accord_proto::v1 as pb;
 use accord_proto::v1::readmission_service_server::ReadmissionService;
-use tonic::{Request, Response, Status};
 
 use accord_domain::readmission::ReadmissionCase;
 
-use super::{Rpc, serve_delivery, serve_history};
+use super::Rpc;
 use crate::app::App;
 use crate::convert::readmission_rpc as parse;
 
@@ -83,30 +82,14 @@ impl ReadmissionService for ReadmissionApi {
             |app, _, query| app.cases().list_readmissions(query);
     }
 
-    async fn deliver_readmission_event(
-        &self,
-        request: Request<pb::DeliverReadmissionEventRequest>,
-    ) -> Result<Response<pb::DeliverReadmissionEventResponse>, Status> {
-        serve_delivery::<ReadmissionCase, _, _>(
-            &self.app,
-            rpc("DeliverReadmissionEvent"),
-            request,
-            |message| message.event,
-        )
-        .await
+    super::delivery_rpcs! {
+        deliver_readmission_event: "DeliverReadmissionEvent",
+            pb::DeliverReadmissionEventRequest => pb::DeliverReadmissionEventResponse, ReadmissionCase;
     }
 
-    async fn list_readmission_events(
-        &self,
-        request: Request<pb::ListReadmissionEventsRequest>,
-    ) -> Result<Response<pb::ListReadmissionEventsResponse>, Status> {
-        serve_history::<ReadmissionCase, _, _>(
-            &self.app,
-            rpc("ListReadmissionEvents"),
-            request,
-            |message| &message.case_ref,
-            parse::history,
-        )
-        .await
+    super::history_rpcs! {
+        list_readmission_events: "ListReadmissionEvents",
+            pb::ListReadmissionEventsRequest => pb::ListReadmissionEventsResponse,
+            ReadmissionCase, case_ref, parse::history;
     }
 }
