@@ -122,14 +122,14 @@ async fn offers_agree(
     offer_ref: &str,
     condition: impl Fn(&pb::Offer) -> bool,
 ) -> pb::Offer {
+    let what = format!("both parties hold {offer_ref} alike");
     let read = |code| offer(federation, code, offer_ref);
-    let agree = |one: &pb::Offer, other: &pb::Offer| {
+    both_hold(&what, parties(offer_ref), read, |one, other| {
         let same = (&one.events, one.status, one.used, one.capacity)
             == (&other.events, other.status, other.used, other.capacity);
         same && condition(one)
-    };
-    let what = format!("both parties hold {offer_ref} alike");
-    both_hold(&what, parties(offer_ref), read, agree).await
+    })
+    .await
 }
 
 /// Waits until both parties show the offer in `status`; returns the admitting state's copy.
@@ -287,19 +287,15 @@ fn travel(key: &str, case_ref: &str, departure_time: i64) -> pb::BookTravelReque
     }
 }
 
-/// `code`'s nomination of the candidate `pseudonym_byte` names, which its node refuses.
+/// `code`'s caseworkers send `nomination`, which their node refuses; returns the refusal.
 async fn refused_nomination(
     federation: &Federation,
     code: &str,
-    offer_ref: &str,
-    (key, pseudonym_byte): (&str, &str),
+    nomination: pb::NominateCandidateRequest,
 ) -> tonic::Status {
     let mut caseworkers = federation.admission(code).await;
-    let nomination = nominate_request(key, offer_ref, pseudonym_byte);
-    caseworkers
-        .nominate_candidate(nomination)
-        .await
-        .unwrap_err()
+    let refused = caseworkers.nominate_candidate(nomination).await;
+    refused.expect_err("the nomination is refused")
 }
 
 #[tokio::test]
@@ -486,7 +482,8 @@ async fn nominations_are_refused_on_a_full_paused_or_closed_offer_and_store_noth
     let federation = Federation::start(&["GB", "FR"]).await;
     let (offer_ref, _) = nominated(&federation, 1).await;
     let unavailable = async |key| {
-        let refused = refused_nomination(&federation, "GB", &offer_ref, (key, "d5")).await;
+        let nomination = nominate_request(key, &offer_ref, "d5");
+        let refused = refused_nomination(&federation, "GB", nomination).await;
         assert_refused(
             &refused,
             tonic::Code::FailedPrecondition,
@@ -544,8 +541,8 @@ async fn a_retried_nomination_makes_one_case_and_other_content_under_its_key_alr
     let (offer_ref, first) = nominated(&federation, 5).await;
     let again = nominate(&federation, &offer_ref, "nominate-1").await;
     assert_eq!(first, again, "the replay answers the first case");
-    let other_person = ("nominate-1", "e6");
-    let reused = refused_nomination(&federation, "GB", &offer_ref, other_person).await;
+    let other_person = nominate_request("nominate-1", &offer_ref, "e6");
+    let reused = refused_nomination(&federation, "GB", other_person).await;
     assert_eq!(reused.code(), tonic::Code::AlreadyExists);
     both_reach(&federation, &first, pb::AdmissionStatus::Nominated).await;
     assert_eq!(admission_count(&federation, "GB").await, 1);
@@ -597,8 +594,8 @@ async fn france_cannot_nominate_people_in_the_uk_under_ukfr_2025() {
     let federation = Federation::start(&["GB", "FR"]).await;
     let to_the_uk = publish_request("publish-1", "GB", pb::Regime::Ukfr2025, 5);
     let offer_ref = publish_offer(&federation, "FR", to_the_uk).await;
-    let nomination = ("nominate-1", "f7");
-    let refused = refused_nomination(&federation, "FR", &offer_ref, nomination).await;
+    let nomination = nominate_request("nominate-1", &offer_ref, "f7");
+    let refused = refused_nomination(&federation, "FR", nomination).await;
     assert_refused(&refused, tonic::Code::FailedPrecondition, "NO_AGREEMENT");
     assert_eq!(admission_count(&federation, "FR").await, 0);
     let offer = offer(&federation, "FR", &offer_ref).await.unwrap();
@@ -616,8 +613,8 @@ async fn an_offer_pauses_for_parity_once_admissions_run_ahead_of_returns() {
     confirm_departure(&federation, &case_ref, "departure-1").await;
     let departed = pb::AdmissionStatus::DepartureConfirmed;
     both_reach(&federation, &case_ref, departed).await;
-    let nomination = ("nominate-2", "a1");
-    let refused = refused_nomination(&federation, "GB", &offer_ref, nomination).await;
+    let nomination = nominate_request("nominate-2", &offer_ref, "a1");
+    let refused = refused_nomination(&federation, "GB", nomination).await;
     assert_refused(
         &refused,
         tonic::Code::FailedPrecondition,

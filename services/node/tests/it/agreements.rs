@@ -35,11 +35,9 @@ async fn uk_agreeing_dublin_alone() -> Federation {
 
 /// `code`'s audit rows of refusals for want of an agreement.
 async fn refused_for_no_agreement(federation: &Federation, code: &str) -> Vec<AuditRecord> {
-    let audit = federation.audit(code).await;
-    let refused = audit.into_iter();
-    refused
-        .filter(|record| record.outcome == "NO_AGREEMENT")
-        .collect()
+    let mut audit = federation.audit(code).await;
+    audit.retain(|record| record.outcome == "NO_AGREEMENT");
+    audit
 }
 
 /// Asserts that `status` refuses a case under a regime the pair did not agree.

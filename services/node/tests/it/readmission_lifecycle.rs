@@ -15,14 +15,17 @@ use crate::readmission::{
 };
 use crate::support::{DAY_MS, HOUR_MS, Step, assert_refused, step, time};
 
-/// A case FR rejected with two reason codes, as both nodes see it.
+/// The reason codes of FR's rejection in [`rejected`].
+const REJECTION_REASONS: [pb::ReadmissionReason; 2] = [
+    pb::ReadmissionReason::NoProofOfStayOrTransit,
+    pb::ReadmissionReason::InsufficientEvidence,
+];
+
+/// A case FR rejected with [`REJECTION_REASONS`], as both nodes see it.
 async fn rejected(federation: &Federation, key: &str) -> String {
     let case_ref = open_and_receive(federation, key).await;
-    let reasons = [
-        pb::ReadmissionReason::NoProofOfStayOrTransit,
-        pb::ReadmissionReason::InsufficientEvidence,
-    ];
-    let rejection = rejection(&format!("{key}-reject"), &case_ref, &reasons);
+    let key = format!("{key}-reject");
+    let rejection = rejection(&key, &case_ref, &REJECTION_REASONS);
     let mut fr = federation.gateway("FR").await;
     fr.decide_readmission(rejection).await.unwrap();
     both_reach(federation, &case_ref, Status::Rejected).await;
@@ -78,11 +81,7 @@ fn withdrawal(case_ref: &str, note: &str) -> pb::WithdrawReadmissionRequest {
 async fn a_rejection_carries_its_reason_codes_to_both_nodes() {
     let federation = Federation::start(&["GB", "FR"]).await;
     let case_ref = rejected(&federation, "open-1").await;
-    let reasons = [
-        pb::ReadmissionReason::NoProofOfStayOrTransit,
-        pb::ReadmissionReason::InsufficientEvidence,
-    ];
-    assert_rejected_by_fr(&federation, &case_ref, &reasons).await;
+    assert_rejected_by_fr(&federation, &case_ref, &REJECTION_REASONS).await;
 }
 
 #[tokio::test]

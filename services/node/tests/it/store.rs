@@ -197,21 +197,14 @@ async fn a_change_that_also_moves_an_offer_writes_both_summaries_or_nothing() {
             outbox: Vec::new(),
         };
         store.commit(published).await.unwrap();
-        assert_eq!(
-            store.commit(nomination("ADM-GB-FR-1", "n1", 1, 2)).await,
-            Ok(Committed::Applied),
-            "{}",
-            database.backend
-        );
+        let backend = database.backend;
+        let first = store.commit(nomination("ADM-GB-FR-1", "n1", 1, 2)).await;
+        assert_eq!(first, Ok(Committed::Applied), "{backend}");
         assert_eq!(counts(&store, "OFR-GB-FR-1").await, (2, 2));
         assert!(store.load_case("ADM-GB-FR-1").await.unwrap().is_some());
         // Read when the offer held one event; it holds two now.
-        assert_eq!(
-            store.commit(nomination("ADM-GB-FR-2", "n2", 1, 3)).await,
-            Err(Error::Conflict),
-            "{}",
-            database.backend
-        );
+        let stale = store.commit(nomination("ADM-GB-FR-2", "n2", 1, 3)).await;
+        assert_eq!(stale, Err(Error::Conflict), "{backend}");
         assert_eq!(counts(&store, "OFR-GB-FR-1").await, (2, 2));
         assert_eq!(store.load_case("ADM-GB-FR-2").await.unwrap(), None);
         let gateway = "spiffe://accord/state/GB/gateway";

@@ -1,5 +1,6 @@
-//! What every module shares beyond the federation: times on the wire, and what a refusal
-//! says (its code, its `google.rpc.ErrorInfo` reason, the fields its `BadRequest` names).
+//! What every module shares beyond the federation: times on the wire, what a refusal says
+//! (its code, its `google.rpc.ErrorInfo` reason, the fields its `BadRequest` names), and the
+//! step requests of both services, each keyed on a case.
 
 use accord_domain::Timestamp;
 use accord_node::convert::to_wire_time;
@@ -77,6 +78,7 @@ macro_rules! steps {
 }
 
 steps!(
+    // Readmission.
     CloseReadmissionRequest,
     ConfirmArrivalRequest,
     DecideReadmissionRequest,
@@ -94,6 +96,7 @@ steps!(
     ScheduleTransferRequest,
     StartExaminationRequest,
     WithdrawReadmissionRequest,
+    // Admission.
     BookTravelRequest,
     ConfirmDepartureRequest,
     DecideAdmissionRequest,
