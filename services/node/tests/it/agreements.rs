@@ -4,55 +4,47 @@
 //! and audits the refusal; personal data never flows where the agreed regime bars it.
 
 use accord_domain::Regime;
+use accord_node::store::AuditRecord;
 use accord_proto::v1 as pb;
-use accord_proto::v1::admission_service_client::AdmissionServiceClient;
-use accord_trust::PeerIdentity;
 use pb::ReadmissionEventKind as K;
 use pb::ReadmissionStatus as Status;
 use pb::readmission_event::Detail;
 
-use crate::federation::{Federation, START_MILLIS, eventually, state};
+use crate::admission::publish_request;
+use crate::federation::{Federation, eventually};
 use crate::readmission::{
-    DAY_MS, all_cases, arrival_confirmed, both_reach, kinds, open_and_receive, open_request,
-    reason, shared_history, sign, time,
+    all_cases, arrival_confirmed, both_reach, deliver, kinds, open_and_receive, open_request,
+    refused_open, shared_history, sign,
 };
+use crate::support::reason;
 
 const UKFR_ONLY: &[Regime] = &[Regime::Ukfr2025];
 
 /// GB and FR, each agreeing only UKFR_2025 with the other.
 async fn uk_and_france() -> Federation {
-    Federation::start_agreeing(
-        &["GB", "FR"],
-        &[],
-        &[("GB", "FR", UKFR_ONLY), ("FR", "GB", UKFR_ONLY)],
-    )
-    .await
+    let agreements = [("GB", "FR", UKFR_ONLY), ("FR", "GB", UKFR_ONLY)];
+    Federation::start_agreeing(&["GB", "FR"], &[], &agreements).await
 }
 
-/// `code`'s audit rows of `outcome`.
-async fn audited(
-    federation: &Federation,
-    code: &str,
-    outcome: &str,
-) -> Vec<accord_node::store::AuditRecord> {
-    federation
-        .app(code)
-        .store()
-        .audit_log(1_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|record| record.outcome == outcome)
-        .collect()
+/// GB believing DUBLIN_III agreed with FR as well as UKFR_2025; FR agreeing UKFR_2025 only.
+async fn uk_agreeing_dublin_alone() -> Federation {
+    let uk: &[Regime] = &[Regime::Ukfr2025, Regime::DublinIii];
+    let agreements = [("GB", "FR", uk), ("FR", "GB", UKFR_ONLY)];
+    Federation::start_agreeing(&["GB", "FR"], &[], &agreements).await
 }
 
+/// `code`'s audit rows of refusals for want of an agreement.
+async fn refused_for_no_agreement(federation: &Federation, code: &str) -> Vec<AuditRecord> {
+    let mut audit = federation.audit(code).await;
+    audit.retain(|record| record.outcome == "NO_AGREEMENT");
+    audit
+}
+
+/// Asserts that `status` refuses a case under a regime the pair did not agree.
 fn assert_no_agreement(status: &tonic::Status, what: &str) {
-    assert_eq!(
-        status.code(),
-        tonic::Code::FailedPrecondition,
-        "{what}: {status:?}"
-    );
-    assert_eq!(reason(status), "NO_AGREEMENT", "{what}: {status:?}");
+    let refusal = (status.code(), reason(status));
+    let expected = (tonic::Code::FailedPrecondition, "NO_AGREEMENT".to_owned());
+    assert_eq!(refusal, expected, "{what}: {status:?}");
 }
 
 /// A SUBMITTED event as `requesting` would sign it, opening a new case with `requested`
@@ -80,33 +72,13 @@ fn crafted_submission(
     event
 }
 
-/// GB's offer to people in France under DUBLIN_III.
-fn dublin_offer(key: &str) -> pb::PublishOfferRequest {
-    pb::PublishOfferRequest {
-        idempotency_key: key.to_owned(),
-        origin_state: "FR".into(),
-        regime: pb::Regime::DublinIii as i32,
-        capacity: 3,
-        window: Some(pb::TimeRange {
-            start_time: Some(time(START_MILLIS)),
-            end_time: Some(time(START_MILLIS + 60 * DAY_MS)),
-        }),
-        priority_rules_version: "2026-03".into(),
+/// A request to `requested` under `regime`, its key naming both.
+fn request_under(requested: &str, regime: pb::Regime) -> pb::OpenReadmissionRequest {
+    pb::OpenReadmissionRequest {
+        requested_state: requested.into(),
+        regime: regime as i32,
+        ..open_request(&format!("open-{requested}-{}", regime.as_str_name()))
     }
-}
-
-async fn deliver(
-    federation: &Federation,
-    from: &str,
-    to: &str,
-    event: pb::ReadmissionEvent,
-) -> Result<pb::DeliverReadmissionEventResponse, tonic::Status> {
-    federation
-        .node_client(from, to)
-        .await
-        .deliver_readmission_event(pb::DeliverReadmissionEventRequest { event: Some(event) })
-        .await
-        .map(tonic::Response::into_inner)
 }
 
 #[tokio::test]
@@ -117,14 +89,8 @@ async fn the_uk_never_opens_a_case_with_france_under_a_regime_the_pair_did_not_a
         pb::Regime::Ammr2026,
         pb::Regime::Eu1for1,
     ] {
-        let mut request = open_request(&format!("open-{}", regime.as_str_name()));
-        request.regime = regime as i32;
-        let refused = federation
-            .gateway("GB")
-            .await
-            .open_readmission(request)
-            .await
-            .unwrap_err();
+        let request = request_under("FR", regime);
+        let refused = refused_open(&federation, "GB", request).await;
         assert_no_agreement(&refused, regime.as_str_name());
         assert!(
             refused.message().contains("UKFR_2025"),
@@ -134,7 +100,7 @@ async fn the_uk_never_opens_a_case_with_france_under_a_regime_the_pair_did_not_a
     }
     assert!(all_cases(&federation, "GB").await.is_empty());
     assert!(all_cases(&federation, "FR").await.is_empty());
-    assert_eq!(audited(&federation, "GB", "NO_AGREEMENT").await.len(), 3);
+    assert_eq!(refused_for_no_agreement(&federation, "GB").await.len(), 3);
 }
 
 #[tokio::test]
@@ -150,7 +116,7 @@ async fn france_refuses_and_audits_a_uk_request_under_a_regime_the_pair_did_not_
         1,
         "FR stored nothing"
     );
-    let audit = audited(&federation, "FR", "NO_AGREEMENT").await;
+    let audit = refused_for_no_agreement(&federation, "FR").await;
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(audit[0].peer, "spiffe://accord/state/GB");
 }
@@ -159,25 +125,12 @@ async fn france_refuses_and_audits_a_uk_request_under_a_regime_the_pair_did_not_
 async fn a_receiver_refuses_what_its_sender_agreed_alone_and_audits_each_delivery() {
     // GB believes DUBLIN_III agreed; FR does not. GB's node opens the case, and FR's refuses
     // every delivery of it: the dispatcher's attempts are audited, FR stores no case.
-    let federation = Federation::start_agreeing(
-        &["GB", "FR"],
-        &[],
-        &[
-            ("GB", "FR", &[Regime::Ukfr2025, Regime::DublinIii]),
-            ("FR", "GB", UKFR_ONLY),
-        ],
-    )
-    .await;
-    let mut request = open_request("open-dublin");
-    request.regime = pb::Regime::DublinIii as i32;
-    federation
-        .gateway("GB")
-        .await
-        .open_readmission(request)
-        .await
-        .unwrap();
+    let federation = uk_agreeing_dublin_alone().await;
+    let request = request_under("FR", pb::Regime::DublinIii);
+    let mut gb = federation.gateway("GB").await;
+    gb.open_readmission(request).await.unwrap();
     eventually("FR audits the refused delivery", || async {
-        !audited(&federation, "FR", "NO_AGREEMENT").await.is_empty()
+        !refused_for_no_agreement(&federation, "FR").await.is_empty()
     })
     .await;
     assert!(all_cases(&federation, "FR").await.is_empty());
@@ -186,29 +139,19 @@ async fn a_receiver_refuses_what_its_sender_agreed_alone_and_audits_each_deliver
 #[tokio::test]
 async fn no_personal_data_flows_from_france_to_the_uk_under_any_regime_either_side() {
     let federation = uk_and_france().await;
-    for regime in [
+    let regimes = [
         pb::Regime::Ukfr2025,
         pb::Regime::DublinIii,
         pb::Regime::Ammr2026,
-    ] {
-        let mut request = open_request(&format!("fr-open-{}", regime.as_str_name()));
-        request.requested_state = "GB".into();
-        request.regime = regime as i32;
-        let refused = federation
-            .gateway("FR")
-            .await
-            .open_readmission(request)
-            .await
-            .unwrap_err();
+    ];
+    for regime in regimes {
+        let request = request_under("GB", regime);
+        let refused = refused_open(&federation, "FR", request).await;
         assert_no_agreement(&refused, &format!("FR opening under {regime:?}"));
     }
     let case_ref = open_and_receive(&federation, "open-1").await;
     let genuine = shared_history(&federation, &case_ref).await.remove(0);
-    for regime in [
-        pb::Regime::Ukfr2025,
-        pb::Regime::DublinIii,
-        pb::Regime::Ammr2026,
-    ] {
+    for regime in regimes {
         let crafted = crafted_submission(&federation, &genuine, "FR", "GB", regime);
         let refused = deliver(&federation, "FR", "GB", crafted).await.unwrap_err();
         assert_no_agreement(&refused, &format!("FR's data delivered under {regime:?}"));
@@ -219,7 +162,7 @@ async fn no_personal_data_flows_from_france_to_the_uk_under_any_regime_either_si
         "only GB's own case"
     );
     assert_eq!(all_cases(&federation, "FR").await.len(), 1);
-    let audit = audited(&federation, "GB", "NO_AGREEMENT").await;
+    let audit = refused_for_no_agreement(&federation, "GB").await;
     assert_eq!(
         audit
             .iter()
@@ -230,66 +173,48 @@ async fn no_personal_data_flows_from_france_to_the_uk_under_any_regime_either_si
     );
 }
 
+/// GB's offer to people in France under DUBLIN_III.
+fn dublin_offer() -> pb::PublishOfferRequest {
+    publish_request("publish-dublin", "FR", pb::Regime::DublinIii, 3)
+}
+
+/// The offers `code`'s node holds.
+async fn offers(federation: &Federation, code: &str) -> Vec<pb::Offer> {
+    let mut caseworkers = federation.admission(code).await;
+    let listed = caseworkers
+        .list_offers(pb::ListOffersRequest::default())
+        .await;
+    listed.unwrap().into_inner().offers
+}
+
 #[tokio::test]
 async fn the_uk_never_publishes_an_offer_under_a_regime_the_pair_did_not_agree() {
     let federation = uk_and_france().await;
-    let mut gb = AdmissionServiceClient::new(
-        federation
-            .channel_as(PeerIdentity::Gateway(state("GB")), "GB")
-            .await,
-    );
-    let refused = gb
-        .publish_offer(dublin_offer("publish-dublin"))
-        .await
-        .unwrap_err();
+    let mut gb = federation.admission("GB").await;
+    let refused = gb.publish_offer(dublin_offer()).await.unwrap_err();
     assert_no_agreement(&refused, "an offer under DUBLIN_III");
-    let offers = gb
-        .list_offers(pb::ListOffersRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .offers;
-    assert!(offers.is_empty(), "no offer was published");
+    assert!(
+        offers(&federation, "GB").await.is_empty(),
+        "no offer was published"
+    );
 }
 
 #[tokio::test]
 async fn an_offer_under_a_regime_only_its_publisher_agreed_is_refused_by_the_origin_state() {
-    let federation = Federation::start_agreeing(
-        &["GB", "FR"],
-        &[],
-        &[
-            ("GB", "FR", &[Regime::Ukfr2025, Regime::DublinIii]),
-            ("FR", "GB", UKFR_ONLY),
-        ],
-    )
-    .await;
-    let mut gb = AdmissionServiceClient::new(
-        federation
-            .channel_as(PeerIdentity::Gateway(state("GB")), "GB")
-            .await,
-    );
-    gb.publish_offer(dublin_offer("publish-dublin"))
-        .await
-        .unwrap();
+    let federation = uk_agreeing_dublin_alone().await;
+    let mut gb = federation.admission("GB").await;
+    gb.publish_offer(dublin_offer()).await.unwrap();
     eventually("FR audits the refused offer", || async {
-        audited(&federation, "FR", "NO_AGREEMENT")
-            .await
+        let audit = refused_for_no_agreement(&federation, "FR").await;
+        audit
             .iter()
             .any(|row| row.operation.contains("DeliverOfferEvent"))
     })
     .await;
-    let mut fr = AdmissionServiceClient::new(
-        federation
-            .channel_as(PeerIdentity::Gateway(state("FR")), "FR")
-            .await,
+    assert!(
+        offers(&federation, "FR").await.is_empty(),
+        "FR holds no offer"
     );
-    let offers = fr
-        .list_offers(pb::ListOffersRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .offers;
-    assert!(offers.is_empty(), "FR holds no offer");
 }
 
 #[tokio::test]
@@ -304,22 +229,13 @@ async fn the_parity_guard_stays_silent_under_an_agreed_regime_without_parity_ref
     )
     .await;
     arrival_confirmed(&federation, "return-1").await;
-    let mut request = open_request("open-2");
-    request.regime = pb::Regime::DublinIii as i32;
-    let case_ref = federation
-        .gateway("GB")
-        .await
-        .open_readmission(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .readmission
-        .unwrap()
-        .case_ref;
-    both_reach(&federation, &case_ref, Status::Received).await;
-    let history = shared_history(&federation, &case_ref).await;
+    let request = request_under("FR", pb::Regime::DublinIii);
+    let mut gb = federation.gateway("GB").await;
+    let opened = gb.open_readmission(request).await.unwrap().into_inner();
+    let case_ref = opened.readmission.unwrap().case_ref;
+    let received = both_reach(&federation, &case_ref, Status::Received).await;
     assert_eq!(
-        kinds(&history),
+        kinds(&received.events),
         [K::Submitted, K::Received],
         "Dublin III knows no R10: FR examines the request"
     );

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use accord_node::store::Store;
 use sea_orm::{ConnectionTrait, Database};
 
 /// A database URL and whatever keeps it alive (the SQLite file's folder).
@@ -10,6 +11,13 @@ pub struct TestDatabase {
     pub url: String,
     pub backend: &'static str,
     _folder: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// The node's store on this database.
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.url, 4).await.unwrap()
+    }
 }
 
 /// One fresh SQLite database, and one fresh PostgreSQL database when a server is configured.

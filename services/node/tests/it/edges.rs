@@ -4,14 +4,15 @@
 //! to echo. Every refusal carries its `ErrorInfo`.
 
 use accord_proto::v1 as pb;
-use accord_trust::{CaBundle, ClientTls, Identity, PeerIdentity};
+use accord_trust::{CaBundle, ClientTls, Identity};
 use prost::bytes::{Buf, BufMut};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 use crate::federation::Federation;
-use crate::readmission::{open_and_receive, reason, shared_history, sign};
+use crate::readmission::{deliver, open_and_receive, shared_history, sign};
+use crate::support::assert_refused;
 
 /// The node's default message limit (`Limits::default().max_message_bytes`).
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -56,9 +57,9 @@ impl Decoder for RawCodec {
     }
 }
 
-/// Calls `path` on `channel` with `body` as the request message's bytes.
-async fn raw_call(channel: Channel, path: &'static str, body: Vec<u8>) -> tonic::Status {
-    let mut client = tonic::client::Grpc::new(channel);
+/// Calls `path` on GB's node as GB's gateway, with `body` as the request message's bytes.
+async fn raw_call(federation: &Federation, path: &'static str, body: Vec<u8>) -> tonic::Status {
+    let mut client = tonic::client::Grpc::new(federation.gateway_channel("GB").await);
     client.ready().await.unwrap();
     client
         .unary(
@@ -75,12 +76,8 @@ const OPEN: &str = "/accord.v1.ReadmissionService/OpenReadmission";
 #[tokio::test]
 async fn an_undecodable_body_is_invalid_argument_without_the_decoders_text() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let channel = federation
-        .channel_as(PeerIdentity::Gateway(crate::federation::state("GB")), "GB")
-        .await;
-    let refused = raw_call(channel, OPEN, vec![0xff; 11]).await;
-    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
-    assert_eq!(reason(&refused), "FIELD_INVALID");
+    let refused = raw_call(&federation, OPEN, vec![0xff; 11]).await;
+    assert_refused(&refused, tonic::Code::InvalidArgument, "FIELD_INVALID");
     assert!(
         refused.get_details_bad_request().is_some(),
         "a BadRequest names the body"
@@ -95,16 +92,8 @@ async fn an_undecodable_body_is_invalid_argument_without_the_decoders_text() {
 #[tokio::test]
 async fn an_oversized_body_is_resource_exhausted_with_a_quota_failure() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let channel = federation
-        .channel_as(PeerIdentity::Gateway(crate::federation::state("GB")), "GB")
-        .await;
-    let refused = raw_call(channel, OPEN, vec![0; MAX_MESSAGE_BYTES + 1]).await;
-    assert_eq!(
-        refused.code(),
-        tonic::Code::ResourceExhausted,
-        "{refused:?}"
-    );
-    assert_eq!(reason(&refused), "LIMIT_EXCEEDED");
+    let refused = raw_call(&federation, OPEN, vec![0; MAX_MESSAGE_BYTES + 1]).await;
+    assert_refused(&refused, tonic::Code::ResourceExhausted, "LIMIT_EXCEEDED");
     let quota = refused.get_details_quota_failure().expect("a QuotaFailure");
     assert!(
         quota.violations[0]
@@ -117,12 +106,9 @@ async fn an_oversized_body_is_resource_exhausted_with_a_quota_failure() {
 #[tokio::test]
 async fn an_unknown_method_is_unimplemented_with_its_error_info() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let channel = federation
-        .channel_as(PeerIdentity::Gateway(crate::federation::state("GB")), "GB")
-        .await;
-    let refused = raw_call(channel, "/accord.v1.LedgerService/ReportEvents", Vec::new()).await;
-    assert_eq!(refused.code(), tonic::Code::Unimplemented, "{refused:?}");
-    assert_eq!(reason(&refused), "METHOD_NOT_SERVED");
+    let unknown = "/accord.v1.LedgerService/ReportEvents";
+    let refused = raw_call(&federation, unknown, Vec::new()).await;
+    assert_refused(&refused, tonic::Code::Unimplemented, "METHOD_NOT_SERVED");
 }
 
 /// A certificate the network CA signed that names no Accord identity (no SPIFFE URI).
@@ -157,9 +143,12 @@ async fn an_unauthenticated_call_carries_its_error_info_and_is_audited() {
     .list_readmissions(pb::ListReadmissionsRequest::default())
     .await
     .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
-    assert_eq!(reason(&refused), "CALLER_UNAUTHENTICATED");
-    let audit = federation.app("FR").store().audit_log(100).await.unwrap();
+    assert_refused(
+        &refused,
+        tonic::Code::Unauthenticated,
+        "CALLER_UNAUTHENTICATED",
+    );
+    let audit = federation.audit("FR").await;
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(audit[0].outcome, "UNAUTHENTICATED");
     assert_eq!(audit[0].peer, "unauthenticated@127.0.0.1");
@@ -176,14 +165,8 @@ async fn an_event_signed_under_another_states_key_is_invalid_not_a_key_to_wait_f
     // GB's genuine request, signed again under France's key id.
     let mut event = shared_history(&federation, &case_ref).await.remove(0);
     sign(&mut event, &federation.signing_key("FR"));
-    let refused = federation
-        .node_client("GB", "FR")
-        .await
-        .deliver_readmission_event(pb::DeliverReadmissionEventRequest { event: Some(event) })
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
-    assert_eq!(reason(&refused), "SIGNATURE_INVALID", "{refused:?}");
+    let refused = deliver(&federation, "GB", "FR", event).await.unwrap_err();
+    assert_refused(&refused, tonic::Code::InvalidArgument, "SIGNATURE_INVALID");
     assert_eq!(shared_history(&federation, &case_ref).await.len(), 2);
 }
 
@@ -191,16 +174,10 @@ async fn an_event_signed_under_another_states_key_is_invalid_not_a_key_to_wait_f
 async fn a_long_value_is_cut_in_the_refusal_and_its_length_said() {
     let federation = Federation::start(&["GB", "FR"]).await;
     let case_ref = "R".repeat(100_000);
-    let refused = federation
-        .gateway("GB")
-        .await
-        .get_readmission(pb::GetReadmissionRequest {
-            case_ref: case_ref.clone(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
-    assert_eq!(reason(&refused), "FIELD_INVALID");
+    let mut gb = federation.gateway("GB").await;
+    let too_long = pb::GetReadmissionRequest { case_ref };
+    let refused = gb.get_readmission(too_long).await.unwrap_err();
+    assert_refused(&refused, tonic::Code::InvalidArgument, "FIELD_INVALID");
     let told = refused.message().len() + refused.details().len();
     assert!(told < 2_048, "{told} bytes told: {}", refused.message());
     assert!(
@@ -219,10 +196,8 @@ async fn a_long_value_is_cut_in_the_refusal_and_its_length_said() {
 fn aborted_and_internal_no_longer_claim_the_service_is_unavailable() {
     use accord_node::app::Error;
     let aborted = accord_node::grpc::status(Error::Aborted("changed".into()));
-    assert_eq!(aborted.code(), tonic::Code::Aborted);
-    assert_eq!(reason(&aborted), "CONCURRENT_CHANGE");
+    assert_refused(&aborted, tonic::Code::Aborted, "CONCURRENT_CHANGE");
     let internal = accord_node::grpc::status(Error::inconsistent("a bug"));
-    assert_eq!(internal.code(), tonic::Code::Internal);
-    assert_eq!(reason(&internal), "INTERNAL");
+    assert_refused(&internal, tonic::Code::Internal, "INTERNAL");
     assert!(!internal.message().contains("a bug"));
 }

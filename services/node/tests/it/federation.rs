@@ -14,6 +14,8 @@ use accord_node::app::{App, DeadlineSweeper};
 use accord_node::clock::ManualClock;
 use accord_node::config::{Deadlines, Delivery, Limits, NodeConfig, Partner, TlsPaths};
 use accord_node::server::Node;
+use accord_node::store::AuditRecord;
+use accord_proto::v1::admission_service_client::AdmissionServiceClient;
 use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
 use accord_trust::pki::directory::PkiDirectory;
 use accord_trust::pki::{IssueRequest, Validity};
@@ -233,12 +235,45 @@ impl Federation {
         accord_trust::connect_lazy(&format!("https://{address}"), &tls).unwrap()
     }
 
+    /// An mTLS channel to `code`'s node from its own gateway (its caseworkers).
+    pub async fn gateway_channel(&self, code: &str) -> Channel {
+        self.channel_as(PeerIdentity::Gateway(state(code)), code)
+            .await
+    }
+
     /// `code`'s node, called by its own gateway (its caseworkers).
     pub async fn gateway(&self, code: &str) -> ReadmissionServiceClient<Channel> {
-        ReadmissionServiceClient::new(
-            self.channel_as(PeerIdentity::Gateway(state(code)), code)
-                .await,
-        )
+        ReadmissionServiceClient::new(self.gateway_channel(code).await)
+    }
+
+    /// `code`'s admission service, called by its own gateway.
+    pub async fn admission(&self, code: &str) -> AdmissionServiceClient<Channel> {
+        self.admission_as(PeerIdentity::Gateway(state(code)), code)
+            .await
+    }
+
+    /// `code`'s admission service, called with `identity`'s certificate: another state's
+    /// gateway or node, as an authorization test needs.
+    pub async fn admission_as(
+        &self,
+        identity: PeerIdentity,
+        code: &str,
+    ) -> AdmissionServiceClient<Channel> {
+        let channel = self.channel_as(identity, code).await;
+        AdmissionServiceClient::new(channel)
+    }
+
+    /// The audit rows of `code`'s node, oldest first.
+    pub async fn audit(&self, code: &str) -> Vec<AuditRecord> {
+        self.app(code).store().audit_log(1_000).await.unwrap()
+    }
+
+    /// Whether `code`'s node audited a call of a method whose full name ends with `method`.
+    pub async fn audited(&self, code: &str, method: &str) -> bool {
+        let audit = self.audit(code).await;
+        audit
+            .iter()
+            .any(|record| record.operation.ends_with(method))
     }
 
     /// `code`'s readmission service, called with `identity`'s certificate: another state's
@@ -306,4 +341,45 @@ where
     })
     .await;
     assert!(waited.is_ok(), "timed out waiting until {what}");
+}
+
+/// Waits until `read` finds something, checking every few milliseconds; returns what it
+/// found, or fails after a timeout.
+pub async fn eventually_some<T, F, Fut>(what: &str, mut read: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let found = std::sync::Mutex::new(None);
+    eventually(what, || {
+        let next = read();
+        let found = &found;
+        async move {
+            let value = next.await;
+            let done = value.is_some();
+            *found.lock().unwrap() = value;
+            done
+        }
+    })
+    .await;
+    found.into_inner().unwrap().unwrap()
+}
+
+/// Waits until the copies that `read` finds on the two `states`' nodes satisfy `agree`;
+/// returns the first state's copy.
+pub async fn both_hold<'a, T, F, Fut>(
+    what: &str,
+    states: [&'a str; 2],
+    read: F,
+    agree: impl Fn(&T, &T) -> bool,
+) -> T
+where
+    F: Fn(&'a str) -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    eventually_some(what, || async {
+        let (first, second) = (read(states[0]).await?, read(states[1]).await?);
+        agree(&first, &second).then_some(first)
+    })
+    .await
 }

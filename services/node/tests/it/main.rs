@@ -20,4 +20,5 @@ mod readmission_validation;
 mod refusals;
 mod small_truths;
 mod store;
+mod support;
 mod tidy;

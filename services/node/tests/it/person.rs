@@ -8,7 +8,8 @@ use pb::ReadmissionStatus as Status;
 use pb::readmission_event::Detail;
 
 use crate::federation::Federation;
-use crate::readmission::{all_cases, bad_fields, both_reach, open_request, shared_history};
+use crate::readmission::{all_cases, both_reach, open_request, person, shared_history};
+use crate::support::assert_invalid;
 
 /// Opens a request from GB to FR with `person`; the case reference, or the refusal.
 async fn open_with(
@@ -16,18 +17,13 @@ async fn open_with(
     key: &str,
     person: pb::PersonalData,
 ) -> Result<String, tonic::Status> {
-    let mut request = open_request(key);
-    request.person = Some(person);
-    federation
-        .gateway("GB")
-        .await
-        .open_readmission(request)
-        .await
-        .map(|response| response.into_inner().readmission.unwrap().case_ref)
-}
-
-fn person() -> pb::PersonalData {
-    open_request("template").person.unwrap()
+    let request = pb::OpenReadmissionRequest {
+        person: Some(person),
+        ..open_request(key)
+    };
+    let mut gb = federation.gateway("GB").await;
+    let opened = gb.open_readmission(request).await?.into_inner();
+    Ok(opened.readmission.unwrap().case_ref)
 }
 
 /// The person FR's node holds in the case's SUBMITTED event, once FR received it.
@@ -40,78 +36,52 @@ async fn person_received(federation: &Federation, case_ref: &str) -> pb::Persona
     }
 }
 
-async fn assert_refused(federation: &Federation, key: &str, person: pb::PersonalData, field: &str) {
-    let refused = open_with(federation, key, person).await.unwrap_err();
-    assert_eq!(
-        refused.code(),
-        tonic::Code::InvalidArgument,
-        "{key}: {refused:?}"
-    );
-    assert_eq!(bad_fields(&refused), [field], "{key}");
+/// Asserts that GB's node refuses to send `person`, naming `field` alone.
+async fn assert_person_refused(
+    federation: &Federation,
+    key: &str,
+    person: pb::PersonalData,
+    field: &str,
+) {
+    let refused = open_with(federation, key, person).await.expect_err(key);
+    assert_invalid(&refused, &[field]);
 }
 
 #[tokio::test]
-async fn a_stateless_person_or_one_of_unknown_nationality_travels_as_xx() {
+async fn every_value_the_contract_allows_travels_to_france_unchanged() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let case_ref = open_with(
-        &federation,
-        "open-xx",
-        pb::PersonalData {
-            nationality: "XX".into(),
+    let hex = "0123456789abcdef".repeat(4);
+    // Each case under a key that says what it sends: nationality, birth year, pseudonym.
+    let allowed = [
+        ("open-stateless-or-unknown", "XX", 1994, hex.clone()),
+        ("open-unknown-birth-year", "AF", 0, hex.clone()),
+        ("open-born-1900", "AF", 1900, hex.clone()),
+        ("open-born-this-year", "AF", 2026, hex.clone()),
+        ("open-digits-only", "ER", 1994, "0".repeat(64)),
+    ];
+    for (key, nationality, birth_year, keyed_pseudonym) in allowed {
+        let sent = pb::PersonalData {
+            nationality: nationality.into(),
+            birth_year,
+            keyed_pseudonym,
             ..person()
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        person_received(&federation, &case_ref).await.nationality,
-        "XX"
-    );
-}
-
-#[tokio::test]
-async fn an_unknown_birth_year_travels_as_0() {
-    let federation = Federation::start(&["GB", "FR"]).await;
-    let case_ref = open_with(
-        &federation,
-        "open-unknown-year",
-        pb::PersonalData {
-            birth_year: 0,
-            ..person()
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(person_received(&federation, &case_ref).await.birth_year, 0);
-}
-
-#[tokio::test]
-async fn birth_years_from_1900_to_this_year_are_accepted_and_others_refused() {
-    let federation = Federation::start(&["GB", "FR"]).await;
-    for year in [1900, 2026] {
-        let accepted = open_with(
-            &federation,
-            &format!("open-{year}"),
-            pb::PersonalData {
-                birth_year: year,
-                ..person()
-            },
-        )
-        .await;
-        assert!(accepted.is_ok(), "{year}: {accepted:?}");
+        };
+        let opened = open_with(&federation, key, sent.clone()).await;
+        let case_ref = opened.unwrap_or_else(|refused| panic!("{key}: {refused:?}"));
+        assert_eq!(person_received(&federation, &case_ref).await, sent, "{key}");
     }
+}
+
+#[tokio::test]
+async fn birth_years_before_1900_or_after_this_year_are_refused() {
+    let federation = Federation::start(&["GB", "FR"]).await;
     for year in [1, 1899, 2027] {
         let person = pb::PersonalData {
             birth_year: year,
             ..person()
         };
-        assert_refused(
-            &federation,
-            &format!("open-{year}"),
-            person,
-            "person.birth_year",
-        )
-        .await;
+        let key = format!("open-{year}");
+        assert_person_refused(&federation, &key, person, "person.birth_year").await;
     }
 }
 
@@ -124,7 +94,7 @@ async fn a_nationality_is_an_assigned_upper_case_code_or_xx_and_nothing_else() {
             ..person()
         };
         let key = format!("open-{nationality}");
-        assert_refused(&federation, &key, person, "person.nationality").await;
+        assert_person_refused(&federation, &key, person, "person.nationality").await;
     }
     assert_eq!(all_cases(&federation, "GB").await.len(), 0);
 }
@@ -133,22 +103,6 @@ async fn a_nationality_is_an_assigned_upper_case_code_or_xx_and_nothing_else() {
 async fn a_pseudonym_is_exactly_64_lower_case_hex_digits() {
     let federation = Federation::start(&["GB", "FR"]).await;
     let hex = "0123456789abcdef".repeat(4);
-    let case_ref = open_with(
-        &federation,
-        "open-hex",
-        pb::PersonalData {
-            keyed_pseudonym: hex.clone(),
-            ..person()
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        person_received(&federation, &case_ref)
-            .await
-            .keyed_pseudonym,
-        hex
-    );
     let refused = [
         ("upper", hex.to_uppercase()),
         ("short", hex[..63].to_owned()),
@@ -161,6 +115,6 @@ async fn a_pseudonym_is_exactly_64_lower_case_hex_digits() {
             keyed_pseudonym: pseudonym,
             ..person()
         };
-        assert_refused(&federation, what, person, "person.keyed_pseudonym").await;
+        assert_person_refused(&federation, what, person, "person.keyed_pseudonym").await;
     }
 }

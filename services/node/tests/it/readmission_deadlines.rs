@@ -8,9 +8,20 @@ use pb::ReadmissionStatus as Status;
 
 use crate::federation::{Federation, START_MILLIS};
 use crate::readmission::{
-    DAY_MS, acceptance, all_cases, arrival_confirmed, both_reach, case, kinds, open,
-    open_and_receive, open_request, reason, shared_history, sign, time,
+    acceptance, accepted, arrival_confirmed, assert_no_case, assert_rejected_by_fr, both_reach,
+    case, deliver, kinds, last_event, open, open_and_receive, open_request, person, refused_open,
+    shared_history, sign,
 };
+use crate::support::{DAY_MS, assert_refused, time};
+
+/// FR's acceptance of `case_ref` after its reply deadline: refused, whether or not the sweep
+/// has recorded the lapse yet.
+async fn assert_late_acceptance_refused(federation: &Federation, case_ref: &str) {
+    let mut fr = federation.gateway("FR").await;
+    let late = fr.decide_readmission(acceptance("late-1", case_ref)).await;
+    let late = late.unwrap_err();
+    assert_refused(&late, tonic::Code::FailedPrecondition, "DEADLINE_PASSED");
+}
 
 #[tokio::test]
 async fn silence_past_frances_reply_deadline_is_acceptance_by_default_on_both_nodes() {
@@ -30,13 +41,12 @@ async fn silence_past_frances_reply_deadline_is_acceptance_by_default_on_both_no
         assert_eq!(seen.reply_due_at, Some(time(reply_due)));
     }
     federation.clock.advance_millis(1);
-    both_reach(&federation, &case_ref, Status::AcceptedByDefault).await;
-    let history = shared_history(&federation, &case_ref).await;
+    let gb = both_reach(&federation, &case_ref, Status::AcceptedByDefault).await;
     assert_eq!(
-        kinds(&history),
+        kinds(&gb.events),
         [K::Submitted, K::Received, K::AcceptedByDefault]
     );
-    let lapse = &history[2];
+    let lapse = &gb.events[2];
     assert_eq!(
         lapse.acting_state, "FR",
         "FR's clock owns the reply deadline"
@@ -51,17 +61,9 @@ async fn silence_past_frances_reply_deadline_is_acceptance_by_default_on_both_no
             }
         ))
     );
-    let gb = case(&federation, "GB", &case_ref).await.unwrap();
     assert_eq!(gb.reply_due_at, None, "no reply is due any more");
     assert!(gb.transfer_due_at.is_some(), "the transfer clock runs");
-    let late = federation
-        .gateway("FR")
-        .await
-        .decide_readmission(acceptance("late-1", &case_ref))
-        .await
-        .unwrap_err();
-    assert_eq!(late.code(), tonic::Code::FailedPrecondition);
-    assert_eq!(reason(&late), "DEADLINE_PASSED");
+    assert_late_acceptance_refused(&federation, &case_ref).await;
 }
 
 #[tokio::test]
@@ -69,29 +71,15 @@ async fn a_decision_after_the_reply_deadline_but_before_the_sweep_is_refused() {
     let federation = Federation::start(&["GB", "FR"]).await;
     let case_ref = open_and_receive(&federation, "open-1").await;
     federation.clock.advance_millis(14 * DAY_MS + 1);
-    let late = federation
-        .gateway("FR")
-        .await
-        .decide_readmission(acceptance("late-1", &case_ref))
-        .await;
     // The sweeper may have recorded the lapse first; either way the decision is late.
-    let late = late.unwrap_err();
-    assert_eq!(late.code(), tonic::Code::FailedPrecondition);
-    assert_eq!(reason(&late), "DEADLINE_PASSED");
+    assert_late_acceptance_refused(&federation, &case_ref).await;
     both_reach(&federation, &case_ref, Status::AcceptedByDefault).await;
 }
 
 #[tokio::test]
 async fn an_accepted_case_not_transferred_within_three_months_of_arrival_expires_on_both_nodes() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let case_ref = open_and_receive(&federation, "open-1").await;
-    federation
-        .gateway("FR")
-        .await
-        .decide_readmission(acceptance("accept-1", &case_ref))
-        .await
-        .unwrap();
-    both_reach(&federation, &case_ref, Status::Accepted).await;
+    let case_ref = accepted(&federation, "open-1").await;
     let gb = case(&federation, "GB", &case_ref).await.unwrap();
     let procedure = gb
         .deadlines
@@ -111,9 +99,8 @@ async fn an_accepted_case_not_transferred_within_three_months_of_arrival_expires
     assert_eq!(federation.sweep("GB").await, 0);
     federation.clock.advance_millis(1);
     both_reach(&federation, &case_ref, Status::Expired).await;
-    let history = shared_history(&federation, &case_ref).await;
-    let expiry = history.last().unwrap();
-    assert_eq!(expiry.acting_state, "GB", "the requesting state's clock");
+    // The requesting state's clock records the expiry.
+    let expiry = last_event(&federation, &case_ref, K::Expired, "GB").await;
     assert_eq!(expiry.occurred_at, Some(time(due_at + 1)));
     assert!(matches!(
         &expiry.detail,
@@ -134,82 +121,52 @@ async fn a_request_past_the_parity_limit_is_rejected_with_parity_imbalance_on_bo
     // GB has now returned one person to FR and admitted none: it owes FR one admission.
     let case_ref = open(&federation, "open-2").await;
     both_reach(&federation, &case_ref, Status::Rejected).await;
-    for state in ["GB", "FR"] {
-        let seen = case(&federation, state, &case_ref).await.unwrap();
-        assert_eq!(
-            seen.rejection_reasons,
-            [pb::ReadmissionReason::ParityImbalance as i32],
-            "{state} shows the parity refusal"
-        );
-    }
-    let history = shared_history(&federation, &case_ref).await;
-    assert_eq!(kinds(&history), [K::Submitted, K::Received, K::Rejected]);
-    assert_eq!(history[2].acting_state, "FR");
+    let parity = [pb::ReadmissionReason::ParityImbalance];
+    assert_rejected_by_fr(&federation, &case_ref, &parity).await;
 }
 
 #[tokio::test]
 async fn france_may_not_send_a_person_to_the_united_kingdom_under_ukfr_2025() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let mut request = open_request("open-1");
-    request.requested_state = "GB".into();
-    let refused = federation
-        .gateway("FR")
-        .await
-        .open_readmission(request)
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    assert_eq!(reason(&refused), "NO_AGREEMENT");
-    assert!(all_cases(&federation, "FR").await.is_empty());
-    assert!(all_cases(&federation, "GB").await.is_empty());
+    let to_the_uk = pb::OpenReadmissionRequest {
+        requested_state: "GB".into(),
+        ..open_request("open-1")
+    };
+    let refused = refused_open(&federation, "FR", to_the_uk).await;
+    assert_refused(&refused, tonic::Code::FailedPrecondition, "NO_AGREEMENT");
+    assert_no_case(&federation).await;
 }
 
 #[tokio::test]
 async fn a_british_node_refuses_a_person_sent_by_france_under_ukfr_2025() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let mut submission = pb::ReadmissionEvent {
+    let submission = pb::ReadmissionSubmission {
+        requested_state: "GB".into(),
+        regime: pb::Regime::Ukfr2025 as i32,
+        arrival_time: Some(time(START_MILLIS - DAY_MS)),
+        person: Some(person()),
+        ..Default::default()
+    };
+    let mut event = pb::ReadmissionEvent {
         case_ref: format!("RDM-FR-GB-{}", "1".repeat(26)),
         sequence: 1,
         kind: K::Submitted as i32,
         acting_state: "FR".into(),
         occurred_at: Some(time(START_MILLIS)),
         idempotency_key: "fr-open-1".into(),
-        detail: Some(pb::readmission_event::Detail::Submitted(
-            pb::ReadmissionSubmission {
-                requested_state: "GB".into(),
-                regime: pb::Regime::Ukfr2025 as i32,
-                arrival_time: Some(time(START_MILLIS - DAY_MS)),
-                person: open_request("unused").person,
-                ..Default::default()
-            },
-        )),
+        detail: Some(pb::readmission_event::Detail::Submitted(submission)),
         ..Default::default()
     };
-    sign(&mut submission, &federation.signing_key("FR"));
-    let refused = federation
-        .node_client("FR", "GB")
-        .await
-        .deliver_readmission_event(pb::DeliverReadmissionEventRequest {
-            event: Some(submission),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    assert_eq!(reason(&refused), "NO_AGREEMENT");
-    assert!(all_cases(&federation, "GB").await.is_empty());
+    sign(&mut event, &federation.signing_key("FR"));
+    let refused = deliver(&federation, "FR", "GB", event).await.unwrap_err();
+    assert_refused(&refused, tonic::Code::FailedPrecondition, "NO_AGREEMENT");
+    assert_no_case(&federation).await;
 }
 
 #[tokio::test]
 async fn a_reply_deadline_that_stopped_with_the_reply_is_never_swept_again() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let case_ref = open_and_receive(&federation, "open-1").await;
-    federation
-        .gateway("FR")
-        .await
-        .decide_readmission(acceptance("accept-1", &case_ref))
-        .await
-        .unwrap();
-    both_reach(&federation, &case_ref, Status::Accepted).await;
+    let case_ref = accepted(&federation, "open-1").await;
     federation.clock.advance_days(15);
     let now = START_MILLIS + 15 * DAY_MS;
     let due = federation.app("FR").store().due_deadlines(now, 10).await;
@@ -232,15 +189,11 @@ async fn a_reply_deadline_that_stopped_with_the_reply_is_never_swept_again() {
 #[tokio::test]
 async fn a_request_later_than_fourteen_days_after_arrival_is_refused_and_stores_nothing() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let mut request = open_request("open-1");
-    request.arrival_time = Some(time(START_MILLIS - 14 * DAY_MS - 1));
-    let refused = federation
-        .gateway("GB")
-        .await
-        .open_readmission(request)
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    assert_eq!(reason(&refused), "DEADLINE_PASSED");
-    assert!(all_cases(&federation, "GB").await.is_empty());
+    let too_late = pb::OpenReadmissionRequest {
+        arrival_time: Some(time(START_MILLIS - 14 * DAY_MS - 1)),
+        ..open_request("open-1")
+    };
+    let refused = refused_open(&federation, "GB", too_late).await;
+    assert_refused(&refused, tonic::Code::FailedPrecondition, "DEADLINE_PASSED");
+    assert_no_case(&federation).await;
 }

@@ -7,34 +7,43 @@ use pb::ReadmissionStatus as Status;
 
 use crate::federation::{Federation, eventually};
 use crate::readmission::{
-    acceptance, all_cases, both_reach, case, kinds, open, open_and_receive, open_request, reason,
-    rejection, shared_history,
+    acceptance, all_cases, both_reach, case, deliver, kinds, open, open_and_receive, open_request,
+    refused_open, rejection, shared_history,
 };
+use crate::support::{Step, assert_refused, step};
+
+/// FR's acceptance of `case_ref` under `key`: its answer, or the refusal.
+async fn accept(
+    federation: &Federation,
+    key: &str,
+    case_ref: &str,
+) -> Result<pb::DecideReadmissionResponse, tonic::Status> {
+    let mut fr = federation.gateway("FR").await;
+    let answer = fr.decide_readmission(acceptance(key, case_ref)).await;
+    answer.map(tonic::Response::into_inner)
+}
+
+/// The deliveries `code`'s node has yet to make.
+async fn pending(federation: &Federation, code: &str) -> u64 {
+    let store = federation.app(code).store();
+    store.pending_delivery_count().await.unwrap()
+}
 
 #[tokio::test]
 async fn a_retried_open_makes_one_case_and_returns_the_first_answer() {
     let federation = Federation::start(&["GB", "FR"]).await;
     let mut gb = federation.gateway("GB").await;
-    let first = gb
-        .open_readmission(open_request("open-1"))
-        .await
-        .unwrap()
-        .into_inner();
-    let retried = gb
-        .open_readmission(open_request("open-1"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(retried, first, "a replay returns the first answer");
-    let case_ref = first.readmission.unwrap().case_ref;
+    let mut answers = Vec::new();
+    for _attempt in 0..2 {
+        let answer = gb.open_readmission(open_request("open-1")).await;
+        answers.push(answer.unwrap().into_inner());
+    }
+    assert_eq!(answers[1], answers[0], "a replay returns the first answer");
+    let case_ref = answers[0].readmission.clone().unwrap().case_ref;
     both_reach(&federation, &case_ref, Status::Received).await;
     federation.clock.advance_millis(1_000);
-    let later = gb
-        .open_readmission(open_request("open-1"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(later.readmission.unwrap().case_ref, case_ref);
+    let later = gb.open_readmission(open_request("open-1")).await.unwrap();
+    assert_eq!(later.into_inner().readmission.unwrap().case_ref, case_ref);
     for state in ["GB", "FR"] {
         let cases = all_cases(&federation, state).await;
         assert_eq!(cases.len(), 1, "{state} holds one case");
@@ -68,16 +77,16 @@ async fn concurrent_retries_of_one_open_make_one_case() {
 async fn a_key_reused_with_other_content_is_already_exists_and_stores_nothing() {
     let federation = Federation::start(&["GB", "FR"]).await;
     let case_ref = open_and_receive(&federation, "open-1").await;
-    let mut other = open_request("open-1");
-    other.notes = "A different request under the same key.".into();
-    let refused = federation
-        .gateway("GB")
-        .await
-        .open_readmission(other)
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::AlreadyExists);
-    assert_eq!(reason(&refused), "IDEMPOTENCY_KEY_REUSED");
+    let other = pb::OpenReadmissionRequest {
+        notes: "A different request under the same key.".into(),
+        ..open_request("open-1")
+    };
+    let refused = refused_open(&federation, "GB", other).await;
+    assert_refused(
+        &refused,
+        tonic::Code::AlreadyExists,
+        "IDEMPOTENCY_KEY_REUSED",
+    );
     let cases = all_cases(&federation, "GB").await;
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0].case_ref, case_ref);
@@ -87,35 +96,20 @@ async fn a_key_reused_with_other_content_is_already_exists_and_stores_nothing() 
 async fn a_retried_step_records_one_event_and_a_reused_step_key_is_refused() {
     let federation = Federation::start(&["GB", "FR"]).await;
     let case_ref = open_and_receive(&federation, "open-1").await;
-    let mut fr = federation.gateway("FR").await;
-    let first = fr
-        .decide_readmission(acceptance("decide-1", &case_ref))
-        .await
-        .unwrap()
-        .into_inner();
-    let retried = fr
-        .decide_readmission(acceptance("decide-1", &case_ref))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = accept(&federation, "decide-1", &case_ref).await.unwrap();
+    let retried = accept(&federation, "decide-1", &case_ref).await.unwrap();
     assert_eq!(retried, first, "a replayed step returns the first answer");
-    let refused = fr
-        .decide_readmission(rejection(
-            "decide-1",
-            &case_ref,
-            &[pb::ReadmissionReason::InsufficientEvidence],
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::AlreadyExists);
-    assert_eq!(reason(&refused), "IDEMPOTENCY_KEY_REUSED");
-    let refused_elsewhere = fr
-        .start_examination(pb::StartExaminationRequest {
-            idempotency_key: "decide-1".into(),
-            case_ref: case_ref.clone(),
-        })
-        .await
-        .unwrap_err();
+    let mut fr = federation.gateway("FR").await;
+    let reasons = [pb::ReadmissionReason::InsufficientEvidence];
+    let other = rejection("decide-1", &case_ref, &reasons);
+    let refused = fr.decide_readmission(other).await.unwrap_err();
+    assert_refused(
+        &refused,
+        tonic::Code::AlreadyExists,
+        "IDEMPOTENCY_KEY_REUSED",
+    );
+    let examination = pb::StartExaminationRequest::keyed("decide-1", &case_ref);
+    let refused_elsewhere = fr.start_examination(examination).await.unwrap_err();
     assert_eq!(
         refused_elsewhere.code(),
         tonic::Code::AlreadyExists,
@@ -135,20 +129,13 @@ async fn a_step_replayed_after_later_steps_answers_its_first_history_which_its_r
     let federation = Federation::start(&["GB", "FR"]).await;
     let case_ref = open_and_receive(&federation, "open-1").await;
     let mut fr = federation.gateway("FR").await;
-    let examination = pb::StartExaminationRequest {
-        idempotency_key: "examine-1".into(),
-        case_ref: case_ref.clone(),
-    };
+    let examination = pb::StartExaminationRequest::keyed("examine-1", &case_ref);
     let examined = fr
         .start_examination(examination.clone())
         .await
         .unwrap()
         .into_inner();
-    let decided = fr
-        .decide_readmission(acceptance("decide-1", &case_ref))
-        .await
-        .unwrap()
-        .into_inner();
+    let decided = accept(&federation, "decide-1", &case_ref).await.unwrap();
     let replayed = fr
         .start_examination(examination)
         .await
@@ -195,9 +182,8 @@ async fn a_case_committed_while_its_partner_is_down_is_delivered_once_after_rest
     let mut federation = Federation::start(&["GB", "FR"]).await;
     federation.stop("FR").await;
     let case_ref = open(&federation, "open-1").await;
-    let pending = federation.app("GB").store().pending_delivery_count().await;
     assert_eq!(
-        pending.unwrap(),
+        pending(&federation, "GB").await,
         1,
         "the SUBMITTED event waits in GB's outbox"
     );
@@ -216,20 +202,7 @@ async fn a_case_committed_while_its_partner_is_down_is_delivered_once_after_rest
     assert_eq!(kinds(&history), [K::Submitted, K::Received]);
     assert_eq!(all_cases(&federation, "FR").await.len(), 1);
     eventually("both outboxes are empty", || async {
-        federation
-            .app("GB")
-            .store()
-            .pending_delivery_count()
-            .await
-            .unwrap()
-            == 0
-            && federation
-                .app("FR")
-                .store()
-                .pending_delivery_count()
-                .await
-                .unwrap()
-                == 0
+        pending(&federation, "GB").await + pending(&federation, "FR").await == 0
     })
     .await;
 }
@@ -241,15 +214,7 @@ async fn a_delivery_repeated_by_the_partner_is_acknowledged_as_already_delivered
     let fr_view = case(&federation, "FR", &case_ref).await.unwrap();
     let submitted = fr_view.events[0].clone();
     federation.clock.advance_millis(60 * 60 * 1_000);
-    let answer = federation
-        .node_client("GB", "FR")
-        .await
-        .deliver_readmission_event(pb::DeliverReadmissionEventRequest {
-            event: Some(submitted),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let answer = deliver(&federation, "GB", "FR", submitted).await.unwrap();
     assert!(answer.already_delivered);
     assert_eq!(
         answer.receipt_time, fr_view.received_at,
@@ -265,15 +230,9 @@ async fn a_step_committed_while_the_partner_is_down_reaches_it_after_its_restart
     let mut federation = Federation::start(&["GB", "FR"]).await;
     let case_ref = open_and_receive(&federation, "open-1").await;
     federation.stop("GB").await;
-    federation
-        .gateway("FR")
-        .await
-        .decide_readmission(acceptance("accept-1", &case_ref))
-        .await
-        .unwrap();
-    let pending = federation.app("FR").store().pending_delivery_count().await;
+    accept(&federation, "accept-1", &case_ref).await.unwrap();
     assert_eq!(
-        pending.unwrap(),
+        pending(&federation, "FR").await,
         1,
         "the ACCEPTED event waits in FR's outbox"
     );
@@ -297,10 +256,8 @@ async fn a_clash_on_one_sequence_is_resolved_by_the_earlier_event_on_both_nodes(
     let case_ref = open_and_receive(&federation, "open-1").await;
     federation.stop("FR").await;
     let withdrawal = pb::WithdrawReadmissionRequest {
-        idempotency_key: "withdraw-1".into(),
-        case_ref: case_ref.clone(),
         reason: pb::ReadmissionWithdrawalReason::ClaimPending as i32,
-        note: String::new(),
+        ..step("withdraw-1", &case_ref)
     };
     let withdrawn = federation
         .gateway("GB")
@@ -315,12 +272,7 @@ async fn a_clash_on_one_sequence_is_resolved_by_the_earlier_event_on_both_nodes(
     federation.stop("GB").await;
     federation.restart("FR").await;
     // At the same instant FR, unaware of the withdrawal, accepts: FR wins the tie.
-    federation
-        .gateway("FR")
-        .await
-        .decide_readmission(acceptance("accept-1", &case_ref))
-        .await
-        .unwrap();
+    accept(&federation, "accept-1", &case_ref).await.unwrap();
     federation.restart("GB").await;
     federation.clock.advance_millis(1_000);
     both_reach(&federation, &case_ref, Status::Withdrawn).await;

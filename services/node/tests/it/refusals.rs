@@ -18,23 +18,14 @@ async fn a_flood_from_one_caller_writes_at_most_the_cap_and_one_summary_row() {
         .await;
     let cap = AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT;
     for _call in 0..cap + FLOOD_BEYOND_CAP {
-        let refused = intruder
-            .list_readmissions(pb::ListReadmissionsRequest::default())
-            .await
-            .unwrap_err();
+        let listing = pb::ListReadmissionsRequest::default();
+        let refused = intruder.list_readmissions(listing).await.unwrap_err();
         assert_eq!(refused.code(), tonic::Code::PermissionDenied);
     }
-    let rows = |federation: &Federation| {
-        let store = federation.app("GB").store().clone();
-        async move {
-            store
-                .audit_log(1_000)
-                .await
-                .unwrap()
-                .into_iter()
-                .filter(|row| row.peer == "spiffe://accord/state/FR/gateway")
-                .collect::<Vec<_>>()
-        }
+    let rows = async |federation: &Federation| {
+        let mut audit = federation.audit("GB").await;
+        audit.retain(|row| row.peer == "spiffe://accord/state/FR/gateway");
+        audit
     };
     assert_eq!(rows(&federation).await.len(), cap as usize, "the cap holds");
     federation.clock.advance_millis(60_000);

@@ -9,7 +9,6 @@ use accord_domain::Timestamp;
 use accord_node::clock::{Clock, ManualClock};
 use accord_node::config::NodeConfig;
 use accord_node::server::Node;
-use accord_trust::PeerIdentity;
 use tonic_health::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -41,9 +40,7 @@ fn fresh_config(federation: &Federation, folder: &tempfile::TempDir) -> NodeConf
 #[tokio::test]
 async fn reflection_lists_only_the_services_the_node_serves() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let channel = federation
-        .channel_as(PeerIdentity::Gateway(state("GB")), "GB")
-        .await;
+    let channel = federation.gateway_channel("GB").await;
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -117,13 +114,17 @@ async fn an_expired_crl_stops_the_node_at_start_with_a_configuration_error() {
     assert!(!folder.path().join("fresh.db").exists());
 }
 
+/// The services health reports on: the server as a whole, and each API.
+const HEALTH_SERVICES: [&str; 3] = [
+    "",
+    "accord.v1.ReadmissionService",
+    "accord.v1.AdmissionService",
+];
+
 #[tokio::test]
 async fn a_crl_that_expires_while_serving_turns_health_to_not_serving() {
     let federation = Federation::start(&["GB", "FR"]).await;
-    let channel = federation
-        .channel_as(PeerIdentity::Gateway(state("GB")), "GB")
-        .await;
-    let health = HealthClient::new(channel);
+    let health = HealthClient::new(federation.gateway_channel("GB").await);
     let status = |service: &str| {
         let mut health = health.clone();
         let service = service.to_owned();
@@ -136,7 +137,10 @@ async fn a_crl_that_expires_while_serving_turns_health_to_not_serving() {
                 .status
         }
     };
-    assert_eq!(status("").await, ServingStatus::Serving as i32);
+    for service in HEALTH_SERVICES {
+        let serving = status(service).await;
+        assert_eq!(serving, ServingStatus::Serving as i32, "{service:?}");
+    }
     let now = federation.clock.now().as_millis();
     federation
         .clock
@@ -145,12 +149,8 @@ async fn a_crl_that_expires_while_serving_turns_health_to_not_serving() {
         status("").await == ServingStatus::NotServing as i32
     })
     .await;
-    assert_eq!(
-        status("accord.v1.ReadmissionService").await,
-        ServingStatus::NotServing as i32
-    );
-    assert_eq!(
-        status("accord.v1.AdmissionService").await,
-        ServingStatus::NotServing as i32
-    );
+    for service in HEALTH_SERVICES {
+        let serving = status(service).await;
+        assert_eq!(serving, ServingStatus::NotServing as i32, "{service:?}");
+    }
 }

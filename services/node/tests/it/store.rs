@@ -7,7 +7,7 @@ use accord_node::store::{
     SummaryUpdate,
 };
 
-use crate::databases::fresh_databases;
+use crate::databases::{TestDatabase, fresh_databases};
 
 fn case(case_ref: &str, status: &str, event_count: u64) -> CaseRecord {
     CaseRecord {
@@ -81,10 +81,28 @@ fn opening(case_ref: &str, idempotency_key: &str, digest: u8) -> Change {
     }
 }
 
+/// A store on each fresh database, holding the case [`opening`] makes as `RDM-GB-FR-1` under
+/// the key `k1`; each beside its database, which must outlive it.
+async fn stores_holding_one_case() -> Vec<(Store, TestDatabase)> {
+    let mut stores = Vec::new();
+    for database in fresh_databases().await {
+        let store = database.store().await;
+        store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
+        stores.push((store, database));
+    }
+    stores
+}
+
+/// The event count `case_ref`'s summary records, and the number of events the store holds.
+async fn counts(store: &Store, case_ref: &str) -> (u64, usize) {
+    let (summary, events) = store.load_case(case_ref).await.unwrap().unwrap();
+    (summary.event_count, events.len())
+}
+
 #[tokio::test]
 async fn a_change_is_stored_whole_with_its_history_and_outbox_message() {
     for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
+        let store = database.store().await;
         assert_eq!(
             store.commit(opening("RDM-GB-FR-1", "k1", 7)).await,
             Ok(Committed::Applied)
@@ -105,51 +123,28 @@ async fn a_change_is_stored_whole_with_its_history_and_outbox_message() {
 }
 
 #[tokio::test]
-async fn a_replayed_key_returns_the_first_answer_and_writes_nothing() {
-    for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
-        store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
+async fn a_key_seen_before_replays_its_first_answer_or_refuses_other_content_and_writes_nothing() {
+    for (store, database) in stores_holding_one_case().await {
+        let backend = database.backend;
         let replay = store.commit(opening("RDM-GB-FR-2", "k1", 7)).await;
-        assert_eq!(
-            replay,
-            Ok(Committed::Replayed(StoredAnswer {
-                response: vec![7],
-                history_through: Some(1),
-            })),
-            "{}",
-            database.backend
-        );
+        let first = StoredAnswer {
+            response: vec![7],
+            history_through: Some(1),
+        };
+        assert_eq!(replay, Ok(Committed::Replayed(first)), "{backend}");
+        let reuse = store.commit(opening("RDM-GB-FR-2", "k1", 8)).await;
+        let reused = Error::KeyReused {
+            idempotency_key: "k1".into(),
+        };
+        assert_eq!(reuse, Err(reused), "{backend}");
         assert_eq!(store.load_case("RDM-GB-FR-2").await.unwrap(), None);
         assert_eq!(store.pending_delivery_count().await.unwrap(), 1);
     }
 }
 
 #[tokio::test]
-async fn a_key_reused_with_other_content_is_refused_and_writes_nothing() {
-    for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
-        store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
-        let reuse = store.commit(opening("RDM-GB-FR-2", "k1", 8)).await;
-        assert_eq!(
-            reuse,
-            Err(Error::KeyReused {
-                idempotency_key: "k1".into()
-            })
-        );
-        assert_eq!(
-            store.load_case("RDM-GB-FR-2").await.unwrap(),
-            None,
-            "{}",
-            database.backend
-        );
-    }
-}
-
-#[tokio::test]
 async fn an_update_of_a_case_that_moved_since_it_was_read_is_a_conflict_and_writes_nothing() {
-    for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
-        store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
+    for (store, database) in stores_holding_one_case().await {
         let update = |expected_event_count, key: &str| Change {
             idempotency: None,
             case: CaseWrite::Update {
@@ -167,9 +162,7 @@ async fn an_update_of_a_case_that_moved_since_it_was_read_is_a_conflict_and_writ
             "{}",
             database.backend
         );
-        let (summary, events) = store.load_case("RDM-GB-FR-1").await.unwrap().unwrap();
-        assert_eq!(summary.event_count, 2);
-        assert_eq!(events.len(), 2);
+        assert_eq!(counts(&store, "RDM-GB-FR-1").await, (2, 2));
         assert_eq!(store.pending_delivery_count().await.unwrap(), 2);
     }
 }
@@ -195,7 +188,7 @@ async fn a_change_that_also_moves_an_offer_writes_both_summaries_or_nothing() {
         outbox: vec![message("OFR-GB-FR-1", claim, 2_000)],
     };
     for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
+        let store = database.store().await;
         let published = Change {
             idempotency: None,
             case: CaseWrite::Create(offer(1)),
@@ -204,24 +197,15 @@ async fn a_change_that_also_moves_an_offer_writes_both_summaries_or_nothing() {
             outbox: Vec::new(),
         };
         store.commit(published).await.unwrap();
-        assert_eq!(
-            store.commit(nomination("ADM-GB-FR-1", "n1", 1, 2)).await,
-            Ok(Committed::Applied),
-            "{}",
-            database.backend
-        );
-        let (summary, events) = store.load_case("OFR-GB-FR-1").await.unwrap().unwrap();
-        assert_eq!((summary.event_count, events.len()), (2, 2));
+        let backend = database.backend;
+        let first = store.commit(nomination("ADM-GB-FR-1", "n1", 1, 2)).await;
+        assert_eq!(first, Ok(Committed::Applied), "{backend}");
+        assert_eq!(counts(&store, "OFR-GB-FR-1").await, (2, 2));
         assert!(store.load_case("ADM-GB-FR-1").await.unwrap().is_some());
         // Read when the offer held one event; it holds two now.
-        assert_eq!(
-            store.commit(nomination("ADM-GB-FR-2", "n2", 1, 3)).await,
-            Err(Error::Conflict),
-            "{}",
-            database.backend
-        );
-        let (summary, events) = store.load_case("OFR-GB-FR-1").await.unwrap().unwrap();
-        assert_eq!((summary.event_count, events.len()), (2, 2));
+        let stale = store.commit(nomination("ADM-GB-FR-2", "n2", 1, 3)).await;
+        assert_eq!(stale, Err(Error::Conflict), "{backend}");
+        assert_eq!(counts(&store, "OFR-GB-FR-1").await, (2, 2));
         assert_eq!(store.load_case("ADM-GB-FR-2").await.unwrap(), None);
         let gateway = "spiffe://accord/state/GB/gateway";
         assert_eq!(store.find_idempotency(gateway, "n2").await.unwrap(), None);
@@ -231,9 +215,7 @@ async fn a_change_that_also_moves_an_offer_writes_both_summaries_or_nothing() {
 
 #[tokio::test]
 async fn a_second_event_of_a_case_under_the_same_actor_and_key_is_a_conflict() {
-    for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
-        store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
+    for (store, database) in stores_holding_one_case().await {
         let repeat = Change {
             idempotency: None,
             case: CaseWrite::Update {
@@ -250,8 +232,7 @@ async fn a_second_event_of_a_case_under_the_same_actor_and_key_is_a_conflict() {
             "{}",
             database.backend
         );
-        let (summary, events) = store.load_case("RDM-GB-FR-1").await.unwrap().unwrap();
-        assert_eq!((summary.event_count, events.len()), (1, 1));
+        assert_eq!(counts(&store, "RDM-GB-FR-1").await, (1, 1));
         let found = store.find_event("RDM-GB-FR-1", "GB", "k1").await.unwrap();
         assert_eq!(found.map(|event| event.sequence), Some(1));
         assert_eq!(
@@ -266,7 +247,7 @@ async fn a_second_event_of_a_case_under_the_same_actor_and_key_is_a_conflict() {
 #[tokio::test]
 async fn due_messages_are_read_for_the_destinations_asked_oldest_first_up_to_the_limit() {
     for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
+        let store = database.store().await;
         for (number, destination) in ["FR", "DE", "FR", "DE", "FR"].iter().enumerate() {
             let case_ref = format!("RDM-GB-{destination}-{number}");
             let mut change = opening(&case_ref, &format!("k{number}"), 7);
@@ -307,7 +288,7 @@ async fn due_messages_are_read_for_the_destinations_asked_oldest_first_up_to_the
 #[tokio::test]
 async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
     for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
+        let store = database.store().await;
         let mut change = opening("RDM-GB-FR-1", "k1", 7);
         change.case = CaseWrite::Create(case("RDM-GB-FR-1", "RECEIVED", 2));
         change.events.push(event("RDM-GB-FR-1", 2, "k1-2"));
@@ -373,7 +354,7 @@ async fn messages_of_one_case_are_due_one_at_a_time_in_order() {
 #[tokio::test]
 async fn concurrent_changes_are_grouped_and_each_answered_by_its_own_outcome() {
     for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
+        let store = database.store().await;
         let mut tasks = Vec::new();
         for index in 0..300u32 {
             let store = store.clone();
@@ -410,7 +391,7 @@ async fn concurrent_changes_are_grouped_and_each_answered_by_its_own_outcome() {
 #[tokio::test]
 async fn a_busy_batch_commits_every_sound_change_once_and_refuses_only_the_stale_one() {
     for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
+        let store = database.store().await;
         for index in 0..40u32 {
             let case_ref = format!("RDM-GB-FR-{index}");
             store
@@ -497,7 +478,7 @@ async fn a_busy_batch_commits_every_sound_change_once_and_refuses_only_the_stale
 #[tokio::test]
 async fn refused_calls_are_kept_in_the_audit_log() {
     for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
+        let store = database.store().await;
         let record = accord_node::store::AuditRecord {
             at: 5,
             peer: "spiffe://accord/state/BE".into(),
@@ -518,9 +499,7 @@ async fn refused_calls_are_kept_in_the_audit_log() {
 #[tokio::test]
 async fn a_message_written_before_event_references_is_sent_from_its_stored_request() {
     use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-    for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
-        store.commit(opening("RDM-GB-FR-1", "k1", 7)).await.unwrap();
+    for (store, database) in stores_holding_one_case().await {
         // A row as the node wrote it before migration 3: the request whole, no event named.
         let raw = Database::connect(&database.url).await.unwrap();
         let backend = raw.get_database_backend();
@@ -570,7 +549,7 @@ async fn cases_are_listed_newest_first_and_paged_from_the_last_reference_seen() 
         reference(2, "B"),
     ];
     for database in fresh_databases().await {
-        let store = Store::connect(&database.url, 4).await.unwrap();
+        let store = database.store().await;
         for (index, case_ref) in created.iter().enumerate() {
             store
                 .commit(opening(case_ref, &format!("k{index}"), 1))

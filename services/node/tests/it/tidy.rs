@@ -155,12 +155,8 @@ fn no_source_holds_unfinished_or_debugging_macros() {
 
 // The lexer and counter, checked on small inline sources so the rules above can be trusted.
 
-#[test]
-fn a_function_counts_from_its_fn_line_to_its_closing_brace_ignoring_braces_in_literals_and_comments()
- {
-    let source = Source::parse(
-        "inline.rs",
-        r##"
+/// A function whose literals and comments hold braces of both kinds, and one after it.
+const BRACES_IN_LITERALS: &str = r##"
 fn braces_in_literals() {
     let open = "{ \" {";   // a { in a comment
     let close = '}';
@@ -170,27 +166,31 @@ fn braces_in_literals() {
     let lifetime: &'static str = "";
 }
 fn after() {}
-"##,
-    );
-    assert_eq!(lengths(&source), ["braces_in_literals: 8", "after: 1"]);
-}
+"##;
 
 #[test]
-fn a_nested_function_is_counted_on_its_own_and_inside_its_parent() {
-    let source = Source::parse(
-        "inline.rs",
-        "impl Thing {\n    pub fn outer(&self) -> u8 {\n        fn inner() -> u8 {\n            1\n        }\n        inner()\n    }\n}\n",
-    );
-    assert_eq!(lengths(&source), ["outer: 6", "inner: 3"]);
-}
-
-#[test]
-fn a_one_line_function_is_one_line_long() {
-    let source = Source::parse(
-        "inline.rs",
-        "fn one<'a>(text: &'a str) -> &'a str { text }\n",
-    );
-    assert_eq!(lengths(&source), ["one: 1"]);
+fn a_function_counts_from_its_fn_line_to_its_closing_brace() {
+    let cases: [(&str, &str, &[&str]); 3] = [
+        (
+            "braces in literals and comments count for nothing",
+            BRACES_IN_LITERALS,
+            &["braces_in_literals: 8", "after: 1"],
+        ),
+        (
+            "a nested function counts on its own and inside its parent",
+            "impl Thing {\n    pub fn outer(&self) -> u8 {\n        fn inner() -> u8 {\n            1\n        }\n        inner()\n    }\n}\n",
+            &["outer: 6", "inner: 3"],
+        ),
+        (
+            "a one-line function is one line long",
+            "fn one<'a>(text: &'a str) -> &'a str { text }\n",
+            &["one: 1"],
+        ),
+    ];
+    for (what, text, expected) in cases {
+        let source = Source::parse("inline.rs", text);
+        assert_eq!(lengths(&source), expected, "{what}");
+    }
 }
 
 #[test]

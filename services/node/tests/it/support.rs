@@ -1,0 +1,112 @@
+//! What every module shares beyond the federation: times on the wire, what a refusal says
+//! (its code, its `google.rpc.ErrorInfo` reason, the fields its `BadRequest` names), and the
+//! step requests of both services, each keyed on a case.
+
+use accord_domain::Timestamp;
+use accord_node::convert::to_wire_time;
+use tonic_types::StatusExt;
+
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1_000;
+pub const HOUR_MS: i64 = 60 * 60 * 1_000;
+
+/// `millis` since the epoch as a wire timestamp.
+pub fn time(millis: i64) -> prost_types::Timestamp {
+    to_wire_time(Timestamp::from_millis(millis).unwrap())
+}
+
+/// The `google.rpc.ErrorInfo` reason of a refusal.
+pub fn reason(status: &tonic::Status) -> String {
+    status
+        .get_error_details()
+        .error_info()
+        .map(|info| info.reason.clone())
+        .unwrap_or_default()
+}
+
+/// The fields named by a refusal's `google.rpc.BadRequest`, sorted.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    let mut fields: Vec<String> = status
+        .get_error_details()
+        .bad_request()
+        .map(|bad_request| {
+            bad_request
+                .field_violations
+                .iter()
+                .map(|violation| violation.field.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}
+
+/// Asserts that `status` is a refusal with `code` and the ErrorInfo `reason`.
+pub fn assert_refused(status: &tonic::Status, code: tonic::Code, expected: &str) {
+    assert_eq!(status.code(), code, "{status:?}");
+    assert_eq!(reason(status), expected, "{status:?}");
+}
+
+/// Asserts that `status` refuses a request as invalid, naming exactly `fields`.
+pub fn assert_invalid(status: &tonic::Status, fields: &[&str]) {
+    assert_refused(status, tonic::Code::InvalidArgument, "FIELD_INVALID");
+    assert_eq!(bad_fields(status), fields, "{}", status.message());
+}
+
+/// A step on a case: a request that names its idempotency key and its case, and whose other
+/// fields a test sets (`..step(key, case_ref)` fills in the rest with their defaults).
+pub trait Step: Default {
+    /// The step keyed `key` on `case_ref`, every other field at its default.
+    fn keyed(key: &str, case_ref: &str) -> Self;
+}
+
+macro_rules! steps {
+    ($($request:ident),* $(,)?) => {
+        $(
+            impl Step for accord_proto::v1::$request {
+                // Some steps hold nothing but their key and case: no default is left to fill.
+                #[allow(clippy::needless_update)]
+                fn keyed(key: &str, case_ref: &str) -> Self {
+                    Self {
+                        idempotency_key: key.to_owned(),
+                        case_ref: case_ref.to_owned(),
+                        ..Default::default()
+                    }
+                }
+            }
+        )*
+    };
+}
+
+steps!(
+    // Readmission.
+    CloseReadmissionRequest,
+    ConfirmArrivalRequest,
+    DecideReadmissionRequest,
+    DecideReExaminationRequest,
+    IssueTransferDecisionRequest,
+    PlaceLegalHoldRequest,
+    PostponeTransferRequest,
+    ProvideInformationRequest,
+    ReleaseLegalHoldRequest,
+    ReportNoShowRequest,
+    ReportTransferFailedRequest,
+    ReportTransferRequest,
+    RequestInformationRequest,
+    RequestReExaminationRequest,
+    ScheduleTransferRequest,
+    StartExaminationRequest,
+    WithdrawReadmissionRequest,
+    // Admission.
+    BookTravelRequest,
+    ConfirmDepartureRequest,
+    DecideAdmissionRequest,
+    ReportArrivalRequest,
+    ReportGrantLapsedRequest,
+    StartVettingRequest,
+    WithdrawNominationRequest,
+);
+
+/// A step request of the type the caller needs, keyed `key`, on `case_ref`.
+pub fn step<R: Step>(key: &str, case_ref: &str) -> R {
+    R::keyed(key, case_ref)
+}
