@@ -278,15 +278,9 @@ impl Cases {
         partner: StateCode,
         wire: WireEvent,
     ) -> Result<Receipt, Error> {
-        let header = <AdmissionCase as Wire>::header(&wire);
-        let case_ref = self.core.check_delivery::<AdmissionCase>(
-            partner,
-            header.case_ref,
-            header.acting_state,
-        )?;
+        let case_ref = self.core.check_delivery::<AdmissionCase>(partner, &wire)?;
         let regime = self.delivered_regime(&case_ref, &wire).await?;
-        let key = self.partners.key(partner)?;
-        let signed = Signed::<AdmissionCase>::verified(wire, Some(regime), &key)?;
+        let signed = self.partners.verify(partner, wire, Some(regime))?;
         let signed = &signed;
         self.core
             .receive(

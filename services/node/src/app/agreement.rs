@@ -16,7 +16,9 @@ use accord_domain::parity::ParityLimit;
 use accord_domain::{Regime, StateCode};
 use accord_trust::EventVerifyingKey;
 
+use super::case::CaseType;
 use super::{Error, Precondition};
+use crate::convert::envelope::Signed;
 
 /// A partner node as this node knows it.
 #[derive(Clone)]
@@ -59,6 +61,17 @@ impl Partners {
         self.get(partner)
             .map(|link| link.verifying_key)
             .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))
+    }
+
+    /// `partner`'s delivered event, once its signature verifies under the partner's key;
+    /// `regime` is the regime its events are read under where they do not name it.
+    pub(crate) fn verify<L: CaseType>(
+        &self,
+        partner: StateCode,
+        wire: L::WireEvent,
+        regime: Option<Regime>,
+    ) -> Result<Signed<L>, Error> {
+        Ok(Signed::verified(wire, regime, &self.key(partner)?)?)
     }
 
     /// The parity limit of the pair this node forms with `partner`, if one is configured.

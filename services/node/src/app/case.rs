@@ -3,9 +3,9 @@
 //! A change reads the record and its signed history, rebuilds the domain record from it,
 //! lets the domain decide the step, signs the new event, and commits the event, the record's
 //! summary, the idempotency record and the partner's outbox message in one transaction
-//! ([`App::step`]). A partner's event is checked the same way in reverse: who may deliver it
-//! ([`App::check_delivery`]), its signature, then whether it was delivered before, opens the
-//! record or continues it ([`App::receive`]). What differs per kind — the summary's next
+//! ([`Core::step`]). A partner's event is checked the same way in reverse: who may deliver it
+//! ([`Core::check_delivery`]), its signature (`Partners::verify`), then whether it was delivered before, opens the
+//! record or continues it ([`Core::receive`]). What differs per kind — the summary's next
 //! deadline, how a domain refusal reads, what a step checks beyond the domain — is the
 //! kind's [`CaseType`], implemented in its own module.
 
@@ -289,9 +289,10 @@ impl Core {
     pub(crate) fn check_delivery<L: CaseType>(
         &self,
         partner: StateCode,
-        case_ref: &str,
-        acting_state: &str,
+        wire: &L::WireEvent,
     ) -> Result<CaseRef, Error> {
+        let header = L::header(wire);
+        let (case_ref, acting_state) = (header.case_ref, header.acting_state);
         let own = self.own_state();
         if acting_state != partner.as_str() {
             return Err(Error::PermissionDenied(format!(

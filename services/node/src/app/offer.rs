@@ -136,18 +136,14 @@ impl Offers {
         partner: StateCode,
         wire: WireEvent,
     ) -> Result<Receipt, Error> {
-        let header = <Offer as Wire>::header(&wire);
-        let offer_ref =
-            self.core
-                .check_delivery::<Offer>(partner, header.case_ref, header.acting_state)?;
+        let offer_ref = self.core.check_delivery::<Offer>(partner, &wire)?;
         let own = self.core.own_state();
         if offer_ref.first_state() != partner || offer_ref.second_state() != own {
             return Err(Error::PermissionDenied(format!(
                 "{offer_ref} is not an offer by {partner} to people in {own}"
             )));
         }
-        let key = self.partners.key(partner)?;
-        let signed = Signed::<Offer>::verified(wire, None, &key)?;
+        let signed = self.partners.verify(partner, wire, None)?;
         let signed = &signed;
         self.core
             .receive(

@@ -162,14 +162,9 @@ impl Cases {
         partner: StateCode,
         wire: WireEvent,
     ) -> Result<Receipt, Error> {
-        let header = <ReadmissionCase as Wire>::header(&wire);
-        self.core.check_delivery::<ReadmissionCase>(
-            partner,
-            header.case_ref,
-            header.acting_state,
-        )?;
-        let key = self.partners.key(partner)?;
-        let signed = Signed::<ReadmissionCase>::verified(wire, None, &key)?;
+        self.core
+            .check_delivery::<ReadmissionCase>(partner, &wire)?;
+        let signed = self.partners.verify(partner, wire, None)?;
         let signed = &signed;
         let receipt = self
             .core

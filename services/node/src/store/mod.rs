@@ -70,6 +70,13 @@ pub enum Error {
     WriterStopped,
 }
 
+/// The events of `case_ref`, in order: a query to narrow or run.
+fn history_of(case_ref: &str) -> sea_orm::Select<rows::case_event::Entity> {
+    rows::case_event::Entity::find()
+        .filter(rows::case_event::Column::CaseRef.eq(case_ref.to_owned()))
+        .order_by(rows::case_event::Column::Sequence, Order::Asc)
+}
+
 /// Errors compare by kind and by what they name; two database failures are the same when
 /// the database reports them alike (its error type has no equality of its own).
 impl PartialEq for Error {
@@ -202,11 +209,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let events = rows::case_event::Entity::find()
-            .filter(rows::case_event::Column::CaseRef.eq(case_ref.to_owned()))
-            .order_by(rows::case_event::Column::Sequence, Order::Asc)
-            .all(&self.db)
-            .await?;
+        let events = history_of(case_ref).all(&self.db).await?;
         Ok(Some((
             case_from_row(summary)?,
             events.into_iter().map(event_from_row).collect(),
@@ -220,10 +223,8 @@ impl Store {
         case_ref: &str,
         through: u64,
     ) -> Result<Vec<EventRecord>, Error> {
-        let events = rows::case_event::Entity::find()
-            .filter(rows::case_event::Column::CaseRef.eq(case_ref.to_owned()))
+        let events = history_of(case_ref)
             .filter(rows::case_event::Column::Sequence.lte(to_i64(through)))
-            .order_by(rows::case_event::Column::Sequence, Order::Asc)
             .all(&self.db)
             .await?;
         Ok(events.into_iter().map(event_from_row).collect())
