@@ -1,7 +1,7 @@
 //! The text form shared by the crate's parsed newtypes ([`crate::pki::Serial`],
 //! [`crate::OperatorName`]): `Display` is the canonical text, `parse` reads it back.
 //!
-//! [`text_form!`] writes the two trait impls that follow from that, so each type states only
+//! `text_form!` writes the two trait impls that follow from that, so each type states only
 //! its own `Display` and `parse`. It is a macro because trait impls cannot come from a
 //! function; it adds nothing else.
 
