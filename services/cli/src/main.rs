@@ -5,6 +5,7 @@
 //! 2 bad input (a command line, a file, a value); 64 an invalid configuration, reported
 //! before any port is bound.
 
+mod error_text;
 mod node;
 mod pki;
 mod settle;

@@ -8,6 +8,8 @@ use accord_node::clock::SystemClock;
 use accord_node::config::NodeConfig;
 use accord_node::server::Node;
 
+use crate::error_text::with_sources;
+
 /// Exit code for an invalid configuration (BSD `EX_USAGE`), before any port is bound.
 const EXIT_CONFIGURATION: u8 = 64;
 
@@ -87,17 +89,4 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'stati
             _ = terminate.recv() => {}
         }
     })
-}
-
-/// `error` and its sources, `: `-separated, as the operator needs them: each error's
-/// `Display` names only its own part.
-fn with_sources(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

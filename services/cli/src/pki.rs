@@ -20,6 +20,8 @@ use accord_trust::pki::directory::{self, IssuedFiles, PkiDirectory, RevocationTa
 use accord_trust::pki::{IssueRequest, Serial, Validity};
 use accord_trust::{OperatorName, PeerIdentity};
 
+use crate::error_text::{one_line, with_sources};
+
 /// Default lifetime of the root CA, in days (ten years).
 const CA_DAYS_DEFAULT: u32 = 3650;
 
@@ -352,20 +354,4 @@ fn parse_state(code: &str) -> Result<StateCode, Failure> {
 
 fn invalid_days(option: &'static str) -> impl Fn(accord_trust::pki::Error) -> Failure {
     move |error| Failure::Usage(format!("{option}: {}", with_sources(&error)))
-}
-
-/// An error and its sources, as "error: source: source's source".
-fn with_sources(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
-
-fn one_line(message: &str) -> String {
-    message.replace(['\n', '\r'], " ")
 }

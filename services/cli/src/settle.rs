@@ -13,8 +13,9 @@
 //! (one line on standard error naming the problem and where it is); 1 when a report does not
 //! verify or the output cannot be written. Output is written whole or not at all.
 
-mod input;
+#[macro_use]
 mod json;
+mod input;
 mod output;
 
 use std::fmt;
@@ -23,6 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use accord_domain::settlement::{VerifyError, solve, verify};
+
+use crate::error_text::one_line;
 
 /// The largest input or report read, in bytes: far above a 1,000-state instance (~5 MB).
 const DOCUMENT_BYTES_MAX: u64 = 256 * 1024 * 1024;
@@ -210,9 +213,4 @@ fn write_document(path: Option<&Path>, text: &str) -> Result<(), Error> {
         let _ = std::fs::remove_file(&partial);
         write_error(error)
     })
-}
-
-/// Errors from serde_json or the OS never span lines in practice; make sure of it.
-fn one_line(message: &str) -> String {
-    message.replace(['\n', '\r'], " ")
 }

@@ -27,6 +27,9 @@ pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
 /// File mode of certificates, CRLs and public keys.
 pub(crate) const PUBLIC_FILE_MODE: u32 = 0o644;
 
+/// What errors name as the source of PEM parsed from memory rather than from a file.
+const PEM_TEXT: &str = "PEM text";
+
 /// Why credentials could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -72,31 +75,20 @@ impl Identity {
     pub fn load(certificate_path: &Path, key_path: &Path) -> Result<Self, Error> {
         let certificate_pem = read_file(certificate_path)?;
         let key_pem = read_file(key_path)?;
-        let what = certificate_path.display().to_string();
-        let certificate_chain = parse_certificates(&certificate_pem, &what)?;
-        let private_key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|source| Error::Pem {
-            what: key_path.display().to_string(),
-            expected: "private key",
-            source,
-        })?;
         Ok(Self {
-            certificate_chain,
-            private_key,
+            certificate_chain: parse_certificates(
+                &certificate_pem,
+                &certificate_path.display().to_string(),
+            )?,
+            private_key: parse_private_key(&key_pem, &key_path.display().to_string())?,
         })
     }
 
     /// Builds an identity from PEM text held in memory.
     pub fn from_pem(certificate_pem: &str, key_pem: &str) -> Result<Self, Error> {
-        let certificate_chain = parse_certificates(certificate_pem.as_bytes(), "PEM text")?;
-        let private_key =
-            PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|source| Error::Pem {
-                what: "PEM text".to_owned(),
-                expected: "private key",
-                source,
-            })?;
         Ok(Self {
-            certificate_chain,
-            private_key,
+            certificate_chain: parse_certificates(certificate_pem.as_bytes(), PEM_TEXT)?,
+            private_key: parse_private_key(key_pem.as_bytes(), PEM_TEXT)?,
         })
     }
 
@@ -154,7 +146,7 @@ impl CaBundle {
     /// Parses one or more PEM certificates from memory.
     pub fn from_pem(pem: &str) -> Result<Self, Error> {
         Ok(Self {
-            certificates: parse_certificates(pem.as_bytes(), "PEM text")?,
+            certificates: parse_certificates(pem.as_bytes(), PEM_TEXT)?,
         })
     }
 
@@ -191,15 +183,7 @@ impl Crl {
 
     /// Parses a PEM CRL from memory.
     pub fn from_pem(pem: &str) -> Result<Self, Error> {
-        let der =
-            CertificateRevocationListDer::from_pem_slice(pem.as_bytes()).map_err(|source| {
-                Error::Pem {
-                    what: "PEM text".to_owned(),
-                    expected: "X509 CRL",
-                    source,
-                }
-            })?;
-        Ok(Self { der })
+        parse_crl(pem.as_bytes(), PEM_TEXT)
     }
 
     /// The DER bytes, for rustls.
@@ -226,13 +210,7 @@ impl Crl {
 
 /// Loads a PEM CRL from a file.
 pub fn load_crl(path: &Path) -> Result<Crl, Error> {
-    let pem = read_file(path)?;
-    let der = CertificateRevocationListDer::from_pem_slice(&pem).map_err(|source| Error::Pem {
-        what: path.display().to_string(),
-        expected: "X509 CRL",
-        source,
-    })?;
-    Ok(Crl { der })
+    parse_crl(&read_file(path)?, &path.display().to_string())
 }
 
 fn parse_certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
@@ -247,6 +225,23 @@ fn parse_certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'stat
         return Err(Error::NoCertificate(what.to_owned()));
     }
     Ok(certificates)
+}
+
+fn parse_private_key(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, Error> {
+    PrivateKeyDer::from_pem_slice(pem).map_err(|source| Error::Pem {
+        what: what.to_owned(),
+        expected: "private key",
+        source,
+    })
+}
+
+fn parse_crl(pem: &[u8], what: &str) -> Result<Crl, Error> {
+    let der = CertificateRevocationListDer::from_pem_slice(pem).map_err(|source| Error::Pem {
+        what: what.to_owned(),
+        expected: "X509 CRL",
+        source,
+    })?;
+    Ok(Crl { der })
 }
 
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Error> {

@@ -98,18 +98,7 @@ impl fmt::Display for OperatorName {
     }
 }
 
-impl fmt::Debug for OperatorName {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "OperatorName({})", self.0)
-    }
-}
-
-impl std::str::FromStr for OperatorName {
-    type Err = Error;
-    fn from_str(text: &str) -> Result<Self, Error> {
-        Self::parse(text)
-    }
-}
+text_form!(OperatorName);
 
 /// Who a verified peer certificate names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

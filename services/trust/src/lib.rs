@@ -17,6 +17,9 @@
 //! state does this peer act for" (use cases do), and it keeps no membership directory.
 //! Time for issuing certificates is an argument; only [`clock`] reads the wall clock.
 
+#[macro_use]
+mod text_form;
+
 pub mod authentication;
 pub mod channel;
 pub mod clock;

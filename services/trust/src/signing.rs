@@ -382,40 +382,38 @@ mod tests {
     #[test]
     fn a_signature_verifies_only_for_its_key_domain_and_bytes() {
         let key = EventSigningKey::generate().unwrap();
-        let other_key = EventSigningKey::generate().unwrap();
         let signature = key.sign(SigningDomain::EVENT, REPORT_BYTES);
         let verifying_key = key.verifying_key();
-        assert!(
-            verifying_key
-                .verify(SigningDomain::EVENT, REPORT_BYTES, &signature)
-                .is_ok()
-        );
-        let tampered = b"case FR-2025-000123 ARRIVAL_CONFIRMEE";
-        assert!(
-            verifying_key
-                .verify(SigningDomain::EVENT, tampered, &signature)
-                .is_err()
-        );
-        let report = SigningDomain::SETTLEMENT_REPORT;
-        assert!(
-            verifying_key
-                .verify(report, REPORT_BYTES, &signature)
-                .is_err()
-        );
-        let other = other_key.verifying_key();
-        assert!(
-            other
-                .verify(SigningDomain::EVENT, REPORT_BYTES, &signature)
-                .is_err()
-        );
+        let other_key = EventSigningKey::generate().unwrap().verifying_key();
         let mut flipped = signature.to_bytes();
         flipped[10] ^= 1;
         let flipped = Signature::from_bytes(&flipped);
-        assert!(
-            verifying_key
-                .verify(SigningDomain::EVENT, REPORT_BYTES, &flipped)
-                .is_err()
-        );
+        let signed = SignedMessage {
+            key: &verifying_key,
+            domain: SigningDomain::EVENT,
+            canonical_bytes: REPORT_BYTES,
+            signature: &signature,
+        };
+        let tampered = b"case FR-2025-000123 ARRIVAL_CONFIRMEE";
+        let report = SigningDomain::SETTLEMENT_REPORT;
+        #[rustfmt::skip]
+        let rows = [
+            ("as signed", signed, true),
+            ("tampered bytes", SignedMessage { canonical_bytes: tampered, ..signed }, false),
+            ("another domain", SignedMessage { domain: report, ..signed }, false),
+            ("another key", SignedMessage { key: &other_key, ..signed }, false),
+            ("a flipped signature bit", SignedMessage { signature: &flipped, ..signed }, false),
+        ];
+        for (label, message, verifies) in rows {
+            let SignedMessage {
+                key,
+                domain,
+                canonical_bytes,
+                signature,
+            } = message;
+            let outcome = key.verify(domain, canonical_bytes, signature);
+            assert_eq!(outcome.is_ok(), verifies, "{label}: {outcome:?}");
+        }
     }
 
     #[test]
@@ -468,11 +466,8 @@ mod tests {
         assert_eq!(loaded.verifying_key(), key.verifying_key());
         assert_eq!(loaded_public, key.verifying_key());
         let signature = loaded.sign(SigningDomain::EVENT, REPORT_BYTES);
-        assert!(
-            loaded_public
-                .verify(SigningDomain::EVENT, REPORT_BYTES, &signature)
-                .is_ok()
-        );
+        let outcome = loaded_public.verify(SigningDomain::EVENT, REPORT_BYTES, &signature);
+        assert!(outcome.is_ok(), "{outcome:?}");
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! JSON path; the domain then refuses pairs naming one state twice, duplicated entries and a
 //! consent list outside multilateral mode, with its own location (`returns[3]`).
 
-use accord_domain::StateCode;
 use accord_domain::settlement::{
     Admission, CapacityLimit, Consent, InputParts, Mode, PairLimit, Return, SettlementInput,
 };
@@ -61,34 +60,19 @@ pub fn parse(text: &str) -> Result<SettlementInput, Error> {
 fn read_parts(root: &Cursor<'_>) -> Result<InputParts, json::Error> {
     let fields = root.object(TOP_FIELDS)?;
     let mode = read_mode(&fields.required("mode")?)?;
-    let returns = fields
-        .required("returns")?
-        .array()?
-        .iter()
-        .map(read_return)
-        .collect::<Result<_, _>>()?;
+    let returns = fields.required("returns")?.list(read_return)?;
     let mut parts = InputParts::new(mode, returns);
     if let Some(admissions) = fields.optional("admissions") {
-        parts.admissions = admissions
-            .array()?
-            .iter()
-            .map(read_admission)
-            .collect::<Result<_, _>>()?;
+        parts.admissions = admissions.list(read_admission)?;
     }
     if let Some(capacity) = fields.optional("capacity") {
         parts.capacity = read_capacity(&capacity)?;
     }
     if let Some(candidates) = fields.optional("candidates") {
-        parts.candidates = candidates
-            .array()?
-            .iter()
-            .map(read_pair_limit)
-            .collect::<Result<_, _>>()?;
+        parts.candidates = candidates.list(read_pair_limit)?;
     }
     if let Some(consented) = fields.optional("consented") {
-        let consents: Result<Vec<Consent>, json::Error> =
-            consented.array()?.iter().map(read_consent).collect();
-        parts.consented = Some(consents?);
+        parts.consented = Some(consented.list(read_consent)?);
     }
     Ok(parts)
 }
@@ -103,41 +87,9 @@ pub fn read_mode(cursor: &Cursor<'_>) -> Result<Mode, json::Error> {
     })
 }
 
-fn read_return(entry: &Cursor<'_>) -> Result<Return, json::Error> {
-    let fields = entry.object(&["from", "to", "count"])?;
-    Ok(Return {
-        from: fields.required("from")?.state()?,
-        to: fields.required("to")?.state()?,
-        count: fields.required("count")?.count()?,
-    })
-}
-
-fn read_admission(entry: &Cursor<'_>) -> Result<Admission, json::Error> {
-    let (admitting, origin, count) = read_counted_pair(entry)?;
-    Ok(Admission {
-        admitting,
-        origin,
-        count,
-    })
-}
-
-fn read_pair_limit(entry: &Cursor<'_>) -> Result<PairLimit, json::Error> {
-    let (admitting, origin, count) = read_counted_pair(entry)?;
-    Ok(PairLimit {
-        admitting,
-        origin,
-        count,
-    })
-}
-
-fn read_counted_pair(entry: &Cursor<'_>) -> Result<(StateCode, StateCode, u64), json::Error> {
-    let fields = entry.object(&["admitting", "origin", "count"])?;
-    Ok((
-        fields.required("admitting")?.state()?,
-        fields.required("origin")?.state()?,
-        fields.required("count")?.count()?,
-    ))
-}
+counted_pair_reader!(read_return, Return { from, to });
+counted_pair_reader!(read_admission, Admission { admitting, origin });
+counted_pair_reader!(read_pair_limit, PairLimit { admitting, origin });
 
 fn read_consent(entry: &Cursor<'_>) -> Result<Consent, json::Error> {
     let fields = entry.object(&["admitting", "origin"])?;
@@ -149,10 +101,9 @@ fn read_consent(entry: &Cursor<'_>) -> Result<Consent, json::Error> {
 
 fn read_capacity(capacity: &Cursor<'_>) -> Result<Vec<CapacityLimit>, json::Error> {
     capacity
-        .entries()?
-        .into_iter()
-        .map(|(key, value)| {
-            let state = json::parse_state(key).map_err(|message| value.error(message))?;
+        .state_entries()?
+        .map(|entry| {
+            let (state, value) = entry?;
             Ok(CapacityLimit {
                 state,
                 count: value.count()?,

@@ -12,6 +12,25 @@ use accord_domain::StateCode;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 
+/// Defines `fn $reader(entry: &Cursor) -> Result<$record, Error>` for a record of two states
+/// and a count whose JSON keys are its field names, e.g. `{"admitting": "GB", "origin": "FR",
+/// "count": 3}`: no other key, each once, the states checked in order, then the count. A macro
+/// because a function cannot name another type's fields.
+macro_rules! counted_pair_reader {
+    ($reader:ident, $record:ident { $first:ident, $second:ident }) => {
+        fn $reader(
+            entry: &$crate::settle::json::Cursor<'_>,
+        ) -> Result<$record, $crate::settle::json::Error> {
+            let fields = entry.object(&[stringify!($first), stringify!($second), "count"])?;
+            Ok($record {
+                $first: fields.required(stringify!($first))?.state()?,
+                $second: fields.required(stringify!($second))?.state()?,
+                count: fields.required("count")?.count()?,
+            })
+        }
+    };
+}
+
 /// A parsed JSON value, objects in document order with duplicates kept.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
@@ -204,6 +223,23 @@ impl<'a> Cursor<'a> {
             .collect())
     }
 
+    /// This position as an array, each item read by `read`.
+    pub fn list<T>(&self, read: fn(&Cursor<'a>) -> Result<T, Error>) -> Result<Vec<T>, Error> {
+        self.array()?.iter().map(read).collect()
+    }
+
+    /// This position as an object keyed by state codes, every key once, in document order;
+    /// each key is parsed as its entry is taken, so the first problem in the document is the
+    /// one reported.
+    pub fn state_entries(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<(StateCode, Cursor<'a>), Error>> + use<'a>, Error> {
+        Ok(self.entries()?.into_iter().map(|(key, value)| {
+            let state = parse_state(key).map_err(|message| value.error(message))?;
+            Ok((state, value))
+        }))
+    }
+
     /// This position as a string.
     pub fn string(&self) -> Result<&'a str, Error> {
         match self.node {
@@ -245,7 +281,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// Parses a state code, describing a refusal in a sentence.
-pub fn parse_state(text: &str) -> Result<StateCode, String> {
+fn parse_state(text: &str) -> Result<StateCode, String> {
     StateCode::parse(text).map_err(|error| error.to_string())
 }
 

@@ -172,14 +172,14 @@ pub fn parse_report(text: &str) -> Result<Settlement, json::Error> {
     let fields = cursor.object(REPORT_FIELDS)?;
     let report = SettlementReport {
         mode: read_mode(&fields.required("mode")?)?,
-        instructions: read_list(&fields.required("instructions")?, read_instruction)?,
+        instructions: fields.required("instructions")?.list(read_instruction)?,
         settled: fields.required("settled")?.count()?,
         redirected: fields.required("redirected")?.count()?,
         required: fields.required("required")?.count()?,
         required_gross: fields.required("required_gross")?.count()?,
         netting_efficiency: fields.required("netting_efficiency")?.float()?,
         residual: read_residual(&fields.required("residual")?)?,
-        credits: read_list(&fields.required("credits")?, read_credit)?,
+        credits: fields.required("credits")?.list(read_credit)?,
     };
     let certificate = read_certificate(&fields.required("certificate")?)?;
     Ok(Settlement {
@@ -188,35 +188,19 @@ pub fn parse_report(text: &str) -> Result<Settlement, json::Error> {
     })
 }
 
-fn read_list<T>(
-    cursor: &Cursor<'_>,
-    read: fn(&Cursor<'_>) -> Result<T, json::Error>,
-) -> Result<Vec<T>, json::Error> {
-    cursor.array()?.iter().map(read).collect()
-}
-
-fn read_instruction(entry: &Cursor<'_>) -> Result<Instruction, json::Error> {
-    let fields = entry.object(&["admitting", "origin", "count"])?;
-    Ok(Instruction {
-        admitting: fields.required("admitting")?.state()?,
-        origin: fields.required("origin")?.state()?,
-        count: fields.required("count")?.count()?,
-    })
-}
-
-fn read_credit(entry: &Cursor<'_>) -> Result<Credit, json::Error> {
-    let fields = entry.object(&["holder", "counterpart", "count"])?;
-    Ok(Credit {
-        holder: fields.required("holder")?.state()?,
-        counterpart: fields.required("counterpart")?.state()?,
-        count: fields.required("count")?.count()?,
-    })
-}
+counted_pair_reader!(read_instruction, Instruction { admitting, origin });
+counted_pair_reader!(
+    read_credit,
+    Credit {
+        holder,
+        counterpart
+    }
+);
 
 fn read_residual(cursor: &Cursor<'_>) -> Result<BTreeMap<StateCode, Residual>, json::Error> {
     let mut residual = BTreeMap::new();
-    for (key, value) in cursor.entries()? {
-        let state = json::parse_state(key).map_err(|message| value.error(message))?;
+    for entry in cursor.state_entries()? {
+        let (state, value) = entry?;
         let fields = value.object(&["to_admit", "to_release"])?;
         let left = Residual {
             to_admit: fields.required("to_admit")?.count()?,
@@ -249,10 +233,9 @@ fn read_certificate(cursor: &Cursor<'_>) -> Result<OptimalityCertificate, json::
 
 fn read_potentials(cursor: &Cursor<'_>) -> Result<BTreeMap<StateCode, i64>, json::Error> {
     cursor
-        .entries()?
-        .into_iter()
-        .map(|(key, value)| {
-            let state = json::parse_state(key).map_err(|message| value.error(message))?;
+        .state_entries()?
+        .map(|entry| {
+            let (state, value) = entry?;
             Ok((state, value.integer()?))
         })
         .collect()

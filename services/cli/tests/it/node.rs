@@ -34,41 +34,43 @@ fn version_and_help_name_the_program_and_its_subcommands() {
     }
 }
 
+/// Exit status 64 (an invalid configuration) with `expected` on standard error; `label` says
+/// which configuration was refused.
+fn refused_as_invalid_configuration(label: &str, output: &std::process::Output, expected: &str) {
+    let stderr = stderr(output);
+    assert_eq!(output.status.code(), Some(64), "{label}: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "{label}: {stderr:?} should say {expected:?}"
+    );
+}
+
 #[test]
 fn a_node_without_a_state_refuses_to_start_with_exit_64() {
     let output = accord(&["node"], &[("ACCORD_NODE_LISTEN_ADDR", "127.0.0.1:0")]);
-    assert_eq!(output.status.code(), Some(64), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("`state`: is required"),
-        "{}",
-        stderr(&output)
-    );
+    refused_as_invalid_configuration("no state", &output, "`state`: is required");
 }
 
 #[test]
 fn a_node_with_an_invalid_value_names_the_key_and_exits_64() {
     let folder = tempfile::tempdir().unwrap();
     let config = folder.path().join("node.toml");
-    std::fs::write(&config, "state = \"XX\"\nlisten_addr = \"127.0.0.1:0\"\n").unwrap();
-    let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
-    assert_eq!(output.status.code(), Some(64));
-    assert!(
-        stderr(&output).contains("`state`: state code \"XX\""),
-        "{}",
-        stderr(&output)
-    );
-    std::fs::write(
-        &config,
-        "state = \"FR\"\nlisten_addr = \"127.0.0.1:0\"\nsurprise = 1\n",
-    )
-    .unwrap();
-    let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
-    assert_eq!(output.status.code(), Some(64));
-    assert!(
-        stderr(&output).contains("surprise"),
-        "an unknown key is named: {}",
-        stderr(&output)
-    );
+    for (label, text, expected) in [
+        (
+            "an invalid state",
+            "state = \"XX\"\nlisten_addr = \"127.0.0.1:0\"\n",
+            "`state`: state code \"XX\"",
+        ),
+        (
+            "an unknown key",
+            "state = \"FR\"\nlisten_addr = \"127.0.0.1:0\"\nsurprise = 1\n",
+            "surprise",
+        ),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
+        refused_as_invalid_configuration(label, &output, expected);
+    }
 }
 
 #[test]
@@ -76,8 +78,7 @@ fn a_node_whose_certificate_file_is_missing_exits_64() {
     let folder = tempfile::tempdir().unwrap();
     let config = write_config(folder.path(), "missing/ca.pem");
     let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
-    assert_eq!(output.status.code(), Some(64), "{}", stderr(&output));
-    assert!(stderr(&output).contains("tls"), "{}", stderr(&output));
+    refused_as_invalid_configuration("a missing CA file", &output, "tls");
 }
 
 #[test]

@@ -33,12 +33,30 @@ fn succeeded(output: &Output) -> String {
 /// Exit status 2 and exactly one line on standard error that contains `expected`.
 fn refused_with(output: &Output, expected: &str) {
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{expected:?}: stderr: {stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{expected:?}: one line: {stderr:?}"
+    );
     assert!(
         stderr.contains(expected),
         "{stderr:?} should say {expected:?}"
     );
+}
+
+/// The arguments of `accord pki issue` for `role` of `state` in the CA directory `dir`.
+fn issue_for_state<'a>(dir: &'a str, state: &'a str, role: &'a str) -> [&'a str; 7] {
+    ["issue", "--dir", dir, "--state", state, "--role", role]
+}
+
+/// `text` (what the command printed) contains `expected`.
+fn assert_mentions(text: &str, expected: &str) {
+    assert!(text.contains(expected), "{expected:?} not in {text}");
 }
 
 fn mode(path: &Path) -> u32 {
@@ -64,9 +82,9 @@ fn init_creates_the_ca_and_an_empty_revocation_list() {
     let stdout = succeeded(&accord_pki(&["init", "--dir", &dir.display().to_string()]));
 
     let directory = PkiDirectory::new(&dir);
-    assert!(
-        stdout.contains(&directory.ca_certificate_path().display().to_string()),
-        "{stdout}"
+    assert_mentions(
+        &stdout,
+        &directory.ca_certificate_path().display().to_string(),
     );
     assert_eq!(mode(&directory.ca_key_path()), 0o600);
     accord_trust::load_ca(&directory.ca_certificate_path()).unwrap();
@@ -91,9 +109,7 @@ fn init_refuses_to_overwrite_an_existing_ca() {
 fn issue_node_writes_the_certificate_key_and_event_signing_keys_and_prints_their_paths() {
     let (_folder, dir) = initialised();
 
-    let stdout = succeeded(&accord_pki(&[
-        "issue", "--dir", &dir, "--state", "FR", "--role", "node",
-    ]));
+    let stdout = succeeded(&accord_pki(&issue_for_state(&dir, "FR", "node")));
 
     let directory = PkiDirectory::new(&dir);
     let node = PeerIdentity::Node(state("FR"));
@@ -104,10 +120,7 @@ fn issue_node_writes_the_certificate_key_and_event_signing_keys_and_prints_their
         &key_path,
         &directory.signing_key_path(state("FR")),
     ] {
-        assert!(
-            stdout.contains(&path.display().to_string()),
-            "{path:?} not in {stdout}"
-        );
+        assert_mentions(&stdout, &path.display().to_string());
     }
     assert_eq!(mode(&key_path), 0o600);
     assert_eq!(mode(&directory.signing_key_path(state("FR"))), 0o600);
@@ -115,19 +128,14 @@ fn issue_node_writes_the_certificate_key_and_event_signing_keys_and_prints_their
     assert_eq!(identity.peer_identity().unwrap(), node);
     let verifying_key =
         EventVerifyingKey::load(&directory.verifying_key_path(state("FR"))).unwrap();
-    assert!(
-        stdout.contains(&verifying_key.key_id().to_string()),
-        "{stdout}"
-    );
+    assert_mentions(&stdout, &verifying_key.key_id().to_string());
 }
 
 #[test]
 fn issue_gateway_writes_a_client_certificate() {
     let (_folder, dir) = initialised();
 
-    succeeded(&accord_pki(&[
-        "issue", "--dir", &dir, "--state", "FR", "--role", "gateway",
-    ]));
+    succeeded(&accord_pki(&issue_for_state(&dir, "FR", "gateway")));
 
     let directory = PkiDirectory::new(&dir);
     let gateway = PeerIdentity::Gateway(state("FR"));
@@ -155,65 +163,43 @@ fn issue_coordinator_with_its_own_server_names() {
         "10.0.0.7",
     ]));
 
-    assert!(stdout.contains("spiffe://accord/coordinator"), "{stdout}");
+    assert_mentions(&stdout, "spiffe://accord/coordinator");
 }
 
 #[test]
-fn a_bad_state_code_is_refused_with_one_clear_line() {
+fn bad_issue_input_is_refused_with_one_clear_line() {
     let (_folder, dir) = initialised();
-
-    let output = accord_pki(&["issue", "--dir", &dir, "--state", "XX", "--role", "node"]);
-
-    refused_with(
-        &output,
-        "state code \"XX\" is not an assigned ISO 3166-1 alpha-2 code",
-    );
-    let lower = accord_pki(&["issue", "--dir", &dir, "--state", "fr", "--role", "node"]);
-    refused_with(&lower, "upper-case");
-}
-
-#[test]
-fn a_node_without_a_state_and_a_gateway_with_server_names_are_refused() {
-    let (_folder, dir) = initialised();
-
-    refused_with(
-        &accord_pki(&["issue", "--dir", &dir, "--role", "node"]),
-        "need --state",
-    );
-    let gateway_with_dns = accord_pki(&[
-        "issue",
-        "--dir",
-        &dir,
-        "--state",
-        "FR",
-        "--role",
-        "gateway",
-        "--dns",
-        "x.example",
-    ]);
-    refused_with(&gateway_with_dns, "client-only");
+    let node_without_state = vec!["issue", "--dir", &dir, "--role", "node"];
+    let gateway = issue_for_state(&dir, "FR", "gateway");
+    let gateway_with_dns = [&gateway[..], &["--dns", "x.example"]].concat();
+    for (args, expected) in [
+        (
+            issue_for_state(&dir, "XX", "node").to_vec(),
+            "state code \"XX\" is not an assigned ISO 3166-1 alpha-2 code",
+        ),
+        (issue_for_state(&dir, "fr", "node").to_vec(), "upper-case"),
+        (node_without_state, "need --state"),
+        (gateway_with_dns, "client-only"),
+    ] {
+        refused_with(&accord_pki(&args), expected);
+    }
 }
 
 #[test]
 fn issuing_twice_needs_force() {
     let (_folder, dir) = initialised();
-    let issue = ["issue", "--dir", &dir, "--state", "GB", "--role", "node"];
+    let issue = issue_for_state(&dir, "GB", "node");
     succeeded(&accord_pki(&issue));
 
     refused_with(&accord_pki(&issue), "--force");
     let stdout = succeeded(&accord_pki(&[&issue[..], &["--force"]].concat()));
-    assert!(
-        stdout.contains("kept"),
-        "the event-signing key is kept: {stdout}"
-    );
+    assert_mentions(&stdout, "kept"); // the event-signing key
 }
 
 #[test]
 fn revoking_a_node_puts_its_serial_in_the_revocation_list() {
     let (_folder, dir) = initialised();
-    succeeded(&accord_pki(&[
-        "issue", "--dir", &dir, "--state", "FR", "--role", "node",
-    ]));
+    succeeded(&accord_pki(&issue_for_state(&dir, "FR", "node")));
     let directory = PkiDirectory::new(&dir);
     let serial = directory.index().unwrap()[0].serial.clone();
 
@@ -221,18 +207,15 @@ fn revoking_a_node_puts_its_serial_in_the_revocation_list() {
         "revoke", "--dir", &dir, "--state", "FR", "--role", "node",
     ]));
 
-    assert!(stdout.contains(&serial.to_string()), "{stdout}");
+    assert_mentions(&stdout, &serial.to_string());
     let crl = accord_trust::load_crl(&directory.crl_path()).unwrap();
     assert_eq!(
         crl.revoked_serials().unwrap(),
         std::slice::from_ref(&serial)
     );
     let listed = succeeded(&accord_pki(&["list", "--dir", &dir]));
-    assert!(
-        listed.contains(&format!("{serial}\tspiffe://accord/state/FR")),
-        "{listed}"
-    );
-    assert!(listed.contains("revoked"), "{listed}");
+    assert_mentions(&listed, &format!("{serial}\tspiffe://accord/state/FR"));
+    assert_mentions(&listed, "revoked");
     refused_with(
         &accord_pki(&["revoke", "--dir", &dir, "--serial", &serial.to_string()]),
         "already revoked",
@@ -245,7 +228,7 @@ fn commands_on_a_directory_without_a_ca_say_to_run_init() {
     let dir = folder.path().display().to_string();
 
     refused_with(
-        &accord_pki(&["issue", "--dir", &dir, "--state", "FR", "--role", "node"]),
+        &accord_pki(&issue_for_state(&dir, "FR", "node")),
         "accord pki init",
     );
 }

@@ -1,6 +1,7 @@
 //! `accord settle` through the real binary: the shared vectors, `--verify`, files and standard
 //! streams, determinism, and one-line refusals of bad input with exit status 2.
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -40,24 +41,22 @@ fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).expect("the output is JSON")
 }
 
+/// The shared settlement vectors (`domain/tests/vectors/settlement/*.json`), each with its
+/// path, in path order.
 fn vectors() -> Vec<(PathBuf, Value)> {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../domain/tests/vectors/settlement");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+    let mut vectors: Vec<(PathBuf, Value)> = std::fs::read_dir(&folder)
         .expect("the vectors folder exists")
         .map(|entry| entry.expect("a readable entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "json")
-        })
-        .collect();
-    files.sort();
-    files
-        .into_iter()
+        .filter(|path| path.extension() == Some(OsStr::new("json")))
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("a readable vector");
-            (path, serde_json::from_str(&text).expect("a JSON vector"))
+            let vector = serde_json::from_str(&text).expect("a JSON vector");
+            (path, vector)
         })
-        .collect()
+        .collect();
+    vectors.sort_by(|(left, _), (right, _)| left.cmp(right));
+    vectors
 }
 
 #[test]

@@ -134,18 +134,7 @@ impl fmt::Display for Serial {
     }
 }
 
-impl fmt::Debug for Serial {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "Serial({self})")
-    }
-}
-
-impl std::str::FromStr for Serial {
-    type Err = Error;
-    fn from_str(text: &str) -> Result<Self, Error> {
-        Self::parse(text)
-    }
-}
+text_form!(Serial);
 
 /// When a certificate or CRL is valid: from `not_before` to `not_after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -481,6 +470,15 @@ mod tests {
         OffsetDateTime::from_unix_timestamp(unix_seconds).unwrap()
     }
 
+    /// The certificate's subject alternative names, as x509-parser shows them.
+    fn subject_alt_names(
+        certificate: &x509_parser::certificate::X509Certificate<'_>,
+    ) -> Vec<String> {
+        let extension = certificate.subject_alternative_name().unwrap().unwrap();
+        let names = &extension.value.general_names;
+        names.iter().map(|name| name.to_string()).collect()
+    }
+
     fn authority() -> CertificateAuthority {
         CertificateAuthority::generate(Validity::days_from(at(1_750_000_000), 10).unwrap()).unwrap()
     }
@@ -499,16 +497,8 @@ mod tests {
         assert_eq!(identity.peer_identity().unwrap(), france);
         let (_, certificate) =
             x509_parser::parse_x509_certificate(&identity.certificate_chain()[0]).unwrap();
-        let names = certificate
-            .subject_alternative_name()
-            .unwrap()
-            .unwrap()
-            .value
-            .general_names
-            .clone();
-        let shown: Vec<String> = names.iter().map(|name| name.to_string()).collect();
         assert_eq!(
-            shown,
+            subject_alt_names(&certificate),
             [
                 "URI(spiffe://accord/state/FR)",
                 "DNSName(localhost)",
@@ -544,14 +534,11 @@ mod tests {
             key.public_key_raw()
         );
         assert!(!certificate.is_ca());
-        let names = certificate
-            .subject_alternative_name()
-            .unwrap()
-            .unwrap()
-            .value
-            .general_names
-            .len();
-        assert_eq!(names, 1, "only the SPIFFE ID, not the CSR's DNS name");
+        assert_eq!(
+            subject_alt_names(&certificate),
+            ["URI(spiffe://accord/state/GB/gateway)"],
+            "only the SPIFFE ID, not the CSR's DNS name"
+        );
         let tampered = csr_pem.replace("MII", "MIJ");
         assert!(authority().issue_for_csr(&tampered, &request).is_err());
     }

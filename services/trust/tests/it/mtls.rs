@@ -21,38 +21,56 @@ async fn fr_node_server(network: &TestNetwork, revoked: &[Serial]) -> RunningSer
 }
 
 /// The TLS handshake refused the call (at connect or, TLS 1.3 being what it is, at the
-/// first RPC) with one of the `alerts` named by rustls, and no handler ran.
+/// first RPC) with one of the `alerts` named by rustls, and no handler ran; `label` says
+/// which client was refused.
 fn assert_refused_before_any_handler(
+    label: &str,
     outcome: Result<String, Refusal>,
     server: &RunningServer,
     alerts: &[&str],
 ) {
-    let refusal = outcome.expect_err("the call must be refused");
+    let refusal = match outcome {
+        Ok(peer) => panic!("{label}: the call must be refused, but it was served as {peer}"),
+        Err(refusal) => refusal,
+    };
     let shown = format!("{refusal:?}");
     assert!(
         alerts
             .iter()
             .any(|alert| shown.contains(&format!("received fatal alert: {alert}"))),
-        "expected a TLS alert among {alerts:?}, got {shown}"
+        "{label}: expected a TLS alert among {alerts:?}, got {shown}"
     );
-    assert_eq!(server.counters.handler_calls(), 0, "no handler may run");
-    assert_eq!(server.counters.work_done(), 0);
+    assert_eq!(
+        server.counters.handler_calls(),
+        0,
+        "{label}: no handler may run"
+    );
+    assert_eq!(server.counters.work_done(), 0, "{label}");
 }
 
 #[tokio::test]
-async fn a_good_client_is_served_and_the_handler_sees_its_node_identity() {
+async fn a_node_and_its_gateway_are_served_and_the_handler_sees_each_as_itself() {
     let network = TestNetwork::new();
-    let server = fr_node_server(&network, &[]).await;
-    let client = network.client(&network.identity(PeerIdentity::Node(state("FR"))));
+    for (client_identity, spiffe_id) in [
+        (PeerIdentity::Node(state("FR")), "spiffe://accord/state/FR"),
+        (
+            PeerIdentity::Gateway(state("FR")),
+            "spiffe://accord/state/FR/gateway",
+        ),
+    ] {
+        let server = fr_node_server(&network, &[]).await;
+        let client = network.client(&network.identity(client_identity.clone()));
 
-    let peer = call_act(&server, &client, "FR").await.unwrap();
+        let peer = call_act(&server, &client, "FR").await.unwrap();
 
-    assert_eq!(
-        PeerIdentity::from_spiffe_id(&peer).unwrap(),
-        PeerIdentity::Node(state("FR"))
-    );
-    assert_eq!(server.counters.handler_calls(), 1);
-    assert_eq!(server.counters.work_done(), 1);
+        assert_eq!(peer, spiffe_id);
+        assert_eq!(
+            PeerIdentity::from_spiffe_id(&peer).unwrap(),
+            client_identity
+        );
+        assert_eq!(server.counters.handler_calls(), 1, "{spiffe_id}");
+        assert_eq!(server.counters.work_done(), 1, "{spiffe_id}");
+    }
 }
 
 #[tokio::test]
@@ -106,37 +124,6 @@ async fn the_interceptor_and_the_bare_handler_read_the_same_identity_as_the_laye
 }
 
 #[tokio::test]
-async fn the_interceptor_refuses_a_certificate_without_an_accord_identity() {
-    let network = TestNetwork::new();
-    let server_identity = network.identity(PeerIdentity::Node(state("FR")));
-    let server = start_server_with(
-        &server_identity,
-        &network.ca(),
-        &[],
-        Authentication::Interceptor,
-    )
-    .await;
-
-    let refusal = call_act(&server, &network.client(&nameless_identity(&network)), "FR")
-        .await
-        .unwrap_err();
-
-    assert_eq!(refusal.code(), Some(Code::Unauthenticated), "{refusal:?}");
-    assert_eq!(server.counters.handler_calls(), 0);
-}
-
-#[tokio::test]
-async fn a_gateway_acts_for_its_own_state() {
-    let network = TestNetwork::new();
-    let server = fr_node_server(&network, &[]).await;
-    let client = network.client(&network.identity(PeerIdentity::Gateway(state("FR"))));
-
-    let peer = call_act(&server, &client, "FR").await.unwrap();
-
-    assert_eq!(peer, "spiffe://accord/state/FR/gateway");
-}
-
-#[tokio::test]
 async fn a_client_without_a_certificate_is_refused() {
     let network = TestNetwork::new();
     let server = fr_node_server(&network, &[]).await;
@@ -152,6 +139,7 @@ async fn a_client_without_a_certificate_is_refused() {
     let client = ClientTls::from_config(Arc::new(config), "localhost").unwrap();
 
     assert_refused_before_any_handler(
+        "no certificate",
         call_act(&server, &client, "FR").await,
         &server,
         &["CertificateRequired"],
@@ -169,6 +157,7 @@ async fn a_certificate_from_another_ca_is_refused() {
     let client = network.client(&impostor);
 
     assert_refused_before_any_handler(
+        "another CA",
         call_act(&server, &client, "FR").await,
         &server,
         &["UnknownCA", "DecryptError", "BadCertificate"],
@@ -176,39 +165,21 @@ async fn a_certificate_from_another_ca_is_refused() {
 }
 
 #[tokio::test]
-async fn an_expired_certificate_is_refused() {
+async fn a_certificate_outside_its_validity_window_is_refused() {
     let network = TestNetwork::new();
     let server = fr_node_server(&network, &[]).await;
-    let expired = Validity::new(
-        network.now - Duration::days(10),
-        network.now - Duration::days(1),
-    )
-    .unwrap();
-    let (identity, _) = network.identity_valid(PeerIdentity::Node(state("FR")), expired);
+    let days = Duration::days;
+    for (label, not_before, not_after) in [
+        ("expired", -days(10), -days(1)),
+        ("not yet valid", days(1), days(10)),
+    ] {
+        let validity = Validity::new(network.now + not_before, network.now + not_after).unwrap();
+        let (identity, _) = network.identity_valid(PeerIdentity::Node(state("FR")), validity);
 
-    assert_refused_before_any_handler(
-        call_act(&server, &network.client(&identity), "FR").await,
-        &server,
-        &["CertificateExpired"],
-    );
-}
+        let outcome = call_act(&server, &network.client(&identity), "FR").await;
 
-#[tokio::test]
-async fn a_certificate_not_yet_valid_is_refused() {
-    let network = TestNetwork::new();
-    let server = fr_node_server(&network, &[]).await;
-    let future = Validity::new(
-        network.now + Duration::days(1),
-        network.now + Duration::days(10),
-    )
-    .unwrap();
-    let (identity, _) = network.identity_valid(PeerIdentity::Node(state("FR")), future);
-
-    assert_refused_before_any_handler(
-        call_act(&server, &network.client(&identity), "FR").await,
-        &server,
-        &["CertificateExpired"],
-    );
+        assert_refused_before_any_handler(label, outcome, &server, &["CertificateExpired"]);
+    }
 }
 
 #[tokio::test]
@@ -220,6 +191,7 @@ async fn a_revoked_certificate_is_refused() {
     let server = fr_node_server(&network, &[revoked_serial]).await;
 
     assert_refused_before_any_handler(
+        "revoked",
         call_act(&server, &network.client(&revoked_identity), "FR").await,
         &server,
         &["CertificateRevoked"],
@@ -290,14 +262,19 @@ fn nameless_identity(network: &TestNetwork) -> accord_trust::Identity {
 #[tokio::test]
 async fn a_certificate_from_the_ca_without_an_accord_identity_is_unauthenticated() {
     let network = TestNetwork::new();
-    let server = fr_node_server(&network, &[]).await;
+    let server_identity = network.identity(PeerIdentity::Node(state("FR")));
+    let client = network.client(&nameless_identity(&network));
+    for authentication in [Authentication::Layer, Authentication::Interceptor] {
+        let crls = [network.crl(&[])];
+        let server =
+            start_server_with(&server_identity, &network.ca(), &crls, authentication).await;
 
-    let refusal = call_act(&server, &network.client(&nameless_identity(&network)), "FR")
-        .await
-        .unwrap_err();
+        let refusal = call_act(&server, &client, "FR").await.unwrap_err();
 
-    assert_eq!(refusal.code(), Some(Code::Unauthenticated), "{refusal:?}");
-    assert_eq!(server.counters.handler_calls(), 0);
+        let context = format!("{authentication:?}: {refusal:?}");
+        assert_eq!(refusal.code(), Some(Code::Unauthenticated), "{context}");
+        assert_eq!(server.counters.handler_calls(), 0, "{context}");
+    }
 }
 
 #[tokio::test]
