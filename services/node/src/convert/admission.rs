@@ -84,7 +84,7 @@ pub fn pause_reason_from_wire(value: i32) -> Option<OfferPauseReason> {
 
 /// The wire pause reason of a domain one.
 pub fn pause_reason_to_wire(reason: OfferPauseReason) -> pb::OfferPauseReason {
-    coded_to_wire(&reason.code())
+    coded_to_wire(reason.code())
 }
 
 /// The domain window of a wire time range (whose end is exclusive).
@@ -289,7 +289,11 @@ fn offer_to_wire(
         last_sequence: offer.sequence(),
         updated_at: Some(to_wire_time(offer.last_event_at())),
         pending_event_count,
-        events: with_history.then(|| events.to_vec()).unwrap_or_default(),
+        events: if with_history {
+            events.to_vec()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -316,7 +320,7 @@ pub fn admission_kind_to_wire(kind: &AdmissionEventKind) -> pb::AdmissionEventKi
 
 /// The wire status of a domain admission status.
 pub fn admission_status_to_wire(status: AdmissionStatus) -> pb::AdmissionStatus {
-    coded_to_wire(&status.code())
+    coded_to_wire(status.code())
 }
 
 /// The domain status of a wire admission status filter value.
@@ -340,7 +344,7 @@ pub fn refusals_from_wire(
 
 /// The wire refusal reason of a domain refusal code.
 pub fn refusal_to_wire(reason: AdmissionRefusal) -> pb::AdmissionRefusalReason {
-    coded_to_wire(&reason.code())
+    coded_to_wire(reason.code())
 }
 
 /// The offer a wire NOMINATED event names, if the event is one.
@@ -481,7 +485,11 @@ fn admission_to_wire(
         last_sequence: case.sequence(),
         updated_at: Some(to_wire_time(case.last_event_at())),
         pending_event_count,
-        events: with_history.then(|| events.to_vec()).unwrap_or_default(),
+        events: if with_history {
+            events.to_vec()
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -79,7 +79,7 @@ impl Referenced for AdmissionCase {
 /// A request on one existing record: its reference as sent.
 pub trait RecordRequest {
     /// The record's reference.
-    fn reference(&self) -> &str;
+    fn record_ref(&self) -> &str;
 }
 
 /// A caseworker's step on an existing record: its reference and idempotency key as sent.
@@ -126,7 +126,7 @@ macro_rules! record_requests {
     };
     (@record $reference:ident, $request:ty) => {
         impl RecordRequest for $request {
-            fn reference(&self) -> &str {
+            fn record_ref(&self) -> &str {
                 &self.$reference
             }
         }
@@ -205,7 +205,7 @@ fn reference<L: Referenced>(
     fields::reference_of_kind(
         violations,
         L::REFERENCE_FIELD,
-        request.reference(),
+        request.record_ref(),
         L::CASE_KIND,
     )
 }
@@ -322,7 +322,7 @@ pub fn regime_from_wire(value: i32) -> Option<accord_domain::Regime> {
 
 /// The wire regime of a domain regime.
 pub fn regime_to_wire(regime: accord_domain::Regime) -> pb::Regime {
-    coded_to_wire(&regime.code())
+    coded_to_wire(regime.code())
 }
 
 /// A wire enum whose values are named `PREFIX_CODE` after the codes of a domain enum

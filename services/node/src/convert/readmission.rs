@@ -55,7 +55,7 @@ pub fn kind_to_wire(kind: &ReadmissionEventKind) -> pb::ReadmissionEventKind {
 
 /// The wire status of a domain status.
 pub fn status_to_wire(status: ReadmissionStatus) -> pb::ReadmissionStatus {
-    coded_to_wire(&status.code())
+    coded_to_wire(status.code())
 }
 
 /// The domain status of a wire status filter value.
@@ -82,7 +82,7 @@ pub fn reasons_from_wire(
 
 /// The wire reason code of a domain reason.
 pub fn reason_to_wire(reason: ReadmissionReason) -> pb::ReadmissionReason {
-    coded_to_wire(&reason.name())
+    coded_to_wire(reason.name())
 }
 
 /// The domain legal hold kind of a wire one.
@@ -91,7 +91,7 @@ pub fn hold_from_wire(value: i32) -> Option<LegalHoldKind> {
 }
 
 fn hold_to_wire(kind: LegalHoldKind) -> pb::LegalHoldKind {
-    coded_to_wire(&kind.code())
+    coded_to_wire(kind.code())
 }
 
 /// The reply track of the wire flags: detained wins over exceptional (it is the shorter limit).
