@@ -255,15 +255,12 @@ pub fn offer_detail(kind: &OfferEventKind) -> Option<OfferDetail> {
     }
 }
 
-/// The offer as the API shows it: derived from the domain offer and the signed history.
-/// `admitted` counts the offer's cases that reached ARRIVED or DEPARTURE_CONFIRMED.
-fn offer_to_wire(
-    offer: &Offer,
-    events: &[pb::OfferEvent],
-    with_history: bool,
-    pending_event_count: u32,
-    admitted: u32,
-) -> pb::Offer {
+/// An offer as the API shows it, from a use case's answer: derived from the domain offer and
+/// the signed history, which `with_history` adds (a list leaves it out). `admitted` counts
+/// the offer's cases that reached ARRIVED or DEPARTURE_CONFIRMED.
+pub fn offer_answer_to_wire(answer: &Answer<Offer>, with_history: bool) -> pb::Offer {
+    let offer = &answer.case;
+    let events = wire_history(answer);
     let publication = events.first().and_then(|event| match &event.detail {
         Some(OfferDetail::Published(publication)) => Some(publication),
         _ => None,
@@ -275,7 +272,7 @@ fn offer_to_wire(
         regime: regime_to_wire(offer.regime()) as i32,
         capacity: offer.capacity(),
         used: offer.used(),
-        admitted,
+        admitted: answer.admitted,
         window: Some(window_to_wire(offer.window())),
         status: offer_status_to_wire(offer.status()) as i32,
         pause_reason: match offer.status() {
@@ -288,12 +285,8 @@ fn offer_to_wire(
         published_at: events.first().and_then(|event| event.occurred_at),
         last_sequence: offer.sequence(),
         updated_at: Some(to_wire_time(offer.last_event_at())),
-        pending_event_count,
-        events: if with_history {
-            events.to_vec()
-        } else {
-            Vec::new()
-        },
+        pending_event_count: answer.pending_deliveries,
+        events: shown(with_history, events),
     }
 }
 
@@ -420,14 +413,15 @@ fn admission_kind_from_wire(
     }
 }
 
-/// The admission case as the API shows it: derived from the domain case and the signed
-/// history. The person appears only with the history (single reads, never lists).
-fn admission_to_wire(
-    case: &AdmissionCase,
-    events: &[pb::AdmissionEvent],
+/// An admission case as the API shows it, from a use case's answer: derived from the domain
+/// case and the signed history. `with_history` adds the person and the signed events
+/// (single reads; a list leaves them out).
+pub fn admission_answer_to_wire(
+    answer: &Answer<AdmissionCase>,
     with_history: bool,
-    pending_event_count: u32,
 ) -> pb::AdmissionCase {
+    let case = &answer.case;
+    let events = wire_history(answer);
     let nomination = events.first().and_then(|event| match &event.detail {
         Some(AdmissionDetail::Nominated(nomination)) => Some(nomination),
         _ => None,
@@ -473,7 +467,7 @@ fn admission_to_wire(
             .iter()
             .map(|reason| refusal_to_wire(*reason) as i32)
             .collect(),
-        travel: travel(events),
+        travel: travel(&events),
         arrived_at: last_detail(|detail| match detail {
             AdmissionDetail::Arrived(arrival) => arrival.arrived_at,
             _ => None,
@@ -484,12 +478,8 @@ fn admission_to_wire(
         }),
         last_sequence: case.sequence(),
         updated_at: Some(to_wire_time(case.last_event_at())),
-        pending_event_count,
-        events: if with_history {
-            events.to_vec()
-        } else {
-            Vec::new()
-        },
+        pending_event_count: answer.pending_deliveries,
+        events: shown(with_history, events),
     }
 }
 
@@ -580,38 +570,16 @@ pub fn grant_lapsed_detail(visa_valid_until: Option<Timestamp>) -> AdmissionDeta
     })
 }
 
-/// An offer as the API shows it, from a use case's answer; `with_history` adds the signed
-/// events (a list leaves them out).
-pub fn offer_answer_to_wire(answer: &Answer<Offer>, with_history: bool) -> pb::Offer {
-    let events: Vec<pb::OfferEvent> = answer
+/// The signed wire events of an answer's history.
+fn wire_history<L: Wire>(answer: &Answer<L>) -> Vec<L::WireEvent> {
+    answer
         .history
         .iter()
         .map(|signed| signed.wire().clone())
-        .collect();
-    offer_to_wire(
-        &answer.case,
-        &events,
-        with_history,
-        answer.pending_deliveries,
-        answer.admitted,
-    )
+        .collect()
 }
 
-/// An admission case as the API shows it, from a use case's answer; `with_history` adds
-/// the person and the signed events (a list leaves them out).
-pub fn admission_answer_to_wire(
-    answer: &Answer<AdmissionCase>,
-    with_history: bool,
-) -> pb::AdmissionCase {
-    let events: Vec<pb::AdmissionEvent> = answer
-        .history
-        .iter()
-        .map(|signed| signed.wire().clone())
-        .collect();
-    admission_to_wire(
-        &answer.case,
-        &events,
-        with_history,
-        answer.pending_deliveries,
-    )
+/// The events a record shows: its history when asked for, none in a list.
+fn shown<E>(with_history: bool, events: Vec<E>) -> Vec<E> {
+    if with_history { events } else { Vec::new() }
 }
