@@ -21,10 +21,11 @@ use pb::admission_event::Detail as AdmissionDetail;
 use pb::offer_event::Detail as OfferDetail;
 
 use super::command::{AdmissionChecks, Answer};
-use super::envelope::{Wire, read_event, wire_header};
+use super::envelope::{Wire, known_kind, read_event, unreadable_kind, wire_header};
 use super::fields::reference_of_kind;
 use super::{
-    coded_from_wire, coded_text, from_wire_time, regime_from_wire, regime_to_wire, to_wire_time,
+    coded_from_wire, coded_to_wire, from_wire_time, recorded_reason, regime_from_wire,
+    regime_to_wire, to_wire_time,
 };
 use crate::violation::{Invalid, Violations};
 
@@ -78,19 +79,12 @@ pub fn offer_status_code_from_wire(value: i32) -> Option<&'static str> {
 
 /// The domain pause reason of a wire one; `None` for UNSPECIFIED or an unknown value.
 pub fn pause_reason_from_wire(value: i32) -> Option<OfferPauseReason> {
-    coded_from_wire(
-        pb::OfferPauseReason::try_from(value)
-            .ok()
-            .map(|reason| reason.as_str_name()),
-        "OFFER_PAUSE_REASON_",
-        |name| OfferPauseReason::parse(name).ok(),
-    )
+    coded_from_wire::<pb::OfferPauseReason, _>(value, |name| OfferPauseReason::parse(name).ok())
 }
 
 /// The wire pause reason of a domain one.
 pub fn pause_reason_to_wire(reason: OfferPauseReason) -> pb::OfferPauseReason {
-    pb::OfferPauseReason::from_str_name(&format!("OFFER_PAUSE_REASON_{}", reason.code()))
-        .unwrap_or(pb::OfferPauseReason::Unspecified)
+    coded_to_wire(reason.code())
 }
 
 /// The domain window of a wire time range (whose end is exclusive).
@@ -99,10 +93,7 @@ pub fn window_from_wire(
     field: &str,
     range: Option<&pb::TimeRange>,
 ) -> Option<OfferWindow> {
-    let Some(range) = range else {
-        violations.add(field, "is required");
-        return None;
-    };
+    let range = super::required(violations, field, range)?;
     let start = super::required_time(
         violations,
         &format!("{field}.start_time"),
@@ -151,13 +142,7 @@ fn offer_kind_from_wire(
 ) -> Option<OfferEventKind> {
     use OfferEventKind as K;
     use pb::OfferEventKind as W;
-    let Ok(wire_kind) = W::try_from(event.kind) else {
-        violations.add(
-            "event.kind",
-            format!("{} is not a known event kind", event.kind),
-        );
-        return None;
-    };
+    let wire_kind = known_kind::<W>(violations, event.kind)?;
     match (wire_kind, event.detail.as_ref()) {
         (W::Published, Some(OfferDetail::Published(publication))) => {
             published_from_wire(violations, publication, offer_ref)
@@ -197,17 +182,11 @@ fn offer_kind_from_wire(
         (W::SlotReleased, Some(OfferDetail::SlotReleased(slot))) => Some(K::SlotReleased {
             admission: slot_case(violations, "event.slot_released", slot)?,
         }),
-        (W::Unspecified, _) => {
-            violations.add("event.kind", "is required");
-            None
-        }
-        _ => {
-            violations.add(
-                "event.detail",
-                format!("{} needs its detail", wire_kind.as_str_name()),
-            );
-            None
-        }
+        _ => unreadable_kind(
+            violations,
+            wire_kind == W::Unspecified,
+            wire_kind.as_str_name(),
+        ),
     }
 }
 
@@ -276,15 +255,12 @@ pub fn offer_detail(kind: &OfferEventKind) -> Option<OfferDetail> {
     }
 }
 
-/// The offer as the API shows it: derived from the domain offer and the signed history.
-/// `admitted` counts the offer's cases that reached ARRIVED or DEPARTURE_CONFIRMED.
-fn offer_to_wire(
-    offer: &Offer,
-    events: &[pb::OfferEvent],
-    with_history: bool,
-    pending_event_count: u32,
-    admitted: u32,
-) -> pb::Offer {
+/// An offer as the API shows it, from a use case's answer: derived from the domain offer and
+/// the signed history, which `with_history` adds (a list leaves it out). `admitted` counts
+/// the offer's cases that reached ARRIVED or DEPARTURE_CONFIRMED.
+pub fn offer_answer_to_wire(answer: &Answer<Offer>, with_history: bool) -> pb::Offer {
+    let offer = &answer.case;
+    let events = wire_history(answer);
     let publication = events.first().and_then(|event| match &event.detail {
         Some(OfferDetail::Published(publication)) => Some(publication),
         _ => None,
@@ -296,7 +272,7 @@ fn offer_to_wire(
         regime: regime_to_wire(offer.regime()) as i32,
         capacity: offer.capacity(),
         used: offer.used(),
-        admitted,
+        admitted: answer.admitted,
         window: Some(window_to_wire(offer.window())),
         status: offer_status_to_wire(offer.status()) as i32,
         pause_reason: match offer.status() {
@@ -309,12 +285,8 @@ fn offer_to_wire(
         published_at: events.first().and_then(|event| event.occurred_at),
         last_sequence: offer.sequence(),
         updated_at: Some(to_wire_time(offer.last_event_at())),
-        pending_event_count,
-        events: if with_history {
-            events.to_vec()
-        } else {
-            Vec::new()
-        },
+        pending_event_count: answer.pending_deliveries,
+        events: shown(with_history, events),
     }
 }
 
@@ -341,14 +313,12 @@ pub fn admission_kind_to_wire(kind: &AdmissionEventKind) -> pb::AdmissionEventKi
 
 /// The wire status of a domain admission status.
 pub fn admission_status_to_wire(status: AdmissionStatus) -> pb::AdmissionStatus {
-    pb::AdmissionStatus::from_str_name(&format!("ADMISSION_STATUS_{}", status.code()))
-        .unwrap_or(pb::AdmissionStatus::Unspecified)
+    coded_to_wire(status.code())
 }
 
 /// The domain status of a wire admission status filter value.
 pub fn admission_status_from_wire(value: i32) -> Option<AdmissionStatus> {
-    let name = pb::AdmissionStatus::try_from(value).ok()?.as_str_name();
-    AdmissionStatus::parse(name.strip_prefix("ADMISSION_STATUS_")?).ok()
+    coded_from_wire::<pb::AdmissionStatus, _>(value, |code| AdmissionStatus::parse(code).ok())
 }
 
 /// The domain refusal codes of wire refusal reasons; records a violation for unknown values.
@@ -357,33 +327,17 @@ pub fn refusals_from_wire(
     field: &str,
     reasons: &[i32],
 ) -> Vec<AdmissionRefusal> {
-    let mut converted = Vec::with_capacity(reasons.len());
-    for (index, value) in reasons.iter().enumerate() {
-        let reason = coded_from_wire(
-            pb::AdmissionRefusalReason::try_from(*value)
-                .ok()
-                .map(|reason| reason.as_str_name()),
-            "ADMISSION_REFUSAL_REASON_",
-            |name| AdmissionRefusal::parse(name).ok(),
-        );
-        match reason {
-            Some(reason) => converted.push(reason),
-            None => violations.add(
-                format!("{field}[{index}]"),
-                format!("{value} is not a known refusal reason"),
-            ),
-        }
-    }
-    converted
+    let from_wire = |value: i32| {
+        coded_from_wire::<pb::AdmissionRefusalReason, _>(value, |name| {
+            AdmissionRefusal::parse(name).ok()
+        })
+    };
+    super::fields::codes(violations, field, reasons, from_wire, "refusal reason")
 }
 
 /// The wire refusal reason of a domain refusal code.
 pub fn refusal_to_wire(reason: AdmissionRefusal) -> pb::AdmissionRefusalReason {
-    pb::AdmissionRefusalReason::from_str_name(&format!(
-        "ADMISSION_REFUSAL_REASON_{}",
-        reason.code()
-    ))
-    .unwrap_or(pb::AdmissionRefusalReason::Unspecified)
+    coded_to_wire(reason.code())
 }
 
 /// The offer a wire NOMINATED event names, if the event is one.
@@ -417,13 +371,7 @@ fn admission_kind_from_wire(
 ) -> Option<AdmissionEventKind> {
     use AdmissionEventKind as K;
     use pb::AdmissionEventKind as W;
-    let Ok(wire_kind) = W::try_from(event.kind) else {
-        violations.add(
-            "event.kind",
-            format!("{} is not a known event kind", event.kind),
-        );
-        return None;
-    };
+    let wire_kind = known_kind::<W>(violations, event.kind)?;
     match (wire_kind, event.detail.as_ref()) {
         (W::Nominated, Some(AdmissionDetail::Nominated(nomination))) => {
             if nomination.person.is_none() {
@@ -442,42 +390,38 @@ fn admission_kind_from_wire(
         (W::Refused, Some(AdmissionDetail::Refused(refusal))) => Some(K::Refused {
             reasons: refusals_from_wire(violations, "event.refused.reasons", &refusal.reasons),
         }),
-        (W::Withdrawn, Some(AdmissionDetail::Withdrawn(withdrawal))) => {
-            let name = pb::NominationWithdrawalReason::try_from(withdrawal.reason)
-                .map(|reason| reason.as_str_name())
-                .unwrap_or("UNSPECIFIED");
-            Some(K::Withdrawn {
-                reason: violations.check("event.withdrawn", coded_text(name, &withdrawal.note))?,
-            })
-        }
+        (W::Withdrawn, Some(AdmissionDetail::Withdrawn(withdrawal))) => Some(K::Withdrawn {
+            reason: recorded_reason(
+                violations,
+                "event.withdrawn",
+                withdrawal.reason,
+                pb::NominationWithdrawalReason::as_str_name,
+                &withdrawal.note,
+            )?,
+        }),
         (W::TravelBooked, Some(AdmissionDetail::TravelBooked(_))) => Some(K::TravelBooked),
         (W::Arrived, Some(AdmissionDetail::Arrived(_))) => Some(K::Arrived),
         (W::DepartureConfirmed, Some(AdmissionDetail::DepartureConfirmed(_))) => {
             Some(K::DepartureConfirmed)
         }
         (W::GrantLapsed, _) => Some(K::GrantLapsed),
-        (W::Unspecified, _) => {
-            violations.add("event.kind", "is required");
-            None
-        }
-        _ => {
-            violations.add(
-                "event.detail",
-                format!("{} needs its detail", wire_kind.as_str_name()),
-            );
-            None
-        }
+        _ => unreadable_kind(
+            violations,
+            wire_kind == W::Unspecified,
+            wire_kind.as_str_name(),
+        ),
     }
 }
 
-/// The admission case as the API shows it: derived from the domain case and the signed
-/// history. The person appears only with the history (single reads, never lists).
-fn admission_to_wire(
-    case: &AdmissionCase,
-    events: &[pb::AdmissionEvent],
+/// An admission case as the API shows it, from a use case's answer: derived from the domain
+/// case and the signed history. `with_history` adds the person and the signed events
+/// (single reads; a list leaves them out).
+pub fn admission_answer_to_wire(
+    answer: &Answer<AdmissionCase>,
     with_history: bool,
-    pending_event_count: u32,
 ) -> pb::AdmissionCase {
+    let case = &answer.case;
+    let events = wire_history(answer);
     let nomination = events.first().and_then(|event| match &event.detail {
         Some(AdmissionDetail::Nominated(nomination)) => Some(nomination),
         _ => None,
@@ -523,7 +467,7 @@ fn admission_to_wire(
             .iter()
             .map(|reason| refusal_to_wire(*reason) as i32)
             .collect(),
-        travel: travel(events),
+        travel: travel(&events),
         arrived_at: last_detail(|detail| match detail {
             AdmissionDetail::Arrived(arrival) => arrival.arrived_at,
             _ => None,
@@ -534,12 +478,8 @@ fn admission_to_wire(
         }),
         last_sequence: case.sequence(),
         updated_at: Some(to_wire_time(case.last_event_at())),
-        pending_event_count,
-        events: if with_history {
-            events.to_vec()
-        } else {
-            Vec::new()
-        },
+        pending_event_count: answer.pending_deliveries,
+        events: shown(with_history, events),
     }
 }
 
@@ -630,38 +570,16 @@ pub fn grant_lapsed_detail(visa_valid_until: Option<Timestamp>) -> AdmissionDeta
     })
 }
 
-/// An offer as the API shows it, from a use case's answer; `with_history` adds the signed
-/// events (a list leaves them out).
-pub fn offer_answer_to_wire(answer: &Answer<Offer>, with_history: bool) -> pb::Offer {
-    let events: Vec<pb::OfferEvent> = answer
+/// The signed wire events of an answer's history.
+fn wire_history<L: Wire>(answer: &Answer<L>) -> Vec<L::WireEvent> {
+    answer
         .history
         .iter()
         .map(|signed| signed.wire().clone())
-        .collect();
-    offer_to_wire(
-        &answer.case,
-        &events,
-        with_history,
-        answer.pending_deliveries,
-        answer.admitted,
-    )
+        .collect()
 }
 
-/// An admission case as the API shows it, from a use case's answer; `with_history` adds
-/// the person and the signed events (a list leaves them out).
-pub fn admission_answer_to_wire(
-    answer: &Answer<AdmissionCase>,
-    with_history: bool,
-) -> pb::AdmissionCase {
-    let events: Vec<pb::AdmissionEvent> = answer
-        .history
-        .iter()
-        .map(|signed| signed.wire().clone())
-        .collect();
-    admission_to_wire(
-        &answer.case,
-        &events,
-        with_history,
-        answer.pending_deliveries,
-    )
+/// The events a record shows: its history when asked for, none in a list.
+fn shown<E>(with_history: bool, events: Vec<E>) -> Vec<E> {
+    if with_history { events } else { Vec::new() }
 }

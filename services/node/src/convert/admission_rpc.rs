@@ -13,15 +13,15 @@ use accord_proto::v1 as pb;
 use pb::admission_event::Detail as AdmissionDetail;
 
 use super::admission as convert;
-use super::answers::{AdmissionOutcome, Answered};
+use super::answers::AdmissionOutcome;
 use super::command::{
-    AdmissionChecks, AdmissionFilter, Answer, EventPageRequest, ListQuery, NominateCandidate, Step,
+    AdmissionChecks, AdmissionFilter, EventPageRequest, ListQuery, NominateCandidate, Step,
 };
 use super::fields::{
-    self, REFERENCE_LENGTH_MAX_CHARS, bounded_text, known_enum, past_time, short_text,
+    self, REFERENCE_LENGTH_MAX_CHARS, bounded_text, coded_reason, known_enum, past_time, short_text,
 };
 use super::offer_rpc::role;
-use super::{RequestContext, incomplete, keyed_step};
+use super::{RequestContext, incomplete};
 use crate::violation::{Invalid, Violations};
 
 /// A parsed step of an admission case.
@@ -35,32 +35,6 @@ const NOTE_LENGTH_MAX_CHARS: usize = 2_000;
 
 /// The longest refusal text, in characters.
 const DETAILED_REASONS_LENGTH_MAX_CHARS: usize = 4_000;
-
-/// What an admission step's parser reads besides key and case.
-type BuiltAdmissionStep = Option<(AdmissionEventKind, Option<AdmissionDetail>, StepChecks)>;
-
-/// Reads an admission step request: its key, its case, and what `build` reads from the rest.
-fn admission_step(
-    context: &RequestContext,
-    idempotency_key: &str,
-    case_ref: &str,
-    build: impl FnOnce(&mut Violations) -> BuiltAdmissionStep,
-) -> Result<AdmissionStep, Invalid> {
-    let (idempotency_key, case_ref, (kind, detail, checks)) = keyed_step(
-        idempotency_key,
-        "case_ref",
-        case_ref,
-        CaseKind::Admission,
-        build,
-    )?;
-    Ok(Step {
-        key: context.key(idempotency_key),
-        case_ref,
-        kind,
-        detail,
-        checks,
-    })
-}
 
 /// `NominateCandidate`: A nominates a person in O for a place under an offer.
 pub fn nominate(
@@ -98,7 +72,7 @@ pub fn start_vetting(
     message: &pb::StartVettingRequest,
     context: &RequestContext,
 ) -> Result<AdmissionStep, Invalid> {
-    admission_step(context, &message.idempotency_key, &message.case_ref, |_| {
+    super::step(context, message, |_| {
         Some((
             AdmissionEventKind::VettingStarted,
             None,
@@ -113,54 +87,49 @@ pub fn decide_admission(
     context: &RequestContext,
 ) -> Result<AdmissionStep, Invalid> {
     use pb::decide_admission_request::Decision;
-    admission_step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| match &message.decision {
-            Some(Decision::Grant(grant)) => {
-                let until = super::required_time(
-                    violations,
-                    "grant.visa_valid_until",
-                    grant.visa_valid_until.as_ref(),
-                )?;
-                if until <= context.now {
-                    violations.add("grant.visa_valid_until", "must be in the future");
-                }
-                let checks = StepChecks {
-                    visa_valid_until: Some(until),
-                    departure: None,
-                };
-                Some((
-                    AdmissionEventKind::Granted,
-                    Some(AdmissionDetail::Granted(*grant)),
-                    checks,
-                ))
+    super::step(context, message, |violations| match &message.decision {
+        Some(Decision::Grant(grant)) => {
+            let until = super::required_time(
+                violations,
+                "grant.visa_valid_until",
+                grant.visa_valid_until.as_ref(),
+            )?;
+            if until <= context.now {
+                violations.add("grant.visa_valid_until", "must be in the future");
             }
-            Some(Decision::Refuse(refusal)) => {
-                let reasons =
-                    convert::refusals_from_wire(violations, "refuse.reasons", &refusal.reasons);
-                if refusal.reasons.is_empty() {
-                    violations.add("refuse.reasons", "needs at least one reason code");
-                }
-                bounded_text(
-                    violations,
-                    "refuse.detailed_reasons",
-                    &refusal.detailed_reasons,
-                    DETAILED_REASONS_LENGTH_MAX_CHARS,
-                );
-                Some((
-                    AdmissionEventKind::Refused { reasons },
-                    Some(AdmissionDetail::Refused(refusal.clone())),
-                    StepChecks::default(),
-                ))
+            let checks = StepChecks {
+                visa_valid_until: Some(until),
+                departure: None,
+            };
+            Some((
+                AdmissionEventKind::Granted,
+                Some(AdmissionDetail::Granted(*grant)),
+                checks,
+            ))
+        }
+        Some(Decision::Refuse(refusal)) => {
+            let reasons =
+                convert::refusals_from_wire(violations, "refuse.reasons", &refusal.reasons);
+            if refusal.reasons.is_empty() {
+                violations.add("refuse.reasons", "needs at least one reason code");
             }
-            None => {
-                violations.add("decision", "is required: grant or refuse");
-                None
-            }
-        },
-    )
+            bounded_text(
+                violations,
+                "refuse.detailed_reasons",
+                &refusal.detailed_reasons,
+                DETAILED_REASONS_LENGTH_MAX_CHARS,
+            );
+            Some((
+                AdmissionEventKind::Refused { reasons },
+                Some(AdmissionDetail::Refused(refusal.clone())),
+                StepChecks::default(),
+            ))
+        }
+        None => {
+            violations.add("decision", "is required: grant or refuse");
+            None
+        }
+    })
 }
 
 /// `WithdrawNomination`.
@@ -168,33 +137,24 @@ pub fn withdraw_nomination(
     message: &pb::WithdrawNominationRequest,
     context: &RequestContext,
 ) -> Result<AdmissionStep, Invalid> {
-    admission_step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            known_enum::<pb::NominationWithdrawalReason>(
-                violations,
-                "reason",
-                message.reason,
-                true,
-            );
-            bounded_text(violations, "note", &message.note, NOTE_LENGTH_MAX_CHARS);
-            let name = pb::NominationWithdrawalReason::try_from(message.reason)
-                .ok()?
-                .as_str_name();
-            let reason = violations.check("note", super::coded_text(name, &message.note))?;
-            let detail = AdmissionDetail::Withdrawn(pb::NominationWithdrawal {
-                reason: message.reason,
-                note: message.note.clone(),
-            });
-            Some((
-                AdmissionEventKind::Withdrawn { reason },
-                Some(detail),
-                StepChecks::default(),
-            ))
-        },
-    )
+    super::step(context, message, |violations| {
+        let reason = coded_reason(
+            violations,
+            message.reason,
+            pb::NominationWithdrawalReason::as_str_name,
+            &message.note,
+            |violations, field, note| bounded_text(violations, field, note, NOTE_LENGTH_MAX_CHARS),
+        )?;
+        let detail = AdmissionDetail::Withdrawn(pb::NominationWithdrawal {
+            reason: message.reason,
+            note: message.note.clone(),
+        });
+        Some((
+            AdmissionEventKind::Withdrawn { reason },
+            Some(detail),
+            StepChecks::default(),
+        ))
+    })
 }
 
 /// `BookTravel`.
@@ -202,43 +162,35 @@ pub fn book_travel(
     message: &pb::BookTravelRequest,
     context: &RequestContext,
 ) -> Result<AdmissionStep, Invalid> {
-    admission_step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            let Some(travel) = &message.travel else {
-                violations.add("travel", "is required");
-                return None;
-            };
-            let departure = super::required_time(
-                violations,
-                "travel.departure_time",
-                travel.departure_time.as_ref(),
-            );
-            known_enum::<pb::TransportMode>(
-                violations,
-                "travel.transport_mode",
-                travel.transport_mode,
-                false,
-            );
-            for (field, value) in [
-                ("travel.departure_point", &travel.departure_point),
-                ("travel.entry_point", &travel.entry_point),
-            ] {
-                short_text(violations, field, value, REFERENCE_LENGTH_MAX_CHARS);
-            }
-            let checks = StepChecks {
-                visa_valid_until: None,
-                departure: Some(departure?),
-            };
-            Some((
-                AdmissionEventKind::TravelBooked,
-                Some(AdmissionDetail::TravelBooked(travel.clone())),
-                checks,
-            ))
-        },
-    )
+    super::step(context, message, |violations| {
+        let travel = super::required(violations, "travel", message.travel.as_ref())?;
+        let departure = super::required_time(
+            violations,
+            "travel.departure_time",
+            travel.departure_time.as_ref(),
+        );
+        known_enum::<pb::TransportMode>(
+            violations,
+            "travel.transport_mode",
+            travel.transport_mode,
+            false,
+        );
+        for (field, value) in [
+            ("travel.departure_point", &travel.departure_point),
+            ("travel.entry_point", &travel.entry_point),
+        ] {
+            short_text(violations, field, value, REFERENCE_LENGTH_MAX_CHARS);
+        }
+        let checks = StepChecks {
+            visa_valid_until: None,
+            departure: Some(departure?),
+        };
+        Some((
+            AdmissionEventKind::TravelBooked,
+            Some(AdmissionDetail::TravelBooked(travel.clone())),
+            checks,
+        ))
+    })
 }
 
 /// `ReportArrival`: A reports the person arrived.
@@ -246,34 +198,29 @@ pub fn report_arrival(
     message: &pb::ReportArrivalRequest,
     context: &RequestContext,
 ) -> Result<AdmissionStep, Invalid> {
-    admission_step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            past_time(
-                violations,
-                "arrived_at",
-                message.arrived_at.as_ref(),
-                context.now,
-            )?;
-            short_text(
-                violations,
-                "entry_point",
-                &message.entry_point,
-                REFERENCE_LENGTH_MAX_CHARS,
-            );
-            let detail = AdmissionDetail::Arrived(pb::AdmissionArrival {
-                arrived_at: message.arrived_at,
-                entry_point: message.entry_point.clone(),
-            });
-            Some((
-                AdmissionEventKind::Arrived,
-                Some(detail),
-                StepChecks::default(),
-            ))
-        },
-    )
+    super::step(context, message, |violations| {
+        past_time(
+            violations,
+            "arrived_at",
+            message.arrived_at.as_ref(),
+            context.now,
+        )?;
+        short_text(
+            violations,
+            "entry_point",
+            &message.entry_point,
+            REFERENCE_LENGTH_MAX_CHARS,
+        );
+        let detail = AdmissionDetail::Arrived(pb::AdmissionArrival {
+            arrived_at: message.arrived_at,
+            entry_point: message.entry_point.clone(),
+        });
+        Some((
+            AdmissionEventKind::Arrived,
+            Some(detail),
+            StepChecks::default(),
+        ))
+    })
 }
 
 /// `ConfirmDeparture`: O confirms the person left.
@@ -281,34 +228,29 @@ pub fn confirm_departure(
     message: &pb::ConfirmDepartureRequest,
     context: &RequestContext,
 ) -> Result<AdmissionStep, Invalid> {
-    admission_step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            past_time(
-                violations,
-                "departed_at",
-                message.departed_at.as_ref(),
-                context.now,
-            )?;
-            short_text(
-                violations,
-                "departure_point",
-                &message.departure_point,
-                REFERENCE_LENGTH_MAX_CHARS,
-            );
-            let detail = AdmissionDetail::DepartureConfirmed(pb::DepartureConfirmation {
-                departed_at: message.departed_at,
-                departure_point: message.departure_point.clone(),
-            });
-            Some((
-                AdmissionEventKind::DepartureConfirmed,
-                Some(detail),
-                StepChecks::default(),
-            ))
-        },
-    )
+    super::step(context, message, |violations| {
+        past_time(
+            violations,
+            "departed_at",
+            message.departed_at.as_ref(),
+            context.now,
+        )?;
+        short_text(
+            violations,
+            "departure_point",
+            &message.departure_point,
+            REFERENCE_LENGTH_MAX_CHARS,
+        );
+        let detail = AdmissionDetail::DepartureConfirmed(pb::DepartureConfirmation {
+            departed_at: message.departed_at,
+            departure_point: message.departure_point.clone(),
+        });
+        Some((
+            AdmissionEventKind::DepartureConfirmed,
+            Some(detail),
+            StepChecks::default(),
+        ))
+    })
 }
 
 /// `ReportGrantLapsed`.
@@ -316,7 +258,7 @@ pub fn report_grant_lapsed(
     message: &pb::ReportGrantLapsedRequest,
     context: &RequestContext,
 ) -> Result<AdmissionStep, Invalid> {
-    admission_step(context, &message.idempotency_key, &message.case_ref, |_| {
+    super::step(context, message, |_| {
         Some((AdmissionEventKind::GrantLapsed, None, StepChecks::default()))
     })
 }
@@ -326,7 +268,7 @@ pub fn get_admission(
     message: &pb::GetAdmissionRequest,
     _: &RequestContext,
 ) -> Result<CaseRef, Invalid> {
-    super::lone_reference("case_ref", &message.case_ref, CaseKind::Admission)
+    super::lone_reference::<AdmissionCase>(message)
 }
 
 /// `ListAdmissions`.
@@ -334,46 +276,36 @@ pub fn list_admissions(
     message: &pb::ListAdmissionsRequest,
     _: &RequestContext,
 ) -> Result<ListQuery<AdmissionFilter>, Invalid> {
-    let mut violations = Violations::new();
-    let counterpart = fields::optional_state(
-        &mut violations,
-        "counterpart_state",
+    let page = (message.page_token.as_str(), message.page_size);
+    super::list_query(
+        CaseKind::Admission,
         &message.counterpart_state,
-    );
-    let admitting = role(&mut violations, message.role);
-    let statuses = fields::statuses(
-        &mut violations,
-        &message.statuses,
-        convert::admission_status_from_wire,
-    );
-    let offer_ref = if message.offer_ref.is_empty() {
-        None
-    } else {
-        fields::reference_of_kind(
-            &mut violations,
-            "offer_ref",
-            &message.offer_ref,
-            CaseKind::Offer,
-        )
-    };
-    let updated_since = fields::optional_time(
-        &mut violations,
-        "updated_since",
-        message.updated_since.as_ref(),
-    );
-    let after = fields::list_page_token(&mut violations, &message.page_token, CaseKind::Admission);
-    violations.finish()?;
-    Ok(ListQuery {
-        filter: AdmissionFilter {
+        page,
+        |violations, counterpart| AdmissionFilter {
             counterpart,
-            admitting,
-            statuses,
-            offer_ref,
-            updated_since,
+            admitting: role(violations, message.role),
+            statuses: fields::statuses(
+                violations,
+                &message.statuses,
+                convert::admission_status_from_wire,
+            ),
+            offer_ref: if message.offer_ref.is_empty() {
+                None
+            } else {
+                fields::reference_of_kind(
+                    violations,
+                    "offer_ref",
+                    &message.offer_ref,
+                    CaseKind::Offer,
+                )
+            },
+            updated_since: fields::optional_time(
+                violations,
+                "updated_since",
+                message.updated_since.as_ref(),
+            ),
         },
-        after,
-        page_size: fields::list_page_size(message.page_size),
-    })
+    )
 }
 
 /// `ListAdmissionEvents`.
@@ -381,14 +313,7 @@ pub fn admission_history(
     message: &pb::ListAdmissionEventsRequest,
     _: &RequestContext,
 ) -> Result<(CaseRef, EventPageRequest), Invalid> {
-    super::history_page(
-        "case_ref",
-        &message.case_ref,
-        CaseKind::Admission,
-        message.after_sequence,
-        message.page_size,
-        &message.page_token,
-    )
+    super::history_page::<AdmissionCase>(message)
 }
 
 /// Checks a nomination's fields.
@@ -431,18 +356,7 @@ fn nomination(
     }
 }
 
-macro_rules! responses {
-    ($kind:ty, $outcome:ident { $field:ident }: $($response:ty),+ $(,)?) => {$(
-        impl From<Answer<$kind>> for $response {
-            fn from(answer: Answer<$kind>) -> Self {
-                let $outcome { $field, event } = <$kind>::outcome(&answer);
-                Self { $field, event }
-            }
-        }
-    )+};
-}
-
-responses! {
+super::step_responses! {
     AdmissionCase, AdmissionOutcome { admission }:
     pb::NominateCandidateResponse,
     pb::StartVettingResponse,

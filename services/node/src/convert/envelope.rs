@@ -157,6 +157,33 @@ pub fn read_event<K>(
     })
 }
 
+/// The wire kind of an event: a kind this version knows, or a violation.
+pub fn known_kind<W: TryFrom<i32>>(
+    violations: &mut crate::violation::Violations,
+    value: i32,
+) -> Option<W> {
+    let known = W::try_from(value).ok();
+    if known.is_none() {
+        violations.add("event.kind", format!("{value} is not a known event kind"));
+    }
+    known
+}
+
+/// An event the domain cannot read: its kind is UNSPECIFIED (`unspecified`), or its detail
+/// is not the one its kind `kind_name` needs.
+pub fn unreadable_kind<K>(
+    violations: &mut crate::violation::Violations,
+    unspecified: bool,
+    kind_name: &str,
+) -> Option<K> {
+    if unspecified {
+        violations.add("event.kind", "is required");
+    } else {
+        violations.add("event.detail", format!("{kind_name} needs its detail"));
+    }
+    None
+}
+
 /// A signed event: the wire event as signed, and the domain event read from it.
 pub struct Signed<L: Wire> {
     wire: L::WireEvent,

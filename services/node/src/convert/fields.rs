@@ -69,11 +69,13 @@ pub fn free_text(violations: &mut Violations, field: &str, value: &str) {
 
 /// An optional note: empty, or valid text of at most [`NOTE_LENGTH_MAX_CHARS`].
 pub fn note(violations: &mut Violations, field: &str, value: &str) {
-    if value.chars().count() > NOTE_LENGTH_MAX_CHARS {
-        violations.add(
-            field,
-            format!("has more than {NOTE_LENGTH_MAX_CHARS} characters"),
-        );
+    text_of_at_most(violations, field, value, NOTE_LENGTH_MAX_CHARS);
+}
+
+/// Valid text of at most `max_chars`, or empty.
+fn text_of_at_most(violations: &mut Violations, field: &str, value: &str, max_chars: usize) {
+    if value.chars().count() > max_chars {
+        violations.add(field, format!("has more than {max_chars} characters"));
     } else {
         free_text(violations, field, value);
     }
@@ -85,13 +87,8 @@ pub fn reference(violations: &mut Violations, field: &str, value: &str, required
         if required {
             violations.add(field, "is required");
         }
-    } else if value.chars().count() > REFERENCE_LENGTH_MAX_CHARS {
-        violations.add(
-            field,
-            format!("has more than {REFERENCE_LENGTH_MAX_CHARS} characters"),
-        );
     } else {
-        free_text(violations, field, value);
+        text_of_at_most(violations, field, value, REFERENCE_LENGTH_MAX_CHARS);
     }
 }
 
@@ -133,6 +130,22 @@ pub fn known_enum<E: TryFrom<i32>>(
         Ok(_) if required && value == 0 => violations.add(field, "is required"),
         Ok(_) => {}
     }
+}
+
+/// A step's coded reason and its note (a withdrawal, a failed transfer): `reason` a known,
+/// specified code of `E`, the note as `note_rule` allows; the domain's text of both
+/// ([`super::coded_text`]), a bad one named `note`.
+pub fn coded_reason<E: TryFrom<i32>>(
+    violations: &mut Violations,
+    reason: i32,
+    name: fn(&E) -> &'static str,
+    note: &str,
+    note_rule: impl FnOnce(&mut Violations, &str, &str),
+) -> Option<FreeText> {
+    known_enum::<E>(violations, "reason", reason, true);
+    note_rule(violations, "note", note);
+    let name = name(&E::try_from(reason).ok()?);
+    violations.check("note", super::coded_text(name, note))
 }
 
 /// A required instant that has already happened by this node's clock.
@@ -208,15 +221,27 @@ pub fn statuses<T>(
     values: &[i32],
     from_wire: impl Fn(i32) -> Option<T>,
 ) -> Vec<T> {
-    let mut statuses = Vec::with_capacity(values.len());
+    codes(violations, "statuses", values, from_wire, "status")
+}
+
+/// A repeated wire enum field (`field`) as domain values, each as `from_wire` reads it; a
+/// value it does not know is a violation named by its index, saying it is not a known `what`.
+pub fn codes<T>(
+    violations: &mut Violations,
+    field: &str,
+    values: &[i32],
+    from_wire: impl Fn(i32) -> Option<T>,
+    what: &str,
+) -> Vec<T> {
+    let mut read = Vec::with_capacity(values.len());
     for (index, value) in values.iter().enumerate() {
         match from_wire(*value) {
-            Some(status) => statuses.push(status),
+            Some(code) => read.push(code),
             None => violations.add(
-                format!("statuses[{index}]"),
-                format!("{value} is not a known status"),
+                format!("{field}[{index}]"),
+                format!("{value} is not a known {what}"),
             ),
         }
     }
-    statuses
+    read
 }

@@ -14,7 +14,9 @@ pub mod offer_rpc;
 pub mod readmission;
 pub mod readmission_rpc;
 
-use accord_domain::{CaseKind, CaseRef, FreeText, IdempotencyKey, StateCode, Timestamp};
+use accord_domain::admission::{AdmissionCase, Offer};
+use accord_domain::readmission::ReadmissionCase;
+use accord_domain::{CaseKind, CaseRef, FreeText, IdempotencyKey, Lifecycle, StateCode, Timestamp};
 use accord_proto::v1 as pb;
 
 use crate::violation::{Invalid, Violations};
@@ -50,55 +52,213 @@ pub fn incomplete() -> Invalid {
     Invalid::field("request", "is incomplete")
 }
 
-/// Reads the idempotency key and the reference of `kind` that every step request carries,
-/// and what `build` reads from the rest; every violation at once.
-pub fn keyed_step<T>(
-    idempotency_key: &str,
-    reference_field: &str,
-    reference: &str,
-    kind: CaseKind,
-    build: impl FnOnce(&mut Violations) -> Option<T>,
-) -> Result<(IdempotencyKey, CaseRef, T), Invalid> {
-    let mut violations = Violations::new();
-    let key = fields::idempotency_key(&mut violations, idempotency_key);
-    let reference = fields::reference_of_kind(&mut violations, reference_field, reference, kind);
-    let built = build(&mut violations);
-    violations.finish()?;
-    match (key, reference, built) {
-        (Some(key), Some(reference), Some(built)) => Ok((key, reference, built)),
-        _ => Err(incomplete()),
-    }
+/// How requests name a record of a kind: the field that holds its reference, and the kind
+/// of reference it must be.
+pub trait Referenced: envelope::Wire {
+    /// The request field naming the record (`case_ref`, `offer_ref`).
+    const REFERENCE_FIELD: &'static str;
+    /// The kind of reference it holds.
+    const CASE_KIND: CaseKind;
 }
 
-/// Reads a lone reference of `kind` (the `Get…` requests).
-pub fn lone_reference(field: &str, text: &str, kind: CaseKind) -> Result<CaseRef, Invalid> {
+impl Referenced for ReadmissionCase {
+    const REFERENCE_FIELD: &'static str = "case_ref";
+    const CASE_KIND: CaseKind = CaseKind::Readmission;
+}
+
+impl Referenced for Offer {
+    const REFERENCE_FIELD: &'static str = "offer_ref";
+    const CASE_KIND: CaseKind = CaseKind::Offer;
+}
+
+impl Referenced for AdmissionCase {
+    const REFERENCE_FIELD: &'static str = "case_ref";
+    const CASE_KIND: CaseKind = CaseKind::Admission;
+}
+
+/// A request on one existing record: its reference as sent.
+pub trait RecordRequest {
+    /// The record's reference.
+    fn record_ref(&self) -> &str;
+}
+
+/// A caseworker's step on an existing record: its reference and idempotency key as sent.
+pub trait StepRequest: RecordRequest {
+    /// The caller's idempotency key.
+    fn idempotency_key(&self) -> &str;
+}
+
+/// A history read (`List…Events`): its reference and page as sent.
+pub trait HistoryRequest: RecordRequest {
+    /// Only events after this sequence.
+    fn after_sequence(&self) -> u64;
+    /// At most this many events.
+    fn page_size(&self) -> u32;
+    /// The previous page's token.
+    fn page_token(&self) -> &str;
+}
+
+/// Implements [`RecordRequest`] for requests whose reference is in `$reference`, and
+/// [`StepRequest`] or [`HistoryRequest`] for those that are steps or history reads.
+macro_rules! record_requests {
+    ($reference:ident; get: $($get:ty),+; steps: $($step:ty),+; history: $history:ty $(;)?) => {
+        $(record_requests!(@record $reference, $get);)+
+        $(
+            record_requests!(@record $reference, $step);
+            impl StepRequest for $step {
+                fn idempotency_key(&self) -> &str {
+                    &self.idempotency_key
+                }
+            }
+        )+
+        record_requests!(@record $reference, $history);
+        impl HistoryRequest for $history {
+            fn after_sequence(&self) -> u64 {
+                self.after_sequence
+            }
+            fn page_size(&self) -> u32 {
+                self.page_size
+            }
+            fn page_token(&self) -> &str {
+                &self.page_token
+            }
+        }
+    };
+    (@record $reference:ident, $request:ty) => {
+        impl RecordRequest for $request {
+            fn record_ref(&self) -> &str {
+                &self.$reference
+            }
+        }
+    };
+}
+
+record_requests! {
+    case_ref;
+    get: pb::GetReadmissionRequest;
+    steps: pb::StartExaminationRequest, pb::DecideReadmissionRequest,
+        pb::RequestInformationRequest, pb::ProvideInformationRequest,
+        pb::RequestReExaminationRequest, pb::DecideReExaminationRequest,
+        pb::CloseReadmissionRequest, pb::IssueTransferDecisionRequest, pb::PlaceLegalHoldRequest,
+        pb::ReleaseLegalHoldRequest, pb::ScheduleTransferRequest, pb::PostponeTransferRequest,
+        pb::ReportTransferRequest, pb::ReportTransferFailedRequest, pb::ConfirmArrivalRequest,
+        pb::ReportNoShowRequest, pb::WithdrawReadmissionRequest;
+    history: pb::ListReadmissionEventsRequest;
+}
+
+record_requests! {
+    offer_ref;
+    get: pb::GetOfferRequest;
+    steps: pb::AmendOfferRequest, pb::PauseOfferRequest, pb::ResumeOfferRequest,
+        pb::CloseOfferRequest;
+    history: pb::ListOfferEventsRequest;
+}
+
+record_requests! {
+    case_ref;
+    get: pb::GetAdmissionRequest;
+    steps: pb::StartVettingRequest, pb::DecideAdmissionRequest, pb::WithdrawNominationRequest,
+        pb::BookTravelRequest, pb::ReportArrivalRequest, pb::ConfirmDepartureRequest,
+        pb::ReportGrantLapsedRequest;
+    history: pb::ListAdmissionEventsRequest;
+}
+
+/// What a step's parser reads besides key and record: the domain step, the wire detail its
+/// event will carry, and the checks against the stored record.
+pub type StepParts<L> = (
+    <L as Lifecycle>::Kind,
+    Option<<L as envelope::Wire>::Detail>,
+    <L as envelope::Wire>::Checks,
+);
+
+/// Reads a step request on a record of kind `L`: the idempotency key and the reference every
+/// step request carries, and what `build` reads from the rest; every violation at once.
+pub fn step<L: Referenced>(
+    context: &RequestContext,
+    request: &impl StepRequest,
+    build: impl FnOnce(&mut Violations) -> Option<StepParts<L>>,
+) -> Result<command::Step<L>, Invalid> {
     let mut violations = Violations::new();
-    let reference = fields::reference_of_kind(&mut violations, field, text, kind);
+    let key = fields::idempotency_key(&mut violations, request.idempotency_key());
+    let case_ref = reference::<L>(&mut violations, request);
+    let built = build(&mut violations);
+    violations.finish()?;
+    let (Some(idempotency_key), Some(case_ref), Some((kind, detail, checks))) =
+        (key, case_ref, built)
+    else {
+        return Err(incomplete());
+    };
+    Ok(command::Step {
+        key: context.key(idempotency_key),
+        case_ref,
+        kind,
+        detail,
+        checks,
+    })
+}
+
+/// Reads the reference of the record of kind `L` a request names.
+fn reference<L: Referenced>(
+    violations: &mut Violations,
+    request: &impl RecordRequest,
+) -> Option<CaseRef> {
+    fields::reference_of_kind(
+        violations,
+        L::REFERENCE_FIELD,
+        request.record_ref(),
+        L::CASE_KIND,
+    )
+}
+
+/// Reads the lone reference of a record of kind `L` (the `Get…` requests).
+pub fn lone_reference<L: Referenced>(request: &impl RecordRequest) -> Result<CaseRef, Invalid> {
+    let mut violations = Violations::new();
+    let reference = reference::<L>(&mut violations, request);
     violations.finish()?;
     reference.ok_or_else(incomplete)
 }
 
-/// Reads a history read's reference of `kind` and its page.
-pub fn history_page(
-    reference_field: &str,
-    reference: &str,
-    kind: CaseKind,
-    after_sequence: u64,
-    page_size: u32,
-    page_token: &str,
+/// Reads a history read's reference of a record of kind `L` and its page.
+pub fn history_page<L: Referenced>(
+    request: &impl HistoryRequest,
 ) -> Result<(CaseRef, command::EventPageRequest), Invalid> {
     let mut violations = Violations::new();
-    let reference = fields::reference_of_kind(&mut violations, reference_field, reference, kind);
-    let after_sequence = fields::after_sequence(&mut violations, after_sequence, page_token);
+    let reference = reference::<L>(&mut violations, request);
+    let after_sequence = fields::after_sequence(
+        &mut violations,
+        request.after_sequence(),
+        request.page_token(),
+    );
     violations.finish()?;
     let reference = reference.ok_or_else(incomplete)?;
     Ok((
         reference,
         command::EventPageRequest {
             after_sequence,
-            page_size,
+            page_size: request.page_size(),
         },
     ))
+}
+
+/// Reads a list request of records of `kind`: the counterpart filter, then what `filter`
+/// reads from the rest, then the page; every violation at once.
+pub fn list_query<F>(
+    kind: CaseKind,
+    counterpart_state: &str,
+    (page_token, page_size): (&str, u32),
+    filter: impl FnOnce(&mut Violations, Option<StateCode>) -> F,
+) -> Result<command::ListQuery<F>, Invalid> {
+    let mut violations = Violations::new();
+    let counterpart =
+        fields::optional_state(&mut violations, "counterpart_state", counterpart_state);
+    let filter = filter(&mut violations, counterpart);
+    let after = fields::list_page_token(&mut violations, page_token, kind);
+    violations.finish()?;
+    Ok(command::ListQuery {
+        filter,
+        after,
+        page_size: fields::list_page_size(page_size),
+    })
 }
 
 /// A domain instant as a protobuf timestamp.
@@ -130,13 +290,20 @@ pub fn required_time(
     field: &str,
     time: Option<&prost_types::Timestamp>,
 ) -> Option<Timestamp> {
-    match time {
-        None => {
-            violations.add(field, "is required");
-            None
-        }
-        Some(time) => violations.check(field, from_wire_time(time)),
+    let time = required(violations, field, time)?;
+    violations.check(field, from_wire_time(time))
+}
+
+/// A required message field: its value, or a violation.
+pub fn required<'a, T>(
+    violations: &mut Violations,
+    field: &str,
+    value: Option<&'a T>,
+) -> Option<&'a T> {
+    if value.is_none() {
+        violations.add(field, "is required");
     }
+    value
 }
 
 /// Reads a required state code field.
@@ -150,24 +317,59 @@ pub fn required_state(violations: &mut Violations, field: &str, text: &str) -> O
 
 /// The domain regime of a wire regime; `None` for UNSPECIFIED or an unknown value.
 pub fn regime_from_wire(value: i32) -> Option<accord_domain::Regime> {
-    let name = pb::Regime::try_from(value).ok()?.as_str_name();
-    accord_domain::Regime::parse(name.strip_prefix("REGIME_")?).ok()
+    coded_from_wire::<pb::Regime, _>(value, |code| accord_domain::Regime::parse(code).ok())
 }
 
 /// The wire regime of a domain regime.
 pub fn regime_to_wire(regime: accord_domain::Regime) -> pb::Regime {
-    pb::Regime::from_str_name(&format!("REGIME_{}", regime.code()))
-        .unwrap_or(pb::Regime::Unspecified)
+    coded_to_wire(regime.code())
 }
 
-/// A wire enum value as a domain coded enum, matched by name (`PREFIX_NAME` ↔ `NAME`).
-/// `None` for UNSPECIFIED or a value this version does not know.
-pub fn coded_from_wire<T>(
-    name: Option<&'static str>,
-    prefix: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Option<T> {
-    parse(name?.strip_prefix(prefix)?)
+/// A wire enum whose values are named `PREFIX_CODE` after the codes of a domain enum
+/// (`READMISSION_STATUS_ACCEPTED` ↔ `ACCEPTED`); its zero, the default, is UNSPECIFIED.
+pub trait WireCode: TryFrom<i32> + Default {
+    /// The prefix of its value names.
+    const PREFIX: &'static str;
+    /// The value's name (`as_str_name`).
+    fn name(&self) -> &'static str;
+    /// The value of a name (`from_str_name`).
+    fn from_name(name: &str) -> Option<Self>;
+}
+
+/// Implements [`WireCode`] for each wire enum with the prefix of its value names.
+macro_rules! wire_codes {
+    ($($wire:ty: $prefix:literal),+ $(,)?) => {$(
+        impl WireCode for $wire {
+            const PREFIX: &'static str = $prefix;
+            fn name(&self) -> &'static str {
+                self.as_str_name()
+            }
+            fn from_name(name: &str) -> Option<Self> {
+                Self::from_str_name(name)
+            }
+        }
+    )+};
+}
+
+wire_codes! {
+    pb::Regime: "REGIME_",
+    pb::ReadmissionStatus: "READMISSION_STATUS_",
+    pb::ReadmissionReason: "READMISSION_REASON_",
+    pb::LegalHoldKind: "LEGAL_HOLD_KIND_",
+    pb::AdmissionStatus: "ADMISSION_STATUS_",
+    pb::AdmissionRefusalReason: "ADMISSION_REFUSAL_REASON_",
+    pb::OfferPauseReason: "OFFER_PAUSE_REASON_",
+}
+
+/// The wire value of a domain code; UNSPECIFIED if this version has no such value.
+pub fn coded_to_wire<W: WireCode>(code: &str) -> W {
+    W::from_name(&format!("{}{code}", W::PREFIX)).unwrap_or_default()
+}
+
+/// A wire enum value as a domain coded enum, matched by name (`PREFIX_NAME` ↔ `NAME`) and read
+/// by `parse`. `None` for UNSPECIFIED or a value this version does not know.
+pub fn coded_from_wire<W: WireCode, T>(value: i32, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+    parse(W::try_from(value).ok()?.name().strip_prefix(W::PREFIX)?)
 }
 
 /// Validates and converts personal data.
@@ -178,10 +380,7 @@ pub fn person_from_wire(
     now: Timestamp,
 ) -> Option<accord_domain::person::PersonalData> {
     use accord_domain::person::{BirthYear, Nationality, PersonalData, Pseudonym};
-    let Some(person) = person else {
-        violations.add(field, "is required");
-        return None;
-    };
+    let person = required(violations, field, person)?;
     // Each part is checked on its own, so the caller learns every bad field at once.
     let current_year = now.date().year();
     let pseudonym = violations.check(
@@ -221,6 +420,35 @@ pub fn coded_text(code_name: &str, note: &str) -> Result<FreeText, String> {
     FreeText::parse(text).map_err(|error| error.to_string())
 }
 
+/// The domain text of a recorded coded reason and its note ([`coded_text`]), a bad one named
+/// `field`; a code this version does not know reads as `UNSPECIFIED`.
+pub fn recorded_reason<E: TryFrom<i32>>(
+    violations: &mut Violations,
+    field: &str,
+    reason: i32,
+    name: fn(&E) -> &'static str,
+    note: &str,
+) -> Option<FreeText> {
+    let name = E::try_from(reason).map_or("UNSPECIFIED", |reason| name(&reason));
+    violations.check(field, coded_text(name, note))
+}
+
+/// Implements `From<Answer<$kind>>` for each step response of a kind: the kind's outcome
+/// ([`answers::Answered::outcome`]), the record after the step and the event it recorded.
+macro_rules! step_responses {
+    ($kind:ty, $outcome:ident { $record:ident }: $($response:ty),+ $(,)?) => {$(
+        impl From<$crate::convert::command::Answer<$kind>> for $response {
+            fn from(answer: $crate::convert::command::Answer<$kind>) -> Self {
+                let $outcome { $record, event } =
+                    <$kind as $crate::convert::answers::Answered>::outcome(&answer);
+                Self { $record, event }
+            }
+        }
+    )+};
+}
+
+pub(crate) use step_responses;
+
 macro_rules! receipt_responses {
     ($($response:ty),+ $(,)?) => {$(
         impl From<command::Receipt> for $response {
@@ -244,7 +472,7 @@ receipt_responses! {
 /// (`List…Events`), one record with its history (`Get…`), and a page of records without
 /// (`List…`). `$to_wire` is the kind's record conversion, `$records` the list's field.
 macro_rules! record_responses {
-    ($kind:ty, $to_wire:path, $events:ty, $get:ty { $one:ident }, $list:ty { $records:ident }) => {
+    ($($kind:ty: $to_wire:path, $events:ty, $get:ty { $one:ident }, $list:ty { $records:ident });+ $(;)?) => {$(
         impl From<command::EventPage<envelope::Signed<$kind>>> for $events {
             fn from(page: command::EventPage<envelope::Signed<$kind>>) -> Self {
                 Self {
@@ -278,29 +506,14 @@ macro_rules! record_responses {
                 }
             }
         }
-    };
+    )+};
 }
 
-record_responses!(
-    accord_domain::readmission::ReadmissionCase,
-    readmission::answer_to_wire,
-    pb::ListReadmissionEventsResponse,
-    pb::GetReadmissionResponse { readmission },
-    pb::ListReadmissionsResponse { readmissions }
-);
-
-record_responses!(
-    accord_domain::admission::Offer,
-    admission::offer_answer_to_wire,
-    pb::ListOfferEventsResponse,
-    pb::GetOfferResponse { offer },
-    pb::ListOffersResponse { offers }
-);
-
-record_responses!(
-    accord_domain::admission::AdmissionCase,
-    admission::admission_answer_to_wire,
-    pb::ListAdmissionEventsResponse,
-    pb::GetAdmissionResponse { admission },
-    pb::ListAdmissionsResponse { admissions }
-);
+record_responses! {
+    ReadmissionCase: readmission::answer_to_wire, pb::ListReadmissionEventsResponse,
+        pb::GetReadmissionResponse { readmission }, pb::ListReadmissionsResponse { readmissions };
+    Offer: admission::offer_answer_to_wire, pb::ListOfferEventsResponse,
+        pb::GetOfferResponse { offer }, pb::ListOffersResponse { offers };
+    AdmissionCase: admission::admission_answer_to_wire, pb::ListAdmissionEventsResponse,
+        pb::GetAdmissionResponse { admission }, pb::ListAdmissionsResponse { admissions };
+}

@@ -10,40 +10,14 @@ use accord_proto::v1 as pb;
 use pb::offer_event::Detail as OfferDetail;
 
 use super::admission as convert;
-use super::answers::{Answered, OfferOutcome};
-use super::command::{Answer, EventPageRequest, ListQuery, OfferFilter, PublishOffer, Step};
+use super::answers::OfferOutcome;
+use super::command::{EventPageRequest, ListQuery, OfferFilter, PublishOffer, Step};
 use super::fields::{self, short_text};
-use super::{RequestContext, incomplete, keyed_step};
+use super::{RequestContext, incomplete};
 use crate::violation::{Invalid, Violations};
 
 /// A parsed step of an offer.
 pub type OfferStep = Step<Offer>;
-
-/// What an offer step's parser reads besides key and offer.
-type BuiltOfferStep = Option<(OfferEventKind, Option<OfferDetail>)>;
-
-/// Reads an offer step request: its key, its offer, and what `build` reads from the rest.
-fn offer_step(
-    context: &RequestContext,
-    idempotency_key: &str,
-    offer_ref: &str,
-    build: impl FnOnce(&mut Violations) -> BuiltOfferStep,
-) -> Result<OfferStep, Invalid> {
-    let (idempotency_key, offer_ref, (kind, detail)) = keyed_step(
-        idempotency_key,
-        "offer_ref",
-        offer_ref,
-        CaseKind::Offer,
-        build,
-    )?;
-    Ok(Step {
-        key: context.key(idempotency_key),
-        case_ref: offer_ref,
-        kind,
-        detail,
-        checks: (),
-    })
-}
 
 /// `PublishOffer`: A offers places to people in O.
 pub fn publish_offer(
@@ -78,41 +52,37 @@ pub fn amend_offer(
     message: &pb::AmendOfferRequest,
     context: &RequestContext,
 ) -> Result<OfferStep, Invalid> {
-    offer_step(
-        context,
-        &message.idempotency_key,
-        &message.offer_ref,
-        |violations| {
-            if let Some(capacity) = message.capacity
-                && !(1..=convert::OFFER_CAPACITY_MAX).contains(&capacity)
-            {
-                violations.add(
-                    "capacity",
-                    format!("must be from 1 to {}", convert::OFFER_CAPACITY_MAX),
-                );
-            }
-            let closes_at = message.window_end_time.as_ref().and_then(|end| {
-                violations
-                    .check("window_end_time", super::from_wire_time(end))
-                    .map(convert::window_last_instant)
-            });
-            if message.capacity.is_none() && message.window_end_time.is_none() {
-                violations.add("capacity", "set capacity, window_end_time or both");
-                return None;
-            }
-            let detail = OfferDetail::Amended(pb::OfferAmendment {
+    super::step(context, message, |violations| {
+        if let Some(capacity) = message.capacity
+            && !(1..=convert::OFFER_CAPACITY_MAX).contains(&capacity)
+        {
+            violations.add(
+                "capacity",
+                format!("must be from 1 to {}", convert::OFFER_CAPACITY_MAX),
+            );
+        }
+        let closes_at = message.window_end_time.as_ref().and_then(|end| {
+            violations
+                .check("window_end_time", super::from_wire_time(end))
+                .map(convert::window_last_instant)
+        });
+        if message.capacity.is_none() && message.window_end_time.is_none() {
+            violations.add("capacity", "set capacity, window_end_time or both");
+            return None;
+        }
+        let detail = OfferDetail::Amended(pb::OfferAmendment {
+            capacity: message.capacity,
+            window_end_time: message.window_end_time,
+        });
+        Some((
+            OfferEventKind::Amended {
                 capacity: message.capacity,
-                window_end_time: message.window_end_time,
-            });
-            Some((
-                OfferEventKind::Amended {
-                    capacity: message.capacity,
-                    closes_at,
-                },
-                Some(detail),
-            ))
-        },
-    )
+                closes_at,
+            },
+            Some(detail),
+            (),
+        ))
+    })
 }
 
 /// `PauseOffer`.
@@ -120,21 +90,16 @@ pub fn pause_offer(
     message: &pb::PauseOfferRequest,
     context: &RequestContext,
 ) -> Result<OfferStep, Invalid> {
-    offer_step(
-        context,
-        &message.idempotency_key,
-        &message.offer_ref,
-        |violations| {
-            let Some(reason) = convert::pause_reason_from_wire(message.reason) else {
-                violations.add("reason", "is required (a known pause reason)");
-                return None;
-            };
-            let detail = OfferDetail::Paused(pb::OfferPause {
-                reason: message.reason,
-            });
-            Some((OfferEventKind::Paused { reason }, Some(detail)))
-        },
-    )
+    super::step(context, message, |violations| {
+        let Some(reason) = convert::pause_reason_from_wire(message.reason) else {
+            violations.add("reason", "is required (a known pause reason)");
+            return None;
+        };
+        let detail = OfferDetail::Paused(pb::OfferPause {
+            reason: message.reason,
+        });
+        Some((OfferEventKind::Paused { reason }, Some(detail), ()))
+    })
 }
 
 /// `ResumeOffer`.
@@ -142,12 +107,9 @@ pub fn resume_offer(
     message: &pb::ResumeOfferRequest,
     context: &RequestContext,
 ) -> Result<OfferStep, Invalid> {
-    offer_step(
-        context,
-        &message.idempotency_key,
-        &message.offer_ref,
-        |_| Some((OfferEventKind::Resumed, None)),
-    )
+    super::step(context, message, |_| {
+        Some((OfferEventKind::Resumed, None, ()))
+    })
 }
 
 /// `CloseOffer`: a caseworker's close withdraws the offer (the window's end would be a
@@ -156,22 +118,17 @@ pub fn close_offer(
     message: &pb::CloseOfferRequest,
     context: &RequestContext,
 ) -> Result<OfferStep, Invalid> {
-    offer_step(
-        context,
-        &message.idempotency_key,
-        &message.offer_ref,
-        |_| {
-            let detail = OfferDetail::Closed(pb::OfferClosure {
-                reason: pb::OfferCloseReason::Withdrawn as i32,
-            });
-            Some((OfferEventKind::Closed, Some(detail)))
-        },
-    )
+    super::step(context, message, |_| {
+        let detail = OfferDetail::Closed(pb::OfferClosure {
+            reason: pb::OfferCloseReason::Withdrawn as i32,
+        });
+        Some((OfferEventKind::Closed, Some(detail), ()))
+    })
 }
 
 /// `GetOffer`.
 pub fn get_offer(message: &pb::GetOfferRequest, _: &RequestContext) -> Result<CaseRef, Invalid> {
-    super::lone_reference("offer_ref", &message.offer_ref, CaseKind::Offer)
+    super::lone_reference::<Offer>(message)
 }
 
 /// `ListOffers`.
@@ -179,29 +136,21 @@ pub fn list_offers(
     message: &pb::ListOffersRequest,
     _: &RequestContext,
 ) -> Result<ListQuery<OfferFilter>, Invalid> {
-    let mut violations = Violations::new();
-    let counterpart = fields::optional_state(
-        &mut violations,
-        "counterpart_state",
+    let page = (message.page_token.as_str(), message.page_size);
+    super::list_query(
+        CaseKind::Offer,
         &message.counterpart_state,
-    );
-    let admitting = role(&mut violations, message.role);
-    let statuses = fields::statuses(
-        &mut violations,
-        &message.statuses,
-        convert::offer_status_code_from_wire,
-    );
-    let after = fields::list_page_token(&mut violations, &message.page_token, CaseKind::Offer);
-    violations.finish()?;
-    Ok(ListQuery {
-        filter: OfferFilter {
+        page,
+        |violations, counterpart| OfferFilter {
             counterpart,
-            admitting,
-            statuses,
+            admitting: role(violations, message.role),
+            statuses: fields::statuses(
+                violations,
+                &message.statuses,
+                convert::offer_status_code_from_wire,
+            ),
         },
-        after,
-        page_size: fields::list_page_size(message.page_size),
-    })
+    )
 }
 
 /// `ListOfferEvents`.
@@ -209,14 +158,7 @@ pub fn offer_history(
     message: &pb::ListOfferEventsRequest,
     _: &RequestContext,
 ) -> Result<(CaseRef, EventPageRequest), Invalid> {
-    super::history_page(
-        "offer_ref",
-        &message.offer_ref,
-        CaseKind::Offer,
-        message.after_sequence,
-        message.page_size,
-        &message.page_token,
-    )
+    super::history_page::<Offer>(message)
 }
 
 /// The role filter: `Some(true)` for admitting, `Some(false)` for origin.
@@ -273,18 +215,7 @@ fn publication(
     Some((origin?, regime?, window?))
 }
 
-macro_rules! offer_responses {
-    ($kind:ty, $outcome:ident { $field:ident }: $($response:ty),+ $(,)?) => {$(
-        impl From<Answer<$kind>> for $response {
-            fn from(answer: Answer<$kind>) -> Self {
-                let $outcome { $field, event } = <$kind>::outcome(&answer);
-                Self { $field, event }
-            }
-        }
-    )+};
-}
-
-offer_responses! {
+super::step_responses! {
     Offer, OfferOutcome { offer }:
     pb::PublishOfferResponse,
     pb::AmendOfferResponse,

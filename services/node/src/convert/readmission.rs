@@ -15,8 +15,10 @@ use accord_proto::v1 as pb;
 use pb::readmission_event::Detail;
 
 use super::command::{Answer, ReadmissionChecks};
-use super::envelope::{Signed, Wire, read_event, wire_header};
-use super::{coded_from_wire, coded_text, regime_from_wire, regime_to_wire, to_wire_time};
+use super::envelope::{Signed, Wire, known_kind, read_event, unreadable_kind, wire_header};
+use super::{
+    coded_from_wire, coded_to_wire, recorded_reason, regime_from_wire, regime_to_wire, to_wire_time,
+};
 use crate::violation::{Invalid, Violations};
 
 /// The wire kind of a domain event kind.
@@ -53,14 +55,12 @@ pub fn kind_to_wire(kind: &ReadmissionEventKind) -> pb::ReadmissionEventKind {
 
 /// The wire status of a domain status.
 pub fn status_to_wire(status: ReadmissionStatus) -> pb::ReadmissionStatus {
-    pb::ReadmissionStatus::from_str_name(&format!("READMISSION_STATUS_{}", status.code()))
-        .unwrap_or(pb::ReadmissionStatus::Unspecified)
+    coded_to_wire(status.code())
 }
 
 /// The domain status of a wire status filter value.
 pub fn status_from_wire(value: i32) -> Option<ReadmissionStatus> {
-    let name = pb::ReadmissionStatus::try_from(value).ok()?.as_str_name();
-    ReadmissionStatus::parse(name.strip_prefix("READMISSION_STATUS_")?).ok()
+    coded_from_wire::<pb::ReadmissionStatus, _>(value, |code| ReadmissionStatus::parse(code).ok())
 }
 
 /// The domain reason codes of wire reason codes; records a violation for unknown values.
@@ -69,51 +69,29 @@ pub fn reasons_from_wire(
     field: &str,
     reasons: &[i32],
 ) -> Vec<ReadmissionReason> {
-    let mut converted = Vec::with_capacity(reasons.len());
-    for (index, value) in reasons.iter().enumerate() {
-        let reason = coded_from_wire(
-            pb::ReadmissionReason::try_from(*value)
-                .ok()
-                .map(|reason| reason.as_str_name()),
-            "READMISSION_REASON_",
-            |name| {
-                ReadmissionReason::ALL
-                    .iter()
-                    .copied()
-                    .find(|reason| reason.name() == name)
-            },
-        );
-        match reason {
-            Some(reason) => converted.push(reason),
-            None => violations.add(
-                format!("{field}[{index}]"),
-                format!("{value} is not a known reason code"),
-            ),
-        }
-    }
-    converted
+    let from_wire = |value: i32| {
+        coded_from_wire::<pb::ReadmissionReason, _>(value, |name| {
+            ReadmissionReason::ALL
+                .iter()
+                .copied()
+                .find(|reason| reason.name() == name)
+        })
+    };
+    super::fields::codes(violations, field, reasons, from_wire, "reason code")
 }
 
 /// The wire reason code of a domain reason.
 pub fn reason_to_wire(reason: ReadmissionReason) -> pb::ReadmissionReason {
-    pb::ReadmissionReason::from_str_name(&format!("READMISSION_REASON_{}", reason.name()))
-        .unwrap_or(pb::ReadmissionReason::Unspecified)
+    coded_to_wire(reason.name())
 }
 
 /// The domain legal hold kind of a wire one.
 pub fn hold_from_wire(value: i32) -> Option<LegalHoldKind> {
-    coded_from_wire(
-        pb::LegalHoldKind::try_from(value)
-            .ok()
-            .map(|kind| kind.as_str_name()),
-        "LEGAL_HOLD_KIND_",
-        |name| LegalHoldKind::parse(name).ok(),
-    )
+    coded_from_wire::<pb::LegalHoldKind, _>(value, |name| LegalHoldKind::parse(name).ok())
 }
 
 fn hold_to_wire(kind: LegalHoldKind) -> pb::LegalHoldKind {
-    pb::LegalHoldKind::from_str_name(&format!("LEGAL_HOLD_KIND_{}", kind.code()))
-        .unwrap_or(pb::LegalHoldKind::Unspecified)
+    coded_to_wire(kind.code())
 }
 
 /// The reply track of the wire flags: detained wins over exceptional (it is the shorter limit).
@@ -181,30 +159,19 @@ fn kind_from_wire(
     event: &pb::ReadmissionEvent,
 ) -> Option<ReadmissionEventKind> {
     use pb::ReadmissionEventKind as W;
-    let Ok(wire_kind) = W::try_from(event.kind) else {
-        violations.add(
-            "event.kind",
-            format!("{} is not a known event kind", event.kind),
-        );
-        return None;
-    };
-    if wire_kind == W::Unspecified {
-        violations.add("event.kind", "is required");
-        return None;
-    }
+    let wire_kind = known_kind::<W>(violations, event.kind)?;
     let detail = event.detail.as_ref();
     if let Some(kind) = plain_kind(wire_kind, detail) {
         return Some(kind);
     }
+    // UNSPECIFIED is neither plain nor detailed.
     match detail.and_then(|detail| detailed_kind(violations, wire_kind, detail)) {
         Some(read) => read,
-        None => {
-            violations.add(
-                "event.detail",
-                format!("{} needs its detail", wire_kind.as_str_name()),
-            );
-            None
-        }
+        None => unreadable_kind(
+            violations,
+            wire_kind == W::Unspecified,
+            wire_kind.as_str_name(),
+        ),
     }
 }
 
@@ -297,20 +264,22 @@ fn detailed_kind(
             postponement.slot.as_ref(),
         )
         .map(|slot| K::TransferPostponed { slot }),
-        (W::TransferFailed, Detail::TransferFailed(failure)) => {
-            let name = pb::TransferFailureReason::try_from(failure.reason)
-                .map_or("UNSPECIFIED", |reason| reason.as_str_name());
-            violations
-                .check("event.transfer_failed", coded_text(name, &failure.note))
-                .map(|reason| K::TransferFailed { reason })
-        }
-        (W::Withdrawn, Detail::Withdrawn(withdrawal)) => {
-            let name = pb::ReadmissionWithdrawalReason::try_from(withdrawal.reason)
-                .map_or("UNSPECIFIED", |reason| reason.as_str_name());
-            violations
-                .check("event.withdrawn", coded_text(name, &withdrawal.note))
-                .map(|reason| K::Withdrawn { reason })
-        }
+        (W::TransferFailed, Detail::TransferFailed(failure)) => recorded_reason(
+            violations,
+            "event.transfer_failed",
+            failure.reason,
+            pb::TransferFailureReason::as_str_name,
+            &failure.note,
+        )
+        .map(|reason| K::TransferFailed { reason }),
+        (W::Withdrawn, Detail::Withdrawn(withdrawal)) => recorded_reason(
+            violations,
+            "event.withdrawn",
+            withdrawal.reason,
+            pb::ReadmissionWithdrawalReason::as_str_name,
+            &withdrawal.note,
+        )
+        .map(|reason| K::Withdrawn { reason }),
         (W::Expired, Detail::Expired(expiry)) => expired(violations, expiry),
         _ => return None,
     })

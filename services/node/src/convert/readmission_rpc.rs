@@ -5,21 +5,21 @@
 //! the detail its signed event will carry are built here, so the handler names only this
 //! function and the use case.
 
-use accord_domain::readmission::{ReadmissionCase, ReadmissionEventKind};
+use accord_domain::readmission::{ReadmissionCase, ReadmissionEventKind, ReadmissionStatus};
 use accord_domain::reason::ReadmissionReason;
 use accord_domain::{CaseKind, CaseRef, FreeText, Timestamp};
 use accord_proto::v1 as pb;
 use pb::readmission_event::Detail;
 
-use super::answers::{Answered, StepOutcome};
+use super::answers::StepOutcome;
 use super::command::{
-    Answer, EventPageRequest, ListQuery, OpenReadmission, ReadmissionChecks, ReadmissionFilter,
-    Step,
+    EventPageRequest, ListQuery, OpenReadmission, ReadmissionChecks, ReadmissionFilter, Step,
 };
 use super::fields::{
-    self, EVIDENCE_ITEMS_MAX, free_text, known_enum, note, past_time, reference, required_text,
+    self, EVIDENCE_ITEMS_MAX, coded_reason, free_text, known_enum, note, past_time, reference,
+    required_text,
 };
-use super::{RequestContext, incomplete, keyed_step, readmission as convert};
+use super::{RequestContext, StepRequest, incomplete, readmission as convert};
 use crate::violation::{Invalid, Violations};
 
 /// A parsed step of a readmission case.
@@ -28,30 +28,20 @@ pub type ReadmissionStep = Step<ReadmissionCase>;
 /// What a step's parser reads besides key and case: the domain step and the wire detail.
 type Built = Option<(ReadmissionEventKind, Option<Detail>)>;
 
-/// Reads a step request: its key, its case, and what `build` reads from the rest.
+/// Reads a step request on a readmission case: its key, its case, and what `build` reads
+/// from the rest; a hold's release asks to check the hold it names.
 fn step(
     context: &RequestContext,
-    idempotency_key: &str,
-    case_ref: &str,
+    request: &impl StepRequest,
     build: impl FnOnce(&mut Violations) -> Built,
 ) -> Result<ReadmissionStep, Invalid> {
-    let (idempotency_key, case_ref, (kind, detail)) = keyed_step(
-        idempotency_key,
-        "case_ref",
-        case_ref,
-        CaseKind::Readmission,
-        build,
-    )?;
-    let released_hold = match &detail {
-        Some(Detail::LegalHoldReleased(release)) => Some(release.hold_sequence),
-        _ => None,
-    };
-    Ok(Step {
-        key: context.key(idempotency_key),
-        case_ref,
-        kind,
-        detail,
-        checks: ReadmissionChecks { released_hold },
+    super::step(context, request, |violations| {
+        let (kind, detail) = build(violations)?;
+        let released_hold = match &detail {
+            Some(Detail::LegalHoldReleased(release)) => Some(release.hold_sequence),
+            _ => None,
+        };
+        Some((kind, detail, ReadmissionChecks { released_hold }))
     })
 }
 
@@ -116,7 +106,7 @@ pub fn start_examination(
     message: &pb::StartExaminationRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(context, &message.idempotency_key, &message.case_ref, |_| {
+    step(context, message, |_| {
         Some((ReadmissionEventKind::ExaminationStarted, None))
     })
 }
@@ -126,29 +116,10 @@ pub fn decide(
     message: &pb::DecideReadmissionRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    use pb::decide_readmission_request::Decision;
-    let decided = match &message.decision {
-        Some(Decision::Accept(acceptance)) => Decided::Accept(&acceptance.note),
-        Some(Decision::Reject(refusal)) => Decided::Reject(refusal),
-        None => Decided::Missing,
-    };
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            decision(
-                violations,
-                decided,
-                ReadmissionEventKind::Accepted,
-                |reasons, detailed_reasons| ReadmissionEventKind::Rejected {
-                    reasons,
-                    detailed_reasons,
-                },
-                Detail::Rejected,
-            )
-        },
-    )
+    let decided = Decided::from(&message.decision);
+    step(context, message, |violations| {
+        decision(violations, decided, &FIRST_DECISION)
+    })
 }
 
 /// `RequestInformation`.
@@ -156,21 +127,16 @@ pub fn request_information(
     message: &pb::RequestInformationRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            let questions = required_text(violations, "questions", &message.questions)?;
-            let detail = Detail::InformationRequested(pb::InformationRequest {
-                questions: message.questions.clone(),
-            });
-            Some((
-                ReadmissionEventKind::InformationRequested { questions },
-                Some(detail),
-            ))
-        },
-    )
+    step(context, message, |violations| {
+        let questions = required_text(violations, "questions", &message.questions)?;
+        let detail = Detail::InformationRequested(pb::InformationRequest {
+            questions: message.questions.clone(),
+        });
+        Some((
+            ReadmissionEventKind::InformationRequested { questions },
+            Some(detail),
+        ))
+    })
 }
 
 /// `ProvideInformation`.
@@ -178,32 +144,27 @@ pub fn provide_information(
     message: &pb::ProvideInformationRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            let answer = required_text(violations, "answers", &message.answers);
-            evidence(violations, "evidence", &message.evidence);
-            if message.corrected_person.is_some() {
-                let _person = super::person_from_wire(
-                    violations,
-                    "corrected_person",
-                    message.corrected_person.as_ref(),
-                    context.now,
-                );
-            }
-            let detail = Detail::InformationProvided(pb::InformationResponse {
-                answers: message.answers.clone(),
-                evidence: message.evidence.clone(),
-                corrected_person: message.corrected_person.clone(),
-            });
-            Some((
-                ReadmissionEventKind::InformationProvided { answer: answer? },
-                Some(detail),
-            ))
-        },
-    )
+    step(context, message, |violations| {
+        let answer = required_text(violations, "answers", &message.answers);
+        evidence(violations, "evidence", &message.evidence);
+        if message.corrected_person.is_some() {
+            let _person = super::person_from_wire(
+                violations,
+                "corrected_person",
+                message.corrected_person.as_ref(),
+                context.now,
+            );
+        }
+        let detail = Detail::InformationProvided(pb::InformationResponse {
+            answers: message.answers.clone(),
+            evidence: message.evidence.clone(),
+            corrected_person: message.corrected_person.clone(),
+        });
+        Some((
+            ReadmissionEventKind::InformationProvided { answer: answer? },
+            Some(detail),
+        ))
+    })
 }
 
 /// `RequestReExamination`.
@@ -211,23 +172,18 @@ pub fn request_re_examination(
     message: &pb::RequestReExaminationRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            let grounds = required_text(violations, "grounds", &message.grounds);
-            evidence(violations, "evidence", &message.evidence);
-            let detail = Detail::ReExaminationRequested(pb::ReExaminationGrounds {
-                grounds: message.grounds.clone(),
-                evidence: message.evidence.clone(),
-            });
-            Some((
-                ReadmissionEventKind::ReExaminationRequested { grounds: grounds? },
-                Some(detail),
-            ))
-        },
-    )
+    step(context, message, |violations| {
+        let grounds = required_text(violations, "grounds", &message.grounds);
+        evidence(violations, "evidence", &message.evidence);
+        let detail = Detail::ReExaminationRequested(pb::ReExaminationGrounds {
+            grounds: message.grounds.clone(),
+            evidence: message.evidence.clone(),
+        });
+        Some((
+            ReadmissionEventKind::ReExaminationRequested { grounds: grounds? },
+            Some(detail),
+        ))
+    })
 }
 
 /// `DecideReExamination`: accept, or reject for good.
@@ -235,29 +191,10 @@ pub fn decide_re_examination(
     message: &pb::DecideReExaminationRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    use pb::decide_re_examination_request::Decision;
-    let decided = match &message.decision {
-        Some(Decision::Accept(acceptance)) => Decided::Accept(&acceptance.note),
-        Some(Decision::Reject(refusal)) => Decided::Reject(refusal),
-        None => Decided::Missing,
-    };
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            decision(
-                violations,
-                decided,
-                ReadmissionEventKind::AcceptedOnReExamination,
-                |reasons, detailed_reasons| ReadmissionEventKind::RejectedFinal {
-                    reasons,
-                    detailed_reasons,
-                },
-                Detail::ReExaminationRejected,
-            )
-        },
-    )
+    let decided = Decided::from(&message.decision);
+    step(context, message, |violations| {
+        decision(violations, decided, &RE_EXAMINATION_DECISION)
+    })
 }
 
 /// `CloseReadmission`: S accepts the rejection.
@@ -265,7 +202,7 @@ pub fn close(
     message: &pb::CloseReadmissionRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(context, &message.idempotency_key, &message.case_ref, |_| {
+    step(context, message, |_| {
         Some((ReadmissionEventKind::RejectionAccepted, None))
     })
 }
@@ -275,30 +212,25 @@ pub fn issue_transfer_decision(
     message: &pb::IssueTransferDecisionRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            reference(
-                violations,
-                "decision_reference",
-                &message.decision_reference,
-                true,
-            );
-            past_time(
-                violations,
-                "notified_at",
-                message.notified_at.as_ref(),
-                context.now,
-            );
-            let detail = Detail::TransferDecisionIssued(pb::TransferDecision {
-                decision_reference: message.decision_reference.clone(),
-                notified_at: message.notified_at,
-            });
-            Some((ReadmissionEventKind::TransferDecisionIssued, Some(detail)))
-        },
-    )
+    step(context, message, |violations| {
+        reference(
+            violations,
+            "decision_reference",
+            &message.decision_reference,
+            true,
+        );
+        past_time(
+            violations,
+            "notified_at",
+            message.notified_at.as_ref(),
+            context.now,
+        );
+        let detail = Detail::TransferDecisionIssued(pb::TransferDecision {
+            decision_reference: message.decision_reference.clone(),
+            notified_at: message.notified_at,
+        });
+        Some((ReadmissionEventKind::TransferDecisionIssued, Some(detail)))
+    })
 }
 
 /// `PlaceLegalHold`.
@@ -306,25 +238,20 @@ pub fn place_legal_hold(
     message: &pb::PlaceLegalHoldRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            reference(violations, "reference", &message.reference, false);
-            note(violations, "note", &message.note);
-            let Some(kind) = convert::hold_from_wire(message.kind) else {
-                violations.add("kind", "is required (a known legal hold kind)");
-                return None;
-            };
-            let detail = Detail::LegalHoldPlaced(pb::LegalHoldPlacement {
-                kind: message.kind,
-                reference: message.reference.clone(),
-                note: message.note.clone(),
-            });
-            Some((ReadmissionEventKind::LegalHoldPlaced { kind }, Some(detail)))
-        },
-    )
+    step(context, message, |violations| {
+        reference(violations, "reference", &message.reference, false);
+        note(violations, "note", &message.note);
+        let Some(kind) = convert::hold_from_wire(message.kind) else {
+            violations.add("kind", "is required (a known legal hold kind)");
+            return None;
+        };
+        let detail = Detail::LegalHoldPlaced(pb::LegalHoldPlacement {
+            kind: message.kind,
+            reference: message.reference.clone(),
+            note: message.note.clone(),
+        });
+        Some((ReadmissionEventKind::LegalHoldPlaced { kind }, Some(detail)))
+    })
 }
 
 /// `ReleaseLegalHold`: names the hold it ends by its placement's sequence.
@@ -332,25 +259,20 @@ pub fn release_legal_hold(
     message: &pb::ReleaseLegalHoldRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            note(violations, "note", &message.note);
-            if message.hold_sequence == 0 {
-                violations.add(
-                    "hold_sequence",
-                    "is required: the hold's placement sequence",
-                );
-            }
-            let detail = Detail::LegalHoldReleased(pb::LegalHoldRelease {
-                hold_sequence: message.hold_sequence,
-                note: message.note.clone(),
-            });
-            Some((ReadmissionEventKind::LegalHoldReleased, Some(detail)))
-        },
-    )
+    step(context, message, |violations| {
+        note(violations, "note", &message.note);
+        if message.hold_sequence == 0 {
+            violations.add(
+                "hold_sequence",
+                "is required: the hold's placement sequence",
+            );
+        }
+        let detail = Detail::LegalHoldReleased(pb::LegalHoldRelease {
+            hold_sequence: message.hold_sequence,
+            note: message.note.clone(),
+        });
+        Some((ReadmissionEventKind::LegalHoldReleased, Some(detail)))
+    })
 }
 
 /// `ScheduleTransfer`.
@@ -358,29 +280,24 @@ pub fn schedule_transfer(
     message: &pb::ScheduleTransferRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            let start = slot(violations, "slot", message.slot.as_ref());
-            reference(
-                violations,
-                "laissez_passer_reference",
-                &message.laissez_passer_reference,
-                false,
-            );
-            let detail = Detail::TransferScheduled(pb::TransferBooking {
-                slot: message.slot.clone(),
-                escorted: message.escorted,
-                laissez_passer_reference: message.laissez_passer_reference.clone(),
-            });
-            Some((
-                ReadmissionEventKind::TransferScheduled { slot: start? },
-                Some(detail),
-            ))
-        },
-    )
+    step(context, message, |violations| {
+        let start = slot(violations, "slot", message.slot.as_ref());
+        reference(
+            violations,
+            "laissez_passer_reference",
+            &message.laissez_passer_reference,
+            false,
+        );
+        let detail = Detail::TransferScheduled(pb::TransferBooking {
+            slot: message.slot.clone(),
+            escorted: message.escorted,
+            laissez_passer_reference: message.laissez_passer_reference.clone(),
+        });
+        Some((
+            ReadmissionEventKind::TransferScheduled { slot: start? },
+            Some(detail),
+        ))
+    })
 }
 
 /// `PostponeTransfer`.
@@ -388,30 +305,20 @@ pub fn postpone_transfer(
     message: &pb::PostponeTransferRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            known_enum::<pb::TransferPostponementReason>(
-                violations,
-                "reason",
-                message.reason,
-                true,
-            );
-            note(violations, "note", &message.note);
-            let start = slot(violations, "slot", message.slot.as_ref());
-            let detail = Detail::TransferPostponed(pb::TransferPostponement {
-                reason: message.reason,
-                note: message.note.clone(),
-                slot: message.slot.clone(),
-            });
-            Some((
-                ReadmissionEventKind::TransferPostponed { slot: start? },
-                Some(detail),
-            ))
-        },
-    )
+    step(context, message, |violations| {
+        known_enum::<pb::TransferPostponementReason>(violations, "reason", message.reason, true);
+        note(violations, "note", &message.note);
+        let start = slot(violations, "slot", message.slot.as_ref());
+        let detail = Detail::TransferPostponed(pb::TransferPostponement {
+            reason: message.reason,
+            note: message.note.clone(),
+            slot: message.slot.clone(),
+        });
+        Some((
+            ReadmissionEventKind::TransferPostponed { slot: start? },
+            Some(detail),
+        ))
+    })
 }
 
 /// `ReportTransfer`: S reports the hand-over.
@@ -419,25 +326,20 @@ pub fn report_transfer(
     message: &pb::ReportTransferRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            past_time(
-                violations,
-                "handed_over_at",
-                message.handed_over_at.as_ref(),
-                context.now,
-            );
-            reference(violations, "handover_point", &message.handover_point, true);
-            let detail = Detail::Transferred(pb::TransferHandover {
-                handed_over_at: message.handed_over_at,
-                handover_point: message.handover_point.clone(),
-            });
-            Some((ReadmissionEventKind::TransferExecuted, Some(detail)))
-        },
-    )
+    step(context, message, |violations| {
+        past_time(
+            violations,
+            "handed_over_at",
+            message.handed_over_at.as_ref(),
+            context.now,
+        );
+        reference(violations, "handover_point", &message.handover_point, true);
+        let detail = Detail::Transferred(pb::TransferHandover {
+            handed_over_at: message.handed_over_at,
+            handover_point: message.handover_point.clone(),
+        });
+        Some((ReadmissionEventKind::TransferExecuted, Some(detail)))
+    })
 }
 
 /// `ReportTransferFailed`.
@@ -445,27 +347,23 @@ pub fn report_transfer_failed(
     message: &pb::ReportTransferFailedRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            known_enum::<pb::TransferFailureReason>(violations, "reason", message.reason, true);
-            note(violations, "note", &message.note);
-            let name = pb::TransferFailureReason::try_from(message.reason)
-                .ok()?
-                .as_str_name();
-            let reason = violations.check("note", super::coded_text(name, &message.note))?;
-            let detail = Detail::TransferFailed(pb::TransferFailure {
-                reason: message.reason,
-                note: message.note.clone(),
-            });
-            Some((
-                ReadmissionEventKind::TransferFailed { reason },
-                Some(detail),
-            ))
-        },
-    )
+    step(context, message, |violations| {
+        let reason = coded_reason(
+            violations,
+            message.reason,
+            pb::TransferFailureReason::as_str_name,
+            &message.note,
+            note,
+        )?;
+        let detail = Detail::TransferFailed(pb::TransferFailure {
+            reason: message.reason,
+            note: message.note.clone(),
+        });
+        Some((
+            ReadmissionEventKind::TransferFailed { reason },
+            Some(detail),
+        ))
+    })
 }
 
 /// `ConfirmArrival`: R confirms the person arrived.
@@ -473,23 +371,18 @@ pub fn confirm_arrival(
     message: &pb::ConfirmArrivalRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            past_time(
-                violations,
-                "arrived_at",
-                message.arrived_at.as_ref(),
-                context.now,
-            );
-            let detail = Detail::ArrivalConfirmed(pb::ArrivalConfirmation {
-                arrived_at: message.arrived_at,
-            });
-            Some((ReadmissionEventKind::ArrivalConfirmed, Some(detail)))
-        },
-    )
+    step(context, message, |violations| {
+        past_time(
+            violations,
+            "arrived_at",
+            message.arrived_at.as_ref(),
+            context.now,
+        );
+        let detail = Detail::ArrivalConfirmed(pb::ArrivalConfirmation {
+            arrived_at: message.arrived_at,
+        });
+        Some((ReadmissionEventKind::ArrivalConfirmed, Some(detail)))
+    })
 }
 
 /// `ReportNoShow`.
@@ -497,20 +390,15 @@ pub fn report_no_show(
     message: &pb::ReportNoShowRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            note(violations, "note", &message.note);
-            Some((
-                ReadmissionEventKind::NoShow,
-                Some(Detail::NoShow(pb::NoShowReport {
-                    note: message.note.clone(),
-                })),
-            ))
-        },
-    )
+    step(context, message, |violations| {
+        note(violations, "note", &message.note);
+        Some((
+            ReadmissionEventKind::NoShow,
+            Some(Detail::NoShow(pb::NoShowReport {
+                note: message.note.clone(),
+            })),
+        ))
+    })
 }
 
 /// `WithdrawReadmission`.
@@ -518,34 +406,25 @@ pub fn withdraw(
     message: &pb::WithdrawReadmissionRequest,
     context: &RequestContext,
 ) -> Result<ReadmissionStep, Invalid> {
-    step(
-        context,
-        &message.idempotency_key,
-        &message.case_ref,
-        |violations| {
-            known_enum::<pb::ReadmissionWithdrawalReason>(
-                violations,
-                "reason",
-                message.reason,
-                true,
-            );
-            note(violations, "note", &message.note);
-            let name = pb::ReadmissionWithdrawalReason::try_from(message.reason)
-                .ok()?
-                .as_str_name();
-            let reason = violations.check("note", super::coded_text(name, &message.note))?;
-            let detail = Detail::Withdrawn(pb::ReadmissionWithdrawal {
-                reason: message.reason,
-                note: message.note.clone(),
-            });
-            Some((ReadmissionEventKind::Withdrawn { reason }, Some(detail)))
-        },
-    )
+    step(context, message, |violations| {
+        let reason = coded_reason(
+            violations,
+            message.reason,
+            pb::ReadmissionWithdrawalReason::as_str_name,
+            &message.note,
+            note,
+        )?;
+        let detail = Detail::Withdrawn(pb::ReadmissionWithdrawal {
+            reason: message.reason,
+            note: message.note.clone(),
+        });
+        Some((ReadmissionEventKind::Withdrawn { reason }, Some(detail)))
+    })
 }
 
 /// `GetReadmission`.
 pub fn get(message: &pb::GetReadmissionRequest, _: &RequestContext) -> Result<CaseRef, Invalid> {
-    super::lone_reference("case_ref", &message.case_ref, CaseKind::Readmission)
+    super::lone_reference::<ReadmissionCase>(message)
 }
 
 /// `ListReadmissions`: the filters this node supports, refusing the others by name.
@@ -553,18 +432,26 @@ pub fn list(
     message: &pb::ListReadmissionsRequest,
     _: &RequestContext,
 ) -> Result<ListQuery<ReadmissionFilter>, Invalid> {
-    let mut violations = Violations::new();
-    let counterpart = fields::optional_state(
-        &mut violations,
-        "counterpart_state",
+    let page = (message.page_token.as_str(), message.page_size);
+    super::list_query(
+        CaseKind::Readmission,
         &message.counterpart_state,
-    );
-    known_enum::<pb::ReadmissionRole>(&mut violations, "role", message.role, false);
-    let statuses = fields::statuses(
-        &mut violations,
-        &message.statuses,
-        convert::status_from_wire,
-    );
+        page,
+        |violations, counterpart| ReadmissionFilter {
+            counterpart,
+            status: unsupported_filters(violations, message),
+        },
+    )
+}
+
+/// The one status a readmission list may filter on, after refusing by name the filters this
+/// node does not support yet.
+fn unsupported_filters(
+    violations: &mut Violations,
+    message: &pb::ListReadmissionsRequest,
+) -> Option<ReadmissionStatus> {
+    known_enum::<pb::ReadmissionRole>(violations, "role", message.role, false);
+    let statuses = fields::statuses(violations, &message.statuses, convert::status_from_wire);
     if statuses.len() > 1 {
         violations.add(
             "statuses",
@@ -583,17 +470,7 @@ pub fn list(
             "filtering by update time is not supported by this node yet; leave it unset",
         );
     }
-    let after =
-        fields::list_page_token(&mut violations, &message.page_token, CaseKind::Readmission);
-    violations.finish()?;
-    Ok(ListQuery {
-        filter: ReadmissionFilter {
-            counterpart,
-            status: statuses.first().copied(),
-        },
-        after,
-        page_size: fields::list_page_size(message.page_size),
-    })
+    statuses.first().copied()
 }
 
 /// `ListReadmissionEvents`.
@@ -601,14 +478,7 @@ pub fn history(
     message: &pb::ListReadmissionEventsRequest,
     _: &RequestContext,
 ) -> Result<(CaseRef, EventPageRequest), Invalid> {
-    super::history_page(
-        "case_ref",
-        &message.case_ref,
-        CaseKind::Readmission,
-        message.after_sequence,
-        message.page_size,
-        &message.page_token,
-    )
+    super::history_page::<ReadmissionCase>(message)
 }
 
 /// R's decision as both decision requests carry it.
@@ -622,25 +492,64 @@ enum Decided<'a> {
     Missing,
 }
 
-/// The step of a decision: `accepted`, or the rejection `rejected` builds, with the wire
-/// detail `detail` carries.
-fn decision(
-    violations: &mut Violations,
-    decided: Decided<'_>,
+/// Implements `From` the decision oneof of each decision request (by its module).
+macro_rules! decided_from {
+    ($($request:ident),+) => {$(
+        impl<'a> From<&'a Option<pb::$request::Decision>> for Decided<'a> {
+            fn from(decision: &'a Option<pb::$request::Decision>) -> Self {
+                use pb::$request::Decision;
+                match decision {
+                    Some(Decision::Accept(acceptance)) => Self::Accept(&acceptance.note),
+                    Some(Decision::Reject(refusal)) => Self::Reject(refusal),
+                    None => Self::Missing,
+                }
+            }
+        }
+    )+};
+}
+
+decided_from!(decide_readmission_request, decide_re_examination_request);
+
+/// What a decision records: the step of an acceptance, the step a rejection builds, and
+/// the wire detail of a rejection.
+struct Verdicts {
     accepted: ReadmissionEventKind,
-    rejected: impl FnOnce(Vec<ReadmissionReason>, FreeText) -> ReadmissionEventKind,
-    detail: impl FnOnce(pb::ReadmissionRejection) -> Detail,
-) -> Built {
+    rejected: fn(Vec<ReadmissionReason>, FreeText) -> ReadmissionEventKind,
+    detail: fn(pb::ReadmissionRejection) -> Detail,
+}
+
+/// R's first decision (`DecideReadmission`).
+const FIRST_DECISION: Verdicts = Verdicts {
+    accepted: ReadmissionEventKind::Accepted,
+    rejected: |reasons, detailed_reasons| ReadmissionEventKind::Rejected {
+        reasons,
+        detailed_reasons,
+    },
+    detail: Detail::Rejected,
+};
+
+/// R's decision on re-examination (`DecideReExamination`).
+const RE_EXAMINATION_DECISION: Verdicts = Verdicts {
+    accepted: ReadmissionEventKind::AcceptedOnReExamination,
+    rejected: |reasons, detailed_reasons| ReadmissionEventKind::RejectedFinal {
+        reasons,
+        detailed_reasons,
+    },
+    detail: Detail::ReExaminationRejected,
+};
+
+/// The step of a decision, as `verdicts` records it.
+fn decision(violations: &mut Violations, decided: Decided<'_>, verdicts: &Verdicts) -> Built {
     match decided {
         Decided::Accept(accept_note) => {
             note(violations, "accept.note", accept_note);
-            Some((accepted, None))
+            Some((verdicts.accepted.clone(), None))
         }
         Decided::Reject(refusal) => {
             let (reasons, detailed_reasons) = rejection(violations, "reject", refusal);
             Some((
-                rejected(reasons, detailed_reasons?),
-                Some(detail(refusal.clone())),
+                (verdicts.rejected)(reasons, detailed_reasons?),
+                Some((verdicts.detail)(refusal.clone())),
             ))
         }
         Decided::Missing => {
@@ -700,10 +609,7 @@ fn slot(
     field: &str,
     slot: Option<&pb::TransferSlot>,
 ) -> Option<Timestamp> {
-    let Some(slot) = slot else {
-        violations.add(field, "is required");
-        return None;
-    };
+    let slot = super::required(violations, field, slot)?;
     let start = super::required_time(
         violations,
         &format!("{field}.start_time"),
@@ -731,18 +637,8 @@ fn slot(
     start
 }
 
-macro_rules! step_responses {
-    ($($response:ty),+ $(,)?) => {$(
-        impl From<Answer<ReadmissionCase>> for $response {
-            fn from(answer: Answer<ReadmissionCase>) -> Self {
-                let StepOutcome { readmission, event } = ReadmissionCase::outcome(&answer);
-                Self { readmission, event }
-            }
-        }
-    )+};
-}
-
-step_responses! {
+super::step_responses! {
+    ReadmissionCase, StepOutcome { readmission }:
     pb::OpenReadmissionResponse,
     pb::StartExaminationResponse,
     pb::DecideReadmissionResponse,
