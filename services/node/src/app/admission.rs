@@ -30,7 +30,7 @@ use crate::convert::command::{
     AdmissionFilter, Answer, ListQuery, NominateCandidate, Receipt, RecordPage, Step,
 };
 use crate::convert::envelope::{Signed, Wire};
-use crate::store::{CaseRecord, CaseWrite, Change, Channel, SummaryUpdate};
+use crate::store::{CaseRecord, CaseWrite, Change, SummaryUpdate};
 
 /// What an admission event carries beyond the domain's facts.
 pub type Detail = <AdmissionCase as Wire>::Detail;
@@ -40,7 +40,6 @@ pub type WireEvent = <AdmissionCase as Wire>::WireEvent;
 
 impl CaseType for AdmissionCase {
     const KIND: CaseKind = CaseKind::Admission;
-    const CHANNEL: Channel = Channel::Admission;
 
     fn refusal(error: &domain::Error, subject: &str) -> Error {
         admission_error(error, subject)
@@ -280,15 +279,9 @@ impl Cases {
     ) -> Result<Receipt, Error> {
         let case_ref = self.core.check_delivery::<AdmissionCase>(partner, &wire)?;
         let regime = self.delivered_regime(&case_ref, &wire).await?;
-        let signed = self.partners.verify(partner, wire, Some(regime))?;
-        let signed = &signed;
+        let signed = &self.partners.verify(partner, wire, Some(regime))?;
         self.core
-            .receive(
-                partner,
-                signed,
-                || self.receive_nomination(partner, signed),
-                |loaded| self.core.continue_with(loaded, signed),
-            )
+            .receive_or_continue(partner, signed, || self.receive_nomination(partner, signed))
             .await
     }
 

@@ -30,8 +30,6 @@ const EVENT_PAGE_SIZE_DEFAULT: u32 = 50;
 pub(crate) trait CaseType: Answered<Error: Send + Sync + 'static> {
     /// The kind of record, as references and the store name it.
     const KIND: CaseKind;
-    /// The outbox channel its events travel on.
-    const CHANNEL: Channel;
 
     /// A refusal of the domain, as the application tells it.
     fn refusal(error: &Self::Error, subject: &str) -> Error;
@@ -274,7 +272,7 @@ impl Core {
         OutboxMessage {
             case_ref: ordering_key.to_string(),
             destination: destination.to_string(),
-            channel: L::CHANNEL,
+            channel: Channel::of(L::KIND),
             event: EventRef {
                 case_ref: event.case_ref.to_string(),
                 sequence: event.sequence,
@@ -341,6 +339,25 @@ impl Core {
                 None => first().await,
                 Some(loaded) => next(loaded).await,
             }
+        })
+        .await
+    }
+
+    /// [`Core::receive`] for a kind whose later events are applied as the partner's node
+    /// applied them ([`Core::continue_with`]); `first` opens the record.
+    pub(crate) async fn receive_or_continue<L, First, FirstFut>(
+        &self,
+        partner: StateCode,
+        signed: &Signed<L>,
+        first: First,
+    ) -> Result<Receipt, Error>
+    where
+        L: CaseType,
+        First: Fn() -> FirstFut,
+        FirstFut: Future<Output = Result<Receipt, Error>>,
+    {
+        self.receive(partner, signed, first, |loaded| {
+            self.continue_with(loaded, signed)
         })
         .await
     }

@@ -30,7 +30,7 @@ use crate::convert::command::{
     Answer, ListQuery, OfferFilter, PublishOffer, Receipt, RecordPage, Step,
 };
 use crate::convert::envelope::{Signed, Wire};
-use crate::store::{CaseFilter, CaseRecord, CaseWrite, Change, Channel};
+use crate::store::{CaseFilter, CaseRecord, CaseWrite, Change};
 
 /// What an offer event carries beyond the domain's facts.
 pub type Detail = <Offer as Wire>::Detail;
@@ -43,7 +43,6 @@ const ADMITTED_SCAN_BATCH: u64 = 500;
 
 impl CaseType for Offer {
     const KIND: CaseKind = CaseKind::Offer;
-    const CHANNEL: Channel = Channel::Offer;
 
     fn refusal(error: &OfferError, subject: &str) -> Error {
         offer_error(error, subject)
@@ -143,15 +142,11 @@ impl Offers {
                 "{offer_ref} is not an offer by {partner} to people in {own}"
             )));
         }
-        let signed = self.partners.verify(partner, wire, None)?;
-        let signed = &signed;
+        let signed = &self.partners.verify(partner, wire, None)?;
         self.core
-            .receive(
-                partner,
-                signed,
-                || self.receive_publication(partner, signed),
-                |loaded| self.core.continue_with(loaded, signed),
-            )
+            .receive_or_continue(partner, signed, || {
+                self.receive_publication(partner, signed)
+            })
             .await
     }
 

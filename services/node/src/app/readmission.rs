@@ -25,7 +25,7 @@ use crate::convert::command::{
 };
 use crate::convert::envelope::{Signed, Wire};
 use crate::convert::readmission as convert;
-use crate::store::{CaseFilter, CaseWrite, Change, Channel};
+use crate::store::{CaseFilter, CaseWrite, Change};
 
 /// What a readmission event carries beyond the domain's facts.
 pub type Detail = <ReadmissionCase as Wire>::Detail;
@@ -35,7 +35,6 @@ pub type WireEvent = <ReadmissionCase as Wire>::WireEvent;
 
 impl CaseType for ReadmissionCase {
     const KIND: CaseKind = CaseKind::Readmission;
-    const CHANNEL: Channel = Channel::Readmission;
 
     fn refusal(error: &domain::Error, subject: &str) -> Error {
         domain_error(error, subject)
@@ -164,8 +163,7 @@ impl Cases {
     ) -> Result<Receipt, Error> {
         self.core
             .check_delivery::<ReadmissionCase>(partner, &wire)?;
-        let signed = self.partners.verify(partner, wire, None)?;
-        let signed = &signed;
+        let signed = &self.partners.verify(partner, wire, None)?;
         let receipt = self
             .core
             .receive(

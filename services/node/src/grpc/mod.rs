@@ -121,6 +121,21 @@ fn caller<T>(request: &Request<T>) -> Result<PeerIdentity, Status> {
         )
 }
 
+/// The caller's identity and what `authorize` says of it, when it may call; a refusal is
+/// audited (`refuse`) before the request is read any further.
+async fn authorized<T, Out>(
+    app: &App,
+    rpc: Rpc,
+    request: &Request<T>,
+    authorize: impl FnOnce(&PeerIdentity) -> Result<Out, Error>,
+) -> Result<(PeerIdentity, Out), Status> {
+    let identity = caller(request)?;
+    match authorize(&identity) {
+        Ok(out) => Ok((identity, out)),
+        Err(error) => Err(refuse(app, &identity, &rpc.path(), error).await),
+    }
+}
+
 /// Audits a permission refusal and turns it into its status.
 async fn refuse(app: &App, caller: &PeerIdentity, path: &str, error: Error) -> Status {
     app.audit_refusal(
@@ -180,10 +195,8 @@ where
     Fut: Future<Output = Result<Out, Error>>,
     Resp: From<Out>,
 {
-    let identity = caller(&request)?;
-    if let Err(error) = app.authorize_local(&identity) {
-        return Err(refuse(app, &identity, &rpc.path(), error).await);
-    }
+    let (identity, ()) =
+        authorized(app, rpc, &request, |identity| app.authorize_local(identity)).await?;
     let caller = identity.spiffe_id();
     parse_and_run(
         app,
@@ -362,11 +375,10 @@ where
     Resp: From<Receipt>,
 {
     let path = rpc.path();
-    let identity = caller(&request)?;
-    let partner = match app.authorize_partner(&identity) {
-        Ok(partner) => partner,
-        Err(error) => return Err(refuse(app, &identity, &path, error).await),
-    };
+    let (identity, partner) = authorized(app, rpc, &request, |identity| {
+        app.authorize_partner(identity)
+    })
+    .await?;
     let Some(event) = take(request.into_inner()) else {
         return Err(status(Error::invalid("event", "is required")));
     };
@@ -394,11 +406,11 @@ where
     Req: Message,
     Resp: From<EventPage<Signed<L>>>,
 {
-    let identity = caller(&request)?;
-    let named = reference(request.get_ref()).to_owned();
-    if let Err(error) = app.authorize_history_reader(&identity, &named) {
-        return Err(refuse(app, &identity, &rpc.path(), error).await);
-    }
+    let named = reference(request.get_ref());
+    let (identity, ()) = authorized(app, rpc, &request, |identity| {
+        app.authorize_history_reader(identity, named)
+    })
+    .await?;
     let message = request.into_inner();
     parse_and_run(
         app,

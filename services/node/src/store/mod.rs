@@ -238,8 +238,7 @@ impl Store {
         acting_state: &str,
         idempotency_key: &str,
     ) -> Result<Option<EventRecord>, Error> {
-        let row = rows::case_event::Entity::find()
-            .filter(rows::case_event::Column::CaseRef.eq(case_ref.to_owned()))
+        let row = history_of(case_ref)
             .filter(rows::case_event::Column::ActingState.eq(acting_state.to_owned()))
             .filter(rows::case_event::Column::IdempotencyKey.eq(idempotency_key.to_owned()))
             .one(&self.db)

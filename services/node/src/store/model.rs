@@ -125,6 +125,15 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// The channel the events of records of `kind` travel on: each kind has its delivery RPC.
+    pub fn of(kind: CaseKind) -> Self {
+        match kind {
+            CaseKind::Readmission => Self::Readmission,
+            CaseKind::Admission => Self::Admission,
+            CaseKind::Offer => Self::Offer,
+        }
+    }
+
     /// The column value.
     pub fn as_str(self) -> &'static str {
         match self {
