@@ -358,21 +358,7 @@ impl Cases {
                 regime.code()
             )
         })?;
-        let case = <AdmissionCase as Lifecycle>::begin(event)
-            .map_err(|error| admission_error(&error, &subject))?;
-        let receipt_time = self.core.now();
-        let change = Change {
-            idempotency: None,
-            case: CaseWrite::Create(self.core.summary(&case, receipt_time.as_millis())),
-            offer: None,
-            events: vec![event_record(signed)],
-            outbox: Vec::new(),
-        };
-        self.core.store().commit(change).await?;
-        Ok(Receipt {
-            receipt_time,
-            already_delivered: false,
-        })
+        self.core.open_received(signed).await
     }
 
     /// A case with its person and full history, for either party's gateway.

@@ -345,21 +345,17 @@ impl Core {
 
     /// [`Core::receive`] for a kind whose later events are applied as the partner's node
     /// applied them ([`Core::continue_with`]); `first` opens the record.
-    pub(crate) async fn receive_or_continue<L, First, FirstFut>(
+    pub(crate) async fn receive_or_continue<L: CaseType, Opened>(
         &self,
         partner: StateCode,
         signed: &Signed<L>,
-        first: First,
+        first: impl Fn() -> Opened,
     ) -> Result<Receipt, Error>
     where
-        L: CaseType,
-        First: Fn() -> FirstFut,
-        FirstFut: Future<Output = Result<Receipt, Error>>,
+        Opened: Future<Output = Result<Receipt, Error>>,
     {
-        self.receive(partner, signed, first, |loaded| {
-            self.continue_with(loaded, signed)
-        })
-        .await
+        let next = |loaded| self.continue_with(loaded, signed);
+        self.receive(partner, signed, first, next).await
     }
 
     /// When `signed` was first received here, if it was: the same event under the same key.
@@ -382,6 +378,30 @@ impl Core {
             return Err(Error::KeyReused(header.idempotency_key.to_owned()));
         }
         Ok(Some(self.now()))
+    }
+
+    /// Opens on this node the record that a partner's first event `signed` starts, as the
+    /// partner's node opened it: its summary and the event, committed with no outbox message.
+    pub(crate) async fn open_received<L: CaseType>(
+        &self,
+        signed: &Signed<L>,
+    ) -> Result<Receipt, Error> {
+        let event = signed.event();
+        let case =
+            L::begin(event).map_err(|error| L::refusal(&error, &event.case_ref.to_string()))?;
+        let receipt_time = self.now();
+        let change = Change {
+            idempotency: None,
+            case: CaseWrite::Create(self.summary(&case, receipt_time.as_millis())),
+            offer: None,
+            events: vec![event_record(signed)],
+            outbox: Vec::new(),
+        };
+        self.store().commit(change).await?;
+        Ok(Receipt {
+            receipt_time,
+            already_delivered: false,
+        })
     }
 
     /// Applies the partner's next event to `loaded`: the one after the last, checked by the

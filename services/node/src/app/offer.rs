@@ -20,7 +20,7 @@
 
 use accord_domain::admission::offer::Error as OfferError;
 use accord_domain::admission::{Offer, OfferEventKind};
-use accord_domain::{CaseKind, CaseRef, Lifecycle, Regime, StateCode, Timestamp};
+use accord_domain::{CaseKind, CaseRef, Regime, StateCode, Timestamp};
 
 use super::case::{CaseType, Loaded, event_record};
 use super::idempotency::Asked;
@@ -176,21 +176,7 @@ impl Offers {
             ));
         }
         self.partners.check_agreement(partner, regime, &offer_ref)?;
-        let offer =
-            <Offer as Lifecycle>::begin(event).map_err(|error| offer_error(&error, &offer_ref))?;
-        let receipt_time = self.core.now();
-        let change = Change {
-            idempotency: None,
-            case: CaseWrite::Create(self.core.summary(&offer, receipt_time.as_millis())),
-            offer: None,
-            events: vec![event_record(signed)],
-            outbox: Vec::new(),
-        };
-        self.core.store().commit(change).await?;
-        Ok(Receipt {
-            receipt_time,
-            already_delivered: false,
-        })
+        self.core.open_received(signed).await
     }
 
     /// An offer with its full history, for either party's gateway.
