@@ -27,7 +27,7 @@ use crate::store::{
 const EVENT_PAGE_SIZE_DEFAULT: u32 = 50;
 
 /// What the shared pipeline needs to know of one case kind.
-pub(crate) trait CaseType: Answered<Error: Send + Sync + 'static> {
+pub(crate) trait CaseType: Answered {
     /// The kind of record, as references and the store name it.
     const KIND: CaseKind;
 

@@ -71,7 +71,7 @@ pub struct OutcomeCounts {
 pub type OutcomeParts<'a, E> = (&'a str, &'a mut Vec<E>, &'a mut Option<E>);
 
 /// A kind whose step answers have one outcome message.
-pub trait Answered: Wire {
+pub trait Answered: Wire<Error: Send + Sync + 'static> {
     /// The outcome message.
     type Outcome: Message + Default + Clone;
 
@@ -187,10 +187,8 @@ pub struct StoredOutcome<L: Answered> {
 impl<L: Answered> StoredOutcome<L> {
     /// The stored bytes, decoded; bytes that do not decode are a corrupted store.
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let outcome = L::Outcome::decode(bytes).map_err(|error| Error::Corrupt {
-            subject: "a stored answer".into(),
-            detail: error.to_string(),
-        })?;
+        let outcome =
+            L::Outcome::decode(bytes).map_err(|error| Error::corrupt("an answer", error))?;
         Ok(Self { outcome })
     }
 
@@ -226,10 +224,7 @@ impl<L: Answered> StoredOutcome<L> {
             .iter()
             .map(|signed| signed.event().clone())
             .collect();
-        let case = L::replay(&events).map_err(|error| Error::Corrupt {
-            subject: "a stored answer".into(),
-            detail: error.to_string(),
-        })?;
+        let case = L::replay(&events).map_err(|error| Error::corrupt("an answer", error))?;
         Ok(Answer {
             case,
             history,
@@ -240,10 +235,7 @@ impl<L: Answered> StoredOutcome<L> {
 }
 
 fn no_record() -> Error {
-    Error::Corrupt {
-        subject: "a stored answer".into(),
-        detail: "it holds no record".into(),
-    }
+    Error::corrupt("an answer", "it holds no record")
 }
 
 /// `answer` as an idempotency record keeps it: the outcome encoded without its history and
@@ -281,13 +273,13 @@ pub fn made_whole<L: Answered>(
         .map(|signed| signed.wire().clone())
         .collect();
     if reached.len() as u64 != through {
-        return Err(Error::Corrupt {
-            subject: "a stored answer".into(),
-            detail: format!(
+        return Err(Error::corrupt(
+            "an answer",
+            format!(
                 "it reaches event {through}, the history holds {}",
                 reached.len()
             ),
-        });
+        ));
     }
     let (_, case_history, event) = L::parts(&mut outcome).ok_or_else(no_record)?;
     *event = reached.last().cloned();

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::violation::Invalid;
 
 /// Why an envelope is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// A field of the event is missing or malformed.
     #[error(transparent)]
@@ -32,14 +32,29 @@ pub enum Error {
     /// The signature does not verify under the acting state's key.
     #[error("the signature of {0} does not verify under the sender's key")]
     SignatureInvalid(String),
-    /// Stored bytes that do not decode: a corrupted store.
-    #[error("stored event of {subject} not understood: {detail}")]
+    /// Stored bytes that do not decode, or not to what this version writes: a corrupted
+    /// store.
+    #[error("{subject} as stored is not understood")]
     Corrupt {
-        /// The case, or what was read.
+        /// What was read: an event (its case and sequence), or an answer.
         subject: String,
-        /// What the decoder said.
-        detail: String,
+        /// What the decoder or the domain said.
+        #[source]
+        source: std::sync::Arc<dyn std::error::Error + Send + Sync>,
     },
+}
+
+impl Error {
+    /// The store's `subject` is not understood, for the reason `source` gives.
+    pub fn corrupt(
+        subject: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Corrupt {
+            subject: subject.into(),
+            source: source.into().into(),
+        }
+    }
 }
 
 /// One lifecycle as it travels: its wire event and detail, and the conversions between the
@@ -249,23 +264,20 @@ impl<L: Wire> Signed<L> {
 
     /// An event as the store keeps it.
     pub fn stored(bytes: &[u8], regime: Option<Regime>) -> Result<Self, Error> {
-        let wire = L::WireEvent::decode(bytes).map_err(|error| Error::Corrupt {
-            subject: "an event".into(),
-            detail: error.to_string(),
-        })?;
+        let wire =
+            L::WireEvent::decode(bytes).map_err(|error| Error::corrupt("an event", error))?;
         Self::trusted(wire, regime)
     }
 
     /// A wire event this node keeps already (stored, or inside a stored answer): read
     /// without checking its signature again.
     pub fn trusted(wire: L::WireEvent, regime: Option<Regime>) -> Result<Self, Error> {
-        let event = L::from_wire(&wire, regime).map_err(|invalid| Error::Corrupt {
-            subject: format!(
-                "{} #{}",
-                L::header(&wire).case_ref,
-                L::header(&wire).sequence
-            ),
-            detail: invalid.to_string(),
+        let event = L::from_wire(&wire, regime).map_err(|invalid| {
+            let header = L::header(&wire);
+            Error::corrupt(
+                format!("event {} #{}", header.case_ref, header.sequence),
+                invalid,
+            )
         })?;
         Ok(Self { wire, event })
     }
