@@ -37,6 +37,17 @@ fn verify_tampered(
     verify(input, &settlement.report, &certificate)
 }
 
+/// Verifies the settlement's report changed by `misreport` against its own certificate.
+fn verify_misreported(
+    input: &SettlementInput,
+    settlement: &Settlement,
+    misreport: impl FnOnce(&mut SettlementReport),
+) -> Result<(), VerifyError> {
+    let mut report = settlement.report.clone();
+    misreport(&mut report);
+    verify(input, &report, &settlement.certificate)
+}
+
 fn instruction(admitting: &str, origin: &str, count: u64) -> Instruction {
     Instruction {
         admitting: state(admitting),
@@ -119,9 +130,9 @@ fn a_tampered_cut_is_refused() {
 fn infeasible_or_misreported_instructions_are_refused() {
     let (input, settlement) = settle(crossed());
     let check = |instructions: Vec<Instruction>| {
-        let mut report = settlement.report.clone();
-        report.instructions = instructions;
-        verify(&input, &report, &settlement.certificate)
+        verify_misreported(&input, &settlement, |report| {
+            report.instructions = instructions
+        })
     };
     let mut reversed = settlement.report.instructions.clone();
     reversed.reverse();
@@ -154,28 +165,23 @@ fn infeasible_or_misreported_instructions_are_refused() {
 #[test]
 fn a_figure_that_does_not_follow_from_the_instructions_is_refused() {
     let (input, settlement) = settle(crossed());
-    let mut wrong_redirected = settlement.report.clone();
-    wrong_redirected.redirected = 0;
     assert_refused!(
-        verify(&input, &wrong_redirected, &settlement.certificate),
+        verify_misreported(&input, &settlement, |report| report.redirected = 0),
         VerifyError::Figure {
             field: "redirected",
             ..
         }
     );
-    let mut wrong_efficiency = settlement.report.clone();
-    wrong_efficiency.netting_efficiency = 0.25;
     assert_refused!(
-        verify(&input, &wrong_efficiency, &settlement.certificate),
+        verify_misreported(&input, &settlement, |report| report.netting_efficiency =
+            0.25),
         VerifyError::Figure {
             field: "netting_efficiency",
             ..
         }
     );
-    let mut wrong_mode = settlement.report.clone();
-    wrong_mode.mode = Mode::Gross;
     assert_refused!(
-        verify(&input, &wrong_mode, &settlement.certificate),
+        verify_misreported(&input, &settlement, |report| report.mode = Mode::Gross),
         VerifyError::Mode { .. }
     );
 }

@@ -2,7 +2,7 @@
 
 use super::super::{
     Admission, CapacityLimit, Consent, Error, InputParts, Instruction, Location, Mode::*,
-    PairLimit, Residual, SettlementInput,
+    PairLimit, Residual, Settlement, SettlementInput,
 };
 use super::{parts, settle, state};
 
@@ -73,6 +73,13 @@ fn capacity(code: &str, count: u64) -> Vec<CapacityLimit> {
     }]
 }
 
+/// Settles `returns` in gross mode with the one capacity limit of `capped`.
+fn settle_gross_capped(returns: &[(&str, &str, u64)], capped: &str, count: u64) -> Settlement {
+    let mut input = parts(Gross, returns);
+    input.capacity = capacity(capped, count);
+    settle(input).1
+}
+
 fn pair_limit(admitting: &str, origin: &str, count: u64) -> Vec<PairLimit> {
     vec![PairLimit {
         admitting: state(admitting),
@@ -127,9 +134,7 @@ fn capacity_bounds_the_admissions_of_a_state_in_every_mode() {
 
 #[test]
 fn a_capacity_of_zero_settles_nothing() {
-    let mut input = parts(Gross, &[("GB", "FR", 12)]);
-    input.capacity = capacity("GB", 0);
-    let (_, settlement) = settle(input);
+    let settlement = settle_gross_capped(&[("GB", "FR", 12)], "GB", 0);
     assert_eq!(settlement.report.settled, 0);
     assert_eq!(
         settlement.report.residual.get(&state("GB")),
@@ -227,9 +232,7 @@ fn candidate_limits_bound_a_pair() {
 
 #[test]
 fn a_state_named_only_by_a_limit_is_listed_with_nothing_left() {
-    let mut input = parts(Gross, &[("GB", "FR", 3)]);
-    input.capacity = capacity("IT", 5);
-    let (_, settlement) = settle(input);
+    let settlement = settle_gross_capped(&[("GB", "FR", 3)], "IT", 5);
     assert_eq!(
         settlement
             .report
