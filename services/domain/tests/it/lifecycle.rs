@@ -62,16 +62,21 @@ fn offer_ref() -> CaseRef {
     CaseRef::parse("OFR-GB-FR-2025W40").unwrap()
 }
 
-fn offer_history() -> History<Offer> {
+/// GB's offer of three places to people in France for October 2025, with its opening event.
+fn published_offer() -> (Offer, Event<OfferEventKind>) {
     let window = OfferWindow::new(at("2025-10-01T00:00:00Z"), at("2025-10-31T00:00:00Z")).unwrap();
-    let (offer, first) = Offer::publish(
+    Offer::publish(
         offer_ref(),
         Regime::Ukfr2025,
         3,
         window,
         at("2025-09-25T09:00:00Z"),
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn offer_history() -> History<Offer> {
+    let (offer, first) = published_offer();
     let steps = vec![
         (
             gb(),
@@ -86,15 +91,7 @@ fn offer_history() -> History<Offer> {
 }
 
 fn admission_history() -> History<AdmissionCase> {
-    let window = OfferWindow::new(at("2025-10-01T00:00:00Z"), at("2025-10-31T00:00:00Z")).unwrap();
-    let (offer, _) = Offer::publish(
-        offer_ref(),
-        Regime::Ukfr2025,
-        3,
-        window,
-        at("2025-09-25T09:00:00Z"),
-    )
-    .unwrap();
+    let (offer, _) = published_offer();
     let nomination = AdmissionCase::nominate(
         CaseRef::parse("ADM-GB-FR-1").unwrap(),
         &offer,
