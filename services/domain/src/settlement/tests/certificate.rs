@@ -1,8 +1,8 @@
 //! The verifier accepts what the solver proves and refuses tampered reports and certificates.
 
 use super::super::{
-    CapacityLimit, InputParts, Instruction, Mode, OptimalityCertificate, PairLimit, Settlement,
-    SettlementInput, SettlementReport, VerifyError, verify,
+    CapacityLimit, InputParts, Instruction, Mode, PairLimit, Settlement, SettlementInput,
+    SettlementReport, VerifyError, verify,
 };
 use super::{parts, settle, state};
 
@@ -26,26 +26,15 @@ fn crossed() -> InputParts {
     input
 }
 
-/// Verifies the settlement's own report against its certificate changed by `tamper`.
-fn verify_tampered(
+/// Verifies the settlement after `alter` has changed its report or its certificate.
+fn verify_altered(
     input: &SettlementInput,
     settlement: &Settlement,
-    tamper: impl FnOnce(&mut OptimalityCertificate),
+    alter: impl FnOnce(&mut Settlement),
 ) -> Result<(), VerifyError> {
-    let mut certificate = settlement.certificate.clone();
-    tamper(&mut certificate);
-    verify(input, &settlement.report, &certificate)
-}
-
-/// Verifies the settlement's report changed by `misreport` against its own certificate.
-fn verify_misreported(
-    input: &SettlementInput,
-    settlement: &Settlement,
-    misreport: impl FnOnce(&mut SettlementReport),
-) -> Result<(), VerifyError> {
-    let mut report = settlement.report.clone();
-    misreport(&mut report);
-    verify(input, &report, &settlement.certificate)
+    let mut altered = settlement.clone();
+    alter(&mut altered);
+    verify(input, &altered.report, &altered.certificate)
 }
 
 fn instruction(admitting: &str, origin: &str, count: u64) -> Instruction {
@@ -92,8 +81,9 @@ fn a_maximal_report_redirecting_too_many_is_refused_whatever_its_certificate() {
 fn a_tampered_potential_is_refused() {
     let (input, settlement) = settle(crossed());
     for delta in [-1, 1] {
-        let shifted = verify_tampered(&input, &settlement, |certificate| {
-            *certificate
+        let shifted = verify_altered(&input, &settlement, |altered| {
+            *altered
+                .certificate
                 .potentials
                 .admitting
                 .get_mut(&state("GB"))
@@ -101,8 +91,8 @@ fn a_tampered_potential_is_refused() {
         });
         assert_refused!(shifted, VerifyError::ReducedCost { .. });
     }
-    let missing = verify_tampered(&input, &settlement, |certificate| {
-        certificate.potentials.origin.remove(&state("FR"));
+    let missing = verify_altered(&input, &settlement, |altered| {
+        altered.certificate.potentials.origin.remove(&state("FR"));
     });
     assert_refused!(missing, VerifyError::MissingPotential { .. });
 }
@@ -116,12 +106,16 @@ fn a_tampered_cut_is_refused() {
     }];
     let (input, settlement) = settle(capped);
     assert_eq!(settlement.report.settled, 15);
-    let moved = verify_tampered(&input, &settlement, |certificate| {
-        certificate.source_side.admitting.insert(state("GB"));
+    let moved = verify_altered(&input, &settlement, |altered| {
+        altered
+            .certificate
+            .source_side
+            .admitting
+            .insert(state("GB"));
     });
     assert_refused!(moved, VerifyError::Cut { .. });
-    let unknown = verify_tampered(&input, &settlement, |certificate| {
-        certificate.source_side.origin.insert(state("IT"));
+    let unknown = verify_altered(&input, &settlement, |altered| {
+        altered.certificate.source_side.origin.insert(state("IT"));
     });
     assert_refused!(unknown, VerifyError::UnknownState { .. });
 }
@@ -130,8 +124,8 @@ fn a_tampered_cut_is_refused() {
 fn infeasible_or_misreported_instructions_are_refused() {
     let (input, settlement) = settle(crossed());
     let check = |instructions: Vec<Instruction>| {
-        verify_misreported(&input, &settlement, |report| {
-            report.instructions = instructions
+        verify_altered(&input, &settlement, |altered| {
+            altered.report.instructions = instructions
         })
     };
     let mut reversed = settlement.report.instructions.clone();
@@ -166,14 +160,16 @@ fn infeasible_or_misreported_instructions_are_refused() {
 fn a_figure_that_does_not_follow_from_the_instructions_is_refused() {
     let (input, settlement) = settle(crossed());
     assert_refused!(
-        verify_misreported(&input, &settlement, |report| report.redirected = 0),
+        verify_altered(&input, &settlement, |altered| altered.report.redirected = 0),
         VerifyError::Figure {
             field: "redirected",
             ..
         }
     );
     assert_refused!(
-        verify_misreported(&input, &settlement, |report| report.netting_efficiency =
+        verify_altered(&input, &settlement, |altered| altered
+            .report
+            .netting_efficiency =
             0.25),
         VerifyError::Figure {
             field: "netting_efficiency",
@@ -181,7 +177,8 @@ fn a_figure_that_does_not_follow_from_the_instructions_is_refused() {
         }
     );
     assert_refused!(
-        verify_misreported(&input, &settlement, |report| report.mode = Mode::Gross),
+        verify_altered(&input, &settlement, |altered| altered.report.mode =
+            Mode::Gross),
         VerifyError::Mode { .. }
     );
 }
