@@ -318,11 +318,22 @@ mod tests {
             .collect()
     }
 
+    /// A ledger that recorded `returns` (from, to, count), then `admissions` (admitting, origin,
+    /// count), one by one.
+    fn recorded(returns: &[(&str, &str, u64)], admissions: &[(&str, &str, u64)]) -> Ledger {
+        let mut ledger = Ledger::new();
+        for (from, to, count) in returns {
+            ledger.record_return(state(from), state(to), *count);
+        }
+        for (admitting, origin, count) in admissions {
+            ledger.record_admission(state(admitting), state(origin), *count);
+        }
+        ledger
+    }
+
     #[test]
     fn a_return_creates_a_debt_of_the_returning_state_only() {
-        let mut ledger = Ledger::new();
-        ledger.record_return(state("GB"), state("FR"), 120);
-        ledger.record_admission(state("GB"), state("FR"), 40);
+        let ledger = recorded(&[("GB", "FR", 120)], &[("GB", "FR", 40)]);
         assert_eq!(ledger.debt(state("GB"), state("FR")), 80);
         assert_eq!(ledger.debt(state("FR"), state("GB")), 0);
         assert_eq!(ledger.position(state("GB")), 80);
@@ -333,9 +344,7 @@ mod tests {
 
     #[test]
     fn admissions_ahead_of_returns_are_a_credit_never_the_other_states_debt() {
-        let mut ledger = Ledger::new();
-        ledger.record_return(state("GB"), state("FR"), 281);
-        ledger.record_admission(state("GB"), state("FR"), 350);
+        let ledger = recorded(&[("GB", "FR", 281)], &[("GB", "FR", 350)]);
         assert_eq!(ledger.credit(state("GB"), state("FR")), 69);
         assert_eq!(ledger.debt(state("GB"), state("FR")), 0);
         assert_eq!(ledger.debt(state("FR"), state("GB")), 0);
@@ -348,9 +357,7 @@ mod tests {
 
     #[test]
     fn mutual_debts_offset_in_the_bilateral_need() {
-        let mut ledger = Ledger::new();
-        ledger.record_return(state("GB"), state("FR"), 10);
-        ledger.record_return(state("FR"), state("GB"), 4);
+        let ledger = recorded(&[("GB", "FR", 10), ("FR", "GB", 4)], &[]);
         assert_eq!(ledger.bilateral_need(state("GB"), state("FR")), 6);
         assert_eq!(ledger.bilateral_need(state("FR"), state("GB")), 0);
         assert_eq!(ledger.position(state("GB")), 6);
@@ -358,10 +365,7 @@ mod tests {
 
     #[test]
     fn a_three_state_cycle_nets_to_zero_positions() {
-        let mut ledger = Ledger::new();
-        ledger.record_return(state("GB"), state("FR"), 10);
-        ledger.record_return(state("FR"), state("BE"), 10);
-        ledger.record_return(state("BE"), state("GB"), 10);
+        let ledger = recorded(&[("GB", "FR", 10), ("FR", "BE", 10), ("BE", "GB", 10)], &[]);
         assert_eq!(ledger.debts().count(), 3);
         assert!(ledger.positions().values().all(|position| *position == 0));
         assert_eq!(

@@ -62,16 +62,21 @@ fn offer_ref() -> CaseRef {
     CaseRef::parse("OFR-GB-FR-2025W40").unwrap()
 }
 
-fn offer_history() -> History<Offer> {
+/// GB's offer of three places to people in France for October 2025, with its opening event.
+fn published_offer() -> (Offer, Event<OfferEventKind>) {
     let window = OfferWindow::new(at("2025-10-01T00:00:00Z"), at("2025-10-31T00:00:00Z")).unwrap();
-    let (offer, first) = Offer::publish(
+    Offer::publish(
         offer_ref(),
         Regime::Ukfr2025,
         3,
         window,
         at("2025-09-25T09:00:00Z"),
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn offer_history() -> History<Offer> {
+    let (offer, first) = published_offer();
     let steps = vec![
         (
             gb(),
@@ -86,15 +91,7 @@ fn offer_history() -> History<Offer> {
 }
 
 fn admission_history() -> History<AdmissionCase> {
-    let window = OfferWindow::new(at("2025-10-01T00:00:00Z"), at("2025-10-31T00:00:00Z")).unwrap();
-    let (offer, _) = Offer::publish(
-        offer_ref(),
-        Regime::Ukfr2025,
-        3,
-        window,
-        at("2025-09-25T09:00:00Z"),
-    )
-    .unwrap();
+    let (offer, _) = published_offer();
     let nomination = AdmissionCase::nominate(
         CaseRef::parse("ADM-GB-FR-1").unwrap(),
         &offer,
@@ -163,6 +160,15 @@ where
     );
 }
 
+/// Asserts that `$result` is an error matching `$error` (a pattern, so a function cannot take
+/// it), showing what it was instead.
+macro_rules! assert_refused {
+    ($result:expr, $error:pat) => {{
+        let result = $result;
+        assert!(matches!(result, Err($error)), "{result:?}");
+    }};
+}
+
 #[test]
 fn a_readmission_replays_what_it_recorded_and_refuses_a_broken_history() {
     check_replay(&readmission_history(), |error| match error {
@@ -210,18 +216,16 @@ fn a_history_must_open_with_its_opening_step() {
 fn an_opening_event_is_checked_as_its_constructor_checks_it() {
     let mut late = readmission_history().events[0].clone();
     late.occurred_at = arrival().plus(Period::CalendarDays(30));
-    let refused = ReadmissionCase::begin(&late).map(|case| case.status());
-    assert!(
-        matches!(refused, Err(readmission::Error::RequestOutOfTime { .. })),
-        "{refused:?}"
+    assert_refused!(
+        ReadmissionCase::begin(&late).map(|case| case.status()),
+        readmission::Error::RequestOutOfTime { .. }
     );
     let mut other_pair = admission_history().events[0].clone();
     other_pair.case_ref = CaseRef::parse("ADM-GB-DE-1").unwrap();
     other_pair.actor = gb();
-    let refused = AdmissionCase::begin(&other_pair).map(|case| case.status());
-    assert!(
-        matches!(refused, Err(admission::Error::WrongCaseRef { .. })),
-        "{refused:?}"
+    assert_refused!(
+        AdmissionCase::begin(&other_pair).map(|case| case.status()),
+        admission::Error::WrongCaseRef { .. }
     );
 }
 
@@ -235,10 +239,9 @@ fn a_readmission_replays_under_a_tuned_profile_of_its_own_regime_only() {
     let replayed = ReadmissionCase::replay_under(tuned.clone(), &history.events).unwrap();
     assert_eq!(replayed.profile(), &tuned);
     assert_eq!(replayed.status(), history.last.status());
-    let refused = ReadmissionCase::replay_under(Regime::DublinIii.profile(), &history.events);
-    assert!(
-        matches!(refused, Err(readmission::Error::RegimeMismatch { .. })),
-        "{refused:?}"
+    assert_refused!(
+        ReadmissionCase::replay_under(Regime::DublinIii.profile(), &history.events),
+        readmission::Error::RegimeMismatch { .. }
     );
 }
 

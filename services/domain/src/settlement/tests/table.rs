@@ -2,16 +2,46 @@
 
 use super::super::{
     Admission, CapacityLimit, Consent, Error, InputParts, Instruction, Location, Mode::*,
-    PairLimit, Residual, SettlementInput,
+    PairLimit, Residual, Settlement, SettlementInput,
 };
 use super::{parts, settle, state};
 
+/// What a settlement is expected to report: its instructions and its four totals.
 struct Expected<'a> {
     instructions: &'a [(&'a str, &'a str, u64)],
     settled: u64,
     redirected: u64,
     required: u64,
     required_gross: u64,
+}
+
+/// A settlement that gives `instructions`, settling `settled` admissions, exactly what is
+/// required in net and gross terms, with nothing redirected.
+fn settles<'a>(instructions: &'a [(&'a str, &'a str, u64)], settled: u64) -> Expected<'a> {
+    Expected {
+        instructions,
+        settled,
+        redirected: 0,
+        required: settled,
+        required_gross: settled,
+    }
+}
+
+impl Expected<'_> {
+    /// The admissions required by the mode, then by gross settlement, when they differ from
+    /// what is settled.
+    fn required(self, required: u64, required_gross: u64) -> Self {
+        Self {
+            required,
+            required_gross,
+            ..self
+        }
+    }
+
+    /// How many of the settled admissions are redirected to another origin.
+    fn redirected(self, redirected: u64) -> Self {
+        Self { redirected, ..self }
+    }
 }
 
 fn check(parts: InputParts, expected: Expected) {
@@ -36,55 +66,53 @@ fn check(parts: InputParts, expected: Expected) {
     );
 }
 
+fn capacity(code: &str, count: u64) -> Vec<CapacityLimit> {
+    vec![CapacityLimit {
+        state: state(code),
+        count,
+    }]
+}
+
+/// Settles `returns` in gross mode with the one capacity limit of `capped`.
+fn settle_gross_capped(returns: &[(&str, &str, u64)], capped: &str, count: u64) -> Settlement {
+    let mut input = parts(Gross, returns);
+    input.capacity = capacity(capped, count);
+    settle(input).1
+}
+
+fn pair_limit(admitting: &str, origin: &str, count: u64) -> Vec<PairLimit> {
+    vec![PairLimit {
+        admitting: state(admitting),
+        origin: state(origin),
+        count,
+    }]
+}
+
+fn consent(admitting: &str, origin: &str) -> Consent {
+    Consent {
+        admitting: state(admitting),
+        origin: state(origin),
+    }
+}
+
 const CYCLE: &[(&str, &str, u64)] = &[("GB", "FR", 10), ("FR", "BE", 10), ("BE", "GB", 10)];
 
 #[test]
 fn a_three_state_cycle_needs_thirty_admissions_gross_and_none_multilateral() {
-    let gross = Expected {
-        instructions: &[("BE", "GB", 10), ("FR", "BE", 10), ("GB", "FR", 10)],
-        settled: 30,
-        redirected: 0,
-        required: 30,
-        required_gross: 30,
-    };
-    check(parts(Gross, CYCLE), gross);
-    let bilateral = Expected {
-        instructions: &[("BE", "GB", 10), ("FR", "BE", 10), ("GB", "FR", 10)],
-        settled: 30,
-        redirected: 0,
-        required: 30,
-        required_gross: 30,
-    };
-    check(parts(Bilateral, CYCLE), bilateral);
-    let multilateral = Expected {
-        instructions: &[],
-        settled: 0,
-        redirected: 0,
-        required: 0,
-        required_gross: 30,
-    };
-    check(parts(Multilateral, CYCLE), multilateral);
+    for mode in [Gross, Bilateral] {
+        let each_pair_admits = settles(&[("BE", "GB", 10), ("FR", "BE", 10), ("GB", "FR", 10)], 30);
+        check(parts(mode, CYCLE), each_pair_admits);
+    }
+    check(parts(Multilateral, CYCLE), settles(&[], 0).required(0, 30));
 }
 
 #[test]
 fn mutual_returns_offset_bilaterally_but_not_gross() {
     let two_way = &[("GB", "FR", 10), ("FR", "GB", 4)];
-    let gross = Expected {
-        instructions: &[("FR", "GB", 4), ("GB", "FR", 10)],
-        settled: 14,
-        redirected: 0,
-        required: 14,
-        required_gross: 14,
-    };
+    let gross = settles(&[("FR", "GB", 4), ("GB", "FR", 10)], 14);
     check(parts(Gross, two_way), gross);
     for mode in [Bilateral, Multilateral] {
-        let netted = Expected {
-            instructions: &[("GB", "FR", 6)],
-            settled: 6,
-            redirected: 0,
-            required: 6,
-            required_gross: 14,
-        };
+        let netted = settles(&[("GB", "FR", 6)], 6).required(6, 14);
         check(parts(mode, two_way), netted);
     }
 }
@@ -98,29 +126,15 @@ fn capacity_bounds_the_admissions_of_a_state_in_every_mode() {
             origin: state("FR"),
             count: 40,
         }];
-        input.capacity = vec![CapacityLimit {
-            state: state("GB"),
-            count: 50,
-        }];
-        let pilot_week = Expected {
-            instructions: &[("GB", "FR", 50)],
-            settled: 50,
-            redirected: 0,
-            required: 80,
-            required_gross: 80,
-        };
+        input.capacity = capacity("GB", 50);
+        let pilot_week = settles(&[("GB", "FR", 50)], 50).required(80, 80);
         check(input, pilot_week);
     }
 }
 
 #[test]
 fn a_capacity_of_zero_settles_nothing() {
-    let mut input = parts(Gross, &[("GB", "FR", 12)]);
-    input.capacity = vec![CapacityLimit {
-        state: state("GB"),
-        count: 0,
-    }];
-    let (_, settlement) = settle(input);
+    let settlement = settle_gross_capped(&[("GB", "FR", 12)], "GB", 0);
     assert_eq!(settlement.report.settled, 0);
     assert_eq!(
         settlement.report.residual.get(&state("GB")),
@@ -169,39 +183,19 @@ fn admissions_ahead_of_returns_are_a_credit_and_settle_nothing() {
 #[test]
 fn a_redirected_admission_needs_consent() {
     let chain = &[("GB", "FR", 30), ("FR", "IT", 30)];
-    let consented = Expected {
-        instructions: &[("GB", "IT", 30)],
-        settled: 30,
-        redirected: 30,
-        required: 30,
-        required_gross: 60,
-    };
+    let consented = settles(&[("GB", "IT", 30)], 30)
+        .redirected(30)
+        .required(30, 60);
     let mut with_consent = parts(Multilateral, chain);
-    with_consent.consented = Some(vec![Consent {
-        admitting: state("GB"),
-        origin: state("IT"),
-    }]);
+    with_consent.consented = Some(vec![consent("GB", "IT")]);
     check(with_consent, consented);
     let mut without_consent = parts(Multilateral, chain);
-    without_consent.consented = Some(vec![Consent {
-        admitting: state("IT"),
-        origin: state("GB"),
-    }]);
-    let refused = Expected {
-        instructions: &[],
-        settled: 0,
-        redirected: 0,
-        required: 30,
-        required_gross: 60,
-    };
+    without_consent.consented = Some(vec![consent("IT", "GB")]);
+    let refused = settles(&[], 0).required(30, 60);
     check(without_consent, refused);
-    let absent_list_means_every_pair = Expected {
-        instructions: &[("GB", "IT", 30)],
-        settled: 30,
-        redirected: 30,
-        required: 30,
-        required_gross: 60,
-    };
+    let absent_list_means_every_pair = settles(&[("GB", "IT", 30)], 30)
+        .redirected(30)
+        .required(30, 60);
     check(parts(Multilateral, chain), absent_list_means_every_pair);
 }
 
@@ -209,66 +203,36 @@ fn a_redirected_admission_needs_consent() {
 fn direct_admissions_are_preferred_over_redirected_ones() {
     // GB and DE could each admit from FR or IT; only the direct pairing redirects nobody.
     let crossed = &[("GB", "IT", 10), ("DE", "FR", 10)];
-    let direct = Expected {
-        instructions: &[("DE", "FR", 10), ("GB", "IT", 10)],
-        settled: 20,
-        redirected: 0,
-        required: 20,
-        required_gross: 20,
-    };
+    let direct = settles(&[("DE", "FR", 10), ("GB", "IT", 10)], 20);
     check(parts(Multilateral, crossed), direct);
     // With GB's direct pair capped, the maximum needs exactly the redirection it cannot avoid.
     let mut capped = parts(Multilateral, crossed);
-    capped.candidates = vec![PairLimit {
-        admitting: state("GB"),
-        origin: state("IT"),
-        count: 4,
-    }];
-    let partly_redirected = Expected {
-        instructions: &[
+    capped.candidates = pair_limit("GB", "IT", 4);
+    let partly_redirected = settles(
+        &[
             ("DE", "FR", 4),
             ("DE", "IT", 6),
             ("GB", "FR", 6),
             ("GB", "IT", 4),
         ],
-        settled: 20,
-        redirected: 12,
-        required: 20,
-        required_gross: 20,
-    };
+        20,
+    )
+    .redirected(12);
     check(capped, partly_redirected);
 }
 
 #[test]
 fn candidate_limits_bound_a_pair() {
     let mut input = parts(Multilateral, &[("GB", "FR", 100), ("DE", "FR", 50)]);
-    input.candidates = vec![PairLimit {
-        admitting: state("GB"),
-        origin: state("FR"),
-        count: 30,
-    }];
-    input.capacity = vec![CapacityLimit {
-        state: state("DE"),
-        count: 20,
-    }];
-    let bound = Expected {
-        instructions: &[("DE", "FR", 20), ("GB", "FR", 30)],
-        settled: 50,
-        redirected: 0,
-        required: 150,
-        required_gross: 150,
-    };
+    input.candidates = pair_limit("GB", "FR", 30);
+    input.capacity = capacity("DE", 20);
+    let bound = settles(&[("DE", "FR", 20), ("GB", "FR", 30)], 50).required(150, 150);
     check(input, bound);
 }
 
 #[test]
 fn a_state_named_only_by_a_limit_is_listed_with_nothing_left() {
-    let mut input = parts(Gross, &[("GB", "FR", 3)]);
-    input.capacity = vec![CapacityLimit {
-        state: state("IT"),
-        count: 5,
-    }];
-    let (_, settlement) = settle(input);
+    let settlement = settle_gross_capped(&[("GB", "FR", 3)], "IT", 5);
     assert_eq!(
         settlement
             .report
@@ -316,11 +280,7 @@ fn invalid_inputs_are_refused_with_their_location() {
         Error::ConsentedOutsideMultilateral { mode: Gross }
     );
     let mut twice_capacity = parts(Gross, &[("GB", "FR", 1)]);
-    let limit = CapacityLimit {
-        state: state("GB"),
-        count: 1,
-    };
-    twice_capacity.capacity = vec![limit, limit];
+    twice_capacity.capacity = [capacity("GB", 1), capacity("GB", 1)].concat();
     assert_eq!(
         refused(twice_capacity).location(),
         Location::Capacity("GB".into())
@@ -328,11 +288,7 @@ fn invalid_inputs_are_refused_with_their_location() {
     let too_large = refused(parts(Gross, &[("GB", "FR", super::super::COUNT_MAX + 1)]));
     assert_eq!(too_large.location(), Location::Returns(0));
     let mut duplicate_consent = parts(Multilateral, &[("GB", "FR", 1)]);
-    let consent = Consent {
-        admitting: state("GB"),
-        origin: state("IT"),
-    };
-    duplicate_consent.consented = Some(vec![consent, consent]);
+    duplicate_consent.consented = Some(vec![consent("GB", "IT"), consent("GB", "IT")]);
     assert_eq!(
         refused(duplicate_consent).location(),
         Location::Consented(1)
