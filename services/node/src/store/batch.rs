@@ -611,11 +611,9 @@ mod tests {
 
     use sea_orm::Database;
     use sea_orm::sqlx::pool::PoolConnection;
-    use sea_orm_migration::MigratorTrait;
     use tokio::sync::oneshot;
 
     use super::*;
-    use crate::store::migration::Migrator;
     use crate::store::model::OutboxMessage;
     use crate::store::model::{CaseKind, Channel, EventRecord, EventRef, IdempotencyRecord};
 
@@ -626,7 +624,9 @@ mod tests {
             folder.path().join("node.db").display()
         );
         let db = Database::connect(&url).await.expect("database");
-        Migrator::up(&db, None).await.expect("migrations");
+        crate::store::migration::migrate(&db)
+            .await
+            .expect("migrations");
         let connection = db
             .get_sqlite_connection_pool()
             .acquire()

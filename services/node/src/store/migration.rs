@@ -3,31 +3,249 @@
 //! Migrations are append-only: a released migration is never edited, a change is a new
 //! migration. Tables are created with sea-query statements so that the same code makes the
 //! SQLite and the PostgreSQL schema.
+//!
+//! [`migrate`] applies, in order, each migration the database has not recorded, each in
+//! its own transaction with its record, so that a migration is applied whole or not at all.
+//! The record is the `seaql_migrations` table (a migration's name and when the database
+//! applied it), as sea-orm-migration keeps it: databases it migrated carry on here. It
+//! is not a dependency: its schema-discovery and CLI dependencies (and the date, decimal and
+//! UUID features they turn on across sea-orm and sqlx) were a fifth of a release build.
 
-use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{
-    big_integer, big_integer_null, blob, integer, string, string_null, text_null,
+use sea_orm::sea_query::{ColumnDef, Expr, Index, IntoIden, Query, Table};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, DeriveIden, Statement,
+    TransactionTrait,
 };
 
-/// Every migration of the node, in order.
-pub struct Migrator;
+/// One migration: its name as the record keeps it, and its statements for a backend.
+struct Migration {
+    name: &'static str,
+    statements: fn(DatabaseBackend) -> Vec<Statement>,
+}
 
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(InitialSchema),
-            Box::new(HotPathIndexes),
-            Box::new(OutboxEventReference),
-            Box::new(NewestCasesIndex),
-            Box::new(AnswerHistoryReference),
-            Box::new(OutboxDueByDestination),
-        ]
+/// Every migration of the node, in order.
+const MIGRATIONS: [Migration; 6] = [
+    Migration {
+        name: "m20261127_000001_initial_schema",
+        statements: initial_schema,
+    },
+    Migration {
+        name: "m20261127_000002_hot_path_indexes",
+        statements: hot_path_indexes,
+    },
+    Migration {
+        name: "m20261127_000003_outbox_event_reference",
+        statements: outbox_event_reference,
+    },
+    Migration {
+        name: "m20261127_000004_newest_cases_index",
+        statements: newest_cases_index,
+    },
+    Migration {
+        name: "m20261127_000005_answer_history_reference",
+        statements: answer_history_reference,
+    },
+    Migration {
+        name: "m20261127_000006_outbox_due_by_destination",
+        statements: outbox_due_by_destination,
+    },
+];
+
+/// Applies the migrations `db` has not recorded, in order, each whole or not at all.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    db.execute(
+        Table::create()
+            .table(SeaqlMigrations::Table)
+            .if_not_exists()
+            .col(string(SeaqlMigrations::Version).primary_key())
+            .col(big_integer(SeaqlMigrations::AppliedAt)),
+    )
+    .await?;
+    let applied: Vec<String> = db
+        .query_all(
+            Query::select()
+                .column(SeaqlMigrations::Version)
+                .from(SeaqlMigrations::Table),
+        )
+        .await?
+        .iter()
+        .map(|row| row.try_get("", "version"))
+        .collect::<Result<_, _>>()?;
+    for Migration { name, statements } in MIGRATIONS {
+        if applied.iter().any(|version| version == name) {
+            continue;
+        }
+        let transaction = db.begin().await?;
+        for statement in statements(backend) {
+            transaction.execute_raw(statement).await?;
+        }
+        transaction
+            .execute(
+                Query::insert()
+                    .into_table(SeaqlMigrations::Table)
+                    .columns([SeaqlMigrations::Version, SeaqlMigrations::AppliedAt])
+                    .values_panic([name.into(), Expr::cust(database_now_seconds(backend))]),
+            )
+            .await?;
+        transaction.commit().await?;
+        tracing::info!(migration = name, "applied a migration");
+    }
+    Ok(())
+}
+
+/// The database's own clock, in seconds since the Unix epoch: when it applied a migration.
+fn database_now_seconds(backend: DatabaseBackend) -> &'static str {
+    match backend {
+        DatabaseBackend::Postgres => "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)",
+        _ => "CAST(strftime('%s', 'now') AS INTEGER)",
     }
 }
 
+/// The record of applied migrations.
+#[derive(DeriveIden)]
+enum SeaqlMigrations {
+    Table,
+    Version,
+    AppliedAt,
+}
+
+/// A column of text, required.
+fn string(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).string().not_null().take()
+}
+
+/// A column of text, optional.
+fn string_null(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).string().null().take()
+}
+
+/// A column of long text, optional.
+fn text_null(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).text().null().take()
+}
+
+/// A column of 32-bit integers, required.
+fn integer(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).integer().not_null().take()
+}
+
+/// A column of 64-bit integers, required.
+fn big_integer(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).big_integer().not_null().take()
+}
+
+/// A column of 64-bit integers, optional.
+fn big_integer_null(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).big_integer().null().take()
+}
+
+/// A column of bytes, required.
+fn blob(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).blob().not_null().take()
+}
+
+/// A statement of SQL the same on both backends.
+fn sql(backend: DatabaseBackend, text: &str) -> Statement {
+    Statement::from_string(backend, text)
+}
+
 /// Cases, their events, idempotency records, the outbox and the audit log.
-struct InitialSchema;
+fn initial_schema(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::create()
+                .table(CaseSummary::Table)
+                .col(string(CaseSummary::CaseRef).primary_key())
+                .col(string(CaseSummary::CaseKind))
+                .col(string(CaseSummary::FirstState))
+                .col(string(CaseSummary::SecondState))
+                .col(string(CaseSummary::Status))
+                .col(big_integer(CaseSummary::EventCount))
+                .col(big_integer(CaseSummary::CreatedAt))
+                .col(big_integer(CaseSummary::UpdatedAt))
+                .col(big_integer_null(CaseSummary::NextDeadlineAt)),
+        ),
+        backend.build(
+            Index::create()
+                .name("case_summary_by_deadline")
+                .table(CaseSummary::Table)
+                .col(CaseSummary::NextDeadlineAt),
+        ),
+        backend.build(
+            Table::create()
+                .table(CaseEvent::Table)
+                .col(string(CaseEvent::CaseRef))
+                .col(big_integer(CaseEvent::Sequence))
+                .col(string(CaseEvent::Kind))
+                .col(string(CaseEvent::ActingState))
+                .col(big_integer(CaseEvent::OccurredAt))
+                .col(string(CaseEvent::IdempotencyKey))
+                .col(blob(CaseEvent::Envelope))
+                .primary_key(
+                    Index::create()
+                        .col(CaseEvent::CaseRef)
+                        .col(CaseEvent::Sequence),
+                ),
+        ),
+        backend.build(
+            Index::create()
+                .name("case_event_by_actor_key")
+                .table(CaseEvent::Table)
+                .col(CaseEvent::ActingState)
+                .col(CaseEvent::IdempotencyKey)
+                .unique(),
+        ),
+        backend.build(
+            Table::create()
+                .table(Idempotency::Table)
+                .col(string(Idempotency::Caller))
+                .col(string(Idempotency::IdempotencyKey))
+                .col(string(Idempotency::Operation))
+                .col(blob(Idempotency::RequestDigest))
+                .col(blob(Idempotency::Response))
+                .col(big_integer(Idempotency::CreatedAt))
+                .primary_key(
+                    Index::create()
+                        .col(Idempotency::Caller)
+                        .col(Idempotency::IdempotencyKey),
+                ),
+        ),
+        backend.build(
+            Table::create()
+                .table(Outbox::Table)
+                .col(big_integer(Outbox::Id).auto_increment().primary_key())
+                .col(string(Outbox::CaseRef))
+                .col(string(Outbox::Destination))
+                .col(string(Outbox::Channel))
+                .col(blob(Outbox::Payload))
+                .col(integer(Outbox::Attempts))
+                .col(big_integer(Outbox::NextAttemptAt))
+                .col(big_integer(Outbox::CreatedAt))
+                .col(big_integer_null(Outbox::DeliveredAt))
+                .col(text_null(Outbox::FailedReason))
+                .col(text_null(Outbox::LastError)),
+        ),
+        backend.build(
+            Index::create()
+                .name("outbox_pending_by_case")
+                .table(Outbox::Table)
+                .col(Outbox::DeliveredAt)
+                .col(Outbox::CaseRef)
+                .col(Outbox::Id),
+        ),
+        backend.build(
+            Table::create()
+                .table(AuditLog::Table)
+                .col(big_integer(AuditLog::Id).auto_increment().primary_key())
+                .col(big_integer(AuditLog::At))
+                .col(string(AuditLog::Peer))
+                .col(string(AuditLog::Operation))
+                .col(string(AuditLog::Outcome))
+                .col(string(AuditLog::Detail)),
+        ),
+    ]
+}
 
 /// The outbox indexed for its readers, pending messages only: `outbox_due` (id order) lets
 /// the dispatcher's look-up of due messages walk the pending messages oldest first and stop
@@ -41,121 +259,69 @@ struct InitialSchema;
 /// than across all cases (`case_event_by_actor_key`): a delivery names its case, so the
 /// look-up needs no more, and an index led by the case reference (which grows with time) is
 /// appended to, where one led by the clients' keys is written all over.
-struct HotPathIndexes;
-
-impl MigrationName for HotPathIndexes {
-    fn name(&self) -> &str {
-        "m20261127_000002_hot_path_indexes"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for HotPathIndexes {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE INDEX outbox_due ON outbox (id) \
-                 WHERE delivered_at IS NULL AND failed_reason IS NULL",
-            )
-            .await?;
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE INDEX outbox_pending_case ON outbox (case_ref, id) \
-                 WHERE delivered_at IS NULL",
-            )
-            .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("outbox_pending_by_case")
-                    .table(Outbox::Table)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("case_event_by_actor_key")
-                    .table(CaseEvent::Table)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("case_event_by_case_actor_key")
-                    .table(CaseEvent::Table)
-                    .col(CaseEvent::CaseRef)
-                    .col(CaseEvent::ActingState)
-                    .col(CaseEvent::IdempotencyKey)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        Ok(())
-    }
+fn hot_path_indexes(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        sql(
+            backend,
+            "CREATE INDEX outbox_due ON outbox (id) \
+             WHERE delivered_at IS NULL AND failed_reason IS NULL",
+        ),
+        sql(
+            backend,
+            "CREATE INDEX outbox_pending_case ON outbox (case_ref, id) \
+             WHERE delivered_at IS NULL",
+        ),
+        backend.build(
+            Index::drop()
+                .name("outbox_pending_by_case")
+                .table(Outbox::Table),
+        ),
+        backend.build(
+            Index::drop()
+                .name("case_event_by_actor_key")
+                .table(CaseEvent::Table),
+        ),
+        backend.build(
+            Index::create()
+                .name("case_event_by_case_actor_key")
+                .table(CaseEvent::Table)
+                .col(CaseEvent::CaseRef)
+                .col(CaseEvent::ActingState)
+                .col(CaseEvent::IdempotencyKey)
+                .unique(),
+        ),
+    ]
 }
 
 /// Outbox messages name the event they deliver (`event_case_ref`, `event_sequence`) instead of
 /// holding a copy of it in `payload`: the event is already in `case_event`, written in the
 /// same transaction, and the copy was a fifth of the bytes an opened case wrote. Messages
 /// written before keep their payload and are sent from it.
-struct OutboxEventReference;
-
-impl MigrationName for OutboxEventReference {
-    fn name(&self) -> &str {
-        "m20261127_000003_outbox_event_reference"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for OutboxEventReference {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // One column per statement: SQLite alters one column at a time.
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Outbox::Table)
-                    .add_column(string_null(Outbox::EventCaseRef))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Outbox::Table)
-                    .add_column(big_integer_null(Outbox::EventSequence))
-                    .to_owned(),
-            )
-            .await
-    }
+fn outbox_event_reference(backend: DatabaseBackend) -> Vec<Statement> {
+    // One column per statement: SQLite alters one column at a time.
+    vec![
+        backend.build(
+            Table::alter()
+                .table(Outbox::Table)
+                .add_column(string_null(Outbox::EventCaseRef)),
+        ),
+        backend.build(
+            Table::alter()
+                .table(Outbox::Table)
+                .add_column(big_integer_null(Outbox::EventSequence)),
+        ),
+    ]
 }
 
 /// Lists return cases newest first, by the creation time at the head of the reference's ID
 /// (`Store::list_cases`); this index serves that order per kind. SQLite and PostgreSQL
 /// both index the same expression.
-struct NewestCasesIndex;
-
-impl MigrationName for NewestCasesIndex {
-    fn name(&self) -> &str {
-        "m20261127_000004_newest_cases_index"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for NewestCasesIndex {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE INDEX case_summary_newest \
-                 ON case_summary (case_kind, substr(case_ref, 11, 13), case_ref)",
-            )
-            .await
-            .map(drop)
-    }
+fn newest_cases_index(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![sql(
+        backend,
+        "CREATE INDEX case_summary_newest \
+         ON case_summary (case_kind, substr(case_ref, 11, 13), case_ref)",
+    )]
 }
 
 /// Idempotency records leave the case history out of their answer (`history_through`): the
@@ -164,26 +330,14 @@ impl MigrationTrait for NewestCasesIndex {
 /// records holding it grew with the square of a case's length, and an opening's record was
 /// half of the bytes an opened case wrote. Records written before keep their whole answer
 /// (`history_through` NULL) and are answered from it.
-struct AnswerHistoryReference;
-
-impl MigrationName for AnswerHistoryReference {
-    fn name(&self) -> &str {
-        "m20261127_000005_answer_history_reference"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for AnswerHistoryReference {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Idempotency::Table)
-                    .add_column(big_integer_null(Idempotency::HistoryThrough))
-                    .to_owned(),
-            )
-            .await
-    }
+fn answer_history_reference(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::alter()
+                .table(Idempotency::Table)
+                .add_column(big_integer_null(Idempotency::HistoryThrough)),
+        ),
+    ]
 }
 
 /// The dispatcher's look-up of due messages walks each partner's pending messages on their
@@ -191,35 +345,15 @@ impl MigrationTrait for AnswerHistoryReference {
 /// message in id order (`outbox_due`, dropped). With `outbox_due`, a partner whose link was
 /// backing off was filtered out message by message, so every round for the other partners
 /// walked its whole backlog; now a round reads only the partners it may send to.
-struct OutboxDueByDestination;
-
-impl MigrationName for OutboxDueByDestination {
-    fn name(&self) -> &str {
-        "m20261127_000006_outbox_due_by_destination"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for OutboxDueByDestination {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let connection = manager.get_connection();
-        connection
-            .execute_unprepared(
-                "CREATE INDEX outbox_due_by_destination ON outbox (destination, id) \
-                 WHERE delivered_at IS NULL AND failed_reason IS NULL",
-            )
-            .await?;
-        connection
-            .execute_unprepared("DROP INDEX outbox_due")
-            .await
-            .map(drop)
-    }
-}
-
-impl MigrationName for InitialSchema {
-    fn name(&self) -> &str {
-        "m20261127_000001_initial_schema"
-    }
+fn outbox_due_by_destination(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        sql(
+            backend,
+            "CREATE INDEX outbox_due_by_destination ON outbox (destination, id) \
+             WHERE delivered_at IS NULL AND failed_reason IS NULL",
+        ),
+        sql(backend, "DROP INDEX outbox_due"),
+    ]
 }
 
 #[derive(DeriveIden)]
@@ -288,149 +422,4 @@ enum AuditLog {
     Operation,
     Outcome,
     Detail,
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for InitialSchema {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        create_cases_and_events(manager).await?;
-        create_idempotency_outbox_and_audit(manager).await
-    }
-}
-
-/// The case summaries and their signed events, with their indexes.
-async fn create_cases_and_events(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    manager
-        .create_table(
-            Table::create()
-                .table(CaseSummary::Table)
-                .col(string(CaseSummary::CaseRef).primary_key())
-                .col(string(CaseSummary::CaseKind))
-                .col(string(CaseSummary::FirstState))
-                .col(string(CaseSummary::SecondState))
-                .col(string(CaseSummary::Status))
-                .col(big_integer(CaseSummary::EventCount))
-                .col(big_integer(CaseSummary::CreatedAt))
-                .col(big_integer(CaseSummary::UpdatedAt))
-                .col(big_integer_null(CaseSummary::NextDeadlineAt))
-                .to_owned(),
-        )
-        .await?;
-    manager
-        .create_index(
-            Index::create()
-                .name("case_summary_by_deadline")
-                .table(CaseSummary::Table)
-                .col(CaseSummary::NextDeadlineAt)
-                .to_owned(),
-        )
-        .await?;
-    manager
-        .create_table(
-            Table::create()
-                .table(CaseEvent::Table)
-                .col(string(CaseEvent::CaseRef))
-                .col(big_integer(CaseEvent::Sequence))
-                .col(string(CaseEvent::Kind))
-                .col(string(CaseEvent::ActingState))
-                .col(big_integer(CaseEvent::OccurredAt))
-                .col(string(CaseEvent::IdempotencyKey))
-                .col(blob(CaseEvent::Envelope))
-                .primary_key(
-                    Index::create()
-                        .col(CaseEvent::CaseRef)
-                        .col(CaseEvent::Sequence),
-                )
-                .to_owned(),
-        )
-        .await?;
-    manager
-        .create_index(
-            Index::create()
-                .name("case_event_by_actor_key")
-                .table(CaseEvent::Table)
-                .col(CaseEvent::ActingState)
-                .col(CaseEvent::IdempotencyKey)
-                .unique()
-                .to_owned(),
-        )
-        .await?;
-    Ok(())
-}
-
-/// The idempotency records, the outbox and the audit log, with their indexes.
-async fn create_idempotency_outbox_and_audit(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    manager
-        .create_table(
-            Table::create()
-                .table(Idempotency::Table)
-                .col(string(Idempotency::Caller))
-                .col(string(Idempotency::IdempotencyKey))
-                .col(string(Idempotency::Operation))
-                .col(blob(Idempotency::RequestDigest))
-                .col(blob(Idempotency::Response))
-                .col(big_integer(Idempotency::CreatedAt))
-                .primary_key(
-                    Index::create()
-                        .col(Idempotency::Caller)
-                        .col(Idempotency::IdempotencyKey),
-                )
-                .to_owned(),
-        )
-        .await?;
-    manager
-        .create_table(
-            Table::create()
-                .table(Outbox::Table)
-                .col(
-                    ColumnDef::new(Outbox::Id)
-                        .big_integer()
-                        .not_null()
-                        .auto_increment()
-                        .primary_key(),
-                )
-                .col(string(Outbox::CaseRef))
-                .col(string(Outbox::Destination))
-                .col(string(Outbox::Channel))
-                .col(blob(Outbox::Payload))
-                .col(integer(Outbox::Attempts))
-                .col(big_integer(Outbox::NextAttemptAt))
-                .col(big_integer(Outbox::CreatedAt))
-                .col(big_integer_null(Outbox::DeliveredAt))
-                .col(text_null(Outbox::FailedReason))
-                .col(text_null(Outbox::LastError))
-                .to_owned(),
-        )
-        .await?;
-    manager
-        .create_index(
-            Index::create()
-                .name("outbox_pending_by_case")
-                .table(Outbox::Table)
-                .col(Outbox::DeliveredAt)
-                .col(Outbox::CaseRef)
-                .col(Outbox::Id)
-                .to_owned(),
-        )
-        .await?;
-    manager
-        .create_table(
-            Table::create()
-                .table(AuditLog::Table)
-                .col(
-                    ColumnDef::new(AuditLog::Id)
-                        .big_integer()
-                        .not_null()
-                        .auto_increment()
-                        .primary_key(),
-                )
-                .col(big_integer(AuditLog::At))
-                .col(string(AuditLog::Peer))
-                .col(string(AuditLog::Operation))
-                .col(string(AuditLog::Outcome))
-                .col(string(AuditLog::Detail))
-                .to_owned(),
-        )
-        .await?;
-    Ok(())
 }

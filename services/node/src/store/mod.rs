@@ -25,7 +25,6 @@ use sea_orm::{
     ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, EntityTrait,
     FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
-use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Notify, oneshot};
 
 use audit_cap::AuditCap;
@@ -110,7 +109,7 @@ impl Store {
     /// has a connection of its own (see `writer_options`).
     pub async fn connect(database_url: &str, max_connections: u32) -> Result<Self, Error> {
         let db = Database::connect(connect_options(database_url, max_connections)).await?;
-        migration::Migrator::up(&db, None).await?;
+        migration::migrate(&db).await?;
         let writer_db = if is_sqlite_memory(database_url) {
             // Every connection to `sqlite::memory:` is a database of its own.
             db.clone()

@@ -587,3 +587,44 @@ async fn cases_are_listed_newest_first_and_paged_from_the_last_reference_seen() 
         );
     }
 }
+
+#[tokio::test]
+async fn a_reopened_database_applies_only_the_migrations_it_has_not_recorded() {
+    use sea_orm::{ConnectionTrait, Database};
+    const LAST: &str = "m20261127_000006_outbox_due_by_destination";
+    for database in fresh_databases().await {
+        drop(database.store().await);
+        // The database as the version before the last migration left it.
+        let raw = Database::connect(&database.url).await.unwrap();
+        for sql in [
+            "DROP INDEX outbox_due_by_destination".to_owned(),
+            "CREATE INDEX outbox_due ON outbox (id) \
+             WHERE delivered_at IS NULL AND failed_reason IS NULL"
+                .to_owned(),
+            format!("DELETE FROM seaql_migrations WHERE version = '{LAST}'"),
+        ] {
+            raw.execute_unprepared(&sql).await.unwrap();
+        }
+        // Reopened: the five recorded migrations are not applied again (their tables exist,
+        // so they would fail), and the last one is.
+        drop(database.store().await);
+        let versions: Vec<String> = raw
+            .query_all_raw(sea_orm::Statement::from_string(
+                raw.get_database_backend(),
+                "SELECT version FROM seaql_migrations ORDER BY version",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get("", "version").unwrap())
+            .collect();
+        assert_eq!(versions.len(), 6, "{}: {versions:?}", database.backend);
+        assert_eq!(versions.last().map(String::as_str), Some(LAST));
+        let reopened = raw.execute_unprepared("DROP INDEX outbox_due").await;
+        assert!(
+            reopened.is_err(),
+            "{}: the last migration dropped it",
+            database.backend
+        );
+    }
+}

@@ -24,12 +24,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sea_orm::sqlx::{self, AssertSqlSafe, Row as _, SqlitePool};
 use sea_orm::{Database, DatabaseConnection};
-use sea_orm_migration::MigratorTrait;
 use tokio::sync::oneshot;
 
 use super::{Connection, Job, Path, commit_batch};
 use crate::store::Error;
-use crate::store::migration::Migrator;
 use crate::store::model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryOutcome,
     EventRecord, EventRef, IdempotencyRecord, OutboxMessage, SummaryUpdate,
@@ -160,7 +158,9 @@ async fn writer(fast_path: bool) -> (tempfile::TempDir, Connection) {
     let db: DatabaseConnection = Database::connect(crate::store::writer_options(&url))
         .await
         .expect("database");
-    Migrator::up(&db, None).await.expect("migrations");
+    crate::store::migration::migrate(&db)
+        .await
+        .expect("migrations");
     let connection = Connection::new(db);
     if fast_path {
         (folder, connection)
