@@ -26,7 +26,7 @@ pub mod time;
 
 pub use case_ref::{CaseKind, CaseRef};
 pub use event::{Actor, FreeText, IdempotencyKey};
-pub use lifecycle::{Event, Lifecycle, ReplayError};
+pub use lifecycle::{Attempt, Event, Lifecycle, ReplayError, StepRefusal};
 pub use regime::{Regime, RegimeProfile, ReplyTrack};
 pub use state::StateCode;
 pub use time::{Period, Timestamp};

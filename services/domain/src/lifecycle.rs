@@ -152,3 +152,115 @@ pub(crate) fn check_opening<K>(first: &Event<K>) -> Result<(), ReplayError> {
     }
     Ok(())
 }
+
+/// Why the checks every step of a two-party case (a readmission case, an admission case)
+/// passes first refuse it ([`Attempt::check`]). Each kind's `Error` holds it as its `Step`
+/// variant, so the checks, their order and their wording are written once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepRefusal<Status, Step> {
+    /// The actor's state is neither side of the case.
+    #[error("{actor} is not a party to this case; {step} refused in status {status}")]
+    NotAParty {
+        /// The current status.
+        status: Status,
+        /// The refused step.
+        step: Step,
+        /// Who tried.
+        actor: Actor,
+    },
+    /// The transition table has no such step from the current status.
+    #[error("{step} is not allowed in status {status}")]
+    StepNotAllowed {
+        /// The current status.
+        status: Status,
+        /// The refused step.
+        step: Step,
+    },
+    /// The step belongs to the other party, or to a deadline clock, or the reverse.
+    #[error("{step} in status {status} is taken by {expected}, not by {actor}")]
+    WrongActor {
+        /// The current status.
+        status: Status,
+        /// The refused step.
+        step: Step,
+        /// Who tried.
+        actor: Actor,
+        /// Who may take the step.
+        expected: Actor,
+    },
+    /// The step is dated before the previous event.
+    #[error("{step} at {now} is before the previous event at {last_event_at} (status {status})")]
+    TimeWentBackwards {
+        /// The current status.
+        status: Status,
+        /// The refused step.
+        step: Step,
+        /// The time of the previous event.
+        last_event_at: Timestamp,
+        /// The refused step's time.
+        now: Timestamp,
+    },
+}
+
+/// A step as the shared checks see it: `actor` takes `step` at `now` on a two-party case in
+/// `status` whose last event was at `last_event_at`.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<Status, Step> {
+    /// The case's current status.
+    pub status: Status,
+    /// The step taken.
+    pub step: Step,
+    /// Who takes it.
+    pub actor: Actor,
+    /// When.
+    pub now: Timestamp,
+    /// When the case's last event took place.
+    pub last_event_at: Timestamp,
+}
+
+impl<Status: Copy, Step: Copy> Attempt<Status, Step> {
+    /// The checks, in order: the actor is a party (`is_party`), the lifecycle has the step
+    /// from the status (`transition`, none if not), the actor is the step's performer
+    /// (`performer` of the transition), and time does not run backwards. Returns the
+    /// transition; the kind checks its own rules (deadlines, payload) after.
+    pub fn check<T>(
+        self,
+        is_party: bool,
+        transition: Option<T>,
+        performer: impl FnOnce(&T) -> Actor,
+    ) -> Result<T, StepRefusal<Status, Step>> {
+        let Self {
+            status,
+            step,
+            actor,
+            now,
+            last_event_at,
+        } = self;
+        if !is_party {
+            return Err(StepRefusal::NotAParty {
+                status,
+                step,
+                actor,
+            });
+        }
+        let transition = transition.ok_or(StepRefusal::StepNotAllowed { status, step })?;
+        let expected = performer(&transition);
+        if actor != expected {
+            return Err(StepRefusal::WrongActor {
+                status,
+                step,
+                actor,
+                expected,
+            });
+        }
+        if now < last_event_at {
+            return Err(StepRefusal::TimeWentBackwards {
+                status,
+                step,
+                last_event_at,
+                now,
+            });
+        }
+        Ok(transition)
+    }
+}

@@ -32,7 +32,7 @@ use crate::case_ref::{CaseKind, CaseRef};
 use crate::coded::{coded_enum, event_kinds};
 use crate::deadline::{self, AdmissionDueEvent};
 use crate::event::{Actor, FreeText};
-use crate::lifecycle::{self, Event, Lifecycle, ReplayError};
+use crate::lifecycle::{self, Attempt, Event, Lifecycle, ReplayError, StepRefusal};
 use crate::reason::AdmissionRefusal;
 use crate::regime::{Regime, RegimeProfile};
 use crate::time::Timestamp;
@@ -69,48 +69,9 @@ pub enum Error {
     /// The offer refused the slot.
     #[error("the offer refused the nomination")]
     Offer(#[from] offer::Error),
-    /// The actor's state is neither A nor O.
-    #[error("{actor} is not a party to this admission; {step} refused in status {status}")]
-    NotAParty {
-        /// The current status.
-        status: AdmissionStatus,
-        /// The refused step.
-        step: AdmissionStep,
-        /// Who tried.
-        actor: Actor,
-    },
-    /// The transition table has no such step from the current status.
-    #[error("{step} is not allowed in status {status}")]
-    StepNotAllowed {
-        /// The current status.
-        status: AdmissionStatus,
-        /// The refused step.
-        step: AdmissionStep,
-    },
-    /// The step belongs to the other party or to the clock.
-    #[error("{step} in status {status} is taken by {expected}, not by {actor}")]
-    WrongActor {
-        /// The current status.
-        status: AdmissionStatus,
-        /// The refused step.
-        step: AdmissionStep,
-        /// Who tried.
-        actor: Actor,
-        /// Who may take the step.
-        expected: Actor,
-    },
-    /// The step is dated before the previous event.
-    #[error("{step} at {now} is before the previous event at {last_event_at} (status {status})")]
-    TimeWentBackwards {
-        /// The current status.
-        status: AdmissionStatus,
-        /// The refused step.
-        step: AdmissionStep,
-        /// The previous event's time.
-        last_event_at: Timestamp,
-        /// The refused step's time.
-        now: Timestamp,
-    },
+    /// Refused by the checks every step of a two-party case passes first.
+    #[error(transparent)]
+    Step(#[from] StepRefusal<AdmissionStatus, AdmissionStep>),
     /// The grant lapse is recorded before the visa expired.
     #[error("{step} is not due in status {status}")]
     NotDue {
@@ -587,31 +548,17 @@ impl Lifecycle for AdmissionCase {
     ) -> Result<Self, Error> {
         let status = self.status;
         let step = kind.step();
-        if actor.state() != self.admitting() && actor.state() != self.origin() {
-            return Err(Error::NotAParty {
-                status,
-                step,
-                actor,
-            });
-        }
-        let transition = transition(status, step).ok_or(Error::StepNotAllowed { status, step })?;
-        let expected = self.performer_actor(transition.performer);
-        if actor != expected {
-            return Err(Error::WrongActor {
-                status,
-                step,
-                actor,
-                expected,
-            });
-        }
-        if now < self.last_event_at {
-            return Err(Error::TimeWentBackwards {
-                status,
-                step,
-                last_event_at: self.last_event_at,
-                now,
-            });
-        }
+        let attempt = Attempt {
+            status,
+            step,
+            actor,
+            now,
+            last_event_at: self.last_event_at,
+        };
+        let is_party = actor.state() == self.admitting() || actor.state() == self.origin();
+        let transition = attempt.check(is_party, transition(status, step), |transition| {
+            self.performer_actor(transition.performer)
+        })?;
         self.check_timing(
             transition.performer,
             step,

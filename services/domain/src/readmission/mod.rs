@@ -34,7 +34,7 @@ use crate::StateCode;
 use crate::case_ref::{CaseKind, CaseRef};
 use crate::deadline::{self, Deadline, DueEvent};
 use crate::event::{Actor, FreeText};
-use crate::lifecycle::{self, Event, Lifecycle, ReplayError};
+use crate::lifecycle::{self, Attempt, Event, Lifecycle, ReplayError, StepRefusal};
 use crate::reason::{LegalHoldKind, ReadmissionReason};
 use crate::regime::{HoldEffect, Party, Regime, RegimeProfile, ReplyTrack};
 use crate::time::Timestamp;
@@ -79,48 +79,9 @@ pub enum Error {
         /// The last instant a request was in time.
         window_closed_at: Timestamp,
     },
-    /// The actor's state is neither side of the case.
-    #[error("{actor} is not a party to this case; {step} refused in status {status}")]
-    NotAParty {
-        /// The current status.
-        status: ReadmissionStatus,
-        /// The refused step.
-        step: ReadmissionStep,
-        /// Who tried.
-        actor: Actor,
-    },
-    /// The transition table has no such step from the current status.
-    #[error("{step} is not allowed in status {status}")]
-    StepNotAllowed {
-        /// The current status.
-        status: ReadmissionStatus,
-        /// The refused step.
-        step: ReadmissionStep,
-    },
-    /// The step belongs to the other party, or to a deadline clock, or the reverse.
-    #[error("{step} in status {status} is taken by {expected}, not by {actor}")]
-    WrongActor {
-        /// The current status.
-        status: ReadmissionStatus,
-        /// The refused step.
-        step: ReadmissionStep,
-        /// Who tried.
-        actor: Actor,
-        /// Who may take the step.
-        expected: Actor,
-    },
-    /// The step is dated before the previous event.
-    #[error("{step} at {now} is before the previous event at {last_event_at} (status {status})")]
-    TimeWentBackwards {
-        /// The current status.
-        status: ReadmissionStatus,
-        /// The refused step.
-        step: ReadmissionStep,
-        /// The time of the previous event.
-        last_event_at: Timestamp,
-        /// The refused step's time.
-        now: Timestamp,
-    },
+    /// Refused by the checks every step of a two-party case passes first.
+    #[error(transparent)]
+    Step(#[from] StepRefusal<ReadmissionStatus, ReadmissionStep>),
     /// A deadline step whose deadline has not passed (or another deadline comes first).
     #[error("{step} is not due in status {status} (due first: {due_first:?})")]
     NotDue {
@@ -722,31 +683,18 @@ impl Lifecycle for ReadmissionCase {
     ) -> Result<Self, Error> {
         let status = self.status;
         let step = kind.step();
-        if self.party_of(actor.state()).is_none() {
-            return Err(Error::NotAParty {
-                status,
-                step,
-                actor,
-            });
-        }
-        let transition = transition(status, step).ok_or(Error::StepNotAllowed { status, step })?;
-        let expected = self.performer_actor(transition.performer);
-        if actor != expected {
-            return Err(Error::WrongActor {
-                status,
-                step,
-                actor,
-                expected,
-            });
-        }
-        if now < self.last_event_at {
-            return Err(Error::TimeWentBackwards {
-                status,
-                step,
-                last_event_at: self.last_event_at,
-                now,
-            });
-        }
+        let attempt = Attempt {
+            status,
+            step,
+            actor,
+            now,
+            last_event_at: self.last_event_at,
+        };
+        let transition = attempt.check(
+            self.party_of(actor.state()).is_some(),
+            transition(status, step),
+            |transition| self.performer_actor(transition.performer),
+        )?;
         let due = deadline::due(self, now);
         self.check_timing(transition.performer, kind, due.as_ref())?;
         self.check_payload(kind, now)?;

@@ -669,7 +669,9 @@ fn every_step_missing_from_the_lifecycle_table_is_refused_naming_status_and_step
                 let error = case.apply(actor(who), &kind, now).unwrap_err();
                 assert_eq!(
                     error,
-                    accord_domain::readmission::Error::StepNotAllowed { status: from, step }
+                    accord_domain::readmission::Error::Step(
+                        accord_domain::StepRefusal::StepNotAllowed { status: from, step }
+                    )
                 );
                 assert!(error.to_string().contains(from.code()));
                 assert!(error.to_string().contains(step.code()));

@@ -8,7 +8,7 @@ use accord_domain::readmission::{
 use accord_domain::reason::{LegalHoldKind, ReadmissionReason};
 use accord_domain::{
     Actor, CaseRef, FreeText, Lifecycle, Period, RegimeProfile, ReplayError, ReplyTrack, StateCode,
-    Timestamp,
+    StepRefusal, Timestamp,
 };
 
 pub fn state(code: &str) -> StateCode {
@@ -295,10 +295,7 @@ pub fn error_name(error: &readmission::Error) -> &'static str {
         E::WrongCaseKind { .. } => "WrongCaseKind",
         E::ArrivalAfterSubmission { .. } => "ArrivalAfterSubmission",
         E::RequestOutOfTime { .. } => "RequestOutOfTime",
-        E::NotAParty { .. } => "NotAParty",
-        E::StepNotAllowed { .. } => "StepNotAllowed",
-        E::WrongActor { .. } => "WrongActor",
-        E::TimeWentBackwards { .. } => "TimeWentBackwards",
+        E::Step(refusal) => step_refusal_name(refusal),
         E::NotDue { .. } => "NotDue",
         E::DeadlinePassed { .. } => "DeadlinePassed",
         E::NoReasons { .. } => "NoReasons",
@@ -310,5 +307,15 @@ pub fn error_name(error: &readmission::Error) -> &'static str {
         E::RegimeMismatch { .. } => "RegimeMismatch",
         E::Replay(ReplayError::ReplayStart) => "ReplayStart",
         E::Replay(ReplayError::ReplayOrder { .. }) => "ReplayOrder",
+    }
+}
+
+/// The name of a refusal of the checks every step of a two-party case passes first.
+pub fn step_refusal_name<Status, Step>(refusal: &StepRefusal<Status, Step>) -> &'static str {
+    match refusal {
+        StepRefusal::NotAParty { .. } => "NotAParty",
+        StepRefusal::StepNotAllowed { .. } => "StepNotAllowed",
+        StepRefusal::WrongActor { .. } => "WrongActor",
+        StepRefusal::TimeWentBackwards { .. } => "TimeWentBackwards",
     }
 }

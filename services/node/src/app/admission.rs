@@ -17,7 +17,9 @@ use accord_domain::deadline;
 use accord_domain::parity;
 use accord_domain::reason::OfferPauseReason;
 use accord_domain::regime::RegimeProfile;
-use accord_domain::{Actor, CaseKind, CaseRef, Lifecycle, Regime, StateCode, Timestamp};
+use accord_domain::{
+    Actor, CaseKind, CaseRef, Lifecycle, Regime, StateCode, StepRefusal, Timestamp,
+};
 
 use super::agreement::check_data_flow;
 use super::case::{CaseType, Loaded, event_record};
@@ -594,7 +596,9 @@ pub(crate) fn admission_error(error: &domain::Error, subject: &str) -> Error {
     use domain::Error as D;
     let description = error.to_string();
     match error {
-        D::NotAParty { .. } | D::WrongActor { .. } => Error::PermissionDenied(description),
+        D::Step(StepRefusal::NotAParty { .. } | StepRefusal::WrongActor { .. }) => {
+            Error::PermissionDenied(description)
+        }
         D::Offer(offer) => offer_error(offer, subject),
         D::DeadlinePassed { .. } => {
             Error::precondition(Precondition::DeadlinePassed, subject, description)
@@ -602,8 +606,7 @@ pub(crate) fn admission_error(error: &domain::Error, subject: &str) -> Error {
         D::NoReasons { .. } | D::DuplicateReason { .. } => {
             Error::invalid("refuse.reasons", description)
         }
-        D::StepNotAllowed { .. }
-        | D::TimeWentBackwards { .. }
+        D::Step(StepRefusal::StepNotAllowed { .. } | StepRefusal::TimeWentBackwards { .. })
         | D::NotDue { .. }
         | D::ConfirmationNotRequired { .. } => {
             Error::precondition(Precondition::IllegalTransition, subject, description)

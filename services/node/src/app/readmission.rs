@@ -13,7 +13,9 @@ use accord_domain::readmission::{
 };
 use accord_domain::reason::ReadmissionReason;
 use accord_domain::regime::{ClockDuty, Silence};
-use accord_domain::{Actor, CaseKind, CaseRef, Event, FreeText, Lifecycle, StateCode, Timestamp};
+use accord_domain::{
+    Actor, CaseKind, CaseRef, Event, FreeText, Lifecycle, StateCode, StepRefusal, Timestamp,
+};
 use accord_trust::PeerIdentity;
 
 use super::agreement::check_data_flow;
@@ -576,7 +578,7 @@ fn check_named_hold(
 /// its deadline (`DEADLINE_PASSED`), as the API documents, not as a mere illegal transition.
 fn step_error(loaded: &Loaded<ReadmissionCase>, error: &domain::Error, subject: &str) -> Error {
     match error {
-        domain::Error::StepNotAllowed { status, step }
+        domain::Error::Step(StepRefusal::StepNotAllowed { status, step })
             if was_cut_off_by_lapse(*status, *step, loaded.history.last()) =>
         {
             Error::precondition(Precondition::DeadlinePassed, subject, error.to_string())
@@ -620,7 +622,9 @@ pub(crate) fn domain_error(error: &domain::Error, subject: &str) -> Error {
     use domain::Error as D;
     let description = error.to_string();
     match error {
-        D::WrongActor { .. } | D::NotAParty { .. } => Error::PermissionDenied(description),
+        D::Step(StepRefusal::WrongActor { .. } | StepRefusal::NotAParty { .. }) => {
+            Error::PermissionDenied(description)
+        }
         D::DeadlinePassed { .. } => {
             Error::precondition(Precondition::DeadlinePassed, subject, description)
         }
