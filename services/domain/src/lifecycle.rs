@@ -87,6 +87,31 @@ pub trait Lifecycle: Sized + Clone {
     }
 }
 
+/// The [`Lifecycle`] accessors of a record that keeps them as fields of the same names
+/// (`case_ref`, `sequence`, `last_event_at`, `status`), written once for every kind (a
+/// macro: a function cannot write a trait's methods).
+macro_rules! lifecycle_fields {
+    ($status:ty) => {
+        fn case_ref(&self) -> &$crate::CaseRef {
+            &self.case_ref
+        }
+
+        fn sequence(&self) -> u64 {
+            self.sequence
+        }
+
+        fn last_event_at(&self) -> $crate::Timestamp {
+            self.last_event_at
+        }
+
+        fn status(&self) -> $status {
+            self.status
+        }
+    };
+}
+
+pub(crate) use lifecycle_fields;
+
 /// The refusals every replay shares.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayError {

@@ -568,21 +568,7 @@ impl Lifecycle for AdmissionCase {
         Ok(self.advanced(kind, transition.to, now))
     }
 
-    fn case_ref(&self) -> &CaseRef {
-        &self.case_ref
-    }
-
-    fn sequence(&self) -> u64 {
-        self.sequence
-    }
-
-    fn last_event_at(&self) -> Timestamp {
-        self.last_event_at
-    }
-
-    fn status(&self) -> AdmissionStatus {
-        self.status
-    }
+    lifecycle::lifecycle_fields!(AdmissionStatus);
 }
 
 /// Whether `case_ref` names an admission of the pair of the offer `offer_ref`

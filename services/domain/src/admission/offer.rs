@@ -559,19 +559,5 @@ impl Lifecycle for Offer {
         Ok(offer)
     }
 
-    fn case_ref(&self) -> &CaseRef {
-        &self.case_ref
-    }
-
-    fn sequence(&self) -> u64 {
-        self.sequence
-    }
-
-    fn last_event_at(&self) -> Timestamp {
-        self.last_event_at
-    }
-
-    fn status(&self) -> OfferStatus {
-        self.status
-    }
+    lifecycle::lifecycle_fields!(OfferStatus);
 }

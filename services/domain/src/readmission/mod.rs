@@ -701,21 +701,7 @@ impl Lifecycle for ReadmissionCase {
         Ok(self.advanced(kind, transition.to, now, due))
     }
 
-    fn case_ref(&self) -> &CaseRef {
-        &self.case_ref
-    }
-
-    fn sequence(&self) -> u64 {
-        self.sequence
-    }
-
-    fn last_event_at(&self) -> Timestamp {
-        self.last_event_at
-    }
-
-    fn status(&self) -> ReadmissionStatus {
-        self.status
-    }
+    lifecycle::lifecycle_fields!(ReadmissionStatus);
 }
 
 fn rejection(
