@@ -244,6 +244,22 @@ pub struct Attempt<Status, Step> {
 }
 
 impl<Status: Copy, Step: Copy> Attempt<Status, Step> {
+    /// `actor`'s `step` at `now` on `record`, as it stands.
+    pub fn on<L: Lifecycle<Status = Status>>(
+        record: &L,
+        step: Step,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            status: record.status(),
+            step,
+            actor,
+            now,
+            last_event_at: record.last_event_at(),
+        }
+    }
+
     /// The checks, in order: the actor is a party (`is_party`), the lifecycle has the step
     /// from the status (`transition`, none if not), the actor is the step's performer
     /// (`performer` of the transition), and time does not run backwards. Returns the

@@ -548,13 +548,7 @@ impl Lifecycle for AdmissionCase {
     ) -> Result<Self, Error> {
         let status = self.status;
         let step = kind.step();
-        let attempt = Attempt {
-            status,
-            step,
-            actor,
-            now,
-            last_event_at: self.last_event_at,
-        };
+        let attempt = Attempt::on(self, step, actor, now);
         let is_party = actor.state() == self.admitting() || actor.state() == self.origin();
         let transition = attempt.check(is_party, transition(status, step), |transition| {
             self.performer_actor(transition.performer)

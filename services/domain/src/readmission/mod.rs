@@ -683,13 +683,7 @@ impl Lifecycle for ReadmissionCase {
     ) -> Result<Self, Error> {
         let status = self.status;
         let step = kind.step();
-        let attempt = Attempt {
-            status,
-            step,
-            actor,
-            now,
-            last_event_at: self.last_event_at,
-        };
+        let attempt = Attempt::on(self, step, actor, now);
         let transition = attempt.check(
             self.party_of(actor.state()).is_some(),
             transition(status, step),
