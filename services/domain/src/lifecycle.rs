@@ -34,6 +34,21 @@ pub struct Event<K> {
     pub kind: K,
 }
 
+impl<K> Event<K> {
+    /// The first event of the record `case_ref` names, taken at `now` by the state that
+    /// opens it (the reference's first state: S, or A for offers and admissions), as
+    /// `check_opening` requires.
+    pub fn opening(case_ref: &CaseRef, now: Timestamp, kind: K) -> Self {
+        Self {
+            case_ref: case_ref.clone(),
+            sequence: 1,
+            actor: Actor::State(case_ref.first_state()),
+            occurred_at: now,
+            kind,
+        }
+    }
+}
+
 /// A record that moves through a lifecycle one signed event at a time.
 pub trait Lifecycle: Sized + Clone {
     /// What happened (ReadmissionEventKind, OfferEventKind, AdmissionEventKind).

@@ -295,17 +295,15 @@ impl Offer {
                 now,
             });
         }
-        let event = OfferEvent {
-            case_ref: case_ref.clone(),
-            sequence: 1,
-            actor: Actor::State(case_ref.first_state()),
-            occurred_at: now,
-            kind: OfferEventKind::Published {
+        let event = OfferEvent::opening(
+            &case_ref,
+            now,
+            OfferEventKind::Published {
                 regime,
                 capacity,
                 window,
             },
-        };
+        );
         let offer = Self {
             case_ref,
             regime,

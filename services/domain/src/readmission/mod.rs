@@ -273,17 +273,15 @@ impl ReadmissionCase {
                 window_closed_at,
             });
         }
-        let event = ReadmissionEvent {
-            case_ref: case_ref.clone(),
-            sequence: 1,
-            actor: Actor::State(case_ref.first_state()),
-            occurred_at: now,
-            kind: ReadmissionEventKind::Submitted {
+        let event = ReadmissionEvent::opening(
+            &case_ref,
+            now,
+            ReadmissionEventKind::Submitted {
                 regime: profile.regime,
                 arrival,
                 track,
             },
-        };
+        );
         let case = Self {
             case_ref,
             profile,

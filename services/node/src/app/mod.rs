@@ -3,8 +3,8 @@
 //! The use cases are split by what they serve, each context with the fields it needs:
 //! [`Cases`] (readmission and admission cases), [`Offers`], [`Deadlines`] (what this node's
 //! clock records) and [`Deliveries`] (the outbox's delivery, which needs no key and no use
-//! case). The first three share a [`Core`] (this node's state, the store, the clock, the
-//! signing key) and, but for deadlines, the [`Partners`]. [`App`] assembles them and decides
+//! case). The first three share a `Core` (this node's state, the store, the clock, the
+//! signing key) and, but for deadlines, the `Partners`. [`App`] assembles them and decides
 //! who may call at all. Use cases take already authenticated callers (the `grpc` layer
 //! reads identities from certificates) and decide authorization themselves, before
 //! validation and before any storage. They take commands and give answers in the domain's
@@ -88,7 +88,7 @@ impl Core {
 
 /// The use cases of readmission and admission cases: opening or nominating, every
 /// caseworker step, the partner's delivered events, and reads. They need the partners'
-/// keys, agreements and parity limits besides the [`Core`].
+/// keys, agreements and parity limits besides the `Core`.
 #[derive(Clone)]
 pub struct Cases {
     core: Core,
@@ -96,7 +96,7 @@ pub struct Cases {
 }
 
 /// The use cases of admission offers: publishing, steps, the partner's delivered offer
-/// events, and reads. They need the partners' keys and agreements besides the [`Core`].
+/// events, and reads. They need the partners' keys and agreements besides the `Core`.
 #[derive(Clone)]
 pub struct Offers {
     core: Core,
@@ -104,7 +104,7 @@ pub struct Offers {
 }
 
 /// The deadlines this node's clock records (`DeadlineSweeper` runs them): a lapse is this
-/// node's own event, signed and queued for the partner, so it needs the [`Core`] and
+/// node's own event, signed and queued for the partner, so it needs the `Core` and
 /// nothing of the partners' configuration.
 #[derive(Clone)]
 pub struct Deadlines {

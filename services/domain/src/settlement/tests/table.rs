@@ -88,6 +88,15 @@ fn pair_limit(admitting: &str, origin: &str, count: u64) -> Vec<PairLimit> {
     }]
 }
 
+/// The one performed admission of `count` people by `admitting` from `origin`.
+fn admitted(admitting: &str, origin: &str, count: u64) -> Vec<Admission> {
+    vec![Admission {
+        admitting: state(admitting),
+        origin: state(origin),
+        count,
+    }]
+}
+
 fn consent(admitting: &str, origin: &str) -> Consent {
     Consent {
         admitting: state(admitting),
@@ -121,11 +130,7 @@ fn mutual_returns_offset_bilaterally_but_not_gross() {
 fn capacity_bounds_the_admissions_of_a_state_in_every_mode() {
     for mode in [Gross, Bilateral, Multilateral] {
         let mut input = parts(mode, &[("GB", "FR", 120)]);
-        input.admissions = vec![Admission {
-            admitting: state("GB"),
-            origin: state("FR"),
-            count: 40,
-        }];
+        input.admissions = admitted("GB", "FR", 40);
         input.capacity = capacity("GB", 50);
         let pilot_week = settles(&[("GB", "FR", 50)], 50).required(80, 80);
         check(input, pilot_week);
@@ -156,11 +161,7 @@ fn a_capacity_of_zero_settles_nothing() {
 fn admissions_ahead_of_returns_are_a_credit_and_settle_nothing() {
     for mode in [Gross, Bilateral, Multilateral] {
         let mut input = parts(mode, &[("GB", "FR", 281)]);
-        input.admissions = vec![Admission {
-            admitting: state("GB"),
-            origin: state("FR"),
-            count: 350,
-        }];
+        input.admissions = admitted("GB", "FR", 350);
         let (_, settlement) = settle(input);
         let report = settlement.report;
         assert_eq!(
