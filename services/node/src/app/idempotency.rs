@@ -13,7 +13,7 @@
 //! the case's events up to the sequence the record names, which are stored anyway and read
 //! back on a replay. A history is only ever replaced when this node's events lose a sequence
 //! clash (`readmission::resolve_clash`); the records of the displaced steps are then made
-//! whole, in the same transaction, from the history being replaced ([`App::whole_answers`]).
+//! whole, in the same transaction, from the history being replaced (`Core::whole_answers`).
 //! Partners' event deliveries carry their own keys and are recognised by the stored event
 //! itself, not here.
 
