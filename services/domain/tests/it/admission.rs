@@ -8,7 +8,7 @@ use accord_domain::admission::{
 };
 use accord_domain::deadline;
 use accord_domain::reason::{AdmissionRefusal, OfferPauseReason};
-use accord_domain::{Actor, CaseRef, Lifecycle, Regime, ReplayError, Timestamp};
+use accord_domain::{Actor, CaseRef, Lifecycle, Regime, Timestamp};
 
 use super::support::*;
 
@@ -67,23 +67,6 @@ fn check(
         .map(|next| next.status())
         .map_err(|error| admission_error_name(&error));
     assert_eq!(outcome, expected, "{} --{}-->", case.status(), kind.step());
-}
-
-fn admission_error_name(error: &Error) -> &'static str {
-    match error {
-        Error::UnknownCode { .. } => "UnknownCode",
-        Error::WrongCaseRef { .. } => "WrongCaseRef",
-        Error::RegimeMismatch { .. } => "RegimeMismatch",
-        Error::Offer(_) => "Offer",
-        Error::Step(refusal) => step_refusal_name(refusal),
-        Error::NotDue { .. } => "NotDue",
-        Error::DeadlinePassed { .. } => "DeadlinePassed",
-        Error::NoReasons { .. } => "NoReasons",
-        Error::DuplicateReason { .. } => "DuplicateReason",
-        Error::ConfirmationNotRequired { .. } => "ConfirmationNotRequired",
-        Error::Replay(ReplayError::ReplayStart) => "ReplayStart",
-        Error::Replay(ReplayError::ReplayOrder { .. }) => "ReplayOrder",
-    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Builders shared by the tests: states, instants, and readmission cases driven to any status
 //! through the public API.
 
+use accord_domain::admission;
 use accord_domain::deadline;
 use accord_domain::readmission::{
     self, ExpiryCause, ReadmissionCase, ReadmissionEventKind, ReadmissionStatus, ReadmissionStep,
@@ -317,5 +318,24 @@ pub fn step_refusal_name<Status, Step>(refusal: &StepRefusal<Status, Step>) -> &
         StepRefusal::StepNotAllowed { .. } => "StepNotAllowed",
         StepRefusal::WrongActor { .. } => "WrongActor",
         StepRefusal::TimeWentBackwards { .. } => "TimeWentBackwards",
+    }
+}
+
+/// The name of an admission case's refusal, for tables of expected outcomes.
+pub fn admission_error_name(error: &admission::Error) -> &'static str {
+    use admission::Error as E;
+    match error {
+        E::UnknownCode { .. } => "UnknownCode",
+        E::WrongCaseRef { .. } => "WrongCaseRef",
+        E::RegimeMismatch { .. } => "RegimeMismatch",
+        E::Offer(_) => "Offer",
+        E::Step(refusal) => step_refusal_name(refusal),
+        E::NotDue { .. } => "NotDue",
+        E::DeadlinePassed { .. } => "DeadlinePassed",
+        E::NoReasons { .. } => "NoReasons",
+        E::DuplicateReason { .. } => "DuplicateReason",
+        E::ConfirmationNotRequired { .. } => "ConfirmationNotRequired",
+        E::Replay(ReplayError::ReplayStart) => "ReplayStart",
+        E::Replay(ReplayError::ReplayOrder { .. }) => "ReplayOrder",
     }
 }
