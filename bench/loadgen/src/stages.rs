@@ -191,7 +191,7 @@ async fn app_stage(args: &StagesArgs, app: &App, caller: &str, plan: &Arc<Reques
         },
         false => None,
     };
-    let (cases, caller, plan) = (app.cases(), caller.to_owned(), plan.clone());
+    let (cases, caller, plan) = (app.cases().clone(), caller.to_owned(), plan.clone());
     let open: Operation = Arc::new(move |task, sequence| {
         let (cases, caller) = (cases.clone(), caller.clone());
         let request = open_request(&plan, task, sequence);

@@ -203,7 +203,8 @@ impl Node {
             interval: Duration::from_millis(config.deadlines.sweep_interval_ms),
             batch: config.deadlines.sweep_batch,
         };
-        let sweeper_task = tokio::spawn(sweeper.run(app.deadlines(), workers_stopped.clone()));
+        let sweeper_task =
+            tokio::spawn(sweeper.run(app.deadlines().clone(), workers_stopped.clone()));
 
         let limits = &config.limits;
         let readmission = ReadmissionServiceServer::new(ReadmissionApi::new(app.clone()))

@@ -103,8 +103,7 @@ macro_rules! served {
             ) -> impl ::std::future::Future<
                 Output = Result<$crate::convert::command::Answer<Self>, $crate::app::Error>,
             > + Send {
-                let context = app.$context();
-                async move { context.$step(caller, step).await }
+                app.$context().$step(caller, step)
             }
 
             fn deliver_to(
@@ -114,8 +113,7 @@ macro_rules! served {
             ) -> impl ::std::future::Future<
                 Output = Result<$crate::convert::command::Receipt, $crate::app::Error>,
             > + Send {
-                let context = app.$context();
-                async move { context.$deliver(partner, wire).await }
+                app.$context().$deliver(partner, wire)
             }
         }
     };

@@ -117,6 +117,9 @@ pub struct Deadlines {
 pub struct App {
     core: Core,
     partners: Arc<Partners>,
+    cases: Cases,
+    offers: Offers,
+    deadlines: Deadlines,
 }
 
 impl App {
@@ -138,33 +141,35 @@ impl App {
                 page_size_max,
             }),
         };
+        let partners = Arc::new(Partners::new(own_state, partners));
         Self {
+            cases: Cases {
+                core: core.clone(),
+                partners: partners.clone(),
+            },
+            offers: Offers {
+                core: core.clone(),
+                partners: partners.clone(),
+            },
+            deadlines: Deadlines { core: core.clone() },
             core,
-            partners: Arc::new(Partners::new(own_state, partners)),
+            partners,
         }
     }
 
     /// Readmission and admission cases.
-    pub fn cases(&self) -> Cases {
-        Cases {
-            core: self.core.clone(),
-            partners: self.partners.clone(),
-        }
+    pub fn cases(&self) -> &Cases {
+        &self.cases
     }
 
     /// Admission offers.
-    pub fn offers(&self) -> Offers {
-        Offers {
-            core: self.core.clone(),
-            partners: self.partners.clone(),
-        }
+    pub fn offers(&self) -> &Offers {
+        &self.offers
     }
 
     /// The deadlines this node's clock records.
-    pub fn deadlines(&self) -> Deadlines {
-        Deadlines {
-            core: self.core.clone(),
-        }
+    pub fn deadlines(&self) -> &Deadlines {
+        &self.deadlines
     }
 
     /// This node's state.

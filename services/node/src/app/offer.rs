@@ -182,6 +182,16 @@ impl Offers {
     /// An offer with its full history, for either party's gateway.
     pub async fn get_offer(&self, offer_ref: &CaseRef) -> Result<Answer<Offer>, Error> {
         let loaded = Offer::load(&self.core, offer_ref).await?;
+        self.answer(loaded, offer_ref).await
+    }
+
+    /// The offer `loaded` holds (none: `NotFound`), with its pending messages and the
+    /// admission cases it counts as admitted.
+    async fn answer(
+        &self,
+        loaded: Option<Loaded<Offer>>,
+        offer_ref: &CaseRef,
+    ) -> Result<Answer<Offer>, Error> {
         let mut answer = self.core.answer_of(loaded, offer_ref, offer_ref).await?;
         answer.admitted = self.core.offer_admitted(&answer.case).await?;
         Ok(answer)
@@ -208,12 +218,7 @@ impl Offers {
                 keep,
                 |loaded: Loaded<Offer>| async move {
                     let offer_ref = loaded.case.case_ref().clone();
-                    let mut answer = self
-                        .core
-                        .answer_of(Some(loaded), &offer_ref, &offer_ref)
-                        .await?;
-                    answer.admitted = self.core.offer_admitted(&answer.case).await?;
-                    Ok(Some(answer))
+                    self.answer(Some(loaded), &offer_ref).await.map(Some)
                 },
             )
             .await

@@ -304,7 +304,7 @@ impl Federation {
             interval: Duration::from_millis(50),
             batch: 64,
         };
-        sweeper.sweep(&self.app(code).deadlines()).await
+        sweeper.sweep(self.app(code).deadlines()).await
     }
 
     /// Issues an extra certificate (e.g. another state's gateway) and returns its identity.
