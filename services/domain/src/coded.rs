@@ -10,6 +10,24 @@
 //! `step()` is derived too. The macros are crate-private: what they declare are ordinary
 //! public enums, methods and trait implementations.
 
+/// A text that is none of the codes of a list: what every coded list's `parse` refuses with,
+/// directly (the reason lists) or inside its module's `Error` (statuses, steps, causes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a known {list} code")]
+pub struct UnknownCode {
+    /// Which list of codes was searched, e.g. `readmission reason`.
+    pub list: &'static str,
+    /// The text that matched nothing.
+    pub text: String,
+}
+
+impl UnknownCode {
+    /// The refusal of `text` by the list named `list`.
+    pub(crate) fn new(list: &'static str, text: String) -> Self {
+        Self { list, text }
+    }
+}
+
 /// Implements `FromStr` and `TryFrom<&str>` for `$name` through its `parse(&str)`, with the
 /// same error: one spelling of the parsing rules, whichever way a caller asks.
 macro_rules! parse_traits {

@@ -25,8 +25,9 @@ mod testing;
 pub mod time;
 
 pub use case_ref::{CaseKind, CaseRef};
+pub use coded::UnknownCode;
 pub use event::{Actor, FreeText, IdempotencyKey};
-pub use lifecycle::{Attempt, Event, Lifecycle, ReplayError, StepRefusal};
+pub use lifecycle::{Attempt, Event, Lifecycle, ReasonsRefusal, ReplayError, StepRefusal};
 pub use regime::{Regime, RegimeProfile, ReplyTrack};
 pub use state::StateCode;
 pub use time::{Period, Timestamp};

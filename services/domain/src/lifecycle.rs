@@ -320,3 +320,51 @@ impl<Status: Copy, Step: Copy> Attempt<Status, Step> {
         Ok(transition)
     }
 }
+
+/// Why the codes a refusal step gives (a readmission's rejection, an admission's refusal) are
+/// refused: none at all, or one of them twice. Each kind's `Error` holds it as its `Reasons`
+/// variant, so the rule and its wording are written once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReasonsRefusal<Status, Step, Reason> {
+    /// No code given.
+    #[error("{step} in status {status} needs at least one reason code")]
+    NoReasons {
+        /// The current status.
+        status: Status,
+        /// The refused step.
+        step: Step,
+    },
+    /// A code listed twice.
+    #[error("{step} in status {status} lists {reason} twice")]
+    DuplicateReason {
+        /// The current status.
+        status: Status,
+        /// The refused step.
+        step: Step,
+        /// The repeated code.
+        reason: Reason,
+    },
+}
+
+/// Checks the codes `step` gives in `status`: at least one, and none twice.
+pub fn check_reasons<Status, Step, Reason: Copy + PartialEq>(
+    status: Status,
+    step: Step,
+    reasons: &[Reason],
+) -> Result<(), ReasonsRefusal<Status, Step, Reason>> {
+    if reasons.is_empty() {
+        return Err(ReasonsRefusal::NoReasons { status, step });
+    }
+    match reasons
+        .iter()
+        .enumerate()
+        .find(|(index, reason)| reasons[..*index].contains(reason))
+    {
+        Some((_, reason)) => Err(ReasonsRefusal::DuplicateReason {
+            status,
+            step,
+            reason: *reason,
+        }),
+        None => Ok(()),
+    }
+}

@@ -6,20 +6,7 @@
 //! This module only names reasons; which reason a regime allows is decided by the
 //! lifecycles and the regime profile.
 
-use crate::coded::coded_enum;
-
-/// Why a text is not a known code.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
-    /// The text is none of the codes of the named list.
-    #[error("{text:?} is not a known {list} code")]
-    Unknown {
-        /// Which list of codes was searched, e.g. `readmission reason`.
-        list: &'static str,
-        /// The text that matched nothing.
-        text: String,
-    },
-}
+use crate::coded::{UnknownCode, coded_enum};
 
 coded_enum! {
     /// Why a requested state refuses a readmission (DOMAIN.md, "Reason codes"). The code is
@@ -63,7 +50,7 @@ coded_enum! {
         FitToTravelNotConfirmed => "R16",
     }
     all: slice,
-    unknown: Error = |text| Error::Unknown { list: "readmission reason", text },
+    unknown: UnknownCode = |text| UnknownCode::new("readmission reason", text),
 }
 
 impl ReadmissionReason {
@@ -90,15 +77,12 @@ impl ReadmissionReason {
     }
 
     /// Parses a descriptive name, e.g. `PARITY_IMBALANCE`.
-    pub fn parse_name(text: &str) -> Result<Self, Error> {
+    pub fn parse_name(text: &str) -> Result<Self, UnknownCode> {
         Self::ALL
             .iter()
             .copied()
             .find(|reason| reason.name() == text)
-            .ok_or_else(|| Error::Unknown {
-                list: "readmission reason name",
-                text: text.to_owned(),
-            })
+            .ok_or_else(|| UnknownCode::new("readmission reason name", text.to_owned()))
     }
 }
 
@@ -128,7 +112,7 @@ coded_enum! {
         SecurityCheckFailed => "SECURITY_CHECK_FAILED",
     }
     all: slice,
-    unknown: Error = |text| Error::Unknown { list: "admission refusal", text },
+    unknown: UnknownCode = |text| UnknownCode::new("admission refusal", text),
 }
 
 coded_enum! {
@@ -144,7 +128,7 @@ coded_enum! {
         Medical => "MEDICAL",
     }
     all: slice,
-    unknown: Error = |text| Error::Unknown { list: "legal hold", text },
+    unknown: UnknownCode = |text| UnknownCode::new("legal hold", text),
 }
 
 coded_enum! {
@@ -158,7 +142,7 @@ coded_enum! {
         JointCommittee => "JOINT_COMMITTEE",
     }
     all: slice,
-    unknown: Error = |text| Error::Unknown { list: "offer pause reason", text },
+    unknown: UnknownCode = |text| UnknownCode::new("offer pause reason", text),
 }
 
 #[cfg(test)]
@@ -201,7 +185,7 @@ mod tests {
         }
         assert_eq!(
             LegalHoldKind::parse("court_order"),
-            Err(Error::Unknown {
+            Err(UnknownCode {
                 list: "legal hold",
                 text: "court_order".into()
             })

@@ -29,10 +29,10 @@ pub mod offer;
 
 use crate::StateCode;
 use crate::case_ref::{CaseKind, CaseRef};
-use crate::coded::{coded_enum, event_kinds};
+use crate::coded::{UnknownCode, coded_enum, event_kinds};
 use crate::deadline::{self, AdmissionDueEvent};
 use crate::event::{Actor, FreeText};
-use crate::lifecycle::{self, Attempt, Event, Lifecycle, ReplayError, StepRefusal};
+use crate::lifecycle::{self, Attempt, Event, Lifecycle, ReasonsRefusal, ReplayError, StepRefusal};
 use crate::reason::AdmissionRefusal;
 use crate::regime::{Regime, RegimeProfile};
 use crate::time::Timestamp;
@@ -43,13 +43,8 @@ pub use offer::{Offer, OfferEvent, OfferEventKind, OfferStatus, OfferStep, Offer
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// A code that names no status or step.
-    #[error("{text:?} is not a known {list} code")]
-    UnknownCode {
-        /// Which list was searched.
-        list: &'static str,
-        /// The text that matched nothing.
-        text: String,
-    },
+    #[error(transparent)]
+    UnknownCode(#[from] UnknownCode),
     /// The reference is not an admission reference of the offer's pair (`ADM-A-O-…`).
     #[error("{case_ref} is not an admission reference for offer {offer_ref}")]
     WrongCaseRef {
@@ -92,24 +87,9 @@ pub enum Error {
         /// The visa's last valid instant.
         deadline: Timestamp,
     },
-    /// A refusal without a code.
-    #[error("{step} in status {status} needs at least one refusal code")]
-    NoReasons {
-        /// The current status.
-        status: AdmissionStatus,
-        /// The refused step.
-        step: AdmissionStep,
-    },
-    /// A refusal code listed twice.
-    #[error("{step} in status {status} lists {reason} twice")]
-    DuplicateReason {
-        /// The current status.
-        status: AdmissionStatus,
-        /// The refused step.
-        step: AdmissionStep,
-        /// The repeated code.
-        reason: AdmissionRefusal,
-    },
+    /// A refusal without a code, or with one twice.
+    #[error(transparent)]
+    Reasons(#[from] ReasonsRefusal<AdmissionStatus, AdmissionStep, AdmissionRefusal>),
     /// A departure confirmation under a regime that does not ask for one.
     #[error("regime {regime} does not ask the origin state to confirm departures")]
     ConfirmationNotRequired {
@@ -144,7 +124,7 @@ coded_enum! {
         GrantLapsed => "GRANT_LAPSED",
     }
     all: array,
-    unknown: Error = |text| Error::UnknownCode { list: "admission status", text },
+    unknown: Error = |text| UnknownCode::new("admission status", text).into(),
 }
 
 impl AdmissionStatus {
@@ -160,7 +140,7 @@ event_kinds! {
     /// An admission step without its payload.
     #[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
     pub enum AdmissionStep;
-    unknown: Error = |text| Error::UnknownCode { list: "admission event kind", text };
+    unknown: Error = |text| UnknownCode::new("admission event kind", text).into();
     {
         /// A nominated the person under an offer (only through [`AdmissionCase::nominate`]).
         Nominated {
@@ -467,19 +447,7 @@ impl AdmissionCase {
         let step = kind.step();
         match kind {
             AdmissionEventKind::Refused { reasons } => {
-                if reasons.is_empty() {
-                    return Err(Error::NoReasons { status, step });
-                }
-                for (index, reason) in reasons.iter().enumerate() {
-                    if reasons[..index].contains(reason) {
-                        return Err(Error::DuplicateReason {
-                            status,
-                            step,
-                            reason: *reason,
-                        });
-                    }
-                }
-                Ok(())
+                Ok(lifecycle::check_reasons(status, step, reasons)?)
             }
             AdmissionEventKind::DepartureConfirmed
                 if !self.profile.admission_departure_confirmation =>

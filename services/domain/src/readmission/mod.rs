@@ -32,9 +32,10 @@ mod step;
 
 use crate::StateCode;
 use crate::case_ref::{CaseKind, CaseRef};
+use crate::coded::UnknownCode;
 use crate::deadline::{self, Deadline, DueEvent};
 use crate::event::{Actor, FreeText};
-use crate::lifecycle::{self, Attempt, Event, Lifecycle, ReplayError, StepRefusal};
+use crate::lifecycle::{self, Attempt, Event, Lifecycle, ReasonsRefusal, ReplayError, StepRefusal};
 use crate::reason::{LegalHoldKind, ReadmissionReason};
 use crate::regime::{HoldEffect, Party, Regime, RegimeProfile, ReplyTrack};
 use crate::time::Timestamp;
@@ -48,13 +49,8 @@ pub use step::{
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// A code that names no status, step or cause.
-    #[error("{text:?} is not a known {list} code")]
-    UnknownCode {
-        /// Which list of codes was searched.
-        list: &'static str,
-        /// The text that matched nothing.
-        text: String,
-    },
+    #[error(transparent)]
+    UnknownCode(#[from] UnknownCode),
     /// The case reference is not a readmission reference (`RDM-…`).
     #[error("{case_ref} is not a readmission case reference (RDM-…)")]
     WrongCaseKind {
@@ -106,24 +102,9 @@ pub enum Error {
         /// The deadline that passed.
         deadline: Timestamp,
     },
-    /// A rejection without a reason code.
-    #[error("{step} in status {status} needs at least one reason code")]
-    NoReasons {
-        /// The current status.
-        status: ReadmissionStatus,
-        /// The refused step.
-        step: ReadmissionStep,
-    },
-    /// A reason code listed twice.
-    #[error("{step} in status {status} lists reason {reason} twice")]
-    DuplicateReason {
-        /// The current status.
-        status: ReadmissionStatus,
-        /// The refused step.
-        step: ReadmissionStep,
-        /// The repeated reason.
-        reason: ReadmissionReason,
-    },
+    /// A rejection without a reason code, or with one twice.
+    #[error(transparent)]
+    Reasons(#[from] ReasonsRefusal<ReadmissionStatus, ReadmissionStep, ReadmissionReason>),
     /// `R10 PARITY_IMBALANCE` under a regime that does not allow it.
     #[error("{step} in status {status}: regime {regime} does not allow a parity refusal (R10)")]
     ParityRefusalNotAllowed {
@@ -525,18 +506,7 @@ impl ReadmissionCase {
         reasons: &[ReadmissionReason],
     ) -> Result<(), Error> {
         let status = self.status;
-        if reasons.is_empty() {
-            return Err(Error::NoReasons { status, step });
-        }
-        for (index, reason) in reasons.iter().enumerate() {
-            if reasons[..index].contains(reason) {
-                return Err(Error::DuplicateReason {
-                    status,
-                    step,
-                    reason: *reason,
-                });
-            }
-        }
+        lifecycle::check_reasons(status, step, reasons)?;
         let parity = reasons.contains(&ReadmissionReason::ParityImbalance);
         if parity && !self.profile.parity_refusal_allowed {
             return Err(Error::ParityRefusalNotAllowed {

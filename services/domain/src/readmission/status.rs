@@ -1,7 +1,7 @@
 //! The statuses a readmission case moves through (DESIGN.md §3, DOMAIN.md).
 
 use super::Error;
-use crate::coded::coded_enum;
+use crate::coded::{UnknownCode, coded_enum};
 
 coded_enum! {
     /// Where a readmission case stands.
@@ -49,7 +49,7 @@ coded_enum! {
         Expired => "EXPIRED",
     }
     all: array,
-    unknown: Error = |text| Error::UnknownCode { list: "readmission status", text },
+    unknown: Error = |text| UnknownCode::new("readmission status", text).into(),
 }
 
 impl ReadmissionStatus {

@@ -3,7 +3,7 @@
 
 use super::Error;
 use super::status::ReadmissionStatus;
-use crate::coded::{coded_enum, event_kinds};
+use crate::coded::{UnknownCode, coded_enum, event_kinds};
 use crate::event::FreeText;
 use crate::reason::{LegalHoldKind, ReadmissionReason};
 use crate::regime::{ClockDuty, Party, Regime, ReplyTrack};
@@ -18,7 +18,7 @@ coded_enum! {
         TransferTimeExhausted => "TRANSFER_TIME_EXHAUSTED",
     }
     all: array,
-    unknown: Error = |text| Error::UnknownCode { list: "expiry cause", text },
+    unknown: Error = |text| UnknownCode::new("expiry cause", text).into(),
 }
 
 event_kinds! {
@@ -27,7 +27,7 @@ event_kinds! {
     /// A step without its payload: what the transition table is keyed on.
     #[allow(missing_docs)] // each variant is the payload-free twin of the event kind of that name
     pub enum ReadmissionStep;
-    unknown: Error = |text| Error::UnknownCode { list: "readmission event kind", text };
+    unknown: Error = |text| UnknownCode::new("readmission event kind", text).into();
     {
         /// S sent the request (only through `ReadmissionCase::submit`).
         Submitted {

@@ -8,8 +8,8 @@ use accord_domain::readmission::{
 };
 use accord_domain::reason::{LegalHoldKind, ReadmissionReason};
 use accord_domain::{
-    Actor, CaseRef, FreeText, Lifecycle, Period, RegimeProfile, ReplayError, ReplyTrack, StateCode,
-    StepRefusal, Timestamp,
+    Actor, CaseRef, FreeText, Lifecycle, Period, ReasonsRefusal, RegimeProfile, ReplayError,
+    ReplyTrack, StateCode, StepRefusal, Timestamp,
 };
 
 pub fn state(code: &str) -> StateCode {
@@ -299,8 +299,7 @@ pub fn error_name(error: &readmission::Error) -> &'static str {
         E::Step(refusal) => step_refusal_name(refusal),
         E::NotDue { .. } => "NotDue",
         E::DeadlinePassed { .. } => "DeadlinePassed",
-        E::NoReasons { .. } => "NoReasons",
-        E::DuplicateReason { .. } => "DuplicateReason",
+        E::Reasons(refusal) => reasons_refusal_name(refusal),
         E::ParityRefusalNotAllowed { .. } => "ParityRefusalNotAllowed",
         E::SlotTooSoon { .. } => "SlotTooSoon",
         E::SlotAfterDeadline { .. } => "SlotAfterDeadline",
@@ -321,6 +320,16 @@ pub fn step_refusal_name<Status, Step>(refusal: &StepRefusal<Status, Step>) -> &
     }
 }
 
+/// The name of a refusal of the codes a refusal step gives.
+pub fn reasons_refusal_name<Status, Step, Reason>(
+    refusal: &ReasonsRefusal<Status, Step, Reason>,
+) -> &'static str {
+    match refusal {
+        ReasonsRefusal::NoReasons { .. } => "NoReasons",
+        ReasonsRefusal::DuplicateReason { .. } => "DuplicateReason",
+    }
+}
+
 /// The name of an admission case's refusal, for tables of expected outcomes.
 pub fn admission_error_name(error: &admission::Error) -> &'static str {
     use admission::Error as E;
@@ -332,8 +341,7 @@ pub fn admission_error_name(error: &admission::Error) -> &'static str {
         E::Step(refusal) => step_refusal_name(refusal),
         E::NotDue { .. } => "NotDue",
         E::DeadlinePassed { .. } => "DeadlinePassed",
-        E::NoReasons { .. } => "NoReasons",
-        E::DuplicateReason { .. } => "DuplicateReason",
+        E::Reasons(refusal) => reasons_refusal_name(refusal),
         E::ConfirmationNotRequired { .. } => "ConfirmationNotRequired",
         E::Replay(ReplayError::ReplayStart) => "ReplayStart",
         E::Replay(ReplayError::ReplayOrder { .. }) => "ReplayOrder",

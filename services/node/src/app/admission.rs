@@ -197,7 +197,7 @@ impl Cases {
         let subject = origin.to_string();
         self.partners
             .check_agreement(origin, profile.regime, &subject)?;
-        check_data_flow(profile.regime, (own, origin), &subject, || {
+        check_data_flow(profile, (own, origin), &subject, || {
             format!(
                 "under {} no personal data may flow from {own} to {origin}, so {own} cannot nominate people in {origin}",
                 profile.regime.code()
@@ -354,7 +354,7 @@ impl Cases {
         }
         let subject = case_ref.to_string();
         self.partners.check_agreement(partner, *regime, &subject)?;
-        check_data_flow(*regime, (partner, own), &subject, || {
+        check_data_flow(&regime.profile(), (partner, own), &subject, || {
             format!(
                 "under {} no personal data may flow from {partner} to {own}",
                 regime.code()
@@ -603,9 +603,7 @@ pub(crate) fn admission_error(error: &domain::Error, subject: &str) -> Error {
         D::DeadlinePassed { .. } => {
             Error::precondition(Precondition::DeadlinePassed, subject, description)
         }
-        D::NoReasons { .. } | D::DuplicateReason { .. } => {
-            Error::invalid("refuse.reasons", description)
-        }
+        D::Reasons(_) => Error::invalid("refuse.reasons", description),
         D::Step(StepRefusal::StepNotAllowed { .. } | StepRefusal::TimeWentBackwards { .. })
         | D::NotDue { .. }
         | D::ConfirmationNotRequired { .. } => {

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use accord_domain::parity::ParityLimit;
+use accord_domain::regime::RegimeProfile;
 use accord_domain::{Regime, StateCode};
 use accord_trust::EventVerifyingKey;
 
@@ -121,15 +122,15 @@ pub(crate) fn check_agreement(
     ))
 }
 
-/// Whether `regime` lets a person's data flow from `from` to `to` (UK–France: none from
+/// Whether the regime of `profile` lets a person's data flow from `from` to `to` (UK–France: none from
 /// France to the UK); a refusal is `FAILED_PRECONDITION` `NO_AGREEMENT` on `subject`.
 pub(crate) fn check_data_flow(
-    regime: Regime,
+    profile: &RegimeProfile,
     (from, to): (StateCode, StateCode),
     subject: &str,
     refusal: impl FnOnce() -> String,
 ) -> Result<(), Error> {
-    if regime.profile().may_send_personal_data(from, to) {
+    if profile.may_send_personal_data(from, to) {
         Ok(())
     } else {
         Err(Error::precondition(

@@ -94,13 +94,13 @@ impl Cases {
         let subject = requested.to_string();
         self.partners
             .check_agreement(requested, request.regime, &subject)?;
-        check_data_flow(request.regime, (own, requested), &subject, || {
+        let profile = request.regime.profile();
+        check_data_flow(&profile, (own, requested), &subject, || {
             format!(
                 "under {} no personal data may flow from {own} to {requested}",
                 request.regime.code()
             )
         })?;
-        let profile = request.regime.profile();
         let now = self.core.now();
         let case_ref = CaseRef::new(
             CaseKind::Readmission,
@@ -229,7 +229,7 @@ impl Cases {
         }
         let subject = case_ref.to_string();
         self.partners.check_agreement(partner, regime, &subject)?;
-        check_data_flow(regime, (partner, own), &subject, || {
+        check_data_flow(&regime.profile(), (partner, own), &subject, || {
             format!(
                 "under {} no personal data may flow from {partner} to {own}",
                 regime.code()
@@ -631,8 +631,7 @@ pub(crate) fn domain_error(error: &domain::Error, subject: &str) -> Error {
         D::RequestOutOfTime { .. } => {
             Error::precondition(Precondition::DeadlinePassed, subject, description)
         }
-        D::ParityRefusalNotAllowed { .. } => Error::invalid("reasons", description),
-        D::NoReasons { .. } | D::DuplicateReason { .. } => Error::invalid("reasons", description),
+        D::ParityRefusalNotAllowed { .. } | D::Reasons(_) => Error::invalid("reasons", description),
         D::ArrivalAfterSubmission { .. } => Error::invalid("arrival_time", description),
         D::SlotTooSoon { .. } | D::SlotAfterDeadline { .. } => {
             Error::invalid("slot.start_time", description)
