@@ -11,13 +11,12 @@
 //! its own gateway over mTLS only, and never learns an identity from a request field.
 
 pub mod app;
-pub mod clock;
 pub mod config;
 pub mod convert;
 pub mod courier;
-pub mod echo;
 pub mod grpc;
 pub mod revocation;
 pub mod server;
 pub mod store;
-pub mod violation;
+
+pub use accord_edge::{clock, echo, violation};

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use accord_domain::Timestamp;
 use accord_domain::parity::ParityLimit;
+use accord_edge::contract::StatusContractLayer;
 use accord_proto::v1::admission_service_server::AdmissionServiceServer;
 use accord_proto::v1::readmission_service_server::ReadmissionServiceServer;
 use accord_trust::{
@@ -26,7 +27,6 @@ use crate::clock::Clock;
 use crate::config::NodeConfig;
 use crate::courier::GrpcCourier;
 use crate::grpc::admission::AdmissionApi;
-use crate::grpc::contract::StatusContractLayer;
 use crate::grpc::readmission::ReadmissionApi;
 use crate::revocation::{self, CrlWatch};
 use crate::store::Store;

@@ -272,6 +272,14 @@ pub fn request_digest(operation: &str, encoded_request: &[u8]) -> Vec<u8> {
     hasher.finalize().to_vec()
 }
 
+/// The contract layer (`accord_edge::contract`) audits calls refused before any handler
+/// here, with the handlers' refusals.
+impl accord_edge::contract::RefusalAudit for App {
+    async fn audit_refusal(&self, peer: &str, operation: &str, outcome: &str, detail: &str) {
+        App::audit_refusal(self, peer, operation, outcome, detail).await;
+    }
+}
+
 /// The later of two instants: a node never records an event before the case's last one,
 /// even when its clock is behind its partner's.
 pub(crate) fn not_before(now: Timestamp, last_event_at: Timestamp) -> Timestamp {

@@ -6,13 +6,13 @@
 //! build no domain values; they never touch the store.
 
 pub mod admission;
-pub mod contract;
 pub mod readmission;
 
 use std::collections::HashMap;
 use std::future::Future;
 
 use accord_domain::CaseRef;
+use accord_edge::ERROR_DOMAIN;
 use accord_trust::PeerIdentity;
 use prost::Message;
 use tonic::{Code, Request, Response, Status};
@@ -25,9 +25,6 @@ use crate::convert::command::{Answer, EventPage, EventPageRequest, Receipt, Step
 use crate::convert::envelope::Signed;
 use crate::echo::cut_long_values;
 use crate::violation::Invalid;
-
-/// The `google.rpc.ErrorInfo` domain of every Accord error.
-const ERROR_DOMAIN: &str = "accord";
 
 /// The one mapping of application errors to gRPC statuses, with rich error details
 /// (`google.rpc.BadRequest`, `PreconditionFailure`, `ErrorInfo`). Internal detail is logged

@@ -28,7 +28,7 @@ impl Invalid {
 }
 
 /// The violations as one line: `field: description; …`.
-pub(crate) fn describe(violations: &[FieldViolation]) -> String {
+pub fn describe(violations: &[FieldViolation]) -> String {
     violations
         .iter()
         .map(|violation| format!("{}: {}", violation.field, violation.description))

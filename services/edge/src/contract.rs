@@ -4,7 +4,7 @@
 //! contract. Others do not pass through it: tonic answers an undecodable body with
 //! `INTERNAL` and the decoder's text, an oversized one with `OUT_OF_RANGE`, an unknown method
 //! with a bare `UNIMPLEMENTED`; the trust crate's layer answers `UNAUTHENTICATED` without
-//! details. [`StatusContractLayer`], outermost around the node's services, rewrites every
+//! details. [`StatusContractLayer`], outermost around a server's services, rewrites every
 //! refusal that carries no `google.rpc.Status` details into the documented one: an
 //! undecodable body is `INVALID_ARGUMENT` (`FIELD_INVALID`, with a `BadRequest`), an
 //! oversized one `RESOURCE_EXHAUSTED` (`LIMIT_EXCEEDED`, with a `QuotaFailure` naming
@@ -29,8 +29,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use super::ERROR_DOMAIN;
-use crate::app::App;
+use crate::ERROR_DOMAIN;
 use crate::echo::cut_long_values;
 
 const GRPC_STATUS: &str = "grpc-status";
@@ -40,24 +39,44 @@ const GRPC_STATUS_DETAILS: &str = "grpc-status-details-bin";
 /// The operation an audit row names for a call refused before any handler: its path.
 const AUDIT_OUTCOME_UNAUTHENTICATED: &str = "UNAUTHENTICATED";
 
-/// A tower layer keeping every refusal of the node's server to `common.proto`.
-#[derive(Clone)]
-pub struct StatusContractLayer {
-    shared: Arc<Shared>,
+/// Where a server records the calls refused before any handler ran (its audit log).
+pub trait RefusalAudit: Send + Sync + 'static {
+    /// Records that `peer` was refused `operation` (the call's path) with `outcome`.
+    fn audit_refusal(
+        &self,
+        peer: &str,
+        operation: &str,
+        outcome: &str,
+        detail: &str,
+    ) -> impl Future<Output = ()> + Send;
 }
 
-struct Shared {
-    app: App,
+/// A tower layer keeping every refusal of a server to `common.proto`.
+pub struct StatusContractLayer<A> {
+    shared: Arc<Shared<A>>,
+}
+
+impl<A> Clone for StatusContractLayer<A> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+struct Shared<A> {
+    audit: A,
     max_message_bytes: usize,
     refusals: LogLimiter,
 }
 
-impl StatusContractLayer {
-    /// The layer for `app`'s server, whose messages may be `max_message_bytes` long.
-    pub fn new(app: App, max_message_bytes: usize) -> Self {
+impl<A: RefusalAudit> StatusContractLayer<A> {
+    /// The layer for a server whose messages may be `max_message_bytes` long, auditing its
+    /// unauthenticated calls through `audit`.
+    pub fn new(audit: A, max_message_bytes: usize) -> Self {
         Self {
             shared: Arc::new(Shared {
-                app,
+                audit,
                 max_message_bytes,
                 refusals: LogLimiter::default(),
             }),
@@ -65,8 +84,8 @@ impl StatusContractLayer {
     }
 }
 
-impl<S> tower::Layer<S> for StatusContractLayer {
-    type Service = StatusContract<S>;
+impl<S, A> tower::Layer<S> for StatusContractLayer<A> {
+    type Service = StatusContract<S, A>;
 
     fn layer(&self, inner: S) -> Self::Service {
         StatusContract {
@@ -77,14 +96,24 @@ impl<S> tower::Layer<S> for StatusContractLayer {
 }
 
 /// The service [`StatusContractLayer`] wraps around a server.
-#[derive(Clone)]
-pub struct StatusContract<S> {
+pub struct StatusContract<S, A> {
     inner: S,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<A>>,
 }
 
-impl<S, RequestBody, ResponseBody> tower::Service<http::Request<RequestBody>> for StatusContract<S>
+impl<S: Clone, A> Clone for StatusContract<S, A> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<S, A, RequestBody, ResponseBody> tower::Service<http::Request<RequestBody>>
+    for StatusContract<S, A>
 where
+    A: RefusalAudit,
     S: tower::Service<http::Request<RequestBody>, Response = http::Response<ResponseBody>>
         + Clone
         + Send
@@ -148,7 +177,7 @@ fn undetailed_refusal(headers: &HeaderMap) -> Option<Status> {
     Status::from_header_map(headers)
 }
 
-impl Shared {
+impl<A: RefusalAudit> Shared<A> {
     /// The documented status for a framework's or the authentication layer's `status`.
     async fn keep_contract(&self, status: Status, refusal: &Refusal<'_>) -> Status {
         let mut details = ErrorDetails::new();
@@ -193,7 +222,7 @@ impl Shared {
                 (
                     Code::Internal,
                     "INTERNAL",
-                    "internal error; the node's log has the details".to_owned(),
+                    "internal error; the server's log has the details".to_owned(),
                 )
             }
             other => (other, reason_of(other), status.message().to_owned()),
@@ -211,7 +240,7 @@ impl Shared {
         if let Some(suppressed) = self.refusals.admit(&format!("{peer} {detail}")) {
             tracing::warn!(%peer, path = refusal.path, detail, suppressed, "call refused: no Accord identity");
         }
-        self.app
+        self.audit
             .audit_refusal(
                 &peer,
                 refusal.path,

@@ -1,0 +1,19 @@
+//! What every Accord gRPC service (the node, the coordinator) shares at its edge, so that
+//! each writes only its own rules:
+//!
+//! - [`violation`]: the bad fields of a request, collected so the caller learns them all;
+//! - [`contract`]: [`StatusContractLayer`](contract::StatusContractLayer), every refusal a
+//!   server makes (its handlers' or tonic's own) as `common.proto` documents it;
+//! - [`echo`]: what a status may repeat of a request (long values are cut);
+//! - [`clock`]: the injected clock ([`clock::Clock`], [`clock::ManualClock`] for tests).
+//!
+//! It holds no use case, no store and no service: each service maps its own errors to
+//! statuses (with [`ERROR_DOMAIN`] in their `ErrorInfo`) and audits through its own store.
+
+pub mod clock;
+pub mod contract;
+pub mod echo;
+pub mod violation;
+
+/// The `google.rpc.ErrorInfo` domain of every Accord error.
+pub const ERROR_DOMAIN: &str = "accord";
