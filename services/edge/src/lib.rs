@@ -5,14 +5,16 @@
 //! - [`contract`]: [`StatusContractLayer`](contract::StatusContractLayer), every refusal a
 //!   server makes (its handlers' or tonic's own) as `common.proto` documents it;
 //! - [`echo`]: what a status may repeat of a request (long values are cut);
+//! - [`schema`]: the store side, migrations in code applied in order, each whole;
 //! - [`clock`]: the injected clock ([`clock::Clock`], [`clock::ManualClock`] for tests).
 //!
-//! It holds no use case, no store and no service: each service maps its own errors to
+//! It holds no use case, no table and no service: each service maps its own errors to
 //! statuses (with [`ERROR_DOMAIN`] in their `ErrorInfo`) and audits through its own store.
 
 pub mod clock;
 pub mod contract;
 pub mod echo;
+pub mod schema;
 pub mod violation;
 
 /// The `google.rpc.ErrorInfo` domain of every Accord error.
