@@ -5,6 +5,7 @@
 //! - [`contract`]: [`StatusContractLayer`](contract::StatusContractLayer), every refusal a
 //!   server makes (its handlers' or tonic's own) as `common.proto` documents it;
 //! - [`echo`]: what a status may repeat of a request (long values are cut);
+//! - [`wire`]: times, required fields and coded enums as every service reads them;
 //! - [`schema`]: the store side, migrations in code applied in order, each whole;
 //! - [`clock`]: the injected clock ([`clock::Clock`], [`clock::ManualClock`] for tests).
 //!
@@ -16,6 +17,7 @@ pub mod contract;
 pub mod echo;
 pub mod schema;
 pub mod violation;
+pub mod wire;
 
 /// The `google.rpc.ErrorInfo` domain of every Accord error.
 pub const ERROR_DOMAIN: &str = "accord";
