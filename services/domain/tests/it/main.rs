@@ -2,10 +2,12 @@
 //!
 //! One binary for the crate (`cargo test -p accord-domain --test it`): the readmission
 //! transition table row by row, deadlines at fixed instants, the admission lifecycle and its
-//! offers, and property tests over random sequences of steps.
+//! offers, network membership (enrolments, agreements, directory changes), and property tests
+//! over random sequences of steps and changes.
 
 mod admission;
 mod lifecycle;
+mod membership;
 mod properties;
 mod readmission_deadlines;
 mod readmission_transitions;

@@ -3,6 +3,7 @@
 
 use accord_domain::admission;
 use accord_domain::deadline;
+use accord_domain::membership;
 use accord_domain::readmission::{
     self, ExpiryCause, ReadmissionCase, ReadmissionEventKind, ReadmissionStatus, ReadmissionStep,
 };
@@ -345,5 +346,49 @@ pub fn admission_error_name(error: &admission::Error) -> &'static str {
         E::ConfirmationNotRequired { .. } => "ConfirmationNotRequired",
         E::Replay(ReplayError::ReplayStart) => "ReplayStart",
         E::Replay(ReplayError::ReplayOrder { .. }) => "ReplayOrder",
+    }
+}
+
+/// The name of a membership refusal, for tables of expected outcomes.
+pub fn membership_error_name(error: &membership::Error) -> &'static str {
+    use membership::Error as E;
+    match error {
+        E::UnknownCode { .. } => "UnknownCode",
+        E::InvalidEndpoint { .. } => "InvalidEndpoint",
+        E::InvalidTokenId { .. } => "InvalidTokenId",
+        E::ExpiryNotAfterIssue { .. } => "ExpiryNotAfterIssue",
+        E::ExpiryTooFar { .. } => "ExpiryTooFar",
+        E::TooManyApprovalsRequired { .. } => "TooManyApprovalsRequired",
+        E::TimeWentBackwards { .. } => "TimeWentBackwards",
+        E::AlreadyApproved { .. } => "AlreadyApproved",
+        E::NotAwaitingApprovals { .. } => "NotAwaitingApprovals",
+        E::CandidateCannotApprove { .. } => "CandidateCannotApprove",
+        E::ApproverNotActive { .. } => "ApproverNotActive",
+        E::NotCancellable { .. } => "NotCancellable",
+        E::TokenUsed { .. } => "TokenUsed",
+        E::TokenCancelled { .. } => "TokenCancelled",
+        E::TokenExpired { .. } => "TokenExpired",
+        E::WrongState { .. } => "WrongState",
+        E::AwaitingApprovals { .. } => "AwaitingApprovals",
+        E::SameState { .. } => "SameState",
+        E::NoRegimes => "NoRegimes",
+        E::RepeatedRegime { .. } => "RepeatedRegime",
+        E::SunsetNotAfterStart { .. } => "SunsetNotAfterStart",
+        E::AlreadyMember { .. } => "AlreadyMember",
+        E::NotAMember { .. } => "NotAMember",
+        E::MemberRevoked { .. } => "MemberRevoked",
+        E::NewMemberNotActive { .. } => "NewMemberNotActive",
+        E::NoNodeCertificate { .. } => "NoNodeCertificate",
+        E::NoActiveSigningKey { .. } => "NoActiveSigningKey",
+        E::IllegalStatusChange { .. } => "IllegalStatusChange",
+        E::ReasonNotAllowed { .. } => "ReasonNotAllowed",
+        E::OverlappingAgreement { .. } => "OverlappingAgreement",
+        E::DuplicateSigningKey { .. } => "DuplicateSigningKey",
+        E::NewKeyNotActive { .. } => "NewKeyNotActive",
+        E::ActiveKeyWithEnd { .. } => "ActiveKeyWithEnd",
+        E::KeyValidFromPast { .. } => "KeyValidFromPast",
+        E::UnknownSigningKey { .. } => "UnknownSigningKey",
+        E::SigningKeyNotActive { .. } => "SigningKeyNotActive",
+        E::LastActiveKey { .. } => "LastActiveKey",
     }
 }
