@@ -107,6 +107,56 @@ impl Directory {
         }
     }
 
+    /// The directory a coordinator published and kept, read back: version `version` issued at
+    /// `issued_at`, with `members` and `agreements` as it listed them. Refuses what no
+    /// sequence of changes could have made: a state listed twice, an agreement naming a
+    /// state that is not listed, or two agreements of a pair that overlap.
+    pub fn restore(
+        version: u64,
+        issued_at: Timestamp,
+        members: Vec<Member>,
+        agreements: Vec<Agreement>,
+    ) -> Result<Self, Error> {
+        let mut directory = Self {
+            version,
+            ..Self::empty(issued_at)
+        };
+        for member in members {
+            if let Some(listed) = directory.members.get(&member.state) {
+                return Err(Error::AlreadyMember {
+                    state: member.state,
+                    status: listed.status,
+                });
+            }
+            directory.members.insert(member.state, member);
+        }
+        for agreement in agreements {
+            let (first, second) = agreement.pair();
+            for state in [first, second] {
+                if !directory.members.contains_key(&state) {
+                    return Err(Error::NotAMember { state });
+                }
+            }
+            if let Some(existing) = directory
+                .agreements
+                .iter()
+                .find(|existing| existing.overlaps(&agreement))
+            {
+                return Err(Error::OverlappingAgreement {
+                    pair: agreement.pair(),
+                    effective_from: agreement.effective_from(),
+                    existing_effective_from: existing.effective_from(),
+                });
+            }
+            let key = agreement.order_key();
+            let index = directory
+                .agreements
+                .partition_point(|existing| existing.order_key() < key);
+            directory.agreements.insert(index, agreement);
+        }
+        Ok(directory)
+    }
+
     /// The version: 0 for the empty directory, one more with every change.
     pub fn version(&self) -> u64 {
         self.version

@@ -79,6 +79,65 @@ impl Enrolment {
         })
     }
 
+    /// An enrolment as a coordinator recorded it, read back: issued at `issued_at` for
+    /// `state`, with the approvals, use and cancellation recorded since. Refuses what no
+    /// sequence of steps could have made: a bad token id, an expiry not after the issue, an
+    /// approval, use or cancellation before the issue, a token both used and cancelled, or a
+    /// use before enough approvals.
+    #[allow(clippy::too_many_arguments)] // one argument per recorded fact of the enrolment.
+    pub fn restore(
+        token_id: &str,
+        state: StateCode,
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+        required_approvals: u32,
+        approvals: Vec<Approval>,
+        used_at: Option<Timestamp>,
+        cancelled_at: Option<Timestamp>,
+    ) -> Result<Self, Error> {
+        check_token_id(token_id)?;
+        if expires_at <= issued_at {
+            return Err(Error::ExpiryNotAfterIssue {
+                expires_at,
+                now: issued_at,
+            });
+        }
+        let enrolment = Self {
+            token_id: token_id.to_owned(),
+            state,
+            issued_at,
+            expires_at,
+            required_approvals,
+            approvals,
+            used_at,
+            cancelled_at,
+        };
+        let before_issue = enrolment
+            .approvals
+            .iter()
+            .map(|approval| approval.at)
+            .chain(used_at)
+            .chain(cancelled_at)
+            .find(|at| *at < issued_at);
+        if let Some(at) = before_issue {
+            return Err(Error::TimeWentBackwards {
+                last_change_at: issued_at,
+                now: at,
+            });
+        }
+        if let (Some(used_at), Some(_)) = (used_at, cancelled_at) {
+            return Err(Error::TokenUsed { used_at });
+        }
+        let approvals = enrolment.approval_count();
+        if used_at.is_some() && approvals < required_approvals {
+            return Err(Error::AwaitingApprovals {
+                approvals,
+                required: required_approvals,
+            });
+        }
+        Ok(enrolment)
+    }
+
     /// The token's public id (not its secret).
     pub fn token_id(&self) -> &str {
         &self.token_id

@@ -10,6 +10,7 @@ mod directory;
 mod endpoint;
 mod enrolment;
 mod properties;
+mod restore;
 
 use accord_domain::membership::{
     Agreement, CertificateRole, Directory, DirectoryChange, Endpoint, Member, MemberCertificate,
