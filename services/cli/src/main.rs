@@ -1,13 +1,15 @@
 //! `accord`: the one binary of Accord, with a subcommand per job.
 //!
 //! `main` only parses the command line and hands over: each subcommand lives in its own
-//! module (`node`, `pki`, `settle`). Exit codes: 0 success; 1 a failure while running;
+//! module (`node`, `coordinator`, `pki`, `settle`; `serve` runs either server). Exit codes: 0 success; 1 a failure while running;
 //! 2 bad input (a command line, a file, a value); 64 an invalid configuration, reported
 //! before any port is bound.
 
+mod coordinator;
 mod error_text;
 mod node;
 mod pki;
+mod serve;
 mod settle;
 
 use std::process::ExitCode;
@@ -29,6 +31,9 @@ struct Cli {
 enum Command {
     /// Run a state's node: the readmission and admission services, over mTLS.
     Node(node::NodeArgs),
+    /// Run the network's coordinator (membership: enrolment, the signed directory), or act
+    /// as an operator on it (`accord coordinator token issue`).
+    Coordinator(coordinator::CoordinatorArgs),
     /// Manage the network's certificates: the CA, node, gateway and coordinator certificates,
     /// the revocation list.
     #[command(subcommand)]
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Node(args) => node::run(args),
+        Command::Coordinator(args) => coordinator::run(args),
         Command::Pki(command) => pki::run(command),
         Command::Settle(args) => settle::run(args),
     }

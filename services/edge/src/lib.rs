@@ -6,6 +6,7 @@
 //!   server makes (its handlers' or tonic's own) as `common.proto` documents it;
 //! - [`echo`]: what a status may repeat of a request (long values are cut);
 //! - [`wire`]: times, required fields and coded enums as every service reads them;
+//! - [`directory`]: the signed directory, signed by the coordinator and opened by nodes;
 //! - [`schema`]: the store side, migrations in code applied in order, each whole;
 //! - [`clock`]: the injected clock ([`clock::Clock`], [`clock::ManualClock`] for tests).
 //!
@@ -14,6 +15,7 @@
 
 pub mod clock;
 pub mod contract;
+pub mod directory;
 pub mod echo;
 pub mod schema;
 pub mod violation;

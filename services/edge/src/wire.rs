@@ -124,4 +124,3 @@ pub fn coded_to_wire<W: WireCode>(code: &str) -> W {
 pub fn coded_from_wire<W: WireCode, T>(value: i32, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
     parse(W::try_from(value).ok()?.name().strip_prefix(W::PREFIX)?)
 }
-

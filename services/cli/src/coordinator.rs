@@ -1,0 +1,352 @@
+//! `accord coordinator`: runs the network's coordinator until interrupted, and
+//! `accord coordinator token issue | cancel | list`, an operator's enrolment tokens over
+//! mTLS with the operator's own certificate (`spiffe://accord/operator/NAME`).
+//!
+//! The token commands read the operator's credentials from an `accord pki` folder
+//! (`--pki DIR --operator NAME`: `ca.pem`, `issued/operator-NAME.pem` and its key). Bad
+//! input exits 2 and sends nothing; a refusal by the coordinator exits 1 with its status.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use accord_coordinator::config::CoordinatorConfig;
+use accord_coordinator::server::{Coordinator, Error};
+use accord_domain::Timestamp;
+use accord_edge::clock::{Clock, SystemClock};
+use accord_edge::wire::{from_wire_time, to_wire_time};
+use accord_proto::v1 as pb;
+use accord_proto::v1::membership_service_client::MembershipServiceClient;
+use accord_trust::pki::directory::PkiDirectory;
+use accord_trust::{CaBundle, ClientTls, Identity, OperatorName, PeerIdentity};
+use clap::{Args, Subcommand};
+use tonic::transport::Channel;
+
+use crate::error_text::with_sources;
+use crate::serve::{self, EXIT_CONFIGURATION, Server, Shutdown};
+
+/// How long a token works when the operator does not say.
+const DEFAULT_TTL: &str = "24h";
+
+/// Exit code for bad input: nothing was sent.
+const EXIT_USAGE: u8 = 2;
+
+/// Arguments of `accord coordinator`.
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CoordinatorArgs {
+    /// What to do; without one, run the coordinator.
+    #[command(subcommand)]
+    pub command: Option<CoordinatorCommand>,
+    /// The coordinator's TOML configuration file. Every key can also be set, or
+    /// overridden, by an `ACCORD_COORDINATOR_*` variable (nested keys with `__`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// An operator's commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum CoordinatorCommand {
+    /// Enrolment tokens: issue one for a state to join, cancel one, list them.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `accord coordinator token …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a one-time token for a state to join; prints the secret once.
+    Issue(IssueArgs),
+    /// Cancel an unused token.
+    Cancel(CancelArgs),
+    /// List enrolments, newest first.
+    List(ListArgs),
+}
+
+/// How an operator reaches the coordinator.
+#[derive(Debug, Clone, Args)]
+pub struct OperatorArgs {
+    /// The coordinator, `https://HOST:PORT`.
+    #[arg(long, value_name = "URL")]
+    pub coordinator: String,
+    /// The `accord pki` folder holding the network CA and the operator's certificate.
+    #[arg(long, value_name = "DIR")]
+    pub pki: PathBuf,
+    /// The operator's name (`spiffe://accord/operator/NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub operator: String,
+    /// The name the coordinator's certificate is checked against; default: the URL's host.
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+}
+
+/// `accord coordinator token issue`.
+#[derive(Debug, Clone, Args)]
+pub struct IssueArgs {
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+    /// The state the token admits (ISO 3166-1 alpha-2, e.g. PL).
+    #[arg(long)]
+    pub state: String,
+    /// How long the token works: a number and a unit, `m`, `h` or `d` [default: 24h].
+    #[arg(long, conflicts_with = "expires_at")]
+    pub ttl: Option<String>,
+    /// When the token stops working, RFC 3339 in UTC (`2026-12-05T09:00:00Z`): what a
+    /// retry passes, as the first answer printed it, to be the same request.
+    #[arg(long, value_name = "TIME")]
+    pub expires_at: Option<String>,
+    /// Approvals by existing members required before the token works.
+    #[arg(long, default_value_t = 0)]
+    pub approvals: u32,
+    /// The request's idempotency key: a retry with the same key, state and expiry returns
+    /// the same token; default: a fresh one.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+/// `accord coordinator token cancel`.
+#[derive(Debug, Clone, Args)]
+pub struct CancelArgs {
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+    /// The token's id (`enr-…`), as `issue` and `list` print it.
+    #[arg(long)]
+    pub token_id: String,
+    /// The request's idempotency key; default: a fresh one.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+/// `accord coordinator token list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+}
+
+/// Runs the coordinator, or the operator's command.
+pub fn run(args: CoordinatorArgs) -> ExitCode {
+    match args.command {
+        None => run_coordinator(args.config),
+        Some(CoordinatorCommand::Token(command)) => run_token(command),
+    }
+}
+
+fn run_coordinator(config: Option<PathBuf>) -> ExitCode {
+    match CoordinatorConfig::load(config.as_deref()) {
+        Ok(config) => serve::run(
+            "accord coordinator",
+            Coordinator::build(config, Arc::new(SystemClock)),
+        ),
+        Err(error) => {
+            eprintln!("accord coordinator: {}", with_sources(&error));
+            ExitCode::from(EXIT_CONFIGURATION)
+        }
+    }
+}
+
+impl Server for Coordinator {
+    type Error = Error;
+
+    fn is_configuration(error: &Error) -> bool {
+        error.is_configuration()
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        Coordinator::local_addr(self)
+    }
+
+    async fn run_until(self, shutdown: Shutdown) -> Result<(), Error> {
+        Coordinator::run_until(self, shutdown).await
+    }
+}
+
+/// Why an operator's command failed, and its exit code.
+enum Failure {
+    /// Bad input; nothing was sent (exit 2).
+    Usage(String),
+    /// The coordinator could not be reached or refused (exit 1).
+    Failed(String),
+}
+
+fn run_token(command: TokenCommand) -> ExitCode {
+    accord_trust::install_crypto_provider();
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::Failed(format!("cannot start the async runtime: {error}")))
+        .and_then(|runtime| runtime.block_on(token(command)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("accord coordinator token: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Failed(message)) => {
+            eprintln!("accord coordinator token: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn token(command: TokenCommand) -> Result<(), Failure> {
+    match command {
+        TokenCommand::Issue(args) => {
+            let expires_at = match &args.expires_at {
+                Some(text) => Timestamp::parse(text)
+                    .map_err(|error| Failure::Usage(format!("--expires-at {text:?}: {error}")))?,
+                None => SystemClock
+                    .now()
+                    .plus_millis(parse_ttl(args.ttl.as_deref().unwrap_or(DEFAULT_TTL))?),
+            };
+            let key = idempotency_key(args.idempotency_key);
+            let state = args.state.to_ascii_uppercase();
+            let mut client = client(&args.operator).await?;
+            let issued = client
+                .issue_enrolment_token(pb::IssueEnrolmentTokenRequest {
+                    idempotency_key: key,
+                    state,
+                    expires_at: Some(to_wire_time(expires_at)),
+                    required_approvals: args.approvals,
+                })
+                .await
+                .map_err(refused)?
+                .into_inner();
+            if let Some(enrolment) = &issued.enrolment {
+                print_enrolment(enrolment);
+            }
+            println!("token: {}", issued.token);
+            Ok(())
+        }
+        TokenCommand::Cancel(args) => {
+            let mut client = client(&args.operator).await?;
+            let cancelled = client
+                .cancel_enrolment_token(pb::CancelEnrolmentTokenRequest {
+                    idempotency_key: idempotency_key(args.idempotency_key),
+                    token_id: args.token_id,
+                })
+                .await
+                .map_err(refused)?
+                .into_inner();
+            if let Some(enrolment) = &cancelled.enrolment {
+                print_enrolment(enrolment);
+            }
+            Ok(())
+        }
+        TokenCommand::List(args) => {
+            let mut client = client(&args.operator).await?;
+            let listed = client
+                .list_enrolments(pb::ListEnrolmentsRequest::default())
+                .await
+                .map_err(refused)?
+                .into_inner();
+            for enrolment in &listed.enrolments {
+                print_enrolment(enrolment);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// An mTLS client of the coordinator as the operator.
+async fn client(args: &OperatorArgs) -> Result<MembershipServiceClient<Channel>, Failure> {
+    let name = OperatorName::parse(&args.operator)
+        .map_err(|error| Failure::Usage(format!("--operator: {error}")))?;
+    let pki = PkiDirectory::new(&args.pki);
+    let identity = PeerIdentity::Operator(name);
+    let credentials = Identity::load(&pki.certificate_path(&identity), &pki.key_path(&identity))
+        .map_err(|error| Failure::Usage(format!("--pki, --operator: {}", with_sources(&error))))?;
+    let ca_pem = std::fs::read_to_string(pki.ca_certificate_path())
+        .map_err(|error| Failure::Usage(format!("--pki: the network CA: {error}")))?;
+    let ca = CaBundle::from_pem(&ca_pem).map_err(|error| {
+        Failure::Usage(format!("--pki: the network CA: {}", with_sources(&error)))
+    })?;
+    let host = args
+        .coordinator
+        .strip_prefix("https://")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .map(|(host, _)| {
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned()
+        })
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "--coordinator {:?} is not https://HOST:PORT",
+                args.coordinator
+            ))
+        })?;
+    let server_name = args.server_name.clone().unwrap_or(host);
+    let tls = ClientTls::new(&credentials, &ca, &server_name)
+        .map_err(|error| Failure::Usage(format!("--server-name: {}", with_sources(&error))))?
+        .expect_peer(PeerIdentity::Coordinator);
+    let channel = accord_trust::connect(&args.coordinator, &tls)
+        .await
+        .map_err(|error| {
+            Failure::Failed(format!(
+                "cannot reach {}: {}",
+                args.coordinator,
+                with_sources(&error)
+            ))
+        })?;
+    Ok(MembershipServiceClient::new(channel))
+}
+
+/// A refusal, as the operator reads it.
+fn refused(status: tonic::Status) -> Failure {
+    Failure::Failed(format!("{:?}: {}", status.code(), status.message()))
+}
+
+/// `24h`, `30m`, `7d` as milliseconds.
+fn parse_ttl(text: &str) -> Result<i64, Failure> {
+    let usage = || {
+        Failure::Usage(format!(
+            "--ttl {text:?} is not a number and a unit: m, h or d (e.g. 24h)"
+        ))
+    };
+    let unit_at = text.len().checked_sub(1).ok_or_else(usage)?;
+    let (number, unit) = text.split_at(unit_at);
+    let number: i64 = number.parse().map_err(|_| usage())?;
+    let unit_ms = match unit {
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(usage()),
+    };
+    if number <= 0 {
+        return Err(usage());
+    }
+    number.checked_mul(unit_ms).ok_or_else(usage)
+}
+
+/// The key given, or a fresh one from the clock and the process (a retry by hand passes
+/// `--idempotency-key` to get the same answer).
+fn idempotency_key(given: Option<String>) -> String {
+    given.unwrap_or_else(|| {
+        format!(
+            "cli-{}-{}",
+            SystemClock.now().as_millis(),
+            std::process::id()
+        )
+    })
+}
+
+fn print_enrolment(enrolment: &pb::Enrolment) {
+    let time = |value: &Option<prost_types::Timestamp>| {
+        value
+            .as_ref()
+            .and_then(|value| from_wire_time(value).ok())
+            .map_or_else(String::new, |at: Timestamp| at.to_string())
+    };
+    println!(
+        "token_id: {}\nstate: {}\nstatus: {}\nexpires_at: {}",
+        enrolment.token_id,
+        enrolment.state,
+        enrolment
+            .status()
+            .as_str_name()
+            .trim_start_matches("ENROLMENT_STATUS_"),
+        time(&enrolment.expires_at),
+    );
+}

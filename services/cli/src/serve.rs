@@ -1,0 +1,93 @@
+//! What `accord node` and `accord coordinator` share: the async runtime, building the
+//! server, saying where it listens, serving until SIGINT or SIGTERM, and the exit code of
+//! each failure (64 for an invalid configuration, before any port is bound; 1 otherwise).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::process::ExitCode;
+
+use crate::error_text::with_sources;
+
+/// Exit code for an invalid configuration (BSD `EX_USAGE`), before any port is bound.
+pub const EXIT_CONFIGURATION: u8 = 64;
+
+/// A future that resolves when the process should shut down.
+pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A built server, as `serve` runs it.
+pub trait Server: Sized {
+    /// Why it could not start or stopped.
+    type Error: std::error::Error;
+    /// Whether `error` is the configuration's fault (exit 64).
+    fn is_configuration(error: &Self::Error) -> bool;
+    /// Where it listens.
+    fn local_addr(&self) -> SocketAddr;
+    /// Serves until `shutdown` resolves, then drains.
+    fn run_until(self, shutdown: Shutdown) -> impl Future<Output = Result<(), Self::Error>>;
+}
+
+/// Runs `build` on a new multi-threaded runtime, then serves what it built; `name` prefixes
+/// every line printed (`accord node`).
+pub fn run<S: Server>(name: &str, build: impl Future<Output = Result<S, S::Error>>) -> ExitCode {
+    accord_telemetry::init("info");
+    accord_trust::install_crypto_provider();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(serve(name, build)),
+        Err(error) => {
+            eprintln!("{name}: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve<S: Server>(
+    name: &str,
+    build: impl Future<Output = Result<S, S::Error>>,
+) -> ExitCode {
+    let server = match build.await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("{name}: {}", with_sources(&error));
+            return if S::is_configuration(&error) {
+                ExitCode::from(EXIT_CONFIGURATION)
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
+    // Handlers are installed before the server says it listens: a signal sent as soon as
+    // that line appears must already mean "shut down gracefully".
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(error) => {
+            eprintln!("{name}: cannot install signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("{name}: listening on {}", server.local_addr());
+    match server.run_until(Box::pin(shutdown)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{name}: {}", with_sources(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Installs the handlers now; the future resolves on SIGINT (Ctrl-C) or SIGTERM (what
+/// Kubernetes and systemd send).
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}

@@ -1,0 +1,207 @@
+//! `accord coordinator` through the real binary: an invalid configuration exits 64; a valid
+//! one serves until SIGTERM; an operator issues, lists and cancels enrolment tokens with
+//! `accord coordinator token`, and bad input exits 2 without sending anything.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn accord(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(args)
+        .output()
+        .expect("accord runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_coordinator_without_an_address_refuses_to_start_with_exit_64() {
+    let output = accord(&["coordinator"]);
+    assert_eq!(output.status.code(), Some(64), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("listen_addr"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+/// The network CA, the coordinator's certificate and signing key, and operator alice's
+/// certificate, in `folder/pki`; the coordinator's configuration in `folder`.
+fn network(folder: &Path) -> std::path::PathBuf {
+    let pki = folder.join("pki");
+    let pki_dir = pki.to_str().unwrap();
+    for args in [
+        vec!["pki", "init", "--dir", pki_dir],
+        vec!["pki", "issue", "--dir", pki_dir, "--role", "coordinator"],
+        vec![
+            "pki", "issue", "--dir", pki_dir, "--role", "operator", "--name", "alice",
+        ],
+    ] {
+        let output = accord(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+    accord_trust::EventSigningKey::generate()
+        .unwrap()
+        .save(&folder.join("coordinator.signing.key"))
+        .unwrap();
+    let config = folder.join("coordinator.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"listen_addr = "127.0.0.1:0"
+endpoint = "https://127.0.0.1:7000"
+database_url = "sqlite://{folder}/coordinator.db?mode=rwc"
+[tls]
+ca = "{folder}/pki/ca.pem"
+crl = "{folder}/pki/crl.pem"
+certificate = "{folder}/pki/issued/coordinator.pem"
+private_key = "{folder}/pki/issued/coordinator.key"
+signing_key = "{folder}/coordinator.signing.key"
+"#,
+            folder = folder.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = network(folder.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(["coordinator", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let address = first
+        .strip_prefix("accord coordinator: listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let url = format!("https://{address}");
+    let pki = folder.path().join("pki");
+    let operator = [
+        "--coordinator",
+        &url,
+        "--pki",
+        pki.to_str().unwrap(),
+        "--operator",
+        "alice",
+    ];
+    let token = |extra: &[&str]| {
+        let mut args = vec!["coordinator", "token"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&operator);
+        accord(&args)
+    };
+
+    let issued = token(&["issue", "--state", "PL", "--idempotency-key", "k-1"]);
+    let printed = text(&issued.stdout);
+    assert_eq!(issued.status.code(), Some(0), "{}", text(&issued.stderr));
+    assert!(printed.contains("state: PL\nstatus: READY\n"), "{printed}");
+    let secret = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("token: "))
+        .unwrap()
+        .to_owned();
+    assert_eq!(secret.len(), 64);
+    let expires_at = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("expires_at: "))
+        .unwrap()
+        .to_owned();
+    let replayed = token(&[
+        "issue",
+        "--state",
+        "PL",
+        "--expires-at",
+        &expires_at,
+        "--idempotency-key",
+        "k-1",
+    ]);
+    assert!(
+        text(&replayed.stdout).contains(&secret),
+        "a retry shows the same token: {}",
+        text(&replayed.stderr)
+    );
+
+    let token_id = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("token_id: "))
+        .unwrap()
+        .to_owned();
+    let listed = token(&["list"]);
+    assert!(text(&listed.stdout).contains(&token_id));
+    let cancelled = token(&["cancel", "--token-id", &token_id]);
+    assert!(
+        text(&cancelled.stdout).contains("status: CANCELLED"),
+        "{}",
+        text(&cancelled.stdout)
+    );
+    let again = token(&["cancel", "--token-id", &token_id]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("FailedPrecondition"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    for (label, extra) in [
+        ("a zero ttl", vec!["issue", "--state", "PL", "--ttl", "0h"]),
+        (
+            "a ttl without a unit",
+            vec!["issue", "--state", "PL", "--ttl", "24"],
+        ),
+        (
+            "an expiry that is no time",
+            vec!["issue", "--state", "PL", "--expires-at", "tomorrow"],
+        ),
+    ] {
+        let refused = token(&extra);
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{label}: {}",
+            text(&refused.stderr)
+        );
+    }
+    let stranger = accord(&[
+        "coordinator",
+        "token",
+        "list",
+        "--coordinator",
+        &url,
+        "--pki",
+        pki.to_str().unwrap(),
+        "--operator",
+        "bob",
+    ]);
+    assert_eq!(
+        stranger.status.code(),
+        Some(2),
+        "no certificate for bob: {}",
+        text(&stranger.stderr)
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "a graceful shutdown exits 0"
+    );
+}

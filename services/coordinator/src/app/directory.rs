@@ -1,0 +1,151 @@
+//! The directory: read by operators, members' nodes and gateways; changed by operators
+//! (agreements, suspension, reinstatement) and, later, by enrolment and renewal.
+//!
+//! A change is applied by the domain to the current version under the `current` lock, the
+//! next version is signed and committed with the request's idempotency record and audit
+//! row, and only then published to watchers: a watcher never sees a version the store has
+//! not kept.
+
+use accord_domain::StateCode;
+use accord_domain::membership::{Agreement, Directory, DirectoryChange, Member};
+use tokio::sync::watch;
+
+use super::{App, Asked, Error, Replied, stored};
+use crate::convert::command::{SetAgreement, StatusChange};
+use crate::store::Change;
+use accord_edge::directory::SignedDirectory;
+
+/// What a directory change answers: the directory version that records it, and the record
+/// it is about.
+#[derive(Debug, Clone)]
+pub struct Published<R> {
+    /// The record as the new version lists it.
+    pub record: R,
+    /// The new version.
+    pub version: u64,
+}
+
+impl App {
+    /// The current signed directory.
+    pub async fn directory(&self) -> SignedDirectory {
+        self.inner.current.lock().await.clone()
+    }
+
+    /// Every version from now on, the current one first.
+    pub fn watch_directory(&self) -> watch::Receiver<SignedDirectory> {
+        self.inner.published.subscribe()
+    }
+
+    /// Records an agreement between two members (an operator's action).
+    pub async fn set_agreement(
+        &self,
+        asked: Asked<'_, Published<Agreement>>,
+        command: SetAgreement,
+    ) -> Result<Replied<Published<Agreement>>, Error> {
+        let agreement = command.agreement;
+        let (first, second) = agreement.pair();
+        let effective_from = agreement.effective_from();
+        let detail = format!("agreement {first}-{second} from {effective_from}");
+        self.change_directory(
+            asked,
+            DirectoryChange::SetAgreement { agreement },
+            detail,
+            |directory| {
+                directory
+                    .agreements()
+                    .iter()
+                    .find(|agreement| {
+                        agreement.pair() == (first, second)
+                            && agreement.effective_from() == effective_from
+                    })
+                    .cloned()
+            },
+        )
+        .await
+    }
+
+    /// Suspends or reinstates a member (an operator's action).
+    pub async fn change_status(
+        &self,
+        asked: Asked<'_, Published<Member>>,
+        command: StatusChange,
+    ) -> Result<Replied<Published<Member>>, Error> {
+        let (state, change, detail) = match command {
+            StatusChange::Suspend { state, reason } => (
+                state,
+                DirectoryChange::Suspend { state, reason },
+                format!("suspended {state}: {reason}"),
+            ),
+            StatusChange::Reinstate { state } => (
+                state,
+                DirectoryChange::Reinstate { state },
+                format!("reinstated {state}"),
+            ),
+        };
+        self.change_directory(asked, change, detail, |directory| {
+            directory.member(state).cloned()
+        })
+        .await
+    }
+
+    /// Applies `change` to the current directory, signs, commits and publishes the next
+    /// version, and answers the record `answer_of` reads from it.
+    async fn change_directory<R>(
+        &self,
+        asked: Asked<'_, Published<R>>,
+        change: DirectoryChange,
+        detail: String,
+        answer_of: impl FnOnce(&Directory) -> Option<R>,
+    ) -> Result<Replied<Published<R>>, Error> {
+        if let Some(first) = self.first_answer(&asked).await? {
+            return Ok(Replied::Replay(first));
+        }
+        let mut current = self.inner.current.lock().await;
+        let next = current
+            .directory()
+            .apply(change, self.inner.clock.now())
+            .map_err(directory_error)?;
+        let record = answer_of(&next)
+            .ok_or_else(|| Error::internal("reading the changed record", std::fmt::Error))?;
+        let signed = SignedDirectory::sign(next, &self.inner.endpoint, &self.inner.signer);
+        let answer = Published {
+            record,
+            version: signed.directory().version(),
+        };
+        let mut store_change = Change {
+            directory: Some(stored(&signed)),
+            ..Change::default()
+        };
+        self.answered(&asked, &answer, detail, &mut store_change);
+        self.inner.store.commit(store_change).await?;
+        *current = signed.clone();
+        self.inner.published.send_replace(signed);
+        Ok(Replied::Fresh(answer))
+    }
+
+    /// Whether `state` is a member listed in the current directory.
+    pub async fn is_member(&self, state: StateCode) -> bool {
+        self.inner
+            .current
+            .lock()
+            .await
+            .directory()
+            .member(state)
+            .is_some()
+    }
+}
+
+/// A refusal of the domain, as the caller is told it.
+fn directory_error(error: accord_domain::membership::Error) -> Error {
+    use accord_domain::membership::Error as E;
+    match error {
+        E::NotAMember { .. } => Error::NotFound(error.to_string()),
+        E::SameState { .. }
+        | E::NoRegimes
+        | E::RepeatedRegime { .. }
+        | E::SunsetNotAfterStart { .. }
+        | E::ReasonNotAllowed { .. }
+        | E::InvalidEndpoint { .. } => Error::invalid("request", error.to_string()),
+        _ => Error::IllegalTransition(error.to_string()),
+    }
+}

@@ -1,0 +1,78 @@
+//! The vocabulary between the edge and the use cases: each request parsed into a command of
+//! domain values, and what the use cases answer that is not a domain value itself.
+
+use accord_domain::membership::{Agreement, Enrolment, EnrolmentStatus, StatusReason};
+use accord_domain::{StateCode, Timestamp};
+
+/// A mutating request's idempotency key and the digest of its method and content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    /// The client's key.
+    pub idempotency_key: String,
+    /// SHA-256 of the method's path, a zero byte and the request's bytes.
+    pub request_digest: Vec<u8>,
+}
+
+/// `IssueEnrolmentToken`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueToken {
+    /// The state the token admits.
+    pub state: StateCode,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// Approvals by existing members required first.
+    pub required_approvals: u32,
+}
+
+/// `CancelEnrolmentToken`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelToken {
+    /// The token's public id.
+    pub token_id: String,
+}
+
+/// `ListEnrolments`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEnrolments {
+    /// The most enrolments to return.
+    pub page_size: u32,
+    /// Where the page starts: after this (issued_at, token_id).
+    pub after: Option<(i64, String)>,
+    /// Only these statuses; all when empty.
+    pub statuses: Vec<EnrolmentStatus>,
+}
+
+/// A page of enrolments.
+#[derive(Debug, Clone)]
+pub struct EnrolmentPage {
+    /// The enrolments, newest first.
+    pub enrolments: Vec<Enrolment>,
+    /// The instant their statuses were read at.
+    pub now: Timestamp,
+    /// Where the next page starts, if there may be one.
+    pub next: Option<(i64, String)>,
+}
+
+/// `SetAgreement`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAgreement {
+    /// The agreement.
+    pub agreement: Agreement,
+}
+
+/// `SuspendMember` or `ReinstateMember`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Suspend an active member.
+    Suspend {
+        /// The member.
+        state: StateCode,
+        /// Why.
+        reason: StatusReason,
+    },
+    /// Reinstate a suspended member.
+    Reinstate {
+        /// The member.
+        state: StateCode,
+    },
+}

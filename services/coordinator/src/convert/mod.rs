@@ -1,0 +1,258 @@
+//! The coordinator's edge between wire and domain: each request parsed into a command
+//! (every bad field at once, as `Invalid`), each answer written out as its response, and
+//! the signed directory ([`directory`]). It depends on nothing in the crate, so `app` uses
+//! it without a circle.
+
+pub mod command;
+
+use accord_domain::membership::{Agreement, Enrolment, EnrolmentStatus, Member, StatusReason};
+use accord_domain::parity::ParityLimit;
+use accord_domain::{IdempotencyKey, Timestamp};
+use accord_edge::violation::{Invalid, Violations};
+use accord_edge::wire::{
+    coded_from_wire, coded_to_wire, from_wire_time, regime_from_wire, required, required_state,
+    required_time, to_wire_time,
+};
+use accord_proto::v1 as pb;
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use command::{
+    CancelToken, EnrolmentPage, IssueToken, ListEnrolments, RequestKey, SetAgreement, StatusChange,
+};
+
+/// The key of a mutating request: its idempotency key, and the digest of the method's
+/// `path` and the request's bytes (so the same key for another method is other content).
+pub fn request_key(
+    violations: &mut Violations,
+    path: &str,
+    idempotency_key: &str,
+    message: &impl Message,
+) -> Option<RequestKey> {
+    let key = violations.check("idempotency_key", IdempotencyKey::parse(idempotency_key))?;
+    let mut hasher = Sha256::new();
+    hasher.update(path.as_bytes());
+    hasher.update([0]);
+    hasher.update(message.encode_to_vec());
+    Some(RequestKey {
+        idempotency_key: key.as_str().to_owned(),
+        request_digest: hasher.finalize().to_vec(),
+    })
+}
+
+/// `IssueEnrolmentToken`.
+pub fn issue_token(
+    message: &pb::IssueEnrolmentTokenRequest,
+    path: &str,
+) -> Result<(RequestKey, IssueToken), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, &message.idempotency_key, message);
+    let state = required_state(&mut violations, "state", &message.state);
+    let expires_at = required_time(&mut violations, "expires_at", message.expires_at.as_ref());
+    violations.finish()?;
+    match (key, state, expires_at) {
+        (Some(key), Some(state), Some(expires_at)) => Ok((
+            key,
+            IssueToken {
+                state,
+                expires_at,
+                required_approvals: message.required_approvals,
+            },
+        )),
+        _ => Err(Invalid::field("request", "is incomplete")),
+    }
+}
+
+/// `CancelEnrolmentToken`.
+pub fn cancel_token(
+    message: &pb::CancelEnrolmentTokenRequest,
+    path: &str,
+) -> Result<(RequestKey, CancelToken), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, &message.idempotency_key, message);
+    if message.token_id.is_empty() {
+        violations.add("token_id", "is required");
+    }
+    violations.finish()?;
+    let key = key.ok_or_else(|| Invalid::field("idempotency_key", "is required"))?;
+    Ok((
+        key,
+        CancelToken {
+            token_id: message.token_id.clone(),
+        },
+    ))
+}
+
+/// The default page size of a list (common.proto: 0 means 50).
+const PAGE_SIZE_DEFAULT: u32 = 50;
+
+/// `ListEnrolments`.
+pub fn list_enrolments(message: &pb::ListEnrolmentsRequest) -> Result<ListEnrolments, Invalid> {
+    let mut violations = Violations::new();
+    let after = if message.page_token.is_empty() {
+        None
+    } else {
+        violations.check("page_token", page_token_from_wire(&message.page_token))
+    };
+    let mut statuses = Vec::with_capacity(message.statuses.len());
+    for (index, value) in message.statuses.iter().enumerate() {
+        match coded_from_wire::<pb::EnrolmentStatus, _>(*value, |code| {
+            EnrolmentStatus::parse(code).ok()
+        }) {
+            Some(status) => statuses.push(status),
+            None => violations.add(format!("statuses[{index}]"), "is not an enrolment status"),
+        }
+    }
+    violations.finish()?;
+    Ok(ListEnrolments {
+        page_size: if message.page_size == 0 {
+            PAGE_SIZE_DEFAULT
+        } else {
+            message.page_size
+        },
+        after,
+        statuses,
+    })
+}
+
+/// `SetAgreement`.
+pub fn set_agreement(
+    message: &pb::SetAgreementRequest,
+    path: &str,
+) -> Result<(RequestKey, SetAgreement), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, &message.idempotency_key, message);
+    let agreement = required(&mut violations, "agreement", message.agreement.as_ref())
+        .and_then(|agreement| agreement_from_request(&mut violations, agreement));
+    violations.finish()?;
+    match (key, agreement) {
+        (Some(key), Some(agreement)) => Ok((key, SetAgreement { agreement })),
+        _ => Err(Invalid::field("agreement", "is incomplete")),
+    }
+}
+
+fn agreement_from_request(violations: &mut Violations, wire: &pb::Agreement) -> Option<Agreement> {
+    let first = required_state(violations, "agreement.first_state", &wire.first_state);
+    let second = required_state(violations, "agreement.second_state", &wire.second_state);
+    let mut regimes = Vec::with_capacity(wire.regimes.len());
+    for (index, value) in wire.regimes.iter().enumerate() {
+        match regime_from_wire(*value) {
+            Some(regime) => regimes.push(regime),
+            None => violations.add(format!("agreement.regimes[{index}]"), "is not a regime"),
+        }
+    }
+    let effective_from = required_time(
+        violations,
+        "agreement.effective_from",
+        wire.effective_from.as_ref(),
+    );
+    let sunset_at = wire
+        .sunset_at
+        .as_ref()
+        .and_then(|sunset| violations.check("agreement.sunset_at", from_wire_time(sunset)));
+    if !wire.eligibility_rules_version.is_empty() || !wire.eligibility_rules_digest.is_empty() {
+        violations.add(
+            "agreement.eligibility_rules_version",
+            "eligibility rules are not recorded by this coordinator yet; leave them empty",
+        );
+    }
+    violations.check(
+        "agreement",
+        Agreement::new(
+            first?,
+            second?,
+            regimes,
+            wire.parity_limit.map(ParityLimit),
+            effective_from?,
+            sunset_at,
+        ),
+    )
+}
+
+/// `SuspendMember`.
+pub fn suspend_member(
+    message: &pb::SuspendMemberRequest,
+    path: &str,
+) -> Result<(RequestKey, StatusChange), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, &message.idempotency_key, message);
+    let state = required_state(&mut violations, "state", &message.state);
+    let reason = status_reason(&mut violations, message.reason);
+    violations.finish()?;
+    match (key, state, reason) {
+        (Some(key), Some(state), Some(reason)) => {
+            Ok((key, StatusChange::Suspend { state, reason }))
+        }
+        _ => Err(Invalid::field("request", "is incomplete")),
+    }
+}
+
+/// `ReinstateMember`.
+pub fn reinstate_member(
+    message: &pb::ReinstateMemberRequest,
+    path: &str,
+) -> Result<(RequestKey, StatusChange), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, &message.idempotency_key, message);
+    let state = required_state(&mut violations, "state", &message.state);
+    violations.finish()?;
+    match (key, state) {
+        (Some(key), Some(state)) => Ok((key, StatusChange::Reinstate { state })),
+        _ => Err(Invalid::field("request", "is incomplete")),
+    }
+}
+
+fn status_reason(violations: &mut Violations, value: i32) -> Option<StatusReason> {
+    let reason =
+        coded_from_wire::<pb::MemberStatusReason, _>(value, |code| StatusReason::parse(code).ok());
+    if reason.is_none() {
+        violations.add("reason", "is required: a member status reason");
+    }
+    reason
+}
+
+/// The wire form of an enrolment, its status read at `now`.
+pub fn enrolment_to_wire(enrolment: &Enrolment, now: Timestamp) -> pb::Enrolment {
+    pb::Enrolment {
+        token_id: enrolment.token_id().to_owned(),
+        state: enrolment.state().to_string(),
+        status: coded_to_wire::<pb::EnrolmentStatus>(enrolment.status(now).code()).into(),
+        issued_at: Some(to_wire_time(enrolment.issued_at())),
+        expires_at: Some(to_wire_time(enrolment.expires_at())),
+        required_approvals: enrolment.required_approvals(),
+        approvals: Vec::new(),
+        used_at: enrolment.used_at().map(to_wire_time),
+    }
+}
+
+/// The wire form of a page of enrolments.
+pub fn enrolment_page_to_wire(page: &EnrolmentPage) -> pb::ListEnrolmentsResponse {
+    pb::ListEnrolmentsResponse {
+        enrolments: page
+            .enrolments
+            .iter()
+            .map(|enrolment| enrolment_to_wire(enrolment, page.now))
+            .collect(),
+        next_page_token: page
+            .next
+            .as_ref()
+            .map(|(at, id)| format!("{at}.{id}"))
+            .unwrap_or_default(),
+    }
+}
+
+/// The wire form of a member as a directory change answers it.
+pub fn member_to_wire(member: &Member) -> pb::Member {
+    accord_edge::directory::member_to_wire(member)
+}
+
+/// Reads a `next_page_token` this coordinator wrote: `ISSUED_AT_MS.TOKEN_ID`.
+fn page_token_from_wire(text: &str) -> Result<(i64, String), String> {
+    let invalid = || "is not a page token of this list".to_owned();
+    let (at, id) = text.split_once('.').ok_or_else(invalid)?;
+    let at = at.parse::<i64>().map_err(|_| invalid())?;
+    if id.is_empty() {
+        return Err(invalid());
+    }
+    Ok((at, id.to_owned()))
+}

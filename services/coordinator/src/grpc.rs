@@ -1,0 +1,431 @@
+//! The coordinator's gRPC surface (`MembershipService`): thin handlers. Each RPC reads the
+//! caller's identity from its certificate, decides who may call (refusals audited), parses
+//! the request (`convert`), runs the use case (`app`) and maps its error once ([`status`]).
+//!
+//! RPCs of later parts of the membership (enrolment by a joining state, approvals, renewal,
+//! key retirement, revocation and the revocation list) answer `UNIMPLEMENTED` with the
+//! reason `METHOD_NOT_SERVED` until they are built.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use accord_domain::membership::Enrolment;
+use accord_edge::ERROR_DOMAIN;
+use accord_edge::echo::cut_long_values;
+use accord_edge::violation::Invalid;
+use accord_proto::v1 as pb;
+use accord_proto::v1::membership_service_server::MembershipService;
+use accord_trust::PeerIdentity;
+use prost::Message;
+use tokio::sync::Semaphore;
+use tokio_stream::{Stream, StreamExt, wrappers::WatchStream};
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::app::{App, Asked, Error, Issued, Published, Replied};
+use crate::convert::{self, command::RequestKey};
+
+/// The service's path prefix, as audit rows name a call.
+const SERVICE_PATH: &str = "/accord.v1.MembershipService/";
+
+/// `MembershipService` over the coordinator's use cases.
+#[derive(Clone)]
+pub struct MembershipApi {
+    app: App,
+    /// Permits for directory watchers (`limits.directory_watchers_max`).
+    watchers: Arc<Semaphore>,
+}
+
+impl MembershipApi {
+    /// The service over `app`, serving at most `watchers_max` directory watchers at once.
+    pub fn new(app: App, watchers_max: usize) -> Self {
+        Self {
+            app,
+            watchers: Arc::new(Semaphore::new(watchers_max)),
+        }
+    }
+}
+
+/// The one mapping of application errors to gRPC statuses, with `ErrorInfo` (and a
+/// `BadRequest` for invalid fields). Internal detail is logged here and never sent.
+pub fn status(error: Error) -> Status {
+    let mut details = ErrorDetails::new();
+    let (code, reason, message) = match error {
+        Error::InvalidArgument(ref violations) => {
+            for violation in violations {
+                details.add_bad_request_violation(&violation.field, &violation.description);
+            }
+            (Code::InvalidArgument, "FIELD_INVALID", error.to_string())
+        }
+        Error::Unauthenticated(message) => {
+            (Code::Unauthenticated, "CALLER_UNAUTHENTICATED", message)
+        }
+        Error::PermissionDenied(message) => (Code::PermissionDenied, "CALLER_NOT_ALLOWED", message),
+        Error::NotFound(what) => (
+            Code::NotFound,
+            "RECORD_NOT_FOUND",
+            format!("{what} not found"),
+        ),
+        Error::KeyReused(_) => (
+            Code::AlreadyExists,
+            "IDEMPOTENCY_KEY_REUSED",
+            error.to_string(),
+        ),
+        Error::IllegalTransition(message) => {
+            (Code::FailedPrecondition, "ILLEGAL_TRANSITION", message)
+        }
+        Error::Aborted(message) => (Code::Aborted, "CONCURRENT_CHANGE", message),
+        Error::Exhausted(message) => (Code::ResourceExhausted, "LIMIT_EXCEEDED", message),
+        Error::Unavailable(ref source) => {
+            tracing::warn!(
+                error = source.as_ref() as &dyn std::error::Error,
+                "unavailable"
+            );
+            (
+                Code::Unavailable,
+                "SERVICE_UNAVAILABLE",
+                "the coordinator's store is unavailable; retry with backoff".to_owned(),
+            )
+        }
+        Error::Internal { .. } => {
+            tracing::error!(error = &error as &dyn std::error::Error, "internal error");
+            (
+                Code::Internal,
+                "INTERNAL",
+                "internal error; the coordinator's log has the details".to_owned(),
+            )
+        }
+    };
+    details.set_error_info(reason, ERROR_DOMAIN, HashMap::<String, String>::new());
+    Status::with_error_details(code, cut_long_values(&message), details)
+}
+
+/// The caller's verified identity, or `UNAUTHENTICATED`.
+fn caller<T>(request: &Request<T>) -> Result<PeerIdentity, Status> {
+    PeerIdentity::from_request(request).map_err(Status::from)
+}
+
+/// The caller, when `authorize` lets it make the call `method`; a refusal is audited.
+async fn authorized<T, Out>(
+    app: &App,
+    method: &str,
+    request: &Request<T>,
+    authorize: impl FnOnce(&PeerIdentity) -> Result<Out, Error>,
+) -> Result<(PeerIdentity, Out), Status> {
+    let identity = caller(request)?;
+    match authorize(&identity) {
+        Ok(out) => Ok((identity, out)),
+        Err(error) => {
+            let path = format!("{SERVICE_PATH}{method}");
+            app.audit_refusal(
+                &identity.spiffe_id(),
+                &path,
+                "PERMISSION_DENIED",
+                &cut_long_values(&error.to_string()),
+            )
+            .await;
+            Err(status(error))
+        }
+    }
+}
+
+/// Parsed, or the violations as their status.
+fn parsed<T>(result: Result<T, Invalid>) -> Result<T, Status> {
+    result.map_err(|invalid| status(Error::from(invalid)))
+}
+
+/// A stored first answer decoded, or `INTERNAL` (the store holds what this version wrote).
+fn replayed<M: Message + Default>(bytes: &[u8]) -> Result<M, Status> {
+    M::decode(bytes).map_err(|error| status(Error::internal("reading a stored answer", error)))
+}
+
+/// The instant an enrolment's answer reads its status at: its last step, so that a replay
+/// shows the status the first answer showed.
+fn answered_at(enrolment: &Enrolment) -> accord_domain::Timestamp {
+    enrolment
+        .cancelled_at()
+        .or(enrolment.used_at())
+        .unwrap_or(enrolment.issued_at())
+}
+
+/// `IssueEnrolmentTokenResponse` without its secret: what the idempotency record keeps.
+fn issued_to_wire(issued: &Issued) -> pb::IssueEnrolmentTokenResponse {
+    pb::IssueEnrolmentTokenResponse {
+        enrolment: Some(convert::enrolment_to_wire(
+            &issued.enrolment,
+            answered_at(&issued.enrolment),
+        )),
+        token: String::new(),
+    }
+}
+
+fn agreement_answer(
+    published: &Published<accord_domain::membership::Agreement>,
+) -> pb::SetAgreementResponse {
+    pb::SetAgreementResponse {
+        agreement: Some(accord_edge::directory::agreement_to_wire(&published.record)),
+        directory_version: published.version,
+    }
+}
+
+fn suspended_answer(
+    published: &Published<accord_domain::membership::Member>,
+) -> pb::SuspendMemberResponse {
+    pb::SuspendMemberResponse {
+        member: Some(convert::member_to_wire(&published.record)),
+        directory_version: published.version,
+    }
+}
+
+fn reinstated_answer(
+    published: &Published<accord_domain::membership::Member>,
+) -> pb::ReinstateMemberResponse {
+    pb::ReinstateMemberResponse {
+        member: Some(convert::member_to_wire(&published.record)),
+        directory_version: published.version,
+    }
+}
+
+/// The `Asked` of an operator's keyed request.
+fn asked<'a, A>(
+    caller: &'a str,
+    key: &'a RequestKey,
+    operation: &'static str,
+    encode: &'a (dyn Fn(&A) -> Vec<u8> + Send + Sync),
+) -> Asked<'a, A> {
+    Asked {
+        caller,
+        key,
+        operation,
+        encode,
+    }
+}
+
+/// A fresh answer written out, or the stored first answer read back.
+fn respond<A, M: Message + Default>(
+    replied: Result<Replied<A>, Error>,
+    to_wire: impl Fn(&A) -> M,
+) -> Result<Response<M>, Status> {
+    match replied.map_err(status)? {
+        Replied::Fresh(answer) => Ok(Response::new(to_wire(&answer))),
+        Replied::Replay(bytes) => replayed(&bytes).map(Response::new),
+    }
+}
+
+fn not_served(method: &str) -> Status {
+    Status::unimplemented(format!("{method} is not served by this coordinator yet"))
+}
+
+type DirectoryVersions =
+    Pin<Box<dyn Stream<Item = Result<pb::WatchDirectoryResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl MembershipService for MembershipApi {
+    async fn issue_enrolment_token(
+        &self,
+        request: Request<pb::IssueEnrolmentTokenRequest>,
+    ) -> Result<Response<pb::IssueEnrolmentTokenResponse>, Status> {
+        const PATH: &str = "/accord.v1.MembershipService/IssueEnrolmentToken";
+        let (caller, _) = authorized(&self.app, "IssueEnrolmentToken", &request, |caller| {
+            App::operator(caller).map(|_| ())
+        })
+        .await?;
+        let (key, command) = parsed(convert::issue_token(request.get_ref(), PATH))?;
+        let caller = caller.spiffe_id();
+        let encode = |issued: &Issued| issued_to_wire(issued).encode_to_vec();
+        let replied = self
+            .app
+            .issue_token(asked(&caller, &key, PATH, &encode), command)
+            .await
+            .map_err(status)?;
+        let (mut response, token_id) = match replied {
+            Replied::Fresh(issued) => (
+                issued_to_wire(&issued),
+                issued.enrolment.token_id().to_owned(),
+            ),
+            Replied::Replay(bytes) => {
+                let response: pb::IssueEnrolmentTokenResponse = replayed(&bytes)?;
+                let token_id = response
+                    .enrolment
+                    .as_ref()
+                    .map(|enrolment| enrolment.token_id.clone())
+                    .unwrap_or_default();
+                (response, token_id)
+            }
+        };
+        response.token = self.app.token_for(&token_id).map_err(status)?;
+        Ok(Response::new(response))
+    }
+
+    async fn cancel_enrolment_token(
+        &self,
+        request: Request<pb::CancelEnrolmentTokenRequest>,
+    ) -> Result<Response<pb::CancelEnrolmentTokenResponse>, Status> {
+        const PATH: &str = "/accord.v1.MembershipService/CancelEnrolmentToken";
+        let (caller, _) = authorized(&self.app, "CancelEnrolmentToken", &request, |caller| {
+            App::operator(caller).map(|_| ())
+        })
+        .await?;
+        let (key, command) = parsed(convert::cancel_token(request.get_ref(), PATH))?;
+        let caller = caller.spiffe_id();
+        let to_wire = |enrolment: &Enrolment| pb::CancelEnrolmentTokenResponse {
+            enrolment: Some(convert::enrolment_to_wire(
+                enrolment,
+                answered_at(enrolment),
+            )),
+        };
+        let encode = |enrolment: &Enrolment| to_wire(enrolment).encode_to_vec();
+        let replied = self
+            .app
+            .cancel_token(asked(&caller, &key, PATH, &encode), command)
+            .await;
+        respond(replied, to_wire)
+    }
+
+    async fn list_enrolments(
+        &self,
+        request: Request<pb::ListEnrolmentsRequest>,
+    ) -> Result<Response<pb::ListEnrolmentsResponse>, Status> {
+        authorized(&self.app, "ListEnrolments", &request, App::directory_reader).await?;
+        let query = parsed(convert::list_enrolments(request.get_ref()))?;
+        let page = self.app.list_enrolments(query).await.map_err(status)?;
+        Ok(Response::new(convert::enrolment_page_to_wire(&page)))
+    }
+
+    async fn approve_enrolment(
+        &self,
+        _: Request<pb::ApproveEnrolmentRequest>,
+    ) -> Result<Response<pb::ApproveEnrolmentResponse>, Status> {
+        Err(not_served("ApproveEnrolment"))
+    }
+
+    async fn enrol(
+        &self,
+        _: Request<pb::EnrolRequest>,
+    ) -> Result<Response<pb::EnrolResponse>, Status> {
+        Err(not_served("Enrol"))
+    }
+
+    async fn renew_credentials(
+        &self,
+        _: Request<pb::RenewCredentialsRequest>,
+    ) -> Result<Response<pb::RenewCredentialsResponse>, Status> {
+        Err(not_served("RenewCredentials"))
+    }
+
+    async fn retire_signing_key(
+        &self,
+        _: Request<pb::RetireSigningKeyRequest>,
+    ) -> Result<Response<pb::RetireSigningKeyResponse>, Status> {
+        Err(not_served("RetireSigningKey"))
+    }
+
+    async fn get_directory(
+        &self,
+        request: Request<pb::GetDirectoryRequest>,
+    ) -> Result<Response<pb::GetDirectoryResponse>, Status> {
+        authorized(&self.app, "GetDirectory", &request, App::directory_reader).await?;
+        let directory = self.app.directory().await;
+        Ok(Response::new(pb::GetDirectoryResponse {
+            directory: Some(directory.wire().clone()),
+        }))
+    }
+
+    type WatchDirectoryStream = DirectoryVersions;
+
+    async fn watch_directory(
+        &self,
+        request: Request<pb::WatchDirectoryRequest>,
+    ) -> Result<Response<Self::WatchDirectoryStream>, Status> {
+        authorized(&self.app, "WatchDirectory", &request, App::directory_reader).await?;
+        let permit = self.watchers.clone().try_acquire_owned().map_err(|_| {
+            status(Error::Exhausted(
+                "too many directory watchers (limits.directory_watchers_max); retry later"
+                    .to_owned(),
+            ))
+        })?;
+        let after_version = request.get_ref().after_version;
+        let versions = WatchStream::new(self.app.watch_directory())
+            .filter(move |signed| signed.directory().version() > after_version)
+            .map(move |signed| {
+                // The permit lives as long as the stream.
+                let _held = &permit;
+                Ok(pb::WatchDirectoryResponse {
+                    directory: Some(signed.wire().clone()),
+                })
+            });
+        Ok(Response::new(Box::pin(versions)))
+    }
+
+    async fn set_agreement(
+        &self,
+        request: Request<pb::SetAgreementRequest>,
+    ) -> Result<Response<pb::SetAgreementResponse>, Status> {
+        const PATH: &str = "/accord.v1.MembershipService/SetAgreement";
+        let (caller, _) = authorized(&self.app, "SetAgreement", &request, |caller| {
+            App::operator(caller).map(|_| ())
+        })
+        .await?;
+        let (key, command) = parsed(convert::set_agreement(request.get_ref(), PATH))?;
+        let caller = caller.spiffe_id();
+        let encode = |published: &Published<_>| agreement_answer(published).encode_to_vec();
+        let replied = self
+            .app
+            .set_agreement(asked(&caller, &key, PATH, &encode), command)
+            .await;
+        respond(replied, agreement_answer)
+    }
+
+    async fn suspend_member(
+        &self,
+        request: Request<pb::SuspendMemberRequest>,
+    ) -> Result<Response<pb::SuspendMemberResponse>, Status> {
+        const PATH: &str = "/accord.v1.MembershipService/SuspendMember";
+        let (caller, _) = authorized(&self.app, "SuspendMember", &request, |caller| {
+            App::operator(caller).map(|_| ())
+        })
+        .await?;
+        let (key, command) = parsed(convert::suspend_member(request.get_ref(), PATH))?;
+        let caller = caller.spiffe_id();
+        let encode = |published: &Published<_>| suspended_answer(published).encode_to_vec();
+        let replied = self
+            .app
+            .change_status(asked(&caller, &key, PATH, &encode), command)
+            .await;
+        respond(replied, suspended_answer)
+    }
+
+    async fn reinstate_member(
+        &self,
+        request: Request<pb::ReinstateMemberRequest>,
+    ) -> Result<Response<pb::ReinstateMemberResponse>, Status> {
+        const PATH: &str = "/accord.v1.MembershipService/ReinstateMember";
+        let (caller, _) = authorized(&self.app, "ReinstateMember", &request, |caller| {
+            App::operator(caller).map(|_| ())
+        })
+        .await?;
+        let (key, command) = parsed(convert::reinstate_member(request.get_ref(), PATH))?;
+        let caller = caller.spiffe_id();
+        let encode = |published: &Published<_>| reinstated_answer(published).encode_to_vec();
+        let replied = self
+            .app
+            .change_status(asked(&caller, &key, PATH, &encode), command)
+            .await;
+        respond(replied, reinstated_answer)
+    }
+
+    async fn revoke_member(
+        &self,
+        _: Request<pb::RevokeMemberRequest>,
+    ) -> Result<Response<pb::RevokeMemberResponse>, Status> {
+        Err(not_served("RevokeMember"))
+    }
+
+    async fn get_revocation_list(
+        &self,
+        _: Request<pb::GetRevocationListRequest>,
+    ) -> Result<Response<pb::GetRevocationListResponse>, Status> {
+        Err(not_served("GetRevocationList"))
+    }
+}

@@ -1,0 +1,118 @@
+//! The coordinator's schema, as migrations in code; applied on start
+//! (`accord_edge::schema::migrate`). Append-only: a released migration is never edited.
+
+use accord_edge::schema::{Migration, big_integer, big_integer_null, blob, integer, string};
+use sea_orm::sea_query::{Index, Table};
+use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, DeriveIden, Statement};
+
+/// Every migration of the coordinator, in order.
+const MIGRATIONS: [Migration; 1] = [Migration {
+    name: "m20261204_000001_membership",
+    statements: membership,
+}];
+
+/// Applies the coordinator's migrations `db` has not recorded, in order, each whole.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    accord_edge::schema::migrate(db, &MIGRATIONS).await
+}
+
+/// Enrolments, directory versions, idempotency records and the audit log.
+fn membership(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::create()
+                .table(Enrolment::Table)
+                .col(string(Enrolment::TokenId).primary_key())
+                .col(string(Enrolment::TokenSha256).unique_key())
+                .col(string(Enrolment::State))
+                .col(big_integer(Enrolment::IssuedAt))
+                .col(big_integer(Enrolment::ExpiresAt))
+                .col(integer(Enrolment::RequiredApprovals))
+                .col(big_integer_null(Enrolment::UsedAt))
+                .col(big_integer_null(Enrolment::CancelledAt))
+                .col(string(Enrolment::IssuedBy)),
+        ),
+        backend.build(
+            Index::create()
+                .name("enrolment_newest")
+                .table(Enrolment::Table)
+                .col(Enrolment::IssuedAt)
+                .col(Enrolment::TokenId),
+        ),
+        backend.build(
+            Table::create()
+                .table(DirectoryVersion::Table)
+                .col(big_integer(DirectoryVersion::Version).primary_key())
+                .col(big_integer(DirectoryVersion::IssuedAt))
+                .col(blob(DirectoryVersion::SignedDirectory)),
+        ),
+        backend.build(
+            Table::create()
+                .table(Idempotency::Table)
+                .col(string(Idempotency::Caller))
+                .col(string(Idempotency::Key))
+                .col(blob(Idempotency::RequestDigest))
+                .col(blob(Idempotency::Response))
+                .col(big_integer(Idempotency::CreatedAt))
+                .primary_key(
+                    Index::create()
+                        .col(Idempotency::Caller)
+                        .col(Idempotency::Key),
+                ),
+        ),
+        backend.build(
+            Table::create()
+                .table(AuditLog::Table)
+                .col(big_integer(AuditLog::Id).auto_increment().primary_key())
+                .col(big_integer(AuditLog::At))
+                .col(string(AuditLog::Peer))
+                .col(string(AuditLog::Operation))
+                .col(string(AuditLog::Outcome))
+                .col(string(AuditLog::Detail)),
+        ),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum Enrolment {
+    Table,
+    TokenId,
+    TokenSha256,
+    State,
+    IssuedAt,
+    ExpiresAt,
+    RequiredApprovals,
+    UsedAt,
+    CancelledAt,
+    IssuedBy,
+}
+
+#[derive(DeriveIden)]
+enum DirectoryVersion {
+    Table,
+    Version,
+    IssuedAt,
+    SignedDirectory,
+}
+
+#[derive(DeriveIden)]
+enum Idempotency {
+    Table,
+    Caller,
+    #[sea_orm(iden = "idempotency_key")]
+    Key,
+    RequestDigest,
+    Response,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Id,
+    At,
+    Peer,
+    Operation,
+    Outcome,
+    Detail,
+}

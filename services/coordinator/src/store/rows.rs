@@ -1,0 +1,125 @@
+//! Row types: the coordinator's tables as sea-orm entities.
+//!
+//! These types never leave the `store` module: the application layer sees the plain
+//! structs of `store` (`EnrolmentRecord`, `StoredDirectory`, …). Times are milliseconds
+//! since the Unix epoch (UTC) in `i64` columns, so SQLite and PostgreSQL store them alike.
+
+/// One enrolment token's life, from issue to use.
+pub mod enrolment {
+    use sea_orm::entity::prelude::*;
+
+    /// The token's record; the secret itself is never stored, only its SHA-256.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "enrolment")]
+    pub struct Model {
+        /// The token's public id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_id: String,
+        /// Lower-case hex SHA-256 of the secret token.
+        pub token_sha256: String,
+        /// The state the token admits.
+        pub state: String,
+        /// When it was issued.
+        pub issued_at: i64,
+        /// When it stops working.
+        pub expires_at: i64,
+        /// Approvals by existing members required first.
+        pub required_approvals: i32,
+        /// When it was used, if it was.
+        pub used_at: Option<i64>,
+        /// When an operator cancelled it, if one did.
+        pub cancelled_at: Option<i64>,
+        /// The operator who issued it.
+        pub issued_by: String,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Every directory version the coordinator signed, as it signed it.
+pub mod directory_version {
+    use sea_orm::entity::prelude::*;
+
+    /// One version: the signed directory's protobuf bytes, kept whole so that what was
+    /// published can be shown again byte for byte.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "directory_version")]
+    pub struct Model {
+        /// The version, from 1.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i64,
+        /// When the coordinator issued it.
+        pub issued_at: i64,
+        /// `accord.v1.SignedDirectory`, protobuf bytes.
+        pub signed_directory: Vec<u8>,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The first answer to each (caller, idempotency key), for replays.
+pub mod idempotency {
+    use sea_orm::entity::prelude::*;
+
+    /// One answered request.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency")]
+    pub struct Model {
+        /// The caller's SPIFFE ID.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub caller: String,
+        /// The caller's key.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub idempotency_key: String,
+        /// SHA-256 of the request's method and content.
+        pub request_digest: Vec<u8>,
+        /// The first answer, protobuf bytes.
+        pub response: Vec<u8>,
+        /// When it was answered.
+        pub created_at: i64,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Every operator action and every refused call, with who made it.
+pub mod audit {
+    use sea_orm::entity::prelude::*;
+
+    /// One audited action.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        /// Insertion order.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// When.
+        pub at: i64,
+        /// Who: a SPIFFE ID, or `unauthenticated@ADDRESS`.
+        pub peer: String,
+        /// The RPC's path.
+        pub operation: String,
+        /// `OK`, or the refusal's reason.
+        pub outcome: String,
+        /// What was done or refused, without secrets.
+        pub detail: String,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,142 @@
+//! The signed directory: version 0 published at first start, kept across restarts, streamed
+//! to watchers, and refused changes for states that are not members.
+
+use accord_proto::v1 as pb;
+use accord_trust::{EventVerifyingKey, Signature, SigningDomain};
+use prost::Message;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::network::{Network, node, operator, reason};
+
+fn verify(network: &Network, signed: &pb::SignedDirectory) {
+    let key: EventVerifyingKey = network.signing_key().verifying_key();
+    let signature = signed.signature.as_ref().unwrap();
+    assert_eq!(signature.signing_key_id, key.key_id().to_string());
+    let bytes = signed.directory.as_ref().unwrap().encode_to_vec();
+    key.verify(
+        SigningDomain::DIRECTORY,
+        &bytes,
+        &Signature::from_slice(&signature.signature).unwrap(),
+    )
+    .expect("the directory's signature verifies under the coordinator's key");
+}
+
+#[tokio::test]
+async fn a_new_coordinator_publishes_the_empty_directory_signed_and_keeps_it_across_a_restart() {
+    for mut network in Network::on_every_database().await {
+        let first = network
+            .client_as(&node("FR"))
+            .get_directory(pb::GetDirectoryRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .directory
+            .unwrap();
+        verify(&network, &first);
+        let directory = first.directory.as_ref().unwrap();
+        assert_eq!(directory.version, 0);
+        assert!(directory.members.is_empty());
+        assert_eq!(directory.coordinator_endpoint, network.config().endpoint);
+        network.restart().await;
+        let again = network
+            .operator()
+            .get_directory(pb::GetDirectoryRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .directory
+            .unwrap();
+        assert_eq!(again, first, "the stored version, byte for byte");
+    }
+}
+
+#[tokio::test]
+async fn a_watcher_receives_the_current_version_when_it_holds_an_older_one_and_nothing_else_yet() {
+    let network = Network::start().await;
+    let mut watch = network
+        .client_as(&node("FR"))
+        .watch_directory(pb::WatchDirectoryRequest { after_version: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(200), watch.next()).await;
+    assert!(
+        quiet.is_err(),
+        "version 0 is not newer than 0: nothing to send yet"
+    );
+}
+
+#[tokio::test]
+async fn directory_changes_naming_states_that_are_not_members_are_refused_and_nothing_is_published()
+{
+    let network = Network::start().await;
+    let mut operator_client = network.operator();
+    let agreement = operator_client
+        .set_agreement(pb::SetAgreementRequest {
+            idempotency_key: "a-1".to_owned(),
+            agreement: Some(pb::Agreement {
+                first_state: "GB".to_owned(),
+                second_state: "FR".to_owned(),
+                regimes: vec![pb::Regime::Ukfr2025.into()],
+                effective_from: Some(network.at(0)),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(agreement.code(), Code::NotFound, "{agreement:?}");
+    let suspend = operator_client
+        .suspend_member(pb::SuspendMemberRequest {
+            idempotency_key: "s-1".to_owned(),
+            state: "FR".to_owned(),
+            reason: pb::MemberStatusReason::SecurityIncident.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(suspend.code(), Code::NotFound);
+    let no_reason = operator_client
+        .suspend_member(pb::SuspendMemberRequest {
+            idempotency_key: "s-2".to_owned(),
+            state: "FR".to_owned(),
+            reason: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_reason.code(), Code::InvalidArgument);
+    let directory = operator_client
+        .get_directory(pb::GetDirectoryRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .directory
+        .unwrap();
+    assert_eq!(directory.directory.unwrap().version, 0);
+}
+
+#[tokio::test]
+async fn only_operators_change_the_directory_and_not_yet_built_methods_say_so() {
+    let network = Network::start().await;
+    let mut member = network.client_as(&node("FR"));
+    let refused = member
+        .reinstate_member(pb::ReinstateMemberRequest {
+            idempotency_key: "r-1".to_owned(),
+            state: "FR".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let coordinator = network
+        .client_as(&accord_trust::PeerIdentity::Coordinator)
+        .get_directory(pb::GetDirectoryRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(coordinator.code(), Code::PermissionDenied);
+    let enrol = network
+        .client_as(&operator("alice"))
+        .enrol(pb::EnrolRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(enrol.code(), Code::Unimplemented);
+    assert_eq!(reason(&enrol), "METHOD_NOT_SERVED");
+}
