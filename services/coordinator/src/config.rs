@@ -26,27 +26,11 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use accord_edge::settings::{self, database_url, invalid, positive, required, socket_address};
+pub use accord_edge::settings::{Error, RawTls, TlsPaths};
 use serde::{Deserialize, Serialize};
-
-/// Why a configuration cannot be used. The coordinator exits with code 64 before binding.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The file or a variable could not be read or has the wrong shape.
-    #[error("the configuration cannot be read")]
-    Load(#[from] Box<figment::Error>),
-    /// A value is present but invalid.
-    #[error("configuration key `{key}`: {problem}")]
-    Invalid {
-        /// The offending key, e.g. `tls.ca`.
-        key: String,
-        /// What is wrong with it.
-        problem: String,
-    },
-}
 
 /// The configuration as written: strings and numbers, before validation.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -66,22 +50,6 @@ pub struct RawConfig {
     /// Resource limits.
     #[serde(default)]
     pub limits: Limits,
-}
-
-/// PKI paths as written.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTls {
-    /// The network's root CA certificate (PEM).
-    pub ca: Option<PathBuf>,
-    /// The network CRL (PEM); optional.
-    pub crl: Option<PathBuf>,
-    /// The coordinator's certificate (PEM), `spiffe://accord/coordinator`.
-    pub certificate: Option<PathBuf>,
-    /// Its TLS private key (PEM).
-    pub private_key: Option<PathBuf>,
-    /// Its Ed25519 key, which signs the directory (PEM).
-    pub signing_key: Option<PathBuf>,
 }
 
 /// How enrolment tokens may be issued.
@@ -151,45 +119,18 @@ pub struct CoordinatorConfig {
     pub limits: Limits,
 }
 
-/// Validated PKI paths (existence is checked when the coordinator loads them).
-#[derive(Debug, Clone)]
-pub struct TlsPaths {
-    /// The root CA certificate.
-    pub ca: PathBuf,
-    /// The CRL, if any.
-    pub crl: Option<PathBuf>,
-    /// The coordinator's certificate.
-    pub certificate: PathBuf,
-    /// Its TLS key.
-    pub private_key: PathBuf,
-    /// Its directory-signing key.
-    pub signing_key: PathBuf,
-}
-
 impl CoordinatorConfig {
     /// Reads defaults, then `file` (if given), then `ACCORD_COORDINATOR_*` variables, and
     /// validates the result.
     pub fn load(file: Option<&Path>) -> Result<Self, Error> {
-        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
-        if let Some(file) = file {
-            figment = figment.merge(Toml::file_exact(file));
-        }
-        figment = figment.merge(Env::prefixed("ACCORD_COORDINATOR_").split("__"));
-        let raw: RawConfig = figment.extract().map_err(Box::new)?;
-        raw.validate()
+        settings::load(RawConfig::default(), file, "ACCORD_COORDINATOR_")?.validate()
     }
 }
 
 impl RawConfig {
     /// Checks every value and types it.
     pub fn validate(self) -> Result<CoordinatorConfig, Error> {
-        let listen_addr = required("listen_addr", self.listen_addr.as_deref())?;
-        let listen_addr: SocketAddr = listen_addr.parse().map_err(|error| {
-            invalid(
-                "listen_addr",
-                format!("{listen_addr:?} is not host:port ({error})"),
-            )
-        })?;
+        let listen_addr = socket_address("listen_addr", self.listen_addr.as_deref())?;
         let endpoint = required("endpoint", self.endpoint.as_deref())?;
         if !endpoint.starts_with("https://") {
             return Err(invalid(
@@ -197,32 +138,14 @@ impl RawConfig {
                 format!("{endpoint:?} is not https://host:port"),
             ));
         }
-        let database_url = self
-            .database_url
-            .unwrap_or_else(|| "sqlite://accord-coordinator.db?mode=rwc".to_owned());
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(invalid(
-                "database_url",
-                "must start with sqlite: or postgres://".into(),
-            ));
-        }
-        let tls = self
-            .tls
-            .ok_or_else(|| invalid("tls", "the [tls] table is required".into()))?;
-        let tls = TlsPaths {
-            ca: required_path("tls.ca", tls.ca)?,
-            crl: tls.crl,
-            certificate: required_path("tls.certificate", tls.certificate)?,
-            private_key: required_path("tls.private_key", tls.private_key)?,
-            signing_key: required_path("tls.signing_key", tls.signing_key)?,
-        };
+        let database_url = database_url(self.database_url, || {
+            "sqlite://accord-coordinator.db?mode=rwc".to_owned()
+        })?;
+        let tls = RawTls::validate(self.tls)?;
         if !(1..=720).contains(&self.enrolment.token_ttl_hours_max) {
             return Err(invalid(
                 "enrolment.token_ttl_hours_max",
-                "must be 1 to 720 (30 days)".into(),
+                "must be 1 to 720 (30 days)",
             ));
         }
         validate_limits(&self.limits)?;
@@ -238,7 +161,7 @@ impl RawConfig {
 }
 
 fn validate_limits(limits: &Limits) -> Result<(), Error> {
-    let positive = [
+    positive(&[
         ("limits.max_message_bytes", limits.max_message_bytes as u64),
         (
             "limits.max_concurrent_requests_per_connection",
@@ -258,28 +181,5 @@ fn validate_limits(limits: &Limits) -> Result<(), Error> {
             "limits.directory_watchers_max",
             limits.directory_watchers_max as u64,
         ),
-    ];
-    match positive.iter().find(|(_, value)| *value == 0) {
-        Some((key, _)) => Err(invalid(key, "must be greater than 0".into())),
-        None => Ok(()),
-    }
-}
-
-fn required<'a>(key: &str, value: Option<&'a str>) -> Result<&'a str, Error> {
-    value
-        .filter(|text| !text.is_empty())
-        .ok_or_else(|| invalid(key, "is required".into()))
-}
-
-fn required_path(key: &str, value: Option<PathBuf>) -> Result<PathBuf, Error> {
-    value
-        .filter(|path| !path.as_os_str().is_empty())
-        .ok_or_else(|| invalid(key, "is required".into()))
-}
-
-fn invalid(key: &str, problem: String) -> Error {
-    Error::Invalid {
-        key: key.to_owned(),
-        problem,
-    }
+    ])
 }

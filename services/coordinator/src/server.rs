@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use accord_edge::clock::Clock;
 use accord_edge::contract::{RefusalAudit, StatusContractLayer};
+use accord_edge::serving::{self, ServerCredentials, StartError};
 use accord_proto::v1::membership_service_server::MembershipServiceServer;
-use accord_trust::{EventSigningKey, Identity, PeerIdentity, TlsIncoming};
+use accord_trust::{PeerIdentity, TlsIncoming};
 use tonic::server::NamedService;
 
 use crate::app::{self, App};
@@ -24,30 +25,15 @@ use crate::store::Store;
 /// Why a coordinator could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A credential or key named by the configuration cannot be used; the source says why.
-    #[error("configuration: {field}")]
-    Credential {
-        /// The configuration field that names it.
-        field: String,
-        /// Why it cannot be used.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// The configuration contradicts the credentials it names.
-    #[error("configuration: {0}")]
-    Configuration(String),
+    /// Its credentials, its port or its reflection (what every server starts alike).
+    #[error(transparent)]
+    Start(#[from] StartError),
     /// The database cannot be opened or migrated.
     #[error("the database cannot be opened or migrated")]
     Store(#[from] crate::store::Error),
     /// The stored directory cannot be read back or the first one published.
     #[error("the directory cannot be started")]
     Directory(#[source] app::Error),
-    /// The port cannot be bound.
-    #[error("listen")]
-    Listen(#[source] accord_trust::listener::Error),
-    /// The reflection service cannot be built from the descriptor sets.
-    #[error("reflection")]
-    Reflection(#[source] tonic_reflection::server::Error),
     /// The server failed while serving.
     #[error("serve")]
     Serve(#[source] tonic::transport::Error),
@@ -56,7 +42,7 @@ pub enum Error {
 impl Error {
     /// Whether the configuration is at fault (exit code 64, before any port is bound).
     pub fn is_configuration(&self) -> bool {
-        matches!(self, Self::Configuration(_) | Self::Credential { .. })
+        matches!(self, Self::Start(start) if start.is_configuration())
     }
 }
 
@@ -88,32 +74,9 @@ impl Coordinator {
         clock: Arc<dyn Clock>,
         listener: Option<std::net::TcpListener>,
     ) -> Result<Self, Error> {
-        let identity = Identity::load(&config.tls.certificate, &config.tls.private_key)
-            .map_err(credential("tls.certificate / tls.private_key"))?;
-        let own_identity = identity
-            .peer_identity()
-            .map_err(credential("tls.certificate"))?;
-        if own_identity != PeerIdentity::Coordinator {
-            return Err(Error::Configuration(format!(
-                "tls.certificate names {}, not the coordinator (spiffe://accord/coordinator)",
-                own_identity.spiffe_id()
-            )));
-        }
-        let ca = accord_trust::load_ca(&config.tls.ca).map_err(credential("tls.ca"))?;
-        let crls = match &config.tls.crl {
-            Some(path) => vec![accord_trust::load_crl(path).map_err(credential("tls.crl"))?],
-            None => Vec::new(),
-        };
-        let signer = EventSigningKey::load(&config.tls.signing_key)
-            .map_err(credential("tls.signing_key"))?;
-        let server_config =
-            accord_trust::server_config(&identity, &ca, &crls).map_err(credential("tls"))?;
+        let credentials = ServerCredentials::load(&config.tls, &PeerIdentity::Coordinator)?;
         // The port before the database: a coordinator that cannot listen creates none.
-        let incoming = match listener {
-            Some(listener) => accord_trust::listen_on(listener, server_config),
-            None => accord_trust::bind(config.listen_addr, server_config).await,
-        }
-        .map_err(Error::Listen)?;
+        let incoming = credentials.listen(config.listen_addr, listener).await?;
         let store =
             Store::connect(&config.database_url, config.limits.database_connections).await?;
         let settings = app::Settings {
@@ -121,7 +84,7 @@ impl Coordinator {
             page_size_max: config.limits.page_size_max,
             token_ttl_hours_max: config.enrolment.token_ttl_hours_max,
         };
-        let app = App::start(store, clock, signer, settings)
+        let app = App::start(store, clock, credentials.signer, settings)
             .await
             .map_err(Error::Directory)?;
         Ok(Self {
@@ -162,16 +125,7 @@ impl Coordinator {
         health_reporter
             .set_serving::<MembershipServiceServer<MembershipApi>>()
             .await;
-        let reflection = [SERVED, HEALTH, REFLECTION]
-            .iter()
-            .fold(
-                tonic_reflection::server::Builder::configure()
-                    .register_encoded_file_descriptor_set(accord_proto::FILE_DESCRIPTOR_SET)
-                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
-                |builder, service| builder.with_service_name(*service),
-            )
-            .build_v1()
-            .map_err(Error::Reflection)?;
+        let reflection = serving::reflection(&[SERVED]).map_err(Error::Start)?;
         tonic::transport::Server::builder()
             .timeout(Duration::from_millis(limits.request_timeout_ms))
             .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
@@ -196,21 +150,5 @@ impl RefusalAudit for App {
     }
 }
 
-/// Turns the failure to use the credential that `field` names into its error.
-fn credential<E>(field: impl Into<String>) -> impl FnOnce(E) -> Error
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    let field = field.into();
-    move |source| Error::Credential {
-        field,
-        source: Box::new(source),
-    }
-}
-
 /// The Accord service the coordinator serves (the ledger and settlement come later).
 const SERVED: &str = <MembershipServiceServer<MembershipApi> as NamedService>::NAME;
-
-/// The standard services beside it.
-const HEALTH: &str = "grpc.health.v1.Health";
-const REFLECTION: &str = "grpc.reflection.v1.ServerReflection";

@@ -7,6 +7,8 @@
 //! - [`echo`]: what a status may repeat of a request (long values are cut);
 //! - [`wire`]: times, required fields and coded enums as every service reads them;
 //! - [`directory`]: the signed directory, signed by the coordinator and opened by nodes;
+//! - [`settings`]: configuration layers, the `[tls]` table and the checks every server makes;
+//! - [`serving`]: credentials loaded and checked, the port bound, reflection described;
 //! - [`schema`]: the store side, migrations in code applied in order, each whole;
 //! - [`clock`]: the injected clock ([`clock::Clock`], [`clock::ManualClock`] for tests).
 //!
@@ -18,6 +20,8 @@ pub mod contract;
 pub mod directory;
 pub mod echo;
 pub mod schema;
+pub mod serving;
+pub mod settings;
 pub mod violation;
 pub mod wire;
 

@@ -44,25 +44,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use accord_domain::{Regime, StateCode};
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use accord_edge::settings::{self, database_url, invalid, positive, required, socket_address};
+pub use accord_edge::settings::{Error, RawTls, TlsPaths};
 use serde::{Deserialize, Serialize};
-
-/// Why a configuration cannot be used. The node exits with code 64 before binding a port.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The file or a variable could not be read or has the wrong shape.
-    #[error("the configuration cannot be read")]
-    Load(#[from] Box<figment::Error>),
-    /// A value is present but invalid.
-    #[error("configuration key `{key}`: {problem}")]
-    Invalid {
-        /// The offending key, e.g. `partners[1].state`.
-        key: String,
-        /// What is wrong with it.
-        problem: String,
-    },
-}
 
 /// The configuration as written: strings and numbers, before validation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,22 +72,6 @@ pub struct RawConfig {
     /// Deadline sweeps.
     #[serde(default)]
     pub deadlines: Deadlines,
-}
-
-/// PKI paths as written.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTls {
-    /// The network CA certificate (PEM).
-    pub ca: Option<PathBuf>,
-    /// The network CRL (PEM); optional.
-    pub crl: Option<PathBuf>,
-    /// This node's certificate (PEM).
-    pub certificate: Option<PathBuf>,
-    /// This node's TLS private key (PEM).
-    pub private_key: Option<PathBuf>,
-    /// This state's Ed25519 event-signing key (PEM).
-    pub signing_key: Option<PathBuf>,
 }
 
 /// A partner as written.
@@ -237,21 +205,6 @@ pub struct NodeConfig {
     pub deadlines: Deadlines,
 }
 
-/// Validated PKI paths.
-#[derive(Debug, Clone)]
-pub struct TlsPaths {
-    /// The network CA.
-    pub ca: PathBuf,
-    /// The CRL, if any.
-    pub crl: Option<PathBuf>,
-    /// This node's certificate.
-    pub certificate: PathBuf,
-    /// This node's TLS key.
-    pub private_key: PathBuf,
-    /// This state's event-signing key.
-    pub signing_key: PathBuf,
-}
-
 /// A validated partner.
 #[derive(Debug, Clone)]
 pub struct Partner {
@@ -272,13 +225,7 @@ pub struct Partner {
 impl NodeConfig {
     /// Loads defaults, then `file` (if given), then `ACCORD_NODE_*` variables, and validates.
     pub fn load(file: Option<&Path>) -> Result<Self, Error> {
-        let mut figment = Figment::from(Serialized::defaults(RawConfig::empty()));
-        if let Some(file) = file {
-            figment = figment.merge(Toml::file_exact(file));
-        }
-        figment = figment.merge(Env::prefixed("ACCORD_NODE_").split("__"));
-        let raw: RawConfig = figment.extract().map_err(Box::new)?;
-        raw.validate()
+        settings::load(RawConfig::empty(), file, "ACCORD_NODE_")?.validate()
     }
 
     /// The delivery timeouts and back-off as durations.
@@ -310,35 +257,11 @@ impl RawConfig {
     /// Checks every value and builds the typed configuration.
     pub fn validate(self) -> Result<NodeConfig, Error> {
         let state = parse_state("state", self.state.as_deref())?;
-        let listen_addr = required("listen_addr", self.listen_addr.as_deref())?;
-        let listen_addr: SocketAddr = listen_addr.parse().map_err(|error| {
-            invalid(
-                "listen_addr",
-                format!("{listen_addr:?} is not host:port ({error})"),
-            )
+        let listen_addr = socket_address("listen_addr", self.listen_addr.as_deref())?;
+        let database_url = database_url(self.database_url, || {
+            format!("sqlite://accord-node-{state}.db?mode=rwc")
         })?;
-        let database_url = self
-            .database_url
-            .unwrap_or_else(|| format!("sqlite://accord-node-{state}.db?mode=rwc"));
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(invalid(
-                "database_url",
-                "must start with sqlite: or postgres://".into(),
-            ));
-        }
-        let tls = self
-            .tls
-            .ok_or_else(|| invalid("tls", "the [tls] table is required".into()))?;
-        let tls = TlsPaths {
-            ca: required_path("tls.ca", tls.ca)?,
-            crl: tls.crl,
-            certificate: required_path("tls.certificate", tls.certificate)?,
-            private_key: required_path("tls.private_key", tls.private_key)?,
-            signing_key: required_path("tls.signing_key", tls.signing_key)?,
-        };
+        let tls = RawTls::validate(self.tls)?;
         let partners = validate_partners(state, self.partners)?;
         validate_limits(&self.limits, &self.delivery, &self.deadlines)?;
         Ok(NodeConfig {
@@ -401,11 +324,11 @@ fn parse_regimes(key: &str, raw: Option<Vec<String>>) -> Result<Vec<Regime>, Err
     let raw = raw.ok_or_else(|| {
         invalid(
             key,
-            "is required: the regimes the pair agreed, e.g. [\"UKFR_2025\"]".into(),
+            "is required: the regimes the pair agreed, e.g. [\"UKFR_2025\"]",
         )
     })?;
     if raw.is_empty() {
-        return Err(invalid(key, "must name at least one regime".into()));
+        return Err(invalid(key, "must name at least one regime"));
     }
     let mut regimes: Vec<Regime> = Vec::with_capacity(raw.len());
     for code in &raw {
@@ -423,7 +346,7 @@ fn validate_limits(
     delivery: &Delivery,
     deadlines: &Deadlines,
 ) -> Result<(), Error> {
-    let positive = [
+    positive(&[
         ("limits.max_message_bytes", limits.max_message_bytes as u64),
         (
             "limits.max_concurrent_requests_per_connection",
@@ -451,37 +374,17 @@ fn validate_limits(
         ("delivery.attempt_timeout_ms", delivery.attempt_timeout_ms),
         ("deadlines.sweep_interval_ms", deadlines.sweep_interval_ms),
         ("deadlines.sweep_batch", deadlines.sweep_batch),
-    ];
-    for (key, value) in positive {
-        if value == 0 {
-            return Err(invalid(key, "must be greater than 0".into()));
-        }
-    }
+    ])?;
     if delivery.max_backoff_ms < delivery.initial_backoff_ms {
         return Err(invalid(
             "delivery.max_backoff_ms",
-            "must be at least delivery.initial_backoff_ms".into(),
+            "must be at least delivery.initial_backoff_ms",
         ));
     }
     Ok(())
 }
 
-fn required<'a>(key: &str, value: Option<&'a str>) -> Result<&'a str, Error> {
-    value.ok_or_else(|| invalid(key, "is required (no default)".into()))
-}
-
-fn required_path(key: &str, value: Option<PathBuf>) -> Result<PathBuf, Error> {
-    value.ok_or_else(|| invalid(key, "is required (no default)".into()))
-}
-
 fn parse_state(key: &str, value: Option<&str>) -> Result<StateCode, Error> {
     let text = required(key, value)?;
     StateCode::parse(text).map_err(|error| invalid(key, error.to_string()))
-}
-
-fn invalid(key: &str, problem: String) -> Error {
-    Error::Invalid {
-        key: key.to_owned(),
-        problem,
-    }
 }

@@ -13,11 +13,11 @@ use std::time::Duration;
 use accord_domain::Timestamp;
 use accord_domain::parity::ParityLimit;
 use accord_edge::contract::StatusContractLayer;
+use accord_edge::serving::{self, ServerCredentials, StartError, credential};
 use accord_proto::v1::admission_service_server::AdmissionServiceServer;
 use accord_proto::v1::readmission_service_server::ReadmissionServiceServer;
 use accord_trust::{
-    ClientTls, EventSigningKey, EventVerifyingKey, Identity, PeerIdentity, PeerIdentityLayer,
-    TlsIncoming,
+    ClientTls, EventVerifyingKey, Identity, PeerIdentity, PeerIdentityLayer, TlsIncoming,
 };
 use tokio::sync::watch;
 use tonic::server::NamedService;
@@ -34,27 +34,12 @@ use crate::store::Store;
 /// Why a node could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A credential or key named by the configuration cannot be used; the source says why.
-    #[error("configuration: {field}")]
-    Credential {
-        /// The configuration field that names it.
-        field: String,
-        /// Why it cannot be used.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// The configuration contradicts itself or the credentials it names.
-    #[error("configuration: {0}")]
-    Configuration(String),
+    /// Its credentials, its port or its reflection (what every server starts alike).
+    #[error(transparent)]
+    Start(#[from] StartError),
     /// The database cannot be opened or migrated.
     #[error("the database cannot be opened or migrated")]
     Store(#[from] crate::store::Error),
-    /// The port cannot be bound.
-    #[error("listen")]
-    Listen(#[source] accord_trust::listener::Error),
-    /// The reflection service cannot be built from the descriptor sets.
-    #[error("reflection")]
-    Reflection(#[source] tonic_reflection::server::Error),
     /// The server failed while serving.
     #[error("serve")]
     Serve(#[source] tonic::transport::Error),
@@ -63,7 +48,7 @@ pub enum Error {
 impl Error {
     /// Whether the configuration is at fault (exit code 64, before any port is bound).
     pub fn is_configuration(&self) -> bool {
-        matches!(self, Self::Configuration(_) | Self::Credential { .. })
+        matches!(self, Self::Start(start) if start.is_configuration())
     }
 }
 
@@ -103,37 +88,13 @@ impl Node {
         clock: Arc<dyn Clock>,
         listener: Option<std::net::TcpListener>,
     ) -> Result<Self, Error> {
-        let identity = Identity::load(&config.tls.certificate, &config.tls.private_key)
-            .map_err(credential("tls.certificate / tls.private_key"))?;
-        let own_identity = identity
-            .peer_identity()
-            .map_err(credential("tls.certificate"))?;
-        if own_identity != PeerIdentity::Node(config.state) {
-            return Err(Error::Configuration(format!(
-                "tls.certificate names {}, but this node is {} (expected spiffe://accord/state/{})",
-                own_identity.spiffe_id(),
-                config.state,
-                config.state
-            )));
-        }
-        let ca = accord_trust::load_ca(&config.tls.ca).map_err(credential("tls.ca"))?;
-        let crls = match &config.tls.crl {
-            Some(path) => vec![accord_trust::load_crl(path).map_err(credential("tls.crl"))?],
-            None => Vec::new(),
-        };
-        let crl_next_update = revocation::next_update(&crls).map_err(credential("tls.crl"))?;
+        let credentials = ServerCredentials::load(&config.tls, &PeerIdentity::Node(config.state))?;
+        let crl_next_update =
+            revocation::next_update(&credentials.crls).map_err(credential("tls.crl"))?;
         revocation::check_current(crl_next_update, clock.now()).map_err(credential("tls.crl"))?;
-        let signer = EventSigningKey::load(&config.tls.signing_key)
-            .map_err(credential("tls.signing_key"))?;
-        let (partners, courier) = partner_links(&config, &identity, &ca)?;
-        let server_config =
-            accord_trust::server_config(&identity, &ca, &crls).map_err(credential("tls"))?;
+        let (partners, courier) = partner_links(&config, &credentials.identity, &credentials.ca)?;
         // The port before the database: a node that cannot listen creates no database.
-        let incoming = match listener {
-            Some(listener) => accord_trust::listen_on(listener, server_config),
-            None => accord_trust::bind(config.listen_addr, server_config).await,
-        }
-        .map_err(Error::Listen)?;
+        let incoming = credentials.listen(config.listen_addr, listener).await?;
         let store = Store::connect(&config.database_url, config.limits.database_connections)
             .await?
             .with_audit_cap(config.limits.audit_rows_per_caller_per_minute);
@@ -149,7 +110,7 @@ impl Node {
             config.state,
             store,
             clock,
-            signer,
+            credentials.signer,
             partners,
             config.limits.page_size_max,
         );
@@ -232,18 +193,7 @@ impl Node {
                 workers_stopped.clone(),
             ))
         });
-        // Only the services this server serves: the descriptor set holds the coordinator's too.
-        let reflection = SERVED
-            .iter()
-            .chain([HEALTH, REFLECTION].iter())
-            .fold(
-                tonic_reflection::server::Builder::configure()
-                    .register_encoded_file_descriptor_set(accord_proto::FILE_DESCRIPTOR_SET)
-                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
-                |builder, service| builder.with_service_name(*service),
-            )
-            .build_v1()
-            .map_err(Error::Reflection)?;
+        let reflection = serving::reflection(&SERVED).map_err(Error::Start)?;
         let served = tonic::transport::Server::builder()
             .timeout(Duration::from_millis(limits.request_timeout_ms))
             .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
@@ -270,34 +220,18 @@ impl Node {
     }
 }
 
-/// Turns the failure to use the credential that `field` names into its error.
-fn credential<E>(field: impl Into<String>) -> impl FnOnce(E) -> Error
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    let field = field.into();
-    move |source| Error::Credential {
-        field,
-        source: Box::new(source),
-    }
-}
-
 /// The Accord services a node serves.
 const SERVED: [&str; 2] = [
     <ReadmissionServiceServer<ReadmissionApi> as NamedService>::NAME,
     <AdmissionServiceServer<AdmissionApi> as NamedService>::NAME,
 ];
 
-/// The standard services beside them.
-const HEALTH: &str = "grpc.health.v1.Health";
-const REFLECTION: &str = "grpc.reflection.v1.ServerReflection";
-
 /// What the node knows of each configured partner, and the courier that reaches their nodes.
 fn partner_links(
     config: &NodeConfig,
     identity: &Identity,
     ca: &accord_trust::CaBundle,
-) -> Result<(Vec<PartnerLink>, GrpcCourier), Error> {
+) -> Result<(Vec<PartnerLink>, GrpcCourier), StartError> {
     let mut courier = GrpcCourier::new();
     let mut links = Vec::with_capacity(config.partners.len());
     for (index, partner) in config.partners.iter().enumerate() {
