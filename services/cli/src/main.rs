@@ -1,12 +1,13 @@
 //! `accord`: the one binary of Accord, with a subcommand per job.
 //!
 //! `main` only parses the command line and hands over: each subcommand lives in its own
-//! module (`node`, `coordinator`, `pki`, `settle`; `serve` runs either server). Exit codes: 0 success; 1 a failure while running;
+//! module (`node`, `coordinator`, `join`, `pki`, `settle`; `serve` runs either server). Exit codes: 0 success; 1 a failure while running;
 //! 2 bad input (a command line, a file, a value); 64 an invalid configuration, reported
 //! before any port is bound.
 
 mod coordinator;
 mod error_text;
+mod join;
 mod node;
 mod pki;
 mod serve;
@@ -34,6 +35,9 @@ enum Command {
     /// Run the network's coordinator (membership: enrolment, the signed directory), or act
     /// as an operator on it (`accord coordinator token issue`).
     Coordinator(coordinator::CoordinatorArgs),
+    /// Join the network as a state, with the one-time token an operator gave you: keys are
+    /// made here and never leave; certificates and a node configuration come back.
+    Join(join::JoinArgs),
     /// Manage the network's certificates: the CA, node, gateway and coordinator certificates,
     /// the revocation list.
     #[command(subcommand)]
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Node(args) => node::run(args),
         Command::Coordinator(args) => coordinator::run(args),
+        Command::Join(args) => join::run(args),
         Command::Pki(command) => pki::run(command),
         Command::Settle(args) => settle::run(args),
     }

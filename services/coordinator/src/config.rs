@@ -18,17 +18,26 @@
 //! private_key = "pki/issued/coordinator.key"
 //! signing_key = "pki/coordinator.signing.key"    # Ed25519: signs every directory version
 //!
+//! [issuing]                                      # the CA that signs members' certificates
+//! certificate = "pki/issuing-ca.pem"             # its certificate (and chain to the root)
+//! private_key = "pki/issuing-ca.key"
+//! certificate_days = 90                          # optional: a member certificate's life
+//! crl_hours = 48                                 # optional: a revocation list's life
+//!
 //! [enrolment]                                    # optional, defaults shown in `Enrolment`
 //! token_ttl_hours_max = 720
+//! failed_attempts_per_minute = 10
 //!
 //! [limits]                                       # optional, defaults shown in `Limits`
 //! max_message_bytes = 4194304
 //! ```
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use accord_edge::settings::{self, database_url, invalid, positive, required, socket_address};
+use accord_edge::settings::{
+    self, database_url, invalid, positive, required, required_path, socket_address,
+};
 pub use accord_edge::settings::{Error, RawTls, TlsPaths};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +53,8 @@ pub struct RawConfig {
     pub database_url: Option<String>,
     /// Certificates and keys.
     pub tls: Option<RawTls>,
+    /// The CA that issues members' certificates.
+    pub issuing: Option<RawIssuing>,
     /// Enrolment tokens.
     #[serde(default)]
     pub enrolment: Enrolment,
@@ -52,18 +63,70 @@ pub struct RawConfig {
     pub limits: Limits,
 }
 
+/// The issuing CA as written.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIssuing {
+    /// The issuing CA's certificate, then its chain up to (not including) the root, PEM.
+    pub certificate: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub private_key: Option<PathBuf>,
+    /// How long a member's certificate lasts, in days (default 90, at most 825).
+    pub certificate_days: Option<u32>,
+    /// How long a revocation list lasts before the next must replace it, in hours (default
+    /// 48, at most 720).
+    pub crl_hours: Option<u32>,
+}
+
+/// The issuing CA, checked (its files are read when the coordinator starts).
+#[derive(Debug, Clone)]
+pub struct Issuing {
+    /// The issuing CA's certificate chain.
+    pub certificate: PathBuf,
+    /// Its private key.
+    pub private_key: PathBuf,
+    /// A member certificate's life, in days.
+    pub certificate_days: u32,
+    /// A revocation list's life, in hours.
+    pub crl_hours: u32,
+}
+
+impl RawIssuing {
+    fn validate(raw: Option<Self>) -> Result<Issuing, Error> {
+        let raw = raw.ok_or_else(|| invalid("issuing", "the [issuing] table is required"))?;
+        let certificate_days = raw.certificate_days.unwrap_or(90);
+        if !(1..=825).contains(&certificate_days) {
+            return Err(invalid("issuing.certificate_days", "must be 1 to 825"));
+        }
+        let crl_hours = raw.crl_hours.unwrap_or(48);
+        if !(1..=720).contains(&crl_hours) {
+            return Err(invalid("issuing.crl_hours", "must be 1 to 720 (30 days)"));
+        }
+        Ok(Issuing {
+            certificate: required_path("issuing.certificate", raw.certificate)?,
+            private_key: required_path("issuing.private_key", raw.private_key)?,
+            certificate_days,
+            crl_hours,
+        })
+    }
+}
+
 /// How enrolment tokens may be issued.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Enrolment {
     /// The longest an operator may let a token live, in hours (at most 720, 30 days).
     pub token_ttl_hours_max: u32,
+    /// Bad tokens one address may present each minute before `Enrol` refuses it for the
+    /// rest of the minute.
+    pub failed_attempts_per_minute: u32,
 }
 
 impl Default for Enrolment {
     fn default() -> Self {
         Self {
             token_ttl_hours_max: 720,
+            failed_attempts_per_minute: 10,
         }
     }
 }
@@ -113,6 +176,8 @@ pub struct CoordinatorConfig {
     pub database_url: String,
     /// Certificates and keys.
     pub tls: TlsPaths,
+    /// The CA that issues members' certificates.
+    pub issuing: Issuing,
     /// Enrolment tokens.
     pub enrolment: Enrolment,
     /// Resource limits.
@@ -142,18 +207,24 @@ impl RawConfig {
             "sqlite://accord-coordinator.db?mode=rwc".to_owned()
         })?;
         let tls = RawTls::validate(self.tls)?;
+        let issuing = RawIssuing::validate(self.issuing)?;
         if !(1..=720).contains(&self.enrolment.token_ttl_hours_max) {
             return Err(invalid(
                 "enrolment.token_ttl_hours_max",
                 "must be 1 to 720 (30 days)",
             ));
         }
+        positive(&[(
+            "enrolment.failed_attempts_per_minute",
+            u64::from(self.enrolment.failed_attempts_per_minute),
+        )])?;
         validate_limits(&self.limits)?;
         Ok(CoordinatorConfig {
             listen_addr,
             endpoint: endpoint.to_owned(),
             database_url,
             tls,
+            issuing,
             enrolment: self.enrolment,
             limits: self.limits,
         })

@@ -23,8 +23,9 @@ use tokio_stream::{Stream, StreamExt, wrappers::WatchStream};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::app::{App, Asked, Error, Issued, Published, Replied};
-use crate::convert::{self, command::RequestKey};
+use crate::app::{App, Asked, Error, Issued, Published, Replied, TokenRefusal};
+use crate::convert::command::{Enrolled, RequestKey};
+use crate::convert::{self};
 
 /// The service's path prefix, as audit rows name a call.
 const SERVICE_PATH: &str = "/accord.v1.MembershipService/";
@@ -60,6 +61,15 @@ pub fn status(error: Error) -> Status {
         }
         Error::Unauthenticated(message) => {
             (Code::Unauthenticated, "CALLER_UNAUTHENTICATED", message)
+        }
+        Error::Token(refusal) => {
+            let (code, reason) = match refusal {
+                TokenRefusal::Unknown => (Code::Unauthenticated, "ENROLMENT_TOKEN_UNKNOWN"),
+                TokenRefusal::Expired => (Code::Unauthenticated, "ENROLMENT_TOKEN_EXPIRED"),
+                TokenRefusal::Cancelled => (Code::Unauthenticated, "ENROLMENT_TOKEN_CANCELLED"),
+                TokenRefusal::Used => (Code::AlreadyExists, "ENROLMENT_TOKEN_USED"),
+            };
+            (code, reason, refusal.to_string())
         }
         Error::PermissionDenied(message) => (Code::PermissionDenied, "CALLER_NOT_ALLOWED", message),
         Error::NotFound(what) => (
@@ -300,11 +310,17 @@ impl MembershipService for MembershipApi {
         Err(not_served("ApproveEnrolment"))
     }
 
+    /// The one RPC a caller without a certificate may make: the token is its credential.
     async fn enrol(
         &self,
-        _: Request<pb::EnrolRequest>,
+        request: Request<pb::EnrolRequest>,
     ) -> Result<Response<pb::EnrolResponse>, Status> {
-        Err(not_served("Enrol"))
+        const PATH: &str = "/accord.v1.MembershipService/Enrol";
+        let (key, command) = parsed(convert::enrol(request.get_ref(), PATH))?;
+        let source = request.remote_addr().map(|address| address.ip());
+        let encode = |enrolled: &Enrolled| convert::enrolled_to_wire(enrolled).encode_to_vec();
+        let replied = self.app.enrol(&key, source, command, &encode).await;
+        respond(replied, convert::enrolled_to_wire)
     }
 
     async fn renew_credentials(

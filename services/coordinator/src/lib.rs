@@ -13,5 +13,6 @@ pub mod app;
 pub mod config;
 pub mod convert;
 pub mod grpc;
+pub mod joining;
 pub mod server;
 pub mod store;

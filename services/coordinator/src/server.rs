@@ -12,15 +12,16 @@ use std::time::Duration;
 
 use accord_edge::clock::Clock;
 use accord_edge::contract::{RefusalAudit, StatusContractLayer};
-use accord_edge::serving::{self, ServerCredentials, StartError};
+use accord_edge::serving::{self, Clients, ServerCredentials, StartError, credential};
 use accord_proto::v1::membership_service_server::MembershipServiceServer;
 use accord_trust::{PeerIdentity, TlsIncoming};
 use tonic::server::NamedService;
 
-use crate::app::{self, App};
+use crate::app::{self, App, IssuingCa};
 use crate::config::CoordinatorConfig;
 use crate::grpc::MembershipApi;
 use crate::store::Store;
+use accord_trust::pki::CertificateAuthority;
 
 /// Why a coordinator could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -76,15 +77,19 @@ impl Coordinator {
     ) -> Result<Self, Error> {
         let credentials = ServerCredentials::load(&config.tls, &PeerIdentity::Coordinator)?;
         // The port before the database: a coordinator that cannot listen creates none.
-        let incoming = credentials.listen(config.listen_addr, listener).await?;
+        let incoming = credentials
+            .listen(config.listen_addr, listener, Clients::CertifiedOrAnonymous)
+            .await?;
         let store =
             Store::connect(&config.database_url, config.limits.database_connections).await?;
         let settings = app::Settings {
             endpoint: config.endpoint.clone(),
             page_size_max: config.limits.page_size_max,
             token_ttl_hours_max: config.enrolment.token_ttl_hours_max,
+            failed_enrolments_per_minute: config.enrolment.failed_attempts_per_minute,
         };
-        let app = App::start(store, clock, credentials.signer, settings)
+        let issuing = issuing_ca(&config)?;
+        let app = App::start(store, clock, credentials.signer, issuing, settings)
             .await
             .map_err(Error::Directory)?;
         Ok(Self {
@@ -148,6 +153,31 @@ impl RefusalAudit for App {
     async fn audit_refusal(&self, peer: &str, operation: &str, outcome: &str, detail: &str) {
         App::audit_refusal(self, peer, operation, outcome, detail).await;
     }
+}
+
+/// The issuing CA the configuration names, with its chain and the root.
+fn issuing_ca(config: &CoordinatorConfig) -> Result<IssuingCa, StartError> {
+    let read = |path: &std::path::Path, field: &str| {
+        std::fs::read_to_string(path).map_err(credential(field))
+    };
+    let chain_pem = read(&config.issuing.certificate, "issuing.certificate")?;
+    let key_pem = read(&config.issuing.private_key, "issuing.private_key")?;
+    let root_pem = read(&config.tls.ca, "tls.ca")?;
+    let authority = CertificateAuthority::from_pem(&chain_pem, &key_pem)
+        .map_err(credential("issuing.certificate / issuing.private_key"))?;
+    // A root that issues directly adds nothing to its members' chains.
+    let chain_pem = if chain_pem.trim() == root_pem.trim() {
+        String::new()
+    } else {
+        chain_pem
+    };
+    Ok(IssuingCa {
+        authority,
+        chain_pem,
+        root_pem,
+        certificate_days: config.issuing.certificate_days,
+        crl_hours: config.issuing.crl_hours,
+    })
 }
 
 /// The Accord service the coordinator serves (the ledger and settlement come later).

@@ -54,6 +54,17 @@ where
     }
 }
 
+/// Who may connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clients {
+    /// Only clients with a certificate from the network (mutual TLS).
+    Certified,
+    /// Those, and clients without a certificate, whose calls carry no identity: for a
+    /// server with one method a party without credentials must reach (the coordinator's
+    /// `Enrol`); every other method refuses them.
+    CertifiedOrAnonymous,
+}
+
 /// The credentials a server's `[tls]` table names, loaded and checked.
 pub struct ServerCredentials {
     /// Its certificate and TLS key.
@@ -97,14 +108,22 @@ impl ServerCredentials {
     }
 
     /// Binds `address`, or takes `listener` bound beforehand (port 0 in tests), and serves
-    /// mutual TLS on it: every client must present a certificate from the network.
+    /// TLS on it, verifying every client certificate against the network's root.
     pub async fn listen(
         &self,
         address: SocketAddr,
         listener: Option<std::net::TcpListener>,
+        clients: Clients,
     ) -> Result<TlsIncoming, StartError> {
-        let server_config = accord_trust::server_config(&self.identity, &self.ca, &self.crls)
-            .map_err(credential("tls"))?;
+        let server_config = match clients {
+            Clients::Certified => accord_trust::server_config(&self.identity, &self.ca, &self.crls),
+            Clients::CertifiedOrAnonymous => accord_trust::tls::server_config_allowing_anonymous(
+                &self.identity,
+                &self.ca,
+                &self.crls,
+            ),
+        }
+        .map_err(credential("tls"))?;
         match listener {
             Some(listener) => accord_trust::listen_on(listener, server_config),
             None => accord_trust::bind(address, server_config).await,

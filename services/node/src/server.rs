@@ -13,7 +13,7 @@ use std::time::Duration;
 use accord_domain::Timestamp;
 use accord_domain::parity::ParityLimit;
 use accord_edge::contract::StatusContractLayer;
-use accord_edge::serving::{self, ServerCredentials, StartError, credential};
+use accord_edge::serving::{self, Clients, ServerCredentials, StartError, credential};
 use accord_proto::v1::admission_service_server::AdmissionServiceServer;
 use accord_proto::v1::readmission_service_server::ReadmissionServiceServer;
 use accord_trust::{
@@ -94,7 +94,9 @@ impl Node {
         revocation::check_current(crl_next_update, clock.now()).map_err(credential("tls.crl"))?;
         let (partners, courier) = partner_links(&config, &credentials.identity, &credentials.ca)?;
         // The port before the database: a node that cannot listen creates no database.
-        let incoming = credentials.listen(config.listen_addr, listener).await?;
+        let incoming = credentials
+            .listen(config.listen_addr, listener, Clients::Certified)
+            .await?;
         let store = Store::connect(&config.database_url, config.limits.database_connections)
             .await?
             .with_audit_cap(config.limits.audit_rows_per_caller_per_minute);

@@ -115,3 +115,47 @@ fn root_store(ca: &CaBundle) -> Result<Arc<RootCertStore>, Error> {
     }
     Ok(Arc::new(roots))
 }
+
+/// Like [`server_config`], but a client may also connect without a certificate: for the one
+/// service a party without credentials must reach (the coordinator's `Enrol`). A
+/// certificate that is presented is verified exactly as [`server_config`] verifies it; a
+/// connection without one carries no identity, so every call that needs one is refused
+/// (`PeerIdentity::from_request` answers `UNAUTHENTICATED`).
+pub fn server_config_allowing_anonymous(
+    identity: &Identity,
+    ca: &CaBundle,
+    crls: &[Crl],
+) -> Result<ServerConfig, Error> {
+    let provider = crypto_provider();
+    let verifier = WebPkiClientVerifier::builder_with_provider(root_store(ca)?, provider.clone())
+        .with_crls(crls.iter().map(|crl| crl.der().clone()))
+        .enforce_revocation_expiration()
+        .allow_unauthenticated()
+        .build()?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(Error::Rustls)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            identity.certificate_chain().to_vec(),
+            identity.private_key().clone_key(),
+        )
+        .map_err(Error::Rustls)?;
+    config.alpn_protocols = vec![ALPN_H2.to_vec()];
+    Ok(config)
+}
+
+/// A client configuration without a certificate of its own, trusting servers issued by
+/// `ca`: for a state that has no credentials yet and enrols with a token.
+pub fn anonymous_client_config(ca: &CaBundle) -> Result<ClientConfig, Error> {
+    let provider = crypto_provider();
+    let verifier =
+        WebPkiServerVerifier::builder_with_provider(root_store(ca)?, provider.clone()).build()?;
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(Error::Rustls)?
+        .with_webpki_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![ALPN_H2.to_vec()];
+    Ok(config)
+}

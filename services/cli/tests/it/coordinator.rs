@@ -65,6 +65,9 @@ crl = "{folder}/pki/crl.pem"
 certificate = "{folder}/pki/issued/coordinator.pem"
 private_key = "{folder}/pki/issued/coordinator.key"
 signing_key = "{folder}/coordinator.signing.key"
+[issuing]
+certificate = "{folder}/pki/ca.pem"
+private_key = "{folder}/pki/ca.key"
 "#,
             folder = folder.display()
         ),
@@ -73,10 +76,8 @@ signing_key = "{folder}/coordinator.signing.key"
     config
 }
 
-#[test]
-fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
-    let folder = tempfile::tempdir().unwrap();
-    let config = network(folder.path());
+/// Starts `accord coordinator --config config`; answers the process and its URL.
+fn spawn_coordinator(config: &Path) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
         .args(["coordinator", "--config", config.to_str().unwrap()])
         .env("RUST_LOG", "warn")
@@ -89,7 +90,118 @@ fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
         .strip_prefix("accord coordinator: listening on ")
         .unwrap_or_else(|| panic!("{first}"))
         .to_owned();
-    let url = format!("https://{address}");
+    (child, format!("https://{address}"))
+}
+
+/// Stops the coordinator with SIGTERM and checks that it exits 0.
+fn stop(mut child: std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "a graceful shutdown exits 0"
+    );
+}
+
+#[test]
+fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = network(folder.path());
+    let (child, url) = spawn_coordinator(&config);
+    let pki = folder.path().join("pki");
+    let issued = accord(&[
+        "coordinator",
+        "token",
+        "issue",
+        "--state",
+        "PL",
+        "--coordinator",
+        &url,
+        "--pki",
+        pki.to_str().unwrap(),
+        "--operator",
+        "alice",
+    ]);
+    assert_eq!(issued.status.code(), Some(0), "{}", text(&issued.stderr));
+    let token = text(&issued.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("token: ").map(str::to_owned))
+        .unwrap();
+    let ca = pki.join("ca.pem");
+    let poland = folder.path().join("pl");
+    let join = |state: &str, token: &str, dir: &Path| {
+        accord(&[
+            "join",
+            "--coordinator",
+            url.trim_start_matches("https://"),
+            "--ca",
+            ca.to_str().unwrap(),
+            "--state",
+            state,
+            "--token",
+            token,
+            "--endpoint",
+            "127.0.0.1:7311",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+    };
+    let joined = join("PL", &token, &poland);
+    let printed = text(&joined.stdout);
+    assert_eq!(joined.status.code(), Some(0), "{}", text(&joined.stderr));
+    assert!(
+        printed.contains("PL joined the network: directory version 1"),
+        "{printed}"
+    );
+    assert!(printed.contains("accord node --config"), "{printed}");
+    for file in [
+        "node.pem",
+        "node.key",
+        "gateway.pem",
+        "gateway.key",
+        "signing.key",
+        "ca.pem",
+        "node.toml",
+    ] {
+        assert!(poland.join(file).exists(), "{file}");
+    }
+    let again = join("PL", &token, &poland);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "a joined folder is kept: {}",
+        text(&again.stderr)
+    );
+    let used = join("PL", &token, &folder.path().join("pl-again"));
+    assert_eq!(used.status.code(), Some(1));
+    assert!(
+        text(&used.stderr).contains("token was used"),
+        "{}",
+        text(&used.stderr)
+    );
+    let bad_state = join("Poland", &token, &folder.path().join("x"));
+    assert_eq!(
+        bad_state.status.code(),
+        Some(2),
+        "{}",
+        text(&bad_state.stderr)
+    );
+    assert!(
+        !folder.path().join("x").exists(),
+        "bad input writes nothing"
+    );
+    stop(child);
+}
+
+#[test]
+fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = network(folder.path());
+    let (child, url) = spawn_coordinator(&config);
     let pki = folder.path().join("pki");
     let operator = [
         "--coordinator",
@@ -194,14 +306,5 @@ fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
         text(&stranger.stderr)
     );
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(
-        child.wait().unwrap().code(),
-        Some(0),
-        "a graceful shutdown exits 0"
-    );
+    stop(child);
 }

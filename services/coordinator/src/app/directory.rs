@@ -50,15 +50,18 @@ impl App {
             asked,
             DirectoryChange::SetAgreement { agreement },
             detail,
-            |directory| {
-                directory
-                    .agreements()
-                    .iter()
-                    .find(|agreement| {
-                        agreement.pair() == (first, second)
-                            && agreement.effective_from() == effective_from
-                    })
-                    .cloned()
+            Change::default(),
+            |signed| {
+                published(signed, |directory| {
+                    directory
+                        .agreements()
+                        .iter()
+                        .find(|agreement| {
+                            agreement.pair() == (first, second)
+                                && agreement.effective_from() == effective_from
+                        })
+                        .cloned()
+                })
             },
         )
         .await
@@ -82,21 +85,23 @@ impl App {
                 format!("reinstated {state}"),
             ),
         };
-        self.change_directory(asked, change, detail, |directory| {
-            directory.member(state).cloned()
+        self.change_directory(asked, change, detail, Change::default(), |signed| {
+            published(signed, |directory| directory.member(state).cloned())
         })
         .await
     }
 
-    /// Applies `change` to the current directory, signs, commits and publishes the next
-    /// version, and answers the record `answer_of` reads from it.
-    async fn change_directory<R>(
+    /// Applies `change` to the current directory, signs the next version, commits it with
+    /// `writes` (what else the request changes), publishes it, and answers the record
+    /// `answer_of` reads from it.
+    pub(super) async fn change_directory<A>(
         &self,
-        asked: Asked<'_, Published<R>>,
+        asked: Asked<'_, A>,
         change: DirectoryChange,
         detail: String,
-        answer_of: impl FnOnce(&Directory) -> Option<R>,
-    ) -> Result<Replied<Published<R>>, Error> {
+        writes: Change,
+        answer_of: impl FnOnce(&SignedDirectory) -> Option<A>,
+    ) -> Result<Replied<A>, Error> {
         if let Some(first) = self.first_answer(&asked).await? {
             return Ok(Replied::Replay(first));
         }
@@ -105,16 +110,12 @@ impl App {
             .directory()
             .apply(change, self.inner.clock.now())
             .map_err(directory_error)?;
-        let record = answer_of(&next)
-            .ok_or_else(|| Error::internal("reading the changed record", std::fmt::Error))?;
         let signed = SignedDirectory::sign(next, &self.inner.endpoint, &self.inner.signer);
-        let answer = Published {
-            record,
-            version: signed.directory().version(),
-        };
+        let answer = answer_of(&signed)
+            .ok_or_else(|| Error::internal("reading the changed record", std::fmt::Error))?;
         let mut store_change = Change {
             directory: Some(stored(&signed)),
-            ..Change::default()
+            ..writes
         };
         self.answered(&asked, &answer, detail, &mut store_change);
         self.inner.store.commit(store_change).await?;
@@ -135,8 +136,19 @@ impl App {
     }
 }
 
+/// The record `record_of` reads from `signed`, with its version.
+fn published<R>(
+    signed: &SignedDirectory,
+    record_of: impl FnOnce(&Directory) -> Option<R>,
+) -> Option<Published<R>> {
+    Some(Published {
+        record: record_of(signed.directory())?,
+        version: signed.directory().version(),
+    })
+}
+
 /// A refusal of the domain, as the caller is told it.
-fn directory_error(error: accord_domain::membership::Error) -> Error {
+pub(super) fn directory_error(error: accord_domain::membership::Error) -> Error {
     use accord_domain::membership::Error as E;
     match error {
         E::NotAMember { .. } => Error::NotFound(error.to_string()),

@@ -166,7 +166,12 @@ impl App {
         Ok(hex::encode(Sha256::digest(signature.to_bytes())))
     }
 
-    fn record_of(&self, enrolment: &Enrolment, token: &str, issued_by: &str) -> EnrolmentRecord {
+    pub(super) fn record_of(
+        &self,
+        enrolment: &Enrolment,
+        token: &str,
+        issued_by: &str,
+    ) -> EnrolmentRecord {
         EnrolmentRecord {
             token_id: enrolment.token_id().to_owned(),
             token_sha256: token_hash(token),
@@ -182,7 +187,7 @@ impl App {
 }
 
 /// The SHA-256 of a secret token, as the store keeps it (lower-case hex).
-pub(crate) fn token_hash(token: &str) -> String {
+pub(super) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -196,7 +201,7 @@ fn new_token_id() -> Result<String, Error> {
 }
 
 /// The enrolment a stored record describes.
-fn restore(record: &EnrolmentRecord) -> Result<Enrolment, Error> {
+pub(super) fn restore(record: &EnrolmentRecord) -> Result<Enrolment, Error> {
     let corrupt = |error: &dyn std::fmt::Display| {
         Error::internal(
             format!("reading enrolment {}", record.token_id),

@@ -20,6 +20,9 @@ pub enum Error {
     /// No verified Accord identity (or, for `Enrol`, no valid token).
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),
+    /// An enrolment token that does not admit its holder.
+    #[error("{0}")]
+    Token(#[from] super::TokenRefusal),
     /// The caller's identity may not make this call.
     #[error("permission denied: {0}")]
     PermissionDenied(String),

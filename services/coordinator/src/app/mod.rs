@@ -13,6 +13,7 @@
 //! content is `KeyReused`.
 
 mod directory;
+mod enrol;
 mod enrolment;
 mod error;
 
@@ -20,10 +21,12 @@ use std::sync::Arc;
 
 use accord_domain::membership::Directory;
 use accord_edge::clock::Clock;
+use accord_trust::pki::CertificateAuthority;
 use accord_trust::{EventSigningKey, OperatorName, PeerIdentity};
 use tokio::sync::{Mutex, watch};
 
 pub use directory::Published;
+pub use enrol::TokenRefusal;
 pub use enrolment::Issued;
 pub use error::{Cause, Error};
 
@@ -70,6 +73,10 @@ struct Inner {
     endpoint: String,
     page_size_max: u32,
     token_ttl_hours_max: u32,
+    /// The CA that signs members' certificates.
+    issuing: IssuingCa,
+    /// Bad tokens per source address (`Enrol`'s rate limit).
+    failed_attempts: enrol::FailedAttempts,
     /// The current directory; held across a change, so changes are one at a time.
     current: Mutex<SignedDirectory>,
     /// Each published version, for `WatchDirectory`.
@@ -84,6 +91,23 @@ pub struct Settings {
     pub page_size_max: u32,
     /// The longest an operator may let a token live, in hours.
     pub token_ttl_hours_max: u32,
+    /// Bad enrolment tokens one address may present each minute.
+    pub failed_enrolments_per_minute: u32,
+}
+
+/// The CA that signs members' certificates, below the network's root.
+pub struct IssuingCa {
+    /// The CA, with its key.
+    pub authority: CertificateAuthority,
+    /// What follows a member's certificate in its chain: the issuing CA's certificate chain,
+    /// PEM (empty when the root issues directly).
+    pub chain_pem: String,
+    /// The network's root certificate, PEM: the trust anchor handed to joining states.
+    pub root_pem: String,
+    /// A member certificate's life, in days.
+    pub certificate_days: u32,
+    /// A revocation list's life, in hours.
+    pub crl_hours: u32,
 }
 
 impl App {
@@ -93,6 +117,7 @@ impl App {
         store: Store,
         clock: Arc<dyn Clock>,
         signer: EventSigningKey,
+        issuing: IssuingCa,
         settings: Settings,
     ) -> Result<Self, Error> {
         let current = match store.latest_directory().await? {
@@ -122,6 +147,8 @@ impl App {
                 endpoint: settings.endpoint,
                 page_size_max: settings.page_size_max,
                 token_ttl_hours_max: settings.token_ttl_hours_max,
+                issuing,
+                failed_attempts: enrol::FailedAttempts::new(settings.failed_enrolments_per_minute),
                 current: Mutex::new(current),
                 published,
             }),

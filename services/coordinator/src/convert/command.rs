@@ -1,8 +1,10 @@
 //! The vocabulary between the edge and the use cases: each request parsed into a command of
 //! domain values, and what the use cases answer that is not a domain value itself.
 
-use accord_domain::membership::{Agreement, Enrolment, EnrolmentStatus, StatusReason};
+use accord_domain::membership::Member;
+use accord_domain::membership::{Agreement, Endpoint, Enrolment, EnrolmentStatus, StatusReason};
 use accord_domain::{StateCode, Timestamp};
+use accord_edge::directory::SignedDirectory;
 
 /// A mutating request's idempotency key and the digest of its method and content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,4 +77,38 @@ pub enum StatusChange {
         /// The member.
         state: StateCode,
     },
+}
+
+/// `Enrol`: a state's request to join, with the token it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrol {
+    /// The secret enrolment token.
+    pub token: String,
+    /// The joining state.
+    pub state: StateCode,
+    /// The node's CSR (PEM), which names `spiffe://accord/state/XX`.
+    pub node_csr_pem: String,
+    /// The gateway's CSR (PEM), which names `spiffe://accord/state/XX/gateway`, if any.
+    pub gateway_csr_pem: Option<String>,
+    /// The node's endpoint.
+    pub endpoint: Endpoint,
+    /// The node's Ed25519 event-signing public key.
+    pub signing_public_key: [u8; 32],
+}
+
+/// What a joining state receives.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    /// The member as the new directory lists it.
+    pub member: Member,
+    /// The node's certificate, then the issuing CA's chain, PEM.
+    pub node_certificate_chain_pem: String,
+    /// The gateway's, if a gateway CSR was sent.
+    pub gateway_certificate_chain_pem: Option<String>,
+    /// The network's root certificate, PEM.
+    pub ca_certificate_pem: String,
+    /// The registered event-signing key's id.
+    pub signing_key_id: String,
+    /// The directory version that lists the member.
+    pub directory: SignedDirectory,
 }

@@ -5,7 +5,9 @@
 
 pub mod command;
 
-use accord_domain::membership::{Agreement, Enrolment, EnrolmentStatus, Member, StatusReason};
+use accord_domain::membership::{
+    Agreement, Endpoint, Enrolment, EnrolmentStatus, Member, StatusReason,
+};
 use accord_domain::parity::ParityLimit;
 use accord_domain::{IdempotencyKey, Timestamp};
 use accord_edge::violation::{Invalid, Violations};
@@ -14,11 +16,14 @@ use accord_edge::wire::{
     required_time, to_wire_time,
 };
 use accord_proto::v1 as pb;
+use accord_trust::pki::csr::requested_identity;
+use accord_trust::{EventVerifyingKey, PeerIdentity};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
 use command::{
-    CancelToken, EnrolmentPage, IssueToken, ListEnrolments, RequestKey, SetAgreement, StatusChange,
+    CancelToken, Enrol, Enrolled, EnrolmentPage, IssueToken, ListEnrolments, RequestKey,
+    SetAgreement, StatusChange,
 };
 
 /// The key of a mutating request: its idempotency key, and the digest of the method's
@@ -60,6 +65,120 @@ pub fn issue_token(
             },
         )),
         _ => Err(Invalid::field("request", "is incomplete")),
+    }
+}
+
+/// The longest enrolment token accepted (issued tokens are 64 hex digits).
+const TOKEN_LENGTH_MAX: usize = 128;
+
+/// The largest CSR accepted, in bytes of PEM.
+const CSR_LENGTH_MAX: usize = 16 * 1024;
+
+/// `Enrol`. The CSRs must ask for the joining state's node and gateway identities.
+pub fn enrol(message: &pb::EnrolRequest, path: &str) -> Result<(RequestKey, Enrol), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, &message.idempotency_key, message);
+    if message.enrolment_token.is_empty() {
+        violations.add("enrolment_token", "is required");
+    } else if message.enrolment_token.len() > TOKEN_LENGTH_MAX
+        || !message
+            .enrolment_token
+            .bytes()
+            .all(|byte| byte.is_ascii_graphic())
+    {
+        violations.add("enrolment_token", "is not an enrolment token");
+    }
+    let state = required_state(&mut violations, "state", &message.state);
+    if let Some(state) = state {
+        check_csr(
+            &mut violations,
+            "node_csr_pem",
+            &message.node_csr_pem,
+            &PeerIdentity::Node(state),
+        );
+        if !message.gateway_csr_pem.is_empty() {
+            check_csr(
+                &mut violations,
+                "gateway_csr_pem",
+                &message.gateway_csr_pem,
+                &PeerIdentity::Gateway(state),
+            );
+        }
+    }
+    let endpoint = if message.node_endpoint.is_empty() {
+        violations.add("node_endpoint", "is required");
+        None
+    } else {
+        violations.check("node_endpoint", Endpoint::parse(&message.node_endpoint))
+    };
+    let signing_public_key = match <[u8; 32]>::try_from(message.signing_public_key.as_slice()) {
+        Ok(bytes) if EventVerifyingKey::from_bytes(&bytes).is_ok() => Some(bytes),
+        Ok(_) => {
+            violations.add("signing_public_key", "is not an Ed25519 public key");
+            None
+        }
+        Err(_) => {
+            violations.add(
+                "signing_public_key",
+                "must be 32 bytes (an Ed25519 public key)",
+            );
+            None
+        }
+    };
+    violations.finish()?;
+    match (key, state, endpoint, signing_public_key) {
+        (Some(key), Some(state), Some(endpoint), Some(signing_public_key)) => Ok((
+            key,
+            Enrol {
+                token: message.enrolment_token.clone(),
+                state,
+                node_csr_pem: message.node_csr_pem.clone(),
+                gateway_csr_pem: (!message.gateway_csr_pem.is_empty())
+                    .then(|| message.gateway_csr_pem.clone()),
+                endpoint,
+                signing_public_key,
+            },
+        )),
+        _ => Err(Invalid::field("request", "is incomplete")),
+    }
+}
+
+/// `EnrolResponse`.
+pub fn enrolled_to_wire(enrolled: &Enrolled) -> pb::EnrolResponse {
+    pb::EnrolResponse {
+        member: Some(member_to_wire(&enrolled.member)),
+        node_certificate_chain_pem: enrolled.node_certificate_chain_pem.clone(),
+        gateway_certificate_chain_pem: enrolled
+            .gateway_certificate_chain_pem
+            .clone()
+            .unwrap_or_default(),
+        ca_certificate_pem: enrolled.ca_certificate_pem.clone(),
+        signing_key_id: enrolled.signing_key_id.clone(),
+        directory: Some(enrolled.directory.wire().clone()),
+    }
+}
+
+/// Checks that `pem` is a CSR for `expected`, adding a violation of `field` if not.
+fn check_csr(violations: &mut Violations, field: &str, pem: &str, expected: &PeerIdentity) {
+    if pem.is_empty() {
+        violations.add(field, "is required");
+        return;
+    }
+    if pem.len() > CSR_LENGTH_MAX {
+        violations.add(field, format!("is longer than {CSR_LENGTH_MAX} bytes"));
+        return;
+    }
+    match requested_identity(pem) {
+        Ok(identity) if identity == *expected => {}
+        Ok(identity) => violations.add(
+            field,
+            format!(
+                "asks for {}, not {}",
+                identity.spiffe_id(),
+                expected.spiffe_id()
+            ),
+        ),
+        Err(error) => violations.add(field, error.to_string()),
     }
 }
 

@@ -7,7 +7,7 @@ use prost::Message;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use crate::network::{Network, node, operator, reason};
+use crate::network::{Network, node, reason};
 
 fn verify(network: &Network, signed: &pb::SignedDirectory) {
     let key: EventVerifyingKey = network.signing_key().verifying_key();
@@ -132,11 +132,11 @@ async fn only_operators_change_the_directory_and_not_yet_built_methods_say_so() 
         .await
         .unwrap_err();
     assert_eq!(coordinator.code(), Code::PermissionDenied);
-    let enrol = network
-        .client_as(&operator("alice"))
-        .enrol(pb::EnrolRequest::default())
+    let renew = network
+        .client_as(&node("FR"))
+        .renew_credentials(pb::RenewCredentialsRequest::default())
         .await
         .unwrap_err();
-    assert_eq!(enrol.code(), Code::Unimplemented);
-    assert_eq!(reason(&enrol), "METHOD_NOT_SERVED");
+    assert_eq!(renew.code(), Code::Unimplemented);
+    assert_eq!(reason(&renew), "METHOD_NOT_SERVED");
 }

@@ -4,4 +4,5 @@
 
 mod directory;
 mod enrolment;
+mod joining;
 mod network;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use accord_coordinator::app::App;
-use accord_coordinator::config::{CoordinatorConfig, Enrolment, Limits, TlsPaths};
+use accord_coordinator::config::{CoordinatorConfig, Enrolment, Issuing, Limits, TlsPaths};
 use accord_coordinator::server::Coordinator;
 use accord_domain::Timestamp;
 use accord_edge::clock::ManualClock;
@@ -23,14 +23,15 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-/// The tests' first instant: 2026-01-05 09:00 UTC.
-pub const START_MILLIS: i64 = 1_767_603_600_000;
 /// An hour, in milliseconds.
 pub const HOUR_MS: i64 = 3_600_000;
 
 /// A coordinator and what it runs on.
 pub struct Network {
     pub clock: ManualClock,
+    /// The coordinator clock's first instant: the wall clock's when the network started, so
+    /// that the certificates the coordinator issues are valid for TLS now.
+    pub start_millis: i64,
     pub pki: PkiDirectory,
     pub database_url: String,
     address: SocketAddr,
@@ -80,13 +81,15 @@ impl Network {
             .unwrap()
             .save(&folder.path().join(SIGNING_KEY_FILE))
             .unwrap();
-        let clock = ManualClock::new(Timestamp::from_millis(START_MILLIS).unwrap());
+        let start_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap();
+        let clock = ManualClock::new(Timestamp::from_millis(start_millis).unwrap());
         let listener = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
         let address = listener.local_addr().unwrap();
         let config = config_for(&pki, address, &database_url, folder.path());
         let (app, shutdown, task) = launch(config, &clock, Some(listener)).await;
         Self {
             clock,
+            start_millis,
             pki,
             database_url,
             address,
@@ -151,6 +154,46 @@ impl Network {
         MembershipServiceClient::new(channel)
     }
 
+    /// The coordinator's use cases, in process.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// A client without a certificate (a state that has not joined yet).
+    pub fn anonymous(&self) -> MembershipServiceClient<Channel> {
+        let ca = CaBundle::from_pem(&self.ca_pem()).unwrap();
+        let config = accord_trust::tls::anonymous_client_config(&ca).unwrap();
+        let tls = ClientTls::from_config(Arc::new(config), "127.0.0.1").unwrap();
+        let channel = accord_trust::connect_lazy(&self.endpoint(), &tls).unwrap();
+        MembershipServiceClient::new(channel)
+    }
+
+    /// The network's root certificate, PEM.
+    pub fn ca_pem(&self) -> String {
+        std::fs::read_to_string(self.pki.ca_certificate_path()).unwrap()
+    }
+
+    /// The coordinator's endpoint, `https://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("https://{}", self.address)
+    }
+
+    /// A one-time token for `state`, valid for a day, as an operator issues it.
+    pub async fn token_for(&self, state: &str, required_approvals: u32) -> (String, String) {
+        let issued = self
+            .operator()
+            .issue_enrolment_token(accord_proto::v1::IssueEnrolmentTokenRequest {
+                idempotency_key: format!("token-{state}"),
+                state: state.to_owned(),
+                expires_at: Some(self.at(24 * HOUR_MS)),
+                required_approvals,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        (issued.enrolment.unwrap().token_id, issued.token)
+    }
+
     /// A client as the operator alice.
     pub fn operator(&self) -> MembershipServiceClient<Channel> {
         self.client_as(&operator("alice"))
@@ -171,7 +214,7 @@ impl Network {
 
     /// `millis` after the tests' start, as a wire timestamp.
     pub fn at(&self, millis_after_start: i64) -> prost_types::Timestamp {
-        to_wire_time(Timestamp::from_millis(START_MILLIS + millis_after_start).unwrap())
+        to_wire_time(Timestamp::from_millis(self.start_millis + millis_after_start).unwrap())
     }
 }
 
@@ -216,6 +259,12 @@ pub fn config_for(
             certificate: pki.certificate_path(&coordinator),
             private_key: pki.key_path(&coordinator),
             signing_key: folder.join(SIGNING_KEY_FILE),
+        },
+        issuing: Issuing {
+            certificate: pki.ca_certificate_path(),
+            private_key: pki.ca_key_path(),
+            certificate_days: 90,
+            crl_hours: 48,
         },
         enrolment: Enrolment::default(),
         limits: Limits::default(),

@@ -20,6 +20,7 @@
 //! argument everywhere: this module never reads the clock. Files on disk are the business
 //! of [`directory`].
 
+pub mod csr;
 pub mod directory;
 
 use std::fmt;
