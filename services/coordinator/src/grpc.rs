@@ -2,9 +2,10 @@
 //! caller's identity from its certificate, decides who may call (refusals audited), parses
 //! the request (`convert`), runs the use case (`app`) and maps its error once ([`status`]).
 //!
-//! RPCs of later parts of the membership (enrolment by a joining state, approvals, renewal,
-//! key retirement, revocation and the revocation list) answer `UNIMPLEMENTED` with the
-//! reason `METHOD_NOT_SERVED` until they are built.
+//! A revoked member's node or gateway is refused on every call, even over a connection opened
+//! before its revocation ([`App::check_standing`]). RPCs of later parts of the membership
+//! (approvals, renewal, key retirement) answer `UNIMPLEMENTED` with the reason
+//! `METHOD_NOT_SERVED` until they are built.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -124,7 +125,11 @@ async fn authorized<T, Out>(
     authorize: impl FnOnce(&PeerIdentity) -> Result<Out, Error>,
 ) -> Result<(PeerIdentity, Out), Status> {
     let identity = caller(request)?;
-    match authorize(&identity) {
+    match app
+        .check_standing(&identity)
+        .await
+        .and_then(|()| authorize(&identity))
+    {
         Ok(out) => Ok((identity, out)),
         Err(error) => {
             let path = format!("{SERVICE_PATH}{method}");
@@ -183,6 +188,15 @@ fn suspended_answer(
     published: &Published<accord_domain::membership::Member>,
 ) -> pb::SuspendMemberResponse {
     pb::SuspendMemberResponse {
+        member: Some(convert::member_to_wire(&published.record)),
+        directory_version: published.version,
+    }
+}
+
+fn revoked_answer(
+    published: &Published<accord_domain::membership::Member>,
+) -> pb::RevokeMemberResponse {
+    pb::RevokeMemberResponse {
         member: Some(convert::member_to_wire(&published.record)),
         directory_version: published.version,
     }
@@ -433,15 +447,35 @@ impl MembershipService for MembershipApi {
 
     async fn revoke_member(
         &self,
-        _: Request<pb::RevokeMemberRequest>,
+        request: Request<pb::RevokeMemberRequest>,
     ) -> Result<Response<pb::RevokeMemberResponse>, Status> {
-        Err(not_served("RevokeMember"))
+        const PATH: &str = "/accord.v1.MembershipService/RevokeMember";
+        let (caller, _) = authorized(&self.app, "RevokeMember", &request, |caller| {
+            App::operator(caller).map(|_| ())
+        })
+        .await?;
+        let (key, command) = parsed(convert::revoke_member(request.get_ref(), PATH))?;
+        let caller = caller.spiffe_id();
+        let encode = |published: &Published<_>| revoked_answer(published).encode_to_vec();
+        let replied = self
+            .app
+            .change_status(asked(&caller, &key, PATH, &encode), command)
+            .await;
+        respond(replied, revoked_answer)
     }
 
     async fn get_revocation_list(
         &self,
-        _: Request<pb::GetRevocationListRequest>,
+        request: Request<pb::GetRevocationListRequest>,
     ) -> Result<Response<pb::GetRevocationListResponse>, Status> {
-        Err(not_served("GetRevocationList"))
+        authorized(
+            &self.app,
+            "GetRevocationList",
+            &request,
+            App::directory_reader,
+        )
+        .await?;
+        let list = self.app.revocation_list();
+        Ok(Response::new(convert::revocation_list_to_wire(&list)))
     }
 }

@@ -12,13 +12,17 @@ use std::time::Duration;
 
 use accord_edge::clock::Clock;
 use accord_edge::contract::{RefusalAudit, StatusContractLayer};
-use accord_edge::serving::{self, Clients, ServerCredentials, StartError, credential};
+use accord_edge::serving::{
+    self, Clients, ServerCredentials, StartError, TlsCredentials, credential,
+};
 use accord_proto::v1::membership_service_server::MembershipServiceServer;
-use accord_trust::{PeerIdentity, TlsIncoming};
+use accord_trust::{PeerIdentity, ServerConfigHandle, TlsIncoming};
+use tokio::sync::watch;
 use tonic::server::NamedService;
 
 use crate::app::{self, App, IssuingCa};
 use crate::config::CoordinatorConfig;
+use crate::convert::command::RevocationList;
 use crate::grpc::MembershipApi;
 use crate::store::Store;
 use accord_trust::pki::CertificateAuthority;
@@ -77,7 +81,8 @@ impl Coordinator {
     ) -> Result<Self, Error> {
         let credentials = ServerCredentials::load(&config.tls, &PeerIdentity::Coordinator)?;
         // The port before the database: a coordinator that cannot listen creates none.
-        let incoming = credentials
+        let ServerCredentials { tls, signer } = credentials;
+        let incoming = tls
             .listen(config.listen_addr, listener, Clients::CertifiedOrAnonymous)
             .await?;
         let store =
@@ -88,10 +93,31 @@ impl Coordinator {
             token_ttl_hours_max: config.enrolment.token_ttl_hours_max,
             failed_enrolments_per_minute: config.enrolment.failed_attempts_per_minute,
         };
-        let issuing = issuing_ca(&config)?;
-        let app = App::start(store, clock, credentials.signer, issuing, settings)
+        let issuing = issuing_ca(&config, tls.crls.first().cloned())?;
+        let app = App::start(store, clock, signer, issuing, settings)
             .await
             .map_err(Error::Directory)?;
+        // From the first connection on, clients are checked against the issuing CA's list,
+        // and each new list applies before the revocation that issued it is answered.
+        apply_revocations(
+            &app,
+            &tls,
+            &incoming.config_handle(),
+            &app.revocation_list(),
+        )?;
+        let applier = {
+            let (app_for_lists, tls) = (app.clone(), tls.clone());
+            let handle = incoming.config_handle();
+            move |list: &RevocationList| {
+                if let Err(error) = apply_revocations(&app_for_lists, &tls, &handle, list) {
+                    tracing::error!(
+                        error = &error as &dyn std::error::Error,
+                        "could not apply a new revocation list; the previous one stays"
+                    );
+                }
+            }
+        };
+        app.apply_revocations_with(Box::new(applier));
         Ok(Self {
             config,
             app,
@@ -119,6 +145,13 @@ impl Coordinator {
             app,
             incoming,
         } = self;
+        let reflection = serving::reflection(&[SERVED]).map_err(Error::Start)?;
+        let (stop_revocations, stopped) = watch::channel(false);
+        let revocations = tokio::spawn(keep_revocations_current(
+            app.clone(),
+            Duration::from_secs(u64::from(config.issuing.crl_hours) * 3600 / 8),
+            stopped,
+        ));
         let limits = &config.limits;
         let membership = MembershipServiceServer::new(MembershipApi::new(
             app.clone(),
@@ -130,8 +163,7 @@ impl Coordinator {
         health_reporter
             .set_serving::<MembershipServiceServer<MembershipApi>>()
             .await;
-        let reflection = serving::reflection(&[SERVED]).map_err(Error::Start)?;
-        tonic::transport::Server::builder()
+        let served = tonic::transport::Server::builder()
             .timeout(Duration::from_millis(limits.request_timeout_ms))
             .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
             .max_concurrent_streams(limits.max_concurrent_streams)
@@ -143,8 +175,10 @@ impl Coordinator {
             .add_service(health)
             .add_service(reflection)
             .serve_with_incoming_shutdown(incoming, shutdown)
-            .await
-            .map_err(Error::Serve)
+            .await;
+        let _ = stop_revocations.send(true);
+        let _ = revocations.await;
+        served.map_err(Error::Serve)
     }
 }
 
@@ -156,7 +190,10 @@ impl RefusalAudit for App {
 }
 
 /// The issuing CA the configuration names, with its chain and the root.
-fn issuing_ca(config: &CoordinatorConfig) -> Result<IssuingCa, StartError> {
+fn issuing_ca(
+    config: &CoordinatorConfig,
+    root_crl: Option<accord_trust::Crl>,
+) -> Result<IssuingCa, StartError> {
     let read = |path: &std::path::Path, field: &str| {
         std::fs::read_to_string(path).map_err(credential(field))
     };
@@ -177,7 +214,44 @@ fn issuing_ca(config: &CoordinatorConfig) -> Result<IssuingCa, StartError> {
         root_pem,
         certificate_days: config.issuing.certificate_days,
         crl_hours: config.issuing.crl_hours,
+        root_crl,
     })
+}
+
+/// Makes `list` the one new connections are checked against.
+fn apply_revocations(
+    app: &App,
+    tls: &TlsCredentials,
+    handle: &ServerConfigHandle,
+    list: &RevocationList,
+) -> Result<(), StartError> {
+    let config = tls.server_config(Clients::CertifiedOrAnonymous, &app.crls_for_tls(list))?;
+    handle.replace(config);
+    Ok(())
+}
+
+/// Has the next revocation list issued before the current one's life is half over (each
+/// one applies as it is issued), until `stopped`.
+async fn keep_revocations_current(
+    app: App,
+    refresh_every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut refresh = tokio::time::interval(refresh_every.max(Duration::from_secs(1)));
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = refresh.tick() => {
+                if let Err(error) = app.refresh_revocation_list().await {
+                    tracing::error!(
+                        error = &error as &dyn std::error::Error,
+                        "could not issue the next revocation list"
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The Accord service the coordinator serves (the ledger and settlement come later).

@@ -67,14 +67,21 @@ pub enum Clients {
 
 /// The credentials a server's `[tls]` table names, loaded and checked.
 pub struct ServerCredentials {
+    /// What its TLS presents and checks.
+    pub tls: TlsCredentials,
+    /// Its Ed25519 signing key.
+    pub signer: EventSigningKey,
+}
+
+/// What a server's TLS presents and checks clients against.
+#[derive(Clone)]
+pub struct TlsCredentials {
     /// Its certificate and TLS key.
     pub identity: Identity,
     /// The network's trust anchor.
     pub ca: CaBundle,
     /// The revocation lists it honours (none without `tls.crl`).
     pub crls: Vec<Crl>,
-    /// Its Ed25519 signing key.
-    pub signer: EventSigningKey,
 }
 
 impl ServerCredentials {
@@ -100,13 +107,13 @@ impl ServerCredentials {
         let signer =
             EventSigningKey::load(&paths.signing_key).map_err(credential("tls.signing_key"))?;
         Ok(Self {
-            identity,
-            ca,
-            crls,
+            tls: TlsCredentials { identity, ca, crls },
             signer,
         })
     }
+}
 
+impl TlsCredentials {
     /// Binds `address`, or takes `listener` bound beforehand (port 0 in tests), and serves
     /// TLS on it, verifying every client certificate against the network's root.
     pub async fn listen(
@@ -115,20 +122,31 @@ impl ServerCredentials {
         listener: Option<std::net::TcpListener>,
         clients: Clients,
     ) -> Result<TlsIncoming, StartError> {
-        let server_config = match clients {
-            Clients::Certified => accord_trust::server_config(&self.identity, &self.ca, &self.crls),
-            Clients::CertifiedOrAnonymous => accord_trust::tls::server_config_allowing_anonymous(
-                &self.identity,
-                &self.ca,
-                &self.crls,
-            ),
-        }
-        .map_err(credential("tls"))?;
+        let server_config = self.server_config(clients, &self.crls)?;
         match listener {
             Some(listener) => accord_trust::listen_on(listener, server_config),
             None => accord_trust::bind(address, server_config).await,
         }
         .map_err(StartError::Listen)
+    }
+}
+
+impl TlsCredentials {
+    /// The TLS configuration presenting this server's certificate, verifying clients against
+    /// the root and `crls` (the loaded ones, or newer ones to apply while serving through
+    /// [`accord_trust::ServerConfigHandle`]).
+    pub fn server_config(
+        &self,
+        clients: Clients,
+        crls: &[Crl],
+    ) -> Result<rustls::ServerConfig, StartError> {
+        match clients {
+            Clients::Certified => accord_trust::server_config(&self.identity, &self.ca, crls),
+            Clients::CertifiedOrAnonymous => {
+                accord_trust::tls::server_config_allowing_anonymous(&self.identity, &self.ca, crls)
+            }
+        }
+        .map_err(credential("tls"))
     }
 }
 

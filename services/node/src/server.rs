@@ -90,11 +90,13 @@ impl Node {
     ) -> Result<Self, Error> {
         let credentials = ServerCredentials::load(&config.tls, &PeerIdentity::Node(config.state))?;
         let crl_next_update =
-            revocation::next_update(&credentials.crls).map_err(credential("tls.crl"))?;
+            revocation::next_update(&credentials.tls.crls).map_err(credential("tls.crl"))?;
         revocation::check_current(crl_next_update, clock.now()).map_err(credential("tls.crl"))?;
-        let (partners, courier) = partner_links(&config, &credentials.identity, &credentials.ca)?;
+        let (partners, courier) =
+            partner_links(&config, &credentials.tls.identity, &credentials.tls.ca)?;
         // The port before the database: a node that cannot listen creates no database.
         let incoming = credentials
+            .tls
             .listen(config.listen_addr, listener, Clients::Certified)
             .await?;
         let store = Store::connect(&config.database_url, config.limits.database_connections)

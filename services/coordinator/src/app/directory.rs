@@ -67,7 +67,8 @@ impl App {
         .await
     }
 
-    /// Suspends or reinstates a member (an operator's action).
+    /// Suspends, reinstates or revokes a member (an operator's action). A revocation also
+    /// issues the next revocation list, which the coordinator's own TLS applies at once.
     pub async fn change_status(
         &self,
         asked: Asked<'_, Published<Member>>,
@@ -79,16 +80,27 @@ impl App {
                 DirectoryChange::Suspend { state, reason },
                 format!("suspended {state}: {reason}"),
             ),
+            StatusChange::Revoke { state, reason } => (
+                state,
+                DirectoryChange::Revoke { state, reason },
+                format!("revoked {state}: {reason}"),
+            ),
             StatusChange::Reinstate { state } => (
                 state,
                 DirectoryChange::Reinstate { state },
                 format!("reinstated {state}"),
             ),
         };
-        self.change_directory(asked, change, detail, Change::default(), |signed| {
-            published(signed, |directory| directory.member(state).cloned())
-        })
-        .await
+        let revokes = matches!(command, StatusChange::Revoke { .. });
+        let replied = self
+            .change_directory(asked, change, detail, Change::default(), |signed| {
+                published(signed, |directory| directory.member(state).cloned())
+            })
+            .await?;
+        if revokes {
+            self.issue_revocation_list().await?;
+        }
+        Ok(replied)
     }
 
     /// Applies `change` to the current directory, signs the next version, commits it with
@@ -122,6 +134,21 @@ impl App {
         *current = signed.clone();
         self.inner.published.send_replace(signed);
         Ok(Replied::Fresh(answer))
+    }
+
+    /// Refuses a revoked member's node or gateway on every call, even over a connection
+    /// opened before the revocation (new connections are refused at the handshake).
+    pub async fn check_standing(&self, caller: &accord_trust::PeerIdentity) -> Result<(), Error> {
+        let Some(state) = caller.state() else {
+            return Ok(());
+        };
+        let current = self.inner.current.lock().await;
+        match current.directory().member(state) {
+            Some(member) if member.status == accord_domain::membership::MemberStatus::Revoked => {
+                Err(Error::PermissionDenied(format!("{state} is revoked")))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether `state` is a member listed in the current directory.

@@ -16,6 +16,7 @@ mod directory;
 mod enrol;
 mod enrolment;
 mod error;
+mod revocation;
 
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ pub use enrol::TokenRefusal;
 pub use enrolment::Issued;
 pub use error::{Cause, Error};
 
-use crate::convert::command::RequestKey;
+use crate::convert::command::{RequestKey, RevocationList};
 use crate::store::{AuditRecord, Change, IdempotencyRecord, Store, StoredDirectory};
 use accord_edge::directory::SignedDirectory;
 
@@ -81,7 +82,15 @@ struct Inner {
     current: Mutex<SignedDirectory>,
     /// Each published version, for `WatchDirectory`.
     published: watch::Sender<SignedDirectory>,
+    /// The current revocation list, and each new one.
+    revocations: watch::Sender<RevocationList>,
+    /// Applies a new list to the coordinator's own TLS before the change that issued it
+    /// is answered (`App::apply_revocations_with`).
+    revocation_applier: std::sync::RwLock<Option<RevocationApplier>>,
 }
+
+/// What applies a new revocation list to the coordinator's own TLS.
+pub type RevocationApplier = Box<dyn Fn(&RevocationList) + Send + Sync>;
 
 /// What the app is built with.
 pub struct Settings {
@@ -108,6 +117,8 @@ pub struct IssuingCa {
     pub certificate_days: u32,
     /// A revocation list's life, in hours.
     pub crl_hours: u32,
+    /// The root's own revocation list (`tls.crl`), if any.
+    pub root_crl: Option<accord_trust::Crl>,
 }
 
 impl App {
@@ -139,6 +150,8 @@ impl App {
             }
         };
         let (published, _) = watch::channel(current.clone());
+        let first_list = revocation::issue(&issuing, current.directory(), clock.now(), 0)?;
+        let (revocations, _) = watch::channel(first_list);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -151,6 +164,8 @@ impl App {
                 failed_attempts: enrol::FailedAttempts::new(settings.failed_enrolments_per_minute),
                 current: Mutex::new(current),
                 published,
+                revocations,
+                revocation_applier: std::sync::RwLock::new(None),
             }),
         })
     }

@@ -5,6 +5,7 @@ use accord_domain::membership::Member;
 use accord_domain::membership::{Agreement, Endpoint, Enrolment, EnrolmentStatus, StatusReason};
 use accord_domain::{StateCode, Timestamp};
 use accord_edge::directory::SignedDirectory;
+use accord_trust::pki::SignedCrl;
 
 /// A mutating request's idempotency key and the digest of its method and content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,11 +63,18 @@ pub struct SetAgreement {
     pub agreement: Agreement,
 }
 
-/// `SuspendMember` or `ReinstateMember`.
+/// `SuspendMember`, `ReinstateMember` or `RevokeMember`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusChange {
     /// Suspend an active member.
     Suspend {
+        /// The member.
+        state: StateCode,
+        /// Why.
+        reason: StatusReason,
+    },
+    /// Revoke a member for good: its certificates join the revocation list.
+    Revoke {
         /// The member.
         state: StateCode,
         /// Why.
@@ -111,4 +119,17 @@ pub struct Enrolled {
     pub signing_key_id: String,
     /// The directory version that lists the member.
     pub directory: SignedDirectory,
+}
+
+/// One revocation list as issued.
+#[derive(Debug, Clone)]
+pub struct RevocationList {
+    /// The signed list.
+    pub signed: SignedCrl,
+    /// Its number.
+    pub number: u64,
+    /// When it was issued.
+    pub this_update: Timestamp,
+    /// When the next must replace it at the latest.
+    pub next_update: Timestamp,
 }

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use command::{
     CancelToken, Enrol, Enrolled, EnrolmentPage, IssueToken, ListEnrolments, RequestKey,
-    SetAgreement, StatusChange,
+    RevocationList, SetAgreement, StatusChange,
 };
 
 /// The key of a mutating request: its idempotency key, and the digest of the method's
@@ -140,6 +140,17 @@ pub fn enrol(message: &pb::EnrolRequest, path: &str) -> Result<(RequestKey, Enro
             },
         )),
         _ => Err(Invalid::field("request", "is incomplete")),
+    }
+}
+
+/// `GetRevocationListResponse`.
+pub fn revocation_list_to_wire(list: &RevocationList) -> pb::GetRevocationListResponse {
+    pb::GetRevocationListResponse {
+        crl_der: list.signed.crl.der().to_vec(),
+        crl_pem: list.signed.pem.clone(),
+        crl_number: list.number,
+        this_update: Some(to_wire_time(list.this_update)),
+        next_update: Some(to_wire_time(list.next_update)),
     }
 }
 
@@ -302,6 +313,22 @@ pub fn suspend_member(
         (Some(key), Some(state), Some(reason)) => {
             Ok((key, StatusChange::Suspend { state, reason }))
         }
+        _ => Err(Invalid::field("request", "is incomplete")),
+    }
+}
+
+/// `RevokeMember`.
+pub fn revoke_member(
+    message: &pb::RevokeMemberRequest,
+    path: &str,
+) -> Result<(RequestKey, StatusChange), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, &message.idempotency_key, message);
+    let state = required_state(&mut violations, "state", &message.state);
+    let reason = status_reason(&mut violations, message.reason);
+    violations.finish()?;
+    match (key, state, reason) {
+        (Some(key), Some(state), Some(reason)) => Ok((key, StatusChange::Revoke { state, reason })),
         _ => Err(Invalid::field("request", "is incomplete")),
     }
 }

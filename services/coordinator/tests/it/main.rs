@@ -6,3 +6,4 @@ mod directory;
 mod enrolment;
 mod joining;
 mod network;
+mod revocation;

@@ -1,0 +1,145 @@
+//! The revocation list the issuing CA signs: every certificate of every revoked member, and,
+//! when the network's root issues members' certificates itself, what the root's own list
+//! (`tls.crl`) revokes, so that one list says all the root says.
+//!
+//! A list is issued at start, at each revocation, and again before half its life is over
+//! ([`App::refresh_revocation_list`], which the server calls on a timer), so that neither
+//! the coordinator's TLS nor a node checking it ever holds an expired list. Each list's
+//! number is larger than the one before (its issue time in milliseconds, or the previous
+//! number plus one). Every new list is applied to the coordinator's own TLS before the
+//! change that issued it is answered ([`App::apply_revocations_with`]), so a revoked
+//! member's next connection is refused; nodes fetch it with the directory
+//! (`GetRevocationList`).
+
+use accord_domain::Timestamp;
+use accord_domain::membership::{Directory, MemberStatus};
+use accord_trust::Crl;
+use accord_trust::pki::{Revocation, Serial, Validity};
+
+use super::{App, Error};
+use crate::convert::command::RevocationList;
+
+/// Milliseconds in an hour.
+const MILLIS_PER_HOUR: i64 = 3_600_000;
+
+impl App {
+    /// The current revocation list.
+    pub fn revocation_list(&self) -> RevocationList {
+        self.inner.revocations.borrow().clone()
+    }
+
+    /// Has `apply` called with every new list before the change that issued it is
+    /// answered (the server applies it to new connections).
+    pub fn apply_revocations_with(&self, apply: super::RevocationApplier) {
+        *self
+            .inner
+            .revocation_applier
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(apply);
+    }
+
+    /// Issues the next list if half the current one's life is over.
+    pub async fn refresh_revocation_list(&self) -> Result<(), Error> {
+        let current = self.revocation_list();
+        let half_life = (current.next_update.as_millis() - current.this_update.as_millis()) / 2;
+        if self.inner.clock.now().as_millis() >= current.this_update.as_millis() + half_life {
+            self.issue_revocation_list().await?;
+        }
+        Ok(())
+    }
+
+    /// Issues and publishes the list the current directory calls for.
+    pub(super) async fn issue_revocation_list(&self) -> Result<(), Error> {
+        let directory = self.inner.current.lock().await.directory().clone();
+        let previous = self.inner.revocations.borrow().number;
+        let list = issue(
+            &self.inner.issuing,
+            &directory,
+            self.inner.clock.now(),
+            previous,
+        )?;
+        if let Some(apply) = self
+            .inner
+            .revocation_applier
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            apply(&list);
+        }
+        self.inner.revocations.send_replace(list);
+        Ok(())
+    }
+}
+
+/// The list for `directory` at `now`, numbered after `previous`.
+pub(super) fn issue(
+    issuing: &super::IssuingCa,
+    directory: &Directory,
+    now: Timestamp,
+    previous: u64,
+) -> Result<RevocationList, Error> {
+    let mut revocations = Vec::new();
+    for member in directory.members() {
+        if member.status != MemberStatus::Revoked {
+            continue;
+        }
+        for certificate in &member.certificates {
+            revocations.push(Revocation {
+                serial: Serial::from_bytes(&certificate.serial),
+                revoked_at: offset_time(member.status_changed_at)?,
+            });
+        }
+    }
+    if issuing.chain_pem.is_empty()
+        && let Some(root) = &issuing.root_crl
+    {
+        let serials = root
+            .revoked_serials()
+            .map_err(|error| Error::internal("reading the root's revocation list", error))?;
+        for serial in serials {
+            revocations.push(Revocation {
+                serial,
+                revoked_at: offset_time(now)?,
+            });
+        }
+    }
+    let number = u64::try_from(now.as_millis())
+        .unwrap_or(0)
+        .max(previous.saturating_add(1));
+    let next_update = now.plus_millis(i64::from(issuing.crl_hours) * MILLIS_PER_HOUR);
+    let validity = Validity::new(offset_time(now)?, offset_time(next_update)?)
+        .map_err(|error| Error::internal("a revocation list's validity", error))?;
+    let signed = issuing
+        .authority
+        .revocation_list(&revocations, number, validity)
+        .map_err(|error| Error::internal("signing the revocation list", error))?;
+    Ok(RevocationList {
+        signed,
+        number,
+        this_update: now,
+        next_update,
+    })
+}
+
+impl App {
+    /// The CRLs the coordinator's TLS checks clients against with `list`: the root's list
+    /// (unless the root issues members' certificates, when `list` contains it) and `list`.
+    pub fn crls_for_tls(&self, list: &RevocationList) -> Vec<Crl> {
+        let issuing = &self.inner.issuing;
+        let mut crls = Vec::new();
+        if !issuing.chain_pem.is_empty()
+            && let Some(root) = &issuing.root_crl
+        {
+            crls.push(root.clone());
+        }
+        crls.push(list.signed.crl.clone());
+        crls
+    }
+}
+
+/// `at` as the PKI's time type.
+fn offset_time(at: Timestamp) -> Result<time::OffsetDateTime, Error> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000)
+        .map_err(|error| Error::internal("a time out of range", error))
+}
