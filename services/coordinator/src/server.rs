@@ -200,14 +200,17 @@ fn issuing_ca(
     let chain_pem = read(&config.issuing.certificate, "issuing.certificate")?;
     let key_pem = read(&config.issuing.private_key, "issuing.private_key")?;
     let root_pem = read(&config.tls.ca, "tls.ca")?;
-    let authority = CertificateAuthority::from_pem(&chain_pem, &key_pem)
-        .map_err(credential("issuing.certificate / issuing.private_key"))?;
+    // The root itself, or an issuing CA below it (`accord pki issuing-ca`), checked against
+    // the root the coordinator trusts.
+    let authority = match CertificateAuthority::from_pem(&chain_pem, &key_pem) {
+        Err(accord_trust::pki::Error::NotRoot) => {
+            CertificateAuthority::issuing_from_pem(&chain_pem, &key_pem, &root_pem)
+        }
+        loaded => loaded,
+    }
+    .map_err(credential("issuing.certificate / issuing.private_key"))?;
     // A root that issues directly adds nothing to its members' chains.
-    let chain_pem = if chain_pem.trim() == root_pem.trim() {
-        String::new()
-    } else {
-        chain_pem
-    };
+    let chain_pem = authority.chain_pem().to_owned();
     Ok(IssuingCa {
         authority,
         chain_pem,

@@ -101,7 +101,7 @@ impl ServerCredentials {
         }
         let ca = accord_trust::load_ca(&paths.ca).map_err(credential("tls.ca"))?;
         let crls = match &paths.crl {
-            Some(path) => vec![accord_trust::load_crl(path).map_err(credential("tls.crl"))?],
+            Some(path) => accord_trust::load_crls(path).map_err(credential("tls.crl"))?,
             None => Vec::new(),
         };
         let signer =

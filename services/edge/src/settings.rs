@@ -49,7 +49,8 @@ where
 pub struct RawTls {
     /// The network's root CA certificate (PEM): the trust anchor.
     pub ca: Option<PathBuf>,
-    /// The network CRL (PEM); optional.
+    /// The network CRL file (PEM; every CRL in it is loaded: under an issuing CA, its list
+    /// and the root's); optional.
     pub crl: Option<PathBuf>,
     /// This server's certificate (PEM).
     pub certificate: Option<PathBuf>,

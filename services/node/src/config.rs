@@ -15,7 +15,7 @@
 //!
 //! [tls]
 //! ca = "pki/ca.pem"                             # the network CA
-//! crl = "pki/crl.pem"                           # optional: revoked certificates
+//! crl = "pki/crl.pem"                           # optional: revoked certificates (every CRL in the file)
 //! certificate = "pki/issued/FR-node.pem"        # this node's certificate (SAN spiffe://accord/state/FR)
 //! private_key = "pki/issued/FR-node.key"
 //! signing_key = "pki/issued/FR-node.signing.key" # Ed25519 key that signs this state's events

@@ -1,9 +1,14 @@
 //! Credentials as they sit on disk: PEM files loaded into rustls types, and written safely.
 //!
-//! - [`Identity`]: a certificate (chain) and its private key — what a party presents.
-//! - [`CaBundle`]: the network CA certificate(s) — what a party trusts. Several certificates
-//!   in one file are all trusted, which is how a CA rotation is rolled out.
-//! - [`Crl`]: the CA's certificate revocation list.
+//! - [`Identity`]: a certificate chain and its private key — what a party presents. The
+//!   certificate file holds the party's certificate first, then the issuing CA's when an
+//!   issuing CA signed it; all of it is presented.
+//! - [`CaBundle`]: the network root CA certificate(s) — what a party trusts. Several
+//!   certificates in one file are all trusted, which is how a CA rotation is rolled out. An
+//!   issuing CA's certificate does not belong here: peers present it in their chains.
+//! - [`Crl`]: a CA's certificate revocation list. [`load_crls`] reads every CRL of a file:
+//!   under an issuing CA, the file servers load holds the issuing CA's CRL (revoking
+//!   certificates) and the root's (revoking issuing CAs), and both are checked.
 //!
 //! Private keys are written with mode 0600 and every file is written to a temporary name
 //! and renamed, so a server reading a CRL never sees half of one. This module does not
@@ -19,7 +24,7 @@ use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKey
 use time::OffsetDateTime;
 
 use crate::identity::PeerIdentity;
-use crate::pki::Serial;
+use crate::pki::{Revocation, Serial};
 
 /// File mode of private keys: readable and writable by their owner only.
 pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
@@ -70,8 +75,9 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Loads an identity from a PEM certificate file (leaf first, then any intermediates)
-    /// and a PEM private key file (PKCS#8, SEC1 or PKCS#1).
+    /// Loads an identity from a PEM certificate file (leaf first, then any intermediates,
+    /// such as the issuing CA's certificate: the whole chain is presented) and a PEM private
+    /// key file (PKCS#8, SEC1 or PKCS#1).
     pub fn load(certificate_path: &Path, key_path: &Path) -> Result<Self, Error> {
         let certificate_pem = read_file(certificate_path)?;
         let key_pem = read_file(key_path)?;
@@ -84,7 +90,8 @@ impl Identity {
         })
     }
 
-    /// Builds an identity from PEM text held in memory.
+    /// Builds an identity from PEM text held in memory (a chain, leaf first, as for
+    /// [`Identity::load`]).
     pub fn from_pem(certificate_pem: &str, key_pem: &str) -> Result<Self, Error> {
         Ok(Self {
             certificate_chain: parse_certificates(certificate_pem.as_bytes(), PEM_TEXT)?,
@@ -136,7 +143,7 @@ impl fmt::Debug for Identity {
     }
 }
 
-/// The network CA certificate(s) a party trusts.
+/// The network root CA certificate(s) a party trusts.
 #[derive(Debug, Clone)]
 pub struct CaBundle {
     certificates: Vec<CertificateDer<'static>>,
@@ -161,7 +168,7 @@ impl CaBundle {
     }
 }
 
-/// Loads the network CA certificate(s) from a PEM file.
+/// Loads the network root CA certificate(s) from a PEM file.
 pub fn load_ca(path: &Path) -> Result<CaBundle, Error> {
     let pem = read_file(path)?;
     Ok(CaBundle {
@@ -169,7 +176,8 @@ pub fn load_ca(path: &Path) -> Result<CaBundle, Error> {
     })
 }
 
-/// A certificate revocation list signed by the network CA.
+/// A certificate revocation list, signed by the CA that issues certificates: the issuing CA,
+/// or the root on a network without one.
 #[derive(Debug, Clone)]
 pub struct Crl {
     der: CertificateRevocationListDer<'static>,
@@ -200,6 +208,18 @@ impl Crl {
             .collect())
     }
 
+    /// What this CRL revokes, and since when.
+    pub fn revocations(&self) -> Result<Vec<Revocation>, Error> {
+        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        Ok(crl
+            .iter_revoked_certificates()
+            .map(|revoked| Revocation {
+                serial: Serial::from_bytes(revoked.raw_serial()),
+                revoked_at: revoked.revocation_date.to_datetime(),
+            })
+            .collect())
+    }
+
     /// When the CA promises its next CRL; past it, servers refuse every client
     /// (revocation expiration is enforced), so the CRL must be re-signed before then.
     pub fn next_update(&self) -> Result<Option<OffsetDateTime>, Error> {
@@ -208,9 +228,27 @@ impl Crl {
     }
 }
 
-/// Loads a PEM CRL from a file.
+/// Loads a PEM CRL from a file (the first, if it holds several).
 pub fn load_crl(path: &Path) -> Result<Crl, Error> {
     parse_crl(&read_file(path)?, &path.display().to_string())
+}
+
+/// Loads every PEM CRL of a file, in order: at least one.
+pub fn load_crls(path: &Path) -> Result<Vec<Crl>, Error> {
+    let what = path.display().to_string();
+    let crls = CertificateRevocationListDer::pem_slice_iter(&read_file(path)?)
+        .map(|der| der.map(|der| Crl { der }))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| Error::Pem {
+            what: what.clone(),
+            expected: "X509 CRL",
+            source,
+        })?;
+    if crls.is_empty() {
+        // The same refusal as for a file with no CRL at all, from the parser.
+        return parse_crl(&[], &what).map(|crl| vec![crl]);
+    }
+    Ok(crls)
 }
 
 fn parse_certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {

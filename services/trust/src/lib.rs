@@ -2,10 +2,12 @@
 //!
 //! Two separate mechanisms, with separate keys:
 //!
-//! - **mTLS** proves who is on the line. A network root CA ([`pki`]) issues one certificate
-//!   per node, coordinator, gateway and operator, each naming its holder with exactly one
-//!   SPIFFE URI (`spiffe://accord/state/FR`, …). [`tls`] builds the rustls configurations
-//!   (client certificates required, the CRL checked), [`listener`] accepts TLS connections
+//! - **mTLS** proves who is on the line. A network root CA ([`pki`]), or an issuing CA it
+//!   signed so that its own key can stay offline, issues one certificate per node,
+//!   coordinator, gateway and operator, each naming its holder with exactly one SPIFFE URI
+//!   (`spiffe://accord/state/FR`, …); parties trust the root alone. [`tls`] builds the
+//!   rustls configurations (client certificates required, every CRL of the chain checked),
+//!   [`listener`] accepts TLS connections
 //!   for a tonic server, [`channel`] opens tonic channels over the same configuration, and
 //!   [`identity`] turns the *verified* peer certificate into a [`PeerIdentity`] — never a
 //!   request field. [`authentication`] puts that identity into every request or refuses it.
@@ -33,7 +35,7 @@ pub mod tls;
 
 pub use authentication::{PeerIdentityLayer, authenticate};
 pub use channel::{ClientTls, connect, connect_lazy};
-pub use credentials::{CaBundle, Crl, Identity, load_ca, load_crl};
+pub use credentials::{CaBundle, Crl, Identity, load_ca, load_crl, load_crls};
 pub use identity::{OperatorName, PeerIdentity};
 pub use listener::{ServerConfigHandle, TlsIncoming, bind, listen_on};
 pub use log_limit::LogLimiter;

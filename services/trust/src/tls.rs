@@ -6,6 +6,27 @@
 //! - [`client_config`]: presents the client's identity, trusts only the network CA, offers
 //!   ALPN `h2`. [`client_config_with_crls`] also checks the server against CRLs.
 //!
+//! **Chains.** The trust anchor is the network's root CA alone. A party whose certificate
+//! an issuing CA signed presents its whole chain (its certificate, then the issuing CA's,
+//! as [`Identity`] loads it from one file), and the peer builds the path to the root from
+//! it; nothing else is trusted, so an issuing CA's certificate in the chain counts only
+//! because the root signed it.
+//!
+//! **Revocation: every certificate of the chain.** The CRLs given are checked against the
+//! peer's certificate *and* every CA certificate between it and the root (rustls's
+//! `RevocationCheckDepth::Chain`, its default, kept on purpose on both sides), and a
+//! certificate whose status no CRL gives is refused (`UnknownStatusPolicy::Deny`, also the
+//! default), as is any CRL past its `nextUpdate`. Under an issuing CA a party therefore
+//! loads two CRLs, which `accord pki` writes into one file
+//! ([`crate::credentials::load_crls`]): the issuing CA's, revoking certificates, and the
+//! root's, revoking issuing CAs — so revoking an issuing CA refuses every certificate
+//! below it at once. rustls finds the CRL for a certificate by its issuer's name, which is
+//! why each issuing CA has a name of its own. The price is that the root's CRL expires
+//! too: the root's key comes out of offline storage to re-sign it (`accord pki crl
+//! --root`) before its `nextUpdate`, which is why that CRL is long-lived (a year by
+//! default), unlike the issuing CA's. Under the root alone the only certificate checked is
+//! the peer's, against the root's CRL.
+//!
 //! Both use the ring provider explicitly, so they do not depend on a process-wide default;
 //! [`install_crypto_provider`] sets that default too, for libraries that look it up. This
 //! module reads no files ([`crate::credentials`] does) and opens no sockets.
@@ -50,8 +71,9 @@ pub fn install_crypto_provider() -> bool {
         .is_ok()
 }
 
-/// A server configuration: presents `identity`, requires a client certificate issued by
-/// `ca` and not revoked by `crls`, and speaks `h2`.
+/// A server configuration: presents `identity` (its whole chain), requires a client
+/// certificate chaining to `ca` none of whose certificates `crls` revoke, and speaks `h2`.
+/// Every CA's CRL on the way to the root must be among `crls` (see the module docs).
 pub fn server_config(
     identity: &Identity,
     ca: &CaBundle,
@@ -75,13 +97,14 @@ pub fn server_config(
     Ok(config)
 }
 
-/// A client configuration: presents `identity`, trusts servers issued by `ca`, speaks `h2`.
+/// A client configuration: presents `identity` (its whole chain), trusts servers whose
+/// chain reaches `ca`, speaks `h2`.
 pub fn client_config(identity: &Identity, ca: &CaBundle) -> Result<ClientConfig, Error> {
     client_config_with_crls(identity, ca, &[])
 }
 
-/// Like [`client_config`], and also refuses servers whose certificate `crls` revoke (with
-/// no CRLs, revocation is not checked).
+/// Like [`client_config`], and also refuses servers any of whose chain's certificates
+/// `crls` revoke (with no CRLs, revocation is not checked; see the module docs).
 pub fn client_config_with_crls(
     identity: &Identity,
     ca: &CaBundle,

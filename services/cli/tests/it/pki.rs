@@ -232,3 +232,146 @@ fn commands_on_a_directory_without_a_ca_say_to_run_init() {
         "accord pki init",
     );
 }
+
+/// The issuing CA's serial, as `accord pki issuing-ca` printed it.
+fn issuing_ca_serial(stdout: &str) -> String {
+    let after = stdout
+        .split("(serial ")
+        .nth(1)
+        .expect("a serial is printed");
+    after.split(')').next().unwrap().to_owned()
+}
+
+#[test]
+fn an_issuing_ca_in_a_new_directory_issues_and_revokes_without_the_roots_key() {
+    let (folder, root_dir) = initialised();
+    let online_dir = folder.path().join("online").display().to_string();
+    let online = PkiDirectory::new(&online_dir);
+
+    let stdout = succeeded(&accord_pki(&[
+        "issuing-ca",
+        "--pki",
+        &root_dir,
+        "--out",
+        &online_dir,
+    ]));
+    succeeded(&accord_pki(&issue_for_state(&online_dir, "FR", "node")));
+    succeeded(&accord_pki(&[
+        "revoke",
+        "--dir",
+        &online_dir,
+        "--role",
+        "node",
+        "--state",
+        "FR",
+    ]));
+
+    assert_mentions(&stdout, "keep it offline");
+    assert!(
+        !online.ca_key_path().exists(),
+        "the root's key stays in its directory"
+    );
+    assert_eq!(mode(&online.issuing_ca_key_path()), 0o600);
+    let fr = PeerIdentity::Node(state("FR"));
+    let identity = Identity::load(&online.certificate_path(&fr), &online.key_path(&fr)).unwrap();
+    assert_eq!(
+        identity.certificate_chain().len(),
+        2,
+        "FR's certificate, then the issuing CA's"
+    );
+    assert_eq!(identity.peer_identity().unwrap(), fr);
+    let crls = accord_trust::load_crls(&online.crl_path()).unwrap();
+    assert_eq!(crls.len(), 2, "the issuing CA's list, then the root's");
+    let fr_serial = online.index().unwrap()[0].serial.clone();
+    assert_eq!(crls[0].revoked_serials().unwrap(), [fr_serial]);
+    assert!(crls[1].revoked_serials().unwrap().is_empty());
+    let listed = succeeded(&accord_pki(&["list", "--dir", &online_dir]));
+    assert_mentions(&listed, "revoked");
+    let _ = issuing_ca_serial(&stdout);
+}
+
+#[test]
+fn the_root_revokes_an_issuing_ca_and_its_directory_ships_the_roots_new_list() {
+    let (folder, root_dir) = initialised();
+    let online_dir = folder.path().join("online").display().to_string();
+    let online = PkiDirectory::new(&online_dir);
+    let root = PkiDirectory::new(&root_dir);
+    let stdout = succeeded(&accord_pki(&[
+        "issuing-ca",
+        "--dir",
+        &root_dir,
+        "--out",
+        &online_dir,
+        "--days",
+        "30",
+    ]));
+    let serial = issuing_ca_serial(&stdout);
+
+    let revoked = succeeded(&accord_pki(&[
+        "revoke",
+        "--dir",
+        &root_dir,
+        "--issuing-ca",
+        &serial,
+    ]));
+    succeeded(&accord_pki(&["crl", "--dir", &root_dir, "--root"]));
+    std::fs::copy(root.root_crl_path(), online.root_crl_path()).unwrap();
+    succeeded(&accord_pki(&["crl", "--dir", &online_dir]));
+
+    assert_mentions(&revoked, "every certificate below it is refused");
+    assert_mentions(&revoked, "root-crl.pem");
+    let crls = accord_trust::load_crls(&online.crl_path()).unwrap();
+    let root_list: Vec<String> = crls[1]
+        .revoked_serials()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(root_list, std::slice::from_ref(&serial));
+    refused_with(
+        &accord_pki(&issue_for_state(&online_dir, "FR", "node")),
+        "revoked by the root",
+    );
+    refused_with(
+        &accord_pki(&["revoke", "--dir", &root_dir, "--issuing-ca", &serial]),
+        "already revoked",
+    );
+}
+
+#[test]
+fn bad_issuing_ca_input_exits_2_with_one_clear_line() {
+    let (folder, root_dir) = initialised();
+    let nowhere = folder.path().join("nowhere").display().to_string();
+    let base = ["issuing-ca", "--dir", root_dir.as_str()];
+    let issuing_ca = |extra: &[&'static str]| [&base[..], extra].concat();
+
+    refused_with(
+        &accord_pki(&["issuing-ca", "--dir", &nowhere]),
+        "accord pki init",
+    );
+    refused_with(
+        &accord_pki(&issuing_ca(&["--days", "4000"])),
+        "within its issuer's validity",
+    );
+    refused_with(
+        &accord_pki(&["revoke", "--dir", &root_dir, "--issuing-ca", "0badc0de"]),
+        "made no issuing CA",
+    );
+    let zero_days = accord_pki(&issuing_ca(&["--days", "0"]));
+    assert_eq!(
+        zero_days.status.code(),
+        Some(2),
+        "{}",
+        text(&zero_days.stderr)
+    );
+    succeeded(&accord_pki(&issuing_ca(&[])));
+    refused_with(&accord_pki(&issuing_ca(&[])), "already exists");
+    let root = PkiDirectory::new(&root_dir);
+    std::fs::remove_file(root.ca_key_path()).unwrap();
+    refused_with(
+        &accord_pki(&["crl", "--dir", &root_dir, "--root"]),
+        "bring it back from offline storage",
+    );
+    succeeded(&accord_pki(&["crl", "--dir", &root_dir]));
+    succeeded(&accord_pki(&issue_for_state(&root_dir, "GB", "gateway")));
+}

@@ -1,7 +1,7 @@
 //! The coordinator's edge between wire and domain: each request parsed into a command
 //! (every bad field at once, as `Invalid`), each answer written out as its response, and
-//! the signed directory ([`directory`]). It depends on nothing in the crate, so `app` uses
-//! it without a circle.
+//! the signed directory ([`accord_edge::directory`]). It depends on nothing in the crate,
+//! so `app` uses it without a circle.
 
 pub mod command;
 

@@ -2,17 +2,39 @@
 //!
 //! ```text
 //! DIR/ca.pem                     network root CA certificate (public: give it to every party)
-//! DIR/ca.key                     the CA's private key, PKCS#8 PEM, mode 0600
-//! DIR/crl.pem                    the CRL, signed by the CA (public: every server loads it)
+//! DIR/ca.key                     the root's private key, PKCS#8 PEM, mode 0600 (see below)
+//! DIR/issuing-ca.pem             the issuing CA's certificate, signed by the root (optional)
+//! DIR/issuing-ca.key             the issuing CA's private key, PKCS#8 PEM, mode 0600
+//! DIR/crl.pem                    the CRL(s) every party loads (public; see below)
 //! DIR/crl.number                 the number of the last CRL signed (CRL numbers only grow)
 //! DIR/index.tsv                  one line per issued certificate (see below)
-//! DIR/issued/FR-node.pem         FR's node certificate      (+ FR-node.key, mode 0600)
+//! DIR/issued/FR-node.pem         FR's node certificate chain (+ FR-node.key, mode 0600)
 //! DIR/issued/FR-node.signing.key FR's event-signing key, PKCS#8 PEM, mode 0600
 //! DIR/issued/FR-node.signing.pub FR's event-verifying key, SubjectPublicKeyInfo PEM
 //! DIR/issued/FR-gateway.pem      FR's gateway client certificate (+ .key)
 //! DIR/issued/coordinator.pem     the coordinator's certificate (+ .key)
 //! DIR/issued/operator-alice.pem  an operator's client certificate (+ .key)
+//! DIR/root-crl.pem               the root's CRL, revoking issuing CAs (signed with ca.key)
+//! DIR/root-crl.number            the number of the root's last CRL
+//! DIR/issuing-cas/<serial>.pem   every issuing CA the root made here (by serial)
 //! ```
+//!
+//! The **signing CA** — the one that signs certificates and the CRL — is the issuing CA
+//! when `issuing-ca.pem` is there, and the root otherwise (a network on its root alone, as
+//! [`PkiDirectory::init`] leaves it). [`PkiDirectory::create_issuing_ca`] makes the issuing
+//! CA with the root's key, in the root's directory or in a new one (which then gets a copy
+//! of `ca.pem` and `root-crl.pem`, never `ca.key`); from then on the root's key is needed
+//! only to revoke an issuing CA or re-sign the root's CRL, and belongs offline: `ca.key`
+//! may be moved away. Certificate files hold the certificate followed by the issuing CA's
+//! certificate, when there is one, so that parties trusting only `ca.pem` can verify them.
+//! `crl.pem` is the signing CA's CRL, followed, under an issuing CA, by the root's CRL
+//! (`root-crl.pem`): parties check both levels ([`crate::tls`]). An issuing CA is only made
+//! while no certificate the root issued from the directory is valid and unrevoked, since
+//! nothing here could revoke it afterwards. The root revokes an issuing CA with
+//! [`PkiDirectory::revoke_issuing_ca`] and re-signs its own CRL, before its `nextUpdate`,
+//! with [`PkiDirectory::refresh_root_crl`]; a directory run by the issuing CA elsewhere
+//! then takes a copy of the new `root-crl.pem` and re-signs its CRL
+//! ([`PkiDirectory::refresh_crl`]) to ship it.
 //!
 //! `index.tsv` has a `#` header and one tab-separated line per certificate ever issued:
 //! serial (hex), SPIFFE ID, `notAfter` (Unix seconds), and the revocation time (Unix
@@ -21,6 +43,8 @@
 //! rename; one operator at a time is assumed (no lock). The event-signing key of a node is
 //! made once and kept when its certificate is renewed, since it is registered in the
 //! directory and old signatures must stay verifiable.
+
+mod root;
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +65,37 @@ pub enum Error {
     /// `init` found a CA already there.
     #[error("a network CA already exists in {0}; refusing to overwrite it")]
     AlreadyInitialised(PathBuf),
+    /// The directory holds an issuing CA already.
+    #[error("an issuing CA already exists in {0}; refusing to overwrite it")]
+    IssuingCaExists(PathBuf),
+    /// Making an issuing CA needs the root's private key, which is not there.
+    #[error("the root CA's private key {0} is not there; bring it back from offline storage")]
+    NoRootKey(PathBuf),
+    /// Certificates the root issued from the directory are still valid: once an issuing CA
+    /// signs the directory's CRL, nothing here could revoke them any more.
+    #[error(
+        "{count} certificate(s) the root issued from {directory} are still valid and \
+         unrevoked, and could not be revoked once an issuing CA signs; revoke them first, or \
+         wait until they expire"
+    )]
+    StillValidCertificates {
+        /// The root's directory.
+        directory: PathBuf,
+        /// How many.
+        count: usize,
+    },
+    /// A directory run by an issuing CA lacks the root's CRL, which its CRL file carries.
+    #[error(
+        "the root CA's revocation list {0} is not there; copy root-crl.pem from the root's \
+         directory"
+    )]
+    NoRootCrl(PathBuf),
+    /// The root's CRL revokes the directory's issuing CA: it may sign nothing more.
+    #[error("the issuing CA (serial {0}) is revoked by the root; make a new issuing CA")]
+    IssuingCaRevoked(Serial),
+    /// The root made no issuing CA with this serial (from this directory).
+    #[error("the root CA in this directory made no issuing CA with serial {0}")]
+    UnknownIssuingCa(Serial),
     /// The directory holds no CA.
     #[error("no network CA in {0} (run `accord pki init --dir {0}` first)")]
     NotInitialised(PathBuf),
@@ -86,6 +141,12 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         match self {
             Self::AlreadyInitialised(_)
+            | Self::IssuingCaExists(_)
+            | Self::NoRootKey(_)
+            | Self::StillValidCertificates { .. }
+            | Self::NoRootCrl(_)
+            | Self::IssuingCaRevoked(_)
+            | Self::UnknownIssuingCa(_)
             | Self::NotInitialised(_)
             | Self::AlreadyIssued(_)
             | Self::UnknownSerial(_)
@@ -158,14 +219,29 @@ impl PkiDirectory {
         Self { root: root.into() }
     }
 
-    /// The CA certificate file.
+    /// The root CA certificate file: the trust anchor.
     pub fn ca_certificate_path(&self) -> PathBuf {
         self.root.join("ca.pem")
     }
 
-    /// The CA private key file.
+    /// The root CA private key file (absent once moved offline).
     pub fn ca_key_path(&self) -> PathBuf {
         self.root.join("ca.key")
+    }
+
+    /// The issuing CA certificate file (absent on a network run by its root alone).
+    pub fn issuing_ca_certificate_path(&self) -> PathBuf {
+        self.root.join("issuing-ca.pem")
+    }
+
+    /// The issuing CA private key file.
+    pub fn issuing_ca_key_path(&self) -> PathBuf {
+        self.root.join("issuing-ca.key")
+    }
+
+    /// Whether the directory holds an issuing CA, which then signs certificates and CRLs.
+    pub fn has_issuing_ca(&self) -> bool {
+        self.issuing_ca_certificate_path().exists()
     }
 
     /// The CRL file.
@@ -211,14 +287,20 @@ impl PkiDirectory {
             .join(format!("{}.{extension}", identity.file_stem()))
     }
 
-    /// Creates a new CA valid over `ca_validity`, an empty CRL valid over `crl_validity`,
-    /// and an empty index. Refuses if a CA is already there.
+    /// Creates a new root CA valid over `ca_validity`, an empty CRL valid over
+    /// `crl_validity`, and an empty index. The root signs certificates and CRLs until an
+    /// issuing CA is made ([`Self::create_issuing_ca`]). Refuses if a CA is already there.
     pub fn init(
         &self,
         ca_validity: Validity,
         crl_validity: Validity,
     ) -> Result<CertificateAuthority, Error> {
-        for existing in [self.ca_certificate_path(), self.ca_key_path()] {
+        for existing in [
+            self.ca_certificate_path(),
+            self.ca_key_path(),
+            self.issuing_ca_certificate_path(),
+            self.issuing_ca_key_path(),
+        ] {
             if existing.exists() {
                 return Err(Error::AlreadyInitialised(self.root.clone()));
             }
@@ -240,26 +322,44 @@ impl PkiDirectory {
         Ok(authority)
     }
 
-    /// Loads the CA.
+    /// Loads the signing CA: the issuing CA when there is one (the root's key is then not
+    /// read, and may be absent), the root otherwise.
     pub fn authority(&self) -> Result<CertificateAuthority, Error> {
-        let certificate_path = self.ca_certificate_path();
-        if !certificate_path.exists() {
+        let root_certificate_path = self.ca_certificate_path();
+        if !root_certificate_path.exists() {
             return Err(Error::NotInitialised(self.root.clone()));
         }
-        let certificate_pem = credentials::read_file(&certificate_path)?;
-        let key_pem = credentials::read_file(&self.ca_key_path())?;
-        Ok(CertificateAuthority::from_pem(
-            &String::from_utf8_lossy(&certificate_pem),
-            &String::from_utf8_lossy(&key_pem),
+        if !self.has_issuing_ca() {
+            return self.root_authority();
+        }
+        let root_certificate_pem = read_text(&root_certificate_path)?;
+        let certificate_pem = read_text(&self.issuing_ca_certificate_path())?;
+        let key_pem = read_text(&self.issuing_ca_key_path())?;
+        Ok(CertificateAuthority::issuing_from_pem(
+            &certificate_pem,
+            &key_pem,
+            &root_certificate_pem,
         )?)
     }
 
-    /// Issues a certificate and writes it with its key under `issued/`, recording it in
-    /// the index. A node also gets its event-signing key pair, made once and then kept.
+    /// Issues a certificate with the signing CA and writes it (followed by the issuing CA's
+    /// certificate, when there is one) with its key under `issued/`, recording it in the
+    /// index. A node also gets its event-signing key pair, made once and then kept.
     /// Refuses to overwrite an existing certificate unless `replace` (the old certificate
-    /// stays valid until it expires or is revoked).
+    /// stays valid until it expires or is revoked). Refuses to issue with an issuing CA that
+    /// the root's CRL (`root-crl.pem`) revokes.
     pub fn issue(&self, request: &IssueRequest, replace: bool) -> Result<IssuedFiles, Error> {
         let authority = self.authority()?;
+        if !authority.is_root() {
+            let serial = authority.serial();
+            if self
+                .root_revocations()?
+                .iter()
+                .any(|revoked| &revoked.serial == serial)
+            {
+                return Err(Error::IssuingCaRevoked(serial.clone()));
+            }
+        }
         let identity = &request.identity;
         let certificate_path = self.certificate_path(identity);
         if certificate_path.exists() && !replace {
@@ -279,7 +379,7 @@ impl PkiDirectory {
         write_file_atomically(&key_path, issued.key_pem.as_bytes(), PRIVATE_FILE_MODE)?;
         write_file_atomically(
             &certificate_path,
-            issued.certificate.certificate_pem.as_bytes(),
+            issued.certificate.chain_pem.as_bytes(),
             PUBLIC_FILE_MODE,
         )?;
         let signing_key = match identity {
@@ -338,8 +438,8 @@ impl PkiDirectory {
         Ok(entries)
     }
 
-    /// Revokes what `target` names as of `now` and re-signs the CRL, valid over
-    /// `crl_validity`. Returns the entries revoked now.
+    /// Revokes what `target` names as of `now` and re-signs the CRL with the signing CA,
+    /// valid over `crl_validity`. Returns the entries revoked now.
     pub fn revoke(
         &self,
         target: &RevocationTarget,
@@ -375,8 +475,8 @@ impl PkiDirectory {
         Ok(revoked_now)
     }
 
-    /// Re-signs the CRL from the index, valid over `crl_validity` — run it before the
-    /// current CRL's `nextUpdate`, or servers will refuse every client.
+    /// Re-signs the CRL from the index with the signing CA, valid over `crl_validity` — run
+    /// it before the current CRL's `nextUpdate`, or servers will refuse every client.
     pub fn refresh_crl(&self, crl_validity: Validity) -> Result<Crl, Error> {
         let authority = self.authority()?;
         let entries = self.index()?;
@@ -399,29 +499,27 @@ impl PkiDirectory {
                 })
             })
             .collect();
-        let crl_number = self.next_crl_number()?;
+        let crl_number = next_number(&self.crl_number_path())?;
         let signed = authority.revocation_list(&revocations, crl_number, crl_validity)?;
-        write_file_atomically(&self.crl_path(), signed.pem.as_bytes(), PUBLIC_FILE_MODE)?;
-        let number_text = format!("{crl_number}\n");
-        write_file_atomically(
-            &self.crl_number_path(),
-            number_text.as_bytes(),
-            PUBLIC_FILE_MODE,
-        )?;
+        if authority.is_root() {
+            write_file_atomically(&self.crl_path(), signed.pem.as_bytes(), PUBLIC_FILE_MODE)?;
+        } else {
+            self.write_crl_bundle(&signed.pem)?;
+        }
+        write_number(&self.crl_number_path(), crl_number)?;
         Ok(signed.crl)
     }
 
-    fn next_crl_number(&self) -> Result<u64, Error> {
-        let path = self.crl_number_path();
-        let previous = match std::fs::read_to_string(&path) {
-            Ok(text) => text
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| Error::IndexSyntax { path, line: 1 })?,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(source) => return Err(credentials::Error::File { path, source }.into()),
-        };
-        Ok(previous + 1)
+    /// Writes `crl.pem` under an issuing CA: `issuing_crl_pem`, then the root's CRL as
+    /// `root-crl.pem` holds it, so that servers loading the file check both levels.
+    fn write_crl_bundle(&self, issuing_crl_pem: &str) -> Result<(), Error> {
+        let root_crl_path = self.root_crl_path();
+        if !root_crl_path.exists() {
+            return Err(Error::NoRootCrl(root_crl_path));
+        }
+        let bundle = super::concatenate_pem(issuing_crl_pem, &read_text(&root_crl_path)?);
+        write_file_atomically(&self.crl_path(), bundle.as_bytes(), PUBLIC_FILE_MODE)?;
+        Ok(())
     }
 
     fn write_index(&self, entries: &[IndexEntry]) -> Result<(), Error> {
@@ -471,6 +569,35 @@ fn describe(target: &RevocationTarget) -> String {
             format!("no unrevoked certificate was issued to {identity}")
         }
     }
+}
+
+/// The number after the one in the file at `path` (1 when there is no file yet): CRL
+/// numbers only grow.
+fn next_number(path: &Path) -> Result<u64, Error> {
+    let previous = match std::fs::read_to_string(path) {
+        Ok(text) => text.trim().parse::<u64>().map_err(|_| Error::IndexSyntax {
+            path: path.to_owned(),
+            line: 1,
+        })?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(source) => {
+            let path = path.to_owned();
+            return Err(credentials::Error::File { path, source }.into());
+        }
+    };
+    Ok(previous + 1)
+}
+
+fn write_number(path: &Path, number: u64) -> Result<(), Error> {
+    let text = format!("{number}\n");
+    write_file_atomically(path, text.as_bytes(), PUBLIC_FILE_MODE)?;
+    Ok(())
+}
+
+/// A PEM file's text (PEM is ASCII; anything else fails to parse later, with its reason).
+fn read_text(path: &Path) -> Result<String, Error> {
+    let bytes = credentials::read_file(path)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn create_folder(path: &Path) -> Result<(), Error> {

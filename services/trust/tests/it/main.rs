@@ -5,6 +5,7 @@
 //! listener's logs (refused handshakes, at `RUST_LOG=debug`) are captured with each test's
 //! output and shown when it fails.
 
+mod issuing;
 mod mtls;
 mod pki_directory;
 mod support;

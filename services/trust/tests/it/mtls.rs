@@ -9,8 +9,8 @@ use time::Duration;
 use tonic::Code;
 
 use crate::support::{
-    Authentication, Refusal, RunningServer, TestNetwork, call_act, call_act_on, start_server,
-    start_server_with, state,
+    Authentication, Refusal, RunningServer, TestNetwork, assert_refused_before_any_handler,
+    call_act, call_act_on, start_server, start_server_with, state,
 };
 
 /// A network with FR's node serving the probe, trusting the CA, with a CRL revoking
@@ -18,34 +18,6 @@ use crate::support::{
 async fn fr_node_server(network: &TestNetwork, revoked: &[Serial]) -> RunningServer {
     let server_identity = network.identity(PeerIdentity::Node(state("FR")));
     start_server(&server_identity, &network.ca(), &[network.crl(revoked)]).await
-}
-
-/// The TLS handshake refused the call (at connect or, TLS 1.3 being what it is, at the
-/// first RPC) with one of the `alerts` named by rustls, and no handler ran; `label` says
-/// which client was refused.
-fn assert_refused_before_any_handler(
-    label: &str,
-    outcome: Result<String, Refusal>,
-    server: &RunningServer,
-    alerts: &[&str],
-) {
-    let refusal = match outcome {
-        Ok(peer) => panic!("{label}: the call must be refused, but it was served as {peer}"),
-        Err(refusal) => refusal,
-    };
-    let shown = format!("{refusal:?}");
-    assert!(
-        alerts
-            .iter()
-            .any(|alert| shown.contains(&format!("received fatal alert: {alert}"))),
-        "{label}: expected a TLS alert among {alerts:?}, got {shown}"
-    );
-    assert_eq!(
-        server.counters.handler_calls(),
-        0,
-        "{label}: no handler may run"
-    );
-    assert_eq!(server.counters.work_done(), 0, "{label}");
 }
 
 #[tokio::test]

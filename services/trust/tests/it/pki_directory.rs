@@ -4,7 +4,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use accord_trust::pki::directory::{Error, PkiDirectory, RevocationTarget};
-use accord_trust::pki::{IssueRequest, Validity};
+use accord_trust::pki::{IssueRequest, Serial, Validity};
 use accord_trust::signing::SigningDomain;
 use accord_trust::{EventSigningKey, EventVerifyingKey, Identity, PeerIdentity};
 use time::{Duration, OffsetDateTime};
@@ -19,6 +19,11 @@ fn now() -> OffsetDateTime {
 
 fn crl_validity(from: OffsetDateTime) -> Validity {
     Validity::days_from(from, CRL_DAYS).unwrap()
+}
+
+/// How long the root's CRL is valid: a year, as `accord pki` makes it.
+fn root_crl_validity() -> Validity {
+    Validity::days_from(now(), 365).unwrap()
 }
 
 fn initialised() -> (tempfile::TempDir, PkiDirectory) {
@@ -181,7 +186,7 @@ fn revoking_by_serial_names_exactly_one_certificate() {
 
     let crl = accord_trust::load_crl(&directory.crl_path()).unwrap();
     assert_eq!(crl.revoked_serials().unwrap(), [serial]);
-    let unknown = accord_trust::pki::Serial::parse("0badc0de").unwrap();
+    let unknown = Serial::parse("0badc0de").unwrap();
     let error = directory
         .revoke(
             &RevocationTarget::Serial(unknown),
@@ -214,4 +219,271 @@ fn a_refreshed_crl_moves_its_next_update_forward() {
     assert_eq!(crl.next_update().unwrap(), Some(later + Duration::days(30)));
     let loaded = accord_trust::load_crl(&directory.crl_path()).unwrap();
     assert_eq!(loaded.der(), crl.der());
+}
+
+/// The PEM certificates in the file at `path`.
+fn certificates_in(path: &Path) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject as _;
+    rustls::pki_types::CertificateDer::pem_file_iter(path)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The CRL file's issuer and the subject of the certificate file at `signer`, as raw DER.
+fn crl_issuer_and_signer_subject(directory: &PkiDirectory, signer: &Path) -> (Vec<u8>, Vec<u8>) {
+    let crl = accord_trust::load_crl(&directory.crl_path()).unwrap();
+    let (_, crl) = x509_parser::parse_x509_crl(crl.der()).unwrap();
+    let signer = &certificates_in(signer)[0];
+    let (_, signer) = x509_parser::parse_x509_certificate(signer).unwrap();
+    (
+        crl.issuer().as_raw().to_vec(),
+        signer.subject().as_raw().to_vec(),
+    )
+}
+
+#[test]
+fn an_issuing_ca_signs_certificates_and_the_crl_once_the_root_key_is_gone() {
+    let (_folder, directory) = initialised();
+    let issuing = directory
+        .create_issuing_ca(
+            &directory,
+            now(),
+            Validity::days_from(now(), 1825).unwrap(),
+            crl_validity(now()),
+            root_crl_validity(),
+        )
+        .unwrap();
+    std::fs::remove_file(directory.ca_key_path()).unwrap();
+
+    let files = directory.issue(&node_request("FR"), false).unwrap();
+    directory
+        .revoke(
+            &RevocationTarget::Serial(files.certificate.serial.clone()),
+            now(),
+            crl_validity(now()),
+        )
+        .unwrap();
+
+    assert!(directory.has_issuing_ca());
+    assert_eq!(mode(&directory.issuing_ca_key_path()), 0o600);
+    let chain = certificates_in(&files.certificate_path);
+    assert_eq!(
+        chain.len(),
+        2,
+        "the node's certificate, then the issuing CA's"
+    );
+    assert_eq!(
+        chain[1],
+        certificates_in(&directory.issuing_ca_certificate_path())[0]
+    );
+    let crl = accord_trust::load_crl(&directory.crl_path()).unwrap();
+    assert_eq!(crl.revoked_serials().unwrap(), [files.certificate.serial]);
+    let (crl_issuer, signer) =
+        crl_issuer_and_signer_subject(&directory, &directory.issuing_ca_certificate_path());
+    assert_eq!(crl_issuer, signer, "the issuing CA signs the CRL");
+    let loaded = directory.authority().unwrap();
+    assert!(!loaded.is_root());
+    assert_eq!(loaded.certificate_pem(), issuing.certificate_pem());
+    assert!(matches!(
+        directory.root_authority(),
+        Err(Error::NoRootKey(_))
+    ));
+    directory.refresh_crl(crl_validity(now())).unwrap();
+}
+
+#[test]
+fn an_issuing_ca_in_a_new_directory_gets_the_roots_certificate_but_never_its_key() {
+    let (folder, root_directory) = initialised();
+    let online = PkiDirectory::new(folder.path().join("online"));
+    let ca_validity = Validity::days_from(now(), 1825).unwrap();
+
+    root_directory
+        .create_issuing_ca(
+            &online,
+            now(),
+            ca_validity,
+            crl_validity(now()),
+            root_crl_validity(),
+        )
+        .unwrap();
+
+    assert!(!online.ca_key_path().exists());
+    assert!(
+        !root_directory.has_issuing_ca(),
+        "the root's directory is unchanged"
+    );
+    assert_eq!(
+        std::fs::read(online.ca_certificate_path()).unwrap(),
+        std::fs::read(root_directory.ca_certificate_path()).unwrap()
+    );
+    assert!(online.index().unwrap().is_empty());
+    let (crl_issuer, signer) =
+        crl_issuer_and_signer_subject(&online, &online.issuing_ca_certificate_path());
+    assert_eq!(crl_issuer, signer);
+    let files = online.issue(&node_request("FR"), false).unwrap();
+    assert_eq!(certificates_in(&files.certificate_path).len(), 2);
+    assert!(root_directory.index().unwrap().is_empty());
+    let again = root_directory.create_issuing_ca(
+        &online,
+        now(),
+        ca_validity,
+        crl_validity(now()),
+        root_crl_validity(),
+    );
+    assert!(matches!(again, Err(Error::IssuingCaExists(_))), "{again:?}");
+    // The root's own directory, however spelled, is not a new one: the issuing CA joins it.
+    let roots_own = PkiDirectory::new(folder.path().join("online").join("..").join("pki"));
+    let joined = root_directory.create_issuing_ca(
+        &roots_own,
+        now(),
+        ca_validity,
+        crl_validity(now()),
+        root_crl_validity(),
+    );
+    assert!(joined.is_ok(), "{joined:?}");
+    assert!(root_directory.has_issuing_ca());
+    let other_root = PkiDirectory::new(folder.path().join("other"));
+    other_root.init(ca_validity, crl_validity(now())).unwrap();
+    let over_another_ca = root_directory.create_issuing_ca(
+        &other_root,
+        now(),
+        ca_validity,
+        crl_validity(now()),
+        root_crl_validity(),
+    );
+    assert!(matches!(over_another_ca, Err(Error::AlreadyInitialised(_))));
+}
+
+#[test]
+fn an_issuing_ca_waits_until_no_certificate_from_the_directory_is_valid_and_unrevoked() {
+    let (_folder, directory) = initialised();
+    let expired = Validity::new(now() - Duration::days(10), now() - Duration::days(1)).unwrap();
+    let gateway = PeerIdentity::Gateway(state("FR"));
+    directory
+        .issue(&IssueRequest::new(gateway, expired), false)
+        .unwrap();
+    let valid = directory.issue(&node_request("FR"), false).unwrap();
+    let make = || {
+        let ca_validity = Validity::days_from(now(), 1825).unwrap();
+        directory.create_issuing_ca(
+            &directory,
+            now(),
+            ca_validity,
+            crl_validity(now()),
+            root_crl_validity(),
+        )
+    };
+
+    let refused = make().unwrap_err();
+    directory
+        .revoke(
+            &RevocationTarget::Serial(valid.certificate.serial),
+            now(),
+            crl_validity(now()),
+        )
+        .unwrap();
+
+    assert!(
+        matches!(refused, Error::StillValidCertificates { count: 1, .. }),
+        "only the valid one counts: {refused:?}"
+    );
+    assert!(refused.is_usage());
+    assert!(!directory.has_issuing_ca());
+    make().unwrap();
+}
+
+#[test]
+fn a_root_without_its_key_or_forbidding_a_ca_below_makes_no_issuing_ca() {
+    let ca_validity = Validity::days_from(now(), 1825).unwrap();
+    let (_folder, directory) = initialised();
+    let root_key = std::fs::read(directory.ca_key_path()).unwrap();
+    std::fs::remove_file(directory.ca_key_path()).unwrap();
+    let without_key = directory
+        .create_issuing_ca(
+            &directory,
+            now(),
+            ca_validity,
+            crl_validity(now()),
+            root_crl_validity(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(without_key, Error::NoRootKey(_)),
+        "{without_key:?}"
+    );
+    assert!(without_key.is_usage());
+    std::fs::write(directory.ca_key_path(), root_key).unwrap();
+
+    // A root made before roots allowed a CA below them: path length 0.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let legacy_root = params.self_signed(&key).unwrap();
+    std::fs::write(directory.ca_certificate_path(), legacy_root.pem()).unwrap();
+    std::fs::write(directory.ca_key_path(), key.serialize_pem()).unwrap();
+    let forbidden = directory
+        .create_issuing_ca(
+            &directory,
+            now(),
+            ca_validity,
+            crl_validity(now()),
+            root_crl_validity(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            forbidden,
+            Error::Authority(accord_trust::pki::Error::NoCaBelow)
+        ),
+        "{forbidden:?}"
+    );
+    assert!(forbidden.is_usage());
+    assert!(!directory.has_issuing_ca());
+}
+
+#[test]
+fn the_root_revokes_only_issuing_cas_it_made_and_its_crl_rides_in_the_crl_file() {
+    let (_folder, directory) = initialised();
+    let ca_validity = Validity::days_from(now(), 1825).unwrap();
+    let issuing = directory
+        .create_issuing_ca(
+            &directory,
+            now(),
+            ca_validity,
+            crl_validity(now()),
+            root_crl_validity(),
+        )
+        .unwrap();
+    let unknown = Serial::parse("0badc0de").unwrap();
+
+    let refused = directory.revoke_issuing_ca(&unknown, now(), root_crl_validity());
+    directory
+        .revoke_issuing_ca(issuing.serial(), now(), root_crl_validity())
+        .unwrap();
+    let again = directory.revoke_issuing_ca(issuing.serial(), now(), root_crl_validity());
+
+    assert!(
+        matches!(refused, Err(Error::UnknownIssuingCa(_))),
+        "{refused:?}"
+    );
+    assert!(matches!(again, Err(Error::NothingToRevoke(_))), "{again:?}");
+    let crls = accord_trust::load_crls(&directory.crl_path()).unwrap();
+    assert_eq!(crls.len(), 2, "the issuing CA's CRL, then the root's");
+    assert!(crls[0].revoked_serials().unwrap().is_empty());
+    assert_eq!(
+        crls[1].revoked_serials().unwrap(),
+        [issuing.serial().clone()]
+    );
+    let refreshed = directory.refresh_root_crl(root_crl_validity()).unwrap();
+    assert_eq!(
+        refreshed.revoked_serials().unwrap(),
+        [issuing.serial().clone()]
+    );
+    let issued = directory.issue(&node_request("FR"), false).unwrap_err();
+    assert!(matches!(issued, Error::IssuingCaRevoked(_)), "{issued:?}");
 }

@@ -249,25 +249,81 @@ pub async fn call_act_on(
     Ok(response.into_inner().peer)
 }
 
+/// The TLS handshake refused the call (at connect or, TLS 1.3 being what it is, at the
+/// first RPC) with one of the `alerts` named by rustls, and no handler ran; `label` says
+/// which client was refused.
+pub fn assert_refused_before_any_handler(
+    label: &str,
+    outcome: Result<String, Refusal>,
+    server: &RunningServer,
+    alerts: &[&str],
+) {
+    let refusal = match outcome {
+        Ok(peer) => panic!("{label}: the call must be refused, but it was served as {peer}"),
+        Err(refusal) => refusal,
+    };
+    let shown = format!("{refusal:?}");
+    assert!(
+        alerts
+            .iter()
+            .any(|alert| shown.contains(&format!("received fatal alert: {alert}"))),
+        "{label}: expected a TLS alert among {alerts:?}, got {shown}"
+    );
+    assert_eq!(
+        server.counters.handler_calls(),
+        0,
+        "{label}: no handler may run"
+    );
+    assert_eq!(server.counters.work_done(), 0, "{label}");
+}
+
 pub fn state(code: &str) -> StateCode {
     StateCode::parse(code).unwrap()
 }
 
 /// A network CA for one test, with "now" from the wall clock (rustls checks certificates
-/// against it).
+/// against it): a root alone, or an issuing CA below a root.
 pub struct TestNetwork {
+    /// What signs the network's certificates and CRL.
     pub authority: CertificateAuthority,
     pub now: OffsetDateTime,
+    /// Under an issuing CA, the root's CRL revoking nothing, which parties load too.
+    root_crl: Option<Crl>,
 }
 
 impl TestNetwork {
+    /// A network run by its root alone.
     pub fn new() -> Self {
         let now = accord_trust::clock::wall_clock_now();
         let authority =
             CertificateAuthority::generate(Validity::days_from(now, 30).unwrap()).unwrap();
-        Self { authority, now }
+        Self {
+            authority,
+            now,
+            root_crl: None,
+        }
     }
 
+    /// A network run by a new issuing CA below this network's root CA: parties of both
+    /// trust the same root.
+    pub fn issuing_network(&self) -> Self {
+        let validity = Validity::days_from(self.now, 20).unwrap();
+        Self {
+            authority: self.authority.issue_intermediate(validity).unwrap(),
+            now: self.now,
+            root_crl: Some(self.crl(&[])),
+        }
+    }
+
+    /// What a party loads to check revocation: this network's CRL revoking `serials`, and,
+    /// under an issuing CA, the root's CRL revoking nothing.
+    pub fn crls(&self, serials: &[Serial]) -> Vec<Crl> {
+        let mut crls = vec![self.crl(serials)];
+        crls.extend(self.root_crl.clone());
+        crls
+    }
+
+    /// The trust anchor: the root's certificate alone, also under an issuing CA.
     pub fn ca(&self) -> CaBundle {
         self.authority.bundle()
     }
@@ -284,9 +340,23 @@ impl TestNetwork {
             .authority
             .issue(&IssueRequest::new(peer, validity))
             .unwrap();
-        let identity =
-            Identity::from_pem(&issued.certificate.certificate_pem, &issued.key_pem).unwrap();
+        let identity = Identity::from_pem(&issued.certificate.chain_pem, &issued.key_pem).unwrap();
         (identity, issued.certificate.serial)
+    }
+
+    /// A certificate for `peer` issued for the key of a CSR made here (the key never
+    /// reaches the CA), valid for a day from now, and its serial.
+    pub fn identity_from_csr(&self, peer: PeerIdentity) -> (Identity, Serial) {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let csr_pem = rcgen::CertificateParams::default()
+            .serialize_request(&key)
+            .unwrap()
+            .pem()
+            .unwrap();
+        let request = IssueRequest::new(peer, Validity::days_from(self.now, 1).unwrap());
+        let issued = self.authority.issue_for_csr(&csr_pem, &request).unwrap();
+        let identity = Identity::from_pem(&issued.chain_pem, &key.serialize_pem()).unwrap();
+        (identity, issued.serial)
     }
 
     /// A CRL revoking `serials`, valid for a week.
