@@ -18,9 +18,9 @@
 //! private_key = "pki/issued/coordinator.key"
 //! signing_key = "pki/coordinator.signing.key"    # Ed25519: signs every directory version
 //!
-//! [issuing]                                      # the CA that signs members' certificates
-//! certificate = "pki/issuing-ca.pem"             # its certificate (and chain to the root)
-//! private_key = "pki/issuing-ca.key"
+//! [issuing]                                      # the CA that signs members' certificates:
+//! certificate = "pki/issuing-ca.pem"             # `accord pki issuing-ca` (or the root's
+//! private_key = "pki/issuing-ca.key"             # ca.pem and ca.key, for a local network)
 //! certificate_days = 90                          # optional: a member certificate's life
 //! crl_hours = 48                                 # optional: a revocation list's life
 //!

@@ -93,7 +93,7 @@ impl Coordinator {
             token_ttl_hours_max: config.enrolment.token_ttl_hours_max,
             failed_enrolments_per_minute: config.enrolment.failed_attempts_per_minute,
         };
-        let issuing = issuing_ca(&config, tls.crls.first().cloned())?;
+        let issuing = issuing_ca(&config, &tls.crls)?;
         let app = App::start(store, clock, signer, issuing, settings)
             .await
             .map_err(Error::Directory)?;
@@ -192,7 +192,7 @@ impl RefusalAudit for App {
 /// The issuing CA the configuration names, with its chain and the root.
 fn issuing_ca(
     config: &CoordinatorConfig,
-    root_crl: Option<accord_trust::Crl>,
+    configured_crls: &[accord_trust::Crl],
 ) -> Result<IssuingCa, StartError> {
     let read = |path: &std::path::Path, field: &str| {
         std::fs::read_to_string(path).map_err(credential(field))
@@ -211,13 +211,23 @@ fn issuing_ca(
     .map_err(credential("issuing.certificate / issuing.private_key"))?;
     // A root that issues directly adds nothing to its members' chains.
     let chain_pem = authority.chain_pem().to_owned();
+    let mut earlier_revocations = Vec::new();
+    let mut other_crls = Vec::new();
+    for crl in configured_crls {
+        if authority.issued(crl).map_err(credential("tls.crl"))? {
+            earlier_revocations.extend(crl.revocations().map_err(credential("tls.crl"))?);
+        } else {
+            other_crls.push(crl.clone());
+        }
+    }
     Ok(IssuingCa {
         authority,
         chain_pem,
         root_pem,
         certificate_days: config.issuing.certificate_days,
         crl_hours: config.issuing.crl_hours,
-        root_crl,
+        earlier_revocations,
+        other_crls,
     })
 }
 

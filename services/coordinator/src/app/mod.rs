@@ -117,8 +117,12 @@ pub struct IssuingCa {
     pub certificate_days: u32,
     /// A revocation list's life, in hours.
     pub crl_hours: u32,
-    /// The root's own revocation list (`tls.crl`), if any.
-    pub root_crl: Option<accord_trust::Crl>,
+    /// What the CA's lists made before the coordinator's (by `accord pki`, in `tls.crl`)
+    /// revoke: an operator's certificate, say. Every list the coordinator issues keeps them.
+    pub earlier_revocations: Vec<accord_trust::pki::Revocation>,
+    /// The other CAs' lists in `tls.crl` (the root's, revoking issuing CAs), which the
+    /// coordinator's TLS checks beside its own list.
+    pub other_crls: Vec<accord_trust::Crl>,
 }
 
 impl App {

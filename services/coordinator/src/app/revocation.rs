@@ -1,6 +1,6 @@
-//! The revocation list the issuing CA signs: every certificate of every revoked member, and,
-//! when the network's root issues members' certificates itself, what the root's own list
-//! (`tls.crl`) revokes, so that one list says all the root says.
+//! The revocation list the issuing CA signs: every certificate of every revoked member, and
+//! what the CA's lists made before (by `accord pki`, in `tls.crl`) revoke, so that one list
+//! says all the CA says.
 //!
 //! A list is issued at start, at each revocation, and again before half its life is over
 //! ([`App::refresh_revocation_list`], which the server calls on a timer), so that neither
@@ -91,19 +91,7 @@ pub(super) fn issue(
             });
         }
     }
-    if issuing.chain_pem.is_empty()
-        && let Some(root) = &issuing.root_crl
-    {
-        let serials = root
-            .revoked_serials()
-            .map_err(|error| Error::internal("reading the root's revocation list", error))?;
-        for serial in serials {
-            revocations.push(Revocation {
-                serial,
-                revoked_at: offset_time(now)?,
-            });
-        }
-    }
+    revocations.extend(issuing.earlier_revocations.iter().cloned());
     let number = u64::try_from(now.as_millis())
         .unwrap_or(0)
         .max(previous.saturating_add(1));
@@ -123,16 +111,11 @@ pub(super) fn issue(
 }
 
 impl App {
-    /// The CRLs the coordinator's TLS checks clients against with `list`: the root's list
-    /// (unless the root issues members' certificates, when `list` contains it) and `list`.
+    /// The CRLs the coordinator's TLS checks clients against with `list`: the other CAs'
+    /// (the root's, when an issuing CA below it issues) and `list`, which replaces every
+    /// earlier list of its CA.
     pub fn crls_for_tls(&self, list: &RevocationList) -> Vec<Crl> {
-        let issuing = &self.inner.issuing;
-        let mut crls = Vec::new();
-        if !issuing.chain_pem.is_empty()
-            && let Some(root) = &issuing.root_crl
-        {
-            crls.push(root.clone());
-        }
+        let mut crls = self.inner.issuing.other_crls.clone();
         crls.push(list.signed.crl.clone());
         crls
     }

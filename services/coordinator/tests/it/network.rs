@@ -69,6 +69,17 @@ impl Network {
         let now = accord_trust::clock::wall_clock_now();
         let validity = || Validity::days_from(now, 30).unwrap();
         pki.init(validity(), validity()).unwrap();
+        // An issuing CA below the root signs every certificate from here on; the root's key
+        // then leaves (as it would go offline), and the network must not need it.
+        pki.create_issuing_ca(
+            &pki,
+            now,
+            Validity::days_from(now, 20).unwrap(),
+            validity(),
+            validity(),
+        )
+        .unwrap();
+        std::fs::remove_file(pki.ca_key_path()).unwrap();
         for identity in [
             PeerIdentity::Coordinator,
             operator("alice"),
@@ -261,8 +272,8 @@ pub fn config_for(
             signing_key: folder.join(SIGNING_KEY_FILE),
         },
         issuing: Issuing {
-            certificate: pki.ca_certificate_path(),
-            private_key: pki.ca_key_path(),
+            certificate: pki.issuing_ca_certificate_path(),
+            private_key: pki.issuing_ca_key_path(),
             certificate_days: 90,
             crl_hours: 48,
         },

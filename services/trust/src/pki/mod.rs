@@ -110,6 +110,9 @@ pub enum Error {
     /// A serving identity was given no DNS name or IP address.
     #[error("{0} serves connections and needs at least one DNS name or IP address")]
     NoServerName(PeerIdentity),
+    /// A certificate or CRL this CA holds or was given cannot be parsed.
+    #[error("a certificate or revocation list cannot be parsed")]
+    Unparsable,
     /// A serial number given as text is not hexadecimal.
     #[error("serial number {0:?} is not hexadecimal")]
     SerialSyntax(String),
@@ -522,6 +525,15 @@ impl CertificateAuthority {
     /// Empty for the root itself.
     pub fn chain_pem(&self) -> &str {
         &self.chain_pem
+    }
+
+    /// Whether this CA signed `crl` (its issuer is this CA's name): the CRLs of a
+    /// configured file that this CA, not another, keeps.
+    pub fn issued(&self, crl: &Crl) -> Result<bool, Error> {
+        let (_, certificate) = x509_parser::parse_x509_certificate(&self.certificate_der)
+            .map_err(|_| Error::Unparsable)?;
+        let (_, list) = x509_parser::parse_x509_crl(crl.der()).map_err(|_| Error::Unparsable)?;
+        Ok(list.issuer().as_raw() == certificate.subject().as_raw())
     }
 
     /// The trust anchor, as a bundle: the root's certificate (also for an issuing CA).
