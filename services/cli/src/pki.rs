@@ -377,7 +377,7 @@ fn print_issued(files: &IssuedFiles) {
     if let Some(signing) = &files.signing_key {
         let origin = if signing.generated { "new" } else { "kept" };
         println!(
-            "event-signing key: {} (key id {}, {origin})",
+            "signing key: {} (key id {}, {origin})",
             signing.key_path.display(),
             signing.key_id
         );

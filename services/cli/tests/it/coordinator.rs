@@ -28,13 +28,15 @@ fn a_coordinator_without_an_address_refuses_to_start_with_exit_64() {
     );
 }
 
-/// The network CA, the coordinator's certificate and signing key, and operator alice's
-/// certificate, in `folder/pki`; the coordinator's configuration in `folder`.
+/// The network's root and issuing CA, the coordinator's certificate and signing key, and
+/// operator alice's certificate, in `folder/pki` (without the root's key); the
+/// coordinator's configuration in `folder`.
 fn network(folder: &Path) -> std::path::PathBuf {
     let pki = folder.join("pki");
     let pki_dir = pki.to_str().unwrap();
     for args in [
         vec!["pki", "init", "--dir", pki_dir],
+        vec!["pki", "issuing-ca", "--dir", pki_dir],
         vec!["pki", "issue", "--dir", pki_dir, "--role", "coordinator"],
         vec![
             "pki", "issue", "--dir", pki_dir, "--role", "operator", "--name", "alice",
@@ -48,10 +50,8 @@ fn network(folder: &Path) -> std::path::PathBuf {
             text(&output.stderr)
         );
     }
-    accord_trust::EventSigningKey::generate()
-        .unwrap()
-        .save(&folder.join("coordinator.signing.key"))
-        .unwrap();
+    // The root's key goes offline: the coordinator issues with the issuing CA alone.
+    std::fs::remove_file(pki.join("ca.key")).unwrap();
     let config = folder.join("coordinator.toml");
     std::fs::write(
         &config,
@@ -64,10 +64,10 @@ ca = "{folder}/pki/ca.pem"
 crl = "{folder}/pki/crl.pem"
 certificate = "{folder}/pki/issued/coordinator.pem"
 private_key = "{folder}/pki/issued/coordinator.key"
-signing_key = "{folder}/coordinator.signing.key"
+signing_key = "{folder}/pki/issued/coordinator.signing.key"
 [issuing]
-certificate = "{folder}/pki/ca.pem"
-private_key = "{folder}/pki/ca.key"
+certificate = "{folder}/pki/issuing-ca.pem"
+private_key = "{folder}/pki/issuing-ca.key"
 "#,
             folder = folder.display()
         ),

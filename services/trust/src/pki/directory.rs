@@ -11,6 +11,8 @@
 //! DIR/issued/FR-node.pem         FR's node certificate chain (+ FR-node.key, mode 0600)
 //! DIR/issued/FR-node.signing.key FR's event-signing key, PKCS#8 PEM, mode 0600
 //! DIR/issued/FR-node.signing.pub FR's event-verifying key, SubjectPublicKeyInfo PEM
+//! DIR/issued/coordinator.signing.key  the coordinator's directory-signing key (0600)
+//! DIR/issued/coordinator.signing.pub  its public key, which nodes trust for directories
 //! DIR/issued/FR-gateway.pem      FR's gateway client certificate (+ .key)
 //! DIR/issued/coordinator.pem     the coordinator's certificate (+ .key)
 //! DIR/issued/operator-alice.pem  an operator's client certificate (+ .key)
@@ -269,6 +271,16 @@ impl PkiDirectory {
         self.issued_path(&PeerIdentity::Node(state), "signing.key")
     }
 
+    /// The coordinator's Ed25519 key, which signs every directory version it publishes.
+    pub fn coordinator_signing_key_path(&self) -> PathBuf {
+        self.issued_path(&PeerIdentity::Coordinator, "signing.key")
+    }
+
+    /// The coordinator's directory-verifying key, which nodes trust for directories.
+    pub fn coordinator_verifying_key_path(&self) -> PathBuf {
+        self.issued_path(&PeerIdentity::Coordinator, "signing.pub")
+    }
+
     /// The event-verifying key file of `state`'s node.
     pub fn verifying_key_path(&self, state: StateCode) -> PathBuf {
         self.issued_path(&PeerIdentity::Node(state), "signing.pub")
@@ -383,7 +395,14 @@ impl PkiDirectory {
             PUBLIC_FILE_MODE,
         )?;
         let signing_key = match identity {
-            PeerIdentity::Node(state) => Some(self.ensure_signing_key(*state)?),
+            PeerIdentity::Node(state) => Some(self.ensure_signing_key(
+                self.signing_key_path(*state),
+                self.verifying_key_path(*state),
+            )?),
+            PeerIdentity::Coordinator => Some(self.ensure_signing_key(
+                self.coordinator_signing_key_path(),
+                self.coordinator_verifying_key_path(),
+            )?),
             _ => None,
         };
         Ok(IssuedFiles {
@@ -394,9 +413,13 @@ impl PkiDirectory {
         })
     }
 
-    fn ensure_signing_key(&self, state: StateCode) -> Result<SigningKeyFiles, Error> {
-        let key_path = self.signing_key_path(state);
-        let verifying_key_path = self.verifying_key_path(state);
+    /// The Ed25519 key at `key_path`, made if there is none yet (a reissued certificate
+    /// keeps its holder's key), with its public key written to `verifying_key_path`.
+    fn ensure_signing_key(
+        &self,
+        key_path: PathBuf,
+        verifying_key_path: PathBuf,
+    ) -> Result<SigningKeyFiles, Error> {
         let (key, generated) = if key_path.exists() {
             (EventSigningKey::load(&key_path)?, false)
         } else {
