@@ -25,11 +25,36 @@ use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::app::{App, Asked, Error, Issued, Published, Replied, TokenRefusal};
-use crate::convert::command::{Enrolled, RequestKey};
+use crate::convert::command::{Enrolled, Renewed, RequestKey};
 use crate::convert::{self};
 
 /// The service's path prefix, as audit rows name a call.
 const SERVICE_PATH: &str = "/accord.v1.MembershipService/";
+
+impl MembershipApi {
+    /// The caller's state, when it is an active member's node; a refusal is audited.
+    async fn member_node<T>(
+        &self,
+        method: &str,
+        request: &Request<T>,
+    ) -> Result<accord_domain::StateCode, Status> {
+        let identity = caller(request)?;
+        match self.app.active_member_node(&identity).await {
+            Ok(state) => Ok(state),
+            Err(error) => {
+                self.app
+                    .audit_refusal(
+                        &identity.spiffe_id(),
+                        &format!("{SERVICE_PATH}{method}"),
+                        "PERMISSION_DENIED",
+                        &cut_long_values(&error.to_string()),
+                    )
+                    .await;
+                Err(status(error))
+            }
+        }
+    }
+}
 
 /// `MembershipService` over the coordinator's use cases.
 #[derive(Clone)]
@@ -339,16 +364,39 @@ impl MembershipService for MembershipApi {
 
     async fn renew_credentials(
         &self,
-        _: Request<pb::RenewCredentialsRequest>,
+        request: Request<pb::RenewCredentialsRequest>,
     ) -> Result<Response<pb::RenewCredentialsResponse>, Status> {
-        Err(not_served("RenewCredentials"))
+        const PATH: &str = "/accord.v1.MembershipService/RenewCredentials";
+        let state = self.member_node("RenewCredentials", &request).await?;
+        let (key, command) = parsed(convert::renew(request.get_ref(), PATH, state))?;
+        let caller = PeerIdentity::Node(state).spiffe_id();
+        let encode = |renewed: &Renewed| convert::renewed_to_wire(renewed).encode_to_vec();
+        let replied = self
+            .app
+            .renew(asked(&caller, &key, PATH, &encode), state, command)
+            .await;
+        respond(replied, convert::renewed_to_wire)
     }
 
     async fn retire_signing_key(
         &self,
-        _: Request<pb::RetireSigningKeyRequest>,
+        request: Request<pb::RetireSigningKeyRequest>,
     ) -> Result<Response<pb::RetireSigningKeyResponse>, Status> {
-        Err(not_served("RetireSigningKey"))
+        const PATH: &str = "/accord.v1.MembershipService/RetireSigningKey";
+        let state = self.member_node("RetireSigningKey", &request).await?;
+        let (key, command) = parsed(convert::retire_key(request.get_ref(), PATH))?;
+        let caller = PeerIdentity::Node(state).spiffe_id();
+        let to_wire = |published: &Published<accord_domain::membership::Member>| {
+            pb::RetireSigningKeyResponse {
+                member: Some(convert::member_to_wire(&published.record)),
+            }
+        };
+        let encode = |published: &Published<_>| to_wire(published).encode_to_vec();
+        let replied = self
+            .app
+            .retire_key(asked(&caller, &key, PATH, &encode), state, command)
+            .await;
+        respond(replied, to_wire)
     }
 
     async fn get_directory(

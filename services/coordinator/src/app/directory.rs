@@ -48,7 +48,7 @@ impl App {
         let detail = format!("agreement {first}-{second} from {effective_from}");
         self.change_directory(
             asked,
-            DirectoryChange::SetAgreement { agreement },
+            vec![DirectoryChange::SetAgreement { agreement }],
             detail,
             Change::default(),
             |signed| {
@@ -93,7 +93,7 @@ impl App {
         };
         let revokes = matches!(command, StatusChange::Revoke { .. });
         let replied = self
-            .change_directory(asked, change, detail, Change::default(), |signed| {
+            .change_directory(asked, vec![change], detail, Change::default(), |signed| {
                 published(signed, |directory| directory.member(state).cloned())
             })
             .await?;
@@ -103,13 +103,13 @@ impl App {
         Ok(replied)
     }
 
-    /// Applies `change` to the current directory, signs the next version, commits it with
+    /// Applies `changes` in order to the current directory, signs the next version, commits it with
     /// `writes` (what else the request changes), publishes it, and answers the record
     /// `answer_of` reads from it.
     pub(super) async fn change_directory<A>(
         &self,
         asked: Asked<'_, A>,
-        change: DirectoryChange,
+        changes: Vec<DirectoryChange>,
         detail: String,
         writes: Change,
         answer_of: impl FnOnce(&SignedDirectory) -> Option<A>,
@@ -118,10 +118,11 @@ impl App {
             return Ok(Replied::Replay(first));
         }
         let mut current = self.inner.current.lock().await;
-        let next = current
-            .directory()
-            .apply(change, self.inner.clock.now())
-            .map_err(directory_error)?;
+        let now = self.inner.clock.now();
+        let mut next = current.directory().clone();
+        for change in changes {
+            next = next.apply(change, now).map_err(directory_error)?;
+        }
         let signed = SignedDirectory::sign(next, &self.inner.endpoint, &self.inner.signer);
         let answer = answer_of(&signed)
             .ok_or_else(|| Error::internal("reading the changed record", std::fmt::Error))?;
@@ -178,7 +179,7 @@ fn published<R>(
 pub(super) fn directory_error(error: accord_domain::membership::Error) -> Error {
     use accord_domain::membership::Error as E;
     match error {
-        E::NotAMember { .. } => Error::NotFound(error.to_string()),
+        E::NotAMember { .. } | E::UnknownSigningKey { .. } => Error::NotFound(error.to_string()),
         E::SameState { .. }
         | E::NoRegimes
         | E::RepeatedRegime { .. }

@@ -164,7 +164,7 @@ impl App {
         } = certified;
         self.change_directory(
             asked,
-            DirectoryChange::Enrol { member },
+            vec![DirectoryChange::Enrol { member }],
             detail,
             writes,
             |signed| {
@@ -238,7 +238,7 @@ impl App {
 
     /// A certificate for the key of `csr_pem`, naming `identity` and, for a node, serving
     /// on `host` (the endpoint's host: an IP address or a DNS name).
-    fn issue_from_csr(
+    pub(super) fn issue_from_csr(
         &self,
         field: &str,
         csr_pem: &str,
@@ -330,7 +330,7 @@ impl App {
 }
 
 /// The directory's entry for an issued certificate.
-fn member_certificate(
+pub(super) fn member_certificate(
     role: CertificateRole,
     issued: &IssuedCertificate,
 ) -> Result<MemberCertificate, Error> {

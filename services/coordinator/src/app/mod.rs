@@ -16,6 +16,7 @@ mod directory;
 mod enrol;
 mod enrolment;
 mod error;
+mod renewal;
 mod revocation;
 
 use std::sync::Arc;

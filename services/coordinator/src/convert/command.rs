@@ -87,6 +87,39 @@ pub enum StatusChange {
     },
 }
 
+/// `RetireSigningKey`: one of the caller's keys stops signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetireKey {
+    /// The key's id.
+    pub key_id: String,
+}
+
+/// `RenewCredentials`: what a member renews; at least one of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Renew {
+    /// A fresh node CSR (PEM) for the caller's node identity.
+    pub node_csr_pem: Option<String>,
+    /// A fresh gateway CSR (PEM) for the caller's gateway identity.
+    pub gateway_csr_pem: Option<String>,
+    /// A new Ed25519 event-signing public key.
+    pub signing_public_key: Option<[u8; 32]>,
+    /// A new node endpoint.
+    pub endpoint: Option<Endpoint>,
+}
+
+/// What a renewal answers.
+#[derive(Debug, Clone)]
+pub struct Renewed {
+    /// The member as the new directory lists it.
+    pub member: Member,
+    /// The new node certificate chain, if one was asked for.
+    pub node_certificate_chain_pem: Option<String>,
+    /// The new gateway certificate chain, if one was asked for.
+    pub gateway_certificate_chain_pem: Option<String>,
+    /// The added key's id, if one was sent.
+    pub signing_key_id: Option<String>,
+}
+
 /// `Enrol`: a state's request to join, with the token it was given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enrol {

@@ -22,8 +22,8 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 
 use command::{
-    CancelToken, Enrol, Enrolled, EnrolmentPage, IssueToken, ListEnrolments, RequestKey,
-    RevocationList, SetAgreement, StatusChange,
+    CancelToken, Enrol, Enrolled, EnrolmentPage, IssueToken, ListEnrolments, Renew, Renewed,
+    RequestKey, RetireKey, RevocationList, SetAgreement, StatusChange,
 };
 
 /// The key of a mutating request: its idempotency key, and the digest of the method's
@@ -111,20 +111,7 @@ pub fn enrol(message: &pb::EnrolRequest, path: &str) -> Result<(RequestKey, Enro
     } else {
         violations.check("node_endpoint", Endpoint::parse(&message.node_endpoint))
     };
-    let signing_public_key = match <[u8; 32]>::try_from(message.signing_public_key.as_slice()) {
-        Ok(bytes) if EventVerifyingKey::from_bytes(&bytes).is_ok() => Some(bytes),
-        Ok(_) => {
-            violations.add("signing_public_key", "is not an Ed25519 public key");
-            None
-        }
-        Err(_) => {
-            violations.add(
-                "signing_public_key",
-                "must be 32 bytes (an Ed25519 public key)",
-            );
-            None
-        }
-    };
+    let signing_public_key = public_key(&mut violations, &message.signing_public_key);
     violations.finish()?;
     match (key, state, endpoint, signing_public_key) {
         (Some(key), Some(state), Some(endpoint), Some(signing_public_key)) => Ok((
@@ -166,6 +153,111 @@ pub fn enrolled_to_wire(enrolled: &Enrolled) -> pb::EnrolResponse {
         ca_certificate_pem: enrolled.ca_certificate_pem.clone(),
         signing_key_id: enrolled.signing_key_id.clone(),
         directory: Some(enrolled.directory.wire().clone()),
+    }
+}
+
+/// `RetireSigningKey`.
+pub fn retire_key(
+    message: &pb::RetireSigningKeyRequest,
+    path: &str,
+) -> Result<(RequestKey, RetireKey), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, &message.idempotency_key, message);
+    if message.signing_key_id.is_empty() {
+        violations.add("signing_key_id", "is required");
+    } else if accord_trust::KeyId::parse(&message.signing_key_id).is_err() {
+        violations.add(
+            "signing_key_id",
+            "is not a key id (16 lower-case hex digits)",
+        );
+    }
+    violations.finish()?;
+    let key = key.ok_or_else(|| Invalid::field("idempotency_key", "is required"))?;
+    Ok((
+        key,
+        RetireKey {
+            key_id: message.signing_key_id.clone(),
+        },
+    ))
+}
+
+/// `RenewCredentials` from `caller`'s node: its CSRs must ask for its own identities.
+pub fn renew(
+    message: &pb::RenewCredentialsRequest,
+    path: &str,
+    caller: accord_domain::StateCode,
+) -> Result<(RequestKey, Renew), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, &message.idempotency_key, message);
+    let mut renew = Renew::default();
+    if !message.node_csr_pem.is_empty() {
+        let node = PeerIdentity::Node(caller);
+        check_csr(
+            &mut violations,
+            "node_csr_pem",
+            &message.node_csr_pem,
+            &node,
+        );
+        renew.node_csr_pem = Some(message.node_csr_pem.clone());
+    }
+    if !message.gateway_csr_pem.is_empty() {
+        let gateway = PeerIdentity::Gateway(caller);
+        check_csr(
+            &mut violations,
+            "gateway_csr_pem",
+            &message.gateway_csr_pem,
+            &gateway,
+        );
+        renew.gateway_csr_pem = Some(message.gateway_csr_pem.clone());
+    }
+    if !message.signing_public_key.is_empty() {
+        renew.signing_public_key = public_key(&mut violations, &message.signing_public_key);
+    }
+    if !message.node_endpoint.is_empty() {
+        renew.endpoint = violations.check("node_endpoint", Endpoint::parse(&message.node_endpoint));
+    }
+    if renew == Renew::default() && violations.is_empty() {
+        violations.add(
+            "request",
+            "names nothing to renew: give a CSR, a signing key or an endpoint",
+        );
+    }
+    violations.finish()?;
+    let key = key.ok_or_else(|| Invalid::field("idempotency_key", "is required"))?;
+    Ok((key, renew))
+}
+
+/// A 32-byte Ed25519 public key, or a violation of `signing_public_key`.
+fn public_key(violations: &mut Violations, bytes: &[u8]) -> Option<[u8; 32]> {
+    match <[u8; 32]>::try_from(bytes) {
+        Ok(key) if EventVerifyingKey::from_bytes(&key).is_ok() => Some(key),
+        Ok(_) => {
+            violations.add("signing_public_key", "is not an Ed25519 public key");
+            None
+        }
+        Err(_) => {
+            violations.add(
+                "signing_public_key",
+                "must be 32 bytes (an Ed25519 public key)",
+            );
+            None
+        }
+    }
+}
+
+/// `RenewCredentialsResponse`.
+pub fn renewed_to_wire(renewed: &Renewed) -> pb::RenewCredentialsResponse {
+    pb::RenewCredentialsResponse {
+        member: Some(member_to_wire(&renewed.member)),
+        node_certificate_chain_pem: renewed
+            .node_certificate_chain_pem
+            .clone()
+            .unwrap_or_default(),
+        gateway_certificate_chain_pem: renewed
+            .gateway_certificate_chain_pem
+            .clone()
+            .unwrap_or_default(),
+        signing_key_id: renewed.signing_key_id.clone().unwrap_or_default(),
     }
 }
 

@@ -132,11 +132,11 @@ async fn only_operators_change_the_directory_and_not_yet_built_methods_say_so() 
         .await
         .unwrap_err();
     assert_eq!(coordinator.code(), Code::PermissionDenied);
-    let renew = network
+    let approve = network
         .client_as(&node("FR"))
-        .renew_credentials(pb::RenewCredentialsRequest::default())
+        .approve_enrolment(pb::ApproveEnrolmentRequest::default())
         .await
         .unwrap_err();
-    assert_eq!(renew.code(), Code::Unimplemented);
-    assert_eq!(reason(&renew), "METHOD_NOT_SERVED");
+    assert_eq!(approve.code(), Code::Unimplemented);
+    assert_eq!(reason(&approve), "METHOD_NOT_SERVED");
 }

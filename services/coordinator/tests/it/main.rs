@@ -6,4 +6,5 @@ mod directory;
 mod enrolment;
 mod joining;
 mod network;
+mod renewal;
 mod revocation;
