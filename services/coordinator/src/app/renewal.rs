@@ -79,55 +79,13 @@ impl App {
             .cloned()
             .ok_or_else(|| Error::NotFound(format!("member {state}")))?;
         let endpoint = command.endpoint.clone().unwrap_or(member.endpoint.clone());
-        let node = command
-            .node_csr_pem
-            .as_deref()
-            .map(|pem| {
-                self.issue_from_csr(
-                    "node_csr_pem",
-                    pem,
-                    PeerIdentity::Node(state),
-                    Some(endpoint.host()),
-                    now,
-                )
-            })
-            .transpose()?;
-        let gateway = command
-            .gateway_csr_pem
-            .as_deref()
-            .map(|pem| {
-                self.issue_from_csr(
-                    "gateway_csr_pem",
-                    pem,
-                    PeerIdentity::Gateway(state),
-                    None,
-                    now,
-                )
-            })
-            .transpose()?;
+        let (node, gateway) = self.issue_renewed(&command, state, &endpoint, now)?;
         let mut changes = Vec::new();
         let mut parts = Vec::new();
         if node.is_some() || gateway.is_some() {
-            // The old certificates stay listed until they expire: two live at once.
-            let mut certificates: Vec<_> = member
-                .certificates
-                .iter()
-                .filter(|certificate| certificate.not_after > now)
-                .cloned()
-                .collect();
-            for (role, issued) in [
-                (CertificateRole::Node, &node),
-                (CertificateRole::Gateway, &gateway),
-            ] {
-                if let Some(issued) = issued {
-                    certificates.push(member_certificate(role, issued)?);
-                    parts.push(format!("{role} certificate"));
-                }
-            }
-            changes.push(DirectoryChange::SetCertificates {
-                state,
-                certificates,
-            });
+            changes.push(certificates_change(
+                &member, &node, &gateway, now, &mut parts,
+            )?);
         }
         let signing_key_id = match command.signing_public_key {
             Some(public_key) => {
@@ -170,4 +128,73 @@ impl App {
         })
         .await
     }
+}
+
+impl App {
+    /// The certificates a renewal asks for, issued for `state` serving at `endpoint`.
+    fn issue_renewed(
+        &self,
+        command: &Renew,
+        state: StateCode,
+        endpoint: &accord_domain::membership::Endpoint,
+        now: accord_domain::Timestamp,
+    ) -> Result<(Option<IssuedCertificate>, Option<IssuedCertificate>), Error> {
+        let node = command
+            .node_csr_pem
+            .as_deref()
+            .map(|pem| {
+                self.issue_from_csr(
+                    "node_csr_pem",
+                    pem,
+                    PeerIdentity::Node(state),
+                    Some(endpoint.host()),
+                    now,
+                )
+            })
+            .transpose()?;
+        let gateway = command
+            .gateway_csr_pem
+            .as_deref()
+            .map(|pem| {
+                self.issue_from_csr(
+                    "gateway_csr_pem",
+                    pem,
+                    PeerIdentity::Gateway(state),
+                    None,
+                    now,
+                )
+            })
+            .transpose()?;
+        Ok((node, gateway))
+    }
+}
+
+/// The member's certificates with the new ones added; the old stay listed until they expire,
+/// so two live at once during a rotation. What was renewed is added to `parts`.
+fn certificates_change(
+    member: &Member,
+    node: &Option<IssuedCertificate>,
+    gateway: &Option<IssuedCertificate>,
+    now: accord_domain::Timestamp,
+    parts: &mut Vec<String>,
+) -> Result<DirectoryChange, Error> {
+    let mut certificates: Vec<_> = member
+        .certificates
+        .iter()
+        .filter(|certificate| certificate.not_after > now)
+        .cloned()
+        .collect();
+    for (role, issued) in [
+        (CertificateRole::Node, node),
+        (CertificateRole::Gateway, gateway),
+    ] {
+        if let Some(issued) = issued {
+            certificates.push(member_certificate(role, issued)?);
+            parts.push(format!("{role} certificate"));
+        }
+    }
+    Ok(DirectoryChange::SetCertificates {
+        state: member.state,
+        certificates,
+    })
 }
