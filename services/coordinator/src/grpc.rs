@@ -3,9 +3,8 @@
 //! the request (`convert`), runs the use case (`app`) and maps its error once ([`status`]).
 //!
 //! A revoked member's node or gateway is refused on every call, even over a connection opened
-//! before its revocation ([`App::check_standing`]). RPCs of later parts of the membership
-//! (approvals, renewal, key retirement) answer `UNIMPLEMENTED` with the reason
-//! `METHOD_NOT_SERVED` until they are built.
+//! before its revocation ([`App::check_standing`]). `Enrol` is the one RPC that needs no
+//! certificate: its token is the credential.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -25,7 +24,7 @@ use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::app::{App, Asked, Error, Issued, Published, Replied, TokenRefusal};
-use crate::convert::command::{Enrolled, Renewed, RequestKey};
+use crate::convert::command::{Enrolled, EnrolmentView, Renewed, RequestKey};
 use crate::convert::{self};
 
 /// The service's path prefix, as audit rows name a call.
@@ -97,6 +96,11 @@ pub fn status(error: Error) -> Status {
             };
             (code, reason, refusal.to_string())
         }
+        Error::SignatureInvalid(message) => {
+            details.add_bad_request_violation("signature", &message);
+            (Code::InvalidArgument, "SIGNATURE_INVALID", message)
+        }
+        Error::AlreadyApproved(message) => (Code::AlreadyExists, "ALREADY_APPROVED", message),
         Error::PermissionDenied(message) => (Code::PermissionDenied, "CALLER_NOT_ALLOWED", message),
         Error::NotFound(what) => (
             Code::NotFound,
@@ -193,7 +197,10 @@ fn answered_at(enrolment: &Enrolment) -> accord_domain::Timestamp {
 fn issued_to_wire(issued: &Issued) -> pb::IssueEnrolmentTokenResponse {
     pb::IssueEnrolmentTokenResponse {
         enrolment: Some(convert::enrolment_to_wire(
-            &issued.enrolment,
+            &EnrolmentView {
+                enrolment: issued.enrolment.clone(),
+                signatures: Vec::new(),
+            },
             answered_at(&issued.enrolment),
         )),
         token: String::new(),
@@ -262,10 +269,6 @@ fn respond<A, M: Message + Default>(
     }
 }
 
-fn not_served(method: &str) -> Status {
-    Status::unimplemented(format!("{method} is not served by this coordinator yet"))
-}
-
 type DirectoryVersions =
     Pin<Box<dyn Stream<Item = Result<pb::WatchDirectoryResponse, Status>> + Send>>;
 
@@ -318,13 +321,13 @@ impl MembershipService for MembershipApi {
         .await?;
         let (key, command) = parsed(convert::cancel_token(request.get_ref(), PATH))?;
         let caller = caller.spiffe_id();
-        let to_wire = |enrolment: &Enrolment| pb::CancelEnrolmentTokenResponse {
+        let to_wire = |view: &EnrolmentView| pb::CancelEnrolmentTokenResponse {
             enrolment: Some(convert::enrolment_to_wire(
-                enrolment,
-                answered_at(enrolment),
+                view,
+                answered_at(&view.enrolment),
             )),
         };
-        let encode = |enrolment: &Enrolment| to_wire(enrolment).encode_to_vec();
+        let encode = |view: &EnrolmentView| to_wire(view).encode_to_vec();
         let replied = self
             .app
             .cancel_token(asked(&caller, &key, PATH, &encode), command)
@@ -344,9 +347,24 @@ impl MembershipService for MembershipApi {
 
     async fn approve_enrolment(
         &self,
-        _: Request<pb::ApproveEnrolmentRequest>,
+        request: Request<pb::ApproveEnrolmentRequest>,
     ) -> Result<Response<pb::ApproveEnrolmentResponse>, Status> {
-        Err(not_served("ApproveEnrolment"))
+        const PATH: &str = "/accord.v1.MembershipService/ApproveEnrolment";
+        let state = self.member_node("ApproveEnrolment", &request).await?;
+        let (key, command) = parsed(convert::approve(request.get_ref(), PATH))?;
+        let caller = PeerIdentity::Node(state).spiffe_id();
+        let to_wire = |view: &EnrolmentView| pb::ApproveEnrolmentResponse {
+            enrolment: Some(convert::enrolment_to_wire(
+                view,
+                answered_at(&view.enrolment),
+            )),
+        };
+        let encode = |view: &EnrolmentView| to_wire(view).encode_to_vec();
+        let replied = self
+            .app
+            .approve(asked(&caller, &key, PATH, &encode), state, command)
+            .await;
+        respond(replied, to_wire)
     }
 
     /// The one RPC a caller without a certificate may make: the token is its credential.

@@ -85,6 +85,8 @@ impl SigningDomain {
     pub const SETTLEMENT_REPORT: Self = Self::checked("accord.v1.SettlementReport");
     /// The coordinator's membership directory (`accord.v1.Directory`).
     pub const DIRECTORY: Self = Self::checked("accord.v1.Directory");
+    /// A member's approval of a new member's enrolment (`accord.v1.EnrolmentApproval`).
+    pub const ENROLMENT_APPROVAL: Self = Self::checked("accord.v1.EnrolmentApproval");
 
     /// A domain named `name`: 1–64 characters of `A-Z`, `a-z`, `0-9`, `.`, `-`. `None`
     /// otherwise.

@@ -8,13 +8,15 @@
 //! coordinator's key can compute a token from its id.
 
 use accord_domain::Timestamp;
-use accord_domain::membership::{Enrolment, EnrolmentStatus};
+use accord_domain::membership::{Approval, Enrolment, EnrolmentStatus};
 use accord_trust::SigningDomain;
 use ring::rand::{SecureRandom, SystemRandom};
 use sha2::{Digest, Sha256};
 
 use super::{App, Asked, Error, Replied};
-use crate::convert::command::{CancelToken, EnrolmentPage, IssueToken, ListEnrolments};
+use crate::convert::command::{
+    ApprovalSignature, CancelToken, EnrolmentPage, EnrolmentView, IssueToken, ListEnrolments,
+};
 use crate::store::{Change, EnrolmentRecord, EnrolmentWrite};
 
 /// The signing domain a token's secret is derived under.
@@ -92,9 +94,9 @@ impl App {
     /// Cancels an unused token (an operator's action).
     pub async fn cancel_token(
         &self,
-        asked: Asked<'_, Enrolment>,
+        asked: Asked<'_, EnrolmentView>,
         command: CancelToken,
-    ) -> Result<Replied<Enrolment>, Error> {
+    ) -> Result<Replied<EnrolmentView>, Error> {
         if let Some(first) = self.first_answer(&asked).await? {
             return Ok(Replied::Replay(first));
         }
@@ -117,6 +119,7 @@ impl App {
             ..Change::default()
         };
         let detail = format!("token {} for {}", command.token_id, record.state);
+        let cancelled = view(cancelled, &record)?;
         self.answered(&asked, &cancelled, detail, &mut change);
         self.inner.store.commit(change).await?;
         Ok(Replied::Fresh(cancelled))
@@ -143,7 +146,7 @@ impl App {
         for record in &records {
             let enrolment = restore(record)?;
             if query.statuses.is_empty() || query.statuses.contains(&enrolment.status(now)) {
-                enrolments.push(enrolment);
+                enrolments.push(view(enrolment, record)?);
             }
         }
         Ok(EnrolmentPage {
@@ -182,6 +185,7 @@ impl App {
             used_at: enrolment.used_at().map(Timestamp::as_millis),
             cancelled_at: enrolment.cancelled_at().map(Timestamp::as_millis),
             issued_by: issued_by.to_owned(),
+            approvals: Vec::new(),
         }
     }
 }
@@ -210,17 +214,47 @@ pub(super) fn restore(record: &EnrolmentRecord) -> Result<Enrolment, Error> {
     };
     let state = record.state.parse().map_err(|error| corrupt(&error))?;
     let time = |millis: i64| Timestamp::from_millis(millis).map_err(|error| corrupt(&error));
+    let mut approvals = Vec::with_capacity(record.approvals.len());
+    for approval in &record.approvals {
+        approvals.push(Approval {
+            state: approval.state.parse().map_err(|error| corrupt(&error))?,
+            at: time(approval.at)?,
+        });
+    }
     Enrolment::restore(
         &record.token_id,
         state,
         time(record.issued_at)?,
         time(record.expires_at)?,
         record.required_approvals,
-        Vec::new(),
+        approvals,
         record.used_at.map(time).transpose()?,
         record.cancelled_at.map(time).transpose()?,
     )
     .map_err(|error| corrupt(&error))
+}
+
+/// `enrolment` with the approval signatures `record` holds.
+pub(super) fn view(enrolment: Enrolment, record: &EnrolmentRecord) -> Result<EnrolmentView, Error> {
+    let mut signatures = Vec::with_capacity(record.approvals.len());
+    for approval in &record.approvals {
+        let corrupt = |error: &dyn std::fmt::Display| {
+            Error::internal(
+                format!("reading an approval of {}", record.token_id),
+                std::io::Error::other(error.to_string()),
+            )
+        };
+        signatures.push(ApprovalSignature {
+            state: approval.state.parse().map_err(|error| corrupt(&error))?,
+            signing_key_id: approval.signing_key_id.clone(),
+            signature: approval.signature.clone(),
+            at: Timestamp::from_millis(approval.at).map_err(|error| corrupt(&error))?,
+        });
+    }
+    Ok(EnrolmentView {
+        enrolment,
+        signatures,
+    })
 }
 
 /// The request field a refusal of `Enrolment::issue` is about.

@@ -23,6 +23,13 @@ pub enum Error {
     /// An enrolment token that does not admit its holder.
     #[error("{0}")]
     Token(#[from] super::TokenRefusal),
+    /// A signature does not verify under the named key, or the key is not the signer's
+    /// (`SIGNATURE_INVALID`); nothing was stored.
+    #[error("{0}")]
+    SignatureInvalid(String),
+    /// The member approved this enrolment before, with another request.
+    #[error("{0}")]
+    AlreadyApproved(String),
     /// The caller's identity may not make this call.
     #[error("permission denied: {0}")]
     PermissionDenied(String),

@@ -12,6 +12,7 @@
 //! ([`Replied`]), so a replay returns it without deciding again; the same key with other
 //! content is `KeyReused`.
 
+mod approval;
 mod directory;
 mod enrol;
 mod enrolment;

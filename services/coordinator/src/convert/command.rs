@@ -45,11 +45,50 @@ pub struct ListEnrolments {
     pub statuses: Vec<EnrolmentStatus>,
 }
 
+/// An enrolment with the signatures of the members that approved it.
+#[derive(Debug, Clone)]
+pub struct EnrolmentView {
+    /// The enrolment.
+    pub enrolment: Enrolment,
+    /// Each approval's signature, in the order they were recorded.
+    pub signatures: Vec<ApprovalSignature>,
+}
+
+/// One member's signature over an `accord.v1.EnrolmentApproval`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalSignature {
+    /// The approving state.
+    pub state: StateCode,
+    /// The key it signed with.
+    pub signing_key_id: String,
+    /// The Ed25519 signature.
+    pub signature: Vec<u8>,
+    /// When the coordinator recorded it.
+    pub at: Timestamp,
+}
+
+/// `ApproveEnrolment`: a member's signed approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approve {
+    /// The enrolment's token id.
+    pub token_id: String,
+    /// The state being admitted.
+    pub candidate: StateCode,
+    /// The approving state.
+    pub approver: StateCode,
+    /// The key it signed with.
+    pub signing_key_id: String,
+    /// The approval's canonical bytes (the `EnrolmentApproval` message), as signed.
+    pub signed_bytes: Vec<u8>,
+    /// The 64-byte Ed25519 signature.
+    pub signature: Vec<u8>,
+}
+
 /// A page of enrolments.
 #[derive(Debug, Clone)]
 pub struct EnrolmentPage {
     /// The enrolments, newest first.
-    pub enrolments: Vec<Enrolment>,
+    pub enrolments: Vec<EnrolmentView>,
     /// The instant their statuses were read at.
     pub now: Timestamp,
     /// Where the next page starts, if there may be one.

@@ -5,9 +5,7 @@
 
 pub mod command;
 
-use accord_domain::membership::{
-    Agreement, Endpoint, Enrolment, EnrolmentStatus, Member, StatusReason,
-};
+use accord_domain::membership::{Agreement, Endpoint, EnrolmentStatus, Member, StatusReason};
 use accord_domain::parity::ParityLimit;
 use accord_domain::{IdempotencyKey, Timestamp};
 use accord_edge::violation::{Invalid, Violations};
@@ -22,8 +20,9 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 
 use command::{
-    CancelToken, Enrol, Enrolled, EnrolmentPage, IssueToken, ListEnrolments, Renew, Renewed,
-    RequestKey, RetireKey, RevocationList, SetAgreement, StatusChange,
+    Approve, CancelToken, Enrol, Enrolled, EnrolmentPage, EnrolmentView, IssueToken,
+    ListEnrolments, Renew, Renewed, RequestKey, RetireKey, RevocationList, SetAgreement,
+    StatusChange,
 };
 
 /// The key of a mutating request: its idempotency key, and the digest of the method's
@@ -153,6 +152,56 @@ pub fn enrolled_to_wire(enrolled: &Enrolled) -> pb::EnrolResponse {
         ca_certificate_pem: enrolled.ca_certificate_pem.clone(),
         signing_key_id: enrolled.signing_key_id.clone(),
         directory: Some(enrolled.directory.wire().clone()),
+    }
+}
+
+/// `ApproveEnrolment`. The signed bytes are the `approval` message's canonical encoding.
+pub fn approve(
+    message: &pb::ApproveEnrolmentRequest,
+    path: &str,
+) -> Result<(RequestKey, Approve), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, &message.idempotency_key, message);
+    let approval = required(&mut violations, "approval", message.approval.as_ref());
+    let mut parsed = None;
+    if let Some(approval) = approval {
+        if approval.token_id.is_empty() {
+            violations.add("approval.token_id", "is required");
+        }
+        let candidate = required_state(
+            &mut violations,
+            "approval.candidate_state",
+            &approval.candidate_state,
+        );
+        let approver = required_state(
+            &mut violations,
+            "approval.approving_state",
+            &approval.approving_state,
+        );
+        if accord_trust::KeyId::parse(&approval.signing_key_id).is_err() {
+            violations.add(
+                "approval.signing_key_id",
+                "is not a key id (16 lower-case hex digits)",
+            );
+        }
+        parsed = candidate
+            .zip(approver)
+            .map(|(candidate, approver)| Approve {
+                token_id: approval.token_id.clone(),
+                candidate,
+                approver,
+                signing_key_id: approval.signing_key_id.clone(),
+                signed_bytes: approval.encode_to_vec(),
+                signature: message.signature.clone(),
+            });
+    }
+    if message.signature.len() != 64 {
+        violations.add("signature", "must be 64 bytes (an Ed25519 signature)");
+    }
+    violations.finish()?;
+    match (key, parsed) {
+        (Some(key), Some(approve)) => Ok((key, approve)),
+        _ => Err(Invalid::field("request", "is incomplete")),
     }
 }
 
@@ -450,7 +499,8 @@ fn status_reason(violations: &mut Violations, value: i32) -> Option<StatusReason
 }
 
 /// The wire form of an enrolment, its status read at `now`.
-pub fn enrolment_to_wire(enrolment: &Enrolment, now: Timestamp) -> pb::Enrolment {
+pub fn enrolment_to_wire(view: &EnrolmentView, now: Timestamp) -> pb::Enrolment {
+    let enrolment = &view.enrolment;
     pb::Enrolment {
         token_id: enrolment.token_id().to_owned(),
         state: enrolment.state().to_string(),
@@ -458,7 +508,16 @@ pub fn enrolment_to_wire(enrolment: &Enrolment, now: Timestamp) -> pb::Enrolment
         issued_at: Some(to_wire_time(enrolment.issued_at())),
         expires_at: Some(to_wire_time(enrolment.expires_at())),
         required_approvals: enrolment.required_approvals(),
-        approvals: Vec::new(),
+        approvals: view
+            .signatures
+            .iter()
+            .map(|signature| pb::StateSignature {
+                state: signature.state.to_string(),
+                signing_key_id: signature.signing_key_id.clone(),
+                signature: signature.signature.clone(),
+                signed_at: Some(to_wire_time(signature.at)),
+            })
+            .collect(),
         used_at: enrolment.used_at().map(to_wire_time),
     }
 }

@@ -6,10 +6,16 @@ use sea_orm::sea_query::{Index, Table};
 use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, DeriveIden, Statement};
 
 /// Every migration of the coordinator, in order.
-const MIGRATIONS: [Migration; 1] = [Migration {
-    name: "m20261204_000001_membership",
-    statements: membership,
-}];
+const MIGRATIONS: [Migration; 2] = [
+    Migration {
+        name: "m20261204_000001_membership",
+        statements: membership,
+    },
+    Migration {
+        name: "m20261205_000002_enrolment_approvals",
+        statements: enrolment_approvals,
+    },
+];
 
 /// Applies the coordinator's migrations `db` has not recorded, in order, each whole.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
@@ -71,6 +77,36 @@ fn membership(backend: DatabaseBackend) -> Vec<Statement> {
                 .col(string(AuditLog::Detail)),
         ),
     ]
+}
+
+/// Members' signed approvals of enrolments, one per approving state.
+fn enrolment_approvals(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::create()
+                .table(EnrolmentApproval::Table)
+                .col(string(EnrolmentApproval::TokenId))
+                .col(string(EnrolmentApproval::State))
+                .col(big_integer(EnrolmentApproval::At))
+                .col(string(EnrolmentApproval::SigningKeyId))
+                .col(blob(EnrolmentApproval::Signature))
+                .primary_key(
+                    Index::create()
+                        .col(EnrolmentApproval::TokenId)
+                        .col(EnrolmentApproval::State),
+                ),
+        ),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum EnrolmentApproval {
+    Table,
+    TokenId,
+    State,
+    At,
+    SigningKeyId,
+    Signature,
 }
 
 #[derive(DeriveIden)]

@@ -56,6 +56,23 @@ pub struct EnrolmentRecord {
     pub cancelled_at: Option<i64>,
     /// The operator who issued it.
     pub issued_by: String,
+    /// The approvals recorded so far, oldest first.
+    pub approvals: Vec<ApprovalRecord>,
+}
+
+/// One member's approval of an enrolment, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRecord {
+    /// The enrolment's token id.
+    pub token_id: String,
+    /// The approving state.
+    pub state: String,
+    /// When it was recorded (ms).
+    pub at: i64,
+    /// The key it was signed with.
+    pub signing_key_id: String,
+    /// The Ed25519 signature.
+    pub signature: Vec<u8>,
 }
 
 /// One signed directory version.
@@ -114,6 +131,8 @@ pub enum EnrolmentWrite {
 pub struct Change {
     /// An enrolment to insert or update.
     pub enrolment: Option<EnrolmentWrite>,
+    /// An approval to record (its state must not have approved the enrolment before).
+    pub approval: Option<ApprovalRecord>,
     /// A directory version to publish.
     pub directory: Option<StoredDirectory>,
     /// The request's first answer.
@@ -175,7 +194,9 @@ impl Store {
         let row = rows::enrolment::Entity::find_by_id(token_id.to_owned())
             .one(&self.db)
             .await?;
-        Ok(row.map(enrolment_from_row))
+        self.with_approvals(row.into_iter().collect())
+            .await
+            .map(|mut records| records.pop())
     }
 
     /// The enrolment whose secret hashes to `token_sha256`.
@@ -187,7 +208,9 @@ impl Store {
             .filter(rows::enrolment::Column::TokenSha256.eq(token_sha256.to_owned()))
             .one(&self.db)
             .await?;
-        Ok(row.map(enrolment_from_row))
+        self.with_approvals(row.into_iter().collect())
+            .await
+            .map(|mut records| records.pop())
     }
 
     /// Up to `limit` enrolments, newest first, after `after` (the (issued_at, token_id) of
@@ -212,7 +235,43 @@ impl Store {
             );
         }
         let rows = query.all(&self.db).await?;
-        Ok(rows.into_iter().map(enrolment_from_row).collect())
+        self.with_approvals(rows).await
+    }
+
+    /// The records of `rows`, each with its approvals.
+    async fn with_approvals(
+        &self,
+        rows: Vec<rows::enrolment::Model>,
+    ) -> Result<Vec<EnrolmentRecord>, Error> {
+        use rows::enrolment_approval::Column;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = rows.iter().map(|row| row.token_id.clone()).collect();
+        let approvals = rows::enrolment_approval::Entity::find()
+            .filter(Column::TokenId.is_in(ids))
+            .order_by_asc(Column::At)
+            .order_by_asc(Column::State)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mut record = enrolment_from_row(row);
+                record.approvals = approvals
+                    .iter()
+                    .filter(|approval| approval.token_id == record.token_id)
+                    .map(|approval| ApprovalRecord {
+                        token_id: approval.token_id.clone(),
+                        state: approval.state.clone(),
+                        at: approval.at,
+                        signing_key_id: approval.signing_key_id.clone(),
+                        signature: approval.signature.clone(),
+                    })
+                    .collect();
+                record
+            })
+            .collect())
     }
 
     /// Records an audit row on its own (a refusal; changes carry theirs).
@@ -301,6 +360,22 @@ async fn write(transaction: &DatabaseTransaction, change: Change) -> Result<(), 
         }
         None => {}
     }
+    if let Some(approval) = change.approval {
+        let inserted =
+            rows::enrolment_approval::Entity::insert(rows::enrolment_approval::ActiveModel {
+                token_id: ActiveValue::Set(approval.token_id),
+                state: ActiveValue::Set(approval.state),
+                at: ActiveValue::Set(approval.at),
+                signing_key_id: ActiveValue::Set(approval.signing_key_id),
+                signature: ActiveValue::Set(approval.signature),
+            })
+            .on_conflict_do_nothing()
+            .exec(transaction)
+            .await?;
+        if matches!(inserted, sea_orm::TryInsertResult::Conflicted) {
+            return Err(Error::Conflict);
+        }
+    }
     if let Some(directory) = change.directory {
         let inserted =
             rows::directory_version::Entity::insert(rows::directory_version::ActiveModel {
@@ -350,6 +425,7 @@ fn enrolment_from_row(row: rows::enrolment::Model) -> EnrolmentRecord {
         used_at: row.used_at,
         cancelled_at: row.cancelled_at,
         issued_by: row.issued_by,
+        approvals: Vec::new(),
     }
 }
 

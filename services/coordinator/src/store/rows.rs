@@ -40,6 +40,35 @@ pub mod enrolment {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// One member's signed approval of an enrolment.
+pub mod enrolment_approval {
+    use sea_orm::entity::prelude::*;
+
+    /// The approval, with the signature that proves it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "enrolment_approval")]
+    pub struct Model {
+        /// The enrolment's token id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_id: String,
+        /// The approving state.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub state: String,
+        /// When the coordinator recorded it.
+        pub at: i64,
+        /// The key the state signed with.
+        pub signing_key_id: String,
+        /// The Ed25519 signature over the approval.
+        pub signature: Vec<u8>,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// Every directory version the coordinator signed, as it signed it.
 pub mod directory_version {
     use sea_orm::entity::prelude::*;

@@ -7,7 +7,7 @@ use prost::Message;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use crate::network::{Network, node, reason};
+use crate::network::{Network, node};
 
 fn verify(network: &Network, signed: &pb::SignedDirectory) {
     let key: EventVerifyingKey = network.signing_key().verifying_key();
@@ -115,7 +115,7 @@ async fn directory_changes_naming_states_that_are_not_members_are_refused_and_no
 }
 
 #[tokio::test]
-async fn only_operators_change_the_directory_and_not_yet_built_methods_say_so() {
+async fn only_operators_change_the_directory() {
     let network = Network::start().await;
     let mut member = network.client_as(&node("FR"));
     let refused = member
@@ -132,11 +132,4 @@ async fn only_operators_change_the_directory_and_not_yet_built_methods_say_so() 
         .await
         .unwrap_err();
     assert_eq!(coordinator.code(), Code::PermissionDenied);
-    let approve = network
-        .client_as(&node("FR"))
-        .approve_enrolment(pb::ApproveEnrolmentRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(approve.code(), Code::Unimplemented);
-    assert_eq!(reason(&approve), "METHOD_NOT_SERVED");
 }

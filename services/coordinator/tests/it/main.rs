@@ -2,6 +2,7 @@
 //! a real coordinator over mTLS on 127.0.0.1 (port 0), on SQLite and, where
 //! `ACCORD_TEST_DATABASE_URL` names a server, PostgreSQL.
 
+mod approval;
 mod directory;
 mod enrolment;
 mod joining;
