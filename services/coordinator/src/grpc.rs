@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use accord_domain::membership::Enrolment;
+use accord_domain::membership::{Agreement, Enrolment, Member};
 use accord_edge::ERROR_DOMAIN;
 use accord_edge::echo::cut_long_values;
 use accord_edge::violation::Invalid;
@@ -24,7 +24,7 @@ use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::app::{App, Asked, Error, Issued, Published, Replied, TokenRefusal};
-use crate::convert::command::{Enrolled, EnrolmentView, Renewed, RequestKey};
+use crate::convert::command::{Enrolled, EnrolmentView, RequestKey};
 use crate::convert::{self};
 
 /// The service's path prefix, as audit rows name a call.
@@ -207,42 +207,6 @@ fn issued_to_wire(issued: &Issued) -> pb::IssueEnrolmentTokenResponse {
     }
 }
 
-fn agreement_answer(
-    published: &Published<accord_domain::membership::Agreement>,
-) -> pb::SetAgreementResponse {
-    pb::SetAgreementResponse {
-        agreement: Some(accord_edge::directory::agreement_to_wire(&published.record)),
-        directory_version: published.version,
-    }
-}
-
-fn suspended_answer(
-    published: &Published<accord_domain::membership::Member>,
-) -> pb::SuspendMemberResponse {
-    pb::SuspendMemberResponse {
-        member: Some(convert::member_to_wire(&published.record)),
-        directory_version: published.version,
-    }
-}
-
-fn revoked_answer(
-    published: &Published<accord_domain::membership::Member>,
-) -> pb::RevokeMemberResponse {
-    pb::RevokeMemberResponse {
-        member: Some(convert::member_to_wire(&published.record)),
-        directory_version: published.version,
-    }
-}
-
-fn reinstated_answer(
-    published: &Published<accord_domain::membership::Member>,
-) -> pb::ReinstateMemberResponse {
-    pb::ReinstateMemberResponse {
-        member: Some(convert::member_to_wire(&published.record)),
-        directory_version: published.version,
-    }
-}
-
 /// The `Asked` of an operator's keyed request.
 fn asked<'a, A>(
     caller: &'a str,
@@ -267,6 +231,56 @@ fn respond<A, M: Message + Default>(
         Replied::Fresh(answer) => Ok(Response::new(to_wire(&answer))),
         Replied::Replay(bytes) => replayed(&bytes).map(Response::new),
     }
+}
+
+/// An operator's keyed request: the caller must be an operator (refusals audited); the
+/// request is parsed, the use case runs under the request's idempotency key, and the answer
+/// is written out (or the first answer replayed).
+macro_rules! operator_step {
+    ($api:ident, $request:ident, $method:literal, $parse:path, $use_case:ident, $to_wire:expr) => {{
+        const PATH: &str = concat!("/accord.v1.MembershipService/", $method);
+        let (caller, _) = authorized(&$api.app, $method, &$request, |caller| {
+            App::operator(caller).map(|_| ())
+        })
+        .await?;
+        let (key, command) = parsed($parse($request.get_ref(), PATH))?;
+        let caller = caller.spiffe_id();
+        let to_wire = $to_wire;
+        let encode = encoder(to_wire);
+        let replied = $api
+            .app
+            .$use_case(asked(&caller, &key, PATH, &encode), command)
+            .await;
+        respond(replied, to_wire)
+    }};
+}
+
+/// A member's keyed request about itself: the caller must be an active member's node
+/// (refusals audited), whose state the parser and the use case receive.
+macro_rules! member_step {
+    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $to_wire:expr) => {{
+        const PATH: &str = concat!("/accord.v1.MembershipService/", $method);
+        let state = $api.member_node($method, &$request).await?;
+        let (key, command) = parsed($parse($request.get_ref(), PATH, state))?;
+        let caller = PeerIdentity::Node(state).spiffe_id();
+        let to_wire = $to_wire;
+        let encode = encoder(to_wire);
+        let replied = $api
+            .app
+            .$use_case(asked(&caller, &key, PATH, &encode), state, command)
+            .await;
+        respond(replied, to_wire)
+    }};
+}
+
+/// How the idempotency record keeps an answer: its wire form's bytes.
+fn encoder<A, M: Message>(
+    to_wire: impl Fn(&A) -> M + Send + Sync,
+) -> impl Fn(&A) -> Vec<u8> + Send + Sync
+where
+    A: ?Sized,
+{
+    move |answer| to_wire(answer).encode_to_vec()
 }
 
 type DirectoryVersions =
@@ -314,25 +328,21 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<pb::CancelEnrolmentTokenRequest>,
     ) -> Result<Response<pb::CancelEnrolmentTokenResponse>, Status> {
-        const PATH: &str = "/accord.v1.MembershipService/CancelEnrolmentToken";
-        let (caller, _) = authorized(&self.app, "CancelEnrolmentToken", &request, |caller| {
-            App::operator(caller).map(|_| ())
-        })
-        .await?;
-        let (key, command) = parsed(convert::cancel_token(request.get_ref(), PATH))?;
-        let caller = caller.spiffe_id();
-        let to_wire = |view: &EnrolmentView| pb::CancelEnrolmentTokenResponse {
-            enrolment: Some(convert::enrolment_to_wire(
-                view,
-                answered_at(&view.enrolment),
-            )),
-        };
-        let encode = |view: &EnrolmentView| to_wire(view).encode_to_vec();
-        let replied = self
-            .app
-            .cancel_token(asked(&caller, &key, PATH, &encode), command)
-            .await;
-        respond(replied, to_wire)
+        operator_step!(
+            self,
+            request,
+            "CancelEnrolmentToken",
+            convert::cancel_token,
+            cancel_token,
+            |view: &EnrolmentView| {
+                pb::CancelEnrolmentTokenResponse {
+                    enrolment: Some(convert::enrolment_to_wire(
+                        view,
+                        answered_at(&view.enrolment),
+                    )),
+                }
+            }
+        )
     }
 
     async fn list_enrolments(
@@ -349,25 +359,23 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<pb::ApproveEnrolmentRequest>,
     ) -> Result<Response<pb::ApproveEnrolmentResponse>, Status> {
-        const PATH: &str = "/accord.v1.MembershipService/ApproveEnrolment";
-        let state = self.member_node("ApproveEnrolment", &request).await?;
-        let (key, command) = parsed(convert::approve(request.get_ref(), PATH))?;
-        let caller = PeerIdentity::Node(state).spiffe_id();
-        let to_wire = |view: &EnrolmentView| pb::ApproveEnrolmentResponse {
-            enrolment: Some(convert::enrolment_to_wire(
-                view,
-                answered_at(&view.enrolment),
-            )),
-        };
-        let encode = |view: &EnrolmentView| to_wire(view).encode_to_vec();
-        let replied = self
-            .app
-            .approve(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, to_wire)
+        member_step!(
+            self,
+            request,
+            "ApproveEnrolment",
+            |message, path, _| convert::approve(message, path),
+            approve,
+            |view: &EnrolmentView| {
+                pb::ApproveEnrolmentResponse {
+                    enrolment: Some(convert::enrolment_to_wire(
+                        view,
+                        answered_at(&view.enrolment),
+                    )),
+                }
+            }
+        )
     }
 
-    /// The one RPC a caller without a certificate may make: the token is its credential.
     async fn enrol(
         &self,
         request: Request<pb::EnrolRequest>,
@@ -384,37 +392,32 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<pb::RenewCredentialsRequest>,
     ) -> Result<Response<pb::RenewCredentialsResponse>, Status> {
-        const PATH: &str = "/accord.v1.MembershipService/RenewCredentials";
-        let state = self.member_node("RenewCredentials", &request).await?;
-        let (key, command) = parsed(convert::renew(request.get_ref(), PATH, state))?;
-        let caller = PeerIdentity::Node(state).spiffe_id();
-        let encode = |renewed: &Renewed| convert::renewed_to_wire(renewed).encode_to_vec();
-        let replied = self
-            .app
-            .renew(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, convert::renewed_to_wire)
+        member_step!(
+            self,
+            request,
+            "RenewCredentials",
+            convert::renew,
+            renew,
+            convert::renewed_to_wire
+        )
     }
 
     async fn retire_signing_key(
         &self,
         request: Request<pb::RetireSigningKeyRequest>,
     ) -> Result<Response<pb::RetireSigningKeyResponse>, Status> {
-        const PATH: &str = "/accord.v1.MembershipService/RetireSigningKey";
-        let state = self.member_node("RetireSigningKey", &request).await?;
-        let (key, command) = parsed(convert::retire_key(request.get_ref(), PATH))?;
-        let caller = PeerIdentity::Node(state).spiffe_id();
-        let to_wire = |published: &Published<accord_domain::membership::Member>| {
-            pb::RetireSigningKeyResponse {
-                member: Some(convert::member_to_wire(&published.record)),
+        member_step!(
+            self,
+            request,
+            "RetireSigningKey",
+            |message, path, _| convert::retire_key(message, path),
+            retire_key,
+            |published: &Published<Member>| {
+                pb::RetireSigningKeyResponse {
+                    member: Some(convert::member_to_wire(&published.record)),
+                }
             }
-        };
-        let encode = |published: &Published<_>| to_wire(published).encode_to_vec();
-        let replied = self
-            .app
-            .retire_key(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, to_wire)
+        )
     }
 
     async fn get_directory(
@@ -458,76 +461,76 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<pb::SetAgreementRequest>,
     ) -> Result<Response<pb::SetAgreementResponse>, Status> {
-        const PATH: &str = "/accord.v1.MembershipService/SetAgreement";
-        let (caller, _) = authorized(&self.app, "SetAgreement", &request, |caller| {
-            App::operator(caller).map(|_| ())
-        })
-        .await?;
-        let (key, command) = parsed(convert::set_agreement(request.get_ref(), PATH))?;
-        let caller = caller.spiffe_id();
-        let encode = |published: &Published<_>| agreement_answer(published).encode_to_vec();
-        let replied = self
-            .app
-            .set_agreement(asked(&caller, &key, PATH, &encode), command)
-            .await;
-        respond(replied, agreement_answer)
+        operator_step!(
+            self,
+            request,
+            "SetAgreement",
+            convert::set_agreement,
+            set_agreement,
+            |published: &Published<Agreement>| {
+                pb::SetAgreementResponse {
+                    agreement: Some(accord_edge::directory::agreement_to_wire(&published.record)),
+                    directory_version: published.version,
+                }
+            }
+        )
     }
 
     async fn suspend_member(
         &self,
         request: Request<pb::SuspendMemberRequest>,
     ) -> Result<Response<pb::SuspendMemberResponse>, Status> {
-        const PATH: &str = "/accord.v1.MembershipService/SuspendMember";
-        let (caller, _) = authorized(&self.app, "SuspendMember", &request, |caller| {
-            App::operator(caller).map(|_| ())
-        })
-        .await?;
-        let (key, command) = parsed(convert::suspend_member(request.get_ref(), PATH))?;
-        let caller = caller.spiffe_id();
-        let encode = |published: &Published<_>| suspended_answer(published).encode_to_vec();
-        let replied = self
-            .app
-            .change_status(asked(&caller, &key, PATH, &encode), command)
-            .await;
-        respond(replied, suspended_answer)
+        operator_step!(
+            self,
+            request,
+            "SuspendMember",
+            convert::suspend_member,
+            change_status,
+            |published: &Published<Member>| {
+                pb::SuspendMemberResponse {
+                    member: Some(convert::member_to_wire(&published.record)),
+                    directory_version: published.version,
+                }
+            }
+        )
     }
 
     async fn reinstate_member(
         &self,
         request: Request<pb::ReinstateMemberRequest>,
     ) -> Result<Response<pb::ReinstateMemberResponse>, Status> {
-        const PATH: &str = "/accord.v1.MembershipService/ReinstateMember";
-        let (caller, _) = authorized(&self.app, "ReinstateMember", &request, |caller| {
-            App::operator(caller).map(|_| ())
-        })
-        .await?;
-        let (key, command) = parsed(convert::reinstate_member(request.get_ref(), PATH))?;
-        let caller = caller.spiffe_id();
-        let encode = |published: &Published<_>| reinstated_answer(published).encode_to_vec();
-        let replied = self
-            .app
-            .change_status(asked(&caller, &key, PATH, &encode), command)
-            .await;
-        respond(replied, reinstated_answer)
+        operator_step!(
+            self,
+            request,
+            "ReinstateMember",
+            convert::reinstate_member,
+            change_status,
+            |published: &Published<Member>| {
+                pb::ReinstateMemberResponse {
+                    member: Some(convert::member_to_wire(&published.record)),
+                    directory_version: published.version,
+                }
+            }
+        )
     }
 
     async fn revoke_member(
         &self,
         request: Request<pb::RevokeMemberRequest>,
     ) -> Result<Response<pb::RevokeMemberResponse>, Status> {
-        const PATH: &str = "/accord.v1.MembershipService/RevokeMember";
-        let (caller, _) = authorized(&self.app, "RevokeMember", &request, |caller| {
-            App::operator(caller).map(|_| ())
-        })
-        .await?;
-        let (key, command) = parsed(convert::revoke_member(request.get_ref(), PATH))?;
-        let caller = caller.spiffe_id();
-        let encode = |published: &Published<_>| revoked_answer(published).encode_to_vec();
-        let replied = self
-            .app
-            .change_status(asked(&caller, &key, PATH, &encode), command)
-            .await;
-        respond(replied, revoked_answer)
+        operator_step!(
+            self,
+            request,
+            "RevokeMember",
+            convert::revoke_member,
+            change_status,
+            |published: &Published<Member>| {
+                pb::RevokeMemberResponse {
+                    member: Some(convert::member_to_wire(&published.record)),
+                    directory_version: published.version,
+                }
+            }
+        )
     }
 
     async fn get_revocation_list(
