@@ -1,13 +1,14 @@
 //! `accord`: the one binary of Accord, with a subcommand per job.
 //!
 //! `main` only parses the command line and hands over: each subcommand lives in its own
-//! module (`node`, `coordinator`, `join`, `pki`, `settle`; `serve` runs either server). Exit codes: 0 success; 1 a failure while running;
+//! module (`node`, `coordinator`, `join`, `member`, `pki`, `settle`; `serve` runs either server). Exit codes: 0 success; 1 a failure while running;
 //! 2 bad input (a command line, a file, a value); 64 an invalid configuration, reported
 //! before any port is bound.
 
 mod coordinator;
 mod error_text;
 mod join;
+mod member;
 mod node;
 mod pki;
 mod serve;
@@ -38,6 +39,10 @@ enum Command {
     /// Join the network as a state, with the one-time token an operator gave you: keys are
     /// made here and never leave; certificates and a node configuration come back.
     Join(join::JoinArgs),
+    /// Act as a member state on the coordinator with the credentials `accord join` wrote
+    /// (approve a candidate's enrolment).
+    #[command(subcommand)]
+    Member(member::MemberCommand),
     /// Manage the network's certificates: the CA, node, gateway and coordinator certificates,
     /// the revocation list.
     #[command(subcommand)]
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         Command::Node(args) => node::run(args),
         Command::Coordinator(args) => coordinator::run(args),
         Command::Join(args) => join::run(args),
+        Command::Member(command) => member::run(command),
         Command::Pki(command) => pki::run(command),
         Command::Settle(args) => settle::run(args),
     }

@@ -183,6 +183,68 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
         "{}",
         text(&used.stderr)
     );
+    // Czechia needs one member's approval: Poland gives it with its own keys.
+    let czech = accord(&[
+        "coordinator",
+        "token",
+        "issue",
+        "--state",
+        "CZ",
+        "--approvals",
+        "1",
+        "--coordinator",
+        &url,
+        "--pki",
+        pki.to_str().unwrap(),
+        "--operator",
+        "alice",
+    ]);
+    let czech_out = text(&czech.stdout);
+    assert_eq!(czech.status.code(), Some(0), "{}", text(&czech.stderr));
+    let field = |name: &str| {
+        czech_out
+            .lines()
+            .find_map(|line| line.strip_prefix(name).map(str::to_owned))
+            .unwrap()
+    };
+    let (czech_token, czech_id) = (field("token: "), field("token_id: "));
+    let early = join("CZ", &czech_token, &folder.path().join("cz"));
+    assert_eq!(early.status.code(), Some(1), "awaiting an approval");
+    let approve = |candidate: &str| {
+        accord(&[
+            "member",
+            "approve",
+            "--coordinator",
+            &url,
+            "--dir",
+            poland.to_str().unwrap(),
+            "--token-id",
+            &czech_id,
+            "--candidate",
+            candidate,
+        ])
+    };
+    let approved = approve("CZ");
+    assert_eq!(
+        approved.status.code(),
+        Some(0),
+        "{}",
+        text(&approved.stderr)
+    );
+    assert!(
+        text(&approved.stdout).contains("1 of 1 approvals (PL)"),
+        "{}",
+        text(&approved.stdout)
+    );
+    assert_eq!(approve("Czechia").status.code(), Some(2));
+    // The same folder: the kept keys and request are sent again.
+    let czech_joined = join("CZ", &czech_token, &folder.path().join("cz"));
+    assert_eq!(
+        czech_joined.status.code(),
+        Some(0),
+        "{}",
+        text(&czech_joined.stderr)
+    );
     let bad_state = join("Poland", &token, &folder.path().join("x"));
     assert_eq!(
         bad_state.status.code(),
