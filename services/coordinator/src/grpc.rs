@@ -446,7 +446,9 @@ impl MembershipService for MembershipApi {
         })?;
         let after_version = request.get_ref().after_version;
         let versions = WatchStream::new(self.app.watch_directory())
-            .filter(move |signed| signed.directory().version() > after_version)
+            .filter(move |signed| {
+                after_version == 0 || signed.directory().version() > after_version
+            })
             .map(move |signed| {
                 // The permit lives as long as the stream.
                 let _held = &permit;

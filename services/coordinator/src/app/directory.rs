@@ -179,7 +179,10 @@ fn published<R>(
 pub(super) fn directory_error(error: accord_domain::membership::Error) -> Error {
     use accord_domain::membership::Error as E;
     match error {
-        E::NotAMember { .. } | E::UnknownSigningKey { .. } => Error::NotFound(error.to_string()),
+        E::NotAMember { state } => Error::NotFound(format!("member {state}")),
+        E::UnknownSigningKey { state, key_id } => {
+            Error::NotFound(format!("signing key {key_id} of {state}"))
+        }
         E::SameState { .. }
         | E::NoRegimes
         | E::RepeatedRegime { .. }

@@ -52,22 +52,6 @@ async fn a_new_coordinator_publishes_the_empty_directory_signed_and_keeps_it_acr
 }
 
 #[tokio::test]
-async fn a_watcher_receives_the_current_version_when_it_holds_an_older_one_and_nothing_else_yet() {
-    let network = Network::start().await;
-    let mut watch = network
-        .client_as(&node("FR"))
-        .watch_directory(pb::WatchDirectoryRequest { after_version: 0 })
-        .await
-        .unwrap()
-        .into_inner();
-    let quiet = tokio::time::timeout(std::time::Duration::from_millis(200), watch.next()).await;
-    assert!(
-        quiet.is_err(),
-        "version 0 is not newer than 0: nothing to send yet"
-    );
-}
-
-#[tokio::test]
 async fn directory_changes_naming_states_that_are_not_members_are_refused_and_nothing_is_published()
 {
     let network = Network::start().await;
@@ -132,4 +116,23 @@ async fn only_operators_change_the_directory() {
         .await
         .unwrap_err();
     assert_eq!(coordinator.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn a_watcher_holding_nothing_receives_even_the_empty_first_version_at_once() {
+    let network = Network::start().await;
+    let mut versions = network
+        .client_as(&node("FR"))
+        .watch_directory(pb::WatchDirectoryRequest { after_version: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), versions.next())
+        .await
+        .expect("the current version comes at once")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.directory.unwrap().directory.unwrap().version, 0);
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(200), versions.next()).await;
+    assert!(quiet.is_err(), "nothing else until the directory changes");
 }
