@@ -1,6 +1,7 @@
-//! `accord coordinator`: runs the network's coordinator until interrupted, and
-//! `accord coordinator token issue | cancel | list`, an operator's enrolment tokens over
-//! mTLS with the operator's own certificate (`spiffe://accord/operator/NAME`).
+//! `accord coordinator`: runs the network's coordinator until interrupted; and an operator's
+//! commands over mTLS with the operator's own certificate (`spiffe://accord/operator/NAME`):
+//! `token issue | cancel | list` (enrolment tokens), `agreement set` (what a pair agreed),
+//! `member suspend | reinstate | revoke` (a member's standing).
 //!
 //! The token commands read the operator's credentials from an `accord pki` folder
 //! (`--pki DIR --operator NAME`: `ca.pem`, `issued/operator-NAME.pem` and its key). Bad
@@ -13,9 +14,10 @@ use std::sync::Arc;
 
 use accord_coordinator::config::CoordinatorConfig;
 use accord_coordinator::server::{Coordinator, Error};
+use accord_domain::Regime;
 use accord_domain::Timestamp;
 use accord_edge::clock::{Clock, SystemClock};
-use accord_edge::wire::{from_wire_time, to_wire_time};
+use accord_edge::wire::{from_wire_time, regime_to_wire, to_wire_time};
 use accord_proto::v1 as pb;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_trust::pki::directory::PkiDirectory;
@@ -51,6 +53,73 @@ pub enum CoordinatorCommand {
     /// Enrolment tokens: issue one for a state to join, cancel one, list them.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Agreements between pairs of members: record one (its regimes, parity limit, sunset).
+    #[command(subcommand)]
+    Agreement(AgreementCommand),
+    /// A member's standing: suspend, reinstate or revoke it.
+    #[command(subcommand)]
+    Member(StandingCommand),
+}
+
+/// `accord coordinator agreement …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AgreementCommand {
+    /// Record what two members agreed; one of the same pair and start is replaced.
+    Set(AgreementArgs),
+}
+
+/// `accord coordinator agreement set`.
+#[derive(Debug, Clone, Args)]
+pub struct AgreementArgs {
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+    /// The two states, e.g. `GB,FR` (in any order).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub pair: Vec<String>,
+    /// The regimes their cases may be opened under, e.g. `UKFR_2025` or
+    /// `DUBLIN_III,EU_1FOR1`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub regimes: Vec<String>,
+    /// The parity limit: admissions one may owe the other before new requests are refused.
+    #[arg(long)]
+    pub parity_limit: Option<u64>,
+    /// From when, RFC 3339 in UTC; default: now.
+    #[arg(long, value_name = "TIME")]
+    pub effective_from: Option<String>,
+    /// When no new case may be opened any more, RFC 3339 in UTC; default: no end.
+    #[arg(long, value_name = "TIME")]
+    pub sunset_at: Option<String>,
+    /// The request's idempotency key; default: a fresh one.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+/// `accord coordinator member …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum StandingCommand {
+    /// Suspend an active member: no new cases with it; its deliveries are held.
+    Suspend(StandingArgs),
+    /// Reinstate a suspended member.
+    Reinstate(StandingArgs),
+    /// Revoke a member for good: its certificates join the revocation list at once.
+    Revoke(StandingArgs),
+}
+
+/// The member and why.
+#[derive(Debug, Clone, Args)]
+pub struct StandingArgs {
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+    /// The member state.
+    #[arg(long)]
+    pub state: String,
+    /// Why (suspend and revoke): security-incident, key-compromise, agreement-breach,
+    /// requested-by-member, left-scheme.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// The request's idempotency key; default: a fresh one.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
 }
 
 /// `accord coordinator token …`.
@@ -129,7 +198,11 @@ pub struct ListArgs {
 pub fn run(args: CoordinatorArgs) -> ExitCode {
     match args.command {
         None => run_coordinator(args.config),
-        Some(CoordinatorCommand::Token(command)) => run_token(command),
+        Some(CoordinatorCommand::Token(command)) => operator_command(token(command)),
+        Some(CoordinatorCommand::Agreement(AgreementCommand::Set(args))) => {
+            operator_command(set_agreement(args))
+        }
+        Some(CoordinatorCommand::Member(command)) => operator_command(standing(command)),
     }
 }
 
@@ -170,24 +243,156 @@ enum Failure {
     Failed(String),
 }
 
-fn run_token(command: TokenCommand) -> ExitCode {
+/// Runs an operator's command to its exit code.
+fn operator_command(command: impl Future<Output = Result<(), Failure>>) -> ExitCode {
     accord_trust::install_crypto_provider();
     let outcome = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| Failure::Failed(format!("cannot start the async runtime: {error}")))
-        .and_then(|runtime| runtime.block_on(token(command)));
+        .and_then(|runtime| runtime.block_on(command));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
-            eprintln!("accord coordinator token: {message}");
+            eprintln!("accord coordinator: {message}");
             ExitCode::from(EXIT_USAGE)
         }
         Err(Failure::Failed(message)) => {
-            eprintln!("accord coordinator token: {message}");
+            eprintln!("accord coordinator: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+async fn set_agreement(args: AgreementArgs) -> Result<(), Failure> {
+    let [first, second] = <[String; 2]>::try_from(args.pair.clone())
+        .map_err(|pair| Failure::Usage(format!("--pair names two states, not {pair:?}")))?
+        .map(|state| state.to_ascii_uppercase());
+    let mut regimes = Vec::with_capacity(args.regimes.len());
+    for text in &args.regimes {
+        let regime = Regime::parse(text)
+            .map_err(|error| Failure::Usage(format!("--regimes {text:?}: {error}")))?;
+        regimes.push(regime_to_wire(regime).into());
+    }
+    let time = |option: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|text| {
+                Timestamp::parse(text)
+                    .map_err(|error| Failure::Usage(format!("{option} {text:?}: {error}")))
+            })
+            .transpose()
+    };
+    let effective_from =
+        time("--effective-from", &args.effective_from)?.unwrap_or(SystemClock.now());
+    let sunset_at = time("--sunset-at", &args.sunset_at)?;
+    let mut client = client(&args.operator).await?;
+    let recorded = client
+        .set_agreement(pb::SetAgreementRequest {
+            idempotency_key: idempotency_key(args.idempotency_key),
+            agreement: Some(pb::Agreement {
+                first_state: first,
+                second_state: second,
+                regimes,
+                effective_from: Some(to_wire_time(effective_from)),
+                sunset_at: sunset_at.map(to_wire_time),
+                parity_limit: args.parity_limit,
+                ..Default::default()
+            }),
+        })
+        .await
+        .map_err(refused)?
+        .into_inner();
+    let agreement = recorded.agreement.unwrap_or_default();
+    let regimes: Vec<String> = agreement
+        .regimes()
+        .map(|regime| {
+            regime
+                .as_str_name()
+                .trim_start_matches("REGIME_")
+                .to_owned()
+        })
+        .collect();
+    println!(
+        "agreement {}-{}: {} (directory version {})",
+        agreement.first_state,
+        agreement.second_state,
+        regimes.join(", "),
+        recorded.directory_version
+    );
+    Ok(())
+}
+
+async fn standing(command: StandingCommand) -> Result<(), Failure> {
+    let (args, verb) = match &command {
+        StandingCommand::Suspend(args) => (args, "suspended"),
+        StandingCommand::Reinstate(args) => (args, "reinstated"),
+        StandingCommand::Revoke(args) => (args, "revoked"),
+    };
+    let reason = match (&command, &args.reason) {
+        (StandingCommand::Reinstate(_), _) => 0,
+        (_, None) => return Err(Failure::Usage("--reason is required".to_owned())),
+        (_, Some(text)) => {
+            let name = format!(
+                "MEMBER_STATUS_REASON_{}",
+                text.to_ascii_uppercase().replace('-', "_")
+            );
+            pb::MemberStatusReason::from_str_name(&name)
+                .filter(|reason| {
+                    *reason != pb::MemberStatusReason::Unspecified
+                        && *reason != pb::MemberStatusReason::Resolved
+                })
+                .ok_or_else(|| {
+                    Failure::Usage(format!("--reason {text:?} is not a reason (see --help)"))
+                })? as i32
+        }
+    };
+    let key = idempotency_key(args.idempotency_key.clone());
+    let state = args.state.to_ascii_uppercase();
+    let mut client = client(&args.operator).await?;
+    let (member, version) = match command {
+        StandingCommand::Suspend(_) => {
+            let answer = client
+                .suspend_member(pb::SuspendMemberRequest {
+                    idempotency_key: key,
+                    state,
+                    reason,
+                })
+                .await
+                .map_err(refused)?
+                .into_inner();
+            (answer.member, answer.directory_version)
+        }
+        StandingCommand::Reinstate(_) => {
+            let answer = client
+                .reinstate_member(pb::ReinstateMemberRequest {
+                    idempotency_key: key,
+                    state,
+                })
+                .await
+                .map_err(refused)?
+                .into_inner();
+            (answer.member, answer.directory_version)
+        }
+        StandingCommand::Revoke(_) => {
+            let answer = client
+                .revoke_member(pb::RevokeMemberRequest {
+                    idempotency_key: key,
+                    state,
+                    reason,
+                })
+                .await
+                .map_err(refused)?
+                .into_inner();
+            (answer.member, answer.directory_version)
+        }
+    };
+    let member = member.unwrap_or_default();
+    println!(
+        "{} {verb}: {:?} (directory version {version})",
+        member.state,
+        member.status()
+    );
+    Ok(())
 }
 
 async fn token(command: TokenCommand) -> Result<(), Failure> {

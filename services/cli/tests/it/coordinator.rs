@@ -245,6 +245,95 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
         "{}",
         text(&czech_joined.stderr)
     );
+    // The operator records what Poland and Czechia agreed, then cuts Czechia off.
+    let operate = |extra: &[&str]| {
+        let mut args = vec!["coordinator"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[
+            "--coordinator",
+            &url,
+            "--pki",
+            pki.to_str().unwrap(),
+            "--operator",
+            "alice",
+        ]);
+        accord(&args)
+    };
+    let agreed = operate(&[
+        "agreement",
+        "set",
+        "--pair",
+        "PL,CZ",
+        "--regimes",
+        "EU_1FOR1,DUBLIN_III",
+        "--parity-limit",
+        "20",
+    ]);
+    assert_eq!(agreed.status.code(), Some(0), "{}", text(&agreed.stderr));
+    assert!(
+        text(&agreed.stdout).contains("agreement CZ-PL: "),
+        "{}",
+        text(&agreed.stdout)
+    );
+    let bad_regime = operate(&[
+        "agreement",
+        "set",
+        "--pair",
+        "PL,CZ",
+        "--regimes",
+        "EU_2FOR1",
+    ]);
+    assert_eq!(
+        bad_regime.status.code(),
+        Some(2),
+        "{}",
+        text(&bad_regime.stderr)
+    );
+    let bad_reason = operate(&["member", "suspend", "--state", "CZ", "--reason", "boredom"]);
+    assert_eq!(
+        bad_reason.status.code(),
+        Some(2),
+        "{}",
+        text(&bad_reason.stderr)
+    );
+    let suspended = operate(&[
+        "member",
+        "suspend",
+        "--state",
+        "CZ",
+        "--reason",
+        "agreement-breach",
+    ]);
+    assert_eq!(
+        suspended.status.code(),
+        Some(0),
+        "{}",
+        text(&suspended.stderr)
+    );
+    assert!(
+        text(&suspended.stdout).contains("CZ suspended: Suspended"),
+        "{}",
+        text(&suspended.stdout)
+    );
+    let revoked = operate(&[
+        "member",
+        "revoke",
+        "--state",
+        "CZ",
+        "--reason",
+        "security-incident",
+    ]);
+    assert!(
+        text(&revoked.stdout).contains("CZ revoked: Revoked"),
+        "{}",
+        text(&revoked.stderr)
+    );
+    let again = operate(&["member", "reinstate", "--state", "CZ"]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a revoked member stays revoked"
+    );
     let bad_state = join("Poland", &token, &folder.path().join("x"));
     assert_eq!(
         bad_state.status.code(),
