@@ -2,11 +2,11 @@
 //!
 //! Everything here is a value or a pure function: states, case references, regime
 //! profiles, the readmission and admission lifecycles, the ledger of obligations, the
-//! parity guard, the settlement engine, and the rules of network membership (who belongs,
-//! what each pair agreed, which keys sign for whom and when). Time is an argument (`now`),
-//! never read from a clock. This crate does no I/O, has no async code, and knows nothing of
-//! gRPC, SQL, serde or the network: those live in the services, which convert at their
-//! edges.
+//! parity guard, the reconciliation of both parties' reports, the settlement engine, and the
+//! rules of network membership (who belongs, what each pair agreed, which keys sign for whom
+//! and when). Time is an argument (`now`), never read from a clock. This crate does no I/O,
+//! has no async code, and knows nothing of gRPC, SQL, serde or the network: those live in the
+//! services, which convert at their edges.
 
 pub mod admission;
 pub mod case_ref;
@@ -20,6 +20,7 @@ pub mod parity;
 pub mod person;
 pub mod readmission;
 pub mod reason;
+pub mod reconciliation;
 pub mod regime;
 pub mod settlement;
 pub mod state;
