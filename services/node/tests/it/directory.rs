@@ -1,178 +1,156 @@
 //! Nodes that take their partners from the coordinator's signed directory (`[coordinator]`):
-//! a real coordinator and real nodes over mTLS on 127.0.0.1. The nodes fetch and watch the
-//! coordinator's directory themselves; the versions that list members are signed here with
-//! the coordinator's own key and handed to each node's follower, as the watch hands what
-//! it receives (the coordinator enrols members only through `Enrol`).
+//! a real coordinator and real nodes over mTLS on 127.0.0.1. The states join as ministries
+//! do (a token from the operator, `Enrol`, the node configuration the join wrote); the
+//! operator records agreements, suspends and reinstates; the members rotate their keys
+//! themselves; the nodes follow every version through `WatchDirectory`.
 
-use accord_domain::membership::{
-    Agreement, CertificateRole, Directory, DirectoryChange, Endpoint, Member, MemberCertificate,
-    MemberStatus, SigningKeyEntry, SigningKeyStatus, StatusReason,
-};
-use accord_domain::parity::ParityLimit;
-use accord_domain::{Regime, Timestamp};
+use accord_domain::StateCode;
+use accord_domain::membership::DirectoryChange;
 use accord_edge::directory::SignedDirectory;
-use accord_node::clock::Clock;
 use accord_node::config::RawConfig;
 use accord_node::directory::{Offered, Refused};
 use accord_node::store::StoredDirectory;
 use accord_proto::v1 as pb;
-use accord_trust::{EventSigningKey, EventVerifyingKey};
+use accord_trust::{EventSigningKey, PeerIdentity};
+use prost::Message;
 use tonic::Code;
 
-use crate::federation::{Federation, START_MILLIS, eventually, state};
+use crate::federation::{Federation, eventually, state};
 use crate::readmission::{acceptance, both_reach, case, deliver, open_request, refused_open, sign};
-use crate::support::{assert_refused, time};
+use crate::support::{DAY_MS, assert_refused, time};
 
-/// A federation of GB and FR following a real coordinator, and the directory the test
-/// publishes to them.
+/// GB and FR, joined to a real coordinator and following its directory.
 struct Network {
     federation: Federation,
-    directory: Directory,
+    /// The clock's first instant (the wall clock's, when the network started).
+    start: i64,
 }
 
 impl Network {
-    /// GB and FR following a real coordinator; each node's database as `databases` names
-    /// it (a SQLite file of its own otherwise). Waits until both hold the coordinator's
-    /// first directory, fetched over mTLS.
+    /// GB and FR joined; each node's database as `databases` names it (the SQLite file the
+    /// join chose otherwise). Waits until both nodes follow the directory that lists both.
     async fn start(databases: &[(&str, String)]) -> Self {
-        let federation = Federation::start_following(&["GB", "FR"], databases).await;
+        let federation = Federation::start_joined(&["GB", "FR"], databases).await;
+        let start = federation.clock_millis();
+        let network = Self { federation, start };
+        network.followed().await;
+        network
+    }
+
+    /// Waits until both nodes applied the coordinator's current version; returns it.
+    async fn followed(&self) -> u64 {
+        let version = self.directory().await.directory.unwrap().version;
         for code in ["GB", "FR"] {
-            let follower = federation.nodes[&state(code)].directory.clone().unwrap();
-            eventually(&format!("{code} holds the coordinator's directory"), || {
-                let follower = follower.clone();
-                async move { follower.held_version().await.is_some() }
-            })
+            let app = self.federation.app(code).clone();
+            eventually(
+                &format!("{code} follows directory version {version}"),
+                || {
+                    let app = app.clone();
+                    async move { app.directory_version() == Some(version) }
+                },
+            )
             .await;
         }
-        let directory = Directory::empty(federation.clock.now());
-        Self {
-            federation,
-            directory,
-        }
+        version
     }
 
-    fn now(&self) -> Timestamp {
-        self.federation.clock.now()
+    /// The coordinator's current signed directory.
+    async fn directory(&self) -> pb::SignedDirectory {
+        let mut operator = self.federation.operator();
+        let answer = operator.get_directory(pb::GetDirectoryRequest {}).await;
+        answer.unwrap().into_inner().directory.unwrap()
     }
 
-    /// `code` as the directory lists it on enrolment: its node's address and its key.
-    fn member(&self, code: &str) -> Member {
-        let address = self.federation.nodes[&state(code)].address;
-        let key =
-            EventVerifyingKey::load(&self.federation.pki.verifying_key_path(state(code))).unwrap();
-        Member {
-            state: state(code),
-            status: MemberStatus::Active,
-            status_reason: None,
-            status_changed_at: self.now(),
-            joined_at: self.now(),
-            endpoint: Endpoint::parse(&format!("https://{address}")).unwrap(),
-            certificates: vec![MemberCertificate {
-                role: CertificateRole::Node,
-                sha256_fingerprint: [1; 32],
-                serial: vec![1],
-                not_before: self.now(),
-                not_after: self.now().plus_millis(30 * 86_400_000),
-            }],
-            signing_keys: vec![key_entry(&key, self.now())],
-        }
+    fn now(&self) -> i64 {
+        self.federation.clock_millis()
     }
 
-    /// The next version after `change`, signed by the coordinator and applied on both nodes.
-    async fn publish(&mut self, change: DirectoryChange) {
-        self.directory = self.directory.apply(change, self.now()).unwrap();
-        let signed = self.signed(&self.directory, &self.coordinator_key());
-        for code in ["GB", "FR"] {
-            let offered = self.offer(code, signed.clone()).await.unwrap();
-            assert_eq!(
-                offered,
-                Offered::Applied(self.directory.version()),
-                "{code}"
-            );
-        }
-    }
-
-    async fn offer(&self, code: &str, signed: Vec<u8>) -> Result<Offered, Refused> {
-        let follower = self.federation.nodes[&state(code)]
-            .directory
-            .clone()
+    /// The operator records that GB and FR agreed `regimes` from the clock's start, until
+    /// `sunset_at` (milliseconds) if given; the nodes follow.
+    async fn agree(&self, regimes: &[pb::Regime], sunset_at: Option<i64>) {
+        let agreement = pb::Agreement {
+            first_state: "FR".into(),
+            second_state: "GB".into(),
+            regimes: regimes.iter().map(|regime| *regime as i32).collect(),
+            effective_from: Some(time(self.start)),
+            sunset_at: sunset_at.map(time),
+            parity_limit: Some(50),
+            ..Default::default()
+        };
+        let request = pb::SetAgreementRequest {
+            idempotency_key: format!("agree-{}-{}", regimes.len(), sunset_at.unwrap_or(0)),
+            agreement: Some(agreement),
+        };
+        self.federation
+            .operator()
+            .set_agreement(request)
+            .await
             .unwrap();
-        follower.offer(signed).await
+        self.followed().await;
     }
 
+    /// The operator suspends `code` (or reinstates it); the nodes follow.
+    async fn suspend(&self, code: &str, suspended: bool) {
+        let mut operator = self.federation.operator();
+        if suspended {
+            let request = pb::SuspendMemberRequest {
+                idempotency_key: format!("suspend-{code}-{}", self.now()),
+                state: code.into(),
+                reason: pb::MemberStatusReason::SecurityIncident as i32,
+            };
+            operator.suspend_member(request).await.unwrap();
+        } else {
+            let request = pb::ReinstateMemberRequest {
+                idempotency_key: format!("reinstate-{code}-{}", self.now()),
+                state: code.into(),
+            };
+            operator.reinstate_member(request).await.unwrap();
+        }
+        self.followed().await;
+    }
+
+    /// GB's request to FR for a person who arrived the day before now.
+    fn request(&self, key: &str) -> pb::OpenReadmissionRequest {
+        pb::OpenReadmissionRequest {
+            arrival_time: Some(time(self.now() - DAY_MS)),
+            ..open_request(key)
+        }
+    }
+
+    /// Opens GB's request to FR and waits until FR received it; returns the case reference.
+    async fn open_and_receive(&self, key: &str) -> String {
+        let mut gateway = self.federation.gateway("GB").await;
+        let opened = gateway.open_readmission(self.request(key)).await.unwrap();
+        let case_ref = opened.into_inner().readmission.unwrap().case_ref;
+        both_reach(&self.federation, &case_ref, pb::ReadmissionStatus::Received).await;
+        case_ref
+    }
+
+    /// The coordinator's directory-signing key.
     fn coordinator_key(&self) -> EventSigningKey {
         EventSigningKey::load(&self.federation.coordinator.as_ref().unwrap().signing_key).unwrap()
     }
-
-    fn signed(&self, directory: &Directory, key: &EventSigningKey) -> Vec<u8> {
-        SignedDirectory::sign(directory.clone(), "https://127.0.0.1:7100", key)
-            .bytes()
-            .to_vec()
-    }
-
-    /// GB and FR enrolled, agreeing `regimes` from now with no end.
-    async fn partners(mut self, regimes: &[Regime]) -> Self {
-        for code in ["GB", "FR"] {
-            let member = self.member(code);
-            self.publish(DirectoryChange::Enrol { member }).await;
-        }
-        let agreement = self.agreement(regimes, None);
-        self.publish(DirectoryChange::SetAgreement { agreement })
-            .await;
-        self
-    }
-
-    /// The GB–FR agreement in force from the start of the directory, for `regimes`.
-    fn agreement(&self, regimes: &[Regime], sunset_at: Option<Timestamp>) -> Agreement {
-        Agreement::new(
-            state("GB"),
-            state("FR"),
-            regimes.to_vec(),
-            Some(ParityLimit(50)),
-            Timestamp::from_millis(START_MILLIS).unwrap(),
-            sunset_at,
-        )
-        .unwrap()
-    }
 }
 
-fn key_entry(key: &EventVerifyingKey, from: Timestamp) -> SigningKeyEntry {
-    SigningKeyEntry {
-        key_id: key.key_id().to_string(),
-        public_key: key.to_bytes(),
-        status: SigningKeyStatus::Active,
-        valid_from: from,
-        valid_until: None,
-    }
-}
-
-/// Opens GB's request to FR and waits until FR received it; returns the case reference.
-async fn open_and_receive(federation: &Federation, key: &str) -> String {
-    let mut gateway = federation.gateway("GB").await;
-    let opened = gateway.open_readmission(open_request(key)).await.unwrap();
-    let case_ref = opened.into_inner().readmission.unwrap().case_ref;
-    both_reach(federation, &case_ref, pb::ReadmissionStatus::Received).await;
-    case_ref
+fn partners(federation: &Federation, code: &str) -> Vec<StateCode> {
+    federation.app(code).partner_states()
 }
 
 #[tokio::test]
-async fn partners_appear_when_the_directory_lists_them_and_a_case_flows_between_them() {
+async fn joined_states_become_partners_once_they_agree_and_a_case_flows_between_them() {
     let network = Network::start(&[]).await;
     let federation = &network.federation;
-    for code in ["GB", "FR"] {
-        assert!(
-            federation.app(code).partner_states().is_empty(),
-            "{code}: no member yet"
-        );
-    }
-    let refused = refused_open(federation, "GB", open_request("before")).await;
+    assert!(
+        partners(federation, "GB").is_empty(),
+        "members without an agreement"
+    );
+    let refused = refused_open(federation, "GB", network.request("before")).await;
     assert_refused(&refused, Code::FailedPrecondition, "NO_AGREEMENT");
 
-    let network = network.partners(&[Regime::Ukfr2025]).await;
-    let federation = &network.federation;
-    assert_eq!(federation.app("GB").partner_states(), vec![state("FR")]);
-    assert_eq!(federation.app("FR").partner_states(), vec![state("GB")]);
-    let case_ref = open_and_receive(federation, "flows").await;
+    network.agree(&[pb::Regime::Ukfr2025], None).await;
+    assert_eq!(partners(federation, "GB"), vec![state("FR")]);
+    assert_eq!(partners(federation, "FR"), vec![state("GB")]);
+    let case_ref = network.open_and_receive("flows").await;
     let mut fr = federation.gateway("FR").await;
     fr.decide_readmission(acceptance("flows-accept", &case_ref))
         .await
@@ -182,33 +160,25 @@ async fn partners_appear_when_the_directory_lists_them_and_a_case_flows_between_
 
 #[tokio::test]
 async fn an_agreement_change_takes_effect_without_a_restart() {
-    let mut network = Network::start(&[])
-        .await
-        .partners(&[Regime::Ukfr2025])
-        .await;
+    let network = Network::start(&[]).await;
+    network.agree(&[pb::Regime::Ukfr2025], None).await;
     let dublin = pb::OpenReadmissionRequest {
         regime: pb::Regime::DublinIii as i32,
-        ..open_request("dublin")
+        ..network.request("dublin")
     };
     let refused = refused_open(&network.federation, "GB", dublin.clone()).await;
     assert_refused(&refused, Code::FailedPrecondition, "NO_AGREEMENT");
 
-    let widened = network.agreement(&[Regime::Ukfr2025, Regime::DublinIii], None);
-    network
-        .publish(DirectoryChange::SetAgreement { agreement: widened })
-        .await;
+    let both = [pb::Regime::Ukfr2025, pb::Regime::DublinIii];
+    network.agree(&both, None).await;
     let mut gateway = network.federation.gateway("GB").await;
     gateway.open_readmission(dublin).await.unwrap();
 
     // The sunset: no new case from then on, while the case already open carries on.
-    let open_case = open_and_receive(&network.federation, "before-sunset").await;
-    let sunset = network.now().plus_millis(1);
-    let ending = network.agreement(&[Regime::Ukfr2025, Regime::DublinIii], Some(sunset));
-    network
-        .publish(DirectoryChange::SetAgreement { agreement: ending })
-        .await;
+    let open_case = network.open_and_receive("before-sunset").await;
+    network.agree(&both, Some(network.now() + 1)).await;
     network.federation.clock.advance_millis(1);
-    let refused = refused_open(&network.federation, "GB", open_request("after-sunset")).await;
+    let refused = refused_open(&network.federation, "GB", network.request("after")).await;
     assert_refused(&refused, Code::FailedPrecondition, "NO_AGREEMENT");
     assert!(refused.message().contains("sunset"), "{refused:?}");
     let mut fr = network.federation.gateway("FR").await;
@@ -225,24 +195,17 @@ async fn an_agreement_change_takes_effect_without_a_restart() {
 
 #[tokio::test]
 async fn suspension_refuses_new_cases_both_ways_and_holds_deliveries_until_reinstatement() {
-    let mut network = Network::start(&[])
-        .await
-        .partners(&[Regime::Ukfr2025])
-        .await;
-    let case_ref = open_and_receive(&network.federation, "open").await;
-    network
-        .publish(DirectoryChange::Suspend {
-            state: state("FR"),
-            reason: StatusReason::SecurityIncident,
-        })
-        .await;
+    let network = Network::start(&[]).await;
+    network.agree(&[pb::Regime::Ukfr2025], None).await;
+    let case_ref = network.open_and_receive("open").await;
+    network.suspend("FR", true).await;
     let federation = &network.federation;
 
-    let refused = refused_open(federation, "GB", open_request("to-suspended")).await;
+    let refused = refused_open(federation, "GB", network.request("to-suspended")).await;
     assert_refused(&refused, Code::FailedPrecondition, "PARTNER_SUSPENDED");
     let from_suspended = pb::OpenReadmissionRequest {
         requested_state: "GB".into(),
-        ..open_request("from-suspended")
+        ..network.request("from-suspended")
     };
     let refused = refused_open(federation, "FR", from_suspended).await;
     assert_refused(&refused, Code::PermissionDenied, "MEMBER_SUSPENDED");
@@ -272,58 +235,46 @@ async fn suspension_refuses_new_cases_both_ways_and_holds_deliveries_until_reins
         "nothing lost"
     );
 
-    network
-        .publish(DirectoryChange::Reinstate { state: state("FR") })
-        .await;
+    network.suspend("FR", false).await;
     both_reach(
         &network.federation,
         &case_ref,
         pb::ReadmissionStatus::Accepted,
     )
     .await;
-    open_and_receive(&network.federation, "after-reinstatement").await;
+    network.open_and_receive("after-reinstatement").await;
 }
 
 #[tokio::test]
 async fn a_directory_with_a_bad_signature_or_a_lower_version_is_refused_and_the_held_one_stays() {
-    let mut network = Network::start(&[])
-        .await
-        .partners(&[Regime::Ukfr2025])
-        .await;
-    let older = network.directory.clone();
-    network
-        .publish(DirectoryChange::Suspend {
-            state: state("FR"),
-            reason: StatusReason::KeyCompromise,
-        })
-        .await;
-    let held = network.directory.version();
+    let network = Network::start(&[]).await;
+    network.agree(&[pb::Regime::Ukfr2025], None).await;
+    let older = network.directory().await.encode_to_vec();
+    network.suspend("FR", true).await;
+    let current = network.directory().await.encode_to_vec();
+    let held = network.followed().await;
     let gb = network.federation.nodes[&state("GB")]
         .directory
         .clone()
         .unwrap();
     let refused_before = gb.refused();
 
-    let forger = EventSigningKey::generate().unwrap();
-    let reinstated = network
-        .directory
-        .apply(
-            DirectoryChange::Reinstate { state: state("FR") },
-            network.now(),
-        )
+    let coordinator_key = network.coordinator_key().verifying_key();
+    let opened = SignedDirectory::open(current.clone(), &coordinator_key).unwrap();
+    let now = accord_domain::Timestamp::from_millis(network.now()).unwrap();
+    let reinstated = opened
+        .directory()
+        .apply(DirectoryChange::Reinstate { state: state("FR") }, now)
         .unwrap();
-    let forged = network.signed(&reinstated, &forger);
+    let forger = EventSigningKey::generate().unwrap();
+    let forged = SignedDirectory::sign(reinstated, "https://127.0.0.1:7100", &forger);
+    let offered = gb.offer(forged.bytes().to_vec()).await;
+    assert!(matches!(offered, Err(Refused::Signature(_))), "{offered:?}");
     assert!(matches!(
-        network.offer("GB", forged).await,
-        Err(Refused::Signature(_))
-    ));
-    let replayed = network.signed(&older, &network.coordinator_key());
-    assert!(matches!(
-        network.offer("GB", replayed).await,
+        gb.offer(older).await,
         Err(Refused::Older { offered, held: kept }) if offered == held - 1 && kept == held
     ));
-    let same = network.signed(&network.directory, &network.coordinator_key());
-    assert_eq!(network.offer("GB", same).await.unwrap(), Offered::Unchanged);
+    assert_eq!(gb.offer(current).await.unwrap(), Offered::Unchanged);
 
     assert_eq!(gb.refused(), refused_before + 2);
     assert_eq!(gb.held_version().await, Some(held));
@@ -340,7 +291,7 @@ async fn a_directory_with_a_bad_signature_or_a_lower_version_is_refused_and_the_
         held,
         "the store keeps the held version"
     );
-    let refused = refused_open(&network.federation, "GB", open_request("still-held")).await;
+    let refused = refused_open(&network.federation, "GB", network.request("still-held")).await;
     assert_refused(&refused, Code::FailedPrecondition, "PARTNER_SUSPENDED");
 }
 
@@ -360,67 +311,55 @@ async fn a_node_restarted_while_the_coordinator_is_down_starts_from_its_stored_d
         ]);
     }
     for databases in databases {
-        let network = Network::start(&databases)
-            .await
-            .partners(&[Regime::Ukfr2025])
-            .await;
-        let version = network.directory.version();
-        let mut federation = network.federation;
+        let network = Network::start(&databases).await;
+        network.agree(&[pb::Regime::Ukfr2025], None).await;
+        let version = network.followed().await;
+        let mut network = network;
         // The nodes first: the coordinator's shutdown waits for open watches to end.
         for code in ["GB", "FR"] {
-            federation.stop(code).await;
+            network.federation.stop(code).await;
         }
-        federation.stop_coordinator().await;
+        network.federation.stop_coordinator().await;
         for code in ["GB", "FR"] {
-            federation.restart(code).await;
-            assert_eq!(
-                federation.app(code).directory_version(),
-                Some(version),
-                "{code}"
-            );
+            network.federation.restart(code).await;
+            let held = network.federation.app(code).directory_version();
+            assert_eq!(held, Some(version), "{code}");
         }
-        open_and_receive(&federation, "from-the-store").await;
+        network.open_and_receive("from-the-store").await;
 
-        // The coordinator back, still at its own version 0: the node reconnects, is sent
-        // that lower version over the wire, refuses it and keeps what it holds.
-        let gb = federation.nodes[&state("GB")].directory.clone().unwrap();
-        let refused_before = gb.refused();
-        federation.restart_coordinator().await;
-        eventually("GB refuses the coordinator's lower version", || {
-            let gb = gb.clone();
-            async move { gb.refused() > refused_before }
-        })
-        .await;
-        assert_eq!(gb.held_version().await, Some(version));
-        assert_eq!(federation.app("GB").directory_version(), Some(version));
+        // The coordinator back: the nodes reconnect and follow its next version.
+        network.federation.restart_coordinator().await;
+        network.suspend("FR", true).await;
         for code in ["GB", "FR"] {
-            federation.stop(code).await;
+            network.federation.stop(code).await;
         }
     }
 }
 
 #[tokio::test]
 async fn events_signed_by_either_live_key_verify_and_a_key_not_valid_at_receipt_is_refused() {
-    let mut network = Network::start(&[])
-        .await
-        .partners(&[Regime::Ukfr2025])
-        .await;
+    let network = Network::start(&[]).await;
+    network.agree(&[pb::Regime::Ukfr2025], None).await;
     let original = network.federation.signing_key("FR");
     let rotated = EventSigningKey::generate().unwrap();
-    let entry = key_entry(&rotated.verifying_key(), network.now());
-    network
-        .publish(DirectoryChange::AddSigningKey {
-            state: state("FR"),
-            key: entry,
-        })
-        .await;
+    let mut fr_node = network
+        .federation
+        .coordinator_as(&PeerIdentity::Node(state("FR")));
+    let renewal = pb::RenewCredentialsRequest {
+        idempotency_key: "rotate".into(),
+        signing_public_key: rotated.verifying_key().to_bytes().to_vec(),
+        ..Default::default()
+    };
+    fr_node.renew_credentials(renewal).await.unwrap();
+    network.followed().await;
+    let now = network.now();
     let acceptance_by = |case_ref: &str, key: &EventSigningKey| {
         let mut event = pb::ReadmissionEvent {
             case_ref: case_ref.into(),
             sequence: 3,
             kind: pb::ReadmissionEventKind::Accepted as i32,
             acting_state: "FR".into(),
-            occurred_at: Some(time(START_MILLIS)),
+            occurred_at: Some(time(now)),
             idempotency_key: format!("{case_ref}-accepted"),
             ..Default::default()
         };
@@ -428,7 +367,7 @@ async fn events_signed_by_either_live_key_verify_and_a_key_not_valid_at_receipt_
         event
     };
     for (key, name) in [(&original, "original"), (&rotated, "rotated")] {
-        let case_ref = open_and_receive(&network.federation, name).await;
+        let case_ref = network.open_and_receive(name).await;
         let event = acceptance_by(&case_ref, key);
         deliver(&network.federation, "FR", "GB", event)
             .await
@@ -441,13 +380,13 @@ async fn events_signed_by_either_live_key_verify_and_a_key_not_valid_at_receipt_
         );
     }
 
-    let case_ref = open_and_receive(&network.federation, "retired").await;
-    network
-        .publish(DirectoryChange::RetireSigningKey {
-            state: state("FR"),
-            key_id: original.key_id().to_string(),
-        })
-        .await;
+    let case_ref = network.open_and_receive("retired").await;
+    let retirement = pb::RetireSigningKeyRequest {
+        idempotency_key: "retire".into(),
+        signing_key_id: original.key_id().to_string(),
+    };
+    fr_node.retire_signing_key(retirement).await.unwrap();
+    network.followed().await;
     network.federation.clock.advance_millis(1);
     // Dated before the retirement, but received after it: refused.
     let event = acceptance_by(&case_ref, &original);
@@ -473,7 +412,7 @@ async fn the_store_keeps_only_a_newer_directory() {
         let kept = |version: u64| StoredDirectory {
             version,
             signed: vec![u8::try_from(version).unwrap(); 4],
-            saved_at: START_MILLIS,
+            saved_at: 0,
         };
         assert!(store.save_directory(kept(3)).await.unwrap(), "{backend}");
         assert!(

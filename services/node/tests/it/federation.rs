@@ -33,6 +33,8 @@ pub const START_MILLIS: i64 = 1_772_442_000_000;
 /// How long a test waits for a condition before failing.
 const CONDITION_TIMEOUT: Duration = Duration::from_secs(20);
 
+mod joined;
+
 /// A running node and what it takes to stop and restart it.
 pub struct RunningNode {
     pub config: NodeConfig,
@@ -93,7 +95,7 @@ impl Federation {
         parity_limits: &[(&str, &str, u64)],
         agreements: &[(&str, &str, &[Regime])],
     ) -> Self {
-        let (mut federation, states, mut listeners) = Self::prepare(states);
+        let (mut federation, states, mut listeners) = Self::prepare(states, START_MILLIS);
         let addresses: HashMap<StateCode, SocketAddr> = listeners
             .iter()
             .map(|(code, listener)| (*code, listener.local_addr().unwrap()))
@@ -127,37 +129,11 @@ impl Federation {
         federation
     }
 
-    /// Starts a real coordinator and one node per state that learns its partners from the
-    /// coordinator's directory (`[coordinator]`, no `[[partners]]`); `databases` names the
-    /// database of a node that should not use a SQLite file of its own.
-    pub async fn start_following(states: &[&str], databases: &[(&str, String)]) -> Self {
-        let (mut federation, states, mut listeners) = Self::prepare(states);
-        federation.start_coordinator().await;
-        let coordinator = federation.coordinator.as_ref().unwrap();
-        let following = accord_node::config::Coordinator {
-            endpoint: coordinator.config.endpoint.clone(),
-            server_name: "127.0.0.1".to_owned(),
-            signing_public_key: federation._folder.path().join("coordinator.signing.pub"),
-            reconnect_initial: Duration::from_millis(20),
-            reconnect_max: Duration::from_millis(200),
-        };
-        for code in &states {
-            let listener = listeners.remove(code).unwrap();
-            let mut config = federation.node_config(*code, listener.local_addr().unwrap());
-            config.coordinator = Some(following.clone());
-            if let Some((_, url)) = databases.iter().find(|(node, _)| state(node) == *code) {
-                config.database_url = url.clone();
-            }
-            let node = federation.launch(config, Some(listener)).await;
-            federation.nodes.insert(*code, node);
-        }
-        federation
-    }
-
     /// The PKI (every state's node and gateway certificates), the clock, and a listener
-    /// per state, before any node is built.
+    /// per state, before any node is built; the clock starts at `start_millis`.
     fn prepare(
         states: &[&str],
+        start_millis: i64,
     ) -> (
         Self,
         Vec<StateCode>,
@@ -185,7 +161,7 @@ impl Federation {
                 .unwrap();
             }
         }
-        let clock = ManualClock::new(Timestamp::from_millis(START_MILLIS).unwrap());
+        let clock = ManualClock::new(Timestamp::from_millis(start_millis).unwrap());
         let federation = Self {
             clock,
             pki,
@@ -266,6 +242,13 @@ impl Federation {
                 certificate: self.pki.certificate_path(&PeerIdentity::Coordinator),
                 private_key: self.pki.key_path(&PeerIdentity::Coordinator),
                 signing_key: folder.join("coordinator.signing.key"),
+            },
+            // The root signs members' certificates itself, as on a local network.
+            issuing: accord_coordinator::config::Issuing {
+                certificate: self.pki.ca_certificate_path(),
+                private_key: self.pki.ca_key_path(),
+                certificate_days: 90,
+                crl_hours: 48,
             },
             enrolment: accord_coordinator::config::Enrolment::default(),
             limits: accord_coordinator::config::Limits::default(),
