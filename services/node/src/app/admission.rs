@@ -283,7 +283,8 @@ impl Cases {
         let regime = self.delivered_regime(&case_ref, &wire).await?;
         let signed = &self
             .partners
-            .verify(partner, wire, Some(regime), self.core.now())?;
+            .verify_received(&self.core, partner, wire, Some(regime))
+            .await?;
         self.core
             .receive_or_continue(partner, signed, || self.receive_nomination(partner, signed))
             .await

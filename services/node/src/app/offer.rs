@@ -146,7 +146,10 @@ impl Offers {
                 "{offer_ref} is not an offer by {partner} to people in {own}"
             )));
         }
-        let signed = &self.partners.verify(partner, wire, None, self.core.now())?;
+        let signed = &self
+            .partners
+            .verify_received(&self.core, partner, wire, None)
+            .await?;
         self.core
             .receive_or_continue(partner, signed, || {
                 self.receive_publication(partner, signed)

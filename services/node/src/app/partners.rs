@@ -365,6 +365,33 @@ impl Partners {
             .key(partner, header.signing_key_id, received_at, &subject)?;
         Ok(Signed::verified(wire, regime, &key)?)
     }
+
+    /// [`Partners::verify`] at `core`'s time, where the receipt time is the first one: an
+    /// event this node already holds, byte for byte (a redelivery whose acknowledgement was
+    /// lost), was judged when it first arrived, so a key retired since does not refuse it.
+    pub(crate) async fn verify_received<L: CaseType>(
+        &self,
+        core: &super::Core,
+        partner: StateCode,
+        wire: L::WireEvent,
+        regime: Option<Regime>,
+    ) -> Result<Signed<L>, Error> {
+        match self.verify::<L>(partner, wire.clone(), regime, core.now()) {
+            Err(Error::SignatureInvalid(subject)) => {
+                let header = L::header(&wire);
+                let held = core
+                    .store()
+                    .find_event(header.case_ref, header.acting_state, header.idempotency_key)
+                    .await?;
+                let delivered = Signed::<L>::trusted(wire, regime)?;
+                if held.is_some_and(|held| held.envelope == delivered.encoded()) {
+                    return Ok(delivered);
+                }
+                Err(Error::SignatureInvalid(subject))
+            }
+            verified => verified,
+        }
+    }
 }
 
 #[cfg(test)]

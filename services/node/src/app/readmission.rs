@@ -165,7 +165,10 @@ impl Cases {
     ) -> Result<Receipt, Error> {
         self.core
             .check_delivery::<ReadmissionCase>(partner, &wire)?;
-        let signed = &self.partners.verify(partner, wire, None, self.core.now())?;
+        let signed = &self
+            .partners
+            .verify_received(&self.core, partner, wire, None)
+            .await?;
         let receipt = self
             .core
             .receive(

@@ -246,6 +246,42 @@ async fn suspension_refuses_new_cases_both_ways_and_holds_deliveries_until_reins
 }
 
 #[tokio::test]
+async fn a_revoked_member_is_no_partner_at_all() {
+    let network = Network::start(&[]).await;
+    network.agree(&[pb::Regime::Ukfr2025], None).await;
+    let revocation = pb::RevokeMemberRequest {
+        idempotency_key: "revoke-FR".into(),
+        state: "FR".into(),
+        reason: pb::MemberStatusReason::KeyCompromise as i32,
+    };
+    network
+        .federation
+        .operator()
+        .revoke_member(revocation)
+        .await
+        .unwrap();
+    let version = network.directory().await.directory.unwrap().version;
+    let app = network.federation.app("GB").clone();
+    eventually("GB follows the revocation", || {
+        let app = app.clone();
+        async move { app.directory_version() == Some(version) }
+    })
+    .await;
+    assert!(partners(&network.federation, "GB").is_empty());
+    let refused = refused_open(&network.federation, "GB", network.request("revoked")).await;
+    assert_refused(&refused, Code::FailedPrecondition, "NO_AGREEMENT");
+    let refused = deliver(
+        &network.federation,
+        "FR",
+        "GB",
+        pb::ReadmissionEvent::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_refused(&refused, Code::PermissionDenied, "CALLER_NOT_ALLOWED");
+}
+
+#[tokio::test]
 async fn a_directory_with_a_bad_signature_or_a_lower_version_is_refused_and_the_held_one_stays() {
     let network = Network::start(&[]).await;
     network.agree(&[pb::Regime::Ukfr2025], None).await;
@@ -366,8 +402,10 @@ async fn events_signed_by_either_live_key_verify_and_a_key_not_valid_at_receipt_
         sign(&mut event, key);
         event
     };
+    let mut accepted = Vec::new();
     for (key, name) in [(&original, "original"), (&rotated, "rotated")] {
         let case_ref = network.open_and_receive(name).await;
+        accepted.push(case_ref.clone());
         let event = acceptance_by(&case_ref, key);
         deliver(&network.federation, "FR", "GB", event)
             .await
@@ -394,6 +432,10 @@ async fn events_signed_by_either_live_key_verify_and_a_key_not_valid_at_receipt_
         .await
         .unwrap_err();
     assert_refused(&refused, Code::InvalidArgument, "SIGNATURE_INVALID");
+    // The same event again, first received while its key was valid: acknowledged.
+    let redelivered = acceptance_by(&accepted[0], &original);
+    let answer = deliver(&network.federation, "FR", "GB", redelivered).await;
+    assert!(answer.is_ok(), "{answer:?}");
     let unknown = acceptance_by(&case_ref, &EventSigningKey::generate().unwrap());
     let refused = deliver(&network.federation, "FR", "GB", unknown)
         .await
