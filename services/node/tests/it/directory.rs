@@ -236,6 +236,9 @@ async fn suspension_refuses_new_cases_both_ways_and_holds_deliveries_until_reins
     );
 
     network.suspend("FR", false).await;
+    // FR may have applied the reinstatement before GB, and sent at once: GB then still
+    // refused it (MEMBER_SUSPENDED), and FR's link waits out its back-off on the clock.
+    network.federation.clock.advance_millis(1_000);
     both_reach(
         &network.federation,
         &case_ref,
