@@ -4,9 +4,9 @@
 //! Identity, listening address and PKI paths have no defaults: a node that does not say
 //! who it is does not start. Every other key has a documented default. Nested keys are
 //! overridden with a double underscore: `ACCORD_NODE_TLS__CA=/etc/accord/ca.pem`.
-//! Partners are configured in the file (a list does not fit in variables); until the
-//! coordinator's directory serves them, this is where a node learns its partners' addresses
-//! and event-signing keys.
+//! A node learns its partners in one of two ways, never both: from the coordinator's signed
+//! directory (`[coordinator]`), or from `[[partners]]` in the file (a list does not fit in
+//! variables). A configuration with both is refused.
 //!
 //! ```toml
 //! state = "FR"                                  # this node's state (ISO 3166-1 alpha-2)
@@ -20,6 +20,15 @@
 //! private_key = "pki/issued/FR-node.key"
 //! signing_key = "pki/issued/FR-node.signing.key" # Ed25519 key that signs this state's events
 //!
+//! # Either the coordinator's directory (no [[partners]] then) …
+//! [coordinator]
+//! endpoint = "https://127.0.0.1:7100"           # the coordinator's MembershipService
+//! signing_public_key = "pki/coordinator.signing.pub" # its Ed25519 key: the trust anchor of directories
+//! server_name = "127.0.0.1"                     # optional: the name its certificate is checked against; default: the endpoint's host
+//! reconnect_initial_ms = 250                    # optional: first wait before watching again after a failure
+//! reconnect_max_ms = 30000                      # optional: ceiling of that wait (doubling, jittered)
+//!
+//! # … or static partners (no [coordinator] then).
 //! [[partners]]
 //! state = "GB"
 //! endpoint = "https://127.0.0.1:7002"
@@ -37,7 +46,15 @@
 //! would silently agree to a regime the states never signed. At least one regime
 //! (`UKFR_2025`, `DUBLIN_III`, `AMMR_2026`, `EU_1FOR1`), each listed once. A case under any
 //! other regime is never opened for that partner and refused from it (`FAILED_PRECONDITION`,
-//! `NO_AGREEMENT`). The coordinator's directory will later fill the same list.
+//! `NO_AGREEMENT`).
+//!
+//! With `[coordinator]`, the node's partners are the members the directory lists with an
+//! agreement with this node's state: their endpoints, their event-signing keys (by key id,
+//! several during a rotation), and each pair's regimes and parity limit, as the agreement in
+//! force says. The node watches the directory over mTLS with its own certificate, keeps the
+//! last verified version in its database, and starts from it when the coordinator cannot be
+//! reached (`crate::directory`). `signing_public_key` has no default: a node trusts no
+//! directory it cannot check.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -60,6 +77,8 @@ pub struct RawConfig {
     pub database_url: Option<String>,
     /// Certificates and keys.
     pub tls: Option<RawTls>,
+    /// The coordinator whose directory names the partners.
+    pub coordinator: Option<RawCoordinator>,
     /// Partner nodes.
     #[serde(default)]
     pub partners: Vec<RawPartner>,
@@ -73,6 +92,28 @@ pub struct RawConfig {
     #[serde(default)]
     pub deadlines: Deadlines,
 }
+
+/// The coordinator as written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCoordinator {
+    /// Its `MembershipService` address, `https://host:port`.
+    pub endpoint: Option<String>,
+    /// Its Ed25519 directory-signing public key (PEM): the trust anchor of directories.
+    pub signing_public_key: Option<PathBuf>,
+    /// The name its certificate is checked against; default: the endpoint's host.
+    pub server_name: Option<String>,
+    /// First wait before watching again after a failure, in milliseconds.
+    pub reconnect_initial_ms: Option<u64>,
+    /// Ceiling of the wait between attempts to watch, in milliseconds.
+    pub reconnect_max_ms: Option<u64>,
+}
+
+/// The default first wait before watching the directory again, in milliseconds.
+pub const COORDINATOR_RECONNECT_INITIAL_MS_DEFAULT: u64 = 250;
+
+/// The default ceiling of the wait between attempts to watch the directory, in milliseconds.
+pub const COORDINATOR_RECONNECT_MAX_MS_DEFAULT: u64 = 30_000;
 
 /// A partner as written.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -195,7 +236,9 @@ pub struct NodeConfig {
     pub database_url: String,
     /// PKI paths.
     pub tls: TlsPaths,
-    /// Partners, by state.
+    /// The coordinator whose directory names the partners; none when `partners` does.
+    pub coordinator: Option<Coordinator>,
+    /// Partners, by state, as configured (empty with a coordinator).
     pub partners: Vec<Partner>,
     /// Resource limits.
     pub limits: Limits,
@@ -203,6 +246,21 @@ pub struct NodeConfig {
     pub delivery: Delivery,
     /// Deadline sweeps.
     pub deadlines: Deadlines,
+}
+
+/// The validated coordinator.
+#[derive(Debug, Clone)]
+pub struct Coordinator {
+    /// Its `MembershipService` address.
+    pub endpoint: String,
+    /// The name its certificate must carry.
+    pub server_name: String,
+    /// Its directory-signing public key file.
+    pub signing_public_key: PathBuf,
+    /// First wait before watching again after a failure.
+    pub reconnect_initial: Duration,
+    /// Ceiling of the wait between attempts.
+    pub reconnect_max: Duration,
 }
 
 /// A validated partner.
@@ -247,6 +305,7 @@ impl RawConfig {
             listen_addr: None,
             database_url: None,
             tls: None,
+            coordinator: None,
             partners: Vec::new(),
             limits: Limits::default(),
             delivery: Delivery::default(),
@@ -257,11 +316,18 @@ impl RawConfig {
     /// Checks every value and builds the typed configuration.
     pub fn validate(self) -> Result<NodeConfig, Error> {
         let state = parse_state("state", self.state.as_deref())?;
+        if self.coordinator.is_some() && !self.partners.is_empty() {
+            return Err(invalid(
+                "partners",
+                "must be empty with [coordinator]: the coordinator's directory names the partners",
+            ));
+        }
         let listen_addr = socket_address("listen_addr", self.listen_addr.as_deref())?;
         let database_url = database_url(self.database_url, || {
             format!("sqlite://accord-node-{state}.db?mode=rwc")
         })?;
         let tls = RawTls::validate(self.tls)?;
+        let coordinator = self.coordinator.map(validate_coordinator).transpose()?;
         let partners = validate_partners(state, self.partners)?;
         validate_limits(&self.limits, &self.delivery, &self.deadlines)?;
         Ok(NodeConfig {
@@ -269,6 +335,7 @@ impl RawConfig {
             listen_addr,
             database_url,
             tls,
+            coordinator,
             partners,
             limits: self.limits,
             delivery: self.delivery,
@@ -291,21 +358,7 @@ fn validate_partners(own_state: StateCode, raw: Vec<RawPartner>) -> Result<Vec<P
         if partners.iter().any(|known| known.state == state) {
             return Err(invalid(&key("state"), format!("{state} is listed twice")));
         }
-        let host = partner
-            .endpoint
-            .strip_prefix("https://")
-            .and_then(|rest| rest.rsplit_once(':'))
-            .map(|(host, _port)| {
-                host.trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .to_owned()
-            })
-            .ok_or_else(|| {
-                invalid(
-                    &key("endpoint"),
-                    format!("{:?} is not https://host:port", partner.endpoint),
-                )
-            })?;
+        let host = endpoint_host(&key("endpoint"), &partner.endpoint)?;
         let regimes = parse_regimes(&key("regimes"), partner.regimes)?;
         partners.push(Partner {
             state,
@@ -317,6 +370,49 @@ fn validate_partners(own_state: StateCode, raw: Vec<RawPartner>) -> Result<Vec<P
         });
     }
     Ok(partners)
+}
+
+fn validate_coordinator(raw: RawCoordinator) -> Result<Coordinator, Error> {
+    let endpoint = required("coordinator.endpoint", raw.endpoint.as_deref())?.to_owned();
+    let host = endpoint_host("coordinator.endpoint", &endpoint)?;
+    let signing_public_key =
+        settings::required_path("coordinator.signing_public_key", raw.signing_public_key)?;
+    let initial = raw
+        .reconnect_initial_ms
+        .unwrap_or(COORDINATOR_RECONNECT_INITIAL_MS_DEFAULT);
+    let max = raw
+        .reconnect_max_ms
+        .unwrap_or(COORDINATOR_RECONNECT_MAX_MS_DEFAULT);
+    positive(&[
+        ("coordinator.reconnect_initial_ms", initial),
+        ("coordinator.reconnect_max_ms", max),
+    ])?;
+    if max < initial {
+        return Err(invalid(
+            "coordinator.reconnect_max_ms",
+            "must be at least coordinator.reconnect_initial_ms",
+        ));
+    }
+    Ok(Coordinator {
+        endpoint,
+        server_name: raw.server_name.unwrap_or(host),
+        signing_public_key,
+        reconnect_initial: Duration::from_millis(initial),
+        reconnect_max: Duration::from_millis(max),
+    })
+}
+
+/// The host of an `https://host:port` endpoint (brackets of an IPv6 address removed).
+fn endpoint_host(key: &str, endpoint: &str) -> Result<String, Error> {
+    endpoint
+        .strip_prefix("https://")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .map(|(host, _port)| {
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned()
+        })
+        .ok_or_else(|| invalid(key, format!("{endpoint:?} is not https://host:port")))
 }
 
 /// A partner's agreed regimes: required, not empty, each known and listed once.

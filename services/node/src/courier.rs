@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, RwLock};
 
 use accord_domain::StateCode;
 use accord_proto::v1 as pb;
@@ -16,17 +17,20 @@ use tonic::{Code, Status};
 
 use crate::app::{Courier, Parcel, Refusal, Route};
 
-/// The clients of one partner node, on one connection.
+/// The clients of one partner node, on one connection, and the endpoint it reaches.
 #[derive(Clone)]
 struct Clients {
+    endpoint: String,
     readmission: ReadmissionServiceClient<Connection>,
     admission: AdmissionServiceClient<Connection>,
 }
 
-/// Delivers to partner nodes over their gRPC connections.
+/// Delivers to partner nodes over their gRPC connections. Clones share the partners, so the
+/// directory watch (`crate::directory`) adds, replaces and drops them while the dispatcher
+/// delivers.
 #[derive(Clone, Default)]
 pub struct GrpcCourier {
-    partners: HashMap<StateCode, Clients>,
+    partners: Arc<RwLock<HashMap<StateCode, Clients>>>,
 }
 
 impl GrpcCourier {
@@ -38,12 +42,26 @@ impl GrpcCourier {
     /// Adds `state`'s node, reached on `connection`, with messages of at most
     /// `max_message_bytes` either way.
     pub fn with_partner(
-        mut self,
+        self,
         state: StateCode,
         connection: Connection,
         max_message_bytes: usize,
     ) -> Self {
+        self.set_partner(state, String::new(), connection, max_message_bytes);
+        self
+    }
+
+    /// Reaches `state`'s node at `endpoint` on `connection` from now on, replacing the
+    /// connection it had (messages in flight on the old one finish there).
+    pub fn set_partner(
+        &self,
+        state: StateCode,
+        endpoint: String,
+        connection: Connection,
+        max_message_bytes: usize,
+    ) {
         let clients = Clients {
+            endpoint,
             readmission: ReadmissionServiceClient::new(connection.clone())
                 .max_decoding_message_size(max_message_bytes)
                 .max_encoding_message_size(max_message_bytes),
@@ -51,14 +69,37 @@ impl GrpcCourier {
                 .max_decoding_message_size(max_message_bytes)
                 .max_encoding_message_size(max_message_bytes),
         };
-        self.partners.insert(state, clients);
-        self
+        self.write().insert(state, clients);
+    }
+
+    /// The endpoint `state`'s node is reached at, if it is a partner.
+    pub fn endpoint(&self, state: StateCode) -> Option<String> {
+        self.read()
+            .get(&state)
+            .map(|clients| clients.endpoint.clone())
+    }
+
+    /// Drops every partner but `states`.
+    pub fn retain(&self, states: &[StateCode]) {
+        self.write().retain(|state, _| states.contains(state));
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<StateCode, Clients>> {
+        self.partners
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<StateCode, Clients>> {
+        self.partners
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn send(&self, parcel: Parcel<'_>) -> Result<(), Status> {
         let destination = StateCode::parse(parcel.destination)
             .map_err(|error| Status::invalid_argument(format!("outbox destination: {error}")))?;
-        let partner = self.partners.get(&destination).ok_or_else(|| {
+        let partner = self.read().get(&destination).cloned().ok_or_else(|| {
             Status::unavailable(format!("{destination} is no longer a configured partner"))
         })?;
         let content = &parcel;
@@ -110,7 +151,11 @@ impl Courier for GrpcCourier {
 /// What a partner's answer means for the message.
 fn refusal(status: &Status) -> Refusal {
     let described = format!("{:?}: {}", status.code(), status.message());
-    if is_permanent(status) {
+    if is_suspension(status) {
+        // The partner holds this node's state suspended: every message would be refused
+        // alike until the directory reinstates it, so the link waits and nothing is lost.
+        Refusal::LinkDown(described)
+    } else if is_permanent(status) {
         Refusal::Permanent(described)
     } else if is_link_failure(status) {
         Refusal::LinkDown(described)
@@ -130,6 +175,16 @@ fn is_permanent(status: &Status) -> bool {
             | Code::AlreadyExists
             | Code::Unauthenticated
     ) || (status.code() == Code::FailedPrecondition && !is_transient_precondition(status))
+}
+
+/// A refusal because the partner's directory lists this node's state as suspended.
+fn is_suspension(status: &Status) -> bool {
+    use tonic_types::StatusExt;
+    status.code() == Code::PermissionDenied
+        && status
+            .get_error_details()
+            .error_info()
+            .is_some_and(|info| info.reason == "MEMBER_SUSPENDED")
 }
 
 /// Errors that say the partner could not be reached (or cannot work now), rather than

@@ -5,7 +5,8 @@
 //! commands, answers into responses, signed events in their envelope), [`app`] (the use
 //! cases, in the domain's terms: one pipeline for every case kind), [`store`] (sea-orm;
 //! the only module that touches SQL). [`courier`] carries outbox messages to partner
-//! nodes; [`server`] is the lifecycle; [`config`] the typed configuration; [`clock`] the
+//! nodes; [`directory`] follows the coordinator's signed directory, which names the
+//! partners when the configuration does not; [`server`] is the lifecycle; [`config`] the typed configuration; [`clock`] the
 //! injected clock; [`violation`] the bad fields of a request; [`echo`] what a status may
 //! repeat of a request; [`revocation`] the CRL's expiry. The node serves its partners and
 //! its own gateway over mTLS only, and never learns an identity from a request field.
@@ -14,6 +15,7 @@ pub mod app;
 pub mod config;
 pub mod convert;
 pub mod courier;
+pub mod directory;
 pub mod grpc;
 pub mod revocation;
 pub mod server;

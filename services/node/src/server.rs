@@ -1,9 +1,10 @@
 //! The node's lifecycle: [`Node::build`] loads every credential and binds the port (or
 //! [`Node::build_with_listener`] takes a socket bound beforehand, port 0 in tests),
 //! [`Node::local_addr`] says where, and [`Node::run_until`] serves until the
-//! shutdown future resolves, then drains in-flight requests, stops the dispatcher and the
-//! deadline sweeper and the CRL watch (`revocation`), and closes the store. Reflection
-//! lists exactly the services served here.
+//! shutdown future resolves, then drains in-flight requests, stops the dispatcher, the
+//! deadline sweeper, the CRL watch (`revocation`) and the directory watch (`directory`,
+//! with `[coordinator]`), and closes the store. Reflection lists exactly the services
+//! served here.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use accord_domain::parity::ParityLimit;
 use accord_edge::contract::StatusContractLayer;
 use accord_edge::serving::{self, Clients, ServerCredentials, StartError, credential};
 use accord_proto::v1::admission_service_server::AdmissionServiceServer;
+use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_proto::v1::readmission_service_server::ReadmissionServiceServer;
 use accord_trust::{
     ClientTls, EventVerifyingKey, Identity, PeerIdentity, PeerIdentityLayer, TlsIncoming,
@@ -24,8 +26,9 @@ use tonic::server::NamedService;
 
 use crate::app::{App, Backoff, DeadlineSweeper, Deliveries, Dispatcher, PartnerLink};
 use crate::clock::Clock;
-use crate::config::NodeConfig;
+use crate::config::{Coordinator, NodeConfig};
 use crate::courier::GrpcCourier;
+use crate::directory::{DirectoryWatch, Follower, FollowerParts, TlsFor};
 use crate::grpc::admission::AdmissionApi;
 use crate::grpc::readmission::ReadmissionApi;
 use crate::revocation::{self, CrlWatch};
@@ -61,6 +64,8 @@ pub struct Node {
     incoming: TlsIncoming,
     /// The CRL's earliest `nextUpdate`, watched while serving (`revocation`).
     crl_next_update: Option<Timestamp>,
+    /// The coordinator's directory, followed while serving (`[coordinator]` only).
+    directory: Option<DirectoryWatch>,
 }
 
 impl Node {
@@ -94,6 +99,11 @@ impl Node {
         revocation::check_current(crl_next_update, clock.now()).map_err(credential("tls.crl"))?;
         let (partners, courier) =
             partner_links(&config, &credentials.tls.identity, &credentials.tls.ca)?;
+        let coordinator = config
+            .coordinator
+            .as_ref()
+            .map(|coordinator| coordinator_link(coordinator, &credentials, &config))
+            .transpose()?;
         // The port before the database: a node that cannot listen creates no database.
         let incoming = credentials
             .tls
@@ -108,23 +118,53 @@ impl Node {
             store.clone(),
             clock.clone(),
             partner_states,
-            Arc::new(courier),
+            Arc::new(courier.clone()),
         );
         let app = App::new(
             config.state,
             store,
-            clock,
+            clock.clone(),
             credentials.signer,
             partners,
             config.limits.page_size_max,
         );
+        let directory = match coordinator {
+            Some(link) => {
+                let follower = Follower::new(FollowerParts {
+                    coordinator_key: link.key,
+                    app: app.clone(),
+                    deliveries: deliveries.clone(),
+                    courier,
+                    tls_for: link.tls_for,
+                    max_message_bytes: config.limits.max_message_bytes,
+                    clock,
+                });
+                // The last directory kept: the partners while the coordinator is unreachable.
+                follower.restore().await?;
+                Some(DirectoryWatch {
+                    follower,
+                    client: link.client,
+                    backoff: Backoff {
+                        initial: link.reconnect_initial,
+                        ceiling: link.reconnect_max,
+                    },
+                })
+            }
+            None => None,
+        };
         Ok(Self {
             config,
             app,
             deliveries,
             incoming,
             crl_next_update,
+            directory,
         })
+    }
+
+    /// The directory follower, when the partners come from the coordinator.
+    pub fn directory(&self) -> Option<Follower> {
+        self.directory.as_ref().map(|watch| watch.follower.clone())
     }
 
     /// The address actually bound.
@@ -148,6 +188,7 @@ impl Node {
             deliveries,
             incoming,
             crl_next_update,
+            directory,
         } = self;
         let (stop_workers, workers_stopped) = watch::channel(false);
         let dispatcher = Dispatcher {
@@ -164,6 +205,8 @@ impl Node {
             app.store().outbox_written(),
             workers_stopped.clone(),
         ));
+        let directory_task =
+            directory.map(|watch| tokio::spawn(watch.run(workers_stopped.clone())));
         let sweeper = DeadlineSweeper {
             interval: Duration::from_millis(config.deadlines.sweep_interval_ms),
             batch: config.deadlines.sweep_batch,
@@ -220,6 +263,9 @@ impl Node {
         if let Some(crl_task) = crl_task {
             let _ = crl_task.await;
         }
+        if let Some(directory_task) = directory_task {
+            let _ = directory_task.await;
+        }
         served.map_err(Error::Serve)
     }
 }
@@ -258,4 +304,51 @@ fn partner_links(
         }
     }
     Ok((links, courier))
+}
+
+/// What the node needs to follow the coordinator's directory.
+struct CoordinatorLink {
+    key: EventVerifyingKey,
+    client: MembershipServiceClient<tonic::transport::Channel>,
+    tls_for: TlsFor,
+    reconnect_initial: Duration,
+    reconnect_max: Duration,
+}
+
+/// The coordinator's key, a client of its `MembershipService` over mTLS with this node's
+/// certificate (the coordinator must present `spiffe://accord/coordinator`), and the client
+/// TLS for the partners its directory will name.
+fn coordinator_link(
+    coordinator: &Coordinator,
+    credentials: &ServerCredentials,
+    config: &NodeConfig,
+) -> Result<CoordinatorLink, StartError> {
+    let key = EventVerifyingKey::load(&coordinator.signing_public_key)
+        .map_err(credential("coordinator.signing_public_key"))?;
+    let tls = ClientTls::new(
+        &credentials.tls.identity,
+        &credentials.tls.ca,
+        &coordinator.server_name,
+    )
+    .map_err(credential("coordinator.server_name"))?
+    .expect_peer(PeerIdentity::Coordinator);
+    let channel = accord_trust::connect_lazy(&coordinator.endpoint, &tls)
+        .map_err(credential("coordinator.endpoint"))?;
+    let client = MembershipServiceClient::new(channel)
+        .max_decoding_message_size(config.limits.max_message_bytes)
+        .max_encoding_message_size(config.limits.max_message_bytes);
+    let client_config = Arc::new(
+        accord_trust::client_config(&credentials.tls.identity, &credentials.tls.ca)
+            .map_err(credential("tls.certificate"))?,
+    );
+    let tls_for: TlsFor = Arc::new(move |server_name, peer| {
+        Ok(ClientTls::from_config(client_config.clone(), server_name)?.expect_peer(peer))
+    });
+    Ok(CoordinatorLink {
+        key,
+        client,
+        tls_for,
+        reconnect_initial: coordinator.reconnect_initial,
+        reconnect_max: coordinator.reconnect_max,
+    })
 }

@@ -74,6 +74,24 @@ fn a_node_with_an_invalid_value_names_the_key_and_exits_64() {
 }
 
 #[test]
+fn a_node_with_both_a_coordinator_and_static_partners_exits_64() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = folder.path().join("node.toml");
+    let text = "state = \"FR\"\nlisten_addr = \"127.0.0.1:0\"\n\
+        [coordinator]\nendpoint = \"https://127.0.0.1:7100\"\n\
+        signing_public_key = \"coordinator.signing.pub\"\n\
+        [[partners]]\nstate = \"GB\"\nendpoint = \"https://127.0.0.1:7002\"\n\
+        signing_public_key = \"gb.signing.pub\"\nregimes = [\"UKFR_2025\"]\n";
+    std::fs::write(&config, text).unwrap();
+    let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
+    refused_as_invalid_configuration(
+        "a coordinator and partners",
+        &output,
+        "`partners`: must be empty with [coordinator]",
+    );
+}
+
+#[test]
 fn a_node_whose_certificate_file_is_missing_exits_64() {
     let folder = tempfile::tempdir().unwrap();
     let config = write_config(folder.path(), "missing/ca.pem");

@@ -196,7 +196,7 @@ impl Cases {
         let own = self.core.own_state();
         let subject = origin.to_string();
         self.partners
-            .check_agreement(origin, profile.regime, &subject)?;
+            .check_agreement(origin, profile.regime, &subject, self.core.now())?;
         check_data_flow(profile, (own, origin), &subject, || {
             format!(
                 "under {} no personal data may flow from {own} to {origin}, so {own} cannot nominate people in {origin}",
@@ -216,7 +216,7 @@ impl Cases {
         let own = self.core.own_state();
         let offer = &loaded.case;
         let origin = offer.origin();
-        let limit = self.partners.parity_limit(origin);
+        let limit = self.partners.parity_limit(origin, self.core.now());
         let Some(limit) = limit.filter(|_| profile.parity_refusal_allowed) else {
             return Ok(None);
         };
@@ -281,7 +281,10 @@ impl Cases {
     ) -> Result<Receipt, Error> {
         let case_ref = self.core.check_delivery::<AdmissionCase>(partner, &wire)?;
         let regime = self.delivered_regime(&case_ref, &wire).await?;
-        let signed = &self.partners.verify(partner, wire, Some(regime))?;
+        let signed = &self
+            .partners
+            .verify_received(&self.core, partner, wire, Some(regime))
+            .await?;
         self.core
             .receive_or_continue(partner, signed, || self.receive_nomination(partner, signed))
             .await
@@ -353,7 +356,8 @@ impl Cases {
             ));
         }
         let subject = case_ref.to_string();
-        self.partners.check_agreement(partner, *regime, &subject)?;
+        self.partners
+            .check_agreement(partner, *regime, &subject, self.core.now())?;
         check_data_flow(&regime.profile(), (partner, own), &subject, || {
             format!(
                 "under {} no personal data may flow from {partner} to {own}",

@@ -1,5 +1,6 @@
-//! The partners as this node knows them ([`Partners`]), and the pair's agreement: which
-//! regimes a case between this node's state and a partner may name at all.
+//! The pair's agreement ([`Terms`]): which regimes a case between this node's state and a
+//! partner may name at all, and the parity limit between them, as configured or as the
+//! coordinator's directory lists the agreement in force.
 //!
 //! The requesting (or admitting) state picks a case's regime, so nothing but this check
 //! stops it from choosing one its partner never signed — a Dublin III case between the UK
@@ -10,116 +11,121 @@
 //! the regime profile's question (`RegimeProfile::may_send_personal_data`), asked beside it.
 //! This module does not audit: the gRPC layer audits every `NO_AGREEMENT` refusal.
 
-use std::collections::HashMap;
-
+use accord_domain::membership::Agreement;
 use accord_domain::parity::ParityLimit;
 use accord_domain::regime::RegimeProfile;
-use accord_domain::{Regime, StateCode};
-use accord_trust::EventVerifyingKey;
+use accord_domain::{Regime, StateCode, Timestamp};
 
-use super::case::CaseType;
 use super::{Error, Precondition};
-use crate::convert::envelope::Signed;
 
-/// A partner node as this node knows it.
-#[derive(Clone)]
-pub struct PartnerLink {
-    /// The partner's state.
-    pub state: StateCode,
-    /// Its event-signing key.
-    pub verifying_key: EventVerifyingKey,
-    /// Its parity limit, if configured.
-    pub parity_limit: Option<ParityLimit>,
-    /// The regimes the pair agreed (`agreement::check_agreement`).
-    pub regimes: Vec<Regime>,
+/// The terms of a pair: what a new case between the two states may name.
+#[derive(Clone, Debug)]
+pub(crate) enum Terms {
+    /// As `[[partners]]` configures them: always in force.
+    Configured {
+        /// The regimes agreed.
+        regimes: Vec<Regime>,
+        /// The parity limit, if any.
+        parity_limit: Option<ParityLimit>,
+    },
+    /// The pair's agreements as the coordinator's directory lists them: the one in force at
+    /// a case's opening decides (none in force: no new case; cases already open continue).
+    Agreed(Vec<Agreement>),
 }
 
-/// The configured partners of this node's state, by state.
-pub(crate) struct Partners {
-    own_state: StateCode,
-    links: HashMap<StateCode, PartnerLink>,
-}
-
-impl Partners {
-    /// The partners of `own_state` as configured.
-    pub(crate) fn new(own_state: StateCode, links: Vec<PartnerLink>) -> Self {
-        let links = links.into_iter().map(|link| (link.state, link)).collect();
-        Self { own_state, links }
-    }
-
-    /// What this node knows of `state`'s node, if it is a partner.
-    pub(crate) fn get(&self, state: StateCode) -> Option<&PartnerLink> {
-        self.links.get(&state)
-    }
-
-    /// The configured partner states.
-    pub(crate) fn states(&self) -> Vec<StateCode> {
-        self.links.keys().copied().collect()
-    }
-
-    /// The event-signing key of `partner`'s node; a state that is no partner is refused.
-    pub(crate) fn key(&self, partner: StateCode) -> Result<EventVerifyingKey, Error> {
-        self.get(partner)
-            .map(|link| link.verifying_key)
-            .ok_or_else(|| Error::PermissionDenied(format!("{partner} is not a partner")))
-    }
-
-    /// `partner`'s delivered event, once its signature verifies under the partner's key;
-    /// `regime` is the regime its events are read under where they do not name it.
-    pub(crate) fn verify<L: CaseType>(
+impl Terms {
+    /// The parity limit of the pair at `now`: the configured one, or the one of the
+    /// agreement in force between `own` and `partner`.
+    pub(crate) fn parity_limit(
         &self,
+        own: StateCode,
         partner: StateCode,
-        wire: L::WireEvent,
-        regime: Option<Regime>,
-    ) -> Result<Signed<L>, Error> {
-        Ok(Signed::verified(wire, regime, &self.key(partner)?)?)
-    }
-
-    /// The parity limit of the pair this node forms with `partner`, if one is configured.
-    pub(crate) fn parity_limit(&self, partner: StateCode) -> Option<ParityLimit> {
-        self.get(partner).and_then(|link| link.parity_limit)
-    }
-
-    /// [`check_agreement`] with this node's configured partner `partner`.
-    pub(crate) fn check_agreement(
-        &self,
-        partner: StateCode,
-        regime: Regime,
-        subject: &str,
-    ) -> Result<(), Error> {
-        check_agreement(self.own_state, partner, self.get(partner), regime, subject)
+        now: Timestamp,
+    ) -> Option<ParityLimit> {
+        match self {
+            Self::Configured { parity_limit, .. } => *parity_limit,
+            Self::Agreed(agreements) => in_force(agreements, own, partner, now)?.parity_limit(),
+        }
     }
 }
 
-/// Whether a case with the partner `link` (absent when the state is no partner) may name
-/// `regime`; a refusal is `FAILED_PRECONDITION` `NO_AGREEMENT` on `subject`.
+/// The agreement of the pair (`own`, `partner`) in force at `now`, among `agreements`.
+fn in_force(
+    agreements: &[Agreement],
+    own: StateCode,
+    partner: StateCode,
+    now: Timestamp,
+) -> Option<&Agreement> {
+    agreements
+        .iter()
+        .find(|agreement| agreement.other(own) == Some(partner) && agreement.in_force_at(now))
+}
+
+/// Whether a new case with `partner` (whose terms are `terms`; none when the state is no
+/// partner) may name `regime` at `now`; a refusal is `FAILED_PRECONDITION` `NO_AGREEMENT`
+/// on `subject`.
 pub(crate) fn check_agreement(
     own: StateCode,
     partner: StateCode,
-    link: Option<&PartnerLink>,
+    terms: Option<&Terms>,
     regime: Regime,
     subject: &str,
+    now: Timestamp,
 ) -> Result<(), Error> {
-    let Some(link) = link else {
-        return Err(Error::precondition(
+    let refuse = |description: String| {
+        Err(Error::precondition(
             Precondition::NoAgreement,
             subject,
-            format!("{partner} is not a partner of {own}: no node is configured for it"),
-        ));
+            description,
+        ))
     };
-    if link.regimes.contains(&regime) {
+    let regimes = match terms {
+        None => {
+            return refuse(format!(
+                "{partner} is not a partner of {own}: no node is configured for it"
+            ));
+        }
+        Some(Terms::Configured { regimes, .. }) => regimes.as_slice(),
+        Some(Terms::Agreed(agreements)) => match in_force(agreements, own, partner, now) {
+            Some(agreement) => agreement.regimes(),
+            None => {
+                return refuse(format!(
+                    "no agreement between {own} and {partner} is in force at {now}{}",
+                    ended(agreements, now)
+                ));
+            }
+        },
+    };
+    if regimes.contains(&regime) {
         return Ok(());
     }
-    let agreed: Vec<&str> = link.regimes.iter().map(|agreed| agreed.code()).collect();
-    Err(Error::precondition(
-        Precondition::NoAgreement,
-        subject,
-        format!(
-            "{own} and {partner} have not agreed {}; their agreement covers {}",
-            regime.code(),
-            agreed.join(", ")
-        ),
+    let agreed: Vec<&str> = regimes.iter().map(|agreed| agreed.code()).collect();
+    refuse(format!(
+        "{own} and {partner} have not agreed {}; their agreement covers {}",
+        regime.code(),
+        agreed.join(", ")
     ))
+}
+
+/// Why no agreement is in force, when the latest one ended or has not begun.
+fn ended(agreements: &[Agreement], now: Timestamp) -> String {
+    let sunset = agreements
+        .iter()
+        .filter_map(Agreement::sunset_at)
+        .filter(|sunset_at| *sunset_at <= now)
+        .max();
+    let next = agreements
+        .iter()
+        .map(Agreement::effective_from)
+        .filter(|from| *from > now)
+        .min();
+    match (sunset, next) {
+        (_, Some(from)) => format!(" (the next one takes effect at {from})"),
+        (Some(sunset_at), None) => format!(
+            " (their agreement reached its sunset at {sunset_at}: cases already open continue)"
+        ),
+        (None, None) => String::new(),
+    }
 }
 
 /// Whether the regime of `profile` lets a person's data flow from `from` to `to` (UK–France: none from

@@ -70,7 +70,8 @@ pub struct Deliveries {
     own_state: StateCode,
     store: Store,
     clock: Arc<dyn Clock>,
-    partners: Arc<[StateCode]>,
+    /// Where messages may go now; replaced when a newer directory is applied.
+    partners: Arc<std::sync::RwLock<Arc<[StateCode]>>>,
     courier: Arc<dyn Courier>,
 }
 
@@ -87,9 +88,21 @@ impl Deliveries {
             own_state,
             store,
             clock,
-            partners: partners.into(),
+            partners: Arc::new(std::sync::RwLock::new(partners.into())),
             courier,
         }
+    }
+
+    /// From now on, messages go to `partners` only: the others' stay pending in the outbox
+    /// (a suspended partner's until it is reinstated) and are not scanned. Wakes the
+    /// dispatcher, so that messages held for a reinstated partner leave at once.
+    pub fn set_partners(&self, partners: Vec<StateCode>) {
+        let partners: Arc<[StateCode]> = partners.into();
+        match self.partners.write() {
+            Ok(mut current) => *current = partners,
+            Err(poisoned) => *poisoned.into_inner() = partners,
+        }
+        self.store.outbox_written().notify_one();
     }
 
     fn own_state(&self) -> StateCode {
@@ -104,8 +117,11 @@ impl Deliveries {
         self.clock.now()
     }
 
-    fn partner_states(&self) -> impl Iterator<Item = StateCode> + '_ {
-        self.partners.iter().copied()
+    fn partner_states(&self) -> Arc<[StateCode]> {
+        match self.partners.read() {
+            Ok(partners) => partners.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     fn courier(&self) -> &dyn Courier {
@@ -368,6 +384,7 @@ impl Links {
     /// backing off.
     fn sendable(&self, app: &Deliveries, now: i64) -> Vec<String> {
         app.partner_states()
+            .iter()
             .map(|state| state.to_string())
             .filter(|destination| {
                 self.by_destination

@@ -29,6 +29,9 @@ pub enum Precondition {
     SequenceGap,
     /// The event's signing key id is not the partner's known key.
     SigningKeyUnknown,
+    /// The other state is suspended in the coordinator's directory: nothing new may start
+    /// with it until it is reinstated.
+    PartnerSuspended,
 }
 
 impl Precondition {
@@ -42,6 +45,7 @@ impl Precondition {
             Self::NoAgreement => "NO_AGREEMENT",
             Self::SequenceGap => "SEQUENCE_GAP",
             Self::SigningKeyUnknown => "SIGNING_KEY_UNKNOWN",
+            Self::PartnerSuspended => "PARTNER_SUSPENDED",
         }
     }
 }
@@ -55,6 +59,11 @@ pub enum Error {
     /// The caller's identity may not make this call or act on this record.
     #[error("permission denied: {0}")]
     PermissionDenied(String),
+    /// The caller's state, or this node's own, is suspended in the coordinator's directory:
+    /// its calls are refused (a partner's deliveries wait in its outbox until it is
+    /// reinstated).
+    #[error("member suspended: {0}")]
+    MemberSuspended(String),
     /// No such record visible to the caller.
     #[error("{0} not found")]
     NotFound(String),

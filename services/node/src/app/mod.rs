@@ -22,6 +22,7 @@ mod idempotency;
 mod ledger;
 mod list;
 pub mod offer;
+mod partners;
 pub mod readmission;
 
 use std::future::Future;
@@ -31,11 +32,11 @@ use accord_domain::{CaseRef, StateCode, Timestamp};
 use accord_trust::{EventSigningKey, PeerIdentity};
 use sha2::{Digest, Sha256};
 
-pub use agreement::PartnerLink;
-use agreement::Partners;
 pub use deadlines::DeadlineSweeper;
 pub use dispatcher::{Backoff, Courier, Deliveries, Dispatcher, Parcel, Refusal, Route};
 pub use error::{Error, Precondition};
+pub use partners::PartnerLink;
+use partners::{PartnerBook, Partners};
 
 use crate::clock::Clock;
 use crate::store::{AuditRecord, Store};
@@ -186,9 +187,29 @@ impl App {
         self.core.now()
     }
 
-    /// The configured partner states.
+    /// The partner states, as configured or as the applied directory lists them (suspended
+    /// partners included).
     pub fn partner_states(&self) -> Vec<StateCode> {
         self.partners.states()
+    }
+
+    /// The partner states deliveries may go to now: active partners, while this node's own
+    /// state is active.
+    pub fn sendable_partner_states(&self) -> Vec<StateCode> {
+        self.partners.current().sendable_states()
+    }
+
+    /// Makes `directory` this node's view of its partners (their standing, keys and the
+    /// pair's agreements), whole, for every request from now on. The caller has verified it
+    /// and checked that it is newer than the one applied (`crate::directory`).
+    pub fn apply_directory(&self, directory: &accord_domain::membership::Directory) {
+        let book = PartnerBook::from_directory(self.own_state(), directory);
+        self.partners.replace(book);
+    }
+
+    /// The version of the directory applied, if the partners come from one.
+    pub fn directory_version(&self) -> Option<u64> {
+        self.partners.current().version()
     }
 
     /// Only this node's own gateway may call the local API.
@@ -203,10 +224,15 @@ impl App {
         }
     }
 
-    /// Only a configured partner's node may deliver events; returns its state.
+    /// Only a partner's node may deliver events, and only while neither state is
+    /// suspended (`MEMBER_SUSPENDED`); returns its state.
     pub fn authorize_partner(&self, caller: &PeerIdentity) -> Result<StateCode, Error> {
+        let book = self.partners.current();
         match caller {
-            PeerIdentity::Node(state) if self.partners.get(*state).is_some() => Ok(*state),
+            PeerIdentity::Node(state) if book.is_partner(*state) => {
+                book.check_not_suspended(*state)?;
+                Ok(*state)
+            }
             other => Err(Error::PermissionDenied(format!(
                 "{} is not a partner node of {}",
                 other.spiffe_id(),

@@ -71,8 +71,12 @@ impl Offers {
         }
         let own = self.core.own_state();
         let origin = request.origin;
-        self.partners
-            .check_agreement(origin, request.regime, &origin.to_string())?;
+        self.partners.check_agreement(
+            origin,
+            request.regime,
+            &origin.to_string(),
+            self.core.now(),
+        )?;
         let now = self.core.now();
         let offer_ref = CaseRef::new(CaseKind::Offer, own, origin, &new_case_id(now))
             .map_err(|error| Error::internal("making an offer reference", error))?;
@@ -142,7 +146,10 @@ impl Offers {
                 "{offer_ref} is not an offer by {partner} to people in {own}"
             )));
         }
-        let signed = &self.partners.verify(partner, wire, None)?;
+        let signed = &self
+            .partners
+            .verify_received(&self.core, partner, wire, None)
+            .await?;
         self.core
             .receive_or_continue(partner, signed, || {
                 self.receive_publication(partner, signed)
@@ -175,7 +182,8 @@ impl Offers {
                 ),
             ));
         }
-        self.partners.check_agreement(partner, regime, &offer_ref)?;
+        self.partners
+            .check_agreement(partner, regime, &offer_ref, self.core.now())?;
         self.core.open_received(signed).await
     }
 

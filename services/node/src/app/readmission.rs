@@ -93,7 +93,7 @@ impl Cases {
         let requested = request.requested;
         let subject = requested.to_string();
         self.partners
-            .check_agreement(requested, request.regime, &subject)?;
+            .check_agreement(requested, request.regime, &subject, self.core.now())?;
         let profile = request.regime.profile();
         check_data_flow(&profile, (own, requested), &subject, || {
             format!(
@@ -165,7 +165,10 @@ impl Cases {
     ) -> Result<Receipt, Error> {
         self.core
             .check_delivery::<ReadmissionCase>(partner, &wire)?;
-        let signed = &self.partners.verify(partner, wire, None)?;
+        let signed = &self
+            .partners
+            .verify_received(&self.core, partner, wire, None)
+            .await?;
         let receipt = self
             .core
             .receive(
@@ -228,7 +231,8 @@ impl Cases {
             ));
         }
         let subject = case_ref.to_string();
-        self.partners.check_agreement(partner, regime, &subject)?;
+        self.partners
+            .check_agreement(partner, regime, &subject, self.core.now())?;
         check_data_flow(&regime.profile(), (partner, own), &subject, || {
             format!(
                 "under {} no personal data may flow from {partner} to {own}",
@@ -285,7 +289,7 @@ impl Cases {
         at: Timestamp,
     ) -> Result<Option<(ReadmissionCase, Signed<ReadmissionCase>)>, Error> {
         let own = self.core.own_state();
-        let limit = self.partners.parity_limit(partner);
+        let limit = self.partners.parity_limit(partner, at);
         let Some(limit) = limit.filter(|_| case.profile().parity_refusal_allowed) else {
             return Ok(None);
         };

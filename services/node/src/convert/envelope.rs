@@ -352,9 +352,10 @@ fn verify<L: Wire>(
 ) -> Result<(), Error> {
     let header = L::header(event);
     let subject = format!("{} #{}", header.case_ref, header.sequence);
-    // Until the coordinator's directory serves keys, the configuration names exactly one key
-    // per partner: another key id (another state's, or one never configured) cannot become
-    // known by retrying, so the event is invalid, not "signed under a key not yet known".
+    // The caller chose `key` by the event's key id where the coordinator's directory lists
+    // the partner's keys (`app::partners`); a configured partner has exactly one key, and
+    // another key id (another state's, or one never configured) cannot become known by
+    // retrying, so the event is invalid, not "signed under a key not yet known".
     if header.signing_key_id != key.key_id().to_string() {
         return Err(Error::SignatureInvalid(format!(
             "{subject} (signed under key id {:?}, not {}'s key {})",

@@ -40,6 +40,7 @@ pub fn status(error: Error) -> Status {
             (Code::InvalidArgument, "FIELD_INVALID", message)
         }
         Error::PermissionDenied(message) => (Code::PermissionDenied, "CALLER_NOT_ALLOWED", message),
+        Error::MemberSuspended(message) => (Code::PermissionDenied, "MEMBER_SUSPENDED", message),
         Error::NotFound(what) => (
             Code::NotFound,
             "RECORD_NOT_FOUND",
@@ -158,7 +159,7 @@ async fn respond<T, R: From<T>>(
         Ok(value) => Ok(Response::new(R::from(value))),
         Err(error) => {
             match &error {
-                Error::PermissionDenied(detail) => {
+                Error::PermissionDenied(detail) | Error::MemberSuspended(detail) => {
                     app.audit_refusal(caller, path, "PERMISSION_DENIED", detail)
                         .await;
                 }

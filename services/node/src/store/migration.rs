@@ -20,7 +20,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// Every migration of the node, in order.
-const MIGRATIONS: [Migration; 6] = [
+const MIGRATIONS: [Migration; 7] = [
     Migration {
         name: "m20261127_000001_initial_schema",
         statements: initial_schema,
@@ -44,6 +44,10 @@ const MIGRATIONS: [Migration; 6] = [
     Migration {
         name: "m20261127_000006_outbox_due_by_destination",
         statements: outbox_due_by_destination,
+    },
+    Migration {
+        name: "m20261204_000007_membership_directory",
+        statements: membership_directory,
     },
 ];
 
@@ -251,6 +255,32 @@ fn outbox_due_by_destination(backend: DatabaseBackend) -> Vec<Statement> {
         ),
         sql(backend, "DROP INDEX outbox_due"),
     ]
+}
+
+/// The last signed directory this node verified and applied (`[coordinator]`): one row,
+/// its version and its signed bytes as the coordinator sent them, so that a node started
+/// while the coordinator is unreachable serves the partners it last knew, and a replayed
+/// older version is recognised after a restart too.
+fn membership_directory(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::create()
+                .table(MembershipDirectory::Table)
+                .col(integer(MembershipDirectory::Slot).primary_key())
+                .col(big_integer(MembershipDirectory::Version))
+                .col(blob(MembershipDirectory::SignedDirectory))
+                .col(big_integer(MembershipDirectory::SavedAt)),
+        ),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum MembershipDirectory {
+    Table,
+    Slot,
+    Version,
+    SignedDirectory,
+    SavedAt,
 }
 
 #[derive(DeriveIden)]

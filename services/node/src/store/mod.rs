@@ -32,10 +32,13 @@ pub use audit_cap::{AUDIT_CAP_REACHED, AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT}
 pub use model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent,
     DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, PendingDelivery,
-    StoredAnswer, SummaryUpdate, kind_column, kind_from_column,
+    StoredAnswer, StoredDirectory, SummaryUpdate, kind_column, kind_from_column,
 };
 use writer::{Job, WriterHandle, to_i64};
 pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
+
+/// The one row of `membership_directory`.
+const DIRECTORY_SLOT: i32 = 1;
 
 /// How long a SQLite connection waits for a lock before failing (readers during a checkpoint).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -449,6 +452,55 @@ impl Store {
                 detail: row.detail,
             })
             .collect())
+    }
+
+    /// Keeps `directory` as the last verified one, unless the store holds the same or a
+    /// newer version already; returns whether it was kept. Versions only grow here, whatever
+    /// order concurrent callers come in (the check and the write are one transaction).
+    /// Written beside the writer task, not through it: a directory comes once per version,
+    /// and SQLite's busy timeout covers the writer's lock.
+    pub async fn save_directory(&self, directory: StoredDirectory) -> Result<bool, Error> {
+        use rows::membership_directory::{ActiveModel, Entity};
+        use sea_orm::TransactionTrait;
+        let transaction = self.db.begin().await?;
+        let held = Entity::find_by_id(DIRECTORY_SLOT).one(&transaction).await?;
+        let version = i64::try_from(directory.version)
+            .map_err(|_| Error::Corrupt(format!("directory version {}", directory.version)))?;
+        let row = ActiveModel {
+            slot: Set(DIRECTORY_SLOT),
+            version: Set(version),
+            signed_directory: Set(directory.signed),
+            saved_at: Set(directory.saved_at),
+        };
+        match held {
+            Some(held) if held.version >= version => return Ok(false),
+            Some(_) => {
+                Entity::update(row).exec(&transaction).await?;
+            }
+            None => {
+                Entity::insert(row)
+                    .exec_without_returning(&transaction)
+                    .await?;
+            }
+        }
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    /// The last verified directory this node kept, if any.
+    pub async fn load_directory(&self) -> Result<Option<StoredDirectory>, Error> {
+        let row = rows::membership_directory::Entity::find_by_id(DIRECTORY_SLOT)
+            .one(&self.db)
+            .await?;
+        row.map(|row| {
+            Ok(StoredDirectory {
+                version: u64::try_from(row.version)
+                    .map_err(|_| Error::Corrupt(format!("directory version {}", row.version)))?,
+                signed: row.signed_directory,
+                saved_at: row.saved_at,
+            })
+        })
+        .transpose()
     }
 
     /// Closes the connection pool (after the writer has drained).

@@ -213,6 +213,17 @@ pub enum DeliveryOutcome {
     },
 }
 
+/// The last signed directory this node verified, as it keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDirectory {
+    /// The directory's version.
+    pub version: u64,
+    /// The signed directory's bytes, verbatim (verified again when read back).
+    pub signed: Vec<u8>,
+    /// When this node saved it (ms).
+    pub saved_at: i64,
+}
+
 /// A refused call, for the audit table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {

@@ -182,3 +182,29 @@ pub mod audit {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The last verified signed directory (one row, slot 1).
+pub mod membership_directory {
+    use sea_orm::entity::prelude::*;
+
+    /// The directory as the coordinator signed it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "membership_directory")]
+    pub struct Model {
+        /// Always 1: the node keeps one directory.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub slot: i32,
+        /// The directory's version.
+        pub version: i64,
+        /// The `SignedDirectory` bytes, verbatim.
+        pub signed_directory: Vec<u8>,
+        /// When this node saved it (ms).
+        pub saved_at: i64,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

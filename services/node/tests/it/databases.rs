@@ -45,6 +45,11 @@ pub fn fresh_sqlite() -> TestDatabase {
     }
 }
 
+/// A fresh PostgreSQL database on `server_url`'s server, by URL.
+pub async fn fresh_postgres_url(server_url: &str) -> String {
+    fresh_postgres(server_url).await.url
+}
+
 async fn fresh_postgres(server_url: &str) -> TestDatabase {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let name = format!(

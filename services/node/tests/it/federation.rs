@@ -9,10 +9,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use accord_coordinator::config::CoordinatorConfig;
+use accord_coordinator::server::Coordinator;
 use accord_domain::{Regime, StateCode, Timestamp};
 use accord_node::app::{App, DeadlineSweeper};
 use accord_node::clock::ManualClock;
 use accord_node::config::{Deadlines, Delivery, Limits, NodeConfig, Partner, TlsPaths};
+use accord_node::directory::Follower;
 use accord_node::server::Node;
 use accord_node::store::AuditRecord;
 use accord_proto::v1::admission_service_client::AdmissionServiceClient;
@@ -30,11 +33,15 @@ pub const START_MILLIS: i64 = 1_772_442_000_000;
 /// How long a test waits for a condition before failing.
 const CONDITION_TIMEOUT: Duration = Duration::from_secs(20);
 
+mod joined;
+
 /// A running node and what it takes to stop and restart it.
 pub struct RunningNode {
     pub config: NodeConfig,
     pub app: App,
     pub address: SocketAddr,
+    /// The directory follower, for a node that follows the coordinator.
+    pub directory: Option<Follower>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), accord_node::server::Error>>>,
 }
@@ -45,6 +52,17 @@ pub struct Federation {
     pub pki: PkiDirectory,
     _folder: tempfile::TempDir,
     pub nodes: HashMap<StateCode, RunningNode>,
+    /// The coordinator the nodes follow, when they learn their partners from its directory.
+    pub coordinator: Option<RunningCoordinator>,
+}
+
+/// A running coordinator, its directory-signing key and what it takes to stop it.
+pub struct RunningCoordinator {
+    pub config: CoordinatorConfig,
+    /// The coordinator's directory-signing key file.
+    pub signing_key: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), accord_coordinator::server::Error>>>,
 }
 
 pub fn state(code: &str) -> StateCode {
@@ -77,39 +95,11 @@ impl Federation {
         parity_limits: &[(&str, &str, u64)],
         agreements: &[(&str, &str, &[Regime])],
     ) -> Self {
-        accord_trust::install_crypto_provider();
-        accord_telemetry::init_for_tests();
-        let folder = tempfile::tempdir().unwrap();
-        let pki = PkiDirectory::new(folder.path().join("pki"));
-        let now = accord_trust::clock::wall_clock_now();
-        pki.init(
-            Validity::days_from(now, 30).unwrap(),
-            Validity::days_from(now, 30).unwrap(),
-        )
-        .unwrap();
-        let states: Vec<StateCode> = states.iter().map(|code| state(code)).collect();
-        let mut listeners: HashMap<StateCode, std::net::TcpListener> =
-            states.iter().map(|code| (*code, listener())).collect();
+        let (mut federation, states, mut listeners) = Self::prepare(states, START_MILLIS);
         let addresses: HashMap<StateCode, SocketAddr> = listeners
             .iter()
             .map(|(code, listener)| (*code, listener.local_addr().unwrap()))
             .collect();
-        for code in &states {
-            for identity in [PeerIdentity::Node(*code), PeerIdentity::Gateway(*code)] {
-                pki.issue(
-                    &IssueRequest::new(identity, Validity::days_from(now, 30).unwrap()),
-                    false,
-                )
-                .unwrap();
-            }
-        }
-        let clock = ManualClock::new(Timestamp::from_millis(START_MILLIS).unwrap());
-        let mut federation = Self {
-            clock,
-            pki,
-            _folder: folder,
-            nodes: HashMap::new(),
-        };
         for code in &states {
             let partners = states
                 .iter()
@@ -131,42 +121,189 @@ impl Federation {
                         .map(|(_, _, limit)| *limit),
                 })
                 .collect();
-            let config = NodeConfig {
-                state: *code,
-                listen_addr: addresses[code],
-                database_url: format!(
-                    "sqlite://{}?mode=rwc",
-                    federation
-                        ._folder
-                        .path()
-                        .join(format!("{code}.db"))
-                        .display()
-                ),
-                tls: TlsPaths {
-                    ca: federation.pki.ca_certificate_path(),
-                    crl: Some(federation.pki.crl_path()),
-                    certificate: federation.pki.certificate_path(&PeerIdentity::Node(*code)),
-                    private_key: federation.pki.key_path(&PeerIdentity::Node(*code)),
-                    signing_key: federation.pki.signing_key_path(*code),
-                },
-                partners,
-                limits: Limits::default(),
-                delivery: Delivery {
-                    initial_backoff_ms: 20,
-                    max_backoff_ms: 200,
-                    poll_interval_ms: 50,
-                    max_in_flight: 16,
-                    attempt_timeout_ms: 5_000,
-                },
-                deadlines: Deadlines {
-                    sweep_interval_ms: 50,
-                    sweep_batch: 64,
-                },
-            };
+            let mut config = federation.node_config(*code, addresses[code]);
+            config.partners = partners;
             let node = federation.launch(config, listeners.remove(code)).await;
             federation.nodes.insert(*code, node);
         }
         federation
+    }
+
+    /// The PKI (every state's node and gateway certificates), the clock, and a listener
+    /// per state, before any node is built; the clock starts at `start_millis`.
+    fn prepare(
+        states: &[&str],
+        start_millis: i64,
+    ) -> (
+        Self,
+        Vec<StateCode>,
+        HashMap<StateCode, std::net::TcpListener>,
+    ) {
+        accord_trust::install_crypto_provider();
+        accord_telemetry::init_for_tests();
+        let folder = tempfile::tempdir().unwrap();
+        let pki = PkiDirectory::new(folder.path().join("pki"));
+        let now = accord_trust::clock::wall_clock_now();
+        pki.init(
+            Validity::days_from(now, 30).unwrap(),
+            Validity::days_from(now, 30).unwrap(),
+        )
+        .unwrap();
+        let states: Vec<StateCode> = states.iter().map(|code| state(code)).collect();
+        let listeners: HashMap<StateCode, std::net::TcpListener> =
+            states.iter().map(|code| (*code, listener())).collect();
+        for code in &states {
+            for identity in [PeerIdentity::Node(*code), PeerIdentity::Gateway(*code)] {
+                pki.issue(
+                    &IssueRequest::new(identity, Validity::days_from(now, 30).unwrap()),
+                    false,
+                )
+                .unwrap();
+            }
+        }
+        let clock = ManualClock::new(Timestamp::from_millis(start_millis).unwrap());
+        let federation = Self {
+            clock,
+            pki,
+            _folder: folder,
+            nodes: HashMap::new(),
+            coordinator: None,
+        };
+        (federation, states, listeners)
+    }
+
+    /// `code`'s configuration on `address`, with no partner and no coordinator yet.
+    fn node_config(&self, code: StateCode, address: SocketAddr) -> NodeConfig {
+        NodeConfig {
+            state: code,
+            listen_addr: address,
+            database_url: format!(
+                "sqlite://{}?mode=rwc",
+                self._folder.path().join(format!("{code}.db")).display()
+            ),
+            tls: TlsPaths {
+                ca: self.pki.ca_certificate_path(),
+                crl: Some(self.pki.crl_path()),
+                certificate: self.pki.certificate_path(&PeerIdentity::Node(code)),
+                private_key: self.pki.key_path(&PeerIdentity::Node(code)),
+                signing_key: self.pki.signing_key_path(code),
+            },
+            coordinator: None,
+            partners: Vec::new(),
+            limits: Limits::default(),
+            delivery: Delivery {
+                initial_backoff_ms: 20,
+                max_backoff_ms: 200,
+                poll_interval_ms: 50,
+                max_in_flight: 16,
+                attempt_timeout_ms: 5_000,
+            },
+            deadlines: Deadlines {
+                sweep_interval_ms: 50,
+                sweep_batch: 64,
+            },
+        }
+    }
+
+    /// Issues the coordinator's certificate and signing key, and starts it on a SQLite file
+    /// of its own.
+    async fn start_coordinator(&mut self) {
+        let now = accord_trust::clock::wall_clock_now();
+        self.pki
+            .issue(
+                &IssueRequest::new(
+                    PeerIdentity::Coordinator,
+                    Validity::days_from(now, 30).unwrap(),
+                ),
+                false,
+            )
+            .unwrap();
+        let folder = self._folder.path();
+        let signing_key = EventSigningKey::generate().unwrap();
+        signing_key
+            .save(&folder.join("coordinator.signing.key"))
+            .unwrap();
+        signing_key
+            .verifying_key()
+            .save(&folder.join("coordinator.signing.pub"))
+            .unwrap();
+        let listener = listener();
+        let address = listener.local_addr().unwrap();
+        let config = CoordinatorConfig {
+            listen_addr: address,
+            endpoint: format!("https://{address}"),
+            database_url: format!(
+                "sqlite://{}?mode=rwc",
+                folder.join("coordinator.db").display()
+            ),
+            tls: TlsPaths {
+                ca: self.pki.ca_certificate_path(),
+                crl: Some(self.pki.crl_path()),
+                certificate: self.pki.certificate_path(&PeerIdentity::Coordinator),
+                private_key: self.pki.key_path(&PeerIdentity::Coordinator),
+                signing_key: folder.join("coordinator.signing.key"),
+            },
+            // The root signs members' certificates itself, as on a local network.
+            issuing: accord_coordinator::config::Issuing {
+                certificate: self.pki.ca_certificate_path(),
+                private_key: self.pki.ca_key_path(),
+                certificate_days: 90,
+                crl_hours: 48,
+            },
+            enrolment: accord_coordinator::config::Enrolment::default(),
+            limits: accord_coordinator::config::Limits::default(),
+        };
+        let key_path = folder.join("coordinator.signing.key");
+        self.coordinator = Some(
+            self.launch_coordinator(config, Some(listener), key_path)
+                .await,
+        );
+    }
+
+    async fn launch_coordinator(
+        &self,
+        config: CoordinatorConfig,
+        listener: Option<std::net::TcpListener>,
+        signing_key: PathBuf,
+    ) -> RunningCoordinator {
+        let clock = Arc::new(self.clock.clone());
+        let coordinator = match listener {
+            Some(listener) => {
+                Coordinator::build_with_listener(config.clone(), clock, listener).await
+            }
+            None => Coordinator::build(config.clone(), clock).await,
+        }
+        .unwrap();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(coordinator.run_until(async move {
+            let _ = stopped.await;
+        }));
+        RunningCoordinator {
+            config,
+            signing_key,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the coordinator gracefully and waits until it has stopped.
+    pub async fn stop_coordinator(&mut self) {
+        let coordinator = self.coordinator.as_mut().unwrap();
+        if let Some(shutdown) = coordinator.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = coordinator.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    /// Starts the stopped coordinator again on the same address and database.
+    pub async fn restart_coordinator(&mut self) {
+        let stopped = self.coordinator.take().unwrap();
+        let restarted = self
+            .launch_coordinator(stopped.config, None, stopped.signing_key)
+            .await;
+        self.coordinator = Some(restarted);
     }
 
     /// Builds and runs a node: on `listener` when given, else on the configured address.
@@ -183,6 +320,7 @@ impl Federation {
         .unwrap();
         let address = node.local_addr();
         let app = node.app();
+        let directory = node.directory();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(node.run_until(async move {
             let _ = stopped.await;
@@ -191,6 +329,7 @@ impl Federation {
             config,
             app,
             address,
+            directory,
             shutdown: Some(shutdown),
             task: Some(task),
         }

@@ -7,6 +7,7 @@
 mod admission;
 mod agreements;
 mod databases;
+mod directory;
 mod edges;
 mod federation;
 mod ledger;

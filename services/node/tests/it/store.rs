@@ -605,8 +605,8 @@ async fn a_reopened_database_applies_only_the_migrations_it_has_not_recorded() {
         ] {
             raw.execute_unprepared(&sql).await.unwrap();
         }
-        // Reopened: the five recorded migrations are not applied again (their tables exist,
-        // so they would fail), and the last one is.
+        // Reopened: the recorded migrations are not applied again (their tables exist,
+        // so they would fail), and the one whose record was removed is.
         drop(database.store().await);
         let versions: Vec<String> = raw
             .query_all_raw(sea_orm::Statement::from_string(
@@ -618,8 +618,11 @@ async fn a_reopened_database_applies_only_the_migrations_it_has_not_recorded() {
             .iter()
             .map(|row| row.try_get("", "version").unwrap())
             .collect();
-        assert_eq!(versions.len(), 6, "{}: {versions:?}", database.backend);
-        assert_eq!(versions.last().map(String::as_str), Some(LAST));
+        assert_eq!(versions.len(), 7, "{}: {versions:?}", database.backend);
+        assert!(
+            versions.iter().any(|version| version == LAST),
+            "{versions:?}"
+        );
         let reopened = raw.execute_unprepared("DROP INDEX outbox_due").await;
         assert!(
             reopened.is_err(),
