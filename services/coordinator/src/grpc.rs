@@ -18,7 +18,7 @@ use accord_proto::v1 as pb;
 use accord_proto::v1::membership_service_server::MembershipService;
 use accord_trust::PeerIdentity;
 use prost::Message;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio_stream::{Stream, StreamExt, wrappers::WatchStream};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -61,14 +61,19 @@ pub struct MembershipApi {
     app: App,
     /// Permits for directory watchers (`limits.directory_watchers_max`).
     watchers: Arc<Semaphore>,
+    /// Turns true when the server stops: every watch then ends, so the drain does not
+    /// wait for streams that never would.
+    stopping: watch::Receiver<bool>,
 }
 
 impl MembershipApi {
-    /// The service over `app`, serving at most `watchers_max` directory watchers at once.
-    pub fn new(app: App, watchers_max: usize) -> Self {
+    /// The service over `app`, serving at most `watchers_max` directory watchers at once,
+    /// ending every watch when `stopping` turns true.
+    pub fn new(app: App, watchers_max: usize, stopping: watch::Receiver<bool>) -> Self {
         Self {
             app,
             watchers: Arc::new(Semaphore::new(watchers_max)),
+            stopping,
         }
     }
 }
@@ -445,6 +450,10 @@ impl MembershipService for MembershipApi {
             ))
         })?;
         let after_version = request.get_ref().after_version;
+        let mut stopping = self.stopping.clone();
+        let stopped = async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        };
         let versions = WatchStream::new(self.app.watch_directory())
             .filter(move |signed| {
                 after_version == 0 || signed.directory().version() > after_version
@@ -456,6 +465,7 @@ impl MembershipService for MembershipApi {
                     directory: Some(signed.wire().clone()),
                 })
             });
+        let versions = futures_util::StreamExt::take_until(versions, stopped);
         Ok(Response::new(Box::pin(versions)))
     }
 

@@ -153,9 +153,16 @@ impl Coordinator {
             stopped,
         ));
         let limits = &config.limits;
+        // Watches end when the server stops; the drain would wait for them otherwise.
+        let (stop_watches, watches_stopping) = watch::channel(false);
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop_watches.send(true);
+        };
         let membership = MembershipServiceServer::new(MembershipApi::new(
             app.clone(),
             limits.directory_watchers_max,
+            watches_stopping,
         ))
         .max_decoding_message_size(limits.max_message_bytes)
         .max_encoding_message_size(limits.max_message_bytes);
