@@ -13,6 +13,9 @@
 //!   request field. [`authentication`] puts that identity into every request or refuses it.
 //! - **Ed25519 signatures** ([`signing`]) prove later, to anyone, who said what: events and
 //!   reports are signed over a documented byte form with keys distinct from TLS keys.
+//!   [`log`] holds the transparency log's primitives built on them: RFC 6962 Merkle trees,
+//!   inclusion and consistency proofs, and C2SP checkpoints, signed notes and witness
+//!   cosignatures.
 //!
 //! What this crate deliberately does not do: it defines no event's canonical bytes (the
 //! domain does; this crate signs opaque bytes), it decides no authorization beyond "which
@@ -28,6 +31,7 @@ pub mod clock;
 pub mod credentials;
 pub mod identity;
 pub mod listener;
+pub mod log;
 pub mod log_limit;
 pub mod pki;
 pub mod signing;

@@ -253,6 +253,18 @@ impl EventSigningKey {
     }
 }
 
+impl EventSigningKey {
+    /// Signs `message` as it is, with no domain in front: for the transparency log's signed
+    /// notes ([`crate::log`]), whose formats (C2SP signed-note, tlog-cosignature) fix the
+    /// signed bytes themselves. Such a message never collides with a domain-separated one:
+    /// a note is text without control characters, while every [`signed_message`] holds the
+    /// NUL that ends its domain. Crate-private so that only those formats use it.
+    pub(crate) fn sign_raw(&self, message: &[u8]) -> Signature {
+        use ed25519_dalek::Signer as _;
+        Signature(self.0.sign(message))
+    }
+}
+
 impl fmt::Debug for EventSigningKey {
     /// Shows the key id, never the secret.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -320,6 +332,16 @@ impl EventVerifyingKey {
     ) -> Result<(), Error> {
         self.0
             .verify_strict(&signed_message(domain, canonical_bytes), &signature.0)
+            .map_err(|_| Error::Invalid)
+    }
+}
+
+impl EventVerifyingKey {
+    /// Checks a signature over `message` as it is, with no domain in front (strictly, as
+    /// [`EventVerifyingKey::verify`]); see [`EventSigningKey::sign_raw`].
+    pub(crate) fn verify_raw(&self, message: &[u8], signature: &Signature) -> Result<(), Error> {
+        self.0
+            .verify_strict(message, &signature.0)
             .map_err(|_| Error::Invalid)
     }
 }
