@@ -136,3 +136,22 @@ async fn a_watcher_holding_nothing_receives_even_the_empty_first_version_at_once
     let quiet = tokio::time::timeout(std::time::Duration::from_millis(200), versions.next()).await;
     assert!(quiet.is_err(), "nothing else until the directory changes");
 }
+
+#[tokio::test]
+async fn a_coordinator_stops_promptly_while_nodes_watch_and_the_watch_ends() {
+    let mut network = Network::start().await;
+    let mut versions = network
+        .client_as(&node("FR"))
+        .watch_directory(pb::WatchDirectoryRequest { after_version: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    versions.next().await.unwrap().unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), network.restart())
+        .await
+        .expect("the drain does not wait for the watch");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), versions.next())
+        .await
+        .expect("the watch ends when the coordinator stops");
+    assert!(!matches!(ended, Some(Ok(_))), "{ended:?}");
+}
