@@ -45,17 +45,33 @@ def compile_stubs():
     sys.path.insert(0, out)
 
 
+# The states' folders as `accord join` wrote them (the walkthrough with a coordinator), when
+# ACCORD_STATES names their parent folder; otherwise the `accord pki` folder above.
+STATES = os.environ.get("ACCORD_STATES")
+
+
 def read(path):
-    with open(os.path.join(PKI, path), "rb") as file:
+    with open(path, "rb") as file:
         return file.read()
+
+
+def gateway_files(state):
+    """The network's root, and `state`'s gateway key and certificate chain."""
+    if STATES:
+        folder = os.path.join(STATES, state)
+        return [os.path.join(folder, name) for name in ("ca.pem", "gateway.key", "gateway.pem")]
+    return [
+        os.path.join(PKI, "ca.pem"),
+        os.path.join(PKI, "issued", f"{state}-gateway.key"),
+        os.path.join(PKI, "issued", f"{state}-gateway.pem"),
+    ]
 
 
 def gateway_channel(state):
     """An mTLS channel to `state`'s node, presenting `state`'s gateway certificate."""
+    ca, key, chain = (read(path) for path in gateway_files(state))
     credentials = grpc.ssl_channel_credentials(
-        root_certificates=read("ca.pem"),
-        private_key=read(f"issued/{state}-gateway.key"),
-        certificate_chain=read(f"issued/{state}-gateway.pem"),
+        root_certificates=ca, private_key=key, certificate_chain=chain
     )
     return grpc.secure_channel(NODES[state], credentials)
 

@@ -382,7 +382,7 @@ fn print_issued(files: &IssuedFiles) {
             signing.key_id
         );
         println!(
-            "event-verifying key: {}",
+            "verifying key: {}",
             signing.verifying_key_path.display()
         );
     }
