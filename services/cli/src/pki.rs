@@ -381,10 +381,7 @@ fn print_issued(files: &IssuedFiles) {
             signing.key_path.display(),
             signing.key_id
         );
-        println!(
-            "verifying key: {}",
-            signing.verifying_key_path.display()
-        );
+        println!("verifying key: {}", signing.verifying_key_path.display());
     }
 }
 
