@@ -2,8 +2,10 @@
 //!
 //! `init` creates the root CA and an empty revocation list in a directory; `issuing-ca`
 //! makes an issuing CA signed by the root, after which the root's key can go offline;
-//! `issue` makes a certificate and key for a node, a gateway, the coordinator or an
-//! operator (and, for a node, the state's event-signing key pair); `revoke` revokes
+//! `issue` makes a certificate and key for the coordinator (with its directory-signing key)
+//! or an operator — and, for tests and a pair of nodes without a coordinator, for a node (with
+//! the state's event-signing key pair) or a gateway; in a network, states join with
+//! `accord join` instead, and their private keys never leave them; `revoke` revokes
 //! certificates and re-signs the revocation list; `crl` re-signs it before it expires;
 //! `list` shows what was issued. `issue`, `revoke` and `crl` sign with the issuing CA when
 //! the directory has one, and with the root otherwise. Certificates are ECDSA P-256.
@@ -88,8 +90,10 @@ pub enum PkiCommand {
     /// Create an issuing CA signed by the root CA, which then signs certificates and the
     /// revocation list, so that the root's private key can be kept offline.
     IssuingCa(IssuingCaArgs),
-    /// Issue a certificate and private key for a node, a gateway, the coordinator or an
-    /// operator; a node also gets the state's event-signing key pair.
+    /// Issue a certificate and private key for the coordinator (with its directory-signing
+    /// key) or an operator; for a node or a gateway only in tests and for a pair without a
+    /// coordinator: a network's states join with `accord join`, keeping their keys.
+    /// A node also gets the state's event-signing key pair.
     Issue(IssueArgs),
     /// Revoke certificates, by serial or by holder, and re-sign the revocation list.
     Revoke(RevokeArgs),

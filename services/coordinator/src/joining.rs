@@ -190,18 +190,7 @@ pub async fn join(request: JoinRequest) -> Result<Joined, JoinError> {
     };
     let ca = CaBundle::from_pem(&request.ca_pem)
         .map_err(|error| JoinError::Usage(format!("--ca: {error}")))?;
-    create_folder(&request.dir)?;
-    let kept = prepare(&folder, &request, &endpoint)?;
-    let signing_key = EventSigningKey::load(&folder.signing_key()).map_err(boxed)?;
-    let enrol = pb::EnrolRequest {
-        idempotency_key: kept.idempotency_key.clone(),
-        enrolment_token: request.token.clone(),
-        state: request.state.to_string(),
-        node_csr_pem: kept.node_csr_pem.clone(),
-        gateway_csr_pem: kept.gateway_csr_pem.clone(),
-        node_endpoint: kept.node_endpoint.clone(),
-        signing_public_key: signing_key.verifying_key().to_bytes().to_vec(),
-    };
+    let enrol = enrol_request(&request)?;
     let mut client = connect(&coordinator, &ca).await?;
     let answer = client
         .enrol(enrol)
@@ -222,6 +211,25 @@ pub async fn join(request: JoinRequest) -> Result<Joined, JoinError> {
             .ok_or_else(|| JoinError::Answer("no member".to_owned()))?,
         directory_version: directory.version,
         node_config: folder.node_config(),
+    })
+}
+
+/// What a join sends: the keys are made in the folder first (or kept from an earlier
+/// attempt), and only the CSRs and the public event key go into the request.
+pub fn enrol_request(request: &JoinRequest) -> Result<pb::EnrolRequest, JoinError> {
+    let folder = JoinedFolder::new(&request.dir);
+    let endpoint = https(&request.endpoint, "--endpoint")?;
+    create_folder(&request.dir)?;
+    let kept = prepare(&folder, request, &endpoint)?;
+    let signing_key = EventSigningKey::load(&folder.signing_key()).map_err(boxed)?;
+    Ok(pb::EnrolRequest {
+        idempotency_key: kept.idempotency_key,
+        enrolment_token: request.token.clone(),
+        state: request.state.to_string(),
+        node_csr_pem: kept.node_csr_pem,
+        gateway_csr_pem: kept.gateway_csr_pem,
+        node_endpoint: kept.node_endpoint,
+        signing_public_key: signing_key.verifying_key().to_bytes().to_vec(),
     })
 }
 

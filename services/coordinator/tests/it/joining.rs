@@ -5,12 +5,13 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use accord_coordinator::joining::{JoinError, JoinRequest, JoinedFolder, join};
+use accord_coordinator::joining::{self, JoinError, JoinRequest, JoinedFolder, join};
 use accord_domain::StateCode;
 use accord_proto::v1 as pb;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_trust::pki::csr::key_and_request;
 use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, PeerIdentity};
+use prost::Message;
 use tonic::Code;
 
 use crate::network::{HOUR_MS, Network, bad_fields, reason};
@@ -275,4 +276,58 @@ async fn a_flood_of_bad_tokens_from_one_address_is_cut_off_for_the_minute() {
         .enrol(enrol_request("PL", &token, "good"))
         .await
         .unwrap();
+}
+
+/// The 32-byte secret inside a PKCS#8 key file (P-256 or Ed25519): the first 32-byte
+/// OCTET STRING of its DER.
+fn secret_of(key_file: &std::path::Path) -> Vec<u8> {
+    let pem = std::fs::read(key_file).unwrap();
+    let key = rustls_pemfile::private_key(&mut pem.as_slice())
+        .unwrap()
+        .unwrap();
+    let der = key.secret_der();
+    let at = der
+        .windows(2)
+        .position(|tag| tag == [0x04, 0x20])
+        .expect("a 32-byte OCTET STRING");
+    der[at + 2..at + 34].to_vec()
+}
+
+#[tokio::test]
+async fn no_private_key_of_the_joining_state_is_in_the_bytes_it_sends() {
+    let network = Network::start().await;
+    let (_, token) = network.token_for("PL", 0).await;
+    let folder = tempfile::tempdir().unwrap();
+    let join_request = request(&network, "PL", &token, folder.path());
+    let sent = joining::enrol_request(&join_request)
+        .unwrap()
+        .encode_to_vec();
+    let files = JoinedFolder::new(folder.path());
+    for key_file in [files.node_key(), files.gateway_key(), files.signing_key()] {
+        let secret = secret_of(&key_file);
+        assert!(
+            !sent.windows(secret.len()).any(|window| window == secret),
+            "{} is in the request",
+            key_file.display()
+        );
+        let pem = std::fs::read_to_string(&key_file).unwrap();
+        let body: String = pem
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        let sent_text = String::from_utf8_lossy(&sent);
+        assert!(
+            !sent_text.contains(&body[..40]),
+            "{} as text",
+            key_file.display()
+        );
+    }
+    // The join sends exactly the request made and kept, and succeeds with it.
+    assert_eq!(
+        joining::enrol_request(&join_request)
+            .unwrap()
+            .encode_to_vec(),
+        sent
+    );
+    join(join_request).await.unwrap();
 }
