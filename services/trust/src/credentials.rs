@@ -226,6 +226,27 @@ impl Crl {
         let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
         Ok(crl.next_update().map(|time| time.to_datetime()))
     }
+
+    /// The CRL's number (its `cRLNumber` extension), which grows with each list its CA
+    /// issues; `None` without one, or one too large for a `u64`.
+    pub fn number(&self) -> Result<Option<u64>, Error> {
+        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        Ok(crl
+            .crl_number()
+            .and_then(|number| u64::try_from(number).ok()))
+    }
+
+    /// The issuer's name, DER-encoded as the CRL states it.
+    pub fn issuer_der(&self) -> Result<Vec<u8>, Error> {
+        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        Ok(crl.issuer().as_raw().to_vec())
+    }
+
+    /// Whether `other` was issued by the same CA (the same issuer name): a newer list of
+    /// one CA replaces the older ones.
+    pub fn same_issuer(&self, other: &Crl) -> Result<bool, Error> {
+        Ok(self.issuer_der()? == other.issuer_der()?)
+    }
 }
 
 /// Loads a PEM CRL from a file (the first, if it holds several).
