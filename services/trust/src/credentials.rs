@@ -117,6 +117,24 @@ impl Identity {
             .ok_or_else(|| Error::NoCertificate("identity".to_owned()))?;
         Ok(PeerIdentity::from_certificate_der(leaf)?)
     }
+
+    /// Whether `crls` hold a list from the issuer of every certificate of this identity's
+    /// chain: what checking revocation along the whole chain needs (`crate::tls`), or a
+    /// peer under the same CAs is refused for want of a status.
+    pub fn chain_covered_by(&self, crls: &[Crl]) -> Result<bool, Error> {
+        let issuers = crls
+            .iter()
+            .map(Crl::issuer_der)
+            .collect::<Result<Vec<_>, _>>()?;
+        for certificate in &self.certificate_chain {
+            let (_, parsed) = x509_parser::parse_x509_certificate(certificate)
+                .map_err(|_| Error::NoCertificate("identity".to_owned()))?;
+            if !issuers.contains(&parsed.issuer().as_raw().to_vec()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }
 
 impl Clone for Identity {

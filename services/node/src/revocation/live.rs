@@ -11,7 +11,9 @@
 //! configuration is replaced (`accord_trust::ServerConfigHandle::replace`), and so is the
 //! client configuration [`ClientConfigCell`] lends the courier's partner channels. The CRLs
 //! in use are the configured ones (`tls.crl`) that another CA issued (typically the root's,
-//! revoking issuing CAs) and the fetched list, which replaces every list of its own CA.
+//! revoking issuing CAs) and the fetched list, which replaces every list of its own CA; a
+//! list is refused if they would then lack the list of a CA on the node's own chain, since
+//! revocation is checked along the whole chain and every peer would be refused.
 //!
 //! A list refused is logged as a warning with `alert = "revocation_list_refused"`, counted
 //! ([`LiveRevocations::refused`]), and changes nothing: the held one stays. At start, before
@@ -70,6 +72,13 @@ pub enum Refused {
     /// Its `nextUpdate` cannot be read or has passed.
     #[error("the revocation list is not current")]
     NotCurrent(#[source] super::Error),
+    /// With it, the CRLs in use would lack the list of a CA on the node's own chain (under
+    /// an issuing CA, `tls.crl` must hold the root's list): every peer would be refused.
+    #[error(
+        "the CRLs in use with the revocation list lack a CA of the node's chain; tls.crl must \
+         hold the root's list"
+    )]
+    Incomplete,
     /// No TLS configuration could be built with it.
     #[error("no TLS configuration can be built with the revocation list")]
     Tls(#[source] StartError),
@@ -315,6 +324,13 @@ impl LiveRevocations {
             }
         }
         crls.push(list.clone());
+        if !tls
+            .identity
+            .chain_covered_by(&crls)
+            .map_err(Refused::Unreadable)?
+        {
+            return Err(Refused::Incomplete);
+        }
         let server = tls
             .server_config(Clients::Certified, &crls)
             .map_err(Refused::Tls)?;

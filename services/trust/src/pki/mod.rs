@@ -905,6 +905,22 @@ mod tests {
         assert!(!first.same_issuer(&other).unwrap());
         assert!(root.issued(&first).unwrap() && issuing.issued(&other).unwrap());
         assert_ne!(first.issuer_der().unwrap(), other.issuer_der().unwrap());
+
+        // A member under the issuing CA needs both lists to check its chain.
+        let issued = issuing.issue(&node_request()).unwrap();
+        let member =
+            crate::Identity::from_pem(&issued.certificate.chain_pem, &issued.key_pem).unwrap();
+        assert!(
+            !member
+                .chain_covered_by(std::slice::from_ref(&other))
+                .unwrap()
+        );
+        assert!(
+            !member
+                .chain_covered_by(std::slice::from_ref(&first))
+                .unwrap()
+        );
+        assert!(member.chain_covered_by(&[first, other]).unwrap());
     }
 
     fn parsed(pem: &str) -> Vec<CertificateDer<'static>> {
