@@ -1,13 +1,18 @@
-//! The network CRL's freshness, on the node's clock.
+//! The network CRL's freshness, on the node's clock, and (`live`) the coordinator's list
+//! applied while the node serves.
 //!
 //! The TLS configuration enforces the CRL's `nextUpdate` (`accord_trust::tls`): past it,
 //! every handshake is refused, which from outside looks like a node that silently turned
 //! everyone away. So the node checks the same date itself: at start, an expired CRL stops
 //! it with a configuration error naming `tls.crl` (exit code 64, before any port is bound);
 //! while running, [`CrlWatch`] turns gRPC health to `NOT_SERVING` and logs an error once
-//! the node's clock passes the date, at the interval of the deadline sweeps (both are times
-//! the node's clock passes). It does not fetch or reload CRLs: re-signing and restarting
-//! with the new file is the operator's step (until the coordinator publishes CRLs).
+//! the node's clock passes the earliest `nextUpdate` of the CRLs in use, at the interval of
+//! the deadline sweeps (both are times the node's clock passes), and back to `SERVING`
+//! once a newer list is applied. With `[coordinator]` the node fetches the issuing CA's
+//! list itself ([`live`]); without, re-signing and restarting with the new file is the
+//! operator's step.
+
+pub mod live;
 
 use std::time::Duration;
 
@@ -70,10 +75,10 @@ pub fn check_current(next_update: Option<Timestamp>, now: Timestamp) -> Result<(
     }
 }
 
-/// Watches the CRL's expiry while the node serves.
+/// Watches the CRLs' expiry while the node serves.
 pub struct CrlWatch {
-    /// The CRL's earliest `nextUpdate`.
-    pub next_update: Timestamp,
+    /// The earliest `nextUpdate` of the CRLs in use, as it changes (a new list applied).
+    pub next_update: watch::Receiver<Option<Timestamp>>,
     /// How often the node's clock is read.
     pub interval: Duration,
     /// The services whose health turns `NOT_SERVING` (with `""`, the whole server).
@@ -81,26 +86,41 @@ pub struct CrlWatch {
 }
 
 impl CrlWatch {
-    /// Checks until the CRL expired (then reports it once and ends) or `shutdown` turns true.
+    /// Checks until `shutdown` turns true: reports once when the CRLs in use expire, and
+    /// once when a newer list makes them current again.
     pub async fn run(self, app: App, health: HealthReporter, mut shutdown: watch::Receiver<bool>) {
+        let mut expired = false;
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            let now = app.now();
-            if let Err(problem) = check_current(Some(self.next_update), now) {
-                tracing::error!(%problem, "tls.crl expired: health is NOT_SERVING");
-                for service in std::iter::once("").chain(self.services.iter().copied()) {
-                    health
-                        .set_service_status(service, ServingStatus::NotServing)
-                        .await;
+            let next_update = *self.next_update.borrow();
+            match check_current(next_update, app.now()) {
+                Err(problem) if !expired => {
+                    expired = true;
+                    tracing::error!(
+                        %problem,
+                        "the revocation list expired and no newer one could be fetched: health is NOT_SERVING"
+                    );
+                    self.report(&health, ServingStatus::NotServing).await;
                 }
-                return;
+                Ok(()) if expired => {
+                    expired = false;
+                    tracing::info!("a current revocation list is in use again: health is SERVING");
+                    self.report(&health, ServingStatus::Serving).await;
+                }
+                _ => {}
             }
             tokio::select! {
                 () = tokio::time::sleep(self.interval) => {}
                 _ = shutdown.changed() => {}
             }
+        }
+    }
+
+    async fn report(&self, health: &HealthReporter, status: ServingStatus) {
+        for service in std::iter::once("").chain(self.services.iter().copied()) {
+            health.set_service_status(service, status).await;
         }
     }
 }

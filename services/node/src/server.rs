@@ -2,9 +2,10 @@
 //! [`Node::build_with_listener`] takes a socket bound beforehand, port 0 in tests),
 //! [`Node::local_addr`] says where, and [`Node::run_until`] serves until the
 //! shutdown future resolves, then drains in-flight requests, stops the dispatcher, the
-//! deadline sweeper, the CRL watch (`revocation`) and the directory watch (`directory`,
-//! with `[coordinator]`), and closes the store. Reflection lists exactly the services
-//! served here.
+//! deadline sweeper, the CRL watch (`revocation`), and with `[coordinator]` the directory
+//! watch (`directory`) and the revocation list watch (`revocation::live`, whose stored list
+//! is applied before the node serves), and closes the store. Reflection lists exactly the
+//! services served here.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,6 +32,7 @@ use crate::courier::GrpcCourier;
 use crate::directory::{DirectoryWatch, Follower, FollowerParts, TlsFor};
 use crate::grpc::admission::AdmissionApi;
 use crate::grpc::readmission::ReadmissionApi;
+use crate::revocation::live::{ClientConfigCell, LiveParts, LiveRevocations, RevocationListWatch};
 use crate::revocation::{self, CrlWatch};
 use crate::store::Store;
 
@@ -62,10 +64,12 @@ pub struct Node {
     /// The outbox's delivery to partner nodes (the dispatcher's context).
     deliveries: Deliveries,
     incoming: TlsIncoming,
-    /// The CRL's earliest `nextUpdate`, watched while serving (`revocation`).
-    crl_next_update: Option<Timestamp>,
+    /// The earliest `nextUpdate` of the CRLs in use, watched while serving (`revocation`).
+    crl_next_update: watch::Receiver<Option<Timestamp>>,
     /// The coordinator's directory, followed while serving (`[coordinator]` only).
     directory: Option<DirectoryWatch>,
+    /// The coordinator's revocation list, fetched while serving (`[coordinator]` only).
+    revocations: Option<RevocationListWatch>,
 }
 
 impl Node {
@@ -128,29 +132,38 @@ impl Node {
             partners,
             config.limits.page_size_max,
         );
-        let directory = match coordinator {
+        let (directory, revocations) = match coordinator {
             Some(link) => {
                 let follower = Follower::new(FollowerParts {
                     coordinator_key: link.key,
                     app: app.clone(),
                     deliveries: deliveries.clone(),
                     courier,
-                    tls_for: link.tls_for,
+                    tls_for: link.tls_for.clone(),
                     max_message_bytes: config.limits.max_message_bytes,
-                    clock,
+                    clock: clock.clone(),
                 });
-                // The last directory kept: the partners while the coordinator is unreachable.
-                follower.restore().await?;
-                Some(DirectoryWatch {
-                    follower,
-                    client: link.client,
-                    backoff: Backoff {
-                        initial: link.reconnect_initial,
-                        ceiling: link.reconnect_max,
-                    },
+                let live = LiveRevocations::new(LiveParts {
+                    tls: credentials.tls.clone(),
+                    server: incoming.config_handle(),
+                    client: link.client_config.clone(),
+                    store: app.store().clone(),
+                    clock,
                 })
+                .map_err(credential("tls.crl"))?;
+                // The last list kept: revoked peers stay refused while it is unreachable.
+                live.restore().await?;
+                // The last directory kept: the partners while the coordinator is unreachable,
+                // their channels checked against the list just restored.
+                follower.restore().await?;
+                let (directory, revocations) = link.watches(follower, live);
+                (Some(directory), Some(revocations))
             }
-            None => None,
+            None => (None, None),
+        };
+        let crl_next_update = match &revocations {
+            Some(watch) => watch.revocations.next_update(),
+            None => watch::channel(crl_next_update).1,
         };
         Ok(Self {
             config,
@@ -159,7 +172,15 @@ impl Node {
             incoming,
             crl_next_update,
             directory,
+            revocations,
         })
+    }
+
+    /// The coordinator's revocation list as the node applies it, when it follows one.
+    pub fn revocations(&self) -> Option<LiveRevocations> {
+        self.revocations
+            .as_ref()
+            .map(|watch| watch.revocations.clone())
     }
 
     /// The directory follower, when the partners come from the coordinator.
@@ -189,6 +210,7 @@ impl Node {
             incoming,
             crl_next_update,
             directory,
+            revocations,
         } = self;
         let (stop_workers, workers_stopped) = watch::channel(false);
         let dispatcher = Dispatcher {
@@ -207,6 +229,8 @@ impl Node {
         ));
         let directory_task =
             directory.map(|watch| tokio::spawn(watch.run(workers_stopped.clone())));
+        let revocations_task =
+            revocations.map(|watch| tokio::spawn(watch.run(workers_stopped.clone())));
         let sweeper = DeadlineSweeper {
             interval: Duration::from_millis(config.deadlines.sweep_interval_ms),
             batch: config.deadlines.sweep_batch,
@@ -228,18 +252,16 @@ impl Node {
         health_reporter
             .set_serving::<AdmissionServiceServer<AdmissionApi>>()
             .await;
-        let crl_task = crl_next_update.map(|next_update| {
-            let watch = CrlWatch {
-                next_update,
-                interval: Duration::from_millis(config.deadlines.sweep_interval_ms),
-                services: SERVED.to_vec(),
-            };
-            tokio::spawn(watch.run(
-                app.clone(),
-                health_reporter.clone(),
-                workers_stopped.clone(),
-            ))
-        });
+        let crl_watch = CrlWatch {
+            next_update: crl_next_update,
+            interval: Duration::from_millis(config.deadlines.sweep_interval_ms),
+            services: SERVED.to_vec(),
+        };
+        let crl_task = tokio::spawn(crl_watch.run(
+            app.clone(),
+            health_reporter.clone(),
+            workers_stopped.clone(),
+        ));
         let reflection = serving::reflection(&SERVED).map_err(Error::Start)?;
         let served = tonic::transport::Server::builder()
             .timeout(Duration::from_millis(limits.request_timeout_ms))
@@ -260,11 +282,9 @@ impl Node {
         let _ = stop_workers.send(true);
         let _ = dispatcher_task.await;
         let _ = sweeper_task.await;
-        if let Some(crl_task) = crl_task {
-            let _ = crl_task.await;
-        }
-        if let Some(directory_task) = directory_task {
-            let _ = directory_task.await;
+        let _ = crl_task.await;
+        for task in [directory_task, revocations_task].into_iter().flatten() {
+            let _ = task.await;
         }
         served.map_err(Error::Serve)
     }
@@ -306,13 +326,41 @@ fn partner_links(
     Ok((links, courier))
 }
 
-/// What the node needs to follow the coordinator's directory.
+/// What the node needs to follow the coordinator's directory and revocation list.
 struct CoordinatorLink {
     key: EventVerifyingKey,
     client: MembershipServiceClient<tonic::transport::Channel>,
     tls_for: TlsFor,
+    /// The client configuration `tls_for` uses, replaced with each new revocation list.
+    client_config: ClientConfigCell,
     reconnect_initial: Duration,
     reconnect_max: Duration,
+}
+
+impl CoordinatorLink {
+    /// The background tasks that follow the coordinator, each reconnecting with back-off.
+    fn watches(
+        self,
+        follower: Follower,
+        live: LiveRevocations,
+    ) -> (DirectoryWatch, RevocationListWatch) {
+        let backoff = Backoff {
+            initial: self.reconnect_initial,
+            ceiling: self.reconnect_max,
+        };
+        let revocations = RevocationListWatch {
+            revocations: live,
+            client: self.client.clone(),
+            directory: follower.applied(),
+            backoff,
+        };
+        let directory = DirectoryWatch {
+            follower,
+            client: self.client,
+            backoff,
+        };
+        (directory, revocations)
+    }
 }
 
 /// The coordinator's key, a client of its `MembershipService` over mTLS with this node's
@@ -337,17 +385,25 @@ fn coordinator_link(
     let client = MembershipServiceClient::new(channel)
         .max_decoding_message_size(config.limits.max_message_bytes)
         .max_encoding_message_size(config.limits.max_message_bytes);
-    let client_config = Arc::new(
-        accord_trust::client_config(&credentials.tls.identity, &credentials.tls.ca)
-            .map_err(credential("tls.certificate"))?,
+    // Partners are checked against the CRLs in use, from the configured ones until the
+    // coordinator's list is applied (`revocation::live`).
+    let client_config = ClientConfigCell::new(
+        accord_trust::tls::client_config_with_crls(
+            &credentials.tls.identity,
+            &credentials.tls.ca,
+            &credentials.tls.crls,
+        )
+        .map_err(credential("tls.certificate"))?,
     );
+    let cell = client_config.clone();
     let tls_for: TlsFor = Arc::new(move |server_name, peer| {
-        Ok(ClientTls::from_config(client_config.clone(), server_name)?.expect_peer(peer))
+        Ok(ClientTls::from_config(cell.current(), server_name)?.expect_peer(peer))
     });
     Ok(CoordinatorLink {
         key,
         client,
         tls_for,
+        client_config,
         reconnect_initial: coordinator.reconnect_initial,
         reconnect_max: coordinator.reconnect_max,
     })

@@ -117,6 +117,24 @@ impl Identity {
             .ok_or_else(|| Error::NoCertificate("identity".to_owned()))?;
         Ok(PeerIdentity::from_certificate_der(leaf)?)
     }
+
+    /// Whether `crls` hold a list from the issuer of every certificate of this identity's
+    /// chain: what checking revocation along the whole chain needs (`crate::tls`), or a
+    /// peer under the same CAs is refused for want of a status.
+    pub fn chain_covered_by(&self, crls: &[Crl]) -> Result<bool, Error> {
+        let issuers = crls
+            .iter()
+            .map(Crl::issuer_der)
+            .collect::<Result<Vec<_>, _>>()?;
+        for certificate in &self.certificate_chain {
+            let (_, parsed) = x509_parser::parse_x509_certificate(certificate)
+                .map_err(|_| Error::NoCertificate("identity".to_owned()))?;
+            if !issuers.contains(&parsed.issuer().as_raw().to_vec()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }
 
 impl Clone for Identity {
@@ -225,6 +243,27 @@ impl Crl {
     pub fn next_update(&self) -> Result<Option<OffsetDateTime>, Error> {
         let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
         Ok(crl.next_update().map(|time| time.to_datetime()))
+    }
+
+    /// The CRL's number (its `cRLNumber` extension), which grows with each list its CA
+    /// issues; `None` without one, or one too large for a `u64`.
+    pub fn number(&self) -> Result<Option<u64>, Error> {
+        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        Ok(crl
+            .crl_number()
+            .and_then(|number| u64::try_from(number).ok()))
+    }
+
+    /// The issuer's name, DER-encoded as the CRL states it.
+    pub fn issuer_der(&self) -> Result<Vec<u8>, Error> {
+        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        Ok(crl.issuer().as_raw().to_vec())
+    }
+
+    /// Whether `other` was issued by the same CA (the same issuer name): a newer list of
+    /// one CA replaces the older ones.
+    pub fn same_issuer(&self, other: &Crl) -> Result<bool, Error> {
+        Ok(self.issuer_der()? == other.issuer_der()?)
     }
 }
 

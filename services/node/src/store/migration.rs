@@ -20,7 +20,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// Every migration of the node, in order.
-const MIGRATIONS: [Migration; 7] = [
+const MIGRATIONS: [Migration; 8] = [
     Migration {
         name: "m20261127_000001_initial_schema",
         statements: initial_schema,
@@ -48,6 +48,10 @@ const MIGRATIONS: [Migration; 7] = [
     Migration {
         name: "m20261204_000007_membership_directory",
         statements: membership_directory,
+    },
+    Migration {
+        name: "m20261205_000008_revocation_list",
+        statements: revocation_list,
     },
 ];
 
@@ -272,6 +276,31 @@ fn membership_directory(backend: DatabaseBackend) -> Vec<Statement> {
                 .col(big_integer(MembershipDirectory::SavedAt)),
         ),
     ]
+}
+
+/// The last revocation list this node fetched from the coordinator and applied
+/// (`[coordinator]`): one row, its number and its PEM, so that a node restarted while the
+/// coordinator is unreachable still refuses the certificates it revoked.
+fn revocation_list(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::create()
+                .table(RevocationList::Table)
+                .col(integer(RevocationList::Slot).primary_key())
+                .col(big_integer(RevocationList::CrlNumber))
+                .col(string(RevocationList::CrlPem))
+                .col(big_integer(RevocationList::SavedAt)),
+        ),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum RevocationList {
+    Table,
+    Slot,
+    CrlNumber,
+    CrlPem,
+    SavedAt,
 }
 
 #[derive(DeriveIden)]

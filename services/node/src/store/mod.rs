@@ -32,13 +32,17 @@ pub use audit_cap::{AUDIT_CAP_REACHED, AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT}
 pub use model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent,
     DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, PendingDelivery,
-    StoredAnswer, StoredDirectory, SummaryUpdate, kind_column, kind_from_column,
+    StoredAnswer, StoredDirectory, StoredRevocationList, SummaryUpdate, kind_column,
+    kind_from_column,
 };
 use writer::{Job, WriterHandle, to_i64};
 pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
 
 /// The one row of `membership_directory`.
 const DIRECTORY_SLOT: i32 = 1;
+
+/// The one row of `revocation_list`.
+const REVOCATION_LIST_SLOT: i32 = 1;
 
 /// How long a SQLite connection waits for a lock before failing (readers during a checkpoint).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -497,6 +501,51 @@ impl Store {
                 version: u64::try_from(row.version)
                     .map_err(|_| Error::Corrupt(format!("directory version {}", row.version)))?,
                 signed: row.signed_directory,
+                saved_at: row.saved_at,
+            })
+        })
+        .transpose()
+    }
+
+    /// Keeps `list` as the last applied revocation list, unless the store holds one with the
+    /// same or a larger number; returns whether it was kept. One statement (an upsert whose
+    /// update only a larger number passes), so numbers only grow here whatever order
+    /// concurrent callers come in, and SQLite's busy timeout covers a concurrent writer.
+    pub async fn save_revocation_list(&self, list: StoredRevocationList) -> Result<bool, Error> {
+        use rows::revocation_list::{ActiveModel, Column, Entity};
+        use sea_orm::sea_query::{Alias, OnConflict};
+        let number = i64::try_from(list.number)
+            .map_err(|_| Error::Corrupt(format!("revocation list number {}", list.number)))?;
+        let row = ActiveModel {
+            slot: Set(REVOCATION_LIST_SLOT),
+            crl_number: Set(number),
+            crl_pem: Set(list.pem),
+            saved_at: Set(list.saved_at),
+        };
+        let newer = Expr::col((Entity, Column::CrlNumber))
+            .lt(Expr::col((Alias::new("excluded"), Column::CrlNumber)));
+        let on_conflict = OnConflict::column(Column::Slot)
+            .update_columns([Column::CrlNumber, Column::CrlPem, Column::SavedAt])
+            .action_and_where(newer)
+            .to_owned();
+        let written = Entity::insert(row)
+            .on_conflict(on_conflict)
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(written > 0)
+    }
+
+    /// The last revocation list this node kept, if any.
+    pub async fn load_revocation_list(&self) -> Result<Option<StoredRevocationList>, Error> {
+        let row = rows::revocation_list::Entity::find_by_id(REVOCATION_LIST_SLOT)
+            .one(&self.db)
+            .await?;
+        row.map(|row| {
+            Ok(StoredRevocationList {
+                number: u64::try_from(row.crl_number).map_err(|_| {
+                    Error::Corrupt(format!("revocation list number {}", row.crl_number))
+                })?,
+                pem: row.crl_pem,
                 saved_at: row.saved_at,
             })
         })

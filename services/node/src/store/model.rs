@@ -224,6 +224,17 @@ pub struct StoredDirectory {
     pub saved_at: i64,
 }
 
+/// The last revocation list this node fetched and applied, as it keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRevocationList {
+    /// The list's `cRLNumber`.
+    pub number: u64,
+    /// The list, PEM (parsed again when read back).
+    pub pem: String,
+    /// When this node saved it (ms).
+    pub saved_at: i64,
+}
+
 /// A refused call, for the audit table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {

@@ -208,3 +208,29 @@ pub mod membership_directory {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The last revocation list fetched from the coordinator (one row, slot 1).
+pub mod revocation_list {
+    use sea_orm::entity::prelude::*;
+
+    /// The list as the coordinator's CA signed it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "revocation_list")]
+    pub struct Model {
+        /// Always 1: the node keeps one list.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub slot: i32,
+        /// The list's `cRLNumber`.
+        pub crl_number: i64,
+        /// The list, PEM.
+        pub crl_pem: String,
+        /// When this node saved it (ms).
+        pub saved_at: i64,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -252,6 +252,17 @@ async fn suspension_refuses_new_cases_both_ways_and_holds_deliveries_until_reins
 async fn a_revoked_member_is_no_partner_at_all() {
     let network = Network::start(&[]).await;
     network.agree(&[pb::Regime::Ukfr2025], None).await;
+    // A connection FR's node opened before: new ones are refused at the handshake once GB
+    // applies the next revocation list (revocation_live.rs), this one call by call.
+    let mut opened_before = network.federation.node_client("FR", "GB").await;
+    let delivery = || pb::DeliverReadmissionEventRequest {
+        event: Some(pb::ReadmissionEvent {
+            acting_state: "FR".into(),
+            ..Default::default()
+        }),
+    };
+    let answered = opened_before.deliver_readmission_event(delivery()).await;
+    assert_eq!(answered.unwrap_err().code(), Code::InvalidArgument);
     let revocation = pb::RevokeMemberRequest {
         idempotency_key: "revoke-FR".into(),
         state: "FR".into(),
@@ -273,14 +284,10 @@ async fn a_revoked_member_is_no_partner_at_all() {
     assert!(partners(&network.federation, "GB").is_empty());
     let refused = refused_open(&network.federation, "GB", network.request("revoked")).await;
     assert_refused(&refused, Code::FailedPrecondition, "NO_AGREEMENT");
-    let refused = deliver(
-        &network.federation,
-        "FR",
-        "GB",
-        pb::ReadmissionEvent::default(),
-    )
-    .await
-    .unwrap_err();
+    let refused = opened_before
+        .deliver_readmission_event(delivery())
+        .await
+        .unwrap_err();
     assert_refused(&refused, Code::PermissionDenied, "CALLER_NOT_ALLOWED");
 }
 

@@ -16,6 +16,7 @@ use accord_node::app::{App, DeadlineSweeper};
 use accord_node::clock::ManualClock;
 use accord_node::config::{Deadlines, Delivery, Limits, NodeConfig, Partner, TlsPaths};
 use accord_node::directory::Follower;
+use accord_node::revocation::live::LiveRevocations;
 use accord_node::server::Node;
 use accord_node::store::AuditRecord;
 use accord_proto::v1::admission_service_client::AdmissionServiceClient;
@@ -42,6 +43,8 @@ pub struct RunningNode {
     pub address: SocketAddr,
     /// The directory follower, for a node that follows the coordinator.
     pub directory: Option<Follower>,
+    /// The coordinator's revocation list as the node applies it, for a node that follows.
+    pub revocations: Option<LiveRevocations>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), accord_node::server::Error>>>,
 }
@@ -321,6 +324,7 @@ impl Federation {
         let address = node.local_addr();
         let app = node.app();
         let directory = node.directory();
+        let revocations = node.revocations();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(node.run_until(async move {
             let _ = stopped.await;
@@ -330,6 +334,7 @@ impl Federation {
             app,
             address,
             directory,
+            revocations,
             shutdown: Some(shutdown),
             task: Some(task),
         }

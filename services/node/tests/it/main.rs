@@ -19,6 +19,7 @@ mod readmission_delivery;
 mod readmission_lifecycle;
 mod readmission_validation;
 mod refusals;
+mod revocation_live;
 mod small_truths;
 mod store;
 mod support;

@@ -888,6 +888,41 @@ mod tests {
         assert_eq!(crl.next_update().unwrap(), Some(validity.not_after()));
     }
 
+    #[test]
+    fn a_list_says_its_number_and_whether_another_came_from_the_same_ca() {
+        let root = authority();
+        let issuing = root
+            .issue_intermediate(Validity::days_from(at(1_750_000_000), 10).unwrap())
+            .unwrap();
+        let validity = Validity::days_from(at(1_750_000_200), 1).unwrap();
+        let list = |ca: &CertificateAuthority, number| {
+            Crl::from_pem(&ca.revocation_list(&[], number, validity).unwrap().pem).unwrap()
+        };
+        let (first, second, other) = (list(&root, 7), list(&root, 8), list(&issuing, 7));
+        assert_eq!(first.number().unwrap(), Some(7));
+        assert_eq!(second.number().unwrap(), Some(8));
+        assert!(first.same_issuer(&second).unwrap());
+        assert!(!first.same_issuer(&other).unwrap());
+        assert!(root.issued(&first).unwrap() && issuing.issued(&other).unwrap());
+        assert_ne!(first.issuer_der().unwrap(), other.issuer_der().unwrap());
+
+        // A member under the issuing CA needs both lists to check its chain.
+        let issued = issuing.issue(&node_request()).unwrap();
+        let member =
+            crate::Identity::from_pem(&issued.certificate.chain_pem, &issued.key_pem).unwrap();
+        assert!(
+            !member
+                .chain_covered_by(std::slice::from_ref(&other))
+                .unwrap()
+        );
+        assert!(
+            !member
+                .chain_covered_by(std::slice::from_ref(&first))
+                .unwrap()
+        );
+        assert!(member.chain_covered_by(&[first, other]).unwrap());
+    }
+
     fn parsed(pem: &str) -> Vec<CertificateDer<'static>> {
         CertificateDer::pem_slice_iter(pem.as_bytes())
             .collect::<Result<_, _>>()
