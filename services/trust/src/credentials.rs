@@ -202,6 +202,35 @@ pub struct Crl {
 }
 
 impl Crl {
+    /// Every CRL in `pem`, in order (a signing CA's list, then its issuers'), at least one.
+    pub fn all_from_pem(pem: &str) -> Result<Vec<Self>, Error> {
+        let crls = CertificateRevocationListDer::pem_slice_iter(pem.as_bytes())
+            .map(|der| der.map(|der| Crl { der }))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| Error::Pem {
+                what: PEM_TEXT.to_owned(),
+                expected: "X509 CRL",
+                source,
+            })?;
+        if crls.is_empty() {
+            return parse_crl(&[], PEM_TEXT).map(|crl| vec![crl]);
+        }
+        Ok(crls)
+    }
+
+    /// The CRL as PEM (`-----BEGIN X509 CRL-----`), lines of 64 characters.
+    pub fn to_pem(&self) -> String {
+        use base64::Engine as _;
+        let text = base64::engine::general_purpose::STANDARD.encode(self.der.as_ref());
+        let mut pem = String::from("-----BEGIN X509 CRL-----\n");
+        for line in text.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END X509 CRL-----\n");
+        pem
+    }
+
     /// Wraps a DER CRL.
     pub fn from_der(der: CertificateRevocationListDer<'static>) -> Self {
         Self { der }

@@ -107,6 +107,7 @@ pub(super) fn issue(
         number,
         this_update: now,
         next_update,
+        companions_pem: issuing.other_crls.iter().map(Crl::to_pem).collect(),
     })
 }
 

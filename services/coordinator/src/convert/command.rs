@@ -204,4 +204,7 @@ pub struct RevocationList {
     pub this_update: Timestamp,
     /// When the next must replace it at the latest.
     pub next_update: Timestamp,
+    /// The other CAs' lists every party checks beside it (the root's, revoking issuing
+    /// CAs, when an issuing CA below the root signs this one), PEM; empty otherwise.
+    pub companions_pem: String,
 }

@@ -133,7 +133,7 @@ pub fn enrol(message: &pb::EnrolRequest, path: &str) -> Result<(RequestKey, Enro
 pub fn revocation_list_to_wire(list: &RevocationList) -> pb::GetRevocationListResponse {
     pb::GetRevocationListResponse {
         crl_der: list.signed.crl.der().to_vec(),
-        crl_pem: list.signed.pem.clone(),
+        crl_pem: format!("{}{}", list.signed.pem, list.companions_pem),
         crl_number: list.number,
         this_update: Some(to_wire_time(list.this_update)),
         next_update: Some(to_wire_time(list.next_update)),

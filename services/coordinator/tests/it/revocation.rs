@@ -110,6 +110,11 @@ async fn a_revoked_member_is_listed_refused_at_the_handshake_and_on_its_open_con
             .unwrap()
             .into_inner();
         assert!(list.crl_number > first_list.crl_number);
+        // Under the issuing CA the root's list comes after it: a party needs both.
+        let lists = Crl::all_from_pem(&list.crl_pem).unwrap();
+        assert_eq!(lists.len(), 2, "the issuing CA's list, then the root's");
+        assert!(!lists[0].same_issuer(&lists[1]).unwrap());
+        assert_eq!(lists[0].der().as_ref(), list.crl_der.as_slice());
         let serials: Vec<Vec<u8>> = Crl::from_pem(&list.crl_pem)
             .unwrap()
             .revoked_serials()

@@ -10,8 +10,9 @@
 //! list every *new* connection is checked against, both ways: the server's TLS
 //! configuration is replaced (`accord_trust::ServerConfigHandle::replace`), and so is the
 //! client configuration [`ClientConfigCell`] lends the courier's partner channels. The CRLs
-//! in use are the configured ones (`tls.crl`) that another CA issued (typically the root's,
-//! revoking issuing CAs) and the fetched list, which replaces every list of its own CA; a
+//! in use are the fetched list and the lists the coordinator sends after it (under an
+//! issuing CA, the root's, revoking issuing CAs), each replacing the configured lists
+//! (`tls.crl`) of its own CA, and the configured lists of other CAs; a
 //! list is refused if they would then lack the list of a CA on the node's own chain, since
 //! revocation is checked along the whole chain and every peer would be refused.
 //!
@@ -92,6 +93,9 @@ pub enum Refused {
 pub struct Fetched {
     /// The list.
     pub crl: Crl,
+    /// The lists the coordinator sends after it (the root's, under an issuing CA), which
+    /// replace the configured lists of their CAs.
+    pub companions: Vec<Crl>,
     /// The list, PEM, as the store keeps it.
     pub pem: String,
     /// Its `cRLNumber`.
@@ -109,13 +113,18 @@ pub enum Offered {
 
 /// Parses `pem` into a list with a number.
 pub fn parse(pem: &str) -> Result<Fetched, Refused> {
-    let crl = Crl::from_pem(pem).map_err(Refused::Unreadable)?;
+    let mut crls = Crl::all_from_pem(pem)
+        .map_err(Refused::Unreadable)?
+        .into_iter();
+    let crl = crls.next().ok_or(Refused::Unnumbered)?;
+    let companions: Vec<Crl> = crls.collect();
     let number = crl
         .number()
         .map_err(Refused::Unreadable)?
         .ok_or(Refused::Unnumbered)?;
     Ok(Fetched {
         crl,
+        companions,
         pem: pem.to_owned(),
         number,
     })
@@ -255,7 +264,7 @@ impl LiveRevocations {
             return Ok(Offered::Unchanged);
         };
         // Built before it is stored: a list that cannot be applied is not kept either.
-        let configs = self.configs_with(&fetched.crl)?;
+        let configs = self.configs_with(&fetched)?;
         let stored = StoredRevocationList {
             number: fetched.number,
             pem: fetched.pem.clone(),
@@ -308,22 +317,29 @@ impl LiveRevocations {
     }
 
     fn apply(&self, fetched: &Fetched) -> Result<u64, Refused> {
-        let configs = self.configs_with(&fetched.crl)?;
+        let configs = self.configs_with(fetched)?;
         self.install(configs);
         Ok(fetched.number)
     }
 
     /// The server's and the client's configurations with `list`, and their earliest
     /// `nextUpdate`.
-    fn configs_with(&self, list: &Crl) -> Result<Configs, Refused> {
+    fn configs_with(&self, fetched: &Fetched) -> Result<Configs, Refused> {
         let tls = &self.inner.tls;
-        let mut crls = Vec::with_capacity(tls.crls.len() + 1);
+        let sent: Vec<&Crl> = std::iter::once(&fetched.crl)
+            .chain(&fetched.companions)
+            .collect();
+        let mut crls = Vec::with_capacity(tls.crls.len() + sent.len());
         for configured in &tls.crls {
-            if !configured.same_issuer(list).map_err(Refused::Unreadable)? {
+            let mut replaced = false;
+            for list in &sent {
+                replaced |= configured.same_issuer(list).map_err(Refused::Unreadable)?;
+            }
+            if !replaced {
                 crls.push(configured.clone());
             }
         }
-        crls.push(list.clone());
+        crls.extend(sent.into_iter().cloned());
         if !tls
             .identity
             .chain_covered_by(&crls)
