@@ -368,7 +368,8 @@ fn write_node_config(
          \n\
          [coordinator]\n\
          endpoint = {coordinator}\n\
-         signing_public_key = {coordinator_key}\n",
+         signing_public_key = {coordinator_key}\n\
+         first_directory = {directory}\n",
         database_url = toml_string(&format!("sqlite://{}?mode=rwc", database.display())),
         ca = path(folder.ca()),
         certificate = path(folder.node_certificate()),
@@ -376,6 +377,7 @@ fn write_node_config(
         signing_key = path(folder.signing_key()),
         coordinator = toml_string(coordinator),
         coordinator_key = path(folder.coordinator_key()),
+        directory = path(folder.directory()),
     );
     write_new(&folder.node_config(), text.as_bytes(), PUBLIC_MODE)
 }

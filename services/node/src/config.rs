@@ -27,6 +27,8 @@
 //! server_name = "127.0.0.1"                     # optional: the name its certificate is checked against; default: the endpoint's host
 //! reconnect_initial_ms = 250                    # optional: first wait before watching again after a failure
 //! reconnect_max_ms = 30000                      # optional: ceiling of that wait (doubling, jittered)
+//! first_directory = "directory.bin"            # optional: the directory to start from while the
+//!                                               # store holds none (what `accord join` received)
 //!
 //! # … or static partners (no [coordinator] then).
 //! [[partners]]
@@ -107,6 +109,8 @@ pub struct RawCoordinator {
     pub reconnect_initial_ms: Option<u64>,
     /// Ceiling of the wait between attempts to watch, in milliseconds.
     pub reconnect_max_ms: Option<u64>,
+    /// A signed directory (protobuf bytes) to start from while the store holds none.
+    pub first_directory: Option<PathBuf>,
 }
 
 /// The default first wait before watching the directory again, in milliseconds.
@@ -261,6 +265,8 @@ pub struct Coordinator {
     pub reconnect_initial: Duration,
     /// Ceiling of the wait between attempts.
     pub reconnect_max: Duration,
+    /// A signed directory to start from while the store holds none.
+    pub first_directory: Option<PathBuf>,
 }
 
 /// A validated partner.
@@ -399,6 +405,7 @@ fn validate_coordinator(raw: RawCoordinator) -> Result<Coordinator, Error> {
         signing_public_key,
         reconnect_initial: Duration::from_millis(initial),
         reconnect_max: Duration::from_millis(max),
+        first_directory: raw.first_directory,
     })
 }
 

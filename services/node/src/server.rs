@@ -155,7 +155,17 @@ impl Node {
                 live.restore().await?;
                 // The last directory kept: the partners while the coordinator is unreachable,
                 // their channels checked against the list just restored.
-                follower.restore().await?;
+                if follower.restore().await?.is_none()
+                    && let Some(path) = config
+                        .coordinator
+                        .as_ref()
+                        .and_then(|coordinator| coordinator.first_directory.as_ref())
+                {
+                    // A first start: what `accord join` received, checked like any version.
+                    let signed =
+                        std::fs::read(path).map_err(credential("coordinator.first_directory"))?;
+                    let _ = follower.offer(signed).await;
+                }
                 let (directory, revocations) = link.watches(follower, live);
                 (Some(directory), Some(revocations))
             }

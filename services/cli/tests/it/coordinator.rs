@@ -459,3 +459,83 @@ fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
 
     stop(child);
 }
+
+#[test]
+fn a_joined_node_first_started_while_the_coordinator_is_down_serves_what_join_received() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = network(folder.path());
+    let (child, url) = spawn_coordinator(&config);
+    let pki = folder.path().join("pki");
+    let operator = [
+        "--coordinator",
+        &url,
+        "--pki",
+        pki.to_str().unwrap(),
+        "--operator",
+        "alice",
+    ];
+    let mut joined = Vec::new();
+    for (state, port) in [("GB", "7321"), ("FR", "7322")] {
+        let mut args = vec!["coordinator", "token", "issue", "--state", state];
+        args.extend_from_slice(&operator);
+        let issued = accord(&args);
+        let token = text(&issued.stdout)
+            .lines()
+            .find_map(|line| line.strip_prefix("token: ").map(str::to_owned))
+            .unwrap();
+        let dir = folder.path().join(state);
+        let join = accord(&[
+            "join",
+            "--coordinator",
+            &url,
+            "--ca",
+            pki.join("ca.pem").to_str().unwrap(),
+            "--state",
+            state,
+            "--token",
+            &token,
+            "--endpoint",
+            &format!("127.0.0.1:{port}"),
+            "--dir",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(join.status.code(), Some(0), "{}", text(&join.stderr));
+        joined.push(dir);
+    }
+    // The coordinator goes down before FR's node ever started.
+    stop(child);
+    let mut node = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args([
+            "node",
+            "--config",
+            joined[1].join("node.toml").to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "info")
+        .env("ACCORD_NODE_LISTEN_ADDR", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = node.stderr.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while let Ok(line) = received.recv_timeout(std::time::Duration::from_secs(20)) {
+        let served = line.contains("applied a new directory version") && line.contains("version=2");
+        seen.push(line);
+        if served {
+            break;
+        }
+    }
+    stop(node);
+    // The first start stored it: the node's database now holds version 2.
+    assert!(
+        seen.iter().any(|line| line.contains("version=2")),
+        "{seen:#?}"
+    );
+}
