@@ -16,6 +16,7 @@ use accord_coordinator::config::CoordinatorConfig;
 use accord_coordinator::server::{Coordinator, Error};
 use accord_domain::Regime;
 use accord_domain::Timestamp;
+use accord_domain::membership::Endpoint;
 use accord_edge::clock::{Clock, SystemClock};
 use accord_edge::wire::{from_wire_time, regime_to_wire, to_wire_time};
 use accord_proto::v1 as pb;
@@ -467,22 +468,13 @@ async fn client(args: &OperatorArgs) -> Result<MembershipServiceClient<Channel>,
     let ca = CaBundle::from_pem(&ca_pem).map_err(|error| {
         Failure::Usage(format!("--pki: the network CA: {}", with_sources(&error)))
     })?;
-    let host = args
-        .coordinator
-        .strip_prefix("https://")
-        .and_then(|rest| rest.rsplit_once(':'))
-        .map(|(host, _)| {
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned()
-        })
-        .ok_or_else(|| {
-            Failure::Usage(format!(
-                "--coordinator {:?} is not https://HOST:PORT",
-                args.coordinator
-            ))
-        })?;
-    let server_name = args.server_name.clone().unwrap_or(host);
+    let endpoint = Endpoint::parse(&args.coordinator).map_err(|error| {
+        Failure::Usage(format!("--coordinator {:?}: {error}", args.coordinator))
+    })?;
+    let server_name = args
+        .server_name
+        .clone()
+        .unwrap_or_else(|| endpoint.server_name().to_owned());
     let tls = ClientTls::new(&credentials, &ca, &server_name)
         .map_err(|error| Failure::Usage(format!("--server-name: {}", with_sources(&error))))?
         .expect_peer(PeerIdentity::Coordinator);

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use accord_coordinator::joining::JoinedFolder;
 use accord_domain::StateCode;
+use accord_domain::membership::Endpoint;
 use accord_proto::v1 as pb;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, PeerIdentity, SigningDomain};
@@ -132,21 +133,10 @@ async fn approve(args: ApproveArgs) -> Result<pb::Enrolment, Failure> {
     } else {
         format!("https://{}", args.coordinator)
     };
-    let host = coordinator
-        .trim_start_matches("https://")
-        .rsplit_once(':')
-        .map(|(host, _)| {
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned()
-        })
-        .ok_or_else(|| {
-            Failure::Usage(format!(
-                "--coordinator {:?} is not HOST:PORT",
-                args.coordinator
-            ))
-        })?;
-    let tls = ClientTls::new(&identity, &ca, &host)
+    let endpoint = Endpoint::parse(&coordinator).map_err(|error| {
+        Failure::Usage(format!("--coordinator {:?}: {error}", args.coordinator))
+    })?;
+    let tls = ClientTls::new(&identity, &ca, endpoint.server_name())
         .map_err(|error| Failure::Usage(format!("--coordinator: {}", with_sources(&error))))?
         .expect_peer(PeerIdentity::Coordinator);
     let channel = accord_trust::connect(&coordinator, &tls)

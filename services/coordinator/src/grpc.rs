@@ -38,7 +38,7 @@ impl MembershipApi {
         request: &Request<T>,
     ) -> Result<accord_domain::StateCode, Status> {
         let identity = caller(request)?;
-        match self.app.active_member_node(&identity).await {
+        match self.app.active_member_node(&identity) {
             Ok(state) => Ok(state),
             Err(error) => {
                 self.app
@@ -161,7 +161,6 @@ async fn authorized<T, Out>(
     let identity = caller(request)?;
     match app
         .check_standing(&identity)
-        .await
         .and_then(|()| authorize(&identity))
     {
         Ok(out) => Ok((identity, out)),
@@ -430,7 +429,7 @@ impl MembershipService for MembershipApi {
         request: Request<pb::GetDirectoryRequest>,
     ) -> Result<Response<pb::GetDirectoryResponse>, Status> {
         authorized(&self.app, "GetDirectory", &request, App::directory_reader).await?;
-        let directory = self.app.directory().await;
+        let directory = self.app.directory();
         Ok(Response::new(pb::GetDirectoryResponse {
             directory: Some(directory.wire().clone()),
         }))

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use accord_domain::StateCode;
+use accord_domain::membership::Endpoint;
 use accord_proto::v1 as pb;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_trust::pki::csr::{KeyAndRequest, key_and_request};
@@ -282,7 +283,9 @@ async fn connect(
     };
     let config = accord_trust::tls::anonymous_client_config(ca)
         .map_err(|error| JoinError::Usage(format!("--ca: {error}")))?;
-    let host = host(coordinator);
+    let endpoint = Endpoint::parse(coordinator)
+        .map_err(|error| JoinError::Usage(format!("--coordinator: {error}")))?;
+    let host = endpoint.server_name();
     let tls = ClientTls::from_config(std::sync::Arc::new(config), host)
         .map_err(connect_error)?
         .expect_peer(PeerIdentity::Coordinator);
@@ -382,17 +385,9 @@ fn write_node_config(
     write_new(&folder.node_config(), text.as_bytes(), PUBLIC_MODE)
 }
 
-/// `text` as a TOML basic string.
+/// `text` as a TOML string, escaped as TOML requires.
 fn toml_string(text: &str) -> String {
-    let escaped: String = text
-        .chars()
-        .flat_map(|character| match character {
-            '"' => vec!['\\', '"'],
-            '\\' => vec!['\\', '\\'],
-            other => vec![other],
-        })
-        .collect();
-    format!("\"{escaped}\"")
+    toml::Value::String(text.to_owned()).to_string()
 }
 
 /// `text` as an `https://` URI (a bare `host:port` gets the scheme).
@@ -402,7 +397,7 @@ fn https(text: &str, option: &str) -> Result<String, JoinError> {
     } else {
         format!("https://{text}")
     };
-    match accord_domain::membership::Endpoint::parse(&uri) {
+    match Endpoint::parse(&uri) {
         Ok(endpoint) => Ok(endpoint.as_str().to_owned()),
         Err(error) => Err(JoinError::Usage(format!("{option} {text:?}: {error}"))),
     }
@@ -411,15 +406,6 @@ fn https(text: &str, option: &str) -> Result<String, JoinError> {
 /// The `host:port` of an `https://` URI.
 fn authority(uri: &str) -> &str {
     uri.trim_start_matches("https://").trim_end_matches('/')
-}
-
-/// The host of an `https://host:port` URI, as TLS names the server.
-fn host(uri: &str) -> &str {
-    let authority = authority(uri);
-    let host = authority
-        .rsplit_once(':')
-        .map_or(authority, |(host, _)| host);
-    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// Mode of the files anyone may read.

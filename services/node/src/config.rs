@@ -62,6 +62,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use accord_domain::membership::Endpoint;
 use accord_domain::{Regime, StateCode};
 use accord_edge::settings::{self, database_url, invalid, positive, required, socket_address};
 pub use accord_edge::settings::{Error, RawTls, TlsPaths};
@@ -409,17 +410,16 @@ fn validate_coordinator(raw: RawCoordinator) -> Result<Coordinator, Error> {
     })
 }
 
-/// The host of an `https://host:port` endpoint (brackets of an IPv6 address removed).
+/// The host of an `https://host:port` endpoint, as TLS names the server.
 fn endpoint_host(key: &str, endpoint: &str) -> Result<String, Error> {
-    endpoint
-        .strip_prefix("https://")
-        .and_then(|rest| rest.rsplit_once(':'))
-        .map(|(host, _port)| {
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned()
+    Endpoint::parse(endpoint)
+        .map(|endpoint| endpoint.server_name().to_owned())
+        .map_err(|error| {
+            invalid(
+                key,
+                format!("{endpoint:?} is not https://host:port ({error})"),
+            )
         })
-        .ok_or_else(|| invalid(key, format!("{endpoint:?} is not https://host:port")))
 }
 
 /// A partner's agreed regimes: required, not empty, each known and listed once.

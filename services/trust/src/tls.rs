@@ -79,15 +79,29 @@ pub fn server_config(
     ca: &CaBundle,
     crls: &[Crl],
 ) -> Result<ServerConfig, Error> {
+    server_config_for(identity, ca, crls, false)
+}
+
+/// The server configuration of [`server_config`], also admitting clients without a
+/// certificate when `anonymous` is true.
+fn server_config_for(
+    identity: &Identity,
+    ca: &CaBundle,
+    crls: &[Crl],
+    anonymous: bool,
+) -> Result<ServerConfig, Error> {
     let provider = crypto_provider();
-    let verifier = WebPkiClientVerifier::builder_with_provider(root_store(ca)?, provider.clone())
-        .with_crls(crls.iter().map(|crl| crl.der().clone()))
-        .enforce_revocation_expiration()
-        .build()?;
+    let mut verifier =
+        WebPkiClientVerifier::builder_with_provider(root_store(ca)?, provider.clone())
+            .with_crls(crls.iter().map(|crl| crl.der().clone()))
+            .enforce_revocation_expiration();
+    if anonymous {
+        verifier = verifier.allow_unauthenticated();
+    }
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(Error::Rustls)?
-        .with_client_cert_verifier(verifier)
+        .with_client_cert_verifier(verifier.build()?)
         .with_single_cert(
             identity.certificate_chain().to_vec(),
             identity.private_key().clone_key(),
@@ -149,23 +163,7 @@ pub fn server_config_allowing_anonymous(
     ca: &CaBundle,
     crls: &[Crl],
 ) -> Result<ServerConfig, Error> {
-    let provider = crypto_provider();
-    let verifier = WebPkiClientVerifier::builder_with_provider(root_store(ca)?, provider.clone())
-        .with_crls(crls.iter().map(|crl| crl.der().clone()))
-        .enforce_revocation_expiration()
-        .allow_unauthenticated()
-        .build()?;
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(Error::Rustls)?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(
-            identity.certificate_chain().to_vec(),
-            identity.private_key().clone_key(),
-        )
-        .map_err(Error::Rustls)?;
-    config.alpn_protocols = vec![ALPN_H2.to_vec()];
-    Ok(config)
+    server_config_for(identity, ca, crls, true)
 }
 
 /// A client configuration without a certificate of its own, trusting servers issued by

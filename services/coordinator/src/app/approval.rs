@@ -44,7 +44,7 @@ impl App {
             ));
         }
         let now = self.inner.clock.now();
-        let directory = self.inner.current.lock().await.directory().clone();
+        let directory = self.inner.published.borrow().directory().clone();
         let key = directory
             .member(approver)
             .and_then(|member| member.signing_key(&command.signing_key_id, now))

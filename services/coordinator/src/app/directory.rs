@@ -6,7 +6,6 @@
 //! row, and only then published to watchers: a watcher never sees a version the store has
 //! not kept.
 
-use accord_domain::StateCode;
 use accord_domain::membership::{Agreement, Directory, DirectoryChange, Member};
 use tokio::sync::watch;
 
@@ -26,9 +25,10 @@ pub struct Published<R> {
 }
 
 impl App {
-    /// The current signed directory.
-    pub async fn directory(&self) -> SignedDirectory {
-        self.inner.current.lock().await.clone()
+    /// The current signed directory: the last one published, read without waiting for a
+    /// change being committed (only changes take the `current` lock).
+    pub fn directory(&self) -> SignedDirectory {
+        self.inner.published.borrow().clone()
     }
 
     /// Every version from now on, the current one first.
@@ -139,28 +139,17 @@ impl App {
 
     /// Refuses a revoked member's node or gateway on every call, even over a connection
     /// opened before the revocation (new connections are refused at the handshake).
-    pub async fn check_standing(&self, caller: &accord_trust::PeerIdentity) -> Result<(), Error> {
+    pub fn check_standing(&self, caller: &accord_trust::PeerIdentity) -> Result<(), Error> {
         let Some(state) = caller.state() else {
             return Ok(());
         };
-        let current = self.inner.current.lock().await;
-        match current.directory().member(state) {
+        let published = self.inner.published.borrow();
+        match published.directory().member(state) {
             Some(member) if member.status == accord_domain::membership::MemberStatus::Revoked => {
                 Err(Error::PermissionDenied(format!("{state} is revoked")))
             }
             _ => Ok(()),
         }
-    }
-
-    /// Whether `state` is a member listed in the current directory.
-    pub async fn is_member(&self, state: StateCode) -> bool {
-        self.inner
-            .current
-            .lock()
-            .await
-            .directory()
-            .member(state)
-            .is_some()
     }
 }
 

@@ -23,7 +23,7 @@ use accord_trust::{EventVerifyingKey, PeerIdentity};
 use sha2::{Digest, Sha256};
 
 use super::enrolment::{restore, token_hash};
-use super::{App, Asked, Error, Replied};
+use super::{App, Asked, Error, Replied, from_pki_time, pki_time};
 use crate::convert::command::{Enrol, Enrolled};
 use crate::store::{Change, EnrolmentWrite};
 
@@ -187,7 +187,7 @@ impl App {
             "node_csr_pem",
             &command.node_csr_pem,
             PeerIdentity::Node(command.state),
-            Some(command.endpoint.host()),
+            Some(command.endpoint.server_name()),
             now,
         )?;
         let gateway = command
@@ -247,17 +247,11 @@ impl App {
         now: Timestamp,
     ) -> Result<IssuedCertificate, Error> {
         let issuing = &self.inner.issuing;
-        let start = time::OffsetDateTime::from_unix_timestamp(now.as_millis() / 1000)
-            .map_err(|error| Error::internal("reading the clock", error))?;
-        let validity = Validity::days_from(start, issuing.certificate_days)
+        let validity = Validity::days_from(pki_time(now)?, issuing.certificate_days)
             .map_err(|error| Error::internal("a certificate's validity", error))?;
         let mut request = IssueRequest::new(identity, validity);
         if let Some(host) = host {
-            match host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-            {
+            match host.parse::<IpAddr>() {
                 Ok(address) => {
                     request.ip_addresses = vec![address];
                     request.dns_names = Vec::new();
@@ -338,15 +332,11 @@ pub(super) fn member_certificate(
         .next()
         .ok_or_else(|| Error::internal("reading an issued certificate", std::fmt::Error))?
         .map_err(|error| Error::internal("reading an issued certificate", error))?;
-    let time = |at: time::OffsetDateTime| {
-        Timestamp::from_millis(i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
-            .map_err(|error| Error::internal("a certificate's validity", error))
-    };
     Ok(MemberCertificate {
         role,
         sha256_fingerprint: Sha256::digest(&der).into(),
         serial: issued.serial.as_bytes().to_vec(),
-        not_before: time(issued.validity.not_before())?,
-        not_after: time(issued.validity.not_after())?,
+        not_before: from_pki_time(issued.validity.not_before())?,
+        not_after: from_pki_time(issued.validity.not_after())?,
     })
 }

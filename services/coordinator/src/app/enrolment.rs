@@ -58,7 +58,7 @@ impl App {
                 ),
             ));
         }
-        let directory = self.inner.current.lock().await.directory().clone();
+        let directory = self.inner.published.borrow().directory().clone();
         if let Some(member) = directory.member(command.state) {
             return Err(Error::IllegalTransition(format!(
                 "{} is already a member ({})",

@@ -22,6 +22,7 @@ mod revocation;
 
 use std::sync::Arc;
 
+use accord_domain::Timestamp;
 use accord_domain::membership::Directory;
 use accord_edge::clock::Clock;
 use accord_trust::pki::CertificateAuthority;
@@ -267,4 +268,17 @@ fn stored(signed: &SignedDirectory) -> StoredDirectory {
         issued_at: signed.directory().issued_at().as_millis(),
         signed_directory: signed.bytes().to_vec(),
     }
+}
+
+/// `at` as the PKI's time type (certificate and revocation list validity).
+fn pki_time(at: Timestamp) -> Result<time::OffsetDateTime, Error> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000)
+        .map_err(|error| Error::internal("a time out of range", error))
+}
+
+/// A PKI time as the domain's.
+fn from_pki_time(at: time::OffsetDateTime) -> Result<Timestamp, Error> {
+    let millis = i64::try_from(at.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|error| Error::internal("a time out of range", error))?;
+    Timestamp::from_millis(millis).map_err(|error| Error::internal("a time out of range", error))
 }

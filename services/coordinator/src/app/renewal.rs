@@ -18,15 +18,15 @@ use crate::store::Change;
 
 impl App {
     /// The member `caller` names, if it is an active member's node.
-    pub async fn active_member_node(&self, caller: &PeerIdentity) -> Result<StateCode, Error> {
+    pub fn active_member_node(&self, caller: &PeerIdentity) -> Result<StateCode, Error> {
         let PeerIdentity::Node(state) = caller else {
             return Err(Error::PermissionDenied(format!(
                 "{} is not a member's node",
                 caller.spiffe_id()
             )));
         };
-        let current = self.inner.current.lock().await;
-        match current.directory().member(*state) {
+        let published = self.inner.published.borrow();
+        match published.directory().member(*state) {
             Some(member) if member.status == MemberStatus::Active => Ok(*state),
             Some(member) => Err(Error::PermissionDenied(format!(
                 "{state} is {}, not an active member",
@@ -71,9 +71,8 @@ impl App {
         let now = self.inner.clock.now();
         let member = self
             .inner
-            .current
-            .lock()
-            .await
+            .published
+            .borrow()
             .directory()
             .member(state)
             .cloned()
@@ -147,7 +146,7 @@ impl App {
                     "node_csr_pem",
                     pem,
                     PeerIdentity::Node(state),
-                    Some(endpoint.host()),
+                    Some(endpoint.server_name()),
                     now,
                 )
             })

@@ -16,7 +16,7 @@ use accord_domain::membership::{Directory, MemberStatus};
 use accord_trust::Crl;
 use accord_trust::pki::{Revocation, Serial, Validity};
 
-use super::{App, Error};
+use super::{App, Error, pki_time};
 use crate::convert::command::RevocationList;
 
 /// Milliseconds in an hour.
@@ -50,7 +50,7 @@ impl App {
 
     /// Issues and publishes the list the current directory calls for.
     pub(super) async fn issue_revocation_list(&self) -> Result<(), Error> {
-        let directory = self.inner.current.lock().await.directory().clone();
+        let directory = self.inner.published.borrow().directory().clone();
         let previous = self.inner.revocations.borrow().number;
         let list = issue(
             &self.inner.issuing,
@@ -87,7 +87,7 @@ pub(super) fn issue(
         for certificate in &member.certificates {
             revocations.push(Revocation {
                 serial: Serial::from_bytes(&certificate.serial),
-                revoked_at: offset_time(member.status_changed_at)?,
+                revoked_at: pki_time(member.status_changed_at)?,
             });
         }
     }
@@ -96,7 +96,7 @@ pub(super) fn issue(
         .unwrap_or(0)
         .max(previous.saturating_add(1));
     let next_update = now.plus_millis(i64::from(issuing.crl_hours) * MILLIS_PER_HOUR);
-    let validity = Validity::new(offset_time(now)?, offset_time(next_update)?)
+    let validity = Validity::new(pki_time(now)?, pki_time(next_update)?)
         .map_err(|error| Error::internal("a revocation list's validity", error))?;
     let signed = issuing
         .authority
@@ -120,10 +120,4 @@ impl App {
         crls.push(list.signed.crl.clone());
         crls
     }
-}
-
-/// `at` as the PKI's time type.
-fn offset_time(at: Timestamp) -> Result<time::OffsetDateTime, Error> {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000)
-        .map_err(|error| Error::internal("a time out of range", error))
 }

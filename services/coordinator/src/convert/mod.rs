@@ -445,17 +445,14 @@ pub fn suspend_member(
     message: &pb::SuspendMemberRequest,
     path: &str,
 ) -> Result<(RequestKey, StatusChange), Invalid> {
-    let mut violations = Violations::new();
-    let key = request_key(&mut violations, path, &message.idempotency_key, message);
-    let state = required_state(&mut violations, "state", &message.state);
-    let reason = status_reason(&mut violations, message.reason);
-    violations.finish()?;
-    match (key, state, reason) {
-        (Some(key), Some(state), Some(reason)) => {
-            Ok((key, StatusChange::Suspend { state, reason }))
-        }
-        _ => Err(Invalid::field("request", "is incomplete")),
-    }
+    let (key, state, reason) = member_and_reason(
+        message,
+        path,
+        &message.idempotency_key,
+        &message.state,
+        message.reason,
+    )?;
+    Ok((key, StatusChange::Suspend { state, reason }))
 }
 
 /// `RevokeMember`.
@@ -463,13 +460,31 @@ pub fn revoke_member(
     message: &pb::RevokeMemberRequest,
     path: &str,
 ) -> Result<(RequestKey, StatusChange), Invalid> {
+    let (key, state, reason) = member_and_reason(
+        message,
+        path,
+        &message.idempotency_key,
+        &message.state,
+        message.reason,
+    )?;
+    Ok((key, StatusChange::Revoke { state, reason }))
+}
+
+/// The key, member and reason of a request about a member's standing.
+fn member_and_reason(
+    message: &impl Message,
+    path: &str,
+    idempotency_key: &str,
+    state: &str,
+    reason: i32,
+) -> Result<(RequestKey, accord_domain::StateCode, StatusReason), Invalid> {
     let mut violations = Violations::new();
-    let key = request_key(&mut violations, path, &message.idempotency_key, message);
-    let state = required_state(&mut violations, "state", &message.state);
-    let reason = status_reason(&mut violations, message.reason);
+    let key = request_key(&mut violations, path, idempotency_key, message);
+    let state = required_state(&mut violations, "state", state);
+    let reason = status_reason(&mut violations, reason);
     violations.finish()?;
     match (key, state, reason) {
-        (Some(key), Some(state), Some(reason)) => Ok((key, StatusChange::Revoke { state, reason })),
+        (Some(key), Some(state), Some(reason)) => Ok((key, state, reason)),
         _ => Err(Invalid::field("request", "is incomplete")),
     }
 }

@@ -201,7 +201,7 @@ async fn unknown_expired_cancelled_and_foreign_tokens_are_each_refused_and_audit
             "TOKEN_EXPIRED"
         ]
     );
-    let directory = network.app().directory().await;
+    let directory = network.app().directory();
     assert_eq!(directory.directory().members().len(), 0);
 }
 

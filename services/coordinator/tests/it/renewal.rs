@@ -186,5 +186,5 @@ async fn only_the_members_own_active_node_renews_and_asks_for_its_own_identities
         .await
         .unwrap_err();
     assert_eq!(suspended.code(), Code::PermissionDenied);
-    assert_eq!(network.app().directory().await.directory().version(), 2);
+    assert_eq!(network.app().directory().directory().version(), 2);
 }

@@ -171,6 +171,6 @@ async fn only_operators_revoke_and_only_known_callers_read_the_list() {
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
-    let directory = network.app().directory().await;
+    let directory = network.app().directory();
     assert_eq!(directory.directory().version(), 1, "nothing changed");
 }

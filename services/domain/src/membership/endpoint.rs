@@ -76,6 +76,11 @@ impl Endpoint {
             .map_or(authority, |(host, _)| host)
     }
 
+    /// The host as TLS names the server: an IPv6 address without its brackets.
+    pub fn server_name(&self) -> &str {
+        self.host().trim_start_matches('[').trim_end_matches(']')
+    }
+
     /// The port, 1 to 65535.
     pub fn port(&self) -> u16 {
         self.port

@@ -222,6 +222,9 @@ async fn suspension_refuses_new_cases_both_ways_and_holds_deliveries_until_reins
     let fr_store = federation.app("FR").store().clone();
     assert_eq!(fr_store.pending_delivery_count().await.unwrap(), 1);
     federation.clock.advance_millis(1_000);
+    // A claim that something does not happen needs a window: a delivery that was not held
+    // would have reached GB within it (deliveries here take milliseconds). A busy machine
+    // can only make the window too short to catch a fault, never fail a correct node.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let seen = case(federation, "GB", &case_ref).await.unwrap();
     assert_eq!(
