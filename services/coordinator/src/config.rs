@@ -58,6 +58,9 @@ pub struct RawConfig {
     /// Enrolment tokens.
     #[serde(default)]
     pub enrolment: Enrolment,
+    /// The ledger's log.
+    #[serde(default)]
+    pub ledger: Ledger,
     /// Resource limits.
     #[serde(default)]
     pub limits: Limits,
@@ -131,6 +134,26 @@ impl Default for Enrolment {
     }
 }
 
+/// The ledger's log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ledger {
+    /// The log's name: its checkpoints' origin and the note name of the key that signs them
+    /// (C2SP: a schema-less URL, unique to this network). Default `accord/ledger`.
+    pub origin: String,
+    /// How often a new tree head is published when the log grew, in milliseconds.
+    pub head_interval_ms: u64,
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Self {
+            origin: "accord/ledger".to_owned(),
+            head_interval_ms: 1_000,
+        }
+    }
+}
+
 /// Resource limits, each named with its unit.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -180,6 +203,8 @@ pub struct CoordinatorConfig {
     pub issuing: Issuing,
     /// Enrolment tokens.
     pub enrolment: Enrolment,
+    /// The ledger's log.
+    pub ledger: Ledger,
     /// Resource limits.
     pub limits: Limits,
 }
@@ -219,6 +244,13 @@ impl RawConfig {
             u64::from(self.enrolment.failed_attempts_per_minute),
         )])?;
         validate_limits(&self.limits)?;
+        if accord_trust::log::KeyName::parse(&self.ledger.origin).is_err() {
+            return Err(invalid(
+                "ledger.origin",
+                "must be a note key name: printable, without spaces or '+'",
+            ));
+        }
+        positive(&[("ledger.head_interval_ms", self.ledger.head_interval_ms)])?;
         Ok(CoordinatorConfig {
             listen_addr,
             endpoint: endpoint.to_owned(),
@@ -226,6 +258,7 @@ impl RawConfig {
             tls,
             issuing,
             enrolment: self.enrolment,
+            ledger: self.ledger,
             limits: self.limits,
         })
     }

@@ -15,15 +15,17 @@ use accord_edge::contract::{RefusalAudit, StatusContractLayer};
 use accord_edge::serving::{
     self, Clients, ServerCredentials, StartError, TlsCredentials, credential,
 };
+use accord_proto::v1::ledger_service_server::LedgerServiceServer;
 use accord_proto::v1::membership_service_server::MembershipServiceServer;
 use accord_trust::{PeerIdentity, ServerConfigHandle, TlsIncoming};
 use tokio::sync::watch;
 use tonic::server::NamedService;
 
+use crate::app::ledger::Ledger;
 use crate::app::{self, App, IssuingCa};
 use crate::config::CoordinatorConfig;
 use crate::convert::command::RevocationList;
-use crate::grpc::MembershipApi;
+use crate::grpc::{LedgerApi, MembershipApi};
 use crate::store::Store;
 use accord_trust::pki::CertificateAuthority;
 
@@ -55,6 +57,7 @@ impl Error {
 pub struct Coordinator {
     config: CoordinatorConfig,
     app: App,
+    ledger: Ledger,
     incoming: TlsIncoming,
 }
 
@@ -118,9 +121,16 @@ impl Coordinator {
             }
         };
         app.apply_revocations_with(Box::new(applier));
+        let origin = accord_trust::log::KeyName::parse(&config.ledger.origin)
+            .map_err(|error| Error::Directory(app::Error::internal("naming the log", error)))?;
+        let ledger = Ledger::start(app.clone(), origin)
+            .await
+            .map_err(Error::Directory)?;
+        ledger.publish_head().await.map_err(Error::Directory)?;
         Ok(Self {
             config,
             app,
+            ledger,
             incoming,
         })
     }
@@ -143,14 +153,20 @@ impl Coordinator {
         let Self {
             config,
             app,
+            ledger,
             incoming,
         } = self;
-        let reflection = serving::reflection(&[SERVED]).map_err(Error::Start)?;
+        let reflection = serving::reflection(&SERVED).map_err(Error::Start)?;
         let (stop_revocations, stopped) = watch::channel(false);
         let revocations = tokio::spawn(keep_revocations_current(
             app.clone(),
             Duration::from_secs(u64::from(config.issuing.crl_hours) * 3600 / 8),
             stopped,
+        ));
+        let heads = tokio::spawn(publish_heads(
+            ledger.clone(),
+            Duration::from_millis(config.ledger.head_interval_ms),
+            stop_revocations.subscribe(),
         ));
         let limits = &config.limits;
         // Watches end when the server stops; the drain would wait for them otherwise.
@@ -159,6 +175,13 @@ impl Coordinator {
             shutdown.await;
             let _ = stop_watches.send(true);
         };
+        let ledger_service = LedgerServiceServer::new(LedgerApi::new(
+            app.clone(),
+            ledger,
+            watches_stopping.clone(),
+        ))
+        .max_decoding_message_size(limits.max_message_bytes)
+        .max_encoding_message_size(limits.max_message_bytes);
         let membership = MembershipServiceServer::new(MembershipApi::new(
             app.clone(),
             limits.directory_watchers_max,
@@ -170,6 +193,9 @@ impl Coordinator {
         health_reporter
             .set_serving::<MembershipServiceServer<MembershipApi>>()
             .await;
+        health_reporter
+            .set_serving::<LedgerServiceServer<LedgerApi>>()
+            .await;
         let served = tonic::transport::Server::builder()
             .timeout(Duration::from_millis(limits.request_timeout_ms))
             .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
@@ -179,12 +205,14 @@ impl Coordinator {
                 limits.max_message_bytes,
             ))
             .add_service(membership)
+            .add_service(ledger_service)
             .add_service(health)
             .add_service(reflection)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await;
         let _ = stop_revocations.send(true);
         let _ = revocations.await;
+        let _ = heads.await;
         served.map_err(Error::Serve)
     }
 }
@@ -252,6 +280,26 @@ fn apply_revocations(
 
 /// Has the next revocation list issued before the current one's life is half over (each
 /// one applies as it is issued), until `stopped`.
+/// Publishes a tree head every `interval` while the log grows, until `stopped` turns true.
+/// A failure is logged and tried again at the next tick: heads are derived from the
+/// committed log, so a missed one loses nothing.
+async fn publish_heads(ledger: Ledger, interval: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !*stopped.borrow_and_update() {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.changed() => break,
+        }
+        if let Err(error) = ledger.publish_head().await {
+            tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "could not publish a tree head; trying again"
+            );
+        }
+    }
+}
+
 async fn keep_revocations_current(
     app: App,
     refresh_every: Duration,
@@ -275,4 +323,7 @@ async fn keep_revocations_current(
 }
 
 /// The Accord service the coordinator serves (the ledger and settlement come later).
-const SERVED: &str = <MembershipServiceServer<MembershipApi> as NamedService>::NAME;
+const SERVED: [&str; 2] = [
+    <MembershipServiceServer<MembershipApi> as NamedService>::NAME,
+    <LedgerServiceServer<LedgerApi> as NamedService>::NAME,
+];

@@ -42,6 +42,10 @@ pub enum Error {
     /// The record's lifecycle does not allow the change (`ILLEGAL_TRANSITION`).
     #[error("{0}")]
     IllegalTransition(String),
+    /// What the caller signed is not what was published (`DIGEST_MISMATCH`): a tree head
+    /// with another root hash or time than the coordinator's.
+    #[error("{0}")]
+    HeadMismatch(String),
     /// A concurrent change was committed first; the caller may retry.
     #[error("{0}")]
     Aborted(String),

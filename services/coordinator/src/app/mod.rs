@@ -17,6 +17,7 @@ mod directory;
 mod enrol;
 mod enrolment;
 mod error;
+pub mod ledger;
 mod renewal;
 mod revocation;
 

@@ -4,6 +4,7 @@
 //! so `app` uses it without a circle.
 
 pub mod command;
+pub mod ledger;
 
 use accord_domain::membership::{Agreement, Endpoint, EnrolmentStatus, Member, StatusReason};
 use accord_domain::parity::ParityLimit;

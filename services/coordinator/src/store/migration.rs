@@ -6,7 +6,7 @@ use sea_orm::sea_query::{Index, Table};
 use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, DeriveIden, Statement};
 
 /// Every migration of the coordinator, in order.
-const MIGRATIONS: [Migration; 2] = [
+const MIGRATIONS: [Migration; 3] = [
     Migration {
         name: "m20261204_000001_membership",
         statements: membership,
@@ -14,6 +14,10 @@ const MIGRATIONS: [Migration; 2] = [
     Migration {
         name: "m20261205_000002_enrolment_approvals",
         statements: enrolment_approvals,
+    },
+    Migration {
+        name: "m20261205_000003_ledger",
+        statements: ledger,
     },
 ];
 
@@ -97,6 +101,114 @@ fn enrolment_approvals(backend: DatabaseBackend) -> Vec<Statement> {
                 ),
         ),
     ]
+}
+
+/// The ledger: the log's leaves, its published heads and the members' cosignatures.
+fn ledger(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::create()
+                .table(LedgerLeaf::Table)
+                .col(big_integer(LedgerLeaf::LeafIndex).primary_key())
+                .col(string(LedgerLeaf::ReporterState))
+                .col(string(LedgerLeaf::ActingState))
+                .col(string(LedgerLeaf::EventKey))
+                .col(big_integer(LedgerLeaf::Sequence))
+                .col(string(LedgerLeaf::CaseRef))
+                .col(string(LedgerLeaf::FirstState))
+                .col(string(LedgerLeaf::SecondState))
+                .col(string(LedgerLeaf::EventKind))
+                .col(big_integer(LedgerLeaf::OccurredAt))
+                .col(blob(LedgerLeaf::EventDigest))
+                .col(blob(LedgerLeaf::LeafHash))
+                .col(blob(LedgerLeaf::Leaf))
+                .col(big_integer(LedgerLeaf::AcceptedAt)),
+        ),
+        // A report is logged once: the same reporter's report of one event of the acting
+        // state (its key and sequence) is a duplicate, however often it is resent.
+        backend.build(
+            Index::create()
+                .name("ledger_leaf_report")
+                .table(LedgerLeaf::Table)
+                .col(LedgerLeaf::ReporterState)
+                .col(LedgerLeaf::EventKey)
+                .col(LedgerLeaf::ActingState)
+                .col(LedgerLeaf::Sequence)
+                .unique(),
+        ),
+        backend.build(
+            Index::create()
+                .name("ledger_leaf_digest")
+                .table(LedgerLeaf::Table)
+                .col(LedgerLeaf::EventDigest),
+        ),
+        backend.build(
+            Table::create()
+                .table(LedgerHead::Table)
+                .col(big_integer(LedgerHead::TreeSize).primary_key())
+                .col(blob(LedgerHead::RootHash))
+                .col(big_integer(LedgerHead::Timestamp))
+                .col(string(LedgerHead::SigningKeyId))
+                .col(blob(LedgerHead::Signature))
+                .col(string(LedgerHead::SignedNote)),
+        ),
+        backend.build(
+            Table::create()
+                .table(LedgerCosignature::Table)
+                .col(big_integer(LedgerCosignature::TreeSize))
+                .col(string(LedgerCosignature::State))
+                .col(string(LedgerCosignature::SigningKeyId))
+                .col(big_integer(LedgerCosignature::SignedAt))
+                .col(blob(LedgerCosignature::Signature))
+                .col(big_integer(LedgerCosignature::RecordedAt))
+                .primary_key(
+                    Index::create()
+                        .col(LedgerCosignature::TreeSize)
+                        .col(LedgerCosignature::State),
+                ),
+        ),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum LedgerLeaf {
+    Table,
+    LeafIndex,
+    ReporterState,
+    ActingState,
+    EventKey,
+    Sequence,
+    CaseRef,
+    FirstState,
+    SecondState,
+    EventKind,
+    OccurredAt,
+    EventDigest,
+    LeafHash,
+    Leaf,
+    AcceptedAt,
+}
+
+#[derive(DeriveIden)]
+enum LedgerHead {
+    Table,
+    TreeSize,
+    RootHash,
+    Timestamp,
+    SigningKeyId,
+    Signature,
+    SignedNote,
+}
+
+#[derive(DeriveIden)]
+enum LedgerCosignature {
+    Table,
+    TreeSize,
+    State,
+    SigningKeyId,
+    SignedAt,
+    Signature,
+    RecordedAt,
 }
 
 #[derive(DeriveIden)]

@@ -1,5 +1,5 @@
-//! The coordinator's storage: enrolments, every signed directory version, idempotency
-//! records and the audit log, on SQLite (the embedded default) or PostgreSQL. The only
+//! The coordinator's storage: enrolments, every signed directory version, the ledger's log
+//! (`ledger`), idempotency records and the audit log, on SQLite (the embedded default) or PostgreSQL. The only
 //! module that touches sea-orm; the application sees the plain records below.
 //!
 //! A [`Change`] is one transaction: an enrolment written, a directory version published,
@@ -7,8 +7,11 @@
 //! Directory versions are keyed by their number, so two writers cannot both publish one
 //! version: the second gets [`Error::Conflict`].
 
+mod ledger;
 mod migration;
 mod rows;
+
+pub use ledger::{CosignatureRecord, HeadRecord, LeafRecord};
 
 use std::time::Duration;
 
@@ -135,6 +138,8 @@ pub struct Change {
     pub approval: Option<ApprovalRecord>,
     /// A directory version to publish.
     pub directory: Option<StoredDirectory>,
+    /// A member's cosignature of a published head.
+    pub cosignature: Option<CosignatureRecord>,
     /// The request's first answer.
     pub idempotency: Option<IdempotencyRecord>,
     /// What to audit.
@@ -389,6 +394,9 @@ async fn write(transaction: &DatabaseTransaction, change: Change) -> Result<(), 
         if matches!(inserted, sea_orm::TryInsertResult::Conflicted) {
             return Err(Error::Conflict);
         }
+    }
+    if let Some(cosignature) = change.cosignature {
+        ledger::write_cosignature(transaction, cosignature).await?;
     }
     if !change.audit.is_empty() {
         rows::audit::Entity::insert_many(change.audit.into_iter().map(audit_row))

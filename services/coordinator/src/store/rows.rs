@@ -152,3 +152,110 @@ pub mod audit {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// One leaf of the ledger's log: a member's report of one event, as logged.
+pub mod ledger_leaf {
+    use sea_orm::entity::prelude::*;
+
+    /// The leaf, with the attestation's fields the ledger looks reports up by.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ledger_leaf")]
+    pub struct Model {
+        /// The leaf's index in the log, from 0, without gaps.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub leaf_index: i64,
+        /// The state whose node reported it.
+        pub reporter_state: String,
+        /// The state that recorded and signed the event.
+        pub acting_state: String,
+        /// The event's node-made idempotency key.
+        pub event_key: String,
+        /// The event's number in its case.
+        pub sequence: i64,
+        /// The case reference.
+        pub case_ref: String,
+        /// The pair's first state.
+        pub first_state: String,
+        /// The pair's second state.
+        pub second_state: String,
+        /// The event kind's code.
+        pub event_kind: String,
+        /// When the event took effect.
+        pub occurred_at: i64,
+        /// SHA-256 of the event's canonical bytes.
+        pub event_digest: Vec<u8>,
+        /// The leaf's RFC 6962 hash.
+        pub leaf_hash: Vec<u8>,
+        /// `accord.v1.LedgerLeaf`, canonical protobuf bytes.
+        pub leaf: Vec<u8>,
+        /// When the coordinator logged it.
+        pub accepted_at: i64,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// One published tree head of the log, with the coordinator's signature.
+pub mod ledger_head {
+    use sea_orm::entity::prelude::*;
+
+    /// The head.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ledger_head")]
+    pub struct Model {
+        /// The number of leaves.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tree_size: i64,
+        /// The root hash.
+        pub root_hash: Vec<u8>,
+        /// When the coordinator computed it.
+        pub timestamp: i64,
+        /// The coordinator's key that signed it.
+        pub signing_key_id: String,
+        /// The coordinator's note signature.
+        pub signature: Vec<u8>,
+        /// The checkpoint as a signed note, without cosignatures.
+        pub signed_note: String,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A member state's cosignature of a published head, as a witness.
+pub mod ledger_cosignature {
+    use sea_orm::entity::prelude::*;
+
+    /// The cosignature.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ledger_cosignature")]
+    pub struct Model {
+        /// The head's size.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tree_size: i64,
+        /// The cosigning state.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub state: String,
+        /// The state's key, as the directory lists it.
+        pub signing_key_id: String,
+        /// The cosignature's time, POSIX seconds (covered by the signature).
+        pub signed_at: i64,
+        /// The Ed25519 signature.
+        pub signature: Vec<u8>,
+        /// When the coordinator recorded it.
+        pub recorded_at: i64,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -6,6 +6,7 @@ mod approval;
 mod directory;
 mod enrolment;
 mod joining;
+mod ledger;
 mod network;
 mod renewal;
 mod revocation;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use accord_coordinator::app::App;
-use accord_coordinator::config::{CoordinatorConfig, Enrolment, Issuing, Limits, TlsPaths};
+use accord_coordinator::config::{CoordinatorConfig, Enrolment, Issuing, Ledger, Limits, TlsPaths};
 use accord_coordinator::server::Coordinator;
 use accord_domain::Timestamp;
 use accord_edge::clock::ManualClock;
@@ -278,9 +278,16 @@ pub fn config_for(
             crl_hours: 48,
         },
         enrolment: Enrolment::default(),
+        ledger: Ledger {
+            head_interval_ms: HEAD_INTERVAL_MS,
+            ..Ledger::default()
+        },
         limits: Limits::default(),
     }
 }
+
+/// How often the tests' coordinators publish a tree head, in milliseconds.
+pub const HEAD_INTERVAL_MS: u64 = 50;
 
 /// The coordinator's directory-signing key, in the test's folder.
 const SIGNING_KEY_FILE: &str = "coordinator.signing.key";

@@ -19,7 +19,7 @@
 //! cosigns), and it never reads the clock — the caller passes the time.
 
 use super::note::{self, KeyName, Note, NoteSignature, NoteVerifier, SignatureType};
-use crate::signing::{EventSigningKey, Signature};
+use crate::signing::{EventSigningKey, EventVerifyingKey, Signature};
 
 /// The header line that separates cosignatures from every other use of the key.
 const HEADER: &str = "cosignature/v1";
@@ -59,6 +59,32 @@ pub fn cosign(
     let mut bytes = timestamp.to_be_bytes().to_vec();
     bytes.extend_from_slice(&signature.to_bytes());
     note.add_signature(NoteSignature::new(name.clone(), verifier.key_hash(), bytes))
+}
+
+/// Checks that `key` cosigned checkpoint `text` at `timestamp` with `signature` — what a log
+/// checks before it records a witness's cosignature sent without its note line.
+pub fn verify(
+    text: &str,
+    timestamp: u64,
+    key: &EventVerifyingKey,
+    signature: &Signature,
+) -> Result<(), note::Error> {
+    let message = signed_message(text, timestamp)?;
+    key.verify_raw(&message, signature)
+        .map_err(|_| note::Error::NoVerifiedSignature)
+}
+
+/// The note's signature line of `key`'s cosignature, as `name`, at `timestamp`.
+pub fn line(
+    name: &KeyName,
+    key: &EventVerifyingKey,
+    timestamp: u64,
+    signature: &Signature,
+) -> NoteSignature {
+    let verifier = NoteVerifier::new(name.clone(), SignatureType::CosignatureV1, *key);
+    let mut bytes = timestamp.to_be_bytes().to_vec();
+    bytes.extend_from_slice(&signature.to_bytes());
+    NoteSignature::new(name.clone(), verifier.key_hash(), bytes)
 }
 
 /// Splits a cosignature's bytes (after the key hash) into its timestamp and signature; `None`

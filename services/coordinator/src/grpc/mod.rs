@@ -1,4 +1,5 @@
-//! The coordinator's gRPC surface (`MembershipService`): thin handlers. Each RPC reads the
+//! The coordinator's gRPC surface — `MembershipService` here, `LedgerService` in [`ledger`]:
+//! thin handlers. Each RPC reads the
 //! caller's identity from its certificate, decides who may call (refusals audited), parses
 //! the request (`convert`), runs the use case (`app`) and maps its error once ([`status`]).
 //!
@@ -26,6 +27,10 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::app::{App, Asked, Error, Issued, Published, Replied, TokenRefusal};
 use crate::convert::command::{Enrolled, EnrolmentView, RequestKey};
 use crate::convert::{self};
+
+mod ledger;
+
+pub use ledger::LedgerApi;
 
 /// The service's path prefix, as audit rows name a call.
 const SERVICE_PATH: &str = "/accord.v1.MembershipService/";
@@ -120,6 +125,7 @@ pub fn status(error: Error) -> Status {
         Error::IllegalTransition(message) => {
             (Code::FailedPrecondition, "ILLEGAL_TRANSITION", message)
         }
+        Error::HeadMismatch(message) => (Code::FailedPrecondition, "DIGEST_MISMATCH", message),
         Error::Aborted(message) => (Code::Aborted, "CONCURRENT_CHANGE", message),
         Error::Exhausted(message) => (Code::ResourceExhausted, "LIMIT_EXCEEDED", message),
         Error::Unavailable(ref source) => {
@@ -158,6 +164,17 @@ async fn authorized<T, Out>(
     request: &Request<T>,
     authorize: impl FnOnce(&PeerIdentity) -> Result<Out, Error>,
 ) -> Result<(PeerIdentity, Out), Status> {
+    authorized_at(app, &format!("{SERVICE_PATH}{method}"), request, authorize).await
+}
+
+/// The caller, when `authorize` lets it make the call at `path` (the RPC's full path); a
+/// refusal is audited.
+async fn authorized_at<T, Out>(
+    app: &App,
+    path: &str,
+    request: &Request<T>,
+    authorize: impl FnOnce(&PeerIdentity) -> Result<Out, Error>,
+) -> Result<(PeerIdentity, Out), Status> {
     let identity = caller(request)?;
     match app
         .check_standing(&identity)
@@ -165,10 +182,9 @@ async fn authorized<T, Out>(
     {
         Ok(out) => Ok((identity, out)),
         Err(error) => {
-            let path = format!("{SERVICE_PATH}{method}");
             app.audit_refusal(
                 &identity.spiffe_id(),
-                &path,
+                path,
                 "PERMISSION_DENIED",
                 &cut_long_values(&error.to_string()),
             )

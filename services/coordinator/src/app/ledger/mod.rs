@@ -1,0 +1,168 @@
+//! The ledger: an append-only Merkle log of the events members report (RFC 6962 hashing),
+//! its signed tree heads as C2SP checkpoints, members' cosignatures as witnesses, and the
+//! proofs that let anyone check it (`ledger.proto`).
+//!
+//! [`Ledger`] holds the whole tree's hashes in memory ([`MemoryTree`], about 64 bytes per
+//! leaf), rebuilt from the stored leaf hashes at start; the store holds every leaf. Appends
+//! are one at a time (`appending`): a batch's leaves take the next indices, are committed
+//! in one transaction, and only then join the in-memory tree and are acknowledged — so the
+//! tree never holds a leaf the store lost, and a crash loses only unacknowledged reports,
+//! which nodes resend. Heads are published by [`Ledger::publish_head`] (the server calls it
+//! on an interval), each signed over the checkpoint's body and stored before anyone sees it;
+//! every proof is for a published size.
+//!
+//! Who may read what: an operator reads everything; a member's node or gateway reads heads,
+//! consistency proofs and leaf hashes of the whole log, but leaves and inclusion proofs only
+//! of cases whose pair includes its state ([`Reader`]).
+
+mod heads;
+mod ingest;
+mod proofs;
+
+use std::sync::{Arc, RwLock};
+
+use accord_domain::StateCode;
+use accord_trust::log::{Hash, KeyName, MemoryTree};
+use accord_trust::{EventVerifyingKey, PeerIdentity};
+use tokio::sync::Mutex;
+
+use super::{App, Error};
+use crate::store::Store;
+
+/// Leaf hashes read per query while the tree is rebuilt at start.
+const REBUILD_PAGE: u64 = 100_000;
+
+/// The ledger's use cases.
+#[derive(Clone)]
+pub struct Ledger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The coordinator's app: its store, clock and key (which signs every head), the
+    /// directory in force, idempotency records and the audit.
+    app: App,
+    /// The log's name: the checkpoint's origin and the signing key's note name.
+    origin: KeyName,
+    /// Every complete subtree's hash of the committed log.
+    tree: RwLock<MemoryTree>,
+    /// Held across an append: one batch at a time takes the next indices.
+    appending: Mutex<()>,
+    /// The latest published head's size (none yet on a new log); held while a head is
+    /// published.
+    published: Mutex<Option<u64>>,
+}
+
+/// Who reads the ledger, as far as what they may see goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// An operator: every leaf.
+    Operator,
+    /// A member's node or gateway: leaves of its own pairs only.
+    Member(StateCode),
+}
+
+impl Reader {
+    /// The reader `caller` is; the coordinator never reads its own ledger over the wire.
+    pub fn of(caller: &PeerIdentity) -> Result<Self, Error> {
+        match caller {
+            PeerIdentity::Operator(_) => Ok(Self::Operator),
+            PeerIdentity::Node(state) | PeerIdentity::Gateway(state) => Ok(Self::Member(*state)),
+            PeerIdentity::Coordinator => Err(Error::PermissionDenied(
+                "the coordinator does not call itself".to_owned(),
+            )),
+        }
+    }
+
+    /// Whether the reader may see a leaf of the pair (`first`, `second`).
+    pub fn sees(self, first: &str, second: &str) -> bool {
+        match self {
+            Self::Operator => true,
+            Self::Member(state) => state.as_str() == first || state.as_str() == second,
+        }
+    }
+}
+
+impl Ledger {
+    /// The ledger of `app`'s store, named `origin`, with its tree rebuilt from the stored
+    /// leaves.
+    pub async fn start(app: App, origin: KeyName) -> Result<Self, Error> {
+        let store = app.store().clone();
+        let mut tree = MemoryTree::new();
+        loop {
+            let page = store.leaf_hashes(tree.size(), REBUILD_PAGE).await?;
+            let last_page = (page.len() as u64) < REBUILD_PAGE;
+            for bytes in page {
+                let hash = Hash::from_slice(&bytes)
+                    .map_err(|error| Error::internal("reading a stored leaf hash", error))?;
+                tree.push(hash);
+            }
+            if last_page {
+                break;
+            }
+        }
+        let published = store.head(None).await?.map(|head| head.tree_size);
+        if let Some(published) = published.filter(|&size| size > tree.size()) {
+            return Err(Error::internal(
+                "starting the ledger",
+                std::io::Error::other(format!(
+                    "a head of {published} leaves was published but the store holds {}",
+                    tree.size()
+                )),
+            ));
+        }
+        tracing::info!(leaves = tree.size(), ?published, "ledger ready");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                app,
+                origin,
+                tree: RwLock::new(tree),
+                appending: Mutex::new(()),
+                published: Mutex::new(published),
+            }),
+        })
+    }
+
+    /// The number of leaves committed.
+    pub fn size(&self) -> u64 {
+        self.tree().size()
+    }
+
+    fn app(&self) -> &App {
+        &self.inner.app
+    }
+
+    fn store(&self) -> &Store {
+        self.inner.app.store()
+    }
+
+    fn tree(&self) -> std::sync::RwLockReadGuard<'_, MemoryTree> {
+        self.inner
+            .tree
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `state`'s key `key_id` as the directory in force lists it, valid `at` that time — or,
+    /// for `None`, listed at all.
+    fn member_key(
+        &self,
+        state: StateCode,
+        key_id: &str,
+        at: Option<accord_domain::Timestamp>,
+    ) -> Option<EventVerifyingKey> {
+        let directory = self.app().inner.published.borrow();
+        let member = directory.directory().member(state)?;
+        let entry = match at {
+            Some(at) => member.signing_key(key_id, at)?,
+            None => member.signing_key_by_id(key_id)?,
+        };
+        EventVerifyingKey::from_bytes(&entry.public_key).ok()
+    }
+}
+
+/// The note name a member state cosigns under.
+fn witness_name(state: StateCode) -> Result<KeyName, Error> {
+    KeyName::parse(&format!("accord/state/{state}"))
+        .map_err(|error| Error::internal("naming a witness", error))
+}

@@ -1,0 +1,343 @@
+//! `LedgerService`: thin handlers over the ledger's use cases ([`Ledger`]). Members' nodes
+//! report events (a long-lived stream, or one batch per call) and cosign heads; members'
+//! nodes and gateways and operators read heads, proofs and leaves, each only what its
+//! identity may see ([`Reader`]).
+//!
+//! A report stream ends when the coordinator stops, when the caller is no longer an active
+//! member (checked at every batch), or on a malformed batch; a report refused for its
+//! content is answered in its batch and does not end the stream.
+
+use std::pin::Pin;
+
+use accord_domain::StateCode;
+use accord_edge::violation::Violations;
+use accord_proto::v1 as pb;
+use accord_proto::v1::ledger_service_server::LedgerService;
+use accord_trust::PeerIdentity;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{asked, authorized_at, encoder, parsed, respond, status};
+use crate::app::ledger::{Ledger, Reader};
+use crate::app::{App, Error};
+use crate::convert::ledger::{self as wire, BATCH_REPORTS_MAX, Outcome};
+use crate::convert::request_key;
+
+/// The service's path prefix, as audit rows name a call.
+const SERVICE_PATH: &str = "/accord.v1.LedgerService/";
+
+/// Answers waiting to be sent on one report stream.
+const STREAM_BUFFER: usize = 4;
+
+/// `LedgerService` over the ledger.
+#[derive(Clone)]
+pub struct LedgerApi {
+    app: App,
+    ledger: Ledger,
+    /// Turns true when the server stops: every report stream then ends.
+    stopping: watch::Receiver<bool>,
+}
+
+impl LedgerApi {
+    /// The service over `ledger`, ending every report stream when `stopping` turns true.
+    pub fn new(app: App, ledger: Ledger, stopping: watch::Receiver<bool>) -> Self {
+        Self {
+            app,
+            ledger,
+            stopping,
+        }
+    }
+
+    /// The caller's state when it is an active member's node (refusals audited).
+    async fn member_node<T>(
+        &self,
+        method: &str,
+        request: &Request<T>,
+    ) -> Result<StateCode, Status> {
+        let path = format!("{SERVICE_PATH}{method}");
+        let app = &self.app;
+        authorized_at(app, &path, request, |caller| app.active_member_node(caller))
+            .await
+            .map(|(_, state)| state)
+    }
+
+    /// The caller as a reader of the ledger (refusals audited).
+    async fn reader<T>(&self, method: &str, request: &Request<T>) -> Result<Reader, Status> {
+        let path = format!("{SERVICE_PATH}{method}");
+        authorized_at(&self.app, &path, request, Reader::of)
+            .await
+            .map(|(_, reader)| reader)
+    }
+}
+
+/// One batch of a report stream answered, or the status that ends the stream.
+async fn serve_batch(
+    app: &App,
+    ledger: &Ledger,
+    state: StateCode,
+    batch: pb::ReportEventsRequest,
+) -> Result<pb::ReportEventsResponse, Status> {
+    app.active_member_node(&PeerIdentity::Node(state))
+        .map_err(status)?;
+    let batch_id = wire::batch_id(&batch.batch_id).map_err(|violations| {
+        status(Error::from(violations.finish().err().unwrap_or_else(
+            || accord_edge::violation::Invalid::field("batch_id", "is invalid"),
+        )))
+    })?;
+    if batch.reports.len() > BATCH_REPORTS_MAX {
+        return Err(status(Error::Exhausted(format!(
+            "a batch holds at most {BATCH_REPORTS_MAX} reports, not {}",
+            batch.reports.len()
+        ))));
+    }
+    let outcomes = ledger
+        .report(state, wire::reports(&batch.reports))
+        .await
+        .map_err(status)?;
+    Ok(pb::ReportEventsResponse {
+        batch_id,
+        results: results(&outcomes),
+    })
+}
+
+fn results(outcomes: &[Outcome]) -> Vec<pb::EventReportResult> {
+    outcomes
+        .iter()
+        .enumerate()
+        .map(|(index, outcome)| wire::outcome_to_wire(index, outcome))
+        .collect()
+}
+
+/// A size in a request: 0 means the latest head.
+fn size_or_latest(tree_size: u64) -> Option<u64> {
+    (tree_size != 0).then_some(tree_size)
+}
+
+type ReportAnswers = Pin<Box<dyn Stream<Item = Result<pb::ReportEventsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl LedgerService for LedgerApi {
+    type ReportEventsStream = ReportAnswers;
+
+    async fn report_events(
+        &self,
+        request: Request<Streaming<pb::ReportEventsRequest>>,
+    ) -> Result<Response<Self::ReportEventsStream>, Status> {
+        let state = self.member_node("ReportEvents", &request).await?;
+        let mut inbound = request.into_inner();
+        let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        let (app, ledger, mut stopping) =
+            (self.app.clone(), self.ledger.clone(), self.stopping.clone());
+        tokio::spawn(async move {
+            while !*stopping.borrow_and_update() {
+                let next = tokio::select! {
+                    next = inbound.message() => next,
+                    _ = stopping.changed() => break,
+                };
+                let Ok(Some(batch)) = next else { break };
+                let answer = serve_batch(&app, &ledger, state, batch).await;
+                let ends = answer.is_err();
+                if sender.send(answer).await.is_err() || ends {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+
+    async fn report_event_batch(
+        &self,
+        request: Request<pb::ReportEventBatchRequest>,
+    ) -> Result<Response<pb::ReportEventBatchResponse>, Status> {
+        const PATH: &str = "/accord.v1.LedgerService/ReportEventBatch";
+        let state = self.member_node("ReportEventBatch", &request).await?;
+        let message = request.get_ref();
+        let mut violations = Violations::new();
+        let key = request_key(&mut violations, PATH, &message.idempotency_key, message);
+        if message.reports.is_empty() {
+            violations.add("reports", "must hold at least one report");
+        }
+        parsed(violations.finish())?;
+        if message.reporter_state != state.as_str() {
+            return Err(status(Error::PermissionDenied(format!(
+                "{state}'s node reports as {state}, not as {:?}",
+                message.reporter_state
+            ))));
+        }
+        if message.reports.len() > BATCH_REPORTS_MAX {
+            return Err(status(Error::Exhausted(format!(
+                "a batch holds at most {BATCH_REPORTS_MAX} reports, not {}",
+                message.reports.len()
+            ))));
+        }
+        let key = key.ok_or_else(|| status(Error::invalid("idempotency_key", "is required")))?;
+        let caller = PeerIdentity::Node(state).spiffe_id();
+        let to_wire = |outcomes: &Vec<Outcome>| pb::ReportEventBatchResponse {
+            results: results(outcomes),
+        };
+        let encode = encoder(to_wire);
+        let replied = self
+            .ledger
+            .report_once(
+                asked(&caller, &key, PATH, &encode),
+                state,
+                wire::reports(&message.reports),
+            )
+            .await;
+        respond(replied, to_wire)
+    }
+
+    async fn get_tree_head(
+        &self,
+        request: Request<pb::GetTreeHeadRequest>,
+    ) -> Result<Response<pb::GetTreeHeadResponse>, Status> {
+        self.reader("GetTreeHead", &request).await?;
+        let head = self
+            .ledger
+            .signed_head(size_or_latest(request.get_ref().tree_size))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetTreeHeadResponse {
+            tree_head: Some(wire::head_to_wire(&head)),
+        }))
+    }
+
+    async fn cosign_tree_head(
+        &self,
+        request: Request<pb::CosignTreeHeadRequest>,
+    ) -> Result<Response<pb::CosignTreeHeadResponse>, Status> {
+        const PATH: &str = "/accord.v1.LedgerService/CosignTreeHead";
+        let state = self.member_node("CosignTreeHead", &request).await?;
+        let message = request.get_ref();
+        let mut violations = Violations::new();
+        let key = request_key(&mut violations, PATH, &message.idempotency_key, message);
+        let command = wire::cosign(message);
+        let key = parsed(violations.finish().map(|()| key))?;
+        let command = parsed(command)?;
+        let key = key.ok_or_else(|| status(Error::invalid("idempotency_key", "is required")))?;
+        let caller = PeerIdentity::Node(state).spiffe_id();
+        let to_wire = |head: &wire::SignedHead| pb::CosignTreeHeadResponse {
+            tree_head: Some(wire::head_to_wire(head)),
+        };
+        let encode = encoder(to_wire);
+        let replied = self
+            .ledger
+            .cosign(asked(&caller, &key, PATH, &encode), state, command)
+            .await;
+        respond(replied, to_wire)
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::GetInclusionProofResponse>, Status> {
+        let reader = self.reader("GetInclusionProof", &request).await?;
+        let message = request.get_ref();
+        let query = parsed(wire::leaf_query(message))?;
+        let (inclusion, head) = self
+            .ledger
+            .inclusion(reader, query, size_or_latest(message.tree_size))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetInclusionProofResponse {
+            proof: Some(wire::inclusion_to_wire(&inclusion)),
+            tree_head: Some(wire::head_to_wire(&head)),
+        }))
+    }
+
+    async fn get_inclusion_proofs(
+        &self,
+        request: Request<pb::GetInclusionProofsRequest>,
+    ) -> Result<Response<pb::GetInclusionProofsResponse>, Status> {
+        let reader = self.reader("GetInclusionProofs", &request).await?;
+        let message = request.get_ref();
+        let (inclusions, head) = self
+            .ledger
+            .inclusions(
+                reader,
+                &message.leaf_indices,
+                size_or_latest(message.tree_size),
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetInclusionProofsResponse {
+            proofs: inclusions.iter().map(wire::inclusion_to_wire).collect(),
+            tree_head: Some(wire::head_to_wire(&head)),
+        }))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
+        self.reader("GetConsistencyProof", &request).await?;
+        let message = request.get_ref();
+        let proof = self
+            .ledger
+            .consistency(
+                message.first_tree_size,
+                size_or_latest(message.second_tree_size),
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetConsistencyProofResponse {
+            first_tree_size: proof.first_size,
+            second_tree_size: proof.second_size,
+            proof: proof
+                .path
+                .iter()
+                .map(|hash| hash.as_bytes().to_vec())
+                .collect(),
+        }))
+    }
+
+    async fn get_leaves(
+        &self,
+        request: Request<pb::GetLeavesRequest>,
+    ) -> Result<Response<pb::GetLeavesResponse>, Status> {
+        let reader = self.reader("GetLeaves", &request).await?;
+        let message = request.get_ref();
+        let leaves = self
+            .ledger
+            .leaves(reader, message.start_index, message.end_index)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetLeavesResponse {
+            leaves: leaves.iter().map(wire::leaf_entry_to_wire).collect(),
+        }))
+    }
+
+    async fn list_breaks(
+        &self,
+        request: Request<pb::ListBreaksRequest>,
+    ) -> Result<Response<pb::ListBreaksResponse>, Status> {
+        self.reader("ListBreaks", &request).await?;
+        Err(not_yet("ListBreaks"))
+    }
+
+    async fn resolve_break(
+        &self,
+        request: Request<pb::ResolveBreakRequest>,
+    ) -> Result<Response<pb::ResolveBreakResponse>, Status> {
+        self.reader("ResolveBreak", &request).await?;
+        Err(not_yet("ResolveBreak"))
+    }
+
+    async fn get_reconciliation_summary(
+        &self,
+        request: Request<pb::GetReconciliationSummaryRequest>,
+    ) -> Result<Response<pb::GetReconciliationSummaryResponse>, Status> {
+        self.reader("GetReconciliationSummary", &request).await?;
+        Err(not_yet("GetReconciliationSummary"))
+    }
+}
+
+/// `UNIMPLEMENTED` for the reconciliation RPCs this coordinator does not serve yet.
+fn not_yet(method: &str) -> Status {
+    Status::unimplemented(format!(
+        "{method} is not served by this version of the coordinator: reconciliation is not \
+         wired to the ledger yet"
+    ))
+}
