@@ -143,6 +143,9 @@ pub struct Ledger {
     pub origin: String,
     /// How often a new tree head is published when the log grew, in milliseconds.
     pub head_interval_ms: u64,
+    /// How long one party's report waits for the other's before it is a `ONE_SIDED` break,
+    /// in calendar days.
+    pub grace_days: u32,
 }
 
 impl Default for Ledger {
@@ -150,6 +153,7 @@ impl Default for Ledger {
         Self {
             origin: "accord/ledger".to_owned(),
             head_interval_ms: 1_000,
+            grace_days: 3,
         }
     }
 }
@@ -250,7 +254,10 @@ impl RawConfig {
                 "must be a note key name: printable, without spaces or '+'",
             ));
         }
-        positive(&[("ledger.head_interval_ms", self.ledger.head_interval_ms)])?;
+        positive(&[
+            ("ledger.head_interval_ms", self.ledger.head_interval_ms),
+            ("ledger.grace_days", u64::from(self.ledger.grace_days)),
+        ])?;
         Ok(CoordinatorConfig {
             listen_addr,
             endpoint: endpoint.to_owned(),

@@ -123,7 +123,8 @@ impl Coordinator {
         app.apply_revocations_with(Box::new(applier));
         let origin = accord_trust::log::KeyName::parse(&config.ledger.origin)
             .map_err(|error| Error::Directory(app::Error::internal("naming the log", error)))?;
-        let ledger = Ledger::start(app.clone(), origin)
+        let grace = accord_domain::Period::CalendarDays(config.ledger.grace_days);
+        let ledger = Ledger::start(app.clone(), origin, grace)
             .await
             .map_err(Error::Directory)?;
         ledger.publish_head().await.map_err(Error::Directory)?;

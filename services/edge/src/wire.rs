@@ -112,6 +112,8 @@ wire_codes! {
     pb::AdmissionStatus: "ADMISSION_STATUS_",
     pb::AdmissionRefusalReason: "ADMISSION_REFUSAL_REASON_",
     pb::OfferPauseReason: "OFFER_PAUSE_REASON_",
+    pb::BreakKind: "BREAK_KIND_",
+    pb::BreakAgeBucket: "BREAK_AGE_BUCKET_",
 }
 
 /// The wire value of a domain code; UNSPECIFIED if this version has no such value.

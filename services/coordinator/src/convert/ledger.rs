@@ -259,7 +259,7 @@ fn parse_report(violations: &mut Violations, wire: &pb::EventReport) -> Option<R
         "attestation.case_ref",
         CaseRef::parse(&attestation.case_ref),
     );
-    let kind = event_kind(violations, attestation, case_ref.as_ref());
+    let kind = reported_kind(violations, attestation, case_ref.as_ref());
     let pair = case_ref.as_ref().and_then(|case_ref| {
         let named = (case_ref.first_state(), case_ref.second_state());
         let sent = attestation.pair.as_ref();
@@ -324,7 +324,7 @@ fn parse_report(violations: &mut Violations, wire: &pb::EventReport) -> Option<R
 }
 
 /// The event kind's wire name; its set member must name the case reference's kind.
-fn event_kind(
+fn reported_kind(
     violations: &mut Violations,
     attestation: &pb::EventAttestation,
     case_ref: Option<&CaseRef>,

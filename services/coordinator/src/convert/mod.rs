@@ -3,6 +3,7 @@
 //! the signed directory ([`accord_edge::directory`]). It depends on nothing in the crate,
 //! so `app` uses it without a circle.
 
+pub mod breaks;
 pub mod command;
 pub mod ledger;
 

@@ -9,7 +9,8 @@
 
 use std::pin::Pin;
 
-use accord_domain::StateCode;
+use accord_domain::reconciliation::Break;
+use accord_domain::{StateCode, Timestamp};
 use accord_edge::violation::Violations;
 use accord_proto::v1 as pb;
 use accord_proto::v1::ledger_service_server::LedgerService;
@@ -22,6 +23,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::{asked, authorized_at, encoder, parsed, respond, status};
 use crate::app::ledger::{Ledger, Reader};
 use crate::app::{App, Error};
+use crate::convert::breaks;
 use crate::convert::ledger::{self as wire, BATCH_REPORTS_MAX, Outcome};
 use crate::convert::request_key;
 
@@ -313,31 +315,77 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::ListBreaksRequest>,
     ) -> Result<Response<pb::ListBreaksResponse>, Status> {
-        self.reader("ListBreaks", &request).await?;
-        Err(not_yet("ListBreaks"))
+        let reader = self.reader("ListBreaks", &request).await?;
+        let query = parsed(breaks::list_breaks(request.get_ref()))?;
+        let page = self.ledger.breaks(reader, query).map_err(status)?;
+        Ok(Response::new(pb::ListBreaksResponse {
+            breaks: page
+                .breaks
+                .iter()
+                .map(|found| breaks::break_to_wire(found, page.now))
+                .collect(),
+            next_page_token: page
+                .next
+                .as_ref()
+                .map(breaks::page_token_of)
+                .unwrap_or_default(),
+        }))
     }
 
     async fn resolve_break(
         &self,
         request: Request<pb::ResolveBreakRequest>,
     ) -> Result<Response<pb::ResolveBreakResponse>, Status> {
-        self.reader("ResolveBreak", &request).await?;
-        Err(not_yet("ResolveBreak"))
+        const PATH: &str = "/accord.v1.LedgerService/ResolveBreak";
+        let (caller, operator) = authorized_at(&self.app, PATH, &request, |caller| {
+            App::operator(caller).cloned()
+        })
+        .await?;
+        let message = request.get_ref();
+        let mut violations = Violations::new();
+        let key = request_key(&mut violations, PATH, &message.idempotency_key, message);
+        let command = breaks::resolve_break(message);
+        let key = parsed(violations.finish().map(|()| key))?;
+        let command = parsed(command)?;
+        let key = key.ok_or_else(|| status(Error::invalid("idempotency_key", "is required")))?;
+        let caller = caller.spiffe_id();
+        let to_wire = |(resolved, now): &(Break, Timestamp)| pb::ResolveBreakResponse {
+            resolved_break: Some(breaks::break_to_wire(resolved, *now)),
+        };
+        let encode = encoder(to_wire);
+        let replied = self
+            .ledger
+            .resolve_break(asked(&caller, &key, PATH, &encode), &operator, command)
+            .await;
+        respond(replied, to_wire)
     }
 
     async fn get_reconciliation_summary(
         &self,
         request: Request<pb::GetReconciliationSummaryRequest>,
     ) -> Result<Response<pb::GetReconciliationSummaryResponse>, Status> {
-        self.reader("GetReconciliationSummary", &request).await?;
-        Err(not_yet("GetReconciliationSummary"))
+        let reader = self.reader("GetReconciliationSummary", &request).await?;
+        let asked = parsed(breaks::summary_request(request.get_ref()))?;
+        let head = self.ledger.signed_head(None).await.map_err(status)?;
+        if asked.tree_size != 0 && asked.tree_size != head.tree_size {
+            return Err(status(Error::invalid(
+                "tree_size",
+                format!(
+                    "figures are kept for the latest head only ({} leaves); ask with 0",
+                    head.tree_size
+                ),
+            )));
+        }
+        let figures = self
+            .ledger
+            .pair_figures(reader, asked.state, asked.period)
+            .map_err(status)?;
+        Ok(Response::new(pb::GetReconciliationSummaryResponse {
+            tree_head: Some(wire::head_to_wire(&head)),
+            pairs: figures
+                .iter()
+                .map(|((first, second), figures)| breaks::figures_to_wire(*first, *second, figures))
+                .collect(),
+        }))
     }
-}
-
-/// `UNIMPLEMENTED` for the reconciliation RPCs this coordinator does not serve yet.
-fn not_yet(method: &str) -> Status {
-    Status::unimplemented(format!(
-        "{method} is not served by this version of the coordinator: reconciliation is not \
-         wired to the ledger yet"
-    ))
 }

@@ -83,7 +83,38 @@ pub struct CosignatureRecord {
     pub recorded_at: i64,
 }
 
+/// An operator's resolution of a break as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolutionRecord {
+    /// The break's id.
+    pub break_id: String,
+    /// The operator's name.
+    pub operator: String,
+    /// Why.
+    pub reason: String,
+    /// When (ms).
+    pub resolved_at: i64,
+}
+
 impl Store {
+    /// Every break resolution, oldest first.
+    pub async fn resolutions(&self) -> Result<Vec<ResolutionRecord>, Error> {
+        use rows::break_resolution::Column;
+        let rows = rows::break_resolution::Entity::find()
+            .order_by_asc(Column::ResolvedAt)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ResolutionRecord {
+                break_id: row.break_id,
+                operator: row.operator,
+                reason: row.reason,
+                resolved_at: row.resolved_at,
+            })
+            .collect())
+    }
+
     /// Appends `leaves` (the next indices, in order) in one transaction.
     pub async fn append_leaves(&self, leaves: Vec<LeafRecord>) -> Result<(), Error> {
         let transaction = self.db.begin().await?;
@@ -240,6 +271,27 @@ pub(super) async fn write_cosignature(
     )
     .exec(transaction)
     .await?;
+    Ok(())
+}
+
+/// The resolution's row; a break resolved before is a conflict (it is resolved once).
+pub(super) async fn write_resolution(
+    transaction: &sea_orm::DatabaseTransaction,
+    record: ResolutionRecord,
+) -> Result<(), Error> {
+    use rows::break_resolution::{ActiveModel, Entity};
+    let inserted = Entity::insert(ActiveModel {
+        break_id: ActiveValue::Set(record.break_id),
+        operator: ActiveValue::Set(record.operator),
+        reason: ActiveValue::Set(record.reason),
+        resolved_at: ActiveValue::Set(record.resolved_at),
+    })
+    .on_conflict_do_nothing()
+    .exec(transaction)
+    .await?;
+    if matches!(inserted, sea_orm::TryInsertResult::Conflicted) {
+        return Err(Error::Conflict);
+    }
     Ok(())
 }
 

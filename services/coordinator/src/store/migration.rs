@@ -6,7 +6,7 @@ use sea_orm::sea_query::{Index, Table};
 use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, DeriveIden, Statement};
 
 /// Every migration of the coordinator, in order.
-const MIGRATIONS: [Migration; 3] = [
+const MIGRATIONS: [Migration; 4] = [
     Migration {
         name: "m20261204_000001_membership",
         statements: membership,
@@ -18,6 +18,10 @@ const MIGRATIONS: [Migration; 3] = [
     Migration {
         name: "m20261205_000003_ledger",
         statements: ledger,
+    },
+    Migration {
+        name: "m20261205_000004_break_resolutions",
+        statements: break_resolutions,
     },
 ];
 
@@ -168,6 +172,30 @@ fn ledger(backend: DatabaseBackend) -> Vec<Statement> {
                 ),
         ),
     ]
+}
+
+/// Operators' resolutions of reconciliation breaks (breaks themselves are derived from the
+/// log's leaves, never stored).
+fn break_resolutions(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::create()
+                .table(BreakResolution::Table)
+                .col(string(BreakResolution::BreakId).primary_key())
+                .col(string(BreakResolution::Operator))
+                .col(string(BreakResolution::Reason))
+                .col(big_integer(BreakResolution::ResolvedAt)),
+        ),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum BreakResolution {
+    Table,
+    BreakId,
+    Operator,
+    Reason,
+    ResolvedAt,
 }
 
 #[derive(DeriveIden)]

@@ -11,7 +11,7 @@ mod ledger;
 mod migration;
 mod rows;
 
-pub use ledger::{CosignatureRecord, HeadRecord, LeafRecord};
+pub use ledger::{CosignatureRecord, HeadRecord, LeafRecord, ResolutionRecord};
 
 use std::time::Duration;
 
@@ -140,6 +140,8 @@ pub struct Change {
     pub directory: Option<StoredDirectory>,
     /// A member's cosignature of a published head.
     pub cosignature: Option<CosignatureRecord>,
+    /// An operator's resolution of a break (resolved once).
+    pub resolution: Option<ResolutionRecord>,
     /// The request's first answer.
     pub idempotency: Option<IdempotencyRecord>,
     /// What to audit.
@@ -397,6 +399,9 @@ async fn write(transaction: &DatabaseTransaction, change: Change) -> Result<(), 
     }
     if let Some(cosignature) = change.cosignature {
         ledger::write_cosignature(transaction, cosignature).await?;
+    }
+    if let Some(resolution) = change.resolution {
+        ledger::write_resolution(transaction, resolution).await?;
     }
     if !change.audit.is_empty() {
         rows::audit::Entity::insert_many(change.audit.into_iter().map(audit_row))

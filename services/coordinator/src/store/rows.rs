@@ -259,3 +259,29 @@ pub mod ledger_cosignature {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// An operator's resolution of a reconciliation break.
+pub mod break_resolution {
+    use sea_orm::entity::prelude::*;
+
+    /// The resolution.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "break_resolution")]
+    pub struct Model {
+        /// The break's id (derived from what it is about).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub break_id: String,
+        /// The operator's name.
+        pub operator: String,
+        /// Why.
+        pub reason: String,
+        /// When.
+        pub resolved_at: i64,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -20,13 +20,13 @@ use tonic::transport::Channel;
 use crate::network::{HEAD_INTERVAL_MS, Network, operator, reason};
 
 /// A member that joined through the real flow: its folder, its event key, its node's client.
-struct Member {
+pub struct Member {
     _folder: tempfile::TempDir,
-    key: EventSigningKey,
-    ledger: LedgerServiceClient<Channel>,
+    pub key: EventSigningKey,
+    pub ledger: LedgerServiceClient<Channel>,
 }
 
-async fn joined(network: &Network, state: &str, port: u16) -> Member {
+pub async fn joined(network: &Network, state: &str, port: u16) -> Member {
     let (_, token) = network.token_for(state, 0).await;
     let folder = tempfile::tempdir().unwrap();
     join(JoinRequest {
@@ -61,7 +61,7 @@ fn client(
     LedgerServiceClient::new(accord_trust::connect_lazy(&network.endpoint(), &tls).unwrap())
 }
 
-fn operator_client(network: &Network) -> LedgerServiceClient<Channel> {
+pub fn operator_client(network: &Network) -> LedgerServiceClient<Channel> {
     let identity = operator("alice");
     network.client_as(&identity);
     client(
@@ -71,16 +71,35 @@ fn operator_client(network: &Network) -> LedgerServiceClient<Channel> {
     )
 }
 
-const CASE: &str = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1C";
+pub const CASE: &str = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1C";
 
 /// `signer`'s signed report of event `sequence` of `case` (a readmission between GB and
-/// FR), acted by `acting`, with digest byte `digest`.
+/// FR), acted by `acting`, with digest byte `digest`: a RECEIVED event.
 fn report(
     signer: &EventSigningKey,
     acting: &str,
     case: &str,
     sequence: u64,
     digest: u8,
+) -> pb::EventReport {
+    report_of(
+        signer,
+        acting,
+        case,
+        sequence,
+        digest,
+        pb::ReadmissionEventKind::Received,
+    )
+}
+
+/// As [`report`], of event kind `kind`.
+pub fn report_of(
+    signer: &EventSigningKey,
+    acting: &str,
+    case: &str,
+    sequence: u64,
+    digest: u8,
+    kind: pb::ReadmissionEventKind,
 ) -> pb::EventReport {
     let pair = case.split('-').skip(1).take(2).collect::<Vec<_>>();
     let attestation = pb::EventAttestation {
@@ -102,7 +121,7 @@ fn report(
         signing_key_id: signer.key_id().to_string(),
         event_digest: vec![digest; 32],
         kind: Some(pb::event_attestation::Kind::ReadmissionEventKind(
-            pb::ReadmissionEventKind::Received.into(),
+            kind.into(),
         )),
     };
     let signature = signer.sign(SigningDomain::EVENT, &attestation.encode_to_vec());
@@ -112,7 +131,7 @@ fn report(
     }
 }
 
-async fn send(member: &Member, reports: Vec<pb::EventReport>) -> Vec<pb::EventReportResult> {
+pub async fn send(member: &Member, reports: Vec<pb::EventReport>) -> Vec<pb::EventReportResult> {
     let batch = pb::ReportEventsRequest {
         batch_id: "batch-1".to_owned(),
         reports,
@@ -129,7 +148,7 @@ async fn send(member: &Member, reports: Vec<pb::EventReport>) -> Vec<pb::EventRe
     answer.results
 }
 
-fn outcomes(results: &[pb::EventReportResult]) -> Vec<(pb::EventReportOutcome, u64)> {
+pub fn outcomes(results: &[pb::EventReportResult]) -> Vec<(pb::EventReportOutcome, u64)> {
     results
         .iter()
         .map(|result| (result.outcome(), result.leaf_index))
@@ -137,7 +156,7 @@ fn outcomes(results: &[pb::EventReportResult]) -> Vec<(pb::EventReportOutcome, u
 }
 
 /// The latest signed head once it holds at least `size` leaves.
-async fn head_of(client: &mut LedgerServiceClient<Channel>, size: u64) -> pb::SignedTreeHead {
+pub async fn head_of(client: &mut LedgerServiceClient<Channel>, size: u64) -> pb::SignedTreeHead {
     for _ in 0..200 {
         let head = client
             .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })

@@ -8,5 +8,6 @@ mod enrolment;
 mod joining;
 mod ledger;
 mod network;
+mod reconciliation;
 mod renewal;
 mod revocation;

@@ -145,6 +145,10 @@ impl Ledger {
             next += 1;
         }
         if !leaves.is_empty() {
+            let attestations = leaves
+                .iter()
+                .map(super::reconcile::attestation)
+                .collect::<Result<Vec<_>, _>>()?;
             self.store().append_leaves(leaves).await?;
             let mut tree = self
                 .inner
@@ -154,6 +158,8 @@ impl Ledger {
             for hash in hashes {
                 tree.push(hash);
             }
+            drop(tree);
+            self.reconcile_new(attestations);
         }
         Ok(answers)
     }

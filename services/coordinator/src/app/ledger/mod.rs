@@ -11,6 +11,9 @@
 //! on an interval), each signed over the checkpoint's body and stored before anyone sees it;
 //! every proof is for a published size.
 //!
+//! Every logged report also goes to the domain's reconciler ([`reconcile`]), which matches
+//! both parties' reports and finds the breaks.
+//!
 //! Who may read what: an operator reads everything; a member's node or gateway reads heads,
 //! consistency proofs and leaf hashes of the whole log, but leaves and inclusion proofs only
 //! of cases whose pair includes its state ([`Reader`]).
@@ -18,10 +21,14 @@
 mod heads;
 mod ingest;
 mod proofs;
+mod reconcile;
+
+pub use reconcile::PairFigures;
 
 use std::sync::{Arc, RwLock};
 
-use accord_domain::StateCode;
+use accord_domain::reconciliation::Reconciler;
+use accord_domain::{Period, StateCode};
 use accord_trust::log::{Hash, KeyName, MemoryTree};
 use accord_trust::{EventVerifyingKey, PeerIdentity};
 use tokio::sync::Mutex;
@@ -51,6 +58,8 @@ struct Inner {
     /// The latest published head's size (none yet on a new log); held while a head is
     /// published.
     published: Mutex<Option<u64>>,
+    /// Every logged report, matched two-sided, with the operators' resolutions.
+    reconciler: RwLock<Reconciler>,
 }
 
 /// Who reads the ledger, as far as what they may see goes.
@@ -86,7 +95,7 @@ impl Reader {
 impl Ledger {
     /// The ledger of `app`'s store, named `origin`, with its tree rebuilt from the stored
     /// leaves.
-    pub async fn start(app: App, origin: KeyName) -> Result<Self, Error> {
+    pub async fn start(app: App, origin: KeyName, grace: Period) -> Result<Self, Error> {
         let store = app.store().clone();
         let mut tree = MemoryTree::new();
         loop {
@@ -111,6 +120,7 @@ impl Ledger {
                 )),
             ));
         }
+        let reconciler = reconcile::load(&store, grace).await?;
         tracing::info!(leaves = tree.size(), ?published, "ledger ready");
         Ok(Self {
             inner: Arc::new(Inner {
@@ -119,6 +129,7 @@ impl Ledger {
                 tree: RwLock::new(tree),
                 appending: Mutex::new(()),
                 published: Mutex::new(published),
+                reconciler: RwLock::new(reconciler),
             }),
         })
     }

@@ -1,0 +1,330 @@
+//! Reconciliation over the log: every logged report is an [`Attestation`] held by the
+//! domain's [`Reconciler`], which matches both parties' reports and finds the breaks, aged
+//! at the moment of asking. Breaks are derived, never stored: only operators' resolutions
+//! are (`break_resolution`), and each is applied again when the ledger starts.
+//!
+//! Members see the breaks and figures of their own pairs; operators see all, and alone
+//! resolve a break — with a reason, audited, once.
+
+use std::collections::BTreeMap;
+
+use accord_domain::admission::AdmissionStep;
+use accord_domain::case_ref::CaseRef;
+use accord_domain::readmission::ReadmissionStep;
+use accord_domain::reconciliation::{
+    AgeBucket, Attestation, Break, BreakKind, EventDigest, EventKind, Operator, Reconciler,
+    Resolution, StatePair,
+};
+use accord_domain::{FreeText, Period, StateCode, Timestamp};
+use accord_trust::OperatorName;
+
+use super::{Ledger, Reader};
+use crate::app::{Asked, Error, Replied};
+use crate::convert::breaks::{BreakPage, ListBreaks, ResolveBreak, event_kind};
+use crate::store::{Change, LeafRecord, ResolutionRecord, Store};
+
+/// Leaves read per query while the reconciler is loaded at start.
+const LOAD_PAGE: u64 = 10_000;
+
+/// The default and largest page of breaks.
+const PAGE_DEFAULT: usize = 50;
+const PAGE_MAX: usize = 500;
+
+/// The figures of one ordered pair that settlement builds on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PairFigures {
+    /// Returns from the first state to the second both reported (`ARRIVAL_CONFIRMED`).
+    pub matched_returns: u32,
+    /// Admissions by the first state from the second both reported (`ARRIVED`).
+    pub matched_admissions: u32,
+    /// Counting events one state reported, within the grace period.
+    pub pending_confirmations: u32,
+    /// Open breaks by kind and age.
+    pub open_breaks: BTreeMap<(BreakKind, AgeBucket), u32>,
+}
+
+/// The reconciler of every leaf `store` holds, with the stored resolutions applied.
+pub(super) async fn load(store: &Store, grace: Period) -> Result<Reconciler, Error> {
+    let mut reconciler = Reconciler::new(grace);
+    let mut start = 0;
+    loop {
+        let page = store.leaves(start, start + LOAD_PAGE).await?;
+        let last_page = (page.len() as u64) < LOAD_PAGE;
+        for record in &page {
+            reconciler.record(attestation(record)?);
+        }
+        start += LOAD_PAGE;
+        if last_page {
+            break;
+        }
+    }
+    for record in store.resolutions().await? {
+        let resolution = resolution(&record)?;
+        let Some(found) = reconciler
+            .reconcile(resolution.resolved_at)
+            .breaks()
+            .iter()
+            .find(|candidate| candidate.id().as_str() == record.break_id)
+            .map(|found| found.id().clone())
+        else {
+            tracing::warn!(break_id = %record.break_id, "a stored resolution names no break");
+            continue;
+        };
+        reconciler
+            .resolve(&found, resolution)
+            .map_err(|error| Error::internal("applying a stored resolution", error))?;
+    }
+    Ok(reconciler)
+}
+
+/// A stored leaf as the report it logs.
+pub(super) fn attestation(record: &LeafRecord) -> Result<Attestation, Error> {
+    let corrupt = |what: &str| {
+        Error::internal(
+            "reading a logged report",
+            std::io::Error::other(format!("leaf {}: {what}", record.leaf_index)),
+        )
+    };
+    let state = |text: &str| StateCode::parse(text).map_err(|_| corrupt("a state"));
+    let pair = StatePair::new(state(&record.first_state)?, state(&record.second_state)?)
+        .map_err(|_| corrupt("the pair"))?;
+    let digest = <[u8; 32]>::try_from(record.event_digest.as_slice())
+        .map_err(|_| corrupt("the event digest"))?;
+    let time = |millis| Timestamp::from_millis(millis).map_err(|_| corrupt("a time"));
+    Attestation::new(
+        CaseRef::parse(&record.case_ref).map_err(|_| corrupt("the case reference"))?,
+        event_kind(&record.event_kind).ok_or_else(|| corrupt("the event kind"))?,
+        state(&record.reporter_state)?,
+        pair,
+        time(record.occurred_at)?,
+        record.sequence,
+        EventDigest::from_bytes(digest),
+        time(record.accepted_at)?,
+    )
+    .map_err(|error| Error::internal("reading a logged report", error))
+}
+
+fn resolution(record: &ResolutionRecord) -> Result<Resolution, Error> {
+    let corrupt = |error: &dyn std::fmt::Display| {
+        Error::internal(
+            "reading a stored resolution",
+            std::io::Error::other(format!("break {}: {error}", record.break_id)),
+        )
+    };
+    Ok(Resolution {
+        operator: Operator::parse(&record.operator).map_err(|error| corrupt(&error))?,
+        reason: FreeText::parse(&record.reason).map_err(|error| corrupt(&error))?,
+        resolved_at: Timestamp::from_millis(record.resolved_at).map_err(|error| corrupt(&error))?,
+    })
+}
+
+impl Ledger {
+    fn reconciler(&self) -> std::sync::RwLockReadGuard<'_, Reconciler> {
+        self.inner
+            .reconciler
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records newly logged reports with the reconciler.
+    pub(super) fn reconcile_new(&self, attestations: Vec<Attestation>) {
+        let mut reconciler = self
+            .inner
+            .reconciler
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for attested in attestations {
+            reconciler.record(attested);
+        }
+    }
+
+    /// The breaks `query` asks for that `reader` may see, oldest detection first, as of now.
+    pub fn breaks(&self, reader: Reader, query: ListBreaks) -> Result<BreakPage, Error> {
+        let now = self.app().inner.clock.now();
+        let mut filter = query.filter;
+        if let Reader::Member(state) = reader {
+            match filter.state {
+                Some(asked) if asked != state => {
+                    return Err(Error::PermissionDenied(format!(
+                        "{state} reads only breaks of its own pairs, not {asked}'s"
+                    )));
+                }
+                _ => filter.state = Some(state),
+            }
+        }
+        let size = match query.page_size as usize {
+            0 => PAGE_DEFAULT,
+            size => size.min(PAGE_MAX),
+        };
+        let reconciliation = self.reconciler().reconcile(now);
+        let mut found: Vec<&Break> = reconciliation
+            .breaks_where(&filter)
+            .filter(|candidate| {
+                query
+                    .case_ref
+                    .as_ref()
+                    .is_none_or(|case_ref| candidate.case_ref() == case_ref)
+            })
+            .filter(|candidate| {
+                query.after.as_ref().is_none_or(|(millis, id)| {
+                    (candidate.detected_at().as_millis(), candidate.id().as_str())
+                        > (*millis, id.as_str())
+                })
+            })
+            .collect();
+        found
+            .sort_by_key(|candidate| (candidate.detected_at(), candidate.id().as_str().to_owned()));
+        let more = found.len() > size;
+        found.truncate(size);
+        let next = more.then(|| found.last()).flatten().map(|last| {
+            (
+                last.detected_at().as_millis(),
+                last.id().as_str().to_owned(),
+            )
+        });
+        Ok(BreakPage {
+            breaks: found.into_iter().cloned().collect(),
+            now,
+            next,
+        })
+    }
+
+    /// Waives the open break `command` names, as `operator` (an operator's action).
+    pub async fn resolve_break(
+        &self,
+        asked: Asked<'_, (Break, Timestamp)>,
+        operator: &OperatorName,
+        command: ResolveBreak,
+    ) -> Result<Replied<(Break, Timestamp)>, Error> {
+        if let Some(first) = self.app().first_answer(&asked).await? {
+            return Ok(Replied::Replay(first));
+        }
+        let now = self.app().inner.clock.now();
+        let resolution = Resolution {
+            operator: Operator::parse(operator.as_str())
+                .map_err(|error| Error::internal("naming the operator", error))?,
+            reason: command.reason,
+            resolved_at: now,
+        };
+        let (id, resolved) = self.resolve_in_memory(&command.break_id, resolution.clone())?;
+        let mut change = Change {
+            resolution: Some(ResolutionRecord {
+                break_id: id.as_str().to_owned(),
+                operator: operator.as_str().to_owned(),
+                reason: resolution.reason.as_str().to_owned(),
+                resolved_at: now.as_millis(),
+            }),
+            ..Change::default()
+        };
+        let detail = format!("{operator} waived break {}", id.as_str());
+        let answer = (resolved, now);
+        self.app().answered(&asked, &answer, detail, &mut change);
+        if let Err(error) = self.store().commit(change).await {
+            // The resolution did not commit: the reconciler must not keep it either.
+            let grace = self.reconciler().grace();
+            let reloaded = load(self.store(), grace).await?;
+            *self
+                .inner
+                .reconciler
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = reloaded;
+            return Err(error.into());
+        }
+        Ok(Replied::Fresh(answer))
+    }
+
+    /// Resolves the open break `break_id` in the reconciler: its id and the resolved break.
+    fn resolve_in_memory(
+        &self,
+        break_id: &str,
+        resolution: Resolution,
+    ) -> Result<(accord_domain::reconciliation::BreakId, Break), Error> {
+        let mut reconciler = self
+            .inner
+            .reconciler
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = reconciler.reconcile(resolution.resolved_at);
+        let found = current
+            .breaks()
+            .iter()
+            .find(|candidate| candidate.id().as_str() == break_id)
+            .ok_or_else(|| Error::NotFound(format!("break {break_id}")))?;
+        if !found.is_open() {
+            return Err(Error::IllegalTransition(format!(
+                "break {break_id} was resolved before"
+            )));
+        }
+        let id = found.id().clone();
+        let resolved = reconciler
+            .resolve(&id, resolution)
+            .map_err(|error| Error::IllegalTransition(error.to_string()))?;
+        Ok((id, resolved))
+    }
+
+    /// Per ordered pair that includes `state` (or, for an operator asking for none, every
+    /// pair): the matched returns and admissions, the pending confirmations and the open
+    /// breaks, as of now, of events that took effect in `period`.
+    pub fn pair_figures(
+        &self,
+        reader: Reader,
+        state: Option<StateCode>,
+        period: Option<(Timestamp, Timestamp)>,
+    ) -> Result<BTreeMap<(StateCode, StateCode), PairFigures>, Error> {
+        let state = match (reader, state) {
+            (Reader::Member(own), Some(asked)) if own != asked => {
+                return Err(Error::PermissionDenied(format!(
+                    "{own} reads only its own pairs' figures, not {asked}'s"
+                )));
+            }
+            (Reader::Member(own), _) => Some(own),
+            (Reader::Operator, asked) => asked,
+        };
+        let now = self.app().inner.clock.now();
+        let in_period = |at: Timestamp| period.is_none_or(|(start, end)| start <= at && at < end);
+        let wanted = |pair: StatePair| state.is_none_or(|state| pair.includes(state));
+        let reconciliation = self.reconciler().reconcile(now);
+        let mut figures: BTreeMap<(StateCode, StateCode), PairFigures> = BTreeMap::new();
+        for matched in reconciliation.matched() {
+            if !wanted(matched.pair) || !in_period(matched.occurred_at) {
+                continue;
+            }
+            let entry = figures
+                .entry((matched.pair.first(), matched.pair.second()))
+                .or_default();
+            match matched.kind {
+                EventKind::Readmission(ReadmissionStep::ArrivalConfirmed) => {
+                    entry.matched_returns += 1;
+                }
+                EventKind::Admission(AdmissionStep::Arrived) => entry.matched_admissions += 1,
+                _ => {}
+            }
+        }
+        for pending in reconciliation.pending() {
+            let pair = StatePair::of_case(&pending.case_ref);
+            let counts = matches!(
+                pending.kind,
+                EventKind::Readmission(ReadmissionStep::ArrivalConfirmed)
+                    | EventKind::Admission(AdmissionStep::Arrived)
+            );
+            if counts && wanted(pair) {
+                figures
+                    .entry((pair.first(), pair.second()))
+                    .or_default()
+                    .pending_confirmations += 1;
+            }
+        }
+        for found in reconciliation.breaks() {
+            let pair = found.pair();
+            if found.is_open() && wanted(pair) {
+                *figures
+                    .entry((pair.first(), pair.second()))
+                    .or_default()
+                    .open_breaks
+                    .entry((found.kind(), found.age_bucket(now)))
+                    .or_default() += 1;
+            }
+        }
+        Ok(figures)
+    }
+}
