@@ -112,7 +112,13 @@ pub struct RawCoordinator {
     pub reconnect_max_ms: Option<u64>,
     /// A signed directory (protobuf bytes) to start from while the store holds none.
     pub first_directory: Option<PathBuf>,
+    /// How often the node looks for events to report to the ledger when it found none, and
+    /// for a new tree head to witness, in milliseconds.
+    pub ledger_interval_ms: Option<u64>,
 }
+
+/// The default interval of the ledger's reporter and witness, in milliseconds.
+pub const LEDGER_INTERVAL_MS_DEFAULT: u64 = 1_000;
 
 /// The default first wait before watching the directory again, in milliseconds.
 pub const COORDINATOR_RECONNECT_INITIAL_MS_DEFAULT: u64 = 250;
@@ -268,6 +274,8 @@ pub struct Coordinator {
     pub reconnect_max: Duration,
     /// A signed directory to start from while the store holds none.
     pub first_directory: Option<PathBuf>,
+    /// How often the reporter and the witness look for work when they found none.
+    pub ledger_interval: Duration,
 }
 
 /// A validated partner.
@@ -390,9 +398,11 @@ fn validate_coordinator(raw: RawCoordinator) -> Result<Coordinator, Error> {
     let max = raw
         .reconnect_max_ms
         .unwrap_or(COORDINATOR_RECONNECT_MAX_MS_DEFAULT);
+    let ledger_interval = raw.ledger_interval_ms.unwrap_or(LEDGER_INTERVAL_MS_DEFAULT);
     positive(&[
         ("coordinator.reconnect_initial_ms", initial),
         ("coordinator.reconnect_max_ms", max),
+        ("coordinator.ledger_interval_ms", ledger_interval),
     ])?;
     if max < initial {
         return Err(invalid(
@@ -407,6 +417,7 @@ fn validate_coordinator(raw: RawCoordinator) -> Result<Coordinator, Error> {
         reconnect_initial: Duration::from_millis(initial),
         reconnect_max: Duration::from_millis(max),
         first_directory: raw.first_directory,
+        ledger_interval: Duration::from_millis(ledger_interval),
     })
 }
 

@@ -17,6 +17,7 @@ pub mod convert;
 pub mod courier;
 pub mod directory;
 pub mod grpc;
+pub mod ledger;
 pub mod revocation;
 pub mod server;
 pub mod store;

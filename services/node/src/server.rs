@@ -17,6 +17,7 @@ use accord_domain::parity::ParityLimit;
 use accord_edge::contract::StatusContractLayer;
 use accord_edge::serving::{self, Clients, ServerCredentials, StartError, credential};
 use accord_proto::v1::admission_service_server::AdmissionServiceServer;
+use accord_proto::v1::ledger_service_client::LedgerServiceClient;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_proto::v1::readmission_service_server::ReadmissionServiceServer;
 use accord_trust::{
@@ -32,6 +33,7 @@ use crate::courier::GrpcCourier;
 use crate::directory::{DirectoryWatch, Follower, FollowerParts, TlsFor};
 use crate::grpc::admission::AdmissionApi;
 use crate::grpc::readmission::ReadmissionApi;
+use crate::ledger::{LedgerLink, Reporter, Witness};
 use crate::revocation::live::{ClientConfigCell, LiveParts, LiveRevocations, RevocationListWatch};
 use crate::revocation::{self, CrlWatch};
 use crate::store::Store;
@@ -70,6 +72,8 @@ pub struct Node {
     directory: Option<DirectoryWatch>,
     /// The coordinator's revocation list, fetched while serving (`[coordinator]` only).
     revocations: Option<RevocationListWatch>,
+    /// The ledger's reporter and witness (`[coordinator]` only).
+    ledger: Option<(Reporter, Witness)>,
 }
 
 impl Node {
@@ -132,8 +136,9 @@ impl Node {
             partners,
             config.limits.page_size_max,
         );
-        let (directory, revocations) = match coordinator {
+        let (directory, revocations, ledger) = match coordinator {
             Some(link) => {
+                let ledger = link.ledger(&app);
                 let follower = Follower::new(FollowerParts {
                     coordinator_key: link.key,
                     app: app.clone(),
@@ -167,9 +172,9 @@ impl Node {
                     let _ = follower.offer(signed).await;
                 }
                 let (directory, revocations) = link.watches(follower, live);
-                (Some(directory), Some(revocations))
+                (Some(directory), Some(revocations), Some(ledger))
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         let crl_next_update = match &revocations {
             Some(watch) => watch.revocations.next_update(),
@@ -183,7 +188,13 @@ impl Node {
             crl_next_update,
             directory,
             revocations,
+            ledger,
         })
+    }
+
+    /// The ledger's witness, when the node follows a coordinator.
+    pub fn witness(&self) -> Option<Witness> {
+        self.ledger.as_ref().map(|(_, witness)| witness.clone())
     }
 
     /// The coordinator's revocation list as the node applies it, when it follows one.
@@ -221,6 +232,7 @@ impl Node {
             crl_next_update,
             directory,
             revocations,
+            ledger,
         } = self;
         let (stop_workers, workers_stopped) = watch::channel(false);
         let dispatcher = Dispatcher {
@@ -241,6 +253,13 @@ impl Node {
             directory.map(|watch| tokio::spawn(watch.run(workers_stopped.clone())));
         let revocations_task =
             revocations.map(|watch| tokio::spawn(watch.run(workers_stopped.clone())));
+        let (reporter_task, witness_task) = match ledger {
+            Some((reporter, witness)) => (
+                Some(tokio::spawn(reporter.run(workers_stopped.clone()))),
+                Some(tokio::spawn(witness.run(workers_stopped.clone()))),
+            ),
+            None => (None, None),
+        };
         let sweeper = DeadlineSweeper {
             interval: Duration::from_millis(config.deadlines.sweep_interval_ms),
             batch: config.deadlines.sweep_batch,
@@ -293,7 +312,15 @@ impl Node {
         let _ = dispatcher_task.await;
         let _ = sweeper_task.await;
         let _ = crl_task.await;
-        for task in [directory_task, revocations_task].into_iter().flatten() {
+        for task in [
+            directory_task,
+            revocations_task,
+            reporter_task,
+            witness_task,
+        ]
+        .into_iter()
+        .flatten()
+        {
             let _ = task.await;
         }
         served.map_err(Error::Serve)
@@ -340,6 +367,9 @@ fn partner_links(
 struct CoordinatorLink {
     key: EventVerifyingKey,
     client: MembershipServiceClient<tonic::transport::Channel>,
+    /// Its `LedgerService`, on the same channel.
+    ledger: LedgerServiceClient<tonic::transport::Channel>,
+    ledger_interval: Duration,
     tls_for: TlsFor,
     /// The client configuration `tls_for` uses, replaced with each new revocation list.
     client_config: ClientConfigCell,
@@ -348,6 +378,21 @@ struct CoordinatorLink {
 }
 
 impl CoordinatorLink {
+    /// The ledger's reporter and witness for `app`.
+    fn ledger(&self, app: &App) -> (Reporter, Witness) {
+        let link = LedgerLink {
+            client: self.ledger.clone(),
+            app: app.clone(),
+            coordinator_key: self.key,
+            backoff: Backoff {
+                initial: self.reconnect_initial,
+                ceiling: self.reconnect_max,
+            },
+            interval: self.ledger_interval,
+        };
+        (Reporter::new(link.clone()), Witness::new(link))
+    }
+
     /// The background tasks that follow the coordinator, each reconnecting with back-off.
     fn watches(
         self,
@@ -392,6 +437,9 @@ fn coordinator_link(
     .expect_peer(PeerIdentity::Coordinator);
     let channel = accord_trust::connect_lazy(&coordinator.endpoint, &tls)
         .map_err(credential("coordinator.endpoint"))?;
+    let ledger = LedgerServiceClient::new(channel.clone())
+        .max_decoding_message_size(config.limits.max_message_bytes)
+        .max_encoding_message_size(config.limits.max_message_bytes);
     let client = MembershipServiceClient::new(channel)
         .max_decoding_message_size(config.limits.max_message_bytes)
         .max_encoding_message_size(config.limits.max_message_bytes);
@@ -412,6 +460,8 @@ fn coordinator_link(
     Ok(CoordinatorLink {
         key,
         client,
+        ledger,
+        ledger_interval: coordinator.ledger_interval,
         tls_for,
         client_config,
         reconnect_initial: coordinator.reconnect_initial,

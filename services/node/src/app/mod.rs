@@ -183,6 +183,11 @@ impl App {
         self.core.store()
     }
 
+    /// This node's event-signing key: it also cosigns the coordinator's tree heads.
+    pub(crate) fn signer(&self) -> &EventSigningKey {
+        self.core.signer()
+    }
+
     pub(crate) fn now(&self) -> Timestamp {
         self.core.now()
     }

@@ -344,6 +344,33 @@ pub fn attestation<L: Wire>(
     }
 }
 
+/// What this node reports of a stored event to the coordinator's ledger: the event's
+/// attestation and its signature, nothing of the event's detail.
+pub fn ledger_report(case_ref: &str, envelope: &[u8]) -> Result<pb::EventReport, Error> {
+    use accord_domain::admission::{AdmissionCase, Offer};
+    use accord_domain::readmission::ReadmissionCase;
+    use accord_domain::{CaseKind, CaseRef};
+    let case = CaseRef::parse(case_ref).map_err(|error| Error::corrupt(case_ref, error))?;
+    let pair = (case.first_state(), case.second_state());
+    match case.kind() {
+        CaseKind::Readmission => report_of::<ReadmissionCase>(case_ref, envelope, pair),
+        CaseKind::Admission => report_of::<AdmissionCase>(case_ref, envelope, pair),
+        CaseKind::Offer => report_of::<Offer>(case_ref, envelope, pair),
+    }
+}
+
+fn report_of<L: Wire>(
+    case_ref: &str,
+    envelope: &[u8],
+    pair: (StateCode, StateCode),
+) -> Result<pb::EventReport, Error> {
+    let event = L::WireEvent::decode(envelope).map_err(|error| Error::corrupt(case_ref, error))?;
+    Ok(pb::EventReport {
+        attestation: Some(attestation::<L>(&event, pair)),
+        signature: L::header(&event).signature.to_vec(),
+    })
+}
+
 /// Checks `event`'s signature under the acting state's key.
 fn verify<L: Wire>(
     event: &L::WireEvent,

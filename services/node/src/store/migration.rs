@@ -20,7 +20,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// Every migration of the node, in order.
-const MIGRATIONS: [Migration; 8] = [
+const MIGRATIONS: [Migration; 9] = [
     Migration {
         name: "m20261127_000001_initial_schema",
         statements: initial_schema,
@@ -52,6 +52,10 @@ const MIGRATIONS: [Migration; 8] = [
     Migration {
         name: "m20261205_000008_revocation_list",
         statements: revocation_list,
+    },
+    Migration {
+        name: "m20261205_000010_ledger_reporting",
+        statements: ledger_reporting,
     },
 ];
 
@@ -292,6 +296,57 @@ fn revocation_list(backend: DatabaseBackend) -> Vec<Statement> {
                 .col(big_integer(RevocationList::SavedAt)),
         ),
     ]
+}
+
+/// The node's side of the coordinator's ledger (`[coordinator]`): each event's leaf once the
+/// coordinator logged its report (or why it refused it) and the size of the first head in
+/// which this node checked the leaf's inclusion; an index of the events not reported yet —
+/// the reporter's queue, committed with each event by construction — and of those reported
+/// but not yet proved included; and the last tree head this node cosigned as a witness.
+fn ledger_reporting(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        sql(
+            backend,
+            "ALTER TABLE case_event ADD COLUMN reported_leaf BIGINT NULL",
+        ),
+        sql(
+            backend,
+            "ALTER TABLE case_event ADD COLUMN report_refused TEXT NULL",
+        ),
+        sql(
+            backend,
+            "CREATE INDEX case_event_unreported ON case_event (case_ref, sequence) \
+             WHERE reported_leaf IS NULL AND report_refused IS NULL",
+        ),
+        sql(
+            backend,
+            "ALTER TABLE case_event ADD COLUMN included_in BIGINT NULL",
+        ),
+        sql(
+            backend,
+            "CREATE INDEX case_event_unproved ON case_event (reported_leaf) \
+             WHERE reported_leaf IS NOT NULL AND included_in IS NULL",
+        ),
+        backend.build(
+            Table::create()
+                .table(WitnessHead::Table)
+                .col(integer(WitnessHead::Slot).primary_key())
+                .col(big_integer(WitnessHead::TreeSize))
+                .col(blob(WitnessHead::RootHash))
+                .col(string(WitnessHead::Checkpoint))
+                .col(big_integer(WitnessHead::CosignedAt)),
+        ),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum WitnessHead {
+    Table,
+    Slot,
+    TreeSize,
+    RootHash,
+    Checkpoint,
+    CosignedAt,
 }
 
 #[derive(DeriveIden)]

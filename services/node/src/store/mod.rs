@@ -13,6 +13,7 @@ mod audit_cap;
 mod batch;
 mod migration;
 pub mod model;
+mod reporting;
 mod rows;
 mod writer;
 
@@ -35,6 +36,7 @@ pub use model::{
     StoredAnswer, StoredDirectory, StoredRevocationList, SummaryUpdate, kind_column,
     kind_from_column,
 };
+pub use reporting::{ReportedEvent, UnreportedEvent, WitnessedHead};
 use writer::{Job, WriterHandle, to_i64};
 pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
 

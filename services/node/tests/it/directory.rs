@@ -20,8 +20,8 @@ use crate::readmission::{acceptance, both_reach, case, deliver, open_request, re
 use crate::support::{DAY_MS, assert_refused, time};
 
 /// GB and FR, joined to a real coordinator and following its directory.
-struct Network {
-    federation: Federation,
+pub struct Network {
+    pub federation: Federation,
     /// The clock's first instant (the wall clock's, when the network started).
     start: i64,
 }
@@ -29,7 +29,7 @@ struct Network {
 impl Network {
     /// GB and FR joined; each node's database as `databases` names it (the SQLite file the
     /// join chose otherwise). Waits until both nodes follow the directory that lists both.
-    async fn start(databases: &[(&str, String)]) -> Self {
+    pub async fn start(databases: &[(&str, String)]) -> Self {
         let federation = Federation::start_joined(&["GB", "FR"], databases).await;
         let start = federation.clock_millis();
         let network = Self { federation, start };
@@ -38,7 +38,7 @@ impl Network {
     }
 
     /// Waits until both nodes applied the coordinator's current version; returns it.
-    async fn followed(&self) -> u64 {
+    pub async fn followed(&self) -> u64 {
         let version = self.directory().await.directory.unwrap().version;
         for code in ["GB", "FR"] {
             let app = self.federation.app(code).clone();
@@ -61,13 +61,13 @@ impl Network {
         answer.unwrap().into_inner().directory.unwrap()
     }
 
-    fn now(&self) -> i64 {
+    pub fn now(&self) -> i64 {
         self.federation.clock_millis()
     }
 
     /// The operator records that GB and FR agreed `regimes` from the clock's start, until
     /// `sunset_at` (milliseconds) if given; the nodes follow.
-    async fn agree(&self, regimes: &[pb::Regime], sunset_at: Option<i64>) {
+    pub async fn agree(&self, regimes: &[pb::Regime], sunset_at: Option<i64>) {
         let agreement = pb::Agreement {
             first_state: "FR".into(),
             second_state: "GB".into(),
@@ -110,7 +110,7 @@ impl Network {
     }
 
     /// GB's request to FR for a person who arrived the day before now.
-    fn request(&self, key: &str) -> pb::OpenReadmissionRequest {
+    pub fn request(&self, key: &str) -> pb::OpenReadmissionRequest {
         pb::OpenReadmissionRequest {
             arrival_time: Some(time(self.now() - DAY_MS)),
             ..open_request(key)
@@ -118,7 +118,7 @@ impl Network {
     }
 
     /// Opens GB's request to FR and waits until FR received it; returns the case reference.
-    async fn open_and_receive(&self, key: &str) -> String {
+    pub async fn open_and_receive(&self, key: &str) -> String {
         let mut gateway = self.federation.gateway("GB").await;
         let opened = gateway.open_readmission(self.request(key)).await.unwrap();
         let case_ref = opened.into_inner().readmission.unwrap().case_ref;
@@ -127,7 +127,7 @@ impl Network {
     }
 
     /// The coordinator's directory-signing key.
-    fn coordinator_key(&self) -> EventSigningKey {
+    pub fn coordinator_key(&self) -> EventSigningKey {
         EventSigningKey::load(&self.federation.coordinator.as_ref().unwrap().signing_key).unwrap()
     }
 }

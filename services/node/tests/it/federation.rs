@@ -16,6 +16,7 @@ use accord_node::app::{App, DeadlineSweeper};
 use accord_node::clock::ManualClock;
 use accord_node::config::{Deadlines, Delivery, Limits, NodeConfig, Partner, TlsPaths};
 use accord_node::directory::Follower;
+use accord_node::ledger::Witness;
 use accord_node::revocation::live::LiveRevocations;
 use accord_node::server::Node;
 use accord_node::store::AuditRecord;
@@ -45,6 +46,8 @@ pub struct RunningNode {
     pub directory: Option<Follower>,
     /// The coordinator's revocation list as the node applies it, for a node that follows.
     pub revocations: Option<LiveRevocations>,
+    /// The witness of the coordinator's log, for a node that follows.
+    pub witness: Option<Witness>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), accord_node::server::Error>>>,
 }
@@ -254,6 +257,10 @@ impl Federation {
                 crl_hours: 48,
             },
             enrolment: accord_coordinator::config::Enrolment::default(),
+            ledger: accord_coordinator::config::Ledger {
+                head_interval_ms: 50,
+                ..accord_coordinator::config::Ledger::default()
+            },
             limits: accord_coordinator::config::Limits::default(),
         };
         let key_path = folder.join("coordinator.signing.key");
@@ -325,6 +332,7 @@ impl Federation {
         let app = node.app();
         let directory = node.directory();
         let revocations = node.revocations();
+        let witness = node.witness();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(node.run_until(async move {
             let _ = stopped.await;
@@ -335,6 +343,7 @@ impl Federation {
             address,
             directory,
             revocations,
+            witness,
             shutdown: Some(shutdown),
             task: Some(task),
         }

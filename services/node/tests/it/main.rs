@@ -24,3 +24,4 @@ mod small_truths;
 mod store;
 mod support;
 mod tidy;
+mod witness;

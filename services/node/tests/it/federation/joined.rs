@@ -38,6 +38,7 @@ impl Federation {
             if let Some(coordinator) = config.coordinator.as_mut() {
                 coordinator.reconnect_initial = std::time::Duration::from_millis(20);
                 coordinator.reconnect_max = std::time::Duration::from_millis(200);
+                coordinator.ledger_interval = std::time::Duration::from_millis(50);
             }
             if let Some((_, url)) = databases.iter().find(|(node, _)| state(node) == *code) {
                 config.database_url = url.clone();
