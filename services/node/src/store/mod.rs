@@ -31,9 +31,9 @@ use audit_cap::AuditCap;
 pub use audit_cap::{AUDIT_CAP_REACHED, AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT};
 pub use model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent,
-    DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, PendingDelivery,
-    StoredAnswer, StoredDirectory, StoredRevocationList, SummaryUpdate, kind_column,
-    kind_from_column,
+    DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, NodeSecret, OutboxMessage,
+    PendingDelivery, StoredAnswer, StoredDirectory, StoredRevocationList, SummaryUpdate,
+    kind_column, kind_from_column,
 };
 use writer::{Job, WriterHandle, to_i64};
 pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
@@ -43,6 +43,9 @@ const DIRECTORY_SLOT: i32 = 1;
 
 /// The one row of `revocation_list`.
 const REVOCATION_LIST_SLOT: i32 = 1;
+
+/// The one row of `node_secret`.
+const NODE_SECRET_SLOT: i32 = 1;
 
 /// How long a SQLite connection waits for a lock before failing (readers during a checkpoint).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -74,6 +77,50 @@ pub enum Error {
     /// The writer task has stopped (the node is shutting down).
     #[error("the store is shutting down")]
     WriterStopped,
+    /// The operating system gave no randomness for the node's secret.
+    #[error("no randomness for the node's secret")]
+    NoRandomness,
+}
+
+/// The node's secret: the one `db` holds, or 32 random bytes kept now if it holds none.
+/// Two starts racing on one database both insert; the row's key lets the first insert
+/// alone, and both read back the same secret.
+async fn node_secret(db: &DatabaseConnection) -> Result<NodeSecret, Error> {
+    use ring::rand::{SecureRandom as _, SystemRandom};
+    use rows::node_secret::{ActiveModel, Column, Entity};
+    use sea_orm::sea_query::OnConflict;
+    if let Some(kept) = read_node_secret(db).await? {
+        return Ok(kept);
+    }
+    let mut fresh = [0u8; NodeSecret::LEN];
+    SystemRandom::new()
+        .fill(&mut fresh)
+        .map_err(|_| Error::NoRandomness)?;
+    let row = ActiveModel {
+        slot: Set(NODE_SECRET_SLOT),
+        secret: Set(fresh.to_vec()),
+    };
+    Entity::insert(row)
+        .on_conflict(OnConflict::column(Column::Slot).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    fresh.fill(0);
+    read_node_secret(db)
+        .await?
+        .ok_or_else(|| Error::Corrupt("the node's secret vanished once written".into()))
+}
+
+/// The node's secret if `db` holds one.
+async fn read_node_secret(db: &DatabaseConnection) -> Result<Option<NodeSecret>, Error> {
+    let row = rows::node_secret::Entity::find_by_id(NODE_SECRET_SLOT)
+        .one(db)
+        .await?;
+    row.map(|row| {
+        let bytes = <[u8; NodeSecret::LEN]>::try_from(row.secret.as_slice())
+            .map_err(|_| Error::Corrupt(format!("a node secret of {} bytes", row.secret.len())))?;
+        Ok(NodeSecret::from_bytes(bytes))
+    })
+    .transpose()
 }
 
 /// The events of `case_ref`, in order: a query to narrow or run.
@@ -93,7 +140,9 @@ impl PartialEq for Error {
             }
             (Self::Database(a), Self::Database(b)) => a.to_string() == b.to_string(),
             (Self::Corrupt(a), Self::Corrupt(b)) => a == b,
-            (Self::Conflict, Self::Conflict) | (Self::WriterStopped, Self::WriterStopped) => true,
+            (Self::Conflict, Self::Conflict)
+            | (Self::WriterStopped, Self::WriterStopped)
+            | (Self::NoRandomness, Self::NoRandomness) => true,
             _ => false,
         }
     }
@@ -108,15 +157,18 @@ pub struct Store {
     writer: WriterHandle,
     outbox_written: Arc<Notify>,
     audit_cap: Arc<AuditCap>,
+    node_secret: NodeSecret,
 }
 
 impl Store {
     /// Connects to `database_url` (`sqlite://PATH?mode=rwc` or `postgres://…`), applies the
-    /// migrations and starts the writer. `max_connections` bounds the read pool; the writer
-    /// has a connection of its own (see `writer_options`).
+    /// migrations, reads the node's secret (made now if this is the database's first start)
+    /// and starts the writer. `max_connections` bounds the read pool; the writer has a
+    /// connection of its own (see `writer_options`).
     pub async fn connect(database_url: &str, max_connections: u32) -> Result<Self, Error> {
         let db = Database::connect(connect_options(database_url, max_connections)).await?;
         migration::migrate(&db).await?;
+        let node_secret = node_secret(&db).await?;
         let writer_db = if is_sqlite_memory(database_url) {
             // Every connection to `sqlite::memory:` is a database of its own.
             db.clone()
@@ -130,7 +182,13 @@ impl Store {
             writer,
             outbox_written,
             audit_cap: Arc::new(AuditCap::new(AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT)),
+            node_secret,
         })
+    }
+
+    /// The node's secret, as the store keeps it since the node's first start.
+    pub fn node_secret(&self) -> &NodeSecret {
+        &self.node_secret
     }
 
     /// The store, keeping at most `rows_per_minute` audit rows per caller and minute (and a
