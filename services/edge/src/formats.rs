@@ -20,7 +20,7 @@ pub const EVENT_KEY_PSEUDONYM_DIGITS: usize = 64;
 /// What a deadline event's key starts with.
 pub const EVENT_KEY_DEADLINE_PREFIX: &str = "deadline:";
 
-/// The longest step code a deadline key may name (the longest today is 21 characters).
+/// The longest step code a deadline key may name.
 pub const EVENT_KEY_STEP_LENGTH_MAX: usize = 64;
 
 /// A value that is not of its format.

@@ -187,6 +187,22 @@ mod tests {
     }
 
     #[test]
+    fn every_key_this_node_makes_is_one_the_coordinator_accepts() {
+        let case_ref = CaseRef::parse("RDM-GB-FR-01HZY7N4Q8R2S3T4V5W6X7Y8Z9").unwrap();
+        let keys = keys(3);
+        for key in [
+            keys.of_request(&caller_key("Jane.Doe.1990-01-01")),
+            keys.of_own_step("receipt", &case_ref),
+            EventKey::of_deadline(&case_ref, "ACCEPTED_BY_DEFAULT"),
+        ] {
+            assert!(
+                accord_edge::formats::event_key(key.as_str()).is_ok(),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
     fn the_maker_prints_nothing_of_its_secret() {
         assert_eq!(format!("{:?}", keys(0xAB)), "EventKeys(..)");
     }

@@ -3,7 +3,9 @@
 //! The only module of the node that touches sea-orm. Reads go straight to the connection
 //! pool; every write goes through the single writer task of `writer`, which groups
 //! concurrent changes into one transaction (group commit) and makes each change atomic with
-//! its outbox messages (the transactional outbox).
+//! its outbox messages (the transactional outbox). It also keeps the node's secret
+//! ([`NodeSecret`]), made at the database's first start and read at every later one, which
+//! keys the node's pseudonyms of callers' idempotency keys; it never holds a caller's key.
 //!
 //! SQLite runs in WAL mode with `synchronous=FULL`: a change is on disk, and survives power
 //! loss, before its caller is answered; readers never block the writer. PostgreSQL runs with
