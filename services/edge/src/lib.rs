@@ -6,6 +6,8 @@
 //!   server makes (its handlers' or tonic's own) as `common.proto` documents it;
 //! - [`echo`]: what a status may repeat of a request (long values are cut);
 //! - [`wire`]: times, required fields and coded enums as every service reads them;
+//! - [`formats`]: closed formats the coordinator checks on input beyond the domain's parsers
+//!   (an event's key);
 //! - [`directory`]: the signed directory, signed by the coordinator and opened by nodes;
 //! - [`settings`]: configuration layers, the `[tls]` table and the checks every server makes;
 //! - [`serving`]: credentials loaded and checked, the port bound, reflection described;
@@ -19,6 +21,7 @@ pub mod clock;
 pub mod contract;
 pub mod directory;
 pub mod echo;
+pub mod formats;
 pub mod schema;
 pub mod serving;
 pub mod settings;

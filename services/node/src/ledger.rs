@@ -377,7 +377,7 @@ impl Witness {
         second: u64,
         second_root: &Hash,
     ) -> Result<bool, tonic::Status> {
-        let answer = self
+        let asked = self
             .link
             .client
             .clone()
@@ -385,8 +385,12 @@ impl Witness {
                 first_tree_size: first,
                 second_tree_size: second,
             })
-            .await?
-            .into_inner();
+            .await;
+        let answer = match asked {
+            Ok(answer) => answer.into_inner(),
+            Err(status) if unprovable(&status) => return Ok(false),
+            Err(status) => return Err(status),
+        };
         let Ok(path) = answer
             .proof
             .iter()
@@ -428,7 +432,7 @@ impl Witness {
                 .iter()
                 .map(|event| u64::try_from(event.reported_leaf).unwrap_or(0))
                 .collect();
-            let answer = self
+            let asked = self
                 .link
                 .client
                 .clone()
@@ -436,8 +440,14 @@ impl Witness {
                     leaf_indices: indices.clone(),
                     tree_size: size,
                 })
-                .await?
-                .into_inner();
+                .await;
+            let answer = match asked {
+                Ok(answer) => answer.into_inner(),
+                Err(status) if unprovable(&status) => {
+                    return Ok(Err(HeadRefused::NotIncluded(indices[0])));
+                }
+                Err(status) => return Err(status),
+            };
             for (event, &index) in ours.iter().zip(&indices) {
                 let proof = answer.proofs.iter().find(|proof| proof.leaf_index == index);
                 let sent = ledger_report(&event.case_ref, &event.envelope).map_err(internal)?;
@@ -508,6 +518,19 @@ impl Witness {
             .map_err(internal)?;
         Ok(Witnessed::Cosigned(checked.size))
     }
+}
+
+/// Whether the coordinator's refusal to prove something about a head it signed means it
+/// cannot (the head is not one it published, or the proof does not exist) rather than that
+/// it is unreachable for now: such a head is refused, not retried.
+fn unprovable(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::NotFound
+            | tonic::Code::InvalidArgument
+            | tonic::Code::FailedPrecondition
+            | tonic::Code::OutOfRange
+    )
 }
 
 /// A head that passed every check.

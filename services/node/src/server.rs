@@ -3,8 +3,9 @@
 //! [`Node::local_addr`] says where, and [`Node::run_until`] serves until the
 //! shutdown future resolves, then drains in-flight requests, stops the dispatcher, the
 //! deadline sweeper, the CRL watch (`revocation`), and with `[coordinator]` the directory
-//! watch (`directory`) and the revocation list watch (`revocation::live`, whose stored list
-//! is applied before the node serves), and closes the store. Reflection lists exactly the
+//! watch (`directory`), the revocation list watch (`revocation::live`, whose stored list
+//! is applied before the node serves) and the ledger's reporter and witness (`ledger`), and
+//! closes the store. Reflection lists exactly the
 //! services served here.
 
 use std::future::Future;
@@ -249,17 +250,8 @@ impl Node {
             app.store().outbox_written(),
             workers_stopped.clone(),
         ));
-        let directory_task =
-            directory.map(|watch| tokio::spawn(watch.run(workers_stopped.clone())));
-        let revocations_task =
-            revocations.map(|watch| tokio::spawn(watch.run(workers_stopped.clone())));
-        let (reporter_task, witness_task) = match ledger {
-            Some((reporter, witness)) => (
-                Some(tokio::spawn(reporter.run(workers_stopped.clone()))),
-                Some(tokio::spawn(witness.run(workers_stopped.clone()))),
-            ),
-            None => (None, None),
-        };
+        let coordinator_tasks =
+            follow_coordinator(directory, revocations, ledger, &workers_stopped);
         let sweeper = DeadlineSweeper {
             interval: Duration::from_millis(config.deadlines.sweep_interval_ms),
             batch: config.deadlines.sweep_batch,
@@ -312,15 +304,7 @@ impl Node {
         let _ = dispatcher_task.await;
         let _ = sweeper_task.await;
         let _ = crl_task.await;
-        for task in [
-            directory_task,
-            revocations_task,
-            reporter_task,
-            witness_task,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for task in coordinator_tasks {
             let _ = task.await;
         }
         served.map_err(Error::Serve)
@@ -361,6 +345,28 @@ fn partner_links(
         }
     }
     Ok((links, courier))
+}
+
+/// Starts the tasks that follow the coordinator (`[coordinator]` only): its directory, its
+/// revocation list, and the ledger's reporter and witness, each until `stopped` turns true.
+fn follow_coordinator(
+    directory: Option<DirectoryWatch>,
+    revocations: Option<RevocationListWatch>,
+    ledger: Option<(Reporter, Witness)>,
+    stopped: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if let Some(watch) = directory {
+        tasks.push(tokio::spawn(watch.run(stopped.clone())));
+    }
+    if let Some(watch) = revocations {
+        tasks.push(tokio::spawn(watch.run(stopped.clone())));
+    }
+    if let Some((reporter, witness)) = ledger {
+        tasks.push(tokio::spawn(reporter.run(stopped.clone())));
+        tasks.push(tokio::spawn(witness.run(stopped.clone())));
+    }
+    tasks
 }
 
 /// What the node needs to follow the coordinator's directory and revocation list.

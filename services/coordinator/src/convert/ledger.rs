@@ -8,6 +8,7 @@
 
 use accord_domain::case_ref::{CaseKind, CaseRef};
 use accord_domain::{StateCode, Timestamp};
+use accord_edge::formats::{self, EventKey};
 use accord_edge::violation::{FieldViolation, Violations};
 use accord_edge::wire::{from_wire_time, to_wire_time};
 use accord_proto::v1 as pb;
@@ -297,8 +298,17 @@ fn parse_report(violations: &mut Violations, wire: &pb::EventReport) -> Option<R
             None
         }
     };
-    if let Err(description) = event_key(&attestation.idempotency_key) {
-        violations.add("attestation.idempotency_key", description);
+    match formats::event_key(&attestation.idempotency_key) {
+        Ok(EventKey::Deadline {
+            case_ref: named, ..
+        }) if case_ref.as_ref().is_some_and(|case_ref| *case_ref != named) => {
+            violations.add(
+                "attestation.idempotency_key",
+                "names a deadline of another case than the event's",
+            );
+        }
+        Ok(_) => {}
+        Err(error) => violations.add("attestation.idempotency_key", error.to_string()),
     }
     if KeyId::parse(&attestation.signing_key_id).is_err() {
         violations.add("attestation.signing_key_id", "must be 16 hex digits");
@@ -370,35 +380,6 @@ fn reported_kind(
         return None;
     }
     name
-}
-
-/// An event key as nodes make them (event.proto): `k1-` and 64 lowercase hex digits, or
-/// `deadline:CASE_REF:STEP` for a system event.
-fn event_key(text: &str) -> Result<(), &'static str> {
-    const RULE: &str = "must be a node-made event key: k1- and 64 lower-case hex digits, or \
-                        deadline:CASE_REF:STEP";
-    if let Some(digits) = text.strip_prefix("k1-") {
-        let hex = digits.len() == 64
-            && digits
-                .bytes()
-                .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
-        return if hex { Ok(()) } else { Err(RULE) };
-    }
-    let Some(rest) = text.strip_prefix("deadline:") else {
-        return Err(RULE);
-    };
-    let Some((case_ref, step)) = rest.rsplit_once(':') else {
-        return Err(RULE);
-    };
-    let step_valid = !step.is_empty()
-        && step
-            .bytes()
-            .all(|byte| byte.is_ascii_uppercase() || byte == b'_');
-    if CaseRef::parse(case_ref).is_ok() && step_valid {
-        Ok(())
-    } else {
-        Err(RULE)
-    }
 }
 
 /// The answer for one report at `index` of its batch.
@@ -610,30 +591,4 @@ pub fn leaf_query(
     };
     violations.finish()?;
     query.ok_or_else(|| accord_edge::violation::Invalid::field("leaf", "is required"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_keys_are_node_made_or_system_keys() {
-        let made = format!("k1-{}", "0a".repeat(32));
-        assert_eq!(event_key(&made), Ok(()));
-        assert_eq!(
-            event_key("deadline:RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1C:ACCEPTED_BY_DEFAULT"),
-            Ok(())
-        );
-        for refused in [
-            "Jane Doe 1990-01-01",
-            "k1-",
-            &format!("k1-{}", "0A".repeat(32)),
-            &format!("k1-{}", "0a".repeat(31)),
-            "deadline:someone:ACCEPTED",
-            "deadline:RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1C:accepted",
-            "deadline:RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1C:",
-        ] {
-            assert!(event_key(refused).is_err(), "{refused:?} passed");
-        }
-    }
 }

@@ -351,6 +351,14 @@ async fn refused_reports_say_why_and_log_nothing() {
     let stranger = EventSigningKey::generate().unwrap();
     let mut caseworker_key = report(&gb.key, "GB", CASE, 3, 3);
     caseworker_key.attestation.as_mut().unwrap().idempotency_key = "Jane Doe 1990-01-01".to_owned();
+    let mut other_case_deadline = report(&gb.key, "GB", CASE, 8, 8);
+    other_case_deadline
+        .attestation
+        .as_mut()
+        .unwrap()
+        .idempotency_key =
+        "deadline:RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1D:ACCEPTED_BY_DEFAULT".to_owned();
+    let other_case_deadline = resign(&gb.key, other_case_deadline);
     let mut other_event_same_key = report(&gb.key, "GB", CASE, 1, 1);
     other_event_same_key
         .attestation
@@ -366,6 +374,7 @@ async fn refused_reports_say_why_and_log_nothing() {
             caseworker_key,
             other_event_same_key,
             report(&gb.key, "GB", CASE, 5, 5),
+            other_case_deadline,
         ],
     )
     .await;
@@ -383,6 +392,7 @@ async fn refused_reports_say_why_and_log_nothing() {
             (Rejected, R::FieldInvalid),
             (Rejected, R::IdempotencyKeyReused),
             (Accepted, R::Unspecified),
+            (Rejected, R::FieldInvalid),
         ]
     );
     assert_eq!(

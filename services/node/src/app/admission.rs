@@ -23,6 +23,7 @@ use accord_domain::{
 
 use super::agreement::check_data_flow;
 use super::case::{CaseType, Loaded, event_record};
+use super::event_key::EventKey;
 use super::idempotency::Asked;
 use super::list::RoleAndStatuses;
 use super::offer::offer_error;
@@ -101,10 +102,8 @@ impl Cases {
         caller: &str,
         request: NominateCandidate<Detail>,
     ) -> Result<Answer<AdmissionCase>, Error> {
-        let asked = Asked {
-            caller,
-            key: &request.key,
-        };
+        let event_key = self.core.event_key_of(&request.key);
+        let asked = Asked::new(caller, &request.key, &event_key);
         self.core
             .replay_or_attempt(&request.offer_ref, asked, || {
                 self.try_nominate(asked, &request)
@@ -148,14 +147,13 @@ impl Cases {
         )
         .map_err(|error| admission_error(&error, &offer_ref.to_string()))?;
         let claim_detail = convert::offer_detail(&nomination.offer_event.kind);
-        let claim: Signed<Offer> = self.core.seal(
-            nomination.offer_event,
-            &format!("claim:{case_ref}"),
-            claim_detail,
-        );
+        let claim_key = self.core.event_keys().of_own_step("claim", &case_ref);
+        let claim: Signed<Offer> = self
+            .core
+            .seal(nomination.offer_event, &claim_key, claim_detail);
         let nominated: Signed<AdmissionCase> = self.core.seal(
             nomination.case_event,
-            request.key.idempotency_key.as_str(),
+            asked.event_key,
             Some(request.nomination.clone()),
         );
         let pending = self.core.pending_count(offer_ref).await?.saturating_add(2);
@@ -184,7 +182,7 @@ impl Cases {
             idempotency: Some(self.core.answer_record(asked, &answer)),
             ..change
         };
-        self.core.commit_answer(change, answer).await
+        self.core.commit_answer(asked, change, answer).await
     }
 
     /// A nominates only for a partner, and only where the person may travel from A to O.
@@ -234,7 +232,8 @@ impl Cases {
         let (paused, event) = offer
             .record(Actor::State(own), pause, now)
             .map_err(|error| offer_error(&error, &offer_ref.to_string()))?;
-        let key = format!("parity-pause:{offer_ref}:{}", event.sequence);
+        let step = format!("parity-pause-{}", event.sequence);
+        let key = self.core.event_keys().of_own_step(&step, offer_ref);
         let detail = convert::offer_detail(&event.kind);
         let signed: Signed<Offer> = self.core.seal(event, &key, detail);
         let change = Change {
@@ -471,7 +470,7 @@ impl Core {
             .case
             .record(Actor::State(case.admitting()), release, at)
             .map_err(|error| offer_error(&error, &offer_ref.to_string()))?;
-        let key = format!("release:{}", case.case_ref());
+        let key = self.event_keys().of_own_step("release", case.case_ref());
         let summary = SummaryUpdate {
             record: self.summary(&offer, loaded.summary.created_at),
             expected_event_count: loaded.summary.event_count,
@@ -531,7 +530,7 @@ impl Deadlines {
             .case
             .record(due.actor, due.kind.clone(), at)
             .map_err(|error| Error::internal("recording a due deadline", error))?;
-        let key = format!("deadline:{case_ref}:{}", event.kind.step().code());
+        let key = EventKey::of_deadline(case_ref, event.kind.step().code());
         let detail = convert::grant_lapsed_detail(Some(due.deadline));
         let signed: Signed<AdmissionCase> = self.core.seal(event, &key, Some(detail));
         let partner = AdmissionCase::partner(&case, self.core.own_state());

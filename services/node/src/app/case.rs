@@ -13,6 +13,7 @@ use std::future::Future;
 
 use accord_domain::{Actor, CaseKind, CaseRef, Event, Regime, StateCode, Timestamp};
 
+use super::event_key::EventKey;
 use super::idempotency::Asked;
 use super::list::SummaryScan;
 use super::{App, Core, Error, Precondition, not_before, retry_on_conflict};
@@ -190,10 +191,8 @@ impl Core {
         Extend: Fn(Answer<L>, Change) -> Fut,
         Fut: Future<Output = Result<(Answer<L>, Change), Error>>,
     {
-        let asked = Asked {
-            caller,
-            key: &step.key,
-        };
+        let event_key = self.event_key_of(&step.key);
+        let asked = Asked::new(caller, &step.key, &event_key);
         self.replay_or_attempt(&step.case_ref, asked, || async {
             let subject = step.case_ref.to_string();
             let loaded = L::load(self, &step.case_ref)
@@ -207,7 +206,7 @@ impl Core {
                 .record(actor, step.kind.clone(), now)
                 .map_err(|error| L::step_refusal(&loaded, &error, &subject))?;
             let detail = check(&loaded, &case, step)?;
-            let signed = self.seal(event, step.key.idempotency_key.as_str(), detail);
+            let signed = self.seal(event, asked.event_key, detail);
             let partner = L::partner(&case, own);
             let change = Change {
                 idempotency: None,
@@ -226,19 +225,31 @@ impl Core {
             };
             let (answer, mut change) = extend(answer, change).await?;
             change.idempotency = Some(self.answer_record(asked, &answer));
-            self.commit_answer(change, answer).await
+            self.commit_answer(asked, change, answer).await
         })
         .await
     }
 
-    /// `event`, signed by this node's state.
+    /// `event`, signed by this node's state under `event_key`, a key this node made
+    /// (`event_key`), never a caller's.
     pub(crate) fn seal<L: CaseType>(
         &self,
         event: Event<L::Kind>,
-        idempotency_key: &str,
+        event_key: &EventKey,
         detail: Option<L::Detail>,
     ) -> Signed<L> {
-        Signed::sign(event, idempotency_key, detail, self.signer())
+        Signed::sign(event, event_key.as_str(), detail, self.signer())
+    }
+
+    /// `event`, signed by this node's state under the key of the event of its own that it
+    /// re-applies (a step displaced by the partner's earlier event keeps its key).
+    pub(crate) fn reseal<L: CaseType>(
+        &self,
+        event: Event<L::Kind>,
+        displaced_key: &str,
+        detail: Option<L::Detail>,
+    ) -> Signed<L> {
+        Signed::sign(event, displaced_key, detail, self.signer())
     }
 
     /// The summary row of `case`, first recorded here at `created_at_ms`.

@@ -161,7 +161,7 @@ impl From<crate::store::Error> for Error {
             Store::KeyReused { idempotency_key } => Self::KeyReused(idempotency_key),
             Store::Conflict => Self::Aborted("the case changed concurrently; retry".into()),
             Store::WriterStopped | Store::Database(_) => Self::Unavailable(error),
-            Store::Corrupt(_) => Self::internal("reading the store", error),
+            Store::Corrupt(_) | Store::NoRandomness => Self::internal("reading the store", error),
         }
     }
 }

@@ -16,25 +16,55 @@
 //! whole, in the same transaction, from the history being replaced (`Core::whole_answers`).
 //! Partners' event deliveries carry their own keys and are recognised by the stored event
 //! itself, not here.
+//!
+//! The key a record is stored under is not the caller's but its pseudonym (`event_key`),
+//! made when the request enters ([`Asked::new`]); the caller's key is only echoed back to
+//! the caller, in `KeyReused`.
 
 use accord_domain::CaseRef;
 
+use super::event_key::EventKey;
 use super::{Core, Error, retry_on_conflict};
 use crate::convert::answers::{self, Answered, StoredOutcome};
 use crate::convert::command::{Answer, RequestKey};
 use crate::convert::envelope::Signed;
-use crate::store::{Change, Committed, IdempotencyRecord, StoredAnswer};
+use crate::store::{self, Change, Committed, IdempotencyRecord, StoredAnswer};
 
 /// The request a use case answers: who asked, and the key that makes it idempotent.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Asked<'a> {
     /// The caller's identity (its SPIFFE id): keys are scoped to their caller.
     pub(crate) caller: &'a str,
-    /// The request's key.
-    pub(crate) key: &'a RequestKey,
+    /// The request's key, the caller's own: told back to the caller only.
+    key: &'a RequestKey,
+    /// Its pseudonym, which the idempotency record and the step's event carry.
+    pub(crate) event_key: &'a EventKey,
+}
+
+impl<'a> Asked<'a> {
+    /// The request `caller` keyed with `key`, whose pseudonym is `event_key`
+    /// ([`Core::event_key_of`]).
+    pub(crate) fn new(caller: &'a str, key: &'a RequestKey, event_key: &'a EventKey) -> Self {
+        Self {
+            caller,
+            key,
+            event_key,
+        }
+    }
+
+    /// The refusal of a key used before with other content, naming the caller's own key
+    /// (the caller sent it; the pseudonym would tell it nothing).
+    fn key_reused(&self) -> Error {
+        Error::KeyReused(self.key.idempotency_key.to_string())
+    }
 }
 
 impl Core {
+    /// The pseudonym of a request's key, as this node's events and records carry it.
+    pub(crate) fn event_key_of(&self, key: &RequestKey) -> EventKey {
+        self.event_keys().of_request(&key.idempotency_key)
+    }
+
     /// The first answer to the request, if its key was used for the same operation and
     /// content; `KeyReused` if it was used with other content or for another operation;
     /// `None` if it was never used.
@@ -45,13 +75,13 @@ impl Core {
         let key = asked.key;
         let Some(first) = self
             .store()
-            .find_idempotency(asked.caller, key.idempotency_key.as_str())
+            .find_idempotency(asked.caller, asked.event_key.as_str())
             .await?
         else {
             return Ok(None);
         };
         if first.operation != key.operation || first.request_digest != key.request_digest {
-            return Err(Error::KeyReused(key.idempotency_key.to_string()));
+            return Err(asked.key_reused());
         }
         self.answer_from(first.answer()).await.map(Some)
     }
@@ -84,16 +114,19 @@ impl Core {
         .await
     }
 
-    /// Commits a change and gives `answer`, or the first answer when the writer found the
-    /// same request committed before.
+    /// Commits a change and gives `answer` to `asked`, or the first answer when the writer
+    /// found the same request committed before (`KeyReused` if with other content).
     pub(crate) async fn commit_answer<L: Answered>(
         &self,
+        asked: Asked<'_>,
         change: Change,
         answer: Answer<L>,
     ) -> Result<Answer<L>, Error> {
-        match self.store().commit(change).await? {
-            Committed::Applied => Ok(answer),
-            Committed::Replayed(first) => self.answer_from(first).await,
+        match self.store().commit(change).await {
+            Ok(Committed::Applied) => Ok(answer),
+            Ok(Committed::Replayed(first)) => self.answer_from(first).await,
+            Err(store::Error::KeyReused { .. }) => Err(asked.key_reused()),
+            Err(error) => Err(error.into()),
         }
     }
 
@@ -106,7 +139,7 @@ impl Core {
         let (response, history_through) = answers::stored_form(answer);
         IdempotencyRecord {
             caller: asked.caller.to_owned(),
-            idempotency_key: asked.key.idempotency_key.to_string(),
+            idempotency_key: asked.event_key.to_string(),
             operation: asked.key.operation.to_owned(),
             request_digest: asked.key.request_digest.clone(),
             response,

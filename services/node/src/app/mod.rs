@@ -4,13 +4,15 @@
 //! [`Cases`] (readmission and admission cases), [`Offers`], [`Deadlines`] (what this node's
 //! clock records) and [`Deliveries`] (the outbox's delivery, which needs no key and no use
 //! case). The first three share a `Core` (this node's state, the store, the clock, the
-//! signing key) and, but for deadlines, the `Partners`. [`App`] assembles them and decides
+//! signing key, the maker of event keys) and, but for deadlines, the `Partners`. [`App`] assembles them and decides
 //! who may call at all. Use cases take already authenticated callers (the `grpc` layer
 //! reads identities from certificates) and decide authorization themselves, before
 //! validation and before any storage. They take commands and give answers in the domain's
 //! terms (`convert::command`); a signed event travels through them as an envelope
 //! (`convert::envelope`), never as a wire message they read or build. They never touch
-//! sea-orm (only `store` does) or tonic.
+//! sea-orm (only `store` does) or tonic. A caller's idempotency key goes no further than
+//! where it enters (`idempotency::Asked`): from there on, records, events and deliveries
+//! name this node's pseudonym of it (`event_key`).
 
 pub mod admission;
 mod agreement;
@@ -18,6 +20,7 @@ pub(crate) mod case;
 mod deadlines;
 mod dispatcher;
 mod error;
+mod event_key;
 mod idempotency;
 mod ledger;
 mod list;
@@ -35,6 +38,7 @@ use sha2::{Digest, Sha256};
 pub use deadlines::DeadlineSweeper;
 pub use dispatcher::{Backoff, Courier, Deliveries, Dispatcher, Parcel, Refusal, Route};
 pub use error::{Error, Precondition};
+use event_key::EventKeys;
 pub use partners::PartnerLink;
 use partners::{PartnerBook, Partners};
 
@@ -59,6 +63,7 @@ struct CoreInner {
     store: Store,
     clock: Arc<dyn Clock>,
     signer: EventSigningKey,
+    event_keys: EventKeys,
     page_size_max: u32,
 }
 
@@ -79,6 +84,11 @@ impl Core {
 
     pub(crate) fn signer(&self) -> &EventSigningKey {
         &self.inner.signer
+    }
+
+    /// The maker of this node's event keys, keyed with the store's node secret.
+    pub(crate) fn event_keys(&self) -> &EventKeys {
+        &self.inner.event_keys
     }
 
     /// The most records or events one page holds.
@@ -124,7 +134,7 @@ pub struct App {
 }
 
 impl App {
-    /// Assembles the use cases.
+    /// Assembles the use cases; the event keys are made under the store's node secret.
     pub fn new(
         own_state: StateCode,
         store: Store,
@@ -133,12 +143,14 @@ impl App {
         partners: Vec<PartnerLink>,
         page_size_max: u32,
     ) -> Self {
+        let event_keys = EventKeys::new(store.node_secret());
         let core = Core {
             inner: Arc::new(CoreInner {
                 own_state,
                 store,
                 clock,
                 signer,
+                event_keys,
                 page_size_max,
             }),
         };

@@ -62,10 +62,8 @@ impl Offers {
         caller: &str,
         request: PublishOffer<Detail>,
     ) -> Result<Answer<Offer>, Error> {
-        let asked = Asked {
-            caller,
-            key: &request.key,
-        };
+        let event_key = self.core.event_key_of(&request.key);
+        let asked = Asked::new(caller, &request.key, &event_key);
         if let Some(answer) = self.core.first_answer_to(asked).await? {
             return Ok(answer);
         }
@@ -88,11 +86,9 @@ impl Offers {
             now,
         )
         .map_err(|error| offer_error(&error, &format!("OFR-{own}-{origin}")))?;
-        let signed: Signed<Offer> = self.core.seal(
-            event,
-            request.key.idempotency_key.as_str(),
-            Some(request.publication.clone()),
-        );
+        let signed: Signed<Offer> =
+            self.core
+                .seal(event, asked.event_key, Some(request.publication.clone()));
         let answer = Answer {
             case: offer,
             history: vec![signed],
@@ -107,7 +103,7 @@ impl Offers {
             events: vec![event_record(signed)],
             outbox: vec![self.core.outbox(signed, origin, answer.case.case_ref())],
         };
-        self.core.commit_answer(change, answer).await
+        self.core.commit_answer(asked, change, answer).await
     }
 
     /// Records A's step on one of its offers.

@@ -20,6 +20,7 @@ use accord_trust::PeerIdentity;
 
 use super::agreement::check_data_flow;
 use super::case::{CaseType, Loaded, check_sequence, event_record};
+use super::event_key::EventKey;
 use super::idempotency::Asked;
 use super::{Cases, Deadlines, Error, Precondition, not_before};
 use crate::convert::command::{
@@ -70,12 +71,10 @@ impl Cases {
         caller: &str,
         request: OpenReadmission<Detail>,
     ) -> Result<Answer<ReadmissionCase>, Error> {
-        let asked = Asked {
-            caller,
-            key: &request.key,
-        };
+        let event_key = self.core.event_key_of(&request.key);
+        let asked = Asked::new(caller, &request.key, &event_key);
         match self.prepare_opening(asked, &request) {
-            Ok((change, answer)) => self.core.commit_answer(change, answer).await,
+            Ok((change, answer)) => self.core.commit_answer(asked, change, answer).await,
             Err(error) => match self.core.first_answer_to(asked).await? {
                 Some(answer) => Ok(answer),
                 None => Err(error),
@@ -112,11 +111,9 @@ impl Cases {
         let (case, event) =
             ReadmissionCase::submit(case_ref, profile, request.arrival, request.track, now)
                 .map_err(|error| domain_error(&error, &format!("RDM-{own}-{requested}")))?;
-        let signed: Signed<ReadmissionCase> = self.core.seal(
-            event,
-            request.key.idempotency_key.as_str(),
-            Some(request.submission.clone()),
-        );
+        let signed: Signed<ReadmissionCase> =
+            self.core
+                .seal(event, asked.event_key, Some(request.submission.clone()));
         let change = Change {
             idempotency: None,
             case: CaseWrite::Create(self.core.summary(&case, now.as_millis())),
@@ -250,11 +247,8 @@ impl Cases {
             )
             .map_err(|error| domain_error(&error, &case_ref.to_string()))?;
         let receipt_detail = convert::receipt_detail(&case);
-        let mut own_events = vec![self.core.seal(
-            received,
-            &format!("receipt:{case_ref}"),
-            Some(receipt_detail),
-        )];
+        let receipt_key = self.core.event_keys().of_own_step("receipt", case_ref);
+        let mut own_events = vec![self.core.seal(received, &receipt_key, Some(receipt_detail))];
         if let Some((rejected_case, rejection)) =
             self.parity_refusal(partner, &case, receipt_time).await?
         {
@@ -307,9 +301,8 @@ impl Cases {
             .record(Actor::State(own), rejection, at)
             .map_err(|error| domain_error(&error, &case_ref.to_string()))?;
         let detail = convert::parity_rejection_detail(&refusal.to_string());
-        let signed = self
-            .core
-            .seal(rejected, &format!("parity:{case_ref}"), Some(detail));
+        let key = self.core.event_keys().of_own_step("parity", case_ref);
+        let signed = self.core.seal(rejected, &key, Some(detail));
         Ok(Some((rejected_case, signed)))
     }
 
@@ -418,7 +411,7 @@ impl Cases {
             let at = not_before(step.occurred_at, case.last_event_at());
             match case.record(step.actor, step.kind.clone(), at) {
                 Ok((next_case, next_event)) => {
-                    reapplied.push(self.core.seal(
+                    reapplied.push(self.core.reseal(
                         next_event,
                         displaced.header().idempotency_key,
                         displaced.detail().cloned(),
@@ -504,7 +497,7 @@ impl Deadlines {
             .case
             .record(due.actor, due.kind.clone(), at)
             .map_err(|error| Error::internal("recording a due deadline", error))?;
-        let key = format!("deadline:{case_ref}:{}", event.kind.step().code());
+        let key = EventKey::of_deadline(case_ref, event.kind.step().code());
         let detail = convert::deadline_detail(&event.kind, due.deadline);
         let signed: Signed<ReadmissionCase> = self.core.seal(event, &key, detail);
         let partner = ReadmissionCase::partner(&case, own);

@@ -12,7 +12,8 @@ use super::envelope::{Signed, Wire};
 /// the RPC it was used for, and the digest of the request's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestKey {
-    /// The caller's key.
+    /// The caller's key, any printable text: the use cases store and sign only the node's
+    /// pseudonym of it (`app::event_key`), and tell it back to the caller only.
     pub idempotency_key: IdempotencyKey,
     /// The RPC's method name.
     pub operation: &'static str,

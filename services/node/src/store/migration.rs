@@ -20,7 +20,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// Every migration of the node, in order.
-const MIGRATIONS: [Migration; 9] = [
+const MIGRATIONS: [Migration; 10] = [
     Migration {
         name: "m20261127_000001_initial_schema",
         statements: initial_schema,
@@ -52,6 +52,10 @@ const MIGRATIONS: [Migration; 9] = [
     Migration {
         name: "m20261205_000008_revocation_list",
         statements: revocation_list,
+    },
+    Migration {
+        name: "m20261205_000009_node_secret",
+        statements: node_secret,
     },
     Migration {
         name: "m20261205_000010_ledger_reporting",
@@ -339,6 +343,20 @@ fn ledger_reporting(backend: DatabaseBackend) -> Vec<Statement> {
     ]
 }
 
+/// The node's secret: one row, 32 random bytes made at the node's first start
+/// (`Store::connect`), which key the pseudonyms of its callers' idempotency keys in the
+/// events it signs (`app::event_key`).
+fn node_secret(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::create()
+                .table(NodeSecret::Table)
+                .col(integer(NodeSecret::Slot).primary_key())
+                .col(blob(NodeSecret::Secret)),
+        ),
+    ]
+}
+
 #[derive(DeriveIden)]
 enum WitnessHead {
     Table,
@@ -347,6 +365,13 @@ enum WitnessHead {
     RootHash,
     Checkpoint,
     CosignedAt,
+}
+
+#[derive(DeriveIden)]
+enum NodeSecret {
+    Table,
+    Slot,
+    Secret,
 }
 
 #[derive(DeriveIden)]

@@ -3,7 +3,9 @@
 //! The only module of the node that touches sea-orm. Reads go straight to the connection
 //! pool; every write goes through the single writer task of `writer`, which groups
 //! concurrent changes into one transaction (group commit) and makes each change atomic with
-//! its outbox messages (the transactional outbox).
+//! its outbox messages (the transactional outbox). It also keeps the node's secret
+//! ([`NodeSecret`]), made at the database's first start and read at every later one, which
+//! keys the node's pseudonyms of callers' idempotency keys; it never holds a caller's key.
 //!
 //! SQLite runs in WAL mode with `synchronous=FULL`: a change is on disk, and survives power
 //! loss, before its caller is answered; readers never block the writer. PostgreSQL runs with
@@ -15,6 +17,7 @@ mod migration;
 pub mod model;
 mod reporting;
 mod rows;
+mod secret;
 mod writer;
 
 use std::sync::Arc;
@@ -32,9 +35,9 @@ use audit_cap::AuditCap;
 pub use audit_cap::{AUDIT_CAP_REACHED, AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT};
 pub use model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent,
-    DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, OutboxMessage, PendingDelivery,
-    StoredAnswer, StoredDirectory, StoredRevocationList, SummaryUpdate, kind_column,
-    kind_from_column,
+    DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, NodeSecret, OutboxMessage,
+    PendingDelivery, StoredAnswer, StoredDirectory, StoredRevocationList, SummaryUpdate,
+    kind_column, kind_from_column,
 };
 pub use reporting::{ReportedEvent, UnreportedEvent, WitnessedHead};
 use writer::{Job, WriterHandle, to_i64};
@@ -76,6 +79,9 @@ pub enum Error {
     /// The writer task has stopped (the node is shutting down).
     #[error("the store is shutting down")]
     WriterStopped,
+    /// The operating system gave no randomness for the node's secret.
+    #[error("no randomness for the node's secret")]
+    NoRandomness,
 }
 
 /// The events of `case_ref`, in order: a query to narrow or run.
@@ -95,7 +101,9 @@ impl PartialEq for Error {
             }
             (Self::Database(a), Self::Database(b)) => a.to_string() == b.to_string(),
             (Self::Corrupt(a), Self::Corrupt(b)) => a == b,
-            (Self::Conflict, Self::Conflict) | (Self::WriterStopped, Self::WriterStopped) => true,
+            (Self::Conflict, Self::Conflict)
+            | (Self::WriterStopped, Self::WriterStopped)
+            | (Self::NoRandomness, Self::NoRandomness) => true,
             _ => false,
         }
     }
@@ -110,15 +118,18 @@ pub struct Store {
     writer: WriterHandle,
     outbox_written: Arc<Notify>,
     audit_cap: Arc<AuditCap>,
+    node_secret: NodeSecret,
 }
 
 impl Store {
     /// Connects to `database_url` (`sqlite://PATH?mode=rwc` or `postgres://…`), applies the
-    /// migrations and starts the writer. `max_connections` bounds the read pool; the writer
-    /// has a connection of its own (see `writer_options`).
+    /// migrations, reads the node's secret (made now if this is the database's first start)
+    /// and starts the writer. `max_connections` bounds the read pool; the writer has a
+    /// connection of its own (see `writer_options`).
     pub async fn connect(database_url: &str, max_connections: u32) -> Result<Self, Error> {
         let db = Database::connect(connect_options(database_url, max_connections)).await?;
         migration::migrate(&db).await?;
+        let node_secret = secret::node_secret(&db).await?;
         let writer_db = if is_sqlite_memory(database_url) {
             // Every connection to `sqlite::memory:` is a database of its own.
             db.clone()
@@ -132,7 +143,13 @@ impl Store {
             writer,
             outbox_written,
             audit_cap: Arc::new(AuditCap::new(AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT)),
+            node_secret,
         })
+    }
+
+    /// The node's secret, as the store keeps it since the node's first start.
+    pub fn node_secret(&self) -> &NodeSecret {
+        &self.node_secret
     }
 
     /// The store, keeping at most `rows_per_minute` audit rows per caller and minute (and a

@@ -224,6 +224,34 @@ pub struct StoredDirectory {
     pub saved_at: i64,
 }
 
+/// The node's secret: 32 random bytes made at its first start and kept in its store ever
+/// after. It keys the pseudonyms that stand for callers' idempotency keys in the events the
+/// node signs (`app::event_key`), so whoever holds an event's key but not the secret learns
+/// nothing of the caller's. Never printed: its `Debug` shows no byte.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NodeSecret([u8; NodeSecret::LEN]);
+
+impl NodeSecret {
+    /// Its length in bytes.
+    pub const LEN: usize = 32;
+
+    /// The secret of these bytes.
+    pub fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// Its bytes, to key a MAC.
+    pub fn expose(&self) -> &[u8; Self::LEN] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NodeSecret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("NodeSecret(..)")
+    }
+}
+
 /// The last revocation list this node fetched and applied, as it keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRevocationList {

@@ -209,6 +209,35 @@ pub mod membership_directory {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The node's secret (one row, slot 1).
+pub mod node_secret {
+    use sea_orm::entity::prelude::*;
+
+    /// The node's secret (`model::NodeSecret`).
+    #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "node_secret")]
+    pub struct Model {
+        /// Always 1: the node keeps one secret.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub slot: i32,
+        /// 32 random bytes.
+        pub secret: Vec<u8>,
+    }
+
+    /// The secret is never printed.
+    impl std::fmt::Debug for Model {
+        fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("node_secret::Model { .. }")
+        }
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// The last revocation list fetched from the coordinator (one row, slot 1).
 pub mod revocation_list {
     use sea_orm::entity::prelude::*;

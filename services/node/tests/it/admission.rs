@@ -527,12 +527,29 @@ async fn a_grant_lapses_on_the_virtual_clock_on_both_nodes_and_releases_its_plac
     let lapsed = both_reach(&federation, &case_ref, pb::AdmissionStatus::GrantLapsed).await;
     let lapse = lapsed.events.last().unwrap();
     assert_eq!(lapse.acting_state, "GB", "A's clock records the lapse");
-    assert!(lapse.idempotency_key.starts_with("deadline:"));
+    assert_eq!(
+        accord_edge::formats::event_key(&lapse.idempotency_key),
+        Ok(accord_edge::formats::EventKey::Deadline {
+            case_ref: accord_domain::CaseRef::parse(&case_ref).unwrap(),
+            step: "ADMISSION_GRANT_LAPSED".into(),
+        }),
+        "a deadline's key, as both parties derive it"
+    );
     let Some(pb::admission_event::Detail::GrantLapsed(detail)) = &lapse.detail else {
         panic!("GRANT_LAPSED carries the visa's validity");
     };
     assert_eq!(detail.visa_valid_until, granted.visa_valid_until);
-    offers_agree(&federation, &offer_ref, |offer| offer.used == 0).await;
+    let offer = offers_agree(&federation, &offer_ref, |offer| offer.used == 0).await;
+    for event in &offer.events {
+        // Published at a caller's request, the slot claimed and released by the admitting
+        // node itself: each under a pseudonym its node made.
+        assert_eq!(
+            accord_edge::formats::event_key(&event.idempotency_key),
+            Ok(accord_edge::formats::EventKey::Pseudonym),
+            "{}",
+            event.idempotency_key
+        );
+    }
 }
 
 #[tokio::test]

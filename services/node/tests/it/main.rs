@@ -12,6 +12,7 @@ mod edges;
 mod federation;
 mod ledger;
 mod person;
+mod privacy;
 mod readmission;
 mod readmission_authorization;
 mod readmission_deadlines;

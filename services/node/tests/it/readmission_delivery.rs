@@ -158,8 +158,20 @@ async fn a_step_replayed_after_later_steps_answers_its_first_history_which_its_r
     );
     let store = federation.app("FR").store();
     for (key, case) in [("examine-1", &examined_case), ("decide-1", &decided_case)] {
+        // The record is kept under the step's event key, FR's pseudonym of the caller's.
+        let event_key = &case.events.last().unwrap().idempotency_key;
+        assert!(
+            event_key.starts_with("k1-") && !event_key.contains(key),
+            "{event_key}"
+        );
+        let gateway = "spiffe://accord/state/FR/gateway";
+        let unkept = store.find_idempotency(gateway, key).await.unwrap();
+        assert!(
+            unkept.is_none(),
+            "the caller's own key {key} is kept nowhere"
+        );
         let record = store
-            .find_idempotency("spiffe://accord/state/FR/gateway", key)
+            .find_idempotency(gateway, event_key)
             .await
             .unwrap()
             .unwrap();
@@ -296,10 +308,15 @@ async fn a_clash_on_one_sequence_is_resolved_by_the_earlier_event_on_both_nodes(
         .unwrap()
         .into_inner();
     assert_eq!(replayed, withdrawn);
+    let withdrawal_key = &withdrawn.readmission.as_ref().unwrap().events[2].idempotency_key;
+    assert_eq!(
+        &history[3].idempotency_key, withdrawal_key,
+        "the re-applied withdrawal keeps the displaced event's key"
+    );
     let record = federation
         .app("GB")
         .store()
-        .find_idempotency("spiffe://accord/state/GB/gateway", "withdraw-1")
+        .find_idempotency("spiffe://accord/state/GB/gateway", withdrawal_key)
         .await
         .unwrap()
         .unwrap();

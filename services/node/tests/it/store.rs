@@ -618,7 +618,7 @@ async fn a_reopened_database_applies_only_the_migrations_it_has_not_recorded() {
             .iter()
             .map(|row| row.try_get("", "version").unwrap())
             .collect();
-        assert_eq!(versions.len(), 8, "{}: {versions:?}", database.backend);
+        assert_eq!(versions.len(), 10, "{}: {versions:?}", database.backend);
         assert!(
             versions.iter().any(|version| version == LAST),
             "{versions:?}"
@@ -629,5 +629,35 @@ async fn a_reopened_database_applies_only_the_migrations_it_has_not_recorded() {
             "{}: the last migration dropped it",
             database.backend
         );
+    }
+}
+
+#[tokio::test]
+async fn the_node_secret_is_made_once_kept_across_restarts_and_the_same_for_racing_starts() {
+    use sea_orm::{ConnectionTrait, Database};
+    for database in fresh_databases().await {
+        let first = database.store().await;
+        let secret = first.node_secret().clone();
+        assert_ne!(secret.expose(), &[0; 32], "{}", database.backend);
+        assert_eq!(format!("{secret:?}"), "NodeSecret(..)");
+        drop(first);
+        let reopened = database.store().await;
+        assert_eq!(reopened.node_secret(), &secret, "{}", database.backend);
+        drop(reopened);
+        let other = fresh_databases().await.remove(0).store().await;
+        assert_ne!(other.node_secret(), &secret, "each database makes its own");
+        // A migrated database whose secret is not made yet, and two starts at once.
+        let raw = Database::connect(&database.url).await.unwrap();
+        raw.execute_unprepared("DELETE FROM node_secret")
+            .await
+            .unwrap();
+        let (one, two) = tokio::join!(database.store(), database.store());
+        assert_eq!(
+            one.node_secret(),
+            two.node_secret(),
+            "{}: two starts racing read one secret",
+            database.backend
+        );
+        assert_ne!(one.node_secret(), &secret, "{}", database.backend);
     }
 }

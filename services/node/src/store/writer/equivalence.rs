@@ -193,7 +193,7 @@ fn kind(error: Error) -> Failure {
         Error::KeyReused { idempotency_key } => Failure::KeyReused(idempotency_key),
         Error::Conflict => Failure::Conflict,
         Error::Database(_) => Failure::Database,
-        Error::Corrupt(_) => Failure::Corrupt,
+        Error::Corrupt(_) | Error::NoRandomness => Failure::Corrupt,
         Error::WriterStopped => Failure::WriterStopped,
     }
 }
