@@ -35,6 +35,7 @@ use tonic::transport::Channel;
 
 use crate::app::{App, Backoff};
 use crate::convert::envelope::ledger_report;
+use crate::store::{ReportAnswer, ReportOutcome};
 
 /// The most reports one batch holds (`ledger.proto`).
 const BATCH_MAX: u64 = 512;
@@ -108,6 +109,7 @@ impl Reporter {
         let pending = store.unreported_events(BATCH_MAX).await.map_err(internal)?;
         let mut reports = Vec::with_capacity(pending.len());
         let mut events = Vec::with_capacity(pending.len());
+        let mut answers = Vec::new();
         for event in pending {
             let sequence = u64::try_from(event.sequence).unwrap_or(0);
             match ledger_report(&event.case_ref, &event.envelope) {
@@ -117,57 +119,57 @@ impl Reporter {
                 }
                 Err(error) => {
                     tracing::error!(alert = "ledger_report_unreadable", case_ref = %event.case_ref, sequence, %error, "a stored event cannot be reported");
-                    store
-                        .mark_report_refused(
-                            &event.case_ref,
-                            sequence,
-                            &format!("unreadable: {error}"),
-                        )
-                        .await
-                        .map_err(internal)?;
+                    answers.push(ReportAnswer {
+                        case_ref: event.case_ref,
+                        sequence,
+                        outcome: ReportOutcome::Refused(format!("unreadable: {error}")),
+                    });
                 }
             }
         }
-        let Some((first_case, first_sequence)) = events.first().cloned() else {
-            return Ok(0);
-        };
-        let batch = pb::ReportEventsRequest {
-            batch_id: format!("{first_case}#{first_sequence}+{}", events.len()),
-            reports,
-        };
-        let mut answers = self
-            .link
-            .client
-            .clone()
-            .report_events(tokio_stream::iter(vec![batch]))
-            .await?
-            .into_inner();
-        let answer = answers
-            .message()
-            .await?
-            .ok_or_else(|| tonic::Status::unavailable("the ledger ended the stream unanswered"))?;
-        for result in &answer.results {
-            let Some((case_ref, sequence)) = usize::try_from(result.index)
-                .ok()
-                .and_then(|index| events.get(index))
-            else {
-                continue;
+        if let Some((first_case, first_sequence)) = events.first().cloned() {
+            let batch = pb::ReportEventsRequest {
+                batch_id: format!("{first_case}#{first_sequence}+{}", events.len()),
+                reports,
             };
-            match result.outcome() {
-                pb::EventReportOutcome::Accepted | pb::EventReportOutcome::Duplicate => store
-                    .mark_reported(case_ref, *sequence, result.leaf_index)
-                    .await
-                    .map_err(internal)?,
-                _ => {
-                    let why = refusal(result);
-                    tracing::error!(alert = "ledger_report_refused", %case_ref, sequence, why, "the ledger refused an event");
-                    store
-                        .mark_report_refused(case_ref, *sequence, &why)
-                        .await
-                        .map_err(internal)?;
-                }
+            let mut stream = self
+                .link
+                .client
+                .clone()
+                .report_events(tokio_stream::iter(vec![batch]))
+                .await?
+                .into_inner();
+            let answer = stream.message().await?.ok_or_else(|| {
+                tonic::Status::unavailable("the ledger ended the stream unanswered")
+            })?;
+            for result in &answer.results {
+                let Some((case_ref, sequence)) = usize::try_from(result.index)
+                    .ok()
+                    .and_then(|index| events.get(index))
+                else {
+                    continue;
+                };
+                let outcome = match result.outcome() {
+                    pb::EventReportOutcome::Accepted | pb::EventReportOutcome::Duplicate => {
+                        ReportOutcome::Logged(result.leaf_index)
+                    }
+                    _ => {
+                        let why = refusal(result);
+                        tracing::error!(alert = "ledger_report_refused", %case_ref, sequence, why, "the ledger refused an event");
+                        ReportOutcome::Refused(why)
+                    }
+                };
+                answers.push(ReportAnswer {
+                    case_ref: case_ref.clone(),
+                    sequence: *sequence,
+                    outcome,
+                });
             }
         }
+        store
+            .record_report_answers(&answers)
+            .await
+            .map_err(internal)?;
         Ok(events.len())
     }
 }

@@ -39,7 +39,7 @@ pub use model::{
     PendingDelivery, StoredAnswer, StoredDirectory, StoredRevocationList, SummaryUpdate,
     kind_column, kind_from_column,
 };
-pub use reporting::{ReportedEvent, UnreportedEvent, WitnessedHead};
+pub use reporting::{ReportAnswer, ReportOutcome, ReportedEvent, UnreportedEvent, WitnessedHead};
 use writer::{Job, WriterHandle, to_i64};
 pub use writer::{WRITE_BATCH_MAX, WRITE_QUEUE_CAPACITY};
 
@@ -483,10 +483,8 @@ impl Store {
     /// Written beside the writer task, not through it: a directory comes once per version,
     /// and SQLite's busy timeout covers the writer's lock.
     pub async fn save_directory(&self, directory: StoredDirectory) -> Result<bool, Error> {
-        use rows::membership_directory::{ActiveModel, Entity};
-        use sea_orm::TransactionTrait;
-        let transaction = self.db.begin().await?;
-        let held = Entity::find_by_id(DIRECTORY_SLOT).one(&transaction).await?;
+        use rows::membership_directory::{ActiveModel, Column, Entity};
+        use sea_orm::sea_query::{Alias, OnConflict};
         let version = i64::try_from(directory.version)
             .map_err(|_| Error::Corrupt(format!("directory version {}", directory.version)))?;
         let row = ActiveModel {
@@ -495,19 +493,19 @@ impl Store {
             signed_directory: Set(directory.signed),
             saved_at: Set(directory.saved_at),
         };
-        match held {
-            Some(held) if held.version >= version => return Ok(false),
-            Some(_) => {
-                Entity::update(row).exec(&transaction).await?;
-            }
-            None => {
-                Entity::insert(row)
-                    .exec_without_returning(&transaction)
-                    .await?;
-            }
-        }
-        transaction.commit().await?;
-        Ok(true)
+        // One statement, so that no other writer can come between reading the version held
+        // and writing the newer one (SQLite would refuse the upgrade of a read transaction).
+        let newer = Expr::col((Entity, Column::Version))
+            .lt(Expr::col((Alias::new("excluded"), Column::Version)));
+        let on_conflict = OnConflict::column(Column::Slot)
+            .update_columns([Column::Version, Column::SignedDirectory, Column::SavedAt])
+            .action_and_where(newer)
+            .to_owned();
+        let written = Entity::insert(row)
+            .on_conflict(on_conflict)
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(written > 0)
     }
 
     /// The last verified directory this node kept, if any.

@@ -36,6 +36,26 @@ pub struct ReportedEvent {
     pub envelope: Vec<u8>,
 }
 
+/// The coordinator's answer for one reported event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportAnswer {
+    /// The case.
+    pub case_ref: String,
+    /// The event's number.
+    pub sequence: u64,
+    /// What the coordinator did.
+    pub outcome: ReportOutcome,
+}
+
+/// What the coordinator did with a reported event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportOutcome {
+    /// Logged (now or before) as this leaf.
+    Logged(u64),
+    /// Refused, for this reason; it leaves the queue.
+    Refused(String),
+}
+
 /// The last tree head this node checked and cosigned.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct WitnessedHead {
@@ -81,46 +101,31 @@ impl Store {
             .await?)
     }
 
-    /// Records that the event `sequence` of `case_ref` is the log's leaf `leaf_index`.
-    pub async fn mark_reported(
-        &self,
-        case_ref: &str,
-        sequence: u64,
-        leaf_index: u64,
-    ) -> Result<(), Error> {
-        let [leaf, case, number] =
+    /// Records the coordinator's answers for a batch in one transaction: each event the log
+    /// holds with its leaf, each refused one with the reason.
+    pub async fn record_report_answers(&self, answers: &[ReportAnswer]) -> Result<(), Error> {
+        use sea_orm::TransactionTrait;
+        let [value, case, number] =
             <[String; 3]>::try_from(self.placeholders(3)).unwrap_or_default();
-        let sql = format!(
-            "UPDATE case_event SET reported_leaf = {leaf} WHERE case_ref = {case} AND sequence = {number}"
-        );
-        let values = vec![
-            super::writer::to_i64(leaf_index).into(),
-            case_ref.to_owned().into(),
-            super::writer::to_i64(sequence).into(),
-        ];
-        self.db.execute_raw(self.statement(sql, values)).await?;
-        Ok(())
-    }
-
-    /// Records that the coordinator refused to log the event, and why: it leaves the queue
-    /// (a resend would be refused alike) and stays for operators to see.
-    pub async fn mark_report_refused(
-        &self,
-        case_ref: &str,
-        sequence: u64,
-        why: &str,
-    ) -> Result<(), Error> {
-        let [reason, case, number] =
-            <[String; 3]>::try_from(self.placeholders(3)).unwrap_or_default();
-        let sql = format!(
-            "UPDATE case_event SET report_refused = {reason} WHERE case_ref = {case} AND sequence = {number}"
-        );
-        let values = vec![
-            why.to_owned().into(),
-            case_ref.to_owned().into(),
-            super::writer::to_i64(sequence).into(),
-        ];
-        self.db.execute_raw(self.statement(sql, values)).await?;
+        let transaction = self.db.begin().await?;
+        for answer in answers {
+            let (column, value_of) = match &answer.outcome {
+                ReportOutcome::Logged(leaf) => {
+                    ("reported_leaf", Value::from(super::writer::to_i64(*leaf)))
+                }
+                ReportOutcome::Refused(why) => ("report_refused", Value::from(why.clone())),
+            };
+            let sql = format!(
+                "UPDATE case_event SET {column} = {value} WHERE case_ref = {case} AND sequence = {number}"
+            );
+            let values = vec![
+                value_of,
+                answer.case_ref.clone().into(),
+                super::writer::to_i64(answer.sequence).into(),
+            ];
+            transaction.execute_raw(self.statement(sql, values)).await?;
+        }
+        transaction.commit().await?;
         Ok(())
     }
 
