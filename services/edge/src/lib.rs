@@ -7,6 +7,8 @@
 //! - [`echo`]: what a status may repeat of a request (long values are cut);
 //! - [`wire`]: times, required fields and coded enums as every service reads them;
 //! - [`directory`]: the signed directory, signed by the coordinator and opened by nodes;
+//! - [`report`]: the settlement report, written, signed, countersigned and opened, and a
+//!   whole bundle verified offline from the root CA;
 //! - [`settings`]: configuration layers, the `[tls]` table and the checks every server makes;
 //! - [`serving`]: credentials loaded and checked, the port bound, reflection described;
 //! - [`schema`]: the store side, migrations in code applied in order, each whole;
@@ -19,6 +21,7 @@ pub mod clock;
 pub mod contract;
 pub mod directory;
 pub mod echo;
+pub mod report;
 pub mod schema;
 pub mod serving;
 pub mod settings;

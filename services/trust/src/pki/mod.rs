@@ -34,6 +34,9 @@
 
 pub mod csr;
 pub mod directory;
+pub mod signing_key;
+
+pub use signing_key::verify_signing_key_chain;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
