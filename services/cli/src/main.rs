@@ -1,7 +1,8 @@
 //! `accord`: the one binary of Accord, with a subcommand per job.
 //!
 //! `main` only parses the command line and hands over: each subcommand lives in its own
-//! module (`node`, `coordinator`, `join`, `member`, `pki`, `settle`; `serve` runs either server). Exit codes: 0 success; 1 a failure while running;
+//! module (`node`, `coordinator`, `join`, `member`, `pki`, `settle`, `report`; `serve` runs
+//! either server). Exit codes: 0 success; 1 a failure while running;
 //! 2 bad input (a command line, a file, a value); 64 an invalid configuration, reported
 //! before any port is bound.
 
@@ -11,6 +12,7 @@ mod join;
 mod member;
 mod node;
 mod pki;
+mod report;
 mod serve;
 mod settle;
 
@@ -49,6 +51,9 @@ enum Command {
     Pki(pki::PkiCommand),
     /// Settle one-for-one balances from a JSON instance (gross, bilateral or multilateral).
     Settle(settle::SettleArgs),
+    /// Settlement reports: `accord report verify` checks one offline from the root CA alone.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 /// mimalloc rather than the system allocator: the node allocates per request in every layer
@@ -72,5 +77,6 @@ fn main() -> ExitCode {
         Command::Member(command) => member::run(command),
         Command::Pki(command) => pki::run(command),
         Command::Settle(args) => settle::run(args),
+        Command::Report(command) => report::run(command),
     }
 }

@@ -9,6 +9,8 @@
 //! - [`formats`]: closed formats the coordinator checks on input beyond the domain's parsers
 //!   (an event's key);
 //! - [`directory`]: the signed directory, signed by the coordinator and opened by nodes;
+//! - [`report`]: the settlement report, written, signed, countersigned and opened, and a
+//!   whole bundle verified offline from the root CA;
 //! - [`settings`]: configuration layers, the `[tls]` table and the checks every server makes;
 //! - [`serving`]: credentials loaded and checked, the port bound, reflection described;
 //! - [`schema`]: the store side, migrations in code applied in order, each whole;
@@ -22,6 +24,7 @@ pub mod contract;
 pub mod directory;
 pub mod echo;
 pub mod formats;
+pub mod report;
 pub mod schema;
 pub mod serving;
 pub mod settings;

@@ -3,4 +3,5 @@
 mod coordinator;
 mod node;
 mod pki;
+mod report;
 mod settle;

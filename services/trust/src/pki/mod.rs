@@ -15,7 +15,9 @@
 //! Keys are ECDSA P-256 with SHA-256 signatures, for the CA and every certificate: every
 //! TLS stack a state might point at a node (rustls, grpcurl's Go TLS, Python grpcio's
 //! BoringSSL, OpenSSL) verifies them, which is not yet true of Ed25519 certificates.
-//! Event-signing keys are a different thing ([`crate::signing`]).
+//! Event-signing keys are a different thing ([`crate::signing`]); a CA may certify one for
+//! an identity, for offline verifiers, with a certificate no TLS stack accepts
+//! ([`signing_key`]).
 //!
 //! What each issued certificate holds:
 //!
@@ -34,6 +36,9 @@
 
 pub mod csr;
 pub mod directory;
+pub mod signing_key;
+
+pub use signing_key::verify_signing_key_chain;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
