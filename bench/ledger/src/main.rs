@@ -185,11 +185,7 @@ async fn enrol(
             idempotency_key: format!("token-{state}"),
             state: state.to_owned(),
             expires_at: Some(prost_types::Timestamp {
-                seconds: i64::try_from(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)?
-                        .as_secs(),
-                )? + 3600,
+                seconds: accord_trust::clock::wall_clock_now().unix_timestamp() + 3600,
                 nanos: 0,
             }),
             required_approvals: 0,
