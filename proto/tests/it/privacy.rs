@@ -82,6 +82,9 @@ enum Format {
     OperatorReason,
     /// An operator's name, as its certificate's `spiffe://accord/operator/NAME` says it.
     OperatorName,
+    /// The log's name, a C2SP note key name the coordinator's operators configure
+    /// (`[ledger] origin`, e.g. `accord/ledger`).
+    LogOrigin,
     /// A BCP 47 language tag.
     LanguageTag,
     /// A media type, written by the coordinator.
@@ -98,6 +101,19 @@ use Format::*;
 /// Every string and bytes field reachable from the coordinator's services: (message full
 /// name, field name, format), sorted.
 const FIELD_FORMATS: &[(&str, &str, Format)] = &[
+    (
+        "accord.v1.OptimalityCertificate",
+        "cut_admitting_states",
+        StateCode,
+    ),
+    (
+        "accord.v1.OptimalityCertificate",
+        "cut_origin_states",
+        StateCode,
+    ),
+    ("accord.v1.SettlementReport", "log_origin", LogOrigin),
+    ("accord.v1.StateFigures", "state", StateCode),
+    ("accord.v1.StatePotentials", "state", StateCode),
     (
         "accord.v1.AdmissionInstruction",
         "admitting_state",

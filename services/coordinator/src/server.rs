@@ -17,15 +17,17 @@ use accord_edge::serving::{
 };
 use accord_proto::v1::ledger_service_server::LedgerServiceServer;
 use accord_proto::v1::membership_service_server::MembershipServiceServer;
+use accord_proto::v1::settlement_service_server::SettlementServiceServer;
 use accord_trust::{PeerIdentity, ServerConfigHandle, TlsIncoming};
 use tokio::sync::watch;
 use tonic::server::NamedService;
 
 use crate::app::ledger::Ledger;
+use crate::app::settlement::Settlement;
 use crate::app::{self, App, IssuingCa};
 use crate::config::CoordinatorConfig;
 use crate::convert::command::RevocationList;
-use crate::grpc::{LedgerApi, MembershipApi};
+use crate::grpc::{LedgerApi, MembershipApi, SettlementApi};
 use crate::store::Store;
 use accord_trust::pki::CertificateAuthority;
 
@@ -176,6 +178,12 @@ impl Coordinator {
             shutdown.await;
             let _ = stop_watches.send(true);
         };
+        let settlement = SettlementServiceServer::new(SettlementApi::new(
+            app.clone(),
+            Settlement::new(app.clone(), ledger.clone()),
+        ))
+        .max_decoding_message_size(limits.max_message_bytes)
+        .max_encoding_message_size(limits.max_message_bytes);
         let ledger_service = LedgerServiceServer::new(LedgerApi::new(
             app.clone(),
             ledger,
@@ -197,6 +205,9 @@ impl Coordinator {
         health_reporter
             .set_serving::<LedgerServiceServer<LedgerApi>>()
             .await;
+        health_reporter
+            .set_serving::<SettlementServiceServer<SettlementApi>>()
+            .await;
         let served = tonic::transport::Server::builder()
             .timeout(Duration::from_millis(limits.request_timeout_ms))
             .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
@@ -207,6 +218,7 @@ impl Coordinator {
             ))
             .add_service(membership)
             .add_service(ledger_service)
+            .add_service(settlement)
             .add_service(health)
             .add_service(reflection)
             .serve_with_incoming_shutdown(incoming, shutdown)
@@ -324,7 +336,8 @@ async fn keep_revocations_current(
 }
 
 /// The Accord service the coordinator serves (the ledger and settlement come later).
-const SERVED: [&str; 2] = [
+const SERVED: [&str; 3] = [
     <MembershipServiceServer<MembershipApi> as NamedService>::NAME,
     <LedgerServiceServer<LedgerApi> as NamedService>::NAME,
+    <SettlementServiceServer<SettlementApi> as NamedService>::NAME,
 ];

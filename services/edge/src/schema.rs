@@ -116,6 +116,11 @@ pub fn blob(column: impl IntoIden) -> ColumnDef {
     ColumnDef::new(column).blob().not_null().take()
 }
 
+/// A column of bytes, optional.
+pub fn blob_null(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).blob().null().take()
+}
+
 /// A statement of SQL the same on both backends.
 pub fn sql(backend: DatabaseBackend, text: &str) -> Statement {
     Statement::from_string(backend, text)

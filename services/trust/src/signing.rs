@@ -87,6 +87,8 @@ impl SigningDomain {
     pub const DIRECTORY: Self = Self::checked("accord.v1.Directory");
     /// A member's approval of a new member's enrolment (`accord.v1.EnrolmentApproval`).
     pub const ENROLMENT_APPROVAL: Self = Self::checked("accord.v1.EnrolmentApproval");
+    /// A state's signed refusal of a proposed settlement round (`accord.v1.RoundDispute`).
+    pub const ROUND_DISPUTE: Self = Self::checked("accord.v1.RoundDispute");
 
     /// A domain named `name`: 1–64 characters of `A-Z`, `a-z`, `0-9`, `.`, `-`. `None`
     /// otherwise.

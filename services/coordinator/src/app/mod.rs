@@ -20,6 +20,7 @@ mod error;
 pub mod ledger;
 mod renewal;
 mod revocation;
+pub mod settlement;
 
 use std::sync::Arc;
 

@@ -29,8 +29,10 @@ use crate::convert::command::{Enrolled, EnrolmentView, RequestKey};
 use crate::convert::{self};
 
 mod ledger;
+mod settlement;
 
 pub use ledger::LedgerApi;
+pub use settlement::SettlementApi;
 
 /// The service's path prefix, as audit rows name a call.
 const SERVICE_PATH: &str = "/accord.v1.MembershipService/";

@@ -1,12 +1,14 @@
 //! The coordinator's schema, as migrations in code; applied on start
 //! (`accord_edge::schema::migrate`). Append-only: a released migration is never edited.
 
-use accord_edge::schema::{Migration, big_integer, big_integer_null, blob, integer, string};
+use accord_edge::schema::{
+    Migration, big_integer, big_integer_null, blob, blob_null, integer, string,
+};
 use sea_orm::sea_query::{Index, Table};
 use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, DeriveIden, Statement};
 
 /// Every migration of the coordinator, in order.
-const MIGRATIONS: [Migration; 4] = [
+const MIGRATIONS: [Migration; 5] = [
     Migration {
         name: "m20261204_000001_membership",
         statements: membership,
@@ -22,6 +24,10 @@ const MIGRATIONS: [Migration; 4] = [
     Migration {
         name: "m20261205_000004_break_resolutions",
         statements: break_resolutions,
+    },
+    Migration {
+        name: "m20261205_000005_settlement",
+        statements: settlement,
     },
 ];
 
@@ -187,6 +193,163 @@ fn break_resolutions(backend: DatabaseBackend) -> Vec<Statement> {
                 .col(big_integer(BreakResolution::ResolvedAt)),
         ),
     ]
+}
+
+/// Quotas, consents and settlement rounds: capacities per state and period, candidate counts
+/// per pair, each state's consent to redirected admissions per ordered pair, and rounds with
+/// their latest signed report, countersignatures and disputes.
+fn settlement(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Table::create()
+                .table(Capacity::Table)
+                .col(string(Capacity::State))
+                .col(big_integer(Capacity::PeriodStart))
+                .col(big_integer(Capacity::PeriodEnd))
+                .col(big_integer(Capacity::People))
+                .col(big_integer(Capacity::UpdatedAt))
+                .primary_key(
+                    Index::create()
+                        .col(Capacity::State)
+                        .col(Capacity::PeriodStart),
+                ),
+        ),
+        backend.build(
+            Table::create()
+                .table(CandidateCount::Table)
+                .col(string(CandidateCount::State))
+                .col(string(CandidateCount::OriginState))
+                .col(big_integer(CandidateCount::Count))
+                .col(big_integer(CandidateCount::CountedAt))
+                .primary_key(
+                    Index::create()
+                        .col(CandidateCount::State)
+                        .col(CandidateCount::OriginState),
+                ),
+        ),
+        backend.build(
+            Table::create()
+                .table(RedirectConsent::Table)
+                .col(string(RedirectConsent::AdmittingState))
+                .col(string(RedirectConsent::OriginState))
+                .col(string(RedirectConsent::ConsentingState))
+                .col(integer(RedirectConsent::Consented))
+                .col(big_integer(RedirectConsent::UpdatedAt))
+                .primary_key(
+                    Index::create()
+                        .col(RedirectConsent::AdmittingState)
+                        .col(RedirectConsent::OriginState)
+                        .col(RedirectConsent::ConsentingState),
+                ),
+        ),
+        backend.build(
+            Table::create()
+                .table(SettlementRound::Table)
+                .col(string(SettlementRound::RoundId).primary_key())
+                .col(big_integer(SettlementRound::PeriodStart))
+                .col(big_integer(SettlementRound::PeriodEnd))
+                .col(string(SettlementRound::Mode))
+                .col(string(SettlementRound::Status))
+                .col(string(SettlementRound::Participating))
+                .col(string(SettlementRound::RedirectPairs))
+                .col(big_integer(SettlementRound::OpenedAt))
+                .col(big_integer_null(SettlementRound::CutOffAt))
+                .col(big_integer_null(SettlementRound::TreeSize))
+                .col(integer(SettlementRound::Version))
+                .col(blob_null(SettlementRound::Report))
+                .col(big_integer_null(SettlementRound::FinalisedAt)),
+        ),
+        backend.build(
+            Table::create()
+                .table(RoundCountersignature::Table)
+                .col(string(RoundCountersignature::RoundId))
+                .col(integer(RoundCountersignature::Version))
+                .col(string(RoundCountersignature::State))
+                .col(blob(RoundCountersignature::Signature))
+                .col(big_integer(RoundCountersignature::RecordedAt))
+                .primary_key(
+                    Index::create()
+                        .col(RoundCountersignature::RoundId)
+                        .col(RoundCountersignature::Version)
+                        .col(RoundCountersignature::State),
+                ),
+        ),
+        backend.build(
+            Table::create()
+                .table(RoundDispute::Table)
+                .col(big_integer(RoundDispute::Id).auto_increment().primary_key())
+                .col(string(RoundDispute::RoundId))
+                .col(blob(RoundDispute::Dispute))
+                .col(big_integer(RoundDispute::RecordedAt)),
+        ),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum Capacity {
+    Table,
+    State,
+    PeriodStart,
+    PeriodEnd,
+    #[sea_orm(iden = "capacity")]
+    People,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum CandidateCount {
+    Table,
+    State,
+    OriginState,
+    Count,
+    CountedAt,
+}
+
+#[derive(DeriveIden)]
+enum RedirectConsent {
+    Table,
+    AdmittingState,
+    OriginState,
+    ConsentingState,
+    Consented,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum SettlementRound {
+    Table,
+    RoundId,
+    PeriodStart,
+    PeriodEnd,
+    Mode,
+    Status,
+    Participating,
+    RedirectPairs,
+    OpenedAt,
+    CutOffAt,
+    TreeSize,
+    Version,
+    Report,
+    FinalisedAt,
+}
+
+#[derive(DeriveIden)]
+enum RoundCountersignature {
+    Table,
+    RoundId,
+    Version,
+    State,
+    Signature,
+    RecordedAt,
+}
+
+#[derive(DeriveIden)]
+enum RoundDispute {
+    Table,
+    Id,
+    RoundId,
+    Dispute,
+    RecordedAt,
 }
 
 #[derive(DeriveIden)]

@@ -10,8 +10,13 @@
 mod ledger;
 mod migration;
 mod rows;
+mod settlement;
 
 pub use ledger::{CosignatureRecord, HeadRecord, LeafRecord, ResolutionRecord};
+pub use settlement::{
+    CandidateRecord, CapacityRecord, ConsentRecord, CountersignatureRecord, DisputeRecord,
+    RoundRecord, RoundWrite, SettlementWrite,
+};
 
 use std::time::Duration;
 
@@ -142,6 +147,8 @@ pub struct Change {
     pub cosignature: Option<CosignatureRecord>,
     /// An operator's resolution of a break (resolved once).
     pub resolution: Option<ResolutionRecord>,
+    /// Quotas, consents and rounds.
+    pub settlement: SettlementWrite,
     /// The request's first answer.
     pub idempotency: Option<IdempotencyRecord>,
     /// What to audit.
@@ -403,6 +410,7 @@ async fn write(transaction: &DatabaseTransaction, change: Change) -> Result<(), 
     if let Some(resolution) = change.resolution {
         ledger::write_resolution(transaction, resolution).await?;
     }
+    settlement::write(transaction, change.settlement).await?;
     if !change.audit.is_empty() {
         rows::audit::Entity::insert_many(change.audit.into_iter().map(audit_row))
             .exec(transaction)

@@ -24,6 +24,8 @@ pub struct Member {
     _folder: tempfile::TempDir,
     pub key: EventSigningKey,
     pub ledger: LedgerServiceClient<Channel>,
+    /// The coordinator's `SettlementService`, as this member's node.
+    pub settlement: accord_proto::v1::settlement_service_client::SettlementServiceClient<Channel>,
 }
 
 pub async fn joined(network: &Network, state: &str, port: u16) -> Member {
@@ -43,7 +45,11 @@ pub async fn joined(network: &Network, state: &str, port: u16) -> Member {
     let files = JoinedFolder::new(folder.path());
     let key = EventSigningKey::load(&files.signing_key()).unwrap();
     let ledger = client(network, &files.node_certificate(), &files.node_key());
+    let settlement = accord_proto::v1::settlement_service_client::SettlementServiceClient::new(
+        channel(network, &files.node_certificate(), &files.node_key()),
+    );
     Member {
+        settlement,
         _folder: folder,
         key,
         ledger,
@@ -55,16 +61,26 @@ fn client(
     certificate: &std::path::Path,
     key: &std::path::Path,
 ) -> LedgerServiceClient<Channel> {
+    LedgerServiceClient::new(channel(network, certificate, key))
+}
+
+/// A channel to the coordinator as the holder of `certificate`.
+pub fn channel(network: &Network, certificate: &std::path::Path, key: &std::path::Path) -> Channel {
     let identity = Identity::load(certificate, key).unwrap();
     let ca = CaBundle::from_pem(&network.ca_pem()).unwrap();
     let tls = ClientTls::new(&identity, &ca, "127.0.0.1").unwrap();
-    LedgerServiceClient::new(accord_trust::connect_lazy(&network.endpoint(), &tls).unwrap())
+    accord_trust::connect_lazy(&network.endpoint(), &tls).unwrap()
 }
 
 pub fn operator_client(network: &Network) -> LedgerServiceClient<Channel> {
+    LedgerServiceClient::new(operator_channel(network))
+}
+
+/// A channel to the coordinator as the operator alice.
+pub fn operator_channel(network: &Network) -> Channel {
     let identity = operator("alice");
     network.client_as(&identity);
-    client(
+    channel(
         network,
         &network.pki.certificate_path(&identity),
         &network.pki.key_path(&identity),

@@ -11,3 +11,4 @@ mod network;
 mod reconciliation;
 mod renewal;
 mod revocation;
+mod rounds;

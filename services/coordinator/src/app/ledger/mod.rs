@@ -23,7 +23,7 @@ mod ingest;
 mod proofs;
 mod reconcile;
 
-pub use reconcile::PairFigures;
+pub use reconcile::{CutOff, PairFigures};
 
 use std::sync::{Arc, RwLock};
 
@@ -132,6 +132,11 @@ impl Ledger {
                 reconciler: RwLock::new(reconciler),
             }),
         })
+    }
+
+    /// The log's name, its checkpoints' first line.
+    pub fn origin(&self) -> &str {
+        self.inner.origin.as_str()
     }
 
     /// The number of leaves committed.

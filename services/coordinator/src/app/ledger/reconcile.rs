@@ -328,3 +328,56 @@ impl Ledger {
         Ok(figures)
     }
 }
+
+/// What a settlement round counts: the reconciliation of the leaves below a cut-off size,
+/// as of the cut-off head's time, with each record's leaves.
+pub struct CutOff {
+    /// Matched events, pending ones and breaks, from those leaves only.
+    pub reconciliation: accord_domain::reconciliation::Reconciliation,
+    /// The leaves of each (case, kind) record, in log order.
+    pub leaves: BTreeMap<(CaseRef, EventKind), Vec<u64>>,
+}
+
+impl Ledger {
+    /// The reconciliation of the first `tree_size` leaves as of `at`, with the resolutions
+    /// recorded so far: what a round cut off at that size counts.
+    pub async fn cut_off(&self, tree_size: u64, at: Timestamp) -> Result<CutOff, Error> {
+        let grace = self.reconciler().grace();
+        let mut reconciler = Reconciler::new(grace);
+        let mut leaves: BTreeMap<(CaseRef, EventKind), Vec<u64>> = BTreeMap::new();
+        let mut start = 0;
+        while start < tree_size {
+            let end = (start + LOAD_PAGE).min(tree_size);
+            for record in self.store().leaves(start, end).await? {
+                let attested = attestation(&record)?;
+                leaves
+                    .entry((attested.case_ref().clone(), attested.kind()))
+                    .or_default()
+                    .push(record.leaf_index);
+                reconciler.record(attested);
+            }
+            start = end;
+        }
+        for record in self.store().resolutions().await? {
+            let resolution = resolution(&record)?;
+            if resolution.resolved_at > at {
+                continue;
+            }
+            let found = reconciler
+                .reconcile(resolution.resolved_at)
+                .breaks()
+                .iter()
+                .find(|candidate| candidate.id().as_str() == record.break_id)
+                .map(|found| found.id().clone());
+            if let Some(found) = found {
+                reconciler
+                    .resolve(&found, resolution)
+                    .map_err(|error| Error::internal("applying a stored resolution", error))?;
+            }
+        }
+        Ok(CutOff {
+            reconciliation: reconciler.reconcile(at),
+            leaves,
+        })
+    }
+}

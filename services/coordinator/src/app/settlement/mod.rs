@@ -1,0 +1,256 @@
+//! Settlement: each state's consent to redirected admissions, capacities and candidate
+//! counts (the quotas a round reads), and settlement rounds (`rounds`).
+//!
+//! [`Settlement`] is its own context over the [`App`] (store, clock, key, directory,
+//! idempotency and audit) and the [`Ledger`] (what a round counts). Every change is one
+//! transaction with its idempotency record and audit row. Consent is explicit for every
+//! ordered pair: a pair no state consented to carries no redirected admission.
+
+mod rounds;
+
+use accord_domain::{StateCode, Timestamp};
+use accord_trust::OperatorName;
+
+use super::ledger::Ledger;
+use super::{App, Asked, Error, Replied};
+use crate::convert::settlement::{Candidates, SetCapacity, SetConsent};
+use crate::store::{CandidateRecord, CapacityRecord, Change, ConsentRecord, SettlementWrite};
+
+/// The settlement use cases.
+#[derive(Clone)]
+pub struct Settlement {
+    app: App,
+    ledger: Ledger,
+}
+
+/// A consent as stored, and whether both states of its pair now consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentSet {
+    /// The consent.
+    pub consent: ConsentRecord,
+    /// Whether both states of the pair consent.
+    pub pair_consented: bool,
+}
+
+impl Settlement {
+    /// Settlement over `app`'s store and `ledger`.
+    pub fn new(app: App, ledger: Ledger) -> Self {
+        Self { app, ledger }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.app.inner.clock.now()
+    }
+
+    /// `state`'s consent on (`admitting`, `origin`), as its node or gateway gives it.
+    pub async fn set_consent(
+        &self,
+        asked: Asked<'_, ConsentSet>,
+        caller: StateCode,
+        command: SetConsent,
+    ) -> Result<Replied<ConsentSet>, Error> {
+        let SetConsent {
+            admitting,
+            origin,
+            consenting,
+            consented,
+        } = command;
+        if let Some(first) = self.app.first_answer(&asked).await? {
+            return Ok(Replied::Replay(first));
+        }
+        if consenting != caller {
+            return Err(Error::PermissionDenied(format!(
+                "{caller} consents only for itself, not for {consenting}"
+            )));
+        }
+        if consenting != admitting && consenting != origin {
+            return Err(Error::PermissionDenied(format!(
+                "{consenting} is not one of the pair ({admitting}, {origin})"
+            )));
+        }
+        let now = self.now().as_millis();
+        let consent = ConsentRecord {
+            admitting_state: admitting.to_string(),
+            origin_state: origin.to_string(),
+            consenting_state: consenting.to_string(),
+            consented: i32::from(consented),
+            updated_at: now,
+        };
+        let other = if consenting == admitting {
+            origin
+        } else {
+            admitting
+        };
+        let other_consents = self.app.inner.store.consents().await?.iter().any(|record| {
+            record.admitting_state == admitting.as_str()
+                && record.origin_state == origin.as_str()
+                && record.consenting_state == other.as_str()
+                && record.consented != 0
+        });
+        let answer = ConsentSet {
+            consent: consent.clone(),
+            pair_consented: consented && other_consents,
+        };
+        let mut change = Change {
+            settlement: SettlementWrite {
+                consent: Some(consent),
+                ..SettlementWrite::default()
+            },
+            ..Change::default()
+        };
+        let verb = if consented {
+            "consented"
+        } else {
+            "withdrew consent"
+        };
+        let detail =
+            format!("{consenting} {verb} to redirected admissions {admitting} from {origin}");
+        self.app.answered(&asked, &answer, detail, &mut change);
+        self.app.inner.store.commit(change).await?;
+        Ok(Replied::Fresh(answer))
+    }
+
+    /// Every consent on a pair including `state` (all for `None`), and the pairs both states
+    /// of which consent.
+    pub async fn consents(
+        &self,
+        state: Option<StateCode>,
+    ) -> Result<(Vec<ConsentRecord>, Vec<(String, String)>), Error> {
+        let all = self.app.inner.store.consents().await?;
+        let wanted = |record: &&ConsentRecord| {
+            state.is_none_or(|state| {
+                record.admitting_state == state.as_str() || record.origin_state == state.as_str()
+            })
+        };
+        let listed: Vec<ConsentRecord> = all.iter().filter(wanted).cloned().collect();
+        let mut pairs: Vec<(String, String)> = listed
+            .iter()
+            .filter(|record| both_consent(&all, &record.admitting_state, &record.origin_state))
+            .map(|record| (record.admitting_state.clone(), record.origin_state.clone()))
+            .collect();
+        pairs.dedup();
+        Ok((listed, pairs))
+    }
+
+    /// Sets `state`'s capacity for a period (an operator's action).
+    pub async fn set_capacity(
+        &self,
+        asked: Asked<'_, CapacityRecord>,
+        operator: &OperatorName,
+        command: SetCapacity,
+    ) -> Result<Replied<CapacityRecord>, Error> {
+        let SetCapacity {
+            state,
+            start,
+            end,
+            capacity,
+        } = command;
+        if let Some(first) = self.app.first_answer(&asked).await? {
+            return Ok(Replied::Replay(first));
+        }
+        if self
+            .app
+            .inner
+            .published
+            .borrow()
+            .directory()
+            .member(state)
+            .is_none()
+        {
+            return Err(Error::NotFound(format!("member {state}")));
+        }
+        let (start, end) = (start.as_millis(), end.as_millis());
+        let overlapping = self
+            .app
+            .inner
+            .store
+            .capacities()
+            .await?
+            .into_iter()
+            .find(|held| {
+                held.state == state.as_str()
+                    && held.period_start != start
+                    && held.period_start < end
+                    && start < held.period_end
+            });
+        if let Some(held) = overlapping {
+            return Err(Error::IllegalTransition(format!(
+                "{state}'s capacity for the period starting at {} overlaps this one",
+                held.period_start
+            )));
+        }
+        let record = CapacityRecord {
+            state: state.to_string(),
+            period_start: start,
+            period_end: end,
+            capacity: i64::from(capacity),
+            updated_at: self.now().as_millis(),
+        };
+        let mut change = Change {
+            settlement: SettlementWrite {
+                capacity: Some(record.clone()),
+                ..SettlementWrite::default()
+            },
+            ..Change::default()
+        };
+        let detail = format!("{operator} set {state}'s capacity to {capacity}");
+        self.app.answered(&asked, &record, detail, &mut change);
+        self.app.inner.store.commit(change).await?;
+        Ok(Replied::Fresh(record))
+    }
+
+    /// Every capacity of `state` (all for `None`), newest period first.
+    pub async fn capacities(&self, state: Option<StateCode>) -> Result<Vec<CapacityRecord>, Error> {
+        let all = self.app.inner.store.capacities().await?;
+        Ok(all
+            .into_iter()
+            .filter(|record| state.is_none_or(|state| record.state == state.as_str()))
+            .collect())
+    }
+
+    /// Replaces `state`'s candidate counts (its node's action).
+    pub async fn report_candidates(
+        &self,
+        asked: Asked<'_, Timestamp>,
+        state: StateCode,
+        command: Candidates,
+    ) -> Result<Replied<Timestamp>, Error> {
+        let Candidates { counts, counted_at } = command;
+        if let Some(first) = self.app.first_answer(&asked).await? {
+            return Ok(Replied::Replay(first));
+        }
+        let now = self.now();
+        let records = counts
+            .iter()
+            .map(|(origin, count)| CandidateRecord {
+                state: state.to_string(),
+                origin_state: origin.to_string(),
+                count: i64::from(*count),
+                counted_at: counted_at.as_millis(),
+            })
+            .collect();
+        let mut change = Change {
+            settlement: SettlementWrite {
+                candidates: Some((state.to_string(), records)),
+                ..SettlementWrite::default()
+            },
+            ..Change::default()
+        };
+        let detail = format!("{state} reported candidates from {} origins", counts.len());
+        self.app.answered(&asked, &now, detail, &mut change);
+        self.app.inner.store.commit(change).await?;
+        Ok(Replied::Fresh(now))
+    }
+}
+
+/// Whether both states of (`admitting`, `origin`) consent, among `consents`.
+fn both_consent(consents: &[ConsentRecord], admitting: &str, origin: &str) -> bool {
+    [admitting, origin].iter().all(|state| {
+        consents.iter().any(|record| {
+            record.admitting_state == admitting
+                && record.origin_state == origin
+                && record.consenting_state == *state
+                && record.consented != 0
+        })
+    })
+}

@@ -1,0 +1,396 @@
+//! `SettlementService`: thin handlers over the settlement use cases ([`Settlement`]).
+//! Operators set capacities and run rounds; a member's node reports its candidates,
+//! countersigns and disputes for its own state; a member's node or gateway sets its state's
+//! consents; reads show an operator everything and a member what concerns its state.
+
+use accord_domain::StateCode;
+use accord_proto::v1 as pb;
+use accord_proto::v1::settlement_service_server::SettlementService;
+use accord_trust::PeerIdentity;
+use tonic::{Request, Response, Status};
+
+use super::{asked, authorized_at, encoder, parsed, respond, status};
+use crate::app::settlement::{ConsentSet, Settlement};
+use crate::app::{App, Error};
+use crate::convert::settlement::{self as wire, RoundStatus, RoundView};
+use crate::store::CapacityRecord;
+
+/// The service's path prefix, as audit rows name a call.
+const SERVICE_PATH: &str = "/accord.v1.SettlementService/";
+
+/// `SettlementService` over the settlement use cases.
+#[derive(Clone)]
+pub struct SettlementApi {
+    app: App,
+    settlement: Settlement,
+}
+
+impl SettlementApi {
+    /// The service over `settlement`.
+    pub fn new(app: App, settlement: Settlement) -> Self {
+        Self { app, settlement }
+    }
+
+    async fn operator<T>(
+        &self,
+        method: &str,
+        request: &Request<T>,
+    ) -> Result<(String, accord_trust::OperatorName), Status> {
+        let path = format!("{SERVICE_PATH}{method}");
+        let (caller, name) = authorized_at(&self.app, &path, request, |caller| {
+            App::operator(caller).cloned()
+        })
+        .await?;
+        Ok((caller.spiffe_id(), name))
+    }
+
+    async fn member_node<T>(
+        &self,
+        method: &str,
+        request: &Request<T>,
+    ) -> Result<StateCode, Status> {
+        let path = format!("{SERVICE_PATH}{method}");
+        let app = &self.app;
+        authorized_at(app, &path, request, |caller| app.active_member_node(caller))
+            .await
+            .map(|(_, state)| state)
+    }
+
+    /// The caller's state for a read (`None` for an operator).
+    async fn reader<T>(
+        &self,
+        method: &str,
+        request: &Request<T>,
+    ) -> Result<Option<StateCode>, Status> {
+        let path = format!("{SERVICE_PATH}{method}");
+        authorized_at(&self.app, &path, request, |caller| match caller {
+            PeerIdentity::Operator(_) => Ok(None),
+            PeerIdentity::Node(state) | PeerIdentity::Gateway(state) => Ok(Some(*state)),
+            PeerIdentity::Coordinator => Err(Error::PermissionDenied(
+                "the coordinator does not call itself".to_owned(),
+            )),
+        })
+        .await
+        .map(|(_, reader)| reader)
+    }
+}
+
+fn round_response<T>(make: impl Fn(Option<pb::Round>) -> T) -> impl Fn(&RoundView) -> T {
+    move |view| make(Some(wire::round_to_wire(view)))
+}
+
+/// An operator's keyed round step: parse, run as the operator, answer the round.
+macro_rules! operator_round_step {
+    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $response:expr) => {{
+        const PATH: &str = concat!("/accord.v1.SettlementService/", $method);
+        let (caller, operator) = $api.operator($method, &$request).await?;
+        let (key, command) = parsed($parse($request.get_ref(), PATH))?;
+        let to_wire = round_response($response);
+        let encode = encoder(&to_wire);
+        let replied = $api
+            .settlement
+            .$use_case(asked(&caller, &key, PATH, &encode), &operator, command)
+            .await;
+        respond(replied, &to_wire)
+    }};
+}
+
+/// A member node's keyed round step, for its own state.
+macro_rules! member_round_step {
+    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $response:expr) => {{
+        const PATH: &str = concat!("/accord.v1.SettlementService/", $method);
+        let state = $api.member_node($method, &$request).await?;
+        let (key, command) = parsed($parse($request.get_ref(), PATH))?;
+        let caller = PeerIdentity::Node(state).spiffe_id();
+        let to_wire = round_response($response);
+        let encode = encoder(&to_wire);
+        let replied = $api
+            .settlement
+            .$use_case(asked(&caller, &key, PATH, &encode), state, command)
+            .await;
+        respond(replied, &to_wire)
+    }};
+}
+
+fn not_served(method: &str) -> Status {
+    Status::unimplemented(format!(
+        "{method} is not served by this version of the coordinator yet"
+    ))
+}
+
+#[tonic::async_trait]
+impl SettlementService for SettlementApi {
+    async fn set_capacity(
+        &self,
+        request: Request<pb::SetCapacityRequest>,
+    ) -> Result<Response<pb::SetCapacityResponse>, Status> {
+        const PATH: &str = "/accord.v1.SettlementService/SetCapacity";
+        let (caller, operator) = self.operator("SetCapacity", &request).await?;
+        let (key, command) = parsed(wire::capacity(request.get_ref(), PATH))?;
+        let to_wire = |record: &CapacityRecord| pb::SetCapacityResponse {
+            capacity: Some(wire::capacity_to_wire(record)),
+        };
+        let encode = encoder(to_wire);
+        let replied = self
+            .settlement
+            .set_capacity(asked(&caller, &key, PATH, &encode), &operator, command)
+            .await;
+        respond(replied, to_wire)
+    }
+
+    async fn set_parity_limit(
+        &self,
+        request: Request<pb::SetParityLimitRequest>,
+    ) -> Result<Response<pb::SetParityLimitResponse>, Status> {
+        self.operator("SetParityLimit", &request).await?;
+        Err(not_served(
+            "SetParityLimit (the parity limit is set with the pair's agreement: SetAgreement)",
+        ))
+    }
+
+    async fn list_quotas(
+        &self,
+        request: Request<pb::ListQuotasRequest>,
+    ) -> Result<Response<pb::ListQuotasResponse>, Status> {
+        self.reader("ListQuotas", &request).await?;
+        let message = request.get_ref();
+        let state = if message.state.is_empty() {
+            None
+        } else {
+            Some(parsed(StateCode::parse(&message.state).map_err(|error| {
+                accord_edge::violation::Invalid::field("state", error.to_string())
+            }))?)
+        };
+        let capacities = self.settlement.capacities(state).await.map_err(status)?;
+        let parity_limits = self
+            .app
+            .directory()
+            .directory()
+            .agreements()
+            .iter()
+            .filter(|agreement| state.is_none_or(|state| agreement.involves(state)))
+            .filter_map(|agreement| {
+                let (first, second) = agreement.pair();
+                agreement.parity_limit().map(|limit| pb::ParityLimit {
+                    first_state: first.to_string(),
+                    second_state: second.to_string(),
+                    limit: u32::try_from(limit.0).unwrap_or(u32::MAX),
+                    updated_at: None,
+                })
+            })
+            .collect();
+        Ok(Response::new(pb::ListQuotasResponse {
+            capacities: capacities.iter().map(wire::capacity_to_wire).collect(),
+            parity_limits,
+            next_page_token: String::new(),
+        }))
+    }
+
+    async fn get_parity_limit(
+        &self,
+        request: Request<pb::GetParityLimitRequest>,
+    ) -> Result<Response<pb::GetParityLimitResponse>, Status> {
+        self.reader("GetParityLimit", &request).await?;
+        Err(not_served("GetParityLimit"))
+    }
+
+    async fn report_candidates(
+        &self,
+        request: Request<pb::ReportCandidatesRequest>,
+    ) -> Result<Response<pb::ReportCandidatesResponse>, Status> {
+        const PATH: &str = "/accord.v1.SettlementService/ReportCandidates";
+        let state = self.member_node("ReportCandidates", &request).await?;
+        let (key, command) = parsed(wire::candidates(request.get_ref(), PATH, state))?;
+        let caller = PeerIdentity::Node(state).spiffe_id();
+        let to_wire = |recorded: &accord_domain::Timestamp| pb::ReportCandidatesResponse {
+            recorded_at: Some(accord_edge::wire::to_wire_time(*recorded)),
+        };
+        let encode = encoder(to_wire);
+        let replied = self
+            .settlement
+            .report_candidates(asked(&caller, &key, PATH, &encode), state, command)
+            .await;
+        respond(replied, to_wire)
+    }
+
+    async fn set_redirect_consent(
+        &self,
+        request: Request<pb::SetRedirectConsentRequest>,
+    ) -> Result<Response<pb::SetRedirectConsentResponse>, Status> {
+        const PATH: &str = "/accord.v1.SettlementService/SetRedirectConsent";
+        let Some(state) = self.reader("SetRedirectConsent", &request).await? else {
+            return Err(status(Error::PermissionDenied(
+                "consent is a member state's own: its node or gateway gives it".to_owned(),
+            )));
+        };
+        let (key, command) = parsed(wire::consent(request.get_ref(), PATH))?;
+        let caller = PeerIdentity::from_request(&request)
+            .map(|identity| identity.spiffe_id())
+            .unwrap_or_default();
+        let to_wire = |set: &ConsentSet| pb::SetRedirectConsentResponse {
+            consent: Some(wire::consent_to_wire(&set.consent)),
+            pair_consented: set.pair_consented,
+        };
+        let encode = encoder(to_wire);
+        let replied = self
+            .settlement
+            .set_consent(asked(&caller, &key, PATH, &encode), state, command)
+            .await;
+        respond(replied, to_wire)
+    }
+
+    async fn list_redirect_consents(
+        &self,
+        request: Request<pb::ListRedirectConsentsRequest>,
+    ) -> Result<Response<pb::ListRedirectConsentsResponse>, Status> {
+        self.reader("ListRedirectConsents", &request).await?;
+        let message = request.get_ref();
+        let state = if message.state.is_empty() {
+            None
+        } else {
+            Some(parsed(StateCode::parse(&message.state).map_err(|error| {
+                accord_edge::violation::Invalid::field("state", error.to_string())
+            }))?)
+        };
+        let (consents, pairs) = self.settlement.consents(state).await.map_err(status)?;
+        Ok(Response::new(pb::ListRedirectConsentsResponse {
+            consents: consents.iter().map(wire::consent_to_wire).collect(),
+            consented_pairs: pairs
+                .into_iter()
+                .map(|(admitting_state, origin_state)| pb::RedirectPair {
+                    admitting_state,
+                    origin_state,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_balances(
+        &self,
+        request: Request<pb::GetBalancesRequest>,
+    ) -> Result<Response<pb::GetBalancesResponse>, Status> {
+        self.reader("GetBalances", &request).await?;
+        Err(not_served("GetBalances"))
+    }
+
+    async fn open_round(
+        &self,
+        request: Request<pb::OpenRoundRequest>,
+    ) -> Result<Response<pb::OpenRoundResponse>, Status> {
+        operator_round_step!(
+            self,
+            request,
+            "OpenRound",
+            wire::open_round,
+            open_round,
+            |round| { pb::OpenRoundResponse { round } }
+        )
+    }
+
+    async fn close_round(
+        &self,
+        request: Request<pb::CloseRoundRequest>,
+    ) -> Result<Response<pb::CloseRoundResponse>, Status> {
+        let parse = |message: &pb::CloseRoundRequest, path: &str| {
+            wire::round_step(message, &message.idempotency_key, &message.round_id, path)
+        };
+        operator_round_step!(self, request, "CloseRound", parse, close_round, |round| {
+            pb::CloseRoundResponse { round }
+        })
+    }
+
+    async fn propose_round(
+        &self,
+        request: Request<pb::ProposeRoundRequest>,
+    ) -> Result<Response<pb::ProposeRoundResponse>, Status> {
+        let parse = |message: &pb::ProposeRoundRequest, path: &str| {
+            wire::round_step(message, &message.idempotency_key, &message.round_id, path)
+        };
+        operator_round_step!(
+            self,
+            request,
+            "ProposeRound",
+            parse,
+            propose_round,
+            |round| { pb::ProposeRoundResponse { round } }
+        )
+    }
+
+    async fn get_round(
+        &self,
+        request: Request<pb::GetRoundRequest>,
+    ) -> Result<Response<pb::GetRoundResponse>, Status> {
+        let reader = self.reader("GetRound", &request).await?;
+        let view = self
+            .settlement
+            .round(&request.get_ref().round_id, reader)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetRoundResponse {
+            round: Some(wire::round_to_wire(&view)),
+        }))
+    }
+
+    async fn list_rounds(
+        &self,
+        request: Request<pb::ListRoundsRequest>,
+    ) -> Result<Response<pb::ListRoundsResponse>, Status> {
+        let reader = self.reader("ListRounds", &request).await?;
+        let statuses: Vec<RoundStatus> = request
+            .get_ref()
+            .statuses
+            .iter()
+            .filter_map(|value| {
+                let name = pb::RoundStatus::try_from(*value).ok()?.as_str_name();
+                RoundStatus::parse(name.strip_prefix("ROUND_STATUS_")?)
+            })
+            .collect();
+        let views = self
+            .settlement
+            .rounds(reader, &statuses)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListRoundsResponse {
+            rounds: views.iter().map(wire::round_to_wire).collect(),
+            next_page_token: String::new(),
+        }))
+    }
+
+    async fn countersign_round(
+        &self,
+        request: Request<pb::CountersignRoundRequest>,
+    ) -> Result<Response<pb::CountersignRoundResponse>, Status> {
+        member_round_step!(
+            self,
+            request,
+            "CountersignRound",
+            wire::countersign,
+            countersign,
+            |round| { pb::CountersignRoundResponse { round } }
+        )
+    }
+
+    async fn dispute_round(
+        &self,
+        request: Request<pb::DisputeRoundRequest>,
+    ) -> Result<Response<pb::DisputeRoundResponse>, Status> {
+        member_round_step!(
+            self,
+            request,
+            "DisputeRound",
+            wire::dispute,
+            dispute,
+            |round| { pb::DisputeRoundResponse { round } }
+        )
+    }
+
+    async fn get_round_report(
+        &self,
+        request: Request<pb::GetRoundReportRequest>,
+    ) -> Result<Response<pb::GetRoundReportResponse>, Status> {
+        self.reader("GetRoundReport", &request).await?;
+        Err(not_served(
+            "GetRoundReport (GetRound carries the signed report)",
+        ))
+    }
+}
