@@ -20,6 +20,7 @@ pub mod grpc;
 pub mod ledger;
 pub mod revocation;
 pub mod server;
+pub mod settlement;
 pub mod store;
 
 pub use accord_edge::{clock, echo, violation};

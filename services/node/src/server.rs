@@ -21,6 +21,7 @@ use accord_proto::v1::admission_service_server::AdmissionServiceServer;
 use accord_proto::v1::ledger_service_client::LedgerServiceClient;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_proto::v1::readmission_service_server::ReadmissionServiceServer;
+use accord_proto::v1::settlement_service_client::SettlementServiceClient;
 use accord_trust::{
     ClientTls, EventVerifyingKey, Identity, PeerIdentity, PeerIdentityLayer, TlsIncoming,
 };
@@ -37,6 +38,7 @@ use crate::grpc::readmission::ReadmissionApi;
 use crate::ledger::{LedgerLink, Reporter, Witness};
 use crate::revocation::live::{ClientConfigCell, LiveParts, LiveRevocations, RevocationListWatch};
 use crate::revocation::{self, CrlWatch};
+use crate::settlement::Settler;
 use crate::store::Store;
 
 /// Why a node could not start or stopped with an error.
@@ -73,8 +75,8 @@ pub struct Node {
     directory: Option<DirectoryWatch>,
     /// The coordinator's revocation list, fetched while serving (`[coordinator]` only).
     revocations: Option<RevocationListWatch>,
-    /// The ledger's reporter and witness (`[coordinator]` only).
-    ledger: Option<(Reporter, Witness)>,
+    /// The ledger's reporter and witness, and the settler (`[coordinator]` only).
+    ledger: Option<(Reporter, Witness, Settler)>,
 }
 
 impl Node {
@@ -195,7 +197,7 @@ impl Node {
 
     /// The ledger's witness, when the node follows a coordinator.
     pub fn witness(&self) -> Option<Witness> {
-        self.ledger.as_ref().map(|(_, witness)| witness.clone())
+        self.ledger.as_ref().map(|(_, witness, _)| witness.clone())
     }
 
     /// The coordinator's revocation list as the node applies it, when it follows one.
@@ -348,11 +350,12 @@ fn partner_links(
 }
 
 /// Starts the tasks that follow the coordinator (`[coordinator]` only): its directory, its
-/// revocation list, and the ledger's reporter and witness, each until `stopped` turns true.
+/// revocation list, the ledger's reporter and witness, and the settler, each until
+/// `stopped` turns true.
 fn follow_coordinator(
     directory: Option<DirectoryWatch>,
     revocations: Option<RevocationListWatch>,
-    ledger: Option<(Reporter, Witness)>,
+    ledger: Option<(Reporter, Witness, Settler)>,
     stopped: &watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
@@ -362,9 +365,10 @@ fn follow_coordinator(
     if let Some(watch) = revocations {
         tasks.push(tokio::spawn(watch.run(stopped.clone())));
     }
-    if let Some((reporter, witness)) = ledger {
+    if let Some((reporter, witness, settler)) = ledger {
         tasks.push(tokio::spawn(reporter.run(stopped.clone())));
         tasks.push(tokio::spawn(witness.run(stopped.clone())));
+        tasks.push(tokio::spawn(settler.run(stopped.clone())));
     }
     tasks
 }
@@ -375,6 +379,8 @@ struct CoordinatorLink {
     client: MembershipServiceClient<tonic::transport::Channel>,
     /// Its `LedgerService`, on the same channel.
     ledger: LedgerServiceClient<tonic::transport::Channel>,
+    /// Its `SettlementService`, on the same channel.
+    settlement: SettlementServiceClient<tonic::transport::Channel>,
     ledger_interval: Duration,
     tls_for: TlsFor,
     /// The client configuration `tls_for` uses, replaced with each new revocation list.
@@ -384,8 +390,8 @@ struct CoordinatorLink {
 }
 
 impl CoordinatorLink {
-    /// The ledger's reporter and witness for `app`.
-    fn ledger(&self, app: &App) -> (Reporter, Witness) {
+    /// The ledger's reporter and witness, and the settler, for `app`.
+    fn ledger(&self, app: &App) -> (Reporter, Witness, Settler) {
         let link = LedgerLink {
             client: self.ledger.clone(),
             app: app.clone(),
@@ -396,7 +402,8 @@ impl CoordinatorLink {
             },
             interval: self.ledger_interval,
         };
-        (Reporter::new(link.clone()), Witness::new(link))
+        let settler = Settler::new(link.clone(), self.settlement.clone());
+        (Reporter::new(link.clone()), Witness::new(link), settler)
     }
 
     /// The background tasks that follow the coordinator, each reconnecting with back-off.
@@ -443,6 +450,9 @@ fn coordinator_link(
     .expect_peer(PeerIdentity::Coordinator);
     let channel = accord_trust::connect_lazy(&coordinator.endpoint, &tls)
         .map_err(credential("coordinator.endpoint"))?;
+    let settlement = SettlementServiceClient::new(channel.clone())
+        .max_decoding_message_size(config.limits.max_message_bytes)
+        .max_encoding_message_size(config.limits.max_message_bytes);
     let ledger = LedgerServiceClient::new(channel.clone())
         .max_decoding_message_size(config.limits.max_message_bytes)
         .max_encoding_message_size(config.limits.max_message_bytes);
@@ -467,6 +477,7 @@ fn coordinator_link(
         key,
         client,
         ledger,
+        settlement,
         ledger_interval: coordinator.ledger_interval,
         tls_for,
         client_config,

@@ -21,6 +21,7 @@ mod readmission_lifecycle;
 mod readmission_validation;
 mod refusals;
 mod revocation_live;
+mod settlement_round;
 mod small_truths;
 mod store;
 mod support;

@@ -16,7 +16,12 @@ use crate::federation::{Federation, eventually, eventually_some, state};
 use crate::readmission::{acceptance, both_reach};
 
 /// The coordinator's ledger, as its operator alice reads it.
-fn ledger(federation: &Federation) -> LedgerServiceClient<Channel> {
+pub fn ledger(federation: &Federation) -> LedgerServiceClient<Channel> {
+    LedgerServiceClient::new(operator_channel(federation))
+}
+
+/// A channel to the coordinator as its operator alice.
+pub fn operator_channel(federation: &Federation) -> Channel {
     let alice = PeerIdentity::Operator(OperatorName::parse("alice").unwrap());
     federation.coordinator_as(&alice);
     let credentials = Identity::load(
@@ -29,7 +34,7 @@ fn ledger(federation: &Federation) -> LedgerServiceClient<Channel> {
             .unwrap();
     let tls = ClientTls::new(&credentials, &ca, "127.0.0.1").unwrap();
     let endpoint = &federation.coordinator.as_ref().unwrap().config.endpoint;
-    LedgerServiceClient::new(accord_trust::connect_lazy(endpoint, &tls).unwrap())
+    accord_trust::connect_lazy(endpoint, &tls).unwrap()
 }
 
 /// Every leaf of the log, as the operator reads them.
@@ -61,7 +66,7 @@ async fn leaves(federation: &Federation) -> Vec<pb::LedgerLeaf> {
 }
 
 /// Waits until the log holds `count` reports of `case_ref`'s events by each of GB and FR.
-async fn logged_by_both(
+pub async fn logged_by_both(
     federation: &Federation,
     case_ref: &str,
     count: usize,

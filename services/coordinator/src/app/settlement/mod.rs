@@ -21,6 +21,10 @@ use crate::store::{CandidateRecord, CapacityRecord, Change, ConsentRecord, Settl
 pub struct Settlement {
     app: App,
     ledger: Ledger,
+    /// Held across a round's change, from reading it to committing: two states
+    /// countersigning at once must see each other's countersignature, so that the last one
+    /// makes the round final.
+    changing_rounds: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A consent as stored, and whether both states of its pair now consent.
@@ -35,7 +39,11 @@ pub struct ConsentSet {
 impl Settlement {
     /// Settlement over `app`'s store and `ledger`.
     pub fn new(app: App, ledger: Ledger) -> Self {
-        Self { app, ledger }
+        Self {
+            app,
+            ledger,
+            changing_rounds: std::sync::Arc::default(),
+        }
     }
 
     fn now(&self) -> Timestamp {

@@ -50,6 +50,7 @@ impl Settlement {
         if let Some(first) = self.app.first_answer(&asked).await? {
             return Ok(Replied::Replay(first));
         }
+        let _changing = self.changing_rounds.lock().await;
         let participating = self.participating(&command.participating)?;
         let (start, end) = (command.start.as_millis(), command.end.as_millis());
         let rounds = self.app.inner.store.rounds().await?;
@@ -141,6 +142,7 @@ impl Settlement {
         if let Some(first) = self.app.first_answer(&asked).await? {
             return Ok(Replied::Replay(first));
         }
+        let _changing = self.changing_rounds.lock().await;
         let mut round = self.round_in(&round_id, &[RoundStatus::Open]).await?;
         let now = self.now();
         if now.as_millis() < round.period_end {
@@ -174,6 +176,7 @@ impl Settlement {
         if let Some(first) = self.app.first_answer(&asked).await? {
             return Ok(Replied::Replay(first));
         }
+        let _changing = self.changing_rounds.lock().await;
         let mut round = self
             .round_in(&round_id, &[RoundStatus::Closed, RoundStatus::Disputed])
             .await?;
@@ -335,6 +338,7 @@ impl Settlement {
         if let Some(first) = self.app.first_answer(&asked).await? {
             return Ok(Replied::Replay(first));
         }
+        let _changing = self.changing_rounds.lock().await;
         if command.countersignature.state != state.as_str() {
             return Err(Error::PermissionDenied(format!(
                 "{state} countersigns only for itself"
@@ -402,6 +406,7 @@ impl Settlement {
         if let Some(first) = self.app.first_answer(&asked).await? {
             return Ok(Replied::Replay(first));
         }
+        let _changing = self.changing_rounds.lock().await;
         if command.state != state {
             return Err(Error::PermissionDenied(format!(
                 "{state} disputes only for itself"

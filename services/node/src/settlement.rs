@@ -1,0 +1,348 @@
+//! The node's side of settlement rounds (`[coordinator]`): each round the coordinator
+//! proposes that affects this node's state is checked, then countersigned — or disputed
+//! with the reasons found, signed by this node.
+//!
+//! [`Settler`] looks for proposed rounds awaiting this state's countersignature and checks
+//! each report before it signs anything:
+//! - the report opens under the coordinator's key: its digest and signature, the optimality
+//!   certificate and every figure recomputed from its inputs (`accord_edge::report::open`) —
+//!   else `COMPUTATION_MISMATCH`;
+//! - its tree head is consistent with the last head this node cosigned as the log's witness
+//!   (either may be the larger) — else `TREE_HEAD_INCONSISTENT`;
+//! - every leaf of every counted movement of this state's pairs is in the log at the
+//!   report's head, by an inclusion proof against the report's root — else
+//!   `INCLUSION_PROOF_FAILED`.
+//!
+//! A round it cannot reach now is tried again at the next look; a round it disputed is no
+//! longer proposed, so it is never disputed twice.
+
+use std::time::Duration;
+
+use accord_domain::StateCode;
+use accord_edge::report;
+use accord_proto::v1 as pb;
+use accord_proto::v1::settlement_service_client::SettlementServiceClient;
+use accord_trust::SigningDomain;
+use accord_trust::log::{ConsistencyProof, Hash, InclusionProof, leaf_hash};
+use prost::Message;
+use tokio::sync::watch;
+use tonic::transport::Channel;
+
+use crate::ledger::LedgerLink;
+
+/// The most inclusion proofs asked at once.
+const PROOFS_MAX: usize = 512;
+
+/// Checks and countersigns, or disputes, the rounds that affect this node's state.
+#[derive(Clone)]
+pub struct Settler {
+    link: LedgerLink,
+    client: SettlementServiceClient<Channel>,
+}
+
+/// What a settler did with one round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// Countersigned the round's report.
+    Countersigned(String),
+    /// Disputed it, for these reasons.
+    Disputed(String, Vec<pb::DisputeReason>),
+}
+
+impl Settler {
+    /// The settler over `link` (the ledger, the node's app and the coordinator's key) and the
+    /// coordinator's `SettlementService`.
+    pub fn new(link: LedgerLink, client: SettlementServiceClient<Channel>) -> Self {
+        Self { link, client }
+    }
+
+    /// Looks for rounds to settle every interval until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut failures: u32 = 0;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let wait = match self.settle_once().await {
+                Ok(_) => {
+                    failures = 0;
+                    self.link.interval
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%error, failures, "settlement rounds cannot be checked now");
+                    self.link.backoff.delay(failures, u64::from(failures))
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait.max(Duration::from_millis(1))) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Checks every proposed round awaiting this state's countersignature, and countersigns
+    /// or disputes each.
+    pub async fn settle_once(&self) -> Result<Vec<Settled>, tonic::Status> {
+        let own = self.link.app.own_state();
+        let rounds = self
+            .client
+            .clone()
+            .list_rounds(pb::ListRoundsRequest {
+                statuses: vec![pb::RoundStatus::Proposed.into()],
+                ..pb::ListRoundsRequest::default()
+            })
+            .await?
+            .into_inner()
+            .rounds;
+        let mut settled = Vec::new();
+        for round in rounds {
+            if !round
+                .awaiting_countersignature
+                .iter()
+                .any(|state| *state == own.as_str())
+            {
+                continue;
+            }
+            let Some(signed) = round.report.as_ref() else {
+                continue;
+            };
+            let reasons = self.check(own, signed).await?;
+            settled.push(if reasons.is_empty() {
+                self.countersign(own, &round, signed).await?
+            } else {
+                self.dispute(own, &round, signed, reasons).await?
+            });
+        }
+        Ok(settled)
+    }
+
+    /// The reasons to dispute `signed`; none when this node may countersign it.
+    async fn check(
+        &self,
+        own: StateCode,
+        signed: &pb::SignedSettlementReport,
+    ) -> Result<Vec<pb::DisputeReason>, tonic::Status> {
+        let opened = match report::open(signed, &self.link.coordinator_key) {
+            Ok(opened) => opened,
+            Err(error) => {
+                tracing::error!(alert = "settlement_report_refused", %error, "a proposed report does not open");
+                return Ok(vec![pb::DisputeReason::ComputationMismatch]);
+            }
+        };
+        let report = opened.report();
+        let Some((size, root)) = report
+            .tree_head
+            .as_ref()
+            .and_then(|head| Some((head.tree_size, Hash::from_slice(&head.root_hash).ok()?)))
+        else {
+            return Ok(vec![pb::DisputeReason::ComputationMismatch]);
+        };
+        let mut reasons = Vec::new();
+        if !self.consistent_with_witnessed(size, &root).await? {
+            reasons.push(pb::DisputeReason::TreeHeadInconsistent);
+        }
+        let leaves: Vec<u64> = report
+            .inputs
+            .iter()
+            .flat_map(|inputs| &inputs.movements)
+            .filter(|movement| {
+                movement.pair.as_ref().is_some_and(|pair| {
+                    pair.first_state == own.as_str() || pair.second_state == own.as_str()
+                })
+            })
+            .flat_map(|movement| movement.leaf_indices.iter().copied())
+            .collect();
+        if !self.all_included(&leaves, size, &root).await? {
+            reasons.push(pb::DisputeReason::InclusionProofFailed);
+        }
+        Ok(reasons)
+    }
+
+    /// Whether the report's head and the head this node cosigned last are one log.
+    async fn consistent_with_witnessed(
+        &self,
+        size: u64,
+        root: &Hash,
+    ) -> Result<bool, tonic::Status> {
+        let store = self.link.app.store();
+        let witnessed = store
+            .witnessed_head()
+            .await
+            .map_err(|error| tonic::Status::internal(error.to_string()))?;
+        let Some(witnessed) = witnessed else {
+            return Ok(true);
+        };
+        let witnessed_size = u64::try_from(witnessed.tree_size).unwrap_or(0);
+        let Ok(witnessed_root) = Hash::from_slice(&witnessed.root_hash) else {
+            return Ok(false);
+        };
+        if witnessed_size == size {
+            return Ok(witnessed_root == *root);
+        }
+        let ((first, first_root), (second, second_root)) = if witnessed_size < size {
+            ((witnessed_size, witnessed_root), (size, *root))
+        } else {
+            ((size, *root), (witnessed_size, witnessed_root))
+        };
+        if first == 0 {
+            return Ok(true);
+        }
+        let answer = self
+            .link
+            .client
+            .clone()
+            .get_consistency_proof(pb::GetConsistencyProofRequest {
+                first_tree_size: first,
+                second_tree_size: second,
+            })
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer.into_inner(),
+            Err(status) if status.code() == tonic::Code::Unavailable => return Err(status),
+            Err(_) => return Ok(false),
+        };
+        let Ok(path) = answer
+            .proof
+            .iter()
+            .map(|hash| Hash::from_slice(hash))
+            .collect()
+        else {
+            return Ok(false);
+        };
+        let proof = ConsistencyProof {
+            first_size: first,
+            second_size: second,
+            path,
+        };
+        Ok(proof.verify(&first_root, &second_root).is_ok())
+    }
+
+    /// Whether every leaf of `leaves` is in the log of `size` leaves with `root`.
+    async fn all_included(
+        &self,
+        leaves: &[u64],
+        size: u64,
+        root: &Hash,
+    ) -> Result<bool, tonic::Status> {
+        for chunk in leaves.chunks(PROOFS_MAX) {
+            let answer = self
+                .link
+                .client
+                .clone()
+                .get_inclusion_proofs(pb::GetInclusionProofsRequest {
+                    leaf_indices: chunk.to_vec(),
+                    tree_size: size,
+                })
+                .await;
+            let proofs = match answer {
+                Ok(answer) => answer.into_inner().proofs,
+                Err(status) if status.code() == tonic::Code::Unavailable => return Err(status),
+                Err(_) => return Ok(false),
+            };
+            for &index in chunk {
+                let proved = proofs
+                    .iter()
+                    .find(|proof| proof.leaf_index == index)
+                    .is_some_and(|proof| {
+                        let Some(leaf) = proof.leaf.as_ref() else {
+                            return false;
+                        };
+                        let Ok(audit_path) = proof
+                            .audit_path
+                            .iter()
+                            .map(|hash| Hash::from_slice(hash))
+                            .collect()
+                        else {
+                            return false;
+                        };
+                        InclusionProof {
+                            leaf_index: index,
+                            tree_size: size,
+                            audit_path,
+                        }
+                        .verify(&leaf_hash(&leaf.encode_to_vec()), root)
+                        .is_ok()
+                    });
+                if !proved {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    async fn countersign(
+        &self,
+        own: StateCode,
+        round: &pb::Round,
+        signed: &pb::SignedSettlementReport,
+    ) -> Result<Settled, tonic::Status> {
+        let app = &self.link.app;
+        let Some(report) = signed.report.as_ref() else {
+            return Err(tonic::Status::internal(
+                "a proposed round without its report",
+            ));
+        };
+        let countersignature = report::countersign(report, own, app.signer(), app.now());
+        self.client
+            .clone()
+            .countersign_round(pb::CountersignRoundRequest {
+                idempotency_key: key("countersign", &round.round_id, &signed.report_digest),
+                round_id: round.round_id.clone(),
+                report_digest: signed.report_digest.clone(),
+                countersignature: Some(countersignature),
+            })
+            .await?;
+        tracing::info!(round_id = %round.round_id, "countersigned a settlement round");
+        Ok(Settled::Countersigned(round.round_id.clone()))
+    }
+
+    async fn dispute(
+        &self,
+        own: StateCode,
+        round: &pb::Round,
+        signed: &pb::SignedSettlementReport,
+        reasons: Vec<pb::DisputeReason>,
+    ) -> Result<Settled, tonic::Status> {
+        let app = &self.link.app;
+        let dispute = pb::RoundDispute {
+            round_id: round.round_id.clone(),
+            report_digest: signed.report_digest.clone(),
+            state: own.to_string(),
+            reasons: reasons.iter().map(|reason| i32::from(*reason)).collect(),
+            case_refs: Vec::new(),
+        };
+        let signature = app
+            .signer()
+            .sign(SigningDomain::ROUND_DISPUTE, &dispute.encode_to_vec());
+        tracing::error!(alert = "settlement_round_disputed", round_id = %round.round_id, ?reasons, "disputed a settlement round");
+        self.client
+            .clone()
+            .dispute_round(pb::DisputeRoundRequest {
+                idempotency_key: key("dispute", &round.round_id, &signed.report_digest),
+                dispute: Some(pb::SignedRoundDispute {
+                    dispute: Some(dispute),
+                    signature: Some(pb::StateSignature {
+                        state: own.to_string(),
+                        signing_key_id: app.signer().key_id().to_string(),
+                        signature: signature.to_bytes().to_vec(),
+                        signed_at: None,
+                    }),
+                }),
+            })
+            .await?;
+        Ok(Settled::Disputed(round.round_id.clone(), reasons))
+    }
+}
+
+/// The idempotency key of this node's answer to one report: the same report gets the same
+/// key, a new version another.
+fn key(what: &str, round_id: &str, digest: &[u8]) -> String {
+    let digest: String = digest
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("{what}-{round_id}-{digest}")
+}
