@@ -81,6 +81,10 @@ struct Inner {
     token_ttl_hours_max: u32,
     /// The CA that signs members' certificates.
     issuing: IssuingCa,
+    /// The certificate by which the issuing CA vouches for `signer` (as
+    /// `spiffe://accord/coordinator`), then the CAs' up to the root (excluded), DER: what lets
+    /// anyone holding the root check a report the coordinator signed.
+    signing_key_chain: Vec<Vec<u8>>,
     /// Bad tokens per source address (`Enrol`'s rate limit).
     failed_attempts: enrol::FailedAttempts,
     /// The current directory; held across a change, so changes are one at a time.
@@ -160,6 +164,7 @@ impl App {
         };
         let (published, _) = watch::channel(current.clone());
         let first_list = revocation::issue(&issuing, current.directory(), clock.now(), 0)?;
+        let signing_key_chain = certify_signing_key(&issuing, &signer, clock.now())?;
         let (revocations, _) = watch::channel(first_list);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -170,6 +175,7 @@ impl App {
                 page_size_max: settings.page_size_max,
                 token_ttl_hours_max: settings.token_ttl_hours_max,
                 issuing,
+                signing_key_chain,
                 failed_attempts: enrol::FailedAttempts::new(settings.failed_enrolments_per_minute),
                 current: Mutex::new(current),
                 published,
@@ -270,6 +276,26 @@ fn stored(signed: &SignedDirectory) -> StoredDirectory {
         issued_at: signed.directory().issued_at().as_millis(),
         signed_directory: signed.bytes().to_vec(),
     }
+}
+
+/// The issuing CA's certificate of the coordinator's signing key, valid from `now` as long
+/// as a member's certificate, with its chain, DER.
+fn certify_signing_key(
+    issuing: &IssuingCa,
+    signer: &EventSigningKey,
+    now: Timestamp,
+) -> Result<Vec<Vec<u8>>, Error> {
+    let validity = accord_trust::pki::Validity::days_from(pki_time(now)?, issuing.certificate_days)
+        .map_err(|error| Error::internal("certifying the signing key", error))?;
+    issuing
+        .authority
+        .certify_signing_key(
+            &PeerIdentity::Coordinator,
+            &signer.verifying_key(),
+            validity,
+        )
+        .and_then(|issued| issued.chain_der())
+        .map_err(|error| Error::internal("certifying the signing key", error))
 }
 
 /// `at` as the PKI's time type (certificate and revocation list validity).

@@ -388,9 +388,31 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetRoundReportRequest>,
     ) -> Result<Response<pb::GetRoundReportResponse>, Status> {
-        self.reader("GetRoundReport", &request).await?;
-        Err(not_served(
-            "GetRoundReport (GetRound carries the signed report)",
-        ))
+        let reader = self.reader("GetRoundReport", &request).await?;
+        let message = request.get_ref();
+        if message.format() != pb::ReportFormat::Bundle {
+            return Err(not_served(
+                "GetRoundReport in this format (REPORT_FORMAT_BUNDLE is; GetRound carries the \
+                 signed report)",
+            ));
+        }
+        let round_id = &message.round_id;
+        let rendering = self
+            .settlement
+            .report_bundle(round_id, reader)
+            .await
+            .map_err(status)?;
+        let round = self
+            .settlement
+            .round(round_id, reader)
+            .await
+            .map_err(status)?;
+        let report = wire::round_to_wire(&round).report;
+        Ok(Response::new(pb::GetRoundReportResponse {
+            report,
+            rendering,
+            content_type: "application/x-protobuf".to_owned(),
+            file_name: format!("{round_id}.pb"),
+        }))
     }
 }

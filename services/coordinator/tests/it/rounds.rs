@@ -231,6 +231,43 @@ async fn a_round_settles_what_both_parties_reported_once_every_affected_state_co
         .round
         .unwrap();
     assert_eq!(read, last);
+
+    // The bundle of the final round verifies offline from the root CA alone, as
+    // `accord report verify` checks it; one altered byte does not.
+    let bundle = gb
+        .get_round_report(pb::GetRoundReportRequest {
+            round_id: proposed.round_id.clone(),
+            format: pb::ReportFormat::Bundle.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(bundle.file_name, format!("{}.pb", proposed.round_id));
+    let roots = accord_trust::CaBundle::from_pem(&rounds.network.ca_pem()).unwrap();
+    let mut passed = Vec::new();
+    report::bundle::verify(&bundle.rendering, &roots, None, &[], &mut |check| {
+        passed.push(check.to_string())
+    })
+    .unwrap();
+    assert!(
+        passed.iter().any(|check| check.contains("final")),
+        "{passed:?}"
+    );
+    let mut altered = bundle.rendering.clone();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 0x01;
+    assert!(report::bundle::verify(&altered, &roots, None, &[], &mut |_| {}).is_err());
+    // Other renderings are not served by the coordinator.
+    let html = gb
+        .get_round_report(pb::GetRoundReportRequest {
+            round_id: proposed.round_id.clone(),
+            format: pb::ReportFormat::Html.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(html.code(), Code::Unimplemented);
 }
 
 #[tokio::test]

@@ -302,6 +302,17 @@ pub struct IssuedCertificate {
     pub chain_pem: String,
 }
 
+impl IssuedCertificate {
+    /// The chain (`chain_pem`) as DER certificates, the certificate first.
+    pub fn chain_der(&self) -> Result<Vec<Vec<u8>>, Error> {
+        use rustls::pki_types::pem::PemObject as _;
+        CertificateDer::pem_slice_iter(self.chain_pem.as_bytes())
+            .map(|certificate| certificate.map(|der| der.as_ref().to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| Error::Unparsable)
+    }
+}
+
 /// A certificate together with the private key generated for it.
 pub struct IssuedIdentity {
     /// The certificate.

@@ -696,3 +696,44 @@ fn visible(round: &RoundRecord, reader: Option<StateCode>) -> bool {
 fn join(items: impl Iterator<Item = String>) -> String {
     items.collect::<Vec<_>>().join(",")
 }
+
+impl Settlement {
+    /// The round's latest report with every countersignature so far, as one bundle an
+    /// offline verifier checks from the root CA alone (`accord report verify`): the signed
+    /// head at the cut-off, the directory in force and the certificate chain of the
+    /// coordinator's signing key.
+    pub async fn report_bundle(
+        &self,
+        round_id: &str,
+        reader: Option<StateCode>,
+    ) -> Result<Vec<u8>, Error> {
+        let view = self.round(round_id, reader).await?;
+        let round = &view.round;
+        let bytes = round
+            .report
+            .as_deref()
+            .ok_or_else(|| Error::NotFound(format!("a report of round {round_id}")))?;
+        let mut signed = pb::SignedSettlementReport::decode(bytes)
+            .map_err(|error| Error::internal("reading a round's report", error))?;
+        signed.countersignatures = view
+            .countersignatures
+            .iter()
+            .filter_map(|record| pb::StateSignature::decode(record.signature.as_slice()).ok())
+            .collect();
+        let size = round
+            .tree_size
+            .and_then(|size| u64::try_from(size).ok())
+            .unwrap_or(0);
+        let head = self.ledger.signed_head(Some(size)).await?;
+        let head = crate::convert::ledger::head_to_wire(&head);
+        let directory = pb::SignedDirectory::decode(self.app.directory().bytes())
+            .map_err(|error| Error::internal("reading the directory", error))?;
+        let bundle = report::bundle::assemble(
+            signed,
+            &head,
+            &directory,
+            self.app.inner.signing_key_chain.clone(),
+        );
+        Ok(bundle.encode_to_vec())
+    }
+}
