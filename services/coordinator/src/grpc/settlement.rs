@@ -10,6 +10,7 @@ use accord_trust::PeerIdentity;
 use tonic::{Request, Response, Status};
 
 use super::{asked, authorized_at, encoder, parsed, respond, status};
+use crate::app::ledger::Reader;
 use crate::app::settlement::{ConsentSet, Settlement};
 use crate::app::{App, Error};
 use crate::convert::settlement::{self as wire, RoundStatus, RoundView};
@@ -269,8 +270,64 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetBalancesRequest>,
     ) -> Result<Response<pb::GetBalancesResponse>, Status> {
-        self.reader("GetBalances", &request).await?;
-        Err(not_served("GetBalances"))
+        let reader = self.reader("GetBalances", &request).await?;
+        let message = request.get_ref();
+        let state = if message.state.is_empty() {
+            None
+        } else {
+            Some(parsed(StateCode::parse(&message.state).map_err(|error| {
+                accord_edge::violation::Invalid::field("state", error.to_string())
+            }))?)
+        };
+        let ledger_reader = reader.map_or(Reader::Operator, Reader::Member);
+        let (balances, tree_size) = self
+            .settlement
+            .balances(ledger_reader, state)
+            .await
+            .map_err(status)?;
+        if message.tree_size != 0 && message.tree_size != tree_size {
+            return Err(status(Error::invalid(
+                "tree_size",
+                format!(
+                    "balances are kept for the latest head only ({tree_size} leaves); ask with 0"
+                ),
+            )));
+        }
+        let mut positions: std::collections::BTreeMap<StateCode, i64> = Default::default();
+        for balance in &balances {
+            *positions.entry(balance.first).or_default() += i64::from(balance.debt());
+            *positions.entry(balance.second).or_default() -= i64::from(balance.debt());
+        }
+        Ok(Response::new(pb::GetBalancesResponse {
+            tree_size,
+            pairs: balances
+                .iter()
+                .map(|balance| pb::PairBalance {
+                    first_state: balance.first.to_string(),
+                    second_state: balance.second.to_string(),
+                    returns: balance.returns,
+                    admissions: balance.admissions,
+                    debt: balance.debt(),
+                    credit: balance.credit(),
+                })
+                .collect(),
+            positions: positions
+                .into_iter()
+                .map(|(state, position)| pb::StatePosition {
+                    state: state.to_string(),
+                    position,
+                })
+                .collect(),
+            credits: balances
+                .iter()
+                .filter(|balance| balance.credit() > 0)
+                .map(|balance| pb::Credit {
+                    holder_state: balance.first.to_string(),
+                    counterpart_state: balance.second.to_string(),
+                    count: balance.credit(),
+                })
+                .collect(),
+        }))
     }
 
     async fn open_round(

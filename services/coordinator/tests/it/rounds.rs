@@ -271,6 +271,46 @@ async fn a_round_settles_what_both_parties_reported_once_every_affected_state_co
 }
 
 #[tokio::test]
+async fn balances_show_each_pairs_debt_and_each_states_position() {
+    let mut rounds = network_with_returns().await;
+    let balances = rounds
+        .operator
+        .get_balances(pb::GetBalancesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(balances.tree_size, 12);
+    let debts: Vec<_> = balances
+        .pairs
+        .iter()
+        .map(|pair| {
+            (
+                pair.first_state.as_str(),
+                pair.second_state.as_str(),
+                pair.debt,
+            )
+        })
+        .collect();
+    assert_eq!(debts, [("DE", "GB", 1), ("FR", "DE", 2), ("GB", "FR", 3)]);
+    let positions: Vec<_> = balances
+        .positions
+        .iter()
+        .map(|position| (position.state.as_str(), position.position))
+        .collect();
+    assert_eq!(positions, [("DE", -1), ("FR", -1), ("GB", 2)]);
+    // A member sees its own pairs.
+    let seen = rounds
+        .fr
+        .settlement
+        .clone()
+        .get_balances(pb::GetBalancesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(seen.pairs.len(), 2);
+}
+
+#[tokio::test]
 async fn a_disputed_round_settles_nothing_until_a_new_version_is_proposed() {
     let mut rounds = network_with_returns().await;
     let opened = rounds.open(pb::NettingMode::Gross, "open-2").await;

@@ -262,3 +262,52 @@ fn both_consent(consents: &[ConsentRecord], admitting: &str, origin: &str) -> bo
         })
     })
 }
+
+/// One ordered pair's balance from the log's matched confirmations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Balance {
+    /// The admitting (and returning) state A.
+    pub first: StateCode,
+    /// The origin (and returned-to) state O.
+    pub second: StateCode,
+    /// Matched returns from A to O.
+    pub returns: u32,
+    /// Matched admissions by A of people from O.
+    pub admissions: u32,
+}
+
+impl Balance {
+    /// A's debt to O: the returns not yet balanced by admissions.
+    pub fn debt(&self) -> u32 {
+        self.returns.saturating_sub(self.admissions)
+    }
+
+    /// A's credit with O: the admissions ahead of its returns.
+    pub fn credit(&self) -> u32 {
+        self.admissions.saturating_sub(self.returns)
+    }
+}
+
+impl Settlement {
+    /// The balances of every ordered pair `reader` may see (of `state`'s pairs if given),
+    /// from the matched confirmations in the log now, and the log's size they were read at.
+    pub async fn balances(
+        &self,
+        reader: super::ledger::Reader,
+        state: Option<StateCode>,
+    ) -> Result<(Vec<Balance>, u64), Error> {
+        let size = self.ledger.signed_head(None).await?.tree_size;
+        let figures = self.ledger.pair_figures(reader, state, None)?;
+        let balances = figures
+            .into_iter()
+            .filter(|(_, figures)| figures.matched_returns > 0 || figures.matched_admissions > 0)
+            .map(|((first, second), figures)| Balance {
+                first,
+                second,
+                returns: figures.matched_returns,
+                admissions: figures.matched_admissions,
+            })
+            .collect();
+        Ok((balances, size))
+    }
+}
