@@ -60,6 +60,9 @@ pub enum CoordinatorCommand {
     /// A member's standing: suspend, reinstate or revoke it.
     #[command(subcommand)]
     Member(StandingCommand),
+    /// Settlement rounds: open, cut off, propose, show, export a report for verification.
+    #[command(subcommand)]
+    Round(crate::round::RoundCommand),
 }
 
 /// `accord coordinator agreement …`.
@@ -204,6 +207,7 @@ pub fn run(args: CoordinatorArgs) -> ExitCode {
             operator_command(set_agreement(args))
         }
         Some(CoordinatorCommand::Member(command)) => operator_command(standing(command)),
+        Some(CoordinatorCommand::Round(command)) => operator_command(crate::round::run(command)),
     }
 }
 
@@ -237,7 +241,7 @@ impl Server for Coordinator {
 }
 
 /// Why an operator's command failed, and its exit code.
-enum Failure {
+pub(crate) enum Failure {
     /// Bad input; nothing was sent (exit 2).
     Usage(String),
     /// The coordinator could not be reached or refused (exit 1).
@@ -245,7 +249,7 @@ enum Failure {
 }
 
 /// Runs an operator's command to its exit code.
-fn operator_command(command: impl Future<Output = Result<(), Failure>>) -> ExitCode {
+pub(crate) fn operator_command(command: impl Future<Output = Result<(), Failure>>) -> ExitCode {
     accord_trust::install_crypto_provider();
     let outcome = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -457,6 +461,11 @@ async fn token(command: TokenCommand) -> Result<(), Failure> {
 
 /// An mTLS client of the coordinator as the operator.
 async fn client(args: &OperatorArgs) -> Result<MembershipServiceClient<Channel>, Failure> {
+    Ok(MembershipServiceClient::new(channel(args).await?))
+}
+
+/// An mTLS channel to the coordinator as the operator.
+pub(crate) async fn channel(args: &OperatorArgs) -> Result<Channel, Failure> {
     let name = OperatorName::parse(&args.operator)
         .map_err(|error| Failure::Usage(format!("--operator: {error}")))?;
     let pki = PkiDirectory::new(&args.pki);
@@ -487,11 +496,11 @@ async fn client(args: &OperatorArgs) -> Result<MembershipServiceClient<Channel>,
                 with_sources(&error)
             ))
         })?;
-    Ok(MembershipServiceClient::new(channel))
+    Ok(channel)
 }
 
 /// A refusal, as the operator reads it.
-fn refused(status: tonic::Status) -> Failure {
+pub(crate) fn refused(status: tonic::Status) -> Failure {
     Failure::Failed(format!("{:?}: {}", status.code(), status.message()))
 }
 
@@ -519,7 +528,7 @@ fn parse_ttl(text: &str) -> Result<i64, Failure> {
 
 /// The key given, or a fresh one from the clock and the process (a retry by hand passes
 /// `--idempotency-key` to get the same answer).
-fn idempotency_key(given: Option<String>) -> String {
+pub(crate) fn idempotency_key(given: Option<String>) -> String {
     given.unwrap_or_else(|| {
         format!(
             "cli-{}-{}",

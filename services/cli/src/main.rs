@@ -13,6 +13,7 @@ mod member;
 mod node;
 mod pki;
 mod report;
+mod round;
 mod serve;
 mod settle;
 

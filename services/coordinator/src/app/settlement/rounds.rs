@@ -183,8 +183,18 @@ impl Settlement {
         let from_status = round.status.clone();
         let signed = self.computed_report(&round).await?;
         round.version += 1;
-        round.status = RoundStatus::Proposed.code().to_owned();
         round.report = Some(signed.encode_to_vec());
+        // A report that affects no state (nothing to settle) needs no countersignature.
+        if signed
+            .report
+            .as_ref()
+            .is_some_and(|report| report.affected_states.is_empty())
+        {
+            round.status = RoundStatus::Final.code().to_owned();
+            round.finalised_at = Some(self.now().as_millis());
+        } else {
+            round.status = RoundStatus::Proposed.code().to_owned();
+        }
         let detail = format!(
             "{operator} proposed round {round_id}, version {}, settling {}",
             round.version,
