@@ -539,3 +539,124 @@ fn a_joined_node_first_started_while_the_coordinator_is_down_serves_what_join_re
         "{seen:#?}"
     );
 }
+
+#[test]
+fn an_operator_runs_a_round_and_exports_a_report_that_verifies() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = network(folder.path());
+    let (child, url) = spawn_coordinator(&config);
+    let pki = folder.path().join("pki");
+    let operator = [
+        "--coordinator",
+        &url,
+        "--pki",
+        pki.to_str().unwrap(),
+        "--operator",
+        "alice",
+    ];
+    let round = |extra: &[&str]| {
+        let mut args = vec!["coordinator", "round"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&operator);
+        accord(&args)
+    };
+    // Two states join: a round settles between members.
+    for (state, port) in [("GB", "7321"), ("FR", "7322")] {
+        let mut issue = vec!["coordinator", "token", "issue", "--state", state];
+        issue.extend_from_slice(&operator);
+        let issued = accord(&issue);
+        let token = text(&issued.stdout)
+            .lines()
+            .find_map(|line| line.strip_prefix("token: ").map(str::to_owned))
+            .unwrap();
+        let dir = folder.path().join(state);
+        let joined = accord(&[
+            "join",
+            "--coordinator",
+            url.trim_start_matches("https://"),
+            "--ca",
+            pki.join("ca.pem").to_str().unwrap(),
+            "--state",
+            state,
+            "--token",
+            &token,
+            "--endpoint",
+            &format!("127.0.0.1:{port}"),
+            "--dir",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(joined.status.code(), Some(0), "{}", text(&joined.stderr));
+    }
+    let period = [
+        "--from",
+        "2026-11-01T00:00:00Z",
+        "--until",
+        "2026-11-08T00:00:00Z",
+    ];
+    let mut open = vec!["open", "--mode", "sideways"];
+    open.extend_from_slice(&period);
+    let refused = round(&open);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("--mode"));
+    open[2] = "bilateral";
+    let opened = round(&open);
+    assert_eq!(opened.status.code(), Some(0), "{}", text(&opened.stderr));
+    let round_id = text(&opened.stdout)
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("round ")?
+                .strip_suffix(": OPEN")
+                .map(str::to_owned)
+        })
+        .unwrap();
+    let overlapping = round(&open);
+    assert_eq!(overlapping.status.code(), Some(1));
+    assert!(text(&overlapping.stderr).contains("FailedPrecondition"));
+    let closed = round(&["close", "--round", &round_id]);
+    assert!(
+        text(&closed.stdout).contains("CLOSED"),
+        "{}",
+        text(&closed.stderr)
+    );
+    // Nothing was reported in the period: the report settles nothing and is final at once.
+    let proposed = round(&["propose", "--round", &round_id]);
+    assert!(
+        text(&proposed.stdout).contains("FINAL"),
+        "{}",
+        text(&proposed.stderr)
+    );
+    let bundle = folder.path().join("round.pb");
+    let exported = round(&[
+        "export",
+        "--round",
+        &round_id,
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        exported.status.code(),
+        Some(0),
+        "{}",
+        text(&exported.stderr)
+    );
+    let ca = pki.join("ca.pem");
+    let verified = accord(&[
+        "report",
+        "verify",
+        bundle.to_str().unwrap(),
+        "--ca",
+        ca.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        text(&verified.stderr)
+    );
+    assert!(
+        text(&verified.stdout).contains("ok: final"),
+        "{}",
+        text(&verified.stdout)
+    );
+    stop(child);
+}

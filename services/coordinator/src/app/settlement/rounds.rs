@@ -52,6 +52,11 @@ impl Settlement {
         }
         let _changing = self.changing_rounds.lock().await;
         let participating = self.participating(&command.participating)?;
+        if participating.len() < 2 {
+            return Err(Error::IllegalTransition(
+                "a round settles between at least two active members".to_owned(),
+            ));
+        }
         let (start, end) = (command.start.as_millis(), command.end.as_millis());
         let rounds = self.app.inner.store.rounds().await?;
         if let Some(clash) = rounds.iter().find(|round| {
