@@ -6,7 +6,7 @@ use sea_orm::sea_query::{Index, Table};
 use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, DeriveIden, Statement};
 
 /// Every migration of the coordinator, in order.
-const MIGRATIONS: [Migration; 4] = [
+const MIGRATIONS: [Migration; 5] = [
     Migration {
         name: "m20261204_000001_membership",
         statements: membership,
@@ -22,6 +22,10 @@ const MIGRATIONS: [Migration; 4] = [
     Migration {
         name: "m20261205_000004_break_resolutions",
         statements: break_resolutions,
+    },
+    Migration {
+        name: "m20261206_000005_ledger_leaf_case",
+        statements: ledger_leaf_case,
     },
 ];
 
@@ -170,6 +174,19 @@ fn ledger(backend: DatabaseBackend) -> Vec<Statement> {
                         .col(LedgerCosignature::TreeSize)
                         .col(LedgerCosignature::State),
                 ),
+        ),
+    ]
+}
+
+/// A case's leaves, read by `ListCaseLeaves` (the log's clock for acceptance by default).
+fn ledger_leaf_case(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Index::create()
+                .name("ledger_leaf_case")
+                .table(LedgerLeaf::Table)
+                .col(LedgerLeaf::CaseRef)
+                .col(LedgerLeaf::LeafIndex),
         ),
     ]
 }
