@@ -256,6 +256,7 @@ const FIELD_FORMATS: &[(&str, &str, Format)] = &[
     ("accord.v1.LeafEntry", "leaf_hash", Digest32),
     ("accord.v1.LedgerLeaf", "reporter_state", StateCode),
     ("accord.v1.ListBreaksRequest", "case_ref", CaseRef),
+    ("accord.v1.ListCaseLeavesRequest", "case_ref", CaseRef),
     ("accord.v1.ListBreaksRequest", "page_token", PageToken),
     ("accord.v1.ListBreaksRequest", "round_id", RoundId),
     ("accord.v1.ListBreaksRequest", "state", StateCode),

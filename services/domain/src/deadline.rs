@@ -23,6 +23,17 @@
 //! first: it ends the case); after it is recorded, the next one may become due.
 //!
 //! Admission grants have one clock: the visa's validity ([`admission_due`]).
+//!
+//! **Acceptance by default on the log's clock.** R's node owns the reply clock, but a silent
+//! or stopped R must not cost S the acceptance. Where the nodes follow a coordinator, S's
+//! node may record `ACCEPTED_BY_DEFAULT` itself, as `Actor::Clock(S)`: after the reply
+//! deadline by its own clock it asks the coordinator's transparency log, and records the
+//! lapse only when a checkpoint the coordinator signed is timed after the deadline
+//! ([`acceptance_on_log_clock`] takes that time as `now`) and the log holds no reply of R
+//! ([`answers_request`]) that S lacks. Both lapses take effect at the deadline's next
+//! millisecond; if both nodes record one, event.proto's clash rule (earlier `occurred_at`,
+//! then the smaller acting state) keeps one and both nodes end `ACCEPTED_BY_DEFAULT`. A reply
+//! R recorded in time is earlier than either lapse and wins the clash.
 
 use crate::admission::{AdmissionCase, AdmissionEventKind, AdmissionStatus};
 use crate::event::Actor;
@@ -30,7 +41,7 @@ use crate::readmission::{
     ExpiryCause, ReadmissionCase, ReadmissionEventKind, ReadmissionStatus, ReadmissionStep,
     transition,
 };
-use crate::regime::{ClockDuty, HoldEffect, Silence};
+use crate::regime::{ClockDuty, HoldEffect, RegimeProfile, Silence};
 use crate::time::Timestamp;
 
 /// Where a deadline stands.
@@ -183,6 +194,33 @@ pub fn due(case: &ReadmissionCase, now: Timestamp) -> Option<DueEvent> {
         actor,
         deadline,
     })
+}
+
+/// Acceptance by default as S's node records it on the coordinator log's clock: due when
+/// [`due`] at `log_time` (a signed checkpoint's time) is the acceptance by default, with S's
+/// node as the acting clock. `None` while the log's time is not past the reply deadline, or
+/// when another deadline comes first.
+pub fn acceptance_on_log_clock(case: &ReadmissionCase, log_time: Timestamp) -> Option<DueEvent> {
+    due(case, log_time)
+        .filter(|due| due.kind == ReadmissionEventKind::AcceptedByDefault)
+        .map(|due| DueEvent {
+            actor: Actor::Clock(case.requesting()),
+            ..due
+        })
+}
+
+/// Whether R's event of `step`, found on the log, answers S's request so that S's node must
+/// not record acceptance by default over it: an acceptance, a rejection, R's own acceptance
+/// by default, or a request for information where the regime pauses the reply clock (R's
+/// other steps, like starting the examination, leave the reply clock running).
+pub fn answers_request(profile: &RegimeProfile, step: ReadmissionStep) -> bool {
+    match step {
+        ReadmissionStep::Accepted
+        | ReadmissionStep::Rejected
+        | ReadmissionStep::AcceptedByDefault => true,
+        ReadmissionStep::InformationRequested => profile.info_request_pauses_reply_clock,
+        _ => false,
+    }
 }
 
 /// The grant lapse due on an admission case at `now`: a granted visa past its validity.

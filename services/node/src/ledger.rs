@@ -17,11 +17,18 @@
 //! does it cosign (`cosignature/v1`) and keep the head. A head that fails any check is never
 //! cosigned: the node logs an alert (`alert = "ledger_head_refused"`) and counts it
 //! ([`Witness::refused`]).
+//!
+//! [`LedgerCaseLog`] reads one case's leaves with a checkpoint signed at the time asked
+//! (`ListCaseLeaves`): the log's clock, on which S's node records acceptance by default
+//! (`app::LogClock`).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use accord_domain::{CaseRef, StateCode};
 use accord_proto::v1 as pb;
 use accord_proto::v1::ledger_service_client::LedgerServiceClient;
 use accord_trust::log::{
@@ -33,8 +40,9 @@ use prost::Message;
 use tokio::sync::watch;
 use tonic::transport::Channel;
 
-use crate::app::{App, Backoff};
+use crate::app::{App, Backoff, CaseLog, CaseLogView, LoggedEvent, Unreachable};
 use crate::convert::envelope::ledger_report;
+use crate::convert::readmission::reply_step_from_wire;
 use crate::store::{ReportAnswer, ReportOutcome};
 
 /// The most reports one batch holds (`ledger.proto`).
@@ -58,6 +66,67 @@ pub struct LedgerLink {
     /// How often the reporter looks for events when it found none, and the witness for a
     /// new head.
     pub interval: Duration,
+}
+
+/// The coordinator's log of one case, for acceptance by default on the log's clock.
+#[derive(Clone)]
+pub struct LedgerCaseLog {
+    client: LedgerServiceClient<Channel>,
+}
+
+impl LedgerCaseLog {
+    /// The case log read through `client`.
+    pub fn new(client: LedgerServiceClient<Channel>) -> Self {
+        Self { client }
+    }
+
+    async fn read(&self, case_ref: &CaseRef) -> Result<CaseLogView, Unreachable> {
+        let answer = self
+            .client
+            .clone()
+            .list_case_leaves(pb::ListCaseLeavesRequest {
+                case_ref: case_ref.to_string(),
+            })
+            .await
+            .map_err(|status| Unreachable(status.message().to_owned()))?
+            .into_inner();
+        let checkpoint = answer
+            .tree_head
+            .map(|head| head.checkpoint)
+            .ok_or_else(|| Unreachable("the ledger answered no checkpoint".to_owned()))?;
+        let events = answer
+            .leaves
+            .iter()
+            .filter_map(|entry| entry.leaf.as_ref()?.report.as_ref()?.attestation.as_ref())
+            .filter_map(|attestation| {
+                let step = match attestation.kind {
+                    Some(pb::event_attestation::Kind::ReadmissionEventKind(kind)) => {
+                        reply_step_from_wire(kind)
+                    }
+                    _ => None,
+                };
+                Some(LoggedEvent {
+                    acting_state: StateCode::parse(&attestation.acting_state).ok()?,
+                    sequence: attestation.sequence,
+                    step,
+                })
+            })
+            .collect();
+        Ok(CaseLogView {
+            checkpoint,
+            events,
+            truncated: answer.truncated,
+        })
+    }
+}
+
+impl CaseLog for LedgerCaseLog {
+    fn case_events<'a>(
+        &'a self,
+        case_ref: &'a CaseRef,
+    ) -> Pin<Box<dyn Future<Output = Result<CaseLogView, Unreachable>> + Send + 'a>> {
+        Box::pin(self.read(case_ref))
+    }
 }
 
 /// Sends the events the coordinator has not logged yet.

@@ -28,14 +28,14 @@ use accord_trust::{
 use tokio::sync::watch;
 use tonic::server::NamedService;
 
-use crate::app::{App, Backoff, DeadlineSweeper, Deliveries, Dispatcher, PartnerLink};
+use crate::app::{App, Backoff, DeadlineSweeper, Deliveries, Dispatcher, LogClock, PartnerLink};
 use crate::clock::Clock;
 use crate::config::{Coordinator, NodeConfig};
 use crate::courier::GrpcCourier;
 use crate::directory::{DirectoryWatch, Follower, FollowerParts, TlsFor};
 use crate::grpc::admission::AdmissionApi;
 use crate::grpc::readmission::ReadmissionApi;
-use crate::ledger::{LedgerLink, Reporter, Witness};
+use crate::ledger::{LedgerCaseLog, LedgerLink, Reporter, Witness};
 use crate::revocation::live::{ClientConfigCell, LiveParts, LiveRevocations, RevocationListWatch};
 use crate::revocation::{self, CrlWatch};
 use crate::settlement::Settler;
@@ -142,6 +142,10 @@ impl Node {
         let (directory, revocations, ledger) = match coordinator {
             Some(link) => {
                 let ledger = link.ledger(&app);
+                app.follow_log_clock(LogClock::new(
+                    link.key,
+                    Arc::new(LedgerCaseLog::new(link.ledger.clone())),
+                ));
                 let follower = Follower::new(FollowerParts {
                     coordinator_key: link.key,
                     app: app.clone(),

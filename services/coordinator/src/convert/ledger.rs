@@ -563,6 +563,14 @@ pub fn leaf_entry_to_wire(entry: &LeafEntry) -> pb::LeafEntry {
     }
 }
 
+/// `ListCaseLeaves`'s case reference.
+pub fn case_ref(text: &str) -> Result<CaseRef, accord_edge::violation::Invalid> {
+    let mut violations = Violations::new();
+    let case_ref = violations.check("case_ref", CaseRef::parse(text));
+    violations.finish()?;
+    case_ref.ok_or_else(|| accord_edge::violation::Invalid::field("case_ref", "is required"))
+}
+
 /// `GetInclusionProof`'s leaf.
 pub fn leaf_query(
     message: &pb::GetInclusionProofRequest,

@@ -311,6 +311,24 @@ impl LedgerService for LedgerApi {
         }))
     }
 
+    async fn list_case_leaves(
+        &self,
+        request: Request<pb::ListCaseLeavesRequest>,
+    ) -> Result<Response<pb::ListCaseLeavesResponse>, Status> {
+        let reader = self.reader("ListCaseLeaves", &request).await?;
+        let case_ref = parsed(wire::case_ref(&request.get_ref().case_ref))?;
+        let (head, leaves, truncated) = self
+            .ledger
+            .case_leaves(reader, &case_ref)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListCaseLeavesResponse {
+            tree_head: Some(wire::head_to_wire(&head)),
+            leaves: leaves.iter().map(wire::leaf_entry_to_wire).collect(),
+            truncated,
+        }))
+    }
+
     async fn list_breaks(
         &self,
         request: Request<pb::ListBreaksRequest>,

@@ -174,6 +174,24 @@ impl Store {
         Ok(rows.into_iter().map(leaf_from_row).collect())
     }
 
+    /// The leaves of `case_ref` below `below`, in index order, at most `limit`.
+    pub async fn case_leaves(
+        &self,
+        case_ref: &str,
+        below: u64,
+        limit: u64,
+    ) -> Result<Vec<LeafRecord>, Error> {
+        use rows::ledger_leaf::Column;
+        let rows = rows::ledger_leaf::Entity::find()
+            .filter(Column::CaseRef.eq(case_ref.to_owned()))
+            .filter(Column::LeafIndex.lt(to_i64(below)))
+            .order_by_asc(Column::LeafIndex)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(leaf_from_row).collect())
+    }
+
     /// The first leaf in which `reporter` reported the event with `event_digest`.
     pub async fn leaf_by_digest(
         &self,

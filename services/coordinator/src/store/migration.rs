@@ -8,7 +8,7 @@ use sea_orm::sea_query::{Index, Table};
 use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, DeriveIden, Statement};
 
 /// Every migration of the coordinator, in order.
-const MIGRATIONS: [Migration; 5] = [
+const MIGRATIONS: [Migration; 6] = [
     Migration {
         name: "m20261204_000001_membership",
         statements: membership,
@@ -28,6 +28,10 @@ const MIGRATIONS: [Migration; 5] = [
     Migration {
         name: "m20261205_000005_settlement",
         statements: settlement,
+    },
+    Migration {
+        name: "m20261205_000006_ledger_leaf_case",
+        statements: ledger_leaf_case,
     },
 ];
 
@@ -176,6 +180,19 @@ fn ledger(backend: DatabaseBackend) -> Vec<Statement> {
                         .col(LedgerCosignature::TreeSize)
                         .col(LedgerCosignature::State),
                 ),
+        ),
+    ]
+}
+
+/// A case's leaves, read by `ListCaseLeaves` (the log's clock for acceptance by default).
+fn ledger_leaf_case(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        backend.build(
+            Index::create()
+                .name("ledger_leaf_case")
+                .table(LedgerLeaf::Table)
+                .col(LedgerLeaf::CaseRef)
+                .col(LedgerLeaf::LeafIndex),
         ),
     ]
 }

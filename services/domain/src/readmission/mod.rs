@@ -10,7 +10,9 @@
 //! 1. the actor's state is S or R;
 //! 2. the transition table ([`transition`]) has a row for the step from the current status;
 //! 3. the actor is the row's performer: S or R acting as `Actor::State`, or, for a deadline
-//!    step, the node the regime names for that deadline acting as `Actor::Clock`;
+//!    step, the node the regime names for that deadline acting as `Actor::Clock` — and, for
+//!    acceptance by default only, also S's node acting as `Actor::Clock(S)` on the
+//!    coordinator log's clock ([`crate::deadline::acceptance_on_log_clock`]);
 //! 4. time does not go backwards (`now` is not before the previous event);
 //! 5. deadlines: a clock step is accepted only if it is exactly what
 //!    [`crate::deadline::due`] returns at `now`; any other step is refused while a deadline
@@ -37,7 +39,7 @@ use crate::deadline::{self, Deadline, DueEvent};
 use crate::event::{Actor, FreeText};
 use crate::lifecycle::{self, Attempt, Event, Lifecycle, ReasonsRefusal, ReplayError, StepRefusal};
 use crate::reason::{LegalHoldKind, ReadmissionReason};
-use crate::regime::{HoldEffect, Party, Regime, RegimeProfile, ReplyTrack};
+use crate::regime::{ClockDuty, HoldEffect, Party, Regime, RegimeProfile, ReplyTrack};
 use crate::time::Timestamp;
 
 pub use status::ReadmissionStatus;
@@ -452,6 +454,19 @@ impl ReadmissionCase {
         }
     }
 
+    /// The actor `performer` stands for when `actor` attempts the step. Acceptance by default
+    /// has a second recorder besides the owner of its clock (R's node): the requesting
+    /// state's node, on the coordinator log's clock (`deadline::acceptance_on_log_clock`),
+    /// so `Actor::Clock(S)` passes too. The domain cannot check the log's attestation; the
+    /// node does, before it records or applies such an event.
+    fn expected_actor(&self, performer: Performer, actor: Actor) -> Actor {
+        let log_clock = Actor::Clock(self.requesting());
+        if performer == Performer::Clock(ClockDuty::AcceptanceByDefault) && actor == log_clock {
+            return actor;
+        }
+        self.performer_actor(performer)
+    }
+
     fn check_timing(
         &self,
         performer: Performer,
@@ -655,7 +670,7 @@ impl Lifecycle for ReadmissionCase {
         let transition = attempt.check(
             self.party_of(actor.state()).is_some(),
             transition(status, step),
-            |transition| self.performer_actor(transition.performer),
+            |transition| self.expected_actor(transition.performer, actor),
         )?;
         let due = deadline::due(self, now);
         self.check_timing(transition.performer, kind, due.as_ref())?;

@@ -381,3 +381,75 @@ fn the_earliest_passed_deadline_is_due_first() {
     assert_eq!(second.kind.step(), Step::Expired);
     assert!(accepted.apply(second.actor, &second.kind, late).is_ok());
 }
+
+#[test]
+fn the_requesting_state_records_acceptance_by_default_only_once_the_log_s_time_is_past_the_deadline()
+ {
+    let case = received(&uk_france(), ReplyTrack::Standard);
+    let check = |log_time: &str, expected: Option<Actor>| {
+        let due = deadline::acceptance_on_log_clock(&case, at(log_time));
+        assert_eq!(due.as_ref().map(|due| due.actor), expected, "at {log_time}");
+    };
+    check("2025-09-16T09:00:00.000Z", None);
+    check("2025-09-16T09:00:00.001Z", Some(Actor::Clock(britain())));
+    check("2025-10-01T00:00:00.000Z", Some(Actor::Clock(britain())));
+
+    let accepted = apply(
+        &case,
+        Actor::Clock(britain()),
+        Kind::AcceptedByDefault,
+        "2025-09-16T09:00:00.001Z",
+    );
+    assert_eq!(accepted.status(), Status::AcceptedByDefault);
+    assert_eq!(accepted.accepted_at(), Some(at("2025-09-16T09:00:00.001Z")));
+    assert_eq!(
+        refusal(
+            &case,
+            Actor::Clock(britain()),
+            Kind::AcceptedByDefault,
+            "2025-09-16T09:00:00.000Z"
+        ),
+        "NotDue"
+    );
+    // Only acceptance by default has a second recorder: S's clock closes nothing of R's.
+    assert_eq!(
+        refusal(
+            &case,
+            Actor::State(britain()),
+            Kind::Accepted,
+            "2025-09-03T09:00:00Z"
+        ),
+        "WrongActor"
+    );
+}
+
+#[test]
+fn a_reply_on_the_log_is_an_acceptance_a_rejection_a_lapse_or_a_clock_pausing_question() {
+    let pausing = Regime::Ammr2026.profile();
+    let running = uk_france();
+    let check = |profile: &RegimeProfile, step: Step, expected: bool| {
+        assert_eq!(
+            deadline::answers_request(profile, step),
+            expected,
+            "{step:?} under {:?}",
+            profile.regime
+        );
+    };
+    for profile in [&pausing, &running] {
+        check(profile, Step::Accepted, true);
+        check(profile, Step::Rejected, true);
+        check(profile, Step::AcceptedByDefault, true);
+        check(profile, Step::ExaminationStarted, false);
+        check(profile, Step::Received, false);
+    }
+    check(
+        &running,
+        Step::InformationRequested,
+        running.info_request_pauses_reply_clock,
+    );
+    check(
+        &pausing,
+        Step::InformationRequested,
+        pausing.info_request_pauses_reply_clock,
+    );
+}

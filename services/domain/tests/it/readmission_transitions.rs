@@ -321,8 +321,10 @@ fn the_requested_state_receives_examines_and_answers() {
     );
 }
 
+/// Acceptance by default also has S's clock as recorder: S's node on the coordinator log's
+/// clock (`deadline::acceptance_on_log_clock`; the node checks the log's checkpoint).
 #[test]
-fn the_requested_states_clock_accepts_by_default_from_every_reply_status() {
+fn either_states_clock_accepts_by_default_from_every_reply_status() {
     for from in [
         Status::Received,
         Status::UnderExamination,
@@ -338,9 +340,10 @@ fn the_requested_states_clock_accepts_by_default_from_every_reply_status() {
             from,
             Who::ClockS,
             Step::AcceptedByDefault,
-            Err("WrongActor"),
+            Ok(Status::AcceptedByDefault),
         );
         check(from, Who::R, Step::AcceptedByDefault, Err("WrongActor"));
+        check(from, Who::S, Step::AcceptedByDefault, Err("WrongActor"));
     }
 }
 
@@ -642,7 +645,12 @@ fn every_row_of_the_lifecycle_table_is_taken_by_its_performer_and_no_one_else() 
             .filter_map(|profile| attempt(profile, from, performer, step))
             .any(|outcome| outcome == Ok(to));
         assert!(taken, "{from} --{step}--> {to} was never taken");
-        for who in EVERYONE.into_iter().filter(|who| *who != performer) {
+        // S's clock is acceptance by default's second recorder, on the log's clock.
+        let log_clock = |who: &Who| step == Step::AcceptedByDefault && *who == Who::ClockS;
+        for who in EVERYONE
+            .into_iter()
+            .filter(|who| *who != performer && !log_clock(who))
+        {
             let expected = if who == Who::Stranger {
                 "NotAParty"
             } else {

@@ -48,7 +48,7 @@ impl CaseType for AdmissionCase {
         admission_error(error, subject)
     }
 
-    fn next_own_deadline(case: &Self, own: StateCode) -> Option<Timestamp> {
+    fn next_own_deadline(case: &Self, own: StateCode, _log_clock: bool) -> Option<Timestamp> {
         // Only A's clock records a lapse, so only A's node sweeps for it.
         let visa_running = matches!(
             case.status(),

@@ -40,8 +40,9 @@ pub(crate) trait CaseType: Answered {
         Self::refusal(error, subject)
     }
 
-    /// The first instant a deadline whose clock `own` owns lapses on `case`.
-    fn next_own_deadline(case: &Self, own: StateCode) -> Option<Timestamp>;
+    /// The first instant a deadline whose clock `own` owns lapses on `case`; with
+    /// `log_clock`, also those it may record on the coordinator log's clock.
+    fn next_own_deadline(case: &Self, own: StateCode, log_clock: bool) -> Option<Timestamp>;
 
     /// The record `case_ref` names, with its history, if this node holds one of this kind.
     fn load(
@@ -264,8 +265,12 @@ impl Core {
             event_count: case.sequence(),
             created_at: created_at_ms.min(case.last_event_at().as_millis()),
             updated_at: case.last_event_at().as_millis(),
-            next_deadline_at: L::next_own_deadline(case, self.own_state())
-                .map(Timestamp::as_millis),
+            next_deadline_at: L::next_own_deadline(
+                case,
+                self.own_state(),
+                self.log_clock().is_some(),
+            )
+            .map(Timestamp::as_millis),
         }
     }
 

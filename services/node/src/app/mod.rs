@@ -24,12 +24,13 @@ mod event_key;
 mod idempotency;
 mod ledger;
 mod list;
+mod log_clock;
 pub mod offer;
 mod partners;
 pub mod readmission;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use accord_domain::{CaseRef, StateCode, Timestamp};
 use accord_trust::{EventSigningKey, PeerIdentity};
@@ -39,6 +40,7 @@ pub use deadlines::DeadlineSweeper;
 pub use dispatcher::{Backoff, Courier, Deliveries, Dispatcher, Parcel, Refusal, Route};
 pub use error::{Error, Precondition};
 use event_key::EventKeys;
+pub use log_clock::{CaseLog, CaseLogView, LogClock, LoggedEvent, Unreachable};
 pub use partners::PartnerLink;
 use partners::{PartnerBook, Partners};
 
@@ -65,6 +67,8 @@ struct CoreInner {
     signer: EventSigningKey,
     event_keys: EventKeys,
     page_size_max: u32,
+    /// The coordinator's log as a clock, set once at start when the node follows one.
+    log_clock: OnceLock<LogClock>,
 }
 
 impl Core {
@@ -94,6 +98,12 @@ impl Core {
     /// The most records or events one page holds.
     pub(crate) fn page_size_max(&self) -> u32 {
         self.inner.page_size_max
+    }
+
+    /// The coordinator's log as a clock (acceptance by default on S's node), when the node
+    /// follows a coordinator.
+    pub(crate) fn log_clock(&self) -> Option<&LogClock> {
+        self.inner.log_clock.get()
     }
 }
 
@@ -152,6 +162,7 @@ impl App {
                 signer,
                 event_keys,
                 page_size_max,
+                log_clock: OnceLock::new(),
             }),
         };
         let partners = Arc::new(Partners::new(own_state, partners));
@@ -178,6 +189,13 @@ impl App {
     /// Admission offers.
     pub fn offers(&self) -> &Offers {
         &self.offers
+    }
+
+    /// Lets this node record acceptance by default on `log_clock` for its own requests, and
+    /// apply the partner's (`log_clock` module). Set once, at start, before serving; a
+    /// second call changes nothing.
+    pub fn follow_log_clock(&self, log_clock: LogClock) {
+        let _ = self.core.inner.log_clock.set(log_clock);
     }
 
     /// The deadlines this node's clock records.

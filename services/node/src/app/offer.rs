@@ -48,7 +48,7 @@ impl CaseType for Offer {
         offer_error(error, subject)
     }
 
-    fn next_own_deadline(_: &Self, _: StateCode) -> Option<Timestamp> {
+    fn next_own_deadline(_: &Self, _: StateCode, _: bool) -> Option<Timestamp> {
         None
     }
 }

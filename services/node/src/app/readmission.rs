@@ -47,8 +47,8 @@ impl CaseType for ReadmissionCase {
         step_error(loaded, error, subject)
     }
 
-    fn next_own_deadline(case: &Self, own: StateCode) -> Option<Timestamp> {
-        next_own_deadline(case, own)
+    fn next_own_deadline(case: &Self, own: StateCode, log_clock: bool) -> Option<Timestamp> {
+        next_own_deadline(case, own, log_clock)
     }
 }
 
@@ -311,6 +311,7 @@ impl Cases {
         loaded: Loaded<ReadmissionCase>,
         signed: &Signed<ReadmissionCase>,
     ) -> Result<Receipt, Error> {
+        self.check_cited_lapse(&loaded, signed)?;
         let event = signed.event();
         if event.sequence <= loaded.case.sequence() {
             return self.resolve_clash(loaded, signed).await;
@@ -479,7 +480,16 @@ impl Deadlines {
             return Ok(false);
         };
         let now = self.core.now();
-        let due = deadline::due(&loaded.case, now).filter(|due| due.actor.state() == own);
+        let due = deadline::due(&loaded.case, now);
+        let lapse_for_us = due.as_ref().is_some_and(|due| {
+            due.kind == ReadmissionEventKind::AcceptedByDefault
+                && due.actor.state() != own
+                && loaded.case.requesting() == own
+        });
+        if let Some(log_clock) = self.core.log_clock().filter(|_| lapse_for_us) {
+            return self.record_on_log_clock(loaded, log_clock).await;
+        }
+        let due = due.filter(|due| due.actor.state() == own);
         let Some(due) = due else {
             // Not ours, or not due any more: refresh the summary's next deadline.
             let change = Change {
@@ -513,10 +523,15 @@ impl Deadlines {
     }
 }
 
-/// The first instant at which a deadline whose clock this node owns lapses.
-fn next_own_deadline(case: &ReadmissionCase, own: StateCode) -> Option<Timestamp> {
+/// The first instant at which a deadline whose clock this node owns lapses; with
+/// `log_clock`, S's node also owns acceptance by default (`log_clock` module).
+fn next_own_deadline(case: &ReadmissionCase, own: StateCode, log_clock: bool) -> Option<Timestamp> {
     let deadlines = convert::running_deadlines(case);
     let owners = &case.profile().clock_owners;
+    let owner_of = |duty: ClockDuty| {
+        let on_log_clock = log_clock && duty == ClockDuty::AcceptanceByDefault;
+        case.state_of(owners.owner(duty)) == own || (on_log_clock && case.requesting() == own)
+    };
     // Silence that means nothing records no event when the reply deadline passes.
     let reply = deadlines
         .reply
@@ -535,7 +550,7 @@ fn next_own_deadline(case: &ReadmissionCase, own: StateCode) -> Option<Timestamp
         (deadlines.procedure, ClockDuty::Expiry),
     ]
     .into_iter()
-    .filter(|(_, duty)| case.state_of(owners.owner(*duty)) == own)
+    .filter(|(_, duty)| owner_of(*duty))
     .filter_map(|(deadline, _)| match deadline {
         Some(Deadline::At(time)) => Some(time.plus_millis(1)),
         _ => None,

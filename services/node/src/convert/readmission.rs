@@ -8,6 +8,7 @@
 use accord_domain::deadline::{self, Deadline};
 use accord_domain::readmission::{
     ExpiryCause, ReadmissionCase, ReadmissionEvent, ReadmissionEventKind, ReadmissionStatus,
+    ReadmissionStep,
 };
 use accord_domain::reason::{LegalHoldKind, ReadmissionReason};
 use accord_domain::{CaseKind, FreeText, ReplyTrack, Timestamp};
@@ -350,6 +351,7 @@ pub fn deadline_detail(kind: &ReadmissionEventKind, due_at: Timestamp) -> Option
     let lapse = |deadline: pb::ReadmissionDeadlineKind| pb::DeadlineLapse {
         deadline: deadline as i32,
         due_at: Some(to_wire_time(due_at)),
+        cited_checkpoint: String::new(),
     };
     match kind {
         ReadmissionEventKind::AcceptedByDefault => Some(Detail::AcceptedByDefault(lapse(
@@ -372,6 +374,37 @@ pub fn deadline_detail(kind: &ReadmissionEventKind, due_at: Timestamp) -> Option
             } as i32,
             due_at: Some(to_wire_time(due_at)),
         })),
+        _ => None,
+    }
+}
+
+/// The detail of S's acceptance by default on the log's clock: the reply deadline that
+/// lapsed and the checkpoint it cites.
+pub fn cited_lapse_detail(due_at: Timestamp, checkpoint: &str) -> Detail {
+    Detail::AcceptedByDefault(pb::DeadlineLapse {
+        deadline: pb::ReadmissionDeadlineKind::Reply as i32,
+        due_at: Some(to_wire_time(due_at)),
+        cited_checkpoint: checkpoint.to_owned(),
+    })
+}
+
+/// The checkpoint an acceptance by default cites, if its detail is one.
+pub fn cited_checkpoint(detail: Option<&Detail>) -> Option<&str> {
+    match detail {
+        Some(Detail::AcceptedByDefault(lapse)) => Some(&lapse.cited_checkpoint),
+        _ => None,
+    }
+}
+
+/// The step of a readmission event kind as a leaf of the log names it, for R's replies that
+/// stop or pause its reply clock; `None` for any other kind.
+pub fn reply_step_from_wire(kind: i32) -> Option<ReadmissionStep> {
+    use pb::ReadmissionEventKind as W;
+    match W::try_from(kind).ok()? {
+        W::Accepted => Some(ReadmissionStep::Accepted),
+        W::Rejected => Some(ReadmissionStep::Rejected),
+        W::AcceptedByDefault => Some(ReadmissionStep::AcceptedByDefault),
+        W::InformationRequested => Some(ReadmissionStep::InformationRequested),
         _ => None,
     }
 }

@@ -254,7 +254,9 @@ impl Federation {
                 certificate: self.pki.ca_certificate_path(),
                 private_key: self.pki.ca_key_path(),
                 certificate_days: 90,
-                crl_hours: 48,
+                // Long enough for a month-long reply deadline (Dublin III) to pass on the
+                // shared clock without the coordinator's list expiring.
+                crl_hours: 24 * 60,
             },
             enrolment: accord_coordinator::config::Enrolment::default(),
             ledger: accord_coordinator::config::Ledger {

@@ -11,6 +11,7 @@ mod directory;
 mod edges;
 mod federation;
 mod ledger;
+mod log_clock;
 mod person;
 mod privacy;
 mod readmission;

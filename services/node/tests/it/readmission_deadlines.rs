@@ -58,6 +58,7 @@ async fn silence_past_frances_reply_deadline_is_acceptance_by_default_on_both_no
             pb::DeadlineLapse {
                 deadline: pb::ReadmissionDeadlineKind::Reply as i32,
                 due_at: Some(time(reply_due)),
+                cited_checkpoint: String::new(),
             }
         ))
     );

@@ -52,6 +52,36 @@ impl Ledger {
         Ok(Some(size))
     }
 
+    /// A checkpoint of the latest published size and root, signed now and not stored: the
+    /// log's clock, which a case's party cites for acceptance by default (`ListCaseLeaves`).
+    /// It says nothing a published head does not, but when; sizes are still only published
+    /// ones, so every proof for it is one of the published head of that size.
+    pub(super) async fn fresh_head(&self) -> Result<SignedHead, Error> {
+        let published = self.inner.published.lock().await;
+        let size = published.ok_or_else(|| Error::NotFound("a tree head".to_owned()))?;
+        let root = self
+            .tree()
+            .root_hash(size)
+            .unwrap_or_else(accord_trust::log::empty_root);
+        let now = self.app().inner.clock.now();
+        let note = self.sign_checkpoint(size, root, now)?;
+        drop(published);
+        let signature = note
+            .signatures()
+            .first()
+            .map(|line| line.signature().to_vec())
+            .unwrap_or_default();
+        Ok(SignedHead {
+            tree_size: size,
+            root_hash: root,
+            timestamp: now,
+            signing_key_id: self.app().inner.signer.key_id().to_string(),
+            signature,
+            cosignatures: Vec::new(),
+            checkpoint: note.to_string(),
+        })
+    }
+
     fn sign_checkpoint(&self, size: u64, root: Hash, at: Timestamp) -> Result<Note, Error> {
         let checkpoint = Checkpoint::new(&self.inner.origin, size, root)
             .with_extensions(vec![format!("timestamp {}", at.as_millis())])

@@ -1,11 +1,13 @@
 //! Proofs and leaves, for published heads only: inclusion proofs (one leaf, or several for a
 //! witness's own events), consistency proofs between two published sizes, and leaf ranges
-//! from which an auditor rebuilds the tree.
+//! from which an auditor rebuilds the tree, and one case's leaves as of a checkpoint signed
+//! at the time asked (the log's clock for acceptance by default: `case_leaves`).
 //!
 //! Proofs come from the in-memory tree, which holds every leaf of every published head.
 //! A member sees the leaves of its own pairs only; for the others a range gives the hash
 //! alone, and an inclusion proof is NOT_FOUND, as if the leaf did not exist.
 
+use accord_domain::CaseRef;
 use accord_trust::log::{ConsistencyProof, Hash, consistency_proof, inclusion_proofs};
 
 use super::{Ledger, Reader};
@@ -168,6 +170,38 @@ impl Ledger {
             .into_iter()
             .map(|record| entry(reader, record))
             .collect()
+    }
+
+    /// The leaves of `case_ref` below the latest published size, at most
+    /// [`LEAVES_PER_CALL_MAX`] (and whether there were more), with a checkpoint of that size
+    /// signed now: what the requesting state's node cites when it records acceptance by
+    /// default, since it shows when the log held no reply. A member sees only its own
+    /// pairs' cases (NOT_FOUND otherwise, as for a leaf).
+    pub async fn case_leaves(
+        &self,
+        reader: Reader,
+        case_ref: &CaseRef,
+    ) -> Result<(SignedHead, Vec<LeafEntry>, bool), Error> {
+        let (first, second) = (case_ref.first_state(), case_ref.second_state());
+        if !reader.sees(first.as_str(), second.as_str()) {
+            return Err(Error::NotFound(format!("the leaves of {case_ref}")));
+        }
+        let head = self.fresh_head().await?;
+        let mut records = self
+            .store()
+            .case_leaves(
+                &case_ref.to_string(),
+                head.tree_size,
+                LEAVES_PER_CALL_MAX + 1,
+            )
+            .await?;
+        let truncated = records.len() as u64 > LEAVES_PER_CALL_MAX;
+        records.truncate(usize::try_from(LEAVES_PER_CALL_MAX).unwrap_or(usize::MAX));
+        let entries = records
+            .into_iter()
+            .map(|record| entry(reader, record))
+            .collect::<Result<_, _>>()?;
+        Ok((head, entries, truncated))
     }
 }
 
