@@ -113,6 +113,20 @@ macro_rules! member_round_step {
     }};
 }
 
+/// Two different states, as a request names a pair.
+fn pair(
+    violations: &mut accord_edge::violation::Violations,
+    first: &str,
+    second: &str,
+) -> (Option<StateCode>, Option<StateCode>) {
+    let a = violations.check("first_state", StateCode::parse(first));
+    let b = violations.check("second_state", StateCode::parse(second));
+    if a.is_some() && a == b {
+        violations.add("second_state", "must differ from first_state");
+    }
+    (a, b)
+}
+
 fn not_served(method: &str) -> Status {
     Status::unimplemented(format!(
         "{method} is not served by this version of the coordinator yet"
@@ -143,10 +157,40 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::SetParityLimitRequest>,
     ) -> Result<Response<pb::SetParityLimitResponse>, Status> {
-        self.operator("SetParityLimit", &request).await?;
-        Err(not_served(
-            "SetParityLimit (the parity limit is set with the pair's agreement: SetAgreement)",
-        ))
+        const PATH: &str = "/accord.v1.SettlementService/SetParityLimit";
+        let (caller, _) = self.operator("SetParityLimit", &request).await?;
+        let message = request.get_ref();
+        let mut violations = accord_edge::violation::Violations::new();
+        let key =
+            crate::convert::request_key(&mut violations, PATH, &message.idempotency_key, message);
+        let (a, b) = pair(&mut violations, &message.first_state, &message.second_state);
+        parsed(violations.finish())?;
+        let (Some(key), Some(a), Some(b)) = (key, a, b) else {
+            return Err(status(Error::invalid("request", "is incomplete")));
+        };
+        let to_wire = |published: &crate::app::Published<accord_domain::membership::Agreement>| {
+            let (first, second) = published.record.pair();
+            pb::SetParityLimitResponse {
+                parity_limit: Some(pb::ParityLimit {
+                    first_state: first.to_string(),
+                    second_state: second.to_string(),
+                    limit: published
+                        .record
+                        .parity_limit()
+                        .map_or(0, |limit| u32::try_from(limit.0).unwrap_or(u32::MAX)),
+                    updated_at: None,
+                }),
+            }
+        };
+        let encode = encoder(to_wire);
+        let replied = self
+            .settlement
+            .set_parity_limit(
+                asked(&caller, &key, PATH, &encode),
+                (a, b, u64::from(message.limit)),
+            )
+            .await;
+        respond(replied, to_wire)
     }
 
     async fn list_quotas(
@@ -191,8 +235,33 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetParityLimitRequest>,
     ) -> Result<Response<pb::GetParityLimitResponse>, Status> {
-        self.reader("GetParityLimit", &request).await?;
-        Err(not_served("GetParityLimit"))
+        let reader = self.reader("GetParityLimit", &request).await?;
+        let message = request.get_ref();
+        let mut violations = accord_edge::violation::Violations::new();
+        let (a, b) = pair(&mut violations, &message.first_state, &message.second_state);
+        parsed(violations.finish())?;
+        let (Some(a), Some(b)) = (a, b) else {
+            return Err(status(Error::invalid("first_state", "is required")));
+        };
+        let parity = self
+            .settlement
+            .parity(reader.map_or(Reader::Operator, Reader::Member), a, b)
+            .await
+            .map_err(status)?;
+        let limit = u32::try_from(parity.limit).unwrap_or(u32::MAX);
+        Ok(Response::new(pb::GetParityLimitResponse {
+            parity_limit: Some(pb::ParityLimit {
+                first_state: parity.pair.0.to_string(),
+                second_state: parity.pair.1.to_string(),
+                limit,
+                updated_at: None,
+            }),
+            first_state_debt: parity.debts.0,
+            second_state_debt: parity.debts.1,
+            first_state_over_limit: parity.debts.0 > limit,
+            second_state_over_limit: parity.debts.1 > limit,
+            tree_size: parity.tree_size,
+        }))
     }
 
     async fn report_candidates(

@@ -549,3 +549,86 @@ async fn round_steps_are_refused_to_the_wrong_caller_at_the_wrong_time() {
         .unwrap_err();
     assert_eq!(hidden.code(), Code::NotFound);
 }
+
+#[tokio::test]
+async fn a_pairs_parity_limit_is_set_in_its_agreement_and_read_with_both_debts() {
+    let mut rounds = network_with_returns().await;
+    rounds
+        .network
+        .operator()
+        .set_agreement(pb::SetAgreementRequest {
+            idempotency_key: "agree".into(),
+            agreement: Some(pb::Agreement {
+                first_state: "GB".into(),
+                second_state: "FR".into(),
+                regimes: vec![pb::Regime::Ukfr2025.into()],
+                effective_from: Some(rounds.network.at(-1_000)),
+                parity_limit: Some(50),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    let set = rounds
+        .operator
+        .set_parity_limit(pb::SetParityLimitRequest {
+            idempotency_key: "parity".into(),
+            first_state: "GB".into(),
+            second_state: "FR".into(),
+            limit: 2,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .parity_limit
+        .unwrap();
+    assert_eq!(
+        (
+            set.first_state.as_str(),
+            set.second_state.as_str(),
+            set.limit
+        ),
+        ("FR", "GB", 2)
+    );
+    // The directory's agreement carries it, as nodes read it.
+    let directory = rounds
+        .network
+        .operator()
+        .get_directory(pb::GetDirectoryRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .directory
+        .unwrap();
+    let listed = directory.directory.unwrap();
+    assert_eq!(listed.agreements[0].parity_limit, Some(2));
+    // GB returned 3 people to FR and admitted none: over the limit of 2.
+    let parity = rounds
+        .gb
+        .settlement
+        .clone()
+        .get_parity_limit(pb::GetParityLimitRequest {
+            first_state: "GB".into(),
+            second_state: "FR".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((parity.first_state_debt, parity.second_state_debt), (0, 3));
+    assert!(parity.second_state_over_limit && !parity.first_state_over_limit);
+    // No agreement between DE and GB; DE does not read the GB–FR pair.
+    for (client, pair) in [
+        (&rounds.operator, ("DE", "GB")),
+        (&rounds.de.settlement, ("GB", "FR")),
+    ] {
+        let refused = client
+            .clone()
+            .get_parity_limit(pb::GetParityLimitRequest {
+                first_state: pair.0.into(),
+                second_state: pair.1.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::NotFound);
+    }
+}

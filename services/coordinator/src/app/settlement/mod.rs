@@ -311,3 +311,87 @@ impl Settlement {
         Ok((balances, size))
     }
 }
+
+/// A pair's parity limit and where each state stands against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parity {
+    /// The pair, in alphabetical order.
+    pub pair: (StateCode, StateCode),
+    /// The largest debt either state may owe the other.
+    pub limit: u64,
+    /// The first state's debt to the second, and the second's to the first.
+    pub debts: (u32, u32),
+    /// The log's size the debts were read at.
+    pub tree_size: u64,
+}
+
+impl Settlement {
+    /// The parity limit of the pair (`a`, `b`) in the agreement in force now, and both debts.
+    pub async fn parity(
+        &self,
+        reader: super::ledger::Reader,
+        a: StateCode,
+        b: StateCode,
+    ) -> Result<Parity, Error> {
+        let pair = (a.min(b), a.max(b));
+        let outside =
+            matches!(reader, super::ledger::Reader::Member(state) if state != a && state != b);
+        let limit = {
+            let published = self.app.inner.published.borrow();
+            published
+                .directory()
+                .agreement_between(a, b, self.now())
+                .and_then(|agreement| agreement.parity_limit())
+        };
+        let (Some(limit), false) = (limit, outside) else {
+            return Err(Error::NotFound(format!(
+                "a parity limit of {}-{}",
+                pair.0, pair.1
+            )));
+        };
+        let (balances, tree_size) = self.balances(reader, None).await?;
+        let debt = |first: StateCode, second: StateCode| {
+            balances
+                .iter()
+                .find(|balance| balance.first == first && balance.second == second)
+                .map_or(0, Balance::debt)
+        };
+        Ok(Parity {
+            pair,
+            limit: limit.0,
+            debts: (debt(pair.0, pair.1), debt(pair.1, pair.0)),
+            tree_size,
+        })
+    }
+
+    /// Sets the parity limit in the pair's agreement in force (an operator's action, recording
+    /// what the two states agreed): a new directory version with the same agreement and the new
+    /// limit.
+    pub async fn set_parity_limit(
+        &self,
+        asked: Asked<'_, super::Published<accord_domain::membership::Agreement>>,
+        (a, b, limit): (StateCode, StateCode, u64),
+    ) -> Result<Replied<super::Published<accord_domain::membership::Agreement>>, Error> {
+        let current = {
+            let published = self.app.inner.published.borrow();
+            published
+                .directory()
+                .agreement_between(a, b, self.now())
+                .cloned()
+        }
+        .ok_or_else(|| Error::NotFound(format!("an agreement in force between {a} and {b}")))?;
+        let (first, second) = current.pair();
+        let agreement = accord_domain::membership::Agreement::new(
+            first,
+            second,
+            current.regimes().to_vec(),
+            Some(accord_domain::parity::ParityLimit(limit)),
+            current.effective_from(),
+            current.sunset_at(),
+        )
+        .map_err(|error| Error::invalid("limit", error.to_string()))?;
+        self.app
+            .set_agreement(asked, crate::convert::command::SetAgreement { agreement })
+            .await
+    }
+}
