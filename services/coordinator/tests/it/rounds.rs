@@ -64,7 +64,11 @@ struct Rounds {
 
 /// GB returned 3 people to FR, FR 2 to DE and DE 1 to GB, each confirmed by both.
 async fn network_with_returns() -> Rounds {
-    let network = Network::start().await;
+    with_returns(Network::start().await).await
+}
+
+/// As [`network_with_returns`], on `network`.
+async fn with_returns(network: Network) -> Rounds {
     let gb = joined(&network, "GB", 7671).await;
     let fr = joined(&network, "FR", 7672).await;
     let de = joined(&network, "DE", 7673).await;
@@ -149,7 +153,12 @@ fn countersignature(
 
 #[tokio::test]
 async fn a_round_settles_what_both_parties_reported_once_every_affected_state_countersigns() {
-    let mut rounds = network_with_returns().await;
+    for network in Network::on_every_database().await {
+        settles_once_every_affected_state_countersigns(with_returns(network).await).await;
+    }
+}
+
+async fn settles_once_every_affected_state_countersigns(mut rounds: Rounds) {
     let opened = rounds.open(pb::NettingMode::Bilateral, "open-1").await;
     assert_eq!(opened.status(), pb::RoundStatus::Open);
     assert_eq!(opened.participating_states, ["DE", "FR", "GB"]);
@@ -312,7 +321,12 @@ async fn balances_show_each_pairs_debt_and_each_states_position() {
 
 #[tokio::test]
 async fn a_disputed_round_settles_nothing_until_a_new_version_is_proposed() {
-    let mut rounds = network_with_returns().await;
+    for network in Network::on_every_database().await {
+        disputed_settles_nothing(with_returns(network).await).await;
+    }
+}
+
+async fn disputed_settles_nothing(mut rounds: Rounds) {
     let opened = rounds.open(pb::NettingMode::Gross, "open-2").await;
     let proposed = rounds.close_and_propose(&opened.round_id).await;
     let signed = proposed.report.as_ref().unwrap();
