@@ -7,7 +7,8 @@
 //! `WINDOW` batches unanswered per stream. Every report is verified, appended and committed
 //! before its batch is answered. Then, in the same run, the **reference** does only what
 //! ingest cannot do without on the same reports: batch-verify each batch's signatures and
-//! write it with one multi-row INSERT into a fresh table of the same database kind, from
+//! write it in one transaction (multi-row INSERTs of 256 rows) into a fresh table of the same
+//! database kind, as durable as the coordinator's (SQLite: WAL, `synchronous=FULL`), from
 //! `STREAMS` tasks (verification in parallel, one writer at a time).
 //!
 //! Prints events per second of both, their ratio, and the acknowledgement latency of the
@@ -34,7 +35,10 @@ use accord_trust::{
 };
 use anyhow::Context;
 use prost::Message;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement, TransactionTrait,
+};
 use tokio::sync::{Semaphore, mpsc};
 use tonic::transport::Channel;
 
@@ -88,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
             folder.path().join("reference.db").display()
         ),
     };
-    let reference = Database::connect(&reference_url).await?;
+    let reference = Database::connect(reference_options(&reference_url)).await?;
     let started = Instant::now();
     reference_ingest(&reference, batches, signer.verifying_key(), streams).await?;
     let reference_seconds = started.elapsed().as_secs_f64();
@@ -410,11 +414,26 @@ async fn reference_ingest(
     Ok(())
 }
 
+/// The reference's database as durable as the coordinator's: on SQLite, WAL with
+/// `synchronous=FULL` (`accord_coordinator::store`).
+fn reference_options(url: &str) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).map_sqlx_sqlite_opts(|sqlite| {
+        sqlite
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+    });
+    options
+}
+
+/// The batch in one transaction (one commit, as the coordinator commits a batch), its rows
+/// in INSERTs of 256.
 async fn insert(
     db: &DatabaseConnection,
     first: i64,
     reports: &[pb::EventReport],
 ) -> anyhow::Result<()> {
+    let transaction = db.begin().await?;
     let backend = db.get_database_backend();
     let postgres = backend == sea_orm::DatabaseBackend::Postgres;
     for (chunk_index, chunk) in reports.chunks(256).enumerate() {
@@ -443,9 +462,11 @@ async fn insert(
             );
             values.push(report.encode_to_vec().into());
         }
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        transaction
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
     }
+    transaction.commit().await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The coordinator's storage: enrolments, every signed directory version, the ledger's log
-//! (`ledger`), idempotency records and the audit log, on SQLite (the embedded default) or PostgreSQL. The only
-//! module that touches sea-orm; the application sees the plain records below.
+//! (`ledger`), idempotency records and the audit log, on SQLite (the embedded default; WAL,
+//! `synchronous=FULL`, as the node's) or PostgreSQL. The only module that touches sea-orm;
+//! the application sees the plain records below.
 //!
 //! A [`Change`] is one transaction: an enrolment written, a directory version published,
 //! the request's idempotency record and its audit rows commit together or not at all.
@@ -20,6 +21,7 @@ pub use settlement::{
 
 use std::time::Duration;
 
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveValue, ColumnTrait, Condition, ConnectOptions, Database, DatabaseConnection,
     DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -155,6 +157,21 @@ pub struct Change {
     pub audit: Vec<AuditRecord>,
 }
 
+/// How long a SQLite connection waits for another's lock before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// SQLite as the node runs it: WAL with `synchronous=FULL`, so a commit is one sync of the
+/// log and is on disk before it is acknowledged, and readers (proofs, heads) never block the
+/// appender. sqlx's default, a rollback journal, synced the journal and the database and
+/// removed the journal at every commit: the ledger's batch transaction took twice as long
+/// (BENCHMARKS.md, "Ledger and settlement").
+fn durable_sqlite(sqlite: SqliteConnectOptions) -> SqliteConnectOptions {
+    sqlite
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+}
+
 /// The coordinator's database.
 #[derive(Clone)]
 pub struct Store {
@@ -169,7 +186,8 @@ impl Store {
         options
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(durable_sqlite);
         let db = Database::connect(options).await?;
         migration::migrate(&db).await?;
         Ok(Self { db })

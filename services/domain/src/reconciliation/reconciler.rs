@@ -1,6 +1,7 @@
 //! The reconciler: reports kept as a set, and everything else derived from that set at an
 //! instant `now`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
@@ -51,8 +52,14 @@ struct Version {
     digest: EventDigest,
 }
 
-/// Each version a reporter gave, with its first acceptance.
-type Versions = BTreeMap<Version, Timestamp>;
+/// Each version a reporter gave, with its first acceptance, ordered by version: usually one,
+/// so a sorted vector, not a map (a map's node is a heap block of hundreds of bytes per
+/// record; BENCHMARKS.md, "Ledger and settlement").
+type Versions = Vec<(Version, Timestamp)>;
+
+/// Each reporter's versions of one record, ordered by reporter: at most the case's two
+/// states ([`Attestation::new`]).
+type Reports = Vec<(StateCode, Versions)>;
 
 /// What [`Reconciler::record`] did with a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +154,7 @@ pub struct PendingEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reconciler {
     grace: Period,
-    records: BTreeMap<RecordKey, BTreeMap<StateCode, Versions>>,
+    records: BTreeMap<RecordKey, Reports>,
     expected: BTreeMap<(CaseRef, EventKind), Timestamp>,
     resolutions: BTreeMap<BreakId, Resolution>,
 }
@@ -177,19 +184,24 @@ impl Reconciler {
             occurred_at: attestation.occurred_at(),
             digest: attestation.digest(),
         };
-        let versions = self
-            .records
-            .entry(RecordKey::of(&attestation))
-            .or_default()
-            .entry(attestation.reporter())
-            .or_default();
-        match versions.get_mut(&version) {
-            Some(first_accepted) => {
+        let reports = self.records.entry(RecordKey::of(&attestation)).or_default();
+        let reporter = attestation.reporter();
+        let side = match reports.binary_search_by_key(&reporter, |(known, _)| *known) {
+            Ok(side) => side,
+            Err(side) => {
+                reports.insert(side, (reporter, Vec::new()));
+                side
+            }
+        };
+        let versions = &mut reports[side].1;
+        match versions.binary_search_by(|(known, _)| known.cmp(&version)) {
+            Ok(found) => {
+                let first_accepted = &mut versions[found].1;
                 *first_accepted = (*first_accepted).min(attestation.accepted_at());
                 Recorded::Resent
             }
-            None => {
-                versions.insert(version, attestation.accepted_at());
+            Err(place) => {
+                versions.insert(place, (version, attestation.accepted_at()));
                 Recorded::New
             }
         }
@@ -243,10 +255,11 @@ impl Reconciler {
         let mut pending = Vec::new();
         let mut breaks = Vec::new();
         for (key, sides) in &visible {
-            let in_conflict = sides
-                .values()
-                .flatten()
-                .any(|(version, _)| conflicts.contains_key(&(&key.case_ref, version.sequence)));
+            let in_conflict = !conflicts.is_empty()
+                && sides
+                    .iter()
+                    .flat_map(|(_, versions)| versions.iter())
+                    .any(|(version, _)| conflicts.contains_key(&(&key.case_ref, version.sequence)));
             if in_conflict {
                 continue;
             }
@@ -276,25 +289,32 @@ impl Reconciler {
         }
     }
 
-    /// Every record with the versions accepted by `now`, each with its first acceptance;
-    /// records and reporters with none are left out.
+    /// Every record with the versions accepted by `now`, each with its first acceptance, in
+    /// record order; records and reporters with none are left out. Versions all accepted by
+    /// `now` (nearly all of them) are borrowed, not copied.
     fn visible_at(&self, now: Timestamp) -> Visible<'_> {
-        let mut visible = BTreeMap::new();
+        let mut visible = Vec::with_capacity(self.records.len());
         for (key, by_reporter) in &self.records {
-            let sides: Sides = by_reporter
+            let sides: Sides<'_> = by_reporter
                 .iter()
                 .map(|(reporter, versions)| {
-                    let seen: Vec<(Version, Timestamp)> = versions
-                        .iter()
-                        .filter(|(_, accepted_at)| **accepted_at <= now)
-                        .map(|(version, accepted_at)| (*version, *accepted_at))
-                        .collect();
+                    let seen = if versions.iter().all(|(_, accepted_at)| *accepted_at <= now) {
+                        Cow::Borrowed(versions.as_slice())
+                    } else {
+                        Cow::Owned(
+                            versions
+                                .iter()
+                                .filter(|(_, accepted_at)| *accepted_at <= now)
+                                .copied()
+                                .collect(),
+                        )
+                    };
                     (*reporter, seen)
                 })
                 .filter(|(_, seen)| !seen.is_empty())
                 .collect();
             if !sides.is_empty() {
-                visible.insert(key, sides);
+                visible.push((key, sides));
             }
         }
         visible
@@ -323,10 +343,13 @@ impl Reconciler {
             if now <= *deadline || on_time {
                 continue;
             }
-            let reported_by = visible
+            // `visible` is in record order: the case's records of this kind are one run.
+            let from =
+                visible.partition_point(|(key, _)| (&key.case_ref, key.kind) < (case_ref, *kind));
+            let reported_by = visible[from..]
                 .iter()
-                .filter(|(key, _)| key.case_ref == *case_ref && key.kind == *kind)
-                .flat_map(|(_, sides)| sides.keys().copied())
+                .take_while(|(key, _)| key.case_ref == *case_ref && key.kind == *kind)
+                .flat_map(|(_, sides)| sides.iter().map(|(reporter, _)| *reporter))
                 .collect();
             breaks.push(Break {
                 id: BreakId::new(BreakKind::NotPerformed, case_ref, kind.code()),
@@ -344,10 +367,10 @@ impl Reconciler {
     }
 }
 
-/// Each reporter's visible versions of one record, with their first acceptance.
-type Sides = BTreeMap<StateCode, Vec<(Version, Timestamp)>>;
-/// The visible versions of every record.
-type Visible<'a> = BTreeMap<&'a RecordKey, Sides>;
+/// Each reporter's visible versions of one record, with their first acceptance, by reporter.
+type Sides<'a> = Vec<(StateCode, Cow<'a, [(Version, Timestamp)]>)>;
+/// The visible versions of every record, in record order.
+type Visible<'a> = Vec<(&'a RecordKey, Sides<'a>)>;
 
 /// What one record is, at one instant.
 enum Outcome {
@@ -357,13 +380,13 @@ enum Outcome {
 }
 
 /// One record outside any conflict: duplicate, mismatched, matched, one-sided or pending.
-fn classify(key: &RecordKey, sides: &Sides, grace: Period, now: Timestamp) -> Outcome {
+fn classify(key: &RecordKey, sides: &Sides<'_>, grace: Period, now: Timestamp) -> Outcome {
     let broken = |kind: BreakKind, detail: BreakDetail, detected_at: Timestamp| {
         Outcome::Broken(Break {
             id: BreakId::new(kind, &key.case_ref, &key.subject()),
             case_ref: key.case_ref.clone(),
             detail,
-            reported_by: sides.keys().copied().collect(),
+            reported_by: sides.iter().map(|(reporter, _)| *reporter).collect(),
             detected_at,
             resolution: None,
         })
@@ -375,9 +398,10 @@ fn classify(key: &RecordKey, sides: &Sides, grace: Period, now: Timestamp) -> Ou
         .collect();
     if !duplicating.is_empty() {
         // Detected when a reporter's second version was accepted.
-        let detected_at = duplicating
+        let detected_at = sides
             .iter()
-            .filter_map(|reporter| second_acceptance(&sides[reporter]))
+            .filter(|(reporter, _)| duplicating.contains(reporter))
+            .filter_map(|(_, versions)| second_acceptance(versions))
             .min()
             .unwrap_or(now);
         let detail = BreakDetail::Duplicate {
@@ -469,10 +493,28 @@ type Claims = BTreeMap<StateCode, BTreeMap<EventKind, Timestamp>>;
 /// Every sequence of a case at which the two parties name different kinds of event, as a
 /// `CONFLICT` break, detected at the first acceptance by which the difference showed.
 fn conflicts<'a>(visible: &Visible<'a>) -> BTreeMap<(&'a CaseRef, u64), Break> {
+    let mut found = BTreeMap::new();
+    // `visible` is in record order, so each case's records are one run. A case of one record
+    // names one kind at every sequence, so it cannot conflict: only cases of several records
+    // are looked at, each on its own.
+    for records in visible.chunk_by(|(left, _), (right, _)| left.case_ref == right.case_ref) {
+        if records.len() > 1 {
+            case_conflicts(records, &mut found);
+        }
+    }
+    found
+}
+
+/// The conflicts of one case, whose visible records are `records`, added to `found`.
+fn case_conflicts<'a>(
+    records: &[(&'a RecordKey, Sides<'a>)],
+    found: &mut BTreeMap<(&'a CaseRef, u64), Break>,
+) {
     let mut claims: BTreeMap<(&CaseRef, u64), Claims> = BTreeMap::new();
-    for (&key, sides) in visible {
+    for (key, sides) in records {
+        let key: &'a RecordKey = key;
         for (reporter, versions) in sides {
-            for (version, accepted_at) in versions {
+            for (version, accepted_at) in versions.iter() {
                 let first = claims
                     .entry((&key.case_ref, version.sequence))
                     .or_default()
@@ -484,7 +526,6 @@ fn conflicts<'a>(visible: &Visible<'a>) -> BTreeMap<(&'a CaseRef, u64), Break> {
             }
         }
     }
-    let mut found = BTreeMap::new();
     for ((case_ref, sequence), by_reporter) in claims {
         let Some(detected_at) = disagreement_since(&by_reporter) else {
             continue;
@@ -506,7 +547,6 @@ fn conflicts<'a>(visible: &Visible<'a>) -> BTreeMap<(&'a CaseRef, u64), Break> {
         };
         found.insert((case_ref, sequence), conflict);
     }
-    found
 }
 
 /// If the two reporters name different sets of kinds at one sequence, the first acceptance

@@ -23,6 +23,34 @@ struct Checked {
     key: EventVerifyingKey,
 }
 
+/// The keys one batch names, each looked up in the directory and decoded once: decoding a
+/// key for every report cost 40 % as much as verifying the batch's signatures, and a batch
+/// names one key or a few (BENCHMARKS.md, "Ledger and settlement").
+#[derive(Default)]
+struct BatchKeys(Vec<((StateCode, String), Option<EventVerifyingKey>)>);
+
+impl BatchKeys {
+    /// `state`'s key `key_id` as the directory in force lists it, valid at `now`.
+    fn get(
+        &mut self,
+        ledger: &Ledger,
+        state: StateCode,
+        key_id: &str,
+        now: Timestamp,
+    ) -> Option<EventVerifyingKey> {
+        let known = self
+            .0
+            .iter()
+            .find(|((known_state, known_id), _)| *known_state == state && known_id == key_id);
+        if let Some((_, key)) = known {
+            return *key;
+        }
+        let key = ledger.member_key(state, key_id, Some(now));
+        self.0.push(((state, key_id.to_owned()), key));
+        key
+    }
+}
+
 /// What identifies a report in the log: a reporter's report of one event of the acting
 /// state is logged once.
 type ReportIdentity = (String, StateCode, u64);
@@ -38,8 +66,9 @@ impl Ledger {
         let now = self.app().inner.clock.now();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; reports.len()];
         let mut candidates = Vec::new();
+        let mut keys = BatchKeys::default();
         for (position, parsed) in reports.into_iter().enumerate() {
-            match parsed.and_then(|report| self.check(reporter, report, now)) {
+            match parsed.and_then(|report| self.check(reporter, report, now, &mut keys)) {
                 Ok((report, key)) => candidates.push(Checked {
                     position,
                     report,
@@ -71,6 +100,7 @@ impl Ledger {
         reporter: StateCode,
         report: ReportedEvent,
         now: Timestamp,
+        keys: &mut BatchKeys,
     ) -> Result<(ReportedEvent, EventVerifyingKey), Rejection> {
         let (first, second) = report.pair;
         if reporter != first && reporter != second {
@@ -80,8 +110,8 @@ impl Ledger {
                 format!("{reporter} is not a party to {}", report.case_ref),
             ));
         }
-        let key = self
-            .member_key(report.acting_state, &report.signing_key_id, Some(now))
+        let key = keys
+            .get(self, report.acting_state, &report.signing_key_id, now)
             .ok_or_else(|| {
                 Rejection::new(
                     RejectionReason::SigningKeyUnknown,
