@@ -139,13 +139,15 @@ fn ledger(backend: DatabaseBackend) -> Vec<Statement> {
                 .col(big_integer(LedgerLeaf::AcceptedAt)),
         ),
         // A report is logged once: the same reporter's report of one event of the acting
-        // state (its key and sequence) is a duplicate, however often it is resent.
+        // state (its key and sequence) is a duplicate, however often it is resent. The event
+        // key leads, so a batch's lookup by its keys is selective without table statistics
+        // (PostgreSQL planned a fresh table's lookup on the reporter alone).
         backend.build(
             Index::create()
                 .name("ledger_leaf_report")
                 .table(LedgerLeaf::Table)
-                .col(LedgerLeaf::ReporterState)
                 .col(LedgerLeaf::EventKey)
+                .col(LedgerLeaf::ReporterState)
                 .col(LedgerLeaf::ActingState)
                 .col(LedgerLeaf::Sequence)
                 .unique(),
