@@ -1,5 +1,5 @@
-//! The coordinator's gRPC surface — `MembershipService` here, `LedgerService` in [`ledger`]:
-//! thin handlers. Each RPC reads the
+//! The coordinator's gRPC surface — `MembershipService` here, `LedgerService` in `ledger`,
+//! `SettlementService` in `settlement`: thin handlers. Each RPC reads the
 //! caller's identity from its certificate, decides who may call (refusals audited), parses
 //! the request (`convert`), runs the use case (`app`) and maps its error once ([`status`]).
 //!

@@ -11,7 +11,7 @@
 //! on an interval), each signed over the checkpoint's body and stored before anyone sees it;
 //! every proof is for a published size.
 //!
-//! Every logged report also goes to the domain's reconciler ([`reconcile`]), which matches
+//! Every logged report also goes to the domain's reconciler (`reconcile`), which matches
 //! both parties' reports and finds the breaks.
 //!
 //! Who may read what: an operator reads everything; a member's node or gateway reads heads,

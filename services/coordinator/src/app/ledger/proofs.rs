@@ -173,7 +173,7 @@ impl Ledger {
     }
 
     /// The leaves of `case_ref` below the latest published size, at most
-    /// [`LEAVES_PER_CALL_MAX`] (and whether there were more), with a checkpoint of that size
+    /// `LEAVES_PER_CALL_MAX` (and whether there were more), with a checkpoint of that size
     /// signed now: what the requesting state's node cites when it records acceptance by
     /// default, since it shows when the log held no reply. A member sees only its own
     /// pairs' cases (NOT_FOUND otherwise, as for a leaf).
