@@ -129,6 +129,47 @@ impl CaseLog for LedgerCaseLog {
     }
 }
 
+impl LedgerLink {
+    /// Runs `work` until `shutdown` turns true: again at once while it answers that more is
+    /// waiting, after `interval` when it answers that nothing is, after a doubling, jittered
+    /// back-off while it fails (logged with `what` it could not do).
+    pub(crate) async fn repeat<F, Fut>(
+        &self,
+        mut shutdown: watch::Receiver<bool>,
+        what: &'static str,
+        mut work: F,
+    ) where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<bool, tonic::Status>>,
+    {
+        let mut failures: u32 = 0;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let wait = match work().await {
+                Ok(true) => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(false) => {
+                    failures = 0;
+                    self.interval
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%error, failures, "{what} cannot be done now; retrying");
+                    self.backoff.delay(failures, u64::from(failures))
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
 /// Sends the events the coordinator has not logged yet.
 #[derive(Clone)]
 pub struct Reporter {
@@ -141,34 +182,15 @@ impl Reporter {
         Self { link }
     }
 
-    /// Reports until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut failures: u32 = 0;
-        loop {
-            if *shutdown.borrow() {
-                return;
-            }
-            let wait = match self.report_once().await {
-                Ok(sent) if sent as u64 == BATCH_MAX => {
-                    failures = 0;
-                    continue;
-                }
-                Ok(_) => {
-                    failures = 0;
-                    self.link.interval
-                }
-                Err(error) => {
-                    failures = failures.saturating_add(1);
-                    let wait = self.link.backoff.delay(failures, u64::from(failures));
-                    tracing::warn!(%error, failures, "events cannot be reported to the ledger; retrying");
-                    wait
-                }
-            };
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => return,
-            }
-        }
+    /// Reports until `shutdown` turns true, the next batch at once while batches are full.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let link = self.link.clone();
+        link.repeat(shutdown, "reporting events to the ledger", || async {
+            self.report_once()
+                .await
+                .map(|sent| sent as u64 == BATCH_MAX)
+        })
+        .await;
     }
 
     /// Sends one batch of the events not reported yet and records the answers; how many
@@ -321,28 +343,12 @@ impl Witness {
     }
 
     /// Witnesses every new head until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut failures: u32 = 0;
-        loop {
-            if *shutdown.borrow() {
-                return;
-            }
-            let wait = match self.witness_latest().await {
-                Ok(_) => {
-                    failures = 0;
-                    self.link.interval
-                }
-                Err(error) => {
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(%error, failures, "the ledger's tree head cannot be witnessed now");
-                    self.link.backoff.delay(failures, u64::from(failures))
-                }
-            };
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => return,
-            }
-        }
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let link = self.link.clone();
+        link.repeat(shutdown, "witnessing the ledger's tree head", || async {
+            self.witness_latest().await.map(|_| false)
+        })
+        .await;
     }
 
     /// Fetches the latest head and witnesses it.

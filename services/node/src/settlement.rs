@@ -16,8 +16,6 @@
 //! A round it cannot reach now is tried again at the next look; a round it disputed is no
 //! longer proposed, so it is never disputed twice.
 
-use std::time::Duration;
-
 use accord_domain::StateCode;
 use accord_edge::report;
 use accord_proto::v1 as pb;
@@ -57,28 +55,12 @@ impl Settler {
     }
 
     /// Looks for rounds to settle every interval until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut failures: u32 = 0;
-        loop {
-            if *shutdown.borrow() {
-                return;
-            }
-            let wait = match self.settle_once().await {
-                Ok(_) => {
-                    failures = 0;
-                    self.link.interval
-                }
-                Err(error) => {
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(%error, failures, "settlement rounds cannot be checked now");
-                    self.link.backoff.delay(failures, u64::from(failures))
-                }
-            };
-            tokio::select! {
-                () = tokio::time::sleep(wait.max(Duration::from_millis(1))) => {}
-                _ = shutdown.changed() => return,
-            }
-        }
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let link = self.link.clone();
+        link.repeat(shutdown, "checking settlement rounds", || async {
+            self.settle_once().await.map(|_| false)
+        })
+        .await;
     }
 
     /// Checks every proposed round awaiting this state's countersignature, and countersigns

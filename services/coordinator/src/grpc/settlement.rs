@@ -113,6 +113,18 @@ macro_rules! member_round_step {
     }};
 }
 
+/// A read's optional `state` filter: none when empty.
+fn state_filter(text: &str) -> Result<Option<StateCode>, Status> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    parsed(
+        StateCode::parse(text)
+            .map(Some)
+            .map_err(|error| accord_edge::violation::Invalid::field("state", error.to_string())),
+    )
+}
+
 /// Two different states, as a request names a pair.
 fn pair(
     violations: &mut accord_edge::violation::Violations,
@@ -199,13 +211,7 @@ impl SettlementService for SettlementApi {
     ) -> Result<Response<pb::ListQuotasResponse>, Status> {
         self.reader("ListQuotas", &request).await?;
         let message = request.get_ref();
-        let state = if message.state.is_empty() {
-            None
-        } else {
-            Some(parsed(StateCode::parse(&message.state).map_err(|error| {
-                accord_edge::violation::Invalid::field("state", error.to_string())
-            }))?)
-        };
+        let state = state_filter(&message.state)?;
         let capacities = self.settlement.capacities(state).await.map_err(status)?;
         let parity_limits = self
             .app
@@ -315,13 +321,7 @@ impl SettlementService for SettlementApi {
     ) -> Result<Response<pb::ListRedirectConsentsResponse>, Status> {
         self.reader("ListRedirectConsents", &request).await?;
         let message = request.get_ref();
-        let state = if message.state.is_empty() {
-            None
-        } else {
-            Some(parsed(StateCode::parse(&message.state).map_err(|error| {
-                accord_edge::violation::Invalid::field("state", error.to_string())
-            }))?)
-        };
+        let state = state_filter(&message.state)?;
         let (consents, pairs) = self.settlement.consents(state).await.map_err(status)?;
         Ok(Response::new(pb::ListRedirectConsentsResponse {
             consents: consents.iter().map(wire::consent_to_wire).collect(),
@@ -341,13 +341,7 @@ impl SettlementService for SettlementApi {
     ) -> Result<Response<pb::GetBalancesResponse>, Status> {
         let reader = self.reader("GetBalances", &request).await?;
         let message = request.get_ref();
-        let state = if message.state.is_empty() {
-            None
-        } else {
-            Some(parsed(StateCode::parse(&message.state).map_err(|error| {
-                accord_edge::violation::Invalid::field("state", error.to_string())
-            }))?)
-        };
+        let state = state_filter(&message.state)?;
         let ledger_reader = reader.map_or(Reader::Operator, Reader::Member);
         let (balances, tree_size) = self
             .settlement

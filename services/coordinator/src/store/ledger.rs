@@ -147,21 +147,6 @@ impl Store {
         Ok(rows.into_iter().map(leaf_from_row).collect())
     }
 
-    /// Up to `limit` leaf hashes from leaf `from` on, in index order (to rebuild the tree).
-    pub async fn leaf_hashes(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, Error> {
-        use rows::ledger_leaf::Column;
-        let hashes: Vec<Vec<u8>> = rows::ledger_leaf::Entity::find()
-            .select_only()
-            .column(Column::LeafHash)
-            .filter(Column::LeafIndex.gte(to_i64(from)))
-            .order_by_asc(Column::LeafIndex)
-            .limit(limit)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(hashes)
-    }
-
     /// The leaves `start..end`, in index order.
     pub async fn leaves(&self, start: u64, end: u64) -> Result<Vec<LeafRecord>, Error> {
         use rows::ledger_leaf::Column;

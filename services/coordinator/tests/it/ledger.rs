@@ -173,7 +173,10 @@ pub fn outcomes(results: &[pb::EventReportResult]) -> Vec<(pb::EventReportOutcom
 
 /// The latest signed head once it holds at least `size` leaves.
 pub async fn head_of(client: &mut LedgerServiceClient<Channel>, size: u64) -> pb::SignedTreeHead {
-    for _ in 0..200 {
+    // Heads come every HEAD_INTERVAL_MS; a busy machine may delay them, so the wait is
+    // bounded by time, not by a count of polls.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
         let head = client
             .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })
             .await

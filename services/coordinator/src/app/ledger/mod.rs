@@ -36,9 +36,6 @@ use tokio::sync::Mutex;
 use super::{App, Error};
 use crate::store::Store;
 
-/// Leaf hashes read per query while the tree is rebuilt at start.
-const REBUILD_PAGE: u64 = 100_000;
-
 /// The ledger's use cases.
 #[derive(Clone)]
 pub struct Ledger {
@@ -93,23 +90,18 @@ impl Reader {
 }
 
 impl Ledger {
-    /// The ledger of `app`'s store, named `origin`, with its tree rebuilt from the stored
-    /// leaves.
+    /// The ledger of `app`'s store, named `origin`, with its tree and its reconciler rebuilt
+    /// from the stored leaves in one pass.
     pub async fn start(app: App, origin: KeyName, grace: Period) -> Result<Self, Error> {
         let store = app.store().clone();
         let mut tree = MemoryTree::new();
-        loop {
-            let page = store.leaf_hashes(tree.size(), REBUILD_PAGE).await?;
-            let last_page = (page.len() as u64) < REBUILD_PAGE;
-            for bytes in page {
-                let hash = Hash::from_slice(&bytes)
-                    .map_err(|error| Error::internal("reading a stored leaf hash", error))?;
-                tree.push(hash);
-            }
-            if last_page {
-                break;
-            }
-        }
+        let reconciler = reconcile::replay(&store, grace, None, None, |record, _| {
+            let hash = Hash::from_slice(&record.leaf_hash)
+                .map_err(|error| Error::internal("reading a stored leaf hash", error))?;
+            tree.push(hash);
+            Ok(())
+        })
+        .await?;
         let published = store.head(None).await?.map(|head| head.tree_size);
         if let Some(published) = published.filter(|&size| size > tree.size()) {
             return Err(Error::internal(
@@ -120,7 +112,6 @@ impl Ledger {
                 )),
             ));
         }
-        let reconciler = reconcile::load(&store, grace).await?;
         tracing::info!(leaves = tree.size(), ?published, "ledger ready");
         Ok(Self {
             inner: Arc::new(Inner {

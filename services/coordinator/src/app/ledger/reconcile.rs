@@ -43,23 +43,41 @@ pub struct PairFigures {
     pub open_breaks: BTreeMap<(BreakKind, AgeBucket), u32>,
 }
 
-/// The reconciler of every leaf `store` holds, with the stored resolutions applied.
-pub(super) async fn load(store: &Store, grace: Period) -> Result<Reconciler, Error> {
+/// The reconciler of the leaves below `tree_size` (every leaf for `None`), with the stored
+/// resolutions made by `resolved_by` (all for `None`) applied; `visit` sees each leaf and
+/// its report once, in log order — the one pass over the log that the ledger's start
+/// (its tree) and a round's cut-off (its counted leaves) share.
+pub(super) async fn replay(
+    store: &Store,
+    grace: Period,
+    tree_size: Option<u64>,
+    resolved_by: Option<Timestamp>,
+    mut visit: impl FnMut(&LeafRecord, &Attestation) -> Result<(), Error>,
+) -> Result<Reconciler, Error> {
     let mut reconciler = Reconciler::new(grace);
     let mut start = 0;
     loop {
-        let page = store.leaves(start, start + LOAD_PAGE).await?;
-        let last_page = (page.len() as u64) < LOAD_PAGE;
-        for record in &page {
-            reconciler.record(attestation(record)?);
+        let end = tree_size.map_or(start + LOAD_PAGE, |size| size.min(start + LOAD_PAGE));
+        if end <= start {
+            break;
         }
-        start += LOAD_PAGE;
+        let page = store.leaves(start, end).await?;
+        let last_page = (page.len() as u64) < end - start;
+        for record in &page {
+            let attested = attestation(record)?;
+            visit(record, &attested)?;
+            reconciler.record(attested);
+        }
         if last_page {
             break;
         }
+        start = end;
     }
     for record in store.resolutions().await? {
         let resolution = resolution(&record)?;
+        if resolved_by.is_some_and(|at| resolution.resolved_at > at) {
+            continue;
+        }
         let Some(found) = reconciler
             .reconcile(resolution.resolved_at)
             .breaks()
@@ -222,7 +240,7 @@ impl Ledger {
         if let Err(error) = self.store().commit(change).await {
             // The resolution did not commit: the reconciler must not keep it either.
             let grace = self.reconciler().grace();
-            let reloaded = load(self.store(), grace).await?;
+            let reloaded = replay(self.store(), grace, None, None, |_, _| Ok(())).await?;
             *self
                 .inner
                 .reconciler
@@ -343,38 +361,21 @@ impl Ledger {
     /// recorded so far: what a round cut off at that size counts.
     pub async fn cut_off(&self, tree_size: u64, at: Timestamp) -> Result<CutOff, Error> {
         let grace = self.reconciler().grace();
-        let mut reconciler = Reconciler::new(grace);
         let mut leaves: BTreeMap<(CaseRef, EventKind), Vec<u64>> = BTreeMap::new();
-        let mut start = 0;
-        while start < tree_size {
-            let end = (start + LOAD_PAGE).min(tree_size);
-            for record in self.store().leaves(start, end).await? {
-                let attested = attestation(&record)?;
+        let reconciler = replay(
+            self.store(),
+            grace,
+            Some(tree_size),
+            Some(at),
+            |record, attested| {
                 leaves
                     .entry((attested.case_ref().clone(), attested.kind()))
                     .or_default()
                     .push(record.leaf_index);
-                reconciler.record(attested);
-            }
-            start = end;
-        }
-        for record in self.store().resolutions().await? {
-            let resolution = resolution(&record)?;
-            if resolution.resolved_at > at {
-                continue;
-            }
-            let found = reconciler
-                .reconcile(resolution.resolved_at)
-                .breaks()
-                .iter()
-                .find(|candidate| candidate.id().as_str() == record.break_id)
-                .map(|found| found.id().clone());
-            if let Some(found) = found {
-                reconciler
-                    .resolve(&found, resolution)
-                    .map_err(|error| Error::internal("applying a stored resolution", error))?;
-            }
-        }
+                Ok(())
+            },
+        )
+        .await?;
         Ok(CutOff {
             reconciliation: reconciler.reconcile(at),
             leaves,

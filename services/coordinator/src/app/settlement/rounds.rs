@@ -359,22 +359,9 @@ impl Settlement {
                 "{state} countersigns only for itself"
             )));
         }
-        let mut round = self
-            .round_in(&command.round_id, &[RoundStatus::Proposed])
+        let (mut round, opened) = self
+            .proposal_to(&command.round_id, &command.report_digest, state)
             .await?;
-        let opened = self.latest(&round)?;
-        if command.report_digest != opened.digest() {
-            return Err(Error::HeadMismatch(format!(
-                "the digest is not round {}'s latest report's",
-                round.round_id
-            )));
-        }
-        if !opened.affected_states().contains(&state) {
-            return Err(Error::PermissionDenied(format!(
-                "{state} is not affected by round {}",
-                round.round_id
-            )));
-        }
         let directory = self.app.inner.published.borrow().directory().clone();
         opened
             .check_countersignature(&command.countersignature, &directory)
@@ -431,22 +418,9 @@ impl Settlement {
             (Some(dispute), Some(signature)) => (dispute, signature),
             _ => return Err(Error::invalid("dispute", "is incomplete")),
         };
-        let mut round = self
-            .round_in(&dispute.round_id, &[RoundStatus::Proposed])
+        let (mut round, _) = self
+            .proposal_to(&dispute.round_id, &dispute.report_digest, state)
             .await?;
-        let opened = self.latest(&round)?;
-        if dispute.report_digest != opened.digest() {
-            return Err(Error::HeadMismatch(format!(
-                "the digest is not round {}'s latest report's",
-                round.round_id
-            )));
-        }
-        if !opened.affected_states().contains(&state) {
-            return Err(Error::PermissionDenied(format!(
-                "{state} is not affected by round {}",
-                round.round_id
-            )));
-        }
         let now = self.now();
         let key = {
             let published = self.app.inner.published.borrow();
@@ -544,6 +518,29 @@ impl Settlement {
             disputes,
             awaiting,
         })
+    }
+
+    /// The proposed round `round_id` and its latest report, when `digest` names that report
+    /// and `state` is affected by it: what a countersignature or a dispute answers.
+    async fn proposal_to(
+        &self,
+        round_id: &str,
+        digest: &[u8],
+        state: StateCode,
+    ) -> Result<(RoundRecord, report::OpenedReport), Error> {
+        let round = self.round_in(round_id, &[RoundStatus::Proposed]).await?;
+        let opened = self.latest(&round)?;
+        if digest != opened.digest() {
+            return Err(Error::HeadMismatch(format!(
+                "the digest is not round {round_id}'s latest report's"
+            )));
+        }
+        if !opened.affected_states().contains(&state) {
+            return Err(Error::PermissionDenied(format!(
+                "{state} is not affected by round {round_id}"
+            )));
+        }
+        Ok((round, opened))
     }
 
     /// The round, if it is in one of `statuses`.
