@@ -48,7 +48,24 @@ async fn serve<S: Server>(
     name: &str,
     build: impl Future<Output = Result<S, S::Error>>,
 ) -> ExitCode {
-    let server = match build.await {
+    // Handlers are installed before anything else: a signal sent while the server is still
+    // starting (reading its store, fetching the directory) already means "shut down
+    // gracefully", as does one sent as soon as the "listening" line appears.
+    let mut shutdown: Shutdown = match shutdown_signal() {
+        Ok(shutdown) => Box::pin(shutdown),
+        Err(error) => {
+            eprintln!("{name}: cannot install signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let built = tokio::select! {
+        built = build => built,
+        () = &mut shutdown => {
+            eprintln!("{name}: stopped before serving");
+            return ExitCode::SUCCESS;
+        }
+    };
+    let server = match built {
         Ok(server) => server,
         Err(error) => {
             eprintln!("{name}: {}", with_sources(&error));
@@ -59,17 +76,8 @@ async fn serve<S: Server>(
             };
         }
     };
-    // Handlers are installed before the server says it listens: a signal sent as soon as
-    // that line appears must already mean "shut down gracefully".
-    let shutdown = match shutdown_signal() {
-        Ok(shutdown) => shutdown,
-        Err(error) => {
-            eprintln!("{name}: cannot install signal handlers: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
     eprintln!("{name}: listening on {}", server.local_addr());
-    match server.run_until(Box::pin(shutdown)).await {
+    match server.run_until(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{name}: {}", with_sources(&error));
