@@ -32,6 +32,7 @@ mod certificate;
 mod flow;
 mod input;
 mod model;
+pub mod novation;
 mod report;
 pub mod verify;
 

@@ -6,6 +6,7 @@
 //! transaction with its idempotency record and audit row. Consent is explicit for every
 //! ordered pair: a pair no state consented to carries no redirected admission.
 
+mod novation;
 mod rounds;
 
 use accord_domain::{StateCode, Timestamp};

@@ -1,0 +1,192 @@
+//! Novation through the real server: a final round's instructions and carry-forward are what
+//! the next round takes in. Capacity leaves part of a week unsettled; the next round carries
+//! it in, finds the week's instructions lapsed (NOT_PERFORMED, carried in, never unwound) and
+//! settles them; a round is proposed only once every earlier round is final.
+
+use accord_edge::report;
+use accord_proto::v1 as pb;
+use tonic::Code;
+
+use crate::network::Network;
+use crate::rounds::{PERIOD_END_S, PERIOD_START_S, Rounds, countersignature, with_returns};
+
+const DAY_S: i64 = 86_400;
+
+fn range(start_s: i64, end_s: i64) -> pb::TimeRange {
+    let at = |seconds| prost_types::Timestamp { seconds, nanos: 0 };
+    pb::TimeRange {
+        start_time: Some(at(start_s)),
+        end_time: Some(at(end_s)),
+    }
+}
+
+/// (first, second, count) of each pair, as written.
+fn pairs(list: &[pb::PairCount]) -> Vec<(&str, &str, u32)> {
+    list.iter()
+        .map(|pair| {
+            (
+                pair.first_state.as_str(),
+                pair.second_state.as_str(),
+                pair.count,
+            )
+        })
+        .collect()
+}
+
+async fn open(rounds: &mut Rounds, period: pb::TimeRange, key: &str) -> pb::Round {
+    rounds
+        .operator
+        .open_round(pb::OpenRoundRequest {
+            idempotency_key: key.to_owned(),
+            period: Some(period),
+            mode: pb::NettingMode::Bilateral.into(),
+            participating_states: Vec::new(),
+            redirect_pairs: Vec::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap()
+}
+
+/// Every state countersigns `round`'s report; answers the round as the last one left it.
+async fn countersigned_by_all(rounds: &Rounds, round: &pb::Round) -> pb::Round {
+    let mut last = None;
+    for (member, code) in [(&rounds.de, "DE"), (&rounds.fr, "FR"), (&rounds.gb, "GB")] {
+        let key = format!("sign-{code}-{}", round.round_id);
+        let mut settlement = member.settlement.clone();
+        last = settlement
+            .countersign_round(countersignature(member, code, round, &key))
+            .await
+            .unwrap()
+            .into_inner()
+            .round;
+    }
+    last.unwrap()
+}
+
+fn report_of(round: &pb::Round) -> pb::SettlementReport {
+    round.report.as_ref().unwrap().report.clone().unwrap()
+}
+
+#[tokio::test]
+async fn a_final_rounds_instructions_and_residuals_are_what_the_next_round_takes_in() {
+    for network in Network::on_every_database().await {
+        carries_into_the_next_round(with_returns(network).await).await;
+    }
+}
+
+async fn carries_into_the_next_round(mut rounds: Rounds) {
+    // GB can admit only one person in the first period; it owes FR three.
+    rounds
+        .operator
+        .set_capacity(pb::SetCapacityRequest {
+            idempotency_key: "capacity-gb".to_owned(),
+            state: "GB".to_owned(),
+            period: Some(range(PERIOD_START_S, PERIOD_END_S)),
+            capacity: 1,
+        })
+        .await
+        .unwrap();
+    let first = open(&mut rounds, range(PERIOD_START_S, PERIOD_END_S), "open-a").await;
+    // The next period runs past the first round's deadline (its end + 14 days).
+    let next_period = range(PERIOD_END_S, PERIOD_END_S + 21 * DAY_S);
+    let second = open(&mut rounds, next_period, "open-b").await;
+    rounds
+        .operator
+        .close_round(pb::CloseRoundRequest {
+            idempotency_key: "close-b".to_owned(),
+            round_id: second.round_id.clone(),
+        })
+        .await
+        .unwrap();
+    // The later round waits for the earlier one: what it owes is not known yet.
+    let early = rounds
+        .operator
+        .propose_round(pb::ProposeRoundRequest {
+            idempotency_key: "propose-b-early".to_owned(),
+            round_id: second.round_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    assert!(
+        early.message().contains(&first.round_id),
+        "{}",
+        early.message()
+    );
+
+    let proposed = rounds.close_and_propose(&first.round_id).await;
+    let week = report_of(&proposed);
+    assert_eq!(
+        week.instructions
+            .iter()
+            .map(|instruction| (
+                instruction.admitting_state.as_str(),
+                instruction.origin_state.as_str(),
+                instruction.count
+            ))
+            .collect::<Vec<_>>(),
+        [("DE", "GB", 1), ("FR", "DE", 2), ("GB", "FR", 1)]
+    );
+    assert_eq!(pairs(&week.carry_forward), [("GB", "FR", 2)]);
+    let last = countersigned_by_all(&rounds, &proposed).await;
+    assert_eq!(last.status(), pb::RoundStatus::Final);
+
+    // The next round: no new movement in its period. It carries in the residual, finds every
+    // instruction of the first round past its deadline and unperformed, and settles them.
+    let next = rounds.propose(&second.round_id, "propose-b").await;
+    let novated = report_of(&next);
+    let inputs = novated.inputs.as_ref().unwrap();
+    assert!(inputs.returns.is_empty() && inputs.admissions.is_empty());
+    assert_eq!(
+        pairs(&inputs.carried_in),
+        [("DE", "GB", 1), ("FR", "DE", 2), ("GB", "FR", 3)]
+    );
+    let performances: Vec<_> = inputs
+        .performances
+        .iter()
+        .map(|found| {
+            (
+                found.round_id.as_str(),
+                found.admitting_state.as_str(),
+                found.owed,
+                found.performed,
+                found.lapsed,
+            )
+        })
+        .collect();
+    let first_id = first.round_id.as_str();
+    assert_eq!(
+        performances,
+        [
+            (first_id, "DE", 1, 0, true),
+            (first_id, "FR", 2, 0, true),
+            (first_id, "GB", 1, 0, true)
+        ]
+    );
+    let not_performed: u32 = novated
+        .open_breaks
+        .iter()
+        .filter(|count| count.kind() == pb::BreakKind::NotPerformed)
+        .map(|count| count.count)
+        .sum();
+    assert_eq!(not_performed, 3);
+    assert_eq!(novated.settled, 6);
+    assert!(novated.carry_forward.is_empty());
+    let gb = novated
+        .state_figures
+        .iter()
+        .find(|figures| figures.state == "GB")
+        .unwrap();
+    assert_eq!((gb.returned, gb.carried_in, gb.debts), (0, 3, 3));
+    // Anyone can check it: the carried debts are part of what the certificate proves optimal.
+    report::open(
+        next.report.as_ref().unwrap(),
+        &rounds.network.signing_key().verifying_key(),
+    )
+    .unwrap();
+    let done = countersigned_by_all(&rounds, &next).await;
+    assert_eq!(done.status(), pb::RoundStatus::Final);
+}
