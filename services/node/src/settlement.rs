@@ -15,6 +15,11 @@
 //!
 //! A round it cannot reach now is tried again at the next look; a round it disputed is no
 //! longer proposed, so it is never disputed twice.
+//!
+//! Once a round is final, the settler records its instructions that name this state as
+//! admission allocations its caseworkers list (`ListAllocations`): each final round is read
+//! once, its report opened under the coordinator's key first (a report that does not open is
+//! logged as an alert and its allocations are not recorded).
 
 use accord_domain::StateCode;
 use accord_edge::report;
@@ -27,6 +32,7 @@ use tokio::sync::watch;
 use tonic::transport::Channel;
 
 use crate::ledger::LedgerLink;
+use crate::store::AllocationRecord;
 
 /// The most inclusion proofs asked at once.
 const PROOFS_MAX: usize = 512;
@@ -58,7 +64,8 @@ impl Settler {
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
         let link = self.link.clone();
         link.repeat(shutdown, "checking settlement rounds", || async {
-            self.settle_once().await.map(|_| false)
+            self.settle_once().await?;
+            self.allocate_once().await.map(|_| false)
         })
         .await;
     }
@@ -97,6 +104,51 @@ impl Settler {
             });
         }
         Ok(settled)
+    }
+
+    /// Records the allocations of every final round not read yet; answers the rounds read.
+    pub async fn allocate_once(&self) -> Result<Vec<String>, tonic::Status> {
+        let rounds = self
+            .client
+            .clone()
+            .list_rounds(pb::ListRoundsRequest {
+                statuses: vec![pb::RoundStatus::Final.into()],
+                ..pb::ListRoundsRequest::default()
+            })
+            .await?
+            .into_inner()
+            .rounds;
+        let store = self.link.app.store();
+        let internal = |error: crate::store::Error| tonic::Status::internal(error.to_string());
+        let mut read = Vec::new();
+        for round in rounds {
+            if store
+                .allocation_round_read(&round.round_id)
+                .await
+                .map_err(internal)?
+            {
+                continue;
+            }
+            let Some(signed) = round.report.as_ref() else {
+                continue;
+            };
+            let opened = match report::open(signed, &self.link.coordinator_key) {
+                Ok(opened) => opened,
+                Err(error) => {
+                    tracing::error!(alert = "settlement_report_refused", round_id = %round.round_id, %error, "a final report does not open");
+                    continue;
+                }
+            };
+            let now = self.link.app.now().as_millis();
+            let allocations = allocations_of(self.link.app.own_state(), opened.report(), now);
+            store
+                .record_allocations(&round.round_id, now, &allocations)
+                .await
+                .map_err(internal)?;
+            tracing::info!(round_id = %round.round_id, allocations = allocations.len(), "recorded a final round's allocations");
+            read.push(round.round_id);
+        }
+        Ok(read)
     }
 
     /// The reasons to dispute `signed`; none when this node may countersign it.
@@ -316,6 +368,40 @@ impl Settler {
             .await?;
         Ok(Settled::Disputed(round.round_id.clone(), reasons))
     }
+}
+
+/// The instructions of `report` that name `own`, as allocations recorded at `now` (ms).
+fn allocations_of(
+    own: StateCode,
+    report: &pb::SettlementReport,
+    now: i64,
+) -> Vec<AllocationRecord> {
+    let millis = |time: Option<&prost_types::Timestamp>| {
+        time.and_then(|time| accord_edge::wire::from_wire_time(time).ok())
+            .map(|time| time.as_millis())
+    };
+    let period = report.period.as_ref();
+    let period_start = millis(period.and_then(|period| period.start_time.as_ref())).unwrap_or(0);
+    let period_end = millis(period.and_then(|period| period.end_time.as_ref())).unwrap_or(0);
+    report
+        .instructions
+        .iter()
+        .filter(|instruction| {
+            instruction.admitting_state == own.as_str() || instruction.origin_state == own.as_str()
+        })
+        .map(|instruction| AllocationRecord {
+            round_id: report.round_id.clone(),
+            report_version: i64::from(report.version),
+            admitting_state: instruction.admitting_state.clone(),
+            origin_state: instruction.origin_state.clone(),
+            people: i64::from(instruction.count),
+            redirected: i64::from(instruction.redirected),
+            perform_by: millis(instruction.perform_by.as_ref()),
+            period_start,
+            period_end,
+            recorded_at: now,
+        })
+        .collect()
 }
 
 /// The idempotency key of this node's answer to one report: the same report gets the same
