@@ -1,12 +1,15 @@
 //! Novation through the real server: a final round's instructions and carry-forward are what
 //! the next round takes in. Capacity leaves part of a week unsettled; the next round carries
 //! it in, finds the week's instructions lapsed (NOT_PERFORMED, carried in, never unwound) and
-//! settles them; a round is proposed only once every earlier round is final.
+//! settles them; a round is proposed only once every earlier round is final. Once that round
+//! is final, each lapsed instruction is a NOT_PERFORMED break operators list and resolve, and
+//! still is after a restart.
 
 use accord_edge::report;
 use accord_proto::v1 as pb;
 use tonic::Code;
 
+use crate::ledger::operator_client;
 use crate::network::Network;
 use crate::rounds::{PERIOD_END_S, PERIOD_START_S, Rounds, countersignature, with_returns};
 
@@ -78,6 +81,91 @@ async fn a_final_rounds_instructions_and_residuals_are_what_the_next_round_takes
 }
 
 async fn carries_into_the_next_round(mut rounds: Rounds) {
+    let first_id = settle_two_rounds(&mut rounds).await;
+    // Each lapsed instruction is a NOT_PERFORMED break of its pair, with its round and
+    // shortfall, detected at its deadline.
+    let not_performed = |breaks: &[pb::Break]| -> Vec<(String, String, u32, bool)> {
+        breaks
+            .iter()
+            .filter(|found| found.kind() == pb::BreakKind::NotPerformed)
+            .map(|found| {
+                let pair = found.pair.as_ref().unwrap();
+                (
+                    found.round_id.clone(),
+                    format!("{}>{}", pair.first_state, pair.second_state),
+                    found.shortfall,
+                    found.status() == pb::BreakStatus::Open,
+                )
+            })
+            .collect()
+    };
+    let mut ledger = operator_client(&rounds.network);
+    let listed = ledger
+        .list_breaks(pb::ListBreaksRequest {
+            kinds: vec![pb::BreakKind::NotPerformed.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .breaks;
+    let open = |pair: &str, shortfall| (first_id.clone(), pair.to_owned(), shortfall, true);
+    assert_eq!(
+        not_performed(&listed),
+        [open("DE>GB", 1), open("FR>DE", 2), open("GB>FR", 1)]
+    );
+    assert!(listed.iter().all(|found| found.case_ref.is_empty()));
+    // A member sees only its own pairs' breaks.
+    let mut de = rounds.de.ledger.clone();
+    let seen_by_de = de
+        .list_breaks(pb::ListBreaksRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .breaks;
+    assert_eq!(not_performed(&seen_by_de).len(), 2);
+    // An operator waives one, with a reason; it stays resolved after a restart.
+    ledger
+        .resolve_break(pb::ResolveBreakRequest {
+            idempotency_key: "waive-gb-fr".to_owned(),
+            break_id: listed[2].break_id.clone(),
+            reason: "GB admitted the person on 2 January, by agreement".to_owned(),
+        })
+        .await
+        .unwrap();
+    rounds.network.restart().await;
+    let ledger = operator_client(&rounds.network);
+    let after = |status: pb::BreakStatus| {
+        let mut ledger = ledger.clone();
+        async move {
+            ledger
+                .list_breaks(pb::ListBreaksRequest {
+                    kinds: vec![pb::BreakKind::NotPerformed.into()],
+                    status: status.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .breaks
+        }
+    };
+    assert_eq!(
+        not_performed(&after(pb::BreakStatus::Open).await),
+        [open("DE>GB", 1), open("FR>DE", 2)]
+    );
+    let resolved = after(pb::BreakStatus::Resolved).await;
+    let mut waived = open("GB>FR", 1);
+    waived.3 = false;
+    assert_eq!(not_performed(&resolved), [waived]);
+    assert_eq!(resolved[0].resolved_by, "alice");
+    // Listing changes nothing: the same break once more.
+    assert_eq!(after(pb::BreakStatus::Resolved).await, resolved);
+}
+
+/// Runs a capacity-limited first round and a second one past its deadline to FINAL; answers
+/// the first round's id.
+async fn settle_two_rounds(rounds: &mut Rounds) -> String {
     // GB can admit only one person in the first period; it owes FR three.
     rounds
         .operator
@@ -89,10 +177,10 @@ async fn carries_into_the_next_round(mut rounds: Rounds) {
         })
         .await
         .unwrap();
-    let first = open(&mut rounds, range(PERIOD_START_S, PERIOD_END_S), "open-a").await;
+    let first = open(rounds, range(PERIOD_START_S, PERIOD_END_S), "open-a").await;
     // The next period runs past the first round's deadline (its end + 14 days).
     let next_period = range(PERIOD_END_S, PERIOD_END_S + 21 * DAY_S);
-    let second = open(&mut rounds, next_period, "open-b").await;
+    let second = open(rounds, next_period, "open-b").await;
     rounds
         .operator
         .close_round(pb::CloseRoundRequest {
@@ -131,7 +219,7 @@ async fn carries_into_the_next_round(mut rounds: Rounds) {
         [("DE", "GB", 1), ("FR", "DE", 2), ("GB", "FR", 1)]
     );
     assert_eq!(pairs(&week.carry_forward), [("GB", "FR", 2)]);
-    let last = countersigned_by_all(&rounds, &proposed).await;
+    let last = countersigned_by_all(rounds, &proposed).await;
     assert_eq!(last.status(), pb::RoundStatus::Final);
 
     // The next round: no new movement in its period. It carries in the residual, finds every
@@ -187,6 +275,7 @@ async fn carries_into_the_next_round(mut rounds: Rounds) {
         &rounds.network.signing_key().verifying_key(),
     )
     .unwrap();
-    let done = countersigned_by_all(&rounds, &next).await;
+    let done = countersigned_by_all(rounds, &next).await;
     assert_eq!(done.status(), pb::RoundStatus::Final);
+    first.round_id
 }

@@ -22,6 +22,7 @@
 use std::collections::BTreeMap;
 
 use super::input::CarriedDebt;
+use crate::reconciliation::{InstructionRef, Lapse, StatePair};
 use crate::{StateCode, Timestamp};
 
 /// An instruction of an earlier final round, still owed (in part) at a round's start.
@@ -60,6 +61,21 @@ impl Performance {
         } else {
             self.instruction.owed - self.performed
         }
+    }
+
+    /// The `NOT_PERFORMED` break of a lapsed instruction, for the reconciler
+    /// ([`crate::reconciliation::Reconciler::record_lapse`]); `None` when it did not lapse.
+    pub fn lapse(&self) -> Option<Lapse> {
+        let instruction = &self.instruction;
+        let pair = StatePair::new(instruction.admitting, instruction.origin).ok()?;
+        (self.shortfall() > 0).then(|| Lapse {
+            instruction: InstructionRef {
+                round_id: instruction.round_id.clone(),
+                pair,
+            },
+            shortfall: self.shortfall(),
+            deadline: instruction.perform_by,
+        })
     }
 
     /// The shortfall of a lapsed instruction: the people of its `NOT_PERFORMED` break.
@@ -301,5 +317,49 @@ mod tests {
                 owed("RND-2", "FR", "BE", 3, 28)
             ]
         );
+    }
+
+    #[test]
+    fn a_lapse_is_a_not_performed_break_of_its_pair_listed_and_resolved_like_any_other() {
+        use crate::reconciliation::{
+            BreakFilter, BreakKind, BreakSubject, Operator, Reconciler, Resolution,
+        };
+        let novated = novate(
+            vec![owed("RND-2026-01-05-1", "GB", "FR", 6, 14)],
+            &[],
+            admitted(&[("GB", "FR", 2)]),
+            day(14),
+        );
+        let lapse = novated.performances[0].lapse().expect("it lapsed");
+        assert_eq!(lapse.shortfall, 4);
+        let mut reconciler = Reconciler::new(crate::time::Period::CalendarDays(7));
+        reconciler.record_lapse(lapse.clone());
+        reconciler.record_lapse(lapse.clone());
+        // Nothing before the deadline; from it on, one open break of the pair (GB, FR).
+        assert!(reconciler.reconcile(day(13)).breaks().is_empty());
+        let found = reconciler.reconcile(day(20));
+        let filter = BreakFilter {
+            state: Some(state("FR")),
+            ..BreakFilter::default()
+        };
+        let listed: Vec<_> = found.breaks_where(&filter).collect();
+        assert_eq!(listed.len(), 1);
+        let lapsed = listed[0];
+        assert_eq!(lapsed.kind(), BreakKind::NotPerformed);
+        assert_eq!(lapsed.id().as_str(), "NOT_PERFORMED/RND-2026-01-05-1/GB-FR");
+        assert_eq!(lapsed.case_ref(), None);
+        assert!(
+            matches!(lapsed.subject(), BreakSubject::Instruction(instruction)
+            if instruction.round_id == "RND-2026-01-05-1")
+        );
+        assert_eq!(lapsed.age_days(day(20)), 6);
+        let resolution = Resolution {
+            operator: Operator::parse("alice").unwrap(),
+            reason: crate::FreeText::parse("performed late, by agreement").unwrap(),
+            resolved_at: day(21),
+        };
+        let resolved = reconciler.resolve(lapsed.id(), resolution).unwrap();
+        assert!(!resolved.is_open());
+        assert!(!reconciler.reconcile(day(22)).breaks()[0].is_open());
     }
 }

@@ -622,6 +622,12 @@ impl Settlement {
         }
         self.app.answered(&asked, &answer, detail, &mut change);
         self.app.inner.store.commit(change).await?;
+        if round.status == RoundStatus::Final.code()
+            && let Some(report) = &round.report
+        {
+            // Novation: what this round found lapsed is a NOT_PERFORMED break from now on.
+            self.ledger.record_final_round(report)?;
+        }
         Ok(Replied::Fresh(answer))
     }
 }
