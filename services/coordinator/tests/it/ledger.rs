@@ -293,6 +293,21 @@ async fn reported_events_are_logged_once_proved_included_and_the_log_only_grows(
         }
         .verify(&root(&first_head), &root(&head))
         .unwrap();
+        // Sizes out of order are refused as such, not as a missing head.
+        let backwards = gb
+            .ledger
+            .get_consistency_proof(pb::GetConsistencyProofRequest {
+                first_tree_size: 4,
+                second_tree_size: 2,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(backwards.code(), tonic::Code::InvalidArgument);
+        assert!(
+            backwards.message().contains("first_tree_size"),
+            "{}",
+            backwards.message()
+        );
 
         // An auditor rebuilds the whole tree from the leaves and finds the same root.
         let leaves = operator_client(&network)
