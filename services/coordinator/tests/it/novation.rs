@@ -3,7 +3,7 @@
 //! it in, finds the week's instructions lapsed (NOT_PERFORMED, carried in, never unwound) and
 //! settles them; a round is proposed only once every earlier round is final. Once that round
 //! is final, each lapsed instruction is a NOT_PERFORMED break operators list and resolve, and
-//! still is after a restart.
+//! still is after a restart. Rounds and quotas are listed page by page.
 
 use accord_edge::report;
 use accord_proto::v1 as pb;
@@ -278,4 +278,138 @@ async fn settle_two_rounds(rounds: &mut Rounds) -> String {
     let done = countersigned_by_all(rounds, &next).await;
     assert_eq!(done.status(), pb::RoundStatus::Final);
     first.round_id
+}
+
+#[tokio::test]
+async fn rounds_and_quotas_are_listed_page_by_page_and_bad_filters_are_named() {
+    let mut rounds = with_returns(Network::start().await).await;
+    let week = 7 * DAY_S;
+    let mut opened = Vec::new();
+    for index in 0..3 {
+        let start = PERIOD_START_S + index * week;
+        let round = open(
+            &mut rounds,
+            range(start, start + week),
+            &format!("open-{index}"),
+        )
+        .await;
+        opened.push(round.round_id);
+        rounds
+            .operator
+            .set_capacity(pb::SetCapacityRequest {
+                idempotency_key: format!("capacity-{index}"),
+                state: "GB".to_owned(),
+                period: Some(range(start, start + week)),
+                capacity: 10 + u32::try_from(index).unwrap(),
+            })
+            .await
+            .unwrap();
+    }
+    // Rounds, newest period first, two at a time.
+    let mut listed = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = rounds
+            .operator
+            .list_rounds(pb::ListRoundsRequest {
+                page_size: 2,
+                page_token: page_token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.rounds.len() <= 2);
+        listed.extend(page.rounds.into_iter().map(|round| round.round_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    opened.reverse();
+    assert_eq!(listed, opened);
+    // A state filter: DE takes part in every round (all active members).
+    let of_de = rounds
+        .operator
+        .list_rounds(pb::ListRoundsRequest {
+            state: "DE".to_owned(),
+            statuses: vec![pb::RoundStatus::Open.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(of_de.rounds.len(), 3);
+    // Capacities the same way, filtered by an overlapping period.
+    let first = rounds
+        .operator
+        .list_quotas(pb::ListQuotasRequest {
+            page_size: 2,
+            state: "GB".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        first
+            .capacities
+            .iter()
+            .map(|capacity| capacity.capacity)
+            .collect::<Vec<_>>(),
+        [12, 11]
+    );
+    let second = rounds
+        .operator
+        .list_quotas(pb::ListQuotasRequest {
+            page_size: 2,
+            state: "GB".to_owned(),
+            page_token: first.next_page_token.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.capacities.len(), 1);
+    assert_eq!(second.capacities[0].capacity, 10);
+    assert!(second.next_page_token.is_empty());
+    let in_second_week = rounds
+        .operator
+        .list_quotas(pb::ListQuotasRequest {
+            period: Some(range(PERIOD_START_S + week, PERIOD_START_S + week + DAY_S)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(in_second_week.capacities.len(), 1);
+    assert_eq!(in_second_week.capacities[0].capacity, 11);
+    // An unknown status, a malformed state and a forged token are each named.
+    let refused = rounds
+        .operator
+        .list_rounds(pb::ListRoundsRequest {
+            statuses: vec![42],
+            state: "gb".to_owned(),
+            page_token: "RND/../..".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    for field in ["statuses[0]", "state", "page_token"] {
+        assert!(
+            refused.message().contains(field),
+            "{field}: {}",
+            refused.message()
+        );
+    }
+    let unknown = rounds
+        .operator
+        .list_rounds(pb::ListRoundsRequest {
+            page_token: "RND-1999-01-01-1".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::InvalidArgument);
 }

@@ -28,8 +28,8 @@ use super::Settlement;
 use crate::app::ledger::CutOff;
 use crate::app::{Asked, Error, Replied};
 use crate::convert::settlement::{
-    Countersign, Dispute, OpenRound, RoundStatus, RoundView, mode_code, mode_of,
-    performances_to_wire, stored_pairs,
+    Countersign, Dispute, ListRounds, OpenRound, RoundStatus, RoundView, mode_code, mode_of,
+    performances_to_wire, round_key, stored_pairs,
 };
 use crate::store::{
     Change, CountersignatureRecord, DisputeRecord, RoundRecord, RoundWrite, SettlementWrite,
@@ -489,18 +489,34 @@ impl Settlement {
     pub async fn rounds(
         &self,
         reader: Option<StateCode>,
-        statuses: &[RoundStatus],
-    ) -> Result<Vec<RoundView>, Error> {
-        let mut views = Vec::new();
-        for round in self.app.inner.store.rounds().await? {
-            let status = RoundStatus::parse(&round.status);
-            let wanted =
-                statuses.is_empty() || status.is_some_and(|status| statuses.contains(&status));
-            if wanted && visible(&round, reader) {
-                views.push(self.view(round).await?);
-            }
+        query: &ListRounds,
+    ) -> Result<(Vec<RoundView>, Option<String>), Error> {
+        let matching: Vec<RoundRecord> = self
+            .app
+            .inner
+            .store
+            .rounds()
+            .await?
+            .into_iter()
+            .filter(|round| {
+                let status = RoundStatus::parse(&round.status);
+                let wanted = query.statuses.is_empty()
+                    || status.is_some_and(|status| query.statuses.contains(&status));
+                let of_state = query.state.is_none_or(|state| {
+                    round
+                        .participating
+                        .split(',')
+                        .any(|code| code == state.as_str())
+                });
+                wanted && of_state && visible(round, reader)
+            })
+            .collect();
+        let (page, next) = super::paged(matching, round_key, &query.page)?;
+        let mut views = Vec::with_capacity(page.len());
+        for round in page {
+            views.push(self.view(round).await?);
         }
-        Ok(views)
+        Ok((views, next))
     }
 
     async fn view(&self, round: RoundRecord) -> Result<RoundView, Error> {
