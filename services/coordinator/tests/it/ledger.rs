@@ -302,7 +302,7 @@ async fn reported_events_are_logged_once_proved_included_and_the_log_only_grows(
             })
             .await
             .unwrap_err();
-        assert_eq!(backwards.code(), tonic::Code::InvalidArgument);
+        assert_eq!(backwards.code(), Code::InvalidArgument);
         assert!(
             backwards.message().contains("first_tree_size"),
             "{}",
