@@ -24,7 +24,8 @@ use accord_trust::OperatorName;
 use super::{Ledger, Reader};
 use crate::app::{Asked, Error, Replied};
 use crate::convert::breaks::{BreakPage, ListBreaks, ResolveBreak, event_kind};
-use crate::convert::settlement::{RoundStatus, obligations_of};
+use crate::convert::obligations::obligations_of;
+use crate::convert::settlement::RoundStatus;
 use crate::store::{Change, LeafRecord, ResolutionRecord, Store};
 
 /// Leaves read per query while the reconciler is loaded at start.

@@ -12,7 +12,8 @@ use accord_domain::settlement::novation::{OwedInstruction, owed_after};
 
 use super::Settlement;
 use crate::app::Error;
-use crate::convert::settlement::{RoundStatus, obligations_of};
+use crate::convert::obligations::obligations_of;
+use crate::convert::settlement::RoundStatus;
 use crate::store::RoundRecord;
 
 /// What the rounds before a round leave owed at its start.

@@ -27,9 +27,10 @@ use prost::Message;
 use super::Settlement;
 use crate::app::ledger::CutOff;
 use crate::app::{Asked, Error, Replied};
+use crate::convert::obligations::performances_to_wire;
 use crate::convert::settlement::{
     Countersign, Dispute, ListRounds, OpenRound, RoundStatus, RoundView, mode_code, mode_of,
-    performances_to_wire, round_key, stored_pairs,
+    round_key, stored_pairs,
 };
 use crate::store::{
     Change, CountersignatureRecord, DisputeRecord, RoundRecord, RoundWrite, SettlementWrite,
