@@ -3,7 +3,8 @@
 //! cuts off and proposes a round, and both nodes check the report (its certificate and
 //! figures, the log's consistency with what they witnessed, the inclusion of their counted
 //! events) and countersign it without anyone's help. Once it is final, each node lists the
-//! round's instruction as an admission allocation for its caseworkers.
+//! round's instruction as an admission allocation for its caseworkers. A node whose witnessed
+//! log the report contradicts disputes it on its own, and nothing settles.
 
 use accord_node::store::AllocationRecord;
 use accord_proto::v1 as pb;
@@ -333,4 +334,88 @@ async fn allocations_page_newest_round_first_and_a_token_of_another_list_is_refu
         "{}",
         refused.message()
     );
+}
+
+#[tokio::test]
+async fn a_node_whose_witnessed_log_the_report_contradicts_disputes_it_and_nothing_settles() {
+    let network = Network::start(&[]).await;
+    network.agree(&[pb::Regime::Ukfr2025], None).await;
+    let (_, arrived) = returned(&network, "disputed").await;
+    // FR's node remembers cosigning a head the coordinator's log cannot extend to: as if the
+    // coordinator had shown it another history (a fork). Its witness refuses every head
+    // since, and its settler must refuse the round's.
+    let fr_store = network.federation.app("FR").store().clone();
+    fr_store
+        .save_witnessed_head(&accord_node::store::WitnessedHead {
+            tree_size: 1_000_000,
+            root_hash: vec![7; 32],
+            checkpoint: "a head of another history".to_owned(),
+            cosigned_at: network.now(),
+        })
+        .await
+        .unwrap();
+    let mut operator = SettlementServiceClient::new(operator_channel(&network.federation));
+    let round_id = operator
+        .open_round(pb::OpenRoundRequest {
+            idempotency_key: "open".into(),
+            period: Some(pb::TimeRange {
+                start_time: Some(time(arrived - DAY_MS)),
+                end_time: Some(time(network.now() + HOUR_MS)),
+            }),
+            mode: pb::NettingMode::Bilateral.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap()
+        .round_id;
+    network.federation.clock.advance_millis(2 * HOUR_MS);
+    operator
+        .close_round(pb::CloseRoundRequest {
+            idempotency_key: "close".into(),
+            round_id: round_id.clone(),
+        })
+        .await
+        .unwrap();
+    operator
+        .propose_round(pb::ProposeRoundRequest {
+            idempotency_key: "propose".into(),
+            round_id: round_id.clone(),
+        })
+        .await
+        .unwrap();
+    let disputed = eventually_some("FR's node disputes the round", || {
+        let mut operator = operator.clone();
+        let round_id = round_id.clone();
+        async move {
+            let round = operator
+                .get_round(pb::GetRoundRequest { round_id })
+                .await
+                .unwrap()
+                .into_inner()
+                .round
+                .unwrap();
+            (round.status() == pb::RoundStatus::Disputed).then_some(round)
+        }
+    })
+    .await;
+    let dispute = disputed.disputes[0].dispute.as_ref().unwrap();
+    assert_eq!(dispute.state, "FR");
+    assert_eq!(
+        dispute.reasons,
+        [pb::DisputeReason::TreeHeadInconsistent as i32]
+    );
+    // Nothing settles: no allocation reaches either node.
+    network.federation.clock.advance_millis(HOUR_MS);
+    for code in ["GB", "FR"] {
+        let mut caseworkers = network.federation.admission(code).await;
+        let listed = caseworkers
+            .list_allocations(pb::ListAllocationsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(listed.allocations.is_empty(), "{code}");
+    }
 }
