@@ -24,6 +24,8 @@
 
 pub mod bundle;
 mod content;
+pub mod render;
+
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

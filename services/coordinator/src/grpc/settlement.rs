@@ -4,6 +4,7 @@
 //! consents; reads show an operator everything and a member what concerns its state.
 
 use accord_domain::StateCode;
+use accord_edge::report::render;
 use accord_proto::v1 as pb;
 use accord_proto::v1::settlement_service_server::SettlementService;
 use accord_trust::PeerIdentity;
@@ -505,29 +506,54 @@ impl SettlementService for SettlementApi {
     ) -> Result<Response<pb::GetRoundReportResponse>, Status> {
         let reader = self.reader("GetRoundReport", &request).await?;
         let message = request.get_ref();
-        if message.format() != pb::ReportFormat::Bundle {
+        let format = parsed(pb::ReportFormat::try_from(message.format).map_err(|_| {
+            accord_edge::violation::Invalid::field(
+                "format",
+                format!("{} is not a report format", message.format),
+            )
+        }))?;
+        if matches!(format, pb::ReportFormat::Html | pb::ReportFormat::Pdf) {
             return Err(not_served(
-                "GetRoundReport in this format (REPORT_FORMAT_BUNDLE is; GetRound carries the \
-                 signed report)",
+                "GetRoundReport as HTML or PDF (the gateway renders pages; JSON, CSV and \
+                 REPORT_FORMAT_BUNDLE are served here)",
             ));
         }
         let round_id = &message.round_id;
-        let rendering = self
-            .settlement
-            .report_bundle(round_id, reader)
-            .await
-            .map_err(status)?;
         let round = self
             .settlement
             .round(round_id, reader)
             .await
             .map_err(status)?;
         let report = wire::round_to_wire(&round).report;
+        let signed = report
+            .clone()
+            .ok_or_else(|| status(Error::NotFound(format!("a report of round {round_id}"))))?;
+        let (rendering, content_type, extension) = match format {
+            pb::ReportFormat::Bundle => (
+                self.settlement
+                    .report_bundle(round_id, reader)
+                    .await
+                    .map_err(status)?,
+                "application/x-protobuf",
+                "pb",
+            ),
+            pb::ReportFormat::Csv => (
+                render::csv(
+                    signed
+                        .report
+                        .as_ref()
+                        .unwrap_or(&pb::SettlementReport::default()),
+                ),
+                "text/csv; charset=utf-8",
+                "csv",
+            ),
+            _ => (render::json(&signed), "application/json", "json"),
+        };
         Ok(Response::new(pb::GetRoundReportResponse {
             report,
             rendering,
-            content_type: "application/x-protobuf".to_owned(),
-            file_name: format!("{round_id}.pb"),
+            content_type: content_type.to_owned(),
+            file_name: format!("{round_id}.{extension}"),
         }))
     }
 }

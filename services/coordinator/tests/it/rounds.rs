@@ -267,7 +267,63 @@ async fn settles_once_every_affected_state_countersigns(mut rounds: Rounds) {
     let middle = altered.len() / 2;
     altered[middle] ^= 0x01;
     assert!(report::bundle::verify(&altered, &roots, None, &[], &mut |_| {}).is_err());
-    // Other renderings are not served by the coordinator.
+    // The JSON and CSV renderings say what the signed report says.
+    let rendered = |format: pb::ReportFormat| {
+        let mut gb = gb.clone();
+        let round_id = proposed.round_id.clone();
+        async move {
+            gb.get_round_report(pb::GetRoundReportRequest {
+                round_id,
+                format: format.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+        }
+    };
+    let json = rendered(pb::ReportFormat::Json).await;
+    assert_eq!(json.content_type, "application/json");
+    assert_eq!(json.file_name, format!("{}.json", proposed.round_id));
+    let document: serde_json::Value = serde_json::from_slice(&json.rendering).unwrap();
+    assert_eq!(document["round_id"], proposed.round_id.as_str());
+    assert_eq!(document["settled"], report.settled);
+    assert_eq!(document["mode"], "bilateral");
+    assert_eq!(
+        document["instructions"].as_array().unwrap().len(),
+        report.instructions.len()
+    );
+    let signers: Vec<&str> = document["signatures"]["countersignatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|signature| signature["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(signers, ["DE", "FR", "GB"]);
+    assert_eq!(
+        rendered(pb::ReportFormat::Unspecified).await.rendering,
+        json.rendering,
+        "JSON is the default, and the same report renders the same bytes"
+    );
+    let csv = rendered(pb::ReportFormat::Csv).await;
+    assert_eq!(csv.content_type, "text/csv; charset=utf-8");
+    let text = String::from_utf8(csv.rendering).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|line| line.trim_end_matches('\r'))
+        .collect();
+    assert_eq!(lines[0], "# instructions");
+    assert_eq!(lines[1], "admitting,origin,count,redirected,perform_by");
+    assert_eq!(
+        lines
+            .iter()
+            .skip(2)
+            .take_while(|line| !line.is_empty())
+            .count(),
+        report.instructions.len()
+    );
+    assert!(lines.contains(&"# state_figures"));
+    // HTML and PDF are the gateway's to render.
     let html = gb
         .get_round_report(pb::GetRoundReportRequest {
             round_id: proposed.round_id.clone(),
