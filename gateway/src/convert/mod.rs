@@ -281,7 +281,7 @@ pub fn list_filters<R: Coded, S: Coded>(
     query: &json::ListQuery,
 ) -> ListFilters {
     let statuses: Vec<String> = query
-        .status
+        .statuses
         .as_deref()
         .map(|list| list.split(',').map(str::trim).map(str::to_owned).collect())
         .unwrap_or_default();
@@ -289,7 +289,7 @@ pub fn list_filters<R: Coded, S: Coded>(
         role: fields.optional_code::<R>("role", query.role.as_deref()),
         statuses: statuses
             .iter()
-            .map(|status| fields.code::<S>("status", status))
+            .map(|status| fields.code::<S>("statuses", status))
             .collect(),
         updated_since: fields.optional_time("updated_since", query.updated_since.as_deref()),
     }

@@ -77,8 +77,9 @@ pub struct ListQuery {
     /// Only items where this state has this role (`REQUESTING`, `REQUESTED` for
     /// readmissions; `ADMITTING`, `ORIGIN` for offers and admissions).
     pub role: Option<String>,
-    /// Only items in one of these statuses, comma-separated (`ACCEPTED,REJECTED`).
-    pub status: Option<String>,
+    /// Only items in one of these statuses, comma-separated (`ACCEPTED,REJECTED`; the node
+    /// may accept only one).
+    pub statuses: Option<String>,
     /// Only items with an event at or after this time (RFC 3339); not for offers.
     pub updated_since: Option<String>,
     /// Only admission cases under this offer.

@@ -1,1 +1,8 @@
-//! Stub.
+//! The gateway's integration tests: real nodes over real mTLS, real gateways over HTTP.
+
+mod access;
+mod admission;
+mod openapi;
+mod problems;
+mod readmission;
+mod support;
