@@ -33,6 +33,8 @@ pub struct Context {
     pub state: StateCode,
     /// The configured tokens.
     pub tokens: Tokens,
+    /// The pages' signed-in browsers.
+    pub sessions: crate::pages::session::Sessions,
     /// The OpenAPI document, serialized once.
     pub openapi: String,
 }
@@ -51,6 +53,7 @@ pub struct Context {
         (name = "readmissions", description = "Readmission cases: this state asks another to take a person back, or is asked."),
         (name = "offers", description = "Admission offers: places this state offers to people in another."),
         (name = "admissions", description = "Admission cases: one nominated person each."),
+        (name = "pages", description = "Server-rendered pages for people, in English and French."),
     )
 )]
 struct Document;
@@ -72,6 +75,7 @@ pub fn routes() -> (Router<Arc<Context>>, utoipa::openapi::OpenApi) {
     let router = OpenApiRouter::with_openapi(Document::openapi());
     let router = readmission::routes(router);
     let router = admission::routes(router);
+    let router = crate::pages::routes(router);
     router
         .routes(utoipa_axum::routes!(openapi_json))
         .split_for_parts()
@@ -85,6 +89,7 @@ pub fn router(config: &GatewayConfig, node: NodeClient) -> Router {
         node,
         state: config.state,
         tokens: Tokens::new(&config.tokens),
+        sessions: crate::pages::session::Sessions::default(),
         openapi,
     };
     routes.fallback(not_found).with_state(Arc::new(context))

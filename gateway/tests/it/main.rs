@@ -3,6 +3,7 @@
 mod access;
 mod admission;
 mod openapi;
+mod pages;
 mod problems;
 mod readmission;
 mod support;
