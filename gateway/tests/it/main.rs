@@ -2,6 +2,7 @@
 
 mod access;
 mod admission;
+mod config;
 mod openapi;
 mod pages;
 mod problems;
