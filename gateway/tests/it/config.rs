@@ -41,7 +41,10 @@ fn a_complete_file_gives_the_node_the_identity_and_the_hashed_tokens() {
     let config = load(FILE).unwrap();
     assert_eq!(config.state, state("GB"));
     assert_eq!(config.node_endpoint, "https://127.0.0.1:7101");
-    assert_eq!(config.node_server_name, "127.0.0.1", "the endpoint's host by default");
+    assert_eq!(
+        config.node_server_name, "127.0.0.1",
+        "the endpoint's host by default"
+    );
     assert_eq!(
         config.tokens,
         [
@@ -58,7 +61,11 @@ fn a_mistake_is_named_by_its_key() {
         assert!(error.contains(key), "{key}: {error}");
     };
     check("role = \"diplomat\"", "role = \"king\"", "tokens[1].role");
-    check("role = \"diplomat\"", "role = \"diplomat\"\nstate = \"FR\"", "tokens[1].state");
+    check(
+        "role = \"diplomat\"",
+        "role = \"diplomat\"\nstate = \"FR\"",
+        "tokens[1].state",
+    );
     check("sha256 = \"2888", "sha256 = \"zz88", "tokens[0].sha256");
     check("https://127.0.0.1:7101", "127.0.0.1:7101", "node.endpoint");
     check("state = \"GB\"\nlisten_addr", "listen_addr", "state");

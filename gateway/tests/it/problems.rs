@@ -5,7 +5,9 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{GB_CASEWORKER, States, answer, readmission_request, violated_fields};
+use crate::support::{
+    GB_CASEWORKER, States, answer, gateway_without_node, readmission_request, violated_fields,
+};
 
 #[tokio::test]
 async fn the_nodes_field_violations_come_back_by_json_path() {
@@ -131,4 +133,18 @@ async fn an_unknown_case_is_404_and_an_unknown_route_too() {
     let (status, problem) = states.get("GB", "/v2/nothing", GB_CASEWORKER).await;
     assert_eq!(status, 404);
     assert_eq!(problem["reason"], "NO_SUCH_ROUTE");
+}
+
+#[tokio::test]
+async fn a_node_that_cannot_be_reached_is_a_503_problem() {
+    let (address, _pki, _stop) = gateway_without_node().await;
+    let response = reqwest::Client::new()
+        .get(format!("http://{address}/v1/readmissions"))
+        .bearer_auth(GB_CASEWORKER)
+        .send()
+        .await
+        .unwrap();
+    let (status, problem) = answer(response).await;
+    assert_eq!(status, 503, "{problem}");
+    assert_eq!(problem["reason"], "UNAVAILABLE");
 }

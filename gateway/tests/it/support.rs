@@ -178,6 +178,33 @@ impl States {
     }
 }
 
+/// A gateway of GB whose node is not running (its port closed), the folder that holds its
+/// PKI, and the handle that stops it when dropped.
+pub async fn gateway_without_node() -> (SocketAddr, tempfile::TempDir, oneshot::Sender<()>) {
+    accord_trust::install_crypto_provider();
+    let folder = tempfile::tempdir().unwrap();
+    let pki = PkiDirectory::new(folder.path().join("pki"));
+    let now = accord_trust::clock::wall_clock_now();
+    let validity = || Validity::days_from(now, 30).unwrap();
+    pki.init(validity(), validity()).unwrap();
+    pki.issue(
+        &IssueRequest::new(PeerIdentity::Gateway(state("GB")), validity()),
+        false,
+    )
+    .unwrap();
+    let closed = listener().local_addr().unwrap(); // bound, then dropped: nobody listens
+    let gateway =
+        Gateway::build_with_listener(gateway_config(&pki, state("GB"), closed), listener())
+            .await
+            .unwrap();
+    let address = gateway.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(gateway.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (address, folder, stop)
+}
+
 /// The status and JSON body of an answer; asserts an error is problem+json.
 pub async fn answer(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
