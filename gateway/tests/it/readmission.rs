@@ -217,3 +217,122 @@ async fn lists_come_in_pages_that_follow_their_token() {
     );
     assert!(second["next_page_token"].is_null(), "{second}");
 }
+
+/// Opens a case at GB as `key` and waits until FR's gateway shows it received: its path.
+async fn received(states: &States, key: &str, digit: char) -> String {
+    let (status, opened) = states
+        .post(
+            "GB",
+            "/v1/readmissions",
+            GB_CASEWORKER,
+            key,
+            &readmission_request(digit),
+        )
+        .await;
+    assert_eq!(status, 201, "{opened}");
+    let path = format!(
+        "/v1/readmissions/{}",
+        opened["readmission"]["case_ref"].as_str().unwrap()
+    );
+    states
+        .wait_for("FR", &path, FR_CASEWORKER, |case| {
+            case["status"] == "RECEIVED"
+        })
+        .await;
+    path
+}
+
+#[tokio::test]
+async fn a_return_is_scheduled_handed_over_and_confirmed_through_the_gateways() {
+    let states = States::start().await;
+    let path = received(&states, "return-open", 'f').await;
+    let step =
+        |code: &'static str, step: &'static str, token: &'static str, body: serde_json::Value| {
+            let states = &states;
+            let path = path.clone();
+            async move {
+                let (status, answer) = states
+                    .post(
+                        code,
+                        &format!("{path}/{step}"),
+                        token,
+                        &format!("return-{step}"),
+                        &body,
+                    )
+                    .await;
+                assert_eq!(status, 200, "{step}: {answer}");
+                answer["readmission"]["status"].as_str().unwrap().to_owned()
+            }
+        };
+    assert_eq!(
+        step(
+            "FR",
+            "decision",
+            FR_CASEWORKER,
+            json!({"decision": "ACCEPT"})
+        )
+        .await,
+        "ACCEPTED"
+    );
+    states
+        .wait_for("GB", &path, GB_CASEWORKER, |case| {
+            case["status"] == "ACCEPTED"
+        })
+        .await;
+    let decision =
+        json!({"decision_reference": "HO-2026-1", "notified_at": "2026-03-02T09:00:00Z"});
+    assert_eq!(
+        step("GB", "transfer-decision", GB_CASEWORKER, decision).await,
+        "TRANSFER_DECISION_ISSUED"
+    );
+    let slot = json!({"slot": {
+        "start_time": "2026-03-09T09:00:00Z", "end_time": "2026-03-09T10:00:00Z",
+        "handover_point": "Calais", "transport_mode": "SEA"
+    }, "escorted": true});
+    let scheduled = step("GB", "transfer", GB_CASEWORKER, slot).await;
+    assert_eq!(scheduled, "TRANSFER_SCHEDULED");
+    let (_, seen) = states.get("GB", &path, GB_CASEWORKER).await;
+    assert_eq!(seen["transfer_slot"]["transport_mode"], "SEA", "{seen}");
+
+    states
+        .clock
+        .advance_millis(7 * 24 * 60 * 60 * 1_000 + 30 * 60 * 1_000);
+    let handover = json!({"handed_over_at": "2026-03-09T09:30:00Z", "handover_point": "Calais"});
+    assert_eq!(
+        step("GB", "handover", GB_CASEWORKER, handover).await,
+        "TRANSFERRED"
+    );
+    states
+        .wait_for("FR", &path, FR_CASEWORKER, |case| {
+            case["status"] == "TRANSFERRED"
+        })
+        .await;
+    let arrival = json!({"arrived_at": "2026-03-09T09:30:00Z"});
+    assert_eq!(
+        step("FR", "arrival", FR_CASEWORKER, arrival).await,
+        "ARRIVAL_CONFIRMED"
+    );
+    let confirmed = states
+        .wait_for("GB", &path, GB_CASEWORKER, |case| {
+            case["status"] == "ARRIVAL_CONFIRMED"
+        })
+        .await;
+    let kinds: Vec<&str> = confirmed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "SUBMITTED",
+            "RECEIVED",
+            "ACCEPTED",
+            "TRANSFER_DECISION_ISSUED",
+            "TRANSFER_SCHEDULED",
+            "TRANSFERRED",
+            "ARRIVAL_CONFIRMED"
+        ]
+    );
+}

@@ -45,6 +45,8 @@ pub struct States {
     gateways: HashMap<StateCode, SocketAddr>,
     _stops: Vec<oneshot::Sender<()>>,
     pub http: reqwest::Client,
+    /// The nodes' shared clock.
+    pub clock: Arc<ManualClock>,
 }
 
 fn listener() -> std::net::TcpListener {
@@ -82,6 +84,7 @@ impl States {
             gateways: HashMap::new(),
             _stops: Vec::new(),
             http: reqwest::Client::new(),
+            clock: clock.clone(),
         };
         for code in codes {
             let config = node_config(&pki, states._folder.path(), code, &addresses);
