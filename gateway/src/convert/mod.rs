@@ -11,6 +11,7 @@
 
 pub mod admission;
 pub mod readmission;
+pub mod schema;
 
 use std::collections::HashMap;
 

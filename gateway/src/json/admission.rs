@@ -13,7 +13,7 @@ pub struct PublishOffer {
     #[schema(example = "FR")]
     pub origin_state: String,
     /// The regime of the pair's agreement.
-    #[schema(example = "UKFR_2025")]
+    #[schema(schema_with = crate::convert::schema::regime)]
     pub regime: String,
     /// How many people; 1 to 100,000.
     pub capacity: u32,
@@ -39,6 +39,7 @@ pub struct AmendOffer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PauseOffer {
     /// `PARITY_NOT_REACHED`, `CAPACITY` or `JOINT_COMMITTEE`.
+    #[schema(schema_with = crate::convert::schema::offer_pause_reason)]
     pub reason: String,
 }
 
@@ -72,6 +73,7 @@ pub enum AdmissionDecision {
     /// Refuse admission.
     Refuse {
         /// Reason codes (e.g. `SECURITY_CHECK_FAILED`); at least one.
+        #[schema(schema_with = crate::convert::schema::refusal_reasons)]
         reasons: Vec<String>,
         /// Free text, up to 4,000 characters.
         #[serde(default)]
@@ -83,6 +85,7 @@ pub enum AdmissionDecision {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WithdrawNomination {
     /// `CANDIDATE_WITHDREW`, `CANDIDATE_UNREACHABLE`, `ENTERED_IN_ERROR` or `OTHER`.
+    #[schema(schema_with = crate::convert::schema::withdrawal_reason)]
     pub reason: String,
     /// Free text, up to 2,000 characters.
     #[serde(default)]
@@ -96,6 +99,7 @@ pub struct Travel {
     pub departure_time: String,
     /// `AIR`, `SEA`, `RAIL` or `ROAD`; absent when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::convert::schema::transport_mode_or_null)]
     pub transport_mode: Option<String>,
     /// Where the person leaves, up to 128 characters.
     #[serde(default)]
@@ -135,6 +139,7 @@ pub struct Offer {
     /// O, the origin state.
     pub origin_state: String,
     /// The regime.
+    #[schema(schema_with = crate::convert::schema::regime)]
     pub regime: String,
     /// Places offered.
     pub capacity: u32,
@@ -145,8 +150,10 @@ pub struct Offer {
     /// When nominations are accepted.
     pub window: Option<TimeRange>,
     /// `OPEN`, `PAUSED` or `CLOSED`.
+    #[schema(schema_with = crate::convert::schema::offer_status)]
     pub status: String,
     /// Why it is paused, when paused.
+    #[schema(schema_with = crate::convert::schema::offer_pause_reason_or_null)]
     pub pause_reason: Option<String>,
     /// The priority rules' version.
     pub priority_rules_version: String,
@@ -192,8 +199,10 @@ pub struct AdmissionCase {
     /// O, the origin state.
     pub origin_state: String,
     /// The regime.
+    #[schema(schema_with = crate::convert::schema::regime)]
     pub regime: String,
     /// The current status (`NOMINATED`, `GRANTED`, `ARRIVED`, …).
+    #[schema(schema_with = crate::convert::schema::admission_status)]
     pub status: String,
     /// The regime asks O to confirm the departure.
     pub departure_confirmation_required: bool,
@@ -212,6 +221,7 @@ pub struct AdmissionCase {
     /// The visa's last day, when granted.
     pub visa_valid_until: Option<String>,
     /// The reason codes of a refusal.
+    #[schema(schema_with = crate::convert::schema::refusal_reasons)]
     pub refusal_reasons: Vec<String>,
     /// The booked journey.
     pub travel: Option<Travel>,

@@ -11,7 +11,7 @@ use super::{Event, Person};
 pub struct Evidence {
     /// `FINGERPRINT_HIT`, `IDENTITY_DOCUMENT`, `TRANSPORT_RECORD`, `OFFICIAL_REPORT`,
     /// `STATEMENT` or `OTHER`.
-    #[schema(example = "FINGERPRINT_HIT")]
+    #[schema(schema_with = crate::convert::schema::evidence_kind)]
     pub kind: String,
     /// The state's reference for the document, 1 to 128 characters.
     pub reference: String,
@@ -35,6 +35,7 @@ pub struct TransferSlot {
     pub handover_point: String,
     /// `AIR`, `SEA`, `RAIL` or `ROAD`; absent when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::convert::schema::transport_mode_or_null)]
     pub transport_mode: Option<String>,
 }
 
@@ -46,7 +47,7 @@ pub struct OpenReadmission {
     pub requested_state: String,
     /// The regime of the pair's agreement: `UKFR_2025`, `DUBLIN_III`, `AMMR_2026`,
     /// `EU_1FOR1`.
-    #[schema(example = "UKFR_2025")]
+    #[schema(schema_with = crate::convert::schema::regime)]
     pub regime: String,
     /// When the person arrived in this state (RFC 3339); not in the future.
     pub arrival_time: String,
@@ -79,6 +80,7 @@ pub enum Decision {
     /// Refuse it, with reason codes and full reasons.
     Reject {
         /// Reason codes (e.g. `INSUFFICIENT_EVIDENCE`); at least one, no duplicates.
+        #[schema(schema_with = crate::convert::schema::readmission_reasons)]
         reasons: Vec<String>,
         /// The full and detailed reasons, 1 to 4,000 characters.
         detailed_reasons: String,
@@ -129,6 +131,7 @@ pub struct IssueTransferDecision {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PlaceLegalHold {
     /// `COURT_ORDER`, `SUSPENSIVE_APPEAL`, `CLAIM_LODGED` or `MEDICAL`.
+    #[schema(schema_with = crate::convert::schema::legal_hold_kind)]
     pub kind: String,
     /// The order's, appeal's or claim's reference, up to 128 characters.
     #[serde(default)]
@@ -165,6 +168,7 @@ pub struct ScheduleTransfer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PostponeTransfer {
     /// Why (a `TransferPostponementReason` code).
+    #[schema(schema_with = crate::convert::schema::postponement_reason)]
     pub reason: String,
     /// Free text, up to 2,000 characters.
     #[serde(default)]
@@ -226,6 +230,7 @@ pub struct LegalHold {
     /// Names the hold when releasing it.
     pub hold_sequence: u64,
     /// What kind of hold.
+    #[schema(schema_with = crate::convert::schema::legal_hold_kind)]
     pub kind: String,
     /// The order's, appeal's or claim's reference.
     pub reference: String,
@@ -244,8 +249,10 @@ pub struct ReadmissionCase {
     /// R, the requested state.
     pub requested_state: String,
     /// The regime.
+    #[schema(schema_with = crate::convert::schema::regime)]
     pub regime: String,
     /// The current status (`SUBMITTED`, `RECEIVED`, `ACCEPTED`, …).
+    #[schema(schema_with = crate::convert::schema::readmission_status)]
     pub status: String,
     /// Exceptional reply period claimed.
     pub exceptional: bool,
@@ -266,6 +273,7 @@ pub struct ReadmissionCase {
     /// The evidence S relies on.
     pub evidence: Vec<Evidence>,
     /// The reason codes of R's latest refusal.
+    #[schema(schema_with = crate::convert::schema::readmission_reasons)]
     pub rejection_reasons: Vec<String>,
     /// The legal hold in force, if any.
     pub legal_holds: Vec<LegalHold>,

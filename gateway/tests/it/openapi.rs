@@ -102,6 +102,12 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
         .collect();
     expected.sort();
     assert_eq!(operations(&document), expected);
+    let regime = &document["components"]["schemas"]["OpenReadmission"]["properties"]["regime"];
+    assert_eq!(
+        regime["enum"],
+        serde_json::json!(["UKFR_2025", "DUBLIN_III", "AMMR_2026", "EU_1FOR1"]),
+        "coded fields list the proto's codes: {regime}"
+    );
     let problem = &document["components"]["schemas"]["Problem"];
     assert!(problem["properties"]["violations"].is_object(), "{problem}");
 }
