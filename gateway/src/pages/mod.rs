@@ -44,6 +44,7 @@ struct PageQuery {
 struct LoginPage {
     text: &'static Text,
     error: Option<&'static str>,
+    csrf: String,
 }
 
 /// One row of the case list.
@@ -88,9 +89,37 @@ fn render(status: StatusCode, page: &impl Template) -> Response {
 #[utoipa::path(get, path = "/login", tag = "pages",
     params(("lang" = Option<String>, Query, description = "`en` or `fr`; default from Accept-Language")),
     responses((status = 200, description = "The sign-in form", content_type = "text/html")))]
-async fn login_form(Query(query): Query<PageQuery>, headers: HeaderMap) -> Response {
+async fn login_form(
+    State(context): State<Arc<Context>>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
     let text = text::choose(query.lang.as_deref(), &headers);
-    render(StatusCode::OK, &LoginPage { text, error: None })
+    login_page(&context, StatusCode::OK, text, None)
+}
+
+/// The sign-in form with a fresh anti-forgery value in the form and its cookie.
+fn login_page(
+    context: &Context,
+    status: StatusCode,
+    text: &'static Text,
+    error: Option<&'static str>,
+) -> Response {
+    let Some(csrf) = context.sessions.random_value() else {
+        return no_randomness();
+    };
+    let cookie = session::set_csrf_cookie(&csrf);
+    let page = render(status, &LoginPage { text, error, csrf });
+    ([(header::SET_COOKIE, cookie)], page).into_response()
+}
+
+fn no_randomness() -> Response {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "NO_RANDOMNESS",
+        "no random value could be made",
+    )
+    .into_response()
 }
 
 /// The sign-in form's fields.
@@ -101,6 +130,9 @@ pub struct Login {
     /// The page's language.
     #[serde(default)]
     pub lang: Option<String>,
+    /// The form's anti-forgery value, as its cookie holds it.
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// Exchanges a token for a session cookie (`HttpOnly`, `SameSite=Strict`) and goes to the
@@ -110,6 +142,7 @@ pub struct Login {
     responses(
         (status = 303, description = "Signed in: the session cookie, and on to /cases"),
         (status = 401, description = "Unknown token: the form again", content_type = "text/html"),
+        (status = 403, description = "The form's anti-forgery value does not match its cookie: the form again", content_type = "text/html"),
     ))]
 async fn login(
     State(context): State<Arc<Context>>,
@@ -117,20 +150,25 @@ async fn login(
     Form(form): Form<Login>,
 ) -> Response {
     let text = text::choose(form.lang.as_deref(), &headers);
-    let Some(role) = context.tokens.role(form.token.trim()) else {
-        let page = LoginPage {
+    let expected = session::cookie(&headers, session::CSRF_COOKIE);
+    if form.csrf.is_empty() || expected.as_deref() != Some(form.csrf.as_str()) {
+        return login_page(
+            &context,
+            StatusCode::FORBIDDEN,
             text,
-            error: Some(text.unknown_token),
-        };
-        return render(StatusCode::UNAUTHORIZED, &page);
+            Some(text.form_expired),
+        );
+    }
+    let Some(role) = context.tokens.role(form.token.trim()) else {
+        return login_page(
+            &context,
+            StatusCode::UNAUTHORIZED,
+            text,
+            Some(text.unknown_token),
+        );
     };
     let Some(session) = context.sessions.open(role) else {
-        return Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "NO_RANDOMNESS",
-            "no session could be made",
-        )
-        .into_response();
+        return no_randomness();
     };
     let target = format!("/cases?lang={}", text.lang);
     (
@@ -161,12 +199,11 @@ async fn cases(
         return Redirect::to(&format!("/login?lang={}", text.lang)).into_response();
     };
     if !matches!(role, Role::Caseworker(_)) || !allows(role, context.state, Access::Write) {
-        return render(
+        return login_page(
+            &context,
             StatusCode::FORBIDDEN,
-            &LoginPage {
-                text,
-                error: Some(text.not_allowed),
-            },
+            text,
+            Some(text.not_allowed),
         );
     }
     let request = accord_proto::v1::ListReadmissionsRequest {

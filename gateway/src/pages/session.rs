@@ -1,7 +1,8 @@
 //! Browser sessions for the pages: `/login` exchanges a bearer token for a random session
 //! identifier in an `HttpOnly`, `SameSite=Strict` cookie. Sessions live in memory only (a
 //! restart signs everyone out), expire after [`SESSION_TTL`], and are capped at
-//! [`MAX_SESSIONS`], the oldest dropped first.
+//! [`MAX_SESSIONS`], the oldest dropped first. The sign-in form carries an anti-forgery value
+//! that must match its cookie ([`CSRF_COOKIE`]), so no other site can sign a browser in.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,8 +14,10 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::auth::Role;
 
-/// The cookie's name.
+/// The session cookie's name.
 pub const COOKIE_NAME: &str = "accord_session";
+/// The sign-in form's anti-forgery cookie: the form must post back the same value.
+pub const CSRF_COOKIE: &str = "accord_csrf";
 /// How long a session lasts: a working day.
 pub const SESSION_TTL: Duration = Duration::from_secs(8 * 60 * 60);
 /// The most sessions kept at once.
@@ -39,9 +42,7 @@ impl Default for Sessions {
 impl Sessions {
     /// A new session for `role`: its identifier, or `None` if no randomness was available.
     pub fn open(&self, role: Role) -> Option<String> {
-        let mut bytes = [0_u8; 32];
-        self.random.fill(&mut bytes).ok()?;
-        let id = hex::encode(bytes);
+        let id = self.random_value()?;
         let now = Instant::now();
         let mut open = self
             .open
@@ -61,9 +62,16 @@ impl Sessions {
         Some(id)
     }
 
+    /// 32 random bytes, hex: a session identifier or an anti-forgery value.
+    pub fn random_value(&self) -> Option<String> {
+        let mut bytes = [0_u8; 32];
+        self.random.fill(&mut bytes).ok()?;
+        Some(hex::encode(bytes))
+    }
+
     /// The role of the session the request's cookie names, if it is open.
     pub fn role(&self, headers: &HeaderMap) -> Option<Role> {
-        let id = cookie(headers)?;
+        let id = cookie(headers, COOKIE_NAME)?;
         let open = self
             .open
             .lock()
@@ -74,15 +82,15 @@ impl Sessions {
     }
 }
 
-/// The session cookie's value.
-fn cookie(headers: &HeaderMap) -> Option<String> {
+/// The value of the request's cookie `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -92,4 +100,9 @@ pub fn set_cookie(id: &str) -> String {
         "{COOKIE_NAME}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         SESSION_TTL.as_secs()
     )
+}
+
+/// The `Set-Cookie` value of the sign-in form's anti-forgery `value`.
+pub fn set_csrf_cookie(value: &str) -> String {
+    format!("{CSRF_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/login")
 }

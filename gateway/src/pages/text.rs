@@ -15,6 +15,8 @@ pub struct Text {
     pub token: &'static str,
     /// The answer to an unknown token.
     pub unknown_token: &'static str,
+    /// The answer to a sign-in form not served by this gateway (or too old).
+    pub form_expired: &'static str,
     /// The answer to a role that may not see a page.
     pub not_allowed: &'static str,
     /// The case list's title.
@@ -51,6 +53,7 @@ pub const ENGLISH: Text = Text {
     sign_in: "Sign in",
     token: "Access token",
     unknown_token: "This token is not known to this gateway.",
+    form_expired: "This form has expired: please sign in again.",
     not_allowed: "This page is for the caseworkers of this state.",
     cases_title: "Readmission cases",
     cases_intro: "The readmission cases this state's node holds, newest first.",
@@ -73,6 +76,7 @@ pub const FRENCH: Text = Text {
     sign_in: "Se connecter",
     token: "Jeton d'accès",
     unknown_token: "Ce jeton n'est pas connu de cette passerelle.",
+    form_expired: "Ce formulaire a expiré : veuillez vous reconnecter.",
     not_allowed: "Cette page est réservée aux agents instructeurs de cet État.",
     cases_title: "Dossiers de réadmission",
     cases_intro: "Les dossiers de réadmission que tient le nœud de cet État, du plus récent au plus ancien.",

@@ -1,5 +1,6 @@
 //! The pages, as a browser meets them: `/cases` sends a stranger to `/login`; a known token
-//! signs in with an `HttpOnly`, `SameSite=Strict` session cookie; the case list shows the
+//! signs in with an `HttpOnly`, `SameSite=Strict` session cookie through a form that carries an
+//! anti-forgery value; the case list shows the
 //! state's cases, in English or French; other roles are turned away.
 
 use reqwest::redirect::Policy;
@@ -15,15 +16,46 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-/// Signs in with `token` and returns the session cookie (`name=value`) and its attributes.
-async fn sign_in(states: &States, token: &str) -> (String, String) {
+/// Opens the sign-in form: its anti-forgery cookie (`name=value`) and the form's value.
+async fn form(states: &States) -> (String, String) {
     let response = browser()
-        .post(states.url("GB", "/login"))
-        .header("content-type", FORM)
-        .body(format!("token={token}&lang=en"))
+        .get(states.url("GB", "/login"))
         .send()
         .await
         .unwrap();
+    assert_eq!(response.status(), 200);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    let pair = set_cookie.split(';').next().unwrap().to_owned();
+    let html = response.text().await.unwrap();
+    let value = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    (pair, value)
+}
+
+/// Posts the sign-in form with `token`, the form's `cookie` and anti-forgery `value`.
+async fn post_login(states: &States, token: &str, cookie: &str, value: &str) -> reqwest::Response {
+    browser()
+        .post(states.url("GB", "/login"))
+        .header("content-type", FORM)
+        .header("cookie", cookie)
+        .body(format!("token={token}&lang=en&csrf={value}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Signs in with `token` and returns the session cookie (`name=value`) and its attributes.
+async fn sign_in(states: &States, token: &str) -> (String, String) {
+    let (cookie, value) = form(states).await;
+    let response = post_login(states, token, &cookie, &value).await;
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/cases?lang=en");
     let set_cookie = response.headers()["set-cookie"]
@@ -31,6 +63,7 @@ async fn sign_in(states: &States, token: &str) -> (String, String) {
         .unwrap()
         .to_owned();
     let pair = set_cookie.split(';').next().unwrap().to_owned();
+    assert!(pair.starts_with("accord_session="), "{set_cookie}");
     (pair, set_cookie)
 }
 
@@ -99,22 +132,34 @@ async fn a_caseworker_signs_in_and_sees_the_states_cases_in_english_or_french() 
 }
 
 #[tokio::test]
-async fn an_unknown_token_is_refused_and_a_diplomat_may_not_see_the_case_list() {
+async fn unknown_tokens_and_forged_forms_sign_nobody_in_and_a_diplomat_may_not_see_the_case_list() {
     let states = States::start().await;
-    let refused = browser()
-        .post(states.url("GB", "/login"))
-        .header("content-type", FORM)
-        .body("token=guess&lang=fr")
-        .send()
-        .await
-        .unwrap();
+    let (cookie, value) = form(&states).await;
+    let refused = post_login(&states, "guess", &cookie, &value).await;
     assert_eq!(refused.status(), 401);
-    assert!(refused.headers().get("set-cookie").is_none());
-    let body = refused.text().await.unwrap();
     assert!(
-        body.contains("Ce jeton n'est pas connu") || body.contains("Ce jeton n&#39;est pas connu"),
-        "{body}"
+        !refused.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("accord_session")
     );
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("This token is not known"), "{body}");
+
+    let forged = post_login(&states, GB_CASEWORKER, "accord_csrf=mine", "mine-too").await;
+    assert_eq!(
+        forged.status(),
+        403,
+        "a form this gateway did not serve signs nobody in"
+    );
+    assert!(
+        !forged.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("accord_session")
+    );
+    let without_cookie = post_login(&states, GB_CASEWORKER, "", &value).await;
+    assert_eq!(without_cookie.status(), 403);
 
     let (cookie, _) = sign_in(&states, DIPLOMAT).await;
     let (status, body) = page(&states, "/cases", &cookie, "en").await;
