@@ -245,6 +245,17 @@ const FIELD_FORMATS: &[(&str, &str, Format)] = &[
     ("accord.v1.GetRoundReportResponse", "file_name", FileName),
     ("accord.v1.GetRoundReportResponse", "rendering", Rendering),
     ("accord.v1.GetRoundRequest", "round_id", RoundId),
+    (
+        "accord.v1.InstructionPerformance",
+        "admitting_state",
+        StateCode,
+    ),
+    (
+        "accord.v1.InstructionPerformance",
+        "origin_state",
+        StateCode,
+    ),
+    ("accord.v1.InstructionPerformance", "round_id", RoundId),
     ("accord.v1.InclusionProof", "audit_path", Digest32),
     (
         "accord.v1.IssueEnrolmentTokenRequest",

@@ -8,7 +8,11 @@
 //! - `adm(A←O)`: people state A admitted from state O ([`Ledger::record_admission`]).
 //!   An admission discharges A's obligation to O.
 //!
-//! For each ordered pair the balance is `o(A,O) = ret(A→O) − adm(A←O)`:
+//! - `car(A→O)`: admissions A still owed O when an earlier settlement round ended, carried into
+//!   this ledger ([`Ledger::record_carried`]): the round's residual, or an instruction not
+//!   performed by its deadline. It weighs exactly as a return does.
+//!
+//! For each ordered pair the balance is `o(A,O) = ret(A→O) + car(A→O) − adm(A←O)`:
 //!
 //! - its positive part is A's **debt** to O, `d(A,O)` ([`Ledger::debt`]): A must still admit
 //!   that many people from O;
@@ -38,15 +42,21 @@ use crate::StateCode;
 struct PairTally {
     returns: u64,
     admissions: u64,
+    carried: u64,
 }
 
 impl PairTally {
+    /// What creates the obligation: returns, and debts carried in.
+    fn owed(self) -> u64 {
+        self.returns.saturating_add(self.carried)
+    }
+
     fn debt(self) -> u64 {
-        self.returns.saturating_sub(self.admissions)
+        self.owed().saturating_sub(self.admissions)
     }
 
     fn credit(self) -> u64 {
-        self.admissions.saturating_sub(self.returns)
+        self.admissions.saturating_sub(self.owed())
     }
 }
 
@@ -87,14 +97,14 @@ impl<S: Copy + Ord> Ledger<S> {
         let returned = returns.into_iter().map(|(from, to, count)| {
             let tally = PairTally {
                 returns: count,
-                admissions: 0,
+                ..PairTally::default()
             };
             ((from, to), tally)
         });
         let admitted = admissions.into_iter().map(|(admitting, origin, count)| {
             let tally = PairTally {
-                returns: 0,
                 admissions: count,
+                ..PairTally::default()
             };
             ((admitting, origin), tally)
         });
@@ -138,6 +148,18 @@ impl<S: Copy + Ord> Ledger<S> {
         tally.admissions = tally.admissions.saturating_add(count);
     }
 
+    /// Records `count` admissions `admitting` still owed `origin` at the end of an earlier
+    /// round, carried in: they weigh in `admitting`'s debt to `origin` as returns do.
+    pub fn record_carried(&mut self, admitting: S, origin: S, count: u64) {
+        let tally = self.tally_mut(admitting, origin);
+        tally.carried = tally.carried.saturating_add(count);
+    }
+
+    /// Debts carried in from earlier rounds: `car(admitting→origin)`.
+    pub fn carried(&self, admitting: S, origin: S) -> u64 {
+        self.tally(admitting, origin).carried
+    }
+
     /// Confirmed returns from `from` to `to`: `ret(from→to)`.
     pub fn returns(&self, from: S, to: S) -> u64 {
         self.tally(from, to).returns
@@ -149,13 +171,14 @@ impl<S: Copy + Ord> Ledger<S> {
     }
 
     /// `d(admitting, origin)`: how many people `admitting` must still admit from `origin` — the
-    /// positive part of `ret(admitting→origin) − adm(admitting←origin)`.
+    /// positive part of `ret(admitting→origin) + car(admitting→origin) − adm(admitting←origin)`.
     pub fn debt(&self, admitting: S, origin: S) -> u64 {
         self.tally(admitting, origin).debt()
     }
 
     /// How far `holder` admitted from `counterpart` ahead of its returns to it — the negative
-    /// part of `ret(holder→counterpart) − adm(holder←counterpart)`. Absorbs future returns only.
+    /// part of `ret(holder→counterpart) + car(holder→counterpart) − adm(holder←counterpart)`.
+    /// Absorbs future returns only.
     pub fn credit(&self, holder: S, counterpart: S) -> u64 {
         self.tally(holder, counterpart).credit()
     }
@@ -353,6 +376,20 @@ mod tests {
             ledger.credits().collect::<Vec<_>>(),
             vec![(state("GB"), state("FR"), 69)]
         );
+    }
+
+    #[test]
+    fn a_carried_debt_weighs_as_returns_do_and_admissions_discharge_it_first() {
+        let mut ledger = recorded(&[("GB", "FR", 5)], &[("GB", "FR", 4)]);
+        ledger.record_carried(state("GB"), state("FR"), 3);
+        assert_eq!(ledger.carried(state("GB"), state("FR")), 3);
+        assert_eq!(ledger.returns(state("GB"), state("FR")), 5);
+        assert_eq!(ledger.debt(state("GB"), state("FR")), 4);
+        assert_eq!(ledger.position(state("FR")), -4);
+        // Admissions beyond returns and carried debts together are a credit.
+        ledger.record_admission(state("GB"), state("FR"), 6);
+        assert_eq!(ledger.debt(state("GB"), state("FR")), 0);
+        assert_eq!(ledger.credit(state("GB"), state("FR")), 2);
     }
 
     #[test]

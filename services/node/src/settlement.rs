@@ -15,6 +15,14 @@
 //!
 //! A round it cannot reach now is tried again at the next look; a round it disputed is no
 //! longer proposed, so it is never disputed twice.
+//!
+//! Once a round is final, the settler records its instructions that name this state as
+//! admission allocations its caseworkers list (`ListAllocations`): each final round is read
+//! once, its report opened under the coordinator's key first (a report that does not open is
+//! logged as an alert and its allocations are not recorded).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use accord_domain::StateCode;
 use accord_edge::report;
@@ -27,6 +35,10 @@ use tokio::sync::watch;
 use tonic::transport::Channel;
 
 use crate::ledger::LedgerLink;
+use crate::store::AllocationRecord;
+
+/// Rounds asked per page.
+const ROUNDS_PER_PAGE: u32 = 100;
 
 /// The most inclusion proofs asked at once.
 const PROOFS_MAX: usize = 512;
@@ -36,6 +48,17 @@ const PROOFS_MAX: usize = 512;
 pub struct Settler {
     link: LedgerLink,
     client: SettlementServiceClient<Channel>,
+    /// What the settler still has to read for allocations.
+    awaiting_final: Arc<Mutex<AwaitingFinal>>,
+}
+
+/// The final rounds still to read for allocations.
+#[derive(Debug, Default)]
+struct AwaitingFinal {
+    /// Whether every final round was looked at since the start.
+    scanned: bool,
+    /// The rounds this node countersigned and has not seen final yet.
+    countersigned: BTreeSet<String>,
 }
 
 /// What a settler did with one round.
@@ -51,14 +74,19 @@ impl Settler {
     /// The settler over `link` (the ledger, the node's app and the coordinator's key) and the
     /// coordinator's `SettlementService`.
     pub fn new(link: LedgerLink, client: SettlementServiceClient<Channel>) -> Self {
-        Self { link, client }
+        Self {
+            link,
+            client,
+            awaiting_final: Arc::default(),
+        }
     }
 
     /// Looks for rounds to settle every interval until `shutdown` turns true.
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
         let link = self.link.clone();
         link.repeat(shutdown, "checking settlement rounds", || async {
-            self.settle_once().await.map(|_| false)
+            self.settle_once().await?;
+            self.allocate_once().await.map(|_| false)
         })
         .await;
     }
@@ -67,16 +95,7 @@ impl Settler {
     /// or disputes each.
     pub async fn settle_once(&self) -> Result<Vec<Settled>, tonic::Status> {
         let own = self.link.app.own_state();
-        let rounds = self
-            .client
-            .clone()
-            .list_rounds(pb::ListRoundsRequest {
-                statuses: vec![pb::RoundStatus::Proposed.into()],
-                ..pb::ListRoundsRequest::default()
-            })
-            .await?
-            .into_inner()
-            .rounds;
+        let rounds = self.rounds_in(pb::RoundStatus::Proposed).await?;
         let mut settled = Vec::new();
         for round in rounds {
             if !round
@@ -97,6 +116,110 @@ impl Settler {
             });
         }
         Ok(settled)
+    }
+
+    /// Records the allocations of every final round not read yet; answers the rounds read.
+    /// The first look reads every final round; later ones only the rounds this node
+    /// countersigned since (a round's instructions name only states that countersign it).
+    pub async fn allocate_once(&self) -> Result<Vec<String>, tonic::Status> {
+        let (scanned, countersigned) = {
+            let awaiting = self.awaiting();
+            (awaiting.scanned, awaiting.countersigned.clone())
+        };
+        let mut rounds = if scanned {
+            Vec::new()
+        } else {
+            self.rounds_in(pb::RoundStatus::Final).await?
+        };
+        for round_id in countersigned {
+            let round = self
+                .client
+                .clone()
+                .get_round(pb::GetRoundRequest {
+                    round_id: round_id.clone(),
+                })
+                .await?
+                .into_inner()
+                .round;
+            match round {
+                Some(round) if round.status() == pb::RoundStatus::Final => rounds.push(round),
+                // Still awaiting others' countersignatures.
+                Some(round) if round.status() == pb::RoundStatus::Proposed => {}
+                // Disputed (this state countersigns again when a new version comes), or gone.
+                _ => {
+                    self.awaiting().countersigned.remove(&round_id);
+                }
+            }
+        }
+        let store = self.link.app.store();
+        let internal = |error: crate::store::Error| tonic::Status::internal(error.to_string());
+        let mut read = Vec::new();
+        for round in rounds {
+            if store
+                .allocation_round_read(&round.round_id)
+                .await
+                .map_err(internal)?
+            {
+                self.awaiting().countersigned.remove(&round.round_id);
+                continue;
+            }
+            let Some(signed) = round.report.as_ref() else {
+                continue;
+            };
+            let opened = match report::open(signed, &self.link.coordinator_key) {
+                Ok(opened) => opened,
+                Err(error) => {
+                    // Raised once per start: the next start looks again.
+                    tracing::error!(alert = "settlement_report_refused", round_id = %round.round_id, %error, "a final report does not open");
+                    self.awaiting().countersigned.remove(&round.round_id);
+                    continue;
+                }
+            };
+            let now = self.link.app.now().as_millis();
+            let allocations = allocations_of(self.link.app.own_state(), opened.report(), now);
+            store
+                .record_allocations(&round.round_id, now, &allocations)
+                .await
+                .map_err(internal)?;
+            tracing::info!(round_id = %round.round_id, allocations = allocations.len(), "recorded a final round's allocations");
+            read.push(round.round_id);
+        }
+        let mut awaiting = self.awaiting();
+        awaiting.scanned = true;
+        for round_id in &read {
+            awaiting.countersigned.remove(round_id);
+        }
+        Ok(read)
+    }
+
+    fn awaiting(&self) -> std::sync::MutexGuard<'_, AwaitingFinal> {
+        self.awaiting_final
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every round in `status` this state may see, page by page.
+    async fn rounds_in(&self, status: pb::RoundStatus) -> Result<Vec<pb::Round>, tonic::Status> {
+        let mut rounds = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .client
+                .clone()
+                .list_rounds(pb::ListRoundsRequest {
+                    statuses: vec![status.into()],
+                    page_size: ROUNDS_PER_PAGE,
+                    page_token,
+                    ..pb::ListRoundsRequest::default()
+                })
+                .await?
+                .into_inner();
+            rounds.extend(page.rounds);
+            if page.next_page_token.is_empty() {
+                return Ok(rounds);
+            }
+            page_token = page.next_page_token;
+        }
     }
 
     /// The reasons to dispute `signed`; none when this node may countersign it.
@@ -277,6 +400,7 @@ impl Settler {
             })
             .await?;
         tracing::info!(round_id = %round.round_id, "countersigned a settlement round");
+        self.awaiting().countersigned.insert(round.round_id.clone());
         Ok(Settled::Countersigned(round.round_id.clone()))
     }
 
@@ -316,6 +440,40 @@ impl Settler {
             .await?;
         Ok(Settled::Disputed(round.round_id.clone(), reasons))
     }
+}
+
+/// The instructions of `report` that name `own`, as allocations recorded at `now` (ms).
+fn allocations_of(
+    own: StateCode,
+    report: &pb::SettlementReport,
+    now: i64,
+) -> Vec<AllocationRecord> {
+    let millis = |time: Option<&prost_types::Timestamp>| {
+        time.and_then(|time| accord_edge::wire::from_wire_time(time).ok())
+            .map(|time| time.as_millis())
+    };
+    let period = report.period.as_ref();
+    let period_start = millis(period.and_then(|period| period.start_time.as_ref())).unwrap_or(0);
+    let period_end = millis(period.and_then(|period| period.end_time.as_ref())).unwrap_or(0);
+    report
+        .instructions
+        .iter()
+        .filter(|instruction| {
+            instruction.admitting_state == own.as_str() || instruction.origin_state == own.as_str()
+        })
+        .map(|instruction| AllocationRecord {
+            round_id: report.round_id.clone(),
+            report_version: i64::from(report.version),
+            admitting_state: instruction.admitting_state.clone(),
+            origin_state: instruction.origin_state.clone(),
+            people: i64::from(instruction.count),
+            redirected: i64::from(instruction.redirected),
+            perform_by: millis(instruction.perform_by.as_ref()),
+            period_start,
+            period_end,
+            recorded_at: now,
+        })
+        .collect()
 }
 
 /// The idempotency key of this node's answer to one report: the same report gets the same

@@ -2,7 +2,9 @@
 //!
 //! The report's fields are exactly the settlement issue's, in its order: `mode`,
 //! `instructions`, `settled`, `redirected`, `required`, `required_gross`,
-//! `netting_efficiency`, `residual`, `credits`. One more object follows, `certificate`:
+//! `netting_efficiency`, `residual`, `credits`; then `carry_forward`, the residual as debts
+//! per pair that a next round carries in (`[{"admitting": "GB", "origin": "FR", "count": 30}]`),
+//! and the `certificate`:
 //!
 //! ```json
 //! "certificate": {
@@ -20,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use accord_domain::StateCode;
 use accord_domain::settlement::{
-    Credit, Instruction, OptimalityCertificate, Potentials, Residual, Settlement, SettlementReport,
-    SourceSide,
+    CarriedDebt, Credit, Instruction, OptimalityCertificate, Potentials, Residual, Settlement,
+    SettlementReport, SourceSide,
 };
 use serde::Serialize;
 
@@ -42,6 +44,7 @@ struct ReportJson {
     netting_efficiency: f64,
     residual: BTreeMap<String, ResidualJson>,
     credits: Vec<CreditJson>,
+    carry_forward: Vec<InstructionJson>,
     certificate: CertificateJson,
 }
 
@@ -132,6 +135,15 @@ pub fn to_json(settlement: &Settlement) -> String {
                 count: credit.count,
             })
             .collect(),
+        carry_forward: report
+            .carry_forward
+            .iter()
+            .map(|debt| InstructionJson {
+                admitting: debt.admitting.to_string(),
+                origin: debt.origin.to_string(),
+                count: debt.count,
+            })
+            .collect(),
         certificate: CertificateJson {
             potentials: PotentialsJson {
                 source: certificate.potentials.source,
@@ -162,6 +174,7 @@ const REPORT_FIELDS: &[&str] = &[
     "netting_efficiency",
     "residual",
     "credits",
+    "carry_forward",
     "certificate",
 ];
 
@@ -180,6 +193,7 @@ pub fn parse_report(text: &str) -> Result<Settlement, json::Error> {
         netting_efficiency: fields.required("netting_efficiency")?.float()?,
         residual: read_residual(&fields.required("residual")?)?,
         credits: fields.required("credits")?.list(read_credit)?,
+        carry_forward: fields.required("carry_forward")?.list(read_carried)?,
     };
     let certificate = read_certificate(&fields.required("certificate")?)?;
     Ok(Settlement {
@@ -189,6 +203,7 @@ pub fn parse_report(text: &str) -> Result<Settlement, json::Error> {
 }
 
 counted_pair_reader!(read_instruction, Instruction { admitting, origin });
+counted_pair_reader!(read_carried, CarriedDebt { admitting, origin });
 counted_pair_reader!(
     read_credit,
     Credit {

@@ -11,7 +11,7 @@ use accord_domain::admission::{AdmissionStep, OfferStep};
 use accord_domain::case_ref::CaseRef;
 use accord_domain::readmission::ReadmissionStep;
 use accord_domain::reconciliation::{
-    AgeBucket, Break, BreakDetail, BreakFilter, BreakKind, EventKind, StatePair,
+    AgeBucket, Break, BreakDetail, BreakFilter, BreakKind, BreakSubject, EventKind, StatePair,
 };
 use accord_domain::{FreeText, Timestamp};
 use accord_edge::violation::{Invalid, Violations};
@@ -231,6 +231,14 @@ pub fn break_to_wire(found: &Break, now: Timestamp) -> pb::Break {
             (*sequence, claims.iter().next().map(|(_, kind)| *kind))
         }
         BreakDetail::NotPerformed { kind, .. } => (0, Some(*kind)),
+        BreakDetail::Lapsed { .. } => (0, None),
+    };
+    let (round_id, shortfall) = match (found.subject(), found.detail()) {
+        (BreakSubject::Instruction(instruction), BreakDetail::Lapsed { shortfall, .. }) => (
+            instruction.round_id.clone(),
+            u32::try_from(*shortfall).unwrap_or(u32::MAX),
+        ),
+        _ => (String::new(), 0),
     };
     let resolution = found.resolution();
     pb::Break {
@@ -248,7 +256,10 @@ pub fn break_to_wire(found: &Break, now: Timestamp) -> pb::Break {
             pb::BreakResolution::Unspecified
         }
         .into(),
-        case_ref: found.case_ref().to_string(),
+        case_ref: found
+            .case_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         pair: Some(pair_to_wire(found.pair())),
         sequence,
         event_kind: event_kind.map(event_kind_to_wire),
@@ -258,8 +269,8 @@ pub fn break_to_wire(found: &Break, now: Timestamp) -> pb::Break {
             .map(ToString::to_string)
             .collect(),
         leaf_indices: Vec::new(),
-        round_id: String::new(),
-        shortfall: 0,
+        round_id,
+        shortfall,
         detected_at: Some(to_wire_time(found.detected_at())),
         age_days: u32::try_from(found.age_days(now)).unwrap_or(u32::MAX),
         age_bucket: coded_to_wire::<pb::BreakAgeBucket>(found.age_bucket(now).code()).into(),

@@ -6,6 +6,7 @@
 pub mod breaks;
 pub mod command;
 pub mod ledger;
+pub mod obligations;
 pub mod settlement;
 
 use accord_domain::membership::{Agreement, Endpoint, EnrolmentStatus, Member, StatusReason};

@@ -613,3 +613,135 @@ pub fn capacity_to_wire(record: &CapacityRecord) -> pb::StateCapacity {
         updated_at: millis(record.updated_at),
     }
 }
+
+/// The default and largest page of a settlement list.
+const PAGE_DEFAULT: usize = 50;
+const PAGE_MAX: usize = 500;
+
+/// Where a page of a list starts and how long it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// At most this many items.
+    pub size: usize,
+    /// The key of the previous page's last item.
+    pub after: Option<String>,
+}
+
+/// `ListRounds`' filter and page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRounds {
+    /// Only rounds in one of these statuses; empty for all.
+    pub statuses: Vec<RoundStatus>,
+    /// Only rounds this state participates in.
+    pub state: Option<StateCode>,
+    /// The page.
+    pub page: Page,
+}
+
+/// `ListQuotas`' filter and page of capacities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuotas {
+    /// Only this state's quotas.
+    pub state: Option<StateCode>,
+    /// Only capacities whose period overlaps this one.
+    pub period: Option<(Timestamp, Timestamp)>,
+    /// The page.
+    pub page: Page,
+}
+
+/// A round's key in a list: its id.
+pub fn round_key(round: &RoundRecord) -> String {
+    round.round_id.clone()
+}
+
+/// A capacity's key in a list: `STATE/PERIOD_START_MS`.
+pub fn capacity_key(record: &CapacityRecord) -> String {
+    format!("{}/{}", record.state, record.period_start)
+}
+
+fn page(
+    violations: &mut Violations,
+    size: u32,
+    token: &str,
+    well_formed: fn(&str) -> bool,
+) -> Page {
+    let after = (!token.is_empty()).then(|| token.to_owned());
+    if after.as_deref().is_some_and(|token| !well_formed(token)) {
+        violations.add("page_token", "is not a token this list gave");
+    }
+    Page {
+        size: match size as usize {
+            0 => PAGE_DEFAULT,
+            size => size.min(PAGE_MAX),
+        },
+        after,
+    }
+}
+
+/// `ListRounds`: every bad field at once (an unknown status is named, not ignored).
+pub fn list_rounds(message: &pb::ListRoundsRequest) -> Result<ListRounds, Invalid> {
+    let mut violations = Violations::new();
+    let mut statuses = Vec::new();
+    for (index, value) in message.statuses.iter().enumerate() {
+        let parsed = pb::RoundStatus::try_from(*value).ok().and_then(|status| {
+            RoundStatus::parse(status.as_str_name().strip_prefix("ROUND_STATUS_")?)
+        });
+        match parsed {
+            Some(status) => statuses.push(status),
+            None => violations.add(
+                format!("statuses[{index}]"),
+                format!("{value} is not a round status"),
+            ),
+        }
+    }
+    let state = (!message.state.is_empty())
+        .then(|| state(&mut violations, "state", &message.state))
+        .flatten();
+    let well_formed = |token: &str| {
+        (1..=64).contains(&token.len())
+            && token
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+    };
+    let page = page(
+        &mut violations,
+        message.page_size,
+        &message.page_token,
+        well_formed,
+    );
+    violations.finish()?;
+    Ok(ListRounds {
+        statuses,
+        state,
+        page,
+    })
+}
+
+/// `ListQuotas`: every bad field at once.
+pub fn list_quotas(message: &pb::ListQuotasRequest) -> Result<ListQuotas, Invalid> {
+    let mut violations = Violations::new();
+    let state = (!message.state.is_empty())
+        .then(|| state(&mut violations, "state", &message.state))
+        .flatten();
+    let period = message
+        .period
+        .as_ref()
+        .and_then(|range| period(&mut violations, "period", Some(range)));
+    let well_formed = |token: &str| {
+        token.split_once('/').is_some_and(|(state, millis)| {
+            StateCode::parse(state).is_ok() && millis.parse::<i64>().is_ok()
+        })
+    };
+    let page = page(
+        &mut violations,
+        message.page_size,
+        &message.page_token,
+        well_formed,
+    );
+    violations.finish()?;
+    Ok(ListQuotas {
+        state,
+        period,
+        page,
+    })
+}

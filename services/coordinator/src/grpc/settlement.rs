@@ -13,7 +13,7 @@ use super::{asked, authorized_at, encoder, parsed, respond, status};
 use crate::app::ledger::Reader;
 use crate::app::settlement::{ConsentSet, Settlement};
 use crate::app::{App, Error};
-use crate::convert::settlement::{self as wire, RoundStatus, RoundView};
+use crate::convert::settlement::{self as wire, RoundView};
 use crate::store::CapacityRecord;
 
 /// The service's path prefix, as audit rows name a call.
@@ -210,15 +210,18 @@ impl SettlementService for SettlementApi {
         request: Request<pb::ListQuotasRequest>,
     ) -> Result<Response<pb::ListQuotasResponse>, Status> {
         self.reader("ListQuotas", &request).await?;
-        let message = request.get_ref();
-        let state = state_filter(&message.state)?;
-        let capacities = self.settlement.capacities(state).await.map_err(status)?;
+        let query = parsed(wire::list_quotas(request.get_ref()))?;
+        let state = query.state;
+        let (capacities, next) = self.settlement.capacities(&query).await.map_err(status)?;
+        // Parity limits are few (one per pair at most): on the first page only.
+        let first_page = query.page.after.is_none();
         let parity_limits = self
             .app
             .directory()
             .directory()
             .agreements()
             .iter()
+            .filter(|_| first_page)
             .filter(|agreement| state.is_none_or(|state| agreement.involves(state)))
             .filter_map(|agreement| {
                 let (first, second) = agreement.pair();
@@ -233,7 +236,7 @@ impl SettlementService for SettlementApi {
         Ok(Response::new(pb::ListQuotasResponse {
             capacities: capacities.iter().map(wire::capacity_to_wire).collect(),
             parity_limits,
-            next_page_token: String::new(),
+            next_page_token: next.unwrap_or_default(),
         }))
     }
 
@@ -456,23 +459,15 @@ impl SettlementService for SettlementApi {
         request: Request<pb::ListRoundsRequest>,
     ) -> Result<Response<pb::ListRoundsResponse>, Status> {
         let reader = self.reader("ListRounds", &request).await?;
-        let statuses: Vec<RoundStatus> = request
-            .get_ref()
-            .statuses
-            .iter()
-            .filter_map(|value| {
-                let name = pb::RoundStatus::try_from(*value).ok()?.as_str_name();
-                RoundStatus::parse(name.strip_prefix("ROUND_STATUS_")?)
-            })
-            .collect();
-        let views = self
+        let query = parsed(wire::list_rounds(request.get_ref()))?;
+        let (views, next) = self
             .settlement
-            .rounds(reader, &statuses)
+            .rounds(reader, &query)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ListRoundsResponse {
             rounds: views.iter().map(wire::round_to_wire).collect(),
-            next_page_token: String::new(),
+            next_page_token: next.unwrap_or_default(),
         }))
     }
 

@@ -13,6 +13,7 @@ use accord_trust::log::{
     SignatureType, leaf_hash,
 };
 use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, SigningDomain};
+use pb::ReadmissionEventKind as Kind;
 use prost::Message;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -293,6 +294,21 @@ async fn reported_events_are_logged_once_proved_included_and_the_log_only_grows(
         }
         .verify(&root(&first_head), &root(&head))
         .unwrap();
+        // Sizes out of order are refused as such, not as a missing head.
+        let backwards = gb
+            .ledger
+            .get_consistency_proof(pb::GetConsistencyProofRequest {
+                first_tree_size: 4,
+                second_tree_size: 2,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(backwards.code(), Code::InvalidArgument);
+        assert!(
+            backwards.message().contains("first_tree_size"),
+            "{}",
+            backwards.message()
+        );
 
         // An auditor rebuilds the whole tree from the leaves and finds the same root.
         let leaves = operator_client(&network)
@@ -648,4 +664,61 @@ async fn members_cosign_heads_as_witnesses_and_a_false_cosignature_is_refused() 
         1,
         "a refused cosignature was recorded"
     );
+}
+
+#[tokio::test]
+async fn batches_sent_at_once_are_logged_together_each_report_once() {
+    for network in Network::on_every_database().await {
+        let gb = joined(&network, "GB", 7641).await;
+        // Eight batches at once, on eight streams: each repeats the same 20 reports and adds
+        // 5 of its own. Batches that wait for the append lock are committed together.
+        let shared: Vec<pb::EventReport> = (1..=20)
+            .map(|sequence| {
+                let case = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P4Q7A";
+                report_of(&gb.key, "GB", case, sequence, 1, Kind::Received)
+            })
+            .collect();
+        let sends = (0..8u8).map(|batch| {
+            let mut reports = shared.clone();
+            reports.extend((1..=5).map(|sequence| {
+                let case = format!("RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P4Q{batch:02}");
+                report_of(&gb.key, "GB", &case, sequence, batch + 2, Kind::Received)
+            }));
+            send(&gb, reports)
+        });
+        let answers = futures_util::future::join_all(sends).await;
+        // Each shared report is logged once: accepted in one batch, a duplicate of the same
+        // leaf in every other.
+        for index in 0..20 {
+            let results: Vec<_> = answers.iter().map(|results| &results[index]).collect();
+            let accepted = results
+                .iter()
+                .filter(|result| result.outcome() == pb::EventReportOutcome::Accepted)
+                .count();
+            assert_eq!(accepted, 1, "report {index}");
+            assert!(
+                results
+                    .iter()
+                    .all(|result| result.leaf_index == results[0].leaf_index)
+            );
+        }
+        for results in &answers {
+            assert!(
+                results[20..]
+                    .iter()
+                    .all(|result| result.outcome() == pb::EventReportOutcome::Accepted)
+            );
+        }
+        let mut leaf_indices: Vec<u64> = answers
+            .iter()
+            .flatten()
+            .map(|result| result.leaf_index)
+            .collect();
+        leaf_indices.sort_unstable();
+        leaf_indices.dedup();
+        assert_eq!(leaf_indices, (0..60).collect::<Vec<u64>>());
+        let mut reader = gb.ledger.clone();
+        let head = head_of(&mut reader, 60).await;
+        assert_eq!(head.tree_head.unwrap().tree_size, 60);
+    }
 }

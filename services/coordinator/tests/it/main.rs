@@ -8,6 +8,7 @@ mod enrolment;
 mod joining;
 mod ledger;
 mod network;
+mod novation;
 mod reconciliation;
 mod renewal;
 mod revocation;

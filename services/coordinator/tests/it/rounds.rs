@@ -17,8 +17,8 @@ use crate::ledger::{Member, head_of, joined, operator_channel, report_of, send};
 use crate::network::{Network, reason};
 
 /// Events in the reports take effect in late November 2025 (`report_of`).
-const PERIOD_START_S: i64 = 1_763_500_000;
-const PERIOD_END_S: i64 = 1_764_500_000;
+pub(crate) const PERIOD_START_S: i64 = 1_763_500_000;
+pub(crate) const PERIOD_END_S: i64 = 1_764_500_000;
 
 fn period() -> pb::TimeRange {
     pb::TimeRange {
@@ -54,12 +54,12 @@ async fn returns(from: &Member, to: &Member, codes: (&str, &str), count: u8, sal
     }
 }
 
-struct Rounds {
-    network: Network,
-    gb: Member,
-    fr: Member,
-    de: Member,
-    operator: SettlementServiceClient<Channel>,
+pub(crate) struct Rounds {
+    pub network: Network,
+    pub gb: Member,
+    pub fr: Member,
+    pub de: Member,
+    pub operator: SettlementServiceClient<Channel>,
 }
 
 /// GB returned 3 people to FR, FR 2 to DE and DE 1 to GB, each confirmed by both.
@@ -68,7 +68,7 @@ async fn network_with_returns() -> Rounds {
 }
 
 /// As [`network_with_returns`], on `network`.
-async fn with_returns(network: Network) -> Rounds {
+pub(crate) async fn with_returns(network: Network) -> Rounds {
     let gb = joined(&network, "GB", 7671).await;
     let fr = joined(&network, "FR", 7672).await;
     let de = joined(&network, "DE", 7673).await;
@@ -104,7 +104,7 @@ impl Rounds {
             .unwrap()
     }
 
-    async fn close_and_propose(&mut self, round_id: &str) -> pb::Round {
+    pub(crate) async fn close_and_propose(&mut self, round_id: &str) -> pb::Round {
         self.operator
             .close_round(pb::CloseRoundRequest {
                 idempotency_key: format!("close-{round_id}"),
@@ -115,7 +115,7 @@ impl Rounds {
         self.propose(round_id, "propose-1").await
     }
 
-    async fn propose(&mut self, round_id: &str, key: &str) -> pb::Round {
+    pub(crate) async fn propose(&mut self, round_id: &str, key: &str) -> pb::Round {
         self.operator
             .propose_round(pb::ProposeRoundRequest {
                 idempotency_key: format!("{key}-{round_id}"),
@@ -130,7 +130,7 @@ impl Rounds {
 }
 
 /// `member`'s countersignature request of `round`'s report, as `code`.
-fn countersignature(
+pub(crate) fn countersignature(
     member: &Member,
     code: &str,
     round: &pb::Round,

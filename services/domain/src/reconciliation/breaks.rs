@@ -121,6 +121,14 @@ pub enum BreakDetail {
         /// Every (reporter, kind) reported at that sequence.
         claims: BTreeSet<(StateCode, EventKind)>,
     },
+    /// An instruction of a final settlement round was still short of `shortfall` people at
+    /// its `deadline`, as a later final round found it (`settlement::novation`).
+    Lapsed {
+        /// The people not admitted.
+        shortfall: u64,
+        /// The instruction's deadline.
+        deadline: Timestamp,
+    },
     /// The expected event had no matched report of an event that took effect by `deadline`.
     NotPerformed {
         /// The expected kind.
@@ -138,7 +146,9 @@ impl BreakDetail {
             BreakDetail::Mismatch { .. } => BreakKind::Mismatch,
             BreakDetail::Duplicate { .. } => BreakKind::Duplicate,
             BreakDetail::Conflict { .. } => BreakKind::Conflict,
-            BreakDetail::NotPerformed { .. } => BreakKind::NotPerformed,
+            BreakDetail::NotPerformed { .. } | BreakDetail::Lapsed { .. } => {
+                BreakKind::NotPerformed
+            }
         }
     }
 }
@@ -211,11 +221,71 @@ pub struct Resolution {
     pub resolved_at: Timestamp,
 }
 
+/// An instruction of a final settlement round: the pair's first state admits people from
+/// its second.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstructionRef {
+    /// The round whose report gave it.
+    pub round_id: String,
+    /// (admitting, origin).
+    pub pair: StatePair,
+}
+
+/// What a break is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BreakSubject {
+    /// An event of a case, as the parties reported it (or did not).
+    Case(CaseRef),
+    /// A settlement instruction not performed by its deadline.
+    Instruction(InstructionRef),
+}
+
+/// A lapsed instruction, as the final round that found it says: the `NOT_PERFORMED` break
+/// it is from its `deadline` on (its shortfall is carried into that round, never unwound).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lapse {
+    /// The instruction.
+    pub instruction: InstructionRef,
+    /// The people not admitted by the deadline, at least 1.
+    pub shortfall: u64,
+    /// The instruction's deadline.
+    pub deadline: Timestamp,
+}
+
+impl Lapse {
+    /// The break's id: `NOT_PERFORMED/ROUND_ID/ADMITTING-ORIGIN`.
+    pub fn break_id(&self) -> BreakId {
+        let instruction = &self.instruction;
+        BreakId(format!(
+            "{}/{}/{}-{}",
+            BreakKind::NotPerformed.code(),
+            instruction.round_id,
+            instruction.pair.first(),
+            instruction.pair.second()
+        ))
+    }
+
+    /// The open break, detected at the deadline.
+    pub(super) fn to_break(&self) -> Break {
+        Break {
+            id: self.break_id(),
+            subject: BreakSubject::Instruction(self.instruction.clone()),
+            detail: BreakDetail::Lapsed {
+                shortfall: self.shortfall,
+                deadline: self.deadline,
+            },
+            reported_by: BTreeSet::new(),
+            detected_at: self.deadline,
+            resolution: None,
+        }
+    }
+}
+
 /// One reconciliation break.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Break {
     pub(super) id: BreakId,
-    pub(super) case_ref: CaseRef,
+    pub(super) subject: BreakSubject,
     pub(super) detail: BreakDetail,
     pub(super) reported_by: BTreeSet<StateCode>,
     pub(super) detected_at: Timestamp,
@@ -238,14 +308,26 @@ impl Break {
         &self.detail
     }
 
-    /// The case concerned.
-    pub fn case_ref(&self) -> &CaseRef {
-        &self.case_ref
+    /// What the break is about.
+    pub fn subject(&self) -> &BreakSubject {
+        &self.subject
     }
 
-    /// The case's pair of states, as its reference names them.
+    /// The case concerned; `None` for a lapsed instruction.
+    pub fn case_ref(&self) -> Option<&CaseRef> {
+        match &self.subject {
+            BreakSubject::Case(case_ref) => Some(case_ref),
+            BreakSubject::Instruction(_) => None,
+        }
+    }
+
+    /// The case's pair of states, as its reference names them; for an instruction,
+    /// (admitting, origin).
     pub fn pair(&self) -> StatePair {
-        StatePair::of_case(&self.case_ref)
+        match &self.subject {
+            BreakSubject::Case(case_ref) => StatePair::of_case(case_ref),
+            BreakSubject::Instruction(instruction) => instruction.pair,
+        }
     }
 
     /// The states whose reports make the break (none for `NOT_PERFORMED` without a report).

@@ -63,8 +63,8 @@ use crate::time::Timestamp;
 
 pub use attestation::{Attestation, EventDigest, EventKind, StatePair};
 pub use breaks::{
-    AgeBucket, Break, BreakDetail, BreakFilter, BreakId, BreakKind, MismatchField,
-    OPERATOR_LENGTH_MAX, Operator, Resolution,
+    AgeBucket, Break, BreakDetail, BreakFilter, BreakId, BreakKind, BreakSubject, InstructionRef,
+    Lapse, MismatchField, OPERATOR_LENGTH_MAX, Operator, Resolution,
 };
 pub use reconciler::{
     ExpectedEvent, MatchedEvent, PendingEvent, Reconciler, Reconciliation, Recorded, reconcile,

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    Attestation, Break, BreakDetail, BreakFilter, BreakId, BreakKind, Error, EventDigest,
-    EventKind, MismatchField, Resolution, StatePair,
+    Attestation, Break, BreakDetail, BreakFilter, BreakId, BreakKind, BreakSubject, Error,
+    EventDigest, EventKind, Lapse, MismatchField, Resolution, StatePair,
 };
 use crate::StateCode;
 use crate::admission::AdmissionStep;
@@ -156,6 +156,7 @@ pub struct Reconciler {
     grace: Period,
     records: BTreeMap<RecordKey, Reports>,
     expected: BTreeMap<(CaseRef, EventKind), Timestamp>,
+    lapses: BTreeMap<BreakId, Lapse>,
     resolutions: BTreeMap<BreakId, Resolution>,
 }
 
@@ -166,6 +167,7 @@ impl Reconciler {
             grace,
             records: BTreeMap::new(),
             expected: BTreeMap::new(),
+            lapses: BTreeMap::new(),
             resolutions: BTreeMap::new(),
         }
     }
@@ -225,6 +227,12 @@ impl Reconciler {
         }
     }
 
+    /// Records that a final settlement round found an instruction lapsed: a `NOT_PERFORMED`
+    /// break from its deadline on. The same lapse again changes nothing.
+    pub fn record_lapse(&mut self, lapse: Lapse) {
+        self.lapses.entry(lapse.break_id()).or_insert(lapse);
+    }
+
     /// Resolves the break `id` as it stands at `resolution.resolved_at`, and keeps the
     /// resolution. Refused if no such break exists then, or if it was resolved before.
     pub fn resolve(&mut self, id: &BreakId, resolution: Resolution) -> Result<Break, Error> {
@@ -271,6 +279,12 @@ impl Reconciler {
         }
         breaks.extend(conflicts.into_values());
         breaks.extend(self.not_performed(&visible, &matched, now));
+        breaks.extend(
+            self.lapses
+                .values()
+                .filter(|lapse| lapse.deadline <= now)
+                .map(Lapse::to_break),
+        );
         for found in &mut breaks {
             found.resolution = self
                 .resolutions
@@ -353,7 +367,7 @@ impl Reconciler {
                 .collect();
             breaks.push(Break {
                 id: BreakId::new(BreakKind::NotPerformed, case_ref, kind.code()),
-                case_ref: case_ref.clone(),
+                subject: BreakSubject::Case(case_ref.clone()),
                 detail: BreakDetail::NotPerformed {
                     kind: *kind,
                     deadline: *deadline,
@@ -384,7 +398,7 @@ fn classify(key: &RecordKey, sides: &Sides<'_>, grace: Period, now: Timestamp) -
     let broken = |kind: BreakKind, detail: BreakDetail, detected_at: Timestamp| {
         Outcome::Broken(Break {
             id: BreakId::new(kind, &key.case_ref, &key.subject()),
-            case_ref: key.case_ref.clone(),
+            subject: BreakSubject::Case(key.case_ref.clone()),
             detail,
             reported_by: sides.iter().map(|(reporter, _)| *reporter).collect(),
             detected_at,
@@ -536,7 +550,7 @@ fn case_conflicts<'a>(
             .collect();
         let conflict = Break {
             id: BreakId::new(BreakKind::Conflict, case_ref, &format!("@{sequence}")),
-            case_ref: case_ref.clone(),
+            subject: BreakSubject::Case(case_ref.clone()),
             detail: BreakDetail::Conflict {
                 sequence,
                 claims: all_claims,

@@ -83,6 +83,19 @@ pub struct Admission<S = StateCode> {
     pub count: u64,
 }
 
+/// Admissions `admitting` still owed `origin` when an earlier round ended, carried into this
+/// one: that round's residual, or the shortfall of an instruction not performed by its
+/// deadline. A carried debt weighs in the pair's debt exactly as a return does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CarriedDebt<S = StateCode> {
+    /// The state that owes the admissions.
+    pub admitting: S,
+    /// The state the people are to come from.
+    pub origin: S,
+    /// How many people.
+    pub count: u64,
+}
+
 /// A limit on one (admitting, origin) pair, such as the candidates available, or an upper
 /// bound on the admissions of a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +135,8 @@ pub struct InputParts<S = StateCode> {
     pub returns: Vec<Return<S>>,
     /// Confirmed admissions already performed, one entry per ordered pair.
     pub admissions: Vec<Admission<S>>,
+    /// Debts carried in from earlier rounds, one entry per ordered pair.
+    pub carried: Vec<CarriedDebt<S>>,
     /// Capacity per admitting state; a state not listed has no limit.
     pub capacity: Vec<CapacityLimit<S>>,
     /// Candidates per (admitting, origin) pair; a pair not listed has no limit.
@@ -138,6 +153,7 @@ impl<S> InputParts<S> {
             mode,
             returns,
             admissions: Vec::new(),
+            carried: Vec::new(),
             capacity: Vec::new(),
             candidates: Vec::new(),
             consented: None,
@@ -154,6 +170,8 @@ pub enum Location {
     Returns(usize),
     /// An entry of `admissions`, by index.
     Admissions(usize),
+    /// An entry of `carried`, by index.
+    Carried(usize),
     /// The capacity of one state.
     Capacity(String),
     /// An entry of `candidates`, by index.
@@ -168,6 +186,7 @@ impl fmt::Display for Location {
             Location::Field(name) => formatter.write_str(name),
             Location::Returns(index) => write!(formatter, "returns[{index}]"),
             Location::Admissions(index) => write!(formatter, "admissions[{index}]"),
+            Location::Carried(index) => write!(formatter, "carried[{index}]"),
             Location::Capacity(state) => write!(formatter, "capacity.{state}"),
             Location::Candidates(index) => write!(formatter, "candidates[{index}]"),
             Location::Consented(index) => write!(formatter, "consented[{index}]"),
@@ -255,7 +274,7 @@ pub struct SettlementInput<S = StateCode> {
 
 impl<S: StateKey> SettlementInput<S> {
     /// Checks `parts` and builds the input, or names the first problem found (lists are
-    /// checked in the order returns, admissions, capacity, candidates, consented).
+    /// checked in the order returns, admissions, carried, capacity, candidates, consented).
     pub fn new(parts: InputParts<S>) -> Result<Self, Error> {
         if parts.mode != Mode::Multilateral && parts.consented.is_some() {
             return Err(Error::ConsentedOutsideMultilateral { mode: parts.mode });
@@ -270,6 +289,11 @@ impl<S: StateKey> SettlementInput<S> {
             .iter()
             .map(|entry| (entry.admitting, entry.origin, entry.count));
         let admissions = check_pairs(admissions, "admissions", Location::Admissions)?;
+        let carried = parts
+            .carried
+            .iter()
+            .map(|entry| (entry.admitting, entry.origin, entry.count));
+        let carried = check_pairs(carried, "carried", Location::Carried)?;
         let capacity = check_capacity(&parts.capacity)?;
         let candidates = parts
             .candidates
@@ -285,7 +309,10 @@ impl<S: StateKey> SettlementInput<S> {
                 Some(check_pairs(entries, "consented", Location::Consented)?)
             }
         };
-        let ledger = Ledger::from_movements(returns, admissions);
+        let mut ledger = Ledger::from_movements(returns, admissions);
+        for (admitting, origin, count) in carried {
+            ledger.record_carried(admitting, origin, count);
+        }
         let mut states: Vec<S> = ledger.states().collect();
         states.extend(capacity.iter().map(|(state, _)| *state));
         for (admitting, origin, _) in candidates.iter().chain(consented.iter().flatten()) {

@@ -32,13 +32,14 @@ mod certificate;
 mod flow;
 mod input;
 mod model;
+pub mod novation;
 mod report;
 pub mod verify;
 
 pub use certificate::{OptimalityCertificate, Potentials, SourceSide};
 pub use input::{
-    Admission, COUNT_MAX, CapacityLimit, Consent, ENTRIES_MAX, Error, InputParts, Location, Mode,
-    PairLimit, Return, SettlementInput, StateKey,
+    Admission, COUNT_MAX, CapacityLimit, CarriedDebt, Consent, ENTRIES_MAX, Error, InputParts,
+    Location, Mode, PairLimit, Return, SettlementInput, StateKey,
 };
 pub use report::{Credit, Instruction, Residual, SettlementReport, netting_efficiency};
 pub use verify::{Error as VerifyError, verify};

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::input::{Mode, SettlementInput};
+use super::input::{CarriedDebt, Mode, SettlementInput};
 use super::model::Model;
 use crate::StateCode;
 
@@ -65,6 +65,10 @@ pub struct SettlementReport<S = StateCode> {
     pub residual: BTreeMap<S, Residual>,
     /// Every pair whose admissions exceed its returns, sorted by holder then counterpart.
     pub credits: Vec<Credit<S>>,
+    /// What the next round carries in: the residuals as debts per (admitting, origin) pair,
+    /// sorted ([`carry_forward`]). Everything else the round's debts were is extinguished by
+    /// its netting and replaced by its instructions.
+    pub carry_forward: Vec<CarriedDebt<S>>,
 }
 
 impl<S: Copy + Ord> SettlementReport<S> {
@@ -123,6 +127,7 @@ impl<S: Copy + Ord> SettlementReport<S> {
             })
             .collect();
         let required = model.required();
+        let carry_forward = carry_forward(input, &instructions, &residual);
         Self {
             mode: input.mode(),
             settled: instructions.iter().fold(0, |total, instruction| {
@@ -135,8 +140,76 @@ impl<S: Copy + Ord> SettlementReport<S> {
             netting_efficiency: netting_efficiency(required, model.required_gross),
             residual,
             credits,
+            carry_forward,
         }
     }
+}
+
+/// The residuals as debts per (admitting, origin) pair, so the next round can carry them in:
+/// first along each pair's own open debt in this mode (gross: its debt; otherwise its
+/// bilateral need) less what the pair was instructed, in pair order; then, for what netting
+/// moved along chains of debts (multilateral only), each remaining admitting state with each
+/// remaining origin in state order. In gross and bilateral modes the first pass places every
+/// residual (each state's residual is the sum of its pairs' open debts); the sums per state
+/// always equal the residuals.
+fn carry_forward<S: Copy + Ord>(
+    input: &SettlementInput<S>,
+    instructions: &[Instruction<S>],
+    residual: &BTreeMap<S, Residual>,
+) -> Vec<CarriedDebt<S>> {
+    let mut to_admit: BTreeMap<S, u64> = residual
+        .iter()
+        .filter(|(_, left)| left.to_admit > 0)
+        .map(|(state, left)| (*state, left.to_admit))
+        .collect();
+    let mut to_release: BTreeMap<S, u64> = residual
+        .iter()
+        .filter(|(_, left)| left.to_release > 0)
+        .map(|(state, left)| (*state, left.to_release))
+        .collect();
+    let instructed: BTreeMap<(S, S), u64> = instructions
+        .iter()
+        .map(|instruction| {
+            (
+                (instruction.admitting, instruction.origin),
+                instruction.count,
+            )
+        })
+        .collect();
+    let ledger = input.ledger();
+    let mut carried: BTreeMap<(S, S), u64> = BTreeMap::new();
+    let mut place = |admitting: S, origin: S, open: u64, carried: &mut BTreeMap<(S, S), u64>| {
+        let admit = to_admit.get(&admitting).copied().unwrap_or(0);
+        let release = to_release.get(&origin).copied().unwrap_or(0);
+        let count = open.min(admit).min(release);
+        if count > 0 && admitting != origin {
+            *carried.entry((admitting, origin)).or_default() += count;
+            to_admit.insert(admitting, admit - count);
+            to_release.insert(origin, release - count);
+        }
+    };
+    for (admitting, origin, debt) in ledger.debts() {
+        let owed = match input.mode() {
+            Mode::Gross => debt,
+            Mode::Bilateral | Mode::Multilateral => ledger.bilateral_need(admitting, origin),
+        };
+        let open = owed.saturating_sub(instructed.get(&(admitting, origin)).copied().unwrap_or(0));
+        place(admitting, origin, open, &mut carried);
+    }
+    let admitting: Vec<S> = residual.keys().copied().collect();
+    for debtor in &admitting {
+        for creditor in &admitting {
+            place(*debtor, *creditor, u64::MAX, &mut carried);
+        }
+    }
+    carried
+        .into_iter()
+        .map(|((admitting, origin), count)| CarriedDebt {
+            admitting,
+            origin,
+            count,
+        })
+        .collect()
 }
 
 /// `1 − required / required_gross`, 0 when nothing is required gross.

@@ -280,6 +280,19 @@ fn check_figures<S: StateKey>(
         let (expected, found) = (describe(&expected.credits), describe(&report.credits));
         return Err(figure("credits", &expected, &found));
     }
+    if expected.carry_forward != report.carry_forward {
+        let describe = |debts: &[super::CarriedDebt<S>]| -> Vec<String> {
+            let entries = debts.iter();
+            entries
+                .map(|debt| format!("{} owes {}: {}", debt.admitting, debt.origin, debt.count))
+                .collect()
+        };
+        let (expected, found) = (
+            describe(&expected.carry_forward),
+            describe(&report.carry_forward),
+        );
+        return Err(figure("carry_forward", &expected, &found));
+    }
     Ok(())
 }
 

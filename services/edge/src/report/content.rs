@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use accord_domain::settlement::{
-    Admission, CapacityLimit, Consent, Credit, InputParts, Instruction, Mode,
+    Admission, CapacityLimit, CarriedDebt, Consent, Credit, InputParts, Instruction, Mode,
     OptimalityCertificate, PairLimit, Potentials, Residual, Return, Settlement, SettlementInput,
     SettlementReport, SourceSide, netting_efficiency,
 };
@@ -22,7 +22,7 @@ use super::Error;
 use crate::wire::{from_wire_time, to_wire_time};
 
 /// What a round knows besides the engine's input: who, when, and from which log head.
-/// Movements, breaks and carry-forward come from the ledger and earlier rounds as they are
+/// Movements, breaks and performances come from the ledger and earlier rounds as they are
 /// written on the wire; the report carries them signed, and recomputes none of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoundFacts {
@@ -50,8 +50,9 @@ pub struct RoundFacts {
     pub movements: Vec<pb::CountedMovement>,
     /// Breaks open at the cut-off, by kind and age.
     pub open_breaks: Vec<pb::BreakCount>,
-    /// Debts carried to the next round, per (admitting, origin).
-    pub carry_forward: Vec<pb::PairCount>,
+    /// Earlier final rounds' instructions owed at the round's start, oldest first, and what
+    /// the period's admissions performed of them.
+    pub performances: Vec<pb::InstructionPerformance>,
 }
 
 /// A report read back: the round's facts, the engine's input, and what the report claims.
@@ -71,6 +72,10 @@ pub(super) fn normalized(mut parts: InputParts) -> InputParts {
     parts.admissions.retain(|entry| entry.count > 0);
     parts
         .admissions
+        .sort_by_key(|entry| (entry.admitting, entry.origin));
+    parts.carried.retain(|entry| entry.count > 0);
+    parts
+        .carried
         .sort_by_key(|entry| (entry.admitting, entry.origin));
     parts.capacity.sort_by_key(|entry| entry.state);
     parts
@@ -142,7 +147,7 @@ pub(super) fn build(
             root_hash: facts.root_hash.as_bytes().to_vec(),
             timestamp: Some(to_wire_time(facts.tree_head_at)),
         }),
-        inputs: Some(inputs_to_wire(parts, &facts.movements)?),
+        inputs: Some(inputs_to_wire(parts, facts)?),
         instructions,
         settled: count(report.settled, "settled")?,
         redirected: count(report.redirected, "redirected")?,
@@ -170,7 +175,17 @@ pub(super) fn build(
                 })
             })
             .collect::<Result<_, Error>>()?,
-        carry_forward: facts.carry_forward.clone(),
+        carry_forward: report
+            .carry_forward
+            .iter()
+            .map(|debt| {
+                Ok(pb::PairCount {
+                    first_state: debt.admitting.to_string(),
+                    second_state: debt.origin.to_string(),
+                    count: count(debt.count, "carry_forward.count")?,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
         affected_states: figures.iter().map(|figure| figure.state.clone()).collect(),
         computed_at: Some(to_wire_time(facts.computed_at)),
         netting_efficiency_numerator: count(
@@ -196,7 +211,7 @@ fn state_figures(input: &SettlementInput) -> Result<Vec<pb::StateFigures>, Error
     let mut figures = Vec::new();
     for state in &states {
         let (mut returned, mut received, mut admitted, mut released) = (0u64, 0u64, 0u64, 0u64);
-        let (mut debts, mut credits) = (0u64, 0u64);
+        let (mut debts, mut credits, mut carried_in) = (0u64, 0u64, 0u64);
         for other in states.iter().filter(|other| *other != state) {
             returned += ledger.returns(*state, *other);
             received += ledger.returns(*other, *state);
@@ -204,9 +219,13 @@ fn state_figures(input: &SettlementInput) -> Result<Vec<pb::StateFigures>, Error
             released += ledger.admissions(*other, *state);
             debts += ledger.debt(*state, *other);
             credits += ledger.credit(*state, *other);
+            carried_in += ledger.carried(*state, *other);
         }
         let position = positions.get(state).copied().unwrap_or(0);
-        if [returned, received, admitted, released, debts, credits] == [0; 6] && position == 0 {
+        let people = [
+            returned, received, admitted, released, debts, credits, carried_in,
+        ];
+        if people == [0; 7] && position == 0 {
             continue;
         }
         figures.push(pb::StateFigures {
@@ -218,15 +237,13 @@ fn state_figures(input: &SettlementInput) -> Result<Vec<pb::StateFigures>, Error
             debts: count(debts, "state_figures.debts")?,
             credits: count(credits, "state_figures.credits")?,
             position,
+            carried_in: count(carried_in, "state_figures.carried_in")?,
         });
     }
     Ok(figures)
 }
 
-fn inputs_to_wire(
-    parts: &InputParts,
-    movements: &[pb::CountedMovement],
-) -> Result<pb::SettlementInputs, Error> {
+fn inputs_to_wire(parts: &InputParts, facts: &RoundFacts) -> Result<pb::SettlementInputs, Error> {
     let pair = |first: StateCode, second: StateCode, people: u64, field: &'static str| {
         Ok(pb::PairCount {
             first_state: first.to_string(),
@@ -275,7 +292,16 @@ fn inputs_to_wire(
                 origin_state: consent.origin.to_string(),
             })
             .collect(),
-        movements: movements.to_vec(),
+        movements: facts.movements.clone(),
+        carried_in: parts
+            .carried
+            .iter()
+            .map(|entry| {
+                let field = "inputs.carried_in";
+                pair(entry.admitting, entry.origin, entry.count, field)
+            })
+            .collect::<Result<_, Error>>()?,
+        performances: facts.performances.clone(),
     })
 }
 
@@ -369,6 +395,17 @@ impl Content {
                     })
                 })
                 .collect::<Result<_, Error>>()?,
+            carry_forward: report
+                .carry_forward
+                .iter()
+                .map(|wire| {
+                    Ok(CarriedDebt {
+                        admitting: state(&wire.first_state, "carry_forward.first_state")?,
+                        origin: state(&wire.second_state, "carry_forward.second_state")?,
+                        count: wire.count.into(),
+                    })
+                })
+                .collect::<Result<_, Error>>()?,
         };
         let certificate = report
             .certificate
@@ -415,7 +452,7 @@ fn facts_from_wire(
         perform_by,
         movements: inputs.movements.clone(),
         open_breaks: report.open_breaks.clone(),
-        carry_forward: report.carry_forward.clone(),
+        performances: inputs.performances.clone(),
     })
 }
 
@@ -433,6 +470,7 @@ fn parts_from_wire(mode: Mode, inputs: &pb::SettlementInputs) -> Result<InputPar
     };
     let returns = pairs(&inputs.returns, "inputs.returns")?;
     let admissions = pairs(&inputs.admissions, "inputs.admissions")?;
+    let carried = pairs(&inputs.carried_in, "inputs.carried_in")?;
     let candidates = pairs(&inputs.candidates, "inputs.candidates")?;
     let consented = inputs
         .consented
@@ -453,6 +491,14 @@ fn parts_from_wire(mode: Mode, inputs: &pb::SettlementInputs) -> Result<InputPar
         admissions: admissions
             .into_iter()
             .map(|(admitting, origin, count)| Admission {
+                admitting,
+                origin,
+                count,
+            })
+            .collect(),
+        carried: carried
+            .into_iter()
+            .map(|(admitting, origin, count)| CarriedDebt {
                 admitting,
                 origin,
                 count,

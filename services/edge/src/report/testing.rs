@@ -205,7 +205,7 @@ impl Network {
                 age_bucket: pb::BreakAgeBucket::Days0To3.into(),
                 count: 1,
             }],
-            carry_forward: Vec::new(),
+            performances: Vec::new(),
         }
     }
 

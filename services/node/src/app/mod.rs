@@ -16,6 +16,7 @@
 
 pub mod admission;
 mod agreement;
+mod allocation;
 pub(crate) mod case;
 mod deadlines;
 mod dispatcher;

@@ -204,3 +204,52 @@ pub struct AdmissionFilter {
     /// Only cases with an event at or after this instant.
     pub updated_since: Option<Timestamp>,
 }
+
+/// The filter of an allocation list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationFilter {
+    /// `Some(true)` for allocations this state admits on, `Some(false)` for those taking
+    /// people from it, `None` for both.
+    pub admitting: Option<bool>,
+    /// Only this round's.
+    pub round_id: Option<String>,
+}
+
+/// One instruction of a final round that names this node's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    /// The round whose report gave it.
+    pub round_id: String,
+    /// The report's version.
+    pub report_version: u32,
+    /// The admitting state.
+    pub admitting: StateCode,
+    /// The origin state.
+    pub origin: StateCode,
+    /// How many people.
+    pub count: u32,
+    /// Whether it is a redirected admission.
+    pub redirected: bool,
+    /// Its deadline, when the report gives one.
+    pub perform_by: Option<Timestamp>,
+    /// The round's period.
+    pub period: (Timestamp, Timestamp),
+    /// When this node recorded it.
+    pub recorded_at: Timestamp,
+}
+
+impl Allocation {
+    /// Its place in a list, as a page token: `ROUND_ID/ADMITTING/ORIGIN`.
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.round_id, self.admitting, self.origin)
+    }
+}
+
+/// A page of allocations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationPage {
+    /// The allocations, newest round first, then by pair.
+    pub allocations: Vec<Allocation>,
+    /// The last allocation's key when more follow.
+    pub next_page_token: Option<String>,
+}

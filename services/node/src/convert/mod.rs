@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod admission_rpc;
+pub mod allocation_rpc;
 pub mod answers;
 pub mod command;
 pub mod envelope;

@@ -11,6 +11,7 @@ use accord_domain::admission::{AdmissionCase, Offer};
 use super::Rpc;
 use crate::app::App;
 use crate::convert::admission_rpc as parse;
+use crate::convert::allocation_rpc as allocation_parse;
 use crate::convert::offer_rpc as offer_parse;
 
 /// The service, over the node's use cases.
@@ -79,6 +80,10 @@ impl AdmissionService for AdmissionApi {
         list_admissions: "ListAdmissions",
             pb::ListAdmissionsRequest => pb::ListAdmissionsResponse, parse::list_admissions,
             |app, _, query| app.cases().list_admissions(query);
+        list_allocations: "ListAllocations",
+            pb::ListAllocationsRequest => pb::ListAllocationsResponse,
+            allocation_parse::list_allocations,
+            |app, _, query| app.list_allocations(query);
     }
 
     super::delivery_rpcs! {

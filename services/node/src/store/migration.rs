@@ -20,7 +20,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// Every migration of the node, in order.
-const MIGRATIONS: [Migration; 10] = [
+const MIGRATIONS: [Migration; 11] = [
     Migration {
         name: "m20261127_000001_initial_schema",
         statements: initial_schema,
@@ -60,6 +60,10 @@ const MIGRATIONS: [Migration; 10] = [
     Migration {
         name: "m20261205_000010_ledger_reporting",
         statements: ledger_reporting,
+    },
+    Migration {
+        name: "m20261205_000011_admission_allocations",
+        statements: admission_allocations,
     },
 ];
 
@@ -339,6 +343,28 @@ fn ledger_reporting(backend: DatabaseBackend) -> Vec<Statement> {
                 .col(blob(WitnessHead::RootHash))
                 .col(string(WitnessHead::Checkpoint))
                 .col(big_integer(WitnessHead::CosignedAt)),
+        ),
+    ]
+}
+
+/// The instructions of final settlement rounds that name this node's state, one row per
+/// (round, admitting, origin), and every final round already read (so a round naming no
+/// instruction of this state is not read again).
+fn admission_allocations(backend: DatabaseBackend) -> Vec<Statement> {
+    vec![
+        sql(
+            backend,
+            "CREATE TABLE allocation (round_id VARCHAR NOT NULL, report_version BIGINT NOT NULL, \
+             admitting_state VARCHAR NOT NULL, origin_state VARCHAR NOT NULL, \
+             people BIGINT NOT NULL, redirected BIGINT NOT NULL, perform_by BIGINT NULL, \
+             period_start BIGINT NOT NULL, period_end BIGINT NOT NULL, \
+             recorded_at BIGINT NOT NULL, \
+             PRIMARY KEY (round_id, admitting_state, origin_state))",
+        ),
+        sql(
+            backend,
+            "CREATE TABLE allocation_round (round_id VARCHAR NOT NULL PRIMARY KEY, \
+             read_at BIGINT NOT NULL)",
         ),
     ]
 }

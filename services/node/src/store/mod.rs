@@ -11,6 +11,7 @@
 //! loss, before its caller is answered; readers never block the writer. PostgreSQL runs with
 //! its own defaults (`synchronous_commit=on`).
 
+mod allocation;
 mod audit_cap;
 mod batch;
 mod migration;
@@ -31,6 +32,7 @@ use sea_orm::{
 };
 use tokio::sync::{Notify, oneshot};
 
+pub use allocation::AllocationRecord;
 use audit_cap::AuditCap;
 pub use audit_cap::{AUDIT_CAP_REACHED, AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT};
 pub use model::{

@@ -70,7 +70,7 @@ pub struct WitnessedHead {
 }
 
 impl Store {
-    fn placeholders(&self, count: usize) -> Vec<String> {
+    pub(super) fn placeholders(&self, count: usize) -> Vec<String> {
         let postgres = self.db.get_database_backend() == DbBackend::Postgres;
         (1..=count)
             .map(|index| {
@@ -83,7 +83,7 @@ impl Store {
             .collect()
     }
 
-    fn statement(&self, sql: String, values: Vec<Value>) -> Statement {
+    pub(super) fn statement(&self, sql: String, values: Vec<Value>) -> Statement {
         Statement::from_sql_and_values(self.db.get_database_backend(), sql, values)
     }
 

@@ -2,13 +2,17 @@
 //! lifecycle, both nodes report every event to the coordinator's log, an operator opens,
 //! cuts off and proposes a round, and both nodes check the report (its certificate and
 //! figures, the log's consistency with what they witnessed, the inclusion of their counted
-//! events) and countersign it without anyone's help.
+//! events) and countersign it without anyone's help. Once it is final, each node lists the
+//! round's instruction as an admission allocation for its caseworkers.
 
+use accord_node::store::AllocationRecord;
 use accord_proto::v1 as pb;
 use accord_proto::v1::settlement_service_client::SettlementServiceClient;
+use accord_trust::PeerIdentity;
+use tonic::Code;
 
 use crate::directory::Network;
-use crate::federation::eventually_some;
+use crate::federation::{Federation, START_MILLIS, eventually_some, state};
 use crate::readmission::{acceptance, both_reach, schedule, transfer_report};
 use crate::support::{DAY_MS, HOUR_MS, step, time};
 use crate::witness::{logged_by_both, operator_channel};
@@ -143,4 +147,190 @@ async fn both_nodes_check_and_countersign_a_round_of_their_real_case_and_it_is_f
         .map(|signature| signature.state.clone())
         .collect();
     assert_eq!(signers, ["FR", "GB"]);
+
+    // Both nodes list the instruction as an allocation: GB admits one person from FR by the
+    // instruction's deadline.
+    let allocation = &report.instructions[0];
+    for (code, role) in [
+        ("GB", pb::AdmissionRole::Admitting),
+        ("FR", pb::AdmissionRole::Origin),
+    ] {
+        let mut caseworkers = network.federation.admission(code).await;
+        let listed = eventually_some("the node records the final round's allocation", || {
+            let mut caseworkers = caseworkers.clone();
+            async move {
+                let page = caseworkers
+                    .list_allocations(pb::ListAllocationsRequest {
+                        role: role.into(),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                (!page.allocations.is_empty()).then_some(page)
+            }
+        })
+        .await;
+        assert_eq!(listed.allocations.len(), 1, "{code}");
+        let found = &listed.allocations[0];
+        assert_eq!(found.round_id, round_id);
+        assert_eq!(
+            (
+                found.admitting_state.as_str(),
+                found.origin_state.as_str(),
+                found.count
+            ),
+            ("GB", "FR", 1)
+        );
+        assert_eq!(found.perform_by, allocation.perform_by);
+        assert!(listed.next_page_token.is_empty());
+        // The other role lists nothing: GB takes no one from itself.
+        let other = if role == pb::AdmissionRole::Admitting {
+            pb::AdmissionRole::Origin
+        } else {
+            pb::AdmissionRole::Admitting
+        };
+        let none = caseworkers
+            .list_allocations(pb::ListAllocationsRequest {
+                role: other.into(),
+                round_id: round_id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(none.allocations.is_empty(), "{code}");
+        // A malformed filter and a forged page token are refused, each named.
+        let refused = caseworkers
+            .list_allocations(pb::ListAllocationsRequest {
+                round_id: "RND 2026; DROP".into(),
+                page_token: "not-a-token".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert!(
+            refused.message().contains("round_id"),
+            "{}",
+            refused.message()
+        );
+        assert!(
+            refused.message().contains("page_token"),
+            "{}",
+            refused.message()
+        );
+    }
+    // A partner's node does not read another state's allocations.
+    let mut from_fr = network
+        .federation
+        .admission_as(PeerIdentity::Node(state("FR")), "GB")
+        .await;
+    let refused = from_fr
+        .list_allocations(pb::ListAllocationsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+}
+
+/// An allocation of `round` (whose period ends on `day`) for the pair, as the settler
+/// records it.
+fn recorded(round: &str, day: i64, admitting: &str, origin: &str) -> AllocationRecord {
+    AllocationRecord {
+        round_id: round.to_owned(),
+        report_version: 1,
+        admitting_state: admitting.to_owned(),
+        origin_state: origin.to_owned(),
+        people: 2,
+        redirected: 0,
+        perform_by: Some(START_MILLIS + (day + 14) * DAY_MS),
+        period_start: START_MILLIS + (day - 7) * DAY_MS,
+        period_end: START_MILLIS + day * DAY_MS,
+        recorded_at: START_MILLIS,
+    }
+}
+
+#[tokio::test]
+async fn allocations_page_newest_round_first_and_a_token_of_another_list_is_refused() {
+    let federation = Federation::start(&["GB", "FR"]).await;
+    let store = federation.app("GB").store();
+    let rounds = [
+        ("RND-2026-01-05-1", 7, vec![("GB", "FR"), ("BE", "GB")]),
+        ("RND-2026-01-12-1", 14, vec![("GB", "FR")]),
+        ("RND-2026-01-19-1", 21, vec![("FR", "GB"), ("GB", "BE")]),
+    ];
+    for (round, day, pairs) in &rounds {
+        let allocations: Vec<_> = pairs
+            .iter()
+            .map(|(admitting, origin)| recorded(round, *day, admitting, origin))
+            .collect();
+        store
+            .record_allocations(round, START_MILLIS, &allocations)
+            .await
+            .unwrap();
+        // A round read again writes nothing new.
+        store
+            .record_allocations(round, START_MILLIS, &allocations)
+            .await
+            .unwrap();
+    }
+    let mut caseworkers = federation.admission("GB").await;
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = caseworkers
+            .list_allocations(pb::ListAllocationsRequest {
+                page_size: 2,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.allocations.len() <= 2);
+        seen.extend(page.allocations.into_iter().map(|found| {
+            format!(
+                "{} {}>{}",
+                found.round_id, found.admitting_state, found.origin_state
+            )
+        }));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(
+        seen,
+        [
+            "RND-2026-01-19-1 FR>GB",
+            "RND-2026-01-19-1 GB>BE",
+            "RND-2026-01-12-1 GB>FR",
+            "RND-2026-01-05-1 BE>GB",
+            "RND-2026-01-05-1 GB>FR",
+        ]
+    );
+    let admitting = caseworkers
+        .list_allocations(pb::ListAllocationsRequest {
+            role: pb::AdmissionRole::Admitting.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(admitting.allocations.len(), 3);
+    // A token well formed but from another list (this round has no such allocation).
+    let refused = caseworkers
+        .list_allocations(pb::ListAllocationsRequest {
+            round_id: "RND-2026-01-12-1".into(),
+            page_token: "RND-2026-01-19-1/FR/GB".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("page_token"),
+        "{}",
+        refused.message()
+    );
 }

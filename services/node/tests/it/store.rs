@@ -618,7 +618,7 @@ async fn a_reopened_database_applies_only_the_migrations_it_has_not_recorded() {
             .iter()
             .map(|row| row.try_get("", "version").unwrap())
             .collect();
-        assert_eq!(versions.len(), 10, "{}: {versions:?}", database.backend);
+        assert_eq!(versions.len(), 11, "{}: {versions:?}", database.backend);
         assert!(
             versions.iter().any(|version| version == LAST),
             "{versions:?}"

@@ -1,10 +1,10 @@
 //! Logging reported events: each report of a batch is checked (the reporter is a party, the
 //! acting state's key is listed and valid now, the signature verifies — all signatures of a
 //! batch at once), looked up (a report logged before is a duplicate with its first leaf; the
-//! same key and sequence with another event is refused), and the new ones appended as one
-//! committed batch before any is acknowledged.
+//! same key and sequence with another event is refused), and the new ones appended — with
+//! every other batch waiting, in one transaction — before any is acknowledged.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use accord_domain::{StateCode, Timestamp};
 use accord_trust::log::{Hash, leaf_hash};
@@ -125,7 +125,13 @@ impl Ledger {
         Ok((report, key))
     }
 
-    /// Appends the reports not logged before, as one committed batch, and answers for each.
+    /// Appends the reports not logged before and answers for each, once they are committed.
+    ///
+    /// Group commit: the batch joins the queue of batches waiting to append; whoever holds
+    /// the append lock next takes every batch waiting and commits them all in one
+    /// transaction (one sync of the log for many batches, as the node's writer does), then
+    /// answers each. A batch whose group was committed by another caller only waits for
+    /// its answer.
     async fn append(
         &self,
         reporter: StateCode,
@@ -135,44 +141,112 @@ impl Ledger {
         if verified.is_empty() {
             return Ok(Vec::new());
         }
-        let _appending = self.inner.appending.lock().await;
-        let mut keys: Vec<String> = verified
-            .iter()
-            .map(|(_, report)| report.event_key.clone())
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let mut logged: HashMap<ReportIdentity, ([u8; 32], Logged)> = HashMap::new();
-        for record in self.store().reported(reporter.as_str(), keys).await? {
-            let (identity, first) = logged_before(&record)?;
-            logged.insert(identity, first);
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.waiting().push(Waiting {
+            reporter,
+            verified,
+            now,
+            answer,
+        });
+        {
+            let _appending = self.inner.appending.lock().await;
+            let group = std::mem::take(&mut *self.waiting());
+            if !group.is_empty() {
+                self.append_group(group).await;
+            }
+        }
+        answered.await.unwrap_or_else(|_| {
+            Err(Error::internal(
+                "appending a batch",
+                std::io::Error::other("the batch was dropped unanswered"),
+            ))
+        })
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
+        self.inner
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends every batch of `group` in one transaction, in queue order, and answers each:
+    /// its outcomes, or the commit's failure.
+    async fn append_group(&self, group: Vec<Waiting>) {
+        match self.append_all(&group).await {
+            Ok(mut answers) => {
+                for (waiting, answer) in group.into_iter().zip(answers.drain(..)) {
+                    let _ = waiting.answer.send(Ok(answer));
+                }
+            }
+            Err(error) => {
+                let failure = error.to_string();
+                let mut first = Some(error);
+                for waiting in group {
+                    let error = first.take().unwrap_or_else(|| {
+                        Error::internal("appending a batch", std::io::Error::other(failure.clone()))
+                    });
+                    let _ = waiting.answer.send(Err(error));
+                }
+            }
+        }
+    }
+
+    /// The outcomes of each batch of `group`, once its new leaves are committed.
+    async fn append_all(&self, group: &[Waiting]) -> Result<Vec<Vec<(usize, Outcome)>>, Error> {
+        let mut logged: HashMap<(StateCode, ReportIdentity), ([u8; 32], Logged)> = HashMap::new();
+        let mut keys_by_reporter: BTreeMap<StateCode, Vec<String>> = BTreeMap::new();
+        for waiting in group {
+            let keys = keys_by_reporter.entry(waiting.reporter).or_default();
+            keys.extend(
+                waiting
+                    .verified
+                    .iter()
+                    .map(|(_, report)| report.event_key.clone()),
+            );
+        }
+        for (reporter, mut keys) in keys_by_reporter {
+            keys.sort_unstable();
+            keys.dedup();
+            for record in self.store().reported(reporter.as_str(), keys).await? {
+                let (identity, first) = logged_before(&record)?;
+                logged.insert((reporter, identity), first);
+            }
         }
         let mut next = self.size();
         let mut leaves = Vec::new();
         let mut hashes = Vec::new();
-        let mut answers = Vec::with_capacity(verified.len());
-        for (position, report) in verified {
-            let identity = (
-                report.event_key.clone(),
-                report.acting_state,
-                report.sequence,
-            );
-            if let Some((digest, first)) = logged.get(&identity) {
-                answers.push((position, again(&report, digest, *first)));
-                continue;
+        let mut answers = Vec::with_capacity(group.len());
+        for waiting in group {
+            let reporter = waiting.reporter;
+            let mut batch = Vec::with_capacity(waiting.verified.len());
+            for (position, report) in &waiting.verified {
+                let identity = (
+                    reporter,
+                    (
+                        report.event_key.clone(),
+                        report.acting_state,
+                        report.sequence,
+                    ),
+                );
+                if let Some((digest, first)) = logged.get(&identity) {
+                    batch.push((*position, again(report, digest, *first)));
+                    continue;
+                }
+                let leaf = report.leaf_bytes(reporter, waiting.now);
+                let hash = leaf_hash(&leaf);
+                let entry = Logged {
+                    leaf_index: next,
+                    leaf_hash: hash,
+                    accepted_at: waiting.now,
+                };
+                logged.insert(identity, (report.event_digest, entry));
+                leaves.push(leaf_record(reporter, report, entry, leaf));
+                hashes.push(hash);
+                batch.push((*position, Outcome::Accepted(entry)));
+                next += 1;
             }
-            let leaf = report.leaf_bytes(reporter, now);
-            let hash = leaf_hash(&leaf);
-            let entry = Logged {
-                leaf_index: next,
-                leaf_hash: hash,
-                accepted_at: now,
-            };
-            logged.insert(identity, (report.event_digest, entry));
-            leaves.push(leaf_record(reporter, &report, entry, leaf));
-            hashes.push(hash);
-            answers.push((position, Outcome::Accepted(entry)));
-            next += 1;
+            answers.push(batch);
         }
         if !leaves.is_empty() {
             let attestations = leaves
@@ -193,6 +267,14 @@ impl Ledger {
         }
         Ok(answers)
     }
+}
+
+/// A verified batch waiting to be appended, and where its answer goes.
+pub(super) struct Waiting {
+    reporter: StateCode,
+    verified: Vec<(usize, ReportedEvent)>,
+    now: Timestamp,
+    answer: tokio::sync::oneshot::Sender<Result<Vec<(usize, Outcome)>, Error>>,
 }
 
 /// The answer to a report whose identity was logged before (`digest` is the first report's

@@ -4,10 +4,10 @@
 //!
 //! [`Ledger`] holds the whole tree's hashes in memory ([`MemoryTree`], about 64 bytes per
 //! leaf), rebuilt from the stored leaf hashes at start; the store holds every leaf. Appends
-//! are one at a time (`appending`): a batch's leaves take the next indices, are committed
-//! in one transaction, and only then join the in-memory tree and are acknowledged — so the
-//! tree never holds a leaf the store lost, and a crash loses only unacknowledged reports,
-//! which nodes resend. Heads are published by [`Ledger::publish_head`] (the server calls it
+//! are one group at a time (`appending`): the batches waiting take the next indices, are
+//! committed in one transaction, and only then join the in-memory tree and are
+//! acknowledged — so the tree never holds a leaf the store lost, and a crash loses only
+//! unacknowledged reports, which nodes resend. Heads are published by [`Ledger::publish_head`] (the server calls it
 //! on an interval), each signed over the checkpoint's body and stored before anyone sees it;
 //! every proof is for a published size.
 //!
@@ -50,8 +50,10 @@ struct Inner {
     origin: KeyName,
     /// Every complete subtree's hash of the committed log.
     tree: RwLock<MemoryTree>,
-    /// Held across an append: one batch at a time takes the next indices.
+    /// Held across an append: one group of batches at a time takes the next indices.
     appending: Mutex<()>,
+    /// Verified batches waiting for the next group commit (`ingest`).
+    waiting: std::sync::Mutex<Vec<ingest::Waiting>>,
     /// The latest published head's size (none yet on a new log); held while a head is
     /// published.
     published: Mutex<Option<u64>>,
@@ -119,6 +121,7 @@ impl Ledger {
                 origin,
                 tree: RwLock::new(tree),
                 appending: Mutex::new(()),
+                waiting: std::sync::Mutex::default(),
                 published: Mutex::new(published),
                 reconciler: RwLock::new(reconciler),
             }),

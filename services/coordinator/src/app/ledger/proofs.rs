@@ -134,6 +134,13 @@ impl Ledger {
         first: u64,
         second: Option<u64>,
     ) -> Result<ConsistencyProof, Error> {
+        // Sizes out of order are the request's fault, whatever heads exist.
+        if let Some(second) = second.filter(|second| first > *second) {
+            return Err(Error::invalid(
+                "first_tree_size",
+                format!("must be at most second_tree_size {second}"),
+            ));
+        }
         let second = self.signed_head(second).await?.tree_size;
         if first == 0 || first > second {
             return Err(Error::invalid(

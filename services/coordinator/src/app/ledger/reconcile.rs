@@ -1,7 +1,9 @@
 //! Reconciliation over the log: every logged report is an [`Attestation`] held by the
 //! domain's [`Reconciler`], which matches both parties' reports and finds the breaks, aged
 //! at the moment of asking. Breaks are derived, never stored: only operators' resolutions
-//! are (`break_resolution`), and each is applied again when the ledger starts.
+//! are (`break_resolution`), and each is applied again when the ledger starts. The
+//! instructions final rounds found lapsed are `NOT_PERFORMED` breaks too, read from those
+//! rounds' signed reports at start ([`final_lapses`]) and added as each round becomes final.
 //!
 //! Members see the breaks and figures of their own pairs; operators see all, and alone
 //! resolve a break — with a reason, audited, once.
@@ -12,15 +14,18 @@ use accord_domain::admission::AdmissionStep;
 use accord_domain::case_ref::CaseRef;
 use accord_domain::readmission::ReadmissionStep;
 use accord_domain::reconciliation::{
-    AgeBucket, Attestation, Break, BreakKind, EventDigest, EventKind, Operator, Reconciler,
+    AgeBucket, Attestation, Break, BreakKind, EventDigest, EventKind, Lapse, Operator, Reconciler,
     Resolution, StatePair,
 };
+use accord_domain::settlement::novation::Performance;
 use accord_domain::{FreeText, Period, StateCode, Timestamp};
 use accord_trust::OperatorName;
 
 use super::{Ledger, Reader};
 use crate::app::{Asked, Error, Replied};
 use crate::convert::breaks::{BreakPage, ListBreaks, ResolveBreak, event_kind};
+use crate::convert::obligations::obligations_of;
+use crate::convert::settlement::RoundStatus;
 use crate::store::{Change, LeafRecord, ResolutionRecord, Store};
 
 /// Leaves read per query while the reconciler is loaded at start.
@@ -55,6 +60,9 @@ pub(super) async fn replay(
     mut visit: impl FnMut(&LeafRecord, &Attestation) -> Result<(), Error>,
 ) -> Result<Reconciler, Error> {
     let mut reconciler = Reconciler::new(grace);
+    for lapse in final_lapses(store).await? {
+        reconciler.record_lapse(lapse);
+    }
     let mut start = 0;
     loop {
         let end = tree_size.map_or(start + LOAD_PAGE, |size| size.min(start + LOAD_PAGE));
@@ -93,6 +101,39 @@ pub(super) async fn replay(
             .map_err(|error| Error::internal("applying a stored resolution", error))?;
     }
     Ok(reconciler)
+}
+
+/// The instructions every final round found lapsed, from the rounds' reports as stored.
+async fn final_lapses(store: &Store) -> Result<Vec<Lapse>, Error> {
+    let mut lapses = Vec::new();
+    for round in store.rounds().await? {
+        if RoundStatus::parse(&round.status) != Some(RoundStatus::Final) {
+            continue;
+        }
+        let Some(bytes) = round.report.as_deref() else {
+            continue;
+        };
+        lapses.extend(lapses_in(bytes).map_err(|what| {
+            Error::internal(
+                "reading a final round's report",
+                std::io::Error::other(format!("round {}: {what}", round.round_id)),
+            )
+        })?);
+    }
+    Ok(lapses)
+}
+
+/// The lapsed instructions a stored `SignedSettlementReport` found.
+fn lapses_in(signed: &[u8]) -> Result<Vec<Lapse>, &'static str> {
+    use prost::Message;
+    let signed = accord_proto::v1::SignedSettlementReport::decode(signed)
+        .map_err(|_| "the report does not decode")?;
+    let report = signed.report.ok_or("the report is missing")?;
+    Ok(obligations_of(&report)?
+        .performances
+        .iter()
+        .filter_map(Performance::lapse)
+        .collect())
 }
 
 /// A stored leaf as the report it logs.
@@ -181,7 +222,7 @@ impl Ledger {
                 query
                     .case_ref
                     .as_ref()
-                    .is_none_or(|case_ref| candidate.case_ref() == case_ref)
+                    .is_none_or(|case_ref| candidate.case_ref() == Some(case_ref))
             })
             .filter(|candidate| {
                 query.after.as_ref().is_none_or(|(millis, id)| {
@@ -357,6 +398,26 @@ pub struct CutOff {
 }
 
 impl Ledger {
+    /// Adds the instructions a round found lapsed, from its report (a stored
+    /// `SignedSettlementReport`), as the round becomes final.
+    pub fn record_final_round(&self, signed_report: &[u8]) -> Result<(), Error> {
+        let lapses = lapses_in(signed_report).map_err(|what| {
+            Error::internal(
+                "reading a final round's report",
+                std::io::Error::other(what),
+            )
+        })?;
+        let mut reconciler = self
+            .inner
+            .reconciler
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for lapse in lapses {
+            reconciler.record_lapse(lapse);
+        }
+        Ok(())
+    }
+
     /// The reconciliation of the first `tree_size` leaves as of `at`, with the resolutions
     /// recorded so far: what a round cut off at that size counts.
     pub async fn cut_off(&self, tree_size: u64, at: Timestamp) -> Result<CutOff, Error> {

@@ -6,6 +6,7 @@
 //! transaction with its idempotency record and audit row. Consent is explicit for every
 //! ordered pair: a pair no state consented to carries no redirected admission.
 
+mod novation;
 mod rounds;
 
 use accord_domain::{StateCode, Timestamp};
@@ -13,7 +14,9 @@ use accord_trust::OperatorName;
 
 use super::ledger::Ledger;
 use super::{App, Asked, Error, Replied};
-use crate::convert::settlement::{Candidates, SetCapacity, SetConsent};
+use crate::convert::settlement::{
+    Candidates, ListQuotas, Page, SetCapacity, SetConsent, capacity_key,
+};
 use crate::store::{CandidateRecord, CapacityRecord, Change, ConsentRecord, SettlementWrite};
 
 /// The settlement use cases.
@@ -25,6 +28,31 @@ pub struct Settlement {
     /// countersigning at once must see each other's countersignature, so that the last one
     /// makes the round final.
     changing_rounds: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The page of `items` (in list order) after the item whose key is `page.after`, and the key
+/// of its last item when more follow. A key that names no item of the list is refused.
+fn paged<T>(
+    items: Vec<T>,
+    key: fn(&T) -> String,
+    page: &Page,
+) -> Result<(Vec<T>, Option<String>), Error> {
+    let start = match &page.after {
+        None => 0,
+        Some(after) => {
+            items
+                .iter()
+                .position(|item| key(item) == *after)
+                .ok_or_else(|| Error::invalid("page_token", "names no item of this list"))?
+                + 1
+        }
+    };
+    let total = items.len();
+    let listed: Vec<T> = items.into_iter().skip(start).take(page.size).collect();
+    let next = (start + listed.len() < total)
+        .then(|| listed.last().map(key))
+        .flatten();
+    Ok((listed, next))
 }
 
 /// A consent as stored, and whether both states of its pair now consent.
@@ -208,12 +236,20 @@ impl Settlement {
     }
 
     /// Every capacity of `state` (all for `None`), newest period first.
-    pub async fn capacities(&self, state: Option<StateCode>) -> Result<Vec<CapacityRecord>, Error> {
+    pub async fn capacities(
+        &self,
+        query: &ListQuotas,
+    ) -> Result<(Vec<CapacityRecord>, Option<String>), Error> {
         let all = self.app.inner.store.capacities().await?;
-        Ok(all
-            .into_iter()
-            .filter(|record| state.is_none_or(|state| record.state == state.as_str()))
-            .collect())
+        let matching = all.into_iter().filter(|record| {
+            query
+                .state
+                .is_none_or(|state| record.state == state.as_str())
+                && query.period.is_none_or(|(start, end)| {
+                    record.period_start < end.as_millis() && start.as_millis() < record.period_end
+                })
+        });
+        paged(matching.collect(), capacity_key, &query.page)
     }
 
     /// Replaces `state`'s candidate counts (its node's action).

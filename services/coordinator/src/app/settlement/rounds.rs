@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 
 use accord_domain::admission::AdmissionStep;
 use accord_domain::readmission::ReadmissionStep;
-use accord_domain::reconciliation::EventKind;
+use accord_domain::reconciliation::{AgeBucket, BreakKind, EventKind};
+use accord_domain::settlement::novation::{Performance, novate};
 use accord_domain::settlement::{
     Admission, CapacityLimit, Consent, InputParts, Mode, PairLimit, Return,
 };
@@ -26,8 +27,10 @@ use prost::Message;
 use super::Settlement;
 use crate::app::ledger::CutOff;
 use crate::app::{Asked, Error, Replied};
+use crate::convert::obligations::performances_to_wire;
 use crate::convert::settlement::{
-    Countersign, Dispute, OpenRound, RoundStatus, RoundView, mode_code, mode_of, stored_pairs,
+    Countersign, Dispute, ListRounds, OpenRound, RoundStatus, RoundView, mode_code, mode_of,
+    round_key, stored_pairs,
 };
 use crate::store::{
     Change, CountersignatureRecord, DisputeRecord, RoundRecord, RoundWrite, SettlementWrite,
@@ -243,16 +246,20 @@ impl Settlement {
             admissions,
             movements,
         } = counted(&cut, &inside, &in_period);
-        let parts = self
-            .input_parts(round, mode, &participating, returns, admissions)
+        let period_end = Timestamp::from_millis(round.period_end).map_err(|_| invalid("period"))?;
+        let prior = self.prior(round).await?;
+        let novated = novate(prior.owed, &prior.carry_forward, admissions, period_end);
+        let mut parts = self
+            .input_parts(round, mode, &participating, returns, novated.admissions)
             .await?;
-        let open_breaks = open_breaks(&cut, &inside, head.timestamp);
+        parts.carried = novated.carried;
+        let open_breaks = open_breaks(&cut, &inside, &novated.performances, head.timestamp);
         let facts = RoundFacts {
             round_id: round.round_id.clone(),
             version: u32::try_from(round.version + 1).unwrap_or(u32::MAX),
             period_start: Timestamp::from_millis(round.period_start)
                 .map_err(|_| invalid("period"))?,
-            period_end: Timestamp::from_millis(round.period_end).map_err(|_| invalid("period"))?,
+            period_end,
             log_origin: self.ledger.origin().to_owned(),
             tree_size: size,
             root_hash: head.root_hash,
@@ -262,7 +269,7 @@ impl Settlement {
                 .ok(),
             movements,
             open_breaks,
-            carry_forward: Vec::new(),
+            performances: performances_to_wire(&novated.performances),
         };
         let proposed = report::propose(&facts, parts)
             .map_err(|error| Error::internal("computing the round's report", error))?;
@@ -483,18 +490,34 @@ impl Settlement {
     pub async fn rounds(
         &self,
         reader: Option<StateCode>,
-        statuses: &[RoundStatus],
-    ) -> Result<Vec<RoundView>, Error> {
-        let mut views = Vec::new();
-        for round in self.app.inner.store.rounds().await? {
-            let status = RoundStatus::parse(&round.status);
-            let wanted =
-                statuses.is_empty() || status.is_some_and(|status| statuses.contains(&status));
-            if wanted && visible(&round, reader) {
-                views.push(self.view(round).await?);
-            }
+        query: &ListRounds,
+    ) -> Result<(Vec<RoundView>, Option<String>), Error> {
+        let matching: Vec<RoundRecord> = self
+            .app
+            .inner
+            .store
+            .rounds()
+            .await?
+            .into_iter()
+            .filter(|round| {
+                let status = RoundStatus::parse(&round.status);
+                let wanted = query.statuses.is_empty()
+                    || status.is_some_and(|status| query.statuses.contains(&status));
+                let of_state = query.state.is_none_or(|state| {
+                    round
+                        .participating
+                        .split(',')
+                        .any(|code| code == state.as_str())
+                });
+                wanted && of_state && visible(round, reader)
+            })
+            .collect();
+        let (page, next) = super::paged(matching, round_key, &query.page)?;
+        let mut views = Vec::with_capacity(page.len());
+        for round in page {
+            views.push(self.view(round).await?);
         }
-        Ok(views)
+        Ok((views, next))
     }
 
     async fn view(&self, round: RoundRecord) -> Result<RoundView, Error> {
@@ -567,7 +590,7 @@ impl Settlement {
     }
 
     /// The round's latest report, opened under the coordinator's key.
-    fn latest(&self, round: &RoundRecord) -> Result<report::OpenedReport, Error> {
+    pub(super) fn latest(&self, round: &RoundRecord) -> Result<report::OpenedReport, Error> {
         let bytes = round.report.as_deref().ok_or_else(|| {
             Error::internal(
                 "reading a round",
@@ -616,6 +639,12 @@ impl Settlement {
         }
         self.app.answered(&asked, &answer, detail, &mut change);
         self.app.inner.store.commit(change).await?;
+        if round.status == RoundStatus::Final.code()
+            && let Some(report) = &round.report
+        {
+            // Novation: what this round found lapsed is a NOT_PERFORMED break from now on.
+            self.ledger.record_final_round(report)?;
+        }
         Ok(Replied::Fresh(answer))
     }
 }
@@ -671,10 +700,13 @@ fn counted(
     counted
 }
 
-/// The breaks open at the cut-off between participating states, by kind and age.
+/// The breaks open at the cut-off between participating states, by kind and age, and each
+/// instruction that lapsed as a `NOT_PERFORMED` break aged from its deadline (the round carries
+/// its shortfall in; the break stays in the report).
 fn open_breaks(
     cut: &CutOff,
     inside: &dyn Fn(StateCode, StateCode) -> bool,
+    performances: &[Performance],
     at: Timestamp,
 ) -> Vec<pb::BreakCount> {
     let mut counts: BTreeMap<(&'static str, &'static str), u32> = BTreeMap::new();
@@ -684,6 +716,13 @@ fn open_breaks(
             let key = (found.kind().code(), found.age_bucket(at).code());
             *counts.entry(key).or_default() += 1;
         }
+    }
+    for lapsed in performances.iter().filter(|found| found.lapsed) {
+        let days = (at.as_millis() - lapsed.instruction.perform_by.as_millis()).max(0) / DAY_MS;
+        let bucket = AgeBucket::of_days(u64::try_from(days).unwrap_or(0));
+        *counts
+            .entry((BreakKind::NotPerformed.code(), bucket.code()))
+            .or_default() += 1;
     }
     counts
         .into_iter()

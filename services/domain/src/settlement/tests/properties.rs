@@ -236,6 +236,42 @@ proptest! {
     }
 
     #[test]
+    fn the_carry_forward_is_the_residual_by_pair_and_a_next_round_owes_exactly_it(
+        instance in random_instance(),
+        mode in any_mode(),
+    ) {
+        let input = input(instance.parts(mode));
+        let report = solve(&input).report;
+        let ledger = input.ledger();
+        for state in input.states() {
+            let owed: u64 = report.carry_forward.iter()
+                .filter(|debt| debt.admitting == state).map(|debt| debt.count).sum();
+            let owed_to: u64 = report.carry_forward.iter()
+                .filter(|debt| debt.origin == state).map(|debt| debt.count).sum();
+            let residual = report.residual.get(&state).copied().unwrap_or_default();
+            prop_assert_eq!((owed, owed_to), (residual.to_admit, residual.to_release));
+        }
+        for debt in &report.carry_forward {
+            prop_assert!(debt.count > 0 && debt.admitting != debt.origin);
+            if mode != Mode::Multilateral {
+                // Never more than the pair itself still owed in this mode.
+                let owed = if mode == Mode::Gross {
+                    ledger.debt(debt.admitting, debt.origin)
+                } else {
+                    ledger.bilateral_need(debt.admitting, debt.origin)
+                };
+                prop_assert!(debt.count <= owed);
+            }
+        }
+        // The next round, from the carried debts alone and without limits, requires exactly
+        // what this one left: nothing netted here is owed again.
+        let mut next = InputParts::new(mode, Vec::new());
+        next.carried = report.carry_forward.clone();
+        let left: u64 = report.residual.values().map(|residual| residual.to_admit).sum();
+        prop_assert_eq!(solve(&self::input(next)).report.required, left);
+    }
+
+    #[test]
     fn the_same_content_in_any_order_gives_the_same_settlement(
         instance in random_instance(),
         mode in any_mode(),

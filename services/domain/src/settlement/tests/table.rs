@@ -1,8 +1,8 @@
 //! Table-driven cases for each mode: the input, then every figure and instruction expected.
 
 use super::super::{
-    Admission, CapacityLimit, Consent, Error, InputParts, Instruction, Location, Mode::*,
-    PairLimit, Residual, Settlement, SettlementInput,
+    Admission, CapacityLimit, CarriedDebt, Consent, Error, InputParts, Instruction, Location,
+    Mode::*, PairLimit, Residual, Settlement, SettlementInput,
 };
 use super::{parts, settle, state};
 
@@ -135,6 +135,50 @@ fn capacity_bounds_the_admissions_of_a_state_in_every_mode() {
         let pilot_week = settles(&[("GB", "FR", 50)], 50).required(80, 80);
         check(input, pilot_week);
     }
+}
+
+#[test]
+fn what_capacity_leaves_is_carried_forward_and_weighs_in_the_next_round() {
+    for mode in [Gross, Bilateral, Multilateral] {
+        let mut week = parts(mode, &[("GB", "FR", 120)]);
+        week.admissions = admitted("GB", "FR", 40);
+        week.capacity = capacity("GB", 50);
+        let (_, first) = settle(week);
+        let carried = CarriedDebt {
+            admitting: state("GB"),
+            origin: state("FR"),
+            count: 30,
+        };
+        assert_eq!(first.report.carry_forward, vec![carried], "{mode}");
+        // The next week: 10 new returns, 5 admissions, and the 30 carried in.
+        let mut next = parts(mode, &[("GB", "FR", 10)]);
+        next.admissions = admitted("GB", "FR", 5);
+        next.carried = vec![carried];
+        let (input, second) = settle(next);
+        assert_eq!(input.ledger().debt(state("GB"), state("FR")), 35);
+        assert_eq!(second.report.settled, 35, "{mode}");
+        assert!(second.report.carry_forward.is_empty());
+    }
+}
+
+#[test]
+fn a_carried_debt_offsets_the_other_way_when_netted() {
+    // FR owes GB 4 from an earlier round; GB returned 10 to FR this period.
+    let mut week = parts(Bilateral, &[("GB", "FR", 10)]);
+    week.carried = vec![CarriedDebt {
+        admitting: state("FR"),
+        origin: state("GB"),
+        count: 4,
+    }];
+    let (_, settlement) = settle(week);
+    assert_eq!(
+        settlement.report.instructions,
+        vec![Instruction {
+            admitting: state("GB"),
+            origin: state("FR"),
+            count: 6
+        }]
+    );
 }
 
 #[test]

@@ -40,7 +40,12 @@ fn listed(reconciler: &Reconciler, now: Timestamp, filter: &BreakFilter) -> Vec<
     reconciler
         .reconcile(now)
         .breaks_where(filter)
-        .map(|found| found.case_ref().to_string())
+        .map(|found| {
+            found
+                .case_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        })
         .collect()
 }
 

@@ -172,7 +172,7 @@ proptest! {
             prop_assert!(found.detected_at() <= now);
             prop_assert!(
                 !reconciliation.matched().iter().any(|event| {
-                    event.case_ref == *found.case_ref()
+                    Some(&event.case_ref) == found.case_ref()
                         && matches!(
                             found.detail(),
                             BreakDetail::Conflict { sequence, .. }
