@@ -15,12 +15,12 @@ use super::Context;
 use crate::auth::{Reader, Writer};
 use crate::convert::admission as convert;
 use crate::extract::{Body, IdempotencyKey, Params};
-use crate::json::ListQuery;
 use crate::json::admission::{
-    AdmissionCase, AdmissionDecision, AdmissionPage, AdmissionStep, AmendOffer, ConfirmDeparture,
-    Nominate, Offer, OfferPage, OfferStep, PauseOffer, PublishOffer, ReportArrival, Travel,
-    WithdrawNomination,
+    AdmissionCase, AdmissionDecision, AdmissionPage, AdmissionStep, AllocationPage, AmendOffer,
+    ConfirmDeparture, Nominate, Offer, OfferPage, OfferStep, PauseOffer, PublishOffer,
+    ReportArrival, Travel, WithdrawNomination,
 };
+use crate::json::{AllocationQuery, ListQuery};
 use crate::problem::Problem;
 
 /// Registers the offer and admission routes.
@@ -41,6 +41,32 @@ pub fn routes(router: OpenApiRouter<Arc<Context>>) -> OpenApiRouter<Arc<Context>
         .routes(routes!(report_arrival))
         .routes(routes!(confirm_departure))
         .routes(routes!(report_grant_lapsed))
+        .routes(routes!(list_allocations))
+}
+
+/// Lists the instructions of final settlement rounds that name this state: the admissions
+/// it is to perform or to see performed, newest round first.
+#[utoipa::path(get, path = "/v1/allocations", tag = "admissions",
+    params(AllocationQuery),
+    responses(
+        (status = 200, description = "A page of allocations", body = AllocationPage),
+        (status = "4XX", description = "Refused", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "The node failed or is unreachable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+async fn list_allocations(
+    State(context): State<Arc<Context>>,
+    _: Reader,
+    Params(query): Params<AllocationQuery>,
+) -> Result<Json<AllocationPage>, Problem> {
+    let request = convert::list_allocations(&query)?;
+    let response = context
+        .node
+        .admission()
+        .list_allocations(request)
+        .await?
+        .into_inner();
+    Ok(Json(convert::allocation_page(response)))
 }
 
 /// Publishes an offer of places for people in the origin state.

@@ -7,7 +7,7 @@ use super::{
     Fields, code, code_or_empty, codes, non_empty, person_in, person_out, range_in, range_out, time,
 };
 use crate::json::admission as json;
-use crate::json::{self as common, ListQuery};
+use crate::json::{self as common, AllocationQuery, ListQuery};
 
 /// `POST /v1/offers`.
 pub fn publish(key: String, body: &json::PublishOffer) -> Result<pb::PublishOfferRequest, Status> {
@@ -314,5 +314,39 @@ pub fn admission_page(response: pb::ListAdmissionsResponse) -> json::AdmissionPa
     json::AdmissionPage {
         admissions: response.admissions.iter().map(case).collect(),
         next_page_token: non_empty(response.next_page_token),
+    }
+}
+
+/// `GET /v1/allocations`.
+pub fn list_allocations(query: &AllocationQuery) -> Result<pb::ListAllocationsRequest, Status> {
+    let mut fields = Fields::new();
+    let role = fields.optional_code::<pb::AdmissionRole>("role", query.role.as_deref());
+    fields.finish(pb::ListAllocationsRequest {
+        page_size: query.page_size.unwrap_or(0),
+        page_token: query.page_token.clone().unwrap_or_default(),
+        role,
+        round_id: query.round_id.clone().unwrap_or_default(),
+    })
+}
+
+/// A page of allocations.
+pub fn allocation_page(response: pb::ListAllocationsResponse) -> json::AllocationPage {
+    json::AllocationPage {
+        allocations: response.allocations.iter().map(allocation).collect(),
+        next_page_token: non_empty(response.next_page_token),
+    }
+}
+
+fn allocation(allocation: &pb::Allocation) -> json::Allocation {
+    json::Allocation {
+        round_id: allocation.round_id.clone(),
+        report_version: allocation.report_version,
+        admitting_state: allocation.admitting_state.clone(),
+        origin_state: allocation.origin_state.clone(),
+        count: allocation.count,
+        redirected: allocation.redirected,
+        perform_by: time(allocation.perform_by.as_ref()),
+        period: allocation.period.as_ref().map(range_out),
+        recorded_at: time(allocation.recorded_at.as_ref()),
     }
 }

@@ -256,3 +256,36 @@ pub struct AdmissionPage {
     /// The token of the next page; absent on the last page.
     pub next_page_token: Option<String>,
 }
+
+/// One instruction of a final settlement round naming this state: people the admitting
+/// state is to admit from the origin state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Allocation {
+    /// The round whose report gave it.
+    pub round_id: String,
+    /// The report's version within the round.
+    pub report_version: u32,
+    /// The admitting state.
+    pub admitting_state: String,
+    /// The origin state.
+    pub origin_state: String,
+    /// How many people.
+    pub count: u32,
+    /// A redirected admission (the pair has no bilateral need).
+    pub redirected: bool,
+    /// The deadline to perform it.
+    pub perform_by: Option<String>,
+    /// The period the round settled.
+    pub period: Option<TimeRange>,
+    /// When this node recorded it.
+    pub recorded_at: Option<String>,
+}
+
+/// A page of allocations, newest round first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AllocationPage {
+    /// The allocations.
+    pub allocations: Vec<Allocation>,
+    /// The token of the next page; absent on the last page.
+    pub next_page_token: Option<String>,
+}

@@ -85,3 +85,17 @@ pub struct ListQuery {
     /// Only admission cases under this offer.
     pub offer_ref: Option<String>,
 }
+
+/// The paging and filters of the allocations list.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AllocationQuery {
+    /// At most this many items; absent means 50, more than 500 means 500.
+    pub page_size: Option<u32>,
+    /// The `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+    /// Only allocations where this state is `ADMITTING` or `ORIGIN`.
+    pub role: Option<String>,
+    /// Only this round's allocations (`RND-2025-W37-1`).
+    pub round_id: Option<String>,
+}

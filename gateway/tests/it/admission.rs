@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{FR_CASEWORKER, GB_CASEWORKER, States};
+use crate::support::{DIPLOMAT, FR_CASEWORKER, GB_CASEWORKER, States, violated_fields};
 
 #[tokio::test]
 async fn an_offer_and_a_nomination_reach_the_origin_state_and_the_grant_follows() {
@@ -94,4 +94,24 @@ async fn an_offer_and_a_nomination_reach_the_origin_state_and_the_grant_follows(
         granted["admission"]["visa_valid_until"].is_string(),
         "{granted}"
     );
+}
+
+#[tokio::test]
+async fn allocations_are_listed_for_readers_and_their_filters_checked() {
+    let states = States::start().await;
+    for reader in [GB_CASEWORKER, DIPLOMAT] {
+        let (status, page) = states
+            .get("GB", "/v1/allocations?role=ADMITTING", reader)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["allocations"], json!([]), "no round is final yet");
+        assert!(page["next_page_token"].is_null());
+    }
+    let (status, problem) = states
+        .get("GB", "/v1/allocations?role=LENDER", GB_CASEWORKER)
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(violated_fields(&problem), ["role"]);
+    let (status, _) = states.get("GB", "/v1/allocations", FR_CASEWORKER).await;
+    assert_eq!(status, 403);
 }

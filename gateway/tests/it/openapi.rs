@@ -52,6 +52,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/admissions/{case_ref}/arrival"),
     ("post", "/v1/admissions/{case_ref}/departure"),
     ("post", "/v1/admissions/{case_ref}/grant-lapse"),
+    ("get", "/v1/allocations"),
     ("get", "/openapi.json"),
     ("get", "/login"),
     ("post", "/login"),
