@@ -8,6 +8,7 @@
 
 mod coordinator;
 mod error_text;
+mod gateway;
 mod join;
 mod member;
 mod node;
@@ -36,6 +37,8 @@ struct Cli {
 enum Command {
     /// Run a state's node: the readmission and admission services, over mTLS.
     Node(node::NodeArgs),
+    /// Run a state's REST gateway (JSON, bearer tokens, /openapi.json) in front of its node.
+    Gateway(gateway::GatewayArgs),
     /// Run the network's coordinator (membership: enrolment, the signed directory), or act
     /// as an operator on it (`accord coordinator token issue`).
     Coordinator(coordinator::CoordinatorArgs),
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Node(args) => node::run(args),
+        Command::Gateway(args) => gateway::run(args),
         Command::Coordinator(args) => coordinator::run(args),
         Command::Join(args) => join::run(args),
         Command::Member(command) => member::run(command),

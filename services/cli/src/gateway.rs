@@ -1,0 +1,48 @@
+//! `accord gateway`: runs a state's REST gateway in front of its node until interrupted
+//! (Ctrl-C or SIGTERM), then lets in-flight requests finish.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use accord_gateway::server::Error;
+use accord_gateway::{Gateway, GatewayConfig};
+
+use crate::error_text::with_sources;
+use crate::serve::{self, EXIT_CONFIGURATION, Server, Shutdown};
+
+/// Arguments of `accord gateway`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GatewayArgs {
+    /// The gateway's TOML configuration file. Every key can also be set, or overridden, by
+    /// an `ACCORD_GATEWAY_*` variable (nested keys with `__`: `ACCORD_GATEWAY_NODE__ENDPOINT`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Loads the configuration, starts the gateway and serves until a shutdown signal.
+pub fn run(args: GatewayArgs) -> ExitCode {
+    match GatewayConfig::load(args.config.as_deref()) {
+        Ok(config) => serve::run("accord gateway", Gateway::build(config)),
+        Err(error) => {
+            eprintln!("accord gateway: {}", with_sources(&error));
+            ExitCode::from(EXIT_CONFIGURATION)
+        }
+    }
+}
+
+impl Server for Gateway {
+    type Error = Error;
+
+    fn is_configuration(error: &Error) -> bool {
+        error.is_configuration()
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        Gateway::local_addr(self)
+    }
+
+    async fn run_until(self, shutdown: Shutdown) -> Result<(), Error> {
+        Gateway::run_until(self, shutdown).await
+    }
+}
