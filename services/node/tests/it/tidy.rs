@@ -243,7 +243,7 @@ fn report(rule: &str, offenders: Vec<String>) {
 fn workspace_sources() -> Vec<Source> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let root = root.canonicalize().expect("the workspace root exists");
-    let mut crate_sources = vec![root.join("proto/src")];
+    let mut crate_sources = vec![root.join("proto/src"), root.join("gateway/src")];
     for group in ["services", "bench"] {
         let Ok(entries) = std::fs::read_dir(root.join(group)) else {
             continue;
