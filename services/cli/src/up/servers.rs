@@ -1,0 +1,340 @@
+//! The federation's servers, run in this process: each is built on a socket bound
+//! beforehand (and kept: no other process can take the port between its choice and its
+//! use), served on its own task until one shutdown signal, and checked with
+//! `grpc.health.v1` over mTLS before the federation counts as up.
+//!
+//! A [`Component`] is one kind of server and its configuration; [`Servers`] is every server
+//! started so far, stopped together. What each component listens on and is called with is
+//! decided by the caller (`super`), which also records it.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord_coordinator::config::RawConfig as RawCoordinatorConfig;
+use accord_coordinator::config::RawIssuing;
+use accord_coordinator::joining::JoinedFolder;
+use accord_coordinator::server::Coordinator;
+use accord_domain::StateCode;
+use accord_edge::clock::SystemClock;
+use accord_edge::settings::RawTls;
+use accord_node::config::{RawConfig as RawNodeConfig, RawCoordinator};
+use accord_node::server::Node;
+use accord_trust::PeerIdentity;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use super::credentials::{self, CERTIFICATE_DAYS, Pki};
+use super::folder::Folder;
+
+/// How long the servers may take to drain at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a server may take to answer its first health check.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The wait between two health checks of a server not yet serving.
+const HEALTH_RETRY: Duration = Duration::from_millis(100);
+
+/// Why a server could not start, or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration `accord up` wrote was refused (a fault of `accord up`).
+    #[error("the configuration of {0}")]
+    Configuration(String, #[source] accord_edge::settings::Error),
+    /// The coordinator could not start.
+    #[error("the coordinator")]
+    Coordinator(#[source] accord_coordinator::server::Error),
+    /// A node could not start.
+    #[error("the node of {0}")]
+    Node(StateCode, #[source] accord_node::server::Error),
+    /// A server did not answer its health check in time.
+    #[error("{0} did not answer its health check within {1:?}: {2}")]
+    Unhealthy(String, Duration, String),
+    /// A server stopped with an error while serving.
+    #[error("{0} stopped: {1}")]
+    Stopped(String, String),
+    /// A client of a server could not be made.
+    #[error(transparent)]
+    Client(#[from] credentials::Error),
+    /// A folder for a store could not be made.
+    #[error("{0}")]
+    Folder(PathBuf, #[source] std::io::Error),
+}
+
+/// One server of the federation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    /// The coordinator: membership, the ledger, settlement.
+    Coordinator,
+    /// A state's node.
+    Node(StateCode),
+}
+
+impl Component {
+    /// Its name in messages and in the table `accord up` prints.
+    pub fn name(self) -> String {
+        match self {
+            Self::Coordinator => "coordinator".to_owned(),
+            Self::Node(state) => format!("node {state}"),
+        }
+    }
+
+    /// Who its certificate names.
+    fn identity(self) -> PeerIdentity {
+        match self {
+            Self::Coordinator => PeerIdentity::Coordinator,
+            Self::Node(state) => PeerIdentity::Node(state),
+        }
+    }
+}
+
+/// Every server started, and the signal that stops them.
+pub struct Servers {
+    stop: watch::Sender<bool>,
+    running: JoinSet<(Component, Result<(), String>)>,
+}
+
+impl Servers {
+    /// None yet.
+    pub fn new() -> Self {
+        Self {
+            stop: watch::channel(false).0,
+            running: JoinSet::new(),
+        }
+    }
+
+    /// Builds the coordinator on `listener` and serves it.
+    pub async fn start_coordinator(
+        &mut self,
+        folder: &Folder,
+        pki: &Pki,
+        listener: TcpListener,
+    ) -> Result<(), Error> {
+        let address = listener
+            .local_addr()
+            .map_err(|error| Error::Stopped(Component::Coordinator.name(), error.to_string()))?;
+        let config = coordinator_config(folder, pki, address)?;
+        let coordinator = Coordinator::build_with_listener(config, Arc::new(SystemClock), listener)
+            .await
+            .map_err(Error::Coordinator)?;
+        let shutdown = self.shutdown_signal();
+        self.spawn(Component::Coordinator, coordinator.run_until(shutdown));
+        Ok(())
+    }
+
+    /// Builds `state`'s node on `listener`, following the coordinator at `coordinator`, and
+    /// serves it.
+    pub async fn start_node(
+        &mut self,
+        folder: &Folder,
+        state: StateCode,
+        coordinator: SocketAddr,
+        listener: TcpListener,
+    ) -> Result<(), Error> {
+        let component = Component::Node(state);
+        let address = listener
+            .local_addr()
+            .map_err(|error| Error::Stopped(component.name(), error.to_string()))?;
+        let config = node_config(folder, state, address, coordinator)?;
+        let node = Node::build_with_listener(config, Arc::new(SystemClock), listener)
+            .await
+            .map_err(|error| Error::Node(state, error))?;
+        let shutdown = self.shutdown_signal();
+        self.spawn(component, node.run_until(shutdown));
+        Ok(())
+    }
+
+    /// Waits until `component`, at `address`, answers its health check as SERVING, called
+    /// over mTLS with `client` (certificate and key).
+    pub async fn wait_healthy(
+        component: Component,
+        address: SocketAddr,
+        ca_cert: &Path,
+        client: (&Path, &Path),
+    ) -> Result<(), Error> {
+        let deadline = tokio::time::Instant::now() + HEALTH_TIMEOUT;
+        loop {
+            let last = match check(component, address, ca_cert, client).await {
+                Ok(ServingStatus::Serving) => return Ok(()),
+                Ok(status) => format!("{status:?}"),
+                Err(error) => error,
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Unhealthy(component.name(), HEALTH_TIMEOUT, last));
+            }
+            tokio::time::sleep(HEALTH_RETRY).await;
+        }
+    }
+
+    /// Resolves when a server stops on its own (they only stop when told, unless they
+    /// fail), with what it said.
+    pub async fn stopped(&mut self) -> Error {
+        match self.running.join_next().await {
+            Some(Ok((component, Err(error)))) => Error::Stopped(component.name(), error),
+            Some(Ok((component, Ok(())))) => {
+                Error::Stopped(component.name(), "it stopped serving".to_owned())
+            }
+            Some(Err(error)) => Error::Stopped("a server".to_owned(), error.to_string()),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Tells every server to stop, and waits until each has drained; the first error any
+    /// reported, if one did. A server still draining after [`SHUTDOWN_GRACE`] (a client
+    /// that keeps its connection open and never answers the server's goodbye) is stopped
+    /// there, in-flight work cut off: every change a server answered is committed already.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        let _ = self.stop.send(true);
+        let mut first_error = None;
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while let Some(joined) = self.running.join_next().await {
+                if let Some(error) = failure(joined) {
+                    first_error.get_or_insert(error);
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            eprintln!(
+                "accord up: {} server(s) still draining after {SHUTDOWN_GRACE:?}: stopped \
+                 without waiting more",
+                self.running.len()
+            );
+            self.running.abort_all();
+            while self.running.join_next().await.is_some() {}
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// A future that resolves when the servers are told to stop.
+    fn shutdown_signal(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut stopped = self.stop.subscribe();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    }
+
+    fn spawn<E: std::error::Error + Send + 'static>(
+        &mut self,
+        component: Component,
+        serve: impl Future<Output = Result<(), E>> + Send + 'static,
+    ) {
+        self.running.spawn(async move {
+            let outcome = serve
+                .await
+                .map_err(|error| crate::error_text::with_sources(&error));
+            (component, outcome)
+        });
+    }
+}
+
+/// What a server's task ended with, if it was an error.
+fn failure(
+    joined: Result<(Component, Result<(), String>), tokio::task::JoinError>,
+) -> Option<Error> {
+    match joined {
+        Ok((_, Ok(()))) => None,
+        Ok((component, Err(error))) => Some(Error::Stopped(component.name(), error)),
+        Err(error) => Some(Error::Stopped("a server".to_owned(), error.to_string())),
+    }
+}
+
+/// One health check of the overall status (service `""`), as grpc_health_probe asks it.
+async fn check(
+    component: Component,
+    address: SocketAddr,
+    ca_cert: &Path,
+    client: (&Path, &Path),
+) -> Result<ServingStatus, String> {
+    let channel = credentials::channel(ca_cert, client, address, component.identity())
+        .await
+        .map_err(|error| crate::error_text::with_sources(&error))?;
+    let answer = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .map_err(|status| format!("{:?}: {}", status.code(), status.message()))?;
+    Ok(answer.into_inner().status())
+}
+
+/// The coordinator's configuration: the root issues members' certificates, SQLite under
+/// `DIR/coordinator/`.
+fn coordinator_config(
+    folder: &Folder,
+    pki: &Pki,
+    address: SocketAddr,
+) -> Result<accord_coordinator::config::CoordinatorConfig, Error> {
+    let database = folder.coordinator_database();
+    create_parent(&database)?;
+    RawCoordinatorConfig {
+        listen_addr: Some(address.to_string()),
+        endpoint: Some(format!("https://{address}")),
+        database_url: Some(sqlite_url(&database)),
+        tls: Some(RawTls {
+            ca: Some(pki.ca_cert.clone()),
+            crl: None,
+            certificate: Some(pki.coordinator_cert.clone()),
+            private_key: Some(pki.coordinator_key.clone()),
+            signing_key: Some(pki.coordinator_signing_key.clone()),
+        }),
+        issuing: Some(RawIssuing {
+            certificate: Some(pki.ca_cert.clone()),
+            private_key: Some(pki.ca_key.clone()),
+            certificate_days: Some(CERTIFICATE_DAYS),
+            crl_hours: None,
+        }),
+        ..RawCoordinatorConfig::default()
+    }
+    .validate()
+    .map_err(|error| Error::Configuration(Component::Coordinator.name(), error))
+}
+
+/// A node's configuration from what `accord join` wrote in the state's folder, following
+/// the coordinator at `coordinator` (where it listens now, which may not be where it
+/// listened when the state joined).
+fn node_config(
+    folder: &Folder,
+    state: StateCode,
+    address: SocketAddr,
+    coordinator: SocketAddr,
+) -> Result<accord_node::config::NodeConfig, Error> {
+    let joined = JoinedFolder::new(folder.state(state));
+    let mut raw = RawNodeConfig::empty();
+    raw.state = Some(state.to_string());
+    raw.listen_addr = Some(address.to_string());
+    raw.database_url = Some(sqlite_url(&folder.node_database(state)));
+    raw.tls = Some(RawTls {
+        ca: Some(joined.ca()),
+        crl: None,
+        certificate: Some(joined.node_certificate()),
+        private_key: Some(joined.node_key()),
+        signing_key: Some(joined.signing_key()),
+    });
+    raw.coordinator = Some(RawCoordinator {
+        endpoint: Some(format!("https://{coordinator}")),
+        signing_public_key: Some(joined.coordinator_key()),
+        server_name: None,
+        reconnect_initial_ms: None,
+        reconnect_max_ms: None,
+        first_directory: Some(joined.directory()),
+        ledger_interval_ms: None,
+    });
+    raw.validate()
+        .map_err(|error| Error::Configuration(Component::Node(state).name(), error))
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+fn create_parent(path: &Path) -> Result<(), Error> {
+    let parent = path.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+    std::fs::create_dir_all(&parent).map_err(|error| Error::Folder(parent, error))
+}
