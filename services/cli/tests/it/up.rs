@@ -313,6 +313,13 @@ fn a_federation_comes_up_works_a_case_over_mtls_and_resumes_with_the_same_identi
         }
         (case_ref, directory.version)
     });
+    let twice = accord(&["up", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(twice.status.code(), Some(2), "{}", text(&twice.stderr));
+    assert!(
+        text(&twice.stderr).contains("another `accord up` runs"),
+        "{}",
+        text(&twice.stderr)
+    );
     let printed = first.output();
     assert!(printed.contains("node FR"), "{printed}");
     assert!(printed.contains("federation.json"), "{printed}");
@@ -378,4 +385,56 @@ fn bad_input_is_refused_with_exit_2_and_nothing_written() {
         "GB,FR",
         "is not a folder this user can write",
     );
+}
+
+#[test]
+fn a_node_whose_port_was_taken_comes_back_on_another_and_the_directory_follows() {
+    let folder = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("federation");
+    let mut first = Up::spawn(&dir, Some("GB,FR"), logs.path(), "first");
+    let federation = first.federation(&dir);
+    let (code, output) = first.stop();
+    assert_eq!(code, Some(0), "{output}");
+    let french_address = federation["states"]["FR"]["grpc"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let british_address = federation["states"]["GB"]["grpc"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Another program takes FR's port while the federation is down.
+    let taken = std::net::TcpListener::bind(&french_address).unwrap();
+    let mut second = Up::spawn(&dir, None, logs.path(), "second");
+    let resumed = second.federation(&dir);
+    let moved = resumed["states"]["FR"]["grpc"].as_str().unwrap();
+    assert_ne!(moved, french_address);
+    assert_eq!(
+        resumed["states"]["GB"]["grpc"], british_address,
+        "a free port is kept"
+    );
+    runtime().block_on(async {
+        let directory = directory(&resumed).await;
+        let france = directory
+            .members
+            .iter()
+            .find(|member| member.state == "FR")
+            .unwrap();
+        assert_eq!(france.node_endpoint, format!("https://{moved}"));
+        // GB's node reaches FR's at its new address.
+        let case_ref = open_case(&resumed).await;
+        let deadline = Instant::now() + DELIVERY_TIMEOUT;
+        while !french_cases(&resumed)
+            .await
+            .iter()
+            .any(|case| case.case_ref == case_ref)
+        {
+            assert!(Instant::now() < deadline, "FR never received {case_ref}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    drop(taken);
+    let (code, output) = second.stop();
+    assert_eq!(code, Some(0), "{output}");
 }
