@@ -373,16 +373,18 @@ async fn serve(options: Options) -> ExitCode {
 /// What runs where, and the file that says it for programs.
 fn print_table(federation: &Federation) {
     let description = federation.description();
-    println!("{:<12} {:<22} client certificate", "", "gRPC (mTLS)");
+    let states: Vec<&str> = description.states.keys().map(String::as_str).collect();
+    println!("accord up: a federation of {} is up", states.join(", "));
+    println!("{:<12} {:<22} client certificate", "server", "gRPC (mTLS)");
     println!(
-        "{:<12} {:<22} {}",
+        "{:<12} {:<22} {} (operator)",
         "coordinator",
         description.coordinator.grpc.to_string(),
         description.coordinator.operator_cert.display()
     );
     for (state, entry) in &description.states {
         println!(
-            "{:<12} {:<22} {}",
+            "{:<12} {:<22} {} ({state}'s gateway)",
             format!("node {state}"),
             entry.grpc.to_string(),
             entry.client_cert.display()
@@ -390,7 +392,7 @@ fn print_table(federation: &Federation) {
     }
     println!("CA certificate: {}", description.ca_cert.display());
     println!("federation: {}", federation.description_path().display());
-    println!("running; Ctrl-C or SIGTERM stops it");
+    println!("running until Ctrl-C or SIGTERM");
 }
 
 fn usage(message: &str) -> ExitCode {

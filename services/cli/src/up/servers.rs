@@ -62,6 +62,9 @@ pub enum Error {
     /// A client of a server could not be made.
     #[error(transparent)]
     Client(#[from] credentials::Error),
+    /// A socket bound for a server cannot say its address.
+    #[error("a server's socket")]
+    Socket(#[source] std::io::Error),
     /// A folder for a store could not be made.
     #[error("{0}")]
     Folder(PathBuf, #[source] std::io::Error),
@@ -116,9 +119,7 @@ impl Servers {
         pki: &Pki,
         listener: TcpListener,
     ) -> Result<(), Error> {
-        let address = listener
-            .local_addr()
-            .map_err(|error| Error::Stopped(Component::Coordinator.name(), error.to_string()))?;
+        let address = listener.local_addr().map_err(Error::Socket)?;
         let config = coordinator_config(folder, pki, address)?;
         let coordinator = Coordinator::build_with_listener(config, Arc::new(SystemClock), listener)
             .await
@@ -138,9 +139,7 @@ impl Servers {
         listener: TcpListener,
     ) -> Result<(), Error> {
         let component = Component::Node(state);
-        let address = listener
-            .local_addr()
-            .map_err(|error| Error::Stopped(component.name(), error.to_string()))?;
+        let address = listener.local_addr().map_err(Error::Socket)?;
         let config = node_config(folder, state, address, coordinator)?;
         let node = Node::build_with_listener(config, Arc::new(SystemClock), listener)
             .await
