@@ -4,12 +4,13 @@
 //! `grpc.health.v1` over mTLS before the federation counts as up.
 //!
 //! A [`Component`] is one kind of server and its configuration; [`Servers`] is every server
-//! started so far, stopped together. What each component listens on and is called with is
+//! started so far, stopped in the reverse order (a server stops before those it depends on). What each component listens on and is called with is
 //! decided by the caller (`super`), which also records it.
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,8 +24,8 @@ use accord_edge::settings::RawTls;
 use accord_node::config::{RawConfig as RawNodeConfig, RawCoordinator};
 use accord_node::server::Node;
 use accord_trust::PeerIdentity;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::sync::oneshot;
+use tokio::task::{self, JoinSet};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -97,17 +98,20 @@ impl Component {
     }
 }
 
-/// Every server started, and the signal that stops them.
+/// What a server's task ends with.
+type Served = (Component, Result<(), String>);
+
+/// Every server started, in the order started, each with the signal that stops it.
 pub struct Servers {
-    stop: watch::Sender<bool>,
-    running: JoinSet<(Component, Result<(), String>)>,
+    started: Vec<(Component, oneshot::Sender<()>, task::Id)>,
+    running: JoinSet<Served>,
 }
 
 impl Servers {
     /// None yet.
     pub fn new() -> Self {
         Self {
-            stop: watch::channel(false).0,
+            started: Vec::new(),
             running: JoinSet::new(),
         }
     }
@@ -124,8 +128,9 @@ impl Servers {
         let coordinator = Coordinator::build_with_listener(config, Arc::new(SystemClock), listener)
             .await
             .map_err(Error::Coordinator)?;
-        let shutdown = self.shutdown_signal();
-        self.spawn(Component::Coordinator, coordinator.run_until(shutdown));
+        self.spawn(Component::Coordinator, |shutdown| {
+            Box::pin(coordinator.run_until(shutdown))
+        });
         Ok(())
     }
 
@@ -144,8 +149,7 @@ impl Servers {
         let node = Node::build_with_listener(config, Arc::new(SystemClock), listener)
             .await
             .map_err(|error| Error::Node(state, error))?;
-        let shutdown = self.shutdown_signal();
-        self.spawn(component, node.run_until(shutdown));
+        self.spawn(component, |shutdown| Box::pin(node.run_until(shutdown)));
         Ok(())
     }
 
@@ -184,59 +188,79 @@ impl Servers {
         }
     }
 
-    /// Tells every server to stop, and waits until each has drained; the first error any
-    /// reported, if one did. A server still draining after [`SHUTDOWN_GRACE`] (a client
-    /// that keeps its connection open and never answers the server's goodbye) is stopped
+    /// Stops the servers one by one, the last started first (nodes, which follow the
+    /// coordinator, before it), each drained before the next is told; the first error any
+    /// reported, if one did. Servers still draining after [`SHUTDOWN_GRACE`] in all (a client
+    /// that keeps its connection open and never answers the server's goodbye) are stopped
     /// there, in-flight work cut off: every change a server answered is committed already.
     pub async fn shutdown(mut self) -> Result<(), Error> {
-        let _ = self.stop.send(true);
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         let mut first_error = None;
-        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-            while let Some(joined) = self.running.join_next().await {
-                if let Some(error) = failure(joined) {
-                    first_error.get_or_insert(error);
-                }
+        while let Some((component, stop, id)) = self.started.pop() {
+            let _ = stop.send(());
+            let drained =
+                tokio::time::timeout_at(deadline, drain(&mut self.running, id, &mut first_error))
+                    .await;
+            if drained.is_err() {
+                eprintln!(
+                    "accord up: {} still draining after {SHUTDOWN_GRACE:?}: stopped without \
+                     waiting more",
+                    component.name()
+                );
+                self.running.abort_all();
+                while self.running.join_next().await.is_some() {}
+                break;
             }
-        })
-        .await;
-        if drained.is_err() {
-            eprintln!(
-                "accord up: {} server(s) still draining after {SHUTDOWN_GRACE:?}: stopped \
-                 without waiting more",
-                self.running.len()
-            );
-            self.running.abort_all();
-            while self.running.join_next().await.is_some() {}
         }
         first_error.map_or(Ok(()), Err)
-    }
-
-    /// A future that resolves when the servers are told to stop.
-    fn shutdown_signal(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut stopped = self.stop.subscribe();
-        async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }
     }
 
     fn spawn<E: std::error::Error + Send + 'static>(
         &mut self,
         component: Component,
-        serve: impl Future<Output = Result<(), E>> + Send + 'static,
+        serve: impl FnOnce(Shutdown) -> BoxedServe<E>,
     ) {
-        self.running.spawn(async move {
+        let (stop, stopped) = oneshot::channel();
+        // Told, or the sender gone with `Servers`: either way, stop.
+        let shutdown: Shutdown = Box::pin(async move {
+            let _ = stopped.await;
+        });
+        let serve = serve(shutdown);
+        let handle = self.running.spawn(async move {
             let outcome = serve
                 .await
                 .map_err(|error| crate::error_text::with_sources(&error));
             (component, outcome)
         });
+        self.started.push((component, stop, handle.id()));
+    }
+}
+
+/// What resolves when a server is to stop.
+type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A server serving until its [`Shutdown`].
+type BoxedServe<E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send>>;
+
+/// Waits until the task `id` ends (or every task did), keeping the first error of those
+/// that end meanwhile.
+async fn drain(running: &mut JoinSet<Served>, id: task::Id, first_error: &mut Option<Error>) {
+    while let Some(joined) = running.join_next_with_id().await {
+        let (ended, outcome) = match joined {
+            Ok((ended, served)) => (ended, Ok(served)),
+            Err(error) => (error.id(), Err(error)),
+        };
+        if let Some(error) = failure(outcome) {
+            first_error.get_or_insert(error);
+        }
+        if ended == id {
+            return;
+        }
     }
 }
 
 /// What a server's task ended with, if it was an error.
-fn failure(
-    joined: Result<(Component, Result<(), String>), tokio::task::JoinError>,
-) -> Option<Error> {
+fn failure(joined: Result<Served, task::JoinError>) -> Option<Error> {
     match joined {
         Ok((_, Ok(()))) => None,
         Ok((component, Err(error))) => Some(Error::Stopped(component.name(), error)),
