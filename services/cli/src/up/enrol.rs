@@ -75,11 +75,25 @@ impl Operator {
         state: StateCode,
         endpoint: SocketAddr,
     ) -> Result<(), Error> {
-        if JoinedFolder::new(folder.state(state))
-            .node_certificate()
-            .exists()
-        {
+        let state_folder = folder.state(state);
+        if JoinedFolder::new(&state_folder).node_certificate().exists() {
             return Ok(());
+        }
+        if state_folder.exists() {
+            // A join cut off before the coordinator answered (the federation stopped while
+            // starting): its keys were never certified, and its kept request names a token
+            // that a new one replaces. A state the directory lists did get its answer,
+            // which is lost: that cannot be mended here.
+            if self.is_member(state).await? {
+                return Err(Error::Answer(format!(
+                    "{state} joined but {} holds no node certificate: remove the folder {} to \
+                     start the federation afresh",
+                    state_folder.display(),
+                    folder.root().display()
+                )));
+            }
+            std::fs::remove_dir_all(&state_folder)
+                .map_err(|error| Error::Answer(format!("{}: {error}", state_folder.display())))?;
         }
         let expires_at = SystemClock.now().plus_millis(TOKEN_TTL_MS);
         let issued = self
@@ -106,6 +120,15 @@ impl Operator {
             .await
             .map_err(|error| Error::Join(state, error))?;
         Ok(())
+    }
+
+    /// Whether the directory lists `state`.
+    async fn is_member(&mut self, state: StateCode) -> Result<bool, Error> {
+        let directory = self.directory().await?;
+        Ok(directory
+            .members
+            .iter()
+            .any(|member| member.state == state.as_str()))
     }
 
     /// The directory as the coordinator publishes it now.
