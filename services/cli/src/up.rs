@@ -21,6 +21,7 @@ mod folder;
 mod plan;
 mod servers;
 
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -125,28 +126,41 @@ impl Federation {
 }
 
 /// Starts the federation (see the module documentation); returns once everything answers
-/// its health check and `federation.json` is written.
-pub async fn start(options: Options) -> Result<Federation, Error> {
+/// its health check and `federation.json` is written. Gives up if `cancel` resolves first (a
+/// signal while starting; `std::future::pending()` never does): what started then stops
+/// gracefully, and the answer is `None`.
+pub async fn start(
+    options: Options,
+    cancel: impl Future<Output = ()>,
+) -> Result<Option<Federation>, Error> {
     let folder = Folder::new(&options.dir)?;
     let states = states(&folder, options.states)?;
     let (mut record, lock) = folder.open()?;
     record.states = states.iter().map(StateCode::to_string).collect();
     folder.save_record(&record)?;
     let mut servers = Servers::new();
-    match start_servers(&folder, &states, record, &mut servers).await {
-        Ok(description) => {
+    let started = tokio::select! {
+        started = start_servers(&folder, &states, record, &mut servers) => Some(started),
+        () = cancel => None,
+    };
+    match started {
+        Some(Ok(description)) => {
             folder.write_federation(&description)?;
-            Ok(Federation {
+            Ok(Some(Federation {
                 folder,
                 description,
                 servers,
                 _lock: lock,
-            })
+            }))
         }
-        Err(error) => {
+        Some(Err(error)) => {
             // What started stops again; its own errors matter less than why it stopped.
             let _ = servers.shutdown().await;
             Err(error)
+        }
+        None => {
+            servers.shutdown().await?;
+            Ok(None)
         }
     }
 }
@@ -336,15 +350,12 @@ async fn serve(options: Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let started = tokio::select! {
-        started = start(options) => started,
-        () = &mut shutdown => {
+    let mut federation = match start(options, &mut shutdown).await {
+        Ok(Some(federation)) => federation,
+        Ok(None) => {
             eprintln!("accord up: stopped before the federation was up");
             return ExitCode::SUCCESS;
         }
-    };
-    let mut federation = match started {
-        Ok(federation) => federation,
         Err(error) if error.is_usage() => return usage(&with_sources(&error)),
         Err(error) => {
             eprintln!("accord up: {}", with_sources(&error));
