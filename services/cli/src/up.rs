@@ -143,16 +143,20 @@ pub async fn start(
         started = start_servers(&folder, &states, record, &mut servers) => Some(started),
         () = cancel => None,
     };
-    match started {
-        Some(Ok(description)) => {
+    // federation.json last: once written, everything it names answers.
+    let described = started.map(|started| {
+        started.and_then(|description| {
             folder.write_federation(&description)?;
-            Ok(Some(Federation {
-                folder,
-                description,
-                servers,
-                _lock: lock,
-            }))
-        }
+            Ok(description)
+        })
+    });
+    match described {
+        Some(Ok(description)) => Ok(Some(Federation {
+            folder,
+            description,
+            servers,
+            _lock: lock,
+        })),
         Some(Err(error)) => {
             // What started stops again; its own errors matter less than why it stopped.
             let _ = servers.shutdown().await;
