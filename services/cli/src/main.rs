@@ -1,8 +1,8 @@
 //! `accord`: the one binary of Accord, with a subcommand per job.
 //!
 //! `main` only parses the command line and hands over: each subcommand lives in its own
-//! module (`node`, `coordinator`, `join`, `member`, `pki`, `settle`, `report`; `serve` runs
-//! either server). Exit codes: 0 success; 1 a failure while running;
+//! module (`node`, `coordinator`, `join`, `member`, `pki`, `settle`, `report`, `up`; `serve`
+//! runs either server). Exit codes: 0 success; 1 a failure while running;
 //! 2 bad input (a command line, a file, a value); 64 an invalid configuration, reported
 //! before any port is bound.
 
@@ -17,6 +17,7 @@ mod report;
 mod round;
 mod serve;
 mod settle;
+mod up;
 
 use std::process::ExitCode;
 
@@ -58,6 +59,10 @@ enum Command {
     /// Settlement reports: `accord report verify` checks one offline from the root CA alone.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Run a whole federation on this machine: a coordinator and a node per state on
+    /// 127.0.0.1, every state enrolled with a token, until Ctrl-C; `DIR/federation.json` says
+    /// where everything runs.
+    Up(up::UpArgs),
 }
 
 /// mimalloc rather than the system allocator: the node allocates per request in every layer
@@ -83,5 +88,6 @@ fn main() -> ExitCode {
         Command::Pki(command) => pki::run(command),
         Command::Settle(args) => settle::run(args),
         Command::Report(command) => report::run(command),
+        Command::Up(args) => up::run(args),
     }
 }

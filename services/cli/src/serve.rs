@@ -88,7 +88,7 @@ async fn serve<S: Server>(
 
 /// Installs the handlers now; the future resolves on SIGINT (Ctrl-C) or SIGTERM (what
 /// Kubernetes and systemd send).
-fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;

@@ -5,3 +5,4 @@ mod node;
 mod pki;
 mod report;
 mod settle;
+mod up;

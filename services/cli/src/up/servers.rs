@@ -1,0 +1,363 @@
+//! The federation's servers, run in this process: each is built on a socket bound
+//! beforehand (and kept: no other process can take the port between its choice and its
+//! use), served on its own task until one shutdown signal, and checked with
+//! `grpc.health.v1` over mTLS before the federation counts as up.
+//!
+//! A [`Component`] is one kind of server and its configuration; [`Servers`] is every server
+//! started so far, stopped in the reverse order (a server stops before those it depends on). What each component listens on and is called with is
+//! decided by the caller (`super`), which also records it.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord_coordinator::config::RawConfig as RawCoordinatorConfig;
+use accord_coordinator::config::RawIssuing;
+use accord_coordinator::joining::JoinedFolder;
+use accord_coordinator::server::Coordinator;
+use accord_domain::StateCode;
+use accord_edge::clock::SystemClock;
+use accord_edge::settings::RawTls;
+use accord_node::config::{RawConfig as RawNodeConfig, RawCoordinator};
+use accord_node::server::Node;
+use accord_trust::PeerIdentity;
+use tokio::sync::oneshot;
+use tokio::task::{self, JoinSet};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use super::credentials::{self, CERTIFICATE_DAYS, Pki};
+use super::folder::Folder;
+
+/// How long the servers may take to drain at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a server may take to answer its first health check.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The wait between two health checks of a server not yet serving.
+const HEALTH_RETRY: Duration = Duration::from_millis(100);
+
+/// Why a server could not start, or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration `accord up` wrote was refused (a fault of `accord up`).
+    #[error("the configuration of {0}")]
+    Configuration(String, #[source] accord_edge::settings::Error),
+    /// The coordinator could not start.
+    #[error("the coordinator")]
+    Coordinator(#[source] accord_coordinator::server::Error),
+    /// A node could not start.
+    #[error("the node of {0}")]
+    Node(StateCode, #[source] accord_node::server::Error),
+    /// A server did not answer its health check in time.
+    #[error("{0} did not answer its health check within {1:?}: {2}")]
+    Unhealthy(String, Duration, String),
+    /// A server stopped with an error while serving.
+    #[error("{0} stopped: {1}")]
+    Stopped(String, String),
+    /// A client of a server could not be made.
+    #[error(transparent)]
+    Client(#[from] credentials::Error),
+    /// A socket bound for a server cannot say its address.
+    #[error("a server's socket")]
+    Socket(#[source] std::io::Error),
+    /// A folder for a store could not be made.
+    #[error("{0}")]
+    Folder(PathBuf, #[source] std::io::Error),
+}
+
+/// One server of the federation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    /// The coordinator: membership, the ledger, settlement.
+    Coordinator,
+    /// A state's node.
+    Node(StateCode),
+}
+
+impl Component {
+    /// Its name in messages and in the table `accord up` prints.
+    pub fn name(self) -> String {
+        match self {
+            Self::Coordinator => "coordinator".to_owned(),
+            Self::Node(state) => format!("node {state}"),
+        }
+    }
+
+    /// Who its certificate names.
+    fn identity(self) -> PeerIdentity {
+        match self {
+            Self::Coordinator => PeerIdentity::Coordinator,
+            Self::Node(state) => PeerIdentity::Node(state),
+        }
+    }
+}
+
+/// What a server's task ends with.
+type Served = (Component, Result<(), String>);
+
+/// Every server started, in the order started, each with the signal that stops it.
+pub struct Servers {
+    started: Vec<(Component, oneshot::Sender<()>, task::Id)>,
+    running: JoinSet<Served>,
+}
+
+impl Servers {
+    /// None yet.
+    pub fn new() -> Self {
+        Self {
+            started: Vec::new(),
+            running: JoinSet::new(),
+        }
+    }
+
+    /// Builds the coordinator on `listener` and serves it.
+    pub async fn start_coordinator(
+        &mut self,
+        folder: &Folder,
+        pki: &Pki,
+        listener: TcpListener,
+    ) -> Result<(), Error> {
+        let address = listener.local_addr().map_err(Error::Socket)?;
+        let config = coordinator_config(folder, pki, address)?;
+        let coordinator = Coordinator::build_with_listener(config, Arc::new(SystemClock), listener)
+            .await
+            .map_err(Error::Coordinator)?;
+        self.spawn(Component::Coordinator, |shutdown| {
+            Box::pin(coordinator.run_until(shutdown))
+        });
+        Ok(())
+    }
+
+    /// Builds `state`'s node on `listener`, following the coordinator at `coordinator`, and
+    /// serves it.
+    pub async fn start_node(
+        &mut self,
+        folder: &Folder,
+        state: StateCode,
+        coordinator: SocketAddr,
+        listener: TcpListener,
+    ) -> Result<(), Error> {
+        let component = Component::Node(state);
+        let address = listener.local_addr().map_err(Error::Socket)?;
+        let config = node_config(folder, state, address, coordinator)?;
+        let node = Node::build_with_listener(config, Arc::new(SystemClock), listener)
+            .await
+            .map_err(|error| Error::Node(state, error))?;
+        self.spawn(component, |shutdown| Box::pin(node.run_until(shutdown)));
+        Ok(())
+    }
+
+    /// Waits until `component`, at `address`, answers its health check as SERVING, called
+    /// over mTLS with `client` (certificate and key).
+    pub async fn wait_healthy(
+        component: Component,
+        address: SocketAddr,
+        ca_cert: &Path,
+        client: (&Path, &Path),
+    ) -> Result<(), Error> {
+        let deadline = tokio::time::Instant::now() + HEALTH_TIMEOUT;
+        loop {
+            let last = match check(component, address, ca_cert, client).await {
+                Ok(ServingStatus::Serving) => return Ok(()),
+                Ok(status) => format!("{status:?}"),
+                Err(error) => error,
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Unhealthy(component.name(), HEALTH_TIMEOUT, last));
+            }
+            tokio::time::sleep(HEALTH_RETRY).await;
+        }
+    }
+
+    /// Resolves when a server stops on its own (they only stop when told, unless they
+    /// fail), with what it said.
+    pub async fn stopped(&mut self) -> Error {
+        match self.running.join_next().await {
+            Some(Ok((component, Err(error)))) => Error::Stopped(component.name(), error),
+            Some(Ok((component, Ok(())))) => {
+                Error::Stopped(component.name(), "it stopped serving".to_owned())
+            }
+            Some(Err(error)) => Error::Stopped("a server".to_owned(), error.to_string()),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Stops the servers one by one, the last started first (nodes, which follow the
+    /// coordinator, before it), each drained before the next is told; the first error any
+    /// reported, if one did. Servers still draining after [`SHUTDOWN_GRACE`] in all (a client
+    /// that keeps its connection open and never answers the server's goodbye) are stopped
+    /// there, in-flight work cut off: every change a server answered is committed already.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        let mut first_error = None;
+        while let Some((component, stop, id)) = self.started.pop() {
+            let _ = stop.send(());
+            let drained =
+                tokio::time::timeout_at(deadline, drain(&mut self.running, id, &mut first_error))
+                    .await;
+            if drained.is_err() {
+                eprintln!(
+                    "accord up: {} still draining after {SHUTDOWN_GRACE:?}: stopped without \
+                     waiting more",
+                    component.name()
+                );
+                self.running.abort_all();
+                while self.running.join_next().await.is_some() {}
+                break;
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn spawn<E: std::error::Error + Send + 'static>(
+        &mut self,
+        component: Component,
+        serve: impl FnOnce(Shutdown) -> BoxedServe<E>,
+    ) {
+        let (stop, stopped) = oneshot::channel();
+        // Told, or the sender gone with `Servers`: either way, stop.
+        let shutdown: Shutdown = Box::pin(async move {
+            let _ = stopped.await;
+        });
+        let serve = serve(shutdown);
+        let handle = self.running.spawn(async move {
+            let outcome = serve
+                .await
+                .map_err(|error| crate::error_text::with_sources(&error));
+            (component, outcome)
+        });
+        self.started.push((component, stop, handle.id()));
+    }
+}
+
+/// What resolves when a server is to stop.
+type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A server serving until its [`Shutdown`].
+type BoxedServe<E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send>>;
+
+/// Waits until the task `id` ends (or every task did), keeping the first error of those
+/// that end meanwhile.
+async fn drain(running: &mut JoinSet<Served>, id: task::Id, first_error: &mut Option<Error>) {
+    while let Some(joined) = running.join_next_with_id().await {
+        let (ended, outcome) = match joined {
+            Ok((ended, served)) => (ended, Ok(served)),
+            Err(error) => (error.id(), Err(error)),
+        };
+        if let Some(error) = failure(outcome) {
+            first_error.get_or_insert(error);
+        }
+        if ended == id {
+            return;
+        }
+    }
+}
+
+/// What a server's task ended with, if it was an error.
+fn failure(joined: Result<Served, task::JoinError>) -> Option<Error> {
+    match joined {
+        Ok((_, Ok(()))) => None,
+        Ok((component, Err(error))) => Some(Error::Stopped(component.name(), error)),
+        Err(error) => Some(Error::Stopped("a server".to_owned(), error.to_string())),
+    }
+}
+
+/// One health check of the overall status (service `""`), as grpc_health_probe asks it.
+async fn check(
+    component: Component,
+    address: SocketAddr,
+    ca_cert: &Path,
+    client: (&Path, &Path),
+) -> Result<ServingStatus, String> {
+    let channel = credentials::channel(ca_cert, client, address, component.identity())
+        .await
+        .map_err(|error| crate::error_text::with_sources(&error))?;
+    let answer = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .map_err(|status| format!("{:?}: {}", status.code(), status.message()))?;
+    Ok(answer.into_inner().status())
+}
+
+/// The coordinator's configuration: the root issues members' certificates, SQLite under
+/// `DIR/coordinator/`.
+fn coordinator_config(
+    folder: &Folder,
+    pki: &Pki,
+    address: SocketAddr,
+) -> Result<accord_coordinator::config::CoordinatorConfig, Error> {
+    let database = folder.coordinator_database();
+    create_parent(&database)?;
+    RawCoordinatorConfig {
+        listen_addr: Some(address.to_string()),
+        endpoint: Some(format!("https://{address}")),
+        database_url: Some(sqlite_url(&database)),
+        tls: Some(RawTls {
+            ca: Some(pki.ca_cert.clone()),
+            crl: None,
+            certificate: Some(pki.coordinator_cert.clone()),
+            private_key: Some(pki.coordinator_key.clone()),
+            signing_key: Some(pki.coordinator_signing_key.clone()),
+        }),
+        issuing: Some(RawIssuing {
+            certificate: Some(pki.ca_cert.clone()),
+            private_key: Some(pki.ca_key.clone()),
+            certificate_days: Some(CERTIFICATE_DAYS),
+            crl_hours: None,
+        }),
+        ..RawCoordinatorConfig::default()
+    }
+    .validate()
+    .map_err(|error| Error::Configuration(Component::Coordinator.name(), error))
+}
+
+/// A node's configuration from what `accord join` wrote in the state's folder, following
+/// the coordinator at `coordinator` (where it listens now, which may not be where it
+/// listened when the state joined).
+fn node_config(
+    folder: &Folder,
+    state: StateCode,
+    address: SocketAddr,
+    coordinator: SocketAddr,
+) -> Result<accord_node::config::NodeConfig, Error> {
+    let joined = JoinedFolder::new(folder.state(state));
+    let mut raw = RawNodeConfig::empty();
+    raw.state = Some(state.to_string());
+    raw.listen_addr = Some(address.to_string());
+    raw.database_url = Some(sqlite_url(&folder.node_database(state)));
+    raw.tls = Some(RawTls {
+        ca: Some(joined.ca()),
+        crl: None,
+        certificate: Some(joined.node_certificate()),
+        private_key: Some(joined.node_key()),
+        signing_key: Some(joined.signing_key()),
+    });
+    raw.coordinator = Some(RawCoordinator {
+        endpoint: Some(format!("https://{coordinator}")),
+        signing_public_key: Some(joined.coordinator_key()),
+        server_name: None,
+        reconnect_initial_ms: None,
+        reconnect_max_ms: None,
+        first_directory: Some(joined.directory()),
+        ledger_interval_ms: None,
+    });
+    raw.validate()
+        .map_err(|error| Error::Configuration(Component::Node(state).name(), error))
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+fn create_parent(path: &Path) -> Result<(), Error> {
+    let parent = path.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+    std::fs::create_dir_all(&parent).map_err(|error| Error::Folder(parent, error))
+}
