@@ -2,8 +2,10 @@
 //!
 //! A caller presents `Authorization: Bearer <token>`; the gateway keeps only the SHA-256 of
 //! each token (from its configuration) and the role it grants. What a role may do is one
-//! pure function, [`allows`]: a caseworker of the gateway's own state reads and acts;
-//! operators and diplomats read only; a caseworker of another state does nothing here. The
+//! pure function, [`allows`]: on a state's gateway, a caseworker of that state reads and
+//! acts, operators and diplomats read only, a caseworker of another state does nothing; on
+//! the coordinator's gateway, operators read and act, diplomats read only, and caseworkers
+//! do nothing. The
 //! extractors [`Reader`] and [`Writer`] apply it before a handler runs, so a refused call
 //! never reaches the node. No token, or one the gateway does not know: 401 with
 //! `WWW-Authenticate`; a known token whose role may not: 403.
@@ -18,7 +20,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 
 use crate::api::Context;
-use crate::config::{Token, digest};
+use crate::config::{Token, Upstream, digest};
 use crate::problem::Problem;
 
 /// What a token grants.
@@ -51,11 +53,14 @@ pub enum Access {
     Write,
 }
 
-/// Whether `role` may make an `access` call on the gateway of `gateway_state`.
-pub fn allows(role: Role, gateway_state: StateCode, access: Access) -> bool {
-    match role {
-        Role::Caseworker(state) => state == gateway_state,
-        Role::Operator | Role::Diplomat => access == Access::Read,
+/// Whether `role` may make an `access` call on the gateway of `upstream`.
+pub fn allows(role: Role, upstream: Upstream, access: Access) -> bool {
+    match (upstream, role) {
+        (Upstream::Node(gateway_state), Role::Caseworker(state)) => state == gateway_state,
+        (Upstream::Node(_), Role::Operator | Role::Diplomat) => access == Access::Read,
+        (Upstream::Coordinator, Role::Operator) => true,
+        (Upstream::Coordinator, Role::Diplomat) => access == Access::Read,
+        (Upstream::Coordinator, Role::Caseworker(_)) => false,
     }
 }
 
@@ -104,7 +109,8 @@ fn authenticate(parts: &Parts, context: &Context) -> Result<Role, Problem> {
 /// Authenticates and authorizes `access`.
 fn authorize(parts: &Parts, context: &Context, access: Access) -> Result<Role, Problem> {
     let role = authenticate(parts, context)?;
-    if allows(role, context.state, access) {
+    let upstream = context.upstream();
+    if allows(role, upstream, access) {
         Ok(role)
     } else {
         let what = match access {
@@ -114,7 +120,12 @@ fn authorize(parts: &Parts, context: &Context, access: Access) -> Result<Role, P
         Err(Problem::new(
             StatusCode::FORBIDDEN,
             "ROLE_NOT_ALLOWED",
-            format!("a {role} may not {what} on {}'s gateway", context.state),
+            match upstream {
+                Upstream::Node(state) => format!("a {role} may not {what} on {state}'s gateway"),
+                Upstream::Coordinator => {
+                    format!("a {role} may not {what} on the coordinator's gateway")
+                }
+            },
         ))
     }
 }
@@ -123,7 +134,8 @@ fn authorize(parts: &Parts, context: &Context, access: Access) -> Result<Role, P
 #[derive(Debug, Clone, Copy)]
 pub struct Reader(pub Role);
 
-/// A caller allowed to record steps: a caseworker of the gateway's state.
+/// A caller allowed to act: a caseworker of the gateway's state, or an operator on the
+/// coordinator's gateway.
 #[derive(Debug, Clone, Copy)]
 pub struct Writer(pub Role);
 

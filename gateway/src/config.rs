@@ -6,6 +6,11 @@
 //! the SHA-256 of the token, in hex (`printf %s "$TOKEN" | sha256sum`), so the file never
 //! holds a secret; a list does not fit in variables, so tokens come from the file.
 //!
+//! The upstream says what the gateway fronts, and is one of two ([`Upstream`]): a state's
+//! node (`state` and a `[node]` table, with the state's gateway certificate in `[tls]`), or
+//! the coordinator (a `[coordinator]` table instead, with an operator's certificate,
+//! `spiffe://accord/operator/NAME`, in `[tls]`). A state's gateway:
+//!
 //! ```toml
 //! state = "GB"                          # the state whose node this gateway fronts
 //! listen_addr = "127.0.0.1:8101"        # where the case system connects (HTTP)
@@ -23,6 +28,26 @@
 //! sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 //! role = "caseworker"                   # caseworker (with state), operator or diplomat
 //! state = "GB"
+//! ```
+//!
+//! The coordinator's gateway, for its operators and diplomats (a caseworker's token is
+//! refused there):
+//!
+//! ```toml
+//! listen_addr = "127.0.0.1:8100"
+//!
+//! [coordinator]
+//! endpoint = "https://127.0.0.1:7100"   # the coordinator
+//! server_name = "127.0.0.1"             # optional, as for [node]
+//!
+//! [tls]                                 # an operator identity (spiffe://accord/operator/console)
+//! ca = "pki/ca.pem"
+//! certificate = "pki/issued/operator-console.pem"
+//! private_key = "pki/issued/operator-console.key"
+//!
+//! [[tokens]]
+//! sha256 = "…"
+//! role = "diplomat"
 //! ```
 
 use std::net::SocketAddr;
@@ -46,6 +71,8 @@ pub struct RawConfig {
     pub listen_addr: Option<String>,
     /// The node.
     pub node: Option<RawNode>,
+    /// The coordinator, instead of `state` and `[node]`.
+    pub coordinator: Option<RawNode>,
     /// The gateway's client identity.
     pub tls: Option<RawTls>,
     /// The bearer tokens, hashed.
@@ -53,13 +80,13 @@ pub struct RawConfig {
     pub tokens: Vec<RawToken>,
 }
 
-/// `[node]` as written.
+/// `[node]` or `[coordinator]` as written.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNode {
     /// `https://host:port`.
     pub endpoint: Option<String>,
-    /// The name the node's certificate must hold; default: the endpoint's host.
+    /// The name the upstream's certificate must hold; default: the endpoint's host.
     pub server_name: Option<String>,
 }
 
@@ -90,22 +117,32 @@ pub struct RawToken {
 /// The checked configuration.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
-    /// The state whose node this gateway fronts: only its caseworkers act through it.
-    pub state: StateCode,
+    /// What the gateway fronts: a state's node, or the coordinator.
+    pub upstream: Upstream,
     /// Where the gateway listens.
     pub listen_addr: SocketAddr,
-    /// The node's endpoint, `https://host:port`.
-    pub node_endpoint: String,
-    /// The name the node's certificate must hold.
-    pub node_server_name: String,
+    /// The upstream's endpoint, `https://host:port`.
+    pub endpoint: String,
+    /// The name the upstream's certificate must hold.
+    pub server_name: String,
     /// The network's root CA certificate.
     pub ca: PathBuf,
-    /// The state's gateway certificate.
+    /// The gateway's certificate: the state's gateway identity in front of a node, an
+    /// operator's in front of the coordinator.
     pub certificate: PathBuf,
     /// Its private key.
     pub private_key: PathBuf,
     /// The tokens and their roles.
     pub tokens: Vec<Token>,
+}
+
+/// What a gateway fronts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    /// A state's node: the gateway of the state's case system and caseworkers.
+    Node(StateCode),
+    /// The coordinator: the gateway of its operators and of diplomats.
+    Coordinator,
 }
 
 /// A token's digest and the role it grants.
@@ -143,18 +180,41 @@ impl GatewayConfig {
 impl RawConfig {
     /// Checks every value and builds the typed configuration.
     pub fn validate(self) -> Result<GatewayConfig, Error> {
-        let state = parse_state("state", self.state.as_deref())?;
         let listen_addr = socket_address("listen_addr", self.listen_addr.as_deref())?;
-        let node = self
-            .node
-            .ok_or_else(|| invalid("node", "the [node] table is required"))?;
-        let node_endpoint = required("node.endpoint", node.endpoint.as_deref())?.to_owned();
-        let host = node_endpoint
+        let (upstream, table, upstream_key) = match (self.node, self.coordinator) {
+            (Some(node), None) => (
+                Upstream::Node(parse_state("state", self.state.as_deref())?),
+                node,
+                "node",
+            ),
+            (None, Some(_)) if self.state.is_some() => {
+                return Err(invalid(
+                    "state",
+                    "the coordinator's gateway fronts no state's node; remove `state`",
+                ));
+            }
+            (None, Some(coordinator)) => (Upstream::Coordinator, coordinator, "coordinator"),
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "coordinator",
+                    "a gateway fronts a [node] or the [coordinator], not both",
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "node",
+                    "a [node] table (with `state`) or a [coordinator] table is required",
+                ));
+            }
+        };
+        let endpoint_key = format!("{upstream_key}.endpoint");
+        let endpoint = required(&endpoint_key, table.endpoint.as_deref())?.to_owned();
+        let host = endpoint
             .parse::<axum::http::Uri>()
             .ok()
             .filter(|uri| uri.scheme_str() == Some("https") && uri.port_u16().is_some())
             .and_then(|uri| uri.host().map(str::to_owned))
-            .ok_or_else(|| invalid("node.endpoint", "must be https://host:port"))?;
+            .ok_or_else(|| invalid(&endpoint_key, "must be https://host:port"))?;
         let tls = self
             .tls
             .ok_or_else(|| invalid("tls", "the [tls] table is required"))?;
@@ -165,10 +225,10 @@ impl RawConfig {
             .map(|(index, token)| validate_token(index, token))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(GatewayConfig {
-            state,
+            upstream,
             listen_addr,
-            node_endpoint,
-            node_server_name: node.server_name.unwrap_or(host),
+            endpoint,
+            server_name: table.server_name.unwrap_or(host),
             ca: required_path("tls.ca", tls.ca)?,
             certificate: required_path("tls.certificate", tls.certificate)?,
             private_key: required_path("tls.private_key", tls.private_key)?,

@@ -8,14 +8,22 @@
 //! itself at `/openapi.json` (OpenAPI 3.1, generated from the handlers by utoipa). For people,
 //! it serves a sign-in page and the state's case list (`pages`), in English and French.
 //!
-//! It decides nothing the node decides: no lifecycle rule, no deadline, no check of a
-//! person's data lives here, and it stores nothing. Partner deliveries and the coordinator's
-//! services are not on it.
+//! Configured with a `[coordinator]` table instead (`config::Upstream`), the same gateway
+//! fronts the coordinator for its operators and for diplomats: over mTLS with an operator's
+//! certificate (`coordinator`), it serves the settlement rounds, their signed reports
+//! (JSON and CSV as the coordinator renders them), balances, breaks and quotas as REST, and
+//! as pages (`/rounds`, `/rounds/{round_id}` with an SVG diagram of the flows, `/breaks`,
+//! `/quotas`); operators set capacities and waive breaks, diplomats only read.
+//!
+//! It decides nothing its upstream decides: no lifecycle rule, no deadline, no check of a
+//! person's data, no settlement figure is computed here, and it stores nothing. Partner
+//! deliveries and the nodes' reports to the ledger are not on it.
 
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod convert;
+pub mod coordinator;
 pub mod extract;
 pub mod json;
 pub mod node;

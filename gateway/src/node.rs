@@ -7,6 +7,8 @@ use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
 use accord_trust::{CaBundle, ClientTls, Identity, PeerIdentity};
 use tonic::transport::Channel;
 
+use accord_domain::StateCode;
+
 use crate::config::GatewayConfig;
 use crate::server::Error;
 
@@ -19,12 +21,9 @@ pub struct NodeClient {
 
 impl NodeClient {
     /// Reads the gateway's identity and the CA, and prepares the channel to the node, whose
-    /// certificate must name the configured state's node.
-    pub fn new(config: &GatewayConfig) -> Result<Self, Error> {
-        let identity =
-            Identity::load(&config.certificate, &config.private_key).map_err(Error::Credentials)?;
-        let ca = accord_trust::load_ca(&config.ca).map_err(Error::Credentials)?;
-        let channel = channel(config, &identity, &ca)?;
+    /// certificate must name `state`'s node.
+    pub fn new(config: &GatewayConfig, state: StateCode) -> Result<Self, Error> {
+        let channel = channel(config, PeerIdentity::Node(state))?;
         Ok(Self {
             readmission: ReadmissionServiceClient::new(channel.clone()),
             admission: AdmissionServiceClient::new(channel),
@@ -42,9 +41,14 @@ impl NodeClient {
     }
 }
 
-fn channel(config: &GatewayConfig, identity: &Identity, ca: &CaBundle) -> Result<Channel, Error> {
-    let tls = ClientTls::new(identity, ca, &config.node_server_name)
+/// The gateway's mTLS channel to `peer`, with the configured identity and CA: lazily
+/// connected, and refused unless the upstream's certificate names `peer`.
+pub fn channel(config: &GatewayConfig, peer: PeerIdentity) -> Result<Channel, Error> {
+    let identity =
+        Identity::load(&config.certificate, &config.private_key).map_err(Error::Credentials)?;
+    let ca: CaBundle = accord_trust::load_ca(&config.ca).map_err(Error::Credentials)?;
+    let tls = ClientTls::new(&identity, &ca, &config.server_name)
         .map_err(Error::Channel)?
-        .expect_peer(PeerIdentity::Node(config.state));
-    accord_trust::connect_lazy(&config.node_endpoint, &tls).map_err(Error::Channel)
+        .expect_peer(peer);
+    accord_trust::connect_lazy(&config.endpoint, &tls).map_err(Error::Channel)
 }

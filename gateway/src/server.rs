@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 
 use axum::Router;
 
+use crate::api::Client;
 use crate::config::GatewayConfig;
-use crate::node::NodeClient;
 
 /// Why the gateway could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -17,8 +17,8 @@ pub enum Error {
     /// The gateway's certificate, key or CA could not be read.
     #[error("the gateway's credentials cannot be read")]
     Credentials(#[source] accord_trust::credentials::Error),
-    /// The node's endpoint or name cannot be used for a channel.
-    #[error("the node's channel cannot be prepared")]
+    /// The upstream's endpoint or name cannot be used for a channel.
+    #[error("the upstream's channel cannot be prepared")]
     Channel(#[source] accord_trust::channel::Error),
     /// The listening socket could not be bound or used.
     #[error("cannot listen on {address}")]
@@ -50,16 +50,16 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Prepares the node's channel and binds the configured address.
+    /// Prepares the upstream's channel (node or coordinator) and binds the configured address.
     pub async fn build(config: GatewayConfig) -> Result<Self, Error> {
-        let node = NodeClient::new(&config)?;
+        let client = Client::new(&config)?;
         let listener = tokio::net::TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| Error::Bind {
                 address: config.listen_addr.to_string(),
                 source,
             })?;
-        Self::serve_on(config, node, listener)
+        Self::serve_on(config, client, listener)
     }
 
     /// As [`Gateway::build`], on a socket the caller bound (a test's port 0).
@@ -67,26 +67,26 @@ impl Gateway {
         config: GatewayConfig,
         listener: std::net::TcpListener,
     ) -> Result<Self, Error> {
-        let node = NodeClient::new(&config)?;
+        let client = Client::new(&config)?;
         let bind_error = |source| Error::Bind {
             address: config.listen_addr.to_string(),
             source,
         };
         listener.set_nonblocking(true).map_err(bind_error)?;
         let listener = tokio::net::TcpListener::from_std(listener).map_err(bind_error)?;
-        Self::serve_on(config, node, listener)
+        Self::serve_on(config, client, listener)
     }
 
     fn serve_on(
         config: GatewayConfig,
-        node: NodeClient,
+        client: Client,
         listener: tokio::net::TcpListener,
     ) -> Result<Self, Error> {
         let local_addr = listener.local_addr().map_err(|source| Error::Bind {
             address: config.listen_addr.to_string(),
             source,
         })?;
-        let router = crate::api::router(&config, node);
+        let router = crate::api::router(&config, client);
         Ok(Self {
             listener,
             local_addr,

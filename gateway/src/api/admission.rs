@@ -61,7 +61,7 @@ async fn list_allocations(
 ) -> Result<Json<AllocationPage>, Problem> {
     let request = convert::list_allocations(&query)?;
     let response = context
-        .node
+        .node()?
         .admission()
         .list_allocations(request)
         .await?
@@ -87,7 +87,7 @@ async fn publish(
 ) -> Result<(StatusCode, Json<OfferStep>), Problem> {
     let request = convert::publish(key, &body)?;
     let response = context
-        .node
+        .node()?
         .admission()
         .publish_offer(request)
         .await?
@@ -114,7 +114,7 @@ async fn list_offers(
 ) -> Result<Json<OfferPage>, Problem> {
     let request = convert::list_offers(&query)?;
     let response = context
-        .node
+        .node()?
         .admission()
         .list_offers(request)
         .await?
@@ -138,7 +138,7 @@ async fn get_offer(
 ) -> Result<Json<Offer>, Problem> {
     let request = pb::GetOfferRequest { offer_ref };
     let response = context
-        .node
+        .node()?
         .admission()
         .get_offer(request)
         .await?
@@ -164,7 +164,7 @@ async fn nominate(
 ) -> Result<(StatusCode, Json<AdmissionStep>), Problem> {
     let request = convert::nominate(key, &body)?;
     let response = context
-        .node
+        .node()?
         .admission()
         .nominate_candidate(request)
         .await?
@@ -191,7 +191,7 @@ async fn list_admissions(
 ) -> Result<Json<AdmissionPage>, Problem> {
     let request = convert::list_admissions(&query)?;
     let response = context
-        .node
+        .node()?
         .admission()
         .list_admissions(request)
         .await?
@@ -215,7 +215,7 @@ async fn get_admission(
 ) -> Result<Json<AdmissionCase>, Problem> {
     let request = pb::GetAdmissionRequest { case_ref };
     let response = context
-        .node
+        .node()?
         .admission()
         .get_admission(request)
         .await?
@@ -248,7 +248,7 @@ macro_rules! step {
             Body(body): Body<$body>,
         ) -> Result<Json<$answer>, Problem> {
             let request = convert::$name(key, $key, &body)?;
-            let response = context.node.admission().$rpc(request).await?.into_inner();
+            let response = context.node()?.admission().$rpc(request).await?.into_inner();
             Ok(Json(convert::$outcome(response.$field, response.event)))
         }
     };
@@ -276,7 +276,7 @@ macro_rules! bare_step {
             Path($key): Path<String>,
         ) -> Result<Json<$answer>, Problem> {
             let request = pb::$request { idempotency_key: key, $key };
-            let response = context.node.admission().$rpc(request).await?.into_inner();
+            let response = context.node()?.admission().$rpc(request).await?.into_inner();
             Ok(Json(convert::$outcome(response.$field, response.event)))
         }
     };

@@ -1,17 +1,18 @@
 //! The REST API: the router, its OpenAPI 3.1 document, and what every handler shares.
 //!
 //! Handlers are thin: the caller's role (`crate::auth`), the body and the idempotency key
-//! (`crate::extract`), one conversion to the node's request (`crate::convert`), one call to
-//! the node, one conversion back. No handler decides anything the node decides. Every route
+//! (`crate::extract`), one conversion to the upstream's request (`crate::convert`), one call
+//! to the node or the coordinator, one conversion back. No handler decides anything the node decides. Every route
 //! is registered through utoipa-axum, so the document at `/openapi.json` lists exactly the
 //! routes the router serves.
 
 mod admission;
+mod breaks;
 mod readmission;
+mod settlement;
 
 use std::sync::Arc;
 
-use accord_domain::StateCode;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -20,23 +21,76 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::Tokens;
-use crate::config::GatewayConfig;
+use crate::config::{GatewayConfig, Upstream};
+use crate::coordinator::CoordinatorClient;
 use crate::node::NodeClient;
 use crate::problem::Problem;
 
-/// What every handler reaches: the node, the gateway's state, the tokens.
+/// What every handler reaches: the upstream's client, the tokens, the sessions.
 #[derive(Debug)]
 pub struct Context {
-    /// The node's services.
-    pub node: NodeClient,
-    /// The state whose node this gateway fronts.
-    pub state: StateCode,
+    /// The node's or the coordinator's services.
+    pub client: Client,
     /// The configured tokens.
     pub tokens: Tokens,
     /// The pages' signed-in browsers.
     pub sessions: crate::pages::session::Sessions,
     /// The OpenAPI document, serialized once.
     pub openapi: String,
+}
+
+/// The client of what the gateway fronts.
+#[derive(Debug, Clone)]
+pub enum Client {
+    /// A state's node.
+    Node(NodeClient, accord_domain::StateCode),
+    /// The coordinator.
+    Coordinator(CoordinatorClient),
+}
+
+impl Client {
+    /// Prepares the channel to `config`'s upstream.
+    pub fn new(config: &GatewayConfig) -> Result<Self, crate::server::Error> {
+        Ok(match config.upstream {
+            Upstream::Node(state) => Self::Node(NodeClient::new(config, state)?, state),
+            Upstream::Coordinator => Self::Coordinator(CoordinatorClient::new(config)?),
+        })
+    }
+}
+
+impl Context {
+    /// What the gateway fronts.
+    pub fn upstream(&self) -> Upstream {
+        match &self.client {
+            Client::Node(_, state) => Upstream::Node(*state),
+            Client::Coordinator(_) => Upstream::Coordinator,
+        }
+    }
+
+    /// The node's client; only the node's routes call it, which a coordinator's gateway
+    /// does not serve.
+    pub fn node(&self) -> Result<&NodeClient, Problem> {
+        match &self.client {
+            Client::Node(node, _) => Ok(node),
+            Client::Coordinator(_) => Err(not_served()),
+        }
+    }
+
+    /// The coordinator's client; only the coordinator's routes call it.
+    pub fn coordinator(&self) -> Result<&CoordinatorClient, Problem> {
+        match &self.client {
+            Client::Coordinator(coordinator) => Ok(coordinator),
+            Client::Node(..) => Err(not_served()),
+        }
+    }
+}
+
+fn not_served() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "NO_SUCH_ROUTE",
+        "this gateway does not serve this route; see /openapi.json",
+    )
 }
 
 #[derive(OpenApi)]
@@ -53,6 +107,9 @@ pub struct Context {
         (name = "readmissions", description = "Readmission cases: this state asks another to take a person back, or is asked."),
         (name = "offers", description = "Admission offers: places this state offers to people in another."),
         (name = "admissions", description = "Admission cases: one nominated person each."),
+        (name = "rounds", description = "Settlement rounds and their signed reports (the coordinator's gateway)."),
+        (name = "ledger", description = "Balances and reconciliation breaks (the coordinator's gateway)."),
+        (name = "quotas", description = "Admission capacities and parity limits (the coordinator's gateway)."),
         (name = "pages", description = "Server-rendered pages for people, in English and French."),
     )
 )]
@@ -70,24 +127,34 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The routes and their document, before the context is attached.
-pub fn routes() -> (Router<Arc<Context>>, utoipa::openapi::OpenApi) {
+/// The routes `upstream`'s gateway serves and their document, before the context is
+/// attached: a state's gateway serves the node's API and `/cases`, the coordinator's the
+/// rounds, ledger and quotas and their pages.
+pub fn routes(upstream: Upstream) -> (Router<Arc<Context>>, utoipa::openapi::OpenApi) {
     let router = OpenApiRouter::with_openapi(Document::openapi());
-    let router = readmission::routes(router);
-    let router = admission::routes(router);
-    let router = crate::pages::routes(router);
+    let router = match upstream {
+        Upstream::Node(_) => {
+            let router = readmission::routes(router);
+            let router = admission::routes(router);
+            crate::pages::routes(router)
+        }
+        Upstream::Coordinator => {
+            let router = settlement::routes(router);
+            let router = breaks::routes(router);
+            crate::pages::coordinator_routes(router)
+        }
+    };
     router
         .routes(utoipa_axum::routes!(openapi_json))
         .split_for_parts()
 }
 
-/// The gateway's router over `node`.
-pub fn router(config: &GatewayConfig, node: NodeClient) -> Router {
-    let (routes, document) = routes();
+/// The gateway's router over `client`.
+pub fn router(config: &GatewayConfig, client: Client) -> Router {
+    let (routes, document) = routes(config.upstream);
     let openapi = document.to_json().unwrap_or_default();
     let context = Context {
-        node,
-        state: config.state,
+        client,
         tokens: Tokens::new(&config.tokens),
         sessions: crate::pages::session::Sessions::default(),
         openapi,

@@ -65,7 +65,7 @@ async fn open(
 ) -> Result<(StatusCode, Json<ReadmissionStep>), Problem> {
     let request = convert::open(key, &body)?;
     let response = context
-        .node
+        .node()?
         .readmission()
         .open_readmission(request)
         .await?
@@ -92,7 +92,7 @@ async fn list(
 ) -> Result<Json<ReadmissionPage>, Problem> {
     let request = convert::list(&query)?;
     let response = context
-        .node
+        .node()?
         .readmission()
         .list_readmissions(request)
         .await?
@@ -116,7 +116,7 @@ async fn get_one(
 ) -> Result<Json<ReadmissionCase>, Problem> {
     let request = accord_proto::v1::GetReadmissionRequest { case_ref };
     let response = context
-        .node
+        .node()?
         .readmission()
         .get_readmission(request)
         .await?
@@ -151,7 +151,7 @@ macro_rules! step {
             Body(body): Body<$body>,
         ) -> Result<Json<ReadmissionStep>, Problem> {
             let request = convert::$name(key, case_ref, &body)?;
-            let response = context.node.readmission().$rpc(request).await?.into_inner();
+            let response = context.node()?.readmission().$rpc(request).await?.into_inner();
             Ok(Json(convert::step(response.readmission, response.event)))
         }
     };
@@ -179,7 +179,7 @@ macro_rules! bare_step {
             Path(case_ref): Path<String>,
         ) -> Result<Json<ReadmissionStep>, Problem> {
             let request = accord_proto::v1::$request { idempotency_key: key, case_ref };
-            let response = context.node.readmission().$rpc(request).await?.into_inner();
+            let response = context.node()?.readmission().$rpc(request).await?.into_inner();
             Ok(Json(convert::step(response.readmission, response.event)))
         }
     };

@@ -1,5 +1,5 @@
-//! The one conversion layer between the REST bodies (`crate::json`) and the node's wire
-//! messages (`accord_proto::v1`).
+//! The one conversion layer between the REST bodies (`crate::json`) and the wire messages
+//! (`accord_proto::v1`) of the node and of the coordinator (`settlement`, `ledger`).
 //!
 //! Requests are parsed field by field into a [`Fields`] collector, so that every malformed
 //! field of a body is reported at once, as the node reports its own: a
@@ -10,8 +10,10 @@
 //! know is shown by its number.
 
 pub mod admission;
+pub mod ledger;
 pub mod readmission;
 pub mod schema;
+pub mod settlement;
 
 use std::collections::HashMap;
 
@@ -79,6 +81,12 @@ coded!(
     AdmissionRefusalReason => "ADMISSION_REFUSAL_REASON_",
     AdmissionEventKind => "ADMISSION_EVENT_KIND_",
     NominationWithdrawalReason => "NOMINATION_WITHDRAWAL_REASON_",
+    RoundStatus => "ROUND_STATUS_",
+    NettingMode => "NETTING_MODE_",
+    BreakKind => "BREAK_KIND_",
+    BreakStatus => "BREAK_STATUS_",
+    BreakResolution => "BREAK_RESOLUTION_",
+    BreakAgeBucket => "BREAK_AGE_BUCKET_",
 );
 
 /// The code of wire value `number` (`UKFR_2025`); `None` for 0, the unspecified value.

@@ -9,7 +9,9 @@
 //! This module holds no logic.
 
 pub mod admission;
+pub mod ledger;
 pub mod readmission;
+pub mod settlement;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

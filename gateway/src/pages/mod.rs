@@ -1,13 +1,20 @@
 //! Server-rendered pages for people, beside the REST API: `/login` signs a browser in with
-//! a bearer token, `/cases` lists the state's readmission cases for its caseworkers. In
+//! a bearer token, `/cases` lists the state's readmission cases for its caseworkers; on the
+//! coordinator's gateway, `/rounds`, `/rounds/{round_id}` (`rounds`), `/breaks` and
+//! `/quotas` (`operations`) serve its operators and diplomats (words in `words`, the round's
+//! flow diagram in `diagram`). In
 //! English and French (`text`), with askama's compiled, auto-escaping templates
 //! (`gateway/templates/`) and no script or asset from outside the repository.
 //!
 //! Pages read through the same node client and conversion as the REST API; they decide
 //! nothing and hold nothing but the sessions (`session`).
 
+pub mod diagram;
+pub mod operations;
+pub mod rounds;
 pub mod session;
 pub mod text;
+pub mod words;
 
 use std::sync::Arc;
 
@@ -20,8 +27,9 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::Context;
+use crate::api::{Client, Context};
 use crate::auth::{Access, Role, allows};
+use crate::config::Upstream;
 use crate::problem::Problem;
 use text::Text;
 
@@ -32,9 +40,16 @@ pub fn routes(router: OpenApiRouter<Arc<Context>>) -> OpenApiRouter<Arc<Context>
         .routes(routes!(cases))
 }
 
+/// Registers the coordinator's gateway's pages.
+pub fn coordinator_routes(router: OpenApiRouter<Arc<Context>>) -> OpenApiRouter<Arc<Context>> {
+    let router = router.routes(routes!(login_form, login));
+    let router = rounds::routes(router);
+    operations::routes(router)
+}
+
 /// The language a page was asked in.
 #[derive(Debug, Default, Deserialize)]
-struct PageQuery {
+pub(crate) struct PageQuery {
     lang: Option<String>,
     page_token: Option<String>,
 }
@@ -67,7 +82,7 @@ struct CasesPage {
     next_page: Option<String>,
 }
 
-fn render(status: StatusCode, page: &impl Template) -> Response {
+pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(error) => {
@@ -99,7 +114,7 @@ async fn login_form(
 }
 
 /// The sign-in form with a fresh anti-forgery value in the form and its cookie.
-fn login_page(
+pub(crate) fn login_page(
     context: &Context,
     status: StatusCode,
     text: &'static Text,
@@ -113,7 +128,7 @@ fn login_page(
     ([(header::SET_COOKIE, cookie)], page).into_response()
 }
 
-fn no_randomness() -> Response {
+pub(crate) fn no_randomness() -> Response {
     Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "NO_RANDOMNESS",
@@ -140,7 +155,7 @@ pub struct Login {
 #[utoipa::path(post, path = "/login", tag = "pages",
     request_body(content = Login, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 303, description = "Signed in: the session cookie, and on to /cases"),
+        (status = 303, description = "Signed in: the session cookie, and on to /cases (/rounds on the coordinator's gateway)"),
         (status = 401, description = "Unknown token: the form again", content_type = "text/html"),
         (status = 403, description = "The form's anti-forgery value does not match its cookie: the form again", content_type = "text/html"),
     ))]
@@ -170,7 +185,11 @@ async fn login(
     let Some(session) = context.sessions.open(role) else {
         return no_randomness();
     };
-    let target = format!("/cases?lang={}", text.lang);
+    let first_page = match context.upstream() {
+        Upstream::Node(_) => "/cases",
+        Upstream::Coordinator => "/rounds",
+    };
+    let target = format!("{first_page}?lang={}", text.lang);
     (
         [(header::SET_COOKIE, session::set_cookie(&session))],
         Redirect::to(&target),
@@ -198,7 +217,16 @@ async fn cases(
     let Some(role) = context.sessions.role(&headers) else {
         return Redirect::to(&format!("/login?lang={}", text.lang)).into_response();
     };
-    if !matches!(role, Role::Caseworker(_)) || !allows(role, context.state, Access::Write) {
+    let upstream = context.upstream();
+    let Client::Node(node, state) = &context.client else {
+        return login_page(
+            &context,
+            StatusCode::FORBIDDEN,
+            text,
+            Some(text.not_allowed),
+        );
+    };
+    if !matches!(role, Role::Caseworker(_)) || !allows(role, upstream, Access::Write) {
         return login_page(
             &context,
             StatusCode::FORBIDDEN,
@@ -210,11 +238,11 @@ async fn cases(
         page_token: query.page_token.unwrap_or_default(),
         ..Default::default()
     };
-    let page = match context.node.readmission().list_readmissions(request).await {
+    let page = match node.readmission().list_readmissions(request).await {
         Ok(response) => crate::convert::readmission::page(response.into_inner()),
         Err(status) => return Problem::from_status(&status).into_response(),
     };
-    let state = context.state.to_string();
+    let state = state.to_string();
     let rows = page
         .readmissions
         .into_iter()
@@ -253,5 +281,28 @@ fn row(
         status: case.status,
         submitted: case.submitted_at.unwrap_or_default(),
         reply_due: case.reply_due_at.unwrap_or_default(),
+    }
+}
+
+/// The role of a signed-in browser that may read the coordinator's pages, or the answer
+/// instead: to `/login` without a session, the sign-in form with 403 for a caseworker.
+pub(crate) fn coordinator_reader(
+    context: &Context,
+    headers: &HeaderMap,
+    text: &'static Text,
+) -> Result<Role, Response> {
+    let Some(role) = context.sessions.role(headers) else {
+        return Err(Redirect::to(&format!("/login?lang={}", text.lang)).into_response());
+    };
+    if allows(role, context.upstream(), Access::Read) {
+        Ok(role)
+    } else {
+        let words = words::of(text.lang);
+        Err(login_page(
+            context,
+            StatusCode::FORBIDDEN,
+            text,
+            Some(words.not_allowed),
+        ))
     }
 }

@@ -3,6 +3,8 @@
 //! restart signs everyone out), expire after [`SESSION_TTL`], and are capped at
 //! [`MAX_SESSIONS`], the oldest dropped first. The sign-in form carries an anti-forgery value
 //! that must match its cookie ([`CSRF_COOKIE`]), so no other site can sign a browser in.
+//! The forms of a signed-in browser (the coordinator's capacity and break forms) carry
+//! [`form_token`], which only the holder of the session's `HttpOnly` cookie can know.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -92,6 +94,23 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(found, _)| *found == name)
         .map(|(_, value)| value.to_owned())
+}
+
+/// The anti-forgery value of the forms of the session the request's cookie names: SHA-256
+/// of a fixed label and the session's identifier, hex. Another site can neither read the
+/// cookie nor send it (`SameSite=Strict`), so it cannot forge a form that carries this.
+pub fn form_token(headers: &HeaderMap) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let id = cookie(headers, COOKIE_NAME)?;
+    let mut hasher = Sha256::new();
+    hasher.update(b"accord-gateway-form\0");
+    hasher.update(id.as_bytes());
+    Some(hex::encode(hasher.finalize()))
+}
+
+/// Whether a posted form's anti-forgery value is its session's.
+pub fn form_token_matches(headers: &HeaderMap, posted: &str) -> bool {
+    !posted.is_empty() && form_token(headers).as_deref() == Some(posted)
 }
 
 /// The `Set-Cookie` value for session `id`.

@@ -4,6 +4,7 @@
 use accord_gateway::GatewayConfig;
 use accord_gateway::auth::Role;
 use accord_gateway::config::Token;
+use accord_gateway::config::Upstream;
 
 use crate::support::state;
 
@@ -39,10 +40,10 @@ fn load(text: &str) -> Result<GatewayConfig, String> {
 #[test]
 fn a_complete_file_gives_the_node_the_identity_and_the_hashed_tokens() {
     let config = load(FILE).unwrap();
-    assert_eq!(config.state, state("GB"));
-    assert_eq!(config.node_endpoint, "https://127.0.0.1:7101");
+    assert_eq!(config.upstream, Upstream::Node(state("GB")));
+    assert_eq!(config.endpoint, "https://127.0.0.1:7101");
     assert_eq!(
-        config.node_server_name, "127.0.0.1",
+        config.server_name, "127.0.0.1",
         "the endpoint's host by default"
     );
     assert_eq!(

@@ -1,8 +1,12 @@
-//! The gateway's integration tests: real nodes over real mTLS, real gateways over HTTP.
+//! The gateway's integration tests: real nodes and a real coordinator over real mTLS, real
+//! gateways over HTTP.
 
 mod access;
 mod admission;
 mod config;
+mod coordinator;
+mod coordinator_pages;
+mod federation;
 mod openapi;
 mod pages;
 mod problems;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use accord_domain::{Regime, StateCode, Timestamp};
 use accord_gateway::auth::Role;
-use accord_gateway::config::Token;
+use accord_gateway::config::{Token, Upstream};
 use accord_gateway::{Gateway, GatewayConfig};
 use accord_node::clock::ManualClock;
 use accord_node::config::{Deadlines, Delivery, Limits, NodeConfig, Partner, TlsPaths};
@@ -307,10 +307,10 @@ fn node_config(
 fn gateway_config(pki: &PkiDirectory, code: StateCode, node: SocketAddr) -> GatewayConfig {
     let gateway = PeerIdentity::Gateway(code);
     GatewayConfig {
-        state: code,
+        upstream: Upstream::Node(code),
         listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        node_endpoint: format!("https://{node}"),
-        node_server_name: "127.0.0.1".to_owned(),
+        endpoint: format!("https://{node}"),
+        server_name: "127.0.0.1".to_owned(),
         ca: pki.ca_certificate_path(),
         certificate: pki.certificate_path(&gateway),
         private_key: pki.key_path(&gateway),
@@ -321,4 +321,14 @@ fn gateway_config(pki: &PkiDirectory, code: StateCode, node: SocketAddr) -> Gate
             Token::for_secret(DIPLOMAT, Role::Diplomat),
         ],
     }
+}
+
+/// The tokens every gateway knows, with their roles.
+pub fn tokens() -> Vec<Token> {
+    vec![
+        Token::for_secret(GB_CASEWORKER, Role::Caseworker(state("GB"))),
+        Token::for_secret(FR_CASEWORKER, Role::Caseworker(state("FR"))),
+        Token::for_secret(OPERATOR, Role::Operator),
+        Token::for_secret(DIPLOMAT, Role::Diplomat),
+    ]
 }
