@@ -40,10 +40,10 @@
 //! endpoint = "https://127.0.0.1:7100"   # the coordinator
 //! server_name = "127.0.0.1"             # optional, as for [node]
 //!
-//! [tls]                                 # an operator identity (spiffe://accord/operator/console)
+//! [tls]                                 # an operator identity (spiffe://accord/operator/alice)
 //! ca = "pki/ca.pem"
-//! certificate = "pki/issued/operator-console.pem"
-//! private_key = "pki/issued/operator-console.key"
+//! certificate = "pki/issued/operator-alice.pem"
+//! private_key = "pki/issued/operator-alice.key"
 //!
 //! [[tokens]]
 //! sha256 = "…"

@@ -1,5 +1,6 @@
-//! The gateway's configuration file, as an operator writes it: tokens only as digests, each
-//! with its role, and a mistake named by its key before anything starts.
+//! The gateway's configuration file, as an operator writes it: a state's node or the
+//! coordinator upstream, tokens only as digests, each with its role, and a mistake named by
+//! its key before anything starts.
 
 use accord_gateway::GatewayConfig;
 use accord_gateway::auth::Role;
@@ -70,4 +71,45 @@ fn a_mistake_is_named_by_its_key() {
     check("sha256 = \"2888", "sha256 = \"zz88", "tokens[0].sha256");
     check("https://127.0.0.1:7101", "127.0.0.1:7101", "node.endpoint");
     check("state = \"GB\"\nlisten_addr", "listen_addr", "state");
+}
+
+const COORDINATOR_FILE: &str = r#"
+listen_addr = "127.0.0.1:8100"
+
+[coordinator]
+endpoint = "https://127.0.0.1:7100"
+
+[tls]
+ca = "pki/ca.pem"
+certificate = "pki/issued/operator-console.pem"
+private_key = "pki/issued/operator-console.key"
+
+[[tokens]]
+sha256 = "e5f066a1d1bf1451bdb8d34a42b983a4c9346ec8f0c98676db0d2d691db66a4e"
+role = "diplomat"
+"#;
+
+#[test]
+fn a_coordinator_table_makes_the_coordinators_gateway_and_fronts_no_state() {
+    let config = load(COORDINATOR_FILE).unwrap();
+    assert_eq!(config.upstream, Upstream::Coordinator);
+    assert_eq!(config.endpoint, "https://127.0.0.1:7100");
+    assert_eq!(config.server_name, "127.0.0.1");
+    let check = |text: &str, key: &str| {
+        let error = load(text).unwrap_err();
+        assert!(error.contains(key), "{key}: {error}");
+    };
+    check(&format!("state = \"GB\"\n{COORDINATOR_FILE}"), "state");
+    check(
+        &COORDINATOR_FILE.replace("[tls]", "[node]\nendpoint = \"https://127.0.0.1:7101\"\n\n[tls]"),
+        "coordinator",
+    );
+    check(
+        &COORDINATOR_FILE.replace("https://127.0.0.1:7100", "127.0.0.1:7100"),
+        "coordinator.endpoint",
+    );
+    check(
+        &COORDINATOR_FILE.replace("[coordinator]\nendpoint = \"https://127.0.0.1:7100\"\n", ""),
+        "node",
+    );
 }

@@ -314,12 +314,7 @@ fn gateway_config(pki: &PkiDirectory, code: StateCode, node: SocketAddr) -> Gate
         ca: pki.ca_certificate_path(),
         certificate: pki.certificate_path(&gateway),
         private_key: pki.key_path(&gateway),
-        tokens: vec![
-            Token::for_secret(GB_CASEWORKER, Role::Caseworker(state("GB"))),
-            Token::for_secret(FR_CASEWORKER, Role::Caseworker(state("FR"))),
-            Token::for_secret(OPERATOR, Role::Operator),
-            Token::for_secret(DIPLOMAT, Role::Diplomat),
-        ],
+        tokens: tokens(),
     }
 }
 
