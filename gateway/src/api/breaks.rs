@@ -50,7 +50,7 @@ async fn list_breaks(
 /// Waives an open break (operators only): its records stay unmatched and do not count.
 #[utoipa::path(post, path = "/v1/breaks/{break_id}/resolution", tag = "ledger",
     params(
-        ("break_id" = String, Path, description = "The break"),
+        ("break_id" = String, Path, description = "The break (`KIND/CASE_REF/EVENT_KIND`, or the round's for NOT_PERFORMED), its slashes percent-encoded as `%2F`"),
         ("Idempotency-Key" = String, Header, description = "The client's key, 1 to 128 printable ASCII characters"),
     ),
     request_body = Resolution,

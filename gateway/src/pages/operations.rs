@@ -47,10 +47,17 @@ struct BreaksQuery {
     page_token: Option<String>,
 }
 
-/// What an operator's form needs: its anti-forgery value and a fresh idempotency key.
+/// What an operator's form needs: its anti-forgery value and a fresh idempotency key (32
+/// hex digits, so that a row's number can follow it within the coordinator's 128 characters).
 struct FormKeys {
     csrf: String,
     idempotency_key: String,
+}
+
+/// A break on the page, and where its form posts.
+struct BreakRow {
+    found: Break,
+    action: String,
 }
 
 #[derive(Template)]
@@ -59,7 +66,7 @@ struct BreaksPage {
     text: &'static Text,
     words: &'static Words,
     summary: Vec<(String, String, usize)>,
-    breaks: Vec<Break>,
+    breaks: Vec<BreakRow>,
     form: Option<FormKeys>,
     error: Option<String>,
     next_page: Option<String>,
@@ -84,7 +91,7 @@ fn form_keys(context: &Context, headers: &HeaderMap, role: Role) -> Option<FormK
     }
     Some(FormKeys {
         csrf: form_token(headers)?,
-        idempotency_key: context.sessions.random_value()?,
+        idempotency_key: context.sessions.random_value()?.chars().take(32).collect(),
     })
 }
 
@@ -165,7 +172,14 @@ async fn breaks_page(
                 .into_iter()
                 .map(|((kind, age), count)| (kind, age, count))
                 .collect(),
-            breaks: page.breaks,
+            breaks: page
+                .breaks
+                .into_iter()
+                .map(|found| BreakRow {
+                    action: format!("/breaks/{}/resolution", path_segment(&found.break_id)),
+                    found,
+                })
+                .collect(),
             form: form_keys(context, headers, role),
             error,
             next_page: page.next_page_token,
@@ -206,7 +220,7 @@ pub struct ResolveForm {
 
 /// An operator waives a break from the breaks page.
 #[utoipa::path(post, path = "/breaks/{break_id}/resolution", tag = "pages",
-    params(("break_id" = String, Path, description = "The break")),
+    params(("break_id" = String, Path, description = "The break, its slashes percent-encoded (`%2F`)")),
     request_body(content = ResolveForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Waived: back to /breaks"),
@@ -247,6 +261,19 @@ async fn resolve(
             breaks_page(&context, &headers, role, text, &query, error).await
         }
     }
+}
+
+/// `text` as one segment of a URL's path: every byte but the unreserved ones
+/// percent-encoded, so that a break's id (`MISMATCH/RDM-…/…`) stays one segment.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// The role of a signed-in operator posting a form with its session's anti-forgery value,

@@ -175,9 +175,12 @@ async fn round(
     let report = round.report.clone();
     let (efficiency, diagram) = match &report {
         Some(report) => (
-            efficiency(
-                report.netting_efficiency_numerator,
-                report.netting_efficiency_denominator,
+            localized(
+                &efficiency(
+                    report.netting_efficiency_numerator,
+                    report.netting_efficiency_denominator,
+                ),
+                text,
             ),
             diagram::draw(&report.affected_states, &report.instructions),
         ),
@@ -208,6 +211,15 @@ async fn fetch_round(context: &Context, round_id: String) -> Result<Round, Probl
         .await?
         .into_inner();
     Ok(convert::round(&response.round.unwrap_or_default()))
+}
+
+/// A decimal as `text`'s language writes it: `66,7 %` in French.
+fn localized(decimal: &str, text: &Text) -> String {
+    if text.lang == "fr" {
+        decimal.replace('.', ",")
+    } else {
+        decimal.to_owned()
+    }
 }
 
 /// `numerator / denominator` as a percentage with one decimal, rounded half up, computed in

@@ -95,6 +95,8 @@ pub struct Words {
     pub kind: &'static str,
     /// Column: a break's age.
     pub age: &'static str,
+    /// Column: how many breaks.
+    pub how_many: &'static str,
     /// Section: signatures.
     pub signatures: &'static str,
     /// Column: who signed.
@@ -190,6 +192,7 @@ pub const ENGLISH: Words = Words {
     none: "None.",
     kind: "Kind",
     age: "Age",
+    how_many: "Number",
     signatures: "Signatures",
     signer: "Signer",
     key_id: "Key id",
@@ -262,6 +265,7 @@ pub const FRENCH: Words = Words {
     none: "Aucun.",
     kind: "Nature",
     age: "Ancienneté",
+    how_many: "Nombre",
     signatures: "Signatures",
     signer: "Signataire",
     key_id: "Identifiant de clé",

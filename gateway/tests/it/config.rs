@@ -101,7 +101,10 @@ fn a_coordinator_table_makes_the_coordinators_gateway_and_fronts_no_state() {
     };
     check(&format!("state = \"GB\"\n{COORDINATOR_FILE}"), "state");
     check(
-        &COORDINATOR_FILE.replace("[tls]", "[node]\nendpoint = \"https://127.0.0.1:7101\"\n\n[tls]"),
+        &COORDINATOR_FILE.replace(
+            "[tls]",
+            "[node]\nendpoint = \"https://127.0.0.1:7101\"\n\n[tls]",
+        ),
         "coordinator",
     );
     check(

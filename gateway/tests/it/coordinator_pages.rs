@@ -206,8 +206,7 @@ async fn an_operator_sets_a_capacity_through_the_form_and_a_diplomat_cannot() {
         ("DE", 25)
     );
 
-    // A diplomat sees the quotas without a form, and its post (with its own session's
-    // anti-forgery value) is refused.
+    // A diplomat sees the quotas without a form, and a post from its session is refused.
     let diplomat = sign_in(&federation, DIPLOMAT).await;
     let (status, html) = page(&federation, "/quotas", &diplomat).await;
     assert_eq!(status, 200);
@@ -234,4 +233,65 @@ async fn strangers_go_to_sign_in_and_caseworkers_are_turned_away() {
     assert!(html.contains("operators and for diplomats"), "{html}");
     let (status, _) = page(&federation, "/cases", &caseworker).await;
     assert_eq!(status, 404, "no case list on the coordinator's gateway");
+}
+
+#[tokio::test]
+async fn an_operator_waives_a_break_with_a_reason_through_the_breaks_form() {
+    let federation = Federation::start().await;
+    federation.conflicting_reports().await;
+    let operator = sign_in(&federation, OPERATOR).await;
+    let (status, html) = page(&federation, "/breaks", &operator).await;
+    assert_eq!(status, 200, "{html}");
+    let break_id = html
+        .split("<tr data-break=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let summary = html.split("<table id=\"summary\">").nth(1).unwrap();
+    assert!(
+        summary.contains("</td><td>DAYS_0_TO_3</td><td class=\"number\">1</td>"),
+        "{summary}"
+    );
+    let csrf = hidden(&html, "csrf");
+    let key = hidden(&html, "idempotency_key");
+    let post = |reason: &str| {
+        browser()
+            .post(federation.url(&format!(
+                "/breaks/{}/resolution",
+                break_id.replace('/', "%2F")
+            )))
+            .header("content-type", FORM)
+            .header("cookie", operator.clone())
+            .body(format!(
+                "lang=en&csrf={csrf}&idempotency_key={key}&reason={reason}"
+            ))
+            .send()
+    };
+    // Without a reason the coordinator refuses, and the page says which field.
+    let refused = post("").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let text = refused.text().await.unwrap();
+    assert!(
+        text.contains("class=\"error\"") && text.contains("reason: "),
+        "{text}"
+    );
+    let waived = post("settled+between+the+ministries").await.unwrap();
+    assert_eq!(waived.status(), 303, "{}", waived.text().await.unwrap());
+
+    let (status, resolved) = federation.get("/v1/breaks?status=RESOLVED", DIPLOMAT).await;
+    assert_eq!(status, 200);
+    let resolved = &resolved["breaks"][0];
+    assert_eq!(resolved["break_id"], break_id.as_str());
+    assert_eq!(resolved["resolution"], "WAIVED");
+    assert_eq!(
+        resolved["resolution_reason"],
+        "settled between the ministries"
+    );
+    assert_eq!(
+        resolved["resolved_by"], "alice",
+        "the gateway's operator identity"
+    );
+    let (_, open) = page(&federation, "/breaks", &operator).await;
+    assert!(!open.contains(&break_id));
 }

@@ -228,6 +228,16 @@ impl Federation {
         }
     }
 
+    /// GB and FR report different events at one step of one case (both signed by FR, as
+    /// acted by FR): a break, open at once.
+    pub async fn conflicting_reports(&self) {
+        let case = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P9000";
+        let fr = &self.member("FR").key;
+        send(self.member("GB"), arrival(fr, "FR", case, 200)).await;
+        send(self.member("FR"), arrival(fr, "FR", case, 201)).await;
+        self.wait_for_head(14).await;
+    }
+
     async fn wait_for_head(&self, size: u64) {
         let mut ledger = self.member("GB").ledger.clone();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
