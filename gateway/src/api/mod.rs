@@ -9,7 +9,7 @@
 mod admission;
 mod breaks;
 mod readmission;
-mod settlement;
+pub(crate) mod settlement;
 
 use std::sync::Arc;
 

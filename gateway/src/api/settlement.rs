@@ -125,8 +125,8 @@ async fn report_csv(
 }
 
 /// The coordinator's rendering of a report, its bytes and media type passed through, with
-/// the file name it gives.
-async fn download(
+/// the file name it gives (the pages' download links answer with it too).
+pub(crate) async fn download(
     context: &Context,
     round_id: String,
     format: pb::ReportFormat,

@@ -26,7 +26,11 @@ use crate::problem::Problem;
 
 /// Registers the rounds' pages.
 pub fn routes(router: OpenApiRouter<Arc<Context>>) -> OpenApiRouter<Arc<Context>> {
-    router.routes(routes!(rounds)).routes(routes!(round))
+    router
+        .routes(routes!(rounds))
+        .routes(routes!(round))
+        .routes(routes!(report_json))
+        .routes(routes!(report_csv))
 }
 
 /// One row of the rounds list.
@@ -201,6 +205,54 @@ async fn round(
             node_radius: format!("{:.1}", diagram::NODE_RADIUS),
         },
     )
+}
+
+/// The round's report as JSON, for a signed-in browser: `/v1/rounds/{round_id}/report.json`'s
+/// answer, behind the session instead of a bearer token.
+#[utoipa::path(get, path = "/rounds/{round_id}/report.json", tag = "pages",
+    params(("round_id" = String, Path, description = "The round, RND-…")),
+    responses(
+        (status = 200, description = "The coordinator's JSON rendering of the report", content_type = "application/json"),
+        (status = 303, description = "Not signed in: on to /login"),
+        (status = "4XX", description = "Refused, or not yet proposed"),
+    ))]
+async fn report_json(
+    State(context): State<Arc<Context>>,
+    Path(round_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    signed_in_download(&context, &headers, round_id, pb::ReportFormat::Json).await
+}
+
+/// The round's report as CSV, for a signed-in browser.
+#[utoipa::path(get, path = "/rounds/{round_id}/report.csv", tag = "pages",
+    params(("round_id" = String, Path, description = "The round, RND-…")),
+    responses(
+        (status = 200, description = "The coordinator's CSV rendering of the report", content_type = "text/csv"),
+        (status = 303, description = "Not signed in: on to /login"),
+        (status = "4XX", description = "Refused, or not yet proposed"),
+    ))]
+async fn report_csv(
+    State(context): State<Arc<Context>>,
+    Path(round_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    signed_in_download(&context, &headers, round_id, pb::ReportFormat::Csv).await
+}
+
+async fn signed_in_download(
+    context: &Context,
+    headers: &HeaderMap,
+    round_id: String,
+    format: pb::ReportFormat,
+) -> Response {
+    let text = text::choose(None, headers);
+    if let Err(answer) = coordinator_reader(context, headers, text) {
+        return answer;
+    }
+    crate::api::settlement::download(context, round_id, format)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn fetch_round(context: &Context, round_id: String) -> Result<Round, Problem> {

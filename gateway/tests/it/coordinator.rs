@@ -282,6 +282,8 @@ async fn the_coordinators_openapi_document_lists_every_route_it_serves() {
         ("/v1/breaks/{break_id}/resolution", "post"),
         ("/rounds", "get"),
         ("/rounds/{round_id}", "get"),
+        ("/rounds/{round_id}/report.json", "get"),
+        ("/rounds/{round_id}/report.csv", "get"),
         ("/breaks", "get"),
         ("/breaks/{break_id}/resolution", "post"),
         ("/quotas", "get"),

@@ -155,8 +155,43 @@ async fn a_diplomat_reads_a_final_rounds_report_with_every_figure_and_one_arrow_
             countersignature.state, countersignature.state, countersignature.signing_key_id
         )));
     }
-    assert!(html.contains(&format!("/v1/rounds/{}/report.json", round.round_id)));
-    assert!(html.contains(&format!("/v1/rounds/{}/report.csv", round.round_id)));
+    // The download links work for the signed-in browser, and say what the REST API says.
+    for (file, content_type) in [
+        ("report.json", "application/json"),
+        ("report.csv", "text/csv; charset=utf-8"),
+    ] {
+        let link = format!("/rounds/{}/{file}", round.round_id);
+        assert!(
+            html.contains(&format!("<a href=\"{link}\" download>")),
+            "{file}"
+        );
+        let download = browser()
+            .get(federation.url(&link))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(download.status(), 200);
+        assert_eq!(download.headers()["content-type"], content_type);
+        let bytes = download.bytes().await.unwrap();
+        let rest = federation
+            .http
+            .get(federation.url(&format!("/v1{link}")))
+            .bearer_auth(DIPLOMAT)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(bytes, rest);
+    }
+    let stranger = browser()
+        .get(federation.url(&format!("/rounds/{}/report.csv", round.round_id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), 303);
 
     let (status, french) = page(&federation, &format!("{path}?lang=fr"), &cookie).await;
     assert_eq!(status, 200);
