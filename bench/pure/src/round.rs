@@ -214,7 +214,7 @@ fn facts(movements: Vec<pb::CountedMovement>) -> anyhow::Result<RoundFacts> {
         perform_by: Some(at(30 * 86_400_000)?),
         movements,
         open_breaks: Vec::new(),
-        carry_forward: Vec::new(),
+        performances: Vec::new(),
     })
 }
 

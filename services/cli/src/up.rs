@@ -1,5 +1,5 @@
-//! `accord up`: a whole federation on this machine — a coordinator and one node per state,
-//! on 127.0.0.1 and free ports, in this process — made the way a real network is made: a
+//! `accord up`: a whole federation on this machine — a coordinator, one node and one REST
+//! gateway per state, on 127.0.0.1 and free ports, in this process — made the way a real network is made: a
 //! PKI (`credentials`), every state enrolled with a one-time token and its own keys and CSRs
 //! (`enrol`), the scheme's agreements recorded by an operator (`plan`), SQLite stores in the
 //! folder (`folder`). It writes `DIR/federation.json` once every server answers its health
@@ -21,6 +21,7 @@ mod folder;
 mod plan;
 mod servers;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -74,6 +75,9 @@ pub enum Error {
     /// A port.
     #[error("binding a port on 127.0.0.1")]
     Bind(#[source] std::io::Error),
+    /// No randomness for the gateways' tokens.
+    #[error("making the gateways' tokens")]
+    Tokens(#[source] accord_trust::pki::Error),
     /// Membership: tokens, joins, agreements.
     #[error(transparent)]
     Enrol(#[from] enrol::Error),
@@ -205,15 +209,23 @@ async fn start_servers(
     let coordinator_listener = bind(record.coordinator)?;
     let coordinator = local_addr(&coordinator_listener)?;
     let mut nodes = Vec::with_capacity(states.len());
+    let mut gateways = Vec::with_capacity(states.len());
     for state in states {
         let listener = bind(record.nodes.get(state.as_str()).copied())?;
         nodes.push((*state, local_addr(&listener)?, listener));
+        let listener = bind(record.gateways.get(state.as_str()).copied())?;
+        gateways.push((*state, local_addr(&listener)?, listener));
     }
     record.coordinator = Some(coordinator);
     record.nodes = nodes
         .iter()
         .map(|(state, address, _)| (state.to_string(), *address))
         .collect();
+    record.gateways = gateways
+        .iter()
+        .map(|(state, address, _)| (state.to_string(), *address))
+        .collect();
+    ensure_tokens(&mut record.tokens, states)?;
     folder.save_record(&record)?;
 
     servers
@@ -235,9 +247,52 @@ async fn start_servers(
             .start_node(folder, state, coordinator, listener)
             .await?;
     }
+    for (state, _, listener) in gateways {
+        let node = record
+            .nodes
+            .get(state.as_str())
+            .copied()
+            .unwrap_or(coordinator);
+        let tokens = gateway_tokens(&record.tokens, state);
+        servers
+            .start_gateway(folder, state, node, &tokens, listener)
+            .await?;
+    }
     let description = describe(folder, &pki, coordinator, &record, states);
     wait_healthy(&description, states).await?;
+    for (state, address) in &record.gateways {
+        if let Ok(state) = StateCode::parse(state) {
+            Servers::wait_gateway(state, *address).await?;
+        }
+    }
     Ok(description)
+}
+
+/// Makes the tokens the federation lacks: a caseworker's for each state, an operator's and a
+/// diplomat's, each 128 random bits; those of an earlier run are kept.
+fn ensure_tokens(tokens: &mut BTreeMap<String, String>, states: &[StateCode]) -> Result<(), Error> {
+    let roles = states
+        .iter()
+        .map(|state| format!("caseworker:{state}"))
+        .chain(["operator".to_owned(), "diplomat".to_owned()]);
+    for role in roles {
+        if let std::collections::btree_map::Entry::Vacant(entry) = tokens.entry(role) {
+            let secret = accord_trust::pki::Serial::random().map_err(Error::Tokens)?;
+            entry.insert(format!("acc_{secret}"));
+        }
+    }
+    Ok(())
+}
+
+/// The tokens `state`'s gateway answers: its caseworkers', the operator's and the
+/// diplomat's (another state's caseworkers have nothing to do there).
+fn gateway_tokens(tokens: &BTreeMap<String, String>, state: StateCode) -> BTreeMap<String, String> {
+    let caseworker = format!("caseworker:{state}");
+    tokens
+        .iter()
+        .filter(|(role, _)| **role == caseworker || !role.starts_with("caseworker:"))
+        .map(|(role, secret)| (role.clone(), secret.clone()))
+        .collect()
 }
 
 /// Waits until the coordinator and every node answer their health check: the coordinator
@@ -276,11 +331,13 @@ fn describe(
         .iter()
         .filter_map(|state| {
             let grpc = *record.nodes.get(state.as_str())?;
+            let gateway = *record.gateways.get(state.as_str())?;
             let (client_cert, client_key) = credentials::gateway_files(folder, *state);
             Some((
                 state.to_string(),
                 StateEntry {
                     grpc,
+                    gateway: format!("http://{gateway}"),
                     client_cert,
                     client_key,
                 },
@@ -296,6 +353,7 @@ fn describe(
             operator_key: pki.operator_key.clone(),
         },
         states,
+        tokens: record.tokens.clone(),
     }
 }
 
@@ -390,21 +448,34 @@ fn print_table(federation: &Federation) {
     let description = federation.description();
     let states: Vec<&str> = description.states.keys().map(String::as_str).collect();
     println!("accord up: a federation of {} is up", states.join(", "));
-    println!("{:<12} {:<22} client certificate", "server", "gRPC (mTLS)");
     println!(
-        "{:<12} {:<22} {} (operator)",
+        "{:<12} {:<22} {:<24} client certificate",
+        "server", "gRPC (mTLS)", "gateway (HTTP)"
+    );
+    println!(
+        "{:<12} {:<22} {:<24} {} (operator)",
         "coordinator",
         description.coordinator.grpc.to_string(),
+        "-",
         description.coordinator.operator_cert.display()
     );
     for (state, entry) in &description.states {
         println!(
-            "{:<12} {:<22} {} ({state}'s gateway)",
+            "{:<12} {:<22} {:<24} {} ({state}'s gateway)",
             format!("node {state}"),
             entry.grpc.to_string(),
+            entry.gateway,
             entry.client_cert.display()
         );
     }
+    println!(
+        "tokens (Authorization: Bearer …) are in federation.json; open {}/login",
+        description
+            .states
+            .values()
+            .next()
+            .map_or("the gateway", |entry| entry.gateway.as_str())
+    );
     println!("CA certificate: {}", description.ca_cert.display());
     println!("federation: {}", federation.description_path().display());
     println!("running until Ctrl-C or SIGTERM");

@@ -2,8 +2,8 @@
 //! (`DIR/pki/`, `accord pki`'s layout), the coordinator's store (`DIR/coordinator/`) and the
 //! states' folders (`DIR/FR/`, `accord join`'s layout):
 //!
-//! - `up.json`, what a later run resumes from: the federation's states and the address each
-//!   server listened on, tried again first;
+//! - `up.json`, what a later run resumes from: the federation's states, the address each
+//!   server listened on (tried again first) and the gateways' tokens;
 //! - `up.lock`, held by the running `accord up` (one per folder);
 //! - `federation.json`, what clients read: where everything runs and with which credentials,
 //!   written only once everything answers its health check and removed at shutdown.
@@ -191,6 +191,13 @@ pub struct Record {
     /// Where each state's node listened.
     #[serde(default)]
     pub nodes: BTreeMap<String, SocketAddr>,
+    /// Where each state's gateway listened.
+    #[serde(default)]
+    pub gateways: BTreeMap<String, SocketAddr>,
+    /// The gateways' bearer tokens, by role (`caseworker:FR`, `operator`, `diplomat`): made
+    /// at the first run, kept so that a resumed federation answers the same tokens.
+    #[serde(default)]
+    pub tokens: BTreeMap<String, String>,
 }
 
 /// `federation.json`: where everything runs, and the credentials to call it.
@@ -204,6 +211,9 @@ pub struct Description {
     pub coordinator: CoordinatorEntry,
     /// Each state's node, by state code.
     pub states: BTreeMap<String, StateEntry>,
+    /// The gateways' bearer tokens, by role: `caseworker:FR` (FR's gateway), `operator` and
+    /// `diplomat` (read-only).
+    pub tokens: BTreeMap<String, String>,
 }
 
 /// The coordinator in `federation.json`.
@@ -222,6 +232,9 @@ pub struct CoordinatorEntry {
 pub struct StateEntry {
     /// Its node's gRPC address, `127.0.0.1:PORT` (mTLS).
     pub grpc: SocketAddr,
+    /// Its gateway, `http://127.0.0.1:PORT`: REST for its case system (`/openapi.json`) and
+    /// its caseworkers' pages.
+    pub gateway: String,
     /// The state's gateway certificate (`spiffe://accord/state/FR/gateway`): a client of
     /// that state's node.
     pub client_cert: PathBuf,

@@ -7,6 +7,7 @@
 //! started so far, stopped in the reverse order (a server stops before those it depends on). What each component listens on and is called with is
 //! decided by the caller (`super`), which also records it.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,10 @@ use accord_coordinator::server::Coordinator;
 use accord_domain::StateCode;
 use accord_edge::clock::SystemClock;
 use accord_edge::settings::RawTls;
+use accord_gateway::config::{
+    RawConfig as RawGatewayConfig, RawNode as RawGatewayNode, RawTls as RawGatewayTls, RawToken,
+};
+use accord_gateway::server::Gateway;
 use accord_node::config::{RawConfig as RawNodeConfig, RawCoordinator};
 use accord_node::server::Node;
 use accord_trust::PeerIdentity;
@@ -54,6 +59,9 @@ pub enum Error {
     /// A node could not start.
     #[error("the node of {0}")]
     Node(StateCode, #[source] accord_node::server::Error),
+    /// A gateway could not start.
+    #[error("the gateway of {0}")]
+    Gateway(StateCode, #[source] accord_gateway::server::Error),
     /// A server did not answer its health check in time.
     #[error("{0} did not answer its health check within {1:?}: {2}")]
     Unhealthy(String, Duration, String),
@@ -78,6 +86,8 @@ pub enum Component {
     Coordinator,
     /// A state's node.
     Node(StateCode),
+    /// A state's gateway (HTTP, in front of its node).
+    Gateway(StateCode),
 }
 
 impl Component {
@@ -86,6 +96,7 @@ impl Component {
         match self {
             Self::Coordinator => "coordinator".to_owned(),
             Self::Node(state) => format!("node {state}"),
+            Self::Gateway(state) => format!("gateway {state}"),
         }
     }
 
@@ -93,7 +104,7 @@ impl Component {
     fn identity(self) -> PeerIdentity {
         match self {
             Self::Coordinator => PeerIdentity::Coordinator,
-            Self::Node(state) => PeerIdentity::Node(state),
+            Self::Node(state) | Self::Gateway(state) => PeerIdentity::Node(state),
         }
     }
 }
@@ -151,6 +162,43 @@ impl Servers {
             .map_err(|error| Error::Node(state, error))?;
         self.spawn(component, |shutdown| Box::pin(node.run_until(shutdown)));
         Ok(())
+    }
+
+    /// Builds `state`'s gateway on `listener`, in front of its node at `node`, answering
+    /// `tokens` (role and secret), and serves it.
+    pub async fn start_gateway(
+        &mut self,
+        folder: &Folder,
+        state: StateCode,
+        node: SocketAddr,
+        tokens: &BTreeMap<String, String>,
+        listener: TcpListener,
+    ) -> Result<(), Error> {
+        let component = Component::Gateway(state);
+        let address = listener.local_addr().map_err(Error::Socket)?;
+        let config = gateway_config(folder, state, address, node, tokens)?;
+        let gateway = Gateway::build_with_listener(config, listener)
+            .await
+            .map_err(|error| Error::Gateway(state, error))?;
+        self.spawn(component, |shutdown| Box::pin(gateway.run_until(shutdown)));
+        Ok(())
+    }
+
+    /// Waits until the gateway at `address` answers `GET /openapi.json` with 200.
+    pub async fn wait_gateway(state: StateCode, address: SocketAddr) -> Result<(), Error> {
+        let deadline = tokio::time::Instant::now() + HEALTH_TIMEOUT;
+        loop {
+            let last = match http_status(address, "/openapi.json").await {
+                Ok(200) => return Ok(()),
+                Ok(status) => format!("HTTP {status}"),
+                Err(error) => error.to_string(),
+            };
+            if tokio::time::Instant::now() >= deadline {
+                let name = Component::Gateway(state).name();
+                return Err(Error::Unhealthy(name, HEALTH_TIMEOUT, last));
+            }
+            tokio::time::sleep(HEALTH_RETRY).await;
+        }
     }
 
     /// Waits until `component`, at `address`, answers its health check as SERVING, called
@@ -351,6 +399,69 @@ fn node_config(
     });
     raw.validate()
         .map_err(|error| Error::Configuration(Component::Node(state).name(), error))
+}
+
+/// A gateway's configuration: `state`'s gateway identity from its folder, its node at `node`
+/// (whose certificate names 127.0.0.1), and the tokens it answers (by role: `caseworker:FR`,
+/// `operator`, `diplomat`), as their SHA-256.
+fn gateway_config(
+    folder: &Folder,
+    state: StateCode,
+    address: SocketAddr,
+    node: SocketAddr,
+    tokens: &BTreeMap<String, String>,
+) -> Result<accord_gateway::config::GatewayConfig, Error> {
+    let (certificate, private_key) = credentials::gateway_files(folder, state);
+    let joined = JoinedFolder::new(folder.state(state));
+    RawGatewayConfig {
+        state: Some(state.to_string()),
+        listen_addr: Some(address.to_string()),
+        node: Some(RawGatewayNode {
+            endpoint: Some(format!("https://{node}")),
+            server_name: Some("127.0.0.1".to_owned()),
+        }),
+        tls: Some(RawGatewayTls {
+            ca: Some(joined.ca()),
+            certificate: Some(certificate),
+            private_key: Some(private_key),
+        }),
+        tokens: tokens
+            .iter()
+            .map(|(role, secret)| {
+                // `caseworker:FR`, `operator`, `diplomat`.
+                let (role, state) = match role.split_once(':') {
+                    Some((role, state)) => (role, Some(state.to_owned())),
+                    None => (role.as_str(), None),
+                };
+                RawToken {
+                    sha256: Some(hex(&accord_gateway::config::digest(secret))),
+                    role: Some(role.to_owned()),
+                    state,
+                }
+            })
+            .collect(),
+    }
+    .validate()
+    .map_err(|error| Error::Configuration(Component::Gateway(state).name(), error))
+}
+
+/// The status code of `GET path` on the HTTP server at `address` (HTTP/1.1, no body read).
+async fn http_status(address: SocketAddr, path: &str) -> std::io::Result<u16> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut head = [0_u8; 12];
+    stream.read_exact(&mut head).await?;
+    // "HTTP/1.1 200"
+    std::str::from_utf8(&head[9..12])
+        .ok()
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| std::io::Error::other("not an HTTP answer"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn sqlite_url(path: &Path) -> String {

@@ -255,6 +255,19 @@ async fn french_cases(federation: &Value) -> Vec<pb::ReadmissionCase> {
         .readmissions
 }
 
+/// `GET path` on `state`'s gateway with the token of `role` (none for `None`): the status and
+/// the body.
+async fn rest(federation: &Value, state: &str, path: &str, role: Option<&str>) -> (u16, String) {
+    let base = federation["states"][state]["gateway"].as_str().unwrap();
+    let mut request = reqwest::Client::new().get(format!("{base}{path}"));
+    if let Some(role) = role {
+        request = request.bearer_auth(federation["tokens"][role].as_str().unwrap());
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap())
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     accord_trust::install_crypto_provider();
     tokio::runtime::Builder::new_current_thread()
@@ -311,6 +324,20 @@ fn a_federation_comes_up_works_a_case_over_mtls_and_resumes_with_the_same_identi
             assert!(Instant::now() < deadline, "FR never received {case_ref}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // Each state's REST gateway, with the tokens federation.json names.
+        let gb_cases = rest(&federation, "GB", "/v1/readmissions", Some("caseworker:GB")).await;
+        assert_eq!(gb_cases.0, 200, "{}", gb_cases.1);
+        assert!(gb_cases.1.contains(&case_ref), "{}", gb_cases.1);
+        let read_only = rest(&federation, "FR", "/v1/readmissions", Some("diplomat")).await;
+        assert_eq!(read_only.0, 200, "{}", read_only.1);
+        let anonymous = rest(&federation, "GB", "/v1/readmissions", None).await;
+        assert_eq!(anonymous.0, 401, "{}", anonymous.1);
+        let elsewhere = rest(&federation, "GB", "/v1/readmissions", Some("caseworker:FR")).await;
+        assert_eq!(
+            elsewhere.0, 401,
+            "FR's token is not GB's gateway's: {}",
+            elsewhere.1
+        );
         (case_ref, directory.version)
     });
     let twice = accord(&["up", "--dir", dir.to_str().unwrap()]);
@@ -332,6 +359,7 @@ fn a_federation_comes_up_works_a_case_over_mtls_and_resumes_with_the_same_identi
     // Without --states: the folder's federation.
     let mut second = Up::spawn(&dir, None, logs.path(), "second");
     let resumed = second.federation(&dir);
+    assert_eq!(resumed["tokens"], federation["tokens"], "the same tokens");
     assert_eq!(std::fs::read(path(&resumed["ca_cert"])).unwrap(), ca_before);
     assert_eq!(
         std::fs::read(dir.join("FR").join("node.pem")).unwrap(),

@@ -209,6 +209,58 @@ impl Reconciler {
         }
     }
 
+    /// Records many reports at once: the same as [`Reconciler::record`] of each in turn, but
+    /// into an empty reconciler built in one sort instead of one tree insertion per report
+    /// (how the coordinator loads its whole log at start; BENCHMARKS.md, "Reconciliation").
+    pub fn record_all(&mut self, attestations: impl IntoIterator<Item = Attestation>) {
+        if !self.records.is_empty() {
+            for attestation in attestations {
+                self.record(attestation);
+            }
+            return;
+        }
+        let mut reports: Vec<(RecordKey, StateCode, Version, Timestamp)> = attestations
+            .into_iter()
+            .map(|attestation| {
+                let version = Version {
+                    pair: attestation.pair(),
+                    sequence: attestation.sequence(),
+                    occurred_at: attestation.occurred_at(),
+                    digest: attestation.digest(),
+                };
+                (
+                    RecordKey::of(&attestation),
+                    attestation.reporter(),
+                    version,
+                    attestation.accepted_at(),
+                )
+            })
+            .collect();
+        // By record, reporter, version, then acceptance: an exact re-send follows its first
+        // acceptance, which is the one kept.
+        reports.sort_unstable();
+        let mut records: Vec<(RecordKey, Reports)> = Vec::new();
+        for (key, reporter, version, accepted_at) in reports {
+            if records.last().is_none_or(|(last, _)| *last != key) {
+                records.push((key, Vec::new()));
+            }
+            let Some((_, sides)) = records.last_mut() else {
+                continue;
+            };
+            if sides.last().is_none_or(|(last, _)| *last != reporter) {
+                sides.push((reporter, Vec::new()));
+            }
+            let Some((_, versions)) = sides.last_mut() else {
+                continue;
+            };
+            if versions.last().is_none_or(|(last, _)| *last != version) {
+                versions.push((version, accepted_at));
+            }
+        }
+        // Sorted and distinct: the tree is built in one pass.
+        self.records = records.into_iter().collect();
+    }
+
     /// Records that an event is expected by a deadline. The same expectation again is
     /// accepted; the same event with another deadline is refused.
     pub fn expect(&mut self, expected: ExpectedEvent) -> Result<(), Error> {

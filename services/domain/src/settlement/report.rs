@@ -66,8 +66,8 @@ pub struct SettlementReport<S = StateCode> {
     /// Every pair whose admissions exceed its returns, sorted by holder then counterpart.
     pub credits: Vec<Credit<S>>,
     /// What the next round carries in: the residuals as debts per (admitting, origin) pair,
-    /// sorted ([`carry_forward`]). Everything else the round's debts were is extinguished by
-    /// its netting and replaced by its instructions.
+    /// sorted, placed along each pair's own open debt first. Everything else the round's
+    /// debts were is extinguished by its netting and replaced by its instructions.
     pub carry_forward: Vec<CarriedDebt<S>>,
 }
 

@@ -22,6 +22,7 @@ mod readmission_lifecycle;
 mod readmission_validation;
 mod refusals;
 mod revocation_live;
+mod settlement_multilateral;
 mod settlement_round;
 mod small_truths;
 mod store;

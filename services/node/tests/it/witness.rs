@@ -38,7 +38,7 @@ pub fn operator_channel(federation: &Federation) -> Channel {
 }
 
 /// Every leaf of the log, as the operator reads them.
-async fn leaves(federation: &Federation) -> Vec<pb::LedgerLeaf> {
+pub async fn leaves(federation: &Federation) -> Vec<pb::LedgerLeaf> {
     let mut client = ledger(federation);
     let head = client
         .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })

@@ -139,6 +139,26 @@ proptest! {
     }
 
     #[test]
+    fn recording_all_at_once_equals_recording_one_by_one(
+        (in_order, shuffled) in arrivals(),
+        resends in prop::collection::vec((any::<prop::sample::Index>(), 0..5u32), 0..8),
+    ) {
+        let mut reports = shuffled;
+        if !in_order.is_empty() {
+            for (index, delay_days) in resends {
+                reports.push(resent(index.get(&in_order), delay_days));
+            }
+        }
+        let one_by_one = reconciler_of(&reports);
+        let mut at_once = Reconciler::new(GRACE);
+        for expected in expectations() {
+            at_once.expect(expected).unwrap();
+        }
+        at_once.record_all(reports.iter().cloned());
+        prop_assert_eq!(&at_once, &one_by_one);
+    }
+
+    #[test]
     fn exact_resends_change_nothing(
         reports in prop::collection::vec(report(), 0..24),
         resends in prop::collection::vec((any::<prop::sample::Index>(), 0..5u32), 0..8),
