@@ -420,6 +420,7 @@ fn gateway_config(
             endpoint: Some(format!("https://{node}")),
             server_name: Some("127.0.0.1".to_owned()),
         }),
+        coordinator: None,
         tls: Some(RawGatewayTls {
             ca: Some(joined.ca()),
             certificate: Some(certificate),
