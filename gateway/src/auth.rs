@@ -160,3 +160,25 @@ impl FromRequestParts<Arc<Context>> for Writer {
         authorize(parts, context, Access::Write).map(Self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_may_read_and_act_on_each_kind_of_gateway() {
+        let gb = StateCode::parse("GB").unwrap();
+        let fr = StateCode::parse("FR").unwrap();
+        let check = |role: Role, upstream: Upstream, read: bool, write: bool| {
+            assert_eq!(allows(role, upstream, Access::Read), read, "{role} reads");
+            assert_eq!(allows(role, upstream, Access::Write), write, "{role} acts");
+        };
+        check(Role::Caseworker(gb), Upstream::Node(gb), true, true);
+        check(Role::Caseworker(fr), Upstream::Node(gb), false, false);
+        check(Role::Operator, Upstream::Node(gb), true, false);
+        check(Role::Diplomat, Upstream::Node(gb), true, false);
+        check(Role::Caseworker(gb), Upstream::Coordinator, false, false);
+        check(Role::Operator, Upstream::Coordinator, true, true);
+        check(Role::Diplomat, Upstream::Coordinator, true, false);
+    }
+}
