@@ -1,4 +1,5 @@
-//! `accord gateway`: runs a state's REST gateway in front of its node until interrupted
+//! `accord gateway`: runs a REST gateway — in front of a state's node, or of the coordinator
+//! for its operators and diplomats — until interrupted
 //! (Ctrl-C or SIGTERM), then lets in-flight requests finish.
 
 use std::net::SocketAddr;

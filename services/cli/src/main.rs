@@ -38,7 +38,8 @@ struct Cli {
 enum Command {
     /// Run a state's node: the readmission and admission services, over mTLS.
     Node(node::NodeArgs),
-    /// Run a state's REST gateway (JSON, bearer tokens, /openapi.json) in front of its node.
+    /// Run a REST gateway (JSON, bearer tokens, /openapi.json, pages) in front of a state's
+    /// node or, for operators and diplomats, the coordinator.
     Gateway(gateway::GatewayArgs),
     /// Run the network's coordinator (membership: enrolment, the signed directory), or act
     /// as an operator on it (`accord coordinator token issue`).

@@ -208,6 +208,8 @@ async fn start_servers(
     let pki = credentials::ensure(folder)?;
     let coordinator_listener = bind(record.coordinator)?;
     let coordinator = local_addr(&coordinator_listener)?;
+    let coordinator_gateway_listener = bind(record.coordinator_gateway)?;
+    let coordinator_gateway = local_addr(&coordinator_gateway_listener)?;
     let mut nodes = Vec::with_capacity(states.len());
     let mut gateways = Vec::with_capacity(states.len());
     for state in states {
@@ -217,6 +219,7 @@ async fn start_servers(
         gateways.push((*state, local_addr(&listener)?, listener));
     }
     record.coordinator = Some(coordinator);
+    record.coordinator_gateway = Some(coordinator_gateway);
     record.nodes = nodes
         .iter()
         .map(|(state, address, _)| (state.to_string(), *address))
@@ -230,6 +233,11 @@ async fn start_servers(
 
     servers
         .start_coordinator(folder, &pki, coordinator_listener)
+        .await?;
+    // Its operators' and diplomats' gateway: no state's caseworker has anything to do there.
+    let readers = gateway_tokens(&record.tokens, None);
+    servers
+        .start_coordinator_gateway(&pki, coordinator, &readers, coordinator_gateway_listener)
         .await?;
     let mut operator = enrol::Operator::connect(&pki, coordinator).await?;
     for (state, address, _) in &nodes {
@@ -253,16 +261,17 @@ async fn start_servers(
             .get(state.as_str())
             .copied()
             .unwrap_or(coordinator);
-        let tokens = gateway_tokens(&record.tokens, state);
+        let tokens = gateway_tokens(&record.tokens, Some(state));
         servers
             .start_gateway(folder, state, node, &tokens, listener)
             .await?;
     }
     let description = describe(folder, &pki, coordinator, &record, states);
     wait_healthy(&description, states).await?;
+    Servers::wait_gateway(Component::CoordinatorGateway, coordinator_gateway).await?;
     for (state, address) in &record.gateways {
         if let Ok(state) = StateCode::parse(state) {
-            Servers::wait_gateway(state, *address).await?;
+            Servers::wait_gateway(Component::Gateway(state), *address).await?;
         }
     }
     Ok(description)
@@ -284,10 +293,15 @@ fn ensure_tokens(tokens: &mut BTreeMap<String, String>, states: &[StateCode]) ->
     Ok(())
 }
 
-/// The tokens `state`'s gateway answers: its caseworkers', the operator's and the
-/// diplomat's (another state's caseworkers have nothing to do there).
-fn gateway_tokens(tokens: &BTreeMap<String, String>, state: StateCode) -> BTreeMap<String, String> {
-    let caseworker = format!("caseworker:{state}");
+/// The tokens a gateway answers: `state`'s caseworkers' (none on the coordinator's, `None`),
+/// the operator's and the diplomat's; another state's caseworkers have nothing to do there.
+fn gateway_tokens(
+    tokens: &BTreeMap<String, String>,
+    state: Option<StateCode>,
+) -> BTreeMap<String, String> {
+    let caseworker = state
+        .map(|state| format!("caseworker:{state}"))
+        .unwrap_or_default();
     tokens
         .iter()
         .filter(|(role, _)| **role == caseworker || !role.starts_with("caseworker:"))
@@ -349,6 +363,10 @@ fn describe(
         ca_key: pki.ca_key.clone(),
         coordinator: CoordinatorEntry {
             grpc: coordinator,
+            gateway: record
+                .coordinator_gateway
+                .map(|address| format!("http://{address}"))
+                .unwrap_or_default(),
             operator_cert: pki.operator_cert.clone(),
             operator_key: pki.operator_key.clone(),
         },
@@ -456,7 +474,7 @@ fn print_table(federation: &Federation) {
         "{:<12} {:<22} {:<24} {} (operator)",
         "coordinator",
         description.coordinator.grpc.to_string(),
-        "-",
+        description.coordinator.gateway,
         description.coordinator.operator_cert.display()
     );
     for (state, entry) in &description.states {
@@ -469,12 +487,8 @@ fn print_table(federation: &Federation) {
         );
     }
     println!(
-        "tokens (Authorization: Bearer …) are in federation.json; open {}/login",
-        description
-            .states
-            .values()
-            .next()
-            .map_or("the gateway", |entry| entry.gateway.as_str())
+        "tokens (Authorization: Bearer …) are in federation.json; a diplomat's rounds: {}/rounds",
+        description.coordinator.gateway
     );
     println!("CA certificate: {}", description.ca_cert.display());
     println!("federation: {}", federation.description_path().display());

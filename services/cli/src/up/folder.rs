@@ -194,6 +194,9 @@ pub struct Record {
     /// Where each state's gateway listened.
     #[serde(default)]
     pub gateways: BTreeMap<String, SocketAddr>,
+    /// Where the coordinator's gateway listened.
+    #[serde(default)]
+    pub coordinator_gateway: Option<SocketAddr>,
     /// The gateways' bearer tokens, by role (`caseworker:FR`, `operator`, `diplomat`): made
     /// at the first run, kept so that a resumed federation answers the same tokens.
     #[serde(default)]
@@ -221,6 +224,9 @@ pub struct Description {
 pub struct CoordinatorEntry {
     /// Its gRPC address, `127.0.0.1:PORT` (mTLS).
     pub grpc: SocketAddr,
+    /// Its operators' and diplomats' gateway, `http://127.0.0.1:PORT`: REST and the pages
+    /// (`/rounds`, `/breaks`, `/quotas`).
+    pub gateway: String,
     /// The federation's operator certificate (`spiffe://accord/operator/federation`).
     pub operator_cert: PathBuf,
     /// Its key.

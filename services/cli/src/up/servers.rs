@@ -60,8 +60,8 @@ pub enum Error {
     #[error("the node of {0}")]
     Node(StateCode, #[source] accord_node::server::Error),
     /// A gateway could not start.
-    #[error("the gateway of {0}")]
-    Gateway(StateCode, #[source] accord_gateway::server::Error),
+    #[error("the {0}")]
+    Gateway(String, #[source] accord_gateway::server::Error),
     /// A server did not answer its health check in time.
     #[error("{0} did not answer its health check within {1:?}: {2}")]
     Unhealthy(String, Duration, String),
@@ -88,6 +88,8 @@ pub enum Component {
     Node(StateCode),
     /// A state's gateway (HTTP, in front of its node).
     Gateway(StateCode),
+    /// The coordinator's gateway (HTTP, for its operators and diplomats).
+    CoordinatorGateway,
 }
 
 impl Component {
@@ -97,13 +99,14 @@ impl Component {
             Self::Coordinator => "coordinator".to_owned(),
             Self::Node(state) => format!("node {state}"),
             Self::Gateway(state) => format!("gateway {state}"),
+            Self::CoordinatorGateway => "coordinator's gateway".to_owned(),
         }
     }
 
     /// Who its certificate names.
     fn identity(self) -> PeerIdentity {
         match self {
-            Self::Coordinator => PeerIdentity::Coordinator,
+            Self::Coordinator | Self::CoordinatorGateway => PeerIdentity::Coordinator,
             Self::Node(state) | Self::Gateway(state) => PeerIdentity::Node(state),
         }
     }
@@ -177,15 +180,55 @@ impl Servers {
         let component = Component::Gateway(state);
         let address = listener.local_addr().map_err(Error::Socket)?;
         let config = gateway_config(folder, state, address, node, tokens)?;
+        self.serve_gateway(component, config, listener).await
+    }
+
+    /// Builds the coordinator's gateway on `listener`, calling the coordinator at
+    /// `coordinator` as the federation's operator, answering `tokens`, and serves it.
+    pub async fn start_coordinator_gateway(
+        &mut self,
+        pki: &Pki,
+        coordinator: SocketAddr,
+        tokens: &BTreeMap<String, String>,
+        listener: TcpListener,
+    ) -> Result<(), Error> {
+        let component = Component::CoordinatorGateway;
+        let address = listener.local_addr().map_err(Error::Socket)?;
+        let config = RawGatewayConfig {
+            state: None,
+            listen_addr: Some(address.to_string()),
+            node: None,
+            coordinator: Some(RawGatewayNode {
+                endpoint: Some(format!("https://{coordinator}")),
+                server_name: Some("127.0.0.1".to_owned()),
+            }),
+            tls: Some(RawGatewayTls {
+                ca: Some(pki.ca_cert.clone()),
+                certificate: Some(pki.operator_cert.clone()),
+                private_key: Some(pki.operator_key.clone()),
+            }),
+            tokens: raw_tokens(tokens),
+        }
+        .validate()
+        .map_err(|error| Error::Configuration(component.name(), error))?;
+        self.serve_gateway(component, config, listener).await
+    }
+
+    async fn serve_gateway(
+        &mut self,
+        component: Component,
+        config: accord_gateway::config::GatewayConfig,
+        listener: TcpListener,
+    ) -> Result<(), Error> {
         let gateway = Gateway::build_with_listener(config, listener)
             .await
-            .map_err(|error| Error::Gateway(state, error))?;
+            .map_err(|error| Error::Gateway(component.name(), error))?;
         self.spawn(component, |shutdown| Box::pin(gateway.run_until(shutdown)));
         Ok(())
     }
 
-    /// Waits until the gateway at `address` answers `GET /openapi.json` with 200.
-    pub async fn wait_gateway(state: StateCode, address: SocketAddr) -> Result<(), Error> {
+    /// Waits until `component`, a gateway at `address`, answers `GET /openapi.json` with 200.
+    pub async fn wait_gateway(component: Component, address: SocketAddr) -> Result<(), Error> {
         let deadline = tokio::time::Instant::now() + HEALTH_TIMEOUT;
         loop {
             let last = match http_status(address, "/openapi.json").await {
@@ -194,8 +237,7 @@ impl Servers {
                 Err(error) => error.to_string(),
             };
             if tokio::time::Instant::now() >= deadline {
-                let name = Component::Gateway(state).name();
-                return Err(Error::Unhealthy(name, HEALTH_TIMEOUT, last));
+                return Err(Error::Unhealthy(component.name(), HEALTH_TIMEOUT, last));
             }
             tokio::time::sleep(HEALTH_RETRY).await;
         }
@@ -426,24 +468,29 @@ fn gateway_config(
             certificate: Some(certificate),
             private_key: Some(private_key),
         }),
-        tokens: tokens
-            .iter()
-            .map(|(role, secret)| {
-                // `caseworker:FR`, `operator`, `diplomat`.
-                let (role, state) = match role.split_once(':') {
-                    Some((role, state)) => (role, Some(state.to_owned())),
-                    None => (role.as_str(), None),
-                };
-                RawToken {
-                    sha256: Some(hex(&accord_gateway::config::digest(secret))),
-                    role: Some(role.to_owned()),
-                    state,
-                }
-            })
-            .collect(),
+        tokens: raw_tokens(tokens),
     }
     .validate()
     .map_err(|error| Error::Configuration(Component::Gateway(state).name(), error))
+}
+
+/// `tokens` (by role: `caseworker:FR`, `operator`, `diplomat`) as a gateway's configuration
+/// holds them: their SHA-256 and role.
+fn raw_tokens(tokens: &BTreeMap<String, String>) -> Vec<RawToken> {
+    tokens
+        .iter()
+        .map(|(role, secret)| {
+            let (role, state) = match role.split_once(':') {
+                Some((role, state)) => (role, Some(state.to_owned())),
+                None => (role.as_str(), None),
+            };
+            RawToken {
+                sha256: Some(hex(&accord_gateway::config::digest(secret))),
+                role: Some(role.to_owned()),
+                state,
+            }
+        })
+        .collect()
 }
 
 /// The status code of `GET path` on the HTTP server at `address` (HTTP/1.1, no body read).

@@ -255,10 +255,13 @@ async fn french_cases(federation: &Value) -> Vec<pb::ReadmissionCase> {
         .readmissions
 }
 
-/// `GET path` on `state`'s gateway with the token of `role` (none for `None`): the status and
-/// the body.
+/// `GET path` on `state`'s gateway (or the coordinator's, for `"coordinator"`) with the
+/// token of `role` (none for `None`): the status and the body.
 async fn rest(federation: &Value, state: &str, path: &str, role: Option<&str>) -> (u16, String) {
-    let base = federation["states"][state]["gateway"].as_str().unwrap();
+    let base = match state {
+        "coordinator" => federation["coordinator"]["gateway"].as_str().unwrap(),
+        state => federation["states"][state]["gateway"].as_str().unwrap(),
+    };
     let mut request = reqwest::Client::new().get(format!("{base}{path}"));
     if let Some(role) = role {
         request = request.bearer_auth(federation["tokens"][role].as_str().unwrap());
@@ -338,6 +341,19 @@ fn a_federation_comes_up_works_a_case_over_mtls_and_resumes_with_the_same_identi
             "FR's token is not GB's gateway's: {}",
             elsewhere.1
         );
+        // The coordinator's gateway, for the diplomat and the operator only.
+        let rounds = rest(&federation, "coordinator", "/v1/rounds", Some("diplomat")).await;
+        assert_eq!(rounds.0, 200, "{}", rounds.1);
+        let page = rest(&federation, "coordinator", "/v1/quotas", Some("operator")).await;
+        assert_eq!(page.0, 200, "{}", page.1);
+        let caseworker = rest(
+            &federation,
+            "coordinator",
+            "/v1/rounds",
+            Some("caseworker:GB"),
+        )
+        .await;
+        assert_eq!(caseworker.0, 401, "{}", caseworker.1);
         (case_ref, directory.version)
     });
     let twice = accord(&["up", "--dir", dir.to_str().unwrap()]);
