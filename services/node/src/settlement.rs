@@ -479,10 +479,6 @@ fn allocations_of(
 /// The idempotency key of this node's answer to one report: the same report gets the same
 /// key, a new version another.
 fn key(what: &str, round_id: &str, digest: &[u8]) -> String {
-    let digest: String = digest
-        .iter()
-        .take(8)
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let digest = hex::encode(&digest[..digest.len().min(8)]);
     format!("{what}-{round_id}-{digest}")
 }

@@ -485,7 +485,7 @@ fn raw_tokens(tokens: &BTreeMap<String, String>) -> Vec<RawToken> {
                 None => (role.as_str(), None),
             };
             RawToken {
-                sha256: Some(hex(&accord_gateway::config::digest(secret))),
+                sha256: Some(hex::encode(accord_gateway::config::digest(secret))),
                 role: Some(role.to_owned()),
                 state,
             }
@@ -506,10 +506,6 @@ async fn http_status(address: SocketAddr, path: &str) -> std::io::Result<u16> {
         .ok()
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| std::io::Error::other("not an HTTP answer"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn sqlite_url(path: &Path) -> String {

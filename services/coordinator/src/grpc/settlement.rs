@@ -531,7 +531,7 @@ impl SettlementService for SettlementApi {
         let (rendering, content_type, extension) = match format {
             pb::ReportFormat::Bundle => (
                 self.settlement
-                    .report_bundle(round_id, reader)
+                    .report_bundle(&round)
                     .await
                     .map_err(status)?,
                 "application/x-protobuf",

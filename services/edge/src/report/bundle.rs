@@ -368,7 +368,7 @@ pub fn verify(
     passed(Passed::ReportSignature {
         round_id: report.round_id.clone(),
         version: report.version,
-        digest: hex_digest(&super::report_digest(&report)),
+        digest: hex::encode(super::report_digest(&report)),
     });
     let (settled, redirected) = check_content(&report)?;
     passed(Passed::Optimal {
@@ -660,8 +660,4 @@ fn describe_leaf(leaf: &[u8]) -> String {
         }
         Err(_) => "not a ledger leaf".to_owned(),
     }
-}
-
-fn hex_digest(digest: &[u8; 32]) -> String {
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }

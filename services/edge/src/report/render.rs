@@ -36,7 +36,7 @@ pub fn json(signed: &pb::SignedSettlementReport) -> Vec<u8> {
         "log": {
             "origin": report.log_origin,
             "tree_size": report.tree_head.as_ref().map_or(0, |head| head.tree_size),
-            "root_hash": report.tree_head.as_ref().map(|head| hex(&head.root_hash)),
+            "root_hash": report.tree_head.as_ref().map(|head| hex::encode(&head.root_hash)),
         },
         "settled": report.settled,
         "redirected": report.redirected,
@@ -110,7 +110,7 @@ pub fn json(signed: &pb::SignedSettlementReport) -> Vec<u8> {
                 "signed_at": time(signature.signed_at.as_ref()),
             })).collect::<Vec<_>>(),
         },
-        "report_digest": hex(&signed.report_digest),
+        "report_digest": hex::encode(&signed.report_digest),
     });
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
@@ -274,10 +274,6 @@ fn decimal(numerator: u32, denominator: u32) -> String {
     }
     let scaled = (u64::from(numerator) * 100_000 / u64::from(denominator) + 5) / 10;
     format!("{}.{:04}", scaled / 10_000, scaled % 10_000)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]

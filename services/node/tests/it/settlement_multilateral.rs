@@ -10,6 +10,7 @@ use accord_proto::v1::settlement_service_client::SettlementServiceClient;
 
 use crate::federation::{Federation, both_hold, eventually_some};
 use crate::readmission::{acceptance, case, evidence, person, slot};
+use crate::settlement_round::{proposed_round, round_reaching, signers};
 use crate::support::{DAY_MS, HOUR_MS, step, time};
 use crate::witness::{leaves, operator_channel};
 
@@ -203,46 +204,12 @@ async fn settles_the_cycle(databases: &[(&str, String)]) {
     for (from, to) in CYCLE {
         cases.push(returned(&federation, from, to).await.0);
     }
-    let mut operator = SettlementServiceClient::new(operator_channel(&federation));
-    let round_id = operator
-        .open_round(pb::OpenRoundRequest {
-            idempotency_key: "open".into(),
-            period: Some(pb::TimeRange {
-                start_time: Some(time(period_start)),
-                end_time: Some(time(federation.clock_millis() + HOUR_MS)),
-            }),
-            mode: pb::NettingMode::Multilateral.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
-        .round_id;
-    federation.clock.advance_millis(2 * HOUR_MS);
     // Every event of the cycle is in the published log, from both of its parties.
-    operator
-        .close_round(pb::CloseRoundRequest {
-            idempotency_key: "close".into(),
-            round_id: round_id.clone(),
-        })
-        .await
-        .unwrap();
-    let report = operator
-        .propose_round(pb::ProposeRoundRequest {
-            idempotency_key: "propose".into(),
-            round_id: round_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
-        .report
-        .unwrap()
-        .report
-        .unwrap();
+    let mut operator = SettlementServiceClient::new(operator_channel(&federation));
+    let mode = pb::NettingMode::Multilateral;
+    let proposed = proposed_round(&federation, &mut operator, period_start, mode).await;
+    let round_id = proposed.round_id.clone();
+    let report = proposed.report.unwrap().report.unwrap();
     let mut counted: Vec<&str> = report
         .inputs
         .as_ref()
@@ -267,27 +234,6 @@ async fn settles_the_cycle(databases: &[(&str, String)]) {
     );
     assert_eq!(report.affected_states, STATES);
 
-    let last = eventually_some("all three nodes countersign and the round is final", || {
-        let mut operator = operator.clone();
-        let round_id = round_id.clone();
-        async move {
-            let round = operator
-                .get_round(pb::GetRoundRequest { round_id })
-                .await
-                .unwrap()
-                .into_inner()
-                .round
-                .unwrap();
-            (round.status() == pb::RoundStatus::Final).then_some(round)
-        }
-    })
-    .await;
-    let signers: Vec<_> = last
-        .report
-        .unwrap()
-        .countersignatures
-        .iter()
-        .map(|signature| signature.state.clone())
-        .collect();
-    assert_eq!(signers, STATES);
+    let last = round_reaching(&operator, &round_id, pb::RoundStatus::Final).await;
+    assert_eq!(signers(last), STATES);
 }

@@ -11,6 +11,7 @@ use accord_proto::v1 as pb;
 use accord_proto::v1::settlement_service_client::SettlementServiceClient;
 use accord_trust::PeerIdentity;
 use tonic::Code;
+use tonic::transport::Channel;
 
 use crate::directory::Network;
 use crate::federation::{Federation, START_MILLIS, eventually_some, state};
@@ -71,30 +72,31 @@ async fn returned(network: &Network, key: &str) -> (String, i64) {
     (case_ref, arrived)
 }
 
-#[tokio::test]
-async fn both_nodes_check_and_countersign_a_round_of_their_real_case_and_it_is_final() {
-    let network = Network::start(&[]).await;
-    network.agree(&[pb::Regime::Ukfr2025], None).await;
-    let (case_ref, arrived) = returned(&network, "settled").await;
-    let mut operator = SettlementServiceClient::new(operator_channel(&network.federation));
-    let opened = operator
+/// An operator's round over `mode` from `period_start` to an hour from now, cut off once
+/// the period ended (the clock moves two hours) and proposed; answers the proposed round.
+pub async fn proposed_round(
+    federation: &Federation,
+    operator: &mut SettlementServiceClient<Channel>,
+    period_start: i64,
+    mode: pb::NettingMode,
+) -> pb::Round {
+    let round_id = operator
         .open_round(pb::OpenRoundRequest {
             idempotency_key: "open".into(),
             period: Some(pb::TimeRange {
-                start_time: Some(time(arrived - DAY_MS)),
-                end_time: Some(time(network.now() + HOUR_MS)),
+                start_time: Some(time(period_start)),
+                end_time: Some(time(federation.clock_millis() + HOUR_MS)),
             }),
-            mode: pb::NettingMode::Bilateral.into(),
+            mode: mode.into(),
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner()
         .round
-        .unwrap();
-    let round_id = opened.round_id;
-    // The period ends; the round is cut off after it.
-    network.federation.clock.advance_millis(2 * HOUR_MS);
+        .unwrap()
+        .round_id;
+    federation.clock.advance_millis(2 * HOUR_MS);
     operator
         .close_round(pb::CloseRoundRequest {
             idempotency_key: "close".into(),
@@ -102,16 +104,62 @@ async fn both_nodes_check_and_countersign_a_round_of_their_real_case_and_it_is_f
         })
         .await
         .unwrap();
-    let proposed = operator
+    operator
         .propose_round(pb::ProposeRoundRequest {
             idempotency_key: "propose".into(),
-            round_id: round_id.clone(),
+            round_id,
         })
         .await
         .unwrap()
         .into_inner()
         .round
-        .unwrap();
+        .unwrap()
+}
+
+/// Waits until the nodes bring `round_id` to `status` on their own; answers the round.
+pub async fn round_reaching(
+    operator: &SettlementServiceClient<Channel>,
+    round_id: &str,
+    status: pb::RoundStatus,
+) -> pb::Round {
+    eventually_some(&format!("round {round_id} {status:?}"), || {
+        let mut operator = operator.clone();
+        let round_id = round_id.to_owned();
+        async move {
+            let round = operator
+                .get_round(pb::GetRoundRequest { round_id })
+                .await
+                .unwrap()
+                .into_inner()
+                .round
+                .unwrap();
+            (round.status() == status).then_some(round)
+        }
+    })
+    .await
+}
+
+/// The states that countersigned `round`'s report, in order.
+pub fn signers(round: pb::Round) -> Vec<String> {
+    let report = round.report.unwrap();
+    report
+        .countersignatures
+        .iter()
+        .map(|signature| signature.state.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn both_nodes_check_and_countersign_a_round_of_their_real_case_and_it_is_final() {
+    let network = Network::start(&[]).await;
+    network.agree(&[pb::Regime::Ukfr2025], None).await;
+    let (case_ref, arrived) = returned(&network, "settled").await;
+    let mut operator = SettlementServiceClient::new(operator_channel(&network.federation));
+    let period_start = arrived - DAY_MS;
+    let federation = &network.federation;
+    let mode = pb::NettingMode::Bilateral;
+    let proposed = proposed_round(federation, &mut operator, period_start, mode).await;
+    let round_id = proposed.round_id.clone();
     let report = proposed.report.unwrap().report.unwrap();
     let movements = &report.inputs.as_ref().unwrap().movements;
     assert_eq!(movements.len(), 1, "{movements:?}");
@@ -125,29 +173,8 @@ async fn both_nodes_check_and_countersign_a_round_of_their_real_case_and_it_is_f
         .collect();
     assert_eq!(instructions, [("GB", "FR", 1)]);
 
-    let last = eventually_some("both nodes countersign and the round is final", || {
-        let mut operator = operator.clone();
-        let round_id = round_id.clone();
-        async move {
-            let round = operator
-                .get_round(pb::GetRoundRequest { round_id })
-                .await
-                .unwrap()
-                .into_inner()
-                .round
-                .unwrap();
-            (round.status() == pb::RoundStatus::Final).then_some(round)
-        }
-    })
-    .await;
-    let signers: Vec<_> = last
-        .report
-        .unwrap()
-        .countersignatures
-        .iter()
-        .map(|signature| signature.state.clone())
-        .collect();
-    assert_eq!(signers, ["FR", "GB"]);
+    let last = round_reaching(&operator, &round_id, pb::RoundStatus::Final).await;
+    assert_eq!(signers(last), ["FR", "GB"]);
 
     // Both nodes list the instruction as an allocation: GB admits one person from FR by the
     // instruction's deadline.
@@ -355,52 +382,10 @@ async fn a_node_whose_witnessed_log_the_report_contradicts_disputes_it_and_nothi
         .await
         .unwrap();
     let mut operator = SettlementServiceClient::new(operator_channel(&network.federation));
-    let round_id = operator
-        .open_round(pb::OpenRoundRequest {
-            idempotency_key: "open".into(),
-            period: Some(pb::TimeRange {
-                start_time: Some(time(arrived - DAY_MS)),
-                end_time: Some(time(network.now() + HOUR_MS)),
-            }),
-            mode: pb::NettingMode::Bilateral.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
-        .round_id;
-    network.federation.clock.advance_millis(2 * HOUR_MS);
-    operator
-        .close_round(pb::CloseRoundRequest {
-            idempotency_key: "close".into(),
-            round_id: round_id.clone(),
-        })
-        .await
-        .unwrap();
-    operator
-        .propose_round(pb::ProposeRoundRequest {
-            idempotency_key: "propose".into(),
-            round_id: round_id.clone(),
-        })
-        .await
-        .unwrap();
-    let disputed = eventually_some("FR's node disputes the round", || {
-        let mut operator = operator.clone();
-        let round_id = round_id.clone();
-        async move {
-            let round = operator
-                .get_round(pb::GetRoundRequest { round_id })
-                .await
-                .unwrap()
-                .into_inner()
-                .round
-                .unwrap();
-            (round.status() == pb::RoundStatus::Disputed).then_some(round)
-        }
-    })
-    .await;
+    let federation = &network.federation;
+    let mode = pb::NettingMode::Bilateral;
+    let proposed = proposed_round(federation, &mut operator, arrived - DAY_MS, mode).await;
+    let disputed = round_reaching(&operator, &proposed.round_id, pb::RoundStatus::Disputed).await;
     let dispute = disputed.disputes[0].dispute.as_ref().unwrap();
     assert_eq!(dispute.state, "FR");
     assert_eq!(

@@ -753,13 +753,9 @@ impl Settlement {
     /// offline verifier checks from the root CA alone (`accord report verify`): the signed
     /// head at the cut-off, the directory in force and the certificate chain of the
     /// coordinator's signing key.
-    pub async fn report_bundle(
-        &self,
-        round_id: &str,
-        reader: Option<StateCode>,
-    ) -> Result<Vec<u8>, Error> {
-        let view = self.round(round_id, reader).await?;
+    pub async fn report_bundle(&self, view: &RoundView) -> Result<Vec<u8>, Error> {
         let round = &view.round;
+        let round_id = &round.round_id;
         let bytes = round
             .report
             .as_deref()
