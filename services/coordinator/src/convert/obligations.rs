@@ -1,11 +1,10 @@
 //! Novation on the wire: what a final round's signed report leaves owed, read back (its
-//! instructions, their deadline, its carry-forward and the performances it found), and the
-//! performances a new report carries.
+//! instructions with their deadlines, its carry-forward and the performances it found), and
+//! the performances a new report carries.
 
 use accord_domain::StateCode;
-use accord_domain::Timestamp;
+use accord_domain::settlement::CarriedDebt;
 use accord_domain::settlement::novation::{OwedInstruction, Performance};
-use accord_domain::settlement::{CarriedDebt, Instruction};
 use accord_edge::wire::{from_wire_time, to_wire_time};
 use accord_proto::v1 as pb;
 
@@ -14,10 +13,8 @@ use accord_proto::v1 as pb;
 pub struct ReportObligations {
     /// What the round found of earlier instructions.
     pub performances: Vec<Performance>,
-    /// Its own instructions.
-    pub instructions: Vec<Instruction>,
-    /// Their deadline, when it gave any.
-    pub perform_by: Option<Timestamp>,
+    /// Its own instructions, each owed in full.
+    pub instructions: Vec<OwedInstruction>,
     /// Its carry-forward.
     pub carry_forward: Vec<CarriedDebt>,
 }
@@ -26,23 +23,23 @@ pub struct ReportObligations {
 /// the coordinator signed always reads).
 pub fn obligations_of(report: &pb::SettlementReport) -> Result<ReportObligations, &'static str> {
     let state = |code: &str, what: &'static str| StateCode::parse(code).map_err(|_| what);
-    let mut instructions = Vec::new();
-    let mut perform_by = None;
-    for wire in &report.instructions {
-        instructions.push(Instruction {
-            admitting: state(&wire.admitting_state, "instructions")?,
-            origin: state(&wire.origin_state, "instructions")?,
-            count: u64::from(wire.count),
-        });
-        if perform_by.is_none() {
-            perform_by = wire
-                .perform_by
-                .as_ref()
-                .map(from_wire_time)
-                .transpose()
-                .map_err(|_| "instructions.perform_by")?;
-        }
-    }
+    let instructions = report
+        .instructions
+        .iter()
+        .map(|wire| {
+            Ok(OwedInstruction {
+                round_id: report.round_id.clone(),
+                admitting: state(&wire.admitting_state, "instructions")?,
+                origin: state(&wire.origin_state, "instructions")?,
+                owed: u64::from(wire.count),
+                perform_by: wire
+                    .perform_by
+                    .as_ref()
+                    .ok_or("instructions.perform_by")
+                    .and_then(|time| from_wire_time(time).map_err(|_| "instructions.perform_by"))?,
+            })
+        })
+        .collect::<Result<_, &'static str>>()?;
     let carry_forward = report
         .carry_forward
         .iter()
@@ -80,7 +77,6 @@ pub fn obligations_of(report: &pb::SettlementReport) -> Result<ReportObligations
     Ok(ReportObligations {
         performances,
         instructions,
-        perform_by,
         carry_forward,
     })
 }

@@ -169,13 +169,8 @@ pub fn novate(
 }
 
 /// What stays owed after a final round: the earlier instructions it found neither performed in
-/// full nor lapsed, less what was performed, and its own instructions.
-pub fn owed_after(
-    performances: &[Performance],
-    round_id: &str,
-    instructions: &[super::Instruction],
-    perform_by: Timestamp,
-) -> Vec<OwedInstruction> {
+/// full nor lapsed, less what was performed, and its own instructions (`own`).
+pub fn owed_after(performances: &[Performance], own: Vec<OwedInstruction>) -> Vec<OwedInstruction> {
     let earlier = performances.iter().filter_map(|performance| {
         let owed = performance.still_owed();
         (owed > 0).then(|| OwedInstruction {
@@ -183,16 +178,7 @@ pub fn owed_after(
             ..performance.instruction.clone()
         })
     });
-    let own = instructions
-        .iter()
-        .filter(|instruction| instruction.count > 0)
-        .map(|instruction| OwedInstruction {
-            round_id: round_id.to_owned(),
-            admitting: instruction.admitting,
-            origin: instruction.origin,
-            owed: instruction.count,
-            perform_by,
-        });
+    let own = own.into_iter().filter(|instruction| instruction.owed > 0);
     earlier.chain(own).collect()
 }
 
@@ -302,13 +288,7 @@ mod tests {
         );
         let after = owed_after(
             &novated.performances,
-            "RND-2",
-            &[super::super::Instruction {
-                admitting: state("FR"),
-                origin: state("BE"),
-                count: 3,
-            }],
-            day(28),
+            vec![owed("RND-2", "FR", "BE", 3, 28)],
         );
         assert_eq!(
             after,

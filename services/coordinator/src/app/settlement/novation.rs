@@ -6,7 +6,6 @@
 //! an earlier period is final (what it owes is known only then) and no round of a later
 //! period has been proposed (its report could not have taken this one in).
 
-use accord_domain::Timestamp;
 use accord_domain::settlement::CarriedDebt;
 use accord_domain::settlement::novation::{OwedInstruction, owed_after};
 
@@ -64,17 +63,8 @@ impl Settlement {
                 std::io::Error::other(format!("round {}: {what}", last.round_id)),
             )
         })?;
-        // A round without instructions owes nothing of its own; its period's end stands in.
-        let perform_by = read
-            .perform_by
-            .unwrap_or(Timestamp::from_millis(last.period_end).unwrap_or(Timestamp::MIN));
         Ok(Prior {
-            owed: owed_after(
-                &read.performances,
-                &last.round_id,
-                &read.instructions,
-                perform_by,
-            ),
+            owed: owed_after(&read.performances, read.instructions),
             carry_forward: read.carry_forward,
         })
     }
