@@ -1,12 +1,13 @@
 //! `accord`: the one binary of Accord, with a subcommand per job.
 //!
 //! `main` only parses the command line and hands over: each subcommand lives in its own
-//! module (`node`, `coordinator`, `join`, `member`, `pki`, `settle`, `report`, `up`; `serve`
+//! module (`node`, `coordinator`, `join`, `member`, `pki`, `settle`, `report`, `up`, `demo`; `serve`
 //! runs either server). Exit codes: 0 success; 1 a failure while running;
 //! 2 bad input (a command line, a file, a value); 64 an invalid configuration, reported
 //! before any port is bound.
 
 mod coordinator;
+mod demo;
 mod error_text;
 mod gateway;
 mod join;
@@ -64,6 +65,10 @@ enum Command {
     /// 127.0.0.1, every state enrolled with a token, until Ctrl-C; `DIR/federation.json` says
     /// where everything runs.
     Up(up::UpArgs),
+    /// Run a federation (as `accord up`) and replay a scenario on it through the real APIs —
+    /// the UK–France pilot, then six states — with weekly settlement rounds run to FINAL,
+    /// their reports verified and written as JSON, CSV and HTML.
+    Demo(demo::DemoArgs),
 }
 
 /// mimalloc rather than the system allocator: the node allocates per request in every layer
@@ -90,5 +95,6 @@ fn main() -> ExitCode {
         Command::Settle(args) => settle::run(args),
         Command::Report(command) => report::run(command),
         Command::Up(args) => up::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }

@@ -15,10 +15,10 @@
 //! partner, a folder that cannot hold a federation — with nothing started or written; 1 for
 //! a failure while starting or serving).
 
-mod credentials;
+pub(crate) mod credentials;
 mod enrol;
 mod folder;
-mod plan;
+pub(crate) mod plan;
 mod servers;
 
 use std::collections::BTreeMap;
@@ -32,6 +32,7 @@ use clap::Args;
 
 pub use folder::{CoordinatorEntry, Description, StateEntry};
 use folder::{Folder, Record};
+pub use servers::Timing;
 use servers::{Component, Servers};
 
 use crate::error_text::with_sources;
@@ -58,6 +59,8 @@ pub struct Options {
     pub dir: PathBuf,
     /// The states; `None`: the folder's (a resumed run), else GB and FR.
     pub states: Option<Vec<StateCode>>,
+    /// The time the servers keep.
+    pub timing: Timing,
 }
 
 /// Why the federation could not start, or stopped with an error.
@@ -142,7 +145,7 @@ pub async fn start(
     let (mut record, lock) = folder.open()?;
     record.states = states.iter().map(StateCode::to_string).collect();
     folder.save_record(&record)?;
-    let mut servers = Servers::new();
+    let mut servers = Servers::new(options.timing);
     let started = tokio::select! {
         started = start_servers(&folder, &states, record, &mut servers) => Some(started),
         () = cancel => None,
@@ -418,6 +421,10 @@ pub fn run(args: UpArgs) -> ExitCode {
     runtime.block_on(serve(Options {
         dir: args.dir,
         states,
+        timing: Timing {
+            clock: std::sync::Arc::new(accord_edge::clock::SystemClock),
+            crl_hours: None,
+        },
     }))
 }
 
@@ -462,7 +469,7 @@ async fn serve(options: Options) -> ExitCode {
 }
 
 /// What runs where, and the file that says it for programs.
-fn print_table(federation: &Federation) {
+pub(crate) fn print_table(federation: &Federation) {
     let description = federation.description();
     let states: Vec<&str> = description.states.keys().map(String::as_str).collect();
     println!("accord up: a federation of {} is up", states.join(", "));

@@ -59,3 +59,55 @@ impl Clock for ManualClock {
         Timestamp::from_millis(self.millis.load(Ordering::SeqCst)).unwrap_or(Timestamp::MAX)
     }
 }
+
+/// The system clock moved forward by an offset that only grows: a simulation's time, which
+/// runs as the system's does between the jumps a scenario makes ([`ShiftedClock::advance_to`]).
+/// Unlike a [`ManualClock`], waits measured on it (delivery back-off, a log's publication)
+/// still end when nobody moves it.
+#[derive(Debug, Clone, Default)]
+pub struct ShiftedClock {
+    offset_millis: Arc<AtomicI64>,
+}
+
+impl ShiftedClock {
+    /// A clock showing the system's time.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves the clock forward to `instant`; a clock already past it does not move back.
+    pub fn advance_to(&self, instant: Timestamp) {
+        let shortfall = instant.as_millis() - self.now().as_millis();
+        if shortfall > 0 {
+            self.offset_millis.fetch_add(shortfall, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> Timestamp {
+        let system = SystemClock.now().as_millis();
+        let shifted = system.saturating_add(self.offset_millis.load(Ordering::SeqCst));
+        Timestamp::from_millis(shifted).unwrap_or(Timestamp::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shifted_clock_jumps_forward_never_back_and_runs_between_jumps() {
+        let clock = ShiftedClock::new();
+        let start = clock.now();
+        let later = Timestamp::from_millis(start.as_millis() + 7 * 24 * 3_600_000).unwrap();
+        clock.advance_to(later);
+        let after_jump = clock.now();
+        assert!(after_jump >= later);
+        clock.advance_to(start);
+        assert!(
+            clock.now() >= after_jump,
+            "an earlier instant does not move it back"
+        );
+    }
+}

@@ -20,7 +20,7 @@ use accord_coordinator::config::RawIssuing;
 use accord_coordinator::joining::JoinedFolder;
 use accord_coordinator::server::Coordinator;
 use accord_domain::StateCode;
-use accord_edge::clock::SystemClock;
+use accord_edge::clock::Clock;
 use accord_edge::settings::RawTls;
 use accord_gateway::config::{
     RawConfig as RawGatewayConfig, RawNode as RawGatewayNode, RawTls as RawGatewayTls, RawToken,
@@ -115,18 +115,40 @@ impl Component {
 /// What a server's task ends with.
 type Served = (Component, Result<(), String>);
 
+/// The time the servers keep, and what depends on how it moves.
+#[derive(Clone)]
+pub struct Timing {
+    /// The servers' clock: the system's for `accord up`, a scenario's for `accord demo`.
+    pub clock: Arc<dyn Clock>,
+    /// The life of the coordinator's revocation lists in hours; `None` for its default. A
+    /// scenario's clock jumps days at a time, further than a default list lives.
+    pub crl_hours: Option<u32>,
+}
+
+impl std::fmt::Debug for Timing {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Timing")
+            .field("now", &self.clock.now())
+            .field("crl_hours", &self.crl_hours)
+            .finish()
+    }
+}
+
 /// Every server started, in the order started, each with the signal that stops it.
 pub struct Servers {
     started: Vec<(Component, oneshot::Sender<()>, task::Id)>,
     running: JoinSet<Served>,
+    timing: Timing,
 }
 
 impl Servers {
-    /// None yet.
-    pub fn new() -> Self {
+    /// None yet; those to come keep `timing`.
+    pub fn new(timing: Timing) -> Self {
         Self {
             started: Vec::new(),
             running: JoinSet::new(),
+            timing,
         }
     }
 
@@ -138,8 +160,9 @@ impl Servers {
         listener: TcpListener,
     ) -> Result<(), Error> {
         let address = listener.local_addr().map_err(Error::Socket)?;
-        let config = coordinator_config(folder, pki, address)?;
-        let coordinator = Coordinator::build_with_listener(config, Arc::new(SystemClock), listener)
+        let config = coordinator_config(folder, pki, address, self.timing.crl_hours)?;
+        let clock = Arc::clone(&self.timing.clock);
+        let coordinator = Coordinator::build_with_listener(config, clock, listener)
             .await
             .map_err(Error::Coordinator)?;
         self.spawn(Component::Coordinator, |shutdown| {
@@ -160,7 +183,8 @@ impl Servers {
         let component = Component::Node(state);
         let address = listener.local_addr().map_err(Error::Socket)?;
         let config = node_config(folder, state, address, coordinator)?;
-        let node = Node::build_with_listener(config, Arc::new(SystemClock), listener)
+        let clock = Arc::clone(&self.timing.clock);
+        let node = Node::build_with_listener(config, clock, listener)
             .await
             .map_err(|error| Error::Node(state, error))?;
         self.spawn(component, |shutdown| Box::pin(node.run_until(shutdown)));
@@ -378,11 +402,12 @@ async fn check(
 }
 
 /// The coordinator's configuration: the root issues members' certificates, SQLite under
-/// `DIR/coordinator/`.
+/// `DIR/coordinator/`, its revocation lists living `crl_hours` (`None`: its default).
 fn coordinator_config(
     folder: &Folder,
     pki: &Pki,
     address: SocketAddr,
+    crl_hours: Option<u32>,
 ) -> Result<accord_coordinator::config::CoordinatorConfig, Error> {
     let database = folder.coordinator_database();
     create_parent(&database)?;
@@ -401,7 +426,7 @@ fn coordinator_config(
             certificate: Some(pki.ca_cert.clone()),
             private_key: Some(pki.ca_key.clone()),
             certificate_days: Some(CERTIFICATE_DAYS),
-            crl_hours: None,
+            crl_hours,
         }),
         ..RawCoordinatorConfig::default()
     }

@@ -148,10 +148,14 @@ impl<S: Copy + Ord> SettlementReport<S> {
 /// The residuals as debts per (admitting, origin) pair, so the next round can carry them in:
 /// first along each pair's own open debt in this mode (gross: its debt; otherwise its
 /// bilateral need) less what the pair was instructed, in pair order; then, for what netting
-/// moved along chains of debts (multilateral only), each remaining admitting state with each
-/// remaining origin in state order. In gross and bilateral modes the first pass places every
-/// residual (each state's residual is the sum of its pairs' open debts); the sums per state
-/// always equal the residuals.
+/// moved along chains of debts (multilateral only: a net debtor whose creditors are reached
+/// only through states that owe in turn), along those chains — each leg a pair's open debt,
+/// the states between netting to nothing ([`route_along_debts`]) — so that a carried debt
+/// stays on a pair that owes and never joins two states without a debt between them (who
+/// may have no agreement); last, only for what no chain of open debts reaches, each
+/// remaining admitting state with each remaining origin in state order. In gross and
+/// bilateral modes the first pass places every residual (each state's residual is the sum
+/// of its pairs' open debts); the sums per state always equal the residuals.
 fn carry_forward<S: Copy + Ord>(
     input: &SettlementInput<S>,
     instructions: &[Instruction<S>],
@@ -178,6 +182,7 @@ fn carry_forward<S: Copy + Ord>(
         .collect();
     let ledger = input.ledger();
     let mut carried: BTreeMap<(S, S), u64> = BTreeMap::new();
+    let mut open_debts: BTreeMap<(S, S), u64> = BTreeMap::new();
     let mut place = |admitting: S, origin: S, open: u64, carried: &mut BTreeMap<(S, S), u64>| {
         let admit = to_admit.get(&admitting).copied().unwrap_or(0);
         let release = to_release.get(&origin).copied().unwrap_or(0);
@@ -194,8 +199,24 @@ fn carry_forward<S: Copy + Ord>(
             Mode::Bilateral | Mode::Multilateral => ledger.bilateral_need(admitting, origin),
         };
         let open = owed.saturating_sub(instructed.get(&(admitting, origin)).copied().unwrap_or(0));
+        let placed_before = carried.get(&(admitting, origin)).copied().unwrap_or(0);
         place(admitting, origin, open, &mut carried);
+        let placed = carried.get(&(admitting, origin)).copied().unwrap_or(0) - placed_before;
+        if open > placed {
+            open_debts.insert((admitting, origin), open - placed);
+        }
     }
+    route_along_debts(&mut to_admit, &mut to_release, &open_debts, &mut carried);
+    let mut place = |admitting: S, origin: S, open: u64, carried: &mut BTreeMap<(S, S), u64>| {
+        let admit = to_admit.get(&admitting).copied().unwrap_or(0);
+        let release = to_release.get(&origin).copied().unwrap_or(0);
+        let count = open.min(admit).min(release);
+        if count > 0 && admitting != origin {
+            *carried.entry((admitting, origin)).or_default() += count;
+            to_admit.insert(admitting, admit - count);
+            to_release.insert(origin, release - count);
+        }
+    };
     let admitting: Vec<S> = residual.keys().copied().collect();
     for debtor in &admitting {
         for creditor in &admitting {
@@ -210,6 +231,92 @@ fn carry_forward<S: Copy + Ord>(
             count,
         })
         .collect()
+}
+
+/// Routes what is left to admit (`to_admit`, by debtor) to what is left to release
+/// (`to_release`, by creditor) along chains of `open_debts` (admitting, origin → count),
+/// shortest chains first (augmenting paths, breadth first, in state order: deterministic),
+/// and adds each leg of each chain to `carried`. A state inside a chain admits and releases
+/// alike, so the sums per state stay the residuals.
+fn route_along_debts<S: Copy + Ord>(
+    to_admit: &mut BTreeMap<S, u64>,
+    to_release: &mut BTreeMap<S, u64>,
+    open_debts: &BTreeMap<(S, S), u64>,
+    carried: &mut BTreeMap<(S, S), u64>,
+) {
+    let mut open = open_debts.clone();
+    let debtors: Vec<S> = to_admit
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(s, _)| *s)
+        .collect();
+    for debtor in debtors {
+        while to_admit.get(&debtor).copied().unwrap_or(0) > 0 {
+            let Some(chain) = shortest_chain(debtor, &open, to_release) else {
+                break;
+            };
+            let last = *chain.last().unwrap_or(&debtor);
+            let legs = chain
+                .windows(2)
+                .map(|leg| open.get(&(leg[0], leg[1])).copied().unwrap_or(0));
+            let count = legs
+                .min()
+                .unwrap_or(0)
+                .min(to_admit.get(&debtor).copied().unwrap_or(0))
+                .min(to_release.get(&last).copied().unwrap_or(0));
+            if count == 0 {
+                break;
+            }
+            for leg in chain.windows(2) {
+                let pair = (leg[0], leg[1]);
+                *carried.entry(pair).or_default() += count;
+                if let Some(left) = open.get_mut(&pair) {
+                    *left -= count;
+                }
+            }
+            open.retain(|_, left| *left > 0);
+            if let Some(left) = to_admit.get_mut(&debtor) {
+                *left -= count;
+            }
+            if let Some(left) = to_release.get_mut(&last) {
+                *left -= count;
+            }
+        }
+    }
+}
+
+/// The shortest chain of open debts from `debtor` to a state with something left to release
+/// (breadth first, neighbours in state order), as its states, `debtor` first.
+fn shortest_chain<S: Copy + Ord>(
+    debtor: S,
+    open: &BTreeMap<(S, S), u64>,
+    to_release: &BTreeMap<S, u64>,
+) -> Option<Vec<S>> {
+    let mut came_from: BTreeMap<S, S> = BTreeMap::new();
+    let mut frontier = std::collections::VecDeque::from([debtor]);
+    while let Some(state) = frontier.pop_front() {
+        if state != debtor && to_release.get(&state).copied().unwrap_or(0) > 0 {
+            let mut chain = vec![state];
+            let mut at = state;
+            while let Some(previous) = came_from.get(&at) {
+                chain.push(*previous);
+                at = *previous;
+            }
+            chain.reverse();
+            return Some(chain);
+        }
+        let next = open
+            .keys()
+            .filter(|(admitting, _)| *admitting == state)
+            .map(|(_, origin)| *origin);
+        for origin in next {
+            if origin != debtor && !came_from.contains_key(&origin) {
+                came_from.insert(origin, state);
+                frontier.push_back(origin);
+            }
+        }
+    }
+    None
 }
 
 /// `1 − required / required_gross`, 0 when nothing is required gross.

@@ -345,12 +345,22 @@ fn replay_or_refuse(
 
 /// Writes the batch in one transaction. Returns, per job, whether its case update found
 /// the case moved (stale), in which case nothing of that job was written.
+///
+/// On SQLite the transaction takes the write lock at `BEGIN` (`IMMEDIATE`): it reads a
+/// summary before it writes, and a deferred transaction whose snapshot another connection
+/// (the ledger's reporter, the settler) committed past cannot write at all — SQLite answers
+/// "database is locked" at once, without waiting (found by `accord demo`: nominations under
+/// one offer while the reporter recorded the log's answers). PostgreSQL ignores the mode.
 async fn write(
     db: &DatabaseConnection,
     batch: &[Job],
     verdicts: &[Verdict],
 ) -> Result<Vec<bool>, DbErr> {
-    let transaction = db.begin().await?;
+    let options = sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..sea_orm::TransactionOptions::default()
+    };
+    let transaction = db.begin_with_options(options).await?;
     let mut stale = vec![false; batch.len()];
     for (index, job) in batch.iter().enumerate() {
         if let (Job::Change(change, _), Verdict::Write) = (job, &verdicts[index]) {

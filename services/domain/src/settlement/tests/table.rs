@@ -5,6 +5,7 @@ use super::super::{
     Mode::*, PairLimit, Residual, Settlement, SettlementInput,
 };
 use super::{parts, settle, state};
+use crate::StateCode;
 
 /// What a settlement is expected to report: its instructions and its four totals.
 struct Expected<'a> {
@@ -337,5 +338,28 @@ fn invalid_inputs_are_refused_with_their_location() {
     assert_eq!(
         refused(duplicate_consent).location(),
         Location::Consented(1)
+    );
+}
+
+#[test]
+fn a_multilateral_residual_is_carried_along_the_chain_of_debts_never_between_strangers() {
+    // GB owes FR 5, FR owes IT 3, IT owes BE 3. Multilaterally GB owes 5, FR is owed 2 and BE
+    // 3; without consent GB may admit only from FR, so 3 are left. GB and BE have no debt
+    // between them (and, in the scheme, no agreement): the 3 are carried along the chain,
+    // GB to FR to IT to BE, each state between admitting and releasing alike.
+    let chain = &[("GB", "FR", 5), ("FR", "IT", 3), ("IT", "BE", 3)];
+    let mut input = parts(Multilateral, chain);
+    input.consented = Some(Vec::new());
+    let (_, settled) = settle(input);
+    let carried: Vec<(StateCode, StateCode, u64)> = settled
+        .report
+        .carry_forward
+        .iter()
+        .map(|debt| (debt.admitting, debt.origin, debt.count))
+        .collect();
+    let leg = |admitting, origin, count| (state(admitting), state(origin), count);
+    assert_eq!(
+        carried,
+        vec![leg("FR", "IT", 3), leg("GB", "FR", 3), leg("IT", "BE", 3)]
     );
 }
