@@ -8,10 +8,12 @@ It compiles the stubs from proto/ with grpcio-tools into a temporary folder, the
 3. FR's caseworker (FR's gateway certificate) reads the case on FR's node and accepts it;
 4. both nodes show the same signed history.
 
-Run from the repository's root, with both nodes running:
-    python3 deploy/local/caseworker.py
+Run from the repository's root against a federation `accord up` started (README.md):
+    ACCORD_FEDERATION=.accord/up/federation.json python3 deploy/local/caseworker.py
+or, without ACCORD_FEDERATION, against the two nodes of deploy/local/ (ports 7101 and 7102).
 """
 
+import json
 import os
 import sys
 import tempfile
@@ -49,6 +51,14 @@ def compile_stubs():
 # ACCORD_STATES names their parent folder; otherwise the `accord pki` folder above.
 STATES = os.environ.get("ACCORD_STATES")
 
+# A federation `accord up` started: its federation.json names every node and the files of
+# each state's gateway identity.
+FEDERATION = os.environ.get("ACCORD_FEDERATION")
+if FEDERATION:
+    with open(FEDERATION, encoding="utf-8") as described:
+        FEDERATION = json.load(described)
+    NODES = {state: entry["grpc"] for state, entry in FEDERATION["states"].items()}
+
 
 def read(path):
     with open(path, "rb") as file:
@@ -57,6 +67,9 @@ def read(path):
 
 def gateway_files(state):
     """The network's root, and `state`'s gateway key and certificate chain."""
+    if FEDERATION:
+        entry = FEDERATION["states"][state]
+        return [FEDERATION["ca_cert"], entry["client_key"], entry["client_cert"]]
     if STATES:
         folder = os.path.join(STATES, state)
         return [os.path.join(folder, name) for name in ("ca.pem", "gateway.key", "gateway.pem")]

@@ -1,6 +1,7 @@
 //! The `accord` binary's integration tests: each module runs the real binary.
 
 mod coordinator;
+mod demo;
 mod node;
 mod pki;
 mod report;

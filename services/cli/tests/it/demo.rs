@@ -1,0 +1,292 @@
+//! `accord demo` through the real binary, on a small scenario of three states: the pilot's
+//! week between GB and FR settled bilaterally, then a week among GB, FR and DE settled
+//! multilaterally. Both rounds end FINAL, each report is written as JSON, CSV, HTML and the
+//! bundle that `accord report verify` accepts, and the summary counts what the scenario
+//! said; with `--serve` the federation stays up for a diplomat's gateway until SIGTERM. Bad
+//! input exits 2 and starts nothing.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long a small demo may take (a debug build, shared cores).
+const DEMO_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// Week 1: GB returns 5 to FR (one rejected) and admits 2 from FR. Week 2: FR returns 4 to
+/// DE (one no-show), DE returns 3 to FR.
+const SMALL: &str = r#"
+name = "A small federation"
+states = ["GB", "FR", "DE"]
+
+[[phases]]
+name = "pilot"
+weeks = 1
+netting = "BILATERAL"
+round_states = ["GB", "FR"]
+
+[[phases.returns]]
+from = "GB"
+to = "FR"
+regime = "UKFR_2025"
+per_week = [5]
+rejected = { INSUFFICIENT_EVIDENCE = 1 }
+
+[[phases.admissions]]
+admitting = "GB"
+origin = "FR"
+regime = "UKFR_2025"
+per_week = [2]
+
+[[phases]]
+name = "three states"
+weeks = 1
+netting = "MULTILATERAL"
+
+[[phases.returns]]
+from = "FR"
+to = "DE"
+regime = "DUBLIN_III"
+per_week = [4]
+no_shows = 1
+
+[[phases.returns]]
+from = "DE"
+to = "FR"
+regime = "DUBLIN_III"
+per_week = [3]
+"#;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn accord(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(args)
+        .output()
+        .expect("accord runs")
+}
+
+/// A folder with the small scenario in it and the federation's folder named beside it.
+fn prepared() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let folder = tempfile::tempdir().unwrap();
+    let scenario = folder.path().join("small.toml");
+    std::fs::write(&scenario, SMALL).unwrap();
+    let dir = folder.path().join("federation");
+    (folder, scenario, dir)
+}
+
+/// The files in `dir/reports`, by name.
+fn reports(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("reports"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn report(dir: &Path, name: &str) -> Value {
+    let text = std::fs::read_to_string(dir.join("reports").join(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn instructions(report: &Value) -> Vec<(String, String, u64)> {
+    report["instructions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|instruction| {
+            (
+                instruction["admitting"].as_str().unwrap().to_owned(),
+                instruction["origin"].as_str().unwrap().to_owned(),
+                instruction["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_small_scenario_settles_every_week_to_final_with_verified_reports_and_a_true_summary() {
+    let (_folder, scenario, dir) = prepared();
+    let started = Instant::now();
+    let demo = accord(&[
+        "demo",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--scenario",
+        scenario.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&demo.stdout), text(&demo.stderr));
+    assert_eq!(demo.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(started.elapsed() < DEMO_TIMEOUT);
+    assert!(
+        stdout.contains(
+            "cases:    12 readmission requests (10 returned, 1 rejected, 1 no-shows); \
+             2 admission nominations (2 admitted, 0 refused)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rounds:   2 weekly rounds, each FINAL"), "{stdout}");
+    let names = reports(&dir);
+    let rounds: Vec<&str> = names
+        .iter()
+        .filter_map(|name| name.strip_suffix(".bundle"))
+        .collect();
+    assert_eq!(rounds.len(), 2, "{names:?}");
+    for round in &rounds {
+        for extension in ["json", "csv", "html"] {
+            assert!(
+                names.contains(&format!("{round}.{extension}")),
+                "{round}.{extension} in {names:?}"
+            );
+        }
+        let bundle = dir.join("reports").join(format!("{round}.bundle"));
+        let ca = dir.join("pki").join("ca.pem");
+        let verified = accord(&[
+            "report",
+            "verify",
+            bundle.to_str().unwrap(),
+            "--ca",
+            ca.to_str().unwrap(),
+        ]);
+        assert_eq!(verified.status.code(), Some(0), "{}", text(&verified.stderr));
+    }
+    // Week 1: 4 returned to FR, 2 admitted from it: GB is told to admit 2 more.
+    let first = report(&dir, &format!("{}.json", rounds[0]));
+    assert_eq!(first["mode"], "BILATERAL");
+    assert_eq!(instructions(&first), [("GB".into(), "FR".into(), 2)]);
+    // Week 2: FR and DE returned 3 each to the other, which nets to nothing.
+    let second = report(&dir, &format!("{}.json", rounds[1]));
+    assert_eq!(second["mode"], "MULTILATERAL");
+    assert_eq!(second["required_gross"], 6);
+    assert_eq!(second["required"], 0);
+    // The demo stopped cleanly: the federation's description is gone, the folder stays.
+    assert!(!dir.join("federation.json").exists());
+}
+
+/// A running `accord demo --serve`, its output in files.
+struct Serving {
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Serving {
+    fn output(&self) -> String {
+        let read = |path: &Path| {
+            let mut text = String::new();
+            std::fs::File::open(path)
+                .and_then(|mut file| file.read_to_string(&mut text))
+                .map(|_| text)
+                .unwrap_or_default()
+        };
+        format!("stdout:\n{}\nstderr:\n{}", read(&self.stdout), read(&self.stderr))
+    }
+
+    /// Waits until the demo says it keeps serving.
+    fn wait_serving(&mut self) {
+        let deadline = Instant::now() + DEMO_TIMEOUT;
+        while !self.output().contains("running until Ctrl-C") {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("accord demo exited with {status} first:\n{}", self.output());
+            }
+            assert!(Instant::now() < deadline, "not serving:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn with_serve_the_federation_stays_up_for_a_diplomat_until_sigterm() {
+    let (folder, scenario, dir) = prepared();
+    let stdout = folder.path().join("demo.out");
+    let stderr = folder.path().join("demo.err");
+    let child = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(["demo", "--serve", "--dir", dir.to_str().unwrap()])
+        .args(["--scenario", scenario.to_str().unwrap()])
+        .stdout(Stdio::from(std::fs::File::create(&stdout).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
+        .spawn()
+        .unwrap();
+    let mut serving = Serving {
+        child,
+        stdout,
+        stderr,
+    };
+    serving.wait_serving();
+    let federation: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("federation.json")).unwrap())
+            .unwrap();
+    let gateway = federation["coordinator"]["gateway"].as_str().unwrap();
+    let diplomat = federation["tokens"]["diplomat"].as_str().unwrap();
+    let rounds: Value = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            reqwest::Client::new()
+                .get(format!("{gateway}/v1/rounds"))
+                .bearer_auth(diplomat)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+    let statuses: Vec<&str> = rounds["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|round| round["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["FINAL", "FINAL"], "{rounds}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &serving.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let code = serving.child.wait().unwrap().code();
+    assert_eq!(code, Some(0), "{}", serving.output());
+}
+
+#[test]
+fn a_folder_that_holds_something_or_a_wrong_scenario_is_refused_with_exit_2() {
+    let (folder, scenario, dir) = prepared();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let taken = accord(&["demo", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(taken.status.code(), Some(2));
+    assert!(text(&taken.stderr).contains("not empty"), "{}", text(&taken.stderr));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing was written");
+
+    let fresh = folder.path().join("fresh");
+    std::fs::write(&scenario, SMALL.replace("per_week = [3]", "per_week = [3, 3]")).unwrap();
+    let wrong = accord(&[
+        "demo",
+        "--dir",
+        fresh.to_str().unwrap(),
+        "--scenario",
+        scenario.to_str().unwrap(),
+    ]);
+    assert_eq!(wrong.status.code(), Some(2));
+    let message = text(&wrong.stderr);
+    assert!(
+        message.contains("phases[1].returns[1].per_week: 2 weeks named, the phase has 1"),
+        "{message}"
+    );
+    assert!(!fresh.exists(), "nothing was started");
+}
