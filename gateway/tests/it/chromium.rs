@@ -76,6 +76,7 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let group = format!("-{}", self.child.id());
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.kill(); // chromedriver at least, should `kill` be missing.
         let _ = self.child.wait();
     }
 }
