@@ -1,8 +1,10 @@
 //! The gateway's integration tests: real nodes and a real coordinator over real mTLS, real
-//! gateways over HTTP.
+//! gateways over HTTP, and their pages in headless Chromium.
 
 mod access;
 mod admission;
+mod browser;
+mod chromium;
 mod config;
 mod coordinator;
 mod coordinator_pages;
