@@ -3,8 +3,6 @@
 
 mod access;
 mod admission;
-mod browser;
-mod chromium;
 mod config;
 mod coordinator;
 mod coordinator_pages;

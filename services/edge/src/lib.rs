@@ -19,6 +19,8 @@
 //! It holds no use case, no table and no service: each service maps its own errors to
 //! statuses (with [`ERROR_DOMAIN`] in their `ErrorInfo`) and audits through its own store.
 
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod clock;
 pub mod contract;
 pub mod directory;

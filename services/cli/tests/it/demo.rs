@@ -17,7 +17,7 @@ const DEMO_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Week 1: GB returns 5 to FR (one rejected) and admits 2 from FR. Week 2: FR returns 4 to
 /// DE (one no-show), DE returns 3 to FR.
-const SMALL: &str = r#"
+pub const SMALL: &str = r#"
 name = "A small federation"
 states = ["GB", "FR", "DE"]
 
@@ -71,7 +71,7 @@ fn accord(args: &[&str]) -> Output {
 }
 
 /// A folder with the small scenario in it and the federation's folder named beside it.
-fn prepared() -> (tempfile::TempDir, PathBuf, PathBuf) {
+pub fn prepared() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let folder = tempfile::tempdir().unwrap();
     let scenario = folder.path().join("small.toml");
     std::fs::write(&scenario, SMALL).unwrap();
@@ -169,13 +169,51 @@ fn a_small_scenario_settles_every_week_to_final_with_verified_reports_and_a_true
 }
 
 /// A running `accord demo --serve`, its output in files.
-struct Serving {
+pub struct Serving {
     child: Child,
     stdout: PathBuf,
     stderr: PathBuf,
 }
 
 impl Serving {
+    /// Starts `accord demo --serve` of `scenario` in `dir`, its output beside `scenario`.
+    pub fn spawn(dir: &Path, scenario: &Path) -> Self {
+        let logs = scenario.parent().unwrap();
+        let stdout = logs.join("demo.out");
+        let stderr = logs.join("demo.err");
+        let child = Command::new(env!("CARGO_BIN_EXE_accord"))
+            .args(["demo", "--serve", "--dir", dir.to_str().unwrap()])
+            .args(["--scenario", scenario.to_str().unwrap()])
+            .stdout(Stdio::from(std::fs::File::create(&stdout).unwrap()))
+            .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Waits until the demo serves, then reads its `federation.json`.
+    pub fn federation(&mut self, dir: &Path) -> Value {
+        self.wait_serving();
+        let text = std::fs::read_to_string(dir.join("federation.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// SIGTERM, then the exit code.
+    pub fn stop(mut self) -> Option<i32> {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let code = self.child.wait().unwrap().code();
+        assert_eq!(code, Some(0), "{}", self.output());
+        code
+    }
+
     fn output(&self) -> String {
         let read = |path: &Path| {
             let mut text = String::new();
@@ -211,25 +249,9 @@ impl Drop for Serving {
 
 #[test]
 fn with_serve_the_federation_stays_up_for_a_diplomat_until_sigterm() {
-    let (folder, scenario, dir) = prepared();
-    let stdout = folder.path().join("demo.out");
-    let stderr = folder.path().join("demo.err");
-    let child = Command::new(env!("CARGO_BIN_EXE_accord"))
-        .args(["demo", "--serve", "--dir", dir.to_str().unwrap()])
-        .args(["--scenario", scenario.to_str().unwrap()])
-        .stdout(Stdio::from(std::fs::File::create(&stdout).unwrap()))
-        .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
-        .spawn()
-        .unwrap();
-    let mut serving = Serving {
-        child,
-        stdout,
-        stderr,
-    };
-    serving.wait_serving();
-    let federation: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("federation.json")).unwrap())
-            .unwrap();
+    let (_folder, scenario, dir) = prepared();
+    let mut serving = Serving::spawn(&dir, &scenario);
+    let federation = serving.federation(&dir);
     let gateway = federation["coordinator"]["gateway"].as_str().unwrap();
     let diplomat = federation["tokens"]["diplomat"].as_str().unwrap();
     let rounds: Value = tokio::runtime::Builder::new_current_thread()
@@ -254,13 +276,7 @@ fn with_serve_the_federation_stays_up_for_a_diplomat_until_sigterm() {
         .map(|round| round["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["FINAL", "FINAL"], "{rounds}");
-    let killed = Command::new("kill")
-        .args(["-TERM", &serving.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let code = serving.child.wait().unwrap().code();
-    assert_eq!(code, Some(0), "{}", serving.output());
+    assert_eq!(serving.stop(), Some(0));
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The `accord` binary's integration tests: each module runs the real binary.
 
+mod browser;
 mod coordinator;
 mod demo;
 mod node;

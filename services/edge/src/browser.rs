@@ -1,11 +1,13 @@
-//! Headless Chromium for the browser tests, driven over WebDriver: a `chromedriver` started
+//! Test support (feature `browser`, dev-dependencies only): headless Chromium for the
+//! browser tests of the pages, driven over WebDriver: a `chromedriver` started
 //! on a free port of 127.0.0.1 (`--port=0`; it prints the port it took), a session of
 //! Debian's `chromium` (or the binary in `CHROME`) through fantoccini, and the few steps the
 //! tests take — sign in, read the page's DOM, fetch with the session's cookie, take a
 //! screenshot. Every wait is on a condition (an element appears), never on a sleep.
 //!
 //! Without Chromium a test is skipped with a loud message, unless `ACCORD_REQUIRE_BROWSER` is
-//! set (as CI sets it): then it fails. It does not download a browser or a driver.
+//! set (as CI sets it): then it fails. It does not download a browser or a driver. Like a
+//! test, it panics on what should not happen, with the reason.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -15,8 +17,6 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
-
-use crate::federation::Federation;
 
 /// Debian's Chromium, unless `CHROME` names another binary.
 const CHROME_DEFAULT: &str = "/usr/bin/chromium";
@@ -146,11 +146,11 @@ impl Browser {
             .unwrap_or_else(|error| panic!("no {css} on the page: {error}"))
     }
 
-    /// Signs in through the page's form, typing `token` as a person would, and waits for
-    /// the signed-in pages' navigation.
-    pub async fn sign_in(&self, federation: &Federation, token: &str) {
+    /// Signs in to the coordinator's gateway at `base` (`http://127.0.0.1:PORT`) through its
+    /// form, typing `token` as a person would, and waits for the signed-in pages' navigation.
+    pub async fn sign_in(&self, base: &str, token: &str) {
         let field = self
-            .open(&federation.url("/login?lang=en"), "input#token")
+            .open(&format!("{base}/login?lang=en"), "input#token")
             .await;
         field.send_keys(token).await.unwrap();
         self.find("form[action='/login'] button[type=submit]")
