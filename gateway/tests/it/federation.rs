@@ -56,6 +56,9 @@ pub struct Federation {
     /// The coordinator's `SettlementService`, as the operator alice.
     pub operator: SettlementServiceClient<Channel>,
     pub http: reqwest::Client,
+    /// The signed directory as it was when GB and FR had joined and DE had not: a real
+    /// directory that lacks DE's key.
+    pub directory_before_de: pb::SignedDirectory,
 }
 
 fn operator_identity() -> PeerIdentity {
@@ -112,9 +115,13 @@ impl Federation {
             operator: SettlementServiceClient::new(operator_channel(&pki, address)),
             pki,
             http: reqwest::Client::new(),
+            directory_before_de: pb::SignedDirectory::default(),
         };
         federation.start_gateway().await;
         for (index, code) in ["GB", "FR", "DE"].into_iter().enumerate() {
+            if code == "DE" {
+                federation.directory_before_de = federation.directory().await;
+            }
             let member = federation.join(code, 7671 + index as u16).await;
             federation.members.push((code.to_owned(), member));
         }
@@ -168,6 +175,38 @@ impl Federation {
 
     fn operator_channel(&self) -> Channel {
         operator_channel(&self.pki, self.address)
+    }
+
+    /// The coordinator's current signed directory, as the operator alice reads it.
+    pub async fn directory(&self) -> pb::SignedDirectory {
+        MembershipServiceClient::new(self.operator_channel())
+            .get_directory(pb::GetDirectoryRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .directory
+            .unwrap()
+    }
+
+    /// The operator alice records that `first` and `second` agreed the UK–France regime
+    /// from `effective_from_s` (Unix seconds), with a parity limit of 20 and no sunset.
+    pub async fn agreement(&self, first: &str, second: &str, effective_from_s: i64) {
+        MembershipServiceClient::new(self.operator_channel())
+            .set_agreement(pb::SetAgreementRequest {
+                idempotency_key: format!("agreement-{first}-{second}"),
+                agreement: Some(pb::Agreement {
+                    first_state: first.to_owned(),
+                    second_state: second.to_owned(),
+                    regimes: vec![pb::Regime::Ukfr2025.into()],
+                    effective_from: Some(seconds(effective_from_s)),
+                    sunset_at: None,
+                    eligibility_rules_version: String::new(),
+                    eligibility_rules_digest: Vec::new(),
+                    parity_limit: Some(20),
+                }),
+            })
+            .await
+            .unwrap();
     }
 
     /// The member `code`.
