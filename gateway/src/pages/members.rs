@@ -43,8 +43,8 @@ struct MemberRow {
     certificates: Vec<CertificateRow>,
     /// The first of its certificates to expire.
     expires: String,
-    /// Its signing keys' ids, with their status.
-    signing_keys: Vec<String>,
+    /// Its signing keys: id and status.
+    signing_keys: Vec<(String, String)>,
 }
 
 /// One agreement on the page.
@@ -149,7 +149,7 @@ fn member_row(member: &pb::Member) -> MemberRow {
                             .to_owned()
                     },
                 );
-                format!("{} ({status})", key.key_id)
+                (key.key_id.clone(), status)
             })
             .collect(),
     }

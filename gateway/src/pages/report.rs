@@ -32,6 +32,8 @@ pub(crate) struct RoundPage {
     pub(crate) node_radius: String,
     pub(crate) signatures: Vec<Checked>,
     pub(crate) difference: Option<Difference>,
+    /// What remains per state after the round, as the report says.
+    pub(crate) residuals: Vec<pb::StateResidual>,
     /// A file of its own: no navigation, no language switch, no downloads, no links to
     /// other pages.
     pub(crate) standalone: bool,
@@ -79,6 +81,12 @@ pub(crate) fn view(
         node_radius: format!("{:.1}", diagram::NODE_RADIUS),
         signatures,
         difference: previous.and_then(|previous| difference::between(round, previous)),
+        residuals: round
+            .report
+            .as_ref()
+            .and_then(|signed| signed.report.as_ref())
+            .map(|report| report.residuals.clone())
+            .unwrap_or_default(),
         standalone,
     }
 }

@@ -225,6 +225,12 @@ pub struct Words {
     pub sunset: &'static str,
     /// No parity limit or sunset.
     pub no_limit: &'static str,
+    /// Section: what remains per state after the round.
+    pub residuals: &'static str,
+    /// Column: people a state still has to admit.
+    pub to_admit: &'static str,
+    /// Column: people who should still leave a state.
+    pub to_release: &'static str,
 }
 
 /// English.
@@ -339,6 +345,9 @@ pub const ENGLISH: Words = Words {
     effective_from: "Effective from",
     sunset: "Sunset",
     no_limit: "none",
+    residuals: "What remains per state",
+    to_admit: "Still to admit",
+    to_release: "Still to leave",
 };
 
 /// French.
@@ -453,6 +462,9 @@ pub const FRENCH: Words = Words {
     effective_from: "En vigueur depuis",
     sunset: "Extinction",
     no_limit: "aucune",
+    residuals: "Reste par État",
+    to_admit: "Reste à admettre",
+    to_release: "Reste à partir",
 };
 
 /// The words of language `lang` (`en` or `fr`).

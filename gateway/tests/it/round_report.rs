@@ -88,6 +88,21 @@ async fn the_standalone_report_is_the_pages_content_without_links_that_need_a_se
     for figures in &report.state_figures {
         assert!(html.contains(&format!("<tr data-state=\"{}\">", figures.state)));
     }
+    let residuals = html
+        .split("<table id=\"residuals\">")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(!report.residuals.is_empty());
+    for residual in &report.residuals {
+        let row = format!(
+            "<tr data-state=\"{}\"><td>{}</td><td class=\"number\" data-figure=\"to_admit\">{}</td><td class=\"number\" data-figure=\"to_release\">{}</td></tr>",
+            residual.state, residual.state, residual.to_admit, residual.to_release
+        );
+        assert!(residuals.contains(&row), "{row} in {residuals}");
+    }
     let svg = html
         .split("<svg id=\"flows\"")
         .nth(1)
@@ -217,4 +232,85 @@ async fn the_standalone_report_shows_the_difference_from_the_previous_round_and_
     assert_eq!(svg.matches("class=\"redirected\"").count(), 1, "{svg}");
     assert!(svg.contains(&format!("<path data-instruction=\"{marked}\"")));
     assert!(svg.contains("↪ redirected</text>"));
+}
+
+#[tokio::test]
+async fn a_second_final_round_is_compared_with_the_first_and_both_periods_are_charted() {
+    let federation = Federation::start().await;
+    let first = federation.final_round().await;
+    let second = federation.second_final_round().await;
+    let report = |round: &pb::Round| round.report.clone().unwrap().report.unwrap();
+    let (before, now) = (report(&first), report(&second));
+    let cookie = sign_in(&federation, DIPLOMAT).await;
+
+    let (status, html) = page(
+        &federation,
+        &format!("/rounds/{}", second.round_id),
+        &cookie,
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(&format!(
+        "<a id=\"previous-round\" href=\"/rounds/{}?lang=en\">",
+        first.round_id
+    )));
+    let change = i64::from(now.settled) - i64::from(before.settled);
+    let change = if change > 0 {
+        format!("+{change}")
+    } else {
+        change.to_string()
+    };
+    let settled = format!(
+        "<tr data-change=\"settled\"><td>Settled</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{change}</td></tr>",
+        before.settled, now.settled
+    );
+    assert!(html.contains(&settled), "{settled} in {html}");
+    let position = |report: &pb::SettlementReport, state: &str| {
+        report
+            .state_figures
+            .iter()
+            .find(|figures| figures.state == state)
+            .map_or(0, |figures| figures.position)
+    };
+    for state in ["DE", "FR", "GB"] {
+        let row = format!(
+            "<tr data-change=\"position-{state}\"><td>Position {state}</td><td class=\"number\">{}</td><td class=\"number\">{}</td>",
+            position(&before, state),
+            position(&now, state)
+        );
+        assert!(html.contains(&row), "{row}");
+    }
+    for signer in signers(&second) {
+        assert!(
+            signer_row(&html, &signer).contains("data-verified=\"true\""),
+            "{signer}"
+        );
+    }
+    // The first round's page has no previous round: the second is later.
+    let (_, html) = page(&federation, &format!("/rounds/{}", first.round_id), &cookie).await;
+    assert!(html.contains("<p id=\"no-previous\">"));
+
+    // The balances chart GB → FR: one pair of bars per final round's period, oldest first.
+    let (_, balances) = page(&federation, "/balances", &cookie).await;
+    let svg = balances
+        .split("<svg id=\"chart-GB-FR\"")
+        .nth(1)
+        .unwrap()
+        .split("</svg>")
+        .next()
+        .unwrap();
+    let returns: Vec<&str> = svg
+        .split("data-kind=\"returns\" data-count=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    let count = |report: &pb::SettlementReport| {
+        let inputs = report.inputs.as_ref().unwrap();
+        let pair = inputs
+            .returns
+            .iter()
+            .find(|pair| pair.first_state == "GB" && pair.second_state == "FR");
+        pair.map_or(0, |pair| pair.count).to_string()
+    };
+    assert_eq!(returns, [count(&before), count(&now)], "{svg}");
 }
