@@ -41,8 +41,11 @@ impl Checked {
 }
 
 /// Checks the coordinator's signature and every countersignature of `signed` with the keys
-/// `directory` lists; without a directory, or with one whose own signature fails, none
-/// verifies. One entry per signature, the coordinator's first.
+/// `directory` lists: the coordinator's with the coordinator key the directory names (and
+/// the report's digest and content with it), each countersignature with its state's key
+/// valid when the report was computed. Without a directory, with one whose own signature
+/// fails, or when the coordinator's signature fails, no countersignature is checked and
+/// none is shown as verified. One entry per signature, the coordinator's first.
 pub fn check(
     signed: &pb::SignedSettlementReport,
     directory: Option<&pb::SignedDirectory>,
