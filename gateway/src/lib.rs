@@ -12,8 +12,11 @@
 //! fronts the coordinator for its operators and for diplomats: over mTLS with an operator's
 //! certificate (`coordinator`), it serves the settlement rounds, their signed reports
 //! (JSON and CSV as the coordinator renders them), balances, breaks and quotas as REST, and
-//! as pages (`/rounds`, `/rounds/{round_id}` with an SVG diagram of the flows, `/breaks`,
-//! `/quotas`); operators set capacities and waive breaks, diplomats only read.
+//! as pages (`/rounds`, `/rounds/{round_id}` with an SVG diagram of the flows, each
+//! signature checked against the signed directory and the difference from the previous
+//! round, `/balances` with a chart per pair, `/members`, `/breaks`, `/quotas`); operators set
+//! capacities and waive breaks, diplomats only read. A round's report is also drawn as a
+//! standalone HTML document (`pages::rounds::report_document`).
 //!
 //! It decides nothing its upstream decides: no lifecycle rule, no deadline, no check of a
 //! person's data, no settlement figure is computed here, and it stores nothing. Partner

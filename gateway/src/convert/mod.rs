@@ -87,6 +87,9 @@ coded!(
     BreakStatus => "BREAK_STATUS_",
     BreakResolution => "BREAK_RESOLUTION_",
     BreakAgeBucket => "BREAK_AGE_BUCKET_",
+    MemberStatus => "MEMBER_STATUS_",
+    MemberStatusReason => "MEMBER_STATUS_REASON_",
+    CertificateRole => "CERTIFICATE_ROLE_",
 );
 
 /// The code of wire value `number` (`UKFR_2025`); `None` for 0, the unspecified value.

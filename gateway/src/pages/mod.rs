@@ -1,19 +1,27 @@
 //! Server-rendered pages for people, beside the REST API: `/login` signs a browser in with
 //! a bearer token, `/cases` lists the state's readmission cases for its caseworkers; on the
-//! coordinator's gateway, `/rounds`, `/rounds/{round_id}` (`rounds`), `/breaks` and
-//! `/quotas` (`operations`) serve its operators and diplomats (words in `words`, the round's
-//! flow diagram in `diagram`). In
+//! coordinator's gateway, `/rounds`, `/rounds/{round_id}` (`rounds`, the report drawn by
+//! `report`, also as a standalone document), `/balances` (`balances`), `/members`
+//! (`members`), `/breaks` and `/quotas` (`operations`) serve its operators and diplomats
+//! (words in `words`; the round's flow diagram in `diagram`, the balances' charts in `chart`,
+//! signatures checked in `verification`, the previous round compared in `difference`). In
 //! English and French (`text`), with askama's compiled, auto-escaping templates
 //! (`gateway/templates/`) and no script or asset from outside the repository.
 //!
 //! Pages read through the same node client and conversion as the REST API; they decide
 //! nothing and hold nothing but the sessions (`session`).
 
+pub mod balances;
+pub mod chart;
 pub mod diagram;
+pub mod difference;
+pub mod members;
 pub mod operations;
+pub mod report;
 pub mod rounds;
 pub mod session;
 pub mod text;
+pub mod verification;
 pub mod words;
 
 use std::sync::Arc;
@@ -44,6 +52,8 @@ pub fn routes(router: OpenApiRouter<Arc<Context>>) -> OpenApiRouter<Arc<Context>
 pub fn coordinator_routes(router: OpenApiRouter<Arc<Context>>) -> OpenApiRouter<Arc<Context>> {
     let router = router.routes(routes!(login_form, login));
     let router = rounds::routes(router);
+    let router = balances::routes(router);
+    let router = members::routes(router);
     operations::routes(router)
 }
 

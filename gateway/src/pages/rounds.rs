@@ -1,9 +1,11 @@
 //! `/rounds` and `/rounds/{round_id}`: every settlement round, and one round's latest
 //! signed report for people — the per-state figures, the instructions and their flow
-//! diagram, the debts carried in and forward, the breaks open at the cut-off, each signature,
-//! and links to the coordinator's JSON and CSV renderings. Operators and diplomats read them
-//! alike. Every figure is the signed report's; the only arithmetic here is the netting
-//! efficiency's percentage, from its exact ratio, in integers.
+//! diagram, the debts carried in and forward, the breaks open at the cut-off, each signature
+//! and whether it verifies, the difference from the previous final round, and links to the
+//! coordinator's JSON and CSV renderings (the report itself is drawn by `super::report`, also
+//! as a standalone document: [`report_document`]). Operators and diplomats read them alike.
+//! Every figure is the signed report's; the only arithmetic here is the netting
+//! efficiency's percentage, from its exact ratio, in integers, and the differences.
 
 use std::sync::Arc;
 
@@ -15,14 +17,20 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::diagram::{self, Diagram};
-use super::text::{self, Text};
+use super::difference;
+use super::report;
+use super::text::{self, Lang, Text};
 use super::words::{self, Words};
 use super::{PageQuery, coordinator_reader, render};
 use crate::api::Context;
 use crate::convert::settlement as convert;
-use crate::json::settlement::{Report, Round};
+use crate::json::settlement::Round;
 use crate::problem::Problem;
+
+/// The rounds read per page when looking for earlier final rounds.
+const ROUND_PAGE_SIZE: u32 = 500;
+/// The most pages read: 5,000 final rounds, a century of weekly rounds.
+const ROUND_PAGES_MAX: usize = 10;
 
 /// Registers the rounds' pages.
 pub fn routes(router: OpenApiRouter<Arc<Context>>) -> OpenApiRouter<Arc<Context>> {
@@ -51,21 +59,6 @@ struct RoundsPage {
     words: &'static Words,
     rows: Vec<RoundRow>,
     next_page: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "round.html")]
-struct RoundPage {
-    text: &'static Text,
-    words: &'static Words,
-    round: Round,
-    period: String,
-    report: Option<Report>,
-    efficiency: String,
-    diagram: Diagram,
-    width: u32,
-    height: u32,
-    node_radius: String,
 }
 
 /// Every settlement round, newest period first.
@@ -150,6 +143,14 @@ fn period(round: &Round) -> String {
     })
 }
 
+/// A wire period as `start – end`, RFC 3339.
+pub(crate) fn period_of(range: Option<&pb::TimeRange>) -> String {
+    range.map_or_else(String::new, |range| {
+        let end = crate::convert::range_out(range);
+        format!("{} – {}", end.start_time, end.end_time)
+    })
+}
+
 /// One round's latest signed report.
 #[utoipa::path(get, path = "/rounds/{round_id}", tag = "pages",
     params(
@@ -172,39 +173,80 @@ async fn round(
     if let Err(answer) = coordinator_reader(&context, &headers, text) {
         return answer;
     }
-    let round = match fetch_round(&context, round_id).await {
-        Ok(round) => round,
+    let (round, finals, directory) = match report_sources(&context, round_id).await {
+        Ok(sources) => sources,
         Err(problem) => return problem.into_response(),
     };
-    let report = round.report.clone();
-    let (efficiency, diagram) = match &report {
-        Some(report) => (
-            localized(
-                &efficiency(
-                    report.netting_efficiency_numerator,
-                    report.netting_efficiency_denominator,
-                ),
-                text,
-            ),
-            diagram::draw(&report.affected_states, &report.instructions),
-        ),
-        None => (String::new(), diagram::draw(&[], &[])),
-    };
+    let previous = difference::previous_final(&round, &finals);
     render(
         StatusCode::OK,
-        &RoundPage {
-            text,
-            words: words::of(text.lang),
-            period: period(&round),
-            round,
-            report,
-            efficiency,
-            diagram,
-            width: diagram::WIDTH,
-            height: diagram::HEIGHT,
-            node_radius: format!("{:.1}", diagram::NODE_RADIUS),
-        },
+        &report::view(&round, previous, Some(&directory), text, false),
     )
+}
+
+/// The round, the final rounds to find the previous one among, and the signed directory
+/// whose keys check the signatures.
+async fn report_sources(
+    context: &Context,
+    round_id: String,
+) -> Result<(pb::Round, Vec<pb::Round>, pb::SignedDirectory), Problem> {
+    let round = context
+        .coordinator()?
+        .settlement()
+        .get_round(pb::GetRoundRequest { round_id })
+        .await?
+        .into_inner()
+        .round
+        .unwrap_or_default();
+    let finals = final_rounds(context).await?;
+    let directory = super::members::directory(context).await?;
+    Ok((round, finals, directory))
+}
+
+/// Every FINAL round, newest period first, at most [`ROUND_PAGES_MAX`] pages of
+/// [`ROUND_PAGE_SIZE`].
+pub(crate) async fn final_rounds(context: &Context) -> Result<Vec<pb::Round>, Problem> {
+    let mut settlement = context.coordinator()?.settlement();
+    let mut rounds = Vec::new();
+    let mut page_token = String::new();
+    for _ in 0..ROUND_PAGES_MAX {
+        let page = settlement
+            .list_rounds(pb::ListRoundsRequest {
+                page_size: ROUND_PAGE_SIZE,
+                page_token,
+                statuses: vec![pb::RoundStatus::Final.into()],
+                state: String::new(),
+            })
+            .await?
+            .into_inner();
+        rounds.extend(page.rounds);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    Ok(rounds)
+}
+
+/// The report of `round` as a standalone HTML document, in `lang`: the same content as its
+/// page `/rounds/{round_id}` — figures, instructions, the flow diagram, debts carried in and
+/// forward, open breaks, each signature and whether it verifies with the keys `directory`
+/// lists (none verifies without one), and the difference from `previous`, the previous
+/// final round ([`difference::previous_final`] finds it among the final rounds) — with its
+/// style inline and no script, no navigation and no link that needs the gateway's session.
+/// A round not proposed yet gives a document that says so.
+pub fn report_document(
+    round: &pb::Round,
+    previous: Option<&pb::Round>,
+    directory: Option<&pb::SignedDirectory>,
+    lang: Lang,
+) -> String {
+    let page = report::view(round, previous, directory, lang.text(), true);
+    page.render().unwrap_or_else(|error| {
+        // The template is compiled with the crate: rendering fails only if writing to a
+        // String does, which it does not.
+        format!("<!DOCTYPE html><p>{error}</p>")
+    })
 }
 
 /// The round's report as JSON, for a signed-in browser: `/v1/rounds/{round_id}/report.json`'s
@@ -253,25 +295,6 @@ async fn signed_in_download(
     crate::api::settlement::download(context, round_id, format)
         .await
         .unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn fetch_round(context: &Context, round_id: String) -> Result<Round, Problem> {
-    let response = context
-        .coordinator()?
-        .settlement()
-        .get_round(pb::GetRoundRequest { round_id })
-        .await?
-        .into_inner();
-    Ok(convert::round(&response.round.unwrap_or_default()))
-}
-
-/// A decimal as `text`'s language writes it: `66,7 %` in French.
-fn localized(decimal: &str, text: &Text) -> String {
-    if text.lang == "fr" {
-        decimal.replace('.', ",")
-    } else {
-        decimal.to_owned()
-    }
 }
 
 /// `numerator / denominator` as a percentage with one decimal, rounded half up, computed in

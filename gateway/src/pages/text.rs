@@ -93,6 +93,34 @@ pub const FRENCH: Text = Text {
     next_page: "Page suivante",
 };
 
+/// A language the pages are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    English,
+    /// French.
+    French,
+}
+
+impl Lang {
+    /// The language of a BCP 47 tag: French for `fr` and its regional forms, else English.
+    pub fn from_tag(tag: &str) -> Self {
+        if tag.trim().to_ascii_lowercase().starts_with("fr") {
+            Self::French
+        } else {
+            Self::English
+        }
+    }
+
+    /// The pages' words in this language.
+    pub fn text(self) -> &'static Text {
+        match self {
+            Self::English => &ENGLISH,
+            Self::French => &FRENCH,
+        }
+    }
+}
+
 /// The words for `lang` (from `?lang=` or a form), else for the request's `Accept-Language`.
 pub fn choose(lang: Option<&str>, headers: &HeaderMap) -> &'static Text {
     let accepted = headers

@@ -1,6 +1,6 @@
 //! The coordinator's pages' words in the pilot's two languages: rounds, a round's report,
-//! breaks and quotas. Chosen with the rest of a page's words (`super::text::choose`), by the
-//! same language code.
+//! balances, members, breaks and quotas. Chosen with the rest of a page's words
+//! (`super::text::choose`), by the same language code.
 
 /// Every word the coordinator's pages show, in one language.
 #[derive(Debug)]
@@ -143,6 +143,94 @@ pub struct Words {
     pub until: &'static str,
     /// The pager's button.
     pub next_page: &'static str,
+    /// Column: whether a signature verifies.
+    pub verification: &'static str,
+    /// A signature that verifies.
+    pub verified: &'static str,
+    /// A signature that does not verify.
+    pub not_verified: &'static str,
+    /// How signatures are checked.
+    pub verification_legend: &'static str,
+    /// Section: the difference from the previous final round.
+    pub difference: &'static str,
+    /// The previous final round.
+    pub previous_round: &'static str,
+    /// No earlier final round.
+    pub no_previous: &'static str,
+    /// Column: the previous round's figure.
+    pub previous: &'static str,
+    /// Column: this round's figure.
+    pub this_round: &'static str,
+    /// Column: the change.
+    pub change: &'static str,
+    /// Column: which figure.
+    pub figure: &'static str,
+    /// The mark of a redirected arrow.
+    pub redirected_mark: &'static str,
+    /// The standalone report's note.
+    pub exported: &'static str,
+    /// Navigation and title: balances.
+    pub balances: &'static str,
+    /// What the balances page shows.
+    pub balances_intro: &'static str,
+    /// Section: debts and credits now.
+    pub now: &'static str,
+    /// The log size the balances were read at.
+    pub read_at: &'static str,
+    /// Column: returns on a pair.
+    pub returns: &'static str,
+    /// Column: admissions on a pair.
+    pub admissions: &'static str,
+    /// Column: a pair's debt.
+    pub debt: &'static str,
+    /// Column: a pair's credit.
+    pub credit: &'static str,
+    /// Section: positions.
+    pub positions: &'static str,
+    /// Section: the charts.
+    pub over_periods: &'static str,
+    /// The charts' legend.
+    pub chart_legend: &'static str,
+    /// No final round yet.
+    pub no_periods: &'static str,
+    /// Column: a credit's holder.
+    pub holder: &'static str,
+    /// Column: a credit's counterpart.
+    pub counterpart: &'static str,
+    /// Navigation and title: members.
+    pub members: &'static str,
+    /// What the members page shows.
+    pub members_intro: &'static str,
+    /// The directory's version.
+    pub directory_version: &'static str,
+    /// When the directory was issued.
+    pub issued_at: &'static str,
+    /// Column: why a status changed.
+    pub reason_code: &'static str,
+    /// Column: when a state joined.
+    pub joined: &'static str,
+    /// Column: certificates.
+    pub certificates: &'static str,
+    /// Column: certificate expiry.
+    pub expires: &'static str,
+    /// Column: signing keys.
+    pub signing_keys: &'static str,
+    /// Section: agreements.
+    pub agreements: &'static str,
+    /// Column: regimes.
+    pub regimes: &'static str,
+    /// Column: effective from.
+    pub effective_from: &'static str,
+    /// Column: sunset.
+    pub sunset: &'static str,
+    /// No parity limit or sunset.
+    pub no_limit: &'static str,
+    /// Section: what remains per state after the round.
+    pub residuals: &'static str,
+    /// Column: people a state still has to admit.
+    pub to_admit: &'static str,
+    /// Column: people who should still leave a state.
+    pub to_release: &'static str,
 }
 
 /// English.
@@ -185,7 +273,7 @@ pub const ENGLISH: Words = Words {
     yes: "yes",
     no: "no",
     flows: "Flows between states",
-    flows_legend: "Each arrow is one instruction, from the origin state to the admitting state; its width grows with the number of people; redirected admissions are dashed.",
+    flows_legend: "Each arrow is one instruction, from the origin state to the admitting state; its width grows with the number of people; redirected admissions are dashed, in red, and labelled.",
     breaks: "Breaks",
     breaks_intro: "Reconciliation breaks, by kind and age, oldest first.",
     open_breaks: "Open breaks at the cut-off",
@@ -216,6 +304,50 @@ pub const ENGLISH: Words = Words {
     from: "From",
     until: "Until (exclusive)",
     next_page: "Next page",
+    verification: "Verification",
+    verified: "verified",
+    not_verified: "NOT verified",
+    verification_legend: "Each signature is checked over the report's canonical bytes with the key the coordinator's signed directory lists for its signer, valid when the report was computed; the coordinator's also with the report's content (every figure recomputed, the optimality certificate checked).",
+    difference: "Difference from the previous round",
+    previous_round: "Previous final round",
+    no_previous: "No earlier final round to compare with.",
+    previous: "Previous",
+    this_round: "This round",
+    change: "Change",
+    figure: "Figure",
+    redirected_mark: "redirected",
+    exported: "Exported from Accord's coordinator. The figures and signatures are the signed report's; the downloads are on the coordinator's gateway.",
+    balances: "Balances",
+    balances_intro: "Per ordered pair of states: returns and admissions in each settled period (from the final rounds' signed reports), and debts and credits now (from the ledger's latest head).",
+    now: "Debts and credits now",
+    read_at: "Read at log size",
+    returns: "Returns",
+    admissions: "Admissions",
+    debt: "Debt",
+    credit: "Credit",
+    positions: "Multilateral positions",
+    over_periods: "Returns and admissions over the periods",
+    chart_legend: "For the pair A → O: dark bars are A's returns to O, light bars A's admissions of people from O, in each final round's period.",
+    no_periods: "No final round yet: no settled period to chart.",
+    holder: "Holder",
+    counterpart: "With",
+    members: "Members",
+    members_intro: "The member states and their agreements, as the coordinator's signed directory lists them.",
+    directory_version: "Directory version",
+    issued_at: "Issued at",
+    reason_code: "Reason",
+    joined: "Joined",
+    certificates: "Certificates",
+    expires: "Certificate expiry",
+    signing_keys: "Signing keys",
+    agreements: "Agreements",
+    regimes: "Regimes",
+    effective_from: "Effective from",
+    sunset: "Sunset",
+    no_limit: "none",
+    residuals: "What remains per state",
+    to_admit: "Still to admit",
+    to_release: "Still to leave",
 };
 
 /// French.
@@ -258,7 +390,7 @@ pub const FRENCH: Words = Words {
     yes: "oui",
     no: "non",
     flows: "Flux entre États",
-    flows_legend: "Chaque flèche est une instruction, de l'État d'origine vers l'État d'admission ; son épaisseur croît avec le nombre de personnes ; les admissions redirigées sont en pointillés.",
+    flows_legend: "Chaque flèche est une instruction, de l'État d'origine vers l'État d'admission ; son épaisseur croît avec le nombre de personnes ; les admissions redirigées sont en pointillés, en rouge, et signalées.",
     breaks: "Écarts",
     breaks_intro: "Écarts de rapprochement, par nature et par ancienneté, du plus ancien au plus récent.",
     open_breaks: "Écarts ouverts à la clôture",
@@ -289,6 +421,50 @@ pub const FRENCH: Words = Words {
     from: "Du",
     until: "Au (exclu)",
     next_page: "Page suivante",
+    verification: "Vérification",
+    verified: "vérifiée",
+    not_verified: "NON vérifiée",
+    verification_legend: "Chaque signature est vérifiée sur les octets canoniques du rapport avec la clé que l'annuaire signé du coordinateur indique pour son signataire, valide à la date du calcul ; celle du coordinateur aussi avec le contenu du rapport (chaque chiffre recalculé, le certificat d'optimalité vérifié).",
+    difference: "Différence avec le cycle précédent",
+    previous_round: "Cycle final précédent",
+    no_previous: "Aucun cycle final antérieur à comparer.",
+    previous: "Précédent",
+    this_round: "Ce cycle",
+    change: "Écart",
+    figure: "Chiffre",
+    redirected_mark: "redirigée",
+    exported: "Exporté du coordinateur d'Accord. Les chiffres et les signatures sont ceux du rapport signé ; les téléchargements sont sur la passerelle du coordinateur.",
+    balances: "Soldes",
+    balances_intro: "Par couple ordonné d'États : renvois et admissions de chaque période réglée (d'après les rapports signés des cycles finaux), et dettes et crédits à ce jour (d'après la dernière tête du journal).",
+    now: "Dettes et crédits à ce jour",
+    read_at: "Lu à la taille du journal",
+    returns: "Renvois",
+    admissions: "Admissions",
+    debt: "Dette",
+    credit: "Crédit",
+    positions: "Positions multilatérales",
+    over_periods: "Renvois et admissions par période",
+    chart_legend: "Pour le couple A → O : barres foncées, renvois de A vers O ; barres claires, admissions par A de personnes venant de O ; pour la période de chaque cycle final.",
+    no_periods: "Aucun cycle final pour l'instant : aucune période réglée à représenter.",
+    holder: "Titulaire",
+    counterpart: "Auprès de",
+    members: "Membres",
+    members_intro: "Les États membres et leurs accords, tels que les liste l'annuaire signé du coordinateur.",
+    directory_version: "Version de l'annuaire",
+    issued_at: "Publié le",
+    reason_code: "Motif",
+    joined: "Adhésion",
+    certificates: "Certificats",
+    expires: "Expiration des certificats",
+    signing_keys: "Clés de signature",
+    agreements: "Accords",
+    regimes: "Régimes",
+    effective_from: "En vigueur depuis",
+    sunset: "Extinction",
+    no_limit: "aucune",
+    residuals: "Reste par État",
+    to_admit: "Reste à admettre",
+    to_release: "Reste à partir",
 };
 
 /// The words of language `lang` (`en` or `fr`).

@@ -288,6 +288,8 @@ async fn the_coordinators_openapi_document_lists_every_route_it_serves() {
         ("/breaks/{break_id}/resolution", "post"),
         ("/quotas", "get"),
         ("/quotas", "post"),
+        ("/balances", "get"),
+        ("/members", "get"),
         ("/login", "post"),
     ] {
         assert!(paths[path].get(method).is_some(), "{method} {path}");

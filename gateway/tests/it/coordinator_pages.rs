@@ -13,7 +13,7 @@ use crate::support::{DIPLOMAT, GB_CASEWORKER, OPERATOR};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
@@ -21,7 +21,7 @@ fn browser() -> reqwest::Client {
 }
 
 /// The value of the hidden field `name` in `html`.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     html.split(&format!("name=\"{name}\" value=\""))
         .nth(1)
         .and_then(|rest| rest.split('"').next())
@@ -30,13 +30,13 @@ fn hidden(html: &str, name: &str) -> String {
 }
 
 /// The `name=value` of a response's `Set-Cookie`.
-fn cookie_of(response: &reqwest::Response) -> String {
+pub(crate) fn cookie_of(response: &reqwest::Response) -> String {
     let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
 /// Signs in with `token` through the sign-in form: the session cookie.
-async fn sign_in(federation: &Federation, token: &str) -> String {
+pub(crate) async fn sign_in(federation: &Federation, token: &str) -> String {
     let form = browser()
         .get(federation.url("/login"))
         .send()
@@ -58,7 +58,7 @@ async fn sign_in(federation: &Federation, token: &str) -> String {
 }
 
 /// GETs a page with the session `cookie`: its status and HTML.
-async fn page(federation: &Federation, path: &str, cookie: &str) -> (u16, String) {
+pub(crate) async fn page(federation: &Federation, path: &str, cookie: &str) -> (u16, String) {
     let response = browser()
         .get(federation.url(path))
         .header("cookie", cookie)
@@ -70,7 +70,7 @@ async fn page(federation: &Federation, path: &str, cookie: &str) -> (u16, String
 }
 
 /// The HTML of the table row `<tr data-state="STATE">`.
-fn state_row<'a>(html: &'a str, table: &str, state: &str) -> &'a str {
+pub(crate) fn state_row<'a>(html: &'a str, table: &str, state: &str) -> &'a str {
     let table = html
         .split(&format!("<table id=\"{table}\">"))
         .nth(1)
@@ -257,15 +257,24 @@ async fn an_operator_sets_a_capacity_through_the_form_and_a_diplomat_cannot() {
 #[tokio::test]
 async fn strangers_go_to_sign_in_and_caseworkers_are_turned_away() {
     let federation = Federation::start().await;
-    for path in ["/rounds", "/breaks", "/quotas", "/rounds/RND-1"] {
+    for path in [
+        "/rounds",
+        "/breaks",
+        "/quotas",
+        "/rounds/RND-1",
+        "/balances",
+        "/members",
+    ] {
         let response = browser().get(federation.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 303, "{path}");
         assert_eq!(response.headers()["location"], "/login?lang=en");
     }
     let caseworker = sign_in(&federation, GB_CASEWORKER).await;
-    let (status, html) = page(&federation, "/rounds", &caseworker).await;
-    assert_eq!(status, 403);
-    assert!(html.contains("operators and for diplomats"), "{html}");
+    for path in ["/rounds", "/balances", "/members"] {
+        let (status, html) = page(&federation, path, &caseworker).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(html.contains("operators and for diplomats"), "{html}");
+    }
     let (status, _) = page(&federation, "/cases", &caseworker).await;
     assert_eq!(status, 404, "no case list on the coordinator's gateway");
 }

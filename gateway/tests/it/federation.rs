@@ -36,6 +36,8 @@ const HEAD_INTERVAL_MS: u64 = 50;
 /// The round's period: late November 2025, around the reported events.
 const PERIOD_START_S: i64 = 1_763_500_000;
 const PERIOD_END_S: i64 = 1_764_500_000;
+/// When the first period's people arrived.
+const ARRIVED_S: i64 = 1_764_000_009;
 
 /// A member that joined: its event key and its node's clients of the coordinator.
 pub struct Member {
@@ -56,6 +58,9 @@ pub struct Federation {
     /// The coordinator's `SettlementService`, as the operator alice.
     pub operator: SettlementServiceClient<Channel>,
     pub http: reqwest::Client,
+    /// The signed directory as it was when GB and FR had joined and DE had not: a real
+    /// directory that lacks DE's key.
+    pub directory_before_de: pb::SignedDirectory,
 }
 
 fn operator_identity() -> PeerIdentity {
@@ -112,9 +117,13 @@ impl Federation {
             operator: SettlementServiceClient::new(operator_channel(&pki, address)),
             pki,
             http: reqwest::Client::new(),
+            directory_before_de: pb::SignedDirectory::default(),
         };
         federation.start_gateway().await;
         for (index, code) in ["GB", "FR", "DE"].into_iter().enumerate() {
+            if code == "DE" {
+                federation.directory_before_de = federation.directory().await;
+            }
             let member = federation.join(code, 7671 + index as u16).await;
             federation.members.push((code.to_owned(), member));
         }
@@ -170,6 +179,38 @@ impl Federation {
         operator_channel(&self.pki, self.address)
     }
 
+    /// The coordinator's current signed directory, as the operator alice reads it.
+    pub async fn directory(&self) -> pb::SignedDirectory {
+        MembershipServiceClient::new(self.operator_channel())
+            .get_directory(pb::GetDirectoryRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .directory
+            .unwrap()
+    }
+
+    /// The operator alice records that `first` and `second` agreed the UK–France regime
+    /// from `effective_from_s` (Unix seconds), with a parity limit of 20 and no sunset.
+    pub async fn agreement(&self, first: &str, second: &str, effective_from_s: i64) {
+        MembershipServiceClient::new(self.operator_channel())
+            .set_agreement(pb::SetAgreementRequest {
+                idempotency_key: format!("agreement-{first}-{second}"),
+                agreement: Some(pb::Agreement {
+                    first_state: first.to_owned(),
+                    second_state: second.to_owned(),
+                    regimes: vec![pb::Regime::Ukfr2025.into()],
+                    effective_from: Some(seconds(effective_from_s)),
+                    sunset_at: None,
+                    eligibility_rules_version: String::new(),
+                    eligibility_rules_digest: Vec::new(),
+                    parity_limit: Some(20),
+                }),
+            })
+            .await
+            .unwrap();
+    }
+
     /// The member `code`.
     pub fn member(&self, code: &str) -> &Member {
         &self
@@ -220,9 +261,15 @@ impl Federation {
     /// `count` returns from `from` to `to`, each arrival confirmed by `to` and reported by
     /// both.
     async fn returns(&self, from: &str, to: &str, count: u8, salt: u8) {
+        self.returns_at(from, to, count, salt, ARRIVED_S).await;
+    }
+
+    /// As `returns`, the arrivals confirmed at `arrived_s` (Unix seconds).
+    async fn returns_at(&self, from: &str, to: &str, count: u8, salt: u8, arrived_s: i64) {
         for index in 0..count {
             let case = format!("RDM-{from}-{to}-01J9Z8Q4M6W3XR7T2K5N8P{salt}{index:02}");
-            let arrival = arrival(&self.member(to).key, to, &case, salt * 16 + index);
+            let digest = salt * 16 + index;
+            let arrival = arrival(&self.member(to).key, to, &case, digest, arrived_s);
             send(self.member(from), arrival.clone()).await;
             send(self.member(to), arrival).await;
         }
@@ -233,8 +280,8 @@ impl Federation {
     pub async fn conflicting_reports(&self) {
         let case = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P9000";
         let fr = &self.member("FR").key;
-        send(self.member("GB"), arrival(fr, "FR", case, 200)).await;
-        send(self.member("FR"), arrival(fr, "FR", case, 201)).await;
+        send(self.member("GB"), arrival(fr, "FR", case, 200, ARRIVED_S)).await;
+        send(self.member("FR"), arrival(fr, "FR", case, 201, ARRIVED_S)).await;
         self.wait_for_head(14).await;
     }
 
@@ -260,13 +307,29 @@ impl Federation {
     /// A bilateral round over the period, opened, cut off, proposed and countersigned by
     /// every affected state: FINAL.
     pub async fn final_round(&self) -> pb::Round {
+        self.final_round_over(1, PERIOD_START_S, PERIOD_END_S).await
+    }
+
+    /// After `final_round`: GB returns 2 more people to FR and FR 1 to GB in the next
+    /// period, and a bilateral round over that period is driven to FINAL.
+    pub async fn second_final_round(&self) -> pb::Round {
+        let arrived_s = PERIOD_END_S + 1_000;
+        self.returns_at("GB", "FR", 2, 4, arrived_s).await;
+        self.returns_at("FR", "GB", 1, 5, arrived_s).await;
+        self.wait_for_head(18).await;
+        let end_s = PERIOD_END_S + (PERIOD_END_S - PERIOD_START_S);
+        self.final_round_over(2, PERIOD_END_S, end_s).await
+    }
+
+    /// Round `number` over [`start_s`, `end_s`), opened, cut off, proposed and countersigned.
+    async fn final_round_over(&self, number: u8, start_s: i64, end_s: i64) -> pb::Round {
         let mut operator = self.operator.clone();
         let opened = operator
             .open_round(pb::OpenRoundRequest {
-                idempotency_key: "open-1".to_owned(),
+                idempotency_key: format!("open-{number}"),
                 period: Some(pb::TimeRange {
-                    start_time: Some(seconds(PERIOD_START_S)),
-                    end_time: Some(seconds(PERIOD_END_S)),
+                    start_time: Some(seconds(start_s)),
+                    end_time: Some(seconds(end_s)),
                 }),
                 mode: pb::NettingMode::Bilateral.into(),
                 participating_states: Vec::new(),
@@ -280,14 +343,14 @@ impl Federation {
         let round_id = opened.round_id;
         operator
             .close_round(pb::CloseRoundRequest {
-                idempotency_key: "close-1".to_owned(),
+                idempotency_key: format!("close-{number}"),
                 round_id: round_id.clone(),
             })
             .await
             .unwrap();
         let mut round = operator
             .propose_round(pb::ProposeRoundRequest {
-                idempotency_key: "propose-1".to_owned(),
+                idempotency_key: format!("propose-{number}"),
                 round_id: round_id.clone(),
             })
             .await
@@ -300,7 +363,7 @@ impl Federation {
             round = member
                 .settlement
                 .clone()
-                .countersign_round(countersignature(member, &state, &round))
+                .countersign_round(countersignature(member, &state, &round, number))
                 .await
                 .unwrap()
                 .into_inner()
@@ -342,10 +405,15 @@ fn seconds(seconds: i64) -> prost_types::Timestamp {
 }
 
 /// `member`'s countersignature of `round`'s report, as `code`.
-fn countersignature(member: &Member, code: &str, round: &pb::Round) -> pb::CountersignRoundRequest {
+fn countersignature(
+    member: &Member,
+    code: &str,
+    round: &pb::Round,
+    number: u8,
+) -> pb::CountersignRoundRequest {
     let signed = round.report.as_ref().unwrap();
     pb::CountersignRoundRequest {
-        idempotency_key: format!("sign-{code}"),
+        idempotency_key: format!("sign-{code}-{number}"),
         round_id: round.round_id.clone(),
         report_digest: signed.report_digest.clone(),
         countersignature: Some(report::countersign(
@@ -357,8 +425,15 @@ fn countersignature(member: &Member, code: &str, round: &pb::Round) -> pb::Count
     }
 }
 
-/// `signer`'s signed report of the arrival confirmed by `acting` in `case` (event 9).
-fn arrival(signer: &EventSigningKey, acting: &str, case: &str, digest: u8) -> pb::EventReport {
+/// `signer`'s signed report of the arrival confirmed by `acting` in `case` (event 9) at
+/// `arrived_s`.
+fn arrival(
+    signer: &EventSigningKey,
+    acting: &str,
+    case: &str,
+    digest: u8,
+    arrived_s: i64,
+) -> pb::EventReport {
     let pair: Vec<&str> = case.split('-').skip(1).take(2).collect();
     let sequence = 9_u64;
     let attestation = pb::EventAttestation {
@@ -369,7 +444,7 @@ fn arrival(signer: &EventSigningKey, acting: &str, case: &str, digest: u8) -> pb
         }),
         sequence,
         acting_state: acting.to_owned(),
-        occurred_at: Some(seconds(1_764_000_000 + 9)),
+        occurred_at: Some(seconds(arrived_s)),
         idempotency_key: format!("k1-{:064x}", u128::from(digest) << 8 | u128::from(9_u8)),
         signing_key_id: signer.key_id().to_string(),
         event_digest: vec![digest; 32],

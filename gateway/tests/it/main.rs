@@ -3,6 +3,7 @@
 
 mod access;
 mod admission;
+mod balances_members;
 mod config;
 mod coordinator;
 mod coordinator_pages;
@@ -11,4 +12,5 @@ mod openapi;
 mod pages;
 mod problems;
 mod readmission;
+mod round_report;
 mod support;
