@@ -6,8 +6,8 @@
 //! Each week, the states' case systems work their returns and admissions (`cases`), and the
 //! operator runs the week's settlement round to `FINAL`, every affected state's node
 //! countersigning on its own (`rounds`); each final report is verified as
-//! `accord report verify` verifies it and written to `DIR/reports/` as JSON, CSV, HTML and
-//! the bundle. A summary follows: cases, rounds, settled, netting efficiency, breaks, where
+//! `accord report verify` verifies it and written to `DIR/reports/` as JSON, CSV, HTML (in
+//! English and French) and the bundle. A summary follows: cases, rounds, settled, netting efficiency, breaks, where
 //! the reports are and which pages to open. With `--serve` the federation keeps running
 //! until Ctrl-C or SIGTERM; without, it stops cleanly and the folder stays.
 //!
@@ -305,8 +305,8 @@ async fn replay(
             tally.count(&opened);
             clock.advance_to(at(week.start + WEEK_MS + MINUTE_MS));
             let round = rounds::settle(&parties, &round_id).await?;
-            let round =
-                rounds::write_report(&parties, round, &description.ca_cert, &reports).await?;
+            let paths = (description.ca_cert.as_path(), reports.as_path());
+            let round = rounds::write_report(&parties, round, &tally.rounds, paths).await?;
             progress.settled(&round.round_id);
             tally.rounds.push(round);
         }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use accord_domain::StateCode;
 use accord_proto::v1::admission_service_client::AdmissionServiceClient;
 use accord_proto::v1::ledger_service_client::LedgerServiceClient;
+use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_proto::v1::readmission_service_client::ReadmissionServiceClient;
 use accord_proto::v1::settlement_service_client::SettlementServiceClient;
 use accord_trust::PeerIdentity;
@@ -45,6 +46,8 @@ pub struct Operator {
     pub settlement: SettlementServiceClient<Channel>,
     /// Tree heads, breaks, reconciliation.
     pub ledger: LedgerServiceClient<Channel>,
+    /// The signed directory.
+    pub membership: MembershipServiceClient<Channel>,
 }
 
 /// Everyone who acts.
@@ -94,7 +97,8 @@ impl Parties {
             states,
             operator: Operator {
                 settlement: SettlementServiceClient::new(operator_channel.clone()),
-                ledger: LedgerServiceClient::new(operator_channel),
+                ledger: LedgerServiceClient::new(operator_channel.clone()),
+                membership: MembershipServiceClient::new(operator_channel),
             },
         })
     }

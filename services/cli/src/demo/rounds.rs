@@ -10,6 +10,9 @@ use std::path::Path;
 
 use accord_domain::StateCode;
 use accord_edge::report::bundle;
+use accord_gateway::pages::difference;
+use accord_gateway::pages::rounds::report_document;
+use accord_gateway::pages::text::Lang;
 use accord_proto::v1 as pb;
 
 use super::Error;
@@ -156,12 +159,15 @@ pub async fn settle(parties: &Parties, round_id: &str) -> Result<pb::Round, Erro
 }
 
 /// Fetches the final round's report as JSON, CSV and bundle, verifies the bundle from the
-/// root CA at `ca` alone, and writes the three files into `reports`; answers the round.
+/// root CA at `ca` alone, and writes the three files into `reports`, with the report as a
+/// page in English and French (`accord_gateway::pages::rounds::report_document`: figures,
+/// flows, signatures checked against the directory, the difference from the round before
+/// among `earlier`); answers the round.
 pub async fn write_report(
     parties: &Parties,
     round: pb::Round,
-    ca: &Path,
-    reports: &Path,
+    earlier: &[pb::Round],
+    (ca, reports): (&Path, &Path),
 ) -> Result<pb::Round, Error> {
     let roots = accord_trust::credentials::load_ca(ca)
         .map_err(|error| Error::Answer(format!("the network's CA {}: {error}", ca.display())))?;
@@ -191,6 +197,20 @@ pub async fn write_report(
     }
     bundle::verify(&bundle_bytes, &roots, None, &[], &mut |_| {})
         .map_err(|error| Error::Verify(round.round_id.clone(), error))?;
+    let mut membership = parties.operator.membership.clone();
+    let directory = call!(
+        "GetDirectory",
+        membership,
+        get_directory,
+        pb::GetDirectoryRequest::default()
+    )?
+    .directory;
+    let previous = difference::previous_final(&round, earlier);
+    for (lang, suffix) in [(Lang::English, ""), (Lang::French, ".fr")] {
+        let page = report_document(&round, previous, directory.as_ref(), lang);
+        let path = reports.join(format!("{}{suffix}.html", round.round_id));
+        std::fs::write(&path, page).map_err(|error| Error::Write(path.clone(), error))?;
+    }
     Ok(round)
 }
 

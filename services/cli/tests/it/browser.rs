@@ -31,9 +31,13 @@ fn round_with_instructions(dir: &Path) -> String {
     let reports = std::fs::read_dir(dir.join("reports")).unwrap();
     reports
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
         .find_map(|path| {
-            let report: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let report: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let instructed = !report["instructions"].as_array()?.is_empty();
             instructed.then(|| report["round_id"].as_str().unwrap().to_owned())
         })
@@ -141,11 +145,16 @@ async fn a_diplomat_reads_a_demo_round_in_chromium_as_its_report_says_then_in_fr
     browser.wait_for("html[lang='fr']").await;
     let headings = browser.texts("h2").await;
     assert!(
-        headings.iter().any(|heading| heading == "Chiffres par État")
+        headings
+            .iter()
+            .any(|heading| heading == "Chiffres par État")
             && headings.iter().any(|heading| heading == "Flux entre États"),
         "{headings:?}"
     );
-    assert_eq!(browser.text("#settled").await, report["settled"].to_string());
+    assert_eq!(
+        browser.text("#settled").await,
+        report["settled"].to_string()
+    );
     browser.screenshot(folder.path(), "demo-round-fr").await;
     browser.close().await;
     tokio::task::block_in_place(|| serving.stop());
@@ -185,7 +194,9 @@ async fn an_operator_sets_a_capacity_through_the_quotas_form_in_chromium() {
 
     let row = "#capacities tr[data-state='DE']";
     browser.wait_for(row).await;
-    let shown = browser.text(&format!("{row} td[data-figure=capacity]")).await;
+    let shown = browser
+        .text(&format!("{row} td[data-figure=capacity]"))
+        .await;
     assert_eq!(shown, "25");
     assert!(browser.find_all(".error").await.is_empty());
 
@@ -202,7 +213,10 @@ async fn an_operator_sets_a_capacity_through_the_quotas_form_in_chromium() {
     assert_eq!(capacities.len(), 1, "{quotas}");
     assert_eq!(capacities[0]["state"], "DE");
     assert_eq!(capacities[0]["capacity"], 25);
-    assert_eq!(capacities[0]["period"]["start_time"], "2026-02-02T00:00:00Z");
+    assert_eq!(
+        capacities[0]["period"]["start_time"],
+        "2026-02-02T00:00:00Z"
+    );
     browser.close().await;
     tokio::task::block_in_place(|| serving.stop());
 }

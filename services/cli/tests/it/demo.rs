@@ -130,7 +130,10 @@ fn a_small_scenario_settles_every_week_to_final_with_verified_reports_and_a_true
         ),
         "{stdout}"
     );
-    assert!(stdout.contains("rounds:   2 weekly rounds, each FINAL"), "{stdout}");
+    assert!(
+        stdout.contains("rounds:   2 weekly rounds, each FINAL"),
+        "{stdout}"
+    );
     let names = reports(&dir);
     let rounds: Vec<&str> = names
         .iter()
@@ -138,7 +141,7 @@ fn a_small_scenario_settles_every_week_to_final_with_verified_reports_and_a_true
         .collect();
     assert_eq!(rounds.len(), 2, "{names:?}");
     for round in &rounds {
-        for extension in ["json", "csv", "html"] {
+        for extension in ["json", "csv", "html", "fr.html"] {
             assert!(
                 names.contains(&format!("{round}.{extension}")),
                 "{round}.{extension} in {names:?}"
@@ -153,15 +156,20 @@ fn a_small_scenario_settles_every_week_to_final_with_verified_reports_and_a_true
             "--ca",
             ca.to_str().unwrap(),
         ]);
-        assert_eq!(verified.status.code(), Some(0), "{}", text(&verified.stderr));
+        assert_eq!(
+            verified.status.code(),
+            Some(0),
+            "{}",
+            text(&verified.stderr)
+        );
     }
     // Week 1: 4 returned to FR, 2 admitted from it: GB is told to admit 2 more.
     let first = report(&dir, &format!("{}.json", rounds[0]));
-    assert_eq!(first["mode"], "BILATERAL");
+    assert_eq!(first["mode"], "bilateral");
     assert_eq!(instructions(&first), [("GB".into(), "FR".into(), 2)]);
     // Week 2: FR and DE returned 3 each to the other, which nets to nothing.
     let second = report(&dir, &format!("{}.json", rounds[1]));
-    assert_eq!(second["mode"], "MULTILATERAL");
+    assert_eq!(second["mode"], "multilateral");
     assert_eq!(second["required_gross"], 6);
     assert_eq!(second["required"], 0);
     // The demo stopped cleanly: the federation's description is gone, the folder stays.
@@ -222,7 +230,11 @@ impl Serving {
                 .map(|_| text)
                 .unwrap_or_default()
         };
-        format!("stdout:\n{}\nstderr:\n{}", read(&self.stdout), read(&self.stderr))
+        format!(
+            "stdout:\n{}\nstderr:\n{}",
+            read(&self.stdout),
+            read(&self.stderr)
+        )
     }
 
     /// Waits until the demo says it keeps serving.
@@ -286,11 +298,23 @@ fn a_folder_that_holds_something_or_a_wrong_scenario_is_refused_with_exit_2() {
     std::fs::write(dir.join("notes.txt"), "mine").unwrap();
     let taken = accord(&["demo", "--dir", dir.to_str().unwrap()]);
     assert_eq!(taken.status.code(), Some(2));
-    assert!(text(&taken.stderr).contains("not empty"), "{}", text(&taken.stderr));
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing was written");
+    assert!(
+        text(&taken.stderr).contains("not empty"),
+        "{}",
+        text(&taken.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "nothing was written"
+    );
 
     let fresh = folder.path().join("fresh");
-    std::fs::write(&scenario, SMALL.replace("per_week = [3]", "per_week = [3, 3]")).unwrap();
+    std::fs::write(
+        &scenario,
+        SMALL.replace("per_week = [3]", "per_week = [3, 3]"),
+    )
+    .unwrap();
     let wrong = accord(&[
         "demo",
         "--dir",
