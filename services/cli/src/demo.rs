@@ -136,19 +136,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
         Ok(dir) => dir,
         Err(message) => return usage(&message),
     };
-    accord_telemetry::init("warn");
-    accord_trust::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("accord demo: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(demo(scenario, dir, args.serve))
+    crate::serve::block_on("accord demo", "warn", demo(scenario, dir, args.serve))
 }
 
 fn read_scenario(path: Option<&Path>) -> Result<Scenario, String> {

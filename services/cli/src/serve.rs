@@ -30,13 +30,19 @@ pub trait Server: Sized {
 /// Runs `build` on a new multi-threaded runtime, then serves what it built; `name` prefixes
 /// every line printed (`accord node`).
 pub fn run<S: Server>(name: &str, build: impl Future<Output = Result<S, S::Error>>) -> ExitCode {
-    accord_telemetry::init("info");
+    block_on(name, "info", serve(name, build))
+}
+
+/// Installs logging at `level` and the TLS provider, then runs `work` to its exit code on a
+/// new multi-threaded runtime; `name` prefixes the line printed when there is none.
+pub(crate) fn block_on(name: &str, level: &str, work: impl Future<Output = ExitCode>) -> ExitCode {
+    accord_telemetry::init(level);
     accord_trust::install_crypto_provider();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(serve(name, build)),
+        Ok(runtime) => runtime.block_on(work),
         Err(error) => {
             eprintln!("{name}: cannot start the async runtime: {error}");
             ExitCode::FAILURE

@@ -406,19 +406,7 @@ pub fn run(args: UpArgs) -> ExitCode {
         Ok(states) => states,
         Err(message) => return usage(&message),
     };
-    accord_telemetry::init("warn");
-    accord_trust::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("accord up: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(serve(Options {
+    crate::serve::block_on("accord up", "warn", serve(Options {
         dir: args.dir,
         states,
         timing: Timing {

@@ -155,18 +155,19 @@ impl<S: Copy + Ord> SettlementReport<S> {
 /// may have no agreement); last, only for what no chain of open debts reaches, each
 /// remaining admitting state with each remaining origin in state order. In gross and
 /// bilateral modes the first pass places every residual (each state's residual is the sum
-/// of its pairs' open debts); the sums per state always equal the residuals.
+/// of its pairs' open debts), and each state's sums owed and owed to are its residuals; in
+/// multilateral mode their difference is (a state inside a chain owes and is owed alike).
 fn carry_forward<S: Copy + Ord>(
     input: &SettlementInput<S>,
     instructions: &[Instruction<S>],
     residual: &BTreeMap<S, Residual>,
 ) -> Vec<CarriedDebt<S>> {
-    let mut to_admit: BTreeMap<S, u64> = residual
+    let to_admit: BTreeMap<S, u64> = residual
         .iter()
         .filter(|(_, left)| left.to_admit > 0)
         .map(|(state, left)| (*state, left.to_admit))
         .collect();
-    let mut to_release: BTreeMap<S, u64> = residual
+    let to_release: BTreeMap<S, u64> = residual
         .iter()
         .filter(|(_, left)| left.to_release > 0)
         .map(|(state, left)| (*state, left.to_release))
@@ -181,46 +182,25 @@ fn carry_forward<S: Copy + Ord>(
         })
         .collect();
     let ledger = input.ledger();
+    let mut left = (to_admit, to_release);
     let mut carried: BTreeMap<(S, S), u64> = BTreeMap::new();
     let mut open_debts: BTreeMap<(S, S), u64> = BTreeMap::new();
-    let mut place = |admitting: S, origin: S, open: u64, carried: &mut BTreeMap<(S, S), u64>| {
-        let admit = to_admit.get(&admitting).copied().unwrap_or(0);
-        let release = to_release.get(&origin).copied().unwrap_or(0);
-        let count = open.min(admit).min(release);
-        if count > 0 && admitting != origin {
-            *carried.entry((admitting, origin)).or_default() += count;
-            to_admit.insert(admitting, admit - count);
-            to_release.insert(origin, release - count);
-        }
-    };
     for (admitting, origin, debt) in ledger.debts() {
         let owed = match input.mode() {
             Mode::Gross => debt,
             Mode::Bilateral | Mode::Multilateral => ledger.bilateral_need(admitting, origin),
         };
         let open = owed.saturating_sub(instructed.get(&(admitting, origin)).copied().unwrap_or(0));
-        let placed_before = carried.get(&(admitting, origin)).copied().unwrap_or(0);
-        place(admitting, origin, open, &mut carried);
-        let placed = carried.get(&(admitting, origin)).copied().unwrap_or(0) - placed_before;
+        let placed = place(&mut left, (admitting, origin), open, &mut carried);
         if open > placed {
             open_debts.insert((admitting, origin), open - placed);
         }
     }
-    route_along_debts(&mut to_admit, &mut to_release, &open_debts, &mut carried);
-    let mut place = |admitting: S, origin: S, open: u64, carried: &mut BTreeMap<(S, S), u64>| {
-        let admit = to_admit.get(&admitting).copied().unwrap_or(0);
-        let release = to_release.get(&origin).copied().unwrap_or(0);
-        let count = open.min(admit).min(release);
-        if count > 0 && admitting != origin {
-            *carried.entry((admitting, origin)).or_default() += count;
-            to_admit.insert(admitting, admit - count);
-            to_release.insert(origin, release - count);
-        }
-    };
+    route_along_debts(&mut left.0, &mut left.1, &open_debts, &mut carried);
     let admitting: Vec<S> = residual.keys().copied().collect();
     for debtor in &admitting {
         for creditor in &admitting {
-            place(*debtor, *creditor, u64::MAX, &mut carried);
+            place(&mut left, (*debtor, *creditor), u64::MAX, &mut carried);
         }
     }
     carried
@@ -231,6 +211,29 @@ fn carry_forward<S: Copy + Ord>(
             count,
         })
         .collect()
+}
+
+/// What is left to admit (by debtor) and to release (by creditor).
+type Left<S> = (BTreeMap<S, u64>, BTreeMap<S, u64>);
+
+/// Carries up to `open` on `(admitting, origin)`, as much as both states have `left` to admit
+/// and to release; answers how many.
+fn place<S: Copy + Ord>(
+    left: &mut Left<S>,
+    (admitting, origin): (S, S),
+    open: u64,
+    carried: &mut BTreeMap<(S, S), u64>,
+) -> u64 {
+    let admit = left.0.get(&admitting).copied().unwrap_or(0);
+    let release = left.1.get(&origin).copied().unwrap_or(0);
+    let count = open.min(admit).min(release);
+    if count == 0 || admitting == origin {
+        return 0;
+    }
+    *carried.entry((admitting, origin)).or_default() += count;
+    left.0.insert(admitting, admit - count);
+    left.1.insert(origin, release - count);
+    count
 }
 
 /// Routes what is left to admit (`to_admit`, by debtor) to what is left to release
