@@ -406,14 +406,18 @@ pub fn run(args: UpArgs) -> ExitCode {
         Ok(states) => states,
         Err(message) => return usage(&message),
     };
-    crate::serve::block_on("accord up", "warn", serve(Options {
-        dir: args.dir,
-        states,
-        timing: Timing {
-            clock: std::sync::Arc::new(accord_edge::clock::SystemClock),
-            crl_hours: None,
-        },
-    }))
+    crate::serve::block_on(
+        "accord up",
+        "warn",
+        serve(Options {
+            dir: args.dir,
+            states,
+            timing: Timing {
+                clock: std::sync::Arc::new(accord_edge::clock::SystemClock),
+                crl_hours: None,
+            },
+        }),
+    )
 }
 
 async fn serve(options: Options) -> ExitCode {
