@@ -372,6 +372,28 @@ async fn a_node_whose_witnessed_log_the_report_contradicts_disputes_it_and_nothi
     // coordinator had shown it another history (a fork). Its witness refuses every head
     // since, and its settler must refuse the round's.
     let fr_store = network.federation.app("FR").store().clone();
+    // First FR's witness catches up with the log's last head (the log no longer grows), so
+    // that no cosignature still under way overwrites the head written below.
+    let mut ledger = crate::witness::ledger(&network.federation);
+    let last_head = ledger
+        .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })
+        .await
+        .unwrap()
+        .into_inner()
+        .tree_head
+        .and_then(|signed| signed.tree_head)
+        .unwrap();
+    eventually_some("FR's witness cosigns the log's last head", || {
+        let fr_store = fr_store.clone();
+        let size = last_head.tree_size;
+        async move {
+            let witnessed = fr_store.witnessed_head().await.unwrap();
+            witnessed
+                .filter(|head| u64::try_from(head.tree_size) == Ok(size))
+                .map(|_| ())
+        }
+    })
+    .await;
     fr_store
         .save_witnessed_head(&accord_node::store::WitnessedHead {
             tree_size: 1_000_000,
