@@ -5,7 +5,6 @@
 //! said; with `--serve` the federation stays up for a diplomat's gateway until SIGTERM. Bad
 //! input exits 2 and starts nothing.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -223,18 +222,7 @@ impl Serving {
     }
 
     fn output(&self) -> String {
-        let read = |path: &Path| {
-            let mut text = String::new();
-            std::fs::File::open(path)
-                .and_then(|mut file| file.read_to_string(&mut text))
-                .map(|_| text)
-                .unwrap_or_default()
-        };
-        format!(
-            "stdout:\n{}\nstderr:\n{}",
-            read(&self.stdout),
-            read(&self.stderr)
-        )
+        crate::logs(&self.stdout, &self.stderr)
     }
 
     /// Waits until the demo says it keeps serving.

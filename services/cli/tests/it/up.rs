@@ -5,7 +5,6 @@
 //! stops it with exit 0; a second run on the folder resumes with the same identities, data
 //! and directory. Bad input exits 2 and writes nothing.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -68,18 +67,7 @@ impl Up {
     }
 
     fn output(&self) -> String {
-        let read = |path: &Path| {
-            let mut text = String::new();
-            std::fs::File::open(path)
-                .and_then(|mut file| file.read_to_string(&mut text))
-                .map(|_| text)
-                .unwrap_or_default()
-        };
-        format!(
-            "stdout:\n{}\nstderr:\n{}",
-            read(&self.stdout),
-            read(&self.stderr)
-        )
+        crate::logs(&self.stdout, &self.stderr)
     }
 
     /// Waits for `dir/federation.json` and reads it; fails if the process exits first.
