@@ -14,11 +14,13 @@
 //! - [`settings`]: configuration layers, the `[tls]` table and the checks every server makes;
 //! - [`serving`]: credentials loaded and checked, the port bound, reflection described;
 //! - [`schema`]: the store side, migrations in code applied in order, each whole;
+//! - [`audit`]: the audit log's record and its flood guard (each server writes its own rows);
 //! - [`clock`]: the injected clock ([`clock::Clock`], [`clock::ManualClock`] for tests).
 //!
 //! It holds no use case, no table and no service: each service maps its own errors to
 //! statuses (with [`ERROR_DOMAIN`] in their `ErrorInfo`) and audits through its own store.
 
+pub mod audit;
 #[cfg(feature = "browser")]
 pub mod browser;
 pub mod clock;

@@ -182,7 +182,7 @@ impl Default for Limits {
             page_size_max: 500,
             shutdown_grace_ms: 10_000,
             audit_rows_per_caller_per_minute:
-                crate::store::AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT,
+                accord_edge::audit::ROWS_PER_CALLER_PER_MINUTE_DEFAULT,
         }
     }
 }

@@ -19,7 +19,10 @@ pub use settlement::{
     RoundRecord, RoundWrite, SettlementWrite,
 };
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use accord_edge::audit;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -111,20 +114,8 @@ pub struct IdempotencyRecord {
     pub created_at: i64,
 }
 
-/// One audited action or refusal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// When (ms).
-    pub at: i64,
-    /// Who.
-    pub peer: String,
-    /// The RPC's path.
-    pub operation: String,
-    /// `OK` or the refusal's reason.
-    pub outcome: String,
-    /// What, without secrets.
-    pub detail: String,
-}
+/// One audited action or refusal (the record every Accord server audits with).
+pub use accord_edge::audit::Record as AuditRecord;
 
 /// How a change writes an enrolment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +167,8 @@ fn durable_sqlite(sqlite: SqliteConnectOptions) -> SqliteConnectOptions {
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// The audit log's flood guard for refused calls (`accord_edge::audit`).
+    audit_cap: Arc<audit::Cap>,
 }
 
 impl Store {
@@ -190,7 +183,10 @@ impl Store {
             .map_sqlx_sqlite_opts(durable_sqlite);
         let db = Database::connect(options).await?;
         migration::migrate(&db).await?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            audit_cap: Arc::new(audit::Cap::new(audit::ROWS_PER_CALLER_PER_MINUTE_DEFAULT)),
+        })
     }
 
     /// The newest directory version, if any was published.
@@ -306,11 +302,21 @@ impl Store {
             .collect())
     }
 
-    /// Records an audit row on its own (a refusal; changes carry theirs).
+    /// Records a refused call on its own (changes carry their audit rows), within the
+    /// caller's cap per minute (`accord_edge::audit`): past it the row is counted, and the
+    /// count written as one summary row by the first refusal audited after the minute.
     pub async fn record_audit(&self, record: AuditRecord) -> Result<(), Error> {
-        rows::audit::Entity::insert(audit_row(record))
-            .exec(&self.db)
-            .await?;
+        let admission = self.audit_cap.admit(&record);
+        let mut written: Vec<AuditRecord> = self.audit_cap.flush(record.at);
+        written.extend(admission.summary);
+        if admission.write {
+            written.push(record);
+        }
+        if !written.is_empty() {
+            rows::audit::Entity::insert_many(written.into_iter().map(audit_row))
+                .exec(&self.db)
+                .await?;
+        }
         Ok(())
     }
 

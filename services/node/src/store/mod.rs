@@ -12,7 +12,6 @@
 //! its own defaults (`synchronous_commit=on`).
 
 mod allocation;
-mod audit_cap;
 mod batch;
 mod migration;
 pub mod model;
@@ -32,9 +31,8 @@ use sea_orm::{
 };
 use tokio::sync::{Notify, oneshot};
 
+use accord_edge::audit;
 pub use allocation::AllocationRecord;
-use audit_cap::AuditCap;
-pub use audit_cap::{AUDIT_CAP_REACHED, AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT};
 pub use model::{
     AuditRecord, CaseKind, CaseRecord, CaseWrite, Change, Channel, Committed, DeliveryContent,
     DeliveryOutcome, EventRecord, EventRef, IdempotencyRecord, NodeSecret, OutboxMessage,
@@ -119,7 +117,7 @@ pub struct Store {
     db: DatabaseConnection,
     writer: WriterHandle,
     outbox_written: Arc<Notify>,
-    audit_cap: Arc<AuditCap>,
+    audit_cap: Arc<audit::Cap>,
     node_secret: NodeSecret,
 }
 
@@ -144,7 +142,7 @@ impl Store {
             db,
             writer,
             outbox_written,
-            audit_cap: Arc::new(AuditCap::new(AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT)),
+            audit_cap: Arc::new(audit::Cap::new(audit::ROWS_PER_CALLER_PER_MINUTE_DEFAULT)),
             node_secret,
         })
     }
@@ -155,10 +153,10 @@ impl Store {
     }
 
     /// The store, keeping at most `rows_per_minute` audit rows per caller and minute (and a
-    /// summary of the rest, `audit_cap`).
+    /// summary of the rest, `accord_edge::audit`).
     pub fn with_audit_cap(self, rows_per_minute: u32) -> Self {
         Self {
-            audit_cap: Arc::new(AuditCap::new(rows_per_minute)),
+            audit_cap: Arc::new(audit::Cap::new(rows_per_minute)),
             ..self
         }
     }
@@ -185,7 +183,7 @@ impl Store {
     }
 
     /// Records a refused call in the audit table, within the caller's cap per minute
-    /// (`audit_cap`): past it the row is counted, and summarised once the minute is over.
+    /// (`accord_edge::audit`): past it the row is counted, and summarised once the minute is over.
     pub async fn record_audit(&self, record: AuditRecord) -> Result<(), Error> {
         let admission = self.audit_cap.admit(&record);
         if let Some(summary) = admission.summary {

@@ -263,20 +263,8 @@ pub struct StoredRevocationList {
     pub saved_at: i64,
 }
 
-/// A refused call, for the audit table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// When (ms).
-    pub at: i64,
-    /// The caller as its certificate showed it.
-    pub peer: String,
-    /// The RPC's full name.
-    pub operation: String,
-    /// The status code returned.
-    pub outcome: String,
-    /// Why.
-    pub detail: String,
-}
+/// A refused call, for the audit table (the record every Accord server audits with).
+pub use accord_edge::audit::Record as AuditRecord;
 
 /// How a change touches its case's summary row.
 #[derive(Debug, Clone, PartialEq, Eq)]

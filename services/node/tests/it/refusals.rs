@@ -1,7 +1,7 @@
 //! Refusals are visible, and a flood of them is not: each refused call is audited, up to a
 //! cap per caller and minute, and one summary row counts the rest.
 
-use accord_node::store::{AUDIT_CAP_REACHED, AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT};
+use accord_edge::audit::{CAP_REACHED, ROWS_PER_CALLER_PER_MINUTE_DEFAULT};
 use accord_proto::v1 as pb;
 use accord_trust::PeerIdentity;
 
@@ -16,7 +16,7 @@ async fn a_flood_from_one_caller_writes_at_most_the_cap_and_one_summary_row() {
     let mut intruder = federation
         .client_as(PeerIdentity::Gateway(state("FR")), "GB")
         .await;
-    let cap = AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT;
+    let cap = ROWS_PER_CALLER_PER_MINUTE_DEFAULT;
     for _call in 0..cap + FLOOD_BEYOND_CAP {
         let listing = pb::ListReadmissionsRequest::default();
         let refused = intruder.list_readmissions(listing).await.unwrap_err();
@@ -36,7 +36,7 @@ async fn a_flood_from_one_caller_writes_at_most_the_cap_and_one_summary_row() {
     let rows = rows(&federation).await;
     assert_eq!(rows.len(), cap as usize + 1, "cap rows and one summary");
     let summary = rows.last().unwrap();
-    assert_eq!(summary.outcome, AUDIT_CAP_REACHED);
+    assert_eq!(summary.outcome, CAP_REACHED);
     assert!(
         summary
             .detail

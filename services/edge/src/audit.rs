@@ -1,25 +1,41 @@
-//! The audit log's flood guard: at most a configured number of rows per caller and minute
-//! (`limits.audit_rows_per_caller_per_minute`), and one summary row for what was dropped.
+//! The audit log's record and its flood guard, as every Accord server keeps them: a row per
+//! audited call (each server's own store writes it), and at most a configured number of
+//! refusals per caller and minute, with one summary row for what was dropped.
 //!
 //! A refused call is audited so an operator can find it; a caller refused in a loop must
 //! not turn that into unbounded writes (each row is a commit) or bury every other row. The
-//! guard counts per caller (the audit row's `peer`) within each minute of the node's clock
-//! (the row's `at`); past the cap it drops the row and counts it. When the minute is over —
-//! at the caller's next audited refusal, or when the deadline sweeper flushes — one summary
-//! row (`AUDIT_CAP_REACHED`) says how many were dropped. So a flood writes at most cap + 1
-//! rows per caller and minute. The guard keeps no state in the database; a restart forgets
-//! the counts of the current minute (and the summary of its drops, which the log has).
+//! guard ([`Cap`]) counts per caller (the row's `peer`) within each minute of the server's
+//! clock (the row's `at`); past the cap it drops the row and counts it. When the minute is
+//! over — at the next audited refusal, or when the server flushes — one summary row
+//! ([`CAP_REACHED`]) says how many were dropped. So a flood writes at most cap + 1 rows per
+//! caller and minute. The guard keeps no state in the database; a restart forgets the
+//! counts of the current minute (and the summary of its drops, which the server's log has).
+//! It guards refusals only: what a server does on an operator's behalf is audited whole.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::AuditRecord;
+/// One audited call: who, what, when and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// When (ms, the server's clock).
+    pub at: i64,
+    /// Who: the caller as its certificate showed it, or `unauthenticated@ADDRESS`.
+    pub peer: String,
+    /// The RPC's full name.
+    pub operation: String,
+    /// `OK`, or the refusal's status or reason.
+    pub outcome: String,
+    /// What was done or refused and why, in a sentence, without secrets.
+    pub detail: String,
+}
 
-/// Default of `limits.audit_rows_per_caller_per_minute`.
-pub const AUDIT_ROWS_PER_CALLER_PER_MINUTE_DEFAULT: u32 = 60;
+/// Refusals audited per caller and minute unless configured otherwise (the node's
+/// `limits.audit_rows_per_caller_per_minute`).
+pub const ROWS_PER_CALLER_PER_MINUTE_DEFAULT: u32 = 60;
 
 /// The outcome of a summary row.
-pub const AUDIT_CAP_REACHED: &str = "AUDIT_CAP_REACHED";
+pub const CAP_REACHED: &str = "AUDIT_CAP_REACHED";
 
 /// One minute, in milliseconds.
 const MINUTE_MS: i64 = 60_000;
@@ -38,25 +54,25 @@ struct Window {
     dropped: u64,
 }
 
-/// Counts audit rows per caller and minute.
+/// Counts audited refusals per caller and minute.
 #[derive(Debug)]
-pub(crate) struct AuditCap {
+pub struct Cap {
     per_minute: u32,
     windows: Mutex<HashMap<String, Window>>,
 }
 
 /// What to write for one audited refusal.
 #[derive(Debug, Default)]
-pub(crate) struct Admission {
+pub struct Admission {
     /// The summary of the caller's previous minute, if it dropped rows.
-    pub summary: Option<AuditRecord>,
+    pub summary: Option<Record>,
     /// Whether the refusal's own row is written.
     pub write: bool,
 }
 
-impl AuditCap {
+impl Cap {
     /// A guard of `per_minute` rows per caller and minute.
-    pub(crate) fn new(per_minute: u32) -> Self {
+    pub fn new(per_minute: u32) -> Self {
         Self {
             per_minute,
             windows: Mutex::new(HashMap::new()),
@@ -64,7 +80,7 @@ impl AuditCap {
     }
 
     /// Counts `record` against its caller's minute.
-    pub(crate) fn admit(&self, record: &AuditRecord) -> Admission {
+    pub fn admit(&self, record: &Record) -> Admission {
         let minute = record.at.div_euclid(MINUTE_MS);
         // A poisoned lock only loses counts: write the row.
         let Ok(mut windows) = self.windows.lock() else {
@@ -106,7 +122,7 @@ impl AuditCap {
 
     /// The summaries of every minute before `now_ms`'s that dropped rows; those windows are
     /// forgotten.
-    pub(crate) fn flush(&self, now_ms: i64) -> Vec<AuditRecord> {
+    pub fn flush(&self, now_ms: i64) -> Vec<Record> {
         let minute = now_ms.div_euclid(MINUTE_MS);
         let Ok(mut windows) = self.windows.lock() else {
             return Vec::new();
@@ -124,12 +140,12 @@ impl AuditCap {
 }
 
 /// The row that says how many of `caller`'s refusals `window` dropped, if any.
-fn summary(caller: &str, window: &Window, per_minute: u32) -> Option<AuditRecord> {
-    (window.dropped > 0).then(|| AuditRecord {
+fn summary(caller: &str, window: &Window, per_minute: u32) -> Option<Record> {
+    (window.dropped > 0).then(|| Record {
         at: (window.minute + 1) * MINUTE_MS - 1,
         peer: caller.to_owned(),
         operation: "(audit log)".to_owned(),
-        outcome: AUDIT_CAP_REACHED.to_owned(),
+        outcome: CAP_REACHED.to_owned(),
         detail: format!(
             "{} more refused calls in the minute from {} ms were not recorded: the audit log keeps at most {per_minute} per caller and minute",
             window.dropped,
@@ -142,8 +158,8 @@ fn summary(caller: &str, window: &Window, per_minute: u32) -> Option<AuditRecord
 mod tests {
     use super::*;
 
-    fn refusal(peer: &str, at: i64) -> AuditRecord {
-        AuditRecord {
+    fn refusal(peer: &str, at: i64) -> Record {
+        Record {
             at,
             peer: peer.to_owned(),
             operation: "op".to_owned(),
@@ -154,7 +170,7 @@ mod tests {
 
     #[test]
     fn past_the_cap_rows_are_counted_and_summarised_once_the_minute_is_over() {
-        let cap = AuditCap::new(2);
+        let cap = Cap::new(2);
         let written: Vec<bool> = (0..5)
             .map(|index| cap.admit(&refusal("a", 1_000 + index)).write)
             .collect();
@@ -164,7 +180,7 @@ mod tests {
         let next = cap.admit(&refusal("a", 60_000));
         assert!(next.write);
         let summary = next.summary.unwrap();
-        assert_eq!(summary.outcome, AUDIT_CAP_REACHED);
+        assert_eq!(summary.outcome, CAP_REACHED);
         assert!(summary.detail.starts_with("3 more"), "{}", summary.detail);
         assert!(
             cap.flush(120_000).is_empty(),
@@ -174,7 +190,7 @@ mod tests {
 
     #[test]
     fn a_flush_summarises_a_caller_that_went_quiet() {
-        let cap = AuditCap::new(1);
+        let cap = Cap::new(1);
         cap.admit(&refusal("a", 0));
         cap.admit(&refusal("a", 1));
         let summaries = cap.flush(60_000);
