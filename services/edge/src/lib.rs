@@ -15,6 +15,7 @@
 //! - [`serving`]: credentials loaded and checked, the port bound, reflection described;
 //! - [`schema`]: the store side, migrations in code applied in order, each whole;
 //! - [`audit`]: the audit log's record and its flood guard (each server writes its own rows);
+//! - `testing` (feature `testing`, tests only): reading a refusal, a fresh test database;
 //! - [`clock`]: the injected clock ([`clock::Clock`], [`clock::ManualClock`] for tests).
 //!
 //! It holds no use case, no table and no service: each service maps its own errors to
@@ -32,6 +33,8 @@ pub mod report;
 pub mod schema;
 pub mod serving;
 pub mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod violation;
 pub mod wire;
 

@@ -168,6 +168,45 @@ impl LedgerLink {
             }
         }
     }
+
+    /// Whether the coordinator proves the head of `first` leaves a prefix of `second`'s. A
+    /// refusal to prove (sizes it does not hold) or a proof that does not verify is `false`;
+    /// a coordinator that cannot answer now is an error, for the caller to retry.
+    pub(crate) async fn consistent(
+        &self,
+        first: u64,
+        first_root: &Hash,
+        second: u64,
+        second_root: &Hash,
+    ) -> Result<bool, tonic::Status> {
+        let asked = self
+            .client
+            .clone()
+            .get_consistency_proof(pb::GetConsistencyProofRequest {
+                first_tree_size: first,
+                second_tree_size: second,
+            })
+            .await;
+        let answer = match asked {
+            Ok(answer) => answer.into_inner(),
+            Err(status) if unprovable(&status) => return Ok(false),
+            Err(status) => return Err(status),
+        };
+        let Ok(path) = answer
+            .proof
+            .iter()
+            .map(|hash| Hash::from_slice(hash))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return Ok(false);
+        };
+        let proof = ConsistencyProof {
+            first_size: first,
+            second_size: second,
+            path,
+        };
+        Ok(proof.verify(first_root, second_root).is_ok())
+    }
 }
 
 /// Sends the events the coordinator has not logged yet.
@@ -425,6 +464,7 @@ impl Witness {
             }
             if cosigned_size > 0
                 && !self
+                    .link
                     .consistent(cosigned_size, &cosigned_root, size, &root)
                     .await?
             {
@@ -444,44 +484,6 @@ impl Witness {
             body: opened.note.text().to_owned(),
             proved,
         })))
-    }
-
-    /// Whether the coordinator proves the head of `first` leaves a prefix of `second`'s.
-    async fn consistent(
-        &self,
-        first: u64,
-        first_root: &Hash,
-        second: u64,
-        second_root: &Hash,
-    ) -> Result<bool, tonic::Status> {
-        let asked = self
-            .link
-            .client
-            .clone()
-            .get_consistency_proof(pb::GetConsistencyProofRequest {
-                first_tree_size: first,
-                second_tree_size: second,
-            })
-            .await;
-        let answer = match asked {
-            Ok(answer) => answer.into_inner(),
-            Err(status) if unprovable(&status) => return Ok(false),
-            Err(status) => return Err(status),
-        };
-        let Ok(path) = answer
-            .proof
-            .iter()
-            .map(|hash| Hash::from_slice(hash))
-            .collect::<Result<Vec<_>, _>>()
-        else {
-            return Ok(false);
-        };
-        let proof = ConsistencyProof {
-            first_size: first,
-            second_size: second,
-            path,
-        };
-        Ok(proof.verify(first_root, second_root).is_ok())
     }
 
     /// Proves each of this node's reports below `size` not proved yet included, as sent;
@@ -630,9 +632,18 @@ fn included(
     let Some(leaf) = proof.leaf.as_ref() else {
         return false;
     };
-    if leaf.reporter_state != own || leaf.report.as_ref() != Some(sent) || proof.tree_size != size {
+    if leaf.reporter_state != own || leaf.report.as_ref() != Some(sent) {
         return false;
     }
+    proves_inclusion(proof, size, root)
+}
+
+/// Whether `proof` proves its leaf in the log of `size` leaves with `root` (a proof for
+/// another size, without its leaf or with a malformed path proves nothing).
+pub(crate) fn proves_inclusion(proof: &pb::InclusionProof, size: u64, root: &Hash) -> bool {
+    let Some(leaf) = proof.leaf.as_ref() else {
+        return false;
+    };
     let Ok(audit_path) = proof
         .audit_path
         .iter()
@@ -641,11 +652,12 @@ fn included(
     else {
         return false;
     };
-    InclusionProof {
-        leaf_index: proof.leaf_index,
-        tree_size: proof.tree_size,
-        audit_path,
-    }
-    .verify(&leaf_hash(&leaf.encode_to_vec()), root)
-    .is_ok()
+    proof.tree_size == size
+        && InclusionProof {
+            leaf_index: proof.leaf_index,
+            tree_size: size,
+            audit_path,
+        }
+        .verify(&leaf_hash(&leaf.encode_to_vec()), root)
+        .is_ok()
 }

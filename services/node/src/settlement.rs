@@ -29,7 +29,7 @@ use accord_edge::report;
 use accord_proto::v1 as pb;
 use accord_proto::v1::settlement_service_client::SettlementServiceClient;
 use accord_trust::SigningDomain;
-use accord_trust::log::{ConsistencyProof, Hash, InclusionProof, leaf_hash};
+use accord_trust::log::Hash;
 use prost::Message;
 use tokio::sync::watch;
 use tonic::transport::Channel;
@@ -293,34 +293,9 @@ impl Settler {
         if first == 0 {
             return Ok(true);
         }
-        let answer = self
-            .link
-            .client
-            .clone()
-            .get_consistency_proof(pb::GetConsistencyProofRequest {
-                first_tree_size: first,
-                second_tree_size: second,
-            })
-            .await;
-        let answer = match answer {
-            Ok(answer) => answer.into_inner(),
-            Err(status) if status.code() == tonic::Code::Unavailable => return Err(status),
-            Err(_) => return Ok(false),
-        };
-        let Ok(path) = answer
-            .proof
-            .iter()
-            .map(|hash| Hash::from_slice(hash))
-            .collect()
-        else {
-            return Ok(false);
-        };
-        let proof = ConsistencyProof {
-            first_size: first,
-            second_size: second,
-            path,
-        };
-        Ok(proof.verify(&first_root, &second_root).is_ok())
+        self.link
+            .consistent(first, &first_root, second, &second_root)
+            .await
     }
 
     /// Whether every leaf of `leaves` is in the log of `size` leaves with `root`.
@@ -349,26 +324,7 @@ impl Settler {
                 let proved = proofs
                     .iter()
                     .find(|proof| proof.leaf_index == index)
-                    .is_some_and(|proof| {
-                        let Some(leaf) = proof.leaf.as_ref() else {
-                            return false;
-                        };
-                        let Ok(audit_path) = proof
-                            .audit_path
-                            .iter()
-                            .map(|hash| Hash::from_slice(hash))
-                            .collect()
-                        else {
-                            return false;
-                        };
-                        InclusionProof {
-                            leaf_index: index,
-                            tree_size: size,
-                            audit_path,
-                        }
-                        .verify(&leaf_hash(&leaf.encode_to_vec()), root)
-                        .is_ok()
-                    });
+                    .is_some_and(|proof| crate::ledger::proves_inclusion(proof, size, root));
                 if !proved {
                     return Ok(false);
                 }

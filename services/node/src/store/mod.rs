@@ -84,6 +84,32 @@ pub enum Error {
     NoRandomness,
 }
 
+/// Writes `row` into its table's one slot unless the slot holds the same or a larger
+/// `version` already (then `rest` keeps its values too); returns whether it was written. One
+/// statement, an upsert whose update only a larger version passes, so versions only grow
+/// whatever order concurrent callers come in, and no other writer can come between reading
+/// the version held and writing the newer one (SQLite would refuse the upgrade of a read
+/// transaction; its busy timeout covers a concurrent writer).
+async fn keep_if_newer<E: EntityTrait>(
+    db: &DatabaseConnection,
+    row: E::ActiveModel,
+    slot: E::Column,
+    version: E::Column,
+    rest: impl IntoIterator<Item = E::Column>,
+) -> Result<bool, Error> {
+    use sea_orm::sea_query::{Alias, OnConflict};
+    let newer = Expr::col((E::default(), version)).lt(Expr::col((Alias::new("excluded"), version)));
+    let on_conflict = OnConflict::column(slot)
+        .update_columns(std::iter::once(version).chain(rest))
+        .action_and_where(newer)
+        .to_owned();
+    let written = E::insert(row)
+        .on_conflict(on_conflict)
+        .exec_without_returning(db)
+        .await?;
+    Ok(written > 0)
+}
+
 /// The events of `case_ref`, in order: a query to narrow or run.
 fn history_of(case_ref: &str) -> sea_orm::Select<rows::case_event::Entity> {
     rows::case_event::Entity::find()
@@ -484,7 +510,6 @@ impl Store {
     /// and SQLite's busy timeout covers the writer's lock.
     pub async fn save_directory(&self, directory: StoredDirectory) -> Result<bool, Error> {
         use rows::membership_directory::{ActiveModel, Column, Entity};
-        use sea_orm::sea_query::{Alias, OnConflict};
         let version = i64::try_from(directory.version)
             .map_err(|_| Error::Corrupt(format!("directory version {}", directory.version)))?;
         let row = ActiveModel {
@@ -493,19 +518,8 @@ impl Store {
             signed_directory: Set(directory.signed),
             saved_at: Set(directory.saved_at),
         };
-        // One statement, so that no other writer can come between reading the version held
-        // and writing the newer one (SQLite would refuse the upgrade of a read transaction).
-        let newer = Expr::col((Entity, Column::Version))
-            .lt(Expr::col((Alias::new("excluded"), Column::Version)));
-        let on_conflict = OnConflict::column(Column::Slot)
-            .update_columns([Column::Version, Column::SignedDirectory, Column::SavedAt])
-            .action_and_where(newer)
-            .to_owned();
-        let written = Entity::insert(row)
-            .on_conflict(on_conflict)
-            .exec_without_returning(&self.db)
-            .await?;
-        Ok(written > 0)
+        let rest = [Column::SignedDirectory, Column::SavedAt];
+        keep_if_newer::<Entity>(&self.db, row, Column::Slot, Column::Version, rest).await
     }
 
     /// The last verified directory this node kept, if any.
@@ -530,7 +544,6 @@ impl Store {
     /// concurrent callers come in, and SQLite's busy timeout covers a concurrent writer.
     pub async fn save_revocation_list(&self, list: StoredRevocationList) -> Result<bool, Error> {
         use rows::revocation_list::{ActiveModel, Column, Entity};
-        use sea_orm::sea_query::{Alias, OnConflict};
         let number = i64::try_from(list.number)
             .map_err(|_| Error::Corrupt(format!("revocation list number {}", list.number)))?;
         let row = ActiveModel {
@@ -539,17 +552,8 @@ impl Store {
             crl_pem: Set(list.pem),
             saved_at: Set(list.saved_at),
         };
-        let newer = Expr::col((Entity, Column::CrlNumber))
-            .lt(Expr::col((Alias::new("excluded"), Column::CrlNumber)));
-        let on_conflict = OnConflict::column(Column::Slot)
-            .update_columns([Column::CrlNumber, Column::CrlPem, Column::SavedAt])
-            .action_and_where(newer)
-            .to_owned();
-        let written = Entity::insert(row)
-            .on_conflict(on_conflict)
-            .exec_without_returning(&self.db)
-            .await?;
-        Ok(written > 0)
+        let rest = [Column::CrlPem, Column::SavedAt];
+        keep_if_newer::<Entity>(&self.db, row, Column::Slot, Column::CrlNumber, rest).await
     }
 
     /// The last revocation list this node kept, if any.

@@ -1,10 +1,7 @@
 //! Fresh databases for store tests: always a SQLite file, and a PostgreSQL database too when
 //! `ACCORD_TEST_DATABASE_URL` names a server (CI starts a private one, see `.ci/postgres.sh`).
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use accord_node::store::Store;
-use sea_orm::{ConnectionTrait, Database};
 
 /// A database URL and whatever keeps it alive (the SQLite file's folder).
 pub struct TestDatabase {
@@ -51,25 +48,9 @@ pub async fn fresh_postgres_url(server_url: &str) -> String {
 }
 
 async fn fresh_postgres(server_url: &str) -> TestDatabase {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "accord_node_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let server = Database::connect(server_url)
-        .await
-        .expect("connect to ACCORD_TEST_DATABASE_URL");
-    server
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create a test database");
-    server.close().await.expect("close");
-    let (base, _database) = server_url
-        .rsplit_once('/')
-        .expect("URL ends with /DATABASE");
+    let url = accord_edge::testing::fresh_postgres_database(server_url, "accord_node").await;
     TestDatabase {
-        url: format!("{base}/{name}"),
+        url,
         backend: "postgres",
         _folder: None,
     }

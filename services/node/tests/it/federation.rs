@@ -35,7 +35,7 @@ pub const START_MILLIS: i64 = 1_772_442_000_000;
 /// How long a test waits for a condition before failing.
 const CONDITION_TIMEOUT: Duration = Duration::from_secs(20);
 
-mod joined;
+pub mod joined;
 
 /// A running node and what it takes to stop and restart it.
 pub struct RunningNode {
@@ -375,17 +375,22 @@ impl Federation {
         &self.nodes[&state(code)].app
     }
 
-    /// An mTLS channel to `code`'s node, presenting `identity`'s certificate.
-    pub async fn channel_as(&self, identity: PeerIdentity, code: &str) -> Channel {
+    /// The client side of mTLS as `identity`, with the federation's CA.
+    pub fn client_tls(&self, identity: &PeerIdentity) -> ClientTls {
         let credentials = Identity::load(
-            &self.pki.certificate_path(&identity),
-            &self.pki.key_path(&identity),
+            &self.pki.certificate_path(identity),
+            &self.pki.key_path(identity),
         )
         .unwrap();
         let ca =
             CaBundle::from_pem(&std::fs::read_to_string(self.pki.ca_certificate_path()).unwrap())
                 .unwrap();
-        let tls = ClientTls::new(&credentials, &ca, "127.0.0.1").unwrap();
+        ClientTls::new(&credentials, &ca, "127.0.0.1").unwrap()
+    }
+
+    /// An mTLS channel to `code`'s node, presenting `identity`'s certificate.
+    pub async fn channel_as(&self, identity: PeerIdentity, code: &str) -> Channel {
+        let tls = self.client_tls(&identity);
         let address = self.nodes[&state(code)].address;
         accord_trust::connect_lazy(&format!("https://{address}"), &tls).unwrap()
     }

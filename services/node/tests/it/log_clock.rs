@@ -9,12 +9,10 @@
 //! the lapse, event.proto's tie rule keeps the requesting state's.
 
 use accord_proto::v1 as pb;
-use accord_proto::v1::ledger_service_client::LedgerServiceClient;
+use accord_trust::EventSigningKey;
 use accord_trust::log::{Checkpoint, Hash, KeyName, NoteVerifier, SignatureType};
-use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, OperatorName, PeerIdentity};
 use pb::ReadmissionEventKind as K;
 use pb::ReadmissionStatus as Status;
-use tonic::transport::Channel;
 
 use crate::directory::Network;
 use crate::federation::{Federation, eventually, eventually_some};
@@ -22,6 +20,7 @@ use crate::readmission::{
     acceptance, both_reach, case, deliver, kinds, open_request, shared_history, sign,
 };
 use crate::support::{DAY_MS, time};
+use crate::witness::ledger;
 
 /// GB and FR joined to a real coordinator, agreeing Dublin III.
 async fn network() -> Network {
@@ -75,23 +74,6 @@ async fn both_reach_in_time(
         },
     )
     .await
-}
-
-/// The coordinator's ledger, as its operator alice reads it.
-fn ledger(federation: &Federation) -> LedgerServiceClient<Channel> {
-    let alice = PeerIdentity::Operator(OperatorName::parse("alice").unwrap());
-    federation.coordinator_as(&alice);
-    let credentials = Identity::load(
-        &federation.pki.certificate_path(&alice),
-        &federation.pki.key_path(&alice),
-    )
-    .unwrap();
-    let ca =
-        CaBundle::from_pem(&std::fs::read_to_string(federation.pki.ca_certificate_path()).unwrap())
-            .unwrap();
-    let tls = ClientTls::new(&credentials, &ca, "127.0.0.1").unwrap();
-    let endpoint = &federation.coordinator.as_ref().unwrap().config.endpoint;
-    LedgerServiceClient::new(accord_trust::connect_lazy(endpoint, &tls).unwrap())
 }
 
 /// Waits until the log holds `acting`'s event of `kind` on `case_ref`.

@@ -4,7 +4,6 @@
 
 use accord_domain::Timestamp;
 use accord_node::convert::to_wire_time;
-use tonic_types::StatusExt;
 
 pub const DAY_MS: i64 = 24 * 60 * 60 * 1_000;
 pub const HOUR_MS: i64 = 60 * 60 * 1_000;
@@ -14,31 +13,7 @@ pub fn time(millis: i64) -> prost_types::Timestamp {
     to_wire_time(Timestamp::from_millis(millis).unwrap())
 }
 
-/// The `google.rpc.ErrorInfo` reason of a refusal.
-pub fn reason(status: &tonic::Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .map(|info| info.reason.clone())
-        .unwrap_or_default()
-}
-
-/// The fields named by a refusal's `google.rpc.BadRequest`, sorted.
-pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
-    let mut fields: Vec<String> = status
-        .get_error_details()
-        .bad_request()
-        .map(|bad_request| {
-            bad_request
-                .field_violations
-                .iter()
-                .map(|violation| violation.field.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    fields.sort();
-    fields
-}
+pub use accord_edge::testing::{bad_fields, reason};
 
 /// Asserts that `status` is a refusal with `code` and the ErrorInfo `reason`.
 pub fn assert_refused(status: &tonic::Status, code: tonic::Code, expected: &str) {

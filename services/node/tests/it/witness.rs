@@ -6,8 +6,8 @@
 
 use accord_proto::v1 as pb;
 use accord_proto::v1::ledger_service_client::LedgerServiceClient;
+use accord_trust::EventSigningKey;
 use accord_trust::log::{Checkpoint, Hash, KeyName};
-use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, OperatorName, PeerIdentity};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -22,19 +22,7 @@ pub fn ledger(federation: &Federation) -> LedgerServiceClient<Channel> {
 
 /// A channel to the coordinator as its operator alice.
 pub fn operator_channel(federation: &Federation) -> Channel {
-    let alice = PeerIdentity::Operator(OperatorName::parse("alice").unwrap());
-    federation.coordinator_as(&alice);
-    let credentials = Identity::load(
-        &federation.pki.certificate_path(&alice),
-        &federation.pki.key_path(&alice),
-    )
-    .unwrap();
-    let ca =
-        CaBundle::from_pem(&std::fs::read_to_string(federation.pki.ca_certificate_path()).unwrap())
-            .unwrap();
-    let tls = ClientTls::new(&credentials, &ca, "127.0.0.1").unwrap();
-    let endpoint = &federation.coordinator.as_ref().unwrap().config.endpoint;
-    accord_trust::connect_lazy(endpoint, &tls).unwrap()
+    federation.coordinator_channel_as(&crate::federation::joined::operator())
 }
 
 /// Every leaf of the log, as the operator reads them.

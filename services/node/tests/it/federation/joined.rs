@@ -10,7 +10,7 @@ use accord_coordinator::joining::{JoinRequest, JoinedFolder, join};
 use accord_node::config::NodeConfig;
 use accord_proto::v1 as pb;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
-use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, OperatorName, PeerIdentity};
+use accord_trust::{EventSigningKey, OperatorName, PeerIdentity};
 use tonic::transport::Channel;
 
 use super::{Federation, state};
@@ -100,22 +100,20 @@ impl Federation {
 
     /// A client of the coordinator as `identity` (issued by the network CA first if new).
     pub fn coordinator_as(&self, identity: &PeerIdentity) -> MembershipServiceClient<Channel> {
+        MembershipServiceClient::new(self.coordinator_channel_as(identity))
+    }
+
+    /// An mTLS channel to the coordinator as `identity` (its certificate issued first if
+    /// it has none).
+    pub fn coordinator_channel_as(&self, identity: &PeerIdentity) -> Channel {
         if !self.pki.certificate_path(identity).exists() {
             self.issue(identity.clone());
         }
-        let credentials = Identity::load(
-            &self.pki.certificate_path(identity),
-            &self.pki.key_path(identity),
-        )
-        .unwrap();
-        let ca =
-            CaBundle::from_pem(&std::fs::read_to_string(self.pki.ca_certificate_path()).unwrap())
-                .unwrap();
-        let tls = ClientTls::new(&credentials, &ca, "127.0.0.1")
-            .unwrap()
+        let tls = self
+            .client_tls(identity)
             .expect_peer(PeerIdentity::Coordinator);
         let endpoint = &self.coordinator.as_ref().unwrap().config.endpoint;
-        MembershipServiceClient::new(accord_trust::connect_lazy(endpoint, &tls).unwrap())
+        accord_trust::connect_lazy(endpoint, &tls).unwrap()
     }
 
     /// The coordinator, called by its operator alice.
@@ -130,6 +128,6 @@ impl Federation {
     }
 }
 
-fn operator() -> PeerIdentity {
+pub fn operator() -> PeerIdentity {
     PeerIdentity::Operator(OperatorName::parse("alice").unwrap())
 }
