@@ -11,9 +11,16 @@
 //! caller and minute. The guard keeps no state in the database; a restart forgets the
 //! counts of the current minute (and the summary of its drops, which the server's log has).
 //! It guards refusals only: what a server does on an operator's behalf is audited whole.
+//!
+//! The table, `audit_log`, is the same in every server's schema (each server's migrations
+//! create it): [`row`] is its sea-orm entity, and [`insert`] and [`oldest_first`] its only
+//! writes and reads, used by each server's store module and nowhere else.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect};
 
 /// One audited call: who, what, when and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +35,83 @@ pub struct Record {
     pub outcome: String,
     /// What was done or refused and why, in a sentence, without secrets.
     pub detail: String,
+}
+
+/// The `audit_log` table's row.
+pub mod row {
+    use sea_orm::entity::prelude::*;
+
+    /// One audited call, as stored.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        /// Order of recording.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// [`Record::at`](super::Record::at).
+        pub at: i64,
+        /// [`Record::peer`](super::Record::peer).
+        pub peer: String,
+        /// [`Record::operation`](super::Record::operation).
+        pub operation: String,
+        /// [`Record::outcome`](super::Record::outcome).
+        pub outcome: String,
+        /// [`Record::detail`](super::Record::detail).
+        pub detail: String,
+    }
+
+    /// No relations are navigated through sea-orm.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Writes `records` in order, in `connection`'s transaction if it is one.
+pub async fn insert(
+    connection: &impl ConnectionTrait,
+    records: impl IntoIterator<Item = Record>,
+) -> Result<(), DbErr> {
+    let rows: Vec<row::ActiveModel> = records
+        .into_iter()
+        .map(|record| row::ActiveModel {
+            id: NotSet,
+            at: Set(record.at),
+            peer: Set(record.peer),
+            operation: Set(record.operation),
+            outcome: Set(record.outcome),
+            detail: Set(record.detail),
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    row::Entity::insert_many(rows)
+        .exec_without_returning(connection)
+        .await?;
+    Ok(())
+}
+
+/// The rows, oldest first, the first `limit` of them or all (for operators and tests).
+pub async fn oldest_first(
+    connection: &impl ConnectionTrait,
+    limit: Option<u64>,
+) -> Result<Vec<Record>, DbErr> {
+    let rows = row::Entity::find()
+        .order_by_asc(row::Column::Id)
+        .limit(limit)
+        .all(connection)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Record {
+            at: row.at,
+            peer: row.peer,
+            operation: row.operation,
+            outcome: row.outcome,
+            detail: row.detail,
+        })
+        .collect())
 }
 
 /// Refusals audited per caller and minute unless configured otherwise (the node's

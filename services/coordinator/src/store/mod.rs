@@ -312,30 +312,12 @@ impl Store {
         if admission.write {
             written.push(record);
         }
-        if !written.is_empty() {
-            rows::audit::Entity::insert_many(written.into_iter().map(audit_row))
-                .exec(&self.db)
-                .await?;
-        }
-        Ok(())
+        Ok(audit::insert(&self.db, written).await?)
     }
 
     /// The audit rows, oldest first (for operators and tests).
     pub async fn audit_log(&self) -> Result<Vec<AuditRecord>, Error> {
-        let rows = rows::audit::Entity::find()
-            .order_by_asc(rows::audit::Column::Id)
-            .all(&self.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| AuditRecord {
-                at: row.at,
-                peer: row.peer,
-                operation: row.operation,
-                outcome: row.outcome,
-                detail: row.detail,
-            })
-            .collect())
+        Ok(audit::oldest_first(&self.db, None).await?)
     }
 
     /// Commits `change` whole, or nothing of it.
@@ -435,12 +417,7 @@ async fn write(transaction: &DatabaseTransaction, change: Change) -> Result<(), 
         ledger::write_resolution(transaction, resolution).await?;
     }
     settlement::write(transaction, change.settlement).await?;
-    if !change.audit.is_empty() {
-        rows::audit::Entity::insert_many(change.audit.into_iter().map(audit_row))
-            .exec(transaction)
-            .await?;
-    }
-    Ok(())
+    Ok(audit::insert(transaction, change.audit).await?)
 }
 
 fn enrolment_row(record: EnrolmentRecord) -> rows::enrolment::ActiveModel {
@@ -479,17 +456,6 @@ fn directory_from_row(row: rows::directory_version::Model) -> StoredDirectory {
         version: u64::try_from(row.version).unwrap_or(0),
         issued_at: row.issued_at,
         signed_directory: row.signed_directory,
-    }
-}
-
-fn audit_row(record: AuditRecord) -> rows::audit::ActiveModel {
-    rows::audit::ActiveModel {
-        id: ActiveValue::NotSet,
-        at: ActiveValue::Set(record.at),
-        peer: ActiveValue::Set(record.peer),
-        operation: ActiveValue::Set(record.operation),
-        outcome: ActiveValue::Set(record.outcome),
-        detail: ActiveValue::Set(record.detail),
     }
 }
 

@@ -123,36 +123,6 @@ pub mod idempotency {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Every operator action and every refused call, with who made it.
-pub mod audit {
-    use sea_orm::entity::prelude::*;
-
-    /// One audited action.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "audit_log")]
-    pub struct Model {
-        /// Insertion order.
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        /// When.
-        pub at: i64,
-        /// Who: a SPIFFE ID, or `unauthenticated@ADDRESS`.
-        pub peer: String,
-        /// The RPC's path.
-        pub operation: String,
-        /// `OK`, or the refusal's reason.
-        pub outcome: String,
-        /// What was done or refused, without secrets.
-        pub detail: String,
-    }
-
-    /// No relations are navigated through sea-orm.
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
 /// One leaf of the ledger's log: a member's report of one event, as logged.
 pub mod ledger_leaf {
     use sea_orm::entity::prelude::*;

@@ -486,21 +486,7 @@ impl Store {
 
     /// The audit table, oldest first (for operators and tests).
     pub async fn audit_log(&self, limit: u64) -> Result<Vec<AuditRecord>, Error> {
-        let rows = rows::audit::Entity::find()
-            .order_by(rows::audit::Column::Id, Order::Asc)
-            .limit(limit)
-            .all(&self.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| AuditRecord {
-                at: row.at,
-                peer: row.peer,
-                operation: row.operation,
-                outcome: row.outcome,
-                detail: row.detail,
-            })
-            .collect())
+        Ok(audit::oldest_first(&self.db, Some(limit)).await?)
     }
 
     /// Keeps `directory` as the last verified one, unless the store holds the same or a

@@ -153,36 +153,6 @@ pub mod outbox {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Refused calls, for the ministry's security team.
-pub mod audit {
-    use sea_orm::entity::prelude::*;
-
-    /// One refused call.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "audit_log")]
-    pub struct Model {
-        /// Order of recording.
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        /// When the call was refused.
-        pub at: i64,
-        /// The caller's identity as the certificate showed it (or `unauthenticated`).
-        pub peer: String,
-        /// The RPC's full name.
-        pub operation: String,
-        /// The status code returned.
-        pub outcome: String,
-        /// Why, in a sentence.
-        pub detail: String,
-    }
-
-    /// No relations are navigated through sea-orm.
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
 /// The last verified signed directory (one row, slot 1).
 pub mod membership_directory {
     use sea_orm::entity::prelude::*;

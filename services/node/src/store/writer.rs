@@ -379,7 +379,9 @@ async fn write(
     for job in batch {
         match job {
             Job::Delivery(outcome, _) => record_delivery(&transaction, outcome).await?,
-            Job::Audit(record, _) => insert_audit(&transaction, record).await?,
+            Job::Audit(record, _) => {
+                accord_edge::audit::insert(&transaction, [record.clone()]).await?
+            }
             Job::Change(..) => {}
         }
     }
@@ -617,21 +619,6 @@ async fn record_delivery(
         .set(update)
         .filter(Column::Id.eq(id))
         .exec(connection)
-        .await?;
-    Ok(())
-}
-
-async fn insert_audit(connection: &DatabaseTransaction, record: &AuditRecord) -> Result<(), DbErr> {
-    let row = rows::audit::ActiveModel {
-        at: Set(record.at),
-        peer: Set(record.peer.clone()),
-        operation: Set(record.operation.clone()),
-        outcome: Set(record.outcome.clone()),
-        detail: Set(record.detail.clone()),
-        ..Default::default()
-    };
-    rows::audit::Entity::insert(row)
-        .exec_without_returning(connection)
         .await?;
     Ok(())
 }
