@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use time::OffsetDateTime;
+use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::identity::PeerIdentity;
 use crate::pki::{Revocation, Serial};
@@ -204,18 +205,7 @@ pub struct Crl {
 impl Crl {
     /// Every CRL in `pem`, in order (a signing CA's list, then its issuers'), at least one.
     pub fn all_from_pem(pem: &str) -> Result<Vec<Self>, Error> {
-        let crls = CertificateRevocationListDer::pem_slice_iter(pem.as_bytes())
-            .map(|der| der.map(|der| Crl { der }))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| Error::Pem {
-                what: PEM_TEXT.to_owned(),
-                expected: "X509 CRL",
-                source,
-            })?;
-        if crls.is_empty() {
-            return parse_crl(&[], PEM_TEXT).map(|crl| vec![crl]);
-        }
-        Ok(crls)
+        parse_crls(pem.as_bytes(), PEM_TEXT)
     }
 
     /// The CRL as PEM (`-----BEGIN X509 CRL-----`), lines of 64 characters.
@@ -248,7 +238,7 @@ impl Crl {
 
     /// The serial numbers this CRL revokes.
     pub fn revoked_serials(&self) -> Result<Vec<Serial>, Error> {
-        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        let crl = self.parsed()?;
         Ok(crl
             .iter_revoked_certificates()
             .map(|revoked| Serial::from_bytes(revoked.raw_serial()))
@@ -257,7 +247,7 @@ impl Crl {
 
     /// What this CRL revokes, and since when.
     pub fn revocations(&self) -> Result<Vec<Revocation>, Error> {
-        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        let crl = self.parsed()?;
         Ok(crl
             .iter_revoked_certificates()
             .map(|revoked| Revocation {
@@ -270,14 +260,14 @@ impl Crl {
     /// When the CA promises its next CRL; past it, servers refuse every client
     /// (revocation expiration is enforced), so the CRL must be re-signed before then.
     pub fn next_update(&self) -> Result<Option<OffsetDateTime>, Error> {
-        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        let crl = self.parsed()?;
         Ok(crl.next_update().map(|time| time.to_datetime()))
     }
 
     /// The CRL's number (its `cRLNumber` extension), which grows with each list its CA
     /// issues; `None` without one, or one too large for a `u64`.
     pub fn number(&self) -> Result<Option<u64>, Error> {
-        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        let crl = self.parsed()?;
         Ok(crl
             .crl_number()
             .and_then(|number| u64::try_from(number).ok()))
@@ -285,8 +275,14 @@ impl Crl {
 
     /// The issuer's name, DER-encoded as the CRL states it.
     pub fn issuer_der(&self) -> Result<Vec<u8>, Error> {
-        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        let crl = self.parsed()?;
         Ok(crl.issuer().as_raw().to_vec())
+    }
+
+    /// The CRL's X.509 structure, or [`Error::CrlSyntax`].
+    fn parsed(&self) -> Result<CertificateRevocationList<'_>, Error> {
+        let (_, crl) = x509_parser::parse_x509_crl(&self.der).map_err(|_| Error::CrlSyntax)?;
+        Ok(crl)
     }
 
     /// Whether `other` was issued by the same CA (the same issuer name): a newer list of
@@ -303,30 +299,13 @@ pub fn load_crl(path: &Path) -> Result<Crl, Error> {
 
 /// Loads every PEM CRL of a file, in order: at least one.
 pub fn load_crls(path: &Path) -> Result<Vec<Crl>, Error> {
-    let what = path.display().to_string();
-    let crls = CertificateRevocationListDer::pem_slice_iter(&read_file(path)?)
-        .map(|der| der.map(|der| Crl { der }))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| Error::Pem {
-            what: what.clone(),
-            expected: "X509 CRL",
-            source,
-        })?;
-    if crls.is_empty() {
-        // The same refusal as for a file with no CRL at all, from the parser.
-        return parse_crl(&[], &what).map(|crl| vec![crl]);
-    }
-    Ok(crls)
+    parse_crls(&read_file(path)?, &path.display().to_string())
 }
 
 fn parse_certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
     let certificates = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| Error::Pem {
-            what: what.to_owned(),
-            expected: "certificate",
-            source,
-        })?;
+        .map_err(pem_error(what, "certificate"))?;
     if certificates.is_empty() {
         return Err(Error::NoCertificate(what.to_owned()));
     }
@@ -334,20 +313,38 @@ fn parse_certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'stat
 }
 
 fn parse_private_key(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, Error> {
-    PrivateKeyDer::from_pem_slice(pem).map_err(|source| Error::Pem {
-        what: what.to_owned(),
-        expected: "private key",
-        source,
-    })
+    PrivateKeyDer::from_pem_slice(pem).map_err(pem_error(what, "private key"))
 }
 
 fn parse_crl(pem: &[u8], what: &str) -> Result<Crl, Error> {
-    let der = CertificateRevocationListDer::from_pem_slice(pem).map_err(|source| Error::Pem {
-        what: what.to_owned(),
-        expected: "X509 CRL",
-        source,
-    })?;
+    let der =
+        CertificateRevocationListDer::from_pem_slice(pem).map_err(pem_error(what, "X509 CRL"))?;
     Ok(Crl { der })
+}
+
+/// Every CRL in `pem`, in order: at least one.
+fn parse_crls(pem: &[u8], what: &str) -> Result<Vec<Crl>, Error> {
+    let crls = CertificateRevocationListDer::pem_slice_iter(pem)
+        .map(|der| der.map(|der| Crl { der }))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(pem_error(what, "X509 CRL"))?;
+    if crls.is_empty() {
+        // The same refusal as for text with no CRL at all, from the parser.
+        return parse_crl(&[], what).map(|crl| vec![crl]);
+    }
+    Ok(crls)
+}
+
+/// The refusal of `what` (a file, or [`PEM_TEXT`]) as not holding the PEM section `expected`.
+fn pem_error(
+    what: &str,
+    expected: &'static str,
+) -> impl FnOnce(rustls::pki_types::pem::Error) -> Error {
+    move |source| Error::Pem {
+        what: what.to_owned(),
+        expected,
+        source,
+    }
 }
 
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Error> {

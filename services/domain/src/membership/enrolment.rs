@@ -51,10 +51,17 @@ impl Enrolment {
         required_approvals: u32,
         active_members: usize,
     ) -> Result<Self, Error> {
-        check_token_id(token_id)?;
-        if expires_at <= now {
-            return Err(Error::ExpiryNotAfterIssue { expires_at, now });
-        }
+        // A new token is one issued `now` with nothing recorded since.
+        let enrolment = Self::restore(
+            token_id,
+            state,
+            now,
+            expires_at,
+            required_approvals,
+            Vec::new(),
+            None,
+            None,
+        )?;
         let latest = now.plus(ENROLMENT_TTL_MAX);
         if expires_at > latest {
             return Err(Error::ExpiryTooFar { expires_at, latest });
@@ -67,16 +74,7 @@ impl Enrolment {
                 active_members,
             });
         }
-        Ok(Self {
-            token_id: token_id.to_owned(),
-            state,
-            issued_at: now,
-            expires_at,
-            required_approvals,
-            approvals: Vec::new(),
-            used_at: None,
-            cancelled_at: None,
-        })
+        Ok(enrolment)
     }
 
     /// An enrolment as a coordinator recorded it, read back: issued at `issued_at` for

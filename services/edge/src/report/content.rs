@@ -175,17 +175,9 @@ pub(super) fn build(
                 })
             })
             .collect::<Result<_, Error>>()?,
-        carry_forward: report
-            .carry_forward
-            .iter()
-            .map(|debt| {
-                Ok(pb::PairCount {
-                    first_state: debt.admitting.to_string(),
-                    second_state: debt.origin.to_string(),
-                    count: count(debt.count, "carry_forward.count")?,
-                })
-            })
-            .collect::<Result<_, Error>>()?,
+        carry_forward: pair_counts(&report.carry_forward, "carry_forward.count", |debt| {
+            (debt.admitting, debt.origin, debt.count)
+        })?,
         affected_states: figures.iter().map(|figure| figure.state.clone()).collect(),
         computed_at: Some(to_wire_time(facts.computed_at)),
         netting_efficiency_numerator: count(
@@ -244,27 +236,13 @@ fn state_figures(input: &SettlementInput) -> Result<Vec<pb::StateFigures>, Error
 }
 
 fn inputs_to_wire(parts: &InputParts, facts: &RoundFacts) -> Result<pb::SettlementInputs, Error> {
-    let pair = |first: StateCode, second: StateCode, people: u64, field: &'static str| {
-        Ok(pb::PairCount {
-            first_state: first.to_string(),
-            second_state: second.to_string(),
-            count: count(people, field)?,
-        })
-    };
     Ok(pb::SettlementInputs {
-        returns: parts
-            .returns
-            .iter()
-            .map(|entry| pair(entry.from, entry.to, entry.count, "inputs.returns"))
-            .collect::<Result<_, Error>>()?,
-        admissions: parts
-            .admissions
-            .iter()
-            .map(|entry| {
-                let field = "inputs.admissions";
-                pair(entry.admitting, entry.origin, entry.count, field)
-            })
-            .collect::<Result<_, Error>>()?,
+        returns: pair_counts(&parts.returns, "inputs.returns", |entry| {
+            (entry.from, entry.to, entry.count)
+        })?,
+        admissions: pair_counts(&parts.admissions, "inputs.admissions", |entry| {
+            (entry.admitting, entry.origin, entry.count)
+        })?,
         capacities: parts
             .capacity
             .iter()
@@ -275,14 +253,9 @@ fn inputs_to_wire(parts: &InputParts, facts: &RoundFacts) -> Result<pb::Settleme
                 })
             })
             .collect::<Result<_, Error>>()?,
-        candidates: parts
-            .candidates
-            .iter()
-            .map(|entry| {
-                let field = "inputs.candidates";
-                pair(entry.admitting, entry.origin, entry.count, field)
-            })
-            .collect::<Result<_, Error>>()?,
+        candidates: pair_counts(&parts.candidates, "inputs.candidates", |entry| {
+            (entry.admitting, entry.origin, entry.count)
+        })?,
         consented: parts
             .consented
             .iter()
@@ -293,16 +266,31 @@ fn inputs_to_wire(parts: &InputParts, facts: &RoundFacts) -> Result<pb::Settleme
             })
             .collect(),
         movements: facts.movements.clone(),
-        carried_in: parts
-            .carried
-            .iter()
-            .map(|entry| {
-                let field = "inputs.carried_in";
-                pair(entry.admitting, entry.origin, entry.count, field)
-            })
-            .collect::<Result<_, Error>>()?,
+        carried_in: pair_counts(&parts.carried, "inputs.carried_in", |entry| {
+            (entry.admitting, entry.origin, entry.count)
+        })?,
         performances: facts.performances.clone(),
     })
+}
+
+/// `entries` on the wire: each as the two states and the number of people `split` finds in
+/// it, a number too large for the wire refused as `field`.
+fn pair_counts<T>(
+    entries: &[T],
+    field: &'static str,
+    split: impl Fn(&T) -> (StateCode, StateCode, u64),
+) -> Result<Vec<pb::PairCount>, Error> {
+    entries
+        .iter()
+        .map(|entry| {
+            let (first, second, people) = split(entry);
+            Ok(pb::PairCount {
+                first_state: first.to_string(),
+                second_state: second.to_string(),
+                count: count(people, field)?,
+            })
+        })
+        .collect()
 }
 
 fn certificate_to_wire(certificate: &OptimalityCertificate) -> pb::OptimalityCertificate {
@@ -457,21 +445,36 @@ fn facts_from_wire(
 }
 
 fn parts_from_wire(mode: Mode, inputs: &pb::SettlementInputs) -> Result<InputParts, Error> {
-    let pairs = |list: &[pb::PairCount], field: &'static str| {
-        list.iter()
-            .map(|wire| {
-                Ok((
-                    state(&wire.first_state, field)?,
-                    state(&wire.second_state, field)?,
-                    u64::from(wire.count),
-                ))
-            })
-            .collect::<Result<Vec<_>, Error>>()
-    };
-    let returns = pairs(&inputs.returns, "inputs.returns")?;
-    let admissions = pairs(&inputs.admissions, "inputs.admissions")?;
-    let carried = pairs(&inputs.carried_in, "inputs.carried_in")?;
-    let candidates = pairs(&inputs.candidates, "inputs.candidates")?;
+    let returns = pairs_from_wire(&inputs.returns, "inputs.returns", |from, to, count| {
+        Return { from, to, count }
+    })?;
+    let admissions = pairs_from_wire(
+        &inputs.admissions,
+        "inputs.admissions",
+        |admitting, origin, count| Admission {
+            admitting,
+            origin,
+            count,
+        },
+    )?;
+    let carried = pairs_from_wire(
+        &inputs.carried_in,
+        "inputs.carried_in",
+        |admitting, origin, count| CarriedDebt {
+            admitting,
+            origin,
+            count,
+        },
+    )?;
+    let candidates = pairs_from_wire(
+        &inputs.candidates,
+        "inputs.candidates",
+        |admitting, origin, count| PairLimit {
+            admitting,
+            origin,
+            count,
+        },
+    )?;
     let consented = inputs
         .consented
         .iter()
@@ -484,26 +487,9 @@ fn parts_from_wire(mode: Mode, inputs: &pb::SettlementInputs) -> Result<InputPar
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(InputParts {
         mode,
-        returns: returns
-            .into_iter()
-            .map(|(from, to, count)| Return { from, to, count })
-            .collect(),
-        admissions: admissions
-            .into_iter()
-            .map(|(admitting, origin, count)| Admission {
-                admitting,
-                origin,
-                count,
-            })
-            .collect(),
-        carried: carried
-            .into_iter()
-            .map(|(admitting, origin, count)| CarriedDebt {
-                admitting,
-                origin,
-                count,
-            })
-            .collect(),
+        returns,
+        admissions,
+        carried,
         capacity: inputs
             .capacities
             .iter()
@@ -514,17 +500,28 @@ fn parts_from_wire(mode: Mode, inputs: &pb::SettlementInputs) -> Result<InputPar
                 })
             })
             .collect::<Result<_, Error>>()?,
-        candidates: candidates
-            .into_iter()
-            .map(|(admitting, origin, count)| PairLimit {
-                admitting,
-                origin,
-                count,
-            })
-            .collect(),
+        candidates,
         // Consent is explicit in multilateral mode: no list, no redirected admission.
         consented: (mode == Mode::Multilateral || !consented.is_empty()).then_some(consented),
     })
+}
+
+/// `list` read back, each entry's two states (a bad one refused as `field`) and its number of
+/// people made into a `T` by `make`.
+fn pairs_from_wire<T>(
+    list: &[pb::PairCount],
+    field: &'static str,
+    make: impl Fn(StateCode, StateCode, u64) -> T,
+) -> Result<Vec<T>, Error> {
+    list.iter()
+        .map(|wire| {
+            Ok(make(
+                state(&wire.first_state, field)?,
+                state(&wire.second_state, field)?,
+                u64::from(wire.count),
+            ))
+        })
+        .collect()
 }
 
 fn residuals_from_wire(

@@ -50,34 +50,10 @@ pub fn json(signed: &pb::SignedSettlementReport) -> Vec<u8> {
                 report.netting_efficiency_denominator,
             ),
         },
-        "state_figures": report.state_figures.iter().map(|figures| json!({
-            "state": figures.state,
-            "returned": figures.returned,
-            "received": figures.received,
-            "admitted": figures.admitted,
-            "released": figures.released,
-            "carried_in": figures.carried_in,
-            "debts": figures.debts,
-            "credits": figures.credits,
-            "position": figures.position,
-        })).collect::<Vec<_>>(),
-        "instructions": report.instructions.iter().map(|instruction| json!({
-            "admitting": instruction.admitting_state,
-            "origin": instruction.origin_state,
-            "count": instruction.count,
-            "redirected": instruction.redirected,
-            "perform_by": time(instruction.perform_by.as_ref()),
-        })).collect::<Vec<_>>(),
-        "residuals": report.residuals.iter().map(|residual| json!({
-            "state": residual.state,
-            "to_admit": residual.to_admit,
-            "to_release": residual.to_release,
-        })).collect::<Vec<_>>(),
-        "credits": report.credits.iter().map(|credit| json!({
-            "holder": credit.holder_state,
-            "counterpart": credit.counterpart_state,
-            "count": credit.count,
-        })).collect::<Vec<_>>(),
+        "state_figures": objects(STATE_FIGURES, &report.state_figures),
+        "instructions": objects(INSTRUCTIONS, &report.instructions),
+        "residuals": objects(RESIDUALS, &report.residuals),
+        "credits": objects(CREDITS, &report.credits),
         "carried_in": inputs.carried_in.iter()
             .map(|debt| pair(&debt.first_state, &debt.second_state, debt.count))
             .collect::<Vec<_>>(),
@@ -120,99 +96,111 @@ pub fn json(signed: &pb::SignedSettlementReport) -> Vec<u8> {
 /// The CSV rendering of `report`: its tables one after another.
 pub fn csv(report: &pb::SettlementReport) -> Vec<u8> {
     let mut text = String::new();
-    let mut table = |name: &str, header: &str, rows: Vec<Vec<String>>| {
-        let _ = writeln!(text, "# {name}\r");
-        let _ = writeln!(text, "{header}\r");
-        for row in rows {
-            let cells: Vec<String> = row.iter().map(|cell| field(cell)).collect();
-            let _ = writeln!(text, "{}\r", cells.join(","));
-        }
-        text.push_str("\r\n");
-    };
     table(
+        &mut text,
         "instructions",
-        "admitting,origin,count,redirected,perform_by",
-        report
-            .instructions
-            .iter()
-            .map(|instruction| {
-                vec![
-                    instruction.admitting_state.clone(),
-                    instruction.origin_state.clone(),
-                    instruction.count.to_string(),
-                    instruction.redirected.to_string(),
-                    time_text(instruction.perform_by.as_ref()),
-                ]
-            })
-            .collect(),
+        INSTRUCTIONS,
+        &report.instructions,
     );
     table(
+        &mut text,
         "state_figures",
-        "state,returned,received,admitted,released,carried_in,debts,credits,position",
-        report
-            .state_figures
-            .iter()
-            .map(|figures| {
-                vec![
-                    figures.state.clone(),
-                    figures.returned.to_string(),
-                    figures.received.to_string(),
-                    figures.admitted.to_string(),
-                    figures.released.to_string(),
-                    figures.carried_in.to_string(),
-                    figures.debts.to_string(),
-                    figures.credits.to_string(),
-                    figures.position.to_string(),
-                ]
-            })
-            .collect(),
+        STATE_FIGURES,
+        &report.state_figures,
     );
+    table(&mut text, "residuals", RESIDUALS, &report.residuals);
+    table(&mut text, "credits", CREDITS, &report.credits);
     table(
-        "residuals",
-        "state,to_admit,to_release",
-        report
-            .residuals
-            .iter()
-            .map(|residual| {
-                vec![
-                    residual.state.clone(),
-                    residual.to_admit.to_string(),
-                    residual.to_release.to_string(),
-                ]
-            })
-            .collect(),
-    );
-    table(
-        "credits",
-        "holder,counterpart,count",
-        report
-            .credits
-            .iter()
-            .map(|credit| {
-                vec![
-                    credit.holder_state.clone(),
-                    credit.counterpart_state.clone(),
-                    credit.count.to_string(),
-                ]
-            })
-            .collect(),
-    );
-    table(
+        &mut text,
         "carry_forward",
-        "admitting,origin,count",
-        report
-            .carry_forward
-            .iter()
-            .map(|debt| {
-                vec![
-                    debt.first_state.clone(),
-                    debt.second_state.clone(),
-                    debt.count.to_string(),
-                ]
-            })
-            .collect(),
+        CARRY_FORWARD,
+        &report.carry_forward,
     );
     text.into_bytes()
+}
+
+/// The columns of a list of records, in order, each a name and the record's value there: the
+/// keys of each record's JSON object, and the header and cells of its CSV table.
+type Columns<T> = &'static [(&'static str, fn(&T) -> Value)];
+
+const INSTRUCTIONS: Columns<pb::AdmissionInstruction> = &[
+    ("admitting", |instruction| {
+        json!(instruction.admitting_state)
+    }),
+    ("origin", |instruction| json!(instruction.origin_state)),
+    ("count", |instruction| json!(instruction.count)),
+    ("redirected", |instruction| json!(instruction.redirected)),
+    ("perform_by", |instruction| {
+        time(instruction.perform_by.as_ref())
+    }),
+];
+
+const STATE_FIGURES: Columns<pb::StateFigures> = &[
+    ("state", |figures| json!(figures.state)),
+    ("returned", |figures| json!(figures.returned)),
+    ("received", |figures| json!(figures.received)),
+    ("admitted", |figures| json!(figures.admitted)),
+    ("released", |figures| json!(figures.released)),
+    ("carried_in", |figures| json!(figures.carried_in)),
+    ("debts", |figures| json!(figures.debts)),
+    ("credits", |figures| json!(figures.credits)),
+    ("position", |figures| json!(figures.position)),
+];
+
+const RESIDUALS: Columns<pb::StateResidual> = &[
+    ("state", |residual| json!(residual.state)),
+    ("to_admit", |residual| json!(residual.to_admit)),
+    ("to_release", |residual| json!(residual.to_release)),
+];
+
+const CREDITS: Columns<pb::Credit> = &[
+    ("holder", |credit| json!(credit.holder_state)),
+    ("counterpart", |credit| json!(credit.counterpart_state)),
+    ("count", |credit| json!(credit.count)),
+];
+
+/// The carry-forward's CSV columns (its JSON lists each debt as `[admitting, origin, count]`).
+const CARRY_FORWARD: Columns<pb::PairCount> = &[
+    ("admitting", |debt| json!(debt.first_state)),
+    ("origin", |debt| json!(debt.second_state)),
+    ("count", |debt| json!(debt.count)),
+];
+
+/// `records` as a JSON array of objects with the keys and values of `columns`.
+fn objects<T>(columns: Columns<T>, records: &[T]) -> Value {
+    let object = |record: &T| -> Value {
+        let fields = columns
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value(record)));
+        Value::Object(fields.collect())
+    };
+    Value::Array(records.iter().map(object).collect())
+}
+
+/// Appends the CSV table `name` to `text`: its `# name` line, the header of `columns`, a line
+/// per record, and a blank line.
+fn table<T>(text: &mut String, name: &str, columns: Columns<T>, records: &[T]) {
+    let header: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let _ = writeln!(text, "# {name}\r");
+    let _ = writeln!(text, "{}\r", header.join(","));
+    for record in records {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, value)| field(&cell(value(record))))
+            .collect();
+        let _ = writeln!(text, "{}\r", cells.join(","));
+    }
+    text.push_str("\r\n");
+}
+
+/// A JSON value as a CSV cell: a string as it is, no value as an empty cell, anything else
+/// as JSON writes it.
+fn cell(value: Value) -> String {
+    match value {
+        Value::String(text) => text,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
 }
 
 /// One CSV field: quoted (with doubled quotes) when it holds a comma, a quote or a line break,
@@ -236,13 +224,6 @@ fn time(value: Option<&prost_types::Timestamp>) -> Value {
     value
         .and_then(|time| from_wire_time(time).ok())
         .map_or(Value::Null, |time| Value::String(time.to_string()))
-}
-
-fn time_text(value: Option<&prost_types::Timestamp>) -> String {
-    match time(value) {
-        Value::String(text) => text,
-        _ => String::new(),
-    }
 }
 
 fn break_kind(value: i32) -> &'static str {

@@ -793,6 +793,12 @@ mod tests {
         CertificateAuthority::generate(Validity::days_from(at(1_750_000_000), 10).unwrap()).unwrap()
     }
 
+    /// An issuing CA under `root`, valid `days` from the tests' start.
+    fn issuing_ca(root: &CertificateAuthority, days: u32) -> CertificateAuthority {
+        root.issue_intermediate(Validity::days_from(at(1_750_000_000), days).unwrap())
+            .unwrap()
+    }
+
     #[test]
     fn a_node_certificate_names_its_state_and_serves_on_localhost_by_default() {
         let france = PeerIdentity::Node(StateCode::parse("FR").unwrap());
@@ -907,9 +913,7 @@ mod tests {
     #[test]
     fn a_list_says_its_number_and_whether_another_came_from_the_same_ca() {
         let root = authority();
-        let issuing = root
-            .issue_intermediate(Validity::days_from(at(1_750_000_000), 10).unwrap())
-            .unwrap();
+        let issuing = issuing_ca(&root, 10);
         let validity = Validity::days_from(at(1_750_000_200), 1).unwrap();
         let list = |ca: &CertificateAuthority, number| {
             Crl::from_pem(&ca.revocation_list(&[], number, validity).unwrap().pem).unwrap()
@@ -953,9 +957,7 @@ mod tests {
     #[test]
     fn an_issuing_ca_is_a_ca_the_root_signed_that_signs_no_ca_itself() {
         let root = authority();
-        let issuing = root
-            .issue_intermediate(Validity::days_from(at(1_750_000_000), 5).unwrap())
-            .unwrap();
+        let issuing = issuing_ca(&root, 5);
 
         let issuing_der = &parsed(issuing.certificate_pem())[0];
         let certificate = parse_certificate(issuing_der).unwrap();
@@ -981,9 +983,7 @@ mod tests {
         let refused =
             issuing.issue_intermediate(Validity::days_from(at(1_750_000_000), 1).unwrap());
         assert!(matches!(refused, Err(Error::NoCaBelow)));
-        let sibling = root
-            .issue_intermediate(Validity::days_from(at(1_750_000_000), 5).unwrap())
-            .unwrap();
+        let sibling = issuing_ca(&root, 5);
         let sibling_der = &parsed(sibling.certificate_pem())[0];
         let sibling_certificate = parse_certificate(sibling_der).unwrap();
         assert_ne!(
@@ -996,9 +996,7 @@ mod tests {
     #[test]
     fn certificates_carry_their_issuers_chain_up_to_the_root_excluded() {
         let root = authority();
-        let issuing = root
-            .issue_intermediate(Validity::days_from(at(1_750_000_000), 5).unwrap())
-            .unwrap();
+        let issuing = issuing_ca(&root, 5);
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         let csr_pem = CertificateParams::default()
             .serialize_request(&key)
@@ -1023,8 +1021,7 @@ mod tests {
     #[test]
     fn a_loaded_issuing_ca_signs_with_its_chain_and_needs_its_own_key_and_root() {
         let root = authority();
-        let validity = Validity::days_from(at(1_750_000_000), 5).unwrap();
-        let issuing = root.issue_intermediate(validity).unwrap();
+        let issuing = issuing_ca(&root, 5);
         let other_root = authority();
         let two_roots = format!("{}{}", other_root.certificate_pem(), root.certificate_pem());
         let with_root_after = format!("{}{}", issuing.certificate_pem(), root.certificate_pem());

@@ -4,7 +4,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use accord_trust::pki::directory::{Error, PkiDirectory, RevocationTarget};
-use accord_trust::pki::{IssueRequest, Serial, Validity};
+use accord_trust::pki::{CertificateAuthority, IssueRequest, Serial, Validity};
 use accord_trust::signing::SigningDomain;
 use accord_trust::{EventSigningKey, EventVerifyingKey, Identity, PeerIdentity};
 use time::{Duration, OffsetDateTime};
@@ -24,6 +24,21 @@ fn crl_validity(from: OffsetDateTime) -> Validity {
 /// How long the root's CRL is valid: a year, as `accord pki` makes it.
 fn root_crl_validity() -> Validity {
     Validity::days_from(now(), 365).unwrap()
+}
+
+/// The issuing CA `root` makes in `target` now: valid five years, with the CRL validities
+/// above.
+fn create_issuing_ca(
+    root: &PkiDirectory,
+    target: &PkiDirectory,
+) -> Result<CertificateAuthority, Error> {
+    root.create_issuing_ca(
+        target,
+        now(),
+        Validity::days_from(now(), 1825).unwrap(),
+        crl_validity(now()),
+        root_crl_validity(),
+    )
 }
 
 fn initialised() -> (tempfile::TempDir, PkiDirectory) {
@@ -245,15 +260,7 @@ fn crl_issuer_and_signer_subject(directory: &PkiDirectory, signer: &Path) -> (Ve
 #[test]
 fn an_issuing_ca_signs_certificates_and_the_crl_once_the_root_key_is_gone() {
     let (_folder, directory) = initialised();
-    let issuing = directory
-        .create_issuing_ca(
-            &directory,
-            now(),
-            Validity::days_from(now(), 1825).unwrap(),
-            crl_validity(now()),
-            root_crl_validity(),
-        )
-        .unwrap();
+    let issuing = create_issuing_ca(&directory, &directory).unwrap();
     std::fs::remove_file(directory.ca_key_path()).unwrap();
 
     let files = directory.issue(&node_request("FR"), false).unwrap();
@@ -296,17 +303,7 @@ fn an_issuing_ca_signs_certificates_and_the_crl_once_the_root_key_is_gone() {
 fn an_issuing_ca_in_a_new_directory_gets_the_roots_certificate_but_never_its_key() {
     let (folder, root_directory) = initialised();
     let online = PkiDirectory::new(folder.path().join("online"));
-    let ca_validity = Validity::days_from(now(), 1825).unwrap();
-
-    root_directory
-        .create_issuing_ca(
-            &online,
-            now(),
-            ca_validity,
-            crl_validity(now()),
-            root_crl_validity(),
-        )
-        .unwrap();
+    create_issuing_ca(&root_directory, &online).unwrap();
 
     assert!(!online.ca_key_path().exists());
     assert!(
@@ -324,34 +321,17 @@ fn an_issuing_ca_in_a_new_directory_gets_the_roots_certificate_but_never_its_key
     let files = online.issue(&node_request("FR"), false).unwrap();
     assert_eq!(certificates_in(&files.certificate_path).len(), 2);
     assert!(root_directory.index().unwrap().is_empty());
-    let again = root_directory.create_issuing_ca(
-        &online,
-        now(),
-        ca_validity,
-        crl_validity(now()),
-        root_crl_validity(),
-    );
+    let again = create_issuing_ca(&root_directory, &online);
     assert!(matches!(again, Err(Error::IssuingCaExists(_))), "{again:?}");
     // The root's own directory, however spelled, is not a new one: the issuing CA joins it.
     let roots_own = PkiDirectory::new(folder.path().join("online").join("..").join("pki"));
-    let joined = root_directory.create_issuing_ca(
-        &roots_own,
-        now(),
-        ca_validity,
-        crl_validity(now()),
-        root_crl_validity(),
-    );
+    let joined = create_issuing_ca(&root_directory, &roots_own);
     assert!(joined.is_ok(), "{joined:?}");
     assert!(root_directory.has_issuing_ca());
     let other_root = PkiDirectory::new(folder.path().join("other"));
+    let ca_validity = Validity::days_from(now(), 1825).unwrap();
     other_root.init(ca_validity, crl_validity(now())).unwrap();
-    let over_another_ca = root_directory.create_issuing_ca(
-        &other_root,
-        now(),
-        ca_validity,
-        crl_validity(now()),
-        root_crl_validity(),
-    );
+    let over_another_ca = create_issuing_ca(&root_directory, &other_root);
     assert!(matches!(over_another_ca, Err(Error::AlreadyInitialised(_))));
 }
 
@@ -364,16 +344,7 @@ fn an_issuing_ca_waits_until_no_certificate_from_the_directory_is_valid_and_unre
         .issue(&IssueRequest::new(gateway, expired), false)
         .unwrap();
     let valid = directory.issue(&node_request("FR"), false).unwrap();
-    let make = || {
-        let ca_validity = Validity::days_from(now(), 1825).unwrap();
-        directory.create_issuing_ca(
-            &directory,
-            now(),
-            ca_validity,
-            crl_validity(now()),
-            root_crl_validity(),
-        )
-    };
+    let make = || create_issuing_ca(&directory, &directory);
 
     let refused = make().unwrap_err();
     directory
@@ -395,19 +366,10 @@ fn an_issuing_ca_waits_until_no_certificate_from_the_directory_is_valid_and_unre
 
 #[test]
 fn a_root_without_its_key_or_forbidding_a_ca_below_makes_no_issuing_ca() {
-    let ca_validity = Validity::days_from(now(), 1825).unwrap();
     let (_folder, directory) = initialised();
     let root_key = std::fs::read(directory.ca_key_path()).unwrap();
     std::fs::remove_file(directory.ca_key_path()).unwrap();
-    let without_key = directory
-        .create_issuing_ca(
-            &directory,
-            now(),
-            ca_validity,
-            crl_validity(now()),
-            root_crl_validity(),
-        )
-        .unwrap_err();
+    let without_key = create_issuing_ca(&directory, &directory).unwrap_err();
     assert!(
         matches!(without_key, Error::NoRootKey(_)),
         "{without_key:?}"
@@ -426,15 +388,7 @@ fn a_root_without_its_key_or_forbidding_a_ca_below_makes_no_issuing_ca() {
     let legacy_root = params.self_signed(&key).unwrap();
     std::fs::write(directory.ca_certificate_path(), legacy_root.pem()).unwrap();
     std::fs::write(directory.ca_key_path(), key.serialize_pem()).unwrap();
-    let forbidden = directory
-        .create_issuing_ca(
-            &directory,
-            now(),
-            ca_validity,
-            crl_validity(now()),
-            root_crl_validity(),
-        )
-        .unwrap_err();
+    let forbidden = create_issuing_ca(&directory, &directory).unwrap_err();
     assert!(
         matches!(
             forbidden,
@@ -449,16 +403,7 @@ fn a_root_without_its_key_or_forbidding_a_ca_below_makes_no_issuing_ca() {
 #[test]
 fn the_root_revokes_only_issuing_cas_it_made_and_its_crl_rides_in_the_crl_file() {
     let (_folder, directory) = initialised();
-    let ca_validity = Validity::days_from(now(), 1825).unwrap();
-    let issuing = directory
-        .create_issuing_ca(
-            &directory,
-            now(),
-            ca_validity,
-            crl_validity(now()),
-            root_crl_validity(),
-        )
-        .unwrap();
+    let issuing = create_issuing_ca(&directory, &directory).unwrap();
     let unknown = Serial::parse("0badc0de").unwrap();
 
     let refused = directory.revoke_issuing_ca(&unknown, now(), root_crl_validity());

@@ -10,16 +10,21 @@ use accord_domain::membership::{
 use super::super::support::{membership_error_name, state};
 use super::{agreement, apply, certificate, day, key, network, new_member, offset, today};
 
-/// Applies `change` to the [`network`] on [`today`]: an accepted change gives the next
-/// version, issued today; a refused one is named by its error variant.
-fn check(label: &str, change: Change, expected: Result<(), &str>) {
-    let before = network();
-    let outcome = before.apply(change, today()).map(|after| {
-        assert_eq!(after.version(), before.version() + 1, "{label}");
-        assert_eq!(after.issued_at(), today(), "{label}");
-    });
-    let outcome = outcome.map_err(|error| membership_error_name(&error));
-    assert_eq!(outcome, expected, "{label}");
+/// One row of a directory table: a label, a change, and `Ok` or the refusing error's name.
+type Row<'a> = (&'a str, Change, Result<(), &'a str>);
+
+/// Applies each row's change to the [`network`] on [`today`]: an accepted change gives the
+/// next version, issued today; a refused one is named by its error variant.
+fn check(table: Vec<Row>) {
+    for (label, change, expected) in table {
+        let before = network();
+        let outcome = before.apply(change, today()).map(|after| {
+            assert_eq!(after.version(), before.version() + 1, "{label}");
+            assert_eq!(after.issued_at(), today(), "{label}");
+        });
+        let outcome = outcome.map_err(|error| membership_error_name(&error));
+        assert_eq!(outcome, expected, "{label}");
+    }
 }
 
 fn enrol(member: Member) -> Change {
@@ -54,7 +59,7 @@ fn a_state_enrols_once_active_with_a_node_certificate_and_an_active_key() {
         ..key("es-1", day(0))
     };
     #[rustfmt::skip]
-    let table: Vec<(&str, Change, Result<(), &str>)> = vec![
+    let table: Vec<Row> = vec![
         ("a new state", enrol(new_member("ES")), Ok(())),
         ("with a gateway and a retired key too", enrol(Member {
             certificates: vec![certificate(Node, 1), certificate(Gateway, 2)],
@@ -73,9 +78,7 @@ fn a_state_enrols_once_active_with_a_node_certificate_and_an_active_key() {
         ("with one key id twice", enrol(spain_with_keys(vec![key("es-1", day(0)), key("es-1", day(1))])), Err("DuplicateSigningKey")),
         ("with an active key that has an end", enrol(spain_with_keys(vec![with_end])), Err("ActiveKeyWithEnd")),
     ];
-    for (label, change, expected) in table {
-        check(label, change, expected);
-    }
+    check(table);
 }
 
 #[test]
@@ -91,7 +94,7 @@ fn suspension_reinstatement_and_revocation_follow_the_status_rules() {
         reason,
     };
     #[rustfmt::skip]
-    let table: Vec<(&str, Change, Result<(), &str>)> = vec![
+    let table: Vec<Row> = vec![
         ("suspend an active member", suspend("FR", SecurityIncident), Ok(())),
         ("suspend at its own request", suspend("GB", RequestedByMember), Ok(())),
         ("suspend a suspended member", suspend("BE", SecurityIncident), Err("IllegalStatusChange")),
@@ -108,16 +111,14 @@ fn suspension_reinstatement_and_revocation_follow_the_status_rules() {
         ("revoke a stranger", revoke("ES", AgreementBreach), Err("NotAMember")),
         ("revoke because resolved", revoke("FR", Resolved), Err("ReasonNotAllowed")),
     ];
-    for (label, change, expected) in table {
-        check(label, change, expected);
-    }
+    check(table);
 }
 
 #[test]
 fn an_agreement_binds_two_members_not_revoked_and_never_overlaps_another_of_its_pair() {
     let set = |agreement| Change::SetAgreement { agreement };
     #[rustfmt::skip]
-    let table: Vec<(&str, Change, Result<(), &str>)> = vec![
+    let table: Vec<Row> = vec![
         ("a new pair", set(agreement("DE", "FR", day(0), None)), Ok(())),
         ("a pair with a suspended member", set(agreement("BE", "FR", day(0), None)), Ok(())),
         ("the same start, a new sunset", set(agreement("FR", "GB", day(0), Some(day(60)))), Ok(())),
@@ -131,9 +132,7 @@ fn an_agreement_binds_two_members_not_revoked_and_never_overlaps_another_of_its_
         ("with a stranger", set(agreement("ES", "FR", day(0), None)), Err("NotAMember")),
         ("between a stranger and a revoked member", set(agreement("ES", "IT", day(0), None)), Err("NotAMember")),
     ];
-    for (label, change, expected) in table {
-        check(label, change, expected);
-    }
+    check(table);
 }
 
 #[test]
@@ -155,7 +154,7 @@ fn keys_are_added_active_and_new_and_retired_while_another_stays_active() {
         ..key("fr-3", today())
     };
     #[rustfmt::skip]
-    let table: Vec<(&str, Change, Result<(), &str>)> = vec![
+    let table: Vec<Row> = vec![
         ("a new key valid from now", add("FR", key("fr-3", today())), Ok(())),
         ("a new key valid from tomorrow", add("FR", key("fr-3", day(11))), Ok(())),
         ("a key for a suspended member", add("BE", key("be-2", today())), Ok(())),
@@ -176,9 +175,7 @@ fn keys_are_added_active_and_new_and_retired_while_another_stays_active() {
         ("retire a revoked member's key", retire("IT", "it-1"), Err("MemberRevoked")),
         ("retire a stranger's key", retire("ES", "es-1"), Err("NotAMember")),
     ];
-    for (label, change, expected) in table {
-        check(label, change, expected);
-    }
+    check(table);
 }
 
 #[test]
@@ -198,7 +195,7 @@ fn certificates_and_endpoints_change_for_members_not_revoked() {
         certificate(Gateway, 3),
     ];
     #[rustfmt::skip]
-    let table: Vec<(&str, Change, Result<(), &str>)> = vec![
+    let table: Vec<Row> = vec![
         ("old and new node certificates and a gateway", certificates("FR", renewal.clone()), Ok(())),
         ("a node certificate alone", certificates("FR", vec![certificate(Node, 2)]), Ok(())),
         ("for a suspended member", certificates("BE", renewal.clone()), Ok(())),
@@ -211,9 +208,7 @@ fn certificates_and_endpoints_change_for_members_not_revoked() {
         ("a new endpoint for a revoked member", endpoint("IT"), Err("MemberRevoked")),
         ("a new endpoint for a stranger", endpoint("ES"), Err("NotAMember")),
     ];
-    for (label, change, expected) in table {
-        check(label, change, expected);
-    }
+    check(table);
 }
 
 #[test]

@@ -1,5 +1,8 @@
 //! The coded lists of membership, and the node endpoints the directory accepts.
 
+use std::fmt;
+use std::str::FromStr;
+
 use accord_domain::UnknownCode;
 use accord_domain::membership::{
     CertificateRole, Endpoint, EndpointFlaw, EnrolmentStatus, Error, MemberStatus,
@@ -45,55 +48,34 @@ fn codes_are_the_proto_enum_names_without_their_prefix() {
     );
 }
 
-#[test]
-fn codes_parse_exactly_and_unknown_ones_are_refused_by_name() {
-    assert_eq!(
-        MemberStatus::parse("SUSPENDED"),
-        Ok(MemberStatus::Suspended)
-    );
-    assert_eq!(StatusReason::parse("RESOLVED"), Ok(StatusReason::Resolved));
-    assert_eq!(
-        EnrolmentStatus::parse("AWAITING_APPROVALS"),
-        Ok(EnrolmentStatus::AwaitingApprovals)
-    );
-    assert_eq!(
-        CertificateRole::parse("GATEWAY"),
-        Ok(CertificateRole::Gateway)
-    );
-    assert_eq!(
-        SigningKeyStatus::parse("RETIRED"),
-        Ok(SigningKeyStatus::Retired)
-    );
-    let unknown = |list: &'static str, text: &str| {
-        Some(Error::UnknownCode(UnknownCode {
+/// `text` parsed as a `T`: `Ok` with the value expected, or refused as unknown in the list
+/// named by `Err`.
+fn check_code<T>(text: &str, expected: Result<T, &'static str>)
+where
+    T: FromStr<Err = Error> + PartialEq + fmt::Debug,
+{
+    let expected = expected.map_err(|list| {
+        Error::UnknownCode(UnknownCode {
             list,
             text: text.to_owned(),
-        }))
-    };
-    assert_eq!(
-        MemberStatus::parse("active").err(),
-        unknown("member status", "active")
-    );
-    assert_eq!(
-        MemberStatus::parse("MEMBER_STATUS_ACTIVE").err(),
-        unknown("member status", "MEMBER_STATUS_ACTIVE")
-    );
-    assert_eq!(
-        StatusReason::parse("UNSPECIFIED").err(),
-        unknown("member status reason", "UNSPECIFIED")
-    );
-    assert_eq!(
-        EnrolmentStatus::parse("").err(),
-        unknown("enrolment status", "")
-    );
-    assert_eq!(
-        CertificateRole::parse("CLIENT").err(),
-        unknown("certificate role", "CLIENT")
-    );
-    assert_eq!(
-        SigningKeyStatus::parse("EXPIRED").err(),
-        unknown("signing key status", "EXPIRED")
-    );
+        })
+    });
+    assert_eq!(text.parse::<T>(), expected, "{text:?}");
+}
+
+#[test]
+fn codes_parse_exactly_and_unknown_ones_are_refused_by_name() {
+    check_code("SUSPENDED", Ok(MemberStatus::Suspended));
+    check_code("RESOLVED", Ok(StatusReason::Resolved));
+    check_code("AWAITING_APPROVALS", Ok(EnrolmentStatus::AwaitingApprovals));
+    check_code("GATEWAY", Ok(CertificateRole::Gateway));
+    check_code("RETIRED", Ok(SigningKeyStatus::Retired));
+    check_code::<MemberStatus>("active", Err("member status"));
+    check_code::<MemberStatus>("MEMBER_STATUS_ACTIVE", Err("member status"));
+    check_code::<StatusReason>("UNSPECIFIED", Err("member status reason"));
+    check_code::<EnrolmentStatus>("", Err("enrolment status"));
+    check_code::<CertificateRole>("CLIENT", Err("certificate role"));
+    check_code::<SigningKeyStatus>("EXPIRED", Err("signing key status"));
 }
 
 fn check(input: &str, expected: Result<&str, EndpointFlaw>) {

@@ -1,6 +1,7 @@
 //! A directory and an enrolment read back from what a coordinator recorded: the same value,
 //! and a refusal for what no sequence of changes could have made.
 
+use accord_domain::Timestamp;
 use accord_domain::membership::{Approval, Directory, Enrolment, Error, MemberStatus};
 
 use super::{agreement, day, network, new_member};
@@ -61,66 +62,62 @@ fn a_directory_with_overlapping_agreements_of_a_pair_is_refused() {
     ));
 }
 
+/// `PL`'s token `enr-1`, expiring on day 20, read back as issued at `issued_at` needing
+/// `required_approvals`, with `approvals` and the use and cancellation given.
+fn restored_enrolment(
+    issued_at: Timestamp,
+    required_approvals: u32,
+    approvals: Vec<Approval>,
+    used_at: Option<Timestamp>,
+    cancelled_at: Option<Timestamp>,
+) -> Result<Enrolment, Error> {
+    Enrolment::restore(
+        "enr-1",
+        state("PL"),
+        issued_at,
+        day(20),
+        required_approvals,
+        approvals,
+        used_at,
+        cancelled_at,
+    )
+}
+
 #[test]
 fn an_enrolment_reads_back_as_the_steps_left_it() {
     let issued = Enrolment::issue("enr-1", state("PL"), day(1), day(20), 1, 3).unwrap();
     let approved = issued.approve(state("FR"), true, day(2)).unwrap();
     let used = approved.redeem(state("PL"), day(3)).unwrap();
-    let restored = Enrolment::restore(
-        "enr-1",
-        state("PL"),
-        day(1),
-        day(20),
-        1,
-        vec![Approval {
-            state: state("FR"),
-            at: day(2),
-        }],
-        Some(day(3)),
-        None,
-    );
+    let approvals = vec![Approval {
+        state: state("FR"),
+        at: day(2),
+    }];
+    let restored = restored_enrolment(day(1), 1, approvals, Some(day(3)), None);
     assert_eq!(restored, Ok(used));
 }
 
 #[test]
 fn an_enrolment_used_before_its_approvals_or_both_used_and_cancelled_is_refused() {
-    let early = Enrolment::restore(
-        "enr-1",
-        state("PL"),
-        day(1),
-        day(20),
-        1,
-        Vec::new(),
-        Some(day(3)),
-        None,
-    );
-    assert_eq!(
-        early,
-        Err(Error::AwaitingApprovals {
-            approvals: 0,
-            required: 1
-        })
-    );
-    let both = Enrolment::restore(
-        "enr-1",
-        state("PL"),
-        day(1),
-        day(20),
-        0,
-        Vec::new(),
-        Some(day(3)),
-        Some(day(4)),
-    );
-    assert_eq!(both, Err(Error::TokenUsed { used_at: day(3) }));
-    let before_issue = Enrolment::restore(
-        "enr-1",
-        state("PL"),
-        day(5),
-        day(20),
-        0,
-        Vec::new(),
-        None,
-        Some(day(4)),
-    );
-    assert!(matches!(before_issue, Err(Error::TimeWentBackwards { .. })));
+    let check = |issued_at, required_approvals, used_at, cancelled_at, expected| {
+        let restored = restored_enrolment(
+            issued_at,
+            required_approvals,
+            Vec::new(),
+            used_at,
+            cancelled_at,
+        );
+        assert_eq!(restored, Err(expected));
+    };
+    let used_early = Error::AwaitingApprovals {
+        approvals: 0,
+        required: 1,
+    };
+    check(day(1), 1, Some(day(3)), None, used_early);
+    let used_and_cancelled = Error::TokenUsed { used_at: day(3) };
+    check(day(1), 0, Some(day(3)), Some(day(4)), used_and_cancelled);
+    let cancelled_before_issue = Error::TimeWentBackwards {
+        last_change_at: day(5),
+        now: day(4),
+    };
+    check(day(5), 0, None, Some(day(4)), cancelled_before_issue);
 }
