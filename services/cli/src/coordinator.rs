@@ -27,7 +27,7 @@ use clap::{Args, Subcommand};
 use tonic::transport::Channel;
 
 use crate::error_text::with_sources;
-use crate::serve::{self, EXIT_CONFIGURATION, Server, Shutdown};
+use crate::serve::{self, Server, Shutdown};
 
 /// How long a token works when the operator does not say.
 const DEFAULT_TTL: &str = "24h";
@@ -214,16 +214,11 @@ pub fn run(args: CoordinatorArgs) -> ExitCode {
 }
 
 fn run_coordinator(config: Option<PathBuf>) -> ExitCode {
-    match CoordinatorConfig::load(config.as_deref()) {
-        Ok(config) => serve::run(
-            "accord coordinator",
-            Coordinator::build(config, Arc::new(SystemClock)),
-        ),
-        Err(error) => {
-            eprintln!("accord coordinator: {}", with_sources(&error));
-            ExitCode::from(EXIT_CONFIGURATION)
-        }
-    }
+    serve::run_configured(
+        "accord coordinator",
+        CoordinatorConfig::load(config.as_deref()),
+        |config| Coordinator::build(config, Arc::new(SystemClock)),
+    )
 }
 
 impl Server for Coordinator {

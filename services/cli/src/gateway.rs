@@ -9,8 +9,7 @@ use std::process::ExitCode;
 use accord_gateway::server::Error;
 use accord_gateway::{Gateway, GatewayConfig};
 
-use crate::error_text::with_sources;
-use crate::serve::{self, EXIT_CONFIGURATION, Server, Shutdown};
+use crate::serve::{self, Server, Shutdown};
 
 /// Arguments of `accord gateway`.
 #[derive(Debug, Clone, clap::Args)]
@@ -23,13 +22,11 @@ pub struct GatewayArgs {
 
 /// Loads the configuration, starts the gateway and serves until a shutdown signal.
 pub fn run(args: GatewayArgs) -> ExitCode {
-    match GatewayConfig::load(args.config.as_deref()) {
-        Ok(config) => serve::run("accord gateway", Gateway::build(config)),
-        Err(error) => {
-            eprintln!("accord gateway: {}", with_sources(&error));
-            ExitCode::from(EXIT_CONFIGURATION)
-        }
-    }
+    serve::run_configured(
+        "accord gateway",
+        GatewayConfig::load(args.config.as_deref()),
+        Gateway::build,
+    )
 }
 
 impl Server for Gateway {

@@ -9,8 +9,7 @@ use accord_node::clock::SystemClock;
 use accord_node::config::NodeConfig;
 use accord_node::server::{Error, Node};
 
-use crate::error_text::with_sources;
-use crate::serve::{self, EXIT_CONFIGURATION, Server, Shutdown};
+use crate::serve::{self, Server, Shutdown};
 
 /// Arguments of `accord node`.
 #[derive(Debug, Clone, clap::Args)]
@@ -23,13 +22,11 @@ pub struct NodeArgs {
 
 /// Loads the configuration, starts the node and serves until a shutdown signal.
 pub fn run(args: NodeArgs) -> ExitCode {
-    match NodeConfig::load(args.config.as_deref()) {
-        Ok(config) => serve::run("accord node", Node::build(config, Arc::new(SystemClock))),
-        Err(error) => {
-            eprintln!("accord node: {}", with_sources(&error));
-            ExitCode::from(EXIT_CONFIGURATION)
-        }
-    }
+    serve::run_configured(
+        "accord node",
+        NodeConfig::load(args.config.as_deref()),
+        |config| Node::build(config, Arc::new(SystemClock)),
+    )
 }
 
 impl Server for Node {

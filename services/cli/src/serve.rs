@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use crate::error_text::with_sources;
 
 /// Exit code for an invalid configuration (BSD `EX_USAGE`), before any port is bound.
-pub const EXIT_CONFIGURATION: u8 = 64;
+const EXIT_CONFIGURATION: u8 = 64;
 
 /// A future that resolves when the process should shut down.
 pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -31,6 +31,26 @@ pub trait Server: Sized {
 /// every line printed (`accord node`).
 pub fn run<S: Server>(name: &str, build: impl Future<Output = Result<S, S::Error>>) -> ExitCode {
     block_on(name, "info", serve(name, build))
+}
+
+/// Runs the server `build` makes of `config`, as [`run`] does; a configuration that did not
+/// load exits 64 with its reason, before any port is bound.
+pub fn run_configured<C, S, F>(
+    name: &str,
+    config: Result<C, impl std::error::Error>,
+    build: impl FnOnce(C) -> F,
+) -> ExitCode
+where
+    S: Server,
+    F: Future<Output = Result<S, S::Error>>,
+{
+    match config {
+        Ok(config) => run(name, build(config)),
+        Err(error) => {
+            eprintln!("{name}: {}", with_sources(&error));
+            ExitCode::from(EXIT_CONFIGURATION)
+        }
+    }
 }
 
 /// Installs logging at `level` and the TLS provider, then runs `work` to its exit code on a

@@ -6,17 +6,12 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use crate::{accord, all_succeed, listening, stop, succeeded, text, verify_report};
+use crate::{accord, all_succeed, exited_with, listening, stop, succeeded, text, verify_report};
 
 #[test]
 fn a_coordinator_without_an_address_refuses_to_start_with_exit_64() {
-    let output = accord(&["coordinator"]);
-    assert_eq!(output.status.code(), Some(64), "{}", text(&output.stderr));
-    assert!(
-        text(&output.stderr).contains("listen_addr"),
-        "{}",
-        text(&output.stderr)
-    );
+    let refused = exited_with(&accord(&["coordinator"]), 64);
+    assert!(refused.contains("listen_addr"), "{refused}");
 }
 
 /// A network's running coordinator, in a temporary folder: its root and issuing CA, the
@@ -166,16 +161,13 @@ fn field(printed: &str, name: &str) -> String {
 #[test]
 fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
     let network = Network::start();
-    let issued = network.operate(&["token", "issue", "--state", "PL"]);
-    assert_eq!(issued.status.code(), Some(0), "{}", text(&issued.stderr));
-    let token = field(&text(&issued.stdout), "token: ");
+    let issued = succeeded(&network.operate(&["token", "issue", "--state", "PL"]));
+    let token = field(&issued, "token: ");
     let poland = network.path("pl");
     let join = |state: &str, token: &str, dir: &Path| {
         network.join(network.address(), state, token, "127.0.0.1:7311", dir)
     };
-    let joined = join("PL", &token, &poland);
-    let printed = text(&joined.stdout);
-    assert_eq!(joined.status.code(), Some(0), "{}", text(&joined.stderr));
+    let printed = succeeded(&join("PL", &token, &poland));
     assert!(
         printed.contains("PL joined the network: directory version 1"),
         "{printed}"
@@ -199,21 +191,12 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
         "a joined folder is kept: {}",
         text(&again.stderr)
     );
-    let used = join("PL", &token, &network.path("pl-again"));
-    assert_eq!(used.status.code(), Some(1));
-    assert!(
-        text(&used.stderr).contains("token was used"),
-        "{}",
-        text(&used.stderr)
-    );
+    let used = exited_with(&join("PL", &token, &network.path("pl-again")), 1);
+    assert!(used.contains("token was used"), "{used}");
     // Czechia needs one member's approval: Poland gives it with its own keys.
-    let czech = network.operate(&["token", "issue", "--state", "CZ", "--approvals", "1"]);
-    let czech_out = text(&czech.stdout);
-    assert_eq!(czech.status.code(), Some(0), "{}", text(&czech.stderr));
-    let (czech_token, czech_id) = (
-        field(&czech_out, "token: "),
-        field(&czech_out, "token_id: "),
-    );
+    let czech =
+        succeeded(&network.operate(&["token", "issue", "--state", "CZ", "--approvals", "1"]));
+    let (czech_token, czech_id) = (field(&czech, "token: "), field(&czech, "token_id: "));
     let early = join("CZ", &czech_token, &network.path("cz"));
     assert_eq!(early.status.code(), Some(1), "awaiting an approval");
     let approve = |candidate: &str| {
@@ -230,29 +213,13 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
             candidate,
         ])
     };
-    let approved = approve("CZ");
-    assert_eq!(
-        approved.status.code(),
-        Some(0),
-        "{}",
-        text(&approved.stderr)
-    );
-    assert!(
-        text(&approved.stdout).contains("1 of 1 approvals (PL)"),
-        "{}",
-        text(&approved.stdout)
-    );
+    let approved = succeeded(&approve("CZ"));
+    assert!(approved.contains("1 of 1 approvals (PL)"), "{approved}");
     assert_eq!(approve("Czechia").status.code(), Some(2));
     // The same folder: the kept keys and request are sent again.
-    let czech_joined = join("CZ", &czech_token, &network.path("cz"));
-    assert_eq!(
-        czech_joined.status.code(),
-        Some(0),
-        "{}",
-        text(&czech_joined.stderr)
-    );
+    succeeded(&join("CZ", &czech_token, &network.path("cz")));
     // The operator records what Poland and Czechia agreed, then cuts Czechia off.
-    let agreed = network.operate(&[
+    let agreed = succeeded(&network.operate(&[
         "agreement",
         "set",
         "--pair",
@@ -261,13 +228,8 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
         "EU_1FOR1,DUBLIN_III",
         "--parity-limit",
         "20",
-    ]);
-    assert_eq!(agreed.status.code(), Some(0), "{}", text(&agreed.stderr));
-    assert!(
-        text(&agreed.stdout).contains("agreement CZ-PL: "),
-        "{}",
-        text(&agreed.stdout)
-    );
+    ]));
+    assert!(agreed.contains("agreement CZ-PL: "), "{agreed}");
     let bad_regime = network.operate(&[
         "agreement",
         "set",
@@ -276,39 +238,19 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
         "--regimes",
         "EU_2FOR1",
     ]);
-    assert_eq!(
-        bad_regime.status.code(),
-        Some(2),
-        "{}",
-        text(&bad_regime.stderr)
-    );
+    exited_with(&bad_regime, 2);
     let bad_reason =
         network.operate(&["member", "suspend", "--state", "CZ", "--reason", "boredom"]);
-    assert_eq!(
-        bad_reason.status.code(),
-        Some(2),
-        "{}",
-        text(&bad_reason.stderr)
-    );
-    let suspended = network.operate(&[
+    exited_with(&bad_reason, 2);
+    let suspended = succeeded(&network.operate(&[
         "member",
         "suspend",
         "--state",
         "CZ",
         "--reason",
         "agreement-breach",
-    ]);
-    assert_eq!(
-        suspended.status.code(),
-        Some(0),
-        "{}",
-        text(&suspended.stderr)
-    );
-    assert!(
-        text(&suspended.stdout).contains("CZ suspended: Suspended"),
-        "{}",
-        text(&suspended.stdout)
-    );
+    ]));
+    assert!(suspended.contains("CZ suspended: Suspended"), "{suspended}");
     let revoked = network.operate(&[
         "member",
         "revoke",
@@ -328,13 +270,7 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
         Some(1),
         "a revoked member stays revoked"
     );
-    let bad_state = join("Poland", &token, &network.path("x"));
-    assert_eq!(
-        bad_state.status.code(),
-        Some(2),
-        "{}",
-        text(&bad_state.stderr)
-    );
+    exited_with(&join("Poland", &token, &network.path("x")), 2);
     assert!(!network.path("x").exists(), "bad input writes nothing");
     network.stop();
 }
@@ -348,9 +284,13 @@ fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
         network.operate(&command)
     };
 
-    let issued = token(&["issue", "--state", "PL", "--idempotency-key", "k-1"]);
-    let printed = text(&issued.stdout);
-    assert_eq!(issued.status.code(), Some(0), "{}", text(&issued.stderr));
+    let printed = succeeded(&token(&[
+        "issue",
+        "--state",
+        "PL",
+        "--idempotency-key",
+        "k-1",
+    ]));
     assert!(printed.contains("state: PL\nstatus: READY\n"), "{printed}");
     let secret = field(&printed, "token: ");
     assert_eq!(secret.len(), 64);
@@ -379,13 +319,8 @@ fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
         "{}",
         text(&cancelled.stdout)
     );
-    let again = token(&["cancel", "--token-id", &token_id]);
-    assert_eq!(again.status.code(), Some(1));
-    assert!(
-        text(&again.stderr).contains("FailedPrecondition"),
-        "{}",
-        text(&again.stderr)
-    );
+    let again = exited_with(&token(&["cancel", "--token-id", &token_id]), 1);
+    assert!(again.contains("FailedPrecondition"), "{again}");
 
     for (label, extra) in [
         ("a zero ttl", vec!["issue", "--state", "PL", "--ttl", "0h"]),
@@ -479,13 +414,10 @@ fn an_operator_runs_a_round_and_exports_a_report_that_verifies() {
     ];
     let mut open = vec!["open", "--mode", "sideways"];
     open.extend_from_slice(&period);
-    let refused = round(&open);
-    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
-    assert!(text(&refused.stderr).contains("--mode"));
+    let refused = exited_with(&round(&open), 2);
+    assert!(refused.contains("--mode"));
     open[2] = "bilateral";
-    let opened = round(&open);
-    assert_eq!(opened.status.code(), Some(0), "{}", text(&opened.stderr));
-    let round_id = text(&opened.stdout)
+    let round_id = succeeded(&round(&open))
         .lines()
         .find_map(|line| {
             line.strip_prefix("round ")?
@@ -493,9 +425,8 @@ fn an_operator_runs_a_round_and_exports_a_report_that_verifies() {
                 .map(str::to_owned)
         })
         .unwrap();
-    let overlapping = round(&open);
-    assert_eq!(overlapping.status.code(), Some(1));
-    assert!(text(&overlapping.stderr).contains("FailedPrecondition"));
+    let overlapping = exited_with(&round(&open), 1);
+    assert!(overlapping.contains("FailedPrecondition"));
     let closed = round(&["close", "--round", &round_id]);
     assert!(
         text(&closed.stdout).contains("CLOSED"),
@@ -510,19 +441,13 @@ fn an_operator_runs_a_round_and_exports_a_report_that_verifies() {
         text(&proposed.stderr)
     );
     let bundle = network.path("round.pb");
-    let exported = round(&[
+    succeeded(&round(&[
         "export",
         "--round",
         &round_id,
         "--out",
         bundle.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        exported.status.code(),
-        Some(0),
-        "{}",
-        text(&exported.stderr)
-    );
+    ]));
     let verified = verify_report(&bundle, &network.pki.join("ca.pem"));
     assert!(verified.contains("ok: final"), "{verified}");
     network.stop();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::{Spawned, accord, text, verify_report};
+use crate::{Spawned, accord, exited_with, text, verify_report};
 
 /// How long a small demo may take (a debug build, shared cores).
 const DEMO_TIMEOUT: Duration = Duration::from_secs(240);
@@ -223,13 +223,8 @@ fn a_folder_that_holds_something_or_a_wrong_scenario_is_refused_with_exit_2() {
     let (folder, scenario, dir) = prepared();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("notes.txt"), "mine").unwrap();
-    let taken = accord(&["demo", "--dir", dir.to_str().unwrap()]);
-    assert_eq!(taken.status.code(), Some(2));
-    assert!(
-        text(&taken.stderr).contains("not empty"),
-        "{}",
-        text(&taken.stderr)
-    );
+    let taken = exited_with(&accord(&["demo", "--dir", dir.to_str().unwrap()]), 2);
+    assert!(taken.contains("not empty"), "{taken}");
     assert_eq!(
         std::fs::read_dir(&dir).unwrap().count(),
         1,
@@ -249,8 +244,7 @@ fn a_folder_that_holds_something_or_a_wrong_scenario_is_refused_with_exit_2() {
         "--scenario",
         scenario.to_str().unwrap(),
     ]);
-    assert_eq!(wrong.status.code(), Some(2));
-    let message = text(&wrong.stderr);
+    let message = exited_with(&wrong, 2);
     assert!(
         message.contains("phases[1].returns[1].per_week: 2 weeks named, the phase has 1"),
         "{message}"

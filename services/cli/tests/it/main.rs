@@ -38,13 +38,16 @@ fn text(bytes: &[u8]) -> String {
 /// Checks that `output` is a success (its standard error in the message otherwise); answers
 /// its standard output.
 fn succeeded(output: &Output) -> String {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        text(&output.stderr)
-    );
+    exited_with(output, 0);
     text(&output.stdout)
+}
+
+/// Checks that `output` exited with `code` (its standard error in the message otherwise);
+/// answers its standard error.
+fn exited_with(output: &Output, code: i32) -> String {
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "stderr: {stderr}");
+    stderr
 }
 
 /// Runs `accord report verify bundle --ca ca`, checking that the report verifies; answers

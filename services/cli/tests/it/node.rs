@@ -4,11 +4,7 @@
 
 use std::path::Path;
 
-use crate::{accord, accord_with, all_succeed, listening, stop, text};
-
-fn stderr(output: &std::process::Output) -> String {
-    text(&output.stderr)
-}
+use crate::{accord, accord_with, all_succeed, exited_with, listening, stop, text};
 
 #[test]
 fn version_and_help_name_the_program_and_its_subcommands() {
@@ -28,7 +24,7 @@ fn version_and_help_name_the_program_and_its_subcommands() {
 /// Exit status 64 (an invalid configuration) with `expected` on standard error; `label` says
 /// which configuration was refused.
 fn refused_as_invalid_configuration(label: &str, output: &std::process::Output, expected: &str) {
-    let stderr = stderr(output);
+    let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(64), "{label}: {stderr}");
     assert!(
         stderr.contains(expected),
@@ -129,12 +125,10 @@ fn a_busy_port_exits_1_with_the_os_reason_before_any_database_is_created() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let config = write_config_listening(folder.path(), "pki/ca.pem", &address);
-    let output = accord(&["node", "--config", config.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let refused = exited_with(&accord(&["node", "--config", config.to_str().unwrap()]), 1);
     assert!(
-        stderr(&output).contains("Address already in use"),
-        "the operating system's reason: {}",
-        stderr(&output)
+        refused.contains("Address already in use"),
+        "the operating system's reason: {refused}"
     );
     assert!(
         !folder.path().join("fr.db").exists(),
