@@ -7,7 +7,6 @@
 //! (`--pki DIR --operator NAME`: `ca.pem`, `issued/operator-NAME.pem` and its key). Bad
 //! input exits 2 and sends nothing; a refusal by the coordinator exits 1 with its status.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,7 +26,7 @@ use clap::{Args, Subcommand};
 use tonic::transport::Channel;
 
 use crate::error_text::with_sources;
-use crate::serve::{self, Server, Shutdown};
+use crate::serve;
 
 /// How long a token works when the operator does not say.
 const DEFAULT_TTL: &str = "24h";
@@ -221,21 +220,7 @@ fn run_coordinator(config: Option<PathBuf>) -> ExitCode {
     )
 }
 
-impl Server for Coordinator {
-    type Error = Error;
-
-    fn is_configuration(error: &Error) -> bool {
-        error.is_configuration()
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        Coordinator::local_addr(self)
-    }
-
-    async fn run_until(self, shutdown: Shutdown) -> Result<(), Error> {
-        Coordinator::run_until(self, shutdown).await
-    }
-}
+serve::server!(Coordinator, Error);
 
 /// Why a command that calls the coordinator failed, and its exit code.
 pub(crate) enum Failure {

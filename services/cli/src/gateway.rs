@@ -2,14 +2,13 @@
 //! for its operators and diplomats — until interrupted
 //! (Ctrl-C or SIGTERM), then lets in-flight requests finish.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use accord_gateway::server::Error;
 use accord_gateway::{Gateway, GatewayConfig};
 
-use crate::serve::{self, Server, Shutdown};
+use crate::serve;
 
 /// Arguments of `accord gateway`.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,18 +28,4 @@ pub fn run(args: GatewayArgs) -> ExitCode {
     )
 }
 
-impl Server for Gateway {
-    type Error = Error;
-
-    fn is_configuration(error: &Error) -> bool {
-        error.is_configuration()
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        Gateway::local_addr(self)
-    }
-
-    async fn run_until(self, shutdown: Shutdown) -> Result<(), Error> {
-        Gateway::run_until(self, shutdown).await
-    }
-}
+serve::server!(Gateway, Error);

@@ -1,6 +1,5 @@
 //! `accord node`: runs a state's node until interrupted (Ctrl-C or SIGTERM), then drains.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,7 +8,7 @@ use accord_node::clock::SystemClock;
 use accord_node::config::NodeConfig;
 use accord_node::server::{Error, Node};
 
-use crate::serve::{self, Server, Shutdown};
+use crate::serve;
 
 /// Arguments of `accord node`.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,18 +28,4 @@ pub fn run(args: NodeArgs) -> ExitCode {
     )
 }
 
-impl Server for Node {
-    type Error = Error;
-
-    fn is_configuration(error: &Error) -> bool {
-        error.is_configuration()
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        Node::local_addr(self)
-    }
-
-    async fn run_until(self, shutdown: Shutdown) -> Result<(), Error> {
-        Node::run_until(self, shutdown).await
-    }
-}
+serve::server!(Node, Error);

@@ -1,6 +1,7 @@
-//! What `accord node` and `accord coordinator` share: the async runtime, building the
-//! server, saying where it listens, serving until SIGINT or SIGTERM, and the exit code of
-//! each failure (64 for an invalid configuration, before any port is bound; 1 otherwise).
+//! What the servers `accord` runs (node, gateway, coordinator) share: loading the
+//! configuration, the async runtime, building the server, saying where it listens, serving
+//! until SIGINT or SIGTERM, and the exit code of each failure (64 for an invalid
+//! configuration, before any port is bound; 1 otherwise).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,6 +27,29 @@ pub trait Server: Sized {
     /// Serves until `shutdown` resolves, then drains.
     fn run_until(self, shutdown: Shutdown) -> impl Future<Output = Result<(), Self::Error>>;
 }
+
+/// Implements [`Server`] for `$server`, whose inherent `local_addr` and `run_until` have the
+/// trait's signatures and whose error `$error` says `is_configuration`.
+macro_rules! server {
+    ($server:ty, $error:ty) => {
+        impl $crate::serve::Server for $server {
+            type Error = $error;
+
+            fn is_configuration(error: &$error) -> bool {
+                error.is_configuration()
+            }
+
+            fn local_addr(&self) -> std::net::SocketAddr {
+                <$server>::local_addr(self)
+            }
+
+            async fn run_until(self, shutdown: $crate::serve::Shutdown) -> Result<(), $error> {
+                <$server>::run_until(self, shutdown).await
+            }
+        }
+    };
+}
+pub(crate) use server;
 
 /// Runs `build` on a new multi-threaded runtime, then serves what it built; `name` prefixes
 /// every line printed (`accord node`).
