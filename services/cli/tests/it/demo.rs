@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::{Spawned, accord, exited_with, text, verify_report};
+use crate::{Spawned, accord, exited_with, get_json, text, verify_report};
 
 /// How long a small demo may take (a debug build, shared cores).
 const DEMO_TIMEOUT: Duration = Duration::from_secs(240);
@@ -193,21 +193,11 @@ fn with_serve_the_federation_stays_up_for_a_diplomat_until_sigterm() {
     let federation = serving.federation(&dir);
     let gateway = federation["coordinator"]["gateway"].as_str().unwrap();
     let diplomat = federation["tokens"]["diplomat"].as_str().unwrap();
-    let rounds: Value = tokio::runtime::Builder::new_current_thread()
+    let rounds = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async {
-            reqwest::Client::new()
-                .get(format!("{gateway}/v1/rounds"))
-                .bearer_auth(diplomat)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
+        .block_on(get_json(&format!("{gateway}/v1/rounds"), diplomat));
     let statuses: Vec<&str> = rounds["rounds"]
         .as_array()
         .unwrap()

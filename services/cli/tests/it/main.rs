@@ -62,6 +62,19 @@ fn verify_report(bundle: &Path, ca: &Path) -> String {
     ]))
 }
 
+/// `GET url` with the bearer `token`, as a gateway's client calls it: the JSON answered.
+async fn get_json(url: &str, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Runs each of `commands` in turn, checking that each succeeds.
 fn all_succeed(commands: &[Vec<&str>]) {
     for args in commands {
