@@ -1,6 +1,7 @@
 //! The `accord` binary's integration tests: each module runs the real binary. What they share
-//! to run it lives here: a command run to its end, a server started until SIGTERM, and a
-//! long-running command whose output goes to files.
+//! to run it lives here: a command run to its end and the checks of its exit code, a server
+//! started and stopped with SIGTERM, a long-running command whose output goes to files, and
+//! a gateway's JSON read as its clients read it.
 
 mod browser;
 mod coordinator;
