@@ -7,7 +7,6 @@
 //! (`--pki DIR --operator NAME`: `ca.pem`, `issued/operator-NAME.pem` and its key). Bad
 //! input exits 2 and sends nothing; a refusal by the coordinator exits 1 with its status.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,7 +26,7 @@ use clap::{Args, Subcommand};
 use tonic::transport::Channel;
 
 use crate::error_text::with_sources;
-use crate::serve::{self, EXIT_CONFIGURATION, Server, Shutdown};
+use crate::serve;
 
 /// How long a token works when the operator does not say.
 const DEFAULT_TTL: &str = "24h";
@@ -200,47 +199,30 @@ pub struct ListArgs {
 
 /// Runs the coordinator, or the operator's command.
 pub fn run(args: CoordinatorArgs) -> ExitCode {
-    match args.command {
-        None => run_coordinator(args.config),
-        Some(CoordinatorCommand::Token(command)) => operator_command(token(command)),
-        Some(CoordinatorCommand::Agreement(AgreementCommand::Set(args))) => {
-            operator_command(set_agreement(args))
+    let Some(command) = args.command else {
+        return run_coordinator(args.config);
+    };
+    client_command("accord coordinator", async move {
+        match command {
+            CoordinatorCommand::Token(command) => token(command).await,
+            CoordinatorCommand::Agreement(AgreementCommand::Set(args)) => set_agreement(args).await,
+            CoordinatorCommand::Member(command) => standing(command).await,
+            CoordinatorCommand::Round(command) => crate::round::run(command).await,
         }
-        Some(CoordinatorCommand::Member(command)) => operator_command(standing(command)),
-        Some(CoordinatorCommand::Round(command)) => operator_command(crate::round::run(command)),
-    }
+    })
 }
 
 fn run_coordinator(config: Option<PathBuf>) -> ExitCode {
-    match CoordinatorConfig::load(config.as_deref()) {
-        Ok(config) => serve::run(
-            "accord coordinator",
-            Coordinator::build(config, Arc::new(SystemClock)),
-        ),
-        Err(error) => {
-            eprintln!("accord coordinator: {}", with_sources(&error));
-            ExitCode::from(EXIT_CONFIGURATION)
-        }
-    }
+    serve::run_configured(
+        "accord coordinator",
+        CoordinatorConfig::load(config.as_deref()),
+        |config| Coordinator::build(config, Arc::new(SystemClock)),
+    )
 }
 
-impl Server for Coordinator {
-    type Error = Error;
+serve::server!(Coordinator, Error);
 
-    fn is_configuration(error: &Error) -> bool {
-        error.is_configuration()
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        Coordinator::local_addr(self)
-    }
-
-    async fn run_until(self, shutdown: Shutdown) -> Result<(), Error> {
-        Coordinator::run_until(self, shutdown).await
-    }
-}
-
-/// Why an operator's command failed, and its exit code.
+/// Why a command that calls the coordinator failed, and its exit code.
 pub(crate) enum Failure {
     /// Bad input; nothing was sent (exit 2).
     Usage(String),
@@ -248,8 +230,12 @@ pub(crate) enum Failure {
     Failed(String),
 }
 
-/// Runs an operator's command to its exit code.
-pub(crate) fn operator_command(command: impl Future<Output = Result<(), Failure>>) -> ExitCode {
+/// Runs a command that calls the coordinator (an operator's, a member's) to its exit code;
+/// `name` opens its messages.
+pub(crate) fn client_command(
+    name: &str,
+    command: impl Future<Output = Result<(), Failure>>,
+) -> ExitCode {
     accord_trust::install_crypto_provider();
     let outcome = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -259,11 +245,11 @@ pub(crate) fn operator_command(command: impl Future<Output = Result<(), Failure>
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
-            eprintln!("accord coordinator: {message}");
+            eprintln!("{name}: {message}");
             ExitCode::from(EXIT_USAGE)
         }
         Err(Failure::Failed(message)) => {
-            eprintln!("accord coordinator: {message}");
+            eprintln!("{name}: {message}");
             ExitCode::FAILURE
         }
     }
@@ -290,23 +276,19 @@ async fn set_agreement(args: AgreementArgs) -> Result<(), Failure> {
     let effective_from =
         time("--effective-from", &args.effective_from)?.unwrap_or(SystemClock.now());
     let sunset_at = time("--sunset-at", &args.sunset_at)?;
-    let mut client = client(&args.operator).await?;
-    let recorded = client
-        .set_agreement(pb::SetAgreementRequest {
-            idempotency_key: idempotency_key(args.idempotency_key),
-            agreement: Some(pb::Agreement {
-                first_state: first,
-                second_state: second,
-                regimes,
-                effective_from: Some(to_wire_time(effective_from)),
-                sunset_at: sunset_at.map(to_wire_time),
-                parity_limit: args.parity_limit,
-                ..Default::default()
-            }),
-        })
-        .await
-        .map_err(refused)?
-        .into_inner();
+    let request = pb::SetAgreementRequest {
+        idempotency_key: idempotency_key(args.idempotency_key),
+        agreement: Some(pb::Agreement {
+            first_state: first,
+            second_state: second,
+            regimes,
+            effective_from: Some(to_wire_time(effective_from)),
+            sunset_at: sunset_at.map(to_wire_time),
+            parity_limit: args.parity_limit,
+            ..Default::default()
+        }),
+    };
+    let recorded = answered(client(&args.operator).await?.set_agreement(request).await)?;
     let agreement = recorded.agreement.unwrap_or_default();
     let regimes: Vec<String> = agreement
         .regimes()
@@ -356,38 +338,29 @@ async fn standing(command: StandingCommand) -> Result<(), Failure> {
     let mut client = client(&args.operator).await?;
     let (member, version) = match command {
         StandingCommand::Suspend(_) => {
-            let answer = client
-                .suspend_member(pb::SuspendMemberRequest {
-                    idempotency_key: key,
-                    state,
-                    reason,
-                })
-                .await
-                .map_err(refused)?
-                .into_inner();
+            let request = pb::SuspendMemberRequest {
+                idempotency_key: key,
+                state,
+                reason,
+            };
+            let answer = answered(client.suspend_member(request).await)?;
             (answer.member, answer.directory_version)
         }
         StandingCommand::Reinstate(_) => {
-            let answer = client
-                .reinstate_member(pb::ReinstateMemberRequest {
-                    idempotency_key: key,
-                    state,
-                })
-                .await
-                .map_err(refused)?
-                .into_inner();
+            let request = pb::ReinstateMemberRequest {
+                idempotency_key: key,
+                state,
+            };
+            let answer = answered(client.reinstate_member(request).await)?;
             (answer.member, answer.directory_version)
         }
         StandingCommand::Revoke(_) => {
-            let answer = client
-                .revoke_member(pb::RevokeMemberRequest {
-                    idempotency_key: key,
-                    state,
-                    reason,
-                })
-                .await
-                .map_err(refused)?
-                .into_inner();
+            let request = pb::RevokeMemberRequest {
+                idempotency_key: key,
+                state,
+                reason,
+            };
+            let answer = answered(client.revoke_member(request).await)?;
             (answer.member, answer.directory_version)
         }
     };
@@ -410,19 +383,14 @@ async fn token(command: TokenCommand) -> Result<(), Failure> {
                     .now()
                     .plus_millis(parse_ttl(args.ttl.as_deref().unwrap_or(DEFAULT_TTL))?),
             };
-            let key = idempotency_key(args.idempotency_key);
-            let state = args.state.to_ascii_uppercase();
+            let request = pb::IssueEnrolmentTokenRequest {
+                idempotency_key: idempotency_key(args.idempotency_key),
+                state: args.state.to_ascii_uppercase(),
+                expires_at: Some(to_wire_time(expires_at)),
+                required_approvals: args.approvals,
+            };
             let mut client = client(&args.operator).await?;
-            let issued = client
-                .issue_enrolment_token(pb::IssueEnrolmentTokenRequest {
-                    idempotency_key: key,
-                    state,
-                    expires_at: Some(to_wire_time(expires_at)),
-                    required_approvals: args.approvals,
-                })
-                .await
-                .map_err(refused)?
-                .into_inner();
+            let issued = answered(client.issue_enrolment_token(request).await)?;
             if let Some(enrolment) = &issued.enrolment {
                 print_enrolment(enrolment);
             }
@@ -430,27 +398,20 @@ async fn token(command: TokenCommand) -> Result<(), Failure> {
             Ok(())
         }
         TokenCommand::Cancel(args) => {
+            let request = pb::CancelEnrolmentTokenRequest {
+                idempotency_key: idempotency_key(args.idempotency_key),
+                token_id: args.token_id,
+            };
             let mut client = client(&args.operator).await?;
-            let cancelled = client
-                .cancel_enrolment_token(pb::CancelEnrolmentTokenRequest {
-                    idempotency_key: idempotency_key(args.idempotency_key),
-                    token_id: args.token_id,
-                })
-                .await
-                .map_err(refused)?
-                .into_inner();
+            let cancelled = answered(client.cancel_enrolment_token(request).await)?;
             if let Some(enrolment) = &cancelled.enrolment {
                 print_enrolment(enrolment);
             }
             Ok(())
         }
         TokenCommand::List(args) => {
-            let mut client = client(&args.operator).await?;
-            let listed = client
-                .list_enrolments(pb::ListEnrolmentsRequest::default())
-                .await
-                .map_err(refused)?
-                .into_inner();
+            let request = pb::ListEnrolmentsRequest::default();
+            let listed = answered(client(&args.operator).await?.list_enrolments(request).await)?;
             for enrolment in &listed.enrolments {
                 print_enrolment(enrolment);
             }
@@ -499,9 +460,11 @@ pub(crate) async fn channel(args: &OperatorArgs) -> Result<Channel, Failure> {
     Ok(channel)
 }
 
-/// A refusal, as the operator reads it.
-pub(crate) fn refused(status: tonic::Status) -> Failure {
-    Failure::Failed(format!("{:?}: {}", status.code(), status.message()))
+/// The coordinator's answer to a call, or its refusal as the operator reads it.
+pub(crate) fn answered<T>(answer: Result<tonic::Response<T>, tonic::Status>) -> Result<T, Failure> {
+    answer
+        .map(tonic::Response::into_inner)
+        .map_err(|status| Failure::Failed(format!("{:?}: {}", status.code(), status.message())))
 }
 
 /// `24h`, `30m`, `7d` as milliseconds.

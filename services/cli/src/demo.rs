@@ -197,17 +197,9 @@ async fn demo(scenario: Scenario, dir: PathBuf, serve: bool) -> ExitCode {
             crl_hours: Some(CRL_HOURS),
         },
     };
-    let mut federation = match up::start(options, &mut shutdown).await {
-        Ok(Some(federation)) => federation,
-        Ok(None) => {
-            eprintln!("accord demo: stopped before the federation was up");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) if error.is_usage() => return usage(&with_sources(&error)),
-        Err(error) => {
-            eprintln!("accord demo: {}", with_sources(&error));
-            return ExitCode::FAILURE;
-        }
+    let mut federation = match up::start_or_exit("accord demo", options, &mut shutdown).await {
+        Ok(federation) => federation,
+        Err(code) => return code,
     };
     let description = federation.description().clone();
     let replayed = tokio::select! {

@@ -2,15 +2,13 @@
 //! for its operators and diplomats — until interrupted
 //! (Ctrl-C or SIGTERM), then lets in-flight requests finish.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use accord_gateway::server::Error;
 use accord_gateway::{Gateway, GatewayConfig};
 
-use crate::error_text::with_sources;
-use crate::serve::{self, EXIT_CONFIGURATION, Server, Shutdown};
+use crate::serve;
 
 /// Arguments of `accord gateway`.
 #[derive(Debug, Clone, clap::Args)]
@@ -23,27 +21,11 @@ pub struct GatewayArgs {
 
 /// Loads the configuration, starts the gateway and serves until a shutdown signal.
 pub fn run(args: GatewayArgs) -> ExitCode {
-    match GatewayConfig::load(args.config.as_deref()) {
-        Ok(config) => serve::run("accord gateway", Gateway::build(config)),
-        Err(error) => {
-            eprintln!("accord gateway: {}", with_sources(&error));
-            ExitCode::from(EXIT_CONFIGURATION)
-        }
-    }
+    serve::run_configured(
+        "accord gateway",
+        GatewayConfig::load(args.config.as_deref()),
+        Gateway::build,
+    )
 }
 
-impl Server for Gateway {
-    type Error = Error;
-
-    fn is_configuration(error: &Error) -> bool {
-        error.is_configuration()
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        Gateway::local_addr(self)
-    }
-
-    async fn run_until(self, shutdown: Shutdown) -> Result<(), Error> {
-        Gateway::run_until(self, shutdown).await
-    }
-}
+serve::server!(Gateway, Error);

@@ -15,10 +15,8 @@ use accord_coordinator::joining::{JoinRequest, JoinedFolder, join};
 use accord_domain::StateCode;
 use clap::Args;
 
+use crate::coordinator::{Failure, client_command};
 use crate::error_text::with_sources;
-
-/// Exit code for bad input: nothing was sent.
-const EXIT_USAGE: u8 = 2;
 
 /// Arguments of `accord join`.
 #[derive(Debug, Clone, Args)]
@@ -49,75 +47,56 @@ pub struct JoinArgs {
 
 /// Joins, and prints what was written.
 pub fn run(args: JoinArgs) -> ExitCode {
-    accord_trust::install_crypto_provider();
-    let state = match StateCode::parse(&args.state.to_ascii_uppercase()) {
-        Ok(state) => state,
-        Err(error) => return usage(&format!("--state {:?}: {error}", args.state)),
-    };
-    let ca_pem = match std::fs::read_to_string(&args.ca) {
-        Ok(pem) => pem,
-        Err(error) => return usage(&format!("--ca {}: {error}", args.ca.display())),
-    };
-    let request = JoinRequest {
-        coordinator: args.coordinator,
-        ca_pem,
-        state,
-        token: args.token,
-        endpoint: args.endpoint,
-        listen_addr: args.listen,
-        dir: args.dir.clone(),
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("accord join: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(join(request)) {
-        Ok(joined) => {
-            let files = JoinedFolder::new(&args.dir);
-            println!(
-                "{} joined the network: directory version {}, signing key {}",
-                joined.member.state,
-                joined.directory_version,
-                joined
-                    .member
-                    .signing_keys
-                    .first()
-                    .map_or("-", |key| key.key_id.as_str())
-            );
-            println!(
-                "  node certificate     {}",
-                files.node_certificate().display()
-            );
-            println!(
-                "  gateway certificate  {}",
-                files.gateway_certificate().display()
-            );
-            println!(
-                "  event-signing key    {} (0600)",
-                files.signing_key().display()
-            );
-            println!("  node configuration   {}", joined.node_config.display());
-            println!(
-                "start the node with: accord node --config {}",
-                joined.node_config.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(error) if error.is_usage() => usage(&with_sources(&error)),
-        Err(error) => {
-            eprintln!("accord join: {}", with_sources(&error));
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn usage(message: &str) -> ExitCode {
-    eprintln!("accord join: {message}");
-    ExitCode::from(EXIT_USAGE)
+    client_command("accord join", async move {
+        let state = StateCode::parse(&args.state.to_ascii_uppercase())
+            .map_err(|error| Failure::Usage(format!("--state {:?}: {error}", args.state)))?;
+        let ca_pem = std::fs::read_to_string(&args.ca)
+            .map_err(|error| Failure::Usage(format!("--ca {}: {error}", args.ca.display())))?;
+        let request = JoinRequest {
+            coordinator: args.coordinator,
+            ca_pem,
+            state,
+            token: args.token,
+            endpoint: args.endpoint,
+            listen_addr: args.listen,
+            dir: args.dir.clone(),
+        };
+        let joined = join(request).await.map_err(|error| {
+            let message = with_sources(&error);
+            if error.is_usage() {
+                Failure::Usage(message)
+            } else {
+                Failure::Failed(message)
+            }
+        })?;
+        let files = JoinedFolder::new(&args.dir);
+        println!(
+            "{} joined the network: directory version {}, signing key {}",
+            joined.member.state,
+            joined.directory_version,
+            joined
+                .member
+                .signing_keys
+                .first()
+                .map_or("-", |key| key.key_id.as_str())
+        );
+        println!(
+            "  node certificate     {}",
+            files.node_certificate().display()
+        );
+        println!(
+            "  gateway certificate  {}",
+            files.gateway_certificate().display()
+        );
+        println!(
+            "  event-signing key    {} (0600)",
+            files.signing_key().display()
+        );
+        println!("  node configuration   {}", joined.node_config.display());
+        println!(
+            "start the node with: accord node --config {}",
+            joined.node_config.display()
+        );
+        Ok(())
+    })
 }

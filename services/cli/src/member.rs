@@ -17,10 +17,8 @@ use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, PeerIdentity,
 use clap::{Args, Subcommand};
 use prost::Message;
 
+use crate::coordinator::{Failure, answered, client_command};
 use crate::error_text::with_sources;
-
-/// Exit code for bad input: nothing was sent.
-const EXIT_USAGE: u8 = 2;
 
 /// `accord member …`.
 #[derive(Debug, Clone, Subcommand)]
@@ -52,53 +50,25 @@ pub struct ApproveArgs {
 
 /// Runs a member's command.
 pub fn run(command: MemberCommand) -> ExitCode {
-    accord_trust::install_crypto_provider();
     let MemberCommand::Approve(args) = command;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("accord member: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(approve(args)) {
-        Ok(enrolment) => {
-            let approvals: Vec<&str> = enrolment
-                .approvals
-                .iter()
-                .map(|signed| signed.state.as_str())
-                .collect();
-            println!(
-                "{} {}: {} of {} approvals ({}), {:?}",
-                enrolment.token_id,
-                enrolment.state,
-                approvals.len(),
-                enrolment.required_approvals,
-                approvals.join(", "),
-                enrolment.status()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(Failure::Usage(message)) => {
-            eprintln!("accord member approve: {message}");
-            ExitCode::from(EXIT_USAGE)
-        }
-        Err(Failure::Failed(message)) => {
-            eprintln!("accord member approve: {message}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Why a member's command failed.
-enum Failure {
-    /// Bad input; nothing was sent (exit 2).
-    Usage(String),
-    /// The coordinator could not be reached or refused (exit 1).
-    Failed(String),
+    client_command("accord member approve", async move {
+        let enrolment = approve(args).await?;
+        let approvals: Vec<&str> = enrolment
+            .approvals
+            .iter()
+            .map(|signed| signed.state.as_str())
+            .collect();
+        println!(
+            "{} {}: {} of {} approvals ({}), {:?}",
+            enrolment.token_id,
+            enrolment.state,
+            approvals.len(),
+            enrolment.required_approvals,
+            approvals.join(", "),
+            enrolment.status()
+        );
+        Ok(())
+    })
 }
 
 async fn approve(args: ApproveArgs) -> Result<pb::Enrolment, Failure> {
@@ -157,15 +127,16 @@ async fn approve(args: ApproveArgs) -> Result<pb::Enrolment, Failure> {
     let idempotency_key = args
         .idempotency_key
         .unwrap_or_else(|| format!("approve-{}-{state}", args.token_id));
-    let answer = MembershipServiceClient::new(channel)
-        .approve_enrolment(pb::ApproveEnrolmentRequest {
-            idempotency_key,
-            approval: Some(approval),
-            signature: signature.to_bytes().to_vec(),
-        })
-        .await
-        .map_err(|status| Failure::Failed(format!("{:?}: {}", status.code(), status.message())))?
-        .into_inner();
+    let request = pb::ApproveEnrolmentRequest {
+        idempotency_key,
+        approval: Some(approval),
+        signature: signature.to_bytes().to_vec(),
+    };
+    let answer = answered(
+        MembershipServiceClient::new(channel)
+            .approve_enrolment(request)
+            .await,
+    )?;
     answer
         .enrolment
         .ok_or_else(|| Failure::Failed("the coordinator's answer has no enrolment".to_owned()))

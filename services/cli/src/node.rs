@@ -1,6 +1,5 @@
 //! `accord node`: runs a state's node until interrupted (Ctrl-C or SIGTERM), then drains.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,8 +8,7 @@ use accord_node::clock::SystemClock;
 use accord_node::config::NodeConfig;
 use accord_node::server::{Error, Node};
 
-use crate::error_text::with_sources;
-use crate::serve::{self, EXIT_CONFIGURATION, Server, Shutdown};
+use crate::serve;
 
 /// Arguments of `accord node`.
 #[derive(Debug, Clone, clap::Args)]
@@ -23,27 +21,11 @@ pub struct NodeArgs {
 
 /// Loads the configuration, starts the node and serves until a shutdown signal.
 pub fn run(args: NodeArgs) -> ExitCode {
-    match NodeConfig::load(args.config.as_deref()) {
-        Ok(config) => serve::run("accord node", Node::build(config, Arc::new(SystemClock))),
-        Err(error) => {
-            eprintln!("accord node: {}", with_sources(&error));
-            ExitCode::from(EXIT_CONFIGURATION)
-        }
-    }
+    serve::run_configured(
+        "accord node",
+        NodeConfig::load(args.config.as_deref()),
+        |config| Node::build(config, Arc::new(SystemClock)),
+    )
 }
 
-impl Server for Node {
-    type Error = Error;
-
-    fn is_configuration(error: &Error) -> bool {
-        error.is_configuration()
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        Node::local_addr(self)
-    }
-
-    async fn run_until(self, shutdown: Shutdown) -> Result<(), Error> {
-        Node::run_until(self, shutdown).await
-    }
-}
+serve::server!(Node, Error);

@@ -11,7 +11,7 @@ use accord_proto::v1 as pb;
 use accord_proto::v1::settlement_service_client::SettlementServiceClient;
 use clap::{Args, Subcommand};
 
-use crate::coordinator::{Failure, OperatorArgs, channel, idempotency_key, refused};
+use crate::coordinator::{Failure, OperatorArgs, answered, channel, idempotency_key};
 
 /// `accord coordinator round …`.
 #[derive(Debug, Clone, Subcommand)]
@@ -78,51 +78,32 @@ pub struct ExportArgs {
 
 /// Runs one round command.
 pub async fn run(command: RoundCommand) -> Result<(), Failure> {
-    match command {
-        RoundCommand::Open(args) => open(args).await,
+    let round = match command {
+        RoundCommand::Open(args) => open(args).await?,
         RoundCommand::Close(args) => {
-            let mut client = client(&args.operator).await?;
-            let round = client
-                .close_round(pb::CloseRoundRequest {
-                    idempotency_key: idempotency_key(args.idempotency_key),
-                    round_id: args.round,
-                })
-                .await
-                .map_err(refused)?
-                .into_inner()
-                .round;
-            print_round(round.as_ref());
-            Ok(())
+            let request = pb::CloseRoundRequest {
+                idempotency_key: idempotency_key(args.idempotency_key),
+                round_id: args.round,
+            };
+            answered(client(&args.operator).await?.close_round(request).await)?.round
         }
         RoundCommand::Propose(args) => {
-            let mut client = client(&args.operator).await?;
-            let round = client
-                .propose_round(pb::ProposeRoundRequest {
-                    idempotency_key: idempotency_key(args.idempotency_key),
-                    round_id: args.round,
-                })
-                .await
-                .map_err(refused)?
-                .into_inner()
-                .round;
-            print_round(round.as_ref());
-            Ok(())
+            let request = pb::ProposeRoundRequest {
+                idempotency_key: idempotency_key(args.idempotency_key),
+                round_id: args.round,
+            };
+            answered(client(&args.operator).await?.propose_round(request).await)?.round
         }
         RoundCommand::Show(args) => {
-            let mut client = client(&args.operator).await?;
-            let round = client
-                .get_round(pb::GetRoundRequest {
-                    round_id: args.round,
-                })
-                .await
-                .map_err(refused)?
-                .into_inner()
-                .round;
-            print_round(round.as_ref());
-            Ok(())
+            let request = pb::GetRoundRequest {
+                round_id: args.round,
+            };
+            answered(client(&args.operator).await?.get_round(request).await)?.round
         }
-        RoundCommand::Export(args) => export(args).await,
-    }
+        RoundCommand::Export(args) => return export(args).await,
+    };
+    print_round(round.as_ref());
+    Ok(())
 }
 
 async fn client(
@@ -131,7 +112,8 @@ async fn client(
     Ok(SettlementServiceClient::new(channel(args).await?))
 }
 
-async fn open(args: OpenArgs) -> Result<(), Failure> {
+/// Opens the round `args` describe; answers it as the coordinator recorded it.
+async fn open(args: OpenArgs) -> Result<Option<pb::Round>, Failure> {
     let time = |option: &str, text: &str| {
         Timestamp::parse(text)
             .map_err(|error| Failure::Usage(format!("{option} {text:?}: {error}")))
@@ -159,37 +141,27 @@ async fn open(args: OpenArgs) -> Result<(), Failure> {
             origin_state: origin.to_ascii_uppercase(),
         });
     }
-    let mut client = client(&args.operator).await?;
-    let round = client
-        .open_round(pb::OpenRoundRequest {
-            idempotency_key: idempotency_key(args.idempotency_key),
-            period: Some(pb::TimeRange {
-                start_time: Some(to_wire_time(from)),
-                end_time: Some(to_wire_time(until)),
-            }),
-            mode: mode.into(),
-            participating_states: args.states.iter().map(|s| s.to_ascii_uppercase()).collect(),
-            redirect_pairs,
-        })
-        .await
-        .map_err(refused)?
-        .into_inner()
-        .round;
-    print_round(round.as_ref());
-    Ok(())
+    let request = pb::OpenRoundRequest {
+        idempotency_key: idempotency_key(args.idempotency_key),
+        period: Some(pb::TimeRange {
+            start_time: Some(to_wire_time(from)),
+            end_time: Some(to_wire_time(until)),
+        }),
+        mode: mode.into(),
+        participating_states: args.states.iter().map(|s| s.to_ascii_uppercase()).collect(),
+        redirect_pairs,
+    };
+    Ok(answered(client(&args.operator).await?.open_round(request).await)?.round)
 }
 
 async fn export(args: ExportArgs) -> Result<(), Failure> {
+    let request = pb::GetRoundReportRequest {
+        round_id: args.round.round.clone(),
+        format: pb::ReportFormat::Bundle.into(),
+        ..Default::default()
+    };
     let mut client = client(&args.round.operator).await?;
-    let answer = client
-        .get_round_report(pb::GetRoundReportRequest {
-            round_id: args.round.round.clone(),
-            format: pb::ReportFormat::Bundle.into(),
-            ..Default::default()
-        })
-        .await
-        .map_err(refused)?
-        .into_inner();
+    let answer = answered(client.get_round_report(request).await)?;
     std::fs::write(&args.out, &answer.rendering).map_err(|error| {
         Failure::Failed(format!("cannot write {}: {error}", args.out.display()))
     })?;

@@ -1,6 +1,7 @@
-//! What `accord node` and `accord coordinator` share: the async runtime, building the
-//! server, saying where it listens, serving until SIGINT or SIGTERM, and the exit code of
-//! each failure (64 for an invalid configuration, before any port is bound; 1 otherwise).
+//! What the servers `accord` runs (node, gateway, coordinator) share: loading the
+//! configuration, the async runtime, building the server, saying where it listens, serving
+//! until SIGINT or SIGTERM, and the exit code of each failure (64 for an invalid
+//! configuration, before any port is bound; 1 otherwise).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 use crate::error_text::with_sources;
 
 /// Exit code for an invalid configuration (BSD `EX_USAGE`), before any port is bound.
-pub const EXIT_CONFIGURATION: u8 = 64;
+const EXIT_CONFIGURATION: u8 = 64;
 
 /// A future that resolves when the process should shut down.
 pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -27,10 +28,53 @@ pub trait Server: Sized {
     fn run_until(self, shutdown: Shutdown) -> impl Future<Output = Result<(), Self::Error>>;
 }
 
+/// Implements [`Server`] for `$server`, whose inherent `local_addr` and `run_until` have the
+/// trait's signatures and whose error `$error` says `is_configuration`.
+macro_rules! server {
+    ($server:ty, $error:ty) => {
+        impl $crate::serve::Server for $server {
+            type Error = $error;
+
+            fn is_configuration(error: &$error) -> bool {
+                error.is_configuration()
+            }
+
+            fn local_addr(&self) -> std::net::SocketAddr {
+                <$server>::local_addr(self)
+            }
+
+            async fn run_until(self, shutdown: $crate::serve::Shutdown) -> Result<(), $error> {
+                <$server>::run_until(self, shutdown).await
+            }
+        }
+    };
+}
+pub(crate) use server;
+
 /// Runs `build` on a new multi-threaded runtime, then serves what it built; `name` prefixes
 /// every line printed (`accord node`).
 pub fn run<S: Server>(name: &str, build: impl Future<Output = Result<S, S::Error>>) -> ExitCode {
     block_on(name, "info", serve(name, build))
+}
+
+/// Runs the server `build` makes of `config`, as [`run`] does; a configuration that did not
+/// load exits 64 with its reason, before any port is bound.
+pub fn run_configured<C, S, F>(
+    name: &str,
+    config: Result<C, impl std::error::Error>,
+    build: impl FnOnce(C) -> F,
+) -> ExitCode
+where
+    S: Server,
+    F: Future<Output = Result<S, S::Error>>,
+{
+    match config {
+        Ok(config) => run(name, build(config)),
+        Err(error) => {
+            eprintln!("{name}: {}", with_sources(&error));
+            ExitCode::from(EXIT_CONFIGURATION)
+        }
+    }
 }
 
 /// Installs logging at `level` and the TLS provider, then runs `work` to its exit code on a

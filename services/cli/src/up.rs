@@ -420,6 +420,31 @@ pub fn run(args: UpArgs) -> ExitCode {
     )
 }
 
+/// [`start`] for a command `name` (`accord up`): the federation, or the exit code of a start
+/// that did not get there, its reason printed: 0 when `cancel` came first, 2 for bad input,
+/// 1 for a failure.
+pub(crate) async fn start_or_exit(
+    name: &str,
+    options: Options,
+    cancel: impl Future<Output = ()>,
+) -> Result<Federation, ExitCode> {
+    match start(options, cancel).await {
+        Ok(Some(federation)) => Ok(federation),
+        Ok(None) => {
+            eprintln!("{name}: stopped before the federation was up");
+            Err(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("{name}: {}", with_sources(&error));
+            Err(if error.is_usage() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
 async fn serve(options: Options) -> ExitCode {
     // Handlers first: a signal while the federation starts already means "stop".
     let mut shutdown = match crate::serve::shutdown_signal() {
@@ -429,17 +454,9 @@ async fn serve(options: Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut federation = match start(options, &mut shutdown).await {
-        Ok(Some(federation)) => federation,
-        Ok(None) => {
-            eprintln!("accord up: stopped before the federation was up");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) if error.is_usage() => return usage(&with_sources(&error)),
-        Err(error) => {
-            eprintln!("accord up: {}", with_sources(&error));
-            return ExitCode::FAILURE;
-        }
+    let mut federation = match start_or_exit("accord up", options, &mut shutdown).await {
+        Ok(federation) => federation,
+        Err(code) => return code,
     };
     print_table(&federation);
     let failure = tokio::select! {

@@ -320,7 +320,7 @@ async fn request(
         case_ref: case_ref.clone(),
         end,
     };
-    readmission_reaches(&mut r, &case_ref, pb::ReadmissionStatus::Received).await?;
+    readmission_reaches(&r, &case_ref, pb::ReadmissionStatus::Received).await?;
     let decision = match end {
         ReturnEnd::Rejected(reason) => {
             pb::decide_readmission_request::Decision::Reject(pb::ReadmissionRejection {
@@ -346,7 +346,7 @@ async fn request(
     if matches!(end, ReturnEnd::Rejected(_)) {
         return Ok(case);
     }
-    readmission_reaches(&mut s, &case_ref, pb::ReadmissionStatus::Accepted).await?;
+    readmission_reaches(&s, &case_ref, pb::ReadmissionStatus::Accepted).await?;
     let decision = pb::IssueTransferDecisionRequest {
         idempotency_key: format!("{key}-decision"),
         case_ref: case_ref.clone(),
@@ -396,7 +396,7 @@ async fn hand_over(
         handover_point: "Calais".into(),
     };
     call!("ReportTransfer", s.readmission, report_transfer, transfer)?;
-    readmission_reaches(&mut r, &case.case_ref, pb::ReadmissionStatus::Transferred).await?;
+    readmission_reaches(&r, &case.case_ref, pb::ReadmissionStatus::Transferred).await?;
     if case.end == ReturnEnd::NoShow {
         let no_show = pb::ReportNoShowRequest {
             idempotency_key: format!("{key}-no-show"),
@@ -508,7 +508,7 @@ async fn arrive(
         .admission
         .is_some_and(|admission| admission.departure_confirmation_required);
     if required {
-        let seen = admission_reaches(&mut o, &case.case_ref, pb::AdmissionStatus::Arrived).await?;
+        let seen = admission_reaches(&o, &case.case_ref, pb::AdmissionStatus::Arrived).await?;
         let confirmation = pb::ConfirmDepartureRequest {
             idempotency_key: format!("{key}-departure"),
             case_ref: case.case_ref.clone(),
@@ -541,60 +541,82 @@ fn person(week: Week, key: &str, index: usize) -> pb::PersonalData {
     }
 }
 
+/// `party`'s node's copy of the readmission case; `None` while it holds none.
+async fn readmission_on(
+    mut party: Caseworkers,
+    case_ref: &str,
+) -> Result<Option<pb::ReadmissionCase>, Error> {
+    let request = pb::GetReadmissionRequest {
+        case_ref: case_ref.to_owned(),
+    };
+    let answer = found(
+        "GetReadmission",
+        party.readmission.get_readmission(request).await,
+    )?;
+    Ok(answer.and_then(|answer| answer.readmission))
+}
+
+/// `party`'s node's copy of the admission case; `None` while it holds none.
+async fn admission_on(
+    mut party: Caseworkers,
+    case_ref: &str,
+) -> Result<Option<pb::AdmissionCase>, Error> {
+    let request = pb::GetAdmissionRequest {
+        case_ref: case_ref.to_owned(),
+    };
+    let answer = found("GetAdmission", party.admission.get_admission(request).await)?;
+    Ok(answer.and_then(|answer| answer.admission))
+}
+
+/// `party`'s node's copy of the offer; `None` while it holds none.
+async fn offer_on(mut party: Caseworkers, offer_ref: &str) -> Result<Option<pb::Offer>, Error> {
+    let request = pb::GetOfferRequest {
+        offer_ref: offer_ref.to_owned(),
+    };
+    let answer = found("GetOffer", party.admission.get_offer(request).await)?;
+    Ok(answer.and_then(|answer| answer.offer))
+}
+
 /// Waits until `party`'s node shows the readmission case in `status`.
 async fn readmission_reaches(
-    party: &mut Caseworkers,
+    party: &Caseworkers,
     case_ref: &str,
     status: pb::ReadmissionStatus,
 ) -> Result<pb::ReadmissionCase, Error> {
     let what = || format!("{case_ref} to be {} on both nodes", status.as_str_name());
-    eventually(what, || {
-        let mut client = party.readmission.clone();
-        let request = pb::GetReadmissionRequest {
-            case_ref: case_ref.to_owned(),
-        };
-        async move {
-            let case = found("GetReadmission", client.get_readmission(request).await)?
-                .and_then(|answer| answer.readmission);
-            Ok(case.filter(|case| case.status == status as i32))
-        }
+    eventually(what, || async move {
+        let case = readmission_on(party.clone(), case_ref).await?;
+        Ok(case.filter(|case| case.status == status as i32))
     })
     .await
 }
 
 /// Waits until `party`'s node shows the admission case in `status`.
 async fn admission_reaches(
-    party: &mut Caseworkers,
+    party: &Caseworkers,
     case_ref: &str,
     status: pb::AdmissionStatus,
 ) -> Result<pb::AdmissionCase, Error> {
     let what = || format!("{case_ref} to be {} on both nodes", status.as_str_name());
-    eventually(what, || {
-        let mut client = party.admission.clone();
-        let request = pb::GetAdmissionRequest {
-            case_ref: case_ref.to_owned(),
-        };
-        async move {
-            let case = found("GetAdmission", client.get_admission(request).await)?
-                .and_then(|answer| answer.admission);
-            Ok(case.filter(|case| case.status == status as i32))
-        }
+    eventually(what, || async move {
+        let case = admission_on(party.clone(), case_ref).await?;
+        Ok(case.filter(|case| case.status == status as i32))
     })
     .await
 }
 
-/// Waits until both parties hold the same history of a case or offer, read by `read`;
-/// answers its number of events.
-async fn both_hold<T, F, Fut>(
-    what: String,
+/// Waits until both parties hold the same history of a case or offer, its status and events
+/// as `read` reads them; answers its number of events.
+async fn both_hold<E, F, Fut>(
+    what: &str,
     first: Caseworkers,
     second: Caseworkers,
     read: F,
 ) -> Result<u64, Error>
 where
-    T: PartialEq,
+    E: PartialEq,
     F: Fn(Caseworkers) -> Fut,
-    Fut: Future<Output = Result<Option<(T, usize)>, Error>>,
+    Fut: Future<Output = Result<Option<(i32, Vec<E>)>, Error>>,
 {
     eventually(
         || format!("both parties to hold the same history of {what}"),
@@ -604,7 +626,7 @@ where
                 let (Some(one), Some(other)) = (one.await?, other.await?) else {
                     return Ok(None);
                 };
-                Ok((one == other).then_some(one.1 as u64))
+                Ok((one == other).then_some(one.1.len() as u64))
             }
         },
     )
@@ -612,55 +634,25 @@ where
 }
 
 async fn readmission_agreed(s: Caseworkers, r: Caseworkers, case_ref: &str) -> Result<u64, Error> {
-    both_hold(case_ref.to_owned(), s, r, |mut party| {
-        let request = pb::GetReadmissionRequest {
-            case_ref: case_ref.to_owned(),
-        };
-        async move {
-            let case = found(
-                "GetReadmission",
-                party.readmission.get_readmission(request).await,
-            )?
-            .and_then(|answer| answer.readmission);
-            Ok(case.map(|case| {
-                let events = case.events.len();
-                ((case.status, case.events), events)
-            }))
-        }
+    both_hold(case_ref, s, r, |party| async move {
+        let case = readmission_on(party, case_ref).await?;
+        Ok(case.map(|case| (case.status, case.events)))
     })
     .await
 }
 
 async fn admission_agreed(a: Caseworkers, o: Caseworkers, case_ref: &str) -> Result<u64, Error> {
-    both_hold(case_ref.to_owned(), a, o, |mut party| {
-        let request = pb::GetAdmissionRequest {
-            case_ref: case_ref.to_owned(),
-        };
-        async move {
-            let case = found("GetAdmission", party.admission.get_admission(request).await)?
-                .and_then(|answer| answer.admission);
-            Ok(case.map(|case| {
-                let events = case.events.len();
-                ((case.status, case.events), events)
-            }))
-        }
+    both_hold(case_ref, a, o, |party| async move {
+        let case = admission_on(party, case_ref).await?;
+        Ok(case.map(|case| (case.status, case.events)))
     })
     .await
 }
 
 async fn offer_agreed(a: Caseworkers, o: Caseworkers, offer_ref: &str) -> Result<u64, Error> {
-    both_hold(offer_ref.to_owned(), a, o, |mut party| {
-        let request = pb::GetOfferRequest {
-            offer_ref: offer_ref.to_owned(),
-        };
-        async move {
-            let offer = found("GetOffer", party.admission.get_offer(request).await)?
-                .and_then(|answer| answer.offer);
-            Ok(offer.map(|offer| {
-                let events = offer.events.len();
-                ((offer.status, offer.events), events)
-            }))
-        }
+    both_hold(offer_ref, a, o, |party| async move {
+        let offer = offer_on(party, offer_ref).await?;
+        Ok(offer.map(|offer| (offer.status, offer.events)))
     })
     .await
 }

@@ -14,6 +14,7 @@ use fantoccini::Locator;
 use serde_json::Value;
 
 use crate::demo::{Serving, prepared};
+use crate::get_json;
 
 /// A demo federation serving, its description, the browser, and the folder they live in;
 /// `None` when the browser test is skipped (no Chromium, said loudly).
@@ -200,15 +201,7 @@ async fn an_operator_sets_a_capacity_through_the_quotas_form_in_chromium() {
     assert_eq!(shown, "25");
     assert!(browser.find_all(".error").await.is_empty());
 
-    let quotas: Value = reqwest::Client::new()
-        .get(format!("{gateway}/v1/quotas"))
-        .bearer_auth(operator)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let quotas = get_json(&format!("{gateway}/v1/quotas"), operator).await;
     let capacities = quotas["capacities"].as_array().unwrap();
     assert_eq!(capacities.len(), 1, "{quotas}");
     assert_eq!(capacities[0]["state"], "DE");

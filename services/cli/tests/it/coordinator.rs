@@ -3,60 +3,49 @@
 //! `accord coordinator token`, and bad input exits 2 without sending anything.
 
 use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 
-fn accord(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_accord"))
-        .args(args)
-        .output()
-        .expect("accord runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::{accord, all_succeed, exited_with, listening, stop, succeeded, text, verify_report};
 
 #[test]
 fn a_coordinator_without_an_address_refuses_to_start_with_exit_64() {
-    let output = accord(&["coordinator"]);
-    assert_eq!(output.status.code(), Some(64), "{}", text(&output.stderr));
-    assert!(
-        text(&output.stderr).contains("listen_addr"),
-        "{}",
-        text(&output.stderr)
-    );
+    let refused = exited_with(&accord(&["coordinator"]), 64);
+    assert!(refused.contains("listen_addr"), "{refused}");
 }
 
-/// The network's root and issuing CA, the coordinator's certificate and signing key, and
-/// operator alice's certificate, in `folder/pki` (without the root's key); the
-/// coordinator's configuration in `folder`.
-fn network(folder: &Path) -> std::path::PathBuf {
-    let pki = folder.join("pki");
-    let pki_dir = pki.to_str().unwrap();
-    for args in [
-        vec!["pki", "init", "--dir", pki_dir],
-        vec!["pki", "issuing-ca", "--dir", pki_dir],
-        vec!["pki", "issue", "--dir", pki_dir, "--role", "coordinator"],
-        vec![
-            "pki", "issue", "--dir", pki_dir, "--role", "operator", "--name", "alice",
-        ],
-    ] {
-        let output = accord(&args);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            text(&output.stderr)
-        );
-    }
-    // The root's key goes offline: the coordinator issues with the issuing CA alone.
-    std::fs::remove_file(pki.join("ca.key")).unwrap();
-    let config = folder.join("coordinator.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"listen_addr = "127.0.0.1:0"
+/// A network's running coordinator, in a temporary folder: its root and issuing CA, the
+/// coordinator's certificate and signing key, and operator alice's certificate in `pki`
+/// (without the root's key).
+struct Network {
+    folder: tempfile::TempDir,
+    pki: PathBuf,
+    coordinator: Child,
+    /// The coordinator, `https://127.0.0.1:PORT`.
+    url: String,
+}
+
+impl Network {
+    /// Makes the network's credentials and the coordinator's configuration, and starts it.
+    fn start() -> Self {
+        let folder = tempfile::tempdir().unwrap();
+        let pki = folder.path().join("pki");
+        let pki_dir = pki.to_str().unwrap();
+        all_succeed(&[
+            vec!["pki", "init", "--dir", pki_dir],
+            vec!["pki", "issuing-ca", "--dir", pki_dir],
+            vec!["pki", "issue", "--dir", pki_dir, "--role", "coordinator"],
+            vec![
+                "pki", "issue", "--dir", pki_dir, "--role", "operator", "--name", "alice",
+            ],
+        ]);
+        // The root's key goes offline: the coordinator issues with the issuing CA alone.
+        std::fs::remove_file(pki.join("ca.key")).unwrap();
+        let config = folder.path().join("coordinator.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"listen_addr = "127.0.0.1:0"
 endpoint = "https://127.0.0.1:7000"
 database_url = "sqlite://{folder}/coordinator.db?mode=rwc"
 [tls]
@@ -69,90 +58,116 @@ signing_key = "{folder}/pki/issued/coordinator.signing.key"
 certificate = "{folder}/pki/issuing-ca.pem"
 private_key = "{folder}/pki/issuing-ca.key"
 "#,
-            folder = folder.display()
-        ),
-    )
-    .unwrap();
-    config
-}
-
-/// Starts `accord coordinator --config config`; answers the process and its URL.
-fn spawn_coordinator(config: &Path) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
-        .args(["coordinator", "--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
+                folder = folder.path().display()
+            ),
+        )
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let address = first
-        .strip_prefix("accord coordinator: listening on ")
-        .unwrap_or_else(|| panic!("{first}"))
-        .to_owned();
-    (child, format!("https://{address}"))
-}
+        let (coordinator, address) = listening(
+            &["coordinator", "--config", config.to_str().unwrap()],
+            "accord coordinator",
+        );
+        Self {
+            folder,
+            pki,
+            coordinator,
+            url: format!("https://{address}"),
+        }
+    }
 
-/// Stops the coordinator with SIGTERM and checks that it exits 0.
-fn stop(mut child: std::process::Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(
-        child.wait().unwrap().code(),
-        Some(0),
-        "a graceful shutdown exits 0"
-    );
-}
+    /// The coordinator as `HOST:PORT`, without the scheme.
+    fn address(&self) -> &str {
+        self.url.trim_start_matches("https://")
+    }
 
-#[test]
-fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
-    let folder = tempfile::tempdir().unwrap();
-    let config = network(folder.path());
-    let (child, url) = spawn_coordinator(&config);
-    let pki = folder.path().join("pki");
-    let issued = accord(&[
-        "coordinator",
-        "token",
-        "issue",
-        "--state",
-        "PL",
-        "--coordinator",
-        &url,
-        "--pki",
-        pki.to_str().unwrap(),
-        "--operator",
-        "alice",
-    ]);
-    assert_eq!(issued.status.code(), Some(0), "{}", text(&issued.stderr));
-    let token = text(&issued.stdout)
-        .lines()
-        .find_map(|line| line.strip_prefix("token: ").map(str::to_owned))
-        .unwrap();
-    let ca = pki.join("ca.pem");
-    let poland = folder.path().join("pl");
-    let join = |state: &str, token: &str, dir: &Path| {
+    /// `path` in the network's folder.
+    fn path(&self, path: &str) -> PathBuf {
+        self.folder.path().join(path)
+    }
+
+    /// `accord coordinator COMMAND…` as `operator`, on the running coordinator.
+    fn operate_as(&self, operator: &str, command: &[&str]) -> Output {
+        let mut args = vec!["coordinator"];
+        args.extend_from_slice(command);
+        args.extend_from_slice(&[
+            "--coordinator",
+            &self.url,
+            "--pki",
+            self.pki.to_str().unwrap(),
+            "--operator",
+            operator,
+        ]);
+        accord(&args)
+    }
+
+    /// `accord coordinator COMMAND…` as alice.
+    fn operate(&self, command: &[&str]) -> Output {
+        self.operate_as("alice", command)
+    }
+
+    /// `accord join` of `state` with `token` into `dir`, its node at `endpoint`, through the
+    /// coordinator named as `coordinator` (`HOST:PORT` or `https://HOST:PORT`).
+    fn join(
+        &self,
+        coordinator: &str,
+        state: &str,
+        token: &str,
+        endpoint: &str,
+        dir: &Path,
+    ) -> Output {
         accord(&[
             "join",
             "--coordinator",
-            url.trim_start_matches("https://"),
+            coordinator,
             "--ca",
-            ca.to_str().unwrap(),
+            self.pki.join("ca.pem").to_str().unwrap(),
             "--state",
             state,
             "--token",
             token,
             "--endpoint",
-            "127.0.0.1:7311",
+            endpoint,
             "--dir",
             dir.to_str().unwrap(),
         ])
+    }
+
+    /// `state` joins with a token alice issues, its node at port `port` of 127.0.0.1, its
+    /// folder `state` in the network's folder; answers that folder.
+    fn enrol(&self, coordinator: &str, state: &str, port: &str) -> PathBuf {
+        let issued = self.operate(&["token", "issue", "--state", state]);
+        let token = field(&text(&issued.stdout), "token: ");
+        let dir = self.path(state);
+        let endpoint = format!("127.0.0.1:{port}");
+        succeeded(&self.join(coordinator, state, &token, &endpoint, &dir));
+        dir
+    }
+
+    /// Stops the coordinator with SIGTERM and checks that it exits 0; answers the network's
+    /// folder, kept until it is dropped.
+    fn stop(self) -> tempfile::TempDir {
+        stop(self.coordinator);
+        self.folder
+    }
+}
+
+/// The value of the line of `printed` that starts with `name`.
+fn field(printed: &str, name: &str) -> String {
+    printed
+        .lines()
+        .find_map(|line| line.strip_prefix(name).map(str::to_owned))
+        .unwrap()
+}
+
+#[test]
+fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
+    let network = Network::start();
+    let issued = succeeded(&network.operate(&["token", "issue", "--state", "PL"]));
+    let token = field(&issued, "token: ");
+    let poland = network.path("pl");
+    let join = |state: &str, token: &str, dir: &Path| {
+        network.join(network.address(), state, token, "127.0.0.1:7311", dir)
     };
-    let joined = join("PL", &token, &poland);
-    let printed = text(&joined.stdout);
-    assert_eq!(joined.status.code(), Some(0), "{}", text(&joined.stderr));
+    let printed = succeeded(&join("PL", &token, &poland));
     assert!(
         printed.contains("PL joined the network: directory version 1"),
         "{printed}"
@@ -176,46 +191,20 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
         "a joined folder is kept: {}",
         text(&again.stderr)
     );
-    let used = join("PL", &token, &folder.path().join("pl-again"));
-    assert_eq!(used.status.code(), Some(1));
-    assert!(
-        text(&used.stderr).contains("token was used"),
-        "{}",
-        text(&used.stderr)
-    );
+    let used = exited_with(&join("PL", &token, &network.path("pl-again")), 1);
+    assert!(used.contains("token was used"), "{used}");
     // Czechia needs one member's approval: Poland gives it with its own keys.
-    let czech = accord(&[
-        "coordinator",
-        "token",
-        "issue",
-        "--state",
-        "CZ",
-        "--approvals",
-        "1",
-        "--coordinator",
-        &url,
-        "--pki",
-        pki.to_str().unwrap(),
-        "--operator",
-        "alice",
-    ]);
-    let czech_out = text(&czech.stdout);
-    assert_eq!(czech.status.code(), Some(0), "{}", text(&czech.stderr));
-    let field = |name: &str| {
-        czech_out
-            .lines()
-            .find_map(|line| line.strip_prefix(name).map(str::to_owned))
-            .unwrap()
-    };
-    let (czech_token, czech_id) = (field("token: "), field("token_id: "));
-    let early = join("CZ", &czech_token, &folder.path().join("cz"));
+    let czech =
+        succeeded(&network.operate(&["token", "issue", "--state", "CZ", "--approvals", "1"]));
+    let (czech_token, czech_id) = (field(&czech, "token: "), field(&czech, "token_id: "));
+    let early = join("CZ", &czech_token, &network.path("cz"));
     assert_eq!(early.status.code(), Some(1), "awaiting an approval");
     let approve = |candidate: &str| {
         accord(&[
             "member",
             "approve",
             "--coordinator",
-            &url,
+            &network.url,
             "--dir",
             poland.to_str().unwrap(),
             "--token-id",
@@ -224,42 +213,13 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
             candidate,
         ])
     };
-    let approved = approve("CZ");
-    assert_eq!(
-        approved.status.code(),
-        Some(0),
-        "{}",
-        text(&approved.stderr)
-    );
-    assert!(
-        text(&approved.stdout).contains("1 of 1 approvals (PL)"),
-        "{}",
-        text(&approved.stdout)
-    );
+    let approved = succeeded(&approve("CZ"));
+    assert!(approved.contains("1 of 1 approvals (PL)"), "{approved}");
     assert_eq!(approve("Czechia").status.code(), Some(2));
     // The same folder: the kept keys and request are sent again.
-    let czech_joined = join("CZ", &czech_token, &folder.path().join("cz"));
-    assert_eq!(
-        czech_joined.status.code(),
-        Some(0),
-        "{}",
-        text(&czech_joined.stderr)
-    );
+    succeeded(&join("CZ", &czech_token, &network.path("cz")));
     // The operator records what Poland and Czechia agreed, then cuts Czechia off.
-    let operate = |extra: &[&str]| {
-        let mut args = vec!["coordinator"];
-        args.extend_from_slice(extra);
-        args.extend_from_slice(&[
-            "--coordinator",
-            &url,
-            "--pki",
-            pki.to_str().unwrap(),
-            "--operator",
-            "alice",
-        ]);
-        accord(&args)
-    };
-    let agreed = operate(&[
+    let agreed = succeeded(&network.operate(&[
         "agreement",
         "set",
         "--pair",
@@ -268,14 +228,9 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
         "EU_1FOR1,DUBLIN_III",
         "--parity-limit",
         "20",
-    ]);
-    assert_eq!(agreed.status.code(), Some(0), "{}", text(&agreed.stderr));
-    assert!(
-        text(&agreed.stdout).contains("agreement CZ-PL: "),
-        "{}",
-        text(&agreed.stdout)
-    );
-    let bad_regime = operate(&[
+    ]));
+    assert!(agreed.contains("agreement CZ-PL: "), "{agreed}");
+    let bad_regime = network.operate(&[
         "agreement",
         "set",
         "--pair",
@@ -283,39 +238,20 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
         "--regimes",
         "EU_2FOR1",
     ]);
-    assert_eq!(
-        bad_regime.status.code(),
-        Some(2),
-        "{}",
-        text(&bad_regime.stderr)
-    );
-    let bad_reason = operate(&["member", "suspend", "--state", "CZ", "--reason", "boredom"]);
-    assert_eq!(
-        bad_reason.status.code(),
-        Some(2),
-        "{}",
-        text(&bad_reason.stderr)
-    );
-    let suspended = operate(&[
+    exited_with(&bad_regime, 2);
+    let bad_reason =
+        network.operate(&["member", "suspend", "--state", "CZ", "--reason", "boredom"]);
+    exited_with(&bad_reason, 2);
+    let suspended = succeeded(&network.operate(&[
         "member",
         "suspend",
         "--state",
         "CZ",
         "--reason",
         "agreement-breach",
-    ]);
-    assert_eq!(
-        suspended.status.code(),
-        Some(0),
-        "{}",
-        text(&suspended.stderr)
-    );
-    assert!(
-        text(&suspended.stdout).contains("CZ suspended: Suspended"),
-        "{}",
-        text(&suspended.stdout)
-    );
-    let revoked = operate(&[
+    ]));
+    assert!(suspended.contains("CZ suspended: Suspended"), "{suspended}");
+    let revoked = network.operate(&[
         "member",
         "revoke",
         "--state",
@@ -328,62 +264,37 @@ fn a_ministry_joins_with_accord_join_and_its_keys_stay_in_its_folder() {
         "{}",
         text(&revoked.stderr)
     );
-    let again = operate(&["member", "reinstate", "--state", "CZ"]);
+    let again = network.operate(&["member", "reinstate", "--state", "CZ"]);
     assert_eq!(
         again.status.code(),
         Some(1),
         "a revoked member stays revoked"
     );
-    let bad_state = join("Poland", &token, &folder.path().join("x"));
-    assert_eq!(
-        bad_state.status.code(),
-        Some(2),
-        "{}",
-        text(&bad_state.stderr)
-    );
-    assert!(
-        !folder.path().join("x").exists(),
-        "bad input writes nothing"
-    );
-    stop(child);
+    exited_with(&join("Poland", &token, &network.path("x")), 2);
+    assert!(!network.path("x").exists(), "bad input writes nothing");
+    network.stop();
 }
 
 #[test]
 fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
-    let folder = tempfile::tempdir().unwrap();
-    let config = network(folder.path());
-    let (child, url) = spawn_coordinator(&config);
-    let pki = folder.path().join("pki");
-    let operator = [
-        "--coordinator",
-        &url,
-        "--pki",
-        pki.to_str().unwrap(),
-        "--operator",
-        "alice",
-    ];
+    let network = Network::start();
     let token = |extra: &[&str]| {
-        let mut args = vec!["coordinator", "token"];
-        args.extend_from_slice(extra);
-        args.extend_from_slice(&operator);
-        accord(&args)
+        let mut command = vec!["token"];
+        command.extend_from_slice(extra);
+        network.operate(&command)
     };
 
-    let issued = token(&["issue", "--state", "PL", "--idempotency-key", "k-1"]);
-    let printed = text(&issued.stdout);
-    assert_eq!(issued.status.code(), Some(0), "{}", text(&issued.stderr));
+    let printed = succeeded(&token(&[
+        "issue",
+        "--state",
+        "PL",
+        "--idempotency-key",
+        "k-1",
+    ]));
     assert!(printed.contains("state: PL\nstatus: READY\n"), "{printed}");
-    let secret = printed
-        .lines()
-        .find_map(|line| line.strip_prefix("token: "))
-        .unwrap()
-        .to_owned();
+    let secret = field(&printed, "token: ");
     assert_eq!(secret.len(), 64);
-    let expires_at = printed
-        .lines()
-        .find_map(|line| line.strip_prefix("expires_at: "))
-        .unwrap()
-        .to_owned();
+    let expires_at = field(&printed, "expires_at: ");
     let replayed = token(&[
         "issue",
         "--state",
@@ -399,11 +310,7 @@ fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
         text(&replayed.stderr)
     );
 
-    let token_id = printed
-        .lines()
-        .find_map(|line| line.strip_prefix("token_id: "))
-        .unwrap()
-        .to_owned();
+    let token_id = field(&printed, "token_id: ");
     let listed = token(&["list"]);
     assert!(text(&listed.stdout).contains(&token_id));
     let cancelled = token(&["cancel", "--token-id", &token_id]);
@@ -412,13 +319,8 @@ fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
         "{}",
         text(&cancelled.stdout)
     );
-    let again = token(&["cancel", "--token-id", &token_id]);
-    assert_eq!(again.status.code(), Some(1));
-    assert!(
-        text(&again.stderr).contains("FailedPrecondition"),
-        "{}",
-        text(&again.stderr)
-    );
+    let again = exited_with(&token(&["cancel", "--token-id", &token_id]), 1);
+    assert!(again.contains("FailedPrecondition"), "{again}");
 
     for (label, extra) in [
         ("a zero ttl", vec!["issue", "--state", "PL", "--ttl", "0h"]),
@@ -439,17 +341,7 @@ fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
             text(&refused.stderr)
         );
     }
-    let stranger = accord(&[
-        "coordinator",
-        "token",
-        "list",
-        "--coordinator",
-        &url,
-        "--pki",
-        pki.to_str().unwrap(),
-        "--operator",
-        "bob",
-    ]);
+    let stranger = network.operate_as("bob", &["token", "list"]);
     assert_eq!(
         stranger.status.code(),
         Some(2),
@@ -457,58 +349,21 @@ fn an_operator_issues_lists_and_cancels_tokens_on_a_running_coordinator() {
         text(&stranger.stderr)
     );
 
-    stop(child);
+    network.stop();
 }
 
 #[test]
 fn a_joined_node_first_started_while_the_coordinator_is_down_serves_what_join_received() {
-    let folder = tempfile::tempdir().unwrap();
-    let config = network(folder.path());
-    let (child, url) = spawn_coordinator(&config);
-    let pki = folder.path().join("pki");
-    let operator = [
-        "--coordinator",
-        &url,
-        "--pki",
-        pki.to_str().unwrap(),
-        "--operator",
-        "alice",
-    ];
-    let mut joined = Vec::new();
-    for (state, port) in [("GB", "7321"), ("FR", "7322")] {
-        let mut args = vec!["coordinator", "token", "issue", "--state", state];
-        args.extend_from_slice(&operator);
-        let issued = accord(&args);
-        let token = text(&issued.stdout)
-            .lines()
-            .find_map(|line| line.strip_prefix("token: ").map(str::to_owned))
-            .unwrap();
-        let dir = folder.path().join(state);
-        let join = accord(&[
-            "join",
-            "--coordinator",
-            &url,
-            "--ca",
-            pki.join("ca.pem").to_str().unwrap(),
-            "--state",
-            state,
-            "--token",
-            &token,
-            "--endpoint",
-            &format!("127.0.0.1:{port}"),
-            "--dir",
-            dir.to_str().unwrap(),
-        ]);
-        assert_eq!(join.status.code(), Some(0), "{}", text(&join.stderr));
-        joined.push(dir);
-    }
+    let network = Network::start();
+    network.enrol(&network.url, "GB", "7321");
+    let france = network.enrol(&network.url, "FR", "7322");
     // The coordinator goes down before FR's node ever started.
-    stop(child);
+    let _folder = network.stop();
     let mut node = Command::new(env!("CARGO_BIN_EXE_accord"))
         .args([
             "node",
             "--config",
-            joined[1].join("node.toml").to_str().unwrap(),
+            france.join("node.toml").to_str().unwrap(),
         ])
         .env("RUST_LOG", "info")
         .env("ACCORD_NODE_LISTEN_ADDR", "127.0.0.1:0")
@@ -542,51 +397,15 @@ fn a_joined_node_first_started_while_the_coordinator_is_down_serves_what_join_re
 
 #[test]
 fn an_operator_runs_a_round_and_exports_a_report_that_verifies() {
-    let folder = tempfile::tempdir().unwrap();
-    let config = network(folder.path());
-    let (child, url) = spawn_coordinator(&config);
-    let pki = folder.path().join("pki");
-    let operator = [
-        "--coordinator",
-        &url,
-        "--pki",
-        pki.to_str().unwrap(),
-        "--operator",
-        "alice",
-    ];
+    let network = Network::start();
     let round = |extra: &[&str]| {
-        let mut args = vec!["coordinator", "round"];
-        args.extend_from_slice(extra);
-        args.extend_from_slice(&operator);
-        accord(&args)
+        let mut command = vec!["round"];
+        command.extend_from_slice(extra);
+        network.operate(&command)
     };
     // Two states join: a round settles between members.
-    for (state, port) in [("GB", "7321"), ("FR", "7322")] {
-        let mut issue = vec!["coordinator", "token", "issue", "--state", state];
-        issue.extend_from_slice(&operator);
-        let issued = accord(&issue);
-        let token = text(&issued.stdout)
-            .lines()
-            .find_map(|line| line.strip_prefix("token: ").map(str::to_owned))
-            .unwrap();
-        let dir = folder.path().join(state);
-        let joined = accord(&[
-            "join",
-            "--coordinator",
-            url.trim_start_matches("https://"),
-            "--ca",
-            pki.join("ca.pem").to_str().unwrap(),
-            "--state",
-            state,
-            "--token",
-            &token,
-            "--endpoint",
-            &format!("127.0.0.1:{port}"),
-            "--dir",
-            dir.to_str().unwrap(),
-        ]);
-        assert_eq!(joined.status.code(), Some(0), "{}", text(&joined.stderr));
-    }
+    network.enrol(network.address(), "GB", "7321");
+    network.enrol(network.address(), "FR", "7322");
     let period = [
         "--from",
         "2026-11-01T00:00:00Z",
@@ -595,13 +414,10 @@ fn an_operator_runs_a_round_and_exports_a_report_that_verifies() {
     ];
     let mut open = vec!["open", "--mode", "sideways"];
     open.extend_from_slice(&period);
-    let refused = round(&open);
-    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
-    assert!(text(&refused.stderr).contains("--mode"));
+    let refused = exited_with(&round(&open), 2);
+    assert!(refused.contains("--mode"));
     open[2] = "bilateral";
-    let opened = round(&open);
-    assert_eq!(opened.status.code(), Some(0), "{}", text(&opened.stderr));
-    let round_id = text(&opened.stdout)
+    let round_id = succeeded(&round(&open))
         .lines()
         .find_map(|line| {
             line.strip_prefix("round ")?
@@ -609,9 +425,8 @@ fn an_operator_runs_a_round_and_exports_a_report_that_verifies() {
                 .map(str::to_owned)
         })
         .unwrap();
-    let overlapping = round(&open);
-    assert_eq!(overlapping.status.code(), Some(1));
-    assert!(text(&overlapping.stderr).contains("FailedPrecondition"));
+    let overlapping = exited_with(&round(&open), 1);
+    assert!(overlapping.contains("FailedPrecondition"));
     let closed = round(&["close", "--round", &round_id]);
     assert!(
         text(&closed.stdout).contains("CLOSED"),
@@ -625,38 +440,15 @@ fn an_operator_runs_a_round_and_exports_a_report_that_verifies() {
         "{}",
         text(&proposed.stderr)
     );
-    let bundle = folder.path().join("round.pb");
-    let exported = round(&[
+    let bundle = network.path("round.pb");
+    succeeded(&round(&[
         "export",
         "--round",
         &round_id,
         "--out",
         bundle.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        exported.status.code(),
-        Some(0),
-        "{}",
-        text(&exported.stderr)
-    );
-    let ca = pki.join("ca.pem");
-    let verified = accord(&[
-        "report",
-        "verify",
-        bundle.to_str().unwrap(),
-        "--ca",
-        ca.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        verified.status.code(),
-        Some(0),
-        "{}",
-        text(&verified.stderr)
-    );
-    assert!(
-        text(&verified.stdout).contains("ok: final"),
-        "{}",
-        text(&verified.stdout)
-    );
-    stop(child);
+    ]));
+    let verified = verify_report(&bundle, &network.pki.join("ca.pem"));
+    assert!(verified.contains("ok: final"), "{verified}");
+    network.stop();
 }

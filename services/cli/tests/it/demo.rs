@@ -6,10 +6,11 @@
 //! input exits 2 and starts nothing.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::{Spawned, accord, exited_with, get_json, text, verify_report};
 
 /// How long a small demo may take (a debug build, shared cores).
 const DEMO_TIMEOUT: Duration = Duration::from_secs(240);
@@ -57,17 +58,6 @@ to = "FR"
 regime = "DUBLIN_III"
 per_week = [3]
 "#;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn accord(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_accord"))
-        .args(args)
-        .output()
-        .expect("accord runs")
-}
 
 /// A folder with the small scenario in it and the federation's folder named beside it.
 pub fn prepared() -> (tempfile::TempDir, PathBuf, PathBuf) {
@@ -147,20 +137,7 @@ fn a_small_scenario_settles_every_week_to_final_with_verified_reports_and_a_true
             );
         }
         let bundle = dir.join("reports").join(format!("{round}.bundle"));
-        let ca = dir.join("pki").join("ca.pem");
-        let verified = accord(&[
-            "report",
-            "verify",
-            bundle.to_str().unwrap(),
-            "--ca",
-            ca.to_str().unwrap(),
-        ]);
-        assert_eq!(
-            verified.status.code(),
-            Some(0),
-            "{}",
-            text(&verified.stderr)
-        );
+        verify_report(&bundle, &dir.join("pki").join("ca.pem"));
     }
     // Week 1: 4 returned to FR, 2 admitted from it: GB is told to admit 2 more.
     let first = report(&dir, &format!("{}.json", rounds[0]));
@@ -176,74 +153,36 @@ fn a_small_scenario_settles_every_week_to_final_with_verified_reports_and_a_true
 }
 
 /// A running `accord demo --serve`, its output in files.
-pub struct Serving {
-    child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
+pub struct Serving(Spawned);
 
 impl Serving {
     /// Starts `accord demo --serve` of `scenario` in `dir`, its output beside `scenario`.
     pub fn spawn(dir: &Path, scenario: &Path) -> Self {
-        let logs = scenario.parent().unwrap();
-        let stdout = logs.join("demo.out");
-        let stderr = logs.join("demo.err");
-        let child = Command::new(env!("CARGO_BIN_EXE_accord"))
-            .args(["demo", "--serve", "--dir", dir.to_str().unwrap()])
-            .args(["--scenario", scenario.to_str().unwrap()])
-            .stdout(Stdio::from(std::fs::File::create(&stdout).unwrap()))
-            .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
-            .spawn()
-            .unwrap();
-        Self {
-            child,
-            stdout,
-            stderr,
-        }
+        let args = [
+            "demo",
+            "--serve",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--scenario",
+            scenario.to_str().unwrap(),
+        ];
+        Self(Spawned::spawn(&args, scenario.parent().unwrap(), "demo"))
     }
 
     /// Waits until the demo serves, then reads its `federation.json`.
     pub fn federation(&mut self, dir: &Path) -> Value {
-        self.wait_serving();
+        self.0.wait_for(DEMO_TIMEOUT, "not serving", |demo| {
+            demo.output().contains("running until Ctrl-C").then_some(())
+        });
         let text = std::fs::read_to_string(dir.join("federation.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     }
 
     /// SIGTERM, then the exit code.
-    pub fn stop(mut self) -> Option<i32> {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let code = self.child.wait().unwrap().code();
-        assert_eq!(code, Some(0), "{}", self.output());
+    pub fn stop(self) -> Option<i32> {
+        let (code, output) = self.0.stop();
+        assert_eq!(code, Some(0), "{output}");
         code
-    }
-
-    fn output(&self) -> String {
-        crate::logs(&self.stdout, &self.stderr)
-    }
-
-    /// Waits until the demo says it keeps serving.
-    fn wait_serving(&mut self) {
-        let deadline = Instant::now() + DEMO_TIMEOUT;
-        while !self.output().contains("running until Ctrl-C") {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("accord demo exited with {status} first:\n{}", self.output());
-            }
-            assert!(Instant::now() < deadline, "not serving:\n{}", self.output());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
@@ -254,21 +193,11 @@ fn with_serve_the_federation_stays_up_for_a_diplomat_until_sigterm() {
     let federation = serving.federation(&dir);
     let gateway = federation["coordinator"]["gateway"].as_str().unwrap();
     let diplomat = federation["tokens"]["diplomat"].as_str().unwrap();
-    let rounds: Value = tokio::runtime::Builder::new_current_thread()
+    let rounds = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async {
-            reqwest::Client::new()
-                .get(format!("{gateway}/v1/rounds"))
-                .bearer_auth(diplomat)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
+        .block_on(get_json(&format!("{gateway}/v1/rounds"), diplomat));
     let statuses: Vec<&str> = rounds["rounds"]
         .as_array()
         .unwrap()
@@ -284,13 +213,8 @@ fn a_folder_that_holds_something_or_a_wrong_scenario_is_refused_with_exit_2() {
     let (folder, scenario, dir) = prepared();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("notes.txt"), "mine").unwrap();
-    let taken = accord(&["demo", "--dir", dir.to_str().unwrap()]);
-    assert_eq!(taken.status.code(), Some(2));
-    assert!(
-        text(&taken.stderr).contains("not empty"),
-        "{}",
-        text(&taken.stderr)
-    );
+    let taken = exited_with(&accord(&["demo", "--dir", dir.to_str().unwrap()]), 2);
+    assert!(taken.contains("not empty"), "{taken}");
     assert_eq!(
         std::fs::read_dir(&dir).unwrap().count(),
         1,
@@ -310,8 +234,7 @@ fn a_folder_that_holds_something_or_a_wrong_scenario_is_refused_with_exit_2() {
         "--scenario",
         scenario.to_str().unwrap(),
     ]);
-    assert_eq!(wrong.status.code(), Some(2));
-    let message = text(&wrong.stderr);
+    let message = exited_with(&wrong, 2);
     assert!(
         message.contains("phases[1].returns[1].per_week: 2 weeks named, the phase has 1"),
         "{message}"

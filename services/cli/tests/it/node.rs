@@ -2,32 +2,19 @@
 //! configuration exits 64 before any port is bound; a valid one serves until SIGTERM and
 //! then exits cleanly.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-fn accord(args: &[&str], environment: &[(&str, &str)]) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_accord"));
-    command.args(args);
-    for (name, value) in environment {
-        command.env(name, value);
-    }
-    command.output().expect("accord runs")
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use crate::{accord, accord_with, all_succeed, exited_with, listening, stop, text};
 
 #[test]
 fn version_and_help_name_the_program_and_its_subcommands() {
-    let version = accord(&["--version"], &[]);
+    let version = accord(&["--version"]);
     assert_eq!(version.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&version.stdout).trim(),
         format!("accord {}", env!("CARGO_PKG_VERSION"))
     );
-    let help = accord(&["--help"], &[]);
+    let help = accord(&["--help"]);
     let text = String::from_utf8_lossy(&help.stdout);
     for subcommand in ["node", "pki", "settle"] {
         assert!(text.contains(subcommand), "help lists {subcommand}: {text}");
@@ -37,7 +24,7 @@ fn version_and_help_name_the_program_and_its_subcommands() {
 /// Exit status 64 (an invalid configuration) with `expected` on standard error; `label` says
 /// which configuration was refused.
 fn refused_as_invalid_configuration(label: &str, output: &std::process::Output, expected: &str) {
-    let stderr = stderr(output);
+    let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(64), "{label}: {stderr}");
     assert!(
         stderr.contains(expected),
@@ -47,7 +34,7 @@ fn refused_as_invalid_configuration(label: &str, output: &std::process::Output, 
 
 #[test]
 fn a_node_without_a_state_refuses_to_start_with_exit_64() {
-    let output = accord(&["node"], &[("ACCORD_NODE_LISTEN_ADDR", "127.0.0.1:0")]);
+    let output = accord_with(&["node"], &[("ACCORD_NODE_LISTEN_ADDR", "127.0.0.1:0")]);
     refused_as_invalid_configuration("no state", &output, "`state`: is required");
 }
 
@@ -68,7 +55,7 @@ fn a_node_with_an_invalid_value_names_the_key_and_exits_64() {
         ),
     ] {
         std::fs::write(&config, text).unwrap();
-        let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
+        let output = accord(&["node", "--config", config.to_str().unwrap()]);
         refused_as_invalid_configuration(label, &output, expected);
     }
 }
@@ -83,7 +70,7 @@ fn a_node_with_both_a_coordinator_and_static_partners_exits_64() {
         [[partners]]\nstate = \"GB\"\nendpoint = \"https://127.0.0.1:7002\"\n\
         signing_public_key = \"gb.signing.pub\"\nregimes = [\"UKFR_2025\"]\n";
     std::fs::write(&config, text).unwrap();
-    let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
+    let output = accord(&["node", "--config", config.to_str().unwrap()]);
     refused_as_invalid_configuration(
         "a coordinator and partners",
         &output,
@@ -95,7 +82,7 @@ fn a_node_with_both_a_coordinator_and_static_partners_exits_64() {
 fn a_node_whose_certificate_file_is_missing_exits_64() {
     let folder = tempfile::tempdir().unwrap();
     let config = write_config(folder.path(), "missing/ca.pem");
-    let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
+    let output = accord(&["node", "--config", config.to_str().unwrap()]);
     refused_as_invalid_configuration("a missing CA file", &output, "tls");
 }
 
@@ -104,25 +91,12 @@ fn a_node_serves_until_sigterm_then_exits_cleanly() {
     let folder = tempfile::tempdir().unwrap();
     issue_pki(folder.path());
     let config = write_config(folder.path(), "pki/ca.pem");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
-        .args(["node", "--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(
-        first.starts_with("accord node: listening on 127.0.0.1:"),
-        "{first}"
+    let (child, address) = listening(
+        &["node", "--config", config.to_str().unwrap()],
+        "accord node",
     );
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert_eq!(exit.code(), Some(0), "a graceful shutdown exits 0");
+    assert!(address.starts_with("127.0.0.1:"), "{address}");
+    stop(child);
     assert!(
         folder.path().join("fr.db").exists(),
         "the database was created and migrated"
@@ -133,7 +107,7 @@ fn a_node_serves_until_sigterm_then_exits_cleanly() {
 fn issue_pki(folder: &Path) {
     let pki = folder.join("pki");
     let pki_dir = pki.to_str().unwrap();
-    for args in [
+    all_succeed(&[
         vec!["pki", "init", "--dir", pki_dir],
         vec![
             "pki", "issue", "--dir", pki_dir, "--state", "FR", "--role", "node",
@@ -141,15 +115,7 @@ fn issue_pki(folder: &Path) {
         vec![
             "pki", "issue", "--dir", pki_dir, "--state", "GB", "--role", "node",
         ],
-    ] {
-        let output = accord(&args, &[]);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-    }
+    ]);
 }
 
 #[test]
@@ -159,12 +125,10 @@ fn a_busy_port_exits_1_with_the_os_reason_before_any_database_is_created() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let config = write_config_listening(folder.path(), "pki/ca.pem", &address);
-    let output = accord(&["node", "--config", config.to_str().unwrap()], &[]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let refused = exited_with(&accord(&["node", "--config", config.to_str().unwrap()]), 1);
     assert!(
-        stderr(&output).contains("Address already in use"),
-        "the operating system's reason: {}",
-        stderr(&output)
+        refused.contains("Address already in use"),
+        "the operating system's reason: {refused}"
     );
     assert!(
         !folder.path().join("fr.db").exists(),

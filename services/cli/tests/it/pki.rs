@@ -8,26 +8,14 @@ use std::process::{Command, Output};
 use accord_trust::pki::directory::PkiDirectory;
 use accord_trust::{EventVerifyingKey, Identity, PeerIdentity};
 
+use crate::{succeeded, text};
+
 fn accord_pki(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_accord"))
         .arg("pki")
         .args(args)
         .output()
         .expect("accord runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeded(output: &Output) -> String {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        text(&output.stderr)
-    );
-    text(&output.stdout)
 }
 
 /// Exit status 2 and exactly one line on standard error that contains `expected`.

@@ -6,7 +6,6 @@
 //! and directory. Bad input exits 2 and writes nothing.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use accord_domain::StateCode;
@@ -20,95 +19,43 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
+use crate::{Spawned, accord, exited_with, text};
+
 /// How long a federation may take to come up (a debug build, shared cores).
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How long a case may take to reach the partner node.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn accord(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_accord"))
-        .args(args)
-        .output()
-        .expect("accord runs")
-}
-
 /// A running `accord up`, its output going to files beside the federation's folder.
-struct Up {
-    child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
+struct Up(Spawned);
 
 impl Up {
     /// Starts `accord up --dir dir [--states states]`; `logs` holds its output.
     fn spawn(dir: &Path, states: Option<&str>, logs: &Path, run: &str) -> Self {
-        let stdout = logs.join(format!("{run}.out"));
-        let stderr = logs.join(format!("{run}.err"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_accord"));
-        command.args(["up", "--dir", dir.to_str().unwrap()]);
+        let mut args = vec!["up", "--dir", dir.to_str().unwrap()];
         if let Some(states) = states {
-            command.args(["--states", states]);
+            args.extend(["--states", states]);
         }
-        let child = command
-            .stdout(Stdio::from(std::fs::File::create(&stdout).unwrap()))
-            .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
-            .spawn()
-            .unwrap();
-        Self {
-            child,
-            stdout,
-            stderr,
-        }
+        Self(Spawned::spawn(&args, logs, run))
     }
 
     fn output(&self) -> String {
-        crate::logs(&self.stdout, &self.stderr)
+        self.0.output()
     }
 
     /// Waits for `dir/federation.json` and reads it; fails if the process exits first.
     fn federation(&mut self, dir: &Path) -> Value {
         let path = dir.join("federation.json");
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                return serde_json::from_str(&text).unwrap();
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("accord up exited with {status} first:\n{}", self.output());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no federation.json:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.0.wait_for(START_TIMEOUT, "no federation.json", |_| {
+            let text = std::fs::read_to_string(&path).ok()?;
+            Some(serde_json::from_str(&text).unwrap())
+        })
     }
 
     /// SIGTERM, then the exit code.
-    fn stop(mut self) -> (Option<i32>, String) {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let code = self.child.wait().unwrap().code();
-        (code, self.output())
-    }
-}
-
-/// A test that fails leaves no federation running.
-impl Drop for Up {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    fn stop(self) -> (Option<i32>, String) {
+        self.0.stop()
     }
 }
 
@@ -243,6 +190,19 @@ async fn french_cases(federation: &Value) -> Vec<pb::ReadmissionCase> {
         .readmissions
 }
 
+/// Waits until FR's node lists the case `case_ref`.
+async fn france_receives(federation: &Value, case_ref: &str) {
+    let deadline = Instant::now() + DELIVERY_TIMEOUT;
+    while !french_cases(federation)
+        .await
+        .iter()
+        .any(|case| case.case_ref == case_ref)
+    {
+        assert!(Instant::now() < deadline, "FR never received {case_ref}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// `GET path` on `state`'s gateway (or the coordinator's, for `"coordinator"`) with the
 /// token of `role` (none for `None`): the status and the body.
 async fn rest(federation: &Value, state: &str, path: &str, role: Option<&str>) -> (u16, String) {
@@ -306,15 +266,7 @@ fn a_federation_comes_up_works_a_case_over_mtls_and_resumes_with_the_same_identi
             ["DE-FR: DUBLIN_III,EU_1FOR1", "FR-GB: UKFR_2025"]
         );
         let case_ref = open_case(&federation).await;
-        let deadline = Instant::now() + DELIVERY_TIMEOUT;
-        while !french_cases(&federation)
-            .await
-            .iter()
-            .any(|case| case.case_ref == case_ref)
-        {
-            assert!(Instant::now() < deadline, "FR never received {case_ref}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        france_receives(&federation, &case_ref).await;
         // Each state's REST gateway, with the tokens federation.json names.
         let gb_cases = rest(&federation, "GB", "/v1/readmissions", Some("caseworker:GB")).await;
         assert_eq!(gb_cases.0, 200, "{}", gb_cases.1);
@@ -344,13 +296,8 @@ fn a_federation_comes_up_works_a_case_over_mtls_and_resumes_with_the_same_identi
         assert_eq!(caseworker.0, 401, "{}", caseworker.1);
         (case_ref, directory.version)
     });
-    let twice = accord(&["up", "--dir", dir.to_str().unwrap()]);
-    assert_eq!(twice.status.code(), Some(2), "{}", text(&twice.stderr));
-    assert!(
-        text(&twice.stderr).contains("another `accord up` runs"),
-        "{}",
-        text(&twice.stderr)
-    );
+    let twice = exited_with(&accord(&["up", "--dir", dir.to_str().unwrap()]), 2);
+    assert!(twice.contains("another `accord up` runs"), "{twice}");
     let printed = first.output();
     assert!(printed.contains("node FR"), "{printed}");
     assert!(printed.contains("federation.json"), "{printed}");
@@ -458,15 +405,7 @@ fn a_node_whose_port_was_taken_comes_back_on_another_and_the_directory_follows()
         assert_eq!(france.node_endpoint, format!("https://{moved}"));
         // GB's node reaches FR's at its new address.
         let case_ref = open_case(&resumed).await;
-        let deadline = Instant::now() + DELIVERY_TIMEOUT;
-        while !french_cases(&resumed)
-            .await
-            .iter()
-            .any(|case| case.case_ref == case_ref)
-        {
-            assert!(Instant::now() < deadline, "FR never received {case_ref}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        france_receives(&resumed, &case_ref).await;
     });
     drop(taken);
     let (code, output) = second.stop();
