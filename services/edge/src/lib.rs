@@ -18,8 +18,10 @@
 //! - `testing` (feature `testing`, tests only): reading a refusal, a fresh test database;
 //! - [`clock`]: the injected clock ([`clock::Clock`], [`clock::ManualClock`] for tests).
 //!
-//! It holds no use case, no table and no service: each service maps its own errors to
-//! statuses (with [`ERROR_DOMAIN`] in their `ErrorInfo`) and audits through its own store.
+//! It holds no use case and no service, and no table but the audit log's row, which every
+//! server's schema holds alike: each service maps its own errors to statuses (with
+//! [`ERROR_DOMAIN`] in their `ErrorInfo`) and audits through its own store, which writes
+//! with [`audit`].
 
 pub mod audit;
 #[cfg(feature = "browser")]
