@@ -4,91 +4,20 @@
 //! member sees only its own pairs' leaves; witnesses cosign; every refusal says why and
 //! changes nothing.
 
-use accord_coordinator::joining::{JoinRequest, JoinedFolder, join};
-use accord_domain::StateCode;
 use accord_proto::v1 as pb;
-use accord_proto::v1::ledger_service_client::LedgerServiceClient;
 use accord_trust::log::{
     Checkpoint, ConsistencyProof, Hash, InclusionProof, KeyName, MemoryTree, NoteVerifier,
     SignatureType, leaf_hash,
 };
-use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, SigningDomain};
+use accord_trust::{EventSigningKey, SigningDomain};
 use pb::ReadmissionEventKind as Kind;
 use prost::Message;
 use tonic::Code;
-use tonic::transport::Channel;
 
-use crate::network::{HEAD_INTERVAL_MS, Network, operator, reason};
+use crate::member::{head_of, joined, operator_client, outcomes, report_of, send};
+use crate::network::{Network, reason};
 
-/// A member that joined through the real flow: its folder, its event key, its node's client.
-pub struct Member {
-    _folder: tempfile::TempDir,
-    pub key: EventSigningKey,
-    pub ledger: LedgerServiceClient<Channel>,
-    /// The coordinator's `SettlementService`, as this member's node.
-    pub settlement: accord_proto::v1::settlement_service_client::SettlementServiceClient<Channel>,
-}
-
-pub async fn joined(network: &Network, state: &str, port: u16) -> Member {
-    let (_, token) = network.token_for(state, 0).await;
-    let folder = tempfile::tempdir().unwrap();
-    join(JoinRequest {
-        coordinator: network.endpoint(),
-        ca_pem: network.ca_pem(),
-        state: StateCode::parse(state).unwrap(),
-        token,
-        endpoint: format!("127.0.0.1:{port}"),
-        listen_addr: None,
-        dir: folder.path().to_owned(),
-    })
-    .await
-    .unwrap();
-    let files = JoinedFolder::new(folder.path());
-    let key = EventSigningKey::load(&files.signing_key()).unwrap();
-    let ledger = client(network, &files.node_certificate(), &files.node_key());
-    let settlement = accord_proto::v1::settlement_service_client::SettlementServiceClient::new(
-        channel(network, &files.node_certificate(), &files.node_key()),
-    );
-    Member {
-        settlement,
-        _folder: folder,
-        key,
-        ledger,
-    }
-}
-
-fn client(
-    network: &Network,
-    certificate: &std::path::Path,
-    key: &std::path::Path,
-) -> LedgerServiceClient<Channel> {
-    LedgerServiceClient::new(channel(network, certificate, key))
-}
-
-/// A channel to the coordinator as the holder of `certificate`.
-pub fn channel(network: &Network, certificate: &std::path::Path, key: &std::path::Path) -> Channel {
-    let identity = Identity::load(certificate, key).unwrap();
-    let ca = CaBundle::from_pem(&network.ca_pem()).unwrap();
-    let tls = ClientTls::new(&identity, &ca, "127.0.0.1").unwrap();
-    accord_trust::connect_lazy(&network.endpoint(), &tls).unwrap()
-}
-
-pub fn operator_client(network: &Network) -> LedgerServiceClient<Channel> {
-    LedgerServiceClient::new(operator_channel(network))
-}
-
-/// A channel to the coordinator as the operator alice.
-pub fn operator_channel(network: &Network) -> Channel {
-    let identity = operator("alice");
-    network.client_as(&identity);
-    channel(
-        network,
-        &network.pki.certificate_path(&identity),
-        &network.pki.key_path(&identity),
-    )
-}
-
-pub const CASE: &str = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1C";
+const CASE: &str = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1C";
 
 /// `signer`'s signed report of event `sequence` of `case` (a readmission between GB and
 /// FR), acted by `acting`, with digest byte `digest`: a RECEIVED event.
@@ -107,90 +36,6 @@ fn report(
         digest,
         pb::ReadmissionEventKind::Received,
     )
-}
-
-/// As [`report`], of event kind `kind`.
-pub fn report_of(
-    signer: &EventSigningKey,
-    acting: &str,
-    case: &str,
-    sequence: u64,
-    digest: u8,
-    kind: pb::ReadmissionEventKind,
-) -> pb::EventReport {
-    let pair = case.split('-').skip(1).take(2).collect::<Vec<_>>();
-    let attestation = pb::EventAttestation {
-        case_ref: case.to_owned(),
-        pair: Some(pb::StatePair {
-            first_state: pair[0].to_owned(),
-            second_state: pair[1].to_owned(),
-        }),
-        sequence,
-        acting_state: acting.to_owned(),
-        occurred_at: Some(prost_types::Timestamp {
-            seconds: 1_764_000_000 + i64::try_from(sequence).unwrap(),
-            nanos: 0,
-        }),
-        idempotency_key: format!(
-            "k1-{:064x}",
-            u128::from(digest) << 8 | u128::from(sequence as u8)
-        ),
-        signing_key_id: signer.key_id().to_string(),
-        event_digest: vec![digest; 32],
-        kind: Some(pb::event_attestation::Kind::ReadmissionEventKind(
-            kind.into(),
-        )),
-    };
-    let signature = signer.sign(SigningDomain::EVENT, &attestation.encode_to_vec());
-    pb::EventReport {
-        attestation: Some(attestation),
-        signature: signature.to_bytes().to_vec(),
-    }
-}
-
-pub async fn send(member: &Member, reports: Vec<pb::EventReport>) -> Vec<pb::EventReportResult> {
-    let batch = pb::ReportEventsRequest {
-        batch_id: "batch-1".to_owned(),
-        reports,
-    };
-    let mut answers = member
-        .ledger
-        .clone()
-        .report_events(tokio_stream::iter(vec![batch]))
-        .await
-        .unwrap()
-        .into_inner();
-    let answer = answers.message().await.unwrap().unwrap();
-    assert_eq!(answer.batch_id, "batch-1");
-    answer.results
-}
-
-pub fn outcomes(results: &[pb::EventReportResult]) -> Vec<(pb::EventReportOutcome, u64)> {
-    results
-        .iter()
-        .map(|result| (result.outcome(), result.leaf_index))
-        .collect()
-}
-
-/// The latest signed head once it holds at least `size` leaves.
-pub async fn head_of(client: &mut LedgerServiceClient<Channel>, size: u64) -> pb::SignedTreeHead {
-    // Heads come every HEAD_INTERVAL_MS; a busy machine may delay them, so the wait is
-    // bounded by time, not by a count of polls.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        let head = client
-            .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })
-            .await
-            .unwrap()
-            .into_inner()
-            .tree_head
-            .unwrap();
-        if head.tree_head.as_ref().unwrap().tree_size >= size {
-            return head;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(HEAD_INTERVAL_MS)).await;
-    }
-    panic!("no head of {size} leaves was published");
 }
 
 fn log_verifier(network: &Network) -> NoteVerifier {

@@ -9,7 +9,7 @@ use accord_edge::report;
 use accord_proto::v1 as pb;
 use tonic::Code;
 
-use crate::ledger::operator_client;
+use crate::member::operator_client;
 use crate::network::Network;
 use crate::rounds::{PERIOD_END_S, PERIOD_START_S, Rounds, countersignature, with_returns};
 

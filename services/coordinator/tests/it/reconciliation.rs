@@ -7,7 +7,7 @@ use accord_proto::v1 as pb;
 use pb::ReadmissionEventKind as Kind;
 use tonic::Code;
 
-use crate::ledger::{Member, joined, operator_client, report_of, send};
+use crate::member::{Member, joined, operator_client, report_of, send};
 use crate::network::{Network, reason};
 
 const ARRIVED: &str = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1A";

@@ -13,7 +13,7 @@ use prost::Message;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::ledger::{Member, head_of, joined, operator_channel, report_of, send};
+use crate::member::{Member, head_of, joined, operator_channel, report_of, send};
 use crate::network::{Network, reason};
 
 /// Events in the reports take effect in late November 2025 (`report_of`).
