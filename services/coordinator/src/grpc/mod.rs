@@ -28,6 +28,7 @@ use crate::app::{App, Asked, Error, Issued, Published, Replied, TokenRefusal};
 use crate::convert::command::{Enrolled, EnrolmentView, RequestKey};
 use crate::convert::{self};
 
+mod callers;
 mod ledger;
 mod settlement;
 
@@ -255,6 +256,20 @@ fn respond<A, M: Message + Default>(
     }
 }
 
+/// A keyed use case run and answered: `run` gets the `Asked` of `caller`'s request under
+/// `key` at `path`; a fresh answer is written out by `to_wire`, a replay is the stored first
+/// answer.
+async fn run_keyed<A, M: Message + Default>(
+    caller: &str,
+    key: &RequestKey,
+    path: &'static str,
+    to_wire: impl Fn(&A) -> M + Send + Sync,
+    run: impl AsyncFnOnce(Asked<'_, A>) -> Result<Replied<A>, Error>,
+) -> Result<Response<M>, Status> {
+    let encode = encoder(&to_wire);
+    respond(run(asked(caller, key, path, &encode)).await, &to_wire)
+}
+
 /// An operator's keyed request: the caller must be an operator (refusals audited); the
 /// request is parsed, the use case runs under the request's idempotency key, and the answer
 /// is written out (or the first answer replayed).
@@ -266,14 +281,10 @@ macro_rules! operator_step {
         })
         .await?;
         let (key, command) = parsed($parse($request.get_ref(), PATH))?;
-        let caller = caller.spiffe_id();
-        let to_wire = $to_wire;
-        let encode = encoder(to_wire);
-        let replied = $api
-            .app
-            .$use_case(asked(&caller, &key, PATH, &encode), command)
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller.spiffe_id(), &key, PATH, $to_wire, async |asked| {
+            $api.app.$use_case(asked, command).await
+        })
+        .await
     }};
 }
 
@@ -285,13 +296,10 @@ macro_rules! member_step {
         let state = $api.member_node($method, &$request).await?;
         let (key, command) = parsed($parse($request.get_ref(), PATH, state))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
-        let to_wire = $to_wire;
-        let encode = encoder(to_wire);
-        let replied = $api
-            .app
-            .$use_case(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, $to_wire, async |asked| {
+            $api.app.$use_case(asked, state, command).await
+        })
+        .await
     }};
 }
 

@@ -10,7 +10,8 @@ use accord_proto::v1::settlement_service_server::SettlementService;
 use accord_trust::PeerIdentity;
 use tonic::{Request, Response, Status};
 
-use super::{asked, authorized_at, encoder, parsed, respond, status};
+use super::callers::Callers;
+use super::{parsed, run_keyed, status};
 use crate::app::ledger::Reader;
 use crate::app::settlement::{ConsentSet, Settlement};
 use crate::app::{App, Error};
@@ -24,56 +25,18 @@ const SERVICE_PATH: &str = "/accord.v1.SettlementService/";
 #[derive(Clone)]
 pub struct SettlementApi {
     app: App,
+    callers: Callers,
     settlement: Settlement,
 }
 
 impl SettlementApi {
     /// The service over `settlement`.
     pub fn new(app: App, settlement: Settlement) -> Self {
-        Self { app, settlement }
-    }
-
-    async fn operator<T>(
-        &self,
-        method: &str,
-        request: &Request<T>,
-    ) -> Result<(String, accord_trust::OperatorName), Status> {
-        let path = format!("{SERVICE_PATH}{method}");
-        let (caller, name) = authorized_at(&self.app, &path, request, |caller| {
-            App::operator(caller).cloned()
-        })
-        .await?;
-        Ok((caller.spiffe_id(), name))
-    }
-
-    async fn member_node<T>(
-        &self,
-        method: &str,
-        request: &Request<T>,
-    ) -> Result<StateCode, Status> {
-        let path = format!("{SERVICE_PATH}{method}");
-        let app = &self.app;
-        authorized_at(app, &path, request, |caller| app.active_member_node(caller))
-            .await
-            .map(|(_, state)| state)
-    }
-
-    /// The caller's state for a read (`None` for an operator).
-    async fn reader<T>(
-        &self,
-        method: &str,
-        request: &Request<T>,
-    ) -> Result<Option<StateCode>, Status> {
-        let path = format!("{SERVICE_PATH}{method}");
-        authorized_at(&self.app, &path, request, |caller| match caller {
-            PeerIdentity::Operator(_) => Ok(None),
-            PeerIdentity::Node(state) | PeerIdentity::Gateway(state) => Ok(Some(*state)),
-            PeerIdentity::Coordinator => Err(Error::PermissionDenied(
-                "the coordinator does not call itself".to_owned(),
-            )),
-        })
-        .await
-        .map(|(_, reader)| reader)
+        Self {
+            callers: Callers::new(app.clone(), SERVICE_PATH),
+            app,
+            settlement,
+        }
     }
 }
 
@@ -85,15 +48,16 @@ fn round_response<T>(make: impl Fn(Option<pb::Round>) -> T) -> impl Fn(&RoundVie
 macro_rules! operator_round_step {
     ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $response:expr) => {{
         const PATH: &str = concat!("/accord.v1.SettlementService/", $method);
-        let (caller, operator) = $api.operator($method, &$request).await?;
+        let (caller, operator) = $api.callers.operator($method, &$request).await?;
         let (key, command) = parsed($parse($request.get_ref(), PATH))?;
-        let to_wire = round_response($response);
-        let encode = encoder(&to_wire);
-        let replied = $api
-            .settlement
-            .$use_case(asked(&caller, &key, PATH, &encode), &operator, command)
-            .await;
-        respond(replied, &to_wire)
+        run_keyed(
+            &caller,
+            &key,
+            PATH,
+            round_response($response),
+            async |asked| $api.settlement.$use_case(asked, &operator, command).await,
+        )
+        .await
     }};
 }
 
@@ -101,16 +65,17 @@ macro_rules! operator_round_step {
 macro_rules! member_round_step {
     ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $response:expr) => {{
         const PATH: &str = concat!("/accord.v1.SettlementService/", $method);
-        let state = $api.member_node($method, &$request).await?;
+        let state = $api.callers.member_node($method, &$request).await?;
         let (key, command) = parsed($parse($request.get_ref(), PATH))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
-        let to_wire = round_response($response);
-        let encode = encoder(&to_wire);
-        let replied = $api
-            .settlement
-            .$use_case(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, &to_wire)
+        run_keyed(
+            &caller,
+            &key,
+            PATH,
+            round_response($response),
+            async |asked| $api.settlement.$use_case(asked, state, command).await,
+        )
+        .await
     }};
 }
 
@@ -153,17 +118,17 @@ impl SettlementService for SettlementApi {
         request: Request<pb::SetCapacityRequest>,
     ) -> Result<Response<pb::SetCapacityResponse>, Status> {
         const PATH: &str = "/accord.v1.SettlementService/SetCapacity";
-        let (caller, operator) = self.operator("SetCapacity", &request).await?;
+        let (caller, operator) = self.callers.operator("SetCapacity", &request).await?;
         let (key, command) = parsed(wire::capacity(request.get_ref(), PATH))?;
         let to_wire = |record: &CapacityRecord| pb::SetCapacityResponse {
             capacity: Some(wire::capacity_to_wire(record)),
         };
-        let encode = encoder(to_wire);
-        let replied = self
-            .settlement
-            .set_capacity(asked(&caller, &key, PATH, &encode), &operator, command)
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
+            self.settlement
+                .set_capacity(asked, &operator, command)
+                .await
+        })
+        .await
     }
 
     async fn set_parity_limit(
@@ -171,7 +136,7 @@ impl SettlementService for SettlementApi {
         request: Request<pb::SetParityLimitRequest>,
     ) -> Result<Response<pb::SetParityLimitResponse>, Status> {
         const PATH: &str = "/accord.v1.SettlementService/SetParityLimit";
-        let (caller, _) = self.operator("SetParityLimit", &request).await?;
+        let (caller, _) = self.callers.operator("SetParityLimit", &request).await?;
         let message = request.get_ref();
         let mut violations = accord_edge::violation::Violations::new();
         let key =
@@ -195,22 +160,18 @@ impl SettlementService for SettlementApi {
                 }),
             }
         };
-        let encode = encoder(to_wire);
-        let replied = self
-            .settlement
-            .set_parity_limit(
-                asked(&caller, &key, PATH, &encode),
-                (a, b, u64::from(message.limit)),
-            )
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
+            let limit = (a, b, u64::from(message.limit));
+            self.settlement.set_parity_limit(asked, limit).await
+        })
+        .await
     }
 
     async fn list_quotas(
         &self,
         request: Request<pb::ListQuotasRequest>,
     ) -> Result<Response<pb::ListQuotasResponse>, Status> {
-        self.reader("ListQuotas", &request).await?;
+        self.callers.reader("ListQuotas", &request).await?;
         let query = parsed(wire::list_quotas(request.get_ref()))?;
         let state = query.state;
         let (capacities, next) = self.settlement.capacities(&query).await.map_err(status)?;
@@ -245,7 +206,7 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetParityLimitRequest>,
     ) -> Result<Response<pb::GetParityLimitResponse>, Status> {
-        let reader = self.reader("GetParityLimit", &request).await?;
+        let reader = self.callers.reader("GetParityLimit", &request).await?;
         let message = request.get_ref();
         let mut violations = accord_edge::violation::Violations::new();
         let (a, b) = pair(&mut violations, &message.first_state, &message.second_state);
@@ -253,11 +214,7 @@ impl SettlementService for SettlementApi {
         let (Some(a), Some(b)) = (a, b) else {
             return Err(status(Error::invalid("first_state", "is required")));
         };
-        let parity = self
-            .settlement
-            .parity(reader.map_or(Reader::Operator, Reader::Member), a, b)
-            .await
-            .map_err(status)?;
+        let parity = self.settlement.parity(reader, a, b).await.map_err(status)?;
         let limit = u32::try_from(parity.limit).unwrap_or(u32::MAX);
         Ok(Response::new(pb::GetParityLimitResponse {
             parity_limit: Some(pb::ParityLimit {
@@ -279,18 +236,21 @@ impl SettlementService for SettlementApi {
         request: Request<pb::ReportCandidatesRequest>,
     ) -> Result<Response<pb::ReportCandidatesResponse>, Status> {
         const PATH: &str = "/accord.v1.SettlementService/ReportCandidates";
-        let state = self.member_node("ReportCandidates", &request).await?;
+        let state = self
+            .callers
+            .member_node("ReportCandidates", &request)
+            .await?;
         let (key, command) = parsed(wire::candidates(request.get_ref(), PATH, state))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
         let to_wire = |recorded: &accord_domain::Timestamp| pb::ReportCandidatesResponse {
             recorded_at: Some(accord_edge::wire::to_wire_time(*recorded)),
         };
-        let encode = encoder(to_wire);
-        let replied = self
-            .settlement
-            .report_candidates(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
+            self.settlement
+                .report_candidates(asked, state, command)
+                .await
+        })
+        .await
     }
 
     async fn set_redirect_consent(
@@ -298,7 +258,8 @@ impl SettlementService for SettlementApi {
         request: Request<pb::SetRedirectConsentRequest>,
     ) -> Result<Response<pb::SetRedirectConsentResponse>, Status> {
         const PATH: &str = "/accord.v1.SettlementService/SetRedirectConsent";
-        let Some(state) = self.reader("SetRedirectConsent", &request).await? else {
+        let Reader::Member(state) = self.callers.reader("SetRedirectConsent", &request).await?
+        else {
             return Err(status(Error::PermissionDenied(
                 "consent is a member state's own: its node or gateway gives it".to_owned(),
             )));
@@ -311,19 +272,19 @@ impl SettlementService for SettlementApi {
             consent: Some(wire::consent_to_wire(&set.consent)),
             pair_consented: set.pair_consented,
         };
-        let encode = encoder(to_wire);
-        let replied = self
-            .settlement
-            .set_consent(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
+            self.settlement.set_consent(asked, state, command).await
+        })
+        .await
     }
 
     async fn list_redirect_consents(
         &self,
         request: Request<pb::ListRedirectConsentsRequest>,
     ) -> Result<Response<pb::ListRedirectConsentsResponse>, Status> {
-        self.reader("ListRedirectConsents", &request).await?;
+        self.callers
+            .reader("ListRedirectConsents", &request)
+            .await?;
         let message = request.get_ref();
         let state = state_filter(&message.state)?;
         let (consents, pairs) = self.settlement.consents(state).await.map_err(status)?;
@@ -343,13 +304,12 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetBalancesRequest>,
     ) -> Result<Response<pb::GetBalancesResponse>, Status> {
-        let reader = self.reader("GetBalances", &request).await?;
+        let reader = self.callers.reader("GetBalances", &request).await?;
         let message = request.get_ref();
         let state = state_filter(&message.state)?;
-        let ledger_reader = reader.map_or(Reader::Operator, Reader::Member);
         let (balances, tree_size) = self
             .settlement
-            .balances(ledger_reader, state)
+            .balances(reader, state)
             .await
             .map_err(status)?;
         if message.tree_size != 0 && message.tree_size != tree_size {
@@ -444,10 +404,10 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetRoundRequest>,
     ) -> Result<Response<pb::GetRoundResponse>, Status> {
-        let reader = self.reader("GetRound", &request).await?;
+        let reader = self.callers.reader("GetRound", &request).await?;
         let view = self
             .settlement
-            .round(&request.get_ref().round_id, reader)
+            .round(&request.get_ref().round_id, reader.state())
             .await
             .map_err(status)?;
         Ok(Response::new(pb::GetRoundResponse {
@@ -459,11 +419,11 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::ListRoundsRequest>,
     ) -> Result<Response<pb::ListRoundsResponse>, Status> {
-        let reader = self.reader("ListRounds", &request).await?;
+        let reader = self.callers.reader("ListRounds", &request).await?;
         let query = parsed(wire::list_rounds(request.get_ref()))?;
         let (views, next) = self
             .settlement
-            .rounds(reader, &query)
+            .rounds(reader.state(), &query)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ListRoundsResponse {
@@ -504,7 +464,7 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetRoundReportRequest>,
     ) -> Result<Response<pb::GetRoundReportResponse>, Status> {
-        let reader = self.reader("GetRoundReport", &request).await?;
+        let reader = self.callers.reader("GetRoundReport", &request).await?;
         let message = request.get_ref();
         let format = parsed(pb::ReportFormat::try_from(message.format).map_err(|_| {
             accord_edge::violation::Invalid::field(
@@ -521,7 +481,7 @@ impl SettlementService for SettlementApi {
         let round_id = &message.round_id;
         let round = self
             .settlement
-            .round(round_id, reader)
+            .round(round_id, reader.state())
             .await
             .map_err(status)?;
         let report = wire::round_to_wire(&round).report;

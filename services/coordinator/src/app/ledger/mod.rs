@@ -82,6 +82,14 @@ impl Reader {
         }
     }
 
+    /// The member state the reader reads as; `None` for an operator, who reads every state.
+    pub fn state(self) -> Option<StateCode> {
+        match self {
+            Self::Operator => None,
+            Self::Member(state) => Some(state),
+        }
+    }
+
     /// Whether the reader may see a leaf of the pair (`first`, `second`).
     pub fn sees(self, first: &str, second: &str) -> bool {
         match self {
