@@ -243,26 +243,18 @@ pub fn renew(
     let mut violations = Violations::new();
     let key = request_key(&mut violations, path, &message.idempotency_key, message);
     let mut renew = Renew::default();
-    if !message.node_csr_pem.is_empty() {
-        let node = PeerIdentity::Node(caller);
-        check_csr(
-            &mut violations,
-            "node_csr_pem",
-            &message.node_csr_pem,
-            &node,
-        );
-        renew.node_csr_pem = Some(message.node_csr_pem.clone());
-    }
-    if !message.gateway_csr_pem.is_empty() {
-        let gateway = PeerIdentity::Gateway(caller);
-        check_csr(
-            &mut violations,
-            "gateway_csr_pem",
-            &message.gateway_csr_pem,
-            &gateway,
-        );
-        renew.gateway_csr_pem = Some(message.gateway_csr_pem.clone());
-    }
+    renew.node_csr_pem = optional_csr(
+        &mut violations,
+        "node_csr_pem",
+        &message.node_csr_pem,
+        &PeerIdentity::Node(caller),
+    );
+    renew.gateway_csr_pem = optional_csr(
+        &mut violations,
+        "gateway_csr_pem",
+        &message.gateway_csr_pem,
+        &PeerIdentity::Gateway(caller),
+    );
     if !message.signing_public_key.is_empty() {
         renew.signing_public_key = public_key(&mut violations, &message.signing_public_key);
     }
@@ -278,6 +270,20 @@ pub fn renew(
     violations.finish()?;
     let key = key.ok_or_else(|| Invalid::field("idempotency_key", "is required"))?;
     Ok((key, renew))
+}
+
+/// A CSR a request may give (none when empty), checked as [`check_csr`] does.
+fn optional_csr(
+    violations: &mut Violations,
+    field: &str,
+    pem: &str,
+    expected: &PeerIdentity,
+) -> Option<String> {
+    if pem.is_empty() {
+        return None;
+    }
+    check_csr(violations, field, pem, expected);
+    Some(pem.to_owned())
 }
 
 /// A 32-byte Ed25519 public key, or a violation of `signing_public_key`.

@@ -315,12 +315,7 @@ pub fn countersign(
         None => violations.add("countersignature", "is required"),
         Some(signature) => {
             state(&mut violations, "countersignature.state", &signature.state);
-            if KeyId::parse(&signature.signing_key_id).is_err() {
-                violations.add("countersignature.signing_key_id", "must be 16 hex digits");
-            }
-            if signature.signature.len() != 64 {
-                violations.add("countersignature.signature", "must be 64 bytes (Ed25519)");
-            }
+            check_signature_form(&mut violations, "countersignature", signature);
         }
     }
     violations.finish()?;
@@ -334,6 +329,16 @@ pub fn countersign(
             },
         )),
         _ => Err(Invalid::field("request", "is incomplete")),
+    }
+}
+
+/// A state signature's key ID and bytes, as fields under `field`.
+fn check_signature_form(violations: &mut Violations, field: &str, signature: &pb::StateSignature) {
+    if KeyId::parse(&signature.signing_key_id).is_err() {
+        violations.add(format!("{field}.signing_key_id"), "must be 16 hex digits");
+    }
+    if signature.signature.len() != 64 {
+        violations.add(format!("{field}.signature"), "must be 64 bytes (Ed25519)");
     }
 }
 
@@ -389,12 +394,7 @@ pub fn dispute(
             if signer.is_some() && signer != disputing {
                 violations.add("dispute.signature.state", "must be the disputing state");
             }
-            if KeyId::parse(&signature.signing_key_id).is_err() {
-                violations.add("dispute.signature.signing_key_id", "must be 16 hex digits");
-            }
-            if signature.signature.len() != 64 {
-                violations.add("dispute.signature.signature", "must be 64 bytes (Ed25519)");
-            }
+            check_signature_form(&mut violations, "dispute.signature", signature);
         }
     }
     violations.finish()?;
