@@ -30,12 +30,7 @@ impl App {
                 command.approver
             )));
         }
-        let mut record = self
-            .inner
-            .store
-            .find_enrolment(&command.token_id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("enrolment token {}", command.token_id)))?;
+        let mut record = self.enrolment_record(&command.token_id).await?;
         let enrolment = restore(&record)?;
         if command.candidate != enrolment.state() {
             return Err(Error::invalid(

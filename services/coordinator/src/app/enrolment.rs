@@ -91,6 +91,15 @@ impl App {
         Ok(Replied::Fresh(issued))
     }
 
+    /// The stored enrolment of token `token_id`, or `NOT_FOUND`.
+    pub(super) async fn enrolment_record(&self, token_id: &str) -> Result<EnrolmentRecord, Error> {
+        self.inner
+            .store
+            .find_enrolment(token_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("enrolment token {token_id}")))
+    }
+
     /// Cancels an unused token (an operator's action).
     pub async fn cancel_token(
         &self,
@@ -100,12 +109,7 @@ impl App {
         if let Some(first) = self.first_answer(&asked).await? {
             return Ok(Replied::Replay(first));
         }
-        let record = self
-            .inner
-            .store
-            .find_enrolment(&command.token_id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("enrolment token {}", command.token_id)))?;
+        let record = self.enrolment_record(&command.token_id).await?;
         let enrolment = restore(&record)?;
         let cancelled = enrolment
             .cancel(self.inner.clock.now())
