@@ -15,7 +15,7 @@ use prost::Message;
 use tonic::Code;
 
 use crate::member::channel;
-use crate::network::{HOUR_MS, Network, bad_fields, reason};
+use crate::network::{HOUR_MS, Network, bad_fields, reason, signed_directory};
 
 fn request(network: &Network, state: &str, token: &str, dir: &std::path::Path) -> JoinRequest {
     JoinRequest {
@@ -79,13 +79,8 @@ async fn a_state_joins_with_its_token_and_its_keys_never_leave_its_folder() {
             PeerIdentity::Node(StateCode::parse("PL").unwrap())
         );
         let channel = channel(&network, &files.node_certificate(), &files.node_key());
-        let directory = MembershipServiceClient::new(channel)
-            .get_directory(pb::GetDirectoryRequest {})
+        let directory = signed_directory(MembershipServiceClient::new(channel))
             .await
-            .unwrap()
-            .into_inner()
-            .directory
-            .unwrap()
             .directory
             .unwrap();
         assert_eq!(directory.members.len(), 1);

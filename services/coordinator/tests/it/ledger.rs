@@ -14,7 +14,7 @@ use pb::ReadmissionEventKind as Kind;
 use prost::Message;
 use tonic::Code;
 
-use crate::member::{head_of, joined, operator_client, outcomes, report_of, send};
+use crate::member::{Member, head_of, joined, operator_client, outcomes, report_of, send};
 use crate::network::{Network, reason};
 
 const CASE: &str = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1C";
@@ -392,6 +392,15 @@ fn cosign_request(
     }
 }
 
+/// `member`'s node sends `request`; answers the head with its cosignatures, or the refusal.
+async fn cosign(
+    member: &Member,
+    request: pb::CosignTreeHeadRequest,
+) -> Result<pb::SignedTreeHead, tonic::Status> {
+    let answer = member.ledger.clone().cosign_tree_head(request).await?;
+    Ok(answer.into_inner().tree_head.unwrap())
+}
+
 #[tokio::test]
 async fn members_cosign_heads_as_witnesses_and_a_false_cosignature_is_refused() {
     let network = Network::start().await;
@@ -400,20 +409,12 @@ async fn members_cosign_heads_as_witnesses_and_a_false_cosignature_is_refused() 
     send(&gb, vec![report(&gb.key, "GB", CASE, 1, 1)]).await;
     let head = head_of(&mut gb.ledger, 1).await;
 
-    let cosigned = gb
-        .ledger
-        .cosign_tree_head(cosign_request(
-            "GB",
-            &gb.key,
-            &head,
-            1_764_000_000,
-            "cosign-1",
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .tree_head
-        .unwrap();
+    let cosigned = cosign(
+        &gb,
+        cosign_request("GB", &gb.key, &head, 1_764_000_000, "cosign-1"),
+    )
+    .await
+    .unwrap();
     assert_eq!(cosigned.cosignatures.len(), 1);
     assert_eq!(cosigned.cosignatures[0].state, "GB");
     // The checkpoint carries the cosignature line, which the witness's key verifies.
@@ -430,62 +431,39 @@ async fn members_cosign_heads_as_witnesses_and_a_false_cosignature_is_refused() 
     .unwrap();
     assert_eq!(opened.cosignatures.len(), 1);
     // Replayed under the same key; read back with the head.
-    let replay = gb
-        .ledger
-        .cosign_tree_head(cosign_request(
-            "GB",
-            &gb.key,
-            &head,
-            1_764_000_000,
-            "cosign-1",
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .tree_head
-        .unwrap();
+    let replay = cosign(
+        &gb,
+        cosign_request("GB", &gb.key, &head, 1_764_000_000, "cosign-1"),
+    )
+    .await
+    .unwrap();
     assert_eq!(replay, cosigned);
 
     // A head with another root than the published one.
     let mut forked = head.clone();
     forked.tree_head.as_mut().unwrap().root_hash = vec![0; 32];
-    let refused = gb
-        .ledger
-        .cosign_tree_head(cosign_request(
-            "GB",
-            &gb.key,
-            &forked,
-            1_764_000_000,
-            "cosign-2",
-        ))
-        .await
-        .unwrap_err();
+    let refused = cosign(
+        &gb,
+        cosign_request("GB", &gb.key, &forked, 1_764_000_000, "cosign-2"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
     assert_eq!(reason(&refused), "DIGEST_MISMATCH");
     // FR's node signing for GB, and GB signing with FR's key.
-    let mut fr_client = fr.ledger.clone();
-    let refused = fr_client
-        .cosign_tree_head(cosign_request(
-            "GB",
-            &gb.key,
-            &head,
-            1_764_000_000,
-            "cosign-3",
-        ))
-        .await
-        .unwrap_err();
+    let refused = cosign(
+        &fr,
+        cosign_request("GB", &gb.key, &head, 1_764_000_000, "cosign-3"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
-    let refused = gb
-        .ledger
-        .cosign_tree_head(cosign_request(
-            "GB",
-            &fr.key,
-            &head,
-            1_764_000_000,
-            "cosign-4",
-        ))
-        .await
-        .unwrap_err();
+    let refused = cosign(
+        &gb,
+        cosign_request("GB", &fr.key, &head, 1_764_000_000, "cosign-4"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert_eq!(reason(&refused), "SIGNATURE_INVALID");
     // A signature over another time than the one claimed.
@@ -494,7 +472,7 @@ async fn members_cosign_heads_as_witnesses_and_a_false_cosignature_is_refused() 
         seconds: 1_764_000_001,
         nanos: 0,
     });
-    let refused = gb.ledger.cosign_tree_head(wrong_time).await.unwrap_err();
+    let refused = cosign(&gb, wrong_time).await.unwrap_err();
     assert_eq!(reason(&refused), "SIGNATURE_INVALID");
     let head = gb
         .ledger

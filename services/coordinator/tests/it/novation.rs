@@ -7,6 +7,7 @@
 
 use accord_edge::report;
 use accord_proto::v1 as pb;
+use pb::NettingMode::Bilateral;
 use tonic::Code;
 
 use crate::member::operator_client;
@@ -34,23 +35,6 @@ fn pairs(list: &[pb::PairCount]) -> Vec<(&str, &str, u32)> {
             )
         })
         .collect()
-}
-
-async fn open(rounds: &mut Rounds, period: pb::TimeRange, key: &str) -> pb::Round {
-    rounds
-        .operator
-        .open_round(pb::OpenRoundRequest {
-            idempotency_key: key.to_owned(),
-            period: Some(period),
-            mode: pb::NettingMode::Bilateral.into(),
-            participating_states: Vec::new(),
-            redirect_pairs: Vec::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
 }
 
 /// Every state countersigns `round`'s report; answers the round as the last one left it.
@@ -177,10 +161,12 @@ async fn settle_two_rounds(rounds: &mut Rounds) -> String {
         })
         .await
         .unwrap();
-    let first = open(rounds, range(PERIOD_START_S, PERIOD_END_S), "open-a").await;
+    let first = rounds
+        .open(range(PERIOD_START_S, PERIOD_END_S), Bilateral, "open-a")
+        .await;
     // The next period runs past the first round's deadline (its end + 14 days).
     let next_period = range(PERIOD_END_S, PERIOD_END_S + 21 * DAY_S);
-    let second = open(rounds, next_period, "open-b").await;
+    let second = rounds.open(next_period, Bilateral, "open-b").await;
     rounds
         .operator
         .close_round(pb::CloseRoundRequest {
@@ -287,12 +273,13 @@ async fn rounds_and_quotas_are_listed_page_by_page_and_bad_filters_are_named() {
     let mut opened = Vec::new();
     for index in 0..3 {
         let start = PERIOD_START_S + index * week;
-        let round = open(
-            &mut rounds,
-            range(start, start + week),
-            &format!("open-{index}"),
-        )
-        .await;
+        let round = rounds
+            .open(
+                range(start, start + week),
+                Bilateral,
+                &format!("open-{index}"),
+            )
+            .await;
         opened.push(round.round_id);
         rounds
             .operator

@@ -14,7 +14,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 use crate::member::{Member, head_of, joined, operator_channel, report_of, send};
-use crate::network::{Network, reason};
+use crate::network::{Network, reason, signed_directory};
 
 /// Events in the reports take effect in late November 2025 (`report_of`).
 pub(crate) const PERIOD_START_S: i64 = 1_763_500_000;
@@ -88,11 +88,17 @@ pub(crate) async fn with_returns(network: Network) -> Rounds {
 }
 
 impl Rounds {
-    async fn open(&mut self, mode: pb::NettingMode, key: &str) -> pb::Round {
+    /// The operator opens a round of `period`, netting by `mode`.
+    pub(crate) async fn open(
+        &mut self,
+        period: pb::TimeRange,
+        mode: pb::NettingMode,
+        key: &str,
+    ) -> pb::Round {
         self.operator
             .open_round(pb::OpenRoundRequest {
                 idempotency_key: key.to_owned(),
-                period: Some(period()),
+                period: Some(period),
                 mode: mode.into(),
                 participating_states: Vec::new(),
                 redirect_pairs: Vec::new(),
@@ -159,7 +165,9 @@ async fn a_round_settles_what_both_parties_reported_once_every_affected_state_co
 }
 
 async fn settles_once_every_affected_state_countersigns(mut rounds: Rounds) {
-    let opened = rounds.open(pb::NettingMode::Bilateral, "open-1").await;
+    let opened = rounds
+        .open(period(), pb::NettingMode::Bilateral, "open-1")
+        .await;
     assert_eq!(opened.status(), pb::RoundStatus::Open);
     assert_eq!(opened.participating_states, ["DE", "FR", "GB"]);
     let proposed = rounds.close_and_propose(&opened.round_id).await;
@@ -383,7 +391,9 @@ async fn a_disputed_round_settles_nothing_until_a_new_version_is_proposed() {
 }
 
 async fn disputed_settles_nothing(mut rounds: Rounds) {
-    let opened = rounds.open(pb::NettingMode::Gross, "open-2").await;
+    let opened = rounds
+        .open(period(), pb::NettingMode::Gross, "open-2")
+        .await;
     let proposed = rounds.close_and_propose(&opened.round_id).await;
     let signed = proposed.report.as_ref().unwrap();
     let dispute = pb::RoundDispute {
@@ -661,15 +671,7 @@ async fn a_pairs_parity_limit_is_set_in_its_agreement_and_read_with_both_debts()
         ("FR", "GB", 2)
     );
     // The directory's agreement carries it, as nodes read it.
-    let directory = rounds
-        .network
-        .operator()
-        .get_directory(pb::GetDirectoryRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .directory
-        .unwrap();
+    let directory = signed_directory(rounds.network.operator()).await;
     let listed = directory.directory.unwrap();
     assert_eq!(listed.agreements[0].parity_limit, Some(2));
     // GB returned 3 people to FR and admitted none: over the limit of 2.
