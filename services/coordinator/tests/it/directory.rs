@@ -98,15 +98,20 @@ async fn only_operators_change_the_directory() {
     assert_eq!(coordinator.code(), Code::PermissionDenied);
 }
 
-#[tokio::test]
-async fn a_watcher_holding_nothing_receives_even_the_empty_first_version_at_once() {
-    let network = Network::start().await;
-    let mut versions = network
+/// FR's node's watch of every directory version.
+async fn watch_as_fr(network: &Network) -> tonic::Streaming<pb::WatchDirectoryResponse> {
+    network
         .client_as(&node("FR"))
         .watch_directory(pb::WatchDirectoryRequest { after_version: 0 })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+}
+
+#[tokio::test]
+async fn a_watcher_holding_nothing_receives_even_the_empty_first_version_at_once() {
+    let network = Network::start().await;
+    let mut versions = watch_as_fr(&network).await;
     let first = tokio::time::timeout(std::time::Duration::from_secs(5), versions.next())
         .await
         .expect("the current version comes at once")
@@ -120,12 +125,7 @@ async fn a_watcher_holding_nothing_receives_even_the_empty_first_version_at_once
 #[tokio::test]
 async fn a_coordinator_stops_promptly_while_nodes_watch_and_the_watch_ends() {
     let mut network = Network::start().await;
-    let mut versions = network
-        .client_as(&node("FR"))
-        .watch_directory(pb::WatchDirectoryRequest { after_version: 0 })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut versions = watch_as_fr(&network).await;
     versions.next().await.unwrap().unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(10), network.restart())
         .await

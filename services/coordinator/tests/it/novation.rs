@@ -12,7 +12,7 @@ use tonic::Code;
 
 use crate::member::operator_client;
 use crate::network::Network;
-use crate::rounds::{PERIOD_END_S, PERIOD_START_S, Rounds, countersignature, with_returns};
+use crate::rounds::{PERIOD_END_S, PERIOD_START_S, Rounds, countersign, pairs, with_returns};
 
 const DAY_S: i64 = 86_400;
 
@@ -24,31 +24,12 @@ fn range(start_s: i64, end_s: i64) -> pb::TimeRange {
     }
 }
 
-/// (first, second, count) of each pair, as written.
-fn pairs(list: &[pb::PairCount]) -> Vec<(&str, &str, u32)> {
-    list.iter()
-        .map(|pair| {
-            (
-                pair.first_state.as_str(),
-                pair.second_state.as_str(),
-                pair.count,
-            )
-        })
-        .collect()
-}
-
 /// Every state countersigns `round`'s report; answers the round as the last one left it.
 async fn countersigned_by_all(rounds: &Rounds, round: &pb::Round) -> pb::Round {
     let mut last = None;
     for (member, code) in [(&rounds.de, "DE"), (&rounds.fr, "FR"), (&rounds.gb, "GB")] {
         let key = format!("sign-{code}-{}", round.round_id);
-        let mut settlement = member.settlement.clone();
-        last = settlement
-            .countersign_round(countersignature(member, code, round, &key))
-            .await
-            .unwrap()
-            .into_inner()
-            .round;
+        last = Some(countersign(member, code, round, &key).await.unwrap());
     }
     last.unwrap()
 }

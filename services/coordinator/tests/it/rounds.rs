@@ -136,7 +136,7 @@ impl Rounds {
 }
 
 /// `member`'s countersignature request of `round`'s report, as `code`.
-pub(crate) fn countersignature(
+fn countersignature(
     member: &Member,
     code: &str,
     round: &pb::Round,
@@ -157,6 +157,39 @@ pub(crate) fn countersignature(
     }
 }
 
+/// `member`'s node countersigns `round`'s report as `code`, with the member's key; answers
+/// the round as it then stands, or the refusal.
+pub(crate) async fn countersign(
+    member: &Member,
+    code: &str,
+    round: &pb::Round,
+    key: &str,
+) -> Result<pb::Round, tonic::Status> {
+    send_countersignature(member, countersignature(member, code, round, key)).await
+}
+
+/// `member`'s node sends `request`; answers the round as it then stands, or the refusal.
+pub(crate) async fn send_countersignature(
+    member: &Member,
+    request: pb::CountersignRoundRequest,
+) -> Result<pb::Round, tonic::Status> {
+    let answer = member.settlement.clone().countersign_round(request).await?;
+    Ok(answer.into_inner().round.unwrap())
+}
+
+/// (first, second, count) of each pair, as written.
+pub(crate) fn pairs(list: &[pb::PairCount]) -> Vec<(&str, &str, u32)> {
+    list.iter()
+        .map(|pair| {
+            (
+                pair.first_state.as_str(),
+                pair.second_state.as_str(),
+                pair.count,
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_round_settles_what_both_parties_reported_once_every_affected_state_countersigns() {
     for network in Network::on_every_database().await {
@@ -174,20 +207,7 @@ async fn settles_once_every_affected_state_countersigns(mut rounds: Rounds) {
     assert_eq!(proposed.status(), pb::RoundStatus::Proposed);
     let report = proposed.report.as_ref().unwrap().report.clone().unwrap();
     // Counted: the log's matched arrivals, each with both parties' leaves.
-    let returns: Vec<_> = report
-        .inputs
-        .as_ref()
-        .unwrap()
-        .returns
-        .iter()
-        .map(|pair| {
-            (
-                pair.first_state.as_str(),
-                pair.second_state.as_str(),
-                pair.count,
-            )
-        })
-        .collect();
+    let returns = pairs(&report.inputs.as_ref().unwrap().returns);
     assert_eq!(returns, [("DE", "GB", 1), ("FR", "DE", 2), ("GB", "FR", 3)]);
     let movements = &report.inputs.as_ref().unwrap().movements;
     assert_eq!(movements.len(), 6);
@@ -207,33 +227,22 @@ async fn settles_once_every_affected_state_countersigns(mut rounds: Rounds) {
     .unwrap();
 
     let mut gb = rounds.gb.settlement.clone();
-    let after_gb = gb
-        .countersign_round(countersignature(&rounds.gb, "GB", &proposed, "sign-gb"))
+    let after_gb = countersign(&rounds.gb, "GB", &proposed, "sign-gb")
         .await
-        .unwrap()
-        .into_inner()
-        .round
         .unwrap();
     assert_eq!(after_gb.status(), pb::RoundStatus::Proposed);
     assert_eq!(after_gb.awaiting_countersignature, ["DE", "FR"]);
-    let mut fr = rounds.fr.settlement.clone();
-    fr.countersign_round(countersignature(&rounds.fr, "FR", &proposed, "sign-fr"))
+    countersign(&rounds.fr, "FR", &proposed, "sign-fr")
         .await
         .unwrap();
-    let mut de = rounds.de.settlement.clone();
-    let last = de
-        .countersign_round(countersignature(&rounds.de, "DE", &proposed, "sign-de"))
+    let last = countersign(&rounds.de, "DE", &proposed, "sign-de")
         .await
-        .unwrap()
-        .into_inner()
-        .round
         .unwrap();
     assert_eq!(last.status(), pb::RoundStatus::Final);
     assert!(last.finalised_at.is_some());
     assert_eq!(last.report.as_ref().unwrap().countersignatures.len(), 3);
     // A final round takes no countersignature and no new proposal.
-    let late = gb
-        .countersign_round(countersignature(&rounds.gb, "GB", &proposed, "sign-gb-2"))
+    let late = countersign(&rounds.gb, "GB", &proposed, "sign-gb-2")
         .await
         .unwrap_err();
     assert_eq!(late.code(), Code::FailedPrecondition);
@@ -440,9 +449,7 @@ async fn disputed_settles_nothing(mut rounds: Rounds) {
     assert_eq!(disputed.status(), pb::RoundStatus::Disputed);
     assert_eq!(disputed.disputes.len(), 1);
     // Nothing is settled by a disputed round: no countersignature makes it final.
-    let mut gb = rounds.gb.settlement.clone();
-    let refused = gb
-        .countersign_round(countersignature(&rounds.gb, "GB", &proposed, "sign-gb"))
+    let refused = countersign(&rounds.gb, "GB", &proposed, "sign-gb")
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -462,8 +469,7 @@ async fn disputed_settles_nothing(mut rounds: Rounds) {
     );
     assert_eq!(again.awaiting_countersignature.len(), 3);
     // The first version's countersignature no longer fits.
-    let stale = gb
-        .countersign_round(countersignature(&rounds.gb, "GB", &proposed, "sign-gb-v1"))
+    let stale = countersign(&rounds.gb, "GB", &proposed, "sign-gb-v1")
         .await
         .unwrap_err();
     assert_eq!(reason(&stale), "DIGEST_MISMATCH");
@@ -581,28 +587,25 @@ async fn round_steps_are_refused_to_the_wrong_caller_at_the_wrong_time() {
     );
     // PL is not affected; GB may not sign for FR; a wrong digest is refused.
     let mut pl_client = pl.settlement.clone();
-    let refused = pl_client
-        .countersign_round(countersignature(&pl, "PL", &proposed, "sign-pl"))
+    let refused = countersign(&pl, "PL", &proposed, "sign-pl")
         .await
         .unwrap_err();
     assert!(
         matches!(refused.code(), Code::PermissionDenied | Code::NotFound),
         "{refused:?}"
     );
-    let mut gb = rounds.gb.settlement.clone();
-    let refused = gb
-        .countersign_round(countersignature(&rounds.gb, "FR", &proposed, "sign-as-fr"))
+    let refused = countersign(&rounds.gb, "FR", &proposed, "sign-as-fr")
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
     let mut wrong = countersignature(&rounds.gb, "GB", &proposed, "sign-wrong-digest");
     wrong.report_digest = vec![0; 32];
-    let refused = gb.countersign_round(wrong).await.unwrap_err();
+    let refused = send_countersignature(&rounds.gb, wrong).await.unwrap_err();
     assert_eq!(reason(&refused), "DIGEST_MISMATCH");
     // Signed by FR's key, claimed as GB's.
     let mut forged = countersignature(&rounds.fr, "GB", &proposed, "sign-forged");
     forged.countersignature.as_mut().unwrap().signing_key_id = rounds.gb.key.key_id().to_string();
-    let refused = gb.countersign_round(forged).await.unwrap_err();
+    let refused = send_countersignature(&rounds.gb, forged).await.unwrap_err();
     assert_eq!(reason(&refused), "SIGNATURE_INVALID");
     let read = rounds
         .operator
