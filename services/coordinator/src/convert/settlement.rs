@@ -614,6 +614,16 @@ pub fn capacity_to_wire(record: &CapacityRecord) -> pb::StateCapacity {
     }
 }
 
+/// A pair's parity limit, saturating at the wire's `u32::MAX` (no change time is kept).
+pub fn parity_limit_to_wire(first: StateCode, second: StateCode, limit: u64) -> pb::ParityLimit {
+    pb::ParityLimit {
+        first_state: first.to_string(),
+        second_state: second.to_string(),
+        limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        updated_at: None,
+    }
+}
+
 /// The default and largest page of a settlement list.
 const PAGE_DEFAULT: usize = 50;
 const PAGE_MAX: usize = 500;

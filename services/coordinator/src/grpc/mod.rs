@@ -216,6 +216,11 @@ fn answered_at(enrolment: &Enrolment) -> accord_domain::Timestamp {
         .unwrap_or(enrolment.issued_at())
 }
 
+/// An enrolment's wire form, its status read at [`answered_at`].
+fn enrolment_as_answered(view: &EnrolmentView) -> pb::Enrolment {
+    convert::enrolment_to_wire(view, answered_at(&view.enrolment))
+}
+
 /// `IssueEnrolmentTokenResponse` without its secret: what the idempotency record keeps.
 fn issued_to_wire(issued: &Issued) -> pb::IssueEnrolmentTokenResponse {
     pb::IssueEnrolmentTokenResponse {
@@ -303,6 +308,17 @@ macro_rules! member_step {
     }};
 }
 
+/// The answer to a change of a member's standing (`$response`): the member as it now
+/// stands and the directory version that publishes it.
+macro_rules! standing_changed {
+    ($response:ident) => {
+        |published: &Published<Member>| pb::$response {
+            member: Some(convert::member_to_wire(&published.record)),
+            directory_version: published.version,
+        }
+    };
+}
+
 /// How the idempotency record keeps an answer: its wire form's bytes.
 fn encoder<A, M: Message>(
     to_wire: impl Fn(&A) -> M + Send + Sync,
@@ -364,13 +380,8 @@ impl MembershipService for MembershipApi {
             "CancelEnrolmentToken",
             convert::cancel_token,
             cancel_token,
-            |view: &EnrolmentView| {
-                pb::CancelEnrolmentTokenResponse {
-                    enrolment: Some(convert::enrolment_to_wire(
-                        view,
-                        answered_at(&view.enrolment),
-                    )),
-                }
+            |view: &EnrolmentView| pb::CancelEnrolmentTokenResponse {
+                enrolment: Some(enrolment_as_answered(view)),
             }
         )
     }
@@ -395,13 +406,8 @@ impl MembershipService for MembershipApi {
             "ApproveEnrolment",
             |message, path, _| convert::approve(message, path),
             approve,
-            |view: &EnrolmentView| {
-                pb::ApproveEnrolmentResponse {
-                    enrolment: Some(convert::enrolment_to_wire(
-                        view,
-                        answered_at(&view.enrolment),
-                    )),
-                }
+            |view: &EnrolmentView| pb::ApproveEnrolmentResponse {
+                enrolment: Some(enrolment_as_answered(view)),
             }
         )
     }
@@ -523,12 +529,7 @@ impl MembershipService for MembershipApi {
             "SuspendMember",
             convert::suspend_member,
             change_status,
-            |published: &Published<Member>| {
-                pb::SuspendMemberResponse {
-                    member: Some(convert::member_to_wire(&published.record)),
-                    directory_version: published.version,
-                }
-            }
+            standing_changed!(SuspendMemberResponse)
         )
     }
 
@@ -542,12 +543,7 @@ impl MembershipService for MembershipApi {
             "ReinstateMember",
             convert::reinstate_member,
             change_status,
-            |published: &Published<Member>| {
-                pb::ReinstateMemberResponse {
-                    member: Some(convert::member_to_wire(&published.record)),
-                    directory_version: published.version,
-                }
-            }
+            standing_changed!(ReinstateMemberResponse)
         )
     }
 
@@ -561,12 +557,7 @@ impl MembershipService for MembershipApi {
             "RevokeMember",
             convert::revoke_member,
             change_status,
-            |published: &Published<Member>| {
-                pb::RevokeMemberResponse {
-                    member: Some(convert::member_to_wire(&published.record)),
-                    directory_version: published.version,
-                }
-            }
+            standing_changed!(RevokeMemberResponse)
         )
     }
 

@@ -148,16 +148,9 @@ impl SettlementService for SettlementApi {
         };
         let to_wire = |published: &crate::app::Published<accord_domain::membership::Agreement>| {
             let (first, second) = published.record.pair();
+            let limit = published.record.parity_limit().map_or(0, |limit| limit.0);
             pb::SetParityLimitResponse {
-                parity_limit: Some(pb::ParityLimit {
-                    first_state: first.to_string(),
-                    second_state: second.to_string(),
-                    limit: published
-                        .record
-                        .parity_limit()
-                        .map_or(0, |limit| u32::try_from(limit.0).unwrap_or(u32::MAX)),
-                    updated_at: None,
-                }),
+                parity_limit: Some(wire::parity_limit_to_wire(first, second, limit)),
             }
         };
         run_keyed(&caller, &key, PATH, to_wire, async |asked| {
@@ -187,12 +180,9 @@ impl SettlementService for SettlementApi {
             .filter(|agreement| state.is_none_or(|state| agreement.involves(state)))
             .filter_map(|agreement| {
                 let (first, second) = agreement.pair();
-                agreement.parity_limit().map(|limit| pb::ParityLimit {
-                    first_state: first.to_string(),
-                    second_state: second.to_string(),
-                    limit: u32::try_from(limit.0).unwrap_or(u32::MAX),
-                    updated_at: None,
-                })
+                agreement
+                    .parity_limit()
+                    .map(|limit| wire::parity_limit_to_wire(first, second, limit.0))
             })
             .collect();
         Ok(Response::new(pb::ListQuotasResponse {
@@ -215,14 +205,11 @@ impl SettlementService for SettlementApi {
             return Err(status(Error::invalid("first_state", "is required")));
         };
         let parity = self.settlement.parity(reader, a, b).await.map_err(status)?;
-        let limit = u32::try_from(parity.limit).unwrap_or(u32::MAX);
+        let (first, second) = parity.pair;
+        let parity_limit = wire::parity_limit_to_wire(first, second, parity.limit);
+        let limit = parity_limit.limit;
         Ok(Response::new(pb::GetParityLimitResponse {
-            parity_limit: Some(pb::ParityLimit {
-                first_state: parity.pair.0.to_string(),
-                second_state: parity.pair.1.to_string(),
-                limit,
-                updated_at: None,
-            }),
+            parity_limit: Some(parity_limit),
             first_state_debt: parity.debts.0,
             second_state_debt: parity.debts.1,
             first_state_over_limit: parity.debts.0 > limit,
