@@ -40,41 +40,37 @@ impl SettlementApi {
     }
 }
 
+/// An answer holding the round as it now stands, made by `make`.
 fn round_response<T>(make: impl Fn(Option<pb::Round>) -> T) -> impl Fn(&RoundView) -> T {
     move |view| make(Some(wire::round_to_wire(view)))
 }
 
-/// An operator's keyed round step: parse, run as the operator, answer the round.
-macro_rules! operator_round_step {
-    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $response:expr) => {{
+/// An operator's keyed request: the caller must be an operator (refusals audited); the
+/// request is parsed, the use case runs as the operator under the request's idempotency key,
+/// and the answer is written out by `$to_wire` (or the first answer replayed).
+macro_rules! operator_step {
+    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $to_wire:expr) => {{
         const PATH: &str = concat!("/accord.v1.SettlementService/", $method);
         let (caller, operator) = $api.callers.operator($method, &$request).await?;
         let (key, command) = parsed($parse($request.get_ref(), PATH))?;
-        run_keyed(
-            &caller,
-            &key,
-            PATH,
-            round_response($response),
-            async |asked| $api.settlement.$use_case(asked, &operator, command).await,
-        )
+        run_keyed(&caller, &key, PATH, $to_wire, async |asked| {
+            $api.settlement.$use_case(asked, &operator, command).await
+        })
         .await
     }};
 }
 
-/// A member node's keyed round step, for its own state.
-macro_rules! member_round_step {
-    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $response:expr) => {{
+/// A member's keyed request for its own state: the caller must be an active member's node
+/// (refusals audited), whose state the parser and the use case receive.
+macro_rules! member_step {
+    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $to_wire:expr) => {{
         const PATH: &str = concat!("/accord.v1.SettlementService/", $method);
         let state = $api.callers.member_node($method, &$request).await?;
-        let (key, command) = parsed($parse($request.get_ref(), PATH))?;
+        let (key, command) = parsed($parse($request.get_ref(), PATH, state))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
-        run_keyed(
-            &caller,
-            &key,
-            PATH,
-            round_response($response),
-            async |asked| $api.settlement.$use_case(asked, state, command).await,
-        )
+        run_keyed(&caller, &key, PATH, $to_wire, async |asked| {
+            $api.settlement.$use_case(asked, state, command).await
+        })
         .await
     }};
 }
@@ -117,18 +113,16 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::SetCapacityRequest>,
     ) -> Result<Response<pb::SetCapacityResponse>, Status> {
-        const PATH: &str = "/accord.v1.SettlementService/SetCapacity";
-        let (caller, operator) = self.callers.operator("SetCapacity", &request).await?;
-        let (key, command) = parsed(wire::capacity(request.get_ref(), PATH))?;
-        let to_wire = |record: &CapacityRecord| pb::SetCapacityResponse {
-            capacity: Some(wire::capacity_to_wire(record)),
-        };
-        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
-            self.settlement
-                .set_capacity(asked, &operator, command)
-                .await
-        })
-        .await
+        operator_step!(
+            self,
+            request,
+            "SetCapacity",
+            wire::capacity,
+            set_capacity,
+            |record: &CapacityRecord| pb::SetCapacityResponse {
+                capacity: Some(wire::capacity_to_wire(record)),
+            }
+        )
     }
 
     async fn set_parity_limit(
@@ -222,22 +216,16 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::ReportCandidatesRequest>,
     ) -> Result<Response<pb::ReportCandidatesResponse>, Status> {
-        const PATH: &str = "/accord.v1.SettlementService/ReportCandidates";
-        let state = self
-            .callers
-            .member_node("ReportCandidates", &request)
-            .await?;
-        let (key, command) = parsed(wire::candidates(request.get_ref(), PATH, state))?;
-        let caller = PeerIdentity::Node(state).spiffe_id();
-        let to_wire = |recorded: &accord_domain::Timestamp| pb::ReportCandidatesResponse {
-            recorded_at: Some(accord_edge::wire::to_wire_time(*recorded)),
-        };
-        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
-            self.settlement
-                .report_candidates(asked, state, command)
-                .await
-        })
-        .await
+        member_step!(
+            self,
+            request,
+            "ReportCandidates",
+            wire::candidates,
+            report_candidates,
+            |recorded: &accord_domain::Timestamp| pb::ReportCandidatesResponse {
+                recorded_at: Some(accord_edge::wire::to_wire_time(*recorded)),
+            }
+        )
     }
 
     async fn set_redirect_consent(
@@ -348,13 +336,13 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::OpenRoundRequest>,
     ) -> Result<Response<pb::OpenRoundResponse>, Status> {
-        operator_round_step!(
+        operator_step!(
             self,
             request,
             "OpenRound",
             wire::open_round,
             open_round,
-            |round| { pb::OpenRoundResponse { round } }
+            round_response(|round| pb::OpenRoundResponse { round })
         )
     }
 
@@ -365,9 +353,14 @@ impl SettlementService for SettlementApi {
         let parse = |message: &pb::CloseRoundRequest, path: &str| {
             wire::round_step(message, &message.idempotency_key, &message.round_id, path)
         };
-        operator_round_step!(self, request, "CloseRound", parse, close_round, |round| {
-            pb::CloseRoundResponse { round }
-        })
+        operator_step!(
+            self,
+            request,
+            "CloseRound",
+            parse,
+            close_round,
+            round_response(|round| pb::CloseRoundResponse { round })
+        )
     }
 
     async fn propose_round(
@@ -377,13 +370,13 @@ impl SettlementService for SettlementApi {
         let parse = |message: &pb::ProposeRoundRequest, path: &str| {
             wire::round_step(message, &message.idempotency_key, &message.round_id, path)
         };
-        operator_round_step!(
+        operator_step!(
             self,
             request,
             "ProposeRound",
             parse,
             propose_round,
-            |round| { pb::ProposeRoundResponse { round } }
+            round_response(|round| pb::ProposeRoundResponse { round })
         )
     }
 
@@ -423,13 +416,13 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::CountersignRoundRequest>,
     ) -> Result<Response<pb::CountersignRoundResponse>, Status> {
-        member_round_step!(
+        member_step!(
             self,
             request,
             "CountersignRound",
-            wire::countersign,
+            |message, path, _| wire::countersign(message, path),
             countersign,
-            |round| { pb::CountersignRoundResponse { round } }
+            round_response(|round| pb::CountersignRoundResponse { round })
         )
     }
 
@@ -437,13 +430,13 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::DisputeRoundRequest>,
     ) -> Result<Response<pb::DisputeRoundResponse>, Status> {
-        member_round_step!(
+        member_step!(
             self,
             request,
             "DisputeRound",
-            wire::dispute,
+            |message, path, _| wire::dispute(message, path),
             dispute,
-            |round| { pb::DisputeRoundResponse { round } }
+            round_response(|round| pb::DisputeRoundResponse { round })
         )
     }
 
