@@ -5,6 +5,7 @@
 //! changes nothing.
 
 use accord_proto::v1 as pb;
+use accord_proto::v1::ledger_service_client::LedgerServiceClient;
 use accord_trust::log::{
     Checkpoint, ConsistencyProof, Hash, InclusionProof, KeyName, MemoryTree, NoteVerifier,
     SignatureType, leaf_hash,
@@ -13,6 +14,7 @@ use accord_trust::{EventSigningKey, SigningDomain};
 use pb::ReadmissionEventKind as Kind;
 use prost::Message;
 use tonic::Code;
+use tonic::transport::Channel;
 
 use crate::member::{Member, head_of, joined, operator_client, outcomes, report_of, send};
 use crate::network::{Network, reason};
@@ -44,6 +46,19 @@ fn log_verifier(network: &Network) -> NoteVerifier {
         SignatureType::Ed25519,
         network.signing_key().verifying_key(),
     )
+}
+
+/// The leaves `start_index..end_index` as `client`'s holder reads them, or the refusal.
+async fn read_leaves(
+    client: &mut LedgerServiceClient<Channel>,
+    start_index: u64,
+    end_index: u64,
+) -> Result<Vec<pb::LeafEntry>, tonic::Status> {
+    let request = pb::GetLeavesRequest {
+        start_index,
+        end_index,
+    };
+    Ok(client.get_leaves(request).await?.into_inner().leaves)
 }
 
 fn root(head: &pb::SignedTreeHead) -> Hash {
@@ -156,15 +171,9 @@ async fn reported_events_are_logged_once_proved_included_and_the_log_only_grows(
         );
 
         // An auditor rebuilds the whole tree from the leaves and finds the same root.
-        let leaves = operator_client(&network)
-            .get_leaves(pb::GetLeavesRequest {
-                start_index: 0,
-                end_index: 4,
-            })
+        let leaves = read_leaves(&mut operator_client(&network), 0, 4)
             .await
-            .unwrap()
-            .into_inner()
-            .leaves;
+            .unwrap();
         let rebuilt = MemoryTree::from_leaf_hashes(
             leaves
                 .iter()
@@ -192,28 +201,12 @@ async fn a_member_sees_only_its_own_pairs_leaves_but_every_hash() {
         .await
         .unwrap_err();
     assert_eq!(hidden.code(), Code::NotFound);
-    let leaves = pl
-        .ledger
-        .get_leaves(pb::GetLeavesRequest {
-            start_index: 0,
-            end_index: 1,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .leaves;
+    let leaves = read_leaves(&mut pl.ledger, 0, 1).await.unwrap();
     assert_eq!(leaves.len(), 1);
     assert!(leaves[0].leaf.is_none(), "PL read a GB-FR case");
     let rebuilt = MemoryTree::from_leaf_hashes([Hash::from_slice(&leaves[0].leaf_hash).unwrap()]);
     assert_eq!(rebuilt.root_hash(1), Some(root(&head)));
-    let beyond = pl
-        .ledger
-        .get_leaves(pb::GetLeavesRequest {
-            start_index: 0,
-            end_index: 2,
-        })
-        .await
-        .unwrap_err();
+    let beyond = read_leaves(&mut pl.ledger, 0, 2).await.unwrap_err();
     assert_eq!(beyond.code(), Code::InvalidArgument);
 }
 
