@@ -254,11 +254,7 @@ impl Ledger {
                 .map(super::reconcile::attestation)
                 .collect::<Result<Vec<_>, _>>()?;
             self.store().append_leaves(leaves).await?;
-            let mut tree = self
-                .inner
-                .tree
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut tree = self.tree_mut();
             for hash in hashes {
                 tree.push(hash);
             }

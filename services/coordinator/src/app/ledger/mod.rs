@@ -161,6 +161,14 @@ impl Ledger {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The tree, to append to; like [`Self::tree`], through a poisoned lock too.
+    fn tree_mut(&self) -> std::sync::RwLockWriteGuard<'_, MemoryTree> {
+        self.inner
+            .tree
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// `state`'s key `key_id` as the directory in force lists it, valid `at` that time — or,
     /// for `None`, listed at all.
     fn member_key(

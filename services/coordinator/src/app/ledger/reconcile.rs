@@ -188,13 +188,17 @@ impl Ledger {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Records newly logged reports with the reconciler.
-    pub(super) fn reconcile_new(&self, attestations: Vec<Attestation>) {
-        let mut reconciler = self
-            .inner
+    /// The reconciler, to change; like [`Self::reconciler`], through a poisoned lock too.
+    fn reconciler_mut(&self) -> std::sync::RwLockWriteGuard<'_, Reconciler> {
+        self.inner
             .reconciler
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records newly logged reports with the reconciler.
+    pub(super) fn reconcile_new(&self, attestations: Vec<Attestation>) {
+        let mut reconciler = self.reconciler_mut();
         for attested in attestations {
             reconciler.record(attested);
         }
@@ -285,11 +289,7 @@ impl Ledger {
             // The resolution did not commit: the reconciler must not keep it either.
             let grace = self.reconciler().grace();
             let reloaded = replay(self.store(), grace, None, None, |_, _| Ok(())).await?;
-            *self
-                .inner
-                .reconciler
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = reloaded;
+            *self.reconciler_mut() = reloaded;
             return Err(error.into());
         }
         Ok(Replied::Fresh(answer))
@@ -301,11 +301,7 @@ impl Ledger {
         break_id: &str,
         resolution: Resolution,
     ) -> Result<(accord_domain::reconciliation::BreakId, Break), Error> {
-        let mut reconciler = self
-            .inner
-            .reconciler
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut reconciler = self.reconciler_mut();
         let current = reconciler.reconcile(resolution.resolved_at);
         let found = current
             .breaks()
@@ -410,11 +406,7 @@ impl Ledger {
                 std::io::Error::other(what),
             )
         })?;
-        let mut reconciler = self
-            .inner
-            .reconciler
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut reconciler = self.reconciler_mut();
         for lapse in lapses {
             reconciler.record_lapse(lapse);
         }
