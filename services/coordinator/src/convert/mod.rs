@@ -242,19 +242,21 @@ pub fn renew(
 ) -> Result<(RequestKey, Renew), Invalid> {
     let mut violations = Violations::new();
     let key = request_key(&mut violations, path, &message.idempotency_key, message);
-    let mut renew = Renew::default();
-    renew.node_csr_pem = optional_csr(
-        &mut violations,
-        "node_csr_pem",
-        &message.node_csr_pem,
-        &PeerIdentity::Node(caller),
-    );
-    renew.gateway_csr_pem = optional_csr(
-        &mut violations,
-        "gateway_csr_pem",
-        &message.gateway_csr_pem,
-        &PeerIdentity::Gateway(caller),
-    );
+    let mut renew = Renew {
+        node_csr_pem: optional_csr(
+            &mut violations,
+            "node_csr_pem",
+            &message.node_csr_pem,
+            &PeerIdentity::Node(caller),
+        ),
+        gateway_csr_pem: optional_csr(
+            &mut violations,
+            "gateway_csr_pem",
+            &message.gateway_csr_pem,
+            &PeerIdentity::Gateway(caller),
+        ),
+        ..Renew::default()
+    };
     if !message.signing_public_key.is_empty() {
         renew.signing_public_key = public_key(&mut violations, &message.signing_public_key);
     }
