@@ -48,6 +48,22 @@ pub fn request_key(
     })
 }
 
+/// A keyed request's key with its `command` as parsed apart: the key's violations are told
+/// first, then the command's.
+pub fn keyed<C>(
+    path: &str,
+    idempotency_key: &str,
+    message: &impl Message,
+    command: Result<C, Invalid>,
+) -> Result<(RequestKey, C), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, idempotency_key, message);
+    violations.finish()?;
+    let command = command?;
+    let key = key.ok_or_else(|| Invalid::field("idempotency_key", "is required"))?;
+    Ok((key, command))
+}
+
 /// `IssueEnrolmentToken`.
 pub fn issue_token(
     message: &pb::IssueEnrolmentTokenRequest,

@@ -26,7 +26,7 @@ use crate::app::ledger::Ledger;
 use crate::app::{App, Error};
 use crate::convert::breaks;
 use crate::convert::ledger::{self as wire, BATCH_REPORTS_MAX, Outcome};
-use crate::convert::request_key;
+use crate::convert::{keyed, request_key};
 
 /// The service's path prefix, as audit rows name a call.
 const SERVICE_PATH: &str = "/accord.v1.LedgerService/";
@@ -193,12 +193,12 @@ impl LedgerService for LedgerApi {
         const PATH: &str = "/accord.v1.LedgerService/CosignTreeHead";
         let state = self.callers.member_node("CosignTreeHead", &request).await?;
         let message = request.get_ref();
-        let mut violations = Violations::new();
-        let key = request_key(&mut violations, PATH, &message.idempotency_key, message);
-        let command = wire::cosign(message);
-        let key = parsed(violations.finish().map(|()| key))?;
-        let command = parsed(command)?;
-        let key = key.ok_or_else(|| status(Error::invalid("idempotency_key", "is required")))?;
+        let (key, command) = parsed(keyed(
+            PATH,
+            &message.idempotency_key,
+            message,
+            wire::cosign(message),
+        ))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
         let to_wire = |head: &wire::SignedHead| pb::CosignTreeHeadResponse {
             tree_head: Some(wire::head_to_wire(head)),
@@ -335,12 +335,12 @@ impl LedgerService for LedgerApi {
         const PATH: &str = "/accord.v1.LedgerService/ResolveBreak";
         let (caller, operator) = self.callers.operator("ResolveBreak", &request).await?;
         let message = request.get_ref();
-        let mut violations = Violations::new();
-        let key = request_key(&mut violations, PATH, &message.idempotency_key, message);
-        let command = breaks::resolve_break(message);
-        let key = parsed(violations.finish().map(|()| key))?;
-        let command = parsed(command)?;
-        let key = key.ok_or_else(|| status(Error::invalid("idempotency_key", "is required")))?;
+        let (key, command) = parsed(keyed(
+            PATH,
+            &message.idempotency_key,
+            message,
+            breaks::resolve_break(message),
+        ))?;
         let to_wire = |(resolved, now): &(Break, Timestamp)| pb::ResolveBreakResponse {
             resolved_break: Some(breaks::break_to_wire(resolved, *now)),
         };
