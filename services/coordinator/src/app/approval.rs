@@ -77,7 +77,7 @@ impl App {
         };
         record.approvals.push(approval.clone());
         let answer = view(approved, &record)?;
-        let mut change = Change {
+        let change = Change {
             approval: Some(approval),
             ..Change::default()
         };
@@ -85,9 +85,7 @@ impl App {
             "{approver} approved {} ({})",
             command.token_id, command.candidate
         );
-        self.answered(&asked, &answer, detail, &mut change);
-        self.inner.store.commit(change).await?;
-        Ok(Replied::Fresh(answer))
+        self.commit_answered(&asked, answer, detail, change).await
     }
 }
 

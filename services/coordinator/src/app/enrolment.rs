@@ -77,7 +77,7 @@ impl App {
         .map_err(|error| Error::invalid(field_of(&error), error.to_string()))?;
         let token = self.token_for(&token_id)?;
         let issued = Issued { enrolment, token };
-        let mut change = Change {
+        let change = Change {
             enrolment: Some(EnrolmentWrite::Insert(self.record_of(
                 &issued.enrolment,
                 &issued.token,
@@ -86,9 +86,7 @@ impl App {
             ..Change::default()
         };
         let detail = format!("token {token_id} for {}", command.state);
-        self.answered(&asked, &issued, detail, &mut change);
-        self.inner.store.commit(change).await?;
-        Ok(Replied::Fresh(issued))
+        self.commit_answered(&asked, issued, detail, change).await
     }
 
     /// The stored enrolment of token `token_id`, or `NOT_FOUND`.
@@ -114,7 +112,7 @@ impl App {
         let cancelled = enrolment
             .cancel(self.inner.clock.now())
             .map_err(|error| Error::IllegalTransition(error.to_string()))?;
-        let mut change = Change {
+        let change = Change {
             enrolment: Some(EnrolmentWrite::Update(self.record_of(
                 &cancelled,
                 "",
@@ -124,9 +122,8 @@ impl App {
         };
         let detail = format!("token {} for {}", command.token_id, record.state);
         let cancelled = view(cancelled, &record)?;
-        self.answered(&asked, &cancelled, detail, &mut change);
-        self.inner.store.commit(change).await?;
-        Ok(Replied::Fresh(cancelled))
+        self.commit_answered(&asked, cancelled, detail, change)
+            .await
     }
 
     /// A page of enrolments, newest first, in the statuses asked for (all when none).

@@ -249,6 +249,20 @@ impl App {
         Ok(Some(first.response))
     }
 
+    /// Commits `change` with `answer`'s idempotency record and audit row (`detail`), and
+    /// answers it, fresh.
+    async fn commit_answered<A>(
+        &self,
+        asked: &Asked<'_, A>,
+        answer: A,
+        detail: String,
+        mut change: Change,
+    ) -> Result<Replied<A>, Error> {
+        self.answered(asked, &answer, detail, &mut change);
+        self.inner.store.commit(change).await?;
+        Ok(Replied::Fresh(answer))
+    }
+
     /// The idempotency record and audit row of `answer`, added to `change`.
     fn answered<A>(&self, asked: &Asked<'_, A>, answer: &A, detail: String, change: &mut Change) {
         let now = self.inner.clock.now().as_millis();

@@ -408,9 +408,9 @@ impl Ledger {
             "{reporter} reported {} events, {accepted} logged now",
             outcomes.len()
         );
-        let mut change = crate::store::Change::default();
-        self.app().answered(&asked, &outcomes, detail, &mut change);
-        self.store().commit(change).await?;
-        Ok(crate::app::Replied::Fresh(outcomes))
+        let change = crate::store::Change::default();
+        self.app()
+            .commit_answered(&asked, outcomes, detail, change)
+            .await
     }
 }
