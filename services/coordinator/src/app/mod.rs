@@ -22,7 +22,7 @@ mod renewal;
 mod revocation;
 pub mod settlement;
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use accord_domain::Timestamp;
 use accord_domain::membership::Directory;
@@ -95,7 +95,7 @@ struct Inner {
     revocations: watch::Sender<RevocationList>,
     /// Applies a new list to the coordinator's own TLS before the change that issued it
     /// is answered (`App::apply_revocations_with`).
-    revocation_applier: std::sync::RwLock<Option<RevocationApplier>>,
+    revocation_applier: RwLock<Option<RevocationApplier>>,
 }
 
 /// What applies a new revocation list to the coordinator's own TLS.
@@ -180,7 +180,7 @@ impl App {
                 current: Mutex::new(current),
                 published,
                 revocations,
-                revocation_applier: std::sync::RwLock::new(None),
+                revocation_applier: RwLock::new(None),
             }),
         })
     }
@@ -281,6 +281,16 @@ impl App {
             detail,
         });
     }
+}
+
+/// `lock` read, even when a holder that panicked poisoned it.
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `lock` written, even when a holder that panicked poisoned it.
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A signed directory as the store keeps it.

@@ -22,7 +22,7 @@ use accord_domain::{FreeText, Period, StateCode, Timestamp};
 use accord_trust::OperatorName;
 
 use super::{Ledger, Reader};
-use crate::app::{Asked, Error, Replied};
+use crate::app::{Asked, Error, Replied, read_lock, write_lock};
 use crate::convert::breaks::{BreakPage, ListBreaks, ResolveBreak, event_kind};
 use crate::convert::obligations::obligations_of;
 use crate::convert::settlement::RoundStatus;
@@ -182,18 +182,12 @@ fn resolution(record: &ResolutionRecord) -> Result<Resolution, Error> {
 
 impl Ledger {
     fn reconciler(&self) -> std::sync::RwLockReadGuard<'_, Reconciler> {
-        self.inner
-            .reconciler
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        read_lock(&self.inner.reconciler)
     }
 
-    /// The reconciler, to change; like [`Self::reconciler`], through a poisoned lock too.
+    /// The reconciler, to change.
     fn reconciler_mut(&self) -> std::sync::RwLockWriteGuard<'_, Reconciler> {
-        self.inner
-            .reconciler
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        write_lock(&self.inner.reconciler)
     }
 
     /// Records newly logged reports with the reconciler.
