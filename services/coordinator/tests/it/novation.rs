@@ -148,21 +148,10 @@ async fn settle_two_rounds(rounds: &mut Rounds) -> String {
     // The next period runs past the first round's deadline (its end + 14 days).
     let next_period = range(PERIOD_END_S, PERIOD_END_S + 21 * DAY_S);
     let second = rounds.open(next_period, Bilateral, "open-b").await;
-    rounds
-        .operator
-        .close_round(pb::CloseRoundRequest {
-            idempotency_key: "close-b".to_owned(),
-            round_id: second.round_id.clone(),
-        })
-        .await
-        .unwrap();
+    rounds.close(&second.round_id).await;
     // The later round waits for the earlier one: what it owes is not known yet.
     let early = rounds
-        .operator
-        .propose_round(pb::ProposeRoundRequest {
-            idempotency_key: "propose-b-early".to_owned(),
-            round_id: second.round_id.clone(),
-        })
+        .try_propose(&second.round_id, "propose-early")
         .await
         .unwrap_err();
     assert_eq!(early.code(), Code::FailedPrecondition);

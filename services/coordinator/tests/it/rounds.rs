@@ -110,7 +110,8 @@ impl Rounds {
             .unwrap()
     }
 
-    pub(crate) async fn close_and_propose(&mut self, round_id: &str) -> pb::Round {
+    /// The operator cuts the round off at the log's latest head.
+    pub(crate) async fn close(&mut self, round_id: &str) {
         self.operator
             .close_round(pb::CloseRoundRequest {
                 idempotency_key: format!("close-{round_id}"),
@@ -118,20 +119,29 @@ impl Rounds {
             })
             .await
             .unwrap();
+    }
+
+    pub(crate) async fn close_and_propose(&mut self, round_id: &str) -> pb::Round {
+        self.close(round_id).await;
         self.propose(round_id, "propose-1").await
     }
 
     pub(crate) async fn propose(&mut self, round_id: &str, key: &str) -> pb::Round {
-        self.operator
-            .propose_round(pb::ProposeRoundRequest {
-                idempotency_key: format!("{key}-{round_id}"),
-                round_id: round_id.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .round
-            .unwrap()
+        self.try_propose(round_id, key).await.unwrap()
+    }
+
+    /// The operator proposes the round's report; answers the round, or the refusal.
+    pub(crate) async fn try_propose(
+        &mut self,
+        round_id: &str,
+        key: &str,
+    ) -> Result<pb::Round, tonic::Status> {
+        let request = pb::ProposeRoundRequest {
+            idempotency_key: format!("{key}-{round_id}"),
+            round_id: round_id.to_owned(),
+        };
+        let answer = self.operator.propose_round(request).await?;
+        Ok(answer.into_inner().round.unwrap())
     }
 }
 
@@ -568,11 +578,7 @@ async fn round_steps_are_refused_to_the_wrong_caller_at_the_wrong_time() {
     assert_eq!(overlapping.code(), Code::FailedPrecondition);
     // Proposing before the cut-off is refused.
     let early = rounds
-        .operator
-        .propose_round(pb::ProposeRoundRequest {
-            idempotency_key: "propose-early".into(),
-            round_id: opened.round_id.clone(),
-        })
+        .try_propose(&opened.round_id, "propose-early")
         .await
         .unwrap_err();
     assert_eq!(reason(&early), "ILLEGAL_TRANSITION");
