@@ -281,8 +281,24 @@ pub fn open_round(
     }
 }
 
+/// `CloseRound`.
+pub fn close_round(
+    message: &pb::CloseRoundRequest,
+    path: &str,
+) -> Result<(RequestKey, String), Invalid> {
+    round_step(message, &message.idempotency_key, &message.round_id, path)
+}
+
+/// `ProposeRound`.
+pub fn propose_round(
+    message: &pb::ProposeRoundRequest,
+    path: &str,
+) -> Result<(RequestKey, String), Invalid> {
+    round_step(message, &message.idempotency_key, &message.round_id, path)
+}
+
 /// A keyed request naming a round (`CloseRound`, `ProposeRound`).
-pub fn round_step(
+fn round_step(
     message: &impl Message,
     idempotency_key: &str,
     round_id: &str,

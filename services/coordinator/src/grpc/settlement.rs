@@ -350,14 +350,11 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::CloseRoundRequest>,
     ) -> Result<Response<pb::CloseRoundResponse>, Status> {
-        let parse = |message: &pb::CloseRoundRequest, path: &str| {
-            wire::round_step(message, &message.idempotency_key, &message.round_id, path)
-        };
         operator_step!(
             self,
             request,
             "CloseRound",
-            parse,
+            wire::close_round,
             close_round,
             round_response(|round| pb::CloseRoundResponse { round })
         )
@@ -367,14 +364,11 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::ProposeRoundRequest>,
     ) -> Result<Response<pb::ProposeRoundResponse>, Status> {
-        let parse = |message: &pb::ProposeRoundRequest, path: &str| {
-            wire::round_step(message, &message.idempotency_key, &message.round_id, path)
-        };
         operator_step!(
             self,
             request,
             "ProposeRound",
-            parse,
+            wire::propose_round,
             propose_round,
             round_response(|round| pb::ProposeRoundResponse { round })
         )
