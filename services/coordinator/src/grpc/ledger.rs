@@ -70,12 +70,7 @@ async fn serve_batch(
             || accord_edge::violation::Invalid::field("batch_id", "is invalid"),
         )))
     })?;
-    if batch.reports.len() > BATCH_REPORTS_MAX {
-        return Err(status(Error::Exhausted(format!(
-            "a batch holds at most {BATCH_REPORTS_MAX} reports, not {}",
-            batch.reports.len()
-        ))));
-    }
+    within_batch_limit(batch.reports.len())?;
     let outcomes = ledger
         .report(state, wire::reports(&batch.reports))
         .await
@@ -84,6 +79,16 @@ async fn serve_batch(
         batch_id,
         results: results(&outcomes),
     })
+}
+
+/// `RESOURCE_EXHAUSTED` for a batch of more than `BATCH_REPORTS_MAX` reports.
+fn within_batch_limit(reports: usize) -> Result<(), Status> {
+    if reports > BATCH_REPORTS_MAX {
+        return Err(status(Error::Exhausted(format!(
+            "a batch holds at most {BATCH_REPORTS_MAX} reports, not {reports}"
+        ))));
+    }
+    Ok(())
 }
 
 fn results(outcomes: &[Outcome]) -> Vec<pb::EventReportResult> {
@@ -153,12 +158,7 @@ impl LedgerService for LedgerApi {
                 message.reporter_state
             ))));
         }
-        if message.reports.len() > BATCH_REPORTS_MAX {
-            return Err(status(Error::Exhausted(format!(
-                "a batch holds at most {BATCH_REPORTS_MAX} reports, not {}",
-                message.reports.len()
-            ))));
-        }
+        within_batch_limit(message.reports.len())?;
         let key = key.ok_or_else(|| status(Error::invalid("idempotency_key", "is required")))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
         let to_wire = |outcomes: &Vec<Outcome>| pb::ReportEventBatchResponse {
