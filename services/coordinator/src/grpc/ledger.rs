@@ -21,7 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::callers::Callers;
-use super::{parsed, run_keyed, status};
+use super::{latest_head_only, parsed, run_keyed, status};
 use crate::app::ledger::Ledger;
 use crate::app::{App, Error};
 use crate::convert::breaks;
@@ -360,15 +360,7 @@ impl LedgerService for LedgerApi {
             .await?;
         let asked = parsed(breaks::summary_request(request.get_ref()))?;
         let head = self.ledger.signed_head(None).await.map_err(status)?;
-        if asked.tree_size != 0 && asked.tree_size != head.tree_size {
-            return Err(status(Error::invalid(
-                "tree_size",
-                format!(
-                    "figures are kept for the latest head only ({} leaves); ask with 0",
-                    head.tree_size
-                ),
-            )));
-        }
+        latest_head_only(asked.tree_size, head.tree_size, "figures")?;
         let figures = self
             .ledger
             .pair_figures(reader, asked.state, asked.period)

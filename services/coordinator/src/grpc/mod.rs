@@ -197,6 +197,18 @@ async fn authorized_at<T, Out>(
     }
 }
 
+/// `INVALID_ARGUMENT` unless the request's `tree_size` is 0 or the latest head's `latest`:
+/// `what` is kept for the latest head only.
+fn latest_head_only(tree_size: u64, latest: u64, what: &str) -> Result<(), Status> {
+    if tree_size != 0 && tree_size != latest {
+        return Err(status(Error::invalid(
+            "tree_size",
+            format!("{what} are kept for the latest head only ({latest} leaves); ask with 0"),
+        )));
+    }
+    Ok(())
+}
+
 /// Parsed, or the violations as their status.
 fn parsed<T>(result: Result<T, Invalid>) -> Result<T, Status> {
     result.map_err(|invalid| status(Error::from(invalid)))

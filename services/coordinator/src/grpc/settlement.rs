@@ -11,7 +11,7 @@ use accord_trust::PeerIdentity;
 use tonic::{Request, Response, Status};
 
 use super::callers::Callers;
-use super::{parsed, run_keyed, status};
+use super::{latest_head_only, parsed, run_keyed, status};
 use crate::app::ledger::Reader;
 use crate::app::settlement::{ConsentSet, Settlement};
 use crate::app::{App, Error};
@@ -287,14 +287,7 @@ impl SettlementService for SettlementApi {
             .balances(reader, state)
             .await
             .map_err(status)?;
-        if message.tree_size != 0 && message.tree_size != tree_size {
-            return Err(status(Error::invalid(
-                "tree_size",
-                format!(
-                    "balances are kept for the latest head only ({tree_size} leaves); ask with 0"
-                ),
-            )));
-        }
+        latest_head_only(message.tree_size, tree_size, "balances")?;
         let mut positions: std::collections::BTreeMap<StateCode, i64> = Default::default();
         for balance in &balances {
             *positions.entry(balance.first).or_default() += i64::from(balance.debt());
