@@ -180,7 +180,7 @@ impl Store {
                    FROM redirect_consent \
                    ORDER BY admitting_state, origin_state, consenting_state"
             .to_owned();
-        self.select(sql, Vec::new()).await
+        self.settlement_rows(sql, Vec::new()).await
     }
 
     /// Every capacity, newest period first.
@@ -188,7 +188,7 @@ impl Store {
         let sql = "SELECT state, period_start, period_end, capacity, updated_at FROM capacity \
                    ORDER BY period_start DESC, state"
             .to_owned();
-        self.select(sql, Vec::new()).await
+        self.settlement_rows(sql, Vec::new()).await
     }
 
     /// Every state's latest candidate counts.
@@ -196,7 +196,7 @@ impl Store {
         let sql = "SELECT state, origin_state, count, counted_at FROM candidate_count \
                    ORDER BY state, origin_state"
             .to_owned();
-        self.select(sql, Vec::new()).await
+        self.settlement_rows(sql, Vec::new()).await
     }
 
     /// Every round, newest period first.
@@ -204,7 +204,7 @@ impl Store {
         let sql = format!(
             "SELECT {ROUND_COLUMNS} FROM settlement_round ORDER BY period_start DESC, round_id DESC"
         );
-        self.select(sql, Vec::new()).await
+        self.settlement_rows(sql, Vec::new()).await
     }
 
     /// The round `round_id`.
@@ -231,7 +231,7 @@ impl Store {
             "SELECT round_id, version, state, signature, recorded_at FROM round_countersignature \
              WHERE round_id = {id} AND version = {number} ORDER BY state"
         );
-        self.select(sql, vec![round_id.into(), version.into()])
+        self.settlement_rows(sql, vec![round_id.into(), version.into()])
             .await
     }
 
@@ -243,13 +243,11 @@ impl Store {
             "SELECT round_id, dispute, recorded_at FROM round_dispute WHERE round_id = {id} \
              ORDER BY id"
         );
-        self.select(sql, vec![round_id.into()]).await
+        self.settlement_rows(sql, vec![round_id.into()]).await
     }
-}
 
-impl Store {
     /// The rows `sql` selects with `values` bound, as `R`.
-    async fn select<R: FromQueryResult>(
+    async fn settlement_rows<R: FromQueryResult>(
         &self,
         sql: String,
         values: Vec<Value>,
