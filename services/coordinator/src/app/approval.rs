@@ -30,12 +30,7 @@ impl App {
                 command.approver
             )));
         }
-        let mut record = self
-            .inner
-            .store
-            .find_enrolment(&command.token_id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("enrolment token {}", command.token_id)))?;
+        let mut record = self.enrolment_record(&command.token_id).await?;
         let enrolment = restore(&record)?;
         if command.candidate != enrolment.state() {
             return Err(Error::invalid(
@@ -82,7 +77,7 @@ impl App {
         };
         record.approvals.push(approval.clone());
         let answer = view(approved, &record)?;
-        let mut change = Change {
+        let change = Change {
             approval: Some(approval),
             ..Change::default()
         };
@@ -90,9 +85,7 @@ impl App {
             "{approver} approved {} ({})",
             command.token_id, command.candidate
         );
-        self.answered(&asked, &answer, detail, &mut change);
-        self.inner.store.commit(change).await?;
-        Ok(Replied::Fresh(answer))
+        self.commit_answered(&asked, answer, detail, change).await
     }
 }
 

@@ -13,11 +13,11 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use accord_domain::Timestamp;
 use accord_domain::membership::{
     CertificateRole, DirectoryChange, Member, MemberCertificate, MemberStatus, SigningKeyEntry,
     SigningKeyStatus,
 };
+use accord_domain::{StateCode, Timestamp};
 use accord_trust::pki::{IssueRequest, IssuedCertificate, Validity};
 use accord_trust::{EventVerifyingKey, PeerIdentity};
 use sha2::{Digest, Sha256};
@@ -190,19 +190,8 @@ impl App {
             Some(command.endpoint.server_name()),
             now,
         )?;
-        let gateway = command
-            .gateway_csr_pem
-            .as_deref()
-            .map(|pem| {
-                self.issue_from_csr(
-                    "gateway_csr_pem",
-                    pem,
-                    PeerIdentity::Gateway(command.state),
-                    None,
-                    now,
-                )
-            })
-            .transpose()?;
+        let gateway =
+            self.issue_for_gateway(command.gateway_csr_pem.as_deref(), command.state, now)?;
         let verifying_key = EventVerifyingKey::from_bytes(&command.signing_public_key)
             .map_err(|error| Error::invalid("signing_public_key", error.to_string()))?;
         let signing_key_id = verifying_key.key_id().to_string();
@@ -266,6 +255,27 @@ impl App {
             .authority
             .issue_for_csr(csr_pem, &request)
             .map_err(|error| Error::invalid(field, error.to_string()))
+    }
+
+    /// A certificate for `state`'s gateway when the request gives its CSR
+    /// (`gateway_csr_pem`).
+    pub(super) fn issue_for_gateway(
+        &self,
+        csr_pem: Option<&str>,
+        state: StateCode,
+        now: Timestamp,
+    ) -> Result<Option<IssuedCertificate>, Error> {
+        csr_pem
+            .map(|pem| {
+                self.issue_from_csr(
+                    "gateway_csr_pem",
+                    pem,
+                    PeerIdentity::Gateway(state),
+                    None,
+                    now,
+                )
+            })
+            .transpose()
     }
 
     /// Audits and counts a token refusal, and answers it.

@@ -77,7 +77,7 @@ impl App {
         .map_err(|error| Error::invalid(field_of(&error), error.to_string()))?;
         let token = self.token_for(&token_id)?;
         let issued = Issued { enrolment, token };
-        let mut change = Change {
+        let change = Change {
             enrolment: Some(EnrolmentWrite::Insert(self.record_of(
                 &issued.enrolment,
                 &issued.token,
@@ -86,9 +86,16 @@ impl App {
             ..Change::default()
         };
         let detail = format!("token {token_id} for {}", command.state);
-        self.answered(&asked, &issued, detail, &mut change);
-        self.inner.store.commit(change).await?;
-        Ok(Replied::Fresh(issued))
+        self.commit_answered(&asked, issued, detail, change).await
+    }
+
+    /// The stored enrolment of token `token_id`, or `NOT_FOUND`.
+    pub(super) async fn enrolment_record(&self, token_id: &str) -> Result<EnrolmentRecord, Error> {
+        self.inner
+            .store
+            .find_enrolment(token_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("enrolment token {token_id}")))
     }
 
     /// Cancels an unused token (an operator's action).
@@ -100,17 +107,12 @@ impl App {
         if let Some(first) = self.first_answer(&asked).await? {
             return Ok(Replied::Replay(first));
         }
-        let record = self
-            .inner
-            .store
-            .find_enrolment(&command.token_id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("enrolment token {}", command.token_id)))?;
+        let record = self.enrolment_record(&command.token_id).await?;
         let enrolment = restore(&record)?;
         let cancelled = enrolment
             .cancel(self.inner.clock.now())
             .map_err(|error| Error::IllegalTransition(error.to_string()))?;
-        let mut change = Change {
+        let change = Change {
             enrolment: Some(EnrolmentWrite::Update(self.record_of(
                 &cancelled,
                 "",
@@ -120,9 +122,8 @@ impl App {
         };
         let detail = format!("token {} for {}", command.token_id, record.state);
         let cancelled = view(cancelled, &record)?;
-        self.answered(&asked, &cancelled, detail, &mut change);
-        self.inner.store.commit(change).await?;
-        Ok(Replied::Fresh(cancelled))
+        self.commit_answered(&asked, cancelled, detail, change)
+            .await
     }
 
     /// A page of enrolments, newest first, in the statuses asked for (all when none).

@@ -22,7 +22,7 @@ mod renewal;
 mod revocation;
 pub mod settlement;
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use accord_domain::Timestamp;
 use accord_domain::membership::Directory;
@@ -95,7 +95,7 @@ struct Inner {
     revocations: watch::Sender<RevocationList>,
     /// Applies a new list to the coordinator's own TLS before the change that issued it
     /// is answered (`App::apply_revocations_with`).
-    revocation_applier: std::sync::RwLock<Option<RevocationApplier>>,
+    revocation_applier: RwLock<Option<RevocationApplier>>,
 }
 
 /// What applies a new revocation list to the coordinator's own TLS.
@@ -180,7 +180,7 @@ impl App {
                 current: Mutex::new(current),
                 published,
                 revocations,
-                revocation_applier: std::sync::RwLock::new(None),
+                revocation_applier: RwLock::new(None),
             }),
         })
     }
@@ -249,6 +249,20 @@ impl App {
         Ok(Some(first.response))
     }
 
+    /// Commits `change` with `answer`'s idempotency record and audit row (`detail`), and
+    /// answers it, fresh.
+    async fn commit_answered<A>(
+        &self,
+        asked: &Asked<'_, A>,
+        answer: A,
+        detail: String,
+        mut change: Change,
+    ) -> Result<Replied<A>, Error> {
+        self.answered(asked, &answer, detail, &mut change);
+        self.inner.store.commit(change).await?;
+        Ok(Replied::Fresh(answer))
+    }
+
     /// The idempotency record and audit row of `answer`, added to `change`.
     fn answered<A>(&self, asked: &Asked<'_, A>, answer: &A, detail: String, change: &mut Change) {
         let now = self.inner.clock.now().as_millis();
@@ -267,6 +281,16 @@ impl App {
             detail,
         });
     }
+}
+
+/// `lock` read, even when a holder that panicked poisoned it.
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `lock` written, even when a holder that panicked poisoned it.
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A signed directory as the store keeps it.

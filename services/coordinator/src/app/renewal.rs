@@ -151,19 +151,7 @@ impl App {
                 )
             })
             .transpose()?;
-        let gateway = command
-            .gateway_csr_pem
-            .as_deref()
-            .map(|pem| {
-                self.issue_from_csr(
-                    "gateway_csr_pem",
-                    pem,
-                    PeerIdentity::Gateway(state),
-                    None,
-                    now,
-                )
-            })
-            .transpose()?;
+        let gateway = self.issue_for_gateway(command.gateway_csr_pem.as_deref(), state, now)?;
         Ok((node, gateway))
     }
 }

@@ -16,7 +16,7 @@ use accord_domain::membership::{Directory, MemberStatus};
 use accord_trust::Crl;
 use accord_trust::pki::{Revocation, Serial, Validity};
 
-use super::{App, Error, pki_time};
+use super::{App, Error, pki_time, read_lock, write_lock};
 use crate::convert::command::RevocationList;
 
 /// Milliseconds in an hour.
@@ -31,11 +31,7 @@ impl App {
     /// Has `apply` called with every new list before the change that issued it is
     /// answered (the server applies it to new connections).
     pub fn apply_revocations_with(&self, apply: super::RevocationApplier) {
-        *self
-            .inner
-            .revocation_applier
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(apply);
+        *write_lock(&self.inner.revocation_applier) = Some(apply);
     }
 
     /// Issues the next list if half the current one's life is over.
@@ -58,13 +54,7 @@ impl App {
             self.inner.clock.now(),
             previous,
         )?;
-        if let Some(apply) = self
-            .inner
-            .revocation_applier
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-        {
+        if let Some(apply) = read_lock(&self.inner.revocation_applier).as_ref() {
             apply(&list);
         }
         self.inner.revocations.send_replace(list);

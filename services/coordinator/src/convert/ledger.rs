@@ -333,6 +333,18 @@ fn parse_report(violations: &mut Violations, wire: &pb::EventReport) -> Option<R
     })
 }
 
+/// The wire name of the enumeration value `value`; none when unknown or `unspecified`.
+fn known_name<K: TryFrom<i32> + PartialEq>(
+    value: i32,
+    unspecified: K,
+    name: fn(&K) -> &'static str,
+) -> Option<&'static str> {
+    K::try_from(value)
+        .ok()
+        .filter(|kind| *kind != unspecified)
+        .map(|kind| name(&kind))
+}
+
 /// The event kind's wire name; its set member must name the case reference's kind.
 fn reported_kind(
     violations: &mut Violations,
@@ -343,24 +355,27 @@ fn reported_kind(
     let (case_kind, name) = match attestation.kind {
         Some(Kind::ReadmissionEventKind(value)) => (
             CaseKind::Readmission,
-            pb::ReadmissionEventKind::try_from(value)
-                .ok()
-                .filter(|kind| *kind != pb::ReadmissionEventKind::Unspecified)
-                .map(|kind| kind.as_str_name()),
+            known_name(
+                value,
+                pb::ReadmissionEventKind::Unspecified,
+                pb::ReadmissionEventKind::as_str_name,
+            ),
         ),
         Some(Kind::AdmissionEventKind(value)) => (
             CaseKind::Admission,
-            pb::AdmissionEventKind::try_from(value)
-                .ok()
-                .filter(|kind| *kind != pb::AdmissionEventKind::Unspecified)
-                .map(|kind| kind.as_str_name()),
+            known_name(
+                value,
+                pb::AdmissionEventKind::Unspecified,
+                pb::AdmissionEventKind::as_str_name,
+            ),
         ),
         Some(Kind::OfferEventKind(value)) => (
             CaseKind::Offer,
-            pb::OfferEventKind::try_from(value)
-                .ok()
-                .filter(|kind| *kind != pb::OfferEventKind::Unspecified)
-                .map(|kind| kind.as_str_name()),
+            known_name(
+                value,
+                pb::OfferEventKind::Unspecified,
+                pb::OfferEventKind::as_str_name,
+            ),
         ),
         None => {
             violations.add("attestation.kind", "is required");

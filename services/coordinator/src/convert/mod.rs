@@ -48,6 +48,22 @@ pub fn request_key(
     })
 }
 
+/// A keyed request's key with its `command` as parsed apart: the key's violations are told
+/// first, then the command's.
+pub fn keyed<C>(
+    path: &str,
+    idempotency_key: &str,
+    message: &impl Message,
+    command: Result<C, Invalid>,
+) -> Result<(RequestKey, C), Invalid> {
+    let mut violations = Violations::new();
+    let key = request_key(&mut violations, path, idempotency_key, message);
+    violations.finish()?;
+    let command = command?;
+    let key = key.ok_or_else(|| Invalid::field("idempotency_key", "is required"))?;
+    Ok((key, command))
+}
+
 /// `IssueEnrolmentToken`.
 pub fn issue_token(
     message: &pb::IssueEnrolmentTokenRequest,
@@ -242,27 +258,21 @@ pub fn renew(
 ) -> Result<(RequestKey, Renew), Invalid> {
     let mut violations = Violations::new();
     let key = request_key(&mut violations, path, &message.idempotency_key, message);
-    let mut renew = Renew::default();
-    if !message.node_csr_pem.is_empty() {
-        let node = PeerIdentity::Node(caller);
-        check_csr(
+    let mut renew = Renew {
+        node_csr_pem: optional_csr(
             &mut violations,
             "node_csr_pem",
             &message.node_csr_pem,
-            &node,
-        );
-        renew.node_csr_pem = Some(message.node_csr_pem.clone());
-    }
-    if !message.gateway_csr_pem.is_empty() {
-        let gateway = PeerIdentity::Gateway(caller);
-        check_csr(
+            &PeerIdentity::Node(caller),
+        ),
+        gateway_csr_pem: optional_csr(
             &mut violations,
             "gateway_csr_pem",
             &message.gateway_csr_pem,
-            &gateway,
-        );
-        renew.gateway_csr_pem = Some(message.gateway_csr_pem.clone());
-    }
+            &PeerIdentity::Gateway(caller),
+        ),
+        ..Renew::default()
+    };
     if !message.signing_public_key.is_empty() {
         renew.signing_public_key = public_key(&mut violations, &message.signing_public_key);
     }
@@ -278,6 +288,20 @@ pub fn renew(
     violations.finish()?;
     let key = key.ok_or_else(|| Invalid::field("idempotency_key", "is required"))?;
     Ok((key, renew))
+}
+
+/// A CSR a request may give (none when empty), checked as [`check_csr`] does.
+fn optional_csr(
+    violations: &mut Violations,
+    field: &str,
+    pem: &str,
+    expected: &PeerIdentity,
+) -> Option<String> {
+    if pem.is_empty() {
+        return None;
+    }
+    check_csr(violations, field, pem, expected);
+    Some(pem.to_owned())
 }
 
 /// A 32-byte Ed25519 public key, or a violation of `signing_public_key`.

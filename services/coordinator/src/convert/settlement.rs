@@ -281,8 +281,24 @@ pub fn open_round(
     }
 }
 
+/// `CloseRound`.
+pub fn close_round(
+    message: &pb::CloseRoundRequest,
+    path: &str,
+) -> Result<(RequestKey, String), Invalid> {
+    round_step(message, &message.idempotency_key, &message.round_id, path)
+}
+
+/// `ProposeRound`.
+pub fn propose_round(
+    message: &pb::ProposeRoundRequest,
+    path: &str,
+) -> Result<(RequestKey, String), Invalid> {
+    round_step(message, &message.idempotency_key, &message.round_id, path)
+}
+
 /// A keyed request naming a round (`CloseRound`, `ProposeRound`).
-pub fn round_step(
+fn round_step(
     message: &impl Message,
     idempotency_key: &str,
     round_id: &str,
@@ -315,12 +331,7 @@ pub fn countersign(
         None => violations.add("countersignature", "is required"),
         Some(signature) => {
             state(&mut violations, "countersignature.state", &signature.state);
-            if KeyId::parse(&signature.signing_key_id).is_err() {
-                violations.add("countersignature.signing_key_id", "must be 16 hex digits");
-            }
-            if signature.signature.len() != 64 {
-                violations.add("countersignature.signature", "must be 64 bytes (Ed25519)");
-            }
+            check_signature_form(&mut violations, "countersignature", signature);
         }
     }
     violations.finish()?;
@@ -334,6 +345,16 @@ pub fn countersign(
             },
         )),
         _ => Err(Invalid::field("request", "is incomplete")),
+    }
+}
+
+/// A state signature's key ID and bytes, as fields under `field`.
+fn check_signature_form(violations: &mut Violations, field: &str, signature: &pb::StateSignature) {
+    if KeyId::parse(&signature.signing_key_id).is_err() {
+        violations.add(format!("{field}.signing_key_id"), "must be 16 hex digits");
+    }
+    if signature.signature.len() != 64 {
+        violations.add(format!("{field}.signature"), "must be 64 bytes (Ed25519)");
     }
 }
 
@@ -389,12 +410,7 @@ pub fn dispute(
             if signer.is_some() && signer != disputing {
                 violations.add("dispute.signature.state", "must be the disputing state");
             }
-            if KeyId::parse(&signature.signing_key_id).is_err() {
-                violations.add("dispute.signature.signing_key_id", "must be 16 hex digits");
-            }
-            if signature.signature.len() != 64 {
-                violations.add("dispute.signature.signature", "must be 64 bytes (Ed25519)");
-            }
+            check_signature_form(&mut violations, "dispute.signature", signature);
         }
     }
     violations.finish()?;
@@ -611,6 +627,16 @@ pub fn capacity_to_wire(record: &CapacityRecord) -> pb::StateCapacity {
         period: Some(range(record.period_start, record.period_end)),
         capacity: u32::try_from(record.capacity).unwrap_or(u32::MAX),
         updated_at: millis(record.updated_at),
+    }
+}
+
+/// A pair's parity limit, saturating at the wire's `u32::MAX` (no change time is kept).
+pub fn parity_limit_to_wire(first: StateCode, second: StateCode, limit: u64) -> pb::ParityLimit {
+    pb::ParityLimit {
+        first_state: first.to_string(),
+        second_state: second.to_string(),
+        limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        updated_at: None,
     }
 }
 

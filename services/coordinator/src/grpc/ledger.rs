@@ -1,7 +1,7 @@
 //! `LedgerService`: thin handlers over the ledger's use cases ([`Ledger`]). Members' nodes
 //! report events (a long-lived stream, or one batch per call) and cosign heads; members'
 //! nodes and gateways and operators read heads, proofs and leaves, each only what its
-//! identity may see ([`Reader`]).
+//! identity may see ([`Reader`](crate::app::ledger::Reader)).
 //!
 //! A report stream ends when the coordinator stops, when the caller is no longer an active
 //! member (checked at every batch), or on a malformed batch; a report refused for its
@@ -20,12 +20,13 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{asked, authorized_at, encoder, parsed, respond, status};
-use crate::app::ledger::{Ledger, Reader};
+use super::callers::Callers;
+use super::{latest_head_only, parsed, run_keyed, status};
+use crate::app::ledger::Ledger;
 use crate::app::{App, Error};
 use crate::convert::breaks;
 use crate::convert::ledger::{self as wire, BATCH_REPORTS_MAX, Outcome};
-use crate::convert::request_key;
+use crate::convert::{keyed, request_key};
 
 /// The service's path prefix, as audit rows name a call.
 const SERVICE_PATH: &str = "/accord.v1.LedgerService/";
@@ -37,6 +38,7 @@ const STREAM_BUFFER: usize = 4;
 #[derive(Clone)]
 pub struct LedgerApi {
     app: App,
+    callers: Callers,
     ledger: Ledger,
     /// Turns true when the server stops: every report stream then ends.
     stopping: watch::Receiver<bool>,
@@ -46,31 +48,11 @@ impl LedgerApi {
     /// The service over `ledger`, ending every report stream when `stopping` turns true.
     pub fn new(app: App, ledger: Ledger, stopping: watch::Receiver<bool>) -> Self {
         Self {
+            callers: Callers::new(app.clone(), SERVICE_PATH),
             app,
             ledger,
             stopping,
         }
-    }
-
-    /// The caller's state when it is an active member's node (refusals audited).
-    async fn member_node<T>(
-        &self,
-        method: &str,
-        request: &Request<T>,
-    ) -> Result<StateCode, Status> {
-        let path = format!("{SERVICE_PATH}{method}");
-        let app = &self.app;
-        authorized_at(app, &path, request, |caller| app.active_member_node(caller))
-            .await
-            .map(|(_, state)| state)
-    }
-
-    /// The caller as a reader of the ledger (refusals audited).
-    async fn reader<T>(&self, method: &str, request: &Request<T>) -> Result<Reader, Status> {
-        let path = format!("{SERVICE_PATH}{method}");
-        authorized_at(&self.app, &path, request, Reader::of)
-            .await
-            .map(|(_, reader)| reader)
     }
 }
 
@@ -88,12 +70,7 @@ async fn serve_batch(
             || accord_edge::violation::Invalid::field("batch_id", "is invalid"),
         )))
     })?;
-    if batch.reports.len() > BATCH_REPORTS_MAX {
-        return Err(status(Error::Exhausted(format!(
-            "a batch holds at most {BATCH_REPORTS_MAX} reports, not {}",
-            batch.reports.len()
-        ))));
-    }
+    within_batch_limit(batch.reports.len())?;
     let outcomes = ledger
         .report(state, wire::reports(&batch.reports))
         .await
@@ -102,6 +79,16 @@ async fn serve_batch(
         batch_id,
         results: results(&outcomes),
     })
+}
+
+/// `RESOURCE_EXHAUSTED` for a batch of more than `BATCH_REPORTS_MAX` reports.
+fn within_batch_limit(reports: usize) -> Result<(), Status> {
+    if reports > BATCH_REPORTS_MAX {
+        return Err(status(Error::Exhausted(format!(
+            "a batch holds at most {BATCH_REPORTS_MAX} reports, not {reports}"
+        ))));
+    }
+    Ok(())
 }
 
 fn results(outcomes: &[Outcome]) -> Vec<pb::EventReportResult> {
@@ -127,7 +114,7 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<Streaming<pb::ReportEventsRequest>>,
     ) -> Result<Response<Self::ReportEventsStream>, Status> {
-        let state = self.member_node("ReportEvents", &request).await?;
+        let state = self.callers.member_node("ReportEvents", &request).await?;
         let mut inbound = request.into_inner();
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         let (app, ledger, mut stopping) =
@@ -154,7 +141,10 @@ impl LedgerService for LedgerApi {
         request: Request<pb::ReportEventBatchRequest>,
     ) -> Result<Response<pb::ReportEventBatchResponse>, Status> {
         const PATH: &str = "/accord.v1.LedgerService/ReportEventBatch";
-        let state = self.member_node("ReportEventBatch", &request).await?;
+        let state = self
+            .callers
+            .member_node("ReportEventBatch", &request)
+            .await?;
         let message = request.get_ref();
         let mut violations = Violations::new();
         let key = request_key(&mut violations, PATH, &message.idempotency_key, message);
@@ -168,34 +158,24 @@ impl LedgerService for LedgerApi {
                 message.reporter_state
             ))));
         }
-        if message.reports.len() > BATCH_REPORTS_MAX {
-            return Err(status(Error::Exhausted(format!(
-                "a batch holds at most {BATCH_REPORTS_MAX} reports, not {}",
-                message.reports.len()
-            ))));
-        }
+        within_batch_limit(message.reports.len())?;
         let key = key.ok_or_else(|| status(Error::invalid("idempotency_key", "is required")))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
         let to_wire = |outcomes: &Vec<Outcome>| pb::ReportEventBatchResponse {
             results: results(outcomes),
         };
-        let encode = encoder(to_wire);
-        let replied = self
-            .ledger
-            .report_once(
-                asked(&caller, &key, PATH, &encode),
-                state,
-                wire::reports(&message.reports),
-            )
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
+            let reports = wire::reports(&message.reports);
+            self.ledger.report_once(asked, state, reports).await
+        })
+        .await
     }
 
     async fn get_tree_head(
         &self,
         request: Request<pb::GetTreeHeadRequest>,
     ) -> Result<Response<pb::GetTreeHeadResponse>, Status> {
-        self.reader("GetTreeHead", &request).await?;
+        self.callers.reader("GetTreeHead", &request).await?;
         let head = self
             .ledger
             .signed_head(size_or_latest(request.get_ref().tree_size))
@@ -211,31 +191,29 @@ impl LedgerService for LedgerApi {
         request: Request<pb::CosignTreeHeadRequest>,
     ) -> Result<Response<pb::CosignTreeHeadResponse>, Status> {
         const PATH: &str = "/accord.v1.LedgerService/CosignTreeHead";
-        let state = self.member_node("CosignTreeHead", &request).await?;
+        let state = self.callers.member_node("CosignTreeHead", &request).await?;
         let message = request.get_ref();
-        let mut violations = Violations::new();
-        let key = request_key(&mut violations, PATH, &message.idempotency_key, message);
-        let command = wire::cosign(message);
-        let key = parsed(violations.finish().map(|()| key))?;
-        let command = parsed(command)?;
-        let key = key.ok_or_else(|| status(Error::invalid("idempotency_key", "is required")))?;
+        let (key, command) = parsed(keyed(
+            PATH,
+            &message.idempotency_key,
+            message,
+            wire::cosign(message),
+        ))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
         let to_wire = |head: &wire::SignedHead| pb::CosignTreeHeadResponse {
             tree_head: Some(wire::head_to_wire(head)),
         };
-        let encode = encoder(to_wire);
-        let replied = self
-            .ledger
-            .cosign(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
+            self.ledger.cosign(asked, state, command).await
+        })
+        .await
     }
 
     async fn get_inclusion_proof(
         &self,
         request: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::GetInclusionProofResponse>, Status> {
-        let reader = self.reader("GetInclusionProof", &request).await?;
+        let reader = self.callers.reader("GetInclusionProof", &request).await?;
         let message = request.get_ref();
         let query = parsed(wire::leaf_query(message))?;
         let (inclusion, head) = self
@@ -253,7 +231,7 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::GetInclusionProofsRequest>,
     ) -> Result<Response<pb::GetInclusionProofsResponse>, Status> {
-        let reader = self.reader("GetInclusionProofs", &request).await?;
+        let reader = self.callers.reader("GetInclusionProofs", &request).await?;
         let message = request.get_ref();
         let (inclusions, head) = self
             .ledger
@@ -274,7 +252,7 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::GetConsistencyProofRequest>,
     ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
-        self.reader("GetConsistencyProof", &request).await?;
+        self.callers.reader("GetConsistencyProof", &request).await?;
         let message = request.get_ref();
         let proof = self
             .ledger
@@ -299,7 +277,7 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::GetLeavesRequest>,
     ) -> Result<Response<pb::GetLeavesResponse>, Status> {
-        let reader = self.reader("GetLeaves", &request).await?;
+        let reader = self.callers.reader("GetLeaves", &request).await?;
         let message = request.get_ref();
         let leaves = self
             .ledger
@@ -315,7 +293,7 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::ListCaseLeavesRequest>,
     ) -> Result<Response<pb::ListCaseLeavesResponse>, Status> {
-        let reader = self.reader("ListCaseLeaves", &request).await?;
+        let reader = self.callers.reader("ListCaseLeaves", &request).await?;
         let case_ref = parsed(wire::case_ref(&request.get_ref().case_ref))?;
         let (head, leaves, truncated) = self
             .ledger
@@ -333,7 +311,7 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::ListBreaksRequest>,
     ) -> Result<Response<pb::ListBreaksResponse>, Status> {
-        let reader = self.reader("ListBreaks", &request).await?;
+        let reader = self.callers.reader("ListBreaks", &request).await?;
         let query = parsed(breaks::list_breaks(request.get_ref()))?;
         let page = self.ledger.breaks(reader, query).map_err(status)?;
         Ok(Response::new(pb::ListBreaksResponse {
@@ -355,45 +333,34 @@ impl LedgerService for LedgerApi {
         request: Request<pb::ResolveBreakRequest>,
     ) -> Result<Response<pb::ResolveBreakResponse>, Status> {
         const PATH: &str = "/accord.v1.LedgerService/ResolveBreak";
-        let (caller, operator) = authorized_at(&self.app, PATH, &request, |caller| {
-            App::operator(caller).cloned()
-        })
-        .await?;
+        let (caller, operator) = self.callers.operator("ResolveBreak", &request).await?;
         let message = request.get_ref();
-        let mut violations = Violations::new();
-        let key = request_key(&mut violations, PATH, &message.idempotency_key, message);
-        let command = breaks::resolve_break(message);
-        let key = parsed(violations.finish().map(|()| key))?;
-        let command = parsed(command)?;
-        let key = key.ok_or_else(|| status(Error::invalid("idempotency_key", "is required")))?;
-        let caller = caller.spiffe_id();
+        let (key, command) = parsed(keyed(
+            PATH,
+            &message.idempotency_key,
+            message,
+            breaks::resolve_break(message),
+        ))?;
         let to_wire = |(resolved, now): &(Break, Timestamp)| pb::ResolveBreakResponse {
             resolved_break: Some(breaks::break_to_wire(resolved, *now)),
         };
-        let encode = encoder(to_wire);
-        let replied = self
-            .ledger
-            .resolve_break(asked(&caller, &key, PATH, &encode), &operator, command)
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
+            self.ledger.resolve_break(asked, &operator, command).await
+        })
+        .await
     }
 
     async fn get_reconciliation_summary(
         &self,
         request: Request<pb::GetReconciliationSummaryRequest>,
     ) -> Result<Response<pb::GetReconciliationSummaryResponse>, Status> {
-        let reader = self.reader("GetReconciliationSummary", &request).await?;
+        let reader = self
+            .callers
+            .reader("GetReconciliationSummary", &request)
+            .await?;
         let asked = parsed(breaks::summary_request(request.get_ref()))?;
         let head = self.ledger.signed_head(None).await.map_err(status)?;
-        if asked.tree_size != 0 && asked.tree_size != head.tree_size {
-            return Err(status(Error::invalid(
-                "tree_size",
-                format!(
-                    "figures are kept for the latest head only ({} leaves); ask with 0",
-                    head.tree_size
-                ),
-            )));
-        }
+        latest_head_only(asked.tree_size, head.tree_size, "figures")?;
         let figures = self
             .ledger
             .pair_figures(reader, asked.state, asked.period)

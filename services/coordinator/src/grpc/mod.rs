@@ -28,6 +28,7 @@ use crate::app::{App, Asked, Error, Issued, Published, Replied, TokenRefusal};
 use crate::convert::command::{Enrolled, EnrolmentView, RequestKey};
 use crate::convert::{self};
 
+mod callers;
 mod ledger;
 mod settlement;
 
@@ -196,6 +197,18 @@ async fn authorized_at<T, Out>(
     }
 }
 
+/// `INVALID_ARGUMENT` unless the request's `tree_size` is 0 or the latest head's `latest`:
+/// `what` is kept for the latest head only.
+fn latest_head_only(tree_size: u64, latest: u64, what: &str) -> Result<(), Status> {
+    if tree_size != 0 && tree_size != latest {
+        return Err(status(Error::invalid(
+            "tree_size",
+            format!("{what} are kept for the latest head only ({latest} leaves); ask with 0"),
+        )));
+    }
+    Ok(())
+}
+
 /// Parsed, or the violations as their status.
 fn parsed<T>(result: Result<T, Invalid>) -> Result<T, Status> {
     result.map_err(|invalid| status(Error::from(invalid)))
@@ -213,6 +226,11 @@ fn answered_at(enrolment: &Enrolment) -> accord_domain::Timestamp {
         .cancelled_at()
         .or(enrolment.used_at())
         .unwrap_or(enrolment.issued_at())
+}
+
+/// An enrolment's wire form, its status read at [`answered_at`].
+fn enrolment_as_answered(view: &EnrolmentView) -> pb::Enrolment {
+    convert::enrolment_to_wire(view, answered_at(&view.enrolment))
 }
 
 /// `IssueEnrolmentTokenResponse` without its secret: what the idempotency record keeps.
@@ -255,6 +273,20 @@ fn respond<A, M: Message + Default>(
     }
 }
 
+/// A keyed use case run and answered: `run` gets the `Asked` of `caller`'s request under
+/// `key` at `path`; a fresh answer is written out by `to_wire`, a replay is the stored first
+/// answer.
+async fn run_keyed<A, M: Message + Default>(
+    caller: &str,
+    key: &RequestKey,
+    path: &'static str,
+    to_wire: impl Fn(&A) -> M + Send + Sync,
+    run: impl AsyncFnOnce(Asked<'_, A>) -> Result<Replied<A>, Error>,
+) -> Result<Response<M>, Status> {
+    let encode = encoder(&to_wire);
+    respond(run(asked(caller, key, path, &encode)).await, &to_wire)
+}
+
 /// An operator's keyed request: the caller must be an operator (refusals audited); the
 /// request is parsed, the use case runs under the request's idempotency key, and the answer
 /// is written out (or the first answer replayed).
@@ -266,14 +298,10 @@ macro_rules! operator_step {
         })
         .await?;
         let (key, command) = parsed($parse($request.get_ref(), PATH))?;
-        let caller = caller.spiffe_id();
-        let to_wire = $to_wire;
-        let encode = encoder(to_wire);
-        let replied = $api
-            .app
-            .$use_case(asked(&caller, &key, PATH, &encode), command)
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller.spiffe_id(), &key, PATH, $to_wire, async |asked| {
+            $api.app.$use_case(asked, command).await
+        })
+        .await
     }};
 }
 
@@ -285,14 +313,22 @@ macro_rules! member_step {
         let state = $api.member_node($method, &$request).await?;
         let (key, command) = parsed($parse($request.get_ref(), PATH, state))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
-        let to_wire = $to_wire;
-        let encode = encoder(to_wire);
-        let replied = $api
-            .app
-            .$use_case(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, $to_wire, async |asked| {
+            $api.app.$use_case(asked, state, command).await
+        })
+        .await
     }};
+}
+
+/// The answer to a change of a member's standing (`$response`): the member as it now
+/// stands and the directory version that publishes it.
+macro_rules! standing_changed {
+    ($response:ident) => {
+        |published: &Published<Member>| pb::$response {
+            member: Some(convert::member_to_wire(&published.record)),
+            directory_version: published.version,
+        }
+    };
 }
 
 /// How the idempotency record keeps an answer: its wire form's bytes.
@@ -356,13 +392,8 @@ impl MembershipService for MembershipApi {
             "CancelEnrolmentToken",
             convert::cancel_token,
             cancel_token,
-            |view: &EnrolmentView| {
-                pb::CancelEnrolmentTokenResponse {
-                    enrolment: Some(convert::enrolment_to_wire(
-                        view,
-                        answered_at(&view.enrolment),
-                    )),
-                }
+            |view: &EnrolmentView| pb::CancelEnrolmentTokenResponse {
+                enrolment: Some(enrolment_as_answered(view)),
             }
         )
     }
@@ -387,13 +418,8 @@ impl MembershipService for MembershipApi {
             "ApproveEnrolment",
             |message, path, _| convert::approve(message, path),
             approve,
-            |view: &EnrolmentView| {
-                pb::ApproveEnrolmentResponse {
-                    enrolment: Some(convert::enrolment_to_wire(
-                        view,
-                        answered_at(&view.enrolment),
-                    )),
-                }
+            |view: &EnrolmentView| pb::ApproveEnrolmentResponse {
+                enrolment: Some(enrolment_as_answered(view)),
             }
         )
     }
@@ -515,12 +541,7 @@ impl MembershipService for MembershipApi {
             "SuspendMember",
             convert::suspend_member,
             change_status,
-            |published: &Published<Member>| {
-                pb::SuspendMemberResponse {
-                    member: Some(convert::member_to_wire(&published.record)),
-                    directory_version: published.version,
-                }
-            }
+            standing_changed!(SuspendMemberResponse)
         )
     }
 
@@ -534,12 +555,7 @@ impl MembershipService for MembershipApi {
             "ReinstateMember",
             convert::reinstate_member,
             change_status,
-            |published: &Published<Member>| {
-                pb::ReinstateMemberResponse {
-                    member: Some(convert::member_to_wire(&published.record)),
-                    directory_version: published.version,
-                }
-            }
+            standing_changed!(ReinstateMemberResponse)
         )
     }
 
@@ -553,12 +569,7 @@ impl MembershipService for MembershipApi {
             "RevokeMember",
             convert::revoke_member,
             change_status,
-            |published: &Published<Member>| {
-                pb::RevokeMemberResponse {
-                    member: Some(convert::member_to_wire(&published.record)),
-                    directory_version: published.version,
-                }
-            }
+            standing_changed!(RevokeMemberResponse)
         )
     }
 

@@ -10,7 +10,8 @@ use accord_proto::v1::settlement_service_server::SettlementService;
 use accord_trust::PeerIdentity;
 use tonic::{Request, Response, Status};
 
-use super::{asked, authorized_at, encoder, parsed, respond, status};
+use super::callers::Callers;
+use super::{latest_head_only, parsed, run_keyed, status};
 use crate::app::ledger::Reader;
 use crate::app::settlement::{ConsentSet, Settlement};
 use crate::app::{App, Error};
@@ -24,93 +25,53 @@ const SERVICE_PATH: &str = "/accord.v1.SettlementService/";
 #[derive(Clone)]
 pub struct SettlementApi {
     app: App,
+    callers: Callers,
     settlement: Settlement,
 }
 
 impl SettlementApi {
     /// The service over `settlement`.
     pub fn new(app: App, settlement: Settlement) -> Self {
-        Self { app, settlement }
-    }
-
-    async fn operator<T>(
-        &self,
-        method: &str,
-        request: &Request<T>,
-    ) -> Result<(String, accord_trust::OperatorName), Status> {
-        let path = format!("{SERVICE_PATH}{method}");
-        let (caller, name) = authorized_at(&self.app, &path, request, |caller| {
-            App::operator(caller).cloned()
-        })
-        .await?;
-        Ok((caller.spiffe_id(), name))
-    }
-
-    async fn member_node<T>(
-        &self,
-        method: &str,
-        request: &Request<T>,
-    ) -> Result<StateCode, Status> {
-        let path = format!("{SERVICE_PATH}{method}");
-        let app = &self.app;
-        authorized_at(app, &path, request, |caller| app.active_member_node(caller))
-            .await
-            .map(|(_, state)| state)
-    }
-
-    /// The caller's state for a read (`None` for an operator).
-    async fn reader<T>(
-        &self,
-        method: &str,
-        request: &Request<T>,
-    ) -> Result<Option<StateCode>, Status> {
-        let path = format!("{SERVICE_PATH}{method}");
-        authorized_at(&self.app, &path, request, |caller| match caller {
-            PeerIdentity::Operator(_) => Ok(None),
-            PeerIdentity::Node(state) | PeerIdentity::Gateway(state) => Ok(Some(*state)),
-            PeerIdentity::Coordinator => Err(Error::PermissionDenied(
-                "the coordinator does not call itself".to_owned(),
-            )),
-        })
-        .await
-        .map(|(_, reader)| reader)
+        Self {
+            callers: Callers::new(app.clone(), SERVICE_PATH),
+            app,
+            settlement,
+        }
     }
 }
 
+/// An answer holding the round as it now stands, made by `make`.
 fn round_response<T>(make: impl Fn(Option<pb::Round>) -> T) -> impl Fn(&RoundView) -> T {
     move |view| make(Some(wire::round_to_wire(view)))
 }
 
-/// An operator's keyed round step: parse, run as the operator, answer the round.
-macro_rules! operator_round_step {
-    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $response:expr) => {{
+/// An operator's keyed request: the caller must be an operator (refusals audited); the
+/// request is parsed, the use case runs as the operator under the request's idempotency key,
+/// and the answer is written out by `$to_wire` (or the first answer replayed).
+macro_rules! operator_step {
+    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $to_wire:expr) => {{
         const PATH: &str = concat!("/accord.v1.SettlementService/", $method);
-        let (caller, operator) = $api.operator($method, &$request).await?;
+        let (caller, operator) = $api.callers.operator($method, &$request).await?;
         let (key, command) = parsed($parse($request.get_ref(), PATH))?;
-        let to_wire = round_response($response);
-        let encode = encoder(&to_wire);
-        let replied = $api
-            .settlement
-            .$use_case(asked(&caller, &key, PATH, &encode), &operator, command)
-            .await;
-        respond(replied, &to_wire)
+        run_keyed(&caller, &key, PATH, $to_wire, async |asked| {
+            $api.settlement.$use_case(asked, &operator, command).await
+        })
+        .await
     }};
 }
 
-/// A member node's keyed round step, for its own state.
-macro_rules! member_round_step {
-    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $response:expr) => {{
+/// A member's keyed request for its own state: the caller must be an active member's node
+/// (refusals audited), whose state the parser and the use case receive.
+macro_rules! member_step {
+    ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $to_wire:expr) => {{
         const PATH: &str = concat!("/accord.v1.SettlementService/", $method);
-        let state = $api.member_node($method, &$request).await?;
-        let (key, command) = parsed($parse($request.get_ref(), PATH))?;
+        let state = $api.callers.member_node($method, &$request).await?;
+        let (key, command) = parsed($parse($request.get_ref(), PATH, state))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
-        let to_wire = round_response($response);
-        let encode = encoder(&to_wire);
-        let replied = $api
-            .settlement
-            .$use_case(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, &to_wire)
+        run_keyed(&caller, &key, PATH, $to_wire, async |asked| {
+            $api.settlement.$use_case(asked, state, command).await
+        })
+        .await
     }};
 }
 
@@ -152,18 +113,16 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::SetCapacityRequest>,
     ) -> Result<Response<pb::SetCapacityResponse>, Status> {
-        const PATH: &str = "/accord.v1.SettlementService/SetCapacity";
-        let (caller, operator) = self.operator("SetCapacity", &request).await?;
-        let (key, command) = parsed(wire::capacity(request.get_ref(), PATH))?;
-        let to_wire = |record: &CapacityRecord| pb::SetCapacityResponse {
-            capacity: Some(wire::capacity_to_wire(record)),
-        };
-        let encode = encoder(to_wire);
-        let replied = self
-            .settlement
-            .set_capacity(asked(&caller, &key, PATH, &encode), &operator, command)
-            .await;
-        respond(replied, to_wire)
+        operator_step!(
+            self,
+            request,
+            "SetCapacity",
+            wire::capacity,
+            set_capacity,
+            |record: &CapacityRecord| pb::SetCapacityResponse {
+                capacity: Some(wire::capacity_to_wire(record)),
+            }
+        )
     }
 
     async fn set_parity_limit(
@@ -171,7 +130,7 @@ impl SettlementService for SettlementApi {
         request: Request<pb::SetParityLimitRequest>,
     ) -> Result<Response<pb::SetParityLimitResponse>, Status> {
         const PATH: &str = "/accord.v1.SettlementService/SetParityLimit";
-        let (caller, _) = self.operator("SetParityLimit", &request).await?;
+        let (caller, _) = self.callers.operator("SetParityLimit", &request).await?;
         let message = request.get_ref();
         let mut violations = accord_edge::violation::Violations::new();
         let key =
@@ -183,34 +142,23 @@ impl SettlementService for SettlementApi {
         };
         let to_wire = |published: &crate::app::Published<accord_domain::membership::Agreement>| {
             let (first, second) = published.record.pair();
+            let limit = published.record.parity_limit().map_or(0, |limit| limit.0);
             pb::SetParityLimitResponse {
-                parity_limit: Some(pb::ParityLimit {
-                    first_state: first.to_string(),
-                    second_state: second.to_string(),
-                    limit: published
-                        .record
-                        .parity_limit()
-                        .map_or(0, |limit| u32::try_from(limit.0).unwrap_or(u32::MAX)),
-                    updated_at: None,
-                }),
+                parity_limit: Some(wire::parity_limit_to_wire(first, second, limit)),
             }
         };
-        let encode = encoder(to_wire);
-        let replied = self
-            .settlement
-            .set_parity_limit(
-                asked(&caller, &key, PATH, &encode),
-                (a, b, u64::from(message.limit)),
-            )
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
+            let limit = (a, b, u64::from(message.limit));
+            self.settlement.set_parity_limit(asked, limit).await
+        })
+        .await
     }
 
     async fn list_quotas(
         &self,
         request: Request<pb::ListQuotasRequest>,
     ) -> Result<Response<pb::ListQuotasResponse>, Status> {
-        self.reader("ListQuotas", &request).await?;
+        self.callers.reader("ListQuotas", &request).await?;
         let query = parsed(wire::list_quotas(request.get_ref()))?;
         let state = query.state;
         let (capacities, next) = self.settlement.capacities(&query).await.map_err(status)?;
@@ -226,12 +174,9 @@ impl SettlementService for SettlementApi {
             .filter(|agreement| state.is_none_or(|state| agreement.involves(state)))
             .filter_map(|agreement| {
                 let (first, second) = agreement.pair();
-                agreement.parity_limit().map(|limit| pb::ParityLimit {
-                    first_state: first.to_string(),
-                    second_state: second.to_string(),
-                    limit: u32::try_from(limit.0).unwrap_or(u32::MAX),
-                    updated_at: None,
-                })
+                agreement
+                    .parity_limit()
+                    .map(|limit| wire::parity_limit_to_wire(first, second, limit.0))
             })
             .collect();
         Ok(Response::new(pb::ListQuotasResponse {
@@ -245,7 +190,7 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetParityLimitRequest>,
     ) -> Result<Response<pb::GetParityLimitResponse>, Status> {
-        let reader = self.reader("GetParityLimit", &request).await?;
+        let reader = self.callers.reader("GetParityLimit", &request).await?;
         let message = request.get_ref();
         let mut violations = accord_edge::violation::Violations::new();
         let (a, b) = pair(&mut violations, &message.first_state, &message.second_state);
@@ -253,19 +198,12 @@ impl SettlementService for SettlementApi {
         let (Some(a), Some(b)) = (a, b) else {
             return Err(status(Error::invalid("first_state", "is required")));
         };
-        let parity = self
-            .settlement
-            .parity(reader.map_or(Reader::Operator, Reader::Member), a, b)
-            .await
-            .map_err(status)?;
-        let limit = u32::try_from(parity.limit).unwrap_or(u32::MAX);
+        let parity = self.settlement.parity(reader, a, b).await.map_err(status)?;
+        let (first, second) = parity.pair;
+        let parity_limit = wire::parity_limit_to_wire(first, second, parity.limit);
+        let limit = parity_limit.limit;
         Ok(Response::new(pb::GetParityLimitResponse {
-            parity_limit: Some(pb::ParityLimit {
-                first_state: parity.pair.0.to_string(),
-                second_state: parity.pair.1.to_string(),
-                limit,
-                updated_at: None,
-            }),
+            parity_limit: Some(parity_limit),
             first_state_debt: parity.debts.0,
             second_state_debt: parity.debts.1,
             first_state_over_limit: parity.debts.0 > limit,
@@ -278,19 +216,16 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::ReportCandidatesRequest>,
     ) -> Result<Response<pb::ReportCandidatesResponse>, Status> {
-        const PATH: &str = "/accord.v1.SettlementService/ReportCandidates";
-        let state = self.member_node("ReportCandidates", &request).await?;
-        let (key, command) = parsed(wire::candidates(request.get_ref(), PATH, state))?;
-        let caller = PeerIdentity::Node(state).spiffe_id();
-        let to_wire = |recorded: &accord_domain::Timestamp| pb::ReportCandidatesResponse {
-            recorded_at: Some(accord_edge::wire::to_wire_time(*recorded)),
-        };
-        let encode = encoder(to_wire);
-        let replied = self
-            .settlement
-            .report_candidates(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, to_wire)
+        member_step!(
+            self,
+            request,
+            "ReportCandidates",
+            wire::candidates,
+            report_candidates,
+            |recorded: &accord_domain::Timestamp| pb::ReportCandidatesResponse {
+                recorded_at: Some(accord_edge::wire::to_wire_time(*recorded)),
+            }
+        )
     }
 
     async fn set_redirect_consent(
@@ -298,7 +233,8 @@ impl SettlementService for SettlementApi {
         request: Request<pb::SetRedirectConsentRequest>,
     ) -> Result<Response<pb::SetRedirectConsentResponse>, Status> {
         const PATH: &str = "/accord.v1.SettlementService/SetRedirectConsent";
-        let Some(state) = self.reader("SetRedirectConsent", &request).await? else {
+        let Reader::Member(state) = self.callers.reader("SetRedirectConsent", &request).await?
+        else {
             return Err(status(Error::PermissionDenied(
                 "consent is a member state's own: its node or gateway gives it".to_owned(),
             )));
@@ -311,19 +247,19 @@ impl SettlementService for SettlementApi {
             consent: Some(wire::consent_to_wire(&set.consent)),
             pair_consented: set.pair_consented,
         };
-        let encode = encoder(to_wire);
-        let replied = self
-            .settlement
-            .set_consent(asked(&caller, &key, PATH, &encode), state, command)
-            .await;
-        respond(replied, to_wire)
+        run_keyed(&caller, &key, PATH, to_wire, async |asked| {
+            self.settlement.set_consent(asked, state, command).await
+        })
+        .await
     }
 
     async fn list_redirect_consents(
         &self,
         request: Request<pb::ListRedirectConsentsRequest>,
     ) -> Result<Response<pb::ListRedirectConsentsResponse>, Status> {
-        self.reader("ListRedirectConsents", &request).await?;
+        self.callers
+            .reader("ListRedirectConsents", &request)
+            .await?;
         let message = request.get_ref();
         let state = state_filter(&message.state)?;
         let (consents, pairs) = self.settlement.consents(state).await.map_err(status)?;
@@ -343,23 +279,15 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetBalancesRequest>,
     ) -> Result<Response<pb::GetBalancesResponse>, Status> {
-        let reader = self.reader("GetBalances", &request).await?;
+        let reader = self.callers.reader("GetBalances", &request).await?;
         let message = request.get_ref();
         let state = state_filter(&message.state)?;
-        let ledger_reader = reader.map_or(Reader::Operator, Reader::Member);
         let (balances, tree_size) = self
             .settlement
-            .balances(ledger_reader, state)
+            .balances(reader, state)
             .await
             .map_err(status)?;
-        if message.tree_size != 0 && message.tree_size != tree_size {
-            return Err(status(Error::invalid(
-                "tree_size",
-                format!(
-                    "balances are kept for the latest head only ({tree_size} leaves); ask with 0"
-                ),
-            )));
-        }
+        latest_head_only(message.tree_size, tree_size, "balances")?;
         let mut positions: std::collections::BTreeMap<StateCode, i64> = Default::default();
         for balance in &balances {
             *positions.entry(balance.first).or_default() += i64::from(balance.debt());
@@ -401,13 +329,13 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::OpenRoundRequest>,
     ) -> Result<Response<pb::OpenRoundResponse>, Status> {
-        operator_round_step!(
+        operator_step!(
             self,
             request,
             "OpenRound",
             wire::open_round,
             open_round,
-            |round| { pb::OpenRoundResponse { round } }
+            round_response(|round| pb::OpenRoundResponse { round })
         )
     }
 
@@ -415,28 +343,27 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::CloseRoundRequest>,
     ) -> Result<Response<pb::CloseRoundResponse>, Status> {
-        let parse = |message: &pb::CloseRoundRequest, path: &str| {
-            wire::round_step(message, &message.idempotency_key, &message.round_id, path)
-        };
-        operator_round_step!(self, request, "CloseRound", parse, close_round, |round| {
-            pb::CloseRoundResponse { round }
-        })
+        operator_step!(
+            self,
+            request,
+            "CloseRound",
+            wire::close_round,
+            close_round,
+            round_response(|round| pb::CloseRoundResponse { round })
+        )
     }
 
     async fn propose_round(
         &self,
         request: Request<pb::ProposeRoundRequest>,
     ) -> Result<Response<pb::ProposeRoundResponse>, Status> {
-        let parse = |message: &pb::ProposeRoundRequest, path: &str| {
-            wire::round_step(message, &message.idempotency_key, &message.round_id, path)
-        };
-        operator_round_step!(
+        operator_step!(
             self,
             request,
             "ProposeRound",
-            parse,
+            wire::propose_round,
             propose_round,
-            |round| { pb::ProposeRoundResponse { round } }
+            round_response(|round| pb::ProposeRoundResponse { round })
         )
     }
 
@@ -444,10 +371,10 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetRoundRequest>,
     ) -> Result<Response<pb::GetRoundResponse>, Status> {
-        let reader = self.reader("GetRound", &request).await?;
+        let reader = self.callers.reader("GetRound", &request).await?;
         let view = self
             .settlement
-            .round(&request.get_ref().round_id, reader)
+            .round(&request.get_ref().round_id, reader.state())
             .await
             .map_err(status)?;
         Ok(Response::new(pb::GetRoundResponse {
@@ -459,11 +386,11 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::ListRoundsRequest>,
     ) -> Result<Response<pb::ListRoundsResponse>, Status> {
-        let reader = self.reader("ListRounds", &request).await?;
+        let reader = self.callers.reader("ListRounds", &request).await?;
         let query = parsed(wire::list_rounds(request.get_ref()))?;
         let (views, next) = self
             .settlement
-            .rounds(reader, &query)
+            .rounds(reader.state(), &query)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ListRoundsResponse {
@@ -476,13 +403,13 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::CountersignRoundRequest>,
     ) -> Result<Response<pb::CountersignRoundResponse>, Status> {
-        member_round_step!(
+        member_step!(
             self,
             request,
             "CountersignRound",
-            wire::countersign,
+            |message, path, _| wire::countersign(message, path),
             countersign,
-            |round| { pb::CountersignRoundResponse { round } }
+            round_response(|round| pb::CountersignRoundResponse { round })
         )
     }
 
@@ -490,13 +417,13 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::DisputeRoundRequest>,
     ) -> Result<Response<pb::DisputeRoundResponse>, Status> {
-        member_round_step!(
+        member_step!(
             self,
             request,
             "DisputeRound",
-            wire::dispute,
+            |message, path, _| wire::dispute(message, path),
             dispute,
-            |round| { pb::DisputeRoundResponse { round } }
+            round_response(|round| pb::DisputeRoundResponse { round })
         )
     }
 
@@ -504,7 +431,7 @@ impl SettlementService for SettlementApi {
         &self,
         request: Request<pb::GetRoundReportRequest>,
     ) -> Result<Response<pb::GetRoundReportResponse>, Status> {
-        let reader = self.reader("GetRoundReport", &request).await?;
+        let reader = self.callers.reader("GetRoundReport", &request).await?;
         let message = request.get_ref();
         let format = parsed(pb::ReportFormat::try_from(message.format).map_err(|_| {
             accord_edge::violation::Invalid::field(
@@ -521,7 +448,7 @@ impl SettlementService for SettlementApi {
         let round_id = &message.round_id;
         let round = self
             .settlement
-            .round(round_id, reader)
+            .round(round_id, reader.state())
             .await
             .map_err(status)?;
         let report = wire::round_to_wire(&round).report;

@@ -141,6 +141,7 @@ pub struct SettlementWrite {
     pub dispute: Option<DisputeRecord>,
 }
 
+/// `count` bound-parameter placeholders as `backend` writes them (`$1`, … or `?`).
 fn placeholders(backend: DbBackend, count: usize) -> Vec<String> {
     (1..=count)
         .map(|index| match backend {
@@ -154,6 +155,24 @@ fn statement(backend: DbBackend, sql: String, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// Runs `sql` within `transaction` with `values` bound; answers how many rows it changed.
+async fn execute(
+    transaction: &DatabaseTransaction,
+    sql: String,
+    values: Vec<Value>,
+) -> Result<u64, Error> {
+    let backend = transaction.get_database_backend();
+    let result = transaction
+        .execute_raw(statement(backend, sql, values))
+        .await?;
+    Ok(result.rows_affected())
+}
+
+/// A row's placeholders in `transaction`'s dialect, comma-separated.
+fn row_placeholders(transaction: &DatabaseTransaction, count: usize) -> String {
+    placeholders(transaction.get_database_backend(), count).join(", ")
+}
+
 impl Store {
     /// Every consent, ordered by pair and consenting state.
     pub async fn consents(&self) -> Result<Vec<ConsentRecord>, Error> {
@@ -161,12 +180,7 @@ impl Store {
                    FROM redirect_consent \
                    ORDER BY admitting_state, origin_state, consenting_state"
             .to_owned();
-        let backend = self.db.get_database_backend();
-        Ok(
-            ConsentRecord::find_by_statement(statement(backend, sql, Vec::new()))
-                .all(&self.db)
-                .await?,
-        )
+        self.settlement_rows(sql, Vec::new()).await
     }
 
     /// Every capacity, newest period first.
@@ -174,12 +188,7 @@ impl Store {
         let sql = "SELECT state, period_start, period_end, capacity, updated_at FROM capacity \
                    ORDER BY period_start DESC, state"
             .to_owned();
-        let backend = self.db.get_database_backend();
-        Ok(
-            CapacityRecord::find_by_statement(statement(backend, sql, Vec::new()))
-                .all(&self.db)
-                .await?,
-        )
+        self.settlement_rows(sql, Vec::new()).await
     }
 
     /// Every state's latest candidate counts.
@@ -187,12 +196,7 @@ impl Store {
         let sql = "SELECT state, origin_state, count, counted_at FROM candidate_count \
                    ORDER BY state, origin_state"
             .to_owned();
-        let backend = self.db.get_database_backend();
-        Ok(
-            CandidateRecord::find_by_statement(statement(backend, sql, Vec::new()))
-                .all(&self.db)
-                .await?,
-        )
+        self.settlement_rows(sql, Vec::new()).await
     }
 
     /// Every round, newest period first.
@@ -200,12 +204,7 @@ impl Store {
         let sql = format!(
             "SELECT {ROUND_COLUMNS} FROM settlement_round ORDER BY period_start DESC, round_id DESC"
         );
-        let backend = self.db.get_database_backend();
-        Ok(
-            RoundRecord::find_by_statement(statement(backend, sql, Vec::new()))
-                .all(&self.db)
-                .await?,
-        )
+        self.settlement_rows(sql, Vec::new()).await
     }
 
     /// The round `round_id`.
@@ -232,12 +231,8 @@ impl Store {
             "SELECT round_id, version, state, signature, recorded_at FROM round_countersignature \
              WHERE round_id = {id} AND version = {number} ORDER BY state"
         );
-        let values = vec![round_id.into(), version.into()];
-        Ok(
-            CountersignatureRecord::find_by_statement(statement(backend, sql, values))
-                .all(&self.db)
-                .await?,
-        )
+        self.settlement_rows(sql, vec![round_id.into(), version.into()])
+            .await
     }
 
     /// The disputes of `round_id`, oldest first.
@@ -248,11 +243,19 @@ impl Store {
             "SELECT round_id, dispute, recorded_at FROM round_dispute WHERE round_id = {id} \
              ORDER BY id"
         );
-        Ok(
-            DisputeRecord::find_by_statement(statement(backend, sql, vec![round_id.into()]))
-                .all(&self.db)
-                .await?,
-        )
+        self.settlement_rows(sql, vec![round_id.into()]).await
+    }
+
+    /// The rows `sql` selects with `values` bound, as `R`.
+    async fn settlement_rows<R: FromQueryResult>(
+        &self,
+        sql: String,
+        values: Vec<Value>,
+    ) -> Result<Vec<R>, Error> {
+        let backend = self.db.get_database_backend();
+        Ok(R::find_by_statement(statement(backend, sql, values))
+            .all(&self.db)
+            .await?)
     }
 }
 
@@ -285,20 +288,15 @@ pub(super) async fn write(
         write_countersignature(transaction, signature).await?;
     }
     if let Some(dispute) = write.dispute {
-        let backend = transaction.get_database_backend();
-        let p = placeholders(backend, 3);
-        let sql = format!(
-            "INSERT INTO round_dispute (round_id, dispute, recorded_at) VALUES ({}, {}, {})",
-            p[0], p[1], p[2]
-        );
+        let p = row_placeholders(transaction, 3);
+        let sql =
+            format!("INSERT INTO round_dispute (round_id, dispute, recorded_at) VALUES ({p})");
         let values = vec![
             dispute.round_id.into(),
             dispute.dispute.into(),
             dispute.recorded_at.into(),
         ];
-        transaction
-            .execute_raw(statement(backend, sql, values))
-            .await?;
+        execute(transaction, sql, values).await?;
     }
     Ok(())
 }
@@ -307,14 +305,12 @@ async fn write_consent(
     transaction: &DatabaseTransaction,
     consent: ConsentRecord,
 ) -> Result<(), Error> {
-    let backend = transaction.get_database_backend();
-    let p = placeholders(backend, 5);
+    let p = row_placeholders(transaction, 5);
     let sql = format!(
         "INSERT INTO redirect_consent (admitting_state, origin_state, consenting_state, \
-         consented, updated_at) VALUES ({}, {}, {}, {}, {}) \
+         consented, updated_at) VALUES ({p}) \
          ON CONFLICT (admitting_state, origin_state, consenting_state) DO UPDATE SET \
-         consented = excluded.consented, updated_at = excluded.updated_at",
-        p[0], p[1], p[2], p[3], p[4]
+         consented = excluded.consented, updated_at = excluded.updated_at"
     );
     let values = vec![
         consent.admitting_state.into(),
@@ -323,9 +319,7 @@ async fn write_consent(
         consent.consented.into(),
         consent.updated_at.into(),
     ];
-    transaction
-        .execute_raw(statement(backend, sql, values))
-        .await?;
+    execute(transaction, sql, values).await?;
     Ok(())
 }
 
@@ -333,14 +327,12 @@ async fn write_capacity(
     transaction: &DatabaseTransaction,
     capacity: CapacityRecord,
 ) -> Result<(), Error> {
-    let backend = transaction.get_database_backend();
-    let p = placeholders(backend, 5);
+    let p = row_placeholders(transaction, 5);
     let sql = format!(
         "INSERT INTO capacity (state, period_start, period_end, capacity, updated_at) \
-         VALUES ({}, {}, {}, {}, {}) ON CONFLICT (state, period_start) DO UPDATE SET \
+         VALUES ({p}) ON CONFLICT (state, period_start) DO UPDATE SET \
          period_end = excluded.period_end, capacity = excluded.capacity, \
-         updated_at = excluded.updated_at",
-        p[0], p[1], p[2], p[3], p[4]
+         updated_at = excluded.updated_at"
     );
     let values = vec![
         capacity.state.into(),
@@ -349,9 +341,7 @@ async fn write_capacity(
         capacity.capacity.into(),
         capacity.updated_at.into(),
     ];
-    transaction
-        .execute_raw(statement(backend, sql, values))
-        .await?;
+    execute(transaction, sql, values).await?;
     Ok(())
 }
 
@@ -360,18 +350,14 @@ async fn write_candidates(
     state: String,
     counts: Vec<CandidateRecord>,
 ) -> Result<(), Error> {
-    let backend = transaction.get_database_backend();
-    let [only] = <[String; 1]>::try_from(placeholders(backend, 1)).unwrap_or_default();
+    let only = row_placeholders(transaction, 1);
     let sql = format!("DELETE FROM candidate_count WHERE state = {only}");
-    transaction
-        .execute_raw(statement(backend, sql, vec![state.into()]))
-        .await?;
+    execute(transaction, sql, vec![state.into()]).await?;
     for count in counts {
-        let p = placeholders(backend, 4);
+        let p = row_placeholders(transaction, 4);
         let sql = format!(
             "INSERT INTO candidate_count (state, origin_state, count, counted_at) \
-             VALUES ({}, {}, {}, {})",
-            p[0], p[1], p[2], p[3]
+             VALUES ({p})"
         );
         let values = vec![
             count.state.into(),
@@ -379,9 +365,7 @@ async fn write_candidates(
             count.count.into(),
             count.counted_at.into(),
         ];
-        transaction
-            .execute_raw(statement(backend, sql, values))
-            .await?;
+        execute(transaction, sql, values).await?;
     }
     Ok(())
 }
@@ -390,13 +374,11 @@ async fn write_countersignature(
     transaction: &DatabaseTransaction,
     signature: CountersignatureRecord,
 ) -> Result<(), Error> {
-    let backend = transaction.get_database_backend();
-    let p = placeholders(backend, 5);
+    let p = row_placeholders(transaction, 5);
     let sql = format!(
         "INSERT INTO round_countersignature (round_id, version, state, signature, \
-         recorded_at) VALUES ({}, {}, {}, {}, {}) \
-         ON CONFLICT (round_id, version, state) DO NOTHING",
-        p[0], p[1], p[2], p[3], p[4]
+         recorded_at) VALUES ({p}) \
+         ON CONFLICT (round_id, version, state) DO NOTHING"
     );
     let values = vec![
         signature.round_id.into(),
@@ -405,9 +387,7 @@ async fn write_countersignature(
         signature.signature.into(),
         signature.recorded_at.into(),
     ];
-    transaction
-        .execute_raw(statement(backend, sql, values))
-        .await?;
+    execute(transaction, sql, values).await?;
     Ok(())
 }
 
@@ -430,16 +410,12 @@ fn round_values(round: RoundRecord) -> Vec<Value> {
 }
 
 async fn insert_round(transaction: &DatabaseTransaction, round: RoundRecord) -> Result<(), Error> {
-    let backend = transaction.get_database_backend();
-    let p = placeholders(backend, 13).join(", ");
+    let p = row_placeholders(transaction, 13);
     let sql = format!(
         "INSERT INTO settlement_round ({ROUND_COLUMNS}) VALUES ({p}) \
          ON CONFLICT (round_id) DO NOTHING"
     );
-    let inserted = transaction
-        .execute_raw(statement(backend, sql, round_values(round)))
-        .await?;
-    if inserted.rows_affected() != 1 {
+    if execute(transaction, sql, round_values(round)).await? != 1 {
         return Err(Error::Conflict);
     }
     Ok(())
@@ -470,10 +446,7 @@ async fn update_round(
         from_status.into(),
         round.opened_at.into(),
     ];
-    let updated = transaction
-        .execute_raw(statement(backend, sql, values))
-        .await?;
-    if updated.rows_affected() != 1 {
+    if execute(transaction, sql, values).await? != 1 {
         return Err(Error::Conflict);
     }
     Ok(())

@@ -3,50 +3,15 @@
 //! for them; a forged, repeated, foreign or self-interested approval is refused and changes
 //! nothing.
 
-use accord_coordinator::joining::{JoinRequest, JoinedFolder, join};
 use accord_domain::StateCode;
 use accord_proto::v1 as pb;
-use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_trust::pki::csr::key_and_request;
-use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, PeerIdentity, SigningDomain};
+use accord_trust::{EventSigningKey, PeerIdentity, SigningDomain};
 use prost::Message;
 use tonic::Code;
-use tonic::transport::Channel;
 
+use crate::member::{Member, joined};
 use crate::network::{Network, bad_fields, reason};
-
-/// A member joined through the real flow: its folder, a client as its node, its event key.
-struct Member {
-    _folder: tempfile::TempDir,
-    client: MembershipServiceClient<Channel>,
-    key: EventSigningKey,
-}
-
-async fn member(network: &Network, state: &str, port: u16) -> Member {
-    let (_, token) = network.token_for(state, 0).await;
-    let folder = tempfile::tempdir().unwrap();
-    join(JoinRequest {
-        coordinator: network.endpoint(),
-        ca_pem: network.ca_pem(),
-        state: StateCode::parse(state).unwrap(),
-        token,
-        endpoint: format!("127.0.0.1:{port}"),
-        listen_addr: None,
-        dir: folder.path().to_owned(),
-    })
-    .await
-    .unwrap();
-    let files = JoinedFolder::new(folder.path());
-    let identity = Identity::load(&files.node_certificate(), &files.node_key()).unwrap();
-    let ca = CaBundle::from_pem(&network.ca_pem()).unwrap();
-    let tls = ClientTls::new(&identity, &ca, "127.0.0.1").unwrap();
-    let channel = accord_trust::connect_lazy(&network.endpoint(), &tls).unwrap();
-    Member {
-        key: EventSigningKey::load(&files.signing_key()).unwrap(),
-        _folder: folder,
-        client: MembershipServiceClient::new(channel),
-    }
-}
 
 /// `approver`'s approval of `candidate`'s token, signed with `key`.
 fn approval(
@@ -87,11 +52,38 @@ fn enrol_request(token: &str) -> pb::EnrolRequest {
     }
 }
 
+/// `approver`'s node sends `request`; answers the enrolment as it then stands.
+async fn approved(approver: &Member, request: pb::ApproveEnrolmentRequest) -> pb::Enrolment {
+    approver
+        .membership
+        .clone()
+        .approve_enrolment(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .enrolment
+        .unwrap()
+}
+
+/// The enrolment of `token_id` as an operator lists it.
+async fn listed(network: &Network, token_id: &str) -> pb::Enrolment {
+    network
+        .operator()
+        .list_enrolments(pb::ListEnrolmentsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .enrolments
+        .into_iter()
+        .find(|enrolment| enrolment.token_id == token_id)
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_token_needing_two_approvals_admits_its_state_after_two_signed_approvals() {
     for network in Network::on_every_database().await {
-        let mut fr = member(&network, "FR", 7601).await;
-        let mut de = member(&network, "DE", 7602).await;
+        let fr = joined(&network, "FR", 7601).await;
+        let de = joined(&network, "DE", 7602).await;
         let (token_id, token) = network.token_for("PL", 2).await;
         let early = network
             .anonymous()
@@ -100,14 +92,7 @@ async fn a_token_needing_two_approvals_admits_its_state_after_two_signed_approva
             .unwrap_err();
         assert_eq!(early.code(), Code::FailedPrecondition, "no approval yet");
 
-        let once = fr
-            .client
-            .approve_enrolment(approval(&token_id, "PL", "FR", &fr.key, "a-1"))
-            .await
-            .unwrap()
-            .into_inner()
-            .enrolment
-            .unwrap();
+        let once = approved(&fr, approval(&token_id, "PL", "FR", &fr.key, "a-1")).await;
         assert_eq!(once.status(), pb::EnrolmentStatus::AwaitingApprovals);
         assert_eq!(once.approvals.len(), 1);
         let again = network
@@ -117,14 +102,7 @@ async fn a_token_needing_two_approvals_admits_its_state_after_two_signed_approva
             .unwrap_err();
         assert_eq!(again.code(), Code::FailedPrecondition, "one of two");
 
-        let twice = de
-            .client
-            .approve_enrolment(approval(&token_id, "PL", "DE", &de.key, "a-2"))
-            .await
-            .unwrap()
-            .into_inner()
-            .enrolment
-            .unwrap();
+        let twice = approved(&de, approval(&token_id, "PL", "DE", &de.key, "a-2")).await;
         assert_eq!(twice.status(), pb::EnrolmentStatus::Ready);
         let states: Vec<&str> = twice
             .approvals
@@ -139,17 +117,7 @@ async fn a_token_needing_two_approvals_admits_its_state_after_two_signed_approva
             .enrol(enrol_request(&token))
             .await
             .unwrap();
-        let listed = network
-            .operator()
-            .list_enrolments(pb::ListEnrolmentsRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
-        let pl = listed
-            .enrolments
-            .iter()
-            .find(|enrolment| enrolment.token_id == token_id)
-            .unwrap();
+        let pl = listed(&network, &token_id).await;
         assert_eq!(pl.status(), pb::EnrolmentStatus::Used);
         assert_eq!(pl.approvals.len(), 2, "the approvals stay on record");
     }
@@ -158,13 +126,13 @@ async fn a_token_needing_two_approvals_admits_its_state_after_two_signed_approva
 #[tokio::test]
 async fn forged_repeated_foreign_and_self_approvals_are_refused_and_change_nothing() {
     let network = Network::start().await;
-    let mut fr = member(&network, "FR", 7611).await;
-    let de = member(&network, "DE", 7612).await;
+    let mut fr = joined(&network, "FR", 7611).await;
+    let de = joined(&network, "DE", 7612).await;
     let (token_id, _) = network.token_for("PL", 2).await;
 
     // Signed with DE's key, presented as FR's.
     let forged = fr
-        .client
+        .membership
         .approve_enrolment(approval(&token_id, "PL", "FR", &de.key, "f-1"))
         .await
         .unwrap_err();
@@ -173,23 +141,23 @@ async fn forged_repeated_foreign_and_self_approvals_are_refused_and_change_nothi
     // A signature over other content.
     let mut tampered = approval(&token_id, "PL", "FR", &fr.key, "f-2");
     tampered.approval.as_mut().unwrap().candidate_state = "CZ".to_owned();
-    let tampered = fr.client.approve_enrolment(tampered).await.unwrap_err();
+    let tampered = fr.membership.approve_enrolment(tampered).await.unwrap_err();
     assert_eq!(tampered.code(), Code::InvalidArgument);
     assert_eq!(bad_fields(&tampered), ["approval.candidate_state"]);
     let mut resigned = approval(&token_id, "PL", "FR", &fr.key, "f-3");
     resigned.signature[0] ^= 1;
-    let resigned = fr.client.approve_enrolment(resigned).await.unwrap_err();
+    let resigned = fr.membership.approve_enrolment(resigned).await.unwrap_err();
     assert_eq!(reason(&resigned), "SIGNATURE_INVALID");
     // FR approving in DE's name.
     let foreign = fr
-        .client
+        .membership
         .approve_enrolment(approval(&token_id, "PL", "DE", &de.key, "f-4"))
         .await
         .unwrap_err();
     assert_eq!(foreign.code(), Code::PermissionDenied);
     // An unknown token.
     let unknown = fr
-        .client
+        .membership
         .approve_enrolment(approval(
             "enr-00000000000000000000",
             "PL",
@@ -201,12 +169,12 @@ async fn forged_repeated_foreign_and_self_approvals_are_refused_and_change_nothi
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
 
-    fr.client
+    fr.membership
         .approve_enrolment(approval(&token_id, "PL", "FR", &fr.key, "ok-1"))
         .await
         .unwrap();
     let repeated = fr
-        .client
+        .membership
         .approve_enrolment(approval(&token_id, "PL", "FR", &fr.key, "ok-2"))
         .await
         .unwrap_err();
@@ -220,16 +188,6 @@ async fn forged_repeated_foreign_and_self_approvals_are_refused_and_change_nothi
         .unwrap_err();
     assert_eq!(operator.code(), Code::PermissionDenied);
 
-    let listed = network
-        .operator()
-        .list_enrolments(pb::ListEnrolmentsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let pl = listed
-        .enrolments
-        .iter()
-        .find(|enrolment| enrolment.token_id == token_id)
-        .unwrap();
+    let pl = listed(&network, &token_id).await;
     assert_eq!(pl.approvals.len(), 1, "only FR's one valid approval");
 }

@@ -7,7 +7,7 @@ use prost::Message;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use crate::network::{Network, node};
+use crate::network::{Network, node, signed_directory};
 
 fn verify(network: &Network, signed: &pb::SignedDirectory) {
     let key: EventVerifyingKey = network.signing_key().verifying_key();
@@ -25,28 +25,14 @@ fn verify(network: &Network, signed: &pb::SignedDirectory) {
 #[tokio::test]
 async fn a_new_coordinator_publishes_the_empty_directory_signed_and_keeps_it_across_a_restart() {
     for mut network in Network::on_every_database().await {
-        let first = network
-            .client_as(&node("FR"))
-            .get_directory(pb::GetDirectoryRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .directory
-            .unwrap();
+        let first = signed_directory(network.client_as(&node("FR"))).await;
         verify(&network, &first);
         let directory = first.directory.as_ref().unwrap();
         assert_eq!(directory.version, 0);
         assert!(directory.members.is_empty());
         assert_eq!(directory.coordinator_endpoint, network.config().endpoint);
         network.restart().await;
-        let again = network
-            .operator()
-            .get_directory(pb::GetDirectoryRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .directory
-            .unwrap();
+        let again = signed_directory(network.operator()).await;
         assert_eq!(again, first, "the stored version, byte for byte");
     }
 }
@@ -88,13 +74,7 @@ async fn directory_changes_naming_states_that_are_not_members_are_refused_and_no
         .await
         .unwrap_err();
     assert_eq!(no_reason.code(), Code::InvalidArgument);
-    let directory = operator_client
-        .get_directory(pb::GetDirectoryRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .directory
-        .unwrap();
+    let directory = signed_directory(operator_client).await;
     assert_eq!(directory.directory.unwrap().version, 0);
 }
 
@@ -118,15 +98,20 @@ async fn only_operators_change_the_directory() {
     assert_eq!(coordinator.code(), Code::PermissionDenied);
 }
 
-#[tokio::test]
-async fn a_watcher_holding_nothing_receives_even_the_empty_first_version_at_once() {
-    let network = Network::start().await;
-    let mut versions = network
+/// FR's node's watch of every directory version.
+async fn watch_as_fr(network: &Network) -> tonic::Streaming<pb::WatchDirectoryResponse> {
+    network
         .client_as(&node("FR"))
         .watch_directory(pb::WatchDirectoryRequest { after_version: 0 })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+}
+
+#[tokio::test]
+async fn a_watcher_holding_nothing_receives_even_the_empty_first_version_at_once() {
+    let network = Network::start().await;
+    let mut versions = watch_as_fr(&network).await;
     let first = tokio::time::timeout(std::time::Duration::from_secs(5), versions.next())
         .await
         .expect("the current version comes at once")
@@ -140,12 +125,7 @@ async fn a_watcher_holding_nothing_receives_even_the_empty_first_version_at_once
 #[tokio::test]
 async fn a_coordinator_stops_promptly_while_nodes_watch_and_the_watch_ends() {
     let mut network = Network::start().await;
-    let mut versions = network
-        .client_as(&node("FR"))
-        .watch_directory(pb::WatchDirectoryRequest { after_version: 0 })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut versions = watch_as_fr(&network).await;
     versions.next().await.unwrap().unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(10), network.restart())
         .await

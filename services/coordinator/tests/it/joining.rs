@@ -10,11 +10,12 @@ use accord_domain::StateCode;
 use accord_proto::v1 as pb;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_trust::pki::csr::key_and_request;
-use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, PeerIdentity};
+use accord_trust::{EventSigningKey, Identity, PeerIdentity};
 use prost::Message;
 use tonic::Code;
 
-use crate::network::{HOUR_MS, Network, bad_fields, reason};
+use crate::member::channel;
+use crate::network::{HOUR_MS, Network, bad_fields, reason, signed_directory};
 
 fn request(network: &Network, state: &str, token: &str, dir: &std::path::Path) -> JoinRequest {
     JoinRequest {
@@ -77,16 +78,9 @@ async fn a_state_joins_with_its_token_and_its_keys_never_leave_its_folder() {
             identity.peer_identity().unwrap(),
             PeerIdentity::Node(StateCode::parse("PL").unwrap())
         );
-        let ca = CaBundle::from_pem(&network.ca_pem()).unwrap();
-        let tls = ClientTls::new(&identity, &ca, "127.0.0.1").unwrap();
-        let channel = accord_trust::connect_lazy(&network.endpoint(), &tls).unwrap();
-        let directory = MembershipServiceClient::new(channel)
-            .get_directory(pb::GetDirectoryRequest {})
+        let channel = channel(&network, &files.node_certificate(), &files.node_key());
+        let directory = signed_directory(MembershipServiceClient::new(channel))
             .await
-            .unwrap()
-            .into_inner()
-            .directory
-            .unwrap()
             .directory
             .unwrap();
         assert_eq!(directory.members.len(), 1);

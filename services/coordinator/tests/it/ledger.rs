@@ -4,91 +4,22 @@
 //! member sees only its own pairs' leaves; witnesses cosign; every refusal says why and
 //! changes nothing.
 
-use accord_coordinator::joining::{JoinRequest, JoinedFolder, join};
-use accord_domain::StateCode;
 use accord_proto::v1 as pb;
 use accord_proto::v1::ledger_service_client::LedgerServiceClient;
 use accord_trust::log::{
     Checkpoint, ConsistencyProof, Hash, InclusionProof, KeyName, MemoryTree, NoteVerifier,
     SignatureType, leaf_hash,
 };
-use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, SigningDomain};
+use accord_trust::{EventSigningKey, SigningDomain};
 use pb::ReadmissionEventKind as Kind;
 use prost::Message;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::network::{HEAD_INTERVAL_MS, Network, operator, reason};
+use crate::member::{Member, head_of, joined, operator_client, outcomes, report_of, send};
+use crate::network::{Network, reason};
 
-/// A member that joined through the real flow: its folder, its event key, its node's client.
-pub struct Member {
-    _folder: tempfile::TempDir,
-    pub key: EventSigningKey,
-    pub ledger: LedgerServiceClient<Channel>,
-    /// The coordinator's `SettlementService`, as this member's node.
-    pub settlement: accord_proto::v1::settlement_service_client::SettlementServiceClient<Channel>,
-}
-
-pub async fn joined(network: &Network, state: &str, port: u16) -> Member {
-    let (_, token) = network.token_for(state, 0).await;
-    let folder = tempfile::tempdir().unwrap();
-    join(JoinRequest {
-        coordinator: network.endpoint(),
-        ca_pem: network.ca_pem(),
-        state: StateCode::parse(state).unwrap(),
-        token,
-        endpoint: format!("127.0.0.1:{port}"),
-        listen_addr: None,
-        dir: folder.path().to_owned(),
-    })
-    .await
-    .unwrap();
-    let files = JoinedFolder::new(folder.path());
-    let key = EventSigningKey::load(&files.signing_key()).unwrap();
-    let ledger = client(network, &files.node_certificate(), &files.node_key());
-    let settlement = accord_proto::v1::settlement_service_client::SettlementServiceClient::new(
-        channel(network, &files.node_certificate(), &files.node_key()),
-    );
-    Member {
-        settlement,
-        _folder: folder,
-        key,
-        ledger,
-    }
-}
-
-fn client(
-    network: &Network,
-    certificate: &std::path::Path,
-    key: &std::path::Path,
-) -> LedgerServiceClient<Channel> {
-    LedgerServiceClient::new(channel(network, certificate, key))
-}
-
-/// A channel to the coordinator as the holder of `certificate`.
-pub fn channel(network: &Network, certificate: &std::path::Path, key: &std::path::Path) -> Channel {
-    let identity = Identity::load(certificate, key).unwrap();
-    let ca = CaBundle::from_pem(&network.ca_pem()).unwrap();
-    let tls = ClientTls::new(&identity, &ca, "127.0.0.1").unwrap();
-    accord_trust::connect_lazy(&network.endpoint(), &tls).unwrap()
-}
-
-pub fn operator_client(network: &Network) -> LedgerServiceClient<Channel> {
-    LedgerServiceClient::new(operator_channel(network))
-}
-
-/// A channel to the coordinator as the operator alice.
-pub fn operator_channel(network: &Network) -> Channel {
-    let identity = operator("alice");
-    network.client_as(&identity);
-    channel(
-        network,
-        &network.pki.certificate_path(&identity),
-        &network.pki.key_path(&identity),
-    )
-}
-
-pub const CASE: &str = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1C";
+const CASE: &str = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1C";
 
 /// `signer`'s signed report of event `sequence` of `case` (a readmission between GB and
 /// FR), acted by `acting`, with digest byte `digest`: a RECEIVED event.
@@ -109,96 +40,25 @@ fn report(
     )
 }
 
-/// As [`report`], of event kind `kind`.
-pub fn report_of(
-    signer: &EventSigningKey,
-    acting: &str,
-    case: &str,
-    sequence: u64,
-    digest: u8,
-    kind: pb::ReadmissionEventKind,
-) -> pb::EventReport {
-    let pair = case.split('-').skip(1).take(2).collect::<Vec<_>>();
-    let attestation = pb::EventAttestation {
-        case_ref: case.to_owned(),
-        pair: Some(pb::StatePair {
-            first_state: pair[0].to_owned(),
-            second_state: pair[1].to_owned(),
-        }),
-        sequence,
-        acting_state: acting.to_owned(),
-        occurred_at: Some(prost_types::Timestamp {
-            seconds: 1_764_000_000 + i64::try_from(sequence).unwrap(),
-            nanos: 0,
-        }),
-        idempotency_key: format!(
-            "k1-{:064x}",
-            u128::from(digest) << 8 | u128::from(sequence as u8)
-        ),
-        signing_key_id: signer.key_id().to_string(),
-        event_digest: vec![digest; 32],
-        kind: Some(pb::event_attestation::Kind::ReadmissionEventKind(
-            kind.into(),
-        )),
-    };
-    let signature = signer.sign(SigningDomain::EVENT, &attestation.encode_to_vec());
-    pb::EventReport {
-        attestation: Some(attestation),
-        signature: signature.to_bytes().to_vec(),
-    }
-}
-
-pub async fn send(member: &Member, reports: Vec<pb::EventReport>) -> Vec<pb::EventReportResult> {
-    let batch = pb::ReportEventsRequest {
-        batch_id: "batch-1".to_owned(),
-        reports,
-    };
-    let mut answers = member
-        .ledger
-        .clone()
-        .report_events(tokio_stream::iter(vec![batch]))
-        .await
-        .unwrap()
-        .into_inner();
-    let answer = answers.message().await.unwrap().unwrap();
-    assert_eq!(answer.batch_id, "batch-1");
-    answer.results
-}
-
-pub fn outcomes(results: &[pb::EventReportResult]) -> Vec<(pb::EventReportOutcome, u64)> {
-    results
-        .iter()
-        .map(|result| (result.outcome(), result.leaf_index))
-        .collect()
-}
-
-/// The latest signed head once it holds at least `size` leaves.
-pub async fn head_of(client: &mut LedgerServiceClient<Channel>, size: u64) -> pb::SignedTreeHead {
-    // Heads come every HEAD_INTERVAL_MS; a busy machine may delay them, so the wait is
-    // bounded by time, not by a count of polls.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        let head = client
-            .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })
-            .await
-            .unwrap()
-            .into_inner()
-            .tree_head
-            .unwrap();
-        if head.tree_head.as_ref().unwrap().tree_size >= size {
-            return head;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(HEAD_INTERVAL_MS)).await;
-    }
-    panic!("no head of {size} leaves was published");
-}
-
 fn log_verifier(network: &Network) -> NoteVerifier {
     NoteVerifier::new(
         KeyName::parse("accord/ledger").unwrap(),
         SignatureType::Ed25519,
         network.signing_key().verifying_key(),
     )
+}
+
+/// The leaves `start_index..end_index` as `client`'s holder reads them, or the refusal.
+async fn read_leaves(
+    client: &mut LedgerServiceClient<Channel>,
+    start_index: u64,
+    end_index: u64,
+) -> Result<Vec<pb::LeafEntry>, tonic::Status> {
+    let request = pb::GetLeavesRequest {
+        start_index,
+        end_index,
+    };
+    Ok(client.get_leaves(request).await?.into_inner().leaves)
 }
 
 fn root(head: &pb::SignedTreeHead) -> Hash {
@@ -311,15 +171,9 @@ async fn reported_events_are_logged_once_proved_included_and_the_log_only_grows(
         );
 
         // An auditor rebuilds the whole tree from the leaves and finds the same root.
-        let leaves = operator_client(&network)
-            .get_leaves(pb::GetLeavesRequest {
-                start_index: 0,
-                end_index: 4,
-            })
+        let leaves = read_leaves(&mut operator_client(&network), 0, 4)
             .await
-            .unwrap()
-            .into_inner()
-            .leaves;
+            .unwrap();
         let rebuilt = MemoryTree::from_leaf_hashes(
             leaves
                 .iter()
@@ -347,28 +201,12 @@ async fn a_member_sees_only_its_own_pairs_leaves_but_every_hash() {
         .await
         .unwrap_err();
     assert_eq!(hidden.code(), Code::NotFound);
-    let leaves = pl
-        .ledger
-        .get_leaves(pb::GetLeavesRequest {
-            start_index: 0,
-            end_index: 1,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .leaves;
+    let leaves = read_leaves(&mut pl.ledger, 0, 1).await.unwrap();
     assert_eq!(leaves.len(), 1);
     assert!(leaves[0].leaf.is_none(), "PL read a GB-FR case");
     let rebuilt = MemoryTree::from_leaf_hashes([Hash::from_slice(&leaves[0].leaf_hash).unwrap()]);
     assert_eq!(rebuilt.root_hash(1), Some(root(&head)));
-    let beyond = pl
-        .ledger
-        .get_leaves(pb::GetLeavesRequest {
-            start_index: 0,
-            end_index: 2,
-        })
-        .await
-        .unwrap_err();
+    let beyond = read_leaves(&mut pl.ledger, 0, 2).await.unwrap_err();
     assert_eq!(beyond.code(), Code::InvalidArgument);
 }
 
@@ -547,6 +385,15 @@ fn cosign_request(
     }
 }
 
+/// `member`'s node sends `request`; answers the head with its cosignatures, or the refusal.
+async fn cosign(
+    member: &Member,
+    request: pb::CosignTreeHeadRequest,
+) -> Result<pb::SignedTreeHead, tonic::Status> {
+    let answer = member.ledger.clone().cosign_tree_head(request).await?;
+    Ok(answer.into_inner().tree_head.unwrap())
+}
+
 #[tokio::test]
 async fn members_cosign_heads_as_witnesses_and_a_false_cosignature_is_refused() {
     let network = Network::start().await;
@@ -555,20 +402,12 @@ async fn members_cosign_heads_as_witnesses_and_a_false_cosignature_is_refused() 
     send(&gb, vec![report(&gb.key, "GB", CASE, 1, 1)]).await;
     let head = head_of(&mut gb.ledger, 1).await;
 
-    let cosigned = gb
-        .ledger
-        .cosign_tree_head(cosign_request(
-            "GB",
-            &gb.key,
-            &head,
-            1_764_000_000,
-            "cosign-1",
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .tree_head
-        .unwrap();
+    let cosigned = cosign(
+        &gb,
+        cosign_request("GB", &gb.key, &head, 1_764_000_000, "cosign-1"),
+    )
+    .await
+    .unwrap();
     assert_eq!(cosigned.cosignatures.len(), 1);
     assert_eq!(cosigned.cosignatures[0].state, "GB");
     // The checkpoint carries the cosignature line, which the witness's key verifies.
@@ -585,62 +424,39 @@ async fn members_cosign_heads_as_witnesses_and_a_false_cosignature_is_refused() 
     .unwrap();
     assert_eq!(opened.cosignatures.len(), 1);
     // Replayed under the same key; read back with the head.
-    let replay = gb
-        .ledger
-        .cosign_tree_head(cosign_request(
-            "GB",
-            &gb.key,
-            &head,
-            1_764_000_000,
-            "cosign-1",
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .tree_head
-        .unwrap();
+    let replay = cosign(
+        &gb,
+        cosign_request("GB", &gb.key, &head, 1_764_000_000, "cosign-1"),
+    )
+    .await
+    .unwrap();
     assert_eq!(replay, cosigned);
 
     // A head with another root than the published one.
     let mut forked = head.clone();
     forked.tree_head.as_mut().unwrap().root_hash = vec![0; 32];
-    let refused = gb
-        .ledger
-        .cosign_tree_head(cosign_request(
-            "GB",
-            &gb.key,
-            &forked,
-            1_764_000_000,
-            "cosign-2",
-        ))
-        .await
-        .unwrap_err();
+    let refused = cosign(
+        &gb,
+        cosign_request("GB", &gb.key, &forked, 1_764_000_000, "cosign-2"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
     assert_eq!(reason(&refused), "DIGEST_MISMATCH");
     // FR's node signing for GB, and GB signing with FR's key.
-    let mut fr_client = fr.ledger.clone();
-    let refused = fr_client
-        .cosign_tree_head(cosign_request(
-            "GB",
-            &gb.key,
-            &head,
-            1_764_000_000,
-            "cosign-3",
-        ))
-        .await
-        .unwrap_err();
+    let refused = cosign(
+        &fr,
+        cosign_request("GB", &gb.key, &head, 1_764_000_000, "cosign-3"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
-    let refused = gb
-        .ledger
-        .cosign_tree_head(cosign_request(
-            "GB",
-            &fr.key,
-            &head,
-            1_764_000_000,
-            "cosign-4",
-        ))
-        .await
-        .unwrap_err();
+    let refused = cosign(
+        &gb,
+        cosign_request("GB", &fr.key, &head, 1_764_000_000, "cosign-4"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert_eq!(reason(&refused), "SIGNATURE_INVALID");
     // A signature over another time than the one claimed.
@@ -649,7 +465,7 @@ async fn members_cosign_heads_as_witnesses_and_a_false_cosignature_is_refused() 
         seconds: 1_764_000_001,
         nanos: 0,
     });
-    let refused = gb.ledger.cosign_tree_head(wrong_time).await.unwrap_err();
+    let refused = cosign(&gb, wrong_time).await.unwrap_err();
     assert_eq!(reason(&refused), "SIGNATURE_INVALID");
     let head = gb
         .ledger

@@ -7,6 +7,7 @@ mod directory;
 mod enrolment;
 mod joining;
 mod ledger;
+mod member;
 mod network;
 mod novation;
 mod reconciliation;

@@ -229,6 +229,19 @@ impl Network {
     }
 }
 
+/// The signed directory, as `client`'s holder reads it.
+pub async fn signed_directory(
+    mut client: MembershipServiceClient<Channel>,
+) -> accord_proto::v1::SignedDirectory {
+    client
+        .get_directory(accord_proto::v1::GetDirectoryRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .directory
+        .unwrap()
+}
+
 type Task = JoinHandle<Result<(), accord_coordinator::server::Error>>;
 
 /// Builds and runs a coordinator: on `listener` when given, else on the configured address.

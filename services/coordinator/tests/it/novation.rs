@@ -7,11 +7,12 @@
 
 use accord_edge::report;
 use accord_proto::v1 as pb;
+use pb::NettingMode::Bilateral;
 use tonic::Code;
 
-use crate::ledger::operator_client;
+use crate::member::operator_client;
 use crate::network::Network;
-use crate::rounds::{PERIOD_END_S, PERIOD_START_S, Rounds, countersignature, with_returns};
+use crate::rounds::{PERIOD_END_S, PERIOD_START_S, Rounds, countersign, pairs, with_returns};
 
 const DAY_S: i64 = 86_400;
 
@@ -23,48 +24,12 @@ fn range(start_s: i64, end_s: i64) -> pb::TimeRange {
     }
 }
 
-/// (first, second, count) of each pair, as written.
-fn pairs(list: &[pb::PairCount]) -> Vec<(&str, &str, u32)> {
-    list.iter()
-        .map(|pair| {
-            (
-                pair.first_state.as_str(),
-                pair.second_state.as_str(),
-                pair.count,
-            )
-        })
-        .collect()
-}
-
-async fn open(rounds: &mut Rounds, period: pb::TimeRange, key: &str) -> pb::Round {
-    rounds
-        .operator
-        .open_round(pb::OpenRoundRequest {
-            idempotency_key: key.to_owned(),
-            period: Some(period),
-            mode: pb::NettingMode::Bilateral.into(),
-            participating_states: Vec::new(),
-            redirect_pairs: Vec::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
-}
-
 /// Every state countersigns `round`'s report; answers the round as the last one left it.
 async fn countersigned_by_all(rounds: &Rounds, round: &pb::Round) -> pb::Round {
     let mut last = None;
     for (member, code) in [(&rounds.de, "DE"), (&rounds.fr, "FR"), (&rounds.gb, "GB")] {
         let key = format!("sign-{code}-{}", round.round_id);
-        let mut settlement = member.settlement.clone();
-        last = settlement
-            .countersign_round(countersignature(member, code, round, &key))
-            .await
-            .unwrap()
-            .into_inner()
-            .round;
+        last = Some(countersign(member, code, round, &key).await.unwrap());
     }
     last.unwrap()
 }
@@ -177,25 +142,16 @@ async fn settle_two_rounds(rounds: &mut Rounds) -> String {
         })
         .await
         .unwrap();
-    let first = open(rounds, range(PERIOD_START_S, PERIOD_END_S), "open-a").await;
+    let first = rounds
+        .open(range(PERIOD_START_S, PERIOD_END_S), Bilateral, "open-a")
+        .await;
     // The next period runs past the first round's deadline (its end + 14 days).
     let next_period = range(PERIOD_END_S, PERIOD_END_S + 21 * DAY_S);
-    let second = open(rounds, next_period, "open-b").await;
-    rounds
-        .operator
-        .close_round(pb::CloseRoundRequest {
-            idempotency_key: "close-b".to_owned(),
-            round_id: second.round_id.clone(),
-        })
-        .await
-        .unwrap();
+    let second = rounds.open(next_period, Bilateral, "open-b").await;
+    rounds.close(&second.round_id).await;
     // The later round waits for the earlier one: what it owes is not known yet.
     let early = rounds
-        .operator
-        .propose_round(pb::ProposeRoundRequest {
-            idempotency_key: "propose-b-early".to_owned(),
-            round_id: second.round_id.clone(),
-        })
+        .try_propose(&second.round_id, "propose-early")
         .await
         .unwrap_err();
     assert_eq!(early.code(), Code::FailedPrecondition);
@@ -287,12 +243,13 @@ async fn rounds_and_quotas_are_listed_page_by_page_and_bad_filters_are_named() {
     let mut opened = Vec::new();
     for index in 0..3 {
         let start = PERIOD_START_S + index * week;
-        let round = open(
-            &mut rounds,
-            range(start, start + week),
-            &format!("open-{index}"),
-        )
-        .await;
+        let round = rounds
+            .open(
+                range(start, start + week),
+                Bilateral,
+                &format!("open-{index}"),
+            )
+            .await;
         opened.push(round.round_id);
         rounds
             .operator

@@ -4,10 +4,12 @@
 //! restart.
 
 use accord_proto::v1 as pb;
+use accord_proto::v1::ledger_service_client::LedgerServiceClient;
 use pb::ReadmissionEventKind as Kind;
 use tonic::Code;
+use tonic::transport::Channel;
 
-use crate::ledger::{Member, joined, operator_client, report_of, send};
+use crate::member::{Member, joined, operator_client, report_of, send};
 use crate::network::{Network, reason};
 
 const ARRIVED: &str = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1A";
@@ -21,56 +23,63 @@ const TWICE: &str = "RDM-GB-FR-01J9Z8Q4M6W3XR7T2K5N8P0B1F";
 /// acceptance GB reports in two versions.
 async fn report_every_kind(gb: &Member, fr: &Member) {
     let arrival = report_of(&fr.key, "FR", ARRIVED, 9, 1, Kind::ArrivalConfirmed);
-    send(gb, vec![arrival.clone()]).await;
-    send(fr, vec![arrival]).await;
-    send(
-        gb,
-        vec![report_of(
-            &gb.key,
-            "GB",
-            SILENT,
-            2,
-            2,
-            Kind::TransferDecisionIssued,
-        )],
-    )
-    .await;
-    send(
-        gb,
-        vec![report_of(&fr.key, "FR", DIFFERING, 3, 3, Kind::Accepted)],
-    )
-    .await;
-    send(
-        fr,
-        vec![report_of(&fr.key, "FR", DIFFERING, 3, 4, Kind::Accepted)],
-    )
-    .await;
-    send(
-        gb,
-        vec![report_of(&gb.key, "GB", CLASHING, 4, 5, Kind::Withdrawn)],
-    )
-    .await;
-    send(
-        fr,
-        vec![report_of(&fr.key, "FR", CLASHING, 4, 6, Kind::Accepted)],
-    )
-    .await;
     let first = report_of(&fr.key, "FR", TWICE, 5, 7, Kind::Accepted);
     let second = report_of(&fr.key, "FR", TWICE, 6, 8, Kind::Accepted);
-    send(gb, vec![first.clone(), second]).await;
-    send(fr, vec![first]).await;
+    let batches = [
+        (gb, vec![arrival.clone()]),
+        (fr, vec![arrival]),
+        (
+            gb,
+            vec![report_of(
+                &gb.key,
+                "GB",
+                SILENT,
+                2,
+                2,
+                Kind::TransferDecisionIssued,
+            )],
+        ),
+        (
+            gb,
+            vec![report_of(&fr.key, "FR", DIFFERING, 3, 3, Kind::Accepted)],
+        ),
+        (
+            fr,
+            vec![report_of(&fr.key, "FR", DIFFERING, 3, 4, Kind::Accepted)],
+        ),
+        (
+            gb,
+            vec![report_of(&gb.key, "GB", CLASHING, 4, 5, Kind::Withdrawn)],
+        ),
+        (
+            fr,
+            vec![report_of(&fr.key, "FR", CLASHING, 4, 6, Kind::Accepted)],
+        ),
+        (gb, vec![first.clone(), second]),
+        (fr, vec![first]),
+    ];
+    for (sender, reports) in batches {
+        send(sender, reports).await;
+    }
 }
 
 async fn list(
-    client: &mut accord_proto::v1::ledger_service_client::LedgerServiceClient<
-        tonic::transport::Channel,
-    >,
+    client: &mut LedgerServiceClient<Channel>,
     request: pb::ListBreaksRequest,
 ) -> Result<pb::ListBreaksResponse, tonic::Status> {
     client
         .list_breaks(request)
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// `request` sent through `client`; answers the break as resolved, or the refusal.
+async fn resolve_through(
+    client: &mut LedgerServiceClient<Channel>,
+    request: pb::ResolveBreakRequest,
+) -> Result<pb::Break, tonic::Status> {
+    let answer = client.resolve_break(request).await?;
+    Ok(answer.into_inner().resolved_break.unwrap())
 }
 
 fn kinds(breaks: &[pb::Break]) -> Vec<(String, pb::BreakKind)> {
@@ -238,52 +247,42 @@ async fn an_operator_waives_a_break_once_with_a_reason_and_it_stays_waived() {
             reason: reason.to_owned(),
         };
         // A member may not; a blank reason is refused; nothing changes.
-        let refused = gb
-            .ledger
-            .clone()
-            .resolve_break(resolve("waive-0", "settled"))
+        let refused = resolve_through(&mut gb.ledger.clone(), resolve("waive-0", "settled"))
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied);
-        let blank = operator
-            .resolve_break(resolve("waive-0", "  "))
+        let blank = resolve_through(&mut operator, resolve("waive-0", "  "))
             .await
             .unwrap_err();
         assert_eq!(blank.code(), Code::InvalidArgument);
 
-        let waived = operator
-            .resolve_break(resolve("waive-1", "GB and FR agreed FR's history stands"))
+        let agreed = "GB and FR agreed FR's history stands";
+        let waived = resolve_through(&mut operator, resolve("waive-1", agreed))
             .await
-            .unwrap()
-            .into_inner()
-            .resolved_break
             .unwrap();
         assert_eq!(waived.status(), pb::BreakStatus::Resolved);
         assert_eq!(waived.resolution(), pb::BreakResolution::Waived);
         assert_eq!(waived.resolved_by, "alice");
         // Replayed under its key; refused under another.
-        let replay = operator
-            .resolve_break(resolve("waive-1", "GB and FR agreed FR's history stands"))
+        let replay = resolve_through(&mut operator, resolve("waive-1", agreed))
             .await
-            .unwrap()
-            .into_inner()
-            .resolved_break
             .unwrap();
         assert_eq!(replay, waived);
-        let again = operator
-            .resolve_break(resolve("waive-2", "again"))
+        let again = resolve_through(&mut operator, resolve("waive-2", "again"))
             .await
             .unwrap_err();
         assert_eq!(again.code(), Code::FailedPrecondition);
         assert_eq!(reason(&again), "ILLEGAL_TRANSITION");
-        let unknown = operator
-            .resolve_break(pb::ResolveBreakRequest {
+        let unknown = resolve_through(
+            &mut operator,
+            pb::ResolveBreakRequest {
                 idempotency_key: "waive-3".to_owned(),
                 break_id: "no-such-break".to_owned(),
                 reason: "none".to_owned(),
-            })
-            .await
-            .unwrap_err();
+            },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(unknown.code(), Code::NotFound);
 
         network.restart().await;

@@ -3,52 +3,35 @@
 //! beside the first until the first is retired, and the last key cannot be retired. Only the
 //! member's own active node may do either.
 
-use accord_coordinator::joining::{JoinRequest, JoinedFolder, join};
+use accord_coordinator::joining::JoinedFolder;
 use accord_domain::StateCode;
 use accord_proto::v1 as pb;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_trust::pki::csr::key_and_request;
-use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, PeerIdentity};
+use accord_trust::{EventSigningKey, PeerIdentity};
 use tonic::Code;
 use tonic::transport::Channel;
 
+use crate::member::{Member, channel, joined};
 use crate::network::{Network, bad_fields, node, operator, reason};
 
-/// Joins PL through the real flow; answers its folder and a client as its node.
-async fn poland(network: &Network) -> (tempfile::TempDir, MembershipServiceClient<Channel>) {
-    let (_, token) = network.token_for("PL", 0).await;
-    let folder = tempfile::tempdir().unwrap();
-    join(JoinRequest {
-        coordinator: network.endpoint(),
-        ca_pem: network.ca_pem(),
-        state: StateCode::parse("PL").unwrap(),
-        token,
-        endpoint: "127.0.0.1:7501".to_owned(),
-        listen_addr: None,
-        dir: folder.path().to_owned(),
-    })
-    .await
-    .unwrap();
-    let files = JoinedFolder::new(folder.path());
-    let client = client_with(network, &files.node_certificate(), &files.node_key());
-    (folder, client)
-}
-
+/// A client of the coordinator's `MembershipService` as the holder of `certificate`.
 fn client_with(
     network: &Network,
     certificate: &std::path::Path,
     key: &std::path::Path,
 ) -> MembershipServiceClient<Channel> {
-    let identity = Identity::load(certificate, key).unwrap();
-    let ca = CaBundle::from_pem(&network.ca_pem()).unwrap();
-    let tls = ClientTls::new(&identity, &ca, "127.0.0.1").unwrap();
-    MembershipServiceClient::new(accord_trust::connect_lazy(&network.endpoint(), &tls).unwrap())
+    MembershipServiceClient::new(channel(network, certificate, key))
 }
 
 #[tokio::test]
 async fn a_member_renews_its_node_certificate_and_adds_a_key_in_one_version() {
     for network in Network::on_every_database().await {
-        let (folder, mut pl) = poland(&network).await;
+        let Member {
+            folder,
+            membership: mut pl,
+            ..
+        } = joined(&network, "PL", 7501).await;
         let fresh = key_and_request(&PeerIdentity::Node(StateCode::parse("PL").unwrap())).unwrap();
         let second_key = EventSigningKey::generate().unwrap();
         let renewed = pl
@@ -134,7 +117,11 @@ async fn a_member_renews_its_node_certificate_and_adds_a_key_in_one_version() {
 #[tokio::test]
 async fn only_the_members_own_active_node_renews_and_asks_for_its_own_identities() {
     let network = Network::start().await;
-    let (_folder, mut pl) = poland(&network).await;
+    let Member {
+        folder: _folder,
+        membership: mut pl,
+        ..
+    } = joined(&network, "PL", 7501).await;
     let france = key_and_request(&PeerIdentity::Node(StateCode::parse("FR").unwrap())).unwrap();
     let refused = pl
         .renew_credentials(pb::RenewCredentialsRequest {

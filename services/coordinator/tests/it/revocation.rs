@@ -3,33 +3,15 @@
 //! at the handshake and its calls over a connection opened before, and a restarted
 //! coordinator still refuses it.
 
-use accord_coordinator::joining::{JoinRequest, JoinedFolder, join};
-use accord_domain::StateCode;
+use accord_coordinator::joining::JoinedFolder;
 use accord_proto::v1 as pb;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
-use accord_trust::{CaBundle, ClientTls, Crl, Identity};
+use accord_trust::Crl;
 use tonic::Code;
 use tonic::transport::Channel;
 
+use crate::member::{joined, tls};
 use crate::network::{Network, node, reason};
-
-/// Joins `state` through the real flow; answers its folder.
-async fn joined(network: &Network, state: &str) -> tempfile::TempDir {
-    let (_, token) = network.token_for(state, 0).await;
-    let folder = tempfile::tempdir().unwrap();
-    join(JoinRequest {
-        coordinator: network.endpoint(),
-        ca_pem: network.ca_pem(),
-        state: StateCode::parse(state).unwrap(),
-        token,
-        endpoint: "127.0.0.1:7401".to_owned(),
-        listen_addr: None,
-        dir: folder.path().to_owned(),
-    })
-    .await
-    .unwrap();
-    folder
-}
 
 /// A client with the joined node's own certificate, on a fresh connection.
 async fn as_member(
@@ -37,9 +19,7 @@ async fn as_member(
     folder: &std::path::Path,
 ) -> Result<MembershipServiceClient<Channel>, accord_trust::channel::Error> {
     let files = JoinedFolder::new(folder);
-    let identity = Identity::load(&files.node_certificate(), &files.node_key()).unwrap();
-    let ca = CaBundle::from_pem(&network.ca_pem()).unwrap();
-    let tls = ClientTls::new(&identity, &ca, "127.0.0.1").unwrap();
+    let tls = tls(network, &files.node_certificate(), &files.node_key());
     let channel = accord_trust::connect(&network.endpoint(), &tls).await?;
     Ok(MembershipServiceClient::new(channel))
 }
@@ -72,7 +52,8 @@ fn revoke(state: &str, key: &str) -> pb::RevokeMemberRequest {
 #[tokio::test]
 async fn a_revoked_member_is_listed_refused_at_the_handshake_and_on_its_open_connection() {
     for mut network in Network::on_every_database().await {
-        let folder = joined(&network, "PL").await;
+        let pl = joined(&network, "PL", 7401).await;
+        let folder = &pl.folder;
         let mut before = as_member(&network, folder.path()).await.unwrap();
         before
             .get_directory(pb::GetDirectoryRequest {})
@@ -151,7 +132,7 @@ async fn a_revoked_member_is_listed_refused_at_the_handshake_and_on_its_open_con
 #[tokio::test]
 async fn only_operators_revoke_and_only_known_callers_read_the_list() {
     let network = Network::start().await;
-    let _folder = joined(&network, "PL").await;
+    let _pl = joined(&network, "PL", 7401).await;
     let refused = network
         .client_as(&node("FR"))
         .revoke_member(revoke("PL", "r-1"))

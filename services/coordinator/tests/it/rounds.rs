@@ -13,8 +13,8 @@ use prost::Message;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::ledger::{Member, head_of, joined, operator_channel, report_of, send};
-use crate::network::{Network, reason};
+use crate::member::{Member, head_of, joined, operator_channel, report_of, send};
+use crate::network::{Network, reason, signed_directory};
 
 /// Events in the reports take effect in late November 2025 (`report_of`).
 pub(crate) const PERIOD_START_S: i64 = 1_763_500_000;
@@ -88,11 +88,17 @@ pub(crate) async fn with_returns(network: Network) -> Rounds {
 }
 
 impl Rounds {
-    async fn open(&mut self, mode: pb::NettingMode, key: &str) -> pb::Round {
+    /// The operator opens a round of `period`, netting by `mode`.
+    pub(crate) async fn open(
+        &mut self,
+        period: pb::TimeRange,
+        mode: pb::NettingMode,
+        key: &str,
+    ) -> pb::Round {
         self.operator
             .open_round(pb::OpenRoundRequest {
                 idempotency_key: key.to_owned(),
-                period: Some(period()),
+                period: Some(period),
                 mode: mode.into(),
                 participating_states: Vec::new(),
                 redirect_pairs: Vec::new(),
@@ -104,7 +110,8 @@ impl Rounds {
             .unwrap()
     }
 
-    pub(crate) async fn close_and_propose(&mut self, round_id: &str) -> pb::Round {
+    /// The operator cuts the round off at the log's latest head.
+    pub(crate) async fn close(&mut self, round_id: &str) {
         self.operator
             .close_round(pb::CloseRoundRequest {
                 idempotency_key: format!("close-{round_id}"),
@@ -112,25 +119,34 @@ impl Rounds {
             })
             .await
             .unwrap();
+    }
+
+    pub(crate) async fn close_and_propose(&mut self, round_id: &str) -> pb::Round {
+        self.close(round_id).await;
         self.propose(round_id, "propose-1").await
     }
 
     pub(crate) async fn propose(&mut self, round_id: &str, key: &str) -> pb::Round {
-        self.operator
-            .propose_round(pb::ProposeRoundRequest {
-                idempotency_key: format!("{key}-{round_id}"),
-                round_id: round_id.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .round
-            .unwrap()
+        self.try_propose(round_id, key).await.unwrap()
+    }
+
+    /// The operator proposes the round's report; answers the round, or the refusal.
+    pub(crate) async fn try_propose(
+        &mut self,
+        round_id: &str,
+        key: &str,
+    ) -> Result<pb::Round, tonic::Status> {
+        let request = pb::ProposeRoundRequest {
+            idempotency_key: format!("{key}-{round_id}"),
+            round_id: round_id.to_owned(),
+        };
+        let answer = self.operator.propose_round(request).await?;
+        Ok(answer.into_inner().round.unwrap())
     }
 }
 
 /// `member`'s countersignature request of `round`'s report, as `code`.
-pub(crate) fn countersignature(
+fn countersignature(
     member: &Member,
     code: &str,
     round: &pb::Round,
@@ -151,6 +167,39 @@ pub(crate) fn countersignature(
     }
 }
 
+/// `member`'s node countersigns `round`'s report as `code`, with the member's key; answers
+/// the round as it then stands, or the refusal.
+pub(crate) async fn countersign(
+    member: &Member,
+    code: &str,
+    round: &pb::Round,
+    key: &str,
+) -> Result<pb::Round, tonic::Status> {
+    send_countersignature(member, countersignature(member, code, round, key)).await
+}
+
+/// `member`'s node sends `request`; answers the round as it then stands, or the refusal.
+pub(crate) async fn send_countersignature(
+    member: &Member,
+    request: pb::CountersignRoundRequest,
+) -> Result<pb::Round, tonic::Status> {
+    let answer = member.settlement.clone().countersign_round(request).await?;
+    Ok(answer.into_inner().round.unwrap())
+}
+
+/// (first, second, count) of each pair, as written.
+pub(crate) fn pairs(list: &[pb::PairCount]) -> Vec<(&str, &str, u32)> {
+    list.iter()
+        .map(|pair| {
+            (
+                pair.first_state.as_str(),
+                pair.second_state.as_str(),
+                pair.count,
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_round_settles_what_both_parties_reported_once_every_affected_state_countersigns() {
     for network in Network::on_every_database().await {
@@ -159,27 +208,16 @@ async fn a_round_settles_what_both_parties_reported_once_every_affected_state_co
 }
 
 async fn settles_once_every_affected_state_countersigns(mut rounds: Rounds) {
-    let opened = rounds.open(pb::NettingMode::Bilateral, "open-1").await;
+    let opened = rounds
+        .open(period(), pb::NettingMode::Bilateral, "open-1")
+        .await;
     assert_eq!(opened.status(), pb::RoundStatus::Open);
     assert_eq!(opened.participating_states, ["DE", "FR", "GB"]);
     let proposed = rounds.close_and_propose(&opened.round_id).await;
     assert_eq!(proposed.status(), pb::RoundStatus::Proposed);
     let report = proposed.report.as_ref().unwrap().report.clone().unwrap();
     // Counted: the log's matched arrivals, each with both parties' leaves.
-    let returns: Vec<_> = report
-        .inputs
-        .as_ref()
-        .unwrap()
-        .returns
-        .iter()
-        .map(|pair| {
-            (
-                pair.first_state.as_str(),
-                pair.second_state.as_str(),
-                pair.count,
-            )
-        })
-        .collect();
+    let returns = pairs(&report.inputs.as_ref().unwrap().returns);
     assert_eq!(returns, [("DE", "GB", 1), ("FR", "DE", 2), ("GB", "FR", 3)]);
     let movements = &report.inputs.as_ref().unwrap().movements;
     assert_eq!(movements.len(), 6);
@@ -199,33 +237,22 @@ async fn settles_once_every_affected_state_countersigns(mut rounds: Rounds) {
     .unwrap();
 
     let mut gb = rounds.gb.settlement.clone();
-    let after_gb = gb
-        .countersign_round(countersignature(&rounds.gb, "GB", &proposed, "sign-gb"))
+    let after_gb = countersign(&rounds.gb, "GB", &proposed, "sign-gb")
         .await
-        .unwrap()
-        .into_inner()
-        .round
         .unwrap();
     assert_eq!(after_gb.status(), pb::RoundStatus::Proposed);
     assert_eq!(after_gb.awaiting_countersignature, ["DE", "FR"]);
-    let mut fr = rounds.fr.settlement.clone();
-    fr.countersign_round(countersignature(&rounds.fr, "FR", &proposed, "sign-fr"))
+    countersign(&rounds.fr, "FR", &proposed, "sign-fr")
         .await
         .unwrap();
-    let mut de = rounds.de.settlement.clone();
-    let last = de
-        .countersign_round(countersignature(&rounds.de, "DE", &proposed, "sign-de"))
+    let last = countersign(&rounds.de, "DE", &proposed, "sign-de")
         .await
-        .unwrap()
-        .into_inner()
-        .round
         .unwrap();
     assert_eq!(last.status(), pb::RoundStatus::Final);
     assert!(last.finalised_at.is_some());
     assert_eq!(last.report.as_ref().unwrap().countersignatures.len(), 3);
     // A final round takes no countersignature and no new proposal.
-    let late = gb
-        .countersign_round(countersignature(&rounds.gb, "GB", &proposed, "sign-gb-2"))
+    let late = countersign(&rounds.gb, "GB", &proposed, "sign-gb-2")
         .await
         .unwrap_err();
     assert_eq!(late.code(), Code::FailedPrecondition);
@@ -383,7 +410,9 @@ async fn a_disputed_round_settles_nothing_until_a_new_version_is_proposed() {
 }
 
 async fn disputed_settles_nothing(mut rounds: Rounds) {
-    let opened = rounds.open(pb::NettingMode::Gross, "open-2").await;
+    let opened = rounds
+        .open(period(), pb::NettingMode::Gross, "open-2")
+        .await;
     let proposed = rounds.close_and_propose(&opened.round_id).await;
     let signed = proposed.report.as_ref().unwrap();
     let dispute = pb::RoundDispute {
@@ -430,9 +459,7 @@ async fn disputed_settles_nothing(mut rounds: Rounds) {
     assert_eq!(disputed.status(), pb::RoundStatus::Disputed);
     assert_eq!(disputed.disputes.len(), 1);
     // Nothing is settled by a disputed round: no countersignature makes it final.
-    let mut gb = rounds.gb.settlement.clone();
-    let refused = gb
-        .countersign_round(countersignature(&rounds.gb, "GB", &proposed, "sign-gb"))
+    let refused = countersign(&rounds.gb, "GB", &proposed, "sign-gb")
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -452,8 +479,7 @@ async fn disputed_settles_nothing(mut rounds: Rounds) {
     );
     assert_eq!(again.awaiting_countersignature.len(), 3);
     // The first version's countersignature no longer fits.
-    let stale = gb
-        .countersign_round(countersignature(&rounds.gb, "GB", &proposed, "sign-gb-v1"))
+    let stale = countersign(&rounds.gb, "GB", &proposed, "sign-gb-v1")
         .await
         .unwrap_err();
     assert_eq!(reason(&stale), "DIGEST_MISMATCH");
@@ -552,11 +578,7 @@ async fn round_steps_are_refused_to_the_wrong_caller_at_the_wrong_time() {
     assert_eq!(overlapping.code(), Code::FailedPrecondition);
     // Proposing before the cut-off is refused.
     let early = rounds
-        .operator
-        .propose_round(pb::ProposeRoundRequest {
-            idempotency_key: "propose-early".into(),
-            round_id: opened.round_id.clone(),
-        })
+        .try_propose(&opened.round_id, "propose-early")
         .await
         .unwrap_err();
     assert_eq!(reason(&early), "ILLEGAL_TRANSITION");
@@ -571,28 +593,25 @@ async fn round_steps_are_refused_to_the_wrong_caller_at_the_wrong_time() {
     );
     // PL is not affected; GB may not sign for FR; a wrong digest is refused.
     let mut pl_client = pl.settlement.clone();
-    let refused = pl_client
-        .countersign_round(countersignature(&pl, "PL", &proposed, "sign-pl"))
+    let refused = countersign(&pl, "PL", &proposed, "sign-pl")
         .await
         .unwrap_err();
     assert!(
         matches!(refused.code(), Code::PermissionDenied | Code::NotFound),
         "{refused:?}"
     );
-    let mut gb = rounds.gb.settlement.clone();
-    let refused = gb
-        .countersign_round(countersignature(&rounds.gb, "FR", &proposed, "sign-as-fr"))
+    let refused = countersign(&rounds.gb, "FR", &proposed, "sign-as-fr")
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
     let mut wrong = countersignature(&rounds.gb, "GB", &proposed, "sign-wrong-digest");
     wrong.report_digest = vec![0; 32];
-    let refused = gb.countersign_round(wrong).await.unwrap_err();
+    let refused = send_countersignature(&rounds.gb, wrong).await.unwrap_err();
     assert_eq!(reason(&refused), "DIGEST_MISMATCH");
     // Signed by FR's key, claimed as GB's.
     let mut forged = countersignature(&rounds.fr, "GB", &proposed, "sign-forged");
     forged.countersignature.as_mut().unwrap().signing_key_id = rounds.gb.key.key_id().to_string();
-    let refused = gb.countersign_round(forged).await.unwrap_err();
+    let refused = send_countersignature(&rounds.gb, forged).await.unwrap_err();
     assert_eq!(reason(&refused), "SIGNATURE_INVALID");
     let read = rounds
         .operator
@@ -661,15 +680,7 @@ async fn a_pairs_parity_limit_is_set_in_its_agreement_and_read_with_both_debts()
         ("FR", "GB", 2)
     );
     // The directory's agreement carries it, as nodes read it.
-    let directory = rounds
-        .network
-        .operator()
-        .get_directory(pb::GetDirectoryRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .directory
-        .unwrap();
+    let directory = signed_directory(rounds.network.operator()).await;
     let listed = directory.directory.unwrap();
     assert_eq!(listed.agreements[0].parity_limit, Some(2));
     // GB returned 3 people to FR and admitted none: over the limit of 2.

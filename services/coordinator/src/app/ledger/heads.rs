@@ -209,13 +209,13 @@ impl Ledger {
         cosignatures.push(record.clone());
         cosignatures.sort_by(|a, b| a.state.cmp(&b.state));
         let answer = self.assemble(head, cosignatures)?;
-        let mut change = Change {
+        let change = Change {
             cosignature: Some(record),
             ..Change::default()
         };
         let detail = format!("{state} cosigned the head of size {}", command.tree_size);
-        self.app().answered(&asked, &answer, detail, &mut change);
-        self.store().commit(change).await?;
-        Ok(Replied::Fresh(answer))
+        self.app()
+            .commit_answered(&asked, answer, detail, change)
+            .await
     }
 }

@@ -254,11 +254,7 @@ impl Ledger {
                 .map(super::reconcile::attestation)
                 .collect::<Result<Vec<_>, _>>()?;
             self.store().append_leaves(leaves).await?;
-            let mut tree = self
-                .inner
-                .tree
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut tree = self.tree_mut();
             for hash in hashes {
                 tree.push(hash);
             }
@@ -412,9 +408,9 @@ impl Ledger {
             "{reporter} reported {} events, {accepted} logged now",
             outcomes.len()
         );
-        let mut change = crate::store::Change::default();
-        self.app().answered(&asked, &outcomes, detail, &mut change);
-        self.store().commit(change).await?;
-        Ok(crate::app::Replied::Fresh(outcomes))
+        let change = crate::store::Change::default();
+        self.app()
+            .commit_answered(&asked, outcomes, detail, change)
+            .await
     }
 }

@@ -33,7 +33,7 @@ use accord_trust::log::{Hash, KeyName, MemoryTree};
 use accord_trust::{EventVerifyingKey, PeerIdentity};
 use tokio::sync::Mutex;
 
-use super::{App, Error};
+use super::{App, Error, read_lock, write_lock};
 use crate::store::Store;
 
 /// The ledger's use cases.
@@ -79,6 +79,14 @@ impl Reader {
             PeerIdentity::Coordinator => Err(Error::PermissionDenied(
                 "the coordinator does not call itself".to_owned(),
             )),
+        }
+    }
+
+    /// The member state the reader reads as; `None` for an operator, who reads every state.
+    pub fn state(self) -> Option<StateCode> {
+        match self {
+            Self::Operator => None,
+            Self::Member(state) => Some(state),
         }
     }
 
@@ -147,10 +155,12 @@ impl Ledger {
     }
 
     fn tree(&self) -> std::sync::RwLockReadGuard<'_, MemoryTree> {
-        self.inner
-            .tree
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        read_lock(&self.inner.tree)
+    }
+
+    /// The tree, to append to.
+    fn tree_mut(&self) -> std::sync::RwLockWriteGuard<'_, MemoryTree> {
+        write_lock(&self.inner.tree)
     }
 
     /// `state`'s key `key_id` as the directory in force lists it, valid `at` that time — or,

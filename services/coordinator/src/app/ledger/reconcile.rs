@@ -22,7 +22,7 @@ use accord_domain::{FreeText, Period, StateCode, Timestamp};
 use accord_trust::OperatorName;
 
 use super::{Ledger, Reader};
-use crate::app::{Asked, Error, Replied};
+use crate::app::{Asked, Error, Replied, read_lock, write_lock};
 use crate::convert::breaks::{BreakPage, ListBreaks, ResolveBreak, event_kind};
 use crate::convert::obligations::obligations_of;
 use crate::convert::settlement::RoundStatus;
@@ -182,19 +182,17 @@ fn resolution(record: &ResolutionRecord) -> Result<Resolution, Error> {
 
 impl Ledger {
     fn reconciler(&self) -> std::sync::RwLockReadGuard<'_, Reconciler> {
-        self.inner
-            .reconciler
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        read_lock(&self.inner.reconciler)
+    }
+
+    /// The reconciler, to change.
+    fn reconciler_mut(&self) -> std::sync::RwLockWriteGuard<'_, Reconciler> {
+        write_lock(&self.inner.reconciler)
     }
 
     /// Records newly logged reports with the reconciler.
     pub(super) fn reconcile_new(&self, attestations: Vec<Attestation>) {
-        let mut reconciler = self
-            .inner
-            .reconciler
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut reconciler = self.reconciler_mut();
         for attested in attestations {
             reconciler.record(attested);
         }
@@ -285,11 +283,7 @@ impl Ledger {
             // The resolution did not commit: the reconciler must not keep it either.
             let grace = self.reconciler().grace();
             let reloaded = replay(self.store(), grace, None, None, |_, _| Ok(())).await?;
-            *self
-                .inner
-                .reconciler
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = reloaded;
+            *self.reconciler_mut() = reloaded;
             return Err(error.into());
         }
         Ok(Replied::Fresh(answer))
@@ -301,11 +295,7 @@ impl Ledger {
         break_id: &str,
         resolution: Resolution,
     ) -> Result<(accord_domain::reconciliation::BreakId, Break), Error> {
-        let mut reconciler = self
-            .inner
-            .reconciler
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut reconciler = self.reconciler_mut();
         let current = reconciler.reconcile(resolution.resolved_at);
         let found = current
             .breaks()
@@ -410,11 +400,7 @@ impl Ledger {
                 std::io::Error::other(what),
             )
         })?;
-        let mut reconciler = self
-            .inner
-            .reconciler
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut reconciler = self.reconciler_mut();
         for lapse in lapses {
             reconciler.record_lapse(lapse);
         }

@@ -127,7 +127,7 @@ impl Settlement {
             consent: consent.clone(),
             pair_consented: consented && other_consents,
         };
-        let mut change = Change {
+        let change = Change {
             settlement: SettlementWrite {
                 consent: Some(consent),
                 ..SettlementWrite::default()
@@ -141,9 +141,9 @@ impl Settlement {
         };
         let detail =
             format!("{consenting} {verb} to redirected admissions {admitting} from {origin}");
-        self.app.answered(&asked, &answer, detail, &mut change);
-        self.app.inner.store.commit(change).await?;
-        Ok(Replied::Fresh(answer))
+        self.app
+            .commit_answered(&asked, answer, detail, change)
+            .await
     }
 
     /// Every consent on a pair including `state` (all for `None`), and the pairs both states
@@ -222,7 +222,7 @@ impl Settlement {
             capacity: i64::from(capacity),
             updated_at: self.now().as_millis(),
         };
-        let mut change = Change {
+        let change = Change {
             settlement: SettlementWrite {
                 capacity: Some(record.clone()),
                 ..SettlementWrite::default()
@@ -230,9 +230,9 @@ impl Settlement {
             ..Change::default()
         };
         let detail = format!("{operator} set {state}'s capacity to {capacity}");
-        self.app.answered(&asked, &record, detail, &mut change);
-        self.app.inner.store.commit(change).await?;
-        Ok(Replied::Fresh(record))
+        self.app
+            .commit_answered(&asked, record, detail, change)
+            .await
     }
 
     /// Every capacity of `state` (all for `None`), newest period first.
@@ -273,7 +273,7 @@ impl Settlement {
                 counted_at: counted_at.as_millis(),
             })
             .collect();
-        let mut change = Change {
+        let change = Change {
             settlement: SettlementWrite {
                 candidates: Some((state.to_string(), records)),
                 ..SettlementWrite::default()
@@ -281,9 +281,7 @@ impl Settlement {
             ..Change::default()
         };
         let detail = format!("{state} reported candidates from {} origins", counts.len());
-        self.app.answered(&asked, &now, detail, &mut change);
-        self.app.inner.store.commit(change).await?;
-        Ok(Replied::Fresh(now))
+        self.app.commit_answered(&asked, now, detail, change).await
     }
 }
 

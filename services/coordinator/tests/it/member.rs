@@ -1,0 +1,166 @@
+//! Member states as the tests make them: each joined through the real flow
+//! (`joining::join`) into its own folder, with clients as its node; and what a node sends,
+//! signed event reports.
+
+use accord_coordinator::joining::{JoinRequest, JoinedFolder, join};
+use accord_domain::StateCode;
+use accord_proto::v1 as pb;
+use accord_proto::v1::ledger_service_client::LedgerServiceClient;
+use accord_proto::v1::membership_service_client::MembershipServiceClient;
+use accord_proto::v1::settlement_service_client::SettlementServiceClient;
+use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, SigningDomain};
+use prost::Message;
+use tonic::transport::Channel;
+
+use crate::network::{HEAD_INTERVAL_MS, Network, operator};
+
+/// A member state that joined through the real flow: its folder (keys and certificates),
+/// its event key, and the coordinator's services as its node.
+pub struct Member {
+    pub folder: tempfile::TempDir,
+    pub key: EventSigningKey,
+    pub membership: MembershipServiceClient<Channel>,
+    pub ledger: LedgerServiceClient<Channel>,
+    pub settlement: SettlementServiceClient<Channel>,
+}
+
+/// `state` joined with a token needing no approval, its node at `127.0.0.1:port`.
+pub async fn joined(network: &Network, state: &str, port: u16) -> Member {
+    let (_, token) = network.token_for(state, 0).await;
+    let folder = tempfile::tempdir().unwrap();
+    join(JoinRequest {
+        coordinator: network.endpoint(),
+        ca_pem: network.ca_pem(),
+        state: StateCode::parse(state).unwrap(),
+        token,
+        endpoint: format!("127.0.0.1:{port}"),
+        listen_addr: None,
+        dir: folder.path().to_owned(),
+    })
+    .await
+    .unwrap();
+    let files = JoinedFolder::new(folder.path());
+    let node = channel(network, &files.node_certificate(), &files.node_key());
+    Member {
+        key: EventSigningKey::load(&files.signing_key()).unwrap(),
+        membership: MembershipServiceClient::new(node.clone()),
+        ledger: LedgerServiceClient::new(node.clone()),
+        settlement: SettlementServiceClient::new(node),
+        folder,
+    }
+}
+
+/// Client TLS towards the coordinator as the holder of `certificate`.
+pub fn tls(network: &Network, certificate: &std::path::Path, key: &std::path::Path) -> ClientTls {
+    let identity = Identity::load(certificate, key).unwrap();
+    let ca = CaBundle::from_pem(&network.ca_pem()).unwrap();
+    ClientTls::new(&identity, &ca, "127.0.0.1").unwrap()
+}
+
+/// A channel to the coordinator as the holder of `certificate` (connected on first use).
+pub fn channel(network: &Network, certificate: &std::path::Path, key: &std::path::Path) -> Channel {
+    accord_trust::connect_lazy(&network.endpoint(), &tls(network, certificate, key)).unwrap()
+}
+
+/// The coordinator's `LedgerService` as the operator alice.
+pub fn operator_client(network: &Network) -> LedgerServiceClient<Channel> {
+    LedgerServiceClient::new(operator_channel(network))
+}
+
+/// A channel to the coordinator as the operator alice.
+pub fn operator_channel(network: &Network) -> Channel {
+    let identity = operator("alice");
+    network.client_as(&identity);
+    channel(
+        network,
+        &network.pki.certificate_path(&identity),
+        &network.pki.key_path(&identity),
+    )
+}
+
+/// `signer`'s signed report of event `sequence` of `case` (a readmission between the two
+/// states its reference names), acted by `acting`, of kind `kind`, with digest byte `digest`.
+pub fn report_of(
+    signer: &EventSigningKey,
+    acting: &str,
+    case: &str,
+    sequence: u64,
+    digest: u8,
+    kind: pb::ReadmissionEventKind,
+) -> pb::EventReport {
+    let pair = case.split('-').skip(1).take(2).collect::<Vec<_>>();
+    let attestation = pb::EventAttestation {
+        case_ref: case.to_owned(),
+        pair: Some(pb::StatePair {
+            first_state: pair[0].to_owned(),
+            second_state: pair[1].to_owned(),
+        }),
+        sequence,
+        acting_state: acting.to_owned(),
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: 1_764_000_000 + i64::try_from(sequence).unwrap(),
+            nanos: 0,
+        }),
+        idempotency_key: format!(
+            "k1-{:064x}",
+            u128::from(digest) << 8 | u128::from(sequence as u8)
+        ),
+        signing_key_id: signer.key_id().to_string(),
+        event_digest: vec![digest; 32],
+        kind: Some(pb::event_attestation::Kind::ReadmissionEventKind(
+            kind.into(),
+        )),
+    };
+    let signature = signer.sign(SigningDomain::EVENT, &attestation.encode_to_vec());
+    pb::EventReport {
+        attestation: Some(attestation),
+        signature: signature.to_bytes().to_vec(),
+    }
+}
+
+/// `reports` sent as `member`'s node in one batch of a report stream; answers their results.
+pub async fn send(member: &Member, reports: Vec<pb::EventReport>) -> Vec<pb::EventReportResult> {
+    let batch = pb::ReportEventsRequest {
+        batch_id: "batch-1".to_owned(),
+        reports,
+    };
+    let mut answers = member
+        .ledger
+        .clone()
+        .report_events(tokio_stream::iter(vec![batch]))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().unwrap();
+    assert_eq!(answer.batch_id, "batch-1");
+    answer.results
+}
+
+/// Each result's outcome and leaf index.
+pub fn outcomes(results: &[pb::EventReportResult]) -> Vec<(pb::EventReportOutcome, u64)> {
+    results
+        .iter()
+        .map(|result| (result.outcome(), result.leaf_index))
+        .collect()
+}
+
+/// The latest signed head once it holds at least `size` leaves.
+pub async fn head_of(client: &mut LedgerServiceClient<Channel>, size: u64) -> pb::SignedTreeHead {
+    // Heads come every HEAD_INTERVAL_MS; a busy machine may delay them, so the wait is
+    // bounded by time, not by a count of polls.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let head = client
+            .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })
+            .await
+            .unwrap()
+            .into_inner()
+            .tree_head
+            .unwrap();
+        if head.tree_head.as_ref().unwrap().tree_size >= size {
+            return head;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(HEAD_INTERVAL_MS)).await;
+    }
+    panic!("no head of {size} leaves was published");
+}
