@@ -21,7 +21,7 @@ pub enum Error {
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),
     /// An enrolment token that does not admit its holder.
-    #[error("{0}")]
+    #[error(transparent)]
     Token(#[from] super::TokenRefusal),
     /// A signature does not verify under the named key, or the key is not the signer's
     /// (`SIGNATURE_INVALID`); nothing was stored.

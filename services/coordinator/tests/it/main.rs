@@ -3,6 +3,7 @@
 //! `ACCORD_TEST_DATABASE_URL` names a server, PostgreSQL.
 
 mod approval;
+mod audit;
 mod directory;
 mod enrolment;
 mod joining;

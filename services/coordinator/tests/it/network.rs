@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use accord_coordinator::app::App;
 use accord_coordinator::config::{CoordinatorConfig, Enrolment, Issuing, Ledger, Limits, TlsPaths};
@@ -17,11 +16,9 @@ use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_trust::pki::directory::PkiDirectory;
 use accord_trust::pki::{IssueRequest, Validity};
 use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, OperatorName, PeerIdentity};
-use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
-use tonic_types::StatusExt;
 
 /// An hour, in milliseconds.
 pub const HOUR_MS: i64 = 3_600_000;
@@ -315,48 +312,8 @@ pub fn node(code: &str) -> PeerIdentity {
     PeerIdentity::Node(accord_domain::StateCode::parse(code).unwrap())
 }
 
-/// The `google.rpc.ErrorInfo` reason of a refusal.
-pub fn reason(status: &tonic::Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .map(|info| info.reason.clone())
-        .unwrap_or_default()
-}
-
-/// The fields a refusal's `BadRequest` names, sorted.
-pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
-    let mut fields: Vec<String> = status
-        .get_error_details()
-        .bad_request()
-        .map(|bad| {
-            bad.field_violations
-                .iter()
-                .map(|v| v.field.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    fields.sort();
-    fields
-}
+pub use accord_edge::testing::{bad_fields, reason};
 
 async fn fresh_postgres(server_url: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "accord_coordinator_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let server = Database::connect(server_url)
-        .await
-        .expect("connect to ACCORD_TEST_DATABASE_URL");
-    server
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create a test database");
-    server.close().await.expect("close");
-    let (base, _) = server_url
-        .rsplit_once('/')
-        .expect("URL ends with /DATABASE");
-    format!("{base}/{name}")
+    accord_edge::testing::fresh_postgres_database(server_url, "accord_coordinator").await
 }
