@@ -583,7 +583,7 @@ async fn readmission_reaches(
     case_ref: &str,
     status: pb::ReadmissionStatus,
 ) -> Result<pb::ReadmissionCase, Error> {
-    let what = || format!("{case_ref} to be {} on both nodes", status.as_str_name());
+    let what = || format!("{case_ref} to be {} on the node", status.as_str_name());
     eventually(what, || async move {
         let case = readmission_on(party.clone(), case_ref).await?;
         Ok(case.filter(|case| case.status == status as i32))
@@ -597,7 +597,7 @@ async fn admission_reaches(
     case_ref: &str,
     status: pb::AdmissionStatus,
 ) -> Result<pb::AdmissionCase, Error> {
-    let what = || format!("{case_ref} to be {} on both nodes", status.as_str_name());
+    let what = || format!("{case_ref} to be {} on the node", status.as_str_name());
     eventually(what, || async move {
         let case = admission_on(party.clone(), case_ref).await?;
         Ok(case.filter(|case| case.status == status as i32))

@@ -45,21 +45,12 @@ impl MembershipApi {
         method: &str,
         request: &Request<T>,
     ) -> Result<accord_domain::StateCode, Status> {
-        let identity = caller(request)?;
-        match self.app.active_member_node(&identity) {
-            Ok(state) => Ok(state),
-            Err(error) => {
-                self.app
-                    .audit_refusal(
-                        &identity.spiffe_id(),
-                        &format!("{SERVICE_PATH}{method}"),
-                        "PERMISSION_DENIED",
-                        &cut_long_values(&error.to_string()),
-                    )
-                    .await;
-                Err(status(error))
-            }
-        }
+        let path = format!("{SERVICE_PATH}{method}");
+        let (_, state) = authorized_at(&self.app, &path, request, |identity| {
+            self.app.active_member_node(identity)
+        })
+        .await?;
+        Ok(state)
     }
 }
 
