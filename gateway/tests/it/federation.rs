@@ -286,22 +286,7 @@ impl Federation {
     }
 
     async fn wait_for_head(&self, size: u64) {
-        let mut ledger = self.member("GB").ledger.clone();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            let head = ledger
-                .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })
-                .await
-                .unwrap()
-                .into_inner()
-                .tree_head
-                .unwrap();
-            if head.tree_head.unwrap().tree_size >= size {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(HEAD_INTERVAL_MS)).await;
-        }
-        panic!("no head of {size} leaves was published");
+        accord_edge::testing::head_of(&mut self.member("GB").ledger.clone(), size).await;
     }
 
     /// A bilateral round over the period, opened, cut off, proposed and countersigned by

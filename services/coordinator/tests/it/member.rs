@@ -12,7 +12,7 @@ use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, SigningDomain
 use prost::Message;
 use tonic::transport::Channel;
 
-use crate::network::{HEAD_INTERVAL_MS, Network, operator};
+use crate::network::{Network, operator};
 
 /// A member state that joined through the real flow: its folder (keys and certificates),
 /// its event key, and the coordinator's services as its node.
@@ -144,23 +144,4 @@ pub fn outcomes(results: &[pb::EventReportResult]) -> Vec<(pb::EventReportOutcom
         .collect()
 }
 
-/// The latest signed head once it holds at least `size` leaves.
-pub async fn head_of(client: &mut LedgerServiceClient<Channel>, size: u64) -> pb::SignedTreeHead {
-    // Heads come every HEAD_INTERVAL_MS; a busy machine may delay them, so the wait is
-    // bounded by time, not by a count of polls.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        let head = client
-            .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })
-            .await
-            .unwrap()
-            .into_inner()
-            .tree_head
-            .unwrap();
-        if head.tree_head.as_ref().unwrap().tree_size >= size {
-            return head;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(HEAD_INTERVAL_MS)).await;
-    }
-    panic!("no head of {size} leaves was published");
-}
+pub use accord_edge::testing::head_of;

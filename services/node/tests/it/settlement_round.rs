@@ -375,13 +375,9 @@ async fn a_node_whose_witnessed_log_the_report_contradicts_disputes_it_and_nothi
     // First FR's witness catches up with the log's last head (the log no longer grows), so
     // that no cosignature still under way overwrites the head written below.
     let mut ledger = crate::witness::ledger(&network.federation);
-    let last_head = ledger
-        .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })
+    let last_head = accord_edge::testing::latest_head(&mut ledger)
         .await
-        .unwrap()
-        .into_inner()
         .tree_head
-        .and_then(|signed| signed.tree_head)
         .unwrap();
     eventually_some("FR's witness cosigns the log's last head", || {
         let fr_store = fr_store.clone();

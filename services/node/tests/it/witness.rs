@@ -12,6 +12,8 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 use crate::directory::Network;
+use accord_edge::testing::latest_head;
+
 use crate::federation::{Federation, eventually, eventually_some, state};
 use crate::readmission::{acceptance, both_reach};
 
@@ -28,13 +30,7 @@ pub fn operator_channel(federation: &Federation) -> Channel {
 /// Every leaf of the log, as the operator reads them.
 pub async fn leaves(federation: &Federation) -> Vec<pb::LedgerLeaf> {
     let mut client = ledger(federation);
-    let head = client
-        .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })
-        .await
-        .unwrap()
-        .into_inner()
-        .tree_head
-        .unwrap();
+    let head = latest_head(&mut client).await;
     let size = head.tree_head.unwrap().tree_size;
     if size == 0 {
         return Vec::new();
@@ -201,13 +197,7 @@ async fn each_node_cosigns_the_heads_it_checked_and_never_a_forked_one() {
     logged_by_both(federation, &case_ref, 2).await;
     // Both witnesses cosign a head that holds their reports.
     let cosigned = eventually_some("GB and FR cosign a head with their reports", || async {
-        let head = ledger(federation)
-            .get_tree_head(pb::GetTreeHeadRequest { tree_size: 0 })
-            .await
-            .unwrap()
-            .into_inner()
-            .tree_head
-            .unwrap();
+        let head = latest_head(&mut ledger(federation)).await;
         let states: Vec<&str> = head.cosignatures.iter().map(|c| c.state.as_str()).collect();
         (head.tree_head.as_ref().unwrap().tree_size >= 4 && states == ["FR", "GB"])
             .then_some(head.clone())
