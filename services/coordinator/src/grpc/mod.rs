@@ -32,32 +32,19 @@ mod callers;
 mod ledger;
 mod settlement;
 
+use callers::Callers;
 pub use ledger::LedgerApi;
 pub use settlement::SettlementApi;
 
 /// The service's path prefix, as audit rows name a call.
 const SERVICE_PATH: &str = "/accord.v1.MembershipService/";
 
-impl MembershipApi {
-    /// The caller's state, when it is an active member's node; a refusal is audited.
-    async fn member_node<T>(
-        &self,
-        method: &str,
-        request: &Request<T>,
-    ) -> Result<accord_domain::StateCode, Status> {
-        let path = format!("{SERVICE_PATH}{method}");
-        let (_, state) = authorized_at(&self.app, &path, request, |identity| {
-            self.app.active_member_node(identity)
-        })
-        .await?;
-        Ok(state)
-    }
-}
-
 /// `MembershipService` over the coordinator's use cases.
 #[derive(Clone)]
 pub struct MembershipApi {
     app: App,
+    /// Who may call: here, member nodes for their own approvals, renewals and retirements.
+    callers: Callers,
     /// Permits for directory watchers (`limits.directory_watchers_max`).
     watchers: Arc<Semaphore>,
     /// Turns true when the server stops: every watch then ends, so the drain does not
@@ -70,6 +57,7 @@ impl MembershipApi {
     /// ending every watch when `stopping` turns true.
     pub fn new(app: App, watchers_max: usize, stopping: watch::Receiver<bool>) -> Self {
         Self {
+            callers: Callers::new(app.clone(), SERVICE_PATH),
             app,
             watchers: Arc::new(Semaphore::new(watchers_max)),
             stopping,
@@ -301,7 +289,7 @@ macro_rules! operator_step {
 macro_rules! member_step {
     ($api:ident, $request:ident, $method:literal, $parse:expr, $use_case:ident, $to_wire:expr) => {{
         const PATH: &str = concat!("/accord.v1.MembershipService/", $method);
-        let state = $api.member_node($method, &$request).await?;
+        let state = $api.callers.member_node($method, &$request).await?;
         let (key, command) = parsed($parse($request.get_ref(), PATH, state))?;
         let caller = PeerIdentity::Node(state).spiffe_id();
         run_keyed(&caller, &key, PATH, $to_wire, async |asked| {
