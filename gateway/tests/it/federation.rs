@@ -24,10 +24,7 @@ use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_proto::v1::settlement_service_client::SettlementServiceClient;
 use accord_trust::pki::directory::PkiDirectory;
 use accord_trust::pki::{IssueRequest, Validity};
-use accord_trust::{
-    CaBundle, ClientTls, EventSigningKey, Identity, OperatorName, PeerIdentity, SigningDomain,
-};
-use prost::Message;
+use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, OperatorName, PeerIdentity};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
@@ -419,29 +416,8 @@ fn arrival(
     digest: u8,
     arrived_s: i64,
 ) -> pb::EventReport {
-    let pair: Vec<&str> = case.split('-').skip(1).take(2).collect();
-    let sequence = 9_u64;
-    let attestation = pb::EventAttestation {
-        case_ref: case.to_owned(),
-        pair: Some(pb::StatePair {
-            first_state: pair[0].to_owned(),
-            second_state: pair[1].to_owned(),
-        }),
-        sequence,
-        acting_state: acting.to_owned(),
-        occurred_at: Some(seconds(arrived_s)),
-        idempotency_key: format!("k1-{:064x}", u128::from(digest) << 8 | u128::from(9_u8)),
-        signing_key_id: signer.key_id().to_string(),
-        event_digest: vec![digest; 32],
-        kind: Some(pb::event_attestation::Kind::ReadmissionEventKind(
-            pb::ReadmissionEventKind::ArrivalConfirmed.into(),
-        )),
-    };
-    let signature = signer.sign(SigningDomain::EVENT, &attestation.encode_to_vec());
-    pb::EventReport {
-        attestation: Some(attestation),
-        signature: signature.to_bytes().to_vec(),
-    }
+    let kind = pb::ReadmissionEventKind::ArrivalConfirmed;
+    accord_edge::testing::event_report(signer, acting, case, 9, digest, kind, seconds(arrived_s))
 }
 
 async fn send(member: &Member, report: pb::EventReport) {

@@ -1,6 +1,6 @@
 //! What the services' tests share (feature `testing`, dev-dependencies only): reading a
-//! refusal as `common.proto` shapes it, the coordinator's latest signed tree head, and a fresh
-//! PostgreSQL database per test on the server `ACCORD_TEST_DATABASE_URL` names. Tests only:
+//! refusal as `common.proto` shapes it, a node's signed event report, the coordinator's latest
+//! signed tree head, and a fresh PostgreSQL database per test on the server `ACCORD_TEST_DATABASE_URL` names. Tests only:
 //! it panics where a test should fail.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use accord_proto::v1 as pb;
 use accord_proto::v1::ledger_service_client::LedgerServiceClient;
+use accord_trust::{EventSigningKey, SigningDomain};
+use prost::Message;
 use sea_orm::{ConnectionTrait, Database};
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
@@ -44,6 +46,45 @@ pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
         .unwrap_or_default();
     fields.sort();
     fields
+}
+
+/// `signer`'s signed report of event `sequence` of `case` (a readmission between the two
+/// states its reference names), acted by `acting`, of `kind`, at `occurred_at`; `digest` is
+/// every byte of the event's digest, and with `sequence` makes its node-made key.
+pub fn event_report(
+    signer: &EventSigningKey,
+    acting: &str,
+    case: &str,
+    sequence: u64,
+    digest: u8,
+    kind: pb::ReadmissionEventKind,
+    occurred_at: prost_types::Timestamp,
+) -> pb::EventReport {
+    let pair: Vec<&str> = case.split('-').skip(1).take(2).collect();
+    let attestation = pb::EventAttestation {
+        case_ref: case.to_owned(),
+        pair: Some(pb::StatePair {
+            first_state: pair[0].to_owned(),
+            second_state: pair[1].to_owned(),
+        }),
+        sequence,
+        acting_state: acting.to_owned(),
+        occurred_at: Some(occurred_at),
+        idempotency_key: format!(
+            "k1-{:064x}",
+            u128::from(digest) << 8 | u128::from(sequence as u8)
+        ),
+        signing_key_id: signer.key_id().to_string(),
+        event_digest: vec![digest; 32],
+        kind: Some(pb::event_attestation::Kind::ReadmissionEventKind(
+            kind.into(),
+        )),
+    };
+    let signature = signer.sign(SigningDomain::EVENT, &attestation.encode_to_vec());
+    pb::EventReport {
+        attestation: Some(attestation),
+        signature: signature.to_bytes().to_vec(),
+    }
 }
 
 /// The coordinator's latest signed tree head, with its cosignatures.

@@ -8,8 +8,7 @@ use accord_proto::v1 as pb;
 use accord_proto::v1::ledger_service_client::LedgerServiceClient;
 use accord_proto::v1::membership_service_client::MembershipServiceClient;
 use accord_proto::v1::settlement_service_client::SettlementServiceClient;
-use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity, SigningDomain};
-use prost::Message;
+use accord_trust::{CaBundle, ClientTls, EventSigningKey, Identity};
 use tonic::transport::Channel;
 
 use crate::network::{Network, operator};
@@ -88,34 +87,11 @@ pub fn report_of(
     digest: u8,
     kind: pb::ReadmissionEventKind,
 ) -> pb::EventReport {
-    let pair = case.split('-').skip(1).take(2).collect::<Vec<_>>();
-    let attestation = pb::EventAttestation {
-        case_ref: case.to_owned(),
-        pair: Some(pb::StatePair {
-            first_state: pair[0].to_owned(),
-            second_state: pair[1].to_owned(),
-        }),
-        sequence,
-        acting_state: acting.to_owned(),
-        occurred_at: Some(prost_types::Timestamp {
-            seconds: 1_764_000_000 + i64::try_from(sequence).unwrap(),
-            nanos: 0,
-        }),
-        idempotency_key: format!(
-            "k1-{:064x}",
-            u128::from(digest) << 8 | u128::from(sequence as u8)
-        ),
-        signing_key_id: signer.key_id().to_string(),
-        event_digest: vec![digest; 32],
-        kind: Some(pb::event_attestation::Kind::ReadmissionEventKind(
-            kind.into(),
-        )),
+    let occurred_at = prost_types::Timestamp {
+        seconds: 1_764_000_000 + i64::try_from(sequence).unwrap(),
+        nanos: 0,
     };
-    let signature = signer.sign(SigningDomain::EVENT, &attestation.encode_to_vec());
-    pb::EventReport {
-        attestation: Some(attestation),
-        signature: signature.to_bytes().to_vec(),
-    }
+    accord_edge::testing::event_report(signer, acting, case, sequence, digest, kind, occurred_at)
 }
 
 /// `reports` sent as `member`'s node in one batch of a report stream; answers their results.
